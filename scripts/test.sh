@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every check and the whole test suite, once with the native kernels and once
+# with their numpy twins. Expects scripts/setup.sh to have run (make test does both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${ZHANYE_VENV:-$PWD/.venv}
+py="$venv/bin/python"
+
+step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+
+step "lint: ruff, mypy, rustfmt, clippy"
+"$venv/bin/ruff" check zhanye_sdk tests benchmarks examples hosts
+"$venv/bin/ruff" format --check zhanye_sdk tests benchmarks examples hosts
+"$venv/bin/mypy"
+cargo fmt --manifest-path zhanye_sdk_native/Cargo.toml -- --check
+cargo clippy --release -q --manifest-path zhanye_sdk_native/Cargo.toml --all-targets -- -D warnings
+
+step "rust unit tests"
+cargo test --release -q --manifest-path zhanye_sdk_native/Cargo.toml
+
+step "pytest with the native kernels"
+ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -n auto -q "$@"
+
+step "pytest with the numpy twins (ZHANYE_SDK_NATIVE=0)"
+ZHANYE_SDK_NATIVE=0 ZHANYE_SDK_EXPECT_BACKEND=numpy "$py" -m pytest -n auto -q "$@"
