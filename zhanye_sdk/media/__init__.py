@@ -1,0 +1,1 @@
+"""Real-time media: frame conversions, mixing, compositing and recording."""
