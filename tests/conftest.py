@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -9,6 +11,9 @@ from hypothesis import HealthCheck, settings
 
 import zhanye_sdk
 from zhanye_sdk._backend import load_native
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+
+from .postgres import ThrowawayPostgres
 
 settings.register_profile(
     "zhanye", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=120
@@ -26,3 +31,36 @@ def native() -> ModuleType:
     module = load_native()
     assert module is not None, "the native module is not built: run `make setup`"
     return module
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """A real PostgreSQL server for this test process, removed afterwards."""
+    server = ThrowawayPostgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file, then a fresh database on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'zhanye.db'}"
+    server: ThrowawayPostgres = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def fast_config() -> PlatformConfig:
+    """Platform settings with cheap password hashing (the defaults take ~100 ms a hash)."""
+    return PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

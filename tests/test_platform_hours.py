@@ -1,0 +1,100 @@
+"""Service windows and login throttling: pure functions, checked with hypothesis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.platform import (
+    OutsideServiceHours,
+    ServiceHours,
+    ServiceWindow,
+    ThrottlePolicy,
+    check_service_hours,
+)
+from zhanye_sdk.platform.hours import parse_clock_time
+from zhanye_sdk.platform.throttle import retry_after
+
+times = st.times().map(lambda t: t.replace(microsecond=0))
+windows = st.builds(ServiceWindow, times, times)
+
+
+def seconds(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+@given(windows, times)
+def test_window_contains_matches_its_definition(window: ServiceWindow, moment: time) -> None:
+    s, e, m = seconds(window.start), seconds(window.end), seconds(moment)
+    expected = s <= m <= e if s <= e else (m >= s or m <= e)
+    assert window.contains(moment) is expected
+
+
+@given(st.none() | windows, st.none() | windows, st.datetimes(timezones=st.just(UTC)))
+def test_open_iff_inside_some_window(
+    morning: ServiceWindow | None, afternoon: ServiceWindow | None, moment: datetime
+) -> None:
+    hours = ServiceHours(morning=morning, afternoon=afternoon, timezone="UTC")
+    inside = [w.contains(moment.time()) for w in (morning, afternoon) if w is not None]
+    assert hours.is_open(moment) is (any(inside) if inside else True)
+
+
+def test_manual_all_day_window_is_always_open() -> None:
+    hours = ServiceHours(
+        morning=ServiceWindow.parse("00:00:00", "11:59:59"),
+        afternoon=ServiceWindow.parse("12:00:00", "23:59:59"),
+    )
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for minute in range(0, 24 * 60, 7):
+        assert hours.is_open(start + timedelta(minutes=minute, seconds=59))
+
+
+def test_lunch_break_is_closed_and_the_error_names_the_windows() -> None:
+    hours = ServiceHours(
+        morning=ServiceWindow.parse("09:00", "12:00"),
+        afternoon=ServiceWindow.parse("13:30", "18:00"),
+        timezone="Asia/Shanghai",
+    )
+    lunch = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # 12:30 in Shanghai
+    with pytest.raises(OutsideServiceHours) as closed:
+        check_service_hours("远程展业测试机构", hours, lunch)
+    message = str(closed.value)
+    assert "09:00:00–12:00:00, 13:30:00–18:00:00" in message and "12:30:00" in message
+    check_service_hours("远程展业测试机构", hours, lunch + timedelta(hours=1, minutes=30))
+
+
+@pytest.mark.parametrize("text", ["24:00:00", "9:00", "12:60", "abc", "", "12:00:00:00"])
+def test_bad_clock_times_are_refused(text: str) -> None:
+    with pytest.raises(InvalidInput, match="HH:MM:SS"):
+        parse_clock_time(text)
+
+
+def test_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="time zone"):
+        ServiceHours(timezone="Mars/Olympus")
+
+
+def test_naive_moment_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        ServiceHours().is_open(datetime(2026, 1, 1))
+
+
+@given(st.data(), st.integers(0, 2_000_000), st.integers(1, 8), st.integers(1, 1000))
+def test_throttle_locks_exactly_while_enough_failures_are_recent(
+    data: st.DataObject, now: int, limit: int, window_s: int
+) -> None:
+    # Failures are recorded as they happen, so none lies in the future.
+    failures = data.draw(st.lists(st.integers(0, now), max_size=30))
+    policy = ThrottlePolicy(limit=limit, window_s=window_s)
+    recent = [t for t in failures if now - window_s * 1000 < t <= now]
+    wait = retry_after(failures, now, policy)
+    assert (wait is not None) is (len(recent) >= limit)
+    if wait is not None:
+        later = now + int(wait * 1000)
+        assert retry_after(failures, later, policy) is None
+        if wait >= 0.002:
+            assert retry_after(failures, later - 1, policy) is not None

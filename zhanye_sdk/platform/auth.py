@@ -1,0 +1,246 @@
+"""Logging in and out: passwords, opaque login tokens, throttling, bootstrap."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+
+from zhanye_sdk.clock import from_ms
+from zhanye_sdk.errors import ConflictError, PermissionDenied
+from zhanye_sdk.platform.accounts import _account_query, account_from_row
+from zhanye_sdk.platform.context import ServiceContext, new_id
+from zhanye_sdk.platform.models import Account, LoginResult
+from zhanye_sdk.platform.roles import Principal, Role
+from zhanye_sdk.platform.throttle import retry_after
+from zhanye_sdk.platform.validation import check_login, check_name, check_password
+from zhanye_sdk.store.schema import accounts, login_failures, login_tokens, organizations
+
+__all__ = ["AuthService", "AuthenticationFailed", "LoginThrottled"]
+
+
+class AuthenticationFailed(PermissionDenied):
+    """Wrong credentials, or a login token that is unknown, expired or revoked."""
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins for this account or address; ``retry_after_s`` says when."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        minutes = max(1, math.ceil(retry_after_s / 60))
+        super().__init__(f"too many failed logins; try again in {minutes} minute(s)")
+        self.retry_after_s = retry_after_s
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class AuthService:
+    """Turns credentials into login tokens and tokens into principals."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._dummy_hash: str | None = None
+
+    async def bootstrap_super_admin(self, login: str, password: str, name: str) -> Account:
+        """Create the platform's super admin; refused once one exists.
+
+        Raises:
+            ConflictError: a super admin exists already.
+        """
+        login = check_login(login)
+        name = check_name(name)
+        check_password(password)
+        password_hash = await self._ctx.config.passwords.hash(password)
+        now = self._ctx.now_ms()
+        async with self._ctx.db.begin() as conn:
+            exists = (
+                await conn.execute(
+                    sa.select(accounts.c.id).where(accounts.c.role == Role.SUPER_ADMIN.value)
+                )
+            ).first()
+            if exists is not None:
+                raise ConflictError("a super admin exists already")
+            account_id = new_id()
+            await conn.execute(
+                accounts.insert().values(
+                    id=account_id,
+                    company_id=None,
+                    org_id=None,
+                    login=login,
+                    name=name,
+                    phone=None,
+                    role=Role.SUPER_ADMIN.value,
+                    password_hash=password_hash,
+                    disabled=False,
+                    created_ms=now,
+                    updated_ms=now,
+                )
+            )
+            row = (await conn.execute(_account_query(now).where(accounts.c.id == account_id))).one()
+        return account_from_row(row)
+
+    async def _throttle_keys(self, login: str, client_address: str | None) -> list[tuple[str, Any]]:
+        keys = [(f"account:{login.lower()}", self._ctx.config.account_throttle)]
+        if client_address:
+            keys.append((f"address:{client_address}", self._ctx.config.address_throttle))
+        return keys
+
+    async def _check_throttle(self, keys: list[tuple[str, Any]], now: int) -> None:
+        async with self._ctx.db.connect() as conn:
+            for key, policy in keys:
+                since = now - int(policy.window_s * 1000)
+                times = [
+                    r.at_ms
+                    for r in await conn.execute(
+                        sa.select(login_failures.c.at_ms)
+                        .where(login_failures.c.key == key)
+                        .where(login_failures.c.at_ms > since)
+                    )
+                ]
+                wait = retry_after(times, now, policy)
+                if wait is not None:
+                    raise LoginThrottled(wait)
+
+    async def _record_failure(self, keys: list[tuple[str, Any]], now: int) -> None:
+        longest = max(int(policy.window_s * 1000) for _, policy in keys)
+        async with self._ctx.db.begin() as conn:
+            await conn.execute(
+                login_failures.insert(), [{"key": key, "at_ms": now} for key, _ in keys]
+            )
+            await conn.execute(
+                login_failures.delete().where(login_failures.c.at_ms < now - longest)
+            )
+
+    async def login(
+        self, login: str, password: str, *, client_address: str | None = None
+    ) -> LoginResult:
+        """Check a login and password and issue an opaque, expiring login token.
+
+        Raises:
+            LoginThrottled: too many recent failures for the account or the address.
+            AuthenticationFailed: wrong login or password (one message for both), or the
+                account or its organization is disabled.
+        """
+        if not isinstance(login, str) or not isinstance(password, str):
+            raise AuthenticationFailed("login or password is wrong")
+        now = self._ctx.now_ms()
+        keys = await self._throttle_keys(login, client_address)
+        await self._check_throttle(keys, now)
+        async with self._ctx.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(accounts, organizations.c.disabled.label("org_disabled"))
+                    .select_from(accounts.outerjoin(organizations))
+                    .where(accounts.c.login == login)
+                )
+            ).first()
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._ctx.config.passwords.hash(secrets.token_hex(8))
+        # Verify against a dummy hash for unknown logins, so timing does not reveal them.
+        encoded = row.password_hash if row is not None else self._dummy_hash
+        matches = await self._ctx.config.passwords.verify(encoded, password)
+        if row is None or not matches:
+            await self._record_failure(keys, now)
+            raise AuthenticationFailed("login or password is wrong")
+        if row.disabled:
+            raise AuthenticationFailed("this account is disabled; ask an administrator")
+        if row.org_disabled:
+            raise AuthenticationFailed("this account's organization is disabled")
+        token = secrets.token_urlsafe(32)
+        expires = now + int(self._ctx.config.token_ttl_s * 1000)
+        async with self._ctx.db.begin() as conn:
+            await conn.execute(
+                login_tokens.insert().values(
+                    token_hash=_token_hash(token),
+                    account_id=row.id,
+                    created_ms=now,
+                    expires_ms=expires,
+                    revoked_ms=None,
+                    client_address=client_address,
+                )
+            )
+            await conn.execute(login_failures.delete().where(login_failures.c.key == keys[0][0]))
+            account_row = (
+                await conn.execute(_account_query(now).where(accounts.c.id == row.id))
+            ).one()
+        return LoginResult(
+            token=token, expires_at=from_ms(expires), account=account_from_row(account_row)
+        )
+
+    async def authenticate(self, token: str) -> Principal:
+        """The principal a login token stands for.
+
+        Raises:
+            AuthenticationFailed: the token is unknown, expired or revoked, or its account
+                or organization has been disabled since.
+        """
+        if not isinstance(token, str) or not token or len(token) > 256:
+            raise AuthenticationFailed("login expired or revoked; log in again")
+        now = self._ctx.now_ms()
+        async with self._ctx.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        accounts.c.id,
+                        accounts.c.role,
+                        accounts.c.company_id,
+                        accounts.c.org_id,
+                        accounts.c.login,
+                        accounts.c.disabled,
+                        organizations.c.disabled.label("org_disabled"),
+                    )
+                    .select_from(
+                        login_tokens.join(accounts).outerjoin(
+                            organizations, organizations.c.id == accounts.c.org_id
+                        )
+                    )
+                    .where(login_tokens.c.token_hash == _token_hash(token))
+                    .where(login_tokens.c.revoked_ms.is_(None))
+                    .where(login_tokens.c.expires_ms > now)
+                )
+            ).first()
+        if row is None or row.disabled or row.org_disabled:
+            raise AuthenticationFailed("login expired or revoked; log in again")
+        return Principal(
+            account_id=row.id,
+            role=Role(row.role),
+            company_id=row.company_id,
+            org_id=row.org_id,
+            login=row.login,
+        )
+
+    async def logout(self, token: str) -> None:
+        """Revoke one login token (unknown tokens are ignored)."""
+        async with self._ctx.db.begin() as conn:
+            await conn.execute(
+                login_tokens.update()
+                .where(login_tokens.c.token_hash == _token_hash(token))
+                .where(login_tokens.c.revoked_ms.is_(None))
+                .values(revoked_ms=self._ctx.now_ms())
+            )
+
+    async def change_password(self, actor: Principal, old_password: str, new_password: str) -> None:
+        """Change one's own password; other logins of the account are revoked."""
+        check_password(new_password)
+        async with self._ctx.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(accounts.c.password_hash).where(accounts.c.id == actor.account_id)
+                )
+            ).first()
+        if row is None or not await self._ctx.config.passwords.verify(
+            row.password_hash, old_password
+        ):
+            raise AuthenticationFailed("the current password is wrong")
+        password_hash = await self._ctx.config.passwords.hash(new_password)
+        async with self._ctx.db.begin() as conn:
+            await conn.execute(
+                accounts.update()
+                .where(accounts.c.id == actor.account_id)
+                .values(password_hash=password_hash, updated_ms=self._ctx.now_ms())
+            )

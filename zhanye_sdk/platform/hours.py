@@ -1,0 +1,120 @@
+"""Organization service windows (上午/下午服务时间) and the business-hours check.
+
+A window runs from ``start`` to ``end`` inclusive, to the second, in the
+organization's time zone; a window whose end is before its start runs past
+midnight. An organization with no window at all is open around the clock.
+The check is a pure function: the caller passes the moment to test.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from zhanye_sdk.errors import InvalidInput, ZhanyeError
+
+__all__ = [
+    "OutsideServiceHours",
+    "ServiceHours",
+    "ServiceWindow",
+    "check_service_hours",
+    "parse_clock_time",
+]
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+def parse_clock_time(text: str) -> time:
+    """Parse ``HH:MM`` or ``HH:MM:SS`` (24-hour).
+
+    Raises:
+        InvalidInput: the text is not such a time.
+    """
+    match = _CLOCK.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidInput(f"time {text!r} is not valid; expected HH:MM:SS, e.g. 09:00:00")
+    hours, minutes, seconds = match.groups()
+    return time(int(hours), int(minutes), int(seconds or 0))
+
+
+@attrs.frozen
+class ServiceWindow:
+    """One service window, inclusive at both ends."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        """Whether a local wall-clock time falls inside the window."""
+        moment = moment.replace(microsecond=0, tzinfo=None)
+        if self.start <= self.end:
+            return self.start <= moment <= self.end
+        return moment >= self.start or moment <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M:%S}–{self.end:%H:%M:%S}"
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> ServiceWindow:
+        """Build a window from two ``HH:MM:SS`` strings."""
+        return cls(parse_clock_time(start), parse_clock_time(end))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"time zone {name!r} is unknown; expected e.g. Asia/Shanghai") from exc
+
+
+@attrs.frozen
+class ServiceHours:
+    """An organization's morning and afternoon windows and its time zone."""
+
+    morning: ServiceWindow | None = None
+    afternoon: ServiceWindow | None = None
+    timezone: str = attrs.field(default="Asia/Shanghai")
+
+    @timezone.validator
+    def _check_zone(self, _attribute: object, value: str) -> None:
+        _zone(value)
+
+    @property
+    def windows(self) -> tuple[ServiceWindow, ...]:
+        """The windows that are set."""
+        return tuple(w for w in (self.morning, self.afternoon) if w is not None)
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether ``moment`` (timezone-aware) falls in a window, in the org's zone."""
+        if moment.tzinfo is None:
+            raise InvalidInput("moment must be timezone-aware")
+        if not self.windows:
+            return True
+        local = moment.astimezone(_zone(self.timezone)).time()
+        return any(w.contains(local) for w in self.windows)
+
+    def describe(self) -> str:
+        """The windows as text, e.g. ``09:00:00–12:00:00, 13:30:00–18:00:00``."""
+        return ", ".join(str(w) for w in self.windows) or "00:00:00–23:59:59"
+
+
+class OutsideServiceHours(ZhanyeError):
+    """A session was asked for outside the organization's service windows."""
+
+    def __init__(self, org_name: str, hours: ServiceHours, local: datetime) -> None:
+        super().__init__(
+            f"organization {org_name!r} serves {hours.describe()} ({hours.timezone}); "
+            f"it is {local:%H:%M:%S} there now"
+        )
+        self.org_name = org_name
+        self.hours = hours
+        self.local_time = local
+
+
+def check_service_hours(org_name: str, hours: ServiceHours, moment: datetime) -> None:
+    """Raise ``OutsideServiceHours`` unless ``moment`` is inside a window."""
+    if not hours.is_open(moment):
+        raise OutsideServiceHours(org_name, hours, moment.astimezone(_zone(hours.timezone)))

@@ -1,0 +1,68 @@
+"""What the platform stores: companies, organizations, accounts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from zhanye_sdk.platform.hours import ServiceHours
+from zhanye_sdk.platform.roles import Role
+
+__all__ = ["Account", "AccountStatus", "Company", "LoginResult", "Organization"]
+
+
+@attrs.frozen
+class Company:
+    """A customer of the platform (公司): a bank, an insurer, a broker."""
+
+    id: str
+    name: str
+    created_at: datetime
+
+
+@attrs.frozen
+class Organization:
+    """A branch of a company (机构), with its service windows."""
+
+    id: str
+    company_id: str
+    name: str
+    hours: ServiceHours
+    disabled: bool
+    created_at: datetime
+
+
+class AccountStatus(enum.StrEnum):
+    """An account's status as the account list shows it."""
+
+    ONLINE = "online"  # 在线: holds a live login
+    OFFLINE = "offline"  # 离线
+    DISABLED = "disabled"  # 禁用
+
+
+@attrs.frozen
+class Account:
+    """A staff account (the password hash never leaves the store)."""
+
+    id: str
+    company_id: str | None
+    org_id: str | None
+    login: str
+    name: str
+    phone: str | None
+    role: Role
+    disabled: bool
+    status: AccountStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+@attrs.frozen
+class LoginResult:
+    """A successful login: the opaque token to present and when it expires."""
+
+    token: str
+    expires_at: datetime
+    account: Account

@@ -1,0 +1,107 @@
+"""Opening the database from a URL and bringing its schema up to date.
+
+URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
+``sqlite:///:memory:`` (tests), ``postgresql://user:password@host:port/dbname``.
+SQLite runs in WAL mode with foreign keys enforced; PostgreSQL goes through psycopg 3.
+Migrations (Alembic, in ``zhanye_sdk/store/migrations``) are applied on open.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from zhanye_sdk.errors import InvalidInput
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _engine_url(url: str) -> tuple[str, str]:
+    """Map a user URL to the async driver's URL; return (driver url, dialect name)."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with little context
+        raise InvalidInput(
+            f"database URL {url!r} is not valid; expected sqlite:///path or postgresql://…"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite")), "sqlite"
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(False), "postgresql"
+    raise InvalidInput(
+        f"database URL scheme {backend!r} is not supported; use sqlite or postgresql"
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@attrs.define
+class Database:
+    """An open database: the async engine and which dialect it speaks."""
+
+    engine: AsyncEngine
+    dialect: str
+
+    def connect(self) -> Any:
+        """An async connection context (``async with db.connect() as conn``)."""
+        return self.engine.connect()
+
+    def begin(self) -> Any:
+        """An async transaction context (``async with db.begin() as conn``)."""
+        return self.engine.begin()
+
+    async def close(self) -> None:
+        """Dispose of every pooled connection."""
+        await self.engine.dispose()
+
+
+def _upgrade(sync_connection: Any) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = sync_connection
+    command.upgrade(config, "head")
+
+
+async def migrate(connection: AsyncConnection) -> None:
+    """Apply every migration that the database does not have yet."""
+    await connection.run_sync(_upgrade)
+
+
+async def open_database(url: str) -> Database:
+    """Open the database at ``url`` and migrate it to the current schema.
+
+    Raises:
+        InvalidInput: the URL is malformed or names an unsupported database.
+    """
+    driver_url, dialect = _engine_url(url)
+    kwargs: dict[str, Any] = {}
+    if dialect == "sqlite":
+        database = make_url(driver_url).database or ""
+        if database in ("", ":memory:"):
+            # One shared connection, or every connection would see its own empty database.
+            kwargs["poolclass"] = StaticPool
+        else:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(driver_url, **kwargs)
+    if dialect == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    async with engine.begin() as connection:
+        await migrate(connection)
+    return Database(engine=engine, dialect=dialect)
