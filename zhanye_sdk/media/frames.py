@@ -43,13 +43,13 @@ def audio_frame_to_mono(frame: av.AudioFrame) -> npt.NDArray[np.int16]:
             f"expected an s16 or s16p frame with 1 or 2 channels, got {fmt} with {channels}"
         )
     if channels == 1:
-        return np.frombuffer(frame.planes[0], dtype=np.int16, count=samples)
+        return np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=samples)
     if fmt == "s16":
-        packed = np.frombuffer(frame.planes[0], dtype=np.int16, count=2 * samples)
+        packed = np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=2 * samples)
         left, right = packed[0::2], packed[1::2]
     else:
-        left = np.frombuffer(frame.planes[0], dtype=np.int16, count=samples)
-        right = np.frombuffer(frame.planes[1], dtype=np.int16, count=samples)
+        left = np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=samples)
+        right = np.frombuffer(memoryview(frame.planes[1]), dtype=np.int16, count=samples)
     mixed = (left.astype(np.int32) + right.astype(np.int32)) >> 1
     return mixed.astype(np.int16)
 
@@ -83,7 +83,7 @@ def mono_to_audio_frame(
 
 def _plane_view(frame: av.VideoFrame, index: int) -> npt.NDArray[np.uint8]:
     plane = frame.planes[index]
-    rows = np.frombuffer(plane, dtype=np.uint8, count=plane.line_size * plane.height)
+    rows = np.frombuffer(memoryview(plane), dtype=np.uint8, count=plane.line_size * plane.height)
     return rows.reshape(plane.height, plane.line_size)[:, : plane.width]
 
 

@@ -1,0 +1,51 @@
+// Calls to the SDK's JSON API with the login token; errors become readable messages.
+import { t } from "./i18n.js";
+
+const TOKEN_KEY = "zhanye.token";
+
+export class ApiError extends Error {
+  constructor(status, code, detail, extra = {}) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.extra = extra;
+  }
+  // The message for people, in their language.
+  get text() {
+    if (this.code === "login_throttled") {
+      return t("error.login_throttled", { minutes: Math.max(1, Math.ceil((this.extra.retry_after_s || 60) / 60)) });
+    }
+    return t(`error.${this.code}`, { detail: this.detail });
+  }
+}
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const current = token.get();
+  if (current) headers.Authorization = `Bearer ${current}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, "network", String(error));
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = data.error || { code: "error", message: response.statusText };
+    const { code, message, ...extra } = error;
+    if (response.status === 401 && path !== "/api/login") {
+      token.clear();
+      location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+    }
+    throw new ApiError(response.status, code, message, extra);
+  }
+  return data;
+}

@@ -1,0 +1,34 @@
+// Translation: t(key, params), the current language, and translating marked elements.
+import { MESSAGES } from "./messages.js";
+
+const STORAGE_KEY = "zhanye.lang";
+export const DEFAULT_LANG = "zh-CN";
+
+export function lang() {
+  const fromUrl = new URLSearchParams(location.search).get("lang");
+  if (fromUrl && MESSAGES[fromUrl]) {
+    localStorage.setItem(STORAGE_KEY, fromUrl);
+    return fromUrl;
+  }
+  const saved = localStorage.getItem(STORAGE_KEY);
+  return saved && MESSAGES[saved] ? saved : DEFAULT_LANG;
+}
+
+export function setLang(value) {
+  localStorage.setItem(STORAGE_KEY, value);
+}
+
+export function t(key, params = {}) {
+  const table = MESSAGES[lang()] || MESSAGES[DEFAULT_LANG];
+  const text = table[key] ?? MESSAGES[DEFAULT_LANG][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+// Elements carry data-i18n (text), data-i18n-placeholder, data-i18n-title, data-i18n-label.
+export function translate(root = document) {
+  document.documentElement.lang = lang();
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+}

@@ -1,0 +1,27 @@
+import { api, token } from "../api.js";
+import { lang, setLang, translate } from "../i18n.js";
+import { attempt } from "../shell.js";
+
+translate();
+document.querySelector("#switch-lang").addEventListener("click", () => {
+  setLang(lang() === "zh-CN" ? "en" : "zh-CN");
+  translate();
+});
+
+const form = document.querySelector("#login-form");
+const errorBox = document.querySelector("#login-error");
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  errorBox.hidden = true;
+  const fields = new FormData(form);
+  const result = await attempt(
+    () => api("POST", "/api/login", { login: fields.get("login"), password: fields.get("password") }),
+    errorBox,
+  );
+  if (!result) return;
+  token.set(result.token);
+  const me = await api("GET", "/api/me");
+  const next = new URLSearchParams(location.search).get("next");
+  const home = me.operations.includes("account.list") ? "/admin/accounts" : "/admin/organizations";
+  location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : home);
+});

@@ -1,0 +1,142 @@
+"""The admin pages in a real browser: login, accounts, organizations, in Chinese and English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from zhanye_sdk.platform import AuthenticationFailed, PasswordHashing, PlatformConfig
+
+from .platform_world import PASSWORD, World, build_world
+from .webhost import RunningHost
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def host(tmp_path: Any) -> Iterator[RunningHost]:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+
+    async def make() -> tuple[Any, World]:
+        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+        return world.platform, world
+
+    running = RunningHost(make).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 800})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def log_in(page: Page, host: RunningHost, login: str, password: str = PASSWORD) -> None:
+    page.goto(f"{host.url}/login")
+    page.get_by_label("账号").fill(login)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_login_page_speaks_chinese_and_refuses_a_wrong_password(
+    page: Page, host: RunningHost
+) -> None:
+    log_in(page, host, "oa-A1", "wrong-pass1")
+    expect(page.get_by_role("heading")).to_have_text("后台账号登录")
+    expect(page.get_by_role("alert")).to_have_text("登录失败或登录已失效，请重新登录。")
+    expect(page.get_by_label("账号")).to_have_value("oa-A1")
+
+
+def test_org_admin_creates_edits_and_kicks_out_a_salesperson(page: Page, host: RunningHost) -> None:
+    world: World = host.extra
+    log_in(page, host, "oa-A1")
+    expect(page).to_have_url(re.compile(r"/admin/accounts$"))
+    rows = page.locator("#accounts tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator(".sidebar")).to_contain_text("账号设置")
+
+    page.get_by_role("button", name="新建账号").click()
+    dialog = page.locator("#account-dialog")
+    dialog.get_by_label("账号").fill("wangwu")
+    dialog.get_by_label("姓名").fill("王五")
+    dialog.get_by_label("手机号").fill("13912345678")
+    dialog.get_by_label("初始密码").fill("short")
+    dialog.get_by_role("button", name="保存").click()
+    # The refusal is explained and nothing typed is lost.
+    expect(dialog.get_by_role("alert")).to_contain_text("输入有误")
+    expect(dialog.get_by_label("姓名")).to_have_value("王五")
+    dialog.get_by_label("初始密码").fill("abcd1234")
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.locator('tr[data-login="wangwu"]')).to_contain_text("业务员")
+    expect(rows).to_have_count(4)
+
+    # Kick out a colleague who is logged in elsewhere: that login ends at once.
+    token = host.run(host.platform.auth.login("sp2-A1", PASSWORD)).token  # type: ignore[union-attr]
+    page.locator('tr[data-login="sp2-A1"]').get_by_role("button", name="踢出").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(page.locator("#notice")).to_contain_text("已踢出")
+    with pytest.raises(AuthenticationFailed):
+        host.run(host.platform.auth.authenticate(token))  # type: ignore[union-attr]
+
+    # Disable, then find it with the status filter.
+    page.locator('tr[data-login="wangwu"]').get_by_role("button", name="禁用").click()
+    page.locator("#filter-status").select_option("disabled")
+    page.get_by_role("button", name="查询").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("王五")
+    assert world.ids["A1"]
+
+
+def test_company_admin_manages_organizations(page: Page, host: RunningHost) -> None:
+    log_in(page, host, "ca-A")
+    page.get_by_role("link", name="机构设置").click()
+    expect(page.locator("#orgs tbody tr")).to_have_count(2)
+    page.get_by_role("button", name="新建机构").click()
+    dialog = page.locator("#org-dialog")
+    dialog.get_by_label("机构名称").fill("远程展业测试机构")
+    dialog.locator('input[name="morning_start"]').fill("09:00:00")
+    dialog.locator('input[name="morning_end"]').fill("12:00:00")
+    dialog.locator('input[name="afternoon_start"]').fill("13:30:00")
+    dialog.locator('input[name="afternoon_end"]').fill("18:00:00")
+    dialog.get_by_role("button", name="保存").click()
+    row = page.locator('tr[data-name="远程展业测试机构"]')
+    expect(row).to_contain_text("09:00:00–12:00:00")
+    expect(row).to_contain_text("13:30:00–18:00:00")
+    # An organization with accounts cannot be deleted; the reason is shown.
+    page.locator('tr[data-name="机构A1"]').get_by_role("button", name="删除").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(page.locator("#notice")).to_contain_text("操作与当前状态冲突")
+    # The new, empty one can be deleted.
+    row.get_by_role("button", name="删除").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(row).to_have_count(0)
+
+
+def test_english_is_one_click_away(page: Page, host: RunningHost) -> None:
+    log_in(page, host, "ca-A")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
+    expect(page.locator(".sidebar")).to_contain_text("Organizations")
+    expect(page.get_by_role("button", name="New account")).to_be_visible()
+
+
+def test_salesperson_gets_no_account_admin(page: Page, host: RunningHost) -> None:
+    log_in(page, host, "sp-A1")
+    expect(page).to_have_url(re.compile(r"/admin/organizations$"))
+    expect(page.locator(".sidebar")).not_to_contain_text("账号设置")
+    expect(page.get_by_role("button", name="新建机构")).to_be_hidden()
+    page.goto(f"{host.url}/admin/accounts")
+    expect(page.locator("#notice")).to_have_text("没有权限执行此操作。")
+    expect(page.locator("#accounts tbody tr")).to_have_count(0)

@@ -1,0 +1,79 @@
+"""The web host running in a background thread on a loopback port, for browser tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from hosts.web.server import build_app
+from zhanye_sdk.platform import Platform
+
+T = TypeVar("T")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RunningHost:
+    """Starts ``build_app(platform)`` in its own thread and event loop."""
+
+    def __init__(self, make_platform: Callable[[], Awaitable[tuple[Platform, Any]]]) -> None:
+        self._make_platform = make_platform
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self.platform: Platform | None = None
+        self.extra: Any = None
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def run(self, coro: Awaitable[T]) -> T:
+        """Run a coroutine on the host's loop and wait for its result."""
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        return future.result(timeout=60)
+
+    async def _start(self) -> None:
+        self.platform, self.extra = await self._make_platform()
+        self._runner = web.AppRunner(build_app(self.platform))
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.platform is not None:
+            await self.platform.close()
+
+    def start(self) -> RunningHost:
+        self._thread.start()
+        self.run(self._start())
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.run(self._stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)

@@ -1,0 +1,154 @@
+"""Framework-free HTTP request and response types, routing and error mapping."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+
+from zhanye_sdk.errors import (
+    ConflictError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ZhanyeError,
+)
+
+__all__ = ["ApiError", "ApiRequest", "ApiResponse", "Router", "error_response"]
+
+MAX_JSON_BYTES = 1 << 20
+
+
+@attrs.frozen
+class ApiRequest:
+    """One HTTP request as the SDK sees it."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+    client_address: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever its case."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object.
+
+        Raises:
+            InvalidInput: the body is too large, not JSON, or not an object.
+        """
+        if len(self.body) > MAX_JSON_BYTES:
+            raise InvalidInput(f"request body is larger than {MAX_JSON_BYTES} bytes")
+        if not self.body:
+            return {}
+        try:
+            data = json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"request body is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InvalidInput("request body must be a JSON object")
+        return data
+
+
+@attrs.frozen
+class ApiResponse:
+    """What to send back: a status, a body and its content type."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def of_json(cls, data: object, status: int = 200) -> ApiResponse:
+        """A JSON response."""
+        return cls(status, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+    def json(self) -> Any:
+        """The body parsed back (tests and clients)."""
+        return json.loads(self.body)
+
+
+class ApiError(ZhanyeError):
+    """An HTTP-level refusal with a status and a machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def error_response(exc: BaseException) -> ApiResponse:
+    """Map an SDK exception to a status and a code that pages translate.
+
+    Codes: ``invalid_input`` 400, ``authentication_failed`` 401, ``login_throttled`` 429,
+    ``permission_denied`` 403, ``not_found`` 404, ``conflict`` 409, ``outside_service_hours``
+    409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``.
+    """
+    from zhanye_sdk.platform.auth import AuthenticationFailed, LoginThrottled
+    from zhanye_sdk.platform.hours import OutsideServiceHours
+
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ApiError):
+        status, code = exc.status, exc.code
+    elif isinstance(exc, LoginThrottled):
+        status, code = 429, "login_throttled"
+        extra["retry_after_s"] = round(exc.retry_after_s)
+    elif isinstance(exc, AuthenticationFailed):
+        status, code = 401, "authentication_failed"
+    elif isinstance(exc, NotFound):
+        status, code = 404, "not_found"
+    elif isinstance(exc, PermissionDenied):
+        status, code = 403, "permission_denied"
+    elif isinstance(exc, OutsideServiceHours):
+        status, code = 409, "outside_service_hours"
+    elif isinstance(exc, ConflictError):
+        status, code = 409, "conflict"
+    elif isinstance(exc, InvalidInput):
+        status, code = 400, "invalid_input"
+    else:
+        status, code = 400, "error"
+    return ApiResponse.of_json({"error": {"code": code, "message": str(exc), **extra}}, status)
+
+
+Handler = Callable[..., Awaitable[ApiResponse]]
+
+
+class Router:
+    """Routes ``METHOD /path/{param}`` patterns to handlers."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        """Register ``handler(request, **params)`` for ``method`` and ``pattern``."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_\-]+)", pattern)
+        self._routes.append((method.upper(), re.compile(f"^{regex}$"), handler))
+
+    async def dispatch(self, request: ApiRequest) -> ApiResponse:
+        """Run the matching handler, mapping SDK errors to error responses."""
+        allowed = False
+        for method, regex, handler in self._routes:
+            match = regex.match(request.path)
+            if match is None:
+                continue
+            if method != request.method.upper():
+                allowed = True
+                continue
+            try:
+                return await handler(request, **match.groupdict())
+            except ZhanyeError as exc:
+                return error_response(exc)
+        if allowed:
+            return error_response(ApiError(405, "not_allowed", "method not allowed here"))
+        return error_response(ApiError(404, "not_found", f"no endpoint {request.path}"))

@@ -1,0 +1,48 @@
+"""The one cattrs converter: how SDK data types become JSON-able values and back.
+
+Datetimes travel as ISO 8601 strings with their offset, enums as their values,
+service windows as ``{"start": "09:00:00", "end": "12:00:00"}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, TypeVar
+
+import cattrs
+
+from zhanye_sdk.errors import InvalidInput
+
+__all__ = ["converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
+converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+converter.register_unstructure_hook(time, lambda t: t.strftime("%H:%M:%S"))
+
+
+def _structure_time(value: Any, _: type) -> time:
+    from zhanye_sdk.platform.hours import parse_clock_time
+
+    return parse_clock_time(value)
+
+
+converter.register_structure_hook(time, _structure_time)
+
+
+def unstructure(value: object) -> Any:
+    """``value`` as plain JSON-able data."""
+    return converter.unstructure(value)
+
+
+def structure(data: object, kind: type[T]) -> T:
+    """Build a ``kind`` from plain data, or raise ``InvalidInput`` listing every bad field."""
+    try:
+        return converter.structure(data, kind)
+    except cattrs.BaseValidationError as exc:
+        problems = "; ".join(cattrs.transform_error(exc)) or str(exc)
+        raise InvalidInput(f"invalid {kind.__name__}: {problems}") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidInput(f"invalid {kind.__name__}: {exc}") from exc
