@@ -1,6 +1,6 @@
 # The project's commands. `make demo` and `make test` work on a fresh machine:
 # both run scripts/setup.sh first, which installs whatever is missing.
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo demo-video test bench clean
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,6 +9,9 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
+	$(PY) examples/synthetic_session/render.py
+
+demo-video: setup
 	$(PY) examples/synthetic_session/render.py
 
 test: setup

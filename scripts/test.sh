@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and the whole test suite, once with the native kernels and once
-# with their numpy twins. Expects scripts/setup.sh to have run (make test does both).
+# Runs every check and the whole test suite with the native kernels, then every test
+# that uses the kernels again with their numpy twins. Expects scripts/setup.sh to have
+# run (make test does both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${ZHANYE_VENV:-$PWD/.venv}
@@ -21,5 +22,5 @@ cargo test --release -q --manifest-path zhanye_sdk_native/Cargo.toml
 step "pytest with the native kernels"
 ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -n auto -q "$@"
 
-step "pytest with the numpy twins (ZHANYE_SDK_NATIVE=0)"
-ZHANYE_SDK_NATIVE=0 ZHANYE_SDK_EXPECT_BACKEND=numpy "$py" -m pytest -n auto -q "$@"
+step "pytest of everything that uses the kernels, with the numpy twins (ZHANYE_SDK_NATIVE=0)"
+ZHANYE_SDK_NATIVE=0 ZHANYE_SDK_EXPECT_BACKEND=numpy "$py" -m pytest -n auto -q -m kernels "$@"

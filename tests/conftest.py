@@ -21,6 +21,17 @@ settings.register_profile(
 settings.load_profile("zhanye")
 
 
+# Test modules whose outcome depends on the kernel backend; the numpy pass of
+# scripts/test.sh runs these (``-m kernels``), the native pass runs everything.
+KERNEL_MODULE_PREFIXES = ("test_kernels_", "test_media_", "test_example_", "test_backend")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.startswith(KERNEL_MODULE_PREFIXES):
+            item.add_marker(pytest.mark.kernels)
+
+
 def pytest_report_header() -> str:
     return f"zhanye_sdk kernel backend: {zhanye_sdk.native_backend()}"
 
