@@ -1,0 +1,1 @@
+"""Sessions (会话): the room state machine, its wire format and its services."""
