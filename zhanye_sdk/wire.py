@@ -18,6 +18,21 @@ __all__ = ["converter", "structure", "unstructure"]
 T = TypeVar("T")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _strict(kind: type) -> Any:
+    """Accept only values already of ``kind``: JSON ``"false"`` is not a bool, ``1.5`` no int."""
+
+    def hook(value: Any, _: type) -> Any:
+        if type(value) is not kind:
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return hook
+
+
+for _kind in (bool, int, str):
+    converter.register_structure_hook(_kind, _strict(_kind))
 converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
 converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
 converter.register_unstructure_hook(time, lambda t: t.strftime("%H:%M:%S"))

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-from zhanye_sdk.api import AdminApi, ApiRequest
+from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
+from zhanye_sdk.api.sessions import SessionApi
+from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.platform import Platform
+from zhanye_sdk.rooms.service import RoomService, SessionConfig
+from zhanye_sdk.signaling.bus import LocalBus
+from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD_BYTES = 600 * 1024 * 1024
@@ -18,34 +27,89 @@ PAGES = {
     "/admin/organizations": "organizations.html",
 }
 
+ROOMS = web.AppKey("rooms", RoomService)
+SIGNALING = web.AppKey("signaling", SignalingEndpoint)
+SMS = web.AppKey("sms", Any)
 
-def build_app(platform: Platform) -> web.Application:
-    """The host's application: ``/api/*`` to the SDK, pages and static files."""
+
+class WebSocketTransport:
+    """An aiohttp WebSocket as the SDK's ``MessageTransport``."""
+
+    def __init__(self, socket: web.WebSocketResponse) -> None:
+        self.socket = socket
+
+    async def receive(self) -> str | bytes | None:
+        message = await self.socket.receive()
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return message.data  # type: ignore[no-any-return]
+        return None
+
+    async def send(self, text: str) -> None:
+        await self.socket.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.socket.close(code=code, message=reason.encode())
+
+
+def build_app(
+    platform: Platform,
+    *,
+    sms_gateway: Any = None,
+    session_config: SessionConfig | None = None,
+    signaling_config: SignalingConfig | None = None,
+) -> web.Application:
+    """The host's application: ``/api/*`` and ``/ws/*`` to the SDK, pages and static files."""
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
+    bus = LocalBus()
+    rooms = RoomService(platform, bus, session_config)
+    signaling = SignalingEndpoint(platform, rooms, bus, signaling_config)
+    gateway = sms_gateway if sms_gateway is not None else LoggingSmsGateway(signature="智慧展业")
+    app[ROOMS], app[SIGNALING], app[SMS] = rooms, signaling, gateway
     admin = AdminApi(platform)
+    session_api = SessionApi(platform, rooms, gateway)
 
     async def api(request: web.Request) -> web.StreamResponse:
-        answer = await admin.handle(
-            ApiRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                body=await request.read(),
-                client_address=request.remote,
-            )
+        sdk_request = ApiRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=await request.read(),
+            client_address=request.remote,
         )
+        answer: ApiResponse | None = await session_api.handle(sdk_request)
+        if answer is None:
+            answer = await admin.handle(sdk_request)
         headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}
         headers.update(answer.headers)
         return web.Response(status=answer.status, body=answer.body, headers=headers)
 
-    def page(name: str) -> web.FileResponse:
-        return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse(max_msg_size=1 << 20)
+        await socket.prepare(request)
+        resume = request.query.get("resume")
+        await signaling.serve(
+            WebSocketTransport(socket),
+            session_id=request.match_info["session_id"],
+            login_token=request.query.get("token"),
+            seat_token=request.query.get("seat"),
+            resume_from=int(resume) if resume and resume.isdigit() else None,
+        )
+        return socket
 
     async def page_handler(request: web.Request) -> web.StreamResponse:
-        return page(PAGES[request.path])
+        return web.FileResponse(STATIC / PAGES[request.path], headers={"Cache-Control": "no-cache"})
 
+    async def background(_: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(signaling.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(background)
     app.router.add_route("*", "/api/{tail:.*}", api)
+    app.router.add_get("/ws/sessions/{session_id}", websocket)
     for path in PAGES:
         app.router.add_get(path, page_handler)
     app.router.add_static("/static", STATIC, append_version=False)

@@ -132,8 +132,12 @@ class Router:
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         """Register ``handler(request, **params)`` for ``method`` and ``pattern``."""
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_\-]+)", pattern)
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_.\-]+)", pattern)
         self._routes.append((method.upper(), re.compile(f"^{regex}$"), handler))
+
+    def handles(self, path: str) -> bool:
+        """Whether any route matches ``path`` (whatever the method)."""
+        return any(regex.match(path) for _, regex, _ in self._routes)
 
     async def dispatch(self, request: ApiRequest) -> ApiResponse:
         """Run the matching handler, mapping SDK errors to error responses."""

@@ -83,3 +83,130 @@ login_failures = Table(
     Column("at_ms", BigInteger, nullable=False),
     Index("ix_login_failures_key_at", "key", "at_ms"),
 )
+
+# Material library (SPEC C2). A material's bytes live in the content-addressed store
+# under ``sha256``; ``audience`` says who sees it: "company" (every organization of the
+# company), "orgs" (the organizations in ``material_orgs``) or "uploader" (a
+# salesperson's own upload: the uploader and the admins over them).
+materials = Table(
+    "materials",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("company_id", String(32), ForeignKey("companies.id"), nullable=False),
+    Column("owner_org_id", String(32), ForeignKey("organizations.id", ondelete="SET NULL")),
+    Column("uploader_id", String(32), ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("audience", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("content_kind", String(16)),
+    Column("sha256", String(64)),
+    Column("size", BigInteger),
+    Column("url", Text),
+    Column("title", String(128)),
+    Column("has_audio", Boolean, nullable=False, default=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_materials_company_created", "company_id", "created_ms"),
+    Index("ix_materials_sha256", "sha256"),
+)
+
+material_orgs = Table(
+    "material_orgs",
+    metadata,
+    Column(
+        "material_id",
+        String(32),
+        ForeignKey("materials.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "org_id",
+        String(32),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_material_orgs_org", "org_id"),
+)
+
+# Page images of converted documents, shared by every material with the same content:
+# a rendition row marks a finished conversion of ``source_sha256`` at ``width`` pixels.
+material_renditions = Table(
+    "material_renditions",
+    metadata,
+    Column("source_sha256", String(64), primary_key=True),
+    Column("width", Integer, primary_key=True),
+    Column("page_count", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+material_pages = Table(
+    "material_pages",
+    metadata,
+    Column("source_sha256", String(64), primary_key=True),
+    Column("width", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("image_sha256", String(64), nullable=False),
+    Column("height", Integer, nullable=False),
+    Index("ix_material_pages_image", "image_sha256"),
+)
+
+# ---- sessions (会话) -------------------------------------------------------------------
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("meeting_number", String(8), nullable=False, unique=True),
+    Column("company_id", String(32), ForeignKey("companies.id"), nullable=False),
+    Column("org_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("host_account_id", String(32), nullable=False),
+    Column("host_name", String(64), nullable=False),
+    Column("project", String(64)),
+    Column("terminal", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("started_ms", BigInteger),
+    Column("ended_ms", BigInteger),
+    Column("end_reason", String(32)),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("room_snapshot", Text, nullable=False),
+    Column("sms_invites", Integer, nullable=False),
+    Index("ix_sessions_org_created", "org_id", "created_ms"),
+    Index("ix_sessions_host_state", "host_account_id", "state"),
+)
+
+session_events = Table(
+    "session_events",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("seq", BigInteger, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+session_participants = Table(
+    "session_participants",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("participant_id", String(32), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("terminal", String(16), nullable=False),
+    Column("phone", String(20)),
+    Column("recording_ack_ms", BigInteger),
+    Column("first_joined_ms", BigInteger),
+    Column("duration_ms", BigInteger, nullable=False),
+    Column("score", Integer),
+    Column("comment", Text),
+)
+
+platform_secrets = Table(
+    "platform_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+)

@@ -1,0 +1,262 @@
+"""Signaling over a real WebSocket on loopback: join, member control, errors, resume, kick-out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from hosts.web.server import build_app
+from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.signaling.endpoint import SignalingConfig
+
+from .platform_world import PASSWORD, World, build_world
+from .webhost import free_port
+
+pytestmark = pytest.mark.anyio
+
+
+class Peer:
+    """A signaling client that records every frame it receives."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self.socket = socket
+        self.frames: list[dict[str, Any]] = []
+        self._next_id = 0
+
+    async def next(self, kind: str | None = None) -> dict[str, Any]:
+        while True:
+            message = await self.socket.receive(timeout=5.0)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"connection ended: {message.type} {message.data!r}")
+            frame = json.loads(message.data)
+            self.frames.append(frame)
+            if kind is None or frame["type"] == kind:
+                return frame
+
+    async def send(self, kind: str, data: dict[str, Any] | None = None) -> str:
+        self._next_id += 1
+        frame_id = f"m{self._next_id}"
+        await self.socket.send_str(
+            json.dumps({"v": 1, "type": kind, "id": frame_id, "data": data or {}})
+        )
+        return frame_id
+
+    async def reply_to(self, frame_id: str) -> dict[str, Any]:
+        while True:
+            frame = await self.next()
+            if frame.get("re") == frame_id:
+                return frame
+
+    @property
+    def last_seq(self) -> int:
+        seqs = [f["seq"] for f in self.frames if "seq" in f]
+        welcome = [f["data"]["seq"] for f in self.frames if f["type"] == "session.welcome"]
+        return max(seqs + welcome)
+
+
+@pytest.fixture
+async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tuple[str, World]]:
+    world = await build_world(f"sqlite:///{tmp_path}/sig.db", fast_config)
+    config = SignalingConfig(idle_timeout_s=3, leave_grace_s=0.3, tick_interval_s=0.1)
+    runner = web.AppRunner(build_app(world.platform, signaling_config=config))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}", world
+    finally:
+        await runner.cleanup()
+        await world.platform.close()
+
+
+async def test_a_session_over_websockets(server: tuple[str, World]) -> None:
+    base, world = server
+    async with aiohttp.ClientSession() as http:
+        login = await (
+            await http.post(f"{base}/api/login", json={"login": "sp-A1", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        session = await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json()
+        sid = session["id"]
+        assert len(session["meeting_number"]) == 8 and session["state"] == "waiting"
+        invite = await (
+            await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
+        ).json()
+        seat = await (
+            await http.post(
+                f"{base}/api/invites/{invite['token']}/join",
+                json={"name": "客户甲", "recording_acknowledged": True, "terminal": "mini-program"},
+            )
+        ).json()
+        assert "seat_token" in seat, seat
+        ws = base.replace("http", "ws") + f"/ws/sessions/{sid}"
+
+        host = Peer(await http.ws_connect(f"{ws}?token={login['token']}"))
+        welcome = await host.next("session.welcome")
+        assert welcome["data"]["role"] == "host"
+        await host.next("room.started")
+        await host.next("room.participant_joined")
+
+        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
+        assert (await customer.next("session.welcome"))["data"]["room"]["state"] == "live"
+        joined = await host.next("room.participant_joined")
+        customer_id = joined["data"]["participant"]["id"]
+        assert customer_id == seat["participant_id"]
+
+        # The host mutes the customer: acknowledged, and both see it.
+        ack = await host.reply_to(
+            await host.send("room.set_audio", {"target": customer_id, "on": False})
+        )
+        assert ack["type"] == "ack"
+        for peer in (host, customer):
+            changed = await peer.next("room.audio_changed")
+            assert changed["data"] == {
+                "participant": customer_id,
+                "on": False,
+                "by": login["account"]["id"],
+                "at": changed["data"]["at"],
+            }
+
+        # The customer may not mute the host; malformed frames change nothing either.
+        refused = await customer.reply_to(
+            await customer.send("room.set_audio", {"target": login["account"]["id"], "on": False})
+        )
+        assert refused["data"]["code"] == "not_allowed"
+        bad_type = await customer.reply_to(
+            await customer.send("room.set_audio", {"target": customer_id, "on": "yes"})
+        )
+        assert bad_type["data"]["code"] == "invalid_message"
+        await customer.socket.send_str("{not json")
+        assert (await customer.next("error"))["data"]["code"] == "not_json"
+        await customer.socket.send_str(json.dumps({"v": 2, "type": "room.end", "data": {}}))
+        assert (await customer.next("error"))["data"]["code"] == "unsupported_version"
+        ping = await customer.reply_to(await customer.send("session.ping"))
+        assert ping["type"] == "session.pong"
+
+        # The customer's connection drops; events continue; a resume gets exactly the gap.
+        seen = customer.last_seq
+        await customer.socket.close()
+        await host.reply_to(await host.send("room.set_video", {"target": customer_id, "on": False}))
+        await host.reply_to(await host.send("room.set_main_view", {"target": customer_id}))
+        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}&resume={seen}"))
+        assert (await customer.next("session.welcome"))["data"]["resumed"] is True
+        replayed = [await customer.next() for _ in range(2)]
+        assert [f["type"] for f in replayed] == ["room.video_changed", "room.main_view_changed"]
+        assert [f["seq"] for f in replayed] == [seen + 1, seen + 2]
+
+        # The host ends the session; the customer rates it.
+        await host.reply_to(await host.send("room.end"))
+        ended = await customer.next("room.ended")
+        assert ended["data"]["reason"] == "staff_ended"
+        rated = await customer.reply_to(
+            await customer.send("room.evaluate", {"score": 5, "comment": "讲解清楚"})
+        )
+        assert rated["type"] == "ack"
+        record = await (await http.get(f"{base}/api/sessions/{sid}", headers=auth)).json()
+        assert record["state"] == "ended" and record["end_reason"] == "staff_ended"
+
+
+async def test_kicked_out_staff_connection_is_closed_at_once(server: tuple[str, World]) -> None:
+    base, world = server
+    async with aiohttp.ClientSession() as http:
+        login = await (
+            await http.post(f"{base}/api/login", json={"login": "sp-A1", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
+        host = Peer(
+            await http.ws_connect(
+                base.replace("http", "ws") + f"/ws/sessions/{sid}?token={login['token']}"
+            )
+        )
+        await host.next("session.welcome")
+        await world.platform.accounts.kick_out(world.p("oa_A1"), world.ids["sp_A1"])
+        message = await host.socket.receive(timeout=5)
+        while message.type == aiohttp.WSMsgType.TEXT:
+            message = await host.socket.receive(timeout=5)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert host.socket.close_code == 4403
+        # The revoked token no longer opens anything.
+        again = await http.ws_connect(
+            base.replace("http", "ws") + f"/ws/sessions/{sid}?token={login['token']}"
+        )
+        error = json.loads((await again.receive(timeout=5)).data)
+        assert error["data"]["code"] == "authentication_failed"
+
+
+async def test_tokens_only_open_their_own_room(server: tuple[str, World]) -> None:
+    base, world = server
+    async with aiohttp.ClientSession() as http:
+        sessions = []
+        for login_name in ("sp-A1", "sp-A2"):
+            login = await (
+                await http.post(
+                    f"{base}/api/login", json={"login": login_name, "password": PASSWORD}
+                )
+            ).json()
+            auth = {"Authorization": f"Bearer {login['token']}"}
+            sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())[
+                "id"
+            ]
+            invite = await (
+                await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
+            ).json()
+            sessions.append((sid, login["token"], invite["token"], auth))
+        (sid1, token1, invite1, auth1), (sid2, _, _, _) = sessions
+        seat = await (
+            await http.post(
+                f"{base}/api/invites/{invite1}/join",
+                json={"name": "客户", "recording_acknowledged": True},
+            )
+        ).json()
+        ws = base.replace("http", "ws")
+        for url in (
+            # A customer's seat for another room:
+            f"{ws}/ws/sessions/{sid2}?seat={seat['seat_token']}",
+            f"{ws}/ws/sessions/{sid2}?token={token1}",  # staff in a colleague's session
+            f"{ws}/ws/sessions/{sid1}",  # no credentials at all
+            f"{ws}/ws/sessions/{sid1}?seat={seat['seat_token'][:-3]}abc",  # a forged seat
+        ):
+            socket = await http.ws_connect(url)
+            frame = json.loads((await socket.receive(timeout=5)).data)
+            assert frame["type"] == "error" and frame["data"]["code"] == "authentication_failed", (
+                url
+            )
+            await socket.close()
+        # A salesperson cannot read a colleague's session record either.
+        other = await http.get(f"{base}/api/sessions/{sid2}", headers=auth1)
+        assert other.status == 404
+        # Joining without acknowledging the recording notice is refused.
+        refused = await http.post(
+            f"{base}/api/invites/{invite1}/join",
+            json={"name": "客户", "recording_acknowledged": False},
+        )
+        assert refused.status == 400
+
+
+async def test_rejoin_or_start_new(server: tuple[str, World]) -> None:
+    base, _ = server
+    async with aiohttp.ClientSession() as http:
+        login = await (
+            await http.post(f"{base}/api/login", json={"login": "sp-A2", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        first = await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json()
+        again = await http.post(f"{base}/api/sessions", json={}, headers=auth)
+        assert again.status == 409
+        body = await again.json()
+        assert (
+            body["error"]["code"] == "unfinished_session"
+            and body["error"]["session_id"] == first["id"]
+        )
+        unfinished = await (await http.get(f"{base}/api/sessions/unfinished", headers=auth)).json()
+        assert unfinished["session"]["id"] == first["id"]
+        fresh = await http.post(f"{base}/api/sessions", json={"start_new": True}, headers=auth)
+        assert fresh.status == 201
+        old = await (await http.get(f"{base}/api/sessions/{first['id']}", headers=auth)).json()
+        assert old["state"] == "ended"

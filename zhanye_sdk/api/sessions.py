@@ -1,0 +1,138 @@
+"""Session endpoints: start (with the unfinished-session prompt), invite, end, join by invite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, error_response
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.roles import Principal
+from zhanye_sdk.rooms.core import Terminal
+from zhanye_sdk.rooms.service import RoomService, UnfinishedSession
+from zhanye_sdk.wire import structure, unstructure
+
+__all__ = ["SessionApi"]
+
+
+@attrs.frozen
+class StartForm:
+    project: str | None = None
+    terminal: Terminal = Terminal.PC_WEB
+    start_new: bool = False
+
+
+@attrs.frozen
+class SmsInviteForm:
+    numbers: list[str]
+
+
+@attrs.frozen
+class JoinForm:
+    name: str
+    recording_acknowledged: bool
+    terminal: Terminal = Terminal.PC_WEB
+    phone: str | None = None
+
+
+class SessionApi:
+    """``/api/sessions/*`` for staff and ``/api/invites/*`` for customers (no account)."""
+
+    def __init__(self, platform: Platform, rooms: RoomService, sms_gateway: Any) -> None:
+        self.platform = platform
+        self.rooms = rooms
+        self.sms_gateway = sms_gateway
+        self.router = Router()
+        r = self.router.add
+        r("POST", "/api/sessions", self.start)
+        r("GET", "/api/sessions/unfinished", self.unfinished)
+        r("GET", "/api/sessions/{session_id}", self.get)
+        r("POST", "/api/sessions/{session_id}/invite-link", self.invite_link)
+        r("POST", "/api/sessions/{session_id}/sms-invites", self.sms_invites)
+        r("POST", "/api/sessions/{session_id}/end", self.end)
+        r("GET", "/api/invites/{token}", self.invite)
+        r("POST", "/api/invites/{token}/join", self.join)
+
+    async def handle(self, request: ApiRequest) -> ApiResponse | None:
+        """Answer a request for these endpoints; None when the path is not theirs."""
+        if not self.router.handles(request.path):
+            return None
+        return await self.router.dispatch(request)
+
+    async def _actor(self, request: ApiRequest) -> Principal:
+        from zhanye_sdk.api.admin import AdminApi
+
+        return await self.platform.auth.authenticate(AdminApi.token_of(request))
+
+    async def start(self, request: ApiRequest) -> ApiResponse:
+        actor = await self._actor(request)
+        form = structure(request.json(), StartForm)
+        try:
+            summary = await self.rooms.start(
+                actor, project=form.project, terminal=form.terminal, start_new=form.start_new
+            )
+        except UnfinishedSession as exc:
+            response = error_response(exc)
+            body = response.json()
+            body["error"].update(
+                code="unfinished_session",
+                session_id=exc.session_id,
+                meeting_number=exc.meeting_number,
+            )
+            return ApiResponse.of_json(body, 409)
+        return ApiResponse.of_json(unstructure(summary), 201)
+
+    async def unfinished(self, request: ApiRequest) -> ApiResponse:
+        actor = await self._actor(request)
+        summary = await self.rooms.unfinished(actor)
+        return ApiResponse.of_json({"session": unstructure(summary) if summary else None})
+
+    async def get(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        actor = await self._actor(request)
+        return ApiResponse.of_json(unstructure(await self.rooms.get(actor, session_id)))
+
+    async def invite_link(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        actor = await self._actor(request)
+        token = await self.rooms.invite_token(actor, session_id)
+        return ApiResponse.of_json({"token": token, "path": f"/join/{token}"})
+
+    async def sms_invites(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        actor = await self._actor(request)
+        form = structure(request.json(), SmsInviteForm)
+        token = await self.rooms.invite_token(actor, session_id)
+        origin = (request.header("Origin") or "").rstrip("/")
+        results = await self.rooms.send_sms_invites(
+            actor, session_id, form.numbers, f"{origin}/join/{token}", self.sms_gateway
+        )
+        return ApiResponse.of_json(
+            {"sent": [{"number": r.number, "status": r.status} for r in results]}
+        )
+
+    async def end(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        actor = await self._actor(request)
+        await self.rooms.end(actor, session_id)
+        return ApiResponse.of_json(unstructure(await self.rooms.get(actor, session_id)))
+
+    async def invite(self, request: ApiRequest, token: str) -> ApiResponse:
+        claims = (await self.rooms.tokens()).check(token, "invite", self.rooms.now_ms())
+        room = await self.rooms.room(claims.room_id)
+        host = room.participants.get(room.host_id)
+        return ApiResponse.of_json(
+            {
+                "meeting_number": room.meeting_number,
+                "state": room.state.value,
+                "host_name": host.name if host else None,
+            }
+        )
+
+    async def join(self, request: ApiRequest, token: str) -> ApiResponse:
+        form = structure(request.json(), JoinForm)
+        seat = await self.rooms.join_with_invite(
+            token,
+            name=form.name,
+            recording_acknowledged=form.recording_acknowledged,
+            terminal=form.terminal,
+            phone=form.phone,
+        )
+        return ApiResponse.of_json(unstructure(seat), 201)

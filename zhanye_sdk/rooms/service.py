@@ -1,0 +1,603 @@
+"""``RoomService``: sessions over the room core, persisted, with invites and seats.
+
+Every state change goes through ``apply``: under the room's lock the command is fed
+to the sans-I/O ``Room``; the events get consecutive sequence numbers and are stored
+with the room's snapshot in one transaction, then published on the bus. A host
+process that restarts reloads rooms from their snapshots and carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import anyio
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from zhanye_sdk.clock import from_ms, to_ms
+from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
+from zhanye_sdk.platform.roles import Principal, Role
+from zhanye_sdk.platform.validation import check_name, normalize_phone
+from zhanye_sdk.rooms.core import (
+    Command,
+    CommandRejected,
+    End,
+    EndReason,
+    Event,
+    Join,
+    ParticipantRole,
+    Room,
+    RoomState,
+    Terminal,
+    Tick,
+)
+from zhanye_sdk.rooms.tokens import RoomTokens
+from zhanye_sdk.rooms.wire import event_message
+from zhanye_sdk.signaling.bus import Bus
+from zhanye_sdk.signaling.envelope import ServerMessage
+from zhanye_sdk.store.schema import (
+    platform_secrets,
+    session_events,
+    session_participants,
+    sessions,
+)
+from zhanye_sdk.wire import converter
+
+__all__ = [
+    "CustomerSeat",
+    "RoomService",
+    "SessionConfig",
+    "SessionSummary",
+    "Seat",
+    "UnfinishedSession",
+]
+
+
+@attrs.frozen
+class SessionConfig:
+    """Limits and timings of sessions."""
+
+    empty_timeout_s: float = 600
+    max_customers: int = 8
+    max_sms_invites: int = 20
+    invite_ttl_s: float = 24 * 3600
+    seat_ttl_s: float = 24 * 3600
+    sms_invite_template: str = "{host}邀请您参加远程会话（会议号 {meeting}），点击进入：{link}"
+
+
+class UnfinishedSession(ConflictError):
+    """The staff member has a session that has not ended: rejoin it or start a new one."""
+
+    def __init__(self, session_id: str, meeting_number: str) -> None:
+        super().__init__(
+            f"you have an unfinished session {meeting_number}; rejoin it or start a new one"
+        )
+        self.session_id = session_id
+        self.meeting_number = meeting_number
+
+
+@attrs.frozen
+class SessionSummary:
+    """A session as lists and the workbench show it."""
+
+    id: str
+    meeting_number: str
+    state: RoomState
+    company_id: str
+    org_id: str
+    host_account_id: str
+    host_name: str
+    project: str | None
+    terminal: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    last_seq: int
+
+
+@attrs.frozen
+class Seat:
+    """Who a signaling connection speaks for, in which room."""
+
+    session_id: str
+    participant_id: str
+    role: ParticipantRole
+    name: str
+    terminal: Terminal
+    account_id: str | None = None
+
+
+@attrs.frozen
+class CustomerSeat:
+    """What a customer gets on opening an invite: their seat and its token."""
+
+    session_id: str
+    meeting_number: str
+    participant_id: str
+    seat_token: str
+    host_name: str
+
+
+def _summary(row: Any) -> SessionSummary:
+    return SessionSummary(
+        id=row.id,
+        meeting_number=row.meeting_number,
+        state=RoomState(row.state),
+        company_id=row.company_id,
+        org_id=row.org_id,
+        host_account_id=row.host_account_id,
+        host_name=row.host_name,
+        project=row.project,
+        terminal=row.terminal,
+        created_at=from_ms(row.created_ms),
+        started_at=from_ms(row.started_ms) if row.started_ms is not None else None,
+        ended_at=from_ms(row.ended_ms) if row.ended_ms is not None else None,
+        end_reason=row.end_reason,
+        last_seq=int(row.last_seq),
+    )
+
+
+class RoomService:
+    """Starts sessions, admits participants and applies room commands."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        bus: Bus,
+        config: SessionConfig | None = None,
+    ) -> None:
+        self._platform = platform
+        self._db = platform.database
+        self._clock = platform.clock
+        self._bus = bus
+        self.config = config or SessionConfig()
+        self._rooms: dict[str, Room] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+        self._tokens: RoomTokens | None = None
+        platform.count_live_sessions_with(self._count_live)
+        platform.on_org_disabled(self._end_org_sessions)
+
+    def now_ms(self) -> int:
+        """The service clock's time in milliseconds."""
+        return to_ms(self._clock.now())
+
+    async def tokens(self) -> RoomTokens:
+        """The token signer, with the key stored in the database (made on first use)."""
+        if self._tokens is None:
+            async with self._db.begin() as conn:
+                row = (
+                    await conn.execute(
+                        sa.select(platform_secrets.c.value).where(
+                            platform_secrets.c.name == "room_token_key"
+                        )
+                    )
+                ).first()
+                if row is None:
+                    key = RoomTokens.new_key()
+                    try:
+                        await conn.execute(
+                            platform_secrets.insert().values(name="room_token_key", value=key)
+                        )
+                    except IntegrityError:  # another process made it first
+                        pass
+                    else:
+                        row = (key,)
+            if row is None:
+                async with self._db.connect() as conn:
+                    row = (
+                        await conn.execute(
+                            sa.select(platform_secrets.c.value).where(
+                                platform_secrets.c.name == "room_token_key"
+                            )
+                        )
+                    ).one()
+            self._tokens = RoomTokens(bytes.fromhex(row[0]))
+        return self._tokens
+
+    # ---- starting and finding sessions -------------------------------------------------
+
+    async def unfinished(self, actor: Principal) -> SessionSummary | None:
+        """The actor's session that has not ended, if any (for "rejoin or start new")."""
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(sessions)
+                    .where(sessions.c.host_account_id == actor.account_id)
+                    .where(sessions.c.state != RoomState.ENDED.value)
+                    .order_by(sessions.c.created_ms.desc())
+                )
+            ).first()
+        return None if row is None else _summary(row)
+
+    async def start(
+        self,
+        actor: Principal,
+        *,
+        project: str | None = None,
+        terminal: Terminal = Terminal.PC_WEB,
+        start_new: bool = False,
+    ) -> SessionSummary:
+        """Open a new session hosted by the actor (开始会话).
+
+        Raises:
+            UnfinishedSession: the actor has a session that has not ended; call again
+                with ``start_new=True`` to end it and start afresh, or rejoin it.
+            OutsideServiceHours: the actor's organization does not serve now.
+        """
+        require(actor, Operation.SESSION_START)
+        if actor.org_id is None or actor.company_id is None:
+            raise PermissionDenied("only staff of an organization host sessions")
+        previous = await self.unfinished(actor)
+        if previous is not None:
+            if not start_new:
+                raise UnfinishedSession(previous.id, previous.meeting_number)
+            ended = End(actor.account_id, EndReason.STAFF_ENDED, self.now_ms())
+            await self.apply(previous.id, ended)
+        await self._platform.organizations.check_open(actor.org_id)
+        account = await self._platform.accounts.get(actor, actor.account_id)
+        if project is not None:
+            project = check_name(project, what="project") if project.strip() else None
+        now = self.now_ms()
+        session_id = secrets.token_hex(16)
+        room = Room(
+            room_id=session_id,
+            meeting_number="",
+            host_id=actor.account_id,
+            empty_timeout_ms=int(self.config.empty_timeout_s * 1000),
+            max_customers=self.config.max_customers,
+            last_ms=now,
+        )
+        for _ in range(20):
+            number = f"{secrets.randbelow(90_000_000) + 10_000_000}"
+            room = attrs.evolve(room, meeting_number=number)
+            try:
+                async with self._db.begin() as conn:
+                    await conn.execute(
+                        sessions.insert().values(
+                            id=session_id,
+                            meeting_number=number,
+                            company_id=actor.company_id,
+                            org_id=actor.org_id,
+                            host_account_id=actor.account_id,
+                            host_name=account.name,
+                            project=project,
+                            terminal=Terminal(terminal).value,
+                            state=RoomState.WAITING.value,
+                            created_ms=now,
+                            last_seq=0,
+                            room_snapshot=json.dumps(converter.unstructure(room)),
+                            sms_invites=0,
+                        )
+                    )
+                break
+            except IntegrityError:
+                continue  # the meeting number was taken; draw another
+        else:
+            raise ConflictError("could not allocate a meeting number; try again")
+        self._rooms[session_id] = room
+        return await self._load_summary(session_id)
+
+    async def _load_summary(self, session_id: str) -> SessionSummary:
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))
+            ).first()
+        if row is None:
+            raise NotAccessible("session", session_id)
+        return _summary(row)
+
+    async def get(self, actor: Principal, session_id: str) -> SessionSummary:
+        """A session the actor may see: their own; their org's or company's for admins."""
+        summary = await self._load_summary(session_id)
+        if not self.visible(actor, summary):
+            raise NotAccessible("session", session_id)
+        return summary
+
+    @staticmethod
+    def visible(actor: Principal, summary: SessionSummary) -> bool:
+        """Record visibility of the manual (§4.4): own; the org's; the company's."""
+        if summary.host_account_id == actor.account_id or actor.role is Role.SUPER_ADMIN:
+            return True
+        if actor.role is Role.COMPANY_ADMIN:
+            return summary.company_id == actor.company_id
+        if actor.role is Role.ORG_ADMIN:
+            return summary.company_id == actor.company_id and summary.org_id == actor.org_id
+        return False
+
+    async def room(self, session_id: str) -> Room:
+        """The live room state (loaded from its snapshot after a restart)."""
+        room = self._rooms.get(session_id)
+        if room is None:
+            async with self._db.connect() as conn:
+                row = (
+                    await conn.execute(
+                        sa.select(sessions.c.room_snapshot).where(sessions.c.id == session_id)
+                    )
+                ).first()
+            if row is None:
+                raise NotAccessible("session", session_id)
+            room = converter.structure(json.loads(row.room_snapshot), Room)
+            self._rooms[session_id] = room
+        return room
+
+    # ---- invites and seats -----------------------------------------------------------------
+
+    async def _host_session(self, actor: Principal, session_id: str) -> SessionSummary:
+        summary = await self.get(actor, session_id)
+        if summary.host_account_id != actor.account_id:
+            raise PermissionDenied("only the session's host invites customers")
+        if summary.state is RoomState.ENDED:
+            raise ConflictError("the session has ended")
+        return summary
+
+    async def invite_token(self, actor: Principal, session_id: str) -> str:
+        """A signed, expiring invite token for the session (the link's secret part)."""
+        await self._host_session(actor, session_id)
+        expires = self.now_ms() + int(self.config.invite_ttl_s * 1000)
+        return (await self.tokens()).make("invite", session_id, expires)
+
+    async def send_sms_invites(
+        self, actor: Principal, session_id: str, numbers: Sequence[str], link: str, gateway: Any
+    ) -> list[Any]:
+        """Text the invite link to several numbers through an ``SmsGateway``.
+
+        Raises:
+            InvalidInput: a number is neither a mainland mobile nor an E.164 number.
+            ConflictError: the session's SMS invite limit would be exceeded.
+        """
+        summary = await self._host_session(actor, session_id)
+        if isinstance(numbers, str) or not numbers:
+            raise InvalidInput("give one or more phone numbers")
+        cleaned = list(dict.fromkeys(normalize_phone(n) for n in numbers))
+        async with self._db.begin() as conn:
+            sent = (
+                await conn.execute(
+                    sa.select(sessions.c.sms_invites).where(sessions.c.id == session_id)
+                )
+            ).scalar_one()
+            if sent + len(cleaned) > self.config.max_sms_invites:
+                raise ConflictError(
+                    f"a session sends at most {self.config.max_sms_invites} SMS invites; "
+                    f"{sent} sent already"
+                )
+            await conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id)
+                .values(sms_invites=sent + len(cleaned))
+            )
+        text = self.config.sms_invite_template.format(
+            host=summary.host_name, meeting=summary.meeting_number, link=link
+        )
+        results: list[Any] = await gateway.send(cleaned, text)
+        return results
+
+    async def join_with_invite(
+        self,
+        invite_token: str,
+        *,
+        name: str,
+        recording_acknowledged: bool,
+        terminal: Terminal = Terminal.PC_WEB,
+        phone: str | None = None,
+    ) -> CustomerSeat:
+        """Open an invite: the customer gets a seat (no account needed).
+
+        Raises:
+            InvalidRoomToken: the invite is malformed, forged or expired.
+            InvalidInput: no name, or the recording notice was not acknowledged.
+        """
+        now = self.now_ms()
+        claims = (await self.tokens()).check(invite_token, "invite", now)
+        name = check_name(name, limit=32)
+        if not recording_acknowledged:
+            raise InvalidInput("the recording notice must be acknowledged to join")
+        phone = normalize_phone(phone) if phone else None
+        summary = await self._load_summary(claims.room_id)
+        if summary.state is RoomState.ENDED:
+            raise ConflictError("the session has ended")
+        participant_id = secrets.token_hex(8)
+        async with self._db.begin() as conn:
+            await conn.execute(
+                session_participants.insert().values(
+                    session_id=summary.id,
+                    participant_id=participant_id,
+                    role=ParticipantRole.CUSTOMER.value,
+                    name=name,
+                    terminal=Terminal(terminal).value,
+                    phone=phone,
+                    recording_ack_ms=now,
+                    duration_ms=0,
+                )
+            )
+        seat = (await self.tokens()).make(
+            "seat", summary.id, now + int(self.config.seat_ttl_s * 1000), participant_id
+        )
+        return CustomerSeat(
+            summary.id, summary.meeting_number, participant_id, seat, summary.host_name
+        )
+
+    async def seat_for_staff(self, actor: Principal, session_id: str) -> Seat:
+        """The host's seat in their session."""
+        summary = await self.get(actor, session_id)
+        if summary.host_account_id != actor.account_id:
+            raise PermissionDenied("only the session's host joins it as staff")
+        return Seat(
+            session_id,
+            actor.account_id,
+            ParticipantRole.HOST,
+            summary.host_name,
+            Terminal(summary.terminal),
+            account_id=actor.account_id,
+        )
+
+    async def seat_for_customer(self, session_id: str, seat_token: str) -> Seat:
+        """A customer's seat from their seat token (refused for any other room)."""
+        claims = (await self.tokens()).check(seat_token, "seat", self.now_ms(), room_id=session_id)
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(session_participants)
+                    .where(session_participants.c.session_id == session_id)
+                    .where(session_participants.c.participant_id == claims.participant_id)
+                )
+            ).first()
+        if row is None:
+            raise NotAccessible("seat", str(claims.participant_id))
+        return Seat(
+            session_id,
+            row.participant_id,
+            ParticipantRole.CUSTOMER,
+            row.name,
+            Terminal(row.terminal),
+        )
+
+    def join_command(self, seat: Seat) -> Join:
+        """The command that puts a seat's participant in the room now."""
+        return Join(seat.participant_id, seat.role, seat.name, seat.terminal, self.now_ms())
+
+    # ---- applying commands -------------------------------------------------------------------
+
+    async def apply(self, session_id: str, command: Command) -> list[ServerMessage]:
+        """Feed one command to the room; store and publish what happened.
+
+        Returns the messages for the caller: events with their sequence numbers, or a
+        single error message when the room refused the command (not stored).
+        """
+        lock = self._locks.setdefault(session_id, anyio.Lock())
+        async with lock:
+            room = await self.room(session_id)
+            events = room.handle(command)
+            if len(events) == 1 and isinstance(events[0], CommandRejected):
+                rejected = events[0]
+                return [ServerMessage.error(rejected.code, rejected.message)]
+            messages = await self._store(session_id, room, events, command.at)
+        for message in messages:
+            await self._bus.publish(session_id, message)
+        return messages
+
+    async def _store(
+        self, session_id: str, room: Room, events: list[Event], at: int
+    ) -> list[ServerMessage]:
+        async with self._db.begin() as conn:
+            last = (
+                await conn.execute(
+                    sa.select(sessions.c.last_seq).where(sessions.c.id == session_id)
+                )
+            ).scalar_one()
+            messages = []
+            for offset, event in enumerate(events, start=1):
+                kind, data = event_message(event)
+                messages.append(ServerMessage(kind, data, seq=last + offset))
+            if messages:
+                await conn.execute(
+                    session_events.insert(),
+                    [
+                        {
+                            "session_id": session_id,
+                            "seq": m.seq,
+                            "type": m.type,
+                            "data": json.dumps(m.data, ensure_ascii=False),
+                            "at_ms": at,
+                        }
+                        for m in messages
+                    ],
+                )
+            await conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id)
+                .values(
+                    state=room.state.value,
+                    started_ms=room.started_ms,
+                    ended_ms=room.ended_ms,
+                    end_reason=room.end_reason.value if room.end_reason else None,
+                    last_seq=last + len(messages),
+                    room_snapshot=json.dumps(converter.unstructure(room), ensure_ascii=False),
+                )
+            )
+            now = room.last_ms
+            for participant in room.participants.values():
+                score = room.evaluations.get(participant.id)
+                values = {
+                    "name": participant.name,
+                    "terminal": participant.terminal.value,
+                    "first_joined_ms": participant.first_joined_ms,
+                    "duration_ms": participant.duration_ms(now),
+                    "score": score[0] if score else None,
+                    "comment": score[1] if score else None,
+                }
+                updated = await conn.execute(
+                    session_participants.update()
+                    .where(session_participants.c.session_id == session_id)
+                    .where(session_participants.c.participant_id == participant.id)
+                    .values(**values)
+                )
+                if not updated.rowcount:
+                    await conn.execute(
+                        session_participants.insert().values(
+                            session_id=session_id,
+                            participant_id=participant.id,
+                            role=participant.role.value,
+                            **values,
+                        )
+                    )
+        return messages
+
+    async def events_since(self, session_id: str, seq: int) -> list[ServerMessage]:
+        """Every stored event after ``seq``, in order (for resuming clients)."""
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(session_events)
+                .where(session_events.c.session_id == session_id)
+                .where(session_events.c.seq > seq)
+                .order_by(session_events.c.seq)
+            )
+            return [ServerMessage(r.type, json.loads(r.data), seq=int(r.seq)) for r in rows]
+
+    async def snapshot(self, session_id: str) -> tuple[int, dict[str, Any]]:
+        """The room's state as data and the sequence number it reflects."""
+        lock = self._locks.setdefault(session_id, anyio.Lock())
+        async with lock:
+            room = await self.room(session_id)
+            summary = await self._load_summary(session_id)
+            return summary.last_seq, converter.unstructure(room)
+
+    async def end(self, actor: Principal, session_id: str) -> list[ServerMessage]:
+        """End a session: its host (员工结束) or an admin over it (管理员结束)."""
+        summary = await self.get(actor, session_id)
+        now = self.now_ms()
+        if summary.host_account_id == actor.account_id:
+            return await self.apply(session_id, End(actor.account_id, EndReason.STAFF_ENDED, now))
+        if actor.role is Role.SALESPERSON:
+            raise PermissionDenied("only the host or an admin ends a session")
+        return await self.apply(session_id, End(None, EndReason.ADMIN, now))
+
+    async def tick(self) -> None:
+        """Let time pass in every live room this process holds (empty-room timeouts)."""
+        now = self.now_ms()
+        for session_id, room in list(self._rooms.items()):
+            if room.state is RoomState.LIVE:
+                await self.apply(session_id, Tick(now))
+
+    async def _live_ids(self, org_id: str) -> list[str]:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(sessions.c.id)
+                .where(sessions.c.org_id == org_id)
+                .where(sessions.c.state != RoomState.ENDED.value)
+            )
+            return [r.id for r in rows]
+
+    async def _count_live(self, org_id: str) -> int:
+        return len(await self._live_ids(org_id))
+
+    async def _end_org_sessions(self, org_id: str) -> None:
+        for session_id in await self._live_ids(org_id):
+            await self.apply(session_id, End(None, EndReason.ORG_DISABLED, self.now_ms()))

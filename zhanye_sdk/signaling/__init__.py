@@ -1,0 +1,1 @@
+"""Signaling: the versioned JSON envelope, the bus between processes, the WebSocket endpoint."""
