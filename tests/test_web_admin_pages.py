@@ -62,7 +62,8 @@ def test_login_page_speaks_chinese_and_refuses_a_wrong_password(
 def test_org_admin_creates_edits_and_kicks_out_a_salesperson(page: Page, host: RunningHost) -> None:
     world: World = host.extra
     log_in(page, host, "oa-A1")
-    expect(page).to_have_url(re.compile(r"/admin/accounts$"))
+    expect(page).to_have_url(re.compile(r"/workbench$"))
+    page.get_by_role("link", name="账号设置").click()
     rows = page.locator("#accounts tbody tr")
     expect(rows).to_have_count(3)
     expect(page.locator(".sidebar")).to_contain_text("账号设置")
@@ -126,6 +127,7 @@ def test_company_admin_manages_organizations(page: Page, host: RunningHost) -> N
 
 def test_english_is_one_click_away(page: Page, host: RunningHost) -> None:
     log_in(page, host, "ca-A")
+    page.get_by_role("link", name="账号设置").click()
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
     expect(page.locator(".sidebar")).to_contain_text("Organizations")
@@ -134,8 +136,10 @@ def test_english_is_one_click_away(page: Page, host: RunningHost) -> None:
 
 def test_salesperson_gets_no_account_admin(page: Page, host: RunningHost) -> None:
     log_in(page, host, "sp-A1")
-    expect(page).to_have_url(re.compile(r"/admin/organizations$"))
+    expect(page).to_have_url(re.compile(r"/workbench$"))
     expect(page.locator(".sidebar")).not_to_contain_text("账号设置")
+    page.get_by_role("link", name="机构设置").click()
+    expect(page.locator("#orgs tbody tr")).to_have_count(1)
     expect(page.get_by_role("button", name="新建机构")).to_be_hidden()
     page.goto(f"{host.url}/admin/accounts")
     expect(page.locator("#notice")).to_have_text("没有权限执行此操作。")

@@ -36,8 +36,13 @@ def free_port() -> int:
 class RunningHost:
     """Starts ``build_app(platform)`` in its own thread and event loop."""
 
-    def __init__(self, make_platform: Callable[[], Awaitable[tuple[Platform, Any]]]) -> None:
+    def __init__(
+        self,
+        make_platform: Callable[[], Awaitable[tuple[Platform, Any]]],
+        **app_options: Any,
+    ) -> None:
         self._make_platform = make_platform
+        self._app_options = app_options
         self.loop = asyncio.new_event_loop()
         self.port = free_port()
         self.platform: Platform | None = None
@@ -56,7 +61,8 @@ class RunningHost:
 
     async def _start(self) -> None:
         self.platform, self.extra = await self._make_platform()
-        self._runner = web.AppRunner(build_app(self.platform))
+        self.app = build_app(self.platform, **self._app_options)
+        self._runner = web.AppRunner(self.app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 

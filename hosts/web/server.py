@@ -11,9 +11,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
+from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.platform import Platform
+from zhanye_sdk.records import RecordExports, RecordService
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
@@ -25,6 +27,13 @@ PAGES = {
     "/login": "login.html",
     "/admin/accounts": "accounts.html",
     "/admin/organizations": "organizations.html",
+    "/records": "records.html",
+    "/workbench": "workbench.html",
+}
+#: Pages whose path carries an id or a token.
+DYNAMIC_PAGES = {
+    "/sessions/{session_id}": "hall.html",
+    "/join/{invite}": "join.html",
 }
 
 ROOMS = web.AppKey("rooms", RoomService)
@@ -67,6 +76,9 @@ def build_app(
     app[ROOMS], app[SIGNALING], app[SMS] = rooms, signaling, gateway
     admin = AdminApi(platform)
     session_api = SessionApi(platform, rooms, gateway)
+    records = RecordService(platform, rooms)
+    exports = RecordExports(records, platform.clock)
+    record_api = RecordApi(platform, records, exports)
 
     async def api(request: web.Request) -> web.StreamResponse:
         sdk_request = ApiRequest(
@@ -79,38 +91,63 @@ def build_app(
         )
         answer: ApiResponse | None = await session_api.handle(sdk_request)
         if answer is None:
+            answer = await record_api.handle(sdk_request)
+        if answer is None:
             answer = await admin.handle(sdk_request)
         headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}
         headers.update(answer.headers)
+        if answer.file is not None:
+            return web.FileResponse(answer.file, headers=headers)
         return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+    sockets: set[web.WebSocketResponse] = set()
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         socket = web.WebSocketResponse(max_msg_size=1 << 20)
         await socket.prepare(request)
         resume = request.query.get("resume")
-        await signaling.serve(
-            WebSocketTransport(socket),
-            session_id=request.match_info["session_id"],
-            login_token=request.query.get("token"),
-            seat_token=request.query.get("seat"),
-            resume_from=int(resume) if resume and resume.isdigit() else None,
-        )
+        sockets.add(socket)
+        try:
+            await signaling.serve(
+                WebSocketTransport(socket),
+                session_id=request.match_info["session_id"],
+                login_token=request.query.get("token"),
+                seat_token=request.query.get("seat"),
+                resume_from=int(resume) if resume and resume.isdigit() else None,
+            )
+        finally:
+            sockets.discard(socket)
         return socket
+
+    async def going_away(_: web.Application) -> None:
+        # Clients reconnect to another process (or this one restarted) and resume.
+        for socket in list(sockets):
+            await socket.close(code=1001, message=b"server restarting")
+
+    app.on_shutdown.append(going_away)
 
     async def page_handler(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / PAGES[request.path], headers={"Cache-Control": "no-cache"})
 
     async def background(_: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(signaling.run())
+        export_task = asyncio.create_task(exports.run())
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (task, export_task):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
 
     app.cleanup_ctx.append(background)
     app.router.add_route("*", "/api/{tail:.*}", api)
     app.router.add_get("/ws/sessions/{session_id}", websocket)
     for path in PAGES:
         app.router.add_get(path, page_handler)
+    for pattern, name in DYNAMIC_PAGES.items():
+
+        async def dynamic_page(_: web.Request, name: str = name) -> web.StreamResponse:
+            return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+        app.router.add_get(pattern, dynamic_page)
     app.router.add_static("/static", STATIC, append_version=False)
     return app

@@ -32,3 +32,7 @@ export function translate(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
+
+export function has(key) {
+  return key in (MESSAGES[lang()] || {}) || key in MESSAGES[DEFAULT_LANG];
+}

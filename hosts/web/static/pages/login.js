@@ -22,6 +22,6 @@ form.addEventListener("submit", async (event) => {
   token.set(result.token);
   const me = await api("GET", "/api/me");
   const next = new URLSearchParams(location.search).get("next");
-  const home = me.operations.includes("account.list") ? "/admin/accounts" : "/admin/organizations";
+  const home = me.operations.includes("session.start") ? "/workbench" : "/admin/accounts";
   location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : home);
 });

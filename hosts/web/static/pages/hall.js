@@ -1,0 +1,69 @@
+import { api, token } from "../api.js";
+import { has, t } from "../i18n.js";
+import { RoomClient } from "../room-client.js";
+import { renderMembers, renderStage } from "../room-view.js";
+import { attempt, confirmDialog, notify, startPage } from "../shell.js";
+
+await startPage("/workbench");
+const sessionId = location.pathname.split("/").pop();
+const session = await api("GET", `/api/sessions/${sessionId}`);
+document.querySelector("#meeting-number").textContent = session.meeting_number;
+
+const client = new RoomClient(sessionId, { token: token.get() });
+const connection = document.querySelector("#connection");
+const showError = (error) =>
+  notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message);
+
+client.addEventListener("connection", (event) => {
+  connection.textContent = t(`connection.${event.detail.state}`);
+  connection.className = `badge ${event.detail.state === "open" ? "online" : "disabled"}`;
+});
+client.addEventListener("room", () => {
+  const room = client.room;
+  renderStage(document.querySelector("#stage"), room, client.me);
+  renderMembers(document.querySelector("#members"), room, client.me, client, showError);
+  const ended = room.state === "ended";
+  document.querySelector("#end").disabled = ended;
+  document.querySelector("#invite").disabled = ended;
+  if (ended) connection.textContent = t("hall.ended");
+});
+client.addEventListener("failure", (event) => showError(event.detail));
+client.connect();
+
+const inviteDialog = document.querySelector("#invite-dialog");
+document.querySelector("#invite").addEventListener("click", async () => {
+  const link = await attempt(() => api("POST", `/api/sessions/${sessionId}/invite-link`));
+  if (!link) return;
+  document.querySelector("#invite-link").value = `${location.origin}${link.path}`;
+  document.querySelector("#sms-result").textContent = "";
+  inviteDialog.showModal();
+});
+document.querySelector("#copy-link").addEventListener("click", async () => {
+  const input = document.querySelector("#invite-link");
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    document.execCommand("copy");
+  }
+  notify(t("hall.copied"), "info");
+});
+document.querySelector("#sms-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const numbers = document.querySelector("#sms-numbers").value.split(/[\s,，;；]+/).filter(Boolean);
+  const result = await attempt(
+    () => api("POST", `/api/sessions/${sessionId}/sms-invites`, { numbers }),
+    form.querySelector(".form-error"),
+  );
+  if (!result) return;
+  form.querySelector(".form-error").hidden = true;
+  document.querySelector("#sms-result").textContent = t("hall.smsSent", { n: result.sent.length });
+});
+inviteDialog.addEventListener("click", (event) => {
+  if (event.target.value === "cancel") inviteDialog.close();
+});
+document.querySelector("#end").addEventListener("click", async () => {
+  if (!(await confirmDialog(t("hall.confirmEnd")))) return;
+  await client.send("room.end").catch(showError);
+});

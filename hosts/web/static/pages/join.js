@@ -1,0 +1,125 @@
+import { api } from "../api.js";
+import { has, t, translate } from "../i18n.js";
+import { RoomClient } from "../room-client.js";
+import { renderMembers, renderStage } from "../room-view.js";
+import { attempt, notify } from "../shell.js";
+
+translate();
+const inviteToken = location.pathname.split("/").pop();
+const seatKey = `zhanye.seat.${inviteToken.slice(-16)}`;
+const showError = (error) =>
+  notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message);
+
+const info = await attempt(() => api("GET", `/api/invites/${inviteToken}`));
+if (info) {
+  document.querySelector("#join-info").textContent = t("join.info", {
+    host: info.host_name || "-",
+    number: info.meeting_number,
+  });
+} else {
+  document.querySelector("#join-form").hidden = true;
+}
+
+function terminal() {
+  return /MicroMessenger/i.test(navigator.userAgent) ? "mini-program" : "pc-web";
+}
+
+function enter(seat) {
+  document.querySelector("#welcome").hidden = true;
+  document.querySelector("#in-session").hidden = false;
+  document.querySelector("#room-title").textContent = t("join.room", { number: seat.meeting_number });
+  const client = new RoomClient(seat.session_id, { seat: seat.seat_token });
+  const connection = document.querySelector("#connection");
+  client.addEventListener("connection", (event) => {
+    connection.textContent = t(`connection.${event.detail.state}`);
+  });
+  client.addEventListener("failure", (event) => showError(event.detail));
+  client.addEventListener("room", () => {
+    const room = client.room;
+    renderStage(document.querySelector("#stage"), room, client.me);
+    renderMembers(document.querySelector("#members"), room, client.me, client, showError);
+    const mine = room.participants[client.me.participant_id];
+    if (mine) {
+      document.querySelector("#my-audio").setAttribute("aria-pressed", String(mine.audio_on));
+      document.querySelector("#my-video").setAttribute("aria-pressed", String(mine.video_on));
+    }
+    if (room.state === "ended") {
+      document.querySelector("#in-session").hidden = true;
+      document.querySelector("#evaluation").hidden = false;
+      if (room.evaluations[client.me.participant_id]) showThanks();
+    }
+  });
+  const toggle = (kind) => () => {
+    const mine = client.room.participants[client.me.participant_id];
+    client.send(`room.set_${kind}`, { target: mine.id, on: !mine[`${kind}_on`] }).catch(showError);
+  };
+  document.querySelector("#my-audio").addEventListener("click", toggle("audio"));
+  document.querySelector("#my-video").addEventListener("click", toggle("video"));
+  document.querySelector("#leave").addEventListener("click", async () => {
+    await client.send("room.leave").catch(() => {});
+    client.close();
+    sessionStorage.removeItem(seatKey);
+    location.reload();
+  });
+  setupEvaluation(client);
+  client.connect();
+}
+
+function showThanks() {
+  document.querySelector("#evaluation-form").hidden = true;
+  document.querySelector("#thanks").hidden = false;
+}
+
+function setupEvaluation(client) {
+  const stars = document.querySelector("#stars");
+  let score = 0;
+  for (let i = 1; i <= 5; i += 1) {
+    const star = document.createElement("button");
+    star.type = "button";
+    star.textContent = "★";
+    star.setAttribute("role", "radio");
+    star.setAttribute("aria-checked", "false");
+    star.setAttribute("aria-label", t("join.stars", { n: i }));
+    star.addEventListener("click", () => {
+      score = i;
+      for (const [index, s] of [...stars.children].entries()) s.setAttribute("aria-checked", String(index < i));
+    });
+    stars.append(star);
+  }
+  document.querySelector("#evaluation-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const errorBox = event.target.querySelector(".form-error");
+    if (!score) {
+      errorBox.textContent = t("join.pickScore");
+      errorBox.hidden = false;
+      return;
+    }
+    try {
+      await client.send("room.evaluate", { score, comment: event.target.elements.comment.value });
+      showThanks();
+    } catch (error) {
+      errorBox.textContent = has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message;
+      errorBox.hidden = false;
+    }
+  });
+}
+
+const saved = sessionStorage.getItem(seatKey);
+if (saved) enter(JSON.parse(saved));
+
+document.querySelector("#join-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const seat = await attempt(
+    () =>
+      api("POST", `/api/invites/${inviteToken}/join`, {
+        name: form.elements.name.value,
+        recording_acknowledged: form.elements.ack.checked,
+        terminal: terminal(),
+      }),
+    form.querySelector(".form-error"),
+  );
+  if (!seat) return;
+  sessionStorage.setItem(seatKey, JSON.stringify(seat));
+  enter(seat);
+});
