@@ -12,8 +12,8 @@ export function renderStage(stage, room, me) {
     tile.dataset.participant = p.id;
     const label = document.createElement("span");
     label.className = "label";
-    const icons = `${p.audio_on ? "🎤" : "🔇"} ${p.video_on ? "📷" : "🚫"}`;
-    label.textContent = `${p.name}（${t(`participant.${p.role}`)}） ${icons}`;
+    const states = [!p.audio_on && t("hall.muted"), !p.video_on && t("hall.cameraOff")].filter(Boolean);
+    label.textContent = [`${p.name}（${t(`participant.${p.role}`)}）`, ...states].join(" · ");
     tile.append(label);
     stage.append(tile);
   }

@@ -1,0 +1,236 @@
+// 会话记录: the search panel, the list, a record's details and the export with progress.
+import { api, ApiError, token } from "../api.js";
+import { t } from "../i18n.js";
+import { attempt, cell, notify, startPage } from "../shell.js";
+
+const PAGE_SIZE = 20;
+const me = await startPage("/records");
+const state = { offset: 0, filters: {} };
+const facets = await api("GET", "/api/records/facets");
+
+function fillSelect(select, options) {
+  select.replaceChildren(new Option(t("common.all"), ""));
+  for (const [value, label] of options) select.append(new Option(label, value));
+}
+fillSelect(document.querySelector("#filter-org"), facets.orgs.map((o) => [o.id, o.name]));
+fillSelect(document.querySelector("#filter-host"), facets.hosts.map((h) => [h.id, h.name]));
+fillSelect(document.querySelector("#filter-project"), facets.projects.map((p) => [p, p]));
+fillSelect(document.querySelector("#filter-evaluation"), [
+  ["rated", t("records.rated")], ["unrated", t("records.unrated")],
+  ...[5, 4, 3, 2, 1].map((n) => [String(n), t("records.score", { n })]),
+]);
+fillSelect(document.querySelector("#filter-state"), ["waiting", "live", "ended"].map((s) => [s, t(`records.state.${s}`)]));
+// A salesperson only ever sees their own records: no one else to pick.
+document.querySelector("#host-filter").hidden = me.role === "salesperson";
+
+const pad = (n) => String(n).padStart(2, "0");
+function when(iso) {
+  if (!iso) return "-";
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+function duration(ms) {
+  if (ms === null || ms === undefined) return "-";
+  const s = Math.floor(ms / 1000);
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+const label = (prefix, value) => (value ? t(`${prefix}.${value}`) : "-");
+
+// The search panel as the API's filter names; dates become local-midnight instants.
+function readFilters(form) {
+  const filters = {};
+  for (const [name, value] of new FormData(form)) {
+    if (!value) continue;
+    if (name === "created_from") filters[name] = new Date(`${value}T00:00:00`).toISOString();
+    else if (name === "created_before") {
+      const next = new Date(`${value}T00:00:00`);
+      next.setDate(next.getDate() + 1);
+      filters[name] = next.toISOString();
+    } else filters[name] = value;
+  }
+  return filters;
+}
+
+function emptyRow(body, columns, key = "common.empty") {
+  const tr = document.createElement("tr");
+  const td = cell(t(key));
+  td.colSpan = columns;
+  td.className = "empty";
+  tr.append(td);
+  body.append(tr);
+}
+
+async function load() {
+  const errorBox = document.querySelector("#filter-error");
+  errorBox.hidden = true;
+  const query = new URLSearchParams({ ...state.filters, offset: state.offset, limit: PAGE_SIZE });
+  const page = await attempt(() => api("GET", `/api/records?${query}`), errorBox);
+  if (!page) return;
+  const body = document.querySelector("#records tbody");
+  body.replaceChildren();
+  for (const record of page.items) body.append(row(record));
+  if (!page.items.length) emptyRow(body, 8);
+  document.querySelector("#total").textContent = t("common.total", { n: page.total });
+  document.querySelector("#prev").disabled = state.offset === 0;
+  document.querySelector("#next").disabled = state.offset + PAGE_SIZE >= page.total;
+}
+
+function row(record) {
+  const tr = document.createElement("tr");
+  tr.dataset.meeting = record.meeting_number;
+  tr.append(
+    cell(record.id), cell(record.meeting_number), cell(record.org_name), cell(record.project || "-"),
+    cell(record.host_name), cell(record.host_login || "-"), cell(when(record.started_at)),
+  );
+  const actions = cell("");
+  actions.className = "actions";
+  for (const [key, handler] of [["records.view", showDetails], ["records.evaluationDetails", showEvaluations]]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.textContent = t(key);
+    button.addEventListener("click", () => handler(record.id));
+    actions.append(button);
+  }
+  tr.append(actions);
+  return tr;
+}
+
+function fillTable(table, rows, columns) {
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  for (const values of rows) {
+    const tr = document.createElement("tr");
+    tr.append(...values.map((v) => cell(v)));
+    body.append(tr);
+  }
+  if (!rows.length) emptyRow(body, columns);
+}
+
+function evaluationRows(record) {
+  return record.evaluations.map((e) => [e.name, e.score ? t("records.score", { n: e.score }) : "-", e.comment || "-"]);
+}
+
+async function showDetails(id) {
+  const record = await attempt(() => api("GET", `/api/records/${id}`));
+  if (!record) return;
+  const s = record.summary;
+  const yesNo = (flag) => t(flag ? "records.yes" : "records.no");
+  const facts = [
+    ["records.meetingNumber", s.meeting_number], ["records.status", label("records.state", s.state)],
+    ["records.createdAt", when(s.created_at)], ["records.creator", s.host_login ? `${s.host_name}（${s.host_login}）` : s.host_name],
+    ["records.orgName", s.org_name], ["records.project", s.project || "-"],
+    ["records.participantCount", String(s.participant_count)], ["records.customerCount", String(s.customer_count)],
+    ["records.sharedFile", yesNo(record.shared_file)], ["records.sharedLink", yesNo(record.shared_link)],
+    ["records.startTime", when(s.started_at)], ["records.endTime", when(s.ended_at)],
+    ["records.duration", duration(s.duration_ms)], ["records.recording", record.recording_status ? label("records.recordingState", record.recording_status) : t("records.recordingNone")],
+    ["records.terminal", label("records.terminal", s.terminal)], ["records.endReason", label("records.endReason", s.end_reason)],
+  ];
+  const factBody = document.querySelector("#record-facts tbody");
+  factBody.replaceChildren();
+  for (let i = 0; i < facts.length; i += 2) {
+    const tr = document.createElement("tr");
+    for (const [key, value] of facts.slice(i, i + 2)) {
+      const th = document.createElement("th");
+      th.textContent = t(key);
+      tr.append(th, cell(value));
+    }
+    factBody.append(tr);
+  }
+  fillTable(document.querySelector("#record-materials"), record.shared_materials.map((m) => [m.kind, m.name, m.content]), 3);
+  fillTable(
+    document.querySelector("#record-participants"),
+    record.participants.map((p) => [p.name, t(`records.role.${p.role}`), duration(p.duration_ms)]),
+    3,
+  );
+  fillTable(document.querySelector("#record-sop"), record.sop_steps.map((x) => [x.level1, x.level2, x.status, x.script]), 4);
+  fillTable(document.querySelector("#record-evaluations"), evaluationRows(record), 3);
+  document.querySelector("#record-dialog").showModal();
+}
+
+async function showEvaluations(id) {
+  const record = await attempt(() => api("GET", `/api/records/${id}`));
+  if (!record) return;
+  fillTable(document.querySelector("#evaluation-table"), evaluationRows(record), 3);
+  document.querySelector("#evaluation-dialog").showModal();
+}
+
+// The download needs the login token, so it is fetched and handed over as a blob.
+async function download(job) {
+  const response = await fetch(`/api/records/export/${job.id}/file`, { headers: { Authorization: `Bearer ${token.get()}` } });
+  if (!response.ok) {
+    const error = (await response.json().catch(() => ({}))).error || { code: "error", message: response.statusText };
+    throw new ApiError(response.status, error.code, error.message);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = job.filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function runExport() {
+  const button = document.querySelector("#export");
+  const panel = document.querySelector("#export-panel");
+  const bar = document.querySelector("#export-progress");
+  const count = document.querySelector("#export-count");
+  const text = document.querySelector("#export-label");
+  const show = (job) => {
+    bar.max = Math.max(job.total, 1);
+    bar.value = job.state === "done" ? bar.max : job.done;
+    count.textContent = t("records.exportCount", { done: job.done, total: job.total });
+    text.textContent = t(`records.exportState.${job.state}`);
+  };
+  button.disabled = true;
+  try {
+    let job = await api("POST", "/api/records/export", {
+      format: document.querySelector("#export-format").value,
+      filters: readFilters(document.querySelector("#filters")),
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "Asia/Shanghai",
+      lang: document.documentElement.lang === "en" ? "en" : "zh-CN",
+    });
+    panel.hidden = false;
+    show(job);
+    while (job.state === "queued" || job.state === "running") {
+      await sleep(300);
+      job = await api("GET", `/api/records/export/${job.id}`);
+      show(job);
+    }
+    if (job.state === "failed") {
+      notify(t("records.exportFailed", { detail: job.error || "" }));
+      return;
+    }
+    await download(job);
+    notify(t("records.exportDone", { n: job.done }), "info");
+  } catch (error) {
+    notify(error.text || String(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+for (const dialog of document.querySelectorAll("dialog")) {
+  dialog.addEventListener("click", (event) => {
+    if (event.target.value === "close") dialog.close();
+  });
+}
+document.querySelector("#export").addEventListener("click", runExport);
+document.querySelector("#filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  state.filters = readFilters(event.target);
+  state.offset = 0;
+  load();
+});
+document.querySelector("#filters").addEventListener("reset", () => {
+  state.filters = {};
+  state.offset = 0;
+  setTimeout(load);
+});
+document.querySelector("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); load(); });
+document.querySelector("#next").addEventListener("click", () => { state.offset += PAGE_SIZE; load(); });
+load();
