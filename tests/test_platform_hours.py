@@ -94,7 +94,7 @@ def test_throttle_locks_exactly_while_enough_failures_are_recent(
     wait = retry_after(failures, now, policy)
     assert (wait is not None) is (len(recent) >= limit)
     if wait is not None:
-        later = now + int(wait * 1000)
+        later = now + round(wait * 1000)
         assert retry_after(failures, later, policy) is None
         if wait >= 0.002:
             assert retry_after(failures, later - 1, policy) is not None

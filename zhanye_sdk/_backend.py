@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import mix as _mix_twin
+from zhanye_sdk.kernels import resample as _resample_twin
 
 __all__ = [
     "BackendName",
+    "Compositor",
+    "Resampler",
+    "composite_i420",
+    "layout_cells",
     "load_native",
     "mix",
     "mix_minus",
     "native_backend",
+    "resample",
     "soft_knee",
 ]
 
@@ -55,7 +62,22 @@ if _active is not None:
     mix = _active.mix
     mix_minus = _active.mix_minus
     soft_knee = _active.soft_knee
+    resample = _active.resample
+    composite_i420 = _active.composite_i420
+    layout_cells = _active.layout_cells
 else:
     mix = _mix_twin.mix
     mix_minus = _mix_twin.mix_minus
     soft_knee = _mix_twin.soft_knee
+    resample = _resample_twin.resample
+    composite_i420 = _composite_twin.composite_i420
+    layout_cells = _composite_twin.layout_cells
+
+# Classes are bound apart from the functions so that type checkers see a class: both
+# backends' classes have the twin's interface (see ``_native.pyi``).
+if TYPE_CHECKING:
+    Resampler = _resample_twin.Resampler
+    Compositor = _composite_twin.Compositor
+else:
+    Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
+    Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor

@@ -1,5 +1,7 @@
 """Type stub of the native extension built from ``zhanye_sdk_native`` (see ``_backend``)."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -18,3 +20,52 @@ def mix_minus(
     soft_limit: bool = False,
 ) -> npt.NDArray[np.int16]: ...
 def soft_knee(levels: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]: ...
+def resample(samples: npt.NDArray[np.int16], from_hz: int, to_hz: int) -> npt.NDArray[np.int16]: ...
+
+class Resampler:
+    def __init__(self, from_hz: int, to_hz: int) -> None: ...
+    def process(self, chunk: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]: ...
+    def reset(self) -> None: ...
+    @property
+    def from_hz(self) -> int: ...
+    @property
+    def to_hz(self) -> int: ...
+    @property
+    def delay(self) -> float: ...
+    @property
+    def taps(self) -> npt.NDArray[np.int32]: ...
+
+_Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
+
+def composite_i420(
+    inputs: Sequence[_Planes],
+    layout: str,
+    width: int,
+    height: int,
+    background: Sequence[int] = (16, 128, 128),
+    *,
+    main: int = 0,
+    out: _Planes | None = None,
+) -> _Planes: ...
+def layout_cells(
+    sizes: Sequence[tuple[int, int]],
+    layout: str,
+    width: int,
+    height: int,
+    *,
+    main: int = 0,
+) -> list[tuple[int, int, int, int]]: ...
+
+class Compositor:
+    def __init__(self) -> None: ...
+    def composite(
+        self,
+        inputs: Sequence[_Planes],
+        layout: str,
+        width: int,
+        height: int,
+        background: Sequence[int] = (16, 128, 128),
+        *,
+        main: int = 0,
+        out: _Planes | None = None,
+    ) -> _Planes: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -68,6 +69,8 @@ class ApiResponse:
     body: bytes
     content_type: str = "application/json; charset=utf-8"
     headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: When set, the body is this file's content, which hosts stream (``body`` is empty).
+    file: Path | None = None
 
     @classmethod
     def of_json(cls, data: object, status: int = 200) -> ApiResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from zhanye_sdk.clock import Clock, SystemClock
 from zhanye_sdk.platform.accounts import AccountService
@@ -18,6 +19,9 @@ from zhanye_sdk.platform.context import (
 from zhanye_sdk.platform.organizations import OrganizationService
 from zhanye_sdk.store.database import Database, open_database
 
+if TYPE_CHECKING:
+    from zhanye_sdk.materials.storage import MaterialStorage
+
 __all__ = ["Platform"]
 
 
@@ -29,12 +33,24 @@ class Platform:
     ``Principal`` and enforces the manual's permission table itself.
     """
 
-    def __init__(self, db: Database, clock: Clock, config: PlatformConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        config: PlatformConfig,
+        *,
+        material_storage: MaterialStorage | None = None,
+    ) -> None:
         self._ctx = ServiceContext(db=db, clock=clock, config=config)
         self.companies = CompanyService(self._ctx)
         self.organizations = OrganizationService(self._ctx)
         self.accounts = AccountService(self._ctx)
         self.auth = AuthService(self._ctx)
+        # Imported here: the material service builds on the platform package, so a
+        # module-level import would make importing zhanye_sdk.materials first circular.
+        from zhanye_sdk.materials.service import MaterialService
+
+        self.materials: MaterialService = MaterialService(self._ctx, storage=material_storage)
 
     @classmethod
     async def open(
@@ -43,10 +59,19 @@ class Platform:
         *,
         config: PlatformConfig | None = None,
         clock: Clock | None = None,
+        material_storage: MaterialStorage | None = None,
     ) -> Platform:
-        """Open (creating and migrating as needed) the platform's database at ``url``."""
+        """Open (creating and migrating as needed) the platform's database at ``url``.
+
+        ``material_storage`` replaces the local material folder (e.g. an object store).
+        """
         db = await open_database(url)
-        return cls(db, clock or SystemClock(), config or PlatformConfig())
+        return cls(
+            db,
+            clock or SystemClock(),
+            config or PlatformConfig(),
+            material_storage=material_storage,
+        )
 
     @property
     def database(self) -> Database:

@@ -45,6 +45,7 @@ class Operation(enum.StrEnum):
     SESSION_START = "session.start"
     MATERIAL_USE = "material.use"
     MATERIAL_UPLOAD = "material.upload"
+    MATERIAL_DELETE = "material.delete"
     MONITORING_VIEW = "monitoring.view"
     SOP_MANAGE = "sop.manage"
 
@@ -72,6 +73,8 @@ PERMISSIONS: dict[Operation, frozenset[Role]] = {
     Operation.SESSION_START: _STAFF,
     Operation.MATERIAL_USE: _STAFF,
     Operation.MATERIAL_UPLOAD: _STAFF,
+    # Uploaders delete their own; admins what lies in their scope (MaterialService).
+    Operation.MATERIAL_DELETE: _STAFF,
     Operation.MONITORING_VIEW: _COMPANY,
     Operation.SOP_MANAGE: _COMPANY,
 }

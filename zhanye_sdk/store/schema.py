@@ -172,6 +172,9 @@ sessions = Table(
     Column("sms_invites", Integer, nullable=False),
     Index("ix_sessions_org_created", "org_id", "created_ms"),
     Index("ix_sessions_host_state", "host_account_id", "state"),
+    # The records list (0004): a company admin's and a salesperson's, newest first.
+    Index("ix_sessions_company_created", "company_id", "created_ms"),
+    Index("ix_sessions_host_created", "host_account_id", "created_ms"),
 )
 
 session_events = Table(

@@ -6,7 +6,9 @@
 //! expected), borrow numpy buffers without copying and release the GIL for work
 //! large enough to be worth it.
 
+pub mod composite;
 pub mod mix;
+pub mod resample;
 
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
@@ -204,11 +206,466 @@ fn py_soft_knee<'py>(
     Ok(PyArray1::from_vec(py, values))
 }
 
+/// Resampling more input samples than this runs with the GIL released (about 20 µs of work).
+const RESAMPLE_DETACH_SAMPLES: usize = 20_000;
+
+/// A rate argument: any Python integer; one beyond `i64` is refused like any other bad rate.
+fn rate_arg(obj: &Bound<'_, PyAny>, name: &'static str) -> PyResult<u32> {
+    let hz = obj.extract::<i64>().map_err(|err| {
+        if err.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) {
+            value_error(resample::rate_message(name, obj))
+        } else {
+            err
+        }
+    })?;
+    resample::check_rate(name, hz).map_err(|e| value_error(e.to_string()))
+}
+
+fn new_resampler(
+    from_hz: &Bound<'_, PyAny>,
+    to_hz: &Bound<'_, PyAny>,
+) -> PyResult<resample::Resampler> {
+    let from = rate_arg(from_hz, "from_hz")?;
+    let to = rate_arg(to_hz, "to_hz")?;
+    resample::Resampler::new(from.into(), to.into()).map_err(|e| value_error(e.to_string()))
+}
+
+/// Feeds one int16 (S,) array through `resampler` into a new int16 array.
+fn run_resampler<'py>(
+    py: Python<'py>,
+    resampler: &mut resample::Resampler,
+    samples: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<Bound<'py, PyArray1<i16>>> {
+    let ro = readonly_1d::<i16>(samples, name, "int16", "(S,)")?;
+    let input = ro.as_slice().map_err(|_| {
+        value_error(format!(
+            "{name} must be C-contiguous: a numpy array of dtype int16 and shape (S,)"
+        ))
+    })?;
+    let count = resampler.output_len(input.len());
+    // Every element is written by `process` before the array is returned.
+    let target = unsafe { PyArray1::<i16>::new(py, [count], false) };
+    let mut rw = target
+        .try_readwrite()
+        .map_err(|_| value_error("the output array is not writeable"))?;
+    let out = rw
+        .as_slice_mut()
+        .map_err(|_| value_error("the output array is not contiguous"))?;
+    let mut run = || resampler.process(input, out);
+    let result = if input.len() > RESAMPLE_DETACH_SAMPLES {
+        py.detach(run)
+    } else {
+        run()
+    };
+    result.map_err(|e| value_error(e.to_string()))?;
+    drop(rw);
+    Ok(target)
+}
+
+/// Resample a whole int16 mono signal: `Resampler(from_hz, to_hz).process(samples)`.
+#[pyfunction]
+#[pyo3(name = "resample", signature = (samples, from_hz, to_hz))]
+fn py_resample<'py>(
+    py: Python<'py>,
+    samples: &Bound<'py, PyAny>,
+    from_hz: &Bound<'py, PyAny>,
+    to_hz: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<i16>>> {
+    let mut resampler = new_resampler(from_hz, to_hz)?;
+    run_resampler(py, &mut resampler, samples, "samples")
+}
+
+/// A streaming int16 mono resampler between 8000, 16000 and 48000 Hz.
+///
+/// Chunks of any length give, concatenated, the output of one call on the whole signal.
+/// Feed one instance from one thread at a time (a concurrent call raises RuntimeError).
+#[pyclass(name = "Resampler", module = "zhanye_sdk._native")]
+struct PyResampler {
+    inner: resample::Resampler,
+}
+
+#[pymethods]
+impl PyResampler {
+    #[new]
+    #[pyo3(signature = (from_hz, to_hz))]
+    fn new(from_hz: &Bound<'_, PyAny>, to_hz: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyResampler {
+            inner: new_resampler(from_hz, to_hz)?,
+        })
+    }
+
+    /// Resample the next chunk: int16 of shape (S,) in, int16 of shape (K,) out.
+    fn process<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray1<i16>>> {
+        run_resampler(py, &mut self.inner, chunk, "chunk")
+    }
+
+    /// Forget all input: back to the state of a new resampler.
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// The input rate in Hz.
+    #[getter(from_hz)]
+    fn input_hz(&self) -> u32 {
+        self.inner.input_hz()
+    }
+
+    /// The output rate in Hz.
+    #[getter(to_hz)]
+    fn output_hz(&self) -> u32 {
+        self.inner.output_hz()
+    }
+
+    /// Group delay of the filter in output samples (0.0 from a rate to itself).
+    #[getter]
+    fn delay(&self) -> f64 {
+        self.inner.delay()
+    }
+
+    /// The Q15 filter taps, a fresh int32 array of length N.
+    #[getter]
+    fn taps<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i32>> {
+        PyArray1::from_slice(py, self.inner.taps())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Resampler(from_hz={}, to_hz={})",
+            self.inner.input_hz(),
+            self.inner.output_hz()
+        )
+    }
+}
+
+// ---- Video compositor (composite.rs) ----
+
+fn composite_error(err: composite::CompositeError) -> PyErr {
+    value_error(err.to_string())
+}
+
+fn composite_layout(layout: &Bound<'_, PyAny>) -> PyResult<composite::Layout> {
+    match layout.extract::<String>().ok().as_deref() {
+        Some("grid") => Ok(composite::Layout::Grid),
+        Some("speaker") => Ok(composite::Layout::Speaker),
+        _ => Err(value_error(format!(
+            "layout must be \"grid\" or \"speaker\", got {}",
+            layout.repr()?
+        ))),
+    }
+}
+
+fn composite_background(background: Option<&Bound<'_, PyAny>>) -> PyResult<[u8; 3]> {
+    let Some(obj) = background else {
+        return Ok([16, 128, 128]);
+    };
+    let components = obj.extract::<Vec<i64>>().ok().filter(|c| c.len() == 3);
+    match components {
+        Some(c) if c.iter().all(|v| (0..=255).contains(v)) => {
+            Ok([c[0] as u8, c[1] as u8, c[2] as u8])
+        }
+        _ => Err(value_error(format!(
+            "background must be three components (Y, U, V) in 0..=255, got {}",
+            obj.repr()?
+        ))),
+    }
+}
+
+/// One input plane, borrowed: uint8, two dimensions, contiguous inner dimension.
+fn composite_plane<'py>(
+    obj: &Bound<'py, PyAny>,
+    index: usize,
+    name: &str,
+    shape: &str,
+) -> PyResult<PyReadonlyArray2<'py, u8>> {
+    let array = readonly_2d::<u8>(obj, &format!("inputs[{index}] {name}"), "uint8", shape)?;
+    let (cols, strides) = (array.shape()[1], array.strides());
+    if cols > 1 && strides[1] != 1 {
+        return Err(value_error(format!(
+            "inputs[{index}] {name} must have a contiguous inner dimension (any row stride \
+             is fine), got strides ({}, {})",
+            strides[0], strides[1]
+        )));
+    }
+    Ok(array)
+}
+
+fn composite_rows<'a>(array: &'a PyReadonlyArray2<'_, u8>) -> composite::Plane<'a> {
+    let view = array.as_array();
+    composite::Plane {
+        width: view.ncols(),
+        rows: view
+            .into_outer_iter()
+            .map(|row| row.to_slice().expect("inner dimension checked contiguous"))
+            .collect(),
+    }
+}
+
+/// Checks the inputs and borrows their planes, in input order.
+fn composite_inputs<'py>(
+    inputs: &Bound<'py, PyAny>,
+) -> PyResult<Vec<[PyReadonlyArray2<'py, u8>; 3]>> {
+    let items = inputs.extract::<Vec<Bound<'py, PyAny>>>().map_err(|_| {
+        value_error(format!(
+            "inputs must be a sequence of (Y, U, V) tuples, got {}",
+            describe(inputs)
+        ))
+    })?;
+    let mut planes = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let parts = item
+            .extract::<Vec<Bound<'py, PyAny>>>()
+            .ok()
+            .filter(|p| p.len() == 3)
+            .ok_or_else(|| {
+                value_error(format!(
+                    "inputs[{index}] must be a (Y, U, V) tuple of uint8 planes, got {}",
+                    describe(item)
+                ))
+            })?;
+        let chroma = "((h + 1) // 2, (w + 1) // 2)";
+        let y = composite_plane(&parts[0], index, "Y", "(h, w)")?;
+        let u = composite_plane(&parts[1], index, "U", chroma)?;
+        let v = composite_plane(&parts[2], index, "V", chroma)?;
+        let frame = composite::Frame {
+            y: composite_rows(&y),
+            u: composite_rows(&u),
+            v: composite_rows(&v),
+        };
+        composite::check_frame(index, &frame).map_err(composite_error)?;
+        planes.push([y, u, v]);
+    }
+    Ok(planes)
+}
+
+/// The output planes: the caller's `out` (checked) or new arrays.
+fn composite_out<'py>(
+    py: Python<'py>,
+    out: Option<&Bound<'py, PyAny>>,
+    width: usize,
+    height: usize,
+) -> PyResult<[Bound<'py, PyArray2<u8>>; 3]> {
+    let shapes = [
+        ("Y", [height, width]),
+        ("U", [height / 2, width / 2]),
+        ("V", [height / 2, width / 2]),
+    ];
+    let Some(out) = out else {
+        // SAFETY: the arrays are only read after `composite` wrote every sample
+        // (tiles where they are, background everywhere else).
+        return Ok(shapes.map(|(_, shape)| unsafe { PyArray2::<u8>::new(py, shape, false) }));
+    };
+    let parts = out
+        .extract::<Vec<Bound<'py, PyAny>>>()
+        .ok()
+        .filter(|p| p.len() == 3)
+        .ok_or_else(|| {
+            value_error(format!(
+                "out must be a (Y, U, V) tuple of three uint8 arrays, got {}",
+                describe(out)
+            ))
+        })?;
+    let mut arrays = Vec::with_capacity(3);
+    for (k, (part, (name, [h, w]))) in parts.iter().zip(shapes).enumerate() {
+        let wrong = || {
+            value_error(format!(
+                "out[{k}] ({name}) must be a C-contiguous numpy array of dtype uint8 and \
+                 shape ({h}, {w}), got {}",
+                describe(part)
+            ))
+        };
+        let array = part.cast::<PyArray2<u8>>().map_err(|_| wrong())?;
+        if array.shape() != [h, w] || !array.is_c_contiguous() {
+            return Err(wrong());
+        }
+        arrays.push(array.clone());
+    }
+    let [y, u, v]: [Bound<'py, PyArray2<u8>>; 3] = arrays.try_into().expect("three planes");
+    Ok([y, u, v])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn composite_call<'py>(
+    py: Python<'py>,
+    compositor: &mut composite::Compositor,
+    inputs: &Bound<'py, PyAny>,
+    layout: &Bound<'py, PyAny>,
+    width: i64,
+    height: i64,
+    background: Option<&Bound<'py, PyAny>>,
+    main: i64,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+    let width = composite::check_output_side("width", width).map_err(composite_error)?;
+    let height = composite::check_output_side("height", height).map_err(composite_error)?;
+    let layout = composite_layout(layout)?;
+    let background = composite_background(background)?;
+    let planes = composite_inputs(inputs)?;
+    let main = composite::check_main(main, planes.len()).map_err(composite_error)?;
+    let targets = composite_out(py, out, width, height)?;
+    let frames: Vec<composite::Frame<'_>> = planes
+        .iter()
+        .map(|[y, u, v]| composite::Frame {
+            y: composite_rows(y),
+            u: composite_rows(u),
+            v: composite_rows(v),
+        })
+        .collect();
+    let aliased = |_| value_error("out must be writeable and not share memory with the inputs");
+    let mut rw_y = targets[0].try_readwrite().map_err(aliased)?;
+    let mut rw_u = targets[1].try_readwrite().map_err(aliased)?;
+    let mut rw_v = targets[2].try_readwrite().map_err(aliased)?;
+    let contiguous = || value_error("out planes must be C-contiguous");
+    let target = composite::FrameMut {
+        y: rw_y.as_slice_mut().map_err(|_| contiguous())?,
+        u: rw_u.as_slice_mut().map_err(|_| contiguous())?,
+        v: rw_v.as_slice_mut().map_err(|_| contiguous())?,
+    };
+    let run = || compositor.composite(&frames, layout, width, height, background, main, target);
+    let result = if width * height > DETACH_ELEMENTS {
+        py.detach(run)
+    } else {
+        run()
+    };
+    result.map_err(composite_error)?;
+    drop((rw_y, rw_u, rw_v));
+    pyo3::types::PyTuple::new(py, targets)
+}
+
+/// Composites I420 frames into one frame, caching its scaling tables between calls.
+///
+/// One compositor serves one stream of frames (a recorder keeps one per recording);
+/// it is not meant to be shared by threads running at the same time.
+#[pyclass(name = "Compositor", module = "zhanye_sdk._native")]
+#[derive(Default)]
+struct PyCompositor {
+    inner: composite::Compositor,
+}
+
+#[pymethods]
+impl PyCompositor {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Composites `inputs` into a `width x height` I420 frame; see `composite_i420`.
+    #[pyo3(
+        signature = (inputs, layout, width, height, background = None, *, main = 0, out = None),
+        text_signature = "($self, inputs, layout, width, height, background=(16, 128, 128), *, main=0, out=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn composite<'py>(
+        &mut self,
+        py: Python<'py>,
+        inputs: &Bound<'py, PyAny>,
+        layout: &Bound<'py, PyAny>,
+        width: i64,
+        height: i64,
+        background: Option<&Bound<'py, PyAny>>,
+        main: i64,
+        out: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        composite_call(
+            py,
+            &mut self.inner,
+            inputs,
+            layout,
+            width,
+            height,
+            background,
+            main,
+            out,
+        )
+    }
+}
+
+/// Composites I420 frames `(Y, U, V)` into one `width x height` I420 frame.
+#[pyfunction]
+#[pyo3(
+    name = "composite_i420",
+    signature = (inputs, layout, width, height, background = None, *, main = 0, out = None),
+    text_signature = "(inputs, layout, width, height, background=(16, 128, 128), *, main=0, out=None)"
+)]
+#[allow(clippy::too_many_arguments)]
+fn py_composite_i420<'py>(
+    py: Python<'py>,
+    inputs: &Bound<'py, PyAny>,
+    layout: &Bound<'py, PyAny>,
+    width: i64,
+    height: i64,
+    background: Option<&Bound<'py, PyAny>>,
+    main: i64,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+    let mut compositor = composite::Compositor::new();
+    composite_call(
+        py,
+        &mut compositor,
+        inputs,
+        layout,
+        width,
+        height,
+        background,
+        main,
+        out,
+    )
+}
+
+/// Each input's tile `(x, y, w, h)` for inputs of sizes `(w, h)`; `(0, 0, 0, 0)` if not drawn.
+#[pyfunction]
+#[pyo3(name = "layout_cells", signature = (sizes, layout, width, height, *, main = 0))]
+fn py_layout_cells(
+    sizes: &Bound<'_, PyAny>,
+    layout: &Bound<'_, PyAny>,
+    width: i64,
+    height: i64,
+    main: i64,
+) -> PyResult<Vec<(usize, usize, usize, usize)>> {
+    let width = composite::check_output_side("width", width).map_err(composite_error)?;
+    let height = composite::check_output_side("height", height).map_err(composite_error)?;
+    let layout = composite_layout(layout)?;
+    let items = sizes.extract::<Vec<Bound<'_, PyAny>>>().map_err(|_| {
+        value_error(format!(
+            "sizes must be a sequence of (w, h) pairs, got {}",
+            describe(sizes)
+        ))
+    })?;
+    let mut pairs = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let side = 1..=composite::MAX_INPUT_SIDE as i64;
+        match item.extract::<Vec<i64>>().as_deref() {
+            Ok(&[w, h]) if side.contains(&w) && side.contains(&h) => {
+                pairs.push((w as usize, h as usize))
+            }
+            _ => {
+                return Err(value_error(format!(
+                    "sizes[{index}] must be a (w, h) pair with 1 <= w, h <= {}, got {}",
+                    composite::MAX_INPUT_SIDE,
+                    item.repr()?
+                )))
+            }
+        }
+    }
+    let main = composite::check_main(main, pairs.len()).map_err(composite_error)?;
+    let tiles = composite::layout_tiles(&pairs, layout, width, height, main);
+    Ok(tiles.iter().map(|t| (t.x, t.y, t.w, t.h)).collect())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
     m.add_function(wrap_pyfunction!(py_mix_minus, m)?)?;
     m.add_function(wrap_pyfunction!(py_soft_knee, m)?)?;
     // Kernel bindings added below register themselves here, one line each.
+    m.add_function(wrap_pyfunction!(py_composite_i420, m)?)?;
+    m.add_function(wrap_pyfunction!(py_layout_cells, m)?)?;
+    m.add_class::<PyCompositor>()?;
+    m.add_function(wrap_pyfunction!(py_resample, m)?)?;
+    m.add_class::<PyResampler>()?;
     Ok(())
 }

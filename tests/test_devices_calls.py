@@ -1,0 +1,242 @@
+"""Call state machine: AT events and time in, call events out."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from zhanye_sdk.devices import calls
+from zhanye_sdk.devices.at import CallDisconnected, CallerId, CallListEntry, Ring, VendorUrc
+from zhanye_sdk.devices.calls import (
+    CallAnswered,
+    CallDirection,
+    CallEnded,
+    CallOutcome,
+    CallState,
+    CallTimings,
+    CallTracker,
+    IncomingCall,
+    OutgoingCall,
+)
+
+T = CallTimings(clip_wait=1.0, ring_timeout=8.0, poll_interval=1.0, active_poll_interval=5.0)
+
+
+def incoming_entry(state: int = 4, number: str = "13800138000") -> CallListEntry:
+    return CallListEntry(1, True, state, 0, False, number, 129)
+
+
+def test_all_is_exported() -> None:
+    for name in calls.__all__:
+        assert hasattr(calls, name)
+
+
+def test_ring_clip_train_is_one_incoming_call_with_the_number_as_sent() -> None:
+    tracker = CallTracker(T)
+    events = []
+    for k in range(4):
+        events += tracker.handle(Ring(), 3.0 * k)
+        events += tracker.handle(CallerId("13800138000", 129), 3.0 * k + 0.05)
+        events += tracker.tick(3.0 * k + 1.5)
+    assert events == [IncomingCall(1, "13800138000", 129, False, 0.0)]
+    assert tracker.state is CallState.RINGING
+
+
+def test_withheld_number() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(Ring(), 0.0)
+    (event,) = tracker.handle(CallerId(None, 128, 1), 0.1)
+    assert isinstance(event, IncomingCall) and event.withheld and event.number is None
+
+
+def test_ring_without_clip_is_announced_after_clip_wait() -> None:
+    tracker = CallTracker(T)
+    assert tracker.handle(Ring(), 0.0) == []
+    assert tracker.tick(0.5) == []
+    (event,) = tracker.tick(1.0)
+    assert isinstance(event, IncomingCall) and event.number is None and not event.withheld
+
+
+def test_answered_then_ended_with_duration() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(Ring(), 0.0)
+    tracker.handle(CallerId("13800138000", 129), 0.0)
+    assert tracker.answered(4.0) == [CallAnswered(1, 4.0)]
+    assert tracker.state is CallState.ACTIVE
+    (ended,) = tracker.handle(CallDisconnected("NO CARRIER"), 64.5)
+    assert isinstance(ended, CallEnded)
+    assert ended.outcome is CallOutcome.COMPLETED and ended.duration == 60.5
+    assert list(tracker.history) == [ended]
+
+
+def test_caller_gives_up_no_urc_clcc_poll_detects_missed_call() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(Ring(), 0.0)
+    tracker.handle(CallerId("13800138000", 129), 0.0)
+    assert not tracker.poll_due(0.5)
+    assert tracker.poll_due(1.0)
+    tracker.polled(1.0)
+    assert tracker.call_list([incoming_entry()], 1.1) == []
+    tracker.polled(2.1)
+    (ended,) = tracker.call_list([], 2.2)
+    assert isinstance(ended, CallEnded) and ended.missed and ended.number == "13800138000"
+    assert ended.duration == 0.0 and tracker.state is CallState.IDLE
+
+
+def test_ring_timeout_fallback_when_clcc_is_not_supported() -> None:
+    tracker = CallTracker(T)
+    tracker.clcc_supported = False
+    tracker.handle(Ring(), 0.0)
+    tracker.handle(CallerId("021-555", 129), 0.1)
+    tracker.handle(Ring(), 3.0)
+    assert not tracker.poll_due(5.0)
+    assert tracker.tick(10.9) == []
+    (ended,) = tracker.tick(11.0)
+    assert isinstance(ended, CallEnded) and ended.missed
+
+
+def test_handset_pickup_seen_by_clcc_answers_the_call() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(Ring(), 0.0)
+    tracker.handle(CallerId("13800138000", 129), 0.0)
+    events = tracker.call_list([incoming_entry(state=0)], 2.0)
+    assert events == [CallAnswered(1, 2.0)]
+    assert tracker.tick(100.0) == []  # no ring timeout once answered
+    (ended,) = tracker.call_list([], 30.0)
+    assert isinstance(ended, CallEnded) and ended.outcome is CallOutcome.COMPLETED
+
+
+def test_rejected_by_us() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(CallerId("13800138000", 129), 0.0)
+    (ended,) = tracker.hung_up(1.0)
+    assert isinstance(ended, CallEnded) and ended.outcome is CallOutcome.REJECTED
+
+
+def test_missed_call_urc_without_clip_announces_first() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(Ring(), 0.0)
+    events = tracker.handle(VendorUrc("simcom", "MISSED_CALL", ("10:23AM 1380",), ""), 0.5)
+    assert isinstance(events[0], IncomingCall)
+    assert isinstance(events[1], CallEnded) and events[1].missed
+
+
+def test_outgoing_call_busy_and_connected() -> None:
+    tracker = CallTracker(T)
+    (dialled,) = tracker.dialed("10086", 0.0)
+    assert dialled == OutgoingCall(1, "10086", 0.0)
+    (ended,) = tracker.handle(CallDisconnected("BUSY"), 2.0)
+    assert isinstance(ended, CallEnded) and ended.outcome is CallOutcome.BUSY
+    tracker.dialed("10086", 10.0)
+    outgoing = CallListEntry(1, False, 0, 0, False, "10086", 129)
+    assert tracker.call_list([outgoing], 12.0) == [CallAnswered(2, 12.0)]
+    (ended,) = tracker.hung_up(20.0)
+    assert isinstance(ended, CallEnded)
+    assert ended.direction is CallDirection.OUTGOING and ended.duration == 8.0
+
+
+def test_unsolicited_clcc_entry_starts_a_call() -> None:
+    tracker = CallTracker(T)
+    (event,) = tracker.handle(incoming_entry(), 0.0)
+    assert isinstance(event, IncomingCall) and event.number == "13800138000"
+
+
+def test_two_trains_are_two_calls() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(CallerId("1", 129), 0.0)
+    tracker.tick(20.0)
+    (second,) = tracker.handle(CallerId("2", 129), 21.0)
+    assert isinstance(second, IncomingCall) and second.call_id == 2 and second.number == "2"
+
+
+# ---------------------------------------------------------------- state machine
+
+
+class CallMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker = CallTracker(T)
+        self.now = 0.0
+        self.started: dict[int, object] = {}
+        self.ended: set[int] = set()
+        self.answered: set[int] = set()
+
+    def _take(self, events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, IncomingCall | OutgoingCall):
+                assert event.call_id not in self.started
+                self.started[event.call_id] = event
+            elif isinstance(event, CallAnswered):
+                assert event.call_id in self.started and event.call_id not in self.ended
+                assert event.call_id not in self.answered
+                self.answered.add(event.call_id)
+            elif isinstance(event, CallEnded):
+                assert event.call_id in self.started, "ended before being announced"
+                assert event.call_id not in self.ended
+                assert event.duration >= 0
+                assert (event.answered_at is not None) == (event.call_id in self.answered)
+                if event.outcome is CallOutcome.MISSED:
+                    assert event.answered_at is None
+                self.ended.add(event.call_id)
+
+    @rule(dt=st.floats(0, 12))
+    def wait(self, dt: float) -> None:
+        self.now += dt
+        self._take(self.tracker.tick(self.now))
+
+    @rule()
+    def ring(self) -> None:
+        self._take(self.tracker.handle(Ring(), self.now))
+
+    @rule(
+        number=st.sampled_from(["13800138000", "+8613900000000", None]),
+        validity=st.sampled_from([None, 0, 1, 2]),
+    )
+    def clip(self, number: str | None, validity: int | None) -> None:
+        self._take(self.tracker.handle(CallerId(number, 129, validity), self.now))
+
+    @rule(result=st.sampled_from(["NO CARRIER", "BUSY", "NO ANSWER"]))
+    def disconnected(self, result: str) -> None:
+        self._take(self.tracker.handle(CallDisconnected(result), self.now))
+
+    @rule(state=st.sampled_from([None, 0, 2, 3, 4]), incoming=st.booleans())
+    def poll(self, state: int | None, incoming: bool) -> None:
+        entries = [] if state is None else [CallListEntry(1, incoming, state, 0, False, "1", 129)]
+        self.tracker.polled(self.now)
+        self._take(self.tracker.call_list(entries, self.now))
+
+    @rule()
+    def answer(self) -> None:
+        self._take(self.tracker.answered(self.now))
+
+    @rule()
+    def hangup(self) -> None:
+        self._take(self.tracker.hung_up(self.now))
+
+    @rule()
+    def dial(self) -> None:
+        self._take(self.tracker.dialed("10086", self.now))
+
+    @rule(name=st.sampled_from(["^CEND", "^CONN", "MISSED_CALL", "^RSSI"]))
+    def vendor(self, name: str) -> None:
+        self._take(self.tracker.handle(VendorUrc("x", name, (), name), self.now))
+
+    @invariant()
+    def at_most_one_open_call(self) -> None:
+        open_calls = set(self.started) - self.ended
+        assert len(open_calls) <= 1
+        if self.tracker.state is CallState.IDLE:
+            assert not open_calls
+
+    @precondition(lambda self: self.tracker.state is CallState.RINGING)
+    @rule()
+    def caller_gives_up_silently(self) -> None:
+        # no URC at all: enough time without RING must end it as missed
+        self.now += T.ring_timeout + 0.01
+        self._take(self.tracker.tick(self.now))
+        assert self.tracker.state is CallState.IDLE
+
+
+TestCallMachine = CallMachine.TestCase
+TestCallMachine.settings = settings(max_examples=60, stateful_step_count=30)

@@ -1,0 +1,77 @@
+"""What the material library stores and hands out: materials and their page images."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from zhanye_sdk.materials.kinds import ContentKind
+
+__all__ = ["Audience", "Material", "MaterialKind", "MaterialList", "PageImage"]
+
+
+class MaterialKind(enum.StrEnum):
+    """The three kinds of the manual's material management (素材管理)."""
+
+    FILE = "file"  # 文件素材: PDF, PPT/PPTX, DOC/DOCX, images
+    LINK = "link"  # 链接素材: an H5 product page
+    VIDEO = "video"  # 视频素材
+
+
+class Audience(enum.StrEnum):
+    """Who a material is shown to (besides the admins above its uploader)."""
+
+    COMPANY = "company"  # every organization of the company (company admin, no orgs chosen)
+    ORGS = "orgs"  # the organizations in ``Material.org_ids``
+    UPLOADER = "uploader"  # a salesperson's own upload: only they and their admins
+
+
+@attrs.frozen
+class Material:
+    """One entry of the material library.
+
+    Files and videos have ``content_kind``, ``size`` and ``sha256`` (their content's
+    name in storage); links have ``url``, ``title`` and ``has_audio``.
+    """
+
+    id: str
+    company_id: str
+    kind: MaterialKind
+    name: str
+    audience: Audience
+    org_ids: tuple[str, ...]
+    owner_org_id: str | None
+    uploader_id: str | None
+    created_at: datetime
+    content_kind: ContentKind | None = None
+    size: int | None = None
+    sha256: str | None = None
+    url: str | None = None
+    title: str | None = None
+    has_audio: bool = False
+
+    @property
+    def mime_type(self) -> str | None:
+        """The MIME type of a file or video's content (``None`` for links)."""
+        return None if self.content_kind is None else self.content_kind.mime_type
+
+
+@attrs.frozen
+class MaterialList:
+    """One page of the material list and the number of matches overall."""
+
+    items: list[Material]
+    total: int
+
+
+@attrs.frozen
+class PageImage:
+    """One page of a document (or the single page of an image), as stored."""
+
+    number: int  # from 1
+    sha256: str
+    width: int
+    height: int
+    mime_type: str = "image/png"

@@ -1,0 +1,38 @@
+"""Session records (SPEC C8, manual §4.4): list with filters, details, export."""
+
+from zhanye_sdk.records.export import ExportFormat
+from zhanye_sdk.records.jobs import ExportConfig, ExportJob, ExportState, RecordExports
+from zhanye_sdk.records.models import (
+    CustomerEvaluation,
+    EvaluationFilter,
+    ParticipantRecord,
+    RecordFacets,
+    RecordFilter,
+    RecordPage,
+    RecordSummary,
+    SessionRecord,
+    SharedMaterialRecord,
+    SopStepRecord,
+)
+from zhanye_sdk.records.service import ExportProgress, RecordConfig, RecordService
+
+__all__ = [
+    "CustomerEvaluation",
+    "EvaluationFilter",
+    "ExportConfig",
+    "ExportFormat",
+    "ExportJob",
+    "ExportProgress",
+    "ExportState",
+    "ParticipantRecord",
+    "RecordConfig",
+    "RecordExports",
+    "RecordFacets",
+    "RecordFilter",
+    "RecordPage",
+    "RecordService",
+    "RecordSummary",
+    "SessionRecord",
+    "SharedMaterialRecord",
+    "SopStepRecord",
+]

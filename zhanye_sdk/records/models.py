@@ -1,0 +1,235 @@
+"""The session record's data types (SPEC C8, manual §4.4) and the list's search panel."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.rooms.core import RoomState
+
+__all__ = [
+    "CustomerEvaluation",
+    "EvaluationFilter",
+    "ParticipantRecord",
+    "RecordFacets",
+    "RecordFilter",
+    "RecordPage",
+    "RecordSummary",
+    "SessionRecord",
+    "SharedMaterialRecord",
+    "SopStepRecord",
+]
+
+MAX_KEYWORD = 64
+MAX_ID = 32
+
+
+class EvaluationFilter(enum.StrEnum):
+    """The 评价 filter: sessions some customer rated, or that no customer rated."""
+
+    RATED = "rated"
+    UNRATED = "unrated"
+
+
+@attrs.frozen
+class RecordFilter:
+    """The records list's search panel (every field optional; all given ones must match).
+
+    Attributes:
+        created_from: sessions created at or after this aware time.
+        created_before: sessions created before this aware time (exclusive).
+        org_id: the session's organization (所属机构).
+        host_account_id: the staff member who hosted it (业务员).
+        project: the session's project, exactly.
+        participants_min, participants_max: how many people joined, host included (参会人数).
+        keyword: part of the meeting number, the host's name or login, or the project.
+        evaluation: rated by some customer, or by none.
+        score: some customer gave exactly this score (1–5); implies rated.
+        state: waiting, live or ended.
+    """
+
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    org_id: str | None = None
+    host_account_id: str | None = None
+    project: str | None = None
+    participants_min: int | None = None
+    participants_max: int | None = None
+    keyword: str | None = None
+    evaluation: EvaluationFilter | None = None
+    score: int | None = None
+    state: RoomState | None = None
+
+    def checked(self) -> RecordFilter:
+        """The filter with text trimmed (blank means "any").
+
+        Raises:
+            InvalidInput: listing every field that is out of range or contradicts another.
+        """
+        problems: list[str] = []
+
+        def text(name: str, value: str | None, limit: int) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                problems.append(f"{name} must be text")
+                return None
+            value = value.strip()
+            if len(value) > limit:
+                problems.append(f"{name} must be at most {limit} characters")
+            return value or None
+
+        for name in ("created_from", "created_before"):
+            moment = getattr(self, name)
+            if moment is not None and (
+                not isinstance(moment, datetime) or moment.utcoffset() is None
+            ):
+                problems.append(f"{name} must be a time with a time zone offset")
+        if (
+            not problems
+            and self.created_from is not None
+            and self.created_before is not None
+            and self.created_from >= self.created_before
+        ):
+            problems.append("created_from must be earlier than created_before")
+        for name in ("participants_min", "participants_max"):
+            count = getattr(self, name)
+            if count is not None and (type(count) is not int or not 0 <= count <= 1000):
+                problems.append(f"{name} must be a whole number from 0 to 1000")
+        low, high = self.participants_min, self.participants_max
+        if type(low) is int and type(high) is int and low > high:
+            problems.append("participants_min must not be larger than participants_max")
+        if self.score is not None and (type(self.score) is not int or not 1 <= self.score <= 5):
+            problems.append("score must be a whole number from 1 to 5")
+        if self.score is not None and self.evaluation is EvaluationFilter.UNRATED:
+            problems.append("a score cannot be asked of unrated sessions")
+        if self.evaluation is not None and not isinstance(self.evaluation, EvaluationFilter):
+            problems.append("evaluation must be 'rated' or 'unrated'")
+        if self.state is not None and not isinstance(self.state, RoomState):
+            problems.append("state must be 'waiting', 'live' or 'ended'")
+        cleaned = attrs.evolve(
+            self,
+            org_id=text("org_id", self.org_id, MAX_ID),
+            host_account_id=text("host_account_id", self.host_account_id, MAX_ID),
+            project=text("project", self.project, 64),
+            keyword=text("keyword", self.keyword, MAX_KEYWORD),
+        )
+        if problems:
+            raise InvalidInput("invalid record filter: " + "; ".join(problems))
+        return cleaned
+
+
+@attrs.frozen
+class RecordSummary:
+    """One row of the records list (and of the export)."""
+
+    id: str
+    meeting_number: str
+    state: RoomState
+    company_id: str
+    org_id: str
+    org_name: str
+    project: str | None
+    host_account_id: str
+    host_name: str
+    host_login: str | None
+    terminal: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: int | None
+    end_reason: str | None
+    participant_count: int
+    customer_count: int
+    evaluation_count: int
+    average_score: float | None
+
+
+@attrs.frozen
+class RecordPage:
+    """One page of the list, the total number of matches, and where the page starts."""
+
+    items: list[RecordSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+@attrs.frozen
+class ParticipantRecord:
+    """参会人信息: someone who joined, their role and their time in the room."""
+
+    participant_id: str
+    name: str
+    role: str
+    terminal: str
+    first_joined_at: datetime | None
+    duration_ms: int
+    recording_acknowledged_at: datetime | None
+
+
+@attrs.frozen
+class CustomerEvaluation:
+    """客户评价: a customer who joined, with their score and comment if they rated."""
+
+    participant_id: str
+    name: str
+    score: int | None
+    comment: str | None
+
+
+@attrs.frozen
+class SharedMaterialRecord:
+    """共享素材信息: one material shared in the session (filled by the sharing issue)."""
+
+    kind: str
+    name: str
+    content: str
+
+
+@attrs.frozen
+class SopStepRecord:
+    """实时辅助执行情况: one row of the SOP execution table (filled by the SOP issue)."""
+
+    level1: str
+    level2: str
+    status: str
+    script: str
+
+
+@attrs.frozen
+class SessionRecord:
+    """The full record of one session (会议详情).
+
+    Fields that later issues fill stay empty here and are part of the type already, so
+    clients can rely on them: ``shared_materials`` (and the ``shared_file`` /
+    ``shared_link`` flags derived from them) with material sharing; ``recording_status``
+    (recording → processing → ready / failed) and ``recording_url`` with the media
+    issue; ``sop_steps`` and ``qa_report`` with the SOP assistant; ``network`` (network
+    quality summary) with the media issue.
+    """
+
+    summary: RecordSummary
+    participants: list[ParticipantRecord]
+    evaluations: list[CustomerEvaluation]
+    shared_materials: list[SharedMaterialRecord] = attrs.field(factory=list)
+    shared_file: bool = False
+    shared_link: bool = False
+    recording_status: str | None = None
+    recording_url: str | None = None
+    sop_steps: list[SopStepRecord] = attrs.field(factory=list)
+    network: dict[str, Any] | None = None
+    qa_report: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class RecordFacets:
+    """What the search panel offers, from the records the actor may see."""
+
+    orgs: list[tuple[str, str]]
+    hosts: list[tuple[str, str]]
+    projects: list[str]

@@ -1,0 +1,260 @@
+"""``RecordService``: the session records of manual §4.4 — list, details, export.
+
+Records are read from the sessions the room service persists. Who sees what is the
+room service's rule (``RoomService.visible``), applied inside the SQL of every query
+(``records.query.scope_clause``); a record outside the actor's scope is reported
+exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Callable
+from typing import BinaryIO
+
+import anyio
+import attrs
+import sqlalchemy as sa
+
+from zhanye_sdk.clock import from_ms, to_ms
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.permissions import NotAccessible
+from zhanye_sdk.platform.roles import Principal
+from zhanye_sdk.records.export import ExportFormat, RecordWriter, check_export_options
+from zhanye_sdk.records.models import (
+    CustomerEvaluation,
+    ParticipantRecord,
+    RecordFacets,
+    RecordFilter,
+    RecordPage,
+    RecordSummary,
+    SessionRecord,
+)
+from zhanye_sdk.records.query import (
+    after,
+    count_query,
+    record_query,
+    scope_clause,
+    summary_from_row,
+)
+from zhanye_sdk.rooms.core import ParticipantRole, RoomState
+from zhanye_sdk.rooms.service import RoomService
+from zhanye_sdk.store.schema import organizations, session_participants, sessions
+
+__all__ = ["ExportProgress", "RecordConfig", "RecordService"]
+
+#: ``progress(done, total)``: rows written so far and rows to write.
+ExportProgress = Callable[[int, int], None]
+
+
+@attrs.frozen
+class RecordConfig:
+    """Limits of the records list and export."""
+
+    max_page: int = 100
+    export_batch: int = 500
+    export_max_rows: int = 200_000
+    facet_limit: int = 500
+
+
+class RecordService:
+    """Session records (会话记录) as each role may see them."""
+
+    def __init__(
+        self, platform: Platform, rooms: RoomService, config: RecordConfig | None = None
+    ) -> None:
+        self._db = platform.database
+        self._clock = platform.clock
+        self._rooms = rooms
+        self.config = config or RecordConfig()
+
+    def _now_ms(self) -> int:
+        return to_ms(self._clock.now())
+
+    async def list(
+        self,
+        actor: Principal,
+        filters: RecordFilter | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> RecordPage:
+        """One page of the records the actor may see, newest first.
+
+        Raises:
+            InvalidInput: a filter is out of range, or offset/limit are (limit is
+                1–``config.max_page``).
+        """
+        checked = (filters or RecordFilter()).checked()
+        if type(offset) is not int or offset < 0:
+            raise InvalidInput("offset must be a whole number, 0 or more")
+        if type(limit) is not int or not 1 <= limit <= self.config.max_page:
+            raise InvalidInput(f"limit must be a whole number from 1 to {self.config.max_page}")
+        now = self._now_ms()
+        async with self._db.connect() as conn:
+            total = (await conn.execute(count_query(actor, checked))).scalar_one()
+            rows = await conn.execute(record_query(actor, checked).offset(offset).limit(limit))
+            items = [summary_from_row(row, now) for row in rows]
+        return RecordPage(items=items, total=int(total), offset=offset, limit=limit)
+
+    async def count(self, actor: Principal, filters: RecordFilter | None = None) -> int:
+        """How many records the actor may see match the filters."""
+        checked = (filters or RecordFilter()).checked()
+        async with self._db.connect() as conn:
+            return int((await conn.execute(count_query(actor, checked))).scalar_one())
+
+    async def get(self, actor: Principal, session_id: str) -> SessionRecord:
+        """The full record of one session (会议详情).
+
+        Raises:
+            NotAccessible: no such session, or not one the actor may see.
+        """
+        if not isinstance(session_id, str) or not 0 < len(session_id) <= 32:
+            raise NotAccessible("session", str(session_id))
+        now = self._now_ms()
+        query = record_query(actor, RecordFilter()).where(sessions.c.id == session_id)
+        p = session_participants
+        async with self._db.connect() as conn:
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise NotAccessible("session", session_id)
+            people = (
+                await conn.execute(
+                    sa.select(p)
+                    .where(p.c.session_id == session_id)
+                    .where(p.c.first_joined_ms.is_not(None))
+                    .order_by(p.c.first_joined_ms, p.c.participant_id)
+                )
+            ).all()
+        summary = summary_from_row(row, now)
+        durations = {person.participant_id: int(person.duration_ms) for person in people}
+        if summary.state is RoomState.LIVE:
+            # The stored durations are as of the room's last event; people still in
+            # the room keep counting.
+            room = await self._rooms.room(session_id)
+            for pid, participant in room.participants.items():
+                durations[pid] = participant.duration_ms(max(now, room.last_ms))
+        participants = [
+            ParticipantRecord(
+                participant_id=person.participant_id,
+                name=person.name,
+                role=person.role,
+                terminal=person.terminal,
+                first_joined_at=from_ms(person.first_joined_ms),
+                duration_ms=durations[person.participant_id],
+                recording_acknowledged_at=(
+                    from_ms(person.recording_ack_ms) if person.recording_ack_ms else None
+                ),
+            )
+            for person in people
+        ]
+        evaluations = [
+            CustomerEvaluation(
+                participant_id=person.participant_id,
+                name=person.name,
+                score=person.score,
+                comment=person.comment if person.score is not None else None,
+            )
+            for person in people
+            if person.role == ParticipantRole.CUSTOMER.value
+        ]
+        return SessionRecord(summary=summary, participants=participants, evaluations=evaluations)
+
+    async def facets(self, actor: Principal) -> RecordFacets:
+        """The organizations, hosts and projects found in the actor's records (search panel)."""
+        limit = self.config.facet_limit
+        scope = scope_clause(actor)
+        async with self._db.connect() as conn:
+            orgs = await conn.execute(
+                sa.select(organizations.c.id, organizations.c.name)
+                .where(organizations.c.id.in_(sa.select(sessions.c.org_id).where(scope).distinct()))
+                .order_by(organizations.c.name)
+                .limit(limit)
+            )
+            hosts = await conn.execute(
+                sa.select(sessions.c.host_account_id, sa.func.max(sessions.c.host_name))
+                .where(scope)
+                .group_by(sessions.c.host_account_id)
+                .order_by(sa.func.max(sessions.c.host_name))
+                .limit(limit)
+            )
+            projects = await conn.execute(
+                sa.select(sessions.c.project)
+                .where(scope, sessions.c.project.is_not(None))
+                .distinct()
+                .order_by(sessions.c.project)
+                .limit(limit)
+            )
+            return RecordFacets(
+                orgs=[(r[0], r[1]) for r in orgs],
+                hosts=[(r[0], r[1]) for r in hosts],
+                projects=[r[0] for r in projects],
+            )
+
+    async def batches(
+        self, actor: Principal, filters: RecordFilter | None = None, size: int | None = None
+    ) -> AsyncIterator[builtins.list[RecordSummary]]:
+        """Every matching record, newest first, ``size`` at a time (keyset paging).
+
+        Each batch is one short query, so a long export holds no transaction open and
+        never has more than one batch in memory. Sessions created after the first
+        batch was read are not included.
+        """
+        checked = (filters or RecordFilter()).checked()
+        size = size or self.config.export_batch
+        now = self._now_ms()
+        query = record_query(actor, checked).where(sessions.c.created_ms <= now)
+        last: tuple[int, str] | None = None
+        while True:
+            page = query if last is None else query.where(after(*last))
+            async with self._db.connect() as conn:
+                rows = (await conn.execute(page.limit(size))).all()
+            if not rows:
+                return
+            yield [summary_from_row(row, now) for row in rows]
+            if len(rows) < size:
+                return
+            last = (int(rows[-1].created_ms), rows[-1].id)
+
+    async def export(
+        self,
+        actor: Principal,
+        filters: RecordFilter | None,
+        out: BinaryIO,
+        fmt: ExportFormat | str = ExportFormat.CSV,
+        *,
+        timezone: str = "Asia/Shanghai",
+        lang: str = "zh-CN",
+        progress: ExportProgress | None = None,
+    ) -> int:
+        """Write the filtered list to ``out`` as CSV or XLSX; return the number of rows.
+
+        Times are written in ``timezone``, headers in ``lang`` (``zh-CN`` or ``en``).
+        ``progress(done, total)`` is called after every batch and ends with
+        ``(n, n)``.
+
+        Raises:
+            InvalidInput: bad filters, format, time zone or language, or more matches
+                than ``config.export_max_rows`` (narrow the filters).
+        """
+        checked = (filters or RecordFilter()).checked()
+        fmt, zone, lang = check_export_options(fmt, timezone, lang)
+        total = await self.count(actor, checked)
+        if total > self.config.export_max_rows:
+            raise InvalidInput(
+                f"{total} records match; an export takes at most "
+                f"{self.config.export_max_rows}: narrow the filters"
+            )
+        writer = await anyio.to_thread.run_sync(RecordWriter, out, fmt, zone, lang)
+        done = 0
+        if progress is not None:
+            progress(0, total)
+        async for batch in self.batches(actor, checked):
+            await anyio.to_thread.run_sync(writer.write, batch)
+            done += len(batch)
+            if progress is not None:
+                progress(done, max(total, done))
+        await anyio.to_thread.run_sync(writer.finish)
+        if progress is not None and done != max(total, done):
+            progress(done, done)  # some rows left the filter while exporting
+        return done
