@@ -9,7 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(PY) examples/synthetic_session/render.py
+	$(PY) -m hosts.web --demo --db sqlite:///var/demo.db
 
 demo-video: setup
 	$(PY) examples/synthetic_session/render.py

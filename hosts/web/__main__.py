@@ -1,12 +1,29 @@
-"""Run the web host: ``python -m hosts.web --db sqlite:///zhanye.db --port 8080``."""
+"""Run the web host.
+
+    python -m hosts.web --demo                      # demo data + a simulated desk phone
+    python -m hosts.web --db sqlite:///var/zhanye.db --port 8080
+    python -m hosts.web --db postgresql://… --modem /dev/ttyUSB0
+
+With ``--demo`` the database is seeded with the demo company (idempotent) and SMS
+invitations go through a simulated GSM desk phone (the SDK's modem simulator),
+exactly as they would through a real one given with ``--modem``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from hosts.web.server import build_app
+from zhanye_sdk import cli
+from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
+from zhanye_sdk.devices.modem import Modem
+from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.platform import Platform
 
 
@@ -15,19 +32,55 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite:///var/zhanye.db", help="database URL")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--demo", action="store_true", help="seed demo data, simulate the modem")
+    parser.add_argument("--modem", help="serial device or pyserial URL of a GSM desk phone")
     args = parser.parse_args()
+    base_url = f"http://{args.host}:{args.port}"
+
+    if args.demo:
+        code = cli.main(["--db", args.db, "demo-data", "--h5-base", base_url])
+        if code:
+            raise SystemExit(code)
+    modem_url = args.modem
+    simulator: ModemSimulator | None = None
+    if modem_url is None and args.demo:
+        simulator = ModemSimulator("huawei")
+        modem_url = register_simulator("web-demo", simulator)
 
     async def app() -> web.Application:
         platform = await Platform.open(args.db)
-        application = build_app(platform)
+        gateway = None
+        modem = None
+        if modem_url is not None:
+            modem = Modem(modem_url)
+            outbox = Path("var") / "sms-outbox.db"
+            outbox.parent.mkdir(parents=True, exist_ok=True)
+            gateway = ModemSmsGateway(modem, outbox, GatewayConfig(signature="智慧展业"))
+        application = build_app(platform, sms_gateway=gateway)
+
+        async def device(_: web.Application) -> AsyncIterator[None]:
+            if modem is None or gateway is None:
+                yield
+                return
+            async with modem:
+                sending = asyncio.create_task(gateway.run())
+                yield
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+            gateway.close()
 
         async def close(_: web.Application) -> None:
             await platform.close()
 
+        application.cleanup_ctx.append(device)
         application.on_cleanup.append(close)
         return application
 
-    print(f"zhanye web host on http://{args.host}:{args.port}/  (database {args.db})")
+    print(f"zhanye web host on {base_url}/  (database {args.db})")
+    if simulator is not None:
+        print("SMS goes through a simulated desk phone; what it sends is printed here.")
+        simulator.on_sent = lambda sms: print(f"[simulated phone] SMS to {sms.recipient}: {sms.text}")
     web.run_app(app(), host=args.host, port=args.port, print=None)
 
 
