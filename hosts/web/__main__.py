@@ -24,6 +24,7 @@ from zhanye_sdk import cli
 from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
 from zhanye_sdk.devices.modem import Modem
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
+from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.platform import Platform
 
 
@@ -80,7 +81,11 @@ def main() -> None:
     print(f"zhanye web host on {base_url}/  (database {args.db})")
     if simulator is not None:
         print("SMS goes through a simulated desk phone; what it sends is printed here.")
-        simulator.on_sent = lambda sms: print(f"[simulated phone] SMS to {sms.recipient}: {sms.text}")
+
+        def show(sms: SentSms) -> None:
+            print(f"[simulated phone] SMS to {sms.recipient}: {sms.text}")
+
+        simulator.on_sent = show
     web.run_app(app(), host=args.host, port=args.port, print=None)
 
 
