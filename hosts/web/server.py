@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
+from zhanye_sdk.api.materials import MaterialApi
 from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
@@ -28,6 +29,7 @@ PAGES = {
     "/admin/accounts": "accounts.html",
     "/admin/organizations": "organizations.html",
     "/records": "records.html",
+    "/admin/materials": "materials.html",
     "/workbench": "workbench.html",
 }
 #: Pages whose path carries an id or a token.
@@ -79,6 +81,7 @@ def build_app(
     records = RecordService(platform, rooms)
     exports = RecordExports(records, platform.clock)
     record_api = RecordApi(platform, records, exports)
+    material_api = MaterialApi(platform)
 
     async def api(request: web.Request) -> web.StreamResponse:
         sdk_request = ApiRequest(
@@ -92,6 +95,8 @@ def build_app(
         answer: ApiResponse | None = await session_api.handle(sdk_request)
         if answer is None:
             answer = await record_api.handle(sdk_request)
+        if answer is None:
+            answer = await material_api.handle(sdk_request)
         if answer is None:
             answer = await admin.handle(sdk_request)
         headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}

@@ -5,6 +5,7 @@ import { lang, setLang, t, translate } from "./i18n.js";
 const NAV = [
   { key: "nav.workbench", href: "/workbench", needs: "session.start" },
   { key: "nav.records", href: "/records", needs: "session.start" },
+  { key: "nav.resources", href: "/admin/materials", needs: "material.use" },
   { key: "nav.accounts", href: "/admin/accounts", needs: "account.list" },
   { key: "nav.organizations", href: "/admin/organizations", needs: "org.view" },
 ];

@@ -1,0 +1,112 @@
+"""资源管理 in a real browser: upload with progress, refused files, preview pages, links, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+
+from . import material_files
+from .platform_world import World, build_world
+from .test_web_admin_pages import log_in
+from .webhost import RunningHost
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+    monkeypatch.chdir(tmp_path)  # material storage defaults below the working directory
+
+    async def make() -> tuple[Any, World]:
+        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+        return world.platform, world
+
+    running = RunningHost(make).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_company_admin_manages_the_material_library(
+    page: Page, host: RunningHost, tmp_path: Path
+) -> None:
+    brochure = tmp_path / "产品手册.pdf"
+    brochure.write_bytes(material_files.pdf(pages=3))
+    fake = tmp_path / "setup.pdf"
+    fake.write_bytes(b"MZ\x90\x00" + b"\x00" * 2000)  # an executable renamed .pdf
+
+    log_in(page, host, "ca-A")
+    page.get_by_role("link", name="资源管理").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("资源管理")
+
+    page.locator("#file-input").set_input_files(str(fake))
+    expect(page.locator("#notice")).to_contain_text("输入有误")
+    expect(page.locator("#materials tbody tr")).to_have_text(["暂无数据"])
+
+    page.locator("#file-input").set_input_files(str(brochure))
+    expect(page.locator("#notice")).to_have_text("已上传：产品手册.pdf")
+    expect(page.locator("#progress-label")).to_have_text("转换页面 3/3")
+    bar = page.locator("#progress")
+    assert bar.evaluate("p => p.value === p.max && p.max > 0")
+    row = page.locator('tr[data-name="产品手册.pdf"]')
+    expect(row).to_contain_text("PDF")
+
+    row.get_by_role("button", name="预览").click()
+    expect(page.locator("#preview-count")).to_have_text("共 3 页")
+    expect(page.locator("#preview-pages img")).to_have_count(3)
+    natural = page.locator("#preview-pages img").first.evaluate("img => img.naturalWidth")
+    assert natural > 100
+    page.locator("#preview-dialog").get_by_role("button", name="取消").click()
+
+    with page.expect_download() as download:
+        row.get_by_role("button", name="下载").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+
+    page.get_by_role("button", name="添加链接").click()
+    dialog = page.locator("#link-dialog")
+    dialog.get_by_label("素材名称").fill("会议同屏-demo链接")
+    dialog.get_by_label("链接地址").fill("javascript:alert(1)")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("输入有误")
+    dialog.get_by_label("链接地址").fill("https://example.com/h5/product.html")
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.locator('tr[data-name="会议同屏-demo链接"]')).to_contain_text(
+        "https://example.com/h5/product.html"
+    )
+
+    page.get_by_role("tab", name="文件").click()
+    row.get_by_role("button", name="删除").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(row).to_have_count(0)
+
+
+def test_salesperson_sees_their_org_materials_but_not_others(page: Page, host: RunningHost) -> None:
+    world: World = host.extra
+    platform = host.platform
+    assert platform is not None
+    host.run(platform.materials.add_link(world.p("oa_A2"), "A2专属链接", "https://example.com/a2"))
+    host.run(platform.materials.add_link(world.p("oa_A1"), "A1专属链接", "https://example.com/a1"))
+    log_in(page, host, "sp-A1")
+    page.get_by_role("link", name="资源管理").click()
+    page.get_by_role("tab", name="链接").click()
+    expect(page.locator("#materials tbody tr")).to_have_count(1)
+    expect(page.locator("#materials tbody")).to_contain_text("A1专属链接")
