@@ -30,10 +30,14 @@ from zhanye_sdk.rooms.core import (
     CommandRejected,
     End,
     EndReason,
+    EvaluationReceived,
     Event,
     Join,
+    ParticipantJoined,
+    ParticipantLeft,
     ParticipantRole,
     Room,
+    RoomEnded,
     RoomState,
     Terminal,
     Tick,
@@ -124,6 +128,19 @@ class CustomerSeat:
     participant_id: str
     seat_token: str
     host_name: str
+
+
+def _touched(room: Room, events: list[Event]) -> list[str]:
+    """Participants whose stored row (name, terminal, duration, rating) the events change."""
+    if any(isinstance(e, RoomEnded) for e in events):
+        return list(room.participants)
+    touched: dict[str, None] = {}
+    for event in events:
+        if isinstance(event, ParticipantJoined):
+            touched[event.participant.id] = None
+        elif isinstance(event, ParticipantLeft | EvaluationReceived):
+            touched[event.participant] = None
+    return list(touched)
 
 
 def _summary(row: Any) -> SessionSummary:
@@ -523,7 +540,8 @@ class RoomService:
                 )
             )
             now = room.last_ms
-            for participant in room.participants.values():
+            for participant_id in _touched(room, events):
+                participant = room.participants[participant_id]
                 score = room.evaluations.get(participant.id)
                 values = {
                     "name": participant.name,
