@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import io
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zhanye_sdk.errors import InvalidInput, NotFound, PermissionDenied
 from zhanye_sdk.materials import Audience, ContentKind, Material, MaterialKind, check_link_url
@@ -239,6 +244,25 @@ def test_links_must_be_http_or_https(url: str) -> None:
         check_link_url(url)
 
 
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.tuples(
+            st.sampled_from(["http://", "HTTPS://", "https://h5.example.com", "javascript:"]),
+            st.text(max_size=100),
+        ).map("".join),
+    )
+)
+def test_any_text_as_a_link_is_refused_cleanly_or_is_http(url: str) -> None:
+    try:
+        accepted = check_link_url(url)
+    except InvalidInput:
+        return
+    parts = urlsplit(accepted)
+    assert parts.scheme.lower() in ("http", "https") and parts.hostname
+    assert not any(c.isspace() or ord(c) < 32 for c in accepted)
+
+
 async def test_bad_links_are_refused_by_the_service(world: World) -> None:
     for url in BAD_LINKS[:3]:
         with pytest.raises(InvalidInput, match="http:// or https://"):
@@ -267,6 +291,8 @@ async def test_list_filters_search_and_pages(world: World) -> None:
     assert {x.id for x in first.items}.isdisjoint({x.id for x in rest.items})
     with pytest.raises(InvalidInput):
         await m.list(ca, limit=0)
+    with pytest.raises(InvalidInput, match="file, link or video"):
+        await m.list(ca, kind="poster")  # type: ignore[arg-type]
 
 
 async def test_upload_progress_and_download_round_trip(world: World) -> None:
@@ -299,3 +325,29 @@ async def test_deleting_accounts_and_organizations_keeps_materials_consistent(
     await p.organizations.delete(ca, empty.id)
     assert (await m.get(ca, both.id)).org_ids == (world.ids["A1"],)
     assert "sp_A1" in await seers(world, both)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "zhanye_sdk.materials",
+        "zhanye_sdk.materials.blobs",
+        "zhanye_sdk.materials.conversion",
+        "zhanye_sdk.materials.kinds",
+        "zhanye_sdk.materials.models",
+        "zhanye_sdk.materials.samples",
+        "zhanye_sdk.materials.service",
+        "zhanye_sdk.materials.storage",
+        "zhanye_sdk.materials.visibility",
+        "zhanye_sdk.cli",
+    ],
+)
+def test_public_names_are_listed_sorted_and_documented(module: str) -> None:
+    loaded = importlib.import_module(module)
+    assert loaded.__doc__
+    names = loaded.__all__
+    assert names == sorted(names)
+    for name in names:
+        value = getattr(loaded, name)
+        if isinstance(value, type) or inspect.isfunction(value):
+            assert value.__doc__, f"{module}.{name} has no docstring"

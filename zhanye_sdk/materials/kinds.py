@@ -34,13 +34,13 @@ from PIL import Image
 from zhanye_sdk.errors import InvalidInput
 
 __all__ = [
+    "ContentKind",
     "DOCUMENT_KINDS",
+    "Finding",
     "IMAGE_KINDS",
     "OFFICE_KINDS",
-    "VIDEO_KINDS",
-    "ContentKind",
-    "Finding",
     "PDFIUM_LOCK",
+    "VIDEO_KINDS",
     "identify",
     "require_kind",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 import functools
 import io
-import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ __all__ = ["FILE_KINDS", "MaterialService", "check_link_url", "default_storage_r
 #: What ``upload_file`` accepts: documents and images.
 FILE_KINDS = DOCUMENT_KINDS | IMAGE_KINDS
 _MAX_URL = 2048
-_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def default_storage_root(db: Database) -> Path:
@@ -74,7 +73,7 @@ def check_link_url(url: str) -> str:
     url = url.strip()
     if not url or len(url) > _MAX_URL:
         raise InvalidInput(f"the link must be 1–{_MAX_URL} characters")
-    if _CONTROL.search(url):
+    if any(c.isspace() or unicodedata.category(c).startswith("C") for c in url):
         raise InvalidInput("the link must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
@@ -413,7 +412,13 @@ class MaterialService:
             raise InvalidInput("limit must be 1–500 and offset ≥ 0")
         conditions: list[Any] = [visible_to(actor)]
         if kind is not None:
-            conditions.append(materials.c.kind == MaterialKind(kind).value)
+            try:
+                kind = MaterialKind(kind)
+            except ValueError:
+                raise InvalidInput(
+                    f"material kind {kind!r} is not valid; expected file, link or video"
+                ) from None
+            conditions.append(materials.c.kind == kind.value)
         if keyword is not None and keyword.strip():
             pattern = _like(keyword.strip())
             conditions.append(
