@@ -155,4 +155,6 @@ def build_app(
 
         app.router.add_get(pattern, dynamic_page)
     app.router.add_static("/static", STATIC, append_version=False)
+    # The demo H5 product page the demo data's link materials point at.
+    app.router.add_static("/demo/h5", STATIC / "demo" / "h5", append_version=False)
     return app
