@@ -260,3 +260,71 @@ async def test_rejoin_or_start_new(server: tuple[str, World]) -> None:
         assert fresh.status == 201
         old = await (await http.get(f"{base}/api/sessions/{first['id']}", headers=auth)).json()
         assert old["state"] == "ended"
+
+
+async def test_host_process_restart_keeps_the_session_and_clients_resume(
+    tmp_path: Any, fast_config: PlatformConfig
+) -> None:
+    db = f"sqlite:///{tmp_path}/restart.db"
+    world = await build_world(db, fast_config)
+    await world.platform.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    async def start_host() -> tuple[web.AppRunner, Any]:
+        from zhanye_sdk.platform import Platform
+
+        platform = await Platform.open(db, config=fast_config, clock=world.clock)
+        runner = web.AppRunner(build_app(platform))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner, platform
+
+    runner, platform = await start_host()
+    async with aiohttp.ClientSession() as http:
+        login = await (
+            await http.post(f"{base}/api/login", json={"login": "sp-A1", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
+        invite = await (
+            await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
+        ).json()
+        seat = await (
+            await http.post(
+                f"{base}/api/invites/{invite['token']}/join",
+                json={"name": "客户乙", "recording_acknowledged": True},
+            )
+        ).json()
+        ws = f"ws://127.0.0.1:{port}/ws/sessions/{sid}"
+        host = Peer(await http.ws_connect(f"{ws}?token={login['token']}"))
+        await host.next("session.welcome")
+        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
+        await customer.next("session.welcome")
+        await host.reply_to(
+            await host.send("room.set_audio", {"target": seat["participant_id"], "on": False})
+        )
+        await customer.next("room.audio_changed")
+        seen = customer.last_seq
+
+        # The process goes away (clients are told 1001) and a new one takes over.
+        await runner.cleanup()
+        await platform.close()
+        runner, platform = await start_host()
+        try:
+            customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}&resume={seen}"))
+            welcome = await customer.next("session.welcome")
+            assert welcome["data"]["resumed"] is True
+            state = welcome["data"]["room"]
+            assert state["state"] == "live"
+            assert state["participants"][seat["participant_id"]]["audio_on"] is False
+            host = Peer(await http.ws_connect(f"{ws}?token={login['token']}&resume={seen}"))
+            await host.next("session.welcome")
+            await host.reply_to(await host.send("room.end"))
+            ended = await customer.next("room.ended")
+            assert ended["seq"] > seen
+            seqs = [f["seq"] for f in customer.frames if "seq" in f]
+            assert seqs == sorted(set(seqs)), "an event arrived twice or out of order"
+        finally:
+            await runner.cleanup()
+            await platform.close()

@@ -6,6 +6,7 @@ service windows as ``{"start": "09:00:00", "end": "12:00:00"}``.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, time
 from typing import Any, TypeVar
 
@@ -33,6 +34,16 @@ def _strict(kind: type) -> Any:
 
 for _kind in (bool, int, str):
     converter.register_structure_hook(_kind, _strict(_kind))
+
+
+def _structure_str_enum(value: Any, kind: type[enum.StrEnum]) -> enum.StrEnum:
+    # StrEnum subclasses str, so without this the strict str hook would claim them.
+    if type(value) is not str:
+        raise TypeError(f"expected one of {[m.value for m in kind]}, got {type(value).__name__}")
+    return kind(value)
+
+
+converter.register_structure_hook(enum.StrEnum, _structure_str_enum)
 converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
 converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
 converter.register_unstructure_hook(time, lambda t: t.strftime("%H:%M:%S"))

@@ -18,6 +18,7 @@ its end. Theory of operation for one connection:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -47,6 +48,8 @@ __all__ = [
     "SignalingConfig",
     "SignalingEndpoint",
 ]
+
+_log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_REVOKED = 4403
@@ -261,6 +264,10 @@ class SignalingEndpoint:
             return [ServerMessage.error("invalid_message", str(exc), message.id)]
         except ZhanyeError as exc:
             return [ServerMessage.error("refused", str(exc), message.id)]
+        except Exception:
+            # A bug must not cost the participant their connection; it is logged.
+            _log.exception("signaling message %s failed", message.type)
+            return [ServerMessage.error("internal_error", "the server failed", message.id)]
 
     # ---- leaving and kick-out ---------------------------------------------------------------
 
