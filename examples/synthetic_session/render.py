@@ -83,9 +83,7 @@ def render(path: Path, seconds: float) -> Path:
                 t = next_video / FPS
                 layout = "grid" if t < seconds / 2 else "speaker"
                 planes = [camera(i, next_video) for i in range(3)]
-                y, u, v = compositor.composite(
-                    planes, layout, *OUTPUT, main=speaker_at(t, seconds)
-                )
+                y, u, v = compositor.composite(planes, layout, *OUTPUT, main=speaker_at(t, seconds))
                 picture = zhanye_sdk.i420_to_video_frame(
                     y, u, v, pts=next_video, time_base=Fraction(1, FPS)
                 )

@@ -183,22 +183,25 @@ fn mix_body(frames: &[i16], samples: usize, gains: &[i32], sat: Saturation, out:
 }
 
 #[inline(always)]
-fn mix_minus_body(
-    frames: &[i16],
-    samples: usize,
-    gains: &[i32],
-    sat: Saturation,
-    out: &mut [i16],
-) {
+fn mix_minus_body(frames: &[i16], samples: usize, gains: &[i32], sat: Saturation, out: &mut [i16]) {
     // Totals block by block (sums kept in registers), then every output row in one
     // sequential sweep over its input row, which the prefetcher streams well.
     let mut total = vec![0i32; samples];
     let mut acc = [0i32; BLOCK];
     for (block, total_block) in total.chunks_mut(BLOCK).enumerate() {
-        accumulate_block(frames, samples, gains, block * BLOCK, &mut acc, total_block.len());
+        accumulate_block(
+            frames,
+            samples,
+            gains,
+            block * BLOCK,
+            &mut acc,
+            total_block.len(),
+        );
         total_block.copy_from_slice(&acc[..total_block.len()]);
     }
-    let rows = frames.chunks_exact(samples).zip(out.chunks_exact_mut(samples));
+    let rows = frames
+        .chunks_exact(samples)
+        .zip(out.chunks_exact_mut(samples));
     for ((row, out_row), &g) in rows.zip(gains) {
         match sat {
             Saturation::Clamp => {
@@ -243,7 +246,10 @@ pub fn mix(
 ) -> Result<(), MixError> {
     check(gains.len(), gains)?;
     if out.len() != samples {
-        return Err(MixError::OutputLength { expected: samples, got: out.len() });
+        return Err(MixError::OutputLength {
+            expected: samples,
+            got: out.len(),
+        });
     }
     if samples == 0 {
         return Ok(());
@@ -262,7 +268,10 @@ pub fn mix_minus(
 ) -> Result<(), MixError> {
     check(gains.len(), gains)?;
     if out.len() != frames.len() {
-        return Err(MixError::OutputLength { expected: frames.len(), got: out.len() });
+        return Err(MixError::OutputLength {
+            expected: frames.len(),
+            got: out.len(),
+        });
     }
     if samples == 0 {
         return Ok(());
