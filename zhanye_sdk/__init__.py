@@ -32,6 +32,17 @@ from zhanye_sdk.media.frames import (
     mono_to_audio_frame,
     video_frame_to_i420,
 )
+from zhanye_sdk.platform import (
+    Platform,
+    PlatformConfig,
+    Principal,
+    Role,
+    ServiceHours,
+    ServiceWindow,
+)
+from zhanye_sdk.rooms.service import RoomService, SessionConfig
+from zhanye_sdk.signaling.bus import LocalBus
+from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 
 __version__ = "0.1.0"
 
@@ -41,10 +52,21 @@ __all__ = [
     "DeviceError",
     "I420Planes",
     "InvalidInput",
+    "LocalBus",
     "NotFound",
     "PermissionDenied",
+    "Platform",
+    "PlatformConfig",
+    "Principal",
     "ProtocolError",
     "Resampler",
+    "Role",
+    "RoomService",
+    "ServiceHours",
+    "ServiceWindow",
+    "SessionConfig",
+    "SignalingConfig",
+    "SignalingEndpoint",
     "ZhanyeError",
     "audio_frame_to_mono",
     "composite_i420",

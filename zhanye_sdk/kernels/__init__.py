@@ -5,3 +5,5 @@ in ``zhanye_sdk_native/src``. They are used when the native extension is missing
 disabled (``ZHANYE_SDK_NATIVE=0``); import the kernels through ``zhanye_sdk`` (or
 ``zhanye_sdk._backend``), not from here.
 """
+
+__all__ = []

@@ -11,6 +11,8 @@ import numpy.typing as npt
 
 from zhanye_sdk.kernels._checks import array
 
+__all__ = ["MAX_GAIN_Q15", "MAX_SOURCES", "SOFT_KNEE_THRESHOLD", "mix", "mix_minus", "soft_knee"]
+
 MAX_SOURCES = 16_384
 MAX_GAIN_Q15 = 65_536
 SOFT_KNEE_THRESHOLD = 24_576

@@ -1,1 +1,3 @@
 """Real-time media: frame conversions, mixing, compositing and recording."""
+
+__all__ = []

@@ -1,1 +1,3 @@
 """Signaling: the versioned JSON envelope, the bus between processes, the WebSocket endpoint."""
+
+__all__ = []

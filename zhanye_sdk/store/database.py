@@ -19,6 +19,8 @@ from sqlalchemy.pool import StaticPool
 
 from zhanye_sdk.errors import InvalidInput
 
+__all__ = ["Database", "migrate", "open_database"]
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

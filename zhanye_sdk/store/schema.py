@@ -20,6 +20,19 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+__all__ = [
+    "accounts",
+    "companies",
+    "login_failures",
+    "login_tokens",
+    "metadata",
+    "organizations",
+    "platform_secrets",
+    "session_events",
+    "session_participants",
+    "sessions",
+]
+
 metadata = MetaData()
 
 companies = Table(
