@@ -77,9 +77,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+    """Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running while it is
+    open, which would break any async test that runs after it in the same process.
+    """
     from playwright.sync_api import sync_playwright
 
     from .webhost import CHROMIUM_ARGS

@@ -9,11 +9,16 @@ from typing import Any
 from urllib.parse import unquote
 
 import aiohttp
+import anyio
 import openpyxl
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hosts.web.server import ROOMS, build_app
+from zhanye_sdk.api.records import FILTER_NAMES, filters_from_params
+from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform import PlatformConfig
 
 from .platform_world import PASSWORD, build_world
@@ -97,7 +102,7 @@ async def wait_done(http: aiohttp.ClientSession, base: str, job: str, auth: Any)
         status = await (await http.get(f"{base}/api/records/export/{job}", headers=auth)).json()
         if status["state"] in ("done", "failed"):
             return status
-        await __import__("anyio").sleep(0.02)
+        await anyio.sleep(0.02)
     raise AssertionError(f"export {job} did not finish: {status}")
 
 
@@ -159,10 +164,31 @@ async def test_export_job_lifecycle_and_ownership(server: tuple[str, RecordsWorl
             headers=auth,
         )
         assert refused.status == 400
-        # Before the filters are even read, the format is wrong or the filters are:
-        assert "invalid" in (await refused.json())["error"]["message"]
+        assert "state must be waiting, live or ended" in (await refused.json())["error"]["message"]
+        wrong_format = await http.post(
+            f"{base}/api/records/export", json={"format": "pdf"}, headers=auth
+        )
+        assert "csv or xlsx" in (await wrong_format.json())["error"]["message"]
+        missing = await http.get(f"{base}/api/records/export/{'0' * 32}", headers=auth)
+        assert missing.status == 404
 
         # Finished files are kept for an hour, then gone.
         rw.world.clock.advance(3601)
         gone = await http.get(f"{base}/api/records/export/{job['id']}", headers=auth)
         assert gone.status == 404
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(FILTER_NAMES | {"colour"})),
+        st.one_of(st.text(max_size=40), st.integers(), st.none(), st.booleans()),
+    )
+)
+def test_any_query_gives_a_filter_or_a_clear_refusal(params: dict[str, Any]) -> None:
+    try:
+        filters = filters_from_params(params)
+    except InvalidInput as exc:
+        assert str(exc).startswith("invalid record filter: ")
+    else:
+        assert filters == filters.checked()

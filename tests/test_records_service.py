@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.records import (
     EvaluationFilter,
+    ExportState,
     RecordConfig,
+    RecordExports,
     RecordFilter,
     RecordService,
     RecordSummary,
@@ -333,3 +335,21 @@ def test_typed_text_never_becomes_a_spreadsheet_formula() -> None:
             cells = [c.value for c in sheet[2]]
         assert cells[2:6] == ["'+机构", '\'=HYPERLINK("http://x")', "'@张", "'-1"], fmt
         assert cells[7] == "2026-01-05 09:30:00" and cells[6] == "未开始" and cells[13] == "APP"
+
+
+async def test_export_jobs_are_limited_per_account_and_private(rw: RecordsWorld) -> None:
+    # No runner: the jobs stay queued, which is what the limit counts.
+    exports = RecordExports(service(rw), rw.world.clock)
+    owner, other = rw.world.p("sp_A1"), rw.world.p("sp2_A1")
+    jobs = [await exports.start(owner, None, "csv") for _ in range(3)]
+    assert {j.state for j in jobs} == {ExportState.QUEUED} and jobs[0].total == 2
+    with pytest.raises(ConflictError, match="3 exports under way"):
+        await exports.start(owner, None, "xlsx")
+    assert (await exports.start(other, None, "xlsx")).total == 1  # others are not held up
+    assert exports.status(owner, jobs[0].id) is jobs[0]
+    with pytest.raises(NotAccessible):
+        exports.status(other, jobs[0].id)
+    with pytest.raises(ConflictError, match="queued, not ready"):
+        exports.file(owner, jobs[0].id)
+    with pytest.raises(InvalidInput, match="csv or xlsx"):
+        await exports.start(owner, None, "docx")

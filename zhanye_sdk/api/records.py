@@ -4,6 +4,9 @@
 ``created_before`` as ISO 8601 times with an offset; ``org_id``, ``host_account_id``,
 ``project``, ``keyword``; ``participants_min``, ``participants_max``; ``evaluation``
 = ``rated`` | ``unrated`` | ``1``…``5``; ``state``; and ``offset``, ``limit``).
+``GET /api/records/facets`` lists the organizations, hosts and projects of the records
+the caller may see (the search panel's choices); ``GET /api/records/{id}`` is one
+record's details.
 ``POST /api/records/export`` takes ``{"format": "csv"|"xlsx", "filters": {…same
 names…}, "timezone": "Asia/Shanghai", "lang": "zh-CN"|"en"}`` and answers with the
 job; ``GET /api/records/export/{job}`` reports ``{done, total, state}``;

@@ -132,7 +132,7 @@ class RecordExports:
         """
         self._expire()
         checked = (filters or RecordFilter()).checked()
-        fmt, _, lang = check_export_options(fmt, timezone, lang)
+        fmt, zone, lang = check_export_options(fmt, timezone, lang)
         total = await self._records.count(actor, checked)
         limit = self._records.config.export_max_rows
         if total > limit:
@@ -147,7 +147,7 @@ class RecordExports:
         )
         if unfinished >= self.config.unfinished_per_account:
             raise ConflictError(f"you have {unfinished} exports under way; wait for one to finish")
-        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+        stamp = self._clock.now().astimezone(zone).strftime("%Y%m%d-%H%M%S")
         name = "会话记录" if lang == "zh-CN" else "session-records"
         job = ExportJob(
             id=secrets.token_hex(16),

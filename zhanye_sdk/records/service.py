@@ -123,7 +123,11 @@ class RecordService:
                     sa.select(p)
                     .where(p.c.session_id == session_id)
                     .where(p.c.first_joined_ms.is_not(None))
-                    .order_by(p.c.first_joined_ms, p.c.participant_id)
+                    .order_by(
+                        sa.case((p.c.role == ParticipantRole.HOST.value, 0), else_=1),
+                        p.c.first_joined_ms,
+                        p.c.participant_id,
+                    )
                 )
             ).all()
         summary = summary_from_row(row, now)

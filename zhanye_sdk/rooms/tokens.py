@@ -76,7 +76,12 @@ class RoomTokens:
             InvalidRoomToken: anything else, with one message for every failure.
         """
         refused = InvalidRoomToken("this link is invalid or has expired")
-        if not isinstance(token, str) or len(token) > 1024 or token.count(".") != 1:
+        if (
+            not isinstance(token, str)
+            or not token.isascii()
+            or len(token) > 1024
+            or token.count(".") != 1
+        ):
             raise refused
         payload, signature = token.split(".")
         try:
