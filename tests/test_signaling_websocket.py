@@ -328,3 +328,36 @@ async def test_host_process_restart_keeps_the_session_and_clients_resume(
         finally:
             await runner.cleanup()
             await platform.close()
+
+
+async def test_disabling_the_organization_ends_its_sessions_and_closes_staff(
+    server: tuple[str, World],
+) -> None:
+    base, world = server
+    async with aiohttp.ClientSession() as http:
+        login = await (
+            await http.post(f"{base}/api/login", json={"login": "sp-A2", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
+        invite = await (
+            await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
+        ).json()
+        seat = await (
+            await http.post(
+                f"{base}/api/invites/{invite['token']}/join",
+                json={"name": "客户丙", "recording_acknowledged": True},
+            )
+        ).json()
+        ws = base.replace("http", "ws") + f"/ws/sessions/{sid}"
+        host = Peer(await http.ws_connect(f"{ws}?token={login['token']}"))
+        await host.next("session.welcome")
+        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
+        await customer.next("session.welcome")
+        await world.platform.organizations.set_disabled(world.p("ca_A"), world.ids["A2"], True)
+        ended = await customer.next("room.ended")
+        assert ended["data"]["reason"] == "org_disabled"
+        message = await host.socket.receive(timeout=5)
+        while message.type == aiohttp.WSMsgType.TEXT:
+            message = await host.socket.receive(timeout=5)
+        assert host.socket.close_code == 4403
