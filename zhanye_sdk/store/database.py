@@ -78,7 +78,7 @@ def _upgrade(sync_connection: Any) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = sync_connection
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 async def migrate(connection: AsyncConnection) -> None:
