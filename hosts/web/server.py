@@ -14,7 +14,9 @@ from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
 from zhanye_sdk.api.materials import MaterialApi
 from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
+from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
+from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import Platform
 from zhanye_sdk.records import RecordExports, RecordService
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
@@ -41,6 +43,8 @@ DYNAMIC_PAGES = {
 ROOMS = web.AppKey("rooms", RoomService)
 SIGNALING = web.AppKey("signaling", SignalingEndpoint)
 SMS = web.AppKey("sms", Any)
+COBROWSE = web.AppKey("cobrowse", CobrowseService)
+MEDIA = web.AppKey("media", MediaService)
 
 
 class WebSocketTransport:
@@ -68,14 +72,21 @@ def build_app(
     sms_gateway: Any = None,
     session_config: SessionConfig | None = None,
     signaling_config: SignalingConfig | None = None,
+    media_config: MediaConfig | None = None,
 ) -> web.Application:
     """The host's application: ``/api/*`` and ``/ws/*`` to the SDK, pages and static files."""
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     bus = LocalBus()
     rooms = RoomService(platform, bus, session_config)
     signaling = SignalingEndpoint(platform, rooms, bus, signaling_config)
+    cobrowse = CobrowseService(platform, rooms, bus)
+    signaling.register_area("cobrowse", cobrowse.handle)
+    app[COBROWSE] = cobrowse
     gateway = sms_gateway if sms_gateway is not None else LoggingSmsGateway(signature="智慧展业")
     app[ROOMS], app[SIGNALING], app[SMS] = rooms, signaling, gateway
+    media = MediaService(rooms, bus, media_config)
+    signaling.register_area("media", media.handle)
+    app[MEDIA] = media
     admin = AdminApi(platform)
     session_api = SessionApi(platform, rooms, gateway)
     records = RecordService(platform, rooms)
@@ -137,8 +148,9 @@ def build_app(
     async def background(_: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(signaling.run())
         export_task = asyncio.create_task(exports.run())
+        media_task = asyncio.create_task(media.run())
         yield
-        for running in (task, export_task):
+        for running in (task, export_task, media_task):
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
@@ -155,6 +167,8 @@ def build_app(
 
         app.router.add_get(pattern, dynamic_page)
     app.router.add_static("/static", STATIC, append_version=False)
+    # The co-browse agent (for H5 pages) and replayer (for the mirror), served from the SDK.
+    app.router.add_static("/sdk/cobrowse", COBROWSE_STATIC, append_version=False)
     # The demo H5 product page the demo data's link materials point at.
     app.router.add_static("/demo/h5", STATIC / "demo" / "h5", append_version=False)
     return app

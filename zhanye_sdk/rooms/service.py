@@ -117,6 +117,7 @@ class Seat:
     name: str
     terminal: Terminal
     account_id: str | None = None
+    principal: Principal | None = None
 
 
 @attrs.frozen
@@ -453,6 +454,7 @@ class RoomService:
             summary.host_name,
             Terminal(summary.terminal),
             account_id=actor.account_id,
+            principal=actor,
         )
 
     async def seat_for_customer(self, session_id: str, seat_token: str) -> Seat:

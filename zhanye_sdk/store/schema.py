@@ -22,6 +22,8 @@ from sqlalchemy import (
 
 __all__ = [
     "accounts",
+    "cobrowse_events",
+    "cobrowse_shares",
     "companies",
     "login_failures",
     "login_tokens",
@@ -225,4 +227,35 @@ platform_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(128), nullable=False),
+)
+
+# ---- co-browse (同屏) ------------------------------------------------------------------
+
+cobrowse_shares = Table(
+    "cobrowse_shares",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("material_id", String(32)),
+    Column("name", String(128), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("sharer_id", String(32), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger),
+    Index("ix_cobrowse_shares_session", "session_id"),
+)
+
+cobrowse_events = Table(
+    "cobrowse_events",
+    metadata,
+    Column(
+        "share_id",
+        String(32),
+        ForeignKey("cobrowse_shares.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", BigInteger, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
 )

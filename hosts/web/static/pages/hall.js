@@ -1,5 +1,6 @@
 import { api, token } from "../api.js";
 import { has, t } from "../i18n.js";
+import { attachCobrowseHost } from "../cobrowse-host.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
 import { attempt, confirmDialog, notify, startPage } from "../shell.js";
@@ -66,4 +67,26 @@ inviteDialog.addEventListener("click", (event) => {
 document.querySelector("#end").addEventListener("click", async () => {
   if (!(await confirmDialog(t("hall.confirmEnd")))) return;
   await client.send("room.end").catch(showError);
+});
+
+// Co-browsing of product links (manual §5.3).
+const cobrowse = attachCobrowseHost(client, document.querySelector("#cobrowse-panel"), notify);
+const shareDialog = document.querySelector("#share-dialog");
+document.querySelector("#share-link").addEventListener("click", () => cobrowse.choose(shareDialog));
+shareDialog.addEventListener("click", (event) => {
+  if (event.target.value === "cancel") shareDialog.close();
+});
+document.querySelector("#share-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const chosen = event.target.querySelector("input[name=material]:checked");
+  if (!chosen) return;
+  if (!(await confirmDialog(t("cobrowse.confirmPush", { name: chosen.dataset.name })))) return;
+  const errorBox = event.target.querySelector(".form-error");
+  try {
+    await cobrowse.push(chosen.value);
+    shareDialog.close();
+  } catch (error) {
+    errorBox.textContent = has(`cobrowse.error.${error.code}`) ? t(`cobrowse.error.${error.code}`) : error.message;
+    errorBox.hidden = false;
+  }
 });

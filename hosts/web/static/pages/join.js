@@ -1,5 +1,6 @@
 import { api } from "../api.js";
 import { has, t, translate } from "../i18n.js";
+import { attachCobrowseCustomer } from "../cobrowse-customer.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
 import { attempt, notify } from "../shell.js";
@@ -62,6 +63,7 @@ function enter(seat) {
     location.reload();
   });
   setupEvaluation(client);
+  attachCobrowseCustomer(client, document.querySelector("#cobrowse"));
   client.connect();
 }
 

@@ -1,0 +1,80 @@
+// The customer's side of co-browsing: the pushed product page in a frame whose agent
+// reports the page, a small floating toolbar (draggable, collapsible), and the
+// operator's inputs relayed into the page.
+import { t } from "./i18n.js";
+
+export function attachCobrowseCustomer(client, section) {
+  const frame = section.querySelector("iframe");
+  const toolbar = section.querySelector(".cobrowse-toolbar");
+  const status = toolbar.querySelector("[data-cobrowse=status]");
+  const takeBack = toolbar.querySelector("[data-cobrowse=take-back]");
+  const state = { share: null, lease: null };
+
+  const toAgent = (message) => frame.contentWindow?.postMessage({ zhanye: "cobrowse", ...message }, "*");
+
+  function render() {
+    section.hidden = !state.share;
+    document.body.classList.toggle("cobrowsing", Boolean(state.share));
+    if (!state.lease) return;
+    const mine = state.lease.holder === client.me.participant_id;
+    status.textContent = t(mine ? "cobrowse.youOperate" : "cobrowse.staffOperates");
+    takeBack.hidden = mine;
+  }
+
+  async function report(type, payload) {
+    try {
+      await client.send(type, { share: state.share, ...payload });
+    } catch (error) {
+      if (error.data?.needs_snapshot || error.code === "network") toAgent({ type: "need-snapshot" });
+    }
+  }
+
+  window.addEventListener("message", (event) => {
+    const message = event.data;
+    if (event.source !== frame.contentWindow || !message || message.zhanye !== "cobrowse") return;
+    if (message.type === "ready" && state.share) toAgent({ type: "start", maskSelectors: [] });
+    else if (message.type === "snapshot") report("cobrowse.snapshot", { snapshot: message.snapshot });
+    else if (message.type === "event") report("cobrowse.event", { kind: message.kind, data: message.data });
+  });
+
+  client.addEventListener("connection", (event) => {
+    if (event.detail.state === "open" && state.share) toAgent({ type: "need-snapshot" });
+  });
+  client.addEventListener("event", ({ detail: { type, data } }) => {
+    if (type === "cobrowse.started" && data.sharer === client.me.participant_id) {
+      state.share = data.share;
+      state.lease = data.lease;
+      frame.src = data.url;
+      render();
+    } else if (type === "cobrowse.control" && data.share === state.share) {
+      state.lease = { holder: data.holder, epoch: data.epoch };
+      render();
+    } else if (type === "cobrowse.operate" && data.share === state.share) {
+      toAgent({ type: "operate", kind: data.kind, data: data.data });
+    } else if (type === "cobrowse.ended" && data.share === state.share) {
+      toAgent({ type: "stop" });
+      state.share = null;
+      frame.removeAttribute("src");
+      render();
+    }
+  });
+
+  takeBack.addEventListener("click", () =>
+    client.send("cobrowse.control", { share: state.share, to: client.me.participant_id }).catch(() => {}),
+  );
+  toolbar.querySelector("[data-cobrowse=collapse]").addEventListener("click", () => toolbar.classList.toggle("collapsed"));
+  // Dragging the toolbar by its handle, with mouse or finger.
+  const handle = toolbar.querySelector("[data-cobrowse=handle]");
+  handle.addEventListener("pointerdown", (down) => {
+    const start = { x: down.clientX, y: down.clientY, left: toolbar.offsetLeft, top: toolbar.offsetTop };
+    handle.setPointerCapture(down.pointerId);
+    const move = (event) => {
+      toolbar.style.left = `${Math.max(0, start.left + event.clientX - start.x)}px`;
+      toolbar.style.top = `${Math.max(0, start.top + event.clientY - start.y)}px`;
+      toolbar.style.right = "auto";
+      toolbar.style.bottom = "auto";
+    };
+    handle.addEventListener("pointermove", move);
+    handle.addEventListener("pointerup", () => handle.removeEventListener("pointermove", move), { once: true });
+  });
+}

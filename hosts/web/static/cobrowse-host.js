@@ -1,0 +1,119 @@
+// The salesperson's side of co-browsing in the session hall: push a product link
+// (推送), watch the customer's page in a mirror with their trail, hand control over
+// (切换操作方), end sharing.
+import { api } from "./api.js";
+import { t } from "./i18n.js";
+import { Replayer } from "/sdk/cobrowse/replayer.js";
+
+export function attachCobrowseHost(client, panel, notify) {
+  const frame = panel.querySelector("iframe");
+  const status = panel.querySelector("[data-cobrowse=status]");
+  const controlButton = panel.querySelector("[data-cobrowse=control]");
+  const endButton = panel.querySelector("[data-cobrowse=end]");
+  const state = { share: null, seq: 0, lease: null, syncing: false };
+  const replayer = new Replayer(frame, {
+    onOperate: (kind, data) =>
+      client
+        .send("cobrowse.operate", { share: state.share, epoch: state.lease.epoch, kind, data })
+        .catch((error) => notify(t(`cobrowse.error.${error.code}`))),
+  });
+
+  function render() {
+    panel.hidden = !state.share;
+    if (!state.lease) return;
+    const mine = state.lease.holder === client.me.participant_id;
+    status.textContent = t(mine ? "cobrowse.operatorMe" : "cobrowse.operatorCustomer");
+    controlButton.textContent = t(mine ? "cobrowse.giveBack" : "cobrowse.takeControl");
+    replayer.setControl(mine);
+  }
+
+  async function resync(last) {
+    if (state.syncing) return;
+    state.syncing = true;
+    try {
+      const result = await client.send("cobrowse.resync", { last_seq: last });
+      state.share = result.share;
+      state.lease = result.lease;
+      if (result.reset && result.snapshot) {
+        replayer.reset(result.snapshot);
+        state.seq = result.snapshot_seq;
+      }
+      for (const event of result.events) {
+        replayer.apply(event.kind, event.data);
+        state.seq = event.seq;
+      }
+      render();
+    } catch {
+      // nothing is being shared
+    } finally {
+      state.syncing = false;
+    }
+  }
+
+  client.addEventListener("connection", (event) => {
+    if (event.detail.state === "open") resync(state.share ? state.seq : null);
+  });
+  client.addEventListener("event", ({ detail: { type, data } }) => {
+    if (type === "cobrowse.started") {
+      state.share = data.share;
+      state.lease = data.lease;
+      state.seq = 0;
+      render();
+    } else if (type === "cobrowse.page" && data.share === state.share) {
+      if (state.syncing) return;
+      if (data.kind === "snapshot") {
+        replayer.reset(data.data);
+        state.seq = data.seq;
+        render();
+      } else if (data.seq === state.seq + 1) {
+        replayer.apply(data.kind, data.data);
+        state.seq = data.seq;
+      } else if (data.seq > state.seq + 1) {
+        resync(state.seq);
+      }
+    } else if (type === "cobrowse.control" && data.share === state.share) {
+      state.lease = { holder: data.holder, epoch: data.epoch };
+      render();
+    } else if (type === "cobrowse.ended" && data.share === state.share) {
+      state.share = null;
+      state.lease = null;
+      render();
+    }
+  });
+
+  controlButton.addEventListener("click", () => {
+    const mine = state.lease && state.lease.holder === client.me.participant_id;
+    const room = client.room;
+    const customer = Object.values(room.participants).find((p) => p.role === "customer" && p.present);
+    const to = mine ? customer?.id : client.me.participant_id;
+    if (!to) return;
+    client.send("cobrowse.control", { share: state.share, to }).catch((e) => notify(t(`cobrowse.error.${e.code}`)));
+  });
+  endButton.addEventListener("click", () => client.send("cobrowse.end", { share: state.share }).catch(() => {}));
+
+  return {
+    // Lists the link materials and pushes the chosen one after confirmation (manual §5.3).
+    async choose(dialog) {
+      const list = dialog.querySelector("[data-cobrowse=links]");
+      list.replaceChildren();
+      const links = (await api("GET", "/api/materials?kind=link")).items;
+      for (const link of links) {
+        const label = document.createElement("label");
+        label.className = "checkbox";
+        const radio = document.createElement("input");
+        radio.type = "radio";
+        radio.name = "material";
+        radio.value = link.id;
+        radio.dataset.name = link.name;
+        const text = document.createElement("span");
+        text.textContent = `${link.name}（${link.title || link.url}）`;
+        label.append(radio, text);
+        list.append(label);
+      }
+      dialog.showModal();
+    },
+    async push(materialId) {
+      await client.send("cobrowse.share", { material_id: materialId });
+    },
+  };
+}

@@ -1,0 +1,132 @@
+"""Co-browsing in real browsers: the salesperson mirrors the customer's product page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from hosts.web.server import ROOMS
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+
+from .platform_world import World, build_world
+from .test_web_admin_pages import log_in
+from .webhost import RunningHost
+
+pytestmark = pytest.mark.e2e
+
+ID_NUMBER = "110101199003077777"
+PHONE = "13912345678"
+
+
+@pytest.fixture
+def host(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+    monkeypatch.chdir(tmp_path)
+
+    async def make() -> tuple[Any, World]:
+        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+        return world.platform, world
+
+    running = RunningHost(make).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operates(
+    browser: Any, host: RunningHost
+) -> None:
+    world: World = host.extra
+    assert host.platform is not None
+    host.run(
+        host.platform.materials.add_link(
+            world.p("oa_A1"), "安心保终身寿险", f"{host.url}/demo/h5/product.html", title="安心保"
+        )
+    )
+    staff_context = browser.new_context(viewport={"width": 1366, "height": 900})
+    phone_context = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
+    frames: list[str] = []
+    try:
+        staff = staff_context.new_page()
+        staff.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+        log_in(staff, host, "sp-A1")
+        staff.get_by_role("button", name="开始会话").click()
+        expect(staff.locator("#connection")).to_have_text("已连接")
+        staff.get_by_role("button", name="邀请客户").click()
+        expect(staff.locator("#invite-link")).to_have_value(re.compile("/join/"))
+        link = staff.locator("#invite-link").input_value()
+        staff.keyboard.press("Escape")
+
+        phone = phone_context.new_page()
+        phone.on("websocket", lambda ws: ws.on("framesent", lambda f: frames.append(str(f))))
+        phone.goto(link)
+        phone.get_by_label("您的称呼").fill("客户李先生")
+        phone.get_by_label(re.compile("全程录音录像")).check()
+        phone.get_by_role("button", name="进入会话").click()
+        expect(phone.locator("#connection")).to_have_text("已连接")
+        expect(staff.locator('#members li[data-name="客户李先生"]')).to_be_visible()
+
+        # Push the product link (manual §5.3), confirming first.
+        staff.get_by_role("button", name="共享链接").click()
+        staff.get_by_label(re.compile("安心保终身寿险")).check()
+        staff.locator("#share-dialog").get_by_role("button", name="推送").click()
+        staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+        product = phone.frame_locator("#cobrowse-page")
+        expect(product.get_by_role("heading", name="安心保终身寿险")).to_be_visible()
+        mirror = staff.frame_locator("#cobrowse-mirror")
+        expect(mirror.get_by_role("heading", name="安心保终身寿险")).to_be_visible()
+
+        # The customer fills the form; the mirror follows, masked fields stay masked.
+        product.locator("#name").fill("李四")
+        product.locator("#id-number").fill(ID_NUMBER)
+        product.locator("#phone").fill(PHONE)
+        product.locator("#amount").select_option("100 万")
+        product.get_by_label("20 年交").check()
+        expect(mirror.locator("#name")).to_have_value("李四", timeout=1000)
+        expect(mirror.locator("#amount")).to_have_value("100 万", timeout=1000)
+        expect(mirror.locator("input[value='20']")).to_be_checked(timeout=1000)
+        expect(mirror.locator("#id-number")).to_have_value("•")
+        assert ID_NUMBER not in staff.content() and PHONE not in staff.content()
+        mirror_html = staff.frame(url=re.compile("about:")) or staff.main_frame
+        assert ID_NUMBER not in mirror_html.content()
+
+        # Without control the salesperson cannot type into the customer's page.
+        expect(mirror.locator("#name")).to_have_attribute("readonly", "")
+        staff.locator("#cobrowse-panel [data-cobrowse=control]").click()
+        expect(staff.locator("#cobrowse-panel [data-cobrowse=status]")).to_have_text(
+            "当前操作方：我"
+        )
+        expect(phone.locator(".cobrowse-toolbar")).to_contain_text("业务员正在协助操作")
+        mirror.locator("#name").fill("李四（业务员代填）")
+        expect(product.locator("#name")).to_have_value("李四（业务员代填）", timeout=2000)
+        # The customer takes control back.
+        phone.get_by_role("button", name="收回操作").click()
+        expect(staff.locator("#cobrowse-panel [data-cobrowse=status]")).to_have_text(
+            "当前操作方：客户"
+        )
+
+        # Nothing sensitive went over the wire or into the stored log.
+        assert not any(ID_NUMBER in f or PHONE in f for f in frames)
+        sid = staff.url.rsplit("/", 1)[1]
+        assert host.app[ROOMS] is not None
+        stored = host.run(_stored_log(host, sid))
+        text = repr(stored)
+        assert stored and "李四" in text and ID_NUMBER not in text and PHONE not in text
+    finally:
+        staff_context.close()
+        phone_context.close()
+
+
+async def _stored_log(host: RunningHost, session_id: str) -> Any:
+    from hosts.web.server import COBROWSE
+
+    return await host.app[COBROWSE].stored_log(session_id)

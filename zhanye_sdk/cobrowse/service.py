@@ -1,0 +1,293 @@
+"""``CobrowseService``: co-browse logs of live sessions, over the signaling channel.
+
+Client messages (area ``cobrowse``):
+
+* host: ``cobrowse.share`` {material_id, customer?} — push a link material to a
+  customer (推送); ``cobrowse.control`` {to}; ``cobrowse.operate`` {epoch, kind, data}
+  — an input on the customer's page while holding control; ``cobrowse.end``.
+* customer's agent: ``cobrowse.snapshot`` {share, snapshot}; ``cobrowse.event``
+  {share, kind, data}; ``cobrowse.control`` {to: self} — take control back.
+* anyone in the room: ``cobrowse.resync`` {share, last_seq}.
+
+Broadcasts to the room: ``cobrowse.started``, ``cobrowse.page`` (every accepted page
+event with its co-browse sequence number), ``cobrowse.control``, ``cobrowse.operate``
+(for the customer's agent to apply), ``cobrowse.ended``. Accepted page events (except
+pointer moves, kept only as the live trail) are stored for the session record.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
+from zhanye_sdk.errors import InvalidInput, PermissionDenied
+from zhanye_sdk.materials.models import MaterialKind
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.rooms.core import ParticipantRole
+from zhanye_sdk.rooms.service import RoomService, Seat
+from zhanye_sdk.signaling.bus import Bus
+from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
+from zhanye_sdk.store.schema import cobrowse_events, cobrowse_shares
+
+__all__ = ["COBROWSE_STATIC", "CobrowseService"]
+
+#: The agent (``agent.js``, for the shared H5 page) and replayer (``replayer.js``, for the
+#: mirror); hosts serve this folder, e.g. at ``/sdk/cobrowse/``.
+COBROWSE_STATIC = Path(__file__).resolve().parent / "static"
+
+
+@attrs.define
+class _Share:
+    id: str
+    session_id: str
+    name: str
+    log: CobrowseLog
+
+
+def _int(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if type(value) is not int:
+        raise InvalidInput(f"{name} must be a whole number")
+    return value
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{name} must be text")
+    return value
+
+
+def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name} must be an object")
+    return value
+
+
+class CobrowseService:
+    """Handles ``cobrowse.*`` messages for every room of a ``RoomService``."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        rooms: RoomService,
+        bus: Bus,
+        limits: CobrowseLimits | None = None,
+    ) -> None:
+        self._platform = platform
+        self._rooms = rooms
+        self._bus = bus
+        self._limits = limits or CobrowseLimits()
+        self._shares: dict[str, _Share] = {}  # by session id: one shared page at a time
+
+    async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        """Answer one ``cobrowse.*`` message from ``seat`` (the endpoint's area handler)."""
+        name = message.type.split(".", 1)[1]
+        try:
+            if name == "share":
+                return await self._share(seat, message)
+            share = self._current(seat, message.data)
+            if name == "snapshot":
+                return await self._snapshot(seat, share, message)
+            if name == "event":
+                return await self._event(seat, share, message)
+            if name == "control":
+                lease = share.log.hand_over(seat.participant_id, _text(message.data, "to"))
+                await self._publish(share, "cobrowse.control", attrs.asdict(lease))
+                return [ServerMessage("ack", {}, re=message.id)]
+            if name == "operate":
+                forwarded = share.log.operate(
+                    seat.participant_id,
+                    _int(message.data, "epoch"),
+                    _text(message.data, "kind"),
+                    _object(message.data, "data"),
+                )
+                await self._publish(share, "cobrowse.operate", forwarded)
+                return [ServerMessage("ack", {}, re=message.id)]
+            if name == "resync":
+                last = message.data.get("last_seq")
+                result = share.log.resync(last if type(last) is int else None)
+                return [
+                    ServerMessage(
+                        "cobrowse.resync",
+                        {
+                            "share": share.id,
+                            "reset": result.reset,
+                            "snapshot": result.snapshot,
+                            "snapshot_seq": result.snapshot_seq,
+                            "events": [attrs.asdict(e) for e in result.events],
+                            "lease": attrs.asdict(share.log.lease),
+                        },
+                        re=message.id,
+                    )
+                ]
+            if name == "end":
+                await self._end(seat, share)
+                return [ServerMessage("ack", {}, re=message.id)]
+        except CobrowseRefused as exc:
+            return [
+                ServerMessage(
+                    "error",
+                    {"code": exc.code, "message": str(exc), "needs_snapshot": exc.needs_snapshot},
+                    re=message.id,
+                )
+            ]
+        raise InvalidInput(f"unknown co-browse message {message.type!r}")
+
+    def active(self, session_id: str) -> dict[str, Any] | None:
+        """The page being shared in a session, for late joiners' welcome."""
+        share = self._shares.get(session_id)
+        if share is None or share.log.ended:
+            return None
+        return {
+            "share": share.id,
+            "url": share.log.url,
+            "name": share.name,
+            "sharer": share.log.sharer_id,
+            "lease": attrs.asdict(share.log.lease),
+        }
+
+    def _current(self, seat: Seat, data: dict[str, Any]) -> _Share:
+        share = self._shares.get(seat.session_id)
+        if share is None or share.log.ended:
+            raise CobrowseRefused("not_sharing", "no page is being shared")
+        wanted = data.get("share")
+        if wanted is not None and wanted != share.id:
+            raise CobrowseRefused("not_sharing", "that shared page has ended")
+        return share
+
+    async def _publish(self, share: _Share, kind: str, data: dict[str, Any]) -> None:
+        await self._bus.publish(share.session_id, ServerMessage(kind, {"share": share.id, **data}))
+
+    async def _share(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        if seat.role is not ParticipantRole.HOST or seat.principal is None:
+            raise PermissionDenied("only the host pushes a product page")
+        material = await self._platform.materials.get(
+            seat.principal, _text(message.data, "material_id")
+        )
+        if material.kind is not MaterialKind.LINK or material.url is None:
+            raise InvalidInput("only link materials (H5 pages) are co-browsed")
+        room = await self._rooms.room(seat.session_id)
+        customers = [p.id for p in room.present if p.role is ParticipantRole.CUSTOMER]
+        wanted = message.data.get("customer")
+        sharer = wanted if isinstance(wanted, str) else (customers[0] if customers else None)
+        if sharer is None or sharer not in customers:
+            raise InvalidInput("no customer in the room to push the page to")
+        previous = self._shares.get(seat.session_id)
+        if previous is not None and not previous.log.ended:
+            await self._end(seat, previous)
+        share = _Share(
+            secrets.token_hex(16),
+            seat.session_id,
+            material.name,
+            CobrowseLog(seat.participant_id, sharer, material.url, self._limits),
+        )
+        self._shares[seat.session_id] = share
+        async with self._platform.database.begin() as conn:
+            await conn.execute(
+                cobrowse_shares.insert().values(
+                    id=share.id,
+                    session_id=seat.session_id,
+                    material_id=material.id,
+                    name=material.name,
+                    url=material.url,
+                    sharer_id=sharer,
+                    started_ms=self._rooms.now_ms(),
+                )
+            )
+        started = self.active(seat.session_id)
+        assert started is not None
+        await self._publish(share, "cobrowse.started", started)
+        return [ServerMessage("ack", {"share": share.id}, re=message.id)]
+
+    async def _store(self, share: _Share, seq: int, kind: str, data: Any, at: int) -> None:
+        async with self._platform.database.begin() as conn:
+            await conn.execute(
+                cobrowse_events.insert().values(
+                    share_id=share.id,
+                    seq=seq,
+                    kind=kind,
+                    data=json.dumps(data, ensure_ascii=False),
+                    at_ms=at,
+                )
+            )
+
+    async def _snapshot(
+        self, seat: Seat, share: _Share, message: ClientMessage
+    ) -> list[ServerMessage]:
+        at = self._rooms.now_ms()
+        event = share.log.take_snapshot(seat.participant_id, _object(message.data, "snapshot"), at)
+        await self._store(share, event.seq, "snapshot", event.data, at)
+        await self._publish(share, "cobrowse.page", attrs.asdict(event))
+        return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
+
+    async def _event(
+        self, seat: Seat, share: _Share, message: ClientMessage
+    ) -> list[ServerMessage]:
+        at = self._rooms.now_ms()
+        event = share.log.record(
+            seat.participant_id,
+            _text(message.data, "kind"),
+            _object(message.data, "data"),
+            at,
+        )
+        if event.kind != "pointer":
+            await self._store(share, event.seq, event.kind, event.data, at)
+        await self._publish(share, "cobrowse.page", attrs.asdict(event))
+        return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
+
+    async def _end(self, seat: Seat, share: _Share) -> None:
+        if seat.role is not ParticipantRole.HOST:
+            raise PermissionDenied("only the host ends sharing")
+        share.log.end()
+        async with self._platform.database.begin() as conn:
+            await conn.execute(
+                sa.update(cobrowse_shares)
+                .where(cobrowse_shares.c.id == share.id)
+                .values(ended_ms=self._rooms.now_ms())
+            )
+        await self._publish(share, "cobrowse.ended", {})
+
+    async def stored_log(self, session_id: str) -> list[dict[str, Any]]:
+        """Every share of a session with its stored events (for the record and replay)."""
+        async with self._platform.database.connect() as conn:
+            shares = (
+                await conn.execute(
+                    sa.select(cobrowse_shares)
+                    .where(cobrowse_shares.c.session_id == session_id)
+                    .order_by(cobrowse_shares.c.started_ms)
+                )
+            ).all()
+            result = []
+            for row in shares:
+                events = await conn.execute(
+                    sa.select(cobrowse_events)
+                    .where(cobrowse_events.c.share_id == row.id)
+                    .order_by(cobrowse_events.c.seq)
+                )
+                result.append(
+                    {
+                        "share": row.id,
+                        "name": row.name,
+                        "url": row.url,
+                        "started_ms": row.started_ms,
+                        "ended_ms": row.ended_ms,
+                        "events": [
+                            {
+                                "seq": e.seq,
+                                "kind": e.kind,
+                                "data": json.loads(e.data),
+                                "at": e.at_ms,
+                            }
+                            for e in events
+                        ],
+                    }
+                )
+            return result
