@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from hosts.web.server import ROOMS
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
