@@ -47,7 +47,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
     assert host.platform is not None
     host.run(
         host.platform.materials.add_link(
-            world.p("oa_A1"), "安心保终身寿险", f"{host.url}/demo/h5/product.html", title="安心保"
+            world.p("oa_A1"), "百万安心疗", f"{host.url}/demo/h5/product.html", title="百万安心疗"
         )
     )
     staff_context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -77,23 +77,29 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
 
         # Push the product link (manual §5.3), confirming first.
         staff.get_by_role("button", name="共享链接").click()
-        staff.get_by_label(re.compile("安心保终身寿险")).check()
+        staff.get_by_label(re.compile("百万安心疗")).check()
         staff.locator("#share-dialog").get_by_role("button", name="推送").click()
         staff.get_by_role("dialog").get_by_role("button", name="确定").click()
         product = phone.frame_locator("#cobrowse-page")
-        expect(product.get_by_role("heading", name="安心保终身寿险")).to_be_visible()
+        expect(product.get_by_role("heading", name="百万安心疗")).to_be_visible()
         mirror = staff.frame_locator("#cobrowse-mirror")
-        expect(mirror.get_by_role("heading", name="安心保终身寿险")).to_be_visible()
+        expect(mirror.get_by_role("heading", name="百万安心疗")).to_be_visible()
 
         # The customer fills the form; the mirror follows, masked fields stay masked.
         product.locator("#name").fill("李四")
         product.locator("#id-number").fill(ID_NUMBER)
         product.locator("#phone").fill(PHONE)
-        product.locator("#amount").select_option("100 万")
-        product.get_by_label("20 年交").check()
+        product.locator("#copies").select_option("2")
+        product.get_by_role("radio", name="尊享版").check()
+        product.get_by_role("radio", name="无社保").check()
+        product.locator("#effective").fill("2026-12-01")
         expect(mirror.locator("#name")).to_have_value("李四", timeout=1000)
-        expect(mirror.locator("#amount")).to_have_value("100 万", timeout=1000)
-        expect(mirror.locator("input[value='20']")).to_be_checked(timeout=1000)
+        expect(mirror.locator("#copies")).to_have_value("2", timeout=1000)
+        expect(mirror.locator("input[value='premium']")).to_be_checked(timeout=1000)
+        expect(mirror.locator("input[value='no']")).to_be_checked(timeout=1000)
+        # The page's own script changed the end date and the premium: mirrored too.
+        expect(mirror.locator("#end")).to_have_value("2027-11-30", timeout=1000)
+        expect(mirror.locator("#premium")).to_have_text("¥ 1882", timeout=1000)
         expect(mirror.locator("#id-number")).to_have_value("•")
         assert ID_NUMBER not in staff.content() and PHONE not in staff.content()
         mirror_html = staff.frame(url=re.compile("about:")) or staff.main_frame

@@ -24,6 +24,8 @@ from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 
 STATIC = Path(__file__).resolve().parent / "static"
+#: The sample H5 product pages (examples/h5_product) that the demo's links point at.
+DEMO_H5 = Path(__file__).resolve().parents[2] / "examples" / "h5_product"
 MAX_UPLOAD_BYTES = 600 * 1024 * 1024
 PAGES = {
     "/": "login.html",
@@ -170,5 +172,5 @@ def build_app(
     # The co-browse agent (for H5 pages) and replayer (for the mirror), served from the SDK.
     app.router.add_static("/sdk/cobrowse", COBROWSE_STATIC, append_version=False)
     # The demo H5 product page the demo data's link materials point at.
-    app.router.add_static("/demo/h5", STATIC / "demo" / "h5", append_version=False)
+    app.router.add_static("/demo/h5", DEMO_H5, append_version=False)
     return app

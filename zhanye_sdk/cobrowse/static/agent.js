@@ -62,6 +62,7 @@ function serialize(node, masked) {
   }
   const result = { id, tag, attrs, children: [] };
   if (isField(node)) {
+    reported.set(node, fieldState(node));
     if (isMasked(node)) {
       masked.push(id);
       result.masked = true;
@@ -129,9 +130,32 @@ function flushMutations(records) {
   }
 }
 
+// What was last reported for each field, so values set by the page's own scripts
+// (which fire no events) are found by a sweep and reported once.
+const reported = new WeakMap();
+
+function fieldState(el) {
+  if (isMasked(el)) return el.value ? MASK : "";
+  if (el.type === "checkbox" || el.type === "radio") return el.checked ? "\u2611" : "\u2610";
+  return el.value;
+}
+
+function sweepFields() {
+  if (!active) return;
+  for (const el of document.querySelectorAll("input,select,textarea")) {
+    if (reported.get(el) !== fieldState(el)) report(el);
+  }
+}
+
 function fieldEvent(event) {
   const el = event.target;
   if (!isField(el)) return;
+  report(el);
+  setTimeout(sweepFields, 0);
+}
+
+function report(el) {
+  reported.set(el, fieldState(el));
   const data = { node: idOf(el) };
   if (isMasked(el)) {
     data.value = el.value ? MASK : "";
@@ -143,6 +167,8 @@ function fieldEvent(event) {
   }
   queue("input", data);
 }
+
+setInterval(sweepFields, 500);
 
 // The operator's inputs, applied on this page as if the customer had made them.
 function operate({ kind, data }) {
