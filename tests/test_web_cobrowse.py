@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from hosts.web.server import ROOMS
+from hosts.web.server import ROOMS, SIGNALING
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from .platform_world import World, build_world
@@ -136,3 +136,100 @@ async def _stored_log(host: RunningHost, session_id: str) -> Any:
     from hosts.web.server import COBROWSE
 
     return await host.app[COBROWSE].stored_log(session_id)
+
+
+def _share_with_customer(browser: Any, host: RunningHost) -> tuple[Any, Any, Page, Page]:
+    world: World = host.extra
+    assert host.platform is not None
+    host.run(
+        host.platform.materials.add_link(
+            world.p("oa_A1"), "百万安心疗", f"{host.url}/demo/h5/product.html"
+        )
+    )
+    staff_context = browser.new_context(viewport={"width": 1366, "height": 900})
+    phone_context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+    staff = staff_context.new_page()
+    log_in(staff, host, "sp-A1")
+    staff.get_by_role("button", name="开始会话").click()
+    expect(staff.locator("#connection")).to_have_text("已连接")
+    staff.get_by_role("button", name="邀请客户").click()
+    expect(staff.locator("#invite-link")).to_have_value(re.compile("/join/"))
+    link = staff.locator("#invite-link").input_value()
+    staff.keyboard.press("Escape")
+    phone = phone_context.new_page()
+    phone.goto(link)
+    phone.get_by_label("您的称呼").fill("客户")
+    phone.get_by_label(re.compile("全程录音录像")).check()
+    phone.get_by_role("button", name="进入会话").click()
+    expect(staff.locator('#members li[data-name="客户"]')).to_be_visible()
+    staff.get_by_role("button", name="共享链接").click()
+    staff.get_by_label(re.compile("百万安心疗")).check()
+    staff.locator("#share-dialog").get_by_role("button", name="推送").click()
+    staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(
+        staff.frame_locator("#cobrowse-mirror").get_by_role("heading", name="百万安心疗")
+    ).to_be_visible()
+    return staff_context, phone_context, staff, phone
+
+
+def test_the_customer_drops_and_returns_and_the_mirror_catches_up(
+    browser: Any, host: RunningHost
+) -> None:
+    staff_context, phone_context, staff, phone = _share_with_customer(browser, host)
+    try:
+        product = phone.frame_locator("#cobrowse-page")
+        mirror = staff.frame_locator("#cobrowse-mirror")
+        product.locator("#name").fill("掉线前")
+        expect(mirror.locator("#name")).to_have_value("掉线前")
+        sid = staff.url.rsplit("/", 1)[1]
+        seat = phone.evaluate(
+            "JSON.parse(Object.entries(sessionStorage).find(([k]) => k.startsWith('zhanye.seat'))[1])"
+        )
+        signaling = host.app[SIGNALING]
+        assert signaling.drop(sid, seat["participant_id"]) == 1
+        # Typed while the connection is down: nothing can be sent yet.
+        product.locator("#name").fill("掉线期间填写")
+        product.locator("#copies").select_option("3")
+        expect(phone.locator("#connection")).to_have_text("已连接", timeout=10_000)
+        expect(mirror.locator("#name")).to_have_value("掉线期间填写", timeout=5_000)
+        expect(mirror.locator("#copies")).to_have_value("3")
+    finally:
+        staff_context.close()
+        phone_context.close()
+
+
+def test_a_ten_thousand_node_page_and_a_burst_stay_consistent(
+    browser: Any, host: RunningHost
+) -> None:
+    staff_context, phone_context, staff, phone = _share_with_customer(browser, host)
+    try:
+        frame = phone.frame(url=re.compile(r"/demo/h5/product\.html"))
+        assert frame is not None
+        frame.evaluate(
+            """() => {
+                const box = document.createElement('div');
+                box.id = 'bulk';
+                for (let i = 0; i < 10000; i++) {
+                    const item = document.createElement('span');
+                    item.textContent = 'n' + i;
+                    box.append(item);
+                }
+                document.body.append(box);
+            }"""
+        )
+        mirror = staff.frame_locator("#cobrowse-mirror")
+        expect(mirror.locator("#bulk > span")).to_have_count(10_000, timeout=15_000)
+        # A burst of 5,000 changes in one go: either streamed or replaced by a fresh snapshot.
+        frame.evaluate(
+            """() => {
+                const spans = document.querySelectorAll('#bulk > span');
+                for (let i = 0; i < 5000; i++) spans[i].textContent = 'changed' + i;
+            }"""
+        )
+        expect(mirror.locator("#bulk > span").nth(4999)).to_have_text("changed4999", timeout=15_000)
+        expect(mirror.locator("#bulk > span").nth(0)).to_have_text("changed0")
+        expect(mirror.locator("#bulk > span").nth(5000)).to_have_text("n5000")
+        expect(mirror.locator("#bulk > span")).to_have_count(10_000)
+    finally:
+        staff_context.close()
+        phone_context.close()

@@ -14,6 +14,7 @@ from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
 from zhanye_sdk.api.materials import MaterialApi
 from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
+from zhanye_sdk.api.whiteboard import WhiteboardApi
 from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.media.service import MediaConfig, MediaService
@@ -22,6 +23,8 @@ from zhanye_sdk.records import RecordExports, RecordService
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
+from zhanye_sdk.whiteboard.service import WhiteboardService
+from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: The sample H5 product pages (examples/h5_product) that the demo's links point at.
@@ -47,6 +50,7 @@ SIGNALING = web.AppKey("signaling", SignalingEndpoint)
 SMS = web.AppKey("sms", Any)
 COBROWSE = web.AppKey("cobrowse", CobrowseService)
 MEDIA = web.AppKey("media", MediaService)
+WHITEBOARDS = web.AppKey("whiteboards", WhiteboardService)
 
 
 class WebSocketTransport:
@@ -89,6 +93,11 @@ def build_app(
     media = MediaService(rooms, bus, media_config)
     signaling.register_area("media", media.handle)
     app[MEDIA] = media
+    whiteboards = WhiteboardService(platform, rooms, bus)
+    signaling.register_area("whiteboard", whiteboards.handle)
+    signaling.register_area("share", whiteboards.handle)
+    app[WHITEBOARDS] = whiteboards
+    whiteboard_api = WhiteboardApi(platform, rooms, whiteboards)
     admin = AdminApi(platform)
     session_api = SessionApi(platform, rooms, gateway)
     records = RecordService(platform, rooms)
@@ -105,7 +114,9 @@ def build_app(
             body=await request.read(),
             client_address=request.remote,
         )
-        answer: ApiResponse | None = await session_api.handle(sdk_request)
+        answer: ApiResponse | None = await whiteboard_api.handle(sdk_request)
+        if answer is None:
+            answer = await session_api.handle(sdk_request)
         if answer is None:
             answer = await record_api.handle(sdk_request)
         if answer is None:
@@ -121,7 +132,7 @@ def build_app(
     sockets: set[web.WebSocketResponse] = set()
 
     async def websocket(request: web.Request) -> web.StreamResponse:
-        socket = web.WebSocketResponse(max_msg_size=1 << 20)
+        socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES + 1024)
         await socket.prepare(request)
         resume = request.query.get("resume")
         sockets.add(socket)

@@ -70,7 +70,7 @@ class CobrowseLimits:
     """Bounds of one shared page."""
 
     max_event_bytes: int = 64 * 1024
-    max_snapshot_bytes: int = 8 * 1024 * 1024
+    max_snapshot_bytes: int = 4 * 1024 * 1024
     max_log_events: int = 20_000
     events_per_second: float = 400.0
     burst: int = 2_000

@@ -291,6 +291,17 @@ class SignalingEndpoint:
                 connection.close_code, connection.close_reason = CLOSE_REVOKED, reason
                 connection.scope.cancel()
 
+    def drop(self, session_id: str, participant_id: str, code: int = 4002, reason: str = "") -> int:
+        """Close a participant's connections (they reconnect and resume); returns how many."""
+        dropped = 0
+        for connection in list(self._connections):
+            seat = connection.seat
+            if seat.session_id == session_id and seat.participant_id == participant_id:
+                connection.close_code, connection.close_reason = code, reason or "dropped"
+                connection.scope.cancel()
+                dropped += 1
+        return dropped
+
     def connection_count(self) -> int:
         """Open connections (tests, monitoring)."""
         return len(self._connections)

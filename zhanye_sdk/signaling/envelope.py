@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 1
-MAX_FRAME_BYTES = 64 * 1024
+# Large enough for a co-browse snapshot of a big page; each area limits its own payloads.
+MAX_FRAME_BYTES = 4 * 1024 * 1024
 _TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 

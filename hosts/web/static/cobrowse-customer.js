@@ -25,7 +25,8 @@ export function attachCobrowseCustomer(client, section) {
     try {
       await client.send(type, { share: state.share, ...payload });
     } catch (error) {
-      if (error.data?.needs_snapshot || error.code === "network") toAgent({ type: "need-snapshot" });
+      // Offline: the page is re-sent as a whole once the connection is back.
+      if (error.data?.needs_snapshot) toAgent({ type: "need-snapshot" });
     }
   }
 

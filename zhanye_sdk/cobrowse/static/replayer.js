@@ -56,14 +56,15 @@ export class Replayer {
       }
     }
     if (item.tag === "script" || item.tag === "iframe") el.removeAttribute("src");
-    if ("value" in item) el.value = item.value;
-    if ("checked" in item) el.checked = item.checked;
     if (item.masked) {
       el.dataset.zhanyeMasked = "";
       this.masked.add(item.id);
     }
     el.dataset.zhanyeId = String(item.id);
     for (const child of item.children || []) el.append(this.build(child, doc));
+    // After the children: a select only takes a value one of its options has.
+    if ("value" in item) el.value = item.value;
+    if ("checked" in item) el.checked = item.checked;
     this.nodes.set(item.id, el);
     return el;
   }
