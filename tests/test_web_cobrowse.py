@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from hosts.web.server import ROOMS, SIGNALING
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
@@ -183,7 +183,8 @@ def test_the_customer_drops_and_returns_and_the_mirror_catches_up(
         expect(mirror.locator("#name")).to_have_value("掉线前")
         sid = staff.url.rsplit("/", 1)[1]
         seat = phone.evaluate(
-            "JSON.parse(Object.entries(sessionStorage).find(([k]) => k.startsWith('zhanye.seat'))[1])"
+            "JSON.parse(Object.entries(sessionStorage)"
+            ".find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
         signaling = host.app[SIGNALING]
         assert signaling.drop(sid, seat["participant_id"]) == 1
