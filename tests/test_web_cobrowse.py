@@ -127,6 +127,10 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         stored = host.run(_stored_log(host, sid))
         text = repr(stored)
         assert stored and "李四" in text and ID_NUMBER not in text and PHONE not in text
+        # The session record lists the shared link (共享素材信息).
+        staff.goto(f"{host.url}/records")
+        staff.get_by_role("button", name="查看").first.click()
+        expect(staff.locator("body")).to_contain_text("百万安心疗")
     finally:
         staff_context.close()
         phone_context.close()

@@ -30,6 +30,7 @@ from zhanye_sdk.records.models import (
     RecordPage,
     RecordSummary,
     SessionRecord,
+    SharedMaterialRecord,
 )
 from zhanye_sdk.records.query import (
     after,
@@ -40,7 +41,12 @@ from zhanye_sdk.records.query import (
 )
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService
-from zhanye_sdk.store.schema import organizations, session_participants, sessions
+from zhanye_sdk.store.schema import (
+    cobrowse_shares,
+    organizations,
+    session_participants,
+    sessions,
+)
 
 __all__ = ["ExportProgress", "RecordConfig", "RecordService"]
 
@@ -130,7 +136,15 @@ class RecordService:
                     )
                 )
             ).all()
+            links = (
+                await conn.execute(
+                    sa.select(cobrowse_shares.c.name, cobrowse_shares.c.url)
+                    .where(cobrowse_shares.c.session_id == session_id)
+                    .order_by(cobrowse_shares.c.started_ms)
+                )
+            ).all()
         summary = summary_from_row(row, now)
+        shared = [SharedMaterialRecord(kind="link", name=r.name, content=r.url) for r in links]
         durations = {person.participant_id: int(person.duration_ms) for person in people}
         if summary.state is RoomState.LIVE:
             # The stored durations are as of the room's last event; people still in
@@ -162,7 +176,13 @@ class RecordService:
             for person in people
             if person.role == ParticipantRole.CUSTOMER.value
         ]
-        return SessionRecord(summary=summary, participants=participants, evaluations=evaluations)
+        return SessionRecord(
+            summary=summary,
+            participants=participants,
+            evaluations=evaluations,
+            shared_materials=shared,
+            shared_link=bool(shared),
+        )
 
     async def facets(self, actor: Principal) -> RecordFacets:
         """The organizations, hosts and projects found in the actor's records (search panel)."""
