@@ -131,6 +131,14 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         staff.goto(f"{host.url}/records")
         staff.get_by_role("button", name="查看").first.click()
         expect(staff.locator("body")).to_contain_text("百万安心疗")
+        # The replay shows the page as it was: at the last step, the filled form;
+        # at the first, the empty page.
+        staff.goto(f"{host.url}/records/{sid}/cobrowse")
+        replay = staff.frame_locator("#replay")
+        expect(replay.locator("#name")).to_have_value("李四（业务员代填）")
+        expect(replay.locator("#id-number")).to_have_value("•")
+        staff.locator("#timeline").fill("0")
+        expect(replay.locator("#name")).to_have_value("")
     finally:
         staff_context.close()
         phone_context.close()

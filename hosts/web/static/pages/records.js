@@ -138,6 +138,9 @@ async function showDetails(id) {
     factBody.append(tr);
   }
   fillTable(document.querySelector("#record-materials"), record.shared_materials.map((m) => [m.kind, m.name, m.content]), 3);
+  const replay = document.querySelector("#record-replay");
+  replay.hidden = !record.shared_link;
+  replay.href = `/records/${id}/cobrowse`;
   fillTable(
     document.querySelector("#record-participants"),
     record.participants.map((p) => [p.name, t(`records.role.${p.role}`), duration(p.duration_ms)]),

@@ -1,0 +1,34 @@
+"""Co-browse replay data for a session record: ``GET /api/records/{id}/cobrowse``."""
+
+from __future__ import annotations
+
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
+from zhanye_sdk.cobrowse.service import CobrowseService
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.rooms.service import RoomService
+
+__all__ = ["CobrowseApi"]
+
+
+class CobrowseApi:
+    """The stored co-browse log of a session, for whoever may see its record."""
+
+    def __init__(self, platform: Platform, rooms: RoomService, cobrowse: CobrowseService) -> None:
+        self.platform = platform
+        self.rooms = rooms
+        self.cobrowse = cobrowse
+        self.router = Router()
+        self.router.add("GET", "/api/records/{session_id}/cobrowse", self.log)
+
+    async def handle(self, request: ApiRequest) -> ApiResponse | None:
+        """Answer a request for this endpoint; None when the path is not its own."""
+        if not self.router.handles(request.path):
+            return None
+        return await self.router.dispatch(request)
+
+    async def log(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        from zhanye_sdk.api.admin import AdminApi
+
+        actor = await self.platform.auth.authenticate(AdminApi.token_of(request))
+        await self.rooms.get(actor, session_id)  # the record's visibility rules
+        return ApiResponse.of_json({"shares": await self.cobrowse.stored_log(session_id)})
