@@ -16,102 +16,20 @@ import asyncio
 import json
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Table, bar_plot  # noqa: E402
-
-from hosts.web.server import build_app  # noqa: E402
-from zhanye_sdk.platform import (  # noqa: E402
-    PasswordHashing,
-    Platform,
-    PlatformConfig,
-    Role,
-    ServiceHours,
-)
-from zhanye_sdk.rooms.service import SessionConfig  # noqa: E402
+from loopback import Server, pct, relay_app, sdk_app  # noqa: E402
 
 RECEIVERS = (1, 5, 10)
 MESSAGES = 300
 PACE = 0.02  # seconds between commands when measuring latency
-
-
-class Server:
-    """An aiohttp app in its own thread and event loop."""
-
-    def __init__(self, make_app: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.make_app = make_app
-        self.port = 0
-
-    def start(self) -> Any:
-        self.thread.start()
-        return asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)
-
-    async def _start(self) -> Any:
-        app, extra = await self.make_app()
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return extra
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(60)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-async def relay_app() -> tuple[web.Application, None]:
-    sockets: set[web.WebSocketResponse] = set()
-
-    async def handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        sockets.add(ws)
-        try:
-            async for message in ws:
-                for other in list(sockets):
-                    if other is not ws:
-                        await other.send_str(message.data)
-        finally:
-            sockets.discard(ws)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/relay", handler)
-    return app, None
-
-
-async def sdk_app(folder: str) -> tuple[web.Application, Platform]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-    platform = await Platform.open(f"sqlite:///{folder}/bench.db", config=config)
-    await platform.auth.bootstrap_super_admin("root", "secret123", "root")
-    root = await platform.auth.authenticate((await platform.auth.login("root", "secret123")).token)
-    company = await platform.companies.create(root, "基准公司")
-    org = await platform.organizations.create(
-        root, "基准机构", hours=ServiceHours(), company_id=company.id
-    )
-    await platform.accounts.create(
-        root,
-        login="host",
-        name="主持人",
-        password="secret123",
-        role=Role.SALESPERSON,
-        org_id=org.id,
-    )
-    app = build_app(platform, session_config=SessionConfig(max_customers=64))
-    return app, platform
 
 
 async def measure(
@@ -238,11 +156,6 @@ async def run_sdk(port: int, n: int, pace: float) -> tuple[float, list[float]]:
         for ws in [sender, *receivers]:
             await ws.close()
         return result
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 def main() -> None:
