@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 ID_NUMBER = "110101199003077777"
 PHONE = "13912345678"
+BIRTH = "1990-03-07"  # masked by the material's own selector list
 
 
 @pytest.fixture
@@ -47,7 +48,11 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
     assert host.platform is not None
     host.run(
         host.platform.materials.add_link(
-            world.p("oa_A1"), "百万安心疗", f"{host.url}/demo/h5/product.html", title="百万安心疗"
+            world.p("oa_A1"),
+            "百万安心疗",
+            f"{host.url}/demo/h5/product.html",
+            title="百万安心疗",
+            mask_selectors=["#birth"],
         )
     )
     staff_context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -89,6 +94,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         product.locator("#name").fill("李四")
         product.locator("#id-number").fill(ID_NUMBER)
         product.locator("#phone").fill(PHONE)
+        product.locator("#birth").fill(BIRTH)
         product.locator("#copies").select_option("2")
         product.get_by_role("radio", name="尊享版").check()
         product.get_by_role("radio", name="无社保").check()
@@ -121,12 +127,14 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         )
 
         # Nothing sensitive went over the wire or into the stored log.
-        assert not any(ID_NUMBER in f or PHONE in f for f in frames)
+        assert not any(ID_NUMBER in f or PHONE in f or BIRTH in f for f in frames)
+        expect(mirror.locator("#birth")).not_to_have_value(BIRTH)
         sid = staff.url.rsplit("/", 1)[1]
         assert host.app[ROOMS] is not None
         stored = host.run(_stored_log(host, sid))
         text = repr(stored)
-        assert stored and "李四" in text and ID_NUMBER not in text and PHONE not in text
+        assert stored and "李四" in text
+        assert ID_NUMBER not in text and PHONE not in text and BIRTH not in text
         # The session record lists the shared link (共享素材信息).
         staff.goto(f"{host.url}/records")
         staff.get_by_role("button", name="查看").first.click()

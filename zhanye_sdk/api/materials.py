@@ -30,6 +30,7 @@ class LinkForm:
     title: str | None = None
     has_audio: bool = False
     org_ids: list[str] | None = None
+    mask_selectors: list[str] | None = None
 
 
 @attrs.frozen

@@ -48,6 +48,7 @@ class _Share:
     session_id: str
     name: str
     log: CobrowseLog
+    mask_selectors: tuple[str, ...] = ()
 
 
 def _int(data: dict[str, Any], name: str) -> int:
@@ -152,6 +153,7 @@ class CobrowseService:
             "name": share.name,
             "sharer": share.log.sharer_id,
             "lease": attrs.asdict(share.log.lease),
+            "mask_selectors": list(share.mask_selectors),
         }
 
     def _current(self, seat: Seat, data: dict[str, Any]) -> _Share:
@@ -188,6 +190,7 @@ class CobrowseService:
             seat.session_id,
             material.name,
             CobrowseLog(seat.participant_id, sharer, material.url, self._limits),
+            material.mask_selectors,
         )
         self._shares[seat.session_id] = share
         async with self._platform.database.begin() as conn:

@@ -33,7 +33,8 @@ class Material:
     """One entry of the material library.
 
     Files and videos have ``content_kind``, ``size`` and ``sha256`` (their content's
-    name in storage); links have ``url``, ``title`` and ``has_audio``.
+    name in storage); links have ``url``, ``title``, ``has_audio`` and the CSS
+    ``mask_selectors`` of fields the co-browse agent masks on that page.
     """
 
     id: str
@@ -51,6 +52,7 @@ class Material:
     url: str | None = None
     title: str | None = None
     has_audio: bool = False
+    mask_selectors: tuple[str, ...] = ()
 
     @property
     def mime_type(self) -> str | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import builtins
 import functools
 import io
+import json
+import re
 import unicodedata
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -109,7 +111,23 @@ def _material_from_row(row: Any, org_ids: Sequence[str]) -> Material:
         url=row.url,
         title=row.title,
         has_audio=bool(row.has_audio),
+        mask_selectors=tuple(json.loads(row.mask_selectors)) if row.mask_selectors else (),
     )
+
+
+_SELECTOR = re.compile(r"^[^{}<>;]{1,200}$")
+
+
+def check_mask_selectors(selectors: Sequence[str]) -> tuple[str, ...]:
+    """Validate CSS selectors of fields to mask: at most 20, each 1–200 characters."""
+    if isinstance(selectors, str):
+        raise InvalidInput("mask_selectors must be a list of CSS selectors")
+    cleaned = tuple(s.strip() for s in selectors if isinstance(s, str) and s.strip())
+    if len(cleaned) != len([s for s in selectors if not isinstance(s, str) or s.strip()]):
+        raise InvalidInput("mask_selectors must be CSS selectors (text)")
+    if len(cleaned) > 20 or not all(_SELECTOR.match(s) for s in cleaned):
+        raise InvalidInput("give at most 20 CSS selectors of 1–200 characters, without {}<>;")
+    return cleaned
 
 
 def _like(text: str) -> str:
@@ -223,6 +241,7 @@ class MaterialService:
         title: str | None = None,
         has_audio: bool = False,
         org_ids: Collection[str] | None = None,
+        mask_selectors: Sequence[str] = (),
     ) -> Material:
         """Add a link material: an H5 product page shared by co-browsing.
 
@@ -230,6 +249,8 @@ class MaterialService:
             url: an ``http://`` or ``https://`` address.
             title: the page's title as shown to customers (optional).
             has_audio: whether the page plays sound (有音频).
+            mask_selectors: CSS selectors of the page's sensitive fields (ID number, bank
+                card, phone…), masked in the customer's browser while co-browsing.
 
         Raises:
             InvalidInput: the URL is not http(s), or a field is malformed.
@@ -237,6 +258,7 @@ class MaterialService:
         require(actor, Operation.MATERIAL_UPLOAD)
         name = check_name(name, what="material name", limit=128)
         url = check_link_url(url)
+        selectors = check_mask_selectors(mask_selectors)
         if title is not None:
             title = check_name(title, what="link title", limit=128)
         async with self._ctx.db.begin() as conn:
@@ -252,6 +274,7 @@ class MaterialService:
                 url=url,
                 title=title,
                 has_audio=bool(has_audio),
+                mask_selectors=selectors,
             )
             return await self._load(conn, material_id)
 
@@ -327,6 +350,7 @@ class MaterialService:
         url: str | None = None,
         title: str | None = None,
         has_audio: bool = False,
+        mask_selectors: Sequence[str] = (),
     ) -> str:
         assert actor.company_id is not None
         material_id = new_id()
@@ -345,6 +369,7 @@ class MaterialService:
                 url=url,
                 title=title,
                 has_audio=has_audio,
+                mask_selectors=json.dumps(list(mask_selectors)) if mask_selectors else None,
                 created_ms=self._ctx.now_ms(),
             )
         )

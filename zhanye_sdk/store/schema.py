@@ -31,8 +31,18 @@ __all__ = [
     "organizations",
     "platform_secrets",
     "session_events",
+    "session_media",
     "session_participants",
     "sessions",
+    "sop_flows",
+    "sop_qa_rules",
+    "sop_script_categories",
+    "sop_scripts",
+    "sop_session_reports",
+    "sop_template_flows",
+    "sop_template_orgs",
+    "sop_templates",
+    "whiteboard_ops",
 ]
 
 metadata = MetaData()
@@ -119,6 +129,7 @@ materials = Table(
     Column("url", Text),
     Column("title", String(128)),
     Column("has_audio", Boolean, nullable=False, default=False),
+    Column("mask_selectors", Text),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_materials_company_created", "company_id", "created_ms"),
     Index("ix_materials_sha256", "sha256"),
@@ -258,4 +269,162 @@ cobrowse_events = Table(
     Column("kind", String(16), nullable=False),
     Column("data", Text, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+)
+
+#: The whiteboard and share ops of a session in server order: the client message
+#: (``type``, ``data``) as applied and its resolved ``effects`` (see ``whiteboard.wire``).
+whiteboard_ops = Table(
+    "whiteboard_ops",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("seq", BigInteger, primary_key=True),
+    Column("op_id", String(64), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("effects", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+#: Media of a session: its recording (status, folder, hash-chained segment manifest)
+#: and the network quality summary (JSON), one row per session.
+session_media = Table(
+    "session_media",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("recording_status", String(16), nullable=True),
+    Column("recording_folder", Text, nullable=True),
+    Column("manifest", Text, nullable=True),
+    Column("manifest_head", String(64), nullable=True),
+    Column("recording_started_ms", BigInteger, nullable=True),
+    Column("recording_ended_ms", BigInteger, nullable=True),
+    Column("recording_ms", BigInteger, nullable=True),
+    Column("recording_error", Text, nullable=True),
+    Column("network_summary", Text, nullable=True),
+)
+
+# ---- SOP library (SPEC C7): scripts, flows, templates, QA rules --------------------------
+# A flow's nodes (two levels, each with key phrases, required flag and linked script ids)
+# and its page ranges are stored as JSON text: they are always read and written whole.
+sop_script_categories = Table(
+    "sop_script_categories",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "company_id", String(32), ForeignKey("companies.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("parent_id", String(32), ForeignKey("sop_script_categories.id", ondelete="CASCADE")),
+    Column("name", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_sop_script_categories_company", "company_id"),
+)
+
+sop_scripts = Table(
+    "sop_scripts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "company_id", String(32), ForeignKey("companies.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "category_id",
+        String(32),
+        ForeignKey("sop_script_categories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(64), nullable=False),
+    Column("keywords", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_sop_scripts_company_category", "company_id", "category_id"),
+)
+
+sop_flows = Table(
+    "sop_flows",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "company_id", String(32), ForeignKey("companies.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(64), nullable=False),
+    Column("material_id", String(32), ForeignKey("materials.id", ondelete="SET NULL")),
+    Column("pages", Text, nullable=False),
+    Column("nodes", Text, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_sop_flows_company", "company_id"),
+)
+
+sop_templates = Table(
+    "sop_templates",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "company_id", String(32), ForeignKey("companies.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(64), nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_sop_templates_company", "company_id"),
+)
+
+sop_template_flows = Table(
+    "sop_template_flows",
+    metadata,
+    Column(
+        "template_id",
+        String(32),
+        ForeignKey("sop_templates.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("flow_id", String(32), ForeignKey("sop_flows.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_sop_template_flows_flow", "flow_id"),
+)
+
+sop_template_orgs = Table(
+    "sop_template_orgs",
+    metadata,
+    Column(
+        "template_id",
+        String(32),
+        ForeignKey("sop_templates.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "org_id", String(32), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Index("ix_sop_template_orgs_org", "org_id"),
+)
+
+#: One QA rule; ``definition`` is the rule's JSON (expression, order, thresholds …).
+sop_qa_rules = Table(
+    "sop_qa_rules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "company_id", String(32), ForeignKey("companies.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_sop_qa_rules_company", "company_id"),
+)
+
+#: The SOP outcome of a session, written when its assistant finishes: the execution
+#: table rows (level1, level2, status, script) and the QA report, as JSON.
+sop_session_reports = Table(
+    "sop_session_reports",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("steps", Text, nullable=False),
+    Column("qa", Text, nullable=False),
+    Column("written_ms", BigInteger, nullable=False),
 )

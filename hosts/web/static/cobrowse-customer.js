@@ -8,7 +8,7 @@ export function attachCobrowseCustomer(client, section) {
   const toolbar = section.querySelector(".cobrowse-toolbar");
   const status = toolbar.querySelector("[data-cobrowse=status]");
   const takeBack = toolbar.querySelector("[data-cobrowse=take-back]");
-  const state = { share: null, lease: null };
+  const state = { share: null, lease: null, maskSelectors: [] };
 
   const toAgent = (message) => frame.contentWindow?.postMessage({ zhanye: "cobrowse", ...message }, "*");
 
@@ -33,7 +33,7 @@ export function attachCobrowseCustomer(client, section) {
   window.addEventListener("message", (event) => {
     const message = event.data;
     if (event.source !== frame.contentWindow || !message || message.zhanye !== "cobrowse") return;
-    if (message.type === "ready" && state.share) toAgent({ type: "start", maskSelectors: [] });
+    if (message.type === "ready" && state.share) toAgent({ type: "start", maskSelectors: state.maskSelectors });
     else if (message.type === "snapshot") report("cobrowse.snapshot", { snapshot: message.snapshot });
     else if (message.type === "event") report("cobrowse.event", { kind: message.kind, data: message.data });
   });
@@ -45,6 +45,7 @@ export function attachCobrowseCustomer(client, section) {
     if (type === "cobrowse.started" && data.sharer === client.me.participant_id) {
       state.share = data.share;
       state.lease = data.lease;
+      state.maskSelectors = data.mask_selectors || [];
       frame.src = data.url;
       render();
     } else if (type === "cobrowse.control" && data.share === state.share) {

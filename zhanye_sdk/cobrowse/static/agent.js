@@ -11,7 +11,6 @@ const everPassword = new WeakSet();
 let nextId = 1;
 let maskSelectors = [];
 let active = false;
-let pending = null;
 let lastPointer = 0;
 
 function post(message) {
@@ -212,13 +211,23 @@ new MutationObserver(flushMutations).observe(document, {
 });
 document.addEventListener("input", fieldEvent, true);
 document.addEventListener("change", fieldEvent, true);
-window.addEventListener(
+// Scrolling of the window (node 0) and of scrollable elements, a few times a second.
+const scrollTimers = new Map();
+document.addEventListener(
   "scroll",
-  () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => queue("scroll", { node: 0, x: scrollX, y: scrollY }), 50);
+  (event) => {
+    const target = event.target === document ? null : event.target;
+    const key = target ? idOf(target) : 0;
+    clearTimeout(scrollTimers.get(key));
+    scrollTimers.set(
+      key,
+      setTimeout(() => {
+        if (target) queue("scroll", { node: key, x: target.scrollLeft, y: target.scrollTop });
+        else queue("scroll", { node: 0, x: scrollX, y: scrollY });
+      }, 50),
+    );
   },
-  { passive: true },
+  { passive: true, capture: true },
 );
 document.addEventListener("pointermove", (event) => {
   const now = performance.now();

@@ -104,7 +104,9 @@ export class Replayer {
       if ("checked" in data) el.checked = data.checked;
       else el.value = data.value ?? "";
     } else if (kind === "scroll") {
-      this.iframe.contentWindow.scrollTo(data.x || 0, data.y || 0);
+      const target = data.node ? this.nodes.get(data.node) : null;
+      if (target && target.scrollTo) target.scrollTo(data.x || 0, data.y || 0);
+      else this.iframe.contentWindow.scrollTo(data.x || 0, data.y || 0);
     } else if (kind === "viewport") {
       this.setViewport(data);
     } else if (kind === "pointer" || kind === "click") {

@@ -194,6 +194,8 @@ document.querySelector("#link-form").addEventListener("submit", async (event) =>
   event.preventDefault();
   const f = event.target.elements;
   const body = { name: f.name.value, url: f.url.value, title: f.title.value || null, has_audio: f.has_audio.checked };
+  const selectors = f.mask_selectors.value.split("\n").map((x) => x.trim()).filter(Boolean);
+  if (selectors.length) body.mask_selectors = selectors;
   const orgs = chosenOrgs();
   if (orgs.length) body.org_ids = orgs;
   const saved = await attempt(() => api("POST", "/api/materials/links", body), event.target.querySelector(".form-error"));

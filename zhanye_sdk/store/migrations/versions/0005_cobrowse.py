@@ -1,4 +1,4 @@
-"""Co-browse shares and their page event logs.
+"""Co-browse shares and their page event logs; mask selectors on link materials.
 
 Revision ID: 0005_cobrowse
 Revises: 0004
@@ -14,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("materials") as batch:
+        batch.add_column(sa.Column("mask_selectors", sa.Text))
     op.create_table(
         "cobrowse_shares",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -47,6 +49,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("materials") as batch:
+        batch.drop_column("mask_selectors")
     op.drop_table("cobrowse_events")
     op.drop_index("ix_cobrowse_shares_session", "cobrowse_shares")
     op.drop_table("cobrowse_shares")
