@@ -71,23 +71,28 @@ class Database:
         await self.engine.dispose()
 
 
-def _upgrade(sync_connection: Any) -> None:
+def _upgrade(sync_connection: Any, versions: Path) -> None:
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(versions))
     config.attributes["connection"] = sync_connection
     command.upgrade(config, "heads")
 
 
-async def migrate(connection: AsyncConnection) -> None:
-    """Apply every migration that the database does not have yet."""
-    await connection.run_sync(_upgrade)
+async def migrate(connection: AsyncConnection, versions: Path = MIGRATIONS / "versions") -> None:
+    """Apply every migration in ``versions`` that the database does not have yet."""
+    await connection.run_sync(_upgrade, versions)
 
 
-async def open_database(url: str) -> Database:
+async def open_database(url: str, versions: Path = MIGRATIONS / "versions") -> Database:
     """Open the database at ``url`` and migrate it to the current schema.
+
+    ``versions`` is the folder of migrations to apply: the platform's by default; the
+    merchant desk keeps its own database with its own migrations.
 
     Raises:
         InvalidInput: the URL is malformed or names an unsupported database.
@@ -105,5 +110,5 @@ async def open_database(url: str) -> Database:
     if dialect == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     async with engine.begin() as connection:
-        await migrate(connection)
+        await migrate(connection, versions)
     return Database(engine=engine, dialect=dialect)

@@ -1,0 +1,51 @@
+"""``MerchantDesk``: the merchant call-desk's services over its own database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zhanye_sdk.clock import Clock, SystemClock
+from zhanye_sdk.merchant.book import CustomerBook
+from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
+from zhanye_sdk.merchant.reservations import ReservationBook
+from zhanye_sdk.store.database import Database, open_database
+
+__all__ = ["MERCHANT_MIGRATIONS", "MerchantDesk"]
+
+MERCHANT_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class MerchantDesk:
+    """Customer book, reservations and ledger of one shop (商户管家单机版).
+
+    Open with ``await MerchantDesk.open("sqlite:///var/merchant.db")``; the desk's
+    schema is migrated on open.
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self.customers = CustomerBook(db, clock)
+        self.reservations = ReservationBook(db, clock)
+        self.ledger = SalesLedger(db, clock)
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Clock | None = None) -> MerchantDesk:
+        """Open (creating and migrating as needed) the desk's database."""
+        db = await open_database(url, MERCHANT_MIGRATIONS)
+        return cls(db, clock or SystemClock())
+
+    async def check_out(
+        self, reservation_id: int, items: list[tuple[str, int, str]], paid: str
+    ) -> LedgerEntry:
+        """Close a reservation and record its bill in the ledger (结账)."""
+        reservation = await self.reservations.get(reservation_id)
+        entry = await self.ledger.record(
+            items, paid, customer_id=reservation.customer_id, reservation_id=reservation_id
+        )
+        await self.reservations.set_status(reservation_id, "checked_out")
+        return entry
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.db.close()

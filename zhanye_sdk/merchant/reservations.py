@@ -1,0 +1,201 @@
+"""Reservations (预订): rooms and tables with capacity, time slots, no double booking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import anyio
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from zhanye_sdk.clock import Clock, from_ms, to_ms
+from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
+from zhanye_sdk.merchant.schema import reservations, resources
+from zhanye_sdk.store.database import Database
+
+__all__ = ["Reservation", "ReservationBook", "Resource"]
+
+
+@attrs.frozen
+class Resource:
+    """A room or a table, and how many people it seats."""
+
+    id: int
+    name: str
+    kind: str
+    capacity: int
+
+
+@attrs.frozen
+class Reservation:
+    """A booking of a resource for a party over [start, end)."""
+
+    id: int
+    resource_id: int
+    customer_id: int
+    party_size: int
+    start: datetime
+    end: datetime
+    status: str  # booked | cancelled | checked_out
+    notes: str | None
+
+
+def _reservation(r: Any) -> Reservation:
+    return Reservation(
+        r.id,
+        r.resource_id,
+        r.customer_id,
+        r.party_size,
+        from_ms(r.start_ms),
+        from_ms(r.end_ms),
+        r.status,
+        r.notes,
+    )
+
+
+class ReservationBook:
+    """Resources and their bookings; overlapping bookings of one resource are refused."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        # One writer at a time in this process; the database re-checks inside the
+        # transaction as well, so a second process cannot slip a double booking in.
+        self._lock = anyio.Lock()
+
+    async def add_resource(self, name: str, *, kind: str = "room", capacity: int = 4) -> Resource:
+        """A bookable room (包间) or table (桌位)."""
+        if kind not in ("room", "table") or not 1 <= capacity <= 500 or not name.strip():
+            raise InvalidInput("a resource has a name, kind room/table and capacity 1–500")
+        try:
+            async with self._db.begin() as conn:
+                result = await conn.execute(
+                    resources.insert().values(name=name.strip(), kind=kind, capacity=capacity)
+                )
+        except IntegrityError as exc:
+            raise ConflictError(f"a resource named {name!r} exists already") from exc
+        return Resource(int(result.inserted_primary_key[0]), name.strip(), kind, capacity)
+
+    async def resources(self) -> list[Resource]:
+        """Every resource, by name."""
+        async with self._db.connect() as conn:
+            rows = await conn.execute(sa.select(resources).order_by(resources.c.name))
+            return [Resource(r.id, r.name, r.kind, r.capacity) for r in rows]
+
+    async def _check(
+        self, conn: Any, resource_id: int, party: int, start: int, end: int, ignore: int | None
+    ) -> None:
+        resource = (
+            await conn.execute(sa.select(resources).where(resources.c.id == resource_id))
+        ).first()
+        if resource is None:
+            raise NotFound(f"resource {resource_id} not found")
+        if party > resource.capacity:
+            raise InvalidInput(f"{resource.name} seats {resource.capacity}; the party is {party}")
+        overlap = (
+            sa.select(reservations.c.id, reservations.c.start_ms, reservations.c.end_ms)
+            .where(reservations.c.resource_id == resource_id)
+            .where(reservations.c.status == "booked")
+            .where(reservations.c.start_ms < end)
+            .where(reservations.c.end_ms > start)
+        )
+        if ignore is not None:
+            overlap = overlap.where(reservations.c.id != ignore)
+        clash = (await conn.execute(overlap)).first()
+        if clash is not None:
+            raise ConflictError(
+                f"{resource.name} is booked from {from_ms(clash.start_ms):%H:%M} to "
+                f"{from_ms(clash.end_ms):%H:%M} then"
+            )
+
+    async def reserve(
+        self,
+        resource_id: int,
+        customer_id: int,
+        party_size: int,
+        start: datetime,
+        end: datetime,
+        notes: str | None = None,
+    ) -> Reservation:
+        """Book a resource; refused when it overlaps another booking or is too small."""
+        begin_ms, end_ms = to_ms(start), to_ms(end)
+        if end_ms <= begin_ms or party_size < 1:
+            raise InvalidInput("a reservation ends after it starts and is for at least one person")
+        async with self._lock, self._db.begin() as conn:
+            await self._check(conn, resource_id, party_size, begin_ms, end_ms, None)
+            result = await conn.execute(
+                reservations.insert().values(
+                    resource_id=resource_id,
+                    customer_id=customer_id,
+                    party_size=party_size,
+                    start_ms=begin_ms,
+                    end_ms=end_ms,
+                    status="booked",
+                    notes=notes,
+                    created_ms=to_ms(self._clock.now()),
+                )
+            )
+            new_id = int(result.inserted_primary_key[0])
+            await self._check(conn, resource_id, party_size, begin_ms, end_ms, new_id)
+        return await self.get(new_id)
+
+    async def get(self, reservation_id: int) -> Reservation:
+        """One reservation."""
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(reservations).where(reservations.c.id == reservation_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"reservation {reservation_id} not found")
+        return _reservation(row)
+
+    async def change(
+        self, reservation_id: int, *, start: datetime, end: datetime, party_size: int | None = None
+    ) -> Reservation:
+        """Move a booking (or change the party), with the same checks as a new one."""
+        current = await self.get(reservation_id)
+        if current.status != "booked":
+            raise ConflictError("only a booked reservation can be changed")
+        party = party_size or current.party_size
+        begin_ms, end_ms = to_ms(start), to_ms(end)
+        if end_ms <= begin_ms:
+            raise InvalidInput("a reservation ends after it starts")
+        async with self._lock, self._db.begin() as conn:
+            await self._check(conn, current.resource_id, party, begin_ms, end_ms, reservation_id)
+            await conn.execute(
+                reservations.update()
+                .where(reservations.c.id == reservation_id)
+                .values(start_ms=begin_ms, end_ms=end_ms, party_size=party)
+            )
+        return await self.get(reservation_id)
+
+    async def set_status(self, reservation_id: int, status: str) -> Reservation:
+        """Cancel (``cancelled``) or close (``checked_out``) a booked reservation."""
+        if status not in ("cancelled", "checked_out"):
+            raise InvalidInput("status is cancelled or checked_out")
+        async with self._lock, self._db.begin() as conn:
+            result = await conn.execute(
+                reservations.update()
+                .where(reservations.c.id == reservation_id)
+                .where(reservations.c.status == "booked")
+                .values(status=status)
+            )
+            if not result.rowcount:
+                raise ConflictError("the reservation is not booked (cancelled or closed already)")
+        return await self.get(reservation_id)
+
+    async def on_day(self, day_start: datetime, day_end: datetime) -> list[Reservation]:
+        """Booked and closed reservations overlapping a period (the reservations board)."""
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(reservations)
+                .where(reservations.c.start_ms < to_ms(day_end))
+                .where(reservations.c.end_ms > to_ms(day_start))
+                .where(reservations.c.status != "cancelled")
+                .order_by(reservations.c.start_ms)
+            )
+            return [_reservation(r) for r in rows]

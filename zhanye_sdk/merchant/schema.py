@@ -1,0 +1,134 @@
+"""The merchant desk's own database (商户管家单机版): customers, calls, levels,
+reservations, ledger. Money is kept as decimal strings, times as epoch milliseconds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "calls",
+    "customer_groups",
+    "customers",
+    "groups",
+    "ledger",
+    "levels",
+    "metadata",
+    "reservations",
+    "resources",
+]
+
+metadata = MetaData()
+
+levels = Table(
+    "merchant_levels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("discount", String(8), nullable=False),
+)
+
+customers = Table(
+    "merchant_customers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("phone", String(20), nullable=False, unique=True),
+    Column("name", String(64)),
+    Column("gender", String(8)),
+    Column("company", String(128)),
+    Column("customer_type", String(32)),
+    Column("birthday", String(10)),
+    Column("notes", Text),
+    Column("level_id", Integer, ForeignKey("merchant_levels.id")),
+    Column("initials", Text, nullable=False),
+    Column("opted_out", Boolean, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+groups = Table(
+    "merchant_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+)
+
+customer_groups = Table(
+    "merchant_customer_groups",
+    metadata,
+    Column(
+        "customer_id",
+        Integer,
+        ForeignKey("merchant_customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "group_id", Integer, ForeignKey("merchant_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+calls = Table(
+    "merchant_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", Integer, ForeignKey("merchant_customers.id", ondelete="CASCADE")),
+    Column("phone", String(20), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("notes", Text),
+    Index("ix_merchant_calls_customer", "customer_id", "started_ms"),
+)
+
+resources = Table(
+    "merchant_resources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("capacity", Integer, nullable=False),
+)
+
+reservations = Table(
+    "merchant_reservations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_id", Integer, ForeignKey("merchant_resources.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("merchant_customers.id"), nullable=False),
+    Column("party_size", Integer, nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("notes", Text),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_merchant_reservations_resource", "resource_id", "start_ms"),
+)
+
+ledger = Table(
+    "merchant_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", Integer, ForeignKey("merchant_customers.id")),
+    Column("reservation_id", Integer, ForeignKey("merchant_reservations.id")),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("items", Text, nullable=False),
+    Column("amount", String(16), nullable=False),
+    Column("discount", String(8), nullable=False),
+    Column("payable", String(16), nullable=False),
+    Column("paid", String(16), nullable=False),
+    Column("change_due", String(16), nullable=False),
+    Index("ix_merchant_ledger_at", "at_ms"),
+    UniqueConstraint("reservation_id", name="uq_merchant_ledger_reservation"),
+)
