@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "auto_sms_log",
     "calls",
     "customer_groups",
     "customers",
@@ -131,4 +132,14 @@ ledger = Table(
     Column("change_due", String(16), nullable=False),
     Index("ix_merchant_ledger_at", "at_ms"),
     UniqueConstraint("reservation_id", name="uq_merchant_ledger_reservation"),
+)
+
+auto_sms_log = Table(
+    "merchant_auto_sms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("phone", String(20), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sent_ms", BigInteger, nullable=False),
+    Index("ix_merchant_auto_sms_phone", "phone", "kind", "sent_ms"),
 )

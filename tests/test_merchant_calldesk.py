@@ -1,0 +1,120 @@
+"""The call desk against the modem simulator: pop-ups, history, automatic SMS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import pytest
+
+from zhanye_sdk.clock import ManualClock
+from zhanye_sdk.devices import Modem, ModemConfig
+from zhanye_sdk.devices.calls import CallTimings
+from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway, RateLimits
+from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
+from zhanye_sdk.merchant import MerchantDesk
+from zhanye_sdk.merchant.calldesk import AutoSmsSent, CallDesk, PopUpClosed, PopUpOpened
+
+pytestmark = pytest.mark.anyio
+
+NOON = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[ModemSimulator, MerchantDesk, CallDesk, Modem]]:
+    sim = ModemSimulator("huawei", ring_interval=0.2)
+    url = register_simulator(f"desk-{uuid.uuid4().hex[:8]}", sim)
+    timings = CallTimings(
+        clip_wait=0.1, ring_timeout=0.8, poll_interval=0.2, active_poll_interval=0.5
+    )
+    desk = await MerchantDesk.open(f"sqlite:///{tmp_path}/desk.db", clock=ManualClock(NOON))
+    async with Modem(url, ModemConfig(call_timings=timings)) as modem:
+        gateway = ModemSmsGateway(
+            modem,
+            tmp_path / "outbox.db",
+            GatewayConfig(
+                signature="小馆",
+                limits=RateLimits(min_interval=0.01, per_hour=100, per_day=100, burst=10),
+            ),
+        )
+        calldesk = CallDesk(desk, gateway)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(gateway.run)
+            tasks.start_soon(calldesk.run, modem.events())
+            await modem.wait_connected()
+            yield sim, desk, calldesk, modem
+            tasks.cancel_scope.cancel()
+        gateway.close()
+    await desk.close()
+
+
+async def next_of(stream: object, kind: type, seconds: float = 10) -> object:
+    with anyio.fail_after(seconds):
+        async for event in stream:  # type: ignore[attr-defined]
+            if isinstance(event, kind):
+                return event
+    raise AssertionError("stream ended")
+
+
+async def test_known_caller_gets_their_card_and_a_hang_up_sms(running: tuple) -> None:
+    sim, desk, calldesk, modem = running
+    zhang, _ = await desk.customers.capture("13800138000")
+    await desk.customers.update(zhang.id, name="张三")
+    table = await desk.reservations.add_resource("3号桌", kind="table", capacity=4)
+    await desk.reservations.reserve(
+        table.id, zhang.id, 2, NOON + timedelta(days=1), NOON + timedelta(days=1, hours=2)
+    )
+    events = calldesk.subscribe()
+    sim.incoming_call("13800138000")
+    popup = await next_of(events, PopUpOpened)
+    assert isinstance(popup, PopUpOpened) and popup.known
+    assert popup.customer is not None and popup.customer.name == "张三"
+    assert len(popup.upcoming) == 1
+    await modem.answer()
+    await anyio.sleep(0.3)
+    sim.remote_hangup()
+    closed = await next_of(events, PopUpClosed)
+    assert isinstance(closed, PopUpClosed) and not closed.missed
+    sms = await next_of(events, AutoSmsSent)
+    assert isinstance(sms, AutoSmsSent) and sms.sent and sms.kind == "hang_up"
+    with anyio.fail_after(10):
+        while not sim.sent:
+            await anyio.sleep(0.05)
+    assert sim.sent[0].recipient.endswith("13800138000")
+    assert "张三您好" in (sim.sent[0].text or "") and "【小馆】" in (sim.sent[0].text or "")
+    history = await desk.customers.history(zhang.id)
+    assert [h.outcome for h in history] == ["answered"]
+
+
+async def test_unknown_caller_who_gives_up_is_captured_and_texted_once(running: tuple) -> None:
+    sim, desk, calldesk, _ = running
+    events = calldesk.subscribe()
+    for _ in range(2):
+        sim.incoming_call("02188886666", rings=2)  # the caller gives up: no URC at all
+        popup = await next_of(events, PopUpOpened)
+        assert isinstance(popup, PopUpOpened) and popup.customer is not None
+        assert popup.customer.display_name == "未知客户"
+        closed = await next_of(events, PopUpClosed)
+        assert isinstance(closed, PopUpClosed) and closed.missed
+        sms = await next_of(events, AutoSmsSent)
+        assert isinstance(sms, AutoSmsSent) and sms.kind == "missed"
+        await anyio.sleep(0.2)
+    # The second missed call falls in the cooldown: one reply only.
+    with anyio.fail_after(10):
+        while not sim.sent:
+            await anyio.sleep(0.05)
+    await anyio.sleep(0.5)
+    assert len(sim.sent) == 1 and "未能接听" in (sim.sent[0].text or "")
+    caller = await desk.customers.by_phone("02188886666")
+    assert caller is not None
+    assert [h.outcome for h in await desk.customers.history(caller.id)] == ["missed", "missed"]

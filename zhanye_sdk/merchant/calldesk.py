@@ -1,0 +1,193 @@
+"""``CallDesk``: the desk phone's calls turned into pop-ups, history and automatic SMS.
+
+It consumes the modem's call events (``zhanye_sdk.devices``): an incoming call
+captures the number (未知客户 when new) and opens a pop-up with the customer's card,
+recent calls and upcoming reservations; when the call ends the pop-up closes, the call
+goes into the history (answered or missed), and — within the quiet hours and cooldown
+of its rule — the caller gets the hang-up SMS (answered) or the missed-call reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import attrs
+import sqlalchemy as sa
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from zhanye_sdk.clock import to_ms
+from zhanye_sdk.devices.calls import CallAnswered, CallDirection, CallEnded, IncomingCall
+from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
+from zhanye_sdk.merchant.book import CallRecord, Customer
+from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.merchant.reservations import Reservation
+from zhanye_sdk.merchant.schema import auto_sms_log
+
+__all__ = ["AutoSmsSent", "CallDesk", "CallDeskRules", "PopUpClosed", "PopUpOpened", "PopUpUpdated"]
+
+
+@attrs.frozen
+class CallDeskRules:
+    """The two automatic messages; ``{name}`` and ``{shop}`` are filled in."""
+
+    shop: str = "本店"
+    hang_up: AutoSmsRule = AutoSmsRule(template="{name}您好，感谢致电{shop}，期待您的光临！")
+    missed: AutoSmsRule = AutoSmsRule(
+        template="{name}您好，{shop}刚才未能接听您的来电，我们会尽快回电。"
+    )
+    timezone: str = "Asia/Shanghai"
+
+
+@attrs.frozen
+class PopUpOpened:
+    """An incoming call: show this card (one pop-up per call)."""
+
+    call_id: int
+    number: str | None
+    withheld: bool
+    customer: Customer | None
+    known: bool
+    recent_calls: tuple[CallRecord, ...]
+    upcoming: tuple[Reservation, ...]
+
+
+@attrs.frozen
+class PopUpUpdated:
+    """The call was answered."""
+
+    call_id: int
+    answered: bool
+
+
+@attrs.frozen
+class PopUpClosed:
+    """The call ended; ``missed`` when nobody answered."""
+
+    call_id: int
+    missed: bool
+    duration_s: int
+    call: CallRecord | None
+
+
+@attrs.frozen
+class AutoSmsSent:
+    """An automatic SMS went to the outbox (or was skipped, with the reason)."""
+
+    call_id: int
+    number: str
+    kind: str  # hang_up | missed
+    sent: bool
+    reason: str
+
+
+DeskEvent = PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent
+
+
+class CallDesk:
+    """Turns call events into desk events; run ``feed`` for each modem event."""
+
+    def __init__(
+        self, desk: MerchantDesk, sms_gateway: Any, rules: CallDeskRules | None = None
+    ) -> None:
+        self._desk = desk
+        self._sms = sms_gateway
+        self.rules = rules or CallDeskRules()
+        self._zone = ZoneInfo(self.rules.timezone)
+        self._open: dict[int, str | None] = {}
+        self._listeners: list[MemoryObjectSendStream[DeskEvent]] = []
+
+    def subscribe(self) -> MemoryObjectReceiveStream[DeskEvent]:
+        """A stream of desk events (for the kiosk page); close it when done."""
+        send, receive = anyio.create_memory_object_stream[DeskEvent](256)
+        self._listeners.append(send)
+        return receive
+
+    async def _emit(self, event: DeskEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener.send_nowait(event)
+            except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                self._listeners.remove(listener)
+
+    async def run(self, events: AsyncIterator[object]) -> None:
+        """Feed every event of a modem's event stream."""
+        async for event in events:
+            await self.feed(event)
+
+    async def feed(self, event: object) -> list[DeskEvent]:
+        """Handle one modem event; returns (and publishes) the desk events it caused."""
+        out: list[DeskEvent] = []
+        if isinstance(event, IncomingCall):
+            out.append(await self._incoming(event))
+        elif isinstance(event, CallAnswered) and event.call_id in self._open:
+            out.append(PopUpUpdated(event.call_id, True))
+        elif isinstance(event, CallEnded):
+            out.extend(await self._ended(event))
+        for item in out:
+            await self._emit(item)
+        return out
+
+    async def _incoming(self, event: IncomingCall) -> PopUpOpened:
+        self._open[event.call_id] = event.number
+        if event.withheld or not event.number:
+            return PopUpOpened(event.call_id, None, True, None, False, (), ())
+        customer, new = await self._desk.customers.capture(event.number)
+        history = tuple(await self._desk.customers.history(customer.id, limit=5))
+        now = self._desk.clock.now()
+        upcoming = tuple(
+            r
+            for r in await self._desk.reservations.on_day(now, now + timedelta(days=30))
+            if r.customer_id == customer.id and r.status == "booked"
+        )
+        return PopUpOpened(
+            event.call_id, customer.phone, False, customer, not new, history, upcoming
+        )
+
+    async def _ended(self, event: CallEnded) -> list[DeskEvent]:
+        self._open.pop(event.call_id, None)
+        out: list[DeskEvent] = []
+        if event.direction is not CallDirection.INCOMING or not event.number:
+            out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), None))
+            return out
+        now = self._desk.clock.now()
+        outcome = "missed" if event.missed else ("answered" if event.answered_at else "rejected")
+        record = await self._desk.customers.record_call(
+            event.number,
+            direction="in",
+            outcome=outcome,
+            started_at=now - timedelta(seconds=max(0.0, event.ended_at - event.started_at)),
+            duration_s=int(event.duration),
+        )
+        out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), record))
+        if outcome in ("missed", "answered"):
+            kind = "missed" if outcome == "missed" else "hang_up"
+            out.append(await self._auto_sms(event.call_id, record.phone, kind, now))
+        return out
+
+    async def _auto_sms(self, call_id: int, number: str, kind: str, now: datetime) -> AutoSmsSent:
+        rule = self.rules.missed if kind == "missed" else self.rules.hang_up
+        now_ms = to_ms(now)
+        async with self._desk.db.connect() as conn:
+            last = (
+                await conn.execute(
+                    sa.select(sa.func.max(auto_sms_log.c.sent_ms))
+                    .where(auto_sms_log.c.phone == number)
+                    .where(auto_sms_log.c.kind == kind)
+                )
+            ).scalar()
+        ok, reason = should_send(rule, now.astimezone(self._zone), last, now_ms)
+        if not ok:
+            return AutoSmsSent(call_id, number, kind, False, reason)
+        customer = await self._desk.customers.by_phone(number)
+        name = customer.name if customer and customer.name else ""
+        text = rule.template.format(name=name, shop=self.rules.shop)
+        async with self._desk.db.begin() as conn:
+            await conn.execute(
+                auto_sms_log.insert().values(phone=number, kind=kind, sent_ms=now_ms)
+            )
+        await self._sms.send([number], text)
+        return AutoSmsSent(call_id, number, kind, True, "ok")
