@@ -58,6 +58,13 @@ async def running(
     await desk.close()
 
 
+async def wait_for_sms(sim: ModemSimulator) -> None:
+    """Until the simulator (a thread of its own) has received an SMS."""
+    with anyio.fail_after(10):
+        while not sim.sent:  # noqa: ASYNC110 - the simulator is not an anyio task
+            await anyio.sleep(0.05)
+
+
 async def next_of(stream: object, kind: type, seconds: float = 10) -> object:
     with anyio.fail_after(seconds):
         async for event in stream:  # type: ignore[attr-defined]
@@ -87,9 +94,7 @@ async def test_known_caller_gets_their_card_and_a_hang_up_sms(running: tuple) ->
     assert isinstance(closed, PopUpClosed) and not closed.missed
     sms = await next_of(events, AutoSmsSent)
     assert isinstance(sms, AutoSmsSent) and sms.sent and sms.kind == "hang_up"
-    with anyio.fail_after(10):
-        while not sim.sent:
-            await anyio.sleep(0.05)
+    await wait_for_sms(sim)
     assert sim.sent[0].recipient.endswith("13800138000")
     assert "张三您好" in (sim.sent[0].text or "") and "【小馆】" in (sim.sent[0].text or "")
     history = await desk.customers.history(zhang.id)
@@ -110,9 +115,7 @@ async def test_unknown_caller_who_gives_up_is_captured_and_texted_once(running: 
         assert isinstance(sms, AutoSmsSent) and sms.kind == "missed"
         await anyio.sleep(0.2)
     # The second missed call falls in the cooldown: one reply only.
-    with anyio.fail_after(10):
-        while not sim.sent:
-            await anyio.sleep(0.05)
+    await wait_for_sms(sim)
     await anyio.sleep(0.5)
     assert len(sim.sent) == 1 and "未能接听" in (sim.sent[0].text or "")
     caller = await desk.customers.by_phone("02188886666")
