@@ -18,7 +18,7 @@ from zhanye_sdk.merchant.money import parse_rate
 from zhanye_sdk.merchant.schema import calls, customer_groups, customers, groups, levels
 from zhanye_sdk.store.database import Database
 
-__all__ = ["UNKNOWN_NAME", "CallRecord", "Customer", "CustomerBook", "Level"]
+__all__ = ["UNKNOWN_NAME", "CallRecord", "Customer", "CustomerBook", "Level", "normalize_number"]
 
 #: How a captured number without a name is shown (未知客户).
 UNKNOWN_NAME = "未知客户"
@@ -178,8 +178,13 @@ class CustomerBook:
         async with self._db.connect() as conn:
             return await self._load(conn, customers.c.phone == normalize_number(phone))
 
-    async def update(self, customer_id: int, **fields: str | None) -> Customer:
-        """Edit a card: name, gender, company, customer_type, birthday (YYYY-MM-DD), notes."""
+    @staticmethod
+    def clean_fields(**fields: str | None) -> dict[str, Any]:
+        """Check editable fields and return the values to store.
+
+        Raises:
+            InvalidInput: an unknown field, a bad birthday (not YYYY-MM-DD) or text too long.
+        """
         unknown = set(fields) - set(_EDITABLE)
         if unknown:
             raise InvalidInput(f"unknown fields {sorted(unknown)}; editable: {list(_EDITABLE)}")
@@ -193,6 +198,11 @@ class CustomerBook:
             values[key] = text or None
         if "name" in values:
             values["initials"] = " ".join(sorted(name_initials(values["name"] or "")))
+        return values
+
+    async def update(self, customer_id: int, **fields: str | None) -> Customer:
+        """Edit a card: name, gender, company, customer_type, birthday (YYYY-MM-DD), notes."""
+        values = self.clean_fields(**fields)
         values["updated_ms"] = self._now()
         async with self._db.begin() as conn:
             result = await conn.execute(
@@ -216,6 +226,15 @@ class CustomerBook:
             await conn.execute(
                 customers.update().where(customers.c.id == customer_id).values(opted_out=opted_out)
             )
+
+    async def all(self) -> list[Customer]:
+        """Every customer, in the order they were captured."""
+        async with self._db.connect() as conn:
+            ids = [
+                r.id for r in await conn.execute(sa.select(customers.c.id).order_by(customers.c.id))
+            ]
+            found = [await self._load(conn, customers.c.id == i) for i in ids]
+        return [c for c in found if c is not None]
 
     async def search(self, query: str, *, limit: int = 50) -> list[Customer]:
         """Customers whose number or name contains ``query``, or whose pinyin initials
