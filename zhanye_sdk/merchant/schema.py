@@ -20,6 +20,7 @@ from sqlalchemy import (
 __all__ = [
     "auto_sms_log",
     "calls",
+    "care_sent",
     "customer_groups",
     "customers",
     "groups",
@@ -142,4 +143,17 @@ auto_sms_log = Table(
     Column("kind", String(16), nullable=False),
     Column("sent_ms", BigInteger, nullable=False),
     Index("ix_merchant_auto_sms_phone", "phone", "kind", "sent_ms"),
+)
+
+care_sent = Table(
+    "merchant_care_sent",
+    metadata,
+    Column(
+        "customer_id",
+        Integer,
+        ForeignKey("merchant_customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("occasion", String(64), primary_key=True),
+    Column("sent_ms", BigInteger, nullable=False),
 )
