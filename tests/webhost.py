@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import socket
 import threading
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from hosts.web.server import build_app
+from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import Platform
 
 T = TypeVar("T")
@@ -33,21 +35,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class RunningHost:
-    """Starts ``build_app(platform)`` in its own thread and event loop."""
+class ThreadedLoop(abc.ABC):
+    """An event loop in its own thread, running whatever ``_start`` sets up on a free port."""
 
-    def __init__(
-        self,
-        make_platform: Callable[[], Awaitable[tuple[Platform, Any]]],
-        **app_options: Any,
-    ) -> None:
-        self._make_platform = make_platform
-        self._app_options = app_options
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.port = free_port()
-        self.platform: Platform | None = None
-        self.extra: Any = None
-        self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     @property
@@ -55,9 +48,49 @@ class RunningHost:
         return f"http://127.0.0.1:{self.port}"
 
     def run(self, coro: Awaitable[T]) -> T:
-        """Run a coroutine on the host's loop and wait for its result."""
+        """Run a coroutine on the loop and wait for its result."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
         return future.result(timeout=60)
+
+    @abc.abstractmethod
+    async def _start(self) -> None:
+        """Set up what runs on the loop."""
+
+    @abc.abstractmethod
+    async def _stop(self) -> None:
+        """Tear it down."""
+
+    def start(self) -> Any:
+        self._thread.start()
+        self.run(self._start())
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.run(self._stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+
+
+class RunningHost(ThreadedLoop):
+    """Starts ``build_app(platform)`` in its own thread and event loop."""
+
+    def __init__(
+        self,
+        make_platform: Callable[[], Awaitable[tuple[Platform, Any]]],
+        **app_options: Any,
+    ) -> None:
+        super().__init__()
+        self._make_platform = make_platform
+        # Pages start WebRTC media: keep ICE on loopback in every browser test.
+        app_options.setdefault(
+            "media_config", MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True)
+        )
+        self._app_options = app_options
+        self.platform: Platform | None = None
+        self.extra: Any = None
+        self._runner: web.AppRunner | None = None
 
     async def _start(self) -> None:
         self.platform, self.extra = await self._make_platform()
@@ -73,13 +106,5 @@ class RunningHost:
             await self.platform.close()
 
     def start(self) -> RunningHost:
-        self._thread.start()
-        self.run(self._start())
+        super().start()
         return self
-
-    def stop(self) -> None:
-        try:
-            self.run(self._stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=10)

@@ -1,0 +1,74 @@
+"""The kiosk host: the merchant desk page over the SDK's desk API. No business rules here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from zhanye_sdk.api.http import ApiRequest
+from zhanye_sdk.api.merchant import MerchantApi
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def build_kiosk_app(api: MerchantApi) -> web.Application:
+    """``/api/desk/*``, the live ``/ws/desk`` event stream, the page and its files."""
+    app = web.Application(client_max_size=20 * 1024 * 1024)
+
+    async def rest(request: web.Request) -> web.StreamResponse:
+        answer = await api.handle(
+            ApiRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=dict(request.headers),
+                body=await request.read(),
+                client_address=request.remote,
+            )
+        )
+        return web.Response(
+            status=answer.status,
+            body=answer.body,
+            headers={"Content-Type": answer.content_type, "Cache-Control": "no-store"},
+        )
+
+    sockets: set[web.WebSocketResponse] = set()
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse(heartbeat=20)
+        await socket.prepare(request)
+
+        async def forward() -> None:
+            async for event in api.events():
+                await socket.send_str(json.dumps(event, ensure_ascii=False))
+
+        sockets.add(socket)
+        pump = asyncio.create_task(forward())
+        try:
+            async for _ in socket:  # until the page goes away
+                pass
+        finally:
+            sockets.discard(socket)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        return socket
+
+    async def going_away(_: web.Application) -> None:
+        for socket in list(sockets):
+            await socket.close(code=1001, message=b"desk restarting")
+
+    app.on_shutdown.append(going_away)
+
+    async def page(_: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "kiosk.html", headers={"Cache-Control": "no-cache"})
+
+    app.router.add_route("*", "/api/desk/{tail:.*}", rest)
+    app.router.add_get("/ws/desk", events)
+    app.router.add_get("/", page)
+    app.router.add_static("/static", STATIC, append_version=False)
+    return app

@@ -1,0 +1,143 @@
+"""The desk terminal's endpoints (``/api/desk/*``) and its live event stream.
+
+The kiosk host serves them on the shop's own machine (loopback); they translate
+between HTTP and ``zhanye_sdk.merchant`` and hold no rules of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.merchant.calldesk import CallDesk
+from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confirmation
+from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.wire import structure, unstructure
+
+__all__ = ["MerchantApi", "PhoneControl"]
+
+
+class PhoneControl(Protocol):
+    """What the desk can do with the phone line."""
+
+    async def answer(self) -> None:
+        """Pick up the ringing call."""
+        ...
+
+    async def hangup(self) -> None:
+        """End the current call."""
+        ...
+
+
+@attrs.frozen
+class ReserveForm:
+    resource_id: int
+    customer_id: int
+    party_size: int
+    start: datetime
+    end: datetime
+    notes: str | None = None
+
+
+@attrs.frozen
+class CardForm:
+    name: str | None = None
+    gender: str | None = None
+    company: str | None = None
+    customer_type: str | None = None
+    birthday: str | None = None
+    notes: str | None = None
+
+
+def _json(value: Any) -> Any:
+    return unstructure(value)
+
+
+class MerchantApi:
+    """Customers, reservations, the phone line and reports for the desk page."""
+
+    def __init__(
+        self,
+        desk: MerchantDesk,
+        calldesk: CallDesk,
+        phone: PhoneControl,
+        sms_gateway: Any,
+        templates: ConfirmationTemplates | None = None,
+    ) -> None:
+        self.desk = desk
+        self.calldesk = calldesk
+        self.phone = phone
+        self.sms = sms_gateway
+        self.templates = templates or ConfirmationTemplates()
+        self.router = Router()
+        r = self.router.add
+        r("GET", "/api/desk/customers", self.search)
+        r("GET", "/api/desk/customers/{customer_id}", self.card)
+        r("PATCH", "/api/desk/customers/{customer_id}", self.edit)
+        r("GET", "/api/desk/resources", self.resources)
+        r("POST", "/api/desk/reservations", self.reserve)
+        r("POST", "/api/desk/call/answer", self.answer)
+        r("POST", "/api/desk/call/hangup", self.hangup)
+
+    async def handle(self, request: ApiRequest) -> ApiResponse:
+        """Answer one request."""
+        return await self.router.dispatch(request)
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Desk events (pop-ups, automatic SMS) as JSON-able data, as they happen."""
+        stream = self.calldesk.subscribe()
+        async with stream:
+            async for event in stream:
+                yield {"type": type(event).__name__, "data": _json(event)}
+
+    async def search(self, request: ApiRequest) -> ApiResponse:
+        found = await self.desk.customers.search(request.query.get("q", ""))
+        return ApiResponse.of_json({"items": _json(found)})
+
+    async def _card(self, customer_id: int) -> dict[str, Any]:
+        customer = await self.desk.customers.get(customer_id)
+        history = await self.desk.customers.history(customer_id, limit=10)
+        return {
+            "customer": _json(customer),
+            "display_name": customer.display_name,
+            "history": _json(history),
+        }
+
+    @staticmethod
+    def _id(text: str) -> int:
+        if not text.isdigit():
+            raise InvalidInput("ids are whole numbers")
+        return int(text)
+
+    async def card(self, request: ApiRequest, customer_id: str) -> ApiResponse:
+        return ApiResponse.of_json(await self._card(self._id(customer_id)))
+
+    async def edit(self, request: ApiRequest, customer_id: str) -> ApiResponse:
+        form = structure(request.json(), CardForm)
+        fields = {k: v for k, v in attrs.asdict(form).items() if v is not None}
+        await self.desk.customers.update(self._id(customer_id), **fields)
+        return ApiResponse.of_json(await self._card(self._id(customer_id)))
+
+    async def resources(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse.of_json({"items": _json(await self.desk.reservations.resources())})
+
+    async def reserve(self, request: ApiRequest) -> ApiResponse:
+        form = structure(request.json(), ReserveForm)
+        reservation = await self.desk.reservations.reserve(
+            form.resource_id, form.customer_id, form.party_size, form.start, form.end, form.notes
+        )
+        text = await send_confirmation(self.desk, self.sms, reservation, "booked", self.templates)
+        return ApiResponse.of_json({"reservation": _json(reservation), "sms": text}, 201)
+
+    async def answer(self, request: ApiRequest) -> ApiResponse:
+        await self.phone.answer()
+        return ApiResponse.of_json({"ok": True})
+
+    async def hangup(self, request: ApiRequest) -> ApiResponse:
+        await self.phone.hangup()
+        return ApiResponse.of_json({"ok": True})
