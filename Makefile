@@ -1,6 +1,6 @@
 # The project's commands. `make demo` and `make test` work on a fresh machine:
 # both run scripts/setup.sh first, which installs whatever is missing.
-.PHONY: setup demo demo-video test bench clean
+.PHONY: setup demo demo-video kiosk test bench clean
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,6 +10,9 @@ setup:
 
 demo: setup
 	$(PY) -m hosts.web --demo --db sqlite:///var/demo.db
+
+kiosk: setup
+	$(PY) -m hosts.kiosk --demo
 
 demo-video: setup
 	$(PY) examples/synthetic_session/render.py
