@@ -25,6 +25,7 @@ from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway, RateLimit
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
+from zhanye_sdk.merchant.registration import Registration
 
 from .webhost import ThreadedLoop
 
@@ -37,6 +38,7 @@ class RunningKiosk(ThreadedLoop):
         super().__init__()
         self.folder = folder
         self.sim = ModemSimulator("huawei", ring_interval=0.3)
+        self.registration: Registration | None = None
 
     async def _start(self) -> None:
         # Everything lives in one task, so its context managers exit where they entered.
@@ -64,7 +66,15 @@ class RunningKiosk(ThreadedLoop):
                 tasks.start_soon(calldesk.run, modem.events())
                 await modem.wait_connected()
                 runner = web.AppRunner(
-                    build_kiosk_app(MerchantApi(self.desk, calldesk, modem, gateway))
+                    build_kiosk_app(
+                        MerchantApi(
+                            self.desk,
+                            calldesk,
+                            modem,
+                            gateway,
+                            registration=lambda: self.registration,
+                        )
+                    )
                 )
                 await runner.setup()
                 await web.TCPSite(runner, "127.0.0.1", self.port).start()
@@ -144,5 +154,31 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         page.get_by_role("button", name="保存").click()
         expect(page.locator("#toast")).to_have_text("已保存")
         assert kiosk.run(kiosk.desk.customers.get(zhang.id)).notes == "爱吃辣"
+
+        # Bulk SMS: preview the parts, then send; locked without a registered SIM.
+        kiosk.run(kiosk.desk.customers.add_to_group(zhang.id, "会员"))
+        page.get_by_role("tab", name="群发短信").click()
+        page.get_by_label(re.compile("客户分组")).fill("会员")
+        page.get_by_role("button", name="预览").click()
+        expect(page.locator("#sms-summary")).to_contain_text("共 1 人")
+        expect(page.locator("#sms-list")).to_contain_text("张三您好")
+        page.get_by_role("button", name="发送").click()
+        expect(page.locator("#toast")).to_contain_text("SIM has not been verified")
+        kiosk.registration = Registration(True, quota_per_day=100, signature="小馆")
+        sent_before = len(kiosk.sim.sent)
+        page.get_by_role("button", name="发送").click()
+        expect(page.locator("#sms-summary")).to_have_text(
+            "已提交 1 条，失败 0 条，跳过 0 条（含退订 0）"
+        )
+        kiosk.wait_for_sms(sent_before + 1)
+
+        # The ledger: a bill settled exactly, and the report with its chart.
+        page.get_by_role("tab", name="收银记账").click()
+        page.get_by_label(re.compile("消费明细")).fill("清蒸鲈鱼 1 88.00\n米饭 3 2.50")
+        page.get_by_label("实收金额").fill("100")
+        page.get_by_role("button", name="结账").click()
+        expect(page.locator("#bill-result")).to_have_text("应收 95.50 元（折扣 1），找零 4.50 元")
+        expect(page.locator("#report-table tbody tr")).to_have_count(1)
+        expect(page.locator("#report-chart rect")).to_have_count(1)
     finally:
         context.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import cattrs
@@ -47,6 +48,8 @@ converter.register_structure_hook(enum.StrEnum, _structure_str_enum)
 converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
 converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
 converter.register_unstructure_hook(time, lambda t: t.strftime("%H:%M:%S"))
+# Money travels as text ("95.50"), never as a float.
+converter.register_unstructure_hook(Decimal, str)
 
 
 def _structure_time(value: Any, _: type) -> time:

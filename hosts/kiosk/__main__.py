@@ -28,6 +28,7 @@ from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.control import apply_command
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
+from zhanye_sdk.merchant.registration import LocalVerifier, Registration
 
 
 def main() -> None:
@@ -36,6 +37,9 @@ def main() -> None:
     parser.add_argument("--modem", help="serial device or pyserial URL of the desk phone")
     parser.add_argument("--demo", action="store_true", help="use the modem simulator")
     parser.add_argument("--shop", default="小馆", help="the shop's name and SMS signature")
+    parser.add_argument(
+        "--sim", action="append", default=[], help="ICCID of a registered SIM (repeatable)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     args = parser.parse_args()
@@ -52,13 +56,24 @@ def main() -> None:
         outbox.parent.mkdir(parents=True, exist_ok=True)
         gateway = ModemSmsGateway(modem, outbox, GatewayConfig(signature=args.shop))
         calldesk = CallDesk(desk, gateway, CallDeskRules(shop=args.shop))
-        application = build_kiosk_app(MerchantApi(desk, calldesk, modem, gateway))
+        # The demo's simulated SIM is registered; a real SIM must be listed with --sim.
+        trusted = list(args.sim) + ([simulator.profile.iccid] if simulator is not None else [])
+        verifier = LocalVerifier(
+            {iccid: Registration(True, quota_per_day=500, signature=args.shop) for iccid in trusted}
+        )
+        registration: list[Registration | None] = [None]
+        application = build_kiosk_app(
+            MerchantApi(desk, calldesk, modem, gateway, registration=lambda: registration[0])
+        )
         if not await desk.reservations.resources():
             await desk.reservations.add_resource("牡丹厅", kind="room", capacity=10)
             await desk.reservations.add_resource("1号桌", kind="table", capacity=4)
 
         async def device(_: web.Application) -> AsyncIterator[None]:
             async with modem:
+                await modem.wait_connected()
+                info = await modem.info()
+                registration[0] = await verifier.verify(info.iccid or "", info.imsi)
                 tasks = [
                     asyncio.create_task(gateway.run()),
                     asyncio.create_task(calldesk.run(modem.events())),
@@ -75,6 +90,7 @@ def main() -> None:
         return application
 
     if simulator is not None:
+
         def console() -> None:
             for line in sys.stdin:
                 if line.strip():

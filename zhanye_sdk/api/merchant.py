@@ -6,17 +6,19 @@ between HTTP and ``zhanye_sdk.merchant`` and hold no rules of their own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
 
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confirmation
 from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.wire import structure, unstructure
 
 __all__ = ["MerchantApi", "PhoneControl"]
@@ -45,6 +47,20 @@ class ReserveForm:
 
 
 @attrs.frozen
+class BulkForm:
+    template: str
+    numbers: list[str] = attrs.field(factory=list)
+    groups: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class BillForm:
+    items: list[tuple[str, int, str]]
+    paid: str
+    customer_id: int | None = None
+
+
+@attrs.frozen
 class CardForm:
     name: str | None = None
     gender: str | None = None
@@ -68,8 +84,11 @@ class MerchantApi:
         phone: PhoneControl,
         sms_gateway: Any,
         templates: ConfirmationTemplates | None = None,
+        registration: Callable[[], Registration | None] = lambda: None,
     ) -> None:
         self.desk = desk
+        self.registration = registration
+        self.bulk = BulkSms(desk, sms_gateway)
         self.calldesk = calldesk
         self.phone = phone
         self.sms = sms_gateway
@@ -83,6 +102,11 @@ class MerchantApi:
         r("POST", "/api/desk/reservations", self.reserve)
         r("POST", "/api/desk/call/answer", self.answer)
         r("POST", "/api/desk/call/hangup", self.hangup)
+        r("POST", "/api/desk/sms/preview", self.sms_preview)
+        r("POST", "/api/desk/sms/send", self.sms_send)
+        r("GET", "/api/desk/sms/outbox", self.sms_outbox)
+        r("POST", "/api/desk/ledger", self.bill)
+        r("GET", "/api/desk/ledger/report", self.report)
 
     async def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one request."""
@@ -141,3 +165,45 @@ class MerchantApi:
     async def hangup(self, request: ApiRequest) -> ApiResponse:
         await self.phone.hangup()
         return ApiResponse.of_json({"ok": True})
+
+    async def _recipients(self, form: BulkForm) -> list[Any]:
+        return await self.bulk.recipients(numbers=form.numbers, groups=form.groups)
+
+    async def sms_preview(self, request: ApiRequest) -> ApiResponse:
+        form = structure(request.json(), BulkForm)
+        previews = await self.bulk.preview(form.template, await self._recipients(form))
+        return ApiResponse.of_json(
+            {
+                "items": _json(previews[:200]),
+                "recipients": len(previews),
+                "characters": sum(p.characters for p in previews),
+                "parts": sum(p.parts for p in previews),
+            }
+        )
+
+    async def sms_send(self, request: ApiRequest) -> ApiResponse:
+        form = structure(request.json(), BulkForm)
+        report = await self.bulk.send(
+            form.template, await self._recipients(form), self.registration()
+        )
+        return ApiResponse.of_json(_json(report))
+
+    async def sms_outbox(self, request: ApiRequest) -> ApiResponse:
+        pending = await self.sms.pending() if hasattr(self.sms, "pending") else 0
+        return ApiResponse.of_json({"pending": pending})
+
+    async def bill(self, request: ApiRequest) -> ApiResponse:
+        form = structure(request.json(), BillForm)
+        entry = await self.desk.ledger.record(
+            list(form.items), form.paid, customer_id=form.customer_id
+        )
+        return ApiResponse.of_json(_json(entry), 201)
+
+    async def report(self, request: ApiRequest) -> ApiResponse:
+        kind = request.query.get("kind", "day")
+        now = self.desk.clock.now()
+        start = now - timedelta(
+            days={"day": 31, "month": 366, "quarter": 3 * 366, "year": 5 * 366}.get(kind, 31)
+        )
+        rows = await self.desk.ledger.report(kind, start, now + timedelta(days=1))
+        return ApiResponse.of_json({"rows": _json(rows)})

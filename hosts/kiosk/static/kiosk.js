@@ -139,3 +139,102 @@ document.querySelector("#card-form").addEventListener("submit", async (event) =>
 });
 
 connect();
+
+// Tabs: the customer book, bulk SMS, the ledger.
+for (const tab of document.querySelectorAll("[data-tab]")) {
+  tab.addEventListener("click", () => {
+    for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
+    for (const panel of document.querySelectorAll("[data-panel]")) panel.hidden = panel.dataset.panel !== tab.dataset.tab;
+    if (tab.dataset.tab === "ledger") loadReport();
+  });
+}
+
+function bulkForm() {
+  return {
+    template: document.querySelector("#sms-template").value,
+    numbers: document.querySelector("#sms-numbers").value.split(/\s+/).filter(Boolean),
+    groups: document.querySelector("#sms-groups").value.split(/[,，]/).map((g) => g.trim()).filter(Boolean),
+  };
+}
+
+document.querySelector("#sms-preview").addEventListener("click", async () => {
+  try {
+    const result = await call("POST", "/api/desk/sms/preview", bulkForm());
+    document.querySelector("#sms-summary").textContent = t("smsSummary", result);
+    list(document.querySelector("#sms-list"), result.items.slice(0, 20), (p) => `${p.number}：${p.text}（${p.characters}字 / ${p.parts}条）`);
+  } catch (error) {
+    toast(t("error", { detail: error.message }));
+  }
+});
+
+document.querySelector("#sms-send").addEventListener("click", async () => {
+  try {
+    const report = await call("POST", "/api/desk/sms/send", bulkForm());
+    const optedOut = report.skipped.filter(([, why]) => why === "opted_out").length;
+    document.querySelector("#sms-summary").textContent = t("smsReport", {
+      sent: report.sent.length, failed: report.failed.length, skipped: report.skipped.length, optedOut,
+    });
+    const bar = document.querySelector("#sms-progress");
+    bar.hidden = false;
+    bar.max = Math.max(1, report.sent.length);
+    const poll = async () => {
+      const { pending } = await call("GET", "/api/desk/sms/outbox");
+      bar.value = bar.max - Math.min(bar.max, pending);
+      if (pending > 0) {
+        document.querySelector("#sms-list").replaceChildren();
+        setTimeout(poll, 1000);
+      }
+    };
+    poll();
+  } catch (error) {
+    toast(t("error", { detail: error.message }));
+  }
+});
+
+document.querySelector("#bill-save").addEventListener("click", async () => {
+  const items = document.querySelector("#bill-items").value.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const parts = line.split(/\s+/);
+    return [parts.slice(0, -2).join(" "), Number(parts.at(-2)), parts.at(-1)];
+  });
+  try {
+    const entry = await call("POST", "/api/desk/ledger", { items, paid: document.querySelector("#bill-paid").value.trim() });
+    document.querySelector("#bill-result").textContent = t("billResult", entry.settlement);
+    loadReport();
+  } catch (error) {
+    document.querySelector("#bill-result").textContent = t("error", { detail: error.message });
+  }
+});
+
+async function loadReport() {
+  const { rows } = await call("GET", `/api/desk/ledger/report?kind=${document.querySelector("#report-kind").value}`);
+  const body = document.querySelector("#report-table tbody");
+  body.replaceChildren();
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    for (const value of [row.period, row.bills, row.amount, row.payable]) {
+      const td = document.createElement("td");
+      td.textContent = String(value);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  // A bar per period, scaled to the largest total.
+  const svg = document.querySelector("#report-chart");
+  svg.replaceChildren();
+  const max = Math.max(1, ...rows.map((r) => Number(r.payable)));
+  const width = 100 / Math.max(1, rows.length);
+  rows.forEach((row, i) => {
+    const height = (Number(row.payable) / max) * 150;
+    const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    bar.setAttribute("x", `${i * width + width * 0.1}%`);
+    bar.setAttribute("width", `${width * 0.8}%`);
+    bar.setAttribute("y", String(160 - height));
+    bar.setAttribute("height", String(height));
+    bar.setAttribute("fill", "#c2410c");
+    const label = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    label.textContent = `${row.period}: ${row.payable}`;
+    bar.append(label);
+    svg.append(bar);
+  });
+}
+document.querySelector("#report-kind").addEventListener("change", loadReport);
