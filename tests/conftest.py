@@ -23,7 +23,16 @@ settings.load_profile("zhanye")
 
 # Test modules whose outcome depends on the kernel backend; the numpy pass of
 # scripts/test.sh runs these (``-m kernels``), the native pass runs everything.
-KERNEL_MODULE_PREFIXES = ("test_kernels_", "test_media_", "test_example_", "test_backend")
+KERNEL_MODULE_PREFIXES = (
+    "test_kernels_",
+    "test_media_",
+    "test_example_",
+    "test_backend",
+    "test_sop_matcher",
+    "test_sop_eval",
+    "test_sop_assist",
+    "test_sop_transcript",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,15 +11,19 @@ import os
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
+from zhanye_sdk.kernels import aho as _aho_twin
 from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import mix as _mix_twin
+from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
 
 __all__ = [
+    "AhoCorasick",
     "BackendName",
     "Compositor",
     "Resampler",
     "composite_i420",
+    "draw_strokes",
     "layout_cells",
     "load_native",
     "mix",
@@ -65,6 +69,7 @@ if _active is not None:
     resample = _active.resample
     composite_i420 = _active.composite_i420
     layout_cells = _active.layout_cells
+    draw_strokes = _active.draw_strokes
 else:
     mix = _mix_twin.mix
     mix_minus = _mix_twin.mix_minus
@@ -72,12 +77,15 @@ else:
     resample = _resample_twin.resample
     composite_i420 = _composite_twin.composite_i420
     layout_cells = _composite_twin.layout_cells
+    draw_strokes = _raster_twin.draw_strokes
 
 # Classes are bound apart from the functions so that type checkers see a class: both
 # backends' classes have the twin's interface (see ``_native.pyi``).
 if TYPE_CHECKING:
     Resampler = _resample_twin.Resampler
     Compositor = _composite_twin.Compositor
+    AhoCorasick = _aho_twin.AhoCorasick
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
+    AhoCorasick = _active.AhoCorasick if _active is not None else _aho_twin.AhoCorasick

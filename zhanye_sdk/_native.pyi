@@ -1,6 +1,6 @@
 """Type stub of the native extension built from ``zhanye_sdk_native`` (see ``_backend``)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +47,14 @@ def composite_i420(
     main: int = 0,
     out: _Planes | None = None,
 ) -> _Planes: ...
+def draw_strokes(
+    image: npt.NDArray[np.uint8],
+    points: npt.NDArray[np.int32],
+    offsets: npt.NDArray[np.int64],
+    widths: npt.NDArray[np.int32],
+    colours: npt.NDArray[np.uint8],
+    tools: npt.NDArray[np.uint8],
+) -> None: ...
 def layout_cells(
     sizes: Sequence[tuple[int, int]],
     layout: str,
@@ -69,3 +77,9 @@ class Compositor:
         main: int = 0,
         out: _Planes | None = None,
     ) -> _Planes: ...
+
+class AhoCorasick:
+    def __init__(self, patterns: Iterable[str]) -> None: ...
+    def find(self, text: str, *, overlapping: bool = False) -> list[tuple[int, int, int]]: ...
+    @property
+    def pattern_count(self) -> int: ...

@@ -446,7 +446,12 @@ async def cmd_demo_data(s: Session) -> None:
         await upload(s, admin, DEMO_PPTX, await anyio.to_thread.run_sync(demo_pptx))
     base = s.args.h5_base.rstrip("/")
     links = [
-        ("有音频UAT链接", f"{base}/demo/h5/anxinbao.html?audio=1", "安心保终身寿险（有音频）", True),  # noqa: E501
+        (
+            "有音频UAT链接",
+            f"{base}/demo/h5/anxinbao.html?audio=1",
+            "安心保终身寿险（有音频）",
+            True,
+        ),  # noqa: E501
         ("会议同屏-demo链接", f"{base}/demo/h5/product.html", "百万安心疗", False),
     ]
     for name, url, title, has_audio in links:

@@ -11,20 +11,25 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
+from zhanye_sdk.api.cobrowse import CobrowseApi
 from zhanye_sdk.api.materials import MaterialApi
+from zhanye_sdk.api.recordings import RecordingApi
 from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
+from zhanye_sdk.api.sop import SopApi
 from zhanye_sdk.api.whiteboard import WhiteboardApi
 from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
+from zhanye_sdk.media.records import MediaRecords
 from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import Platform
 from zhanye_sdk.records import RecordExports, RecordService
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
-from zhanye_sdk.whiteboard.service import WhiteboardService
 from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES
+from zhanye_sdk.sop.live import SopLiveService
+from zhanye_sdk.whiteboard.service import WhiteboardService
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: The sample H5 product pages (examples/h5_product) that the demo's links point at.
@@ -37,12 +42,16 @@ PAGES = {
     "/admin/organizations": "organizations.html",
     "/records": "records.html",
     "/admin/materials": "materials.html",
+    "/admin/sop": "sop.html",
     "/workbench": "workbench.html",
 }
 #: Pages whose path carries an id or a token.
 DYNAMIC_PAGES = {
     "/sessions/{session_id}": "hall.html",
     "/join/{invite}": "join.html",
+    "/sessions/{session_id}/playback": "playback.html",
+    "/records/{session_id}/cobrowse": "cobrowse-replay.html",
+    "/records/{session_id}/board": "board-replay.html",
 }
 
 ROOMS = web.AppKey("rooms", RoomService)
@@ -88,14 +97,18 @@ def build_app(
     cobrowse = CobrowseService(platform, rooms, bus)
     signaling.register_area("cobrowse", cobrowse.handle)
     app[COBROWSE] = cobrowse
+    cobrowse_api = CobrowseApi(platform, rooms, cobrowse)
     gateway = sms_gateway if sms_gateway is not None else LoggingSmsGateway(signature="智慧展业")
     app[ROOMS], app[SIGNALING], app[SMS] = rooms, signaling, gateway
-    media = MediaService(rooms, bus, media_config)
+    media = MediaService(rooms, bus, media_config, database=platform.database)
     signaling.register_area("media", media.handle)
     app[MEDIA] = media
+    recording_api = RecordingApi(platform, rooms, MediaRecords(platform.database))
     whiteboards = WhiteboardService(platform, rooms, bus)
     signaling.register_area("whiteboard", whiteboards.handle)
     signaling.register_area("share", whiteboards.handle)
+    sop_live = SopLiveService(platform)
+    signaling.register_area("sop", sop_live.handle)
     app[WHITEBOARDS] = whiteboards
     whiteboard_api = WhiteboardApi(platform, rooms, whiteboards)
     admin = AdminApi(platform)
@@ -104,6 +117,7 @@ def build_app(
     exports = RecordExports(records, platform.clock)
     record_api = RecordApi(platform, records, exports)
     material_api = MaterialApi(platform)
+    sop_api = SopApi(platform)
 
     async def api(request: web.Request) -> web.StreamResponse:
         sdk_request = ApiRequest(
@@ -114,13 +128,20 @@ def build_app(
             body=await request.read(),
             client_address=request.remote,
         )
-        answer: ApiResponse | None = await whiteboard_api.handle(sdk_request)
-        if answer is None:
-            answer = await session_api.handle(sdk_request)
-        if answer is None:
-            answer = await record_api.handle(sdk_request)
-        if answer is None:
-            answer = await material_api.handle(sdk_request)
+        answer: ApiResponse | None = None
+        # The first endpoint group that owns the path answers; the admin API takes the rest.
+        for endpoints in (
+            whiteboard_api,
+            cobrowse_api,
+            session_api,
+            record_api,
+            recording_api,
+            material_api,
+            sop_api,
+        ):
+            answer = await endpoints.handle(sdk_request)
+            if answer is not None:
+                break
         if answer is None:
             answer = await admin.handle(sdk_request)
         headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}
@@ -161,7 +182,8 @@ def build_app(
     async def background(_: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(signaling.run())
         export_task = asyncio.create_task(exports.run())
-        media_task = asyncio.create_task(media.run())
+        await media.finalise_interrupted()  # before serving: no session records meanwhile
+        media_task = asyncio.create_task(media.run(finalise=False))
         yield
         for running in (task, export_task, media_task):
             running.cancel()

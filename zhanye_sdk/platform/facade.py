@@ -51,6 +51,9 @@ class Platform:
         from zhanye_sdk.materials.service import MaterialService
 
         self.materials: MaterialService = MaterialService(self._ctx, storage=material_storage)
+        from zhanye_sdk.sop.service import SopService
+
+        self.sop: SopService = SopService(self._ctx)
 
     @classmethod
     async def open(

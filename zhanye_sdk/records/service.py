@@ -9,6 +9,7 @@ exactly like a missing one.
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import BinaryIO
 
@@ -31,6 +32,7 @@ from zhanye_sdk.records.models import (
     RecordSummary,
     SessionRecord,
     SharedMaterialRecord,
+    SopStepRecord,
 )
 from zhanye_sdk.records.query import (
     after,
@@ -46,6 +48,8 @@ from zhanye_sdk.store.schema import (
     organizations,
     session_participants,
     sessions,
+    sop_session_reports,
+    whiteboard_ops,
 )
 
 __all__ = ["ExportProgress", "RecordConfig", "RecordService"]
@@ -143,8 +147,32 @@ class RecordService:
                     .order_by(cobrowse_shares.c.started_ms)
                 )
             ).all()
+            board_shares = (
+                await conn.execute(
+                    sa.select(whiteboard_ops.c.data)
+                    .where(whiteboard_ops.c.session_id == session_id)
+                    .where(whiteboard_ops.c.type == "share.open")
+                    .order_by(whiteboard_ops.c.seq)
+                )
+            ).all()
+            sop = (
+                await conn.execute(
+                    sa.select(sop_session_reports).where(
+                        sop_session_reports.c.session_id == session_id
+                    )
+                )
+            ).first()
         summary = summary_from_row(row, now)
         shared = [SharedMaterialRecord(kind="link", name=r.name, content=r.url) for r in links]
+        # Files, videos and blank boards shared on the whiteboard, once each.
+        documents: dict[str, dict[str, str]] = {}
+        for share in board_shares:
+            document = json.loads(share.data)["document"]
+            documents.setdefault(document["id"], document)
+        shared_files = [
+            SharedMaterialRecord(kind=d["kind"], name=d["name"], content=d["source"])
+            for d in documents.values()
+        ]
         durations = {person.participant_id: int(person.duration_ms) for person in people}
         if summary.state is RoomState.LIVE:
             # The stored durations are as of the room's last event; people still in
@@ -180,8 +208,11 @@ class RecordService:
             summary=summary,
             participants=participants,
             evaluations=evaluations,
-            shared_materials=shared,
+            shared_materials=shared + shared_files,
+            shared_file=any(d["kind"] != "blank" for d in documents.values()),
             shared_link=bool(shared),
+            sop_steps=[SopStepRecord(**step) for step in json.loads(sop.steps)] if sop else [],
+            qa_report=json.loads(sop.qa) if sop else None,
         )
 
     async def facets(self, actor: Principal) -> RecordFacets:

@@ -6,8 +6,10 @@
 //! expected), borrow numpy buffers without copying and release the GIL for work
 //! large enough to be worth it.
 
+pub mod aho;
 pub mod composite;
 pub mod mix;
+pub mod raster;
 pub mod resample;
 
 use numpy::{
@@ -656,6 +658,184 @@ fn py_layout_cells(
     Ok(tiles.iter().map(|t| (t.x, t.y, t.w, t.h)).collect())
 }
 
+// ---- Multi-pattern exact search (aho.rs) ----
+
+/// Searching more characters than this runs with the GIL released.
+const AHO_DETACH_CHARS: usize = 50_000;
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+/// Aho-Corasick search of many patterns at once, in character (str index) offsets.
+///
+/// Immutable once built; `find` releases the GIL on long texts, so one automaton can be
+/// shared by threads.
+#[pyclass(name = "AhoCorasick", module = "zhanye_sdk._native", frozen)]
+struct PyAhoCorasick {
+    inner: aho::Automaton,
+}
+
+#[pymethods]
+impl PyAhoCorasick {
+    #[new]
+    fn new(patterns: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if patterns.is_instance_of::<pyo3::types::PyString>() {
+            return Err(value_error(
+                "patterns must be a sequence of non-empty str, got a single str",
+            ));
+        }
+        let items = patterns.try_iter().map_err(|_| {
+            value_error(format!(
+                "patterns must be a sequence of non-empty str, got {}",
+                type_name(patterns)
+            ))
+        })?;
+        let mut texts: Vec<String> = Vec::new();
+        for (index, item) in items.enumerate() {
+            let item = item?;
+            let text = item
+                .cast::<pyo3::types::PyString>()
+                .map_err(|_| {
+                    value_error(format!(
+                        "patterns[{index}] must be a non-empty str, got {}",
+                        type_name(&item)
+                    ))
+                })?
+                .to_str()?
+                .to_owned();
+            texts.push(text);
+        }
+        let inner = aho::Automaton::new(&texts).map_err(|e| value_error(e.to_string()))?;
+        Ok(PyAhoCorasick { inner })
+    }
+
+    /// Matches `(pattern, start, end)` in `text`: leftmost-longest, or every overlapping one.
+    #[pyo3(signature = (text, *, overlapping = false))]
+    fn find(
+        &self,
+        py: Python<'_>,
+        text: &Bound<'_, PyAny>,
+        overlapping: bool,
+    ) -> PyResult<Vec<(u32, usize, usize)>> {
+        let text = text
+            .cast::<pyo3::types::PyString>()
+            .map_err(|_| value_error(format!("text must be a str, got {}", type_name(text))))?
+            .to_str()?;
+        let kind = if overlapping {
+            aho::MatchKind::Overlapping
+        } else {
+            aho::MatchKind::LeftmostLongest
+        };
+        let run = || self.inner.find(text, kind);
+        let found = if text.len() > AHO_DETACH_CHARS {
+            py.detach(run)
+        } else {
+            run()
+        };
+        Ok(found
+            .into_iter()
+            .map(|m| (m.pattern, m.start, m.end))
+            .collect())
+    }
+
+    /// The number of patterns.
+    #[getter]
+    fn pattern_count(&self) -> usize {
+        self.inner.pattern_count()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("AhoCorasick(<{} patterns>)", self.inner.pattern_count())
+    }
+}
+
+// ---- Stroke rasterizer (raster.rs) ----
+
+/// Draws anti-aliased strokes into an RGB image in place; see `raster.rs` for the arithmetic.
+#[pyfunction]
+#[pyo3(name = "draw_strokes", signature = (image, points, offsets, widths, colours, tools))]
+fn py_draw_strokes<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+    points: &Bound<'py, PyAny>,
+    offsets: &Bound<'py, PyAny>,
+    widths: &Bound<'py, PyAny>,
+    colours: &Bound<'py, PyAny>,
+    tools: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let wrong_image = || {
+        value_error(format!(
+            "image must be a numpy array of dtype uint8 and shape (H, W, 3), got {}",
+            describe(image)
+        ))
+    };
+    let target = image
+        .cast::<numpy::PyArray3<u8>>()
+        .map_err(|_| wrong_image())?;
+    let shape = target.shape().to_vec();
+    if shape[2] != 3 {
+        return Err(value_error(format!(
+            "image must have shape (H, W, 3) with 1 <= H, W <= {}, got ({}, {}, {})",
+            raster::MAX_SIDE,
+            shape[0],
+            shape[1],
+            shape[2]
+        )));
+    }
+    if !target.is_c_contiguous() {
+        return Err(value_error("image must be C-contiguous"));
+    }
+    let points_ro = readonly_2d::<i32>(points, "points", "int32", "(N, 2)")?;
+    if points_ro.shape()[1] != 2 {
+        return Err(value_error(format!(
+            "points must be a numpy array of dtype int32 and shape (N, 2), got {}",
+            describe(points)
+        )));
+    }
+    let offsets_ro = readonly_1d::<i64>(offsets, "offsets", "int64", "(S + 1,)")?;
+    let widths_ro = readonly_1d::<i32>(widths, "widths", "int32", "(S,)")?;
+    let colours_ro = readonly_2d::<u8>(colours, "colours", "uint8", "(S, 3)")?;
+    if colours_ro.shape()[1] != 3 {
+        return Err(value_error(format!(
+            "colours must be a numpy array of dtype uint8 and shape (S, 3), got {}",
+            describe(colours)
+        )));
+    }
+    let tools_ro = readonly_1d::<u8>(tools, "tools", "uint8", "(S,)")?;
+    let flat_points = contiguous(&points_ro, "points")?;
+    let flat_colours = contiguous(&colours_ro, "colours")?;
+    let pairs: Vec<[i32; 2]> = flat_points.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+    let rgb: Vec<[u8; 3]> = flat_colours
+        .chunks_exact(3)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    let strokes = raster::Strokes {
+        points: &pairs,
+        offsets: contiguous(&offsets_ro, "offsets")?,
+        widths: contiguous(&widths_ro, "widths")?,
+        colours: &rgb,
+        tools: contiguous(&tools_ro, "tools")?,
+    };
+    let (height, width) = (shape[0], shape[1]);
+    raster::check(height, width, &strokes).map_err(|e| value_error(e.to_string()))?;
+    let mut rw = target
+        .try_readwrite()
+        .map_err(|_| value_error("image must be writeable and not shared with the inputs"))?;
+    let pixels = rw
+        .as_slice_mut()
+        .map_err(|_| value_error("image must be C-contiguous"))?;
+    if pairs.len() > 256 {
+        py.detach(|| raster::draw(pixels, height, width, &strokes));
+    } else {
+        raster::draw(pixels, height, width, &strokes);
+    }
+    Ok(())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -667,5 +847,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCompositor>()?;
     m.add_function(wrap_pyfunction!(py_resample, m)?)?;
     m.add_class::<PyResampler>()?;
+    m.add_function(wrap_pyfunction!(py_draw_strokes, m)?)?;
+    m.add_class::<PyAhoCorasick>()?;
     Ok(())
 }

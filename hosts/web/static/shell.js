@@ -6,6 +6,7 @@ const NAV = [
   { key: "nav.workbench", href: "/workbench", needs: "session.start" },
   { key: "nav.records", href: "/records", needs: "session.start" },
   { key: "nav.resources", href: "/admin/materials", needs: "material.use" },
+  { key: "nav.sop", href: "/admin/sop", needs: "sop.manage" },
   { key: "nav.accounts", href: "/admin/accounts", needs: "account.list" },
   { key: "nav.organizations", href: "/admin/organizations", needs: "org.view" },
 ];

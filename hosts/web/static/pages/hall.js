@@ -1,9 +1,11 @@
 import { api, token } from "../api.js";
 import { has, t } from "../i18n.js";
 import { attachCobrowseHost } from "../cobrowse-host.js";
+import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
 import { attempt, confirmDialog, notify, startPage } from "../shell.js";
+import { mountBoard, shareDialog as boardShareDialog } from "../whiteboard.js";
 
 await startPage("/workbench");
 const sessionId = location.pathname.split("/").pop();
@@ -29,6 +31,19 @@ client.addEventListener("room", () => {
   if (ended) connection.textContent = t("hall.ended");
 });
 client.addEventListener("failure", (event) => showError(event.detail));
+new MediaSession(client, document.querySelector("#stage"), { onError: showError });
+const boardError = (error) => (has(`board.error.${error.code}`) ? notify(t(`board.error.${error.code}`)) : showError(error));
+const board = mountBoard(document.querySelector("#board-panel"), client, {
+  sessionId,
+  credentials: { token: token.get() },
+  staff: true,
+  onError: boardError,
+});
+const openShare = boardShareDialog(document.querySelector("#board-share-dialog"), board, {
+  listMaterials: async () => (await api("GET", "/api/materials?limit=200")).items,
+  onError: boardError,
+});
+document.querySelector("#share-file").addEventListener("click", openShare);
 client.connect();
 
 const inviteDialog = document.querySelector("#invite-dialog");

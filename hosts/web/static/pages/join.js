@@ -1,9 +1,11 @@
 import { api } from "../api.js";
 import { has, t, translate } from "../i18n.js";
 import { attachCobrowseCustomer } from "../cobrowse-customer.js";
+import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
 import { attempt, notify } from "../shell.js";
+import { mountBoard } from "../whiteboard.js";
 
 translate();
 const inviteToken = location.pathname.split("/").pop();
@@ -50,6 +52,7 @@ function enter(seat) {
       if (room.evaluations[client.me.participant_id]) showThanks();
     }
   });
+  new MediaSession(client, document.querySelector("#stage"), { slots: 2, onError: showError });
   const toggle = (kind) => () => {
     const mine = client.room.participants[client.me.participant_id];
     client.send(`room.set_${kind}`, { target: mine.id, on: !mine[`${kind}_on`] }).catch(showError);
@@ -64,6 +67,12 @@ function enter(seat) {
   });
   setupEvaluation(client);
   attachCobrowseCustomer(client, document.querySelector("#cobrowse"));
+  mountBoard(document.querySelector("#board-panel"), client, {
+    sessionId: seat.session_id,
+    credentials: { seat: seat.seat_token },
+    staff: false,
+    onError: (error) => (has(`board.error.${error.code}`) ? notify(t(`board.error.${error.code}`)) : showError(error)),
+  });
   client.connect();
 }
 

@@ -141,6 +141,9 @@ async function showDetails(id) {
   const replay = document.querySelector("#record-replay");
   replay.hidden = !record.shared_link;
   replay.href = `/records/${id}/cobrowse`;
+  const boardReplay = document.querySelector("#record-board-replay");
+  boardReplay.hidden = !record.shared_materials.some((m) => m.kind !== "link");
+  boardReplay.href = `/records/${id}/board`;
   fillTable(
     document.querySelector("#record-participants"),
     record.participants.map((p) => [p.name, t(`records.role.${p.role}`), duration(p.duration_ms)]),

@@ -1,0 +1,1 @@
+"""The app host: a participant program over ``zhanye_sdk.client``."""

@@ -1,0 +1,63 @@
+// Plays a session's recording: its MP4 segments in manifest order, after the server has
+// re-checked every segment's SHA-256 against the hash-chained manifest.
+import { api, token } from "../api.js";
+import { t } from "../i18n.js";
+import { notify, startPage } from "../shell.js";
+
+await startPage("/records");
+const sessionId = location.pathname.split("/")[2];
+const player = document.querySelector("#player");
+const list = document.querySelector("#segments");
+
+let recording;
+try {
+  recording = await api("GET", `/api/sessions/${sessionId}/recording?verify=1`);
+} catch (error) {
+  notify(error.code === "not_found" ? t("playback.none") : error.text || error.message);
+  throw error;
+}
+document.querySelector("#recording-status").textContent = t(`playback.status.${recording.status}`);
+const verified = document.querySelector("#recording-verified");
+verified.textContent = t(recording.verified ? "playback.verified" : "playback.tampered");
+verified.className = `badge ${recording.verified ? "online" : "disabled"}`;
+if (!recording.verified) {
+  const problems = document.querySelector("#problems");
+  problems.textContent = recording.problems.join("；");
+  problems.hidden = false;
+}
+
+// Segments are fetched with the login token (a <video src> cannot send it) and played in turn.
+const urls = new Map();
+async function segmentUrl(name) {
+  if (!urls.has(name)) {
+    const response = await fetch(`/api/sessions/${sessionId}/recording/${name}`, {
+      headers: { Authorization: `Bearer ${token.get()}` },
+    });
+    if (!response.ok) throw new Error(t("playback.segmentMissing", { name }));
+    urls.set(name, URL.createObjectURL(await response.blob()));
+  }
+  return urls.get(name);
+}
+
+let current = -1;
+async function play(index) {
+  if (index >= recording.segments.length) return;
+  current = index;
+  for (const [i, item] of [...list.children].entries()) item.classList.toggle("current", i === index);
+  player.src = await segmentUrl(recording.segments[index].name);
+  await player.play().catch(() => {});
+  if (index + 1 < recording.segments.length) segmentUrl(recording.segments[index + 1].name).catch(() => {});
+}
+player.addEventListener("ended", () => play(current + 1));
+
+for (const [index, segment] of recording.segments.entries()) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link";
+  button.textContent = t("playback.segment", { n: index + 1, seconds: Math.round(segment.duration_ms / 1000) });
+  button.addEventListener("click", () => play(index).catch((error) => notify(error.message)));
+  item.append(button);
+  list.append(item);
+}
+if (recording.segments.length) play(0).catch((error) => notify(error.message));

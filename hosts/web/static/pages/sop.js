@@ -1,0 +1,302 @@
+// SOP管理: 话术库 (categories, scripts, search), 流程配置 (nodes outline, material, copy),
+// SOP模板 (ordered flows, allowed organizations) and 质检规则.
+import { api } from "../api.js";
+import { t } from "../i18n.js";
+import { attempt, cell, confirmDialog, notify, startPage } from "../shell.js";
+
+await startPage("/admin/sop");
+const $ = (selector) => document.querySelector(selector);
+const state = { categories: [], flows: [], orgs: [], materials: [], keyword: "", category: "" };
+
+function option(select, value, text) {
+  select.append(new Option(text, value));
+}
+
+function actionCell(buttons) {
+  const td = cell("");
+  td.className = "actions";
+  for (const [key, handler, extra] of buttons) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `link ${extra || ""}`;
+    b.textContent = t(key);
+    b.addEventListener("click", handler);
+    td.append(b);
+  }
+  return td;
+}
+
+function fill(body, rows, columns) {
+  body.replaceChildren(...rows);
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = cell(t("common.empty"));
+    td.colSpan = columns;
+    tr.append(td);
+    body.append(tr);
+  }
+}
+
+function formError(form, error) {
+  const box = form.querySelector(".form-error");
+  box.textContent = error ? error.text || String(error) : "";
+  box.hidden = !error;
+}
+
+async function submit(form, action) {
+  try {
+    await action();
+    formError(form, null);
+    form.reset();
+    notify(t("common.saved"), "info");
+  } catch (error) {
+    formError(form, error);
+  }
+}
+
+// ---- 话术库 ---------------------------------------------------------------------------
+
+async function loadCategories() {
+  state.categories = (await api("GET", "/api/sop/categories")).items;
+  const tree = $("#categories");
+  tree.replaceChildren();
+  const all = document.createElement("button");
+  all.type = "button";
+  all.className = "link";
+  all.textContent = t("common.all");
+  all.addEventListener("click", () => { state.category = ""; loadScripts(); });
+  tree.append(all);
+  for (const c of state.categories) {
+    const item = document.createElement("button");
+    item.type = "button";
+    item.className = c.parent_id ? "link child" : "link";
+    item.setAttribute("role", "treeitem");
+    item.textContent = c.name;
+    item.addEventListener("click", () => { state.category = c.id; loadScripts(); });
+    tree.append(item);
+  }
+  for (const select of [$("#category-parent"), $("#script-category")]) {
+    select.replaceChildren();
+    if (select.id === "category-parent") option(select, "", t("sop.category.top"));
+    for (const c of state.categories) {
+      if (select.id === "category-parent" && c.parent_id) continue;
+      option(select, c.id, c.parent_id ? `— ${c.name}` : c.name);
+    }
+  }
+}
+
+async function loadScripts() {
+  const query = new URLSearchParams();
+  if (state.keyword) query.set("keyword", state.keyword);
+  if (state.category) query.set("category_id", state.category);
+  const page = await attempt(() => api("GET", `/api/sop/scripts?${query}`));
+  if (!page) return;
+  const rows = page.items.map((s) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = s.name;
+    tr.append(cell(s.name), cell(s.keywords.join("，")), cell(s.content),
+      cell(new Date(s.updated_at).toLocaleDateString()));
+    tr.append(actionCell([["common.delete", async () => {
+      if (!(await confirmDialog(t("sop.confirmDelete", { name: s.name })))) return;
+      if ((await attempt(() => api("DELETE", `/api/sop/scripts/${s.id}`))) !== undefined) loadScripts();
+    }, "danger"]]));
+    return tr;
+  });
+  fill($("#scripts tbody"), rows, 5);
+}
+
+$("#category-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  const made = await attempt(() => api("POST", "/api/sop/categories",
+    { name: data.get("name"), parent_id: data.get("parent_id") || null }));
+  if (made) { event.target.reset(); await loadCategories(); }
+});
+
+$("#script-search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  state.keyword = new FormData(event.target).get("keyword").trim();
+  loadScripts();
+});
+$("#script-search").addEventListener("reset", () => { state.keyword = ""; state.category = ""; setTimeout(loadScripts); });
+
+$("#script-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  submit(form, async () => {
+    await api("POST", "/api/sop/scripts", {
+      category_id: data.get("category_id"), name: data.get("name"),
+      keywords: data.get("keywords"), content: data.get("content"),
+    });
+    await loadScripts();
+  });
+});
+
+// ---- 流程配置 ---------------------------------------------------------------------------
+// One node per line: "标题 | 关键词1,关键词2 | 必选 | 1-3"; lines indented (or starting
+// with "-") are second-level nodes of the line above.
+
+function parseOutline(text) {
+  const nodes = [];
+  for (const raw of text.split("\n")) {
+    if (!raw.trim()) continue;
+    const child = /^(\s+|-)/.test(raw);
+    const [title, phrases = "", required = "", pages = ""] = raw.replace(/^\s*-?\s*/, "").split("|").map((p) => p.trim());
+    const node = {
+      title,
+      key_phrases: phrases.split(/[,，]/).map((p) => p.trim()).filter(Boolean),
+      required: ["必选", "required", "是"].includes(required),
+      pages: pages || null,
+    };
+    if (child && nodes.length) nodes[nodes.length - 1].children.push(node);
+    else nodes.push({ ...node, children: [] });
+  }
+  return nodes;
+}
+
+function outline(nodes) {
+  const line = (n, indent) => `${indent}${n.title} | ${n.key_phrases.join(",")} | ${n.required ? "必选" : ""}`;
+  return nodes.flatMap((n) => [line(n, ""), ...n.children.map((c) => line(c, "  "))]).join("\n");
+}
+
+async function loadFlows() {
+  const page = await attempt(() => api("GET", "/api/sop/flows"));
+  if (!page) return;
+  state.flows = page.items;
+  const materialName = (id) => state.materials.find((m) => m.id === id)?.name || "";
+  const rows = page.items.map((f) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = f.name;
+    const linked = f.material_id ? `${t("records.yes")} · ${materialName(f.material_id)}` : t("records.no");
+    const count = f.nodes.reduce((n, node) => n + 1 + node.children.length, 0);
+    tr.append(cell(f.name), cell(linked), cell(String(count)), cell(new Date(f.updated_at).toLocaleDateString()));
+    tr.append(actionCell([
+      ["common.edit", () => {
+        const form = $("#flow-form");
+        form.dataset.editing = f.id;
+        form.elements.name.value = f.name;
+        form.elements.material_id.value = f.material_id || "";
+        form.elements.pages.value = f.pages.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
+        form.elements.nodes.value = outline(f.nodes);
+      }],
+      ["sop.flow.copy", async () => {
+        if (await attempt(() => api("POST", `/api/sop/flows/${f.id}/copy`, {}))) await loadFlows();
+      }],
+      ["common.delete", async () => {
+        if (!(await confirmDialog(t("sop.confirmDelete", { name: f.name })))) return;
+        if ((await attempt(() => api("DELETE", `/api/sop/flows/${f.id}`))) !== undefined) await loadFlows();
+      }, "danger"],
+    ]));
+    return tr;
+  });
+  fill($("#flows tbody"), rows, 5);
+  const select = $("#template-flows");
+  select.replaceChildren();
+  for (const f of state.flows) option(select, f.id, f.name);
+}
+
+$("#flow-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const body = {
+    name: data.get("name"), material_id: data.get("material_id") || null,
+    pages: data.get("pages") || null, nodes: parseOutline(data.get("nodes")),
+  };
+  const editing = form.dataset.editing;
+  submit(form, async () => {
+    if (editing) await api("PUT", `/api/sop/flows/${editing}`, { ...body, material_id: body.material_id || "" });
+    else await api("POST", "/api/sop/flows", body);
+    delete form.dataset.editing;
+    await loadFlows();
+  });
+});
+
+// ---- SOP模板 ------------------------------------------------------------------------------
+
+async function loadTemplates() {
+  const page = await attempt(() => api("GET", "/api/sop/templates"));
+  if (!page) return;
+  const flowName = (id) => state.flows.find((f) => f.id === id)?.name || id;
+  const orgName = (id) => state.orgs.find((o) => o.id === id)?.name || id;
+  const rows = page.items.map((tpl) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = tpl.name;
+    tr.append(cell(tpl.name), cell(tpl.flow_ids.map(flowName).join(" → ")),
+      cell(tpl.org_ids.length ? tpl.org_ids.map(orgName).join("，") : t("sop.template.allOrgs")));
+    tr.append(actionCell([["common.delete", async () => {
+      if (!(await confirmDialog(t("sop.confirmDelete", { name: tpl.name })))) return;
+      if ((await attempt(() => api("DELETE", `/api/sop/templates/${tpl.id}`))) !== undefined) await loadTemplates();
+    }, "danger"]]));
+    return tr;
+  });
+  fill($("#templates tbody"), rows, 4);
+}
+
+$("#template-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const chosen = (select) => [...select.selectedOptions].map((o) => o.value);
+  const body = { name: form.elements.name.value, flow_ids: chosen($("#template-flows")), org_ids: chosen($("#template-orgs")) };
+  submit(form, async () => { await api("POST", "/api/sop/templates", body); await loadTemplates(); });
+});
+
+// ---- 质检规则 -----------------------------------------------------------------------------
+
+async function loadRules() {
+  const page = await attempt(() => api("GET", "/api/sop/rules"));
+  if (!page) return;
+  const rows = page.items.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = r.name;
+    const definition = r.expression || r.order.join(" → ") || r.max_silence_ms || r.max_cpm || r.min_cpm || "";
+    tr.append(cell(r.name), cell(t(`sop.rule.kind.${r.kind}`)), cell(String(definition)),
+      cell(t(`sop.rule.severity.${r.severity}`)), cell(String(r.deduction)));
+    tr.append(actionCell([["common.delete", async () => {
+      if ((await attempt(() => api("DELETE", `/api/sop/rules/${r.id}`))) !== undefined) await loadRules();
+    }, "danger"]]));
+    return tr;
+  });
+  fill($("#rules tbody"), rows, 6);
+}
+
+$("#rule-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const kind = data.get("kind");
+  const limit = data.get("limit") ? Number(data.get("limit")) : null;
+  const body = {
+    name: data.get("name"), kind, role: data.get("role"), severity: data.get("severity"),
+    deduction: Number(data.get("deduction") || 0),
+  };
+  if (kind === "forbidden" || kind === "mandatory") body.expression = data.get("expression");
+  if (kind === "order") body.order = data.get("order");
+  if (kind === "silence") body.max_silence_ms = limit === null ? null : limit * 1000;
+  if (kind === "speech_rate") body.max_cpm = limit;
+  submit(form, async () => { await api("POST", "/api/sop/rules", body); await loadRules(); });
+});
+
+// ---- tabs ---------------------------------------------------------------------------------
+
+function showTab(name) {
+  for (const tab of document.querySelectorAll("#sop-tabs [role=tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  }
+  for (const section of document.querySelectorAll(".sop-tab")) section.hidden = section.id !== `tab-${name}`;
+}
+for (const tab of document.querySelectorAll("#sop-tabs [role=tab]")) {
+  tab.addEventListener("click", () => showTab(tab.dataset.tab));
+}
+
+state.materials = (await attempt(() => api("GET", "/api/materials?limit=200")))?.items || [];
+const materialSelect = $("#flow-material");
+option(materialSelect, "", t("sop.flow.noMaterial"));
+for (const m of state.materials) option(materialSelect, m.id, m.name);
+state.orgs = (await attempt(() => api("GET", "/api/organizations")))?.items || [];
+for (const o of state.orgs) option($("#template-orgs"), o.id, o.name);
+showTab(new URLSearchParams(location.search).get("tab") || "scripts");
+await loadCategories();
+await Promise.all([loadScripts(), loadFlows(), loadRules()]);
+await loadTemplates();

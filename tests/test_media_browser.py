@@ -1,0 +1,158 @@
+"""Headless Chromium as a real WebRTC peer: a customer on the join page with a fake
+microphone playing a 700 Hz tone and a fake camera; the salesperson an aiortc participant.
+
+The salesperson hears the browser's tone through the server's mix; the browser shows the
+salesperson's video in their tile and its own network grade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from hosts.web.server import MEDIA, ROOMS
+from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, tone
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+from zhanye_sdk.signaling.endpoint import SignalingConfig
+
+from .media_world import LOOPBACK_MEDIA, MediaHost, start_session, tone_level
+from .platform_world import World, build_world
+from .webhost import CHROMIUM_ARGS, RunningHost
+
+pytestmark = pytest.mark.e2e
+
+BROWSER_HZ, SALES_HZ = 700.0, 500.0
+
+
+@pytest.fixture(scope="module")
+def media_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Chromium with fake devices: the microphone plays a known tone (FACTS.md flags)."""
+    wav = tmp_path_factory.mktemp("tone") / "tone700.wav"
+    with wave.open(str(wav), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(48_000)
+        f.writeframes(tone(BROWSER_HZ, 20.0, amplitude=12_000))
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--use-file-for-fake-audio-capture={wav}",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=args
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[RunningHost]:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+
+    async def make() -> tuple[Any, World]:
+        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+        return world.platform, world
+
+    running = RunningHost(
+        make,
+        signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
+        media_config=LOOPBACK_MEDIA,
+    ).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def invite_path(server: MediaHost) -> str:
+    async with aiohttp.ClientSession() as http:
+        auth = {"Authorization": f"Bearer {server.login_token}"}
+        url = f"{server.base}/api/sessions/{server.session_id}/invite-link"
+        link = await (await http.post(url, headers=auth)).json()
+    return str(link["path"])
+
+
+async def salesperson(
+    server: MediaHost, joined: threading.Event, done: threading.Event
+) -> dict[str, Any]:
+    """Joins with a 500 Hz tone; returns what it heard and saw of the customer."""
+    async with join(
+        server.host_url,
+        microphone=ToneTrack(SALES_HZ),
+        camera=FlatVideoTrack(90, width=320, height=240),
+        slots=2,
+        loopback_only=True,
+    ) as me:
+        joined.set()
+        heard: dict[str, float] = {}
+        with anyio.fail_after(40):
+            while True:
+                await anyio.sleep(0.2)
+                now = time.monotonic()
+                audio = me.audio_between(now - 1.0, now)
+                customer = next((s for s in me.slots.values() if s), None)
+                video = me.video_of(customer) if customer else None
+                if audio.size >= 24_000 and video is not None and video.frames > 10:
+                    heard = {
+                        "browser": tone_level(audio, BROWSER_HZ),
+                        "self": tone_level(audio, SALES_HZ),
+                    }
+                    if heard["browser"] > 500:
+                        break
+            await anyio.to_thread.run_sync(done.wait, 30)
+        return {"heard": heard, "video": video, "customer": customer}
+
+
+def test_chromium_customer_is_heard_and_sees_the_salesperson(
+    media_browser: Any, host: RunningHost
+) -> None:
+    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    host.run(start_session(server))
+    path = host.run(invite_path(server))
+    joined, done = threading.Event(), threading.Event()
+    result = asyncio.run_coroutine_threadsafe(salesperson(server, joined, done), host.loop)
+    assert joined.wait(20)
+
+    context = media_browser.new_context(viewport={"width": 800, "height": 700})
+    try:
+        page = context.new_page()
+        page.goto(f"{host.url}{path}")
+        page.get_by_label("您的称呼").fill("客户赵先生")
+        page.locator("input[name=ack]").check()
+        page.get_by_role("button", name="进入会话").click()
+        sales_id = host.extra.ids["sp_A1"]
+        tile_video = page.locator(f'.tile[data-participant="{sales_id}"] video')
+        expect(tile_video).to_have_count(1, timeout=20_000)
+        page.wait_for_function(
+            "v => v.videoWidth === 320 && v.currentTime > 0.3",
+            arg=tile_video.element_handle(),
+            timeout=20_000,
+        )
+        expect(page.locator("#network")).to_have_text("网络良好", timeout=20_000)
+        own = page.locator(".tile video").count()
+        assert own == 2  # their own camera preview and the salesperson
+    finally:
+        done.set()
+        outcome = result.result(timeout=45)
+        context.close()
+    assert outcome["heard"]["browser"] > 500, outcome
+    assert outcome["heard"]["self"] < 250, outcome
+    assert outcome["video"].size == (640, 480) and outcome["video"].frames > 10

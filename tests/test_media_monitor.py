@@ -1,0 +1,66 @@
+"""Network quality from stats deltas: loss, bitrate, jitter units, grades, summary."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess, grade
+
+
+def aiortc_like(received: int, lost: int, bytes_in: int, bytes_out: int, rtt: float) -> list:
+    return [
+        SimpleNamespace(
+            type="inbound-rtp",
+            kind="audio",
+            packetsReceived=received,
+            packetsLost=lost,
+            jitter=480,  # RTP clock units: 480 / 48 kHz = 10 ms
+        ),
+        SimpleNamespace(type="remote-outbound-rtp", bytesSent=bytes_in),
+        SimpleNamespace(type="outbound-rtp", bytesSent=bytes_out),
+        SimpleNamespace(type="remote-inbound-rtp", roundTripTime=rtt, fractionLost=0),
+    ]
+
+
+def test_an_interval_is_assessed_from_counter_deltas() -> None:
+    before = StatsSnapshot.from_report(10.0, aiortc_like(100, 0, 10_000, 20_000, 0.02))
+    after = StatsSnapshot.from_report(12.0, aiortc_like(290, 10, 260_000, 520_000, 0.03))
+    report = assess(before, after)
+    assert report.loss == 10 / 200
+    assert report.up_kbps == 250_000 * 8 / 1000 / 2
+    assert report.down_kbps == 500_000 * 8 / 1000 / 2
+    assert report.jitter_ms == 10.0 and report.rtt_ms == 30.0
+    assert report.quality == "fair"  # 5 % loss
+
+
+def test_browser_stats_give_jitter_in_seconds() -> None:
+    snap = StatsSnapshot.from_report(
+        0.0, [{"type": "inbound-rtp", "kind": "video", "packetsReceived": 5, "jitter": 0.05}]
+    )
+    assert snap.jitter_ms == 50.0 and snap.rtt_ms is None
+
+
+def test_grades() -> None:
+    assert grade(20, 5, 0.0) == "good"
+    assert grade(None, 5, 0.0) == "good"
+    assert grade(200, 5, 0.0) == "fair"
+    assert grade(20, 40, 0.0) == "fair"
+    assert grade(500, 5, 0.0) == "poor"
+    assert grade(20, 5, 0.2) == "poor"
+    assert grade(20, 150, 0.0) == "poor"
+
+
+def test_the_summary_counts_grades_and_survives_a_round_trip() -> None:
+    before = StatsSnapshot(0.0, 0, 0, 0, 0, 5.0, 20.0)
+    good = assess(before, StatsSnapshot(2.0, 100, 0, 1000, 1000, 5.0, 20.0))
+    poor = assess(before, StatsSnapshot(2.0, 50, 50, 1000, 1000, 5.0, 40.0))
+    summary = NetworkSummary()
+    summary.add("p1", good)
+    summary.add("p1", poor)
+    data = summary.as_data()
+    assert data["p1"]["good"] == 1 and data["p1"]["poor"] == 1
+    assert data["p1"]["worst_quality"] == "poor" and data["p1"]["mean_rtt_ms"] == 30.0
+    again = NetworkSummary.from_data(data)
+    again.add("p1", good)
+    assert again.as_data()["p1"]["reports"] == 3
+    assert again.as_data()["p1"]["mean_rtt_ms"] == round((20 + 40 + 20) / 3, 1)

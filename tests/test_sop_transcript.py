@@ -1,0 +1,99 @@
+"""ASR as an interface: the scripted source, the 16 kHz speech frames and endpoints, the
+sherpa-onnx adapter's model checks (no model is needed for any of it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.sop import KeyPhrase, PhraseIndex, TranscriptMatcher
+from zhanye_sdk.sop.transcript import (
+    ScriptedTranscript,
+    SherpaOnnxTranscriber,
+    SpeechChunker,
+    SpeechFrame,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_scripted_transcript_gives_partials_then_finals_to_the_matcher() -> None:
+    script = ScriptedTranscript(
+        [("sales", "这款保险产品有十五天犹豫期", 0, 3000), ("cust", "好的", 3200, 3600)],
+        partial_chars=4,
+    )
+    segments = [s async for s in script.segments()]
+    assert [(s.text, s.final) for s in segments[:4]] == [
+        ("这款保险", False),
+        ("这款保险产品有十", False),
+        ("这款保险产品有十五天犹豫", False),
+        ("这款保险产品有十五天犹豫期", True),
+    ]
+    assert segments[-1].speaker == "cust" and segments[-1].final
+    matcher = TranscriptMatcher(PhraseIndex([KeyPhrase("cool", "犹豫期")]))
+    hits = []
+    for s in segments:
+        matcher.receive(s)
+        hits += matcher.events()
+    assert [(h.key, h.final) for h in hits] == [("cool", True)]
+
+
+def tone(rate: int, seconds: float, hz: float, level: int = 8000) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return (level * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+
+
+def silence(rate: int, seconds: float) -> np.ndarray:
+    return np.zeros(int(rate * seconds), dtype=np.int16)
+
+
+def run(chunker: SpeechChunker, signal: np.ndarray, chunk: int) -> list[SpeechFrame]:
+    frames = []
+    for start in range(0, signal.size, chunk):
+        frames += chunker.receive(signal[start : start + chunk])
+    return frames
+
+
+@pytest.mark.parametrize("rate", [8_000, 16_000, 48_000])
+def test_speech_is_resampled_framed_and_endpointed(rate: int) -> None:
+    signal = np.concatenate([silence(rate, 1.0), tone(rate, 1.5, 1000), silence(rate, 1.0)])
+    frames = run(SpeechChunker("sales", rate), signal, rate // 50)  # 20 ms chunks
+    assert all(f.samples.dtype == np.int16 and f.samples.size == 1600 for f in frames)
+    # Speech starts with the tone (the resampler delays it by under a frame) ...
+    assert frames[0].start_ms in (1000, 1100)
+    # ... and ends after six quiet frames, once.
+    assert [f.end_of_utterance for f in frames].count(True) == 1
+    assert frames[-1].end_of_utterance and frames[-1].start_ms in (3000, 3100)
+    # 16 kHz out: the 1 kHz tone is at bin 1000 / (16000 / 1600) = 100.
+    middle = frames[len(frames) // 2].samples.astype(np.float64)
+    assert int(np.argmax(np.abs(np.fft.rfft(middle)))) == 100
+
+
+def test_chunk_sizes_do_not_change_the_frames() -> None:
+    signal = np.concatenate([silence(48_000, 0.5), tone(48_000, 0.7, 440), silence(48_000, 0.8)])
+    a = run(SpeechChunker("s", 48_000), signal, 960)
+    b = run(SpeechChunker("s", 48_000), signal, 4_321)
+    assert [(f.start_ms, f.end_of_utterance) for f in a] == [
+        (f.start_ms, f.end_of_utterance) for f in b
+    ]
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.samples, y.samples)
+
+
+def test_short_clicks_do_not_start_an_utterance() -> None:
+    signal = np.concatenate([silence(16_000, 0.5), tone(16_000, 0.1, 800), silence(16_000, 1.0)])
+    assert run(SpeechChunker("s", 16_000), signal, 320) == []
+
+
+def test_bad_rate_and_incomplete_model_folders_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="rate"):
+        SpeechChunker("s", 44_100)
+    with pytest.raises(InvalidInput, match="encoder"):
+        SherpaOnnxTranscriber(tmp_path)
+    for name in ("encoder-epoch-99.onnx", "decoder-epoch-99.onnx", "joiner-epoch-99.onnx"):
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(InvalidInput, match="tokens.txt"):
+        SherpaOnnxTranscriber(tmp_path, hotwords=["保险产品"])

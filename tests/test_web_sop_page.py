@@ -1,0 +1,138 @@
+"""SOP管理 in a real browser: script library with search, flow editor and copy, templates
+with organizations, QA rules; only company admins see it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+
+from .platform_world import World, build_world
+from .test_web_admin_pages import log_in
+from .webhost import RunningHost
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+    monkeypatch.chdir(tmp_path)
+
+    async def make() -> tuple[Any, World]:
+        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+        admin = world.p("ca_A")
+        await world.platform.materials.add_link(admin, "资产配置介绍", "https://example.com/a")
+        return world.platform, world
+
+    running = RunningHost(make).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_company_admin_configures_scripts_flows_templates_and_rules(
+    page: Page, host: RunningHost
+) -> None:
+    log_in(page, host, "ca-A")
+    page.get_by_role("link", name="SOP管理").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("SOP管理")
+
+    # 话术库: a category tree and scripts, found by keyword.
+    categories = page.locator("#category-form")
+    categories.get_by_label("分类名称").fill("财富管理行业话术")
+    categories.get_by_role("button", name="新增分类").click()
+    expect(page.get_by_role("treeitem", name="财富管理行业话术")).to_be_visible()
+    categories.get_by_label("分类名称").fill("产品介绍")
+    categories.get_by_label("上级分类").select_option(label="财富管理行业话术")
+    categories.get_by_role("button", name="新增分类").click()
+    expect(page.get_by_role("treeitem", name="产品介绍")).to_be_visible()
+    form = page.locator("#script-form")
+    for name, keywords, content in (
+        ("资产配置介绍", "宏观市场,量化策略", "宏观市场介绍"),
+        ("客户KYC引导", "服务", "引导KYC"),
+    ):
+        form.get_by_label("话术分类").select_option(label="— 产品介绍")
+        form.get_by_label("话术名称").fill(name)
+        form.get_by_label("语义关键字").fill(keywords)
+        form.get_by_label("话术内容").fill(content)
+        form.get_by_role("button", name="保存").click()
+        expect(page.locator(f'#scripts tr[data-name="{name}"]')).to_be_visible()
+    search = page.locator("#script-search")
+    search.get_by_label("关键字").fill("量化")
+    search.get_by_role("button", name="查询").click()
+    expect(page.locator("#scripts tbody tr")).to_have_count(1)
+    expect(page.locator("#scripts tbody tr").first).to_contain_text("宏观市场，量化策略")
+
+    # 流程配置: nodes as an outline, a linked material, copy.
+    page.get_by_role("tab", name="流程配置").click()
+    flow = page.locator("#flow-form")
+    flow.get_by_label("流程名称").fill("资产配置介绍")
+    flow.get_by_label("关联素材").select_option(label="资产配置介绍")
+    flow.get_by_label("页码范围").fill("1-5")
+    flow.get_by_label("流程节点").fill(
+        "资产配置介绍 | 资产配置 | 必选\n"
+        "  宏观市场介绍 | 宏观市场,量化策略\n"
+        "客户KYC | 风险测评 | 必选"
+    )
+    flow.get_by_role("button", name="保存").click()
+    row = page.locator('#flows tr[data-name="资产配置介绍"]')
+    expect(row).to_contain_text("是 · 资产配置介绍")
+    expect(row.locator("td").nth(2)).to_have_text("3")
+    row.get_by_role("button", name="复制").click()
+    expect(page.locator('#flows tr[data-name="资产配置介绍-副本"]')).to_be_visible()
+    # A node without a title is refused with the field named.
+    flow.get_by_label("流程名称").fill("坏流程")
+    flow.get_by_label("流程节点").fill(" | 关键词")
+    flow.get_by_role("button", name="保存").click()
+    expect(flow.get_by_role("alert")).to_contain_text("nodes[0].title")
+
+    # SOP模板: ordered flows for one organization.
+    page.get_by_role("tab", name="SOP模板").click()
+    template = page.locator("#template-form")
+    template.get_by_label("模板名称").fill("财富管理模板")
+    template.get_by_label("流程（按顺序）").select_option(label="资产配置介绍")
+    template.get_by_label("可用机构").select_option(label="机构A1")
+    template.get_by_role("button", name="保存").click()
+    expect(page.locator('#templates tr[data-name="财富管理模板"]')).to_contain_text("机构A1")
+
+    # 质检规则.
+    page.get_by_role("tab", name="质检规则").click()
+    rule = page.locator("#rule-form")
+    rule.get_by_label("规则名称").fill("承诺保本")
+    rule.get_by_label("规则类型").select_option("forbidden")
+    rule.get_by_label("表达式").fill("保本 and (保息 or /保证.{0,3}收益/)")
+    rule.get_by_label("严重程度").select_option("critical")
+    rule.get_by_label("扣分").fill("30")
+    rule.get_by_role("button", name="保存").click()
+    saved = page.locator('#rules tr[data-name="承诺保本"]')
+    expect(saved).to_contain_text("禁用语")
+    expect(saved).to_contain_text("严重")
+    rule.get_by_label("规则名称").fill("坏规则")
+    rule.get_by_label("规则类型").select_option("forbidden")
+    rule.get_by_label("表达式").fill("保本 and")
+    rule.get_by_role("button", name="保存").click()
+    expect(rule.get_by_role("alert")).to_contain_text("expression")
+
+
+def test_a_salesperson_has_no_sop_management(page: Page, host: RunningHost) -> None:
+    log_in(page, host, "sp-A1")
+    expect(page.get_by_role("link", name="会话记录")).to_be_visible()
+    expect(page.get_by_role("link", name="SOP管理")).to_have_count(0)

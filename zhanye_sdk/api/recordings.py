@@ -1,0 +1,79 @@
+"""Recording endpoints: a session's recording (status, segments, verification) and its files.
+
+``GET /api/sessions/{id}/recording`` (``?verify=1`` re-hashes every segment) and
+``GET /api/sessions/{id}/recording/{segment}`` (one MP4 segment), for whoever may see
+the session's record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
+from zhanye_sdk.media.manifest import verify
+from zhanye_sdk.media.records import MediaRecords
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.roles import Principal
+from zhanye_sdk.rooms.service import RoomService
+
+__all__ = ["RecordingApi"]
+
+
+class RecordingApi:
+    """Serves recordings to the people who may see the session."""
+
+    def __init__(self, platform: Platform, rooms: RoomService, records: MediaRecords) -> None:
+        self.platform = platform
+        self.rooms = rooms
+        self.records = records
+        self.router = Router()
+        self.router.add("GET", "/api/sessions/{session_id}/recording", self.recording)
+        self.router.add("GET", "/api/sessions/{session_id}/recording/{name}", self.segment)
+
+    async def handle(self, request: ApiRequest) -> ApiResponse | None:
+        """Answer a request for these endpoints; None when the path is not theirs."""
+        if not self.router.handles(request.path):
+            return None
+        return await self.router.dispatch(request)
+
+    async def _actor(self, request: ApiRequest) -> Principal:
+        from zhanye_sdk.api.admin import AdminApi
+
+        return await self.platform.auth.authenticate(AdminApi.token_of(request))
+
+    async def recording(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        await self.rooms.get(await self._actor(request), session_id)
+        record = await self.records.get(session_id)
+        if record is None or record.recording_status is None:
+            raise ApiError(404, "not_found", "this session has no recording")
+        body: dict[str, object] = {
+            "status": record.recording_status.value,
+            "duration_ms": record.manifest.duration_ms,
+            "started_ms": record.recording_started_ms,
+            "ended_ms": record.recording_ended_ms,
+            "error": record.recording_error,
+            "head": record.manifest_head,
+            "segments": [
+                {"index": e.index, "name": e.name, "duration_ms": e.duration_ms, "sha256": e.sha256}
+                for e in record.manifest.entries
+            ],
+            "network": record.network_summary,
+            "playback_path": f"/sessions/{session_id}/playback",
+        }
+        if request.query.get("verify") == "1":
+            folder = Path(record.recording_folder or "")
+            result = verify(record.manifest, folder, expected_head=record.manifest_head)
+            body["verified"] = result.ok
+            body["problems"] = list(result.problems)
+        return ApiResponse.of_json(body)
+
+    async def segment(self, request: ApiRequest, session_id: str, name: str) -> ApiResponse:
+        await self.rooms.get(await self._actor(request), session_id)
+        record = await self.records.get(session_id)
+        names = {e.name for e in record.manifest.entries} if record is not None else set()
+        if record is None or name not in names:
+            raise ApiError(404, "not_found", f"the recording has no segment {name}")
+        path = Path(record.recording_folder or "") / name
+        if not path.is_file():
+            raise ApiError(404, "not_found", f"segment {name} is missing from storage")
+        return ApiResponse(200, b"", content_type="video/mp4", file=path)

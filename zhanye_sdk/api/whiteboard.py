@@ -1,0 +1,124 @@
+"""Shared-document endpoints for a session's participants: page images, the video,
+annotated pages (PNG), the annotated document (PDF) and the board's event log.
+
+Staff authenticate with their bearer token (or ``?token=`` where a browser element
+cannot send headers) and must be able to see the session; customers pass their seat
+token as ``?seat=``. Paths::
+
+    GET /api/sessions/{sid}/board                                  the snapshot
+    GET /api/sessions/{sid}/board/events                           the op log (staff)
+    GET /api/sessions/{sid}/board/documents/{doc}/pages/{n}        the page image
+    GET /api/sessions/{sid}/board/documents/{doc}/pages/{n}/annotated.png[?width=]
+    GET /api/sessions/{sid}/board/documents/{doc}/annotated.pdf[?width=]
+    GET /api/sessions/{sid}/board/documents/{doc}/video            the video file
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.rooms.service import RoomService
+from zhanye_sdk.whiteboard.service import WhiteboardService
+from zhanye_sdk.whiteboard.wire import view_data
+
+__all__ = ["WhiteboardApi"]
+
+_PREFIX = "/api/sessions/{session_id}/board"
+
+
+class WhiteboardApi:
+    """``/api/sessions/{id}/board*``."""
+
+    def __init__(
+        self, platform: Platform, rooms: RoomService, whiteboards: WhiteboardService
+    ) -> None:
+        self.platform = platform
+        self.rooms = rooms
+        self.whiteboards = whiteboards
+        self.router = Router()
+        r = self.router.add
+        r("GET", _PREFIX, self.board)
+        r("GET", f"{_PREFIX}/events", self.events)
+        r("GET", f"{_PREFIX}/documents/{{document}}/pages/{{number}}", self.page)
+        r("GET", f"{_PREFIX}/documents/{{document}}/pages/{{number}}/annotated.png", self.png)
+        r("GET", f"{_PREFIX}/documents/{{document}}/annotated.pdf", self.pdf)
+        r("GET", f"{_PREFIX}/documents/{{document}}/video", self.video)
+
+    async def handle(self, request: ApiRequest) -> ApiResponse | None:
+        """Answer a request for these endpoints; None when the path is not theirs."""
+        if not self.router.handles(request.path):
+            return None
+        return await self.router.dispatch(request)
+
+    async def _participant(
+        self, request: ApiRequest, session_id: str, *, staff: bool = False
+    ) -> None:
+        seat = request.query.get("seat")
+        if seat and not staff:
+            await self.rooms.seat_for_customer(session_id, seat)
+            return
+        header = request.header("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
+        if not token:
+            raise ApiError(401, "authentication_failed", "log in first")
+        actor = await self.platform.auth.authenticate(token)
+        await self.rooms.get(actor, session_id)
+
+    @staticmethod
+    def _number(text: str, what: str) -> int:
+        if not text.isdigit() or len(text) > 6:
+            raise InvalidInput(f"{what} must be a whole number")
+        return int(text)
+
+    def _width(self, request: ApiRequest) -> int | None:
+        width = request.query.get("width")
+        return None if width is None else self._number(width, "width")
+
+    async def board(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        await self._participant(request, session_id)
+        return ApiResponse.of_json(view_data(await self.whiteboards.snapshot(session_id)))
+
+    async def events(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        await self._participant(request, session_id, staff=True)
+        events = await self.whiteboards.events(session_id)
+        return ApiResponse.of_json({"events": [attrs.asdict(e) for e in events]})
+
+    async def page(
+        self, request: ApiRequest, session_id: str, document: str, number: str
+    ) -> ApiResponse:
+        await self._participant(request, session_id)
+        page = self._number(number, "page")
+        media = await self.whiteboards.page_image(session_id, document, page)
+        return ApiResponse(
+            200,
+            media.data,
+            content_type=media.content_type,
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
+
+    async def png(
+        self, request: ApiRequest, session_id: str, document: str, number: str
+    ) -> ApiResponse:
+        await self._participant(request, session_id)
+        page = self._number(number, "page")
+        data = await self.whiteboards.render_png(session_id, document, page, self._width(request))
+        return ApiResponse(200, data, content_type="image/png")
+
+    async def pdf(self, request: ApiRequest, session_id: str, document: str) -> ApiResponse:
+        await self._participant(request, session_id)
+        data = await self.whiteboards.export_pdf(session_id, document, self._width(request))
+        return ApiResponse(
+            200,
+            data,
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{document}.pdf"'},
+        )
+
+    async def video(self, request: ApiRequest, session_id: str, document: str) -> ApiResponse:
+        await self._participant(request, session_id)
+        media = await self.whiteboards.video_file(session_id, document)
+        return ApiResponse(200, media.data, content_type=media.content_type, file=media.path)

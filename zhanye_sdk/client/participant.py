@@ -1,0 +1,209 @@
+"""``join``: a participant on the client side -- signaling over WebSocket plus WebRTC media.
+
+Used by the app host and by tests as a real peer. It offers one audio m-line
+(its microphone out, its mix-minus in), one camera m-line when it has a camera, and
+``slots`` receive-only video m-lines the server relays the others' video into.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import anyio
+import attrs
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from anyio.abc import TaskGroup
+
+from zhanye_sdk.errors import ProtocolError
+from zhanye_sdk.media.frames import audio_frame_to_mono, video_frame_to_i420
+from zhanye_sdk.media.ice import filter_sdp_candidates
+
+__all__ = ["ReceivedVideo", "SessionParticipant", "join"]
+
+
+@attrs.define
+class ReceivedVideo:
+    """What arrived on one video slot: frame count and the last frame's mean luma."""
+
+    frames: int = 0
+    mean_luma: float = 0.0
+    size: tuple[int, int] = (0, 0)
+
+
+class SessionParticipant:
+    """A joined participant; created by ``join``."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse, tasks: TaskGroup) -> None:
+        self._socket = socket
+        self._tasks = tasks
+        self._ids = itertools.count(1)
+        self._replies: dict[str, dict[str, Any]] = {}
+        self._reply_ready = anyio.Event()
+        self.participant_id = ""
+        self.welcome: dict[str, Any] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.slots: dict[str, str | None] = {}
+        self.audio: list[tuple[float, npt.NDArray[np.int16]]] = []
+        self.video: dict[str, ReceivedVideo] = {}
+        self.connection: RTCPeerConnection | None = None
+        #: Set when the session ends.
+        self.ended = anyio.Event()
+
+    # ---- signaling -------------------------------------------------------------------
+
+    async def request(
+        self, kind: str, data: dict[str, Any] | None = None, *, limit_s: float = 10
+    ) -> dict[str, Any]:
+        """Send a message and return the server's reply to it (``ack``, an answer, an error)."""
+        frame_id = f"c{next(self._ids)}"
+        frame = {"v": 1, "type": kind, "id": frame_id, "data": data or {}}
+        await self._socket.send_str(json.dumps(frame))
+        with anyio.fail_after(limit_s):
+            while frame_id not in self._replies:
+                await self._reply_ready.wait()
+        return self._replies.pop(frame_id)
+
+    async def _read(self) -> None:
+        async for message in self._socket:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            frame = json.loads(message.data)
+            if frame.get("re") is not None:
+                self._replies[frame["re"]] = frame
+                self._reply_ready.set()
+                self._reply_ready = anyio.Event()
+                continue
+            self.messages.append(frame)
+            data = frame.get("data", {})
+            if frame["type"] == "room.ended":
+                self.ended.set()
+            if frame["type"] == "media.slots" and data.get("participant") == self.participant_id:
+                self.slots = dict(data["slots"])
+
+    # ---- media ----------------------------------------------------------------------------
+
+    async def _negotiate(
+        self,
+        microphone: MediaStreamTrack | None,
+        camera: MediaStreamTrack | None,
+        slots: int,
+        ice_servers: Sequence[str],
+        loopback_only: bool,
+    ) -> None:
+        pc = RTCPeerConnection(
+            # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
+            # transport that bundling then discards, so its media never flows.
+            RTCConfiguration(
+                iceServers=[RTCIceServer(urls=url) for url in ice_servers],
+                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            )
+        )
+        self.connection = pc
+        pc.addTransceiver(microphone or "audio", direction="sendrecv" if microphone else "recvonly")
+        if camera is not None:
+            pc.addTransceiver(camera, direction="sendonly")
+        for _ in range(slots):
+            pc.addTransceiver("video", direction="recvonly")
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            mid = next(str(t.mid) for t in pc.getTransceivers() if t.receiver.track is track)
+            if track.kind == "audio":
+                self._tasks.start_soon(self._receive_audio, track)
+            else:
+                self.video[mid] = ReceivedVideo()
+                self._tasks.start_soon(self._receive_video, mid, track)
+
+        await pc.setLocalDescription(await pc.createOffer())
+        reply = await self.request("media.offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+        if reply["type"] != "media.answer":
+            raise ProtocolError(f"the server refused the media offer: {reply.get('data')}")
+        sdp = filter_sdp_candidates(reply["data"]["sdp"], loopback_only=loopback_only)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+
+    async def _receive_audio(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, av.AudioFrame)
+                self.audio.append((time.monotonic(), audio_frame_to_mono(frame).copy()))
+        except MediaStreamError:
+            return
+
+    async def _receive_video(self, mid: str, track: MediaStreamTrack) -> None:
+        received = self.video[mid]
+        try:
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, av.VideoFrame)
+                y, _, _ = video_frame_to_i420(frame)
+                received.frames += 1
+                received.mean_luma = float(y.mean())
+                received.size = (frame.width, frame.height)
+        except MediaStreamError:
+            return
+
+    def audio_between(self, start: float, end: float) -> npt.NDArray[np.int16]:
+        """Received audio whose frames arrived between two ``time.monotonic()`` instants."""
+        chunks = [samples for at, samples in self.audio if start <= at < end]
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+    def video_of(self, participant: str) -> ReceivedVideo | None:
+        """What arrived on the slot that shows ``participant``."""
+        for mid, source in self.slots.items():
+            if source == participant:
+                return self.video.get(mid)
+        return None
+
+
+@asynccontextmanager
+async def join(
+    ws_url: str,
+    *,
+    microphone: MediaStreamTrack | None = None,
+    camera: MediaStreamTrack | None = None,
+    slots: int = 2,
+    ice_servers: Sequence[str] = (),
+    loopback_only: bool = False,
+) -> AsyncIterator[SessionParticipant]:
+    """Join a session's signaling at ``ws_url`` (with ``?token=`` or ``?seat=``) and its media.
+
+    Leaves (``room.leave``) and closes everything when the block ends.
+    """
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as socket:
+        first = await socket.receive_json(timeout=10)
+        if first.get("type") != "session.welcome":
+            raise ProtocolError(f"expected session.welcome, got {first}")
+        async with anyio.create_task_group() as tasks:
+            participant = SessionParticipant(socket, tasks)
+            participant.welcome = first["data"]
+            participant.participant_id = first["data"]["participant_id"]
+            tasks.start_soon(participant._read)
+            try:
+                await participant._negotiate(microphone, camera, slots, ice_servers, loopback_only)
+                yield participant
+            finally:
+                with anyio.CancelScope(shield=True):
+                    if participant.connection is not None:
+                        await participant.connection.close()
+                    for track in (microphone, camera):
+                        if track is not None:
+                            track.stop()
+                    tasks.cancel_scope.cancel()

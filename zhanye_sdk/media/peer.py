@@ -1,0 +1,171 @@
+"""``MediaPeer``: the server's RTCPeerConnection with one participant.
+
+The participant offers; the server answers. What the offer's m-lines mean:
+
+* the first audio m-line the participant sends on is their microphone; if it also
+  receives, the server sends that participant's mix-minus back on it;
+* a video m-line the participant sends on is their camera;
+* every video m-line the participant receives on is a *slot*: the server relays one
+  other participant's video into it and says which one in ``media.slots``.
+
+So adding or removing a participant never needs a renegotiation: a client offers as
+many receive slots as it can show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.sdp import SessionDescription, candidate_from_sdp
+
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
+from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
+
+__all__ = ["InboundTrack", "MediaPeer"]
+
+
+@attrs.frozen
+class InboundTrack:
+    """A track the participant sends to the server."""
+
+    kind: str
+    mid: str
+    track: MediaStreamTrack
+
+
+def _sends(direction: str | None) -> bool:
+    return direction in (None, "sendrecv", "sendonly")
+
+
+def _receives(direction: str | None) -> bool:
+    return direction in (None, "sendrecv", "recvonly")
+
+
+def _with_bandwidth(sdp: str, kbps_by_kind: dict[str, int]) -> str:
+    """Add ``b=AS`` caps to the m-sections of the given kinds (after their ``c=`` line)."""
+    out: list[str] = []
+    kind: str | None = None
+    for line in sdp.splitlines():
+        out.append(line)
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        elif line.startswith("c=") and kind in kbps_by_kind:
+            out.append(f"b=AS:{kbps_by_kind[kind]}")
+    return "\r\n".join(out) + "\r\n"
+
+
+class MediaPeer:
+    """The server side of one participant's WebRTC connection.
+
+    Args:
+        participant: the participant's id in the room.
+        ice_servers: STUN/TURN URLs (none on a LAN or in tests).
+        loopback_only: ignore remote candidates that are not loopback addresses (tests).
+        sample_rate: the rate of the mixed audio sent back.
+        audio_kbps, video_kbps: send caps asked of the participant (``b=AS``).
+    """
+
+    def __init__(
+        self,
+        participant: str,
+        *,
+        ice_servers: Sequence[str] = (),
+        loopback_only: bool = False,
+        sample_rate: int = 48_000,
+        audio_kbps: int = 64,
+        video_kbps: int = 1_900,
+    ) -> None:
+        self.participant = participant
+        self.loopback_only = loopback_only
+        self.connection = RTCPeerConnection(
+            # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
+            # transport that bundling then discards, so its media never flows.
+            RTCConfiguration(
+                iceServers=[RTCIceServer(urls=url) for url in ice_servers],
+                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            )
+        )
+        self.audio_out = MixedAudioTrack(sample_rate)
+        self.slots: dict[str, RelayVideoTrack] = {}
+        self.inbound: list[InboundTrack] = []
+        self._caps = {"audio": audio_kbps, "video": video_kbps}
+        self._closing = False
+
+    @property
+    def state(self) -> str:
+        """The connection state (``new``, ``connecting``, ``connected``, ``failed``, ``closed``)."""
+        return str(self.connection.connectionState)
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Take the participant's offer; return the answer SDP.
+
+        Raises:
+            InvalidInput: the offer is not SDP aiortc accepts.
+        """
+        sdp = filter_sdp_candidates(offer_sdp, loopback_only=self.loopback_only)
+        try:
+            offered = SessionDescription.parse(sdp)
+            await self.connection.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        except (ValueError, AssertionError, KeyError, IndexError) as exc:
+            raise InvalidInput(f"media.offer needs a valid SDP offer: {exc}") from exc
+        directions = {m.rtp.muxId: m.direction for m in offered.media}
+        audio_sent = False
+        for transceiver in self.connection.getTransceivers():
+            mid = str(transceiver.mid)
+            direction = directions.get(mid)
+            if _sends(direction):
+                self.inbound.append(InboundTrack(transceiver.kind, mid, transceiver.receiver.track))
+            if not _receives(direction):
+                continue
+            if transceiver.kind == "audio" and not audio_sent:
+                transceiver.sender.replaceTrack(self.audio_out)
+                transceiver.direction = "sendrecv"
+                audio_sent = True
+            elif transceiver.kind == "video":
+                slot = RelayVideoTrack(mid)
+                self.slots[mid] = slot
+                transceiver.sender.replaceTrack(slot)
+                transceiver.direction = "sendrecv"
+        answer = await self.connection.createAnswer()
+        await self.connection.setLocalDescription(answer)
+        return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
+
+    async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> bool:
+        """Add a trickled remote candidate; False when it was ignored (loopback-only mode).
+
+        Raises:
+            InvalidInput: the candidate line cannot be parsed.
+        """
+        text = candidate.strip()
+        if not text:
+            return False  # end of candidates
+        if self.loopback_only and not is_loopback(candidate_address(text) or ""):
+            return False
+        try:
+            parsed = candidate_from_sdp(text.removeprefix("a=").removeprefix("candidate:"))
+        except (ValueError, IndexError) as exc:
+            raise InvalidInput(f"media.candidate is not an ICE candidate: {exc}") from exc
+        parsed.sdpMid = sdp_mid
+        parsed.sdpMLineIndex = index
+        await self.connection.addIceCandidate(parsed)
+        return True
+
+    async def close(self) -> None:
+        """Stop the tracks and close the connection (once; later calls return at once)."""
+        if self._closing:
+            return
+        self._closing = True
+        self.audio_out.stop()
+        for slot in self.slots.values():
+            slot.stop()
+        await self.connection.close()

@@ -1,0 +1,520 @@
+"""``MediaService``: the rooms' WebRTC media on the server.
+
+One ``MediaPeer`` per participant, negotiated over the session's signaling
+(``media.offer`` → ``media.answer``, ``media.candidate`` both ways); per room one
+mixing task on a drift-free 20 ms ``TickClock`` that feeds every listener the
+mix-minus of the others (gain 0 for whoever the room has muted) and relays video
+frames into the other participants' slots. Codec work runs in aiortc's threads;
+the tick only moves int16 frames and calls the native mixer.
+
+Messages to clients go out on the room's bus channel: ``media.slots`` (which
+participant each of a listener's video slots shows; clients keep their own).
+
+Recording (when configured): every tick hands the full mix, and at the recording
+frame rate the latest frame of every participant, to the room's ``Recorder``
+thread; finished segments are chained into the manifest stored in
+``session_media``. Status: recording → processing (the room ended) → ready /
+failed. A participant dropping changes only the tiles. When this process stops
+mid-session the current segment is closed and the status stays ``recording``; the
+next start finalises such recordings (ready with the segments so far) and a room
+that goes on continues the same hash chain.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError
+from anyio.abc import TaskGroup
+
+from zhanye_sdk._backend import Resampler
+from zhanye_sdk.errors import ConflictError, InvalidInput
+from zhanye_sdk.media.frames import audio_frame_to_mono
+from zhanye_sdk.media.ice import limit_host_addresses
+from zhanye_sdk.media.manifest import SegmentEntry, verify
+from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
+from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess
+from zhanye_sdk.media.pacing import TickClock
+from zhanye_sdk.media.peer import MediaPeer
+from zhanye_sdk.media.recorder import Recorder, RecordingConfig, RecordingTick
+from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
+from zhanye_sdk.rooms.core import Room, RoomState
+from zhanye_sdk.rooms.service import RoomService, Seat
+from zhanye_sdk.signaling.bus import Bus
+from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
+
+__all__ = ["MediaConfig", "MediaService", "VideoFilter"]
+
+#: A host's video filter (美颜…): takes the participant id and a frame, returns a frame.
+#: It runs in a worker thread, never on the event loop.
+VideoFilter = Callable[[str, av.VideoFrame], av.VideoFrame]
+
+
+@attrs.frozen
+class MediaConfig:
+    """Media settings.
+
+    Attributes:
+        ice_host_addresses: the only local addresses ICE gathers on (None: every
+            interface). Process-wide, see ``zhanye_sdk.media.ice``. Tests: ``("127.0.0.1",)``.
+        ice_servers: STUN/TURN URLs handed to every peer.
+        loopback_only: ignore remote candidates that are not loopback (tests).
+        tick_ms: the mixing period.
+        sample_rate: the mixing rate.
+        audio_kbps, video_kbps: send caps asked of each participant (``b=AS``); the manual's
+            budget is about 1 Mbit/s per participant without video, 2 Mbit/s with.
+        video_filter: optional hook applied to every received video frame.
+        recording: record rooms (mixed audio, composited video) when set.
+        network_interval_s: how often each participant's network is assessed and pushed
+            to the room as ``media.network``.
+    """
+
+    ice_host_addresses: tuple[str, ...] | None = None
+    ice_servers: tuple[str, ...] = ()
+    loopback_only: bool = False
+    tick_ms: int = 20
+    sample_rate: int = 48_000
+    audio_kbps: int = 64
+    video_kbps: int = 1_900
+    video_filter: VideoFilter | None = None
+    recording: RecordingConfig | None = None
+    network_interval_s: float = 2.0
+
+
+@attrs.define(eq=False)
+class _MediaRoom:
+    session_id: str
+    mixer: AudioMixer
+    clock: TickClock
+    peers: dict[str, MediaPeer] = attrs.field(factory=dict)
+    published_slots: dict[str, dict[str, str | None]] = attrs.field(factory=dict)
+    max_lateness_s: float = 0.0
+    lateness_s: collections.deque[float] = attrs.field(
+        factory=lambda: collections.deque(maxlen=3000)
+    )
+    ticks: int = 0
+    latest_video: dict[str, av.VideoFrame] = attrs.field(factory=dict)
+    recorder: Recorder | None = None
+    saved_segments: int = 0
+    failed: bool = False
+    save_lock: anyio.Lock = attrs.field(factory=anyio.Lock)
+    network: NetworkSummary = attrs.field(factory=NetworkSummary)
+    snapshots: dict[str, tuple[MediaPeer, StatsSnapshot]] = attrs.field(factory=dict)
+
+
+class MediaService:
+    """Serves the ``media.*`` signaling area and runs the rooms' mixing ticks."""
+
+    def __init__(
+        self,
+        rooms: RoomService,
+        bus: Bus,
+        config: MediaConfig | None = None,
+        *,
+        database: Any = None,
+    ) -> None:
+        self.config = config or MediaConfig()
+        if self.config.recording is not None and database is None:
+            raise ValueError("recording needs the database its manifests are stored in")
+        self.records = MediaRecords(database) if database is not None else None
+        if self.config.ice_host_addresses is not None:
+            limit_host_addresses(self.config.ice_host_addresses)
+        self._rooms = rooms
+        self._bus = bus
+        self._media_rooms: dict[str, _MediaRoom] = {}
+        self._tasks: TaskGroup | None = None
+        self._frame_samples = self.config.sample_rate * self.config.tick_ms // 1000
+
+    # ---- running ----------------------------------------------------------------------
+
+    async def run(
+        self, *, finalise: bool = True, task_status: Any = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Background work (mixing ticks, track readers). Run it in the host's task group.
+
+        First finalises the recordings a stopped process left (``finalise_interrupted``;
+        pass ``finalise=False`` when the host has awaited that itself before serving).
+        Signals ``task_status`` once media messages can be served.
+        """
+        if finalise:
+            await self.finalise_interrupted()
+        try:
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                task_status.started()
+                await anyio.sleep_forever()
+        finally:
+            self._tasks = None
+            with anyio.CancelScope(shield=True):
+                for media_room in list(self._media_rooms.values()):
+                    for peer in list(media_room.peers.values()):
+                        await peer.close()
+                    await self._stop_recorder(media_room, room_ended=False)
+                self._media_rooms.clear()
+
+    async def finalise_interrupted(self) -> None:
+        """Finalise recordings a stopped process left ``recording``: keep their segments."""
+        if self.records is None:
+            return
+        for record in await self.records.unfinished():
+            folder = Path(record.recording_folder or "")
+            ok = bool(record.manifest.entries) and verify(record.manifest, folder).ok
+            await self.records.update(
+                record.session_id,
+                recording_status=RecordingStatus.READY if ok else RecordingStatus.FAILED,
+                recording_ended_ms=self._rooms.now_ms(),
+                recording_error=None if ok else "no intact segments were left by the stopped host",
+            )
+
+    def _spawn(self, func: Callable[..., Any], *args: Any) -> None:
+        if self._tasks is None:
+            raise ConflictError("the media service is not running")
+        self._tasks.start_soon(func, *args)
+
+    def peer(self, session_id: str, participant: str) -> MediaPeer | None:
+        """A participant's current peer (tests, monitoring)."""
+        media_room = self._media_rooms.get(session_id)
+        return None if media_room is None else media_room.peers.get(participant)
+
+    def recording_manifest(self, session_id: str) -> tuple[SegmentEntry, ...]:
+        """The segments a live room's recording has finished so far."""
+        media_room = self._media_rooms.get(session_id)
+        if media_room is None or media_room.recorder is None:
+            return ()
+        return media_room.recorder.manifest.entries
+
+    def tick_lateness_s(self, session_id: str) -> list[float]:
+        """How late a room's recent mixing ticks (up to 3000) woke, in seconds."""
+        media_room = self._media_rooms.get(session_id)
+        return [] if media_room is None else list(media_room.lateness_s)
+
+    # ---- signaling --------------------------------------------------------------------
+
+    async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        """The ``media`` area handler for ``SignalingEndpoint.register_area``."""
+        if message.type == "media.offer":
+            sdp = message.data.get("sdp")
+            if not isinstance(sdp, str) or not sdp:
+                raise InvalidInput("media.offer needs data.sdp, the offer's SDP text")
+            answer = await self._offer(seat, sdp)
+            return [ServerMessage("media.answer", {"type": "answer", "sdp": answer}, re=message.id)]
+        if message.type == "media.candidate":
+            candidate = message.data.get("candidate")
+            mid = message.data.get("sdpMid")
+            index = message.data.get("sdpMLineIndex")
+            if not isinstance(candidate, str):
+                raise InvalidInput("media.candidate needs data.candidate, a candidate line")
+            peer = self.peer(seat.session_id, seat.participant_id)
+            if peer is None:
+                raise InvalidInput("send media.offer before media.candidate")
+            await peer.add_candidate(
+                candidate,
+                mid if isinstance(mid, str) else None,
+                index if isinstance(index, int) else None,
+            )
+            return [ServerMessage("ack", {}, re=message.id)]
+        if message.type == "media.hangup":
+            media_room = self._media_rooms.get(seat.session_id)
+            if media_room is not None:
+                self._drop(media_room, seat.participant_id)
+            return [ServerMessage("ack", {}, re=message.id)]
+        raise InvalidInput(
+            f"unknown media message {message.type!r}; expected media.offer, media.candidate "
+            "or media.hangup"
+        )
+
+    async def _offer(self, seat: Seat, sdp: str) -> str:
+        room = await self._rooms.room(seat.session_id)
+        if room.state is RoomState.ENDED:
+            raise ConflictError("the session has ended")
+        media_room = await self._media_room(seat.session_id)
+        config = self.config
+        peer = MediaPeer(
+            seat.participant_id,
+            ice_servers=config.ice_servers,
+            loopback_only=config.loopback_only,
+            sample_rate=config.sample_rate,
+            audio_kbps=config.audio_kbps,
+            video_kbps=config.video_kbps,
+        )
+        try:
+            answer = await peer.answer(sdp)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await peer.close()
+            raise
+        self._drop(media_room, seat.participant_id)  # a new offer replaces the old peer
+        media_room.peers[seat.participant_id] = peer
+        media_room.mixer.add(seat.participant_id)
+        for inbound in peer.inbound:
+            reader = self._read_audio if inbound.kind == "audio" else self._read_video
+            self._spawn(reader, media_room, peer, inbound.track)
+        return answer
+
+    async def _media_room(self, session_id: str) -> _MediaRoom:
+        media_room = self._media_rooms.get(session_id)
+        if media_room is None:
+            previous = await self.records.get(session_id) if self.records is not None else None
+            recorder = await self._recorder(session_id, previous)
+            media_room = self._media_rooms.get(session_id)  # made while we waited?
+            if media_room is not None:
+                if recorder is not None:
+                    await anyio.to_thread.run_sync(recorder.stop)
+                return media_room
+            media_room = _MediaRoom(
+                session_id,
+                AudioMixer(self._frame_samples),
+                TickClock(self.config.tick_ms / 1000),
+                recorder=recorder,
+            )
+            if previous is not None and previous.network_summary:
+                media_room.network = NetworkSummary.from_data(previous.network_summary)
+            self._media_rooms[session_id] = media_room
+            self._spawn(self._mix_loop, media_room)
+            self._spawn(self._monitor_loop, media_room)
+        return media_room
+
+    async def _recorder(self, session_id: str, previous: MediaRecord | None) -> Recorder | None:
+        settings = self.config.recording
+        if settings is None or self.records is None:
+            return None
+        folder = settings.folder / session_id
+        manifest = previous.manifest if previous is not None else None
+        recorder = Recorder(
+            folder,
+            settings,
+            sample_rate=self.config.sample_rate,
+            tick_ms=self.config.tick_ms,
+            manifest=manifest,
+        )
+        values: dict[str, Any] = {
+            "recording_status": RecordingStatus.RECORDING,
+            "recording_folder": str(folder),
+            "recording_ended_ms": None,
+            "recording_error": None,
+        }
+        if previous is None or previous.recording_started_ms is None:
+            values["recording_started_ms"] = self._rooms.now_ms()
+        await self.records.update(session_id, **values)
+        recorder.start()
+        return recorder
+
+    async def _save_manifest(self, media_room: _MediaRoom) -> None:
+        recorder, records = media_room.recorder, self.records
+        if recorder is None or records is None:
+            return
+        async with media_room.save_lock:
+            manifest = recorder.manifest
+            await records.update(media_room.session_id, manifest=manifest)
+
+    async def _stop_recorder(self, media_room: _MediaRoom, *, room_ended: bool) -> None:
+        recorder, records = media_room.recorder, self.records
+        if recorder is None or records is None:
+            return
+        media_room.recorder = None
+        session_id = media_room.session_id
+        if room_ended:
+            await records.update(session_id, recording_status=RecordingStatus.PROCESSING)
+        manifest = await anyio.to_thread.run_sync(recorder.stop)
+        async with media_room.save_lock:
+            await records.update(session_id, manifest=manifest)
+        if recorder.error is not None or (room_ended and not manifest.entries):
+            await records.update(
+                session_id,
+                recording_status=RecordingStatus.FAILED,
+                recording_ended_ms=self._rooms.now_ms(),
+                recording_error=recorder.error or "nothing was recorded",
+            )
+        elif room_ended:
+            await records.update(
+                session_id,
+                recording_status=RecordingStatus.READY,
+                recording_ended_ms=self._rooms.now_ms(),
+            )
+
+    def _drop(self, media_room: _MediaRoom, participant: str) -> None:
+        peer = media_room.peers.pop(participant, None)
+        media_room.mixer.remove(participant)
+        media_room.latest_video.pop(participant, None)
+        media_room.published_slots.pop(participant, None)
+        if peer is not None and self._tasks is not None:
+            self._tasks.start_soon(peer.close)
+
+    # ---- inbound media ------------------------------------------------------------------
+
+    async def _read_audio(self, media_room: _MediaRoom, peer: MediaPeer, track: Any) -> None:
+        rate = self.config.sample_rate
+        resampler: Resampler | None = None
+        try:
+            while True:
+                frame = await track.recv()
+                if media_room.peers.get(peer.participant) is not peer:
+                    return
+                mono = audio_frame_to_mono(frame)
+                if frame.sample_rate != rate:
+                    if resampler is None or resampler.from_hz != frame.sample_rate:
+                        resampler = Resampler(frame.sample_rate, rate)
+                    mono = resampler.process(mono)
+                media_room.mixer.push(peer.participant, mono)
+        except MediaStreamError:
+            return
+
+    async def _read_video(self, media_room: _MediaRoom, peer: MediaPeer, track: Any) -> None:
+        video_filter = self.config.video_filter
+        source = peer.participant
+        try:
+            while True:
+                frame = await track.recv()
+                if media_room.peers.get(source) is not peer:
+                    return
+                if video_filter is not None:
+                    frame = await anyio.to_thread.run_sync(video_filter, source, frame)
+                media_room.latest_video[source] = frame
+                for listener, other in list(media_room.peers.items()):
+                    if listener != source:
+                        for slot in other.slots.values():
+                            slot.offer(source, frame)
+        except MediaStreamError:
+            return
+
+    # ---- network monitoring --------------------------------------------------------------
+
+    async def _monitor_loop(self, media_room: _MediaRoom) -> None:
+        session_id = media_room.session_id
+        while True:
+            await anyio.sleep(self.config.network_interval_s)
+            if self._media_rooms.get(session_id) is not media_room:
+                return
+            reported = False
+            for participant, peer in list(media_room.peers.items()):
+                if peer.state != "connected":
+                    continue
+                report = await peer.connection.getStats()
+                snapshot = StatsSnapshot.from_report(anyio.current_time(), report.values())
+                before = media_room.snapshots.get(participant)
+                media_room.snapshots[participant] = (peer, snapshot)
+                if before is None or before[0] is not peer:
+                    continue
+                network = assess(before[1], snapshot)
+                media_room.network.add(participant, network)
+                reported = True
+                data = {"participant": participant, **network.as_data()}
+                await self._bus.publish(session_id, ServerMessage("media.network", data))
+            if reported and self.records is not None:
+                summary = media_room.network.as_data()
+                await self.records.update(session_id, network_summary=summary)
+
+    # ---- the mixing tick ------------------------------------------------------------------
+
+    async def _mix_loop(self, media_room: _MediaRoom) -> None:
+        ended = False
+        try:
+            while True:
+                skipped = media_room.clock.skipped
+                lateness = await media_room.clock.wait()
+                self._fill_skipped(media_room, media_room.clock.skipped - skipped)
+                media_room.max_lateness_s = max(media_room.max_lateness_s, lateness)
+                media_room.lateness_s.append(lateness)
+                room = await self._rooms.room(media_room.session_id)
+                if room.state is RoomState.ENDED:
+                    ended = True
+                    return
+                self._tick(media_room, room)
+                await self._publish_slots(media_room, room)
+                self._after_recording_tick(media_room)
+        finally:
+            # Also when the service stops (cancelled): close the peers here, and close the
+            # current segment, leaving the status ``recording`` for the next start to finalise.
+            if self._media_rooms.get(media_room.session_id) is media_room:
+                del self._media_rooms[media_room.session_id]
+            peers = list(media_room.peers.values())
+            for participant in list(media_room.peers):
+                media_room.peers.pop(participant, None)
+                media_room.mixer.remove(participant)
+            with anyio.CancelScope(shield=True):
+                for peer in peers:
+                    await peer.close()
+                await self._stop_recorder(media_room, room_ended=ended)
+
+    def _fill_skipped(self, media_room: _MediaRoom, ticks: int) -> None:
+        """Keep the recording as long as the wall time: skipped ticks are recorded silent."""
+        recorder = media_room.recorder
+        if recorder is None or ticks <= 0:
+            return
+        silence = np.zeros(self._frame_samples, dtype=np.int16)
+        for _ in range(ticks):
+            recorder.feed(RecordingTick(silence, None))
+
+    def _after_recording_tick(self, media_room: _MediaRoom) -> None:
+        recorder = media_room.recorder
+        if recorder is None or self._tasks is None:
+            return
+        segments = len(recorder.manifest.entries)
+        if segments != media_room.saved_segments:
+            media_room.saved_segments = segments
+            self._tasks.start_soon(self._save_manifest, media_room)
+        if recorder.error is not None and not media_room.failed and self.records is not None:
+            media_room.failed = True
+            self._tasks.start_soon(
+                functools.partial(
+                    self.records.update,
+                    media_room.session_id,
+                    recording_status=RecordingStatus.FAILED,
+                    recording_error=recorder.error,
+                )
+            )
+
+    def _tick(self, media_room: _MediaRoom, room: Room) -> None:
+        present = {p.id: p for p in room.present}
+        for participant, peer in list(media_room.peers.items()):
+            if participant not in present or peer.state in ("failed", "closed"):
+                self._drop(media_room, participant)
+        for participant in media_room.mixer.participants:
+            on = present[participant].audio_on
+            media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
+        mixed = media_room.mixer.tick()
+        for row, participant in enumerate(mixed.participants):
+            media_room.peers[participant].audio_out.feed(mixed.minus[row])
+        media_room.ticks += 1
+        recorder = media_room.recorder
+        if recorder is not None:
+            if recorder.video_due():
+                shown = [p for p in room.present if p.id in media_room.peers]
+                ids = [p.id for p in shown]
+                main = room.recording_main
+                frames = tuple(
+                    media_room.latest_video.get(p.id) if p.video_on else None for p in shown
+                )
+                recorder.feed(
+                    RecordingTick(mixed.full, frames, ids.index(main) if main in ids else 0)
+                )
+            else:
+                recorder.feed(RecordingTick(mixed.full))
+
+    async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:
+        order = [p.id for p in room.present if p.id in media_room.peers]
+        for listener, peer in media_room.peers.items():
+            main = room.participants[listener].main_view
+            others = [p for p in order if p != listener]
+            if main in others:
+                others.remove(main)
+                others.insert(0, main)
+            sources: dict[str, str | None] = {}
+            for mid, slot in peer.slots.items():
+                source = others.pop(0) if others else None
+                slot.show(source)
+                sources[mid] = source
+            if media_room.published_slots.get(listener) != sources:
+                media_room.published_slots[listener] = sources
+                await self._bus.publish(
+                    media_room.session_id,
+                    ServerMessage("media.slots", {"participant": listener, "slots": sources}),
+                )

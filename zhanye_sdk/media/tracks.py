@@ -1,0 +1,90 @@
+"""aiortc tracks the server sends: a listener's mixed audio and relayed video.
+
+Both are fed by the server (the mixing tick, the inbound video of another
+participant) and drained by aiortc's sender, which encodes in its executor threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from zhanye_sdk.media.frames import mono_to_audio_frame
+
+__all__ = ["MixedAudioTrack", "RelayVideoTrack"]
+
+
+class MixedAudioTrack(MediaStreamTrack):
+    """Audio a listener hears: one frame per mixing tick, with continuous timestamps."""
+
+    kind = "audio"
+
+    def __init__(self, sample_rate: int = 48_000, queue_frames: int = 5) -> None:
+        super().__init__()
+        self.sample_rate = sample_rate
+        self._frames: collections.deque[av.AudioFrame] = collections.deque(maxlen=queue_frames)
+        self._ready = asyncio.Event()
+        self._pts = 0
+
+    def feed(self, samples: npt.NDArray[np.int16]) -> None:
+        """Queue one tick of int16 mono audio (the oldest is dropped when the queue is full)."""
+        frame = mono_to_audio_frame(samples, self.sample_rate, pts=self._pts)
+        self._pts += samples.shape[0]
+        self._frames.append(frame)
+        self._ready.set()
+
+    async def recv(self) -> av.AudioFrame:
+        while not self._frames:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        return self._frames.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()
+
+
+class RelayVideoTrack(MediaStreamTrack):
+    """One video slot of a listener: the latest frame of whichever participant it shows."""
+
+    kind = "video"
+
+    def __init__(self, mid: str) -> None:
+        super().__init__()
+        self.mid = mid
+        self.source: str | None = None
+        self._latest: av.VideoFrame | None = None
+        self._ready = asyncio.Event()
+
+    def show(self, source: str | None) -> None:
+        """Relay ``source``'s video from now on (None: nothing)."""
+        if source != self.source:
+            self.source = source
+            self._latest = None
+
+    def offer(self, source: str, frame: av.VideoFrame) -> None:
+        """A new frame of ``source``; kept if this slot shows them (older unsent ones dropped)."""
+        if source == self.source:
+            self._latest = frame
+            self._ready.set()
+
+    async def recv(self) -> av.VideoFrame:
+        while self._latest is None:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        frame, self._latest = self._latest, None
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()

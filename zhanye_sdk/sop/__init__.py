@@ -1,0 +1,33 @@
+"""SOP assistant and quality inspection: script library, flows, templates, live matching.
+
+The matching engine (``normalise``, ``matcher``) and quality inspection (``qa``) are
+sans-I/O cores; ``models`` and ``service`` hold the managed library.
+"""
+
+from zhanye_sdk.sop.matcher import (
+    NEED_DATA,
+    KeyPhrase,
+    MatcherConfig,
+    PhraseHit,
+    PhraseIndex,
+    TranscriptMatcher,
+    TranscriptSegment,
+)
+from zhanye_sdk.sop.normalise import NormalisedText, normalise
+from zhanye_sdk.sop.qa import QaAlert, QaReport, QaRule, QualityInspector
+
+__all__ = [
+    "NEED_DATA",
+    "KeyPhrase",
+    "MatcherConfig",
+    "NormalisedText",
+    "PhraseHit",
+    "PhraseIndex",
+    "QaAlert",
+    "QaReport",
+    "QaRule",
+    "QualityInspector",
+    "TranscriptMatcher",
+    "TranscriptSegment",
+    "normalise",
+]

@@ -1,0 +1,431 @@
+"""``WhiteboardService``: the boards of live sessions, over the signaling channel.
+
+It handles the ``whiteboard.*`` and ``share.*`` messages (register ``handle`` for both
+areas with the signaling endpoint). Under a session's lock an op is read
+(``whiteboard.wire``), applied to the session's ``Board``, stored in
+``whiteboard_ops`` with the board's sequence number and published on the bus as
+``whiteboard.applied``. A board not in memory (a restart, another process) is rebuilt
+by replaying its stored ops. Clients ask for ``whiteboard.sync`` after every
+(re)connect and get the snapshot; ops published meanwhile carry their ``seq`` so a
+client drops those the snapshot already holds.
+
+Sharing a material: the presenter sends ``share.open`` with ``{"kind": "file" |
+"video", "source": material id}`` (or ``"blank"`` and a page count); the service looks
+the material up as the sharing staff member and fills in its name and page sizes.
+Page images, the video and the annotated pages are then served to the session's
+participants by ``page_image``, ``video_file``, ``render_png`` and ``export_pdf``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import sqlalchemy as sa
+
+from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound, PermissionDenied
+from zhanye_sdk.materials.kinds import ContentKind
+from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.roles import Principal, Role
+from zhanye_sdk.rooms.core import RoomState
+from zhanye_sdk.rooms.service import RoomService, Seat
+from zhanye_sdk.signaling.bus import Bus
+from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
+from zhanye_sdk.store.schema import accounts, whiteboard_ops
+from zhanye_sdk.whiteboard.core import (
+    MAX_PAGE_SIDE,
+    AddStroke,
+    Board,
+    BoardView,
+    DocumentKind,
+    OpRejected,
+    SharedDocument,
+)
+from zhanye_sdk.whiteboard.render import pdf_bytes, png_bytes, render_page
+from zhanye_sdk.whiteboard.wire import (
+    OP_TYPES,
+    applied_data,
+    op_from_message,
+    stroke_data,
+    view_data,
+)
+
+__all__ = ["BoardEvent", "MediaFile", "WhiteboardService"]
+
+BLANK_PAGE = (1280, 720)
+MAX_BLANK_PAGES = 20
+MAX_ZOOM = 8000  # in 1/1000
+
+
+@attrs.frozen
+class BoardEvent:
+    """One stored op of a session's board, for the session record's event log."""
+
+    seq: int
+    at_ms: int
+    author: str
+    type: str
+    data: dict[str, Any]
+    effects: list[dict[str, Any]]
+
+
+@attrs.frozen
+class MediaFile:
+    """A file to send: a path on disk (streamed, with ranges) or the bytes themselves."""
+
+    content_type: str
+    path: Path | None = None
+    data: bytes = b""
+
+
+@attrs.frozen
+class _View:
+    document: str
+    page: int
+    zoom: int
+    x: int
+    y: int
+
+
+def _view_form(data: Any) -> _View:
+    if not isinstance(data, dict) or set(data) != {"document", "page", "zoom", "x", "y"}:
+        raise InvalidInput("a view is {document, page, zoom, x, y}")
+    problems = []
+    if not isinstance(data["document"], str) or not 0 < len(data["document"]) <= 64:
+        problems.append("document must be a document id")
+    for name, lo, hi in (
+        ("page", 1, 10_000),
+        ("zoom", 100, MAX_ZOOM),
+        ("x", -4 * MAX_PAGE_SIDE, 4 * MAX_PAGE_SIDE),
+        ("y", -4 * MAX_PAGE_SIDE, 4 * MAX_PAGE_SIDE),
+    ):
+        value = data[name]
+        if type(value) is not int or not lo <= value <= hi:
+            problems.append(f"{name} must be a whole number in {lo}..{hi}")
+    if problems:
+        raise InvalidInput("view: " + "; ".join(problems))
+    return _View(data["document"], data["page"], data["zoom"], data["x"], data["y"])
+
+
+class WhiteboardService:
+    """The whiteboards and shared documents of sessions."""
+
+    def __init__(self, platform: Platform, rooms: RoomService, bus: Bus) -> None:
+        self._platform = platform
+        self._db = platform.database
+        self._rooms = rooms
+        self._bus = bus
+        self._boards: dict[str, Board] = {}
+        self._views: dict[str, dict[str, _View]] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+
+    # ---- the board of a session ----------------------------------------------------------
+
+    async def _board(self, session_id: str) -> Board:
+        board = self._boards.get(session_id)
+        if board is not None:
+            return board
+        room = await self._rooms.room(session_id)
+        board = Board(room.host_id)
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(whiteboard_ops)
+                .where(whiteboard_ops.c.session_id == session_id)
+                .order_by(whiteboard_ops.c.seq)
+            )
+            for row in rows:
+                op_id, op = op_from_message(row.type, json.loads(row.data), row.author)
+                board.apply(op, row.author, int(row.at_ms), op_id)
+        self._boards[session_id] = board
+        return board
+
+    async def snapshot(self, session_id: str) -> BoardView:
+        """The session's board as clients hold it (documents, pages, visible strokes)."""
+        async with self._lock(session_id):
+            return (await self._board(session_id)).snapshot()
+
+    def _lock(self, session_id: str) -> anyio.Lock:
+        return self._locks.setdefault(session_id, anyio.Lock())
+
+    async def apply(
+        self, seat: Seat, kind: str, data: dict[str, Any]
+    ) -> tuple[int, list[ServerMessage]]:
+        """Apply one op message from a seat; store and publish it. Returns its ``seq``.
+
+        Raises:
+            InvalidInput: malformed, or ``OpRejected`` (with a ``code``) when the op does
+                not fit the board; nothing was stored.
+            ConflictError: the session has ended.
+        """
+        messages = await self.apply_batch(seat, [(kind, data)])
+        return int(messages[0].data["seq"]), messages
+
+    async def apply_batch(
+        self, seat: Seat, ops: list[tuple[str, dict[str, Any]]]
+    ) -> list[ServerMessage]:
+        """Apply several op messages from a seat in order, stored in one transaction.
+
+        Ops before a refused one are applied, stored and published; then the refusal is
+        raised (``InvalidInput``/``OpRejected``), so a client resending its batch gets
+        ``duplicate_op`` for those and carries on.
+        """
+        room = await self._rooms.room(seat.session_id)
+        if room.state is RoomState.ENDED:
+            raise ConflictError("the session has ended")
+        resolved = [
+            (kind, await self._resolve_share(seat, data) if kind == "share.open" else data)
+            for kind, data in ops
+        ]
+        for kind, data in resolved:
+            target = (
+                data.get("participant")
+                if kind == "share.presenter" and isinstance(data, dict)
+                else None
+            )
+            if target is not None and target not in room.participants:
+                raise InvalidInput(f"{target!r} is not a participant of this session")
+        at = self._rooms.now_ms()
+        messages: list[ServerMessage] = []
+        rows: list[dict[str, Any]] = []
+        refused: InvalidInput | None = None
+        async with self._lock(seat.session_id):
+            board = await self._board(seat.session_id)
+            for kind, data in resolved:
+                try:
+                    op_id, op = op_from_message(kind, data, seat.participant_id)
+                    applied = board.apply(op, seat.participant_id, at, op_id)
+                except InvalidInput as exc:
+                    refused = exc
+                    break
+                message = ServerMessage("whiteboard.applied", applied_data(applied))
+                messages.append(message)
+                rows.append(
+                    {
+                        "session_id": seat.session_id,
+                        "seq": applied.seq,
+                        "op_id": op_id,
+                        "author": seat.participant_id,
+                        "type": kind,
+                        "data": json.dumps(data, ensure_ascii=False),
+                        "effects": json.dumps(message.data["effects"], ensure_ascii=False),
+                        "at_ms": at,
+                    }
+                )
+            if rows:
+                try:
+                    async with self._db.begin() as conn:
+                        await conn.execute(whiteboard_ops.insert(), rows)
+                except BaseException:
+                    # Not stored, so not applied: rebuild the board from what is stored.
+                    self._boards.pop(seat.session_id, None)
+                    raise
+                for message in messages:
+                    await self._bus.publish(seat.session_id, message)
+        if refused is not None:
+            raise refused
+        return messages
+
+    async def _resolve_share(self, seat: Seat, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+            raise InvalidInput("share.open needs {op_id, kind: file | video | blank, …}")
+        extra = set(data) - {"op_id", "kind", "source", "pages"}
+        if extra:
+            raise InvalidInput(f"share.open: unknown fields {sorted(extra)}")
+        kind = data["kind"]
+        if kind == DocumentKind.BLANK.value:
+            pages = data.get("pages", 1)
+            if type(pages) is not int or not 1 <= pages <= MAX_BLANK_PAGES:
+                raise InvalidInput(f"a blank board has 1..{MAX_BLANK_PAGES} pages")
+            document = {
+                "id": f"blank-{pages}",
+                "kind": kind,
+                "name": "白板",
+                "pages": [list(BLANK_PAGE)] * pages,
+                "source": "",
+            }
+            return {"op_id": data.get("op_id"), "document": document}
+        if kind not in (DocumentKind.FILE.value, DocumentKind.VIDEO.value):
+            raise InvalidInput(f"share kind must be file, video or blank, got {kind!r}")
+        source = data.get("source")
+        if not isinstance(source, str) or not 0 < len(source) <= 32:
+            raise InvalidInput("share.open of a material needs its id as source")
+        if seat.account_id is None:
+            raise PermissionDenied("only staff share materials from the library")
+        actor = await self._principal(seat.account_id)
+        material = await self._platform.materials.get(actor, source)
+        if kind == DocumentKind.VIDEO.value:
+            if material.kind.value != "video":
+                raise InvalidInput(f"material {material.name!r} is not a video")
+            sizes = [list(BLANK_PAGE)]
+        else:
+            pages = await self._platform.materials.pages(actor, source)
+            sizes = [[p.width, p.height] for p in pages]
+        document = {
+            "id": f"{kind}-{source}",
+            "kind": kind,
+            "name": material.name[:200],
+            "pages": sizes,
+            "source": source,
+        }
+        return {"op_id": data.get("op_id"), "document": document}
+
+    async def _principal(self, account_id: str) -> Principal:
+        """The staff member behind a seat (authenticated when the seat was made)."""
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(sa.select(accounts).where(accounts.c.id == account_id))
+            ).first()
+        if row is None or row.disabled:
+            raise PermissionDenied("the account is disabled")
+        return Principal(row.id, Role(row.role), row.company_id, row.org_id, row.login)
+
+    # ---- the signaling area handler --------------------------------------------------------
+
+    async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        """The ``AreaHandler`` for ``whiteboard`` and ``share`` messages."""
+        try:
+            if message.type == "whiteboard.sync":
+                view = await self.snapshot(seat.session_id)
+                data = view_data(view)
+                data["now_ms"] = self._rooms.now_ms()
+                data["views"] = {
+                    author: attrs.asdict(v)
+                    for author, v in self._views.get(seat.session_id, {}).items()
+                }
+                return [ServerMessage("whiteboard.snapshot", data, re=message.id)]
+            if message.type == "whiteboard.ink":
+                return await self._relay_ink(seat, message)
+            if message.type == "whiteboard.view":
+                view_form = _view_form(message.data)
+                self._views.setdefault(seat.session_id, {})[seat.participant_id] = view_form
+                await self._bus.publish(
+                    seat.session_id,
+                    ServerMessage(
+                        "whiteboard.view",
+                        {"author": seat.participant_id, **attrs.asdict(view_form)},
+                    ),
+                )
+                return [ServerMessage("ack", {}, re=message.id)]
+            if message.type not in OP_TYPES:
+                raise InvalidInput(f"unknown message {message.type!r}")
+            seq, _ = await self.apply(seat, message.type, message.data)
+            return [ServerMessage("ack", {"seq": seq}, re=message.id)]
+        except OpRejected as exc:
+            return [ServerMessage.error(exc.code, str(exc), message.id)]
+
+    async def _relay_ink(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        data = message.data
+        if set(data) != {"stroke"}:
+            raise InvalidInput("whiteboard.ink carries {stroke}")
+        _, op = op_from_message(
+            "whiteboard.stroke", {"op_id": "ink", "stroke": data["stroke"]}, seat.participant_id
+        )
+        assert isinstance(op, AddStroke)
+        await self._bus.publish(
+            seat.session_id,
+            ServerMessage(
+                "whiteboard.ink", {"author": seat.participant_id, **stroke_data(op.stroke)}
+            ),
+        )
+        return [ServerMessage("ack", {}, re=message.id)]
+
+    # ---- files and pictures -------------------------------------------------------------------
+
+    async def _document(self, session_id: str, document_id: str) -> SharedDocument:
+        view = await self.snapshot(session_id)
+        document = view.documents.get(document_id)
+        if document is None:
+            raise NotFound(f"document {document_id!r} has not been shared in this session")
+        return document
+
+    async def _host(self, session_id: str) -> Principal:
+        room = await self._rooms.room(session_id)
+        return await self._principal(room.host_id)
+
+    async def page_image(self, session_id: str, document_id: str, page: int) -> MediaFile:
+        """The image of a shared document's page, for the session's participants.
+
+        Raises:
+            NotFound: no such document or page in this session's board.
+        """
+        document = await self._document(session_id, document_id)
+        if document.kind is not DocumentKind.FILE or not 1 <= page <= len(document.pages):
+            raise NotFound(f"document {document_id!r} has no page {page}")
+        actor = await self._host(session_id)
+        pages = await self._platform.materials.pages(actor, document.source)
+        data = await self._platform.materials.page_image(actor, document.source, page)
+        return MediaFile(pages[page - 1].mime_type, data=data)
+
+    async def video_file(self, session_id: str, document_id: str) -> MediaFile:
+        """The shared video's file (a path when stored on local disk, for range requests)."""
+        document = await self._document(session_id, document_id)
+        if document.kind is not DocumentKind.VIDEO:
+            raise NotFound(f"document {document_id!r} is not a video")
+        actor = await self._host(session_id)
+        material = await self._platform.materials.get(actor, document.source)
+        mime = material.mime_type or ContentKind.MP4.mime_type
+        storage = self._platform.materials.storage
+        path_of = getattr(storage, "path_of", None)
+        if path_of is not None and material.sha256 is not None:
+            return MediaFile(mime, path=path_of(material.sha256))
+        return MediaFile(mime, data=await self._platform.materials.download(actor, material.id))
+
+    async def render_png(
+        self, session_id: str, document_id: str, page: int, width: int | None = None
+    ) -> bytes:
+        """One page with its visible strokes as a PNG (native rasterizer)."""
+        picture = await self._render(session_id, document_id, page, width)
+        return await anyio.to_thread.run_sync(png_bytes, picture)
+
+    async def export_pdf(
+        self, session_id: str, document_id: str, width: int | None = None
+    ) -> bytes:
+        """Every page of a shared document with its strokes, as one PDF."""
+        document = await self._document(session_id, document_id)
+        pictures = [
+            await self._render(session_id, document_id, n, width)
+            for n in range(1, len(document.pages) + 1)
+        ]
+        return await anyio.to_thread.run_sync(pdf_bytes, pictures)
+
+    async def _render(self, session_id: str, document_id: str, page: int, width: int | None) -> Any:
+        if width is not None and not 16 <= width <= 4096:
+            raise InvalidInput("width must be 16..4096 pixels")
+        document = await self._document(session_id, document_id)
+        if document.kind is DocumentKind.VIDEO or not 1 <= page <= len(document.pages):
+            raise NotFound(f"document {document_id!r} has no page {page}")
+        view = await self.snapshot(session_id)
+        image = None
+        if document.kind is DocumentKind.FILE:
+            image = (await self.page_image(session_id, document_id, page)).data
+        strokes = view.page_strokes(document_id, page)
+        return await anyio.to_thread.run_sync(
+            lambda: render_page(document.pages[page - 1], strokes, image=image, width=width)
+        )
+
+    async def events(self, session_id: str) -> list[BoardEvent]:
+        """The session's whiteboard and share event log, in order (for its record)."""
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(whiteboard_ops)
+                .where(whiteboard_ops.c.session_id == session_id)
+                .order_by(whiteboard_ops.c.seq)
+            )
+            return [
+                BoardEvent(
+                    int(r.seq),
+                    int(r.at_ms),
+                    r.author,
+                    r.type,
+                    json.loads(r.data),
+                    json.loads(r.effects),
+                )
+                for r in rows
+            ]
+
+    async def shared_documents(self, session_id: str) -> list[SharedDocument]:
+        """Every document shared in the session (files, videos, blank boards)."""
+        return list((await self.snapshot(session_id)).documents.values())
