@@ -83,7 +83,9 @@ async def test_the_tick_clock_does_not_drift_with_work_in_each_tick() -> None:
     # Tick n wakes at n * 20 ms plus only its own lateness, never the sum of earlier
     # overruns (sleep(0.02) per loop would put tick 40 at >= 40 * 26 ms = 1.04 s).
     assert clock.ticks == 40 + clock.skipped
-    assert abs(woke - clock.last_lateness_s - clock.ticks * 0.02) < 0.003, woke
+    # Drift would show as 40 × 6 ms = 240 ms; 50 ms leaves room for a loaded CI machine
+    # between the clock's own reading and ours.
+    assert abs(woke - clock.last_lateness_s - clock.ticks * 0.02) < 0.05, woke
 
 
 @pytest.mark.anyio
