@@ -72,7 +72,7 @@ async def open_session(
     invite = await (await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)).json()
     url = f"{ws_base}/ws/sessions/{sid}"
     host = await http.ws_connect(f"{url}?token={login['token']}")
-    customers = []
+    customers: dict[str, Any] = {}
     for k in range(RECEIVERS):
         seat = await (
             await http.post(
@@ -80,14 +80,18 @@ async def open_session(
                 json={"name": f"客户{k}", "recording_acknowledged": True},
             )
         ).json()
-        customers.append(await http.ws_connect(f"{url}?seat={seat['seat_token']}"))
-    await asyncio.sleep(0.5)
-    await host.send_str(
-        json.dumps(
-            {"v": 1, "type": "cobrowse.share", "id": "s", "data": {"material_id": link["id"]}}
+        customers[seat["participant_id"]] = await http.ws_connect(
+            f"{url}?seat={seat['seat_token']}"
         )
-    )
-    return host, customers[0], [host, *customers[1:]]
+    await asyncio.sleep(0.5)
+    share = {"material_id": link["id"]}
+    await host.send_str(json.dumps({"v": 1, "type": "cobrowse.share", "id": "s", "data": share}))
+    # The server picks the customer whose page is shared; find out whom.
+    while True:
+        frame = json.loads((await host.receive(timeout=30)).data)
+        if frame["type"] == "cobrowse.started":
+            sharer = customers.pop(frame["data"]["sharer"])
+            return host, sharer, [host, *customers.values()]
 
 
 async def run_sdk(port: int, pace: float) -> tuple[float, list[float], int, float]:
