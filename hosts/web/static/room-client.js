@@ -92,7 +92,8 @@ export class RoomClient extends EventTarget {
     }
     this.apply(frame.type, frame.data);
     this.emit("event", { type: frame.type, data: frame.data });
-    this.emit("room", this.room);
+    // Only the room's own events change what the stage and member list show.
+    if (frame.type.startsWith("room.")) this.emit("room", this.room);
   }
 
   // Mirrors the server's room state from its events.
