@@ -112,7 +112,10 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
     zhang, _ = kiosk.run(kiosk.desk.customers.capture("13800138000"))
     kiosk.run(kiosk.desk.customers.update(zhang.id, name="张三"))
     kiosk.run(kiosk.desk.reservations.add_resource("牡丹厅", kind="room", capacity=10))
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # The desk computer is in China: the page shows and reads local Shanghai time.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, timezone_id="Asia/Shanghai"
+    )
     try:
         page: Page = context.new_page()
         page.goto(kiosk.url)
@@ -154,6 +157,20 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         page.get_by_role("button", name="保存").click()
         expect(page.locator("#toast")).to_have_text("已保存")
         assert kiosk.run(kiosk.desk.customers.get(zhang.id)).notes == "爱吃辣"
+
+        # The reservations board: the booking is there; cancelling it texts the customer.
+        page.get_by_role("tab", name="预订看板").click()
+        page.locator("#board-day").fill("2026-03-07")
+        page.locator("#board-day").dispatch_event("change")
+        row = page.locator("#board tbody tr")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("张三")
+        sent = len(kiosk.sim.sent)
+        row.get_by_role("button", name="取消预订").click()
+        expect(page.locator("#board-result")).to_contain_text("已取消")
+        expect(row).to_have_count(0)
+        kiosk.wait_for_sms(sent + 1)
+        assert "已取消" in (kiosk.sim.sent[sent].text or "")
 
         # Bulk SMS: preview the parts, then send; locked without a registered SIM.
         kiosk.run(kiosk.desk.customers.add_to_group(zhang.id, "会员"))

@@ -7,8 +7,9 @@ between HTTP and ``zhanye_sdk.merchant`` and hold no rules of their own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -61,6 +62,19 @@ class BillForm:
 
 
 @attrs.frozen
+class ChangeForm:
+    start: datetime
+    end: datetime
+    party_size: int | None = None
+
+
+@attrs.frozen
+class CheckOutForm:
+    items: list[tuple[str, int, str]]
+    paid: str
+
+
+@attrs.frozen
 class CardForm:
     name: str | None = None
     gender: str | None = None
@@ -100,6 +114,10 @@ class MerchantApi:
         r("PATCH", "/api/desk/customers/{customer_id}", self.edit)
         r("GET", "/api/desk/resources", self.resources)
         r("POST", "/api/desk/reservations", self.reserve)
+        r("GET", "/api/desk/reservations", self.board)
+        r("PATCH", "/api/desk/reservations/{reservation_id}", self.change)
+        r("POST", "/api/desk/reservations/{reservation_id}/cancel", self.cancel)
+        r("POST", "/api/desk/reservations/{reservation_id}/check-out", self.check_out)
         r("POST", "/api/desk/call/answer", self.answer)
         r("POST", "/api/desk/call/hangup", self.hangup)
         r("POST", "/api/desk/sms/preview", self.sms_preview)
@@ -207,3 +225,48 @@ class MerchantApi:
         )
         rows = await self.desk.ledger.report(kind, start, now + timedelta(days=1))
         return ApiResponse.of_json({"rows": _json(rows)})
+
+    async def board(self, request: ApiRequest) -> ApiResponse:
+        """The reservations of one local day (``?day=YYYY-MM-DD``, default today)."""
+        zone = ZoneInfo(self.templates.timezone)
+        text = request.query.get("day")
+        try:
+            day = (
+                date.fromisoformat(text) if text else self.desk.clock.now().astimezone(zone).date()
+            )
+        except ValueError as exc:
+            raise InvalidInput("day must be YYYY-MM-DD") from exc
+        start = datetime.combine(day, time(0), zone)
+        items = []
+        names = {r.id: r.name for r in await self.desk.reservations.resources()}
+        for reservation in await self.desk.reservations.on_day(start, start + timedelta(days=1)):
+            customer = await self.desk.customers.get(reservation.customer_id)
+            items.append(
+                {
+                    **_json(reservation),
+                    "resource": names.get(reservation.resource_id, ""),
+                    "customer": customer.display_name,
+                    "phone": customer.phone,
+                }
+            )
+        return ApiResponse.of_json({"day": day.isoformat(), "items": items})
+
+    async def change(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
+        form = structure(request.json(), ChangeForm)
+        reservation = await self.desk.reservations.change(
+            self._id(reservation_id), start=form.start, end=form.end, party_size=form.party_size
+        )
+        text = await send_confirmation(self.desk, self.sms, reservation, "changed", self.templates)
+        return ApiResponse.of_json({"reservation": _json(reservation), "sms": text})
+
+    async def cancel(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
+        reservation = await self.desk.reservations.set_status(self._id(reservation_id), "cancelled")
+        text = await send_confirmation(
+            self.desk, self.sms, reservation, "cancelled", self.templates
+        )
+        return ApiResponse.of_json({"reservation": _json(reservation), "sms": text})
+
+    async def check_out(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
+        form = structure(request.json(), CheckOutForm)
+        entry = await self.desk.check_out(self._id(reservation_id), list(form.items), form.paid)
+        return ApiResponse.of_json(_json(entry), 201)

@@ -238,3 +238,61 @@ async function loadReport() {
   });
 }
 document.querySelector("#report-kind").addEventListener("change", loadReport);
+
+// The reservations board: one day, with reschedule and cancel (each texts the customer).
+async function loadBoard() {
+  const day = document.querySelector("#board-day").value;
+  const { items, day: shown } = await call("GET", `/api/desk/reservations${day ? `?day=${day}` : ""}`);
+  document.querySelector("#board-day").value = shown;
+  const body = document.querySelector("#board tbody");
+  body.replaceChildren();
+  for (const r of items) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = r.id;
+    const start = new Date(r.start);
+    for (const value of [start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), r.resource, r.customer, r.party_size, t(r.status)]) {
+      const td = document.createElement("td");
+      td.textContent = String(value);
+      tr.append(td);
+    }
+    const actions = document.createElement("td");
+    if (r.status === "booked") {
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.textContent = t("cancel");
+      cancel.addEventListener("click", async () => {
+        try {
+          const result = await call("POST", `/api/desk/reservations/${r.id}/cancel`);
+          document.querySelector("#board-result").textContent = t("cancelled", result);
+          loadBoard();
+        } catch (error) {
+          toast(t("error", { detail: error.message }));
+        }
+      });
+      const move = document.createElement("button");
+      move.type = "button";
+      move.textContent = t("reschedule");
+      move.addEventListener("click", async () => {
+        const text = prompt(t("newTime"));
+        if (!text) return;
+        const begin = new Date(text.replace(" ", "T"));
+        const hours = (new Date(r.end) - new Date(r.start)) / 3600_000;
+        try {
+          const result = await call("PATCH", `/api/desk/reservations/${r.id}`, {
+            start: begin.toISOString(),
+            end: new Date(begin.getTime() + hours * 3600_000).toISOString(),
+          });
+          document.querySelector("#board-result").textContent = t("changedTo", result);
+          loadBoard();
+        } catch (error) {
+          toast(t("error", { detail: error.message }));
+        }
+      });
+      actions.append(move, cancel);
+    }
+    tr.append(actions);
+    body.append(tr);
+  }
+}
+document.querySelector("#board-day").addEventListener("change", loadBoard);
+document.querySelector('[data-tab="board"]').addEventListener("click", loadBoard);
