@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, bearer_token
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.accounts import AccountFilter
 from zhanye_sdk.platform.facade import Platform
@@ -139,11 +139,7 @@ class AdminApi:
     @staticmethod
     def token_of(request: ApiRequest) -> str:
         """The bearer token of a request, or raise 401."""
-        header = request.header("Authorization") or ""
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "authentication_failed", "log in first")
-        return token.strip()
+        return bearer_token(request)
 
     async def actor(self, request: ApiRequest) -> Principal:
         """The principal behind a request's token."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.cobrowse.service import CobrowseService
 from zhanye_sdk.platform.facade import Platform
@@ -10,7 +11,7 @@ from zhanye_sdk.rooms.service import RoomService
 __all__ = ["CobrowseApi"]
 
 
-class CobrowseApi:
+class CobrowseApi(EndpointGroup):
     """The stored co-browse log of a session, for whoever may see its record."""
 
     def __init__(self, platform: Platform, rooms: RoomService, cobrowse: CobrowseService) -> None:
@@ -20,15 +21,7 @@ class CobrowseApi:
         self.router = Router()
         self.router.add("GET", "/api/records/{session_id}/cobrowse", self.log)
 
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for this endpoint; None when the path is not its own."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
-
     async def log(self, request: ApiRequest, session_id: str) -> ApiResponse:
-        from zhanye_sdk.api.admin import AdminApi
-
-        actor = await self.platform.auth.authenticate(AdminApi.token_of(request))
+        actor = await self._actor(request)
         await self.rooms.get(actor, session_id)  # the record's visibility rules
         return ApiResponse.of_json({"shares": await self.cobrowse.stored_log(session_id)})

@@ -18,7 +18,7 @@ from zhanye_sdk.errors import (
     ZhanyeError,
 )
 
-__all__ = ["ApiError", "ApiRequest", "ApiResponse", "Router", "error_response"]
+__all__ = ["ApiError", "ApiRequest", "ApiResponse", "Router", "bearer_token", "error_response"]
 
 MAX_JSON_BYTES = 1 << 20
 
@@ -89,6 +89,15 @@ class ApiError(ZhanyeError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+def bearer_token(request: ApiRequest) -> str:
+    """The bearer token of a request (``Authorization: Bearer …``), or a 401."""
+    header = request.header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "authentication_failed", "log in first")
+    return token.strip()
 
 
 def error_response(exc: BaseException) -> ApiResponse:

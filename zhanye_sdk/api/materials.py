@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 import attrs
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
 from zhanye_sdk.materials.models import MaterialKind
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.wire import structure, unstructure
 
 __all__ = ["MaterialApi"]
@@ -48,7 +48,7 @@ def _material(material: Any) -> dict[str, Any]:
     return data
 
 
-class MaterialApi:
+class MaterialApi(EndpointGroup):
     """``/api/materials/*``."""
 
     def __init__(self, platform: Platform) -> None:
@@ -65,17 +65,6 @@ class MaterialApi:
         r("POST", "/api/materials/{material_id}/convert", self.convert)
         r("GET", "/api/materials/{material_id}/conversion", self.conversion)
         r("GET", "/api/materials/{material_id}/pages/{number}", self.page)
-
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for these endpoints; None when the path is not theirs."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
-
-    async def _actor(self, request: ApiRequest) -> Principal:
-        from zhanye_sdk.api.admin import AdminApi
-
-        return await self.platform.auth.authenticate(AdminApi.token_of(request))
 
     async def list(self, request: ApiRequest) -> ApiResponse:
         actor = await self._actor(request)

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.media.manifest import verify
 from zhanye_sdk.media.records import MediaRecords
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.service import RoomService
 
 __all__ = ["RecordingApi"]
 
 
-class RecordingApi:
+class RecordingApi(EndpointGroup):
     """Serves recordings to the people who may see the session."""
 
     def __init__(self, platform: Platform, rooms: RoomService, records: MediaRecords) -> None:
@@ -29,17 +29,6 @@ class RecordingApi:
         self.router = Router()
         self.router.add("GET", "/api/sessions/{session_id}/recording", self.recording)
         self.router.add("GET", "/api/sessions/{session_id}/recording/{name}", self.segment)
-
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for these endpoints; None when the path is not theirs."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
-
-    async def _actor(self, request: ApiRequest) -> Principal:
-        from zhanye_sdk.api.admin import AdminApi
-
-        return await self.platform.auth.authenticate(AdminApi.token_of(request))
 
     async def recording(self, request: ApiRequest, session_id: str) -> ApiResponse:
         await self.rooms.get(await self._actor(request), session_id)

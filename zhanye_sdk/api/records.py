@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 import attrs
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.records.jobs import ExportJob, RecordExports
 from zhanye_sdk.records.models import EvaluationFilter, RecordFilter
 from zhanye_sdk.records.service import RecordService
@@ -136,7 +136,7 @@ def _whole(query: Mapping[str, str], name: str, default: int) -> int:
     return int(text)
 
 
-class RecordApi:
+class RecordApi(EndpointGroup):
     """``/api/records/*`` for staff; every answer is scoped to the caller by the SDK."""
 
     def __init__(self, platform: Platform, records: RecordService, exports: RecordExports) -> None:
@@ -151,17 +151,6 @@ class RecordApi:
         r("GET", "/api/records/export/{job_id}", self.export_status)
         r("GET", "/api/records/export/{job_id}/file", self.export_file)
         r("GET", "/api/records/{session_id}", self.get)
-
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for these endpoints; None when the path is not theirs."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
-
-    async def _actor(self, request: ApiRequest) -> Principal:
-        from zhanye_sdk.api.admin import AdminApi
-
-        return await self.platform.auth.authenticate(AdminApi.token_of(request))
 
     async def list(self, request: ApiRequest) -> ApiResponse:
         actor = await self._actor(request)

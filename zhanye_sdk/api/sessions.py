@@ -6,9 +6,9 @@ from typing import Any
 
 import attrs
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, error_response
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.rooms.service import RoomService, UnfinishedSession
 from zhanye_sdk.wire import structure, unstructure
@@ -36,7 +36,7 @@ class JoinForm:
     phone: str | None = None
 
 
-class SessionApi:
+class SessionApi(EndpointGroup):
     """``/api/sessions/*`` for staff and ``/api/invites/*`` for customers (no account)."""
 
     def __init__(self, platform: Platform, rooms: RoomService, sms_gateway: Any) -> None:
@@ -53,17 +53,6 @@ class SessionApi:
         r("POST", "/api/sessions/{session_id}/end", self.end)
         r("GET", "/api/invites/{token}", self.invite)
         r("POST", "/api/invites/{token}/join", self.join)
-
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for these endpoints; None when the path is not theirs."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
-
-    async def _actor(self, request: ApiRequest) -> Principal:
-        from zhanye_sdk.api.admin import AdminApi
-
-        return await self.platform.auth.authenticate(AdminApi.token_of(request))
 
     async def start(self, request: ApiRequest) -> ApiResponse:
         actor = await self._actor(request)

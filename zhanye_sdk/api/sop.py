@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.sop.models import (
     Flow,
     Script,
@@ -104,7 +104,7 @@ def _rule_from(body: dict[str, Any], rule_id: str = "new") -> QaRule:
         raise InvalidInput(f"invalid QA rule: {exc}") from exc
 
 
-class SopApi:
+class SopApi(EndpointGroup):
     """``/api/sop/*``."""
 
     def __init__(self, platform: Platform) -> None:
@@ -132,17 +132,6 @@ class SopApi:
         r("POST", "/api/sop/rules", self.create_rule)
         r("PUT", "/api/sop/rules/{rule_id}", self.update_rule)
         r("DELETE", "/api/sop/rules/{rule_id}", self.delete_rule)
-
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for these endpoints; None when the path is not theirs."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
-
-    async def _actor(self, request: ApiRequest) -> Principal:
-        from zhanye_sdk.api.admin import AdminApi
-
-        return await self.platform.auth.authenticate(AdminApi.token_of(request))
 
     @staticmethod
     def _items(items: list[dict[str, Any]]) -> ApiResponse:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import attrs
 
+from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.facade import Platform
@@ -29,7 +30,7 @@ __all__ = ["WhiteboardApi"]
 _PREFIX = "/api/sessions/{session_id}/board"
 
 
-class WhiteboardApi:
+class WhiteboardApi(EndpointGroup):
     """``/api/sessions/{id}/board*``."""
 
     def __init__(
@@ -46,12 +47,6 @@ class WhiteboardApi:
         r("GET", f"{_PREFIX}/documents/{{document}}/pages/{{number}}/annotated.png", self.png)
         r("GET", f"{_PREFIX}/documents/{{document}}/annotated.pdf", self.pdf)
         r("GET", f"{_PREFIX}/documents/{{document}}/video", self.video)
-
-    async def handle(self, request: ApiRequest) -> ApiResponse | None:
-        """Answer a request for these endpoints; None when the path is not theirs."""
-        if not self.router.handles(request.path):
-            return None
-        return await self.router.dispatch(request)
 
     async def _participant(
         self, request: ApiRequest, session_id: str, *, staff: bool = False
