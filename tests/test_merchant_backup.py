@@ -85,3 +85,33 @@ def test_daily_schedule_and_retention(tmp_path: Path) -> None:
     deleted = prune_backups(tmp_path, keep=7)
     assert sorted(p.name for p in deleted) == ["merchant-00.db", "merchant-01.db", "merchant-02.db"]
     assert len(list(tmp_path.glob("merchant-*.db"))) == 7
+
+
+async def test_housekeeping_backs_up_once_a_day_and_greets(tmp_path: Path) -> None:
+    from zhanye_sdk.devices.gateway import LoggingSmsGateway
+    from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
+    from zhanye_sdk.merchant.housekeeping import Housekeeping
+    from zhanye_sdk.merchant.registration import Registration
+
+    live = tmp_path / "desk.db"
+    clock = ManualClock(datetime(2026, 3, 7, 5, 0, tzinfo=UTC))
+    desk = await MerchantDesk.open(f"sqlite:///{live}", clock=clock)
+    try:
+        guest, _ = await desk.customers.capture("13800138000")
+        await desk.customers.update(guest.id, name="寿星", birthday="1990-03-07")
+        gateway = LoggingSmsGateway()
+        care = CustomerCare(desk, BulkSms(desk, gateway), CareCalendar())
+        chores = Housekeeping(
+            desk, live, tmp_path / "backups", care, lambda: Registration(True, quota_per_day=10)
+        )
+        made, greetings = await chores.run_once()
+        assert made is not None and made.exists()
+        assert greetings is not None and greetings.sent == ("13800138000",)
+        clock.advance(3600)
+        again, greetings = await chores.run_once()
+        assert again is None and greetings is not None and greetings.sent == ()
+        clock.advance(24 * 3600)
+        assert (await chores.run_once())[0] is not None
+        assert len(list((tmp_path / "backups").glob("merchant-*.db"))) == 2
+    finally:
+        await desk.close()

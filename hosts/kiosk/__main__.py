@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from hosts.kiosk.server import build_kiosk_app
 from zhanye_sdk.api.merchant import MerchantApi
@@ -27,7 +28,9 @@ from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.control import apply_command
 from zhanye_sdk.merchant import MerchantDesk
+from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
+from zhanye_sdk.merchant.housekeeping import Housekeeping
 from zhanye_sdk.merchant.registration import LocalVerifier, Registration
 
 
@@ -74,9 +77,17 @@ def main() -> None:
                 await modem.wait_connected()
                 info = await modem.info()
                 registration[0] = await verifier.verify(info.iccid or "", info.imsi)
+                chores = Housekeeping(
+                    desk,
+                    Path(make_url(args.db).database or "var/merchant.db"),
+                    Path("var") / "backups",
+                    CustomerCare(desk, BulkSms(desk, gateway), CareCalendar()),
+                    lambda: registration[0],
+                )
                 tasks = [
                     asyncio.create_task(gateway.run()),
                     asyncio.create_task(calldesk.run(modem.events())),
+                    asyncio.create_task(chores.run()),
                 ]
                 yield
                 for task in tasks:

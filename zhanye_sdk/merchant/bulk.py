@@ -193,10 +193,17 @@ class CareCalendar:
 class CustomerCare:
     """Sends each greeting once per customer per occasion, even across restarts."""
 
-    def __init__(self, desk: MerchantDesk, bulk: BulkSms, calendar: CareCalendar) -> None:
+    def __init__(
+        self,
+        desk: MerchantDesk,
+        bulk: BulkSms,
+        calendar: CareCalendar,
+        timezone: str = "Asia/Shanghai",
+    ) -> None:
         self._desk = desk
         self._bulk = bulk
         self.calendar = calendar
+        self._zone = ZoneInfo(timezone)
 
     def occasions(self, today: date) -> list[tuple[str, str]]:
         """Today's holiday occasions as (key, template)."""
@@ -205,7 +212,7 @@ class CustomerCare:
 
     async def run_once(self, now: datetime, registration: Registration | None) -> BulkReport:
         """Greet whoever is due now and has not been greeted for this occasion."""
-        today = now.date()
+        today = now.astimezone(self._zone).date()
         due: list[tuple[Customer, str, str]] = []
         for customer in await self._desk.customers.all():
             if (
