@@ -182,6 +182,16 @@ async def test_a_session_is_recorded_verifiably_and_survives_a_dropout(
         listed = await recording_api(server)
         assert listed["verified"] is False and listed["status"] == "ready"
         assert [s["name"] for s in listed["segments"]] == [e.name for e in manifest.entries]
+        # The session record links the playback page and carries the network summary.
+        async with aiohttp.ClientSession() as http:
+            details = await (
+                await http.get(
+                    f"{server.base}/api/records/{server.session_id}", headers=auth(server)
+                )
+            ).json()
+        assert details["recording_status"] == "ready"
+        assert details["recording_url"] == f"/sessions/{server.session_id}/playback"
+        assert details["network"] is not None
 
 
 async def test_a_host_restart_keeps_the_segments_and_finalises_the_recording(

@@ -46,6 +46,7 @@ from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.store.schema import (
     cobrowse_shares,
     organizations,
+    session_media,
     session_participants,
     sessions,
     sop_session_reports,
@@ -162,7 +163,15 @@ class RecordService:
                     )
                 )
             ).first()
+            media = (
+                await conn.execute(
+                    sa.select(
+                        session_media.c.recording_status, session_media.c.network_summary
+                    ).where(session_media.c.session_id == session_id)
+                )
+            ).first()
         summary = summary_from_row(row, now)
+        recording_status = media.recording_status if media else None
         shared = [SharedMaterialRecord(kind="link", name=r.name, content=r.url) for r in links]
         # Files, videos and blank boards shared on the whiteboard, once each.
         documents: dict[str, dict[str, str]] = {}
@@ -213,6 +222,11 @@ class RecordService:
             shared_link=bool(shared),
             sop_steps=[SopStepRecord(**step) for step in json.loads(sop.steps)] if sop else [],
             qa_report=json.loads(sop.qa) if sop else None,
+            recording_status=recording_status,
+            recording_url=(
+                f"/sessions/{session_id}/playback" if recording_status == "ready" else None
+            ),
+            network=json.loads(media.network_summary) if media and media.network_summary else None,
         )
 
     async def facets(self, actor: Principal) -> RecordFacets:

@@ -138,6 +138,9 @@ async function showDetails(id) {
     factBody.append(tr);
   }
   fillTable(document.querySelector("#record-materials"), record.shared_materials.map((m) => [m.kind, m.name, m.content]), 3);
+  const playback = document.querySelector("#record-playback");
+  playback.hidden = !record.recording_url;
+  if (record.recording_url) playback.href = record.recording_url;
   const replay = document.querySelector("#record-replay");
   replay.hidden = !record.shared_link;
   replay.href = `/records/${id}/cobrowse`;
