@@ -11,6 +11,7 @@ server drops the client and refuses new ones while unplugged.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import select
@@ -28,7 +29,7 @@ __all__ = ["PtyServer", "TcpServer"]
 _POLL = 0.01
 
 
-class _Server:
+class _Server(abc.ABC):
     def __init__(self, sim: ModemSimulator) -> None:
         self.sim = sim
         self._stop = threading.Event()
@@ -55,11 +56,13 @@ class _Server:
     ) -> None:
         self.stop()
 
+    @abc.abstractmethod
     def _run(self) -> None:
-        raise NotImplementedError
+        """Serve until stopped (the server thread)."""
 
+    @abc.abstractmethod
     def _close(self) -> None:
-        raise NotImplementedError
+        """Release the pty or the socket."""
 
 
 class PtyServer(_Server):
