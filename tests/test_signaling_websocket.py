@@ -14,49 +14,11 @@ from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
+from .live_session import Peer, connect_both, open_live_session
 from .platform_world import PASSWORD, World, build_world
 from .webhost import free_port
 
 pytestmark = pytest.mark.anyio
-
-
-class Peer:
-    """A signaling client that records every frame it receives."""
-
-    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        self.socket = socket
-        self.frames: list[dict[str, Any]] = []
-        self._next_id = 0
-
-    async def next(self, kind: str | None = None) -> dict[str, Any]:
-        while True:
-            message = await self.socket.receive(timeout=5.0)
-            if message.type != aiohttp.WSMsgType.TEXT:
-                raise AssertionError(f"connection ended: {message.type} {message.data!r}")
-            frame = json.loads(message.data)
-            self.frames.append(frame)
-            if kind is None or frame["type"] == kind:
-                return frame
-
-    async def send(self, kind: str, data: dict[str, Any] | None = None) -> str:
-        self._next_id += 1
-        frame_id = f"m{self._next_id}"
-        await self.socket.send_str(
-            json.dumps({"v": 1, "type": kind, "id": frame_id, "data": data or {}})
-        )
-        return frame_id
-
-    async def reply_to(self, frame_id: str) -> dict[str, Any]:
-        while True:
-            frame = await self.next()
-            if frame.get("re") == frame_id:
-                return frame
-
-    @property
-    def last_seq(self) -> int:
-        seqs = [f["seq"] for f in self.frames if "seq" in f]
-        welcome = [f["data"]["seq"] for f in self.frames if f["type"] == "session.welcome"]
-        return max(seqs + welcome)
 
 
 @pytest.fixture
@@ -335,25 +297,8 @@ async def test_disabling_the_organization_ends_its_sessions_and_closes_staff(
 ) -> None:
     base, world = server
     async with aiohttp.ClientSession() as http:
-        login = await (
-            await http.post(f"{base}/api/login", json={"login": "sp-A2", "password": PASSWORD})
-        ).json()
-        auth = {"Authorization": f"Bearer {login['token']}"}
-        sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
-        invite = await (
-            await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
-        ).json()
-        seat = await (
-            await http.post(
-                f"{base}/api/invites/{invite['token']}/join",
-                json={"name": "客户丙", "recording_acknowledged": True},
-            )
-        ).json()
-        ws = base.replace("http", "ws") + f"/ws/sessions/{sid}"
-        host = Peer(await http.ws_connect(f"{ws}?token={login['token']}"))
-        await host.next("session.welcome")
-        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
-        await customer.next("session.welcome")
+        live = await open_live_session(http, base, "sp-A2", "客户丙")
+        host, customer = await connect_both(http, live)
         await world.platform.organizations.set_disabled(world.p("ca_A"), world.ids["A2"], True)
         ended = await customer.next("room.ended")
         assert ended["data"]["reason"] == "org_disabled"

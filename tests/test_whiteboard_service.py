@@ -21,8 +21,8 @@ from zhanye_sdk.whiteboard.service import WhiteboardService
 from zhanye_sdk.whiteboard.wire import view_data
 
 from . import material_files
-from .platform_world import PASSWORD, World, build_world
-from .test_signaling_websocket import Peer
+from .live_session import Peer, connect_both, open_live_session
+from .platform_world import World, build_world
 from .webhost import free_port
 
 pytestmark = pytest.mark.anyio
@@ -71,25 +71,9 @@ async def test_share_draw_undo_render_and_resync(
         world.p("sp_A1"), "保险合同.pdf", material_files.pdf(3)
     )
     async with aiohttp.ClientSession() as http:
-        login = await (
-            await http.post(f"{base}/api/login", json={"login": "sp-A1", "password": PASSWORD})
-        ).json()
-        auth = {"Authorization": f"Bearer {login['token']}"}
-        sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
-        invite = await (
-            await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
-        ).json()
-        seat = await (
-            await http.post(
-                f"{base}/api/invites/{invite['token']}/join",
-                json={"name": "客户甲", "recording_acknowledged": True},
-            )
-        ).json()
-        ws = base.replace("http", "ws") + f"/ws/sessions/{sid}"
-        host = Peer(await http.ws_connect(f"{ws}?token={login['token']}"))
-        await host.next("session.welcome")
-        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
-        await customer.next("session.welcome")
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        auth, sid, seat, ws = live.auth, live.session_id, live.seat, live.ws_url
+        host, customer = await connect_both(http, live)
         empty = await customer.reply_to(await customer.send("whiteboard.sync"))
         assert empty["type"] == "whiteboard.snapshot" and empty["data"]["strokes"] == []
 
@@ -221,25 +205,9 @@ async def test_shared_video_play_pause_seek_reach_everyone(
         world.p("sp_A1"), "产品介绍.webm", long_webm(3)
     )
     async with aiohttp.ClientSession() as http:
-        login = await (
-            await http.post(f"{base}/api/login", json={"login": "sp-A1", "password": PASSWORD})
-        ).json()
-        auth = {"Authorization": f"Bearer {login['token']}"}
-        sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
-        invite = await (
-            await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)
-        ).json()
-        seat = await (
-            await http.post(
-                f"{base}/api/invites/{invite['token']}/join",
-                json={"name": "客户乙", "recording_acknowledged": True},
-            )
-        ).json()
-        ws = base.replace("http", "ws") + f"/ws/sessions/{sid}"
-        host = Peer(await http.ws_connect(f"{ws}?token={login['token']}"))
-        await host.next("session.welcome")
-        customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
-        await customer.next("session.welcome")
+        live = await open_live_session(http, base, "sp-A1", "客户乙")
+        sid, seat = live.session_id, live.seat
+        host, customer = await connect_both(http, live)
 
         await host.reply_to(
             await host.send("share.open", {"op_id": "v1", "kind": "video", "source": material.id})

@@ -85,7 +85,9 @@ class SerialTransport:
         port = self._port
         if port is not None:
             # Wake the worker from its read so the write goes out now. pyserial's
-            # cancel_read is meant to be called from another thread (a pipe on POSIX).
+            # cancel_read is meant to be called from another thread (a pipe on POSIX);
+            # URL handlers that cannot cancel a read raise NotImplementedError, and then
+            # the write simply waits for the read timeout.
             try:
                 port.cancel_read()
             except (AttributeError, NotImplementedError, OSError, serial.SerialException):
