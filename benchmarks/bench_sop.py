@@ -162,6 +162,10 @@ def evaluation(table: Table) -> None:
         ("exact only", MatcherConfig(pinyin=False)),
         ("exact + pinyin", MatcherConfig(fuzzy=False)),
         ("exact + fuzzy pinyin (default)", MatcherConfig()),
+        (
+            "no clause or substitution guard",
+            MatcherConfig(max_substitution_rate=None, clause_bounded=False),
+        ),
     ):
         found = predictions(flows, rows, config)
         for kind in ("nodes", "forbidden"):

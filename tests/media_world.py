@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import wave
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import attrs
+import av
 import numpy as np
 import numpy.typing as npt
 from aiohttp import web
+from aiortc import MediaStreamTrack
 
 from hosts.web.server import MEDIA, ROOMS, build_app
+from zhanye_sdk.client import tone
 from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import Platform, PlatformConfig
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .platform_world import PASSWORD, World, build_world
-from .webhost import free_port
+from .webhost import CHROMIUM_ARGS, free_port
 
 BASE = web.AppKey("base", str)
 LOOPBACK_MEDIA = MediaConfig(
@@ -119,3 +126,71 @@ def tone_level(samples: npt.NDArray[np.int16], hz: float, rate: int = 48_000) ->
     spectrum = np.abs(np.fft.rfft(x * window))
     k = round(hz * x.size / rate)
     return float(2 * spectrum[max(k - 2, 0) : k + 3].max() / window.sum())
+
+
+def tone_wav(path: Path, hz: float, seconds: float = 60.0, amplitude: int = 12_000) -> Path:
+    """A 48 kHz mono WAV of a sine tone, for Chromium's fake microphone."""
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(48_000)
+        f.writeframes(tone(hz, seconds, amplitude=amplitude))
+    return path
+
+
+def launch_chromium(
+    playwright: Any,
+    *,
+    fake_devices: bool = True,
+    fake_ui: bool = True,
+    microphone_wav: Path | None = None,
+) -> Any:
+    """Headless Chromium as a WebRTC peer on loopback (see FACTS.md).
+
+    ``fake_devices``: a fake camera and microphone (playing ``microphone_wav`` if given);
+    without it the browser has no devices at all. ``fake_ui``: getUserMedia is allowed
+    without asking; without it only the permissions granted to a context are.
+    """
+    args = [
+        *CHROMIUM_ARGS,
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    if fake_devices:
+        args.append("--use-fake-device-for-media-stream")
+    if fake_ui:
+        args.append("--use-fake-ui-for-media-stream")
+    if microphone_wav is not None:
+        args.append(f"--use-file-for-fake-audio-capture={microphone_wav}")
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+
+
+class NoiseVideoTrack(MediaStreamTrack):
+    """A camera that shows faint random noise (grey ± 20): an encoder spends on it whatever
+    bitrate it is given (VP8 at 320×240: about 260 kbit/s at a 300 kbit/s target, 1.3 Mbit/s
+    at 1.5 Mbit/s), so the bytes sent show the sender's target."""
+
+    kind = "video"
+
+    def __init__(self, width: int = 320, height: int = 240, fps: int = 15) -> None:
+        super().__init__()
+        self._size = (width, height)
+        self._fps = fps
+        self._index = 0
+        self._rng = np.random.default_rng(7)
+        self._start: float | None = None
+
+    async def recv(self) -> av.VideoFrame:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        delay = self._start + self._index / self._fps - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        width, height = self._size
+        planes = (128 + self._rng.integers(-20, 20, size=(height * 3 // 2, width))).astype(np.uint8)
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts = self._index * 90_000 // self._fps
+        frame.time_base = Fraction(1, 90_000)
+        self._index += 1
+        return frame

@@ -1,105 +1,28 @@
-"""The merchant desk page in a real browser, with the modem simulator ringing it."""
+"""The merchant desk page in a real browser, with the modem simulator ringing it over a
+real pty (the driver opens the pty's slave path with pyserial, as it would a USB port)."""
 
 from __future__ import annotations
 
-import asyncio
+import os
 import re
-import time
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
-from aiohttp import web
 from playwright.sync_api import Page, expect
 
-from hosts.kiosk.server import build_kiosk_app
-from zhanye_sdk.api.merchant import MerchantApi
-from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.devices import Modem, ModemConfig
-from zhanye_sdk.devices.calls import CallTimings
-from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway, RateLimits
-from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
-from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
 from zhanye_sdk.merchant.registration import Registration
 
-from .webhost import ThreadedLoop
+from .kiosk_world import NOON, RunningKiosk
 
 pytestmark = pytest.mark.e2e
-NOON = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
-
-
-class RunningKiosk(ThreadedLoop):
-    def __init__(self, folder: Path) -> None:
-        super().__init__()
-        self.folder = folder
-        self.sim = ModemSimulator("huawei", ring_interval=0.3)
-        self.registration: Registration | None = None
-
-    async def _start(self) -> None:
-        # Everything lives in one task, so its context managers exit where they entered.
-        self.ready = asyncio.Event()
-        self.done = asyncio.Event()
-        self.main = asyncio.get_running_loop().create_task(self._main())
-        await asyncio.wait_for(self.ready.wait(), 30)
-
-    async def _main(self) -> None:
-        url = register_simulator(f"kiosk-{uuid.uuid4().hex[:8]}", self.sim)
-        timings = CallTimings(
-            clip_wait=0.1, ring_timeout=1.2, poll_interval=0.2, active_poll_interval=0.5
-        )
-        self.desk = await MerchantDesk.open(
-            f"sqlite:///{self.folder}/desk.db", clock=ManualClock(NOON)
-        )
-        limits = RateLimits(min_interval=0.01, per_hour=100, per_day=100, burst=10)
-        async with Modem(url, ModemConfig(call_timings=timings)) as modem:
-            gateway = ModemSmsGateway(
-                modem, self.folder / "outbox.db", GatewayConfig(signature="小馆", limits=limits)
-            )
-            calldesk = CallDesk(self.desk, gateway, CallDeskRules(shop="小馆"))
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(gateway.run)
-                tasks.start_soon(calldesk.run, modem.events())
-                await modem.wait_connected()
-                runner = web.AppRunner(
-                    build_kiosk_app(
-                        MerchantApi(
-                            self.desk,
-                            calldesk,
-                            modem,
-                            gateway,
-                            registration=lambda: self.registration,
-                        )
-                    )
-                )
-                await runner.setup()
-                await web.TCPSite(runner, "127.0.0.1", self.port).start()
-                self.ready.set()
-                await self.done.wait()
-                await runner.cleanup()
-                tasks.cancel_scope.cancel()
-            gateway.close()
-        await self.desk.close()
-
-    async def _stop(self) -> None:
-        self.done.set()
-        await asyncio.wait_for(self.main, 30)
-
-    def wait_for_sms(self, count: int) -> None:
-        """Until the simulator (its own thread) has received ``count`` messages."""
-        end = time.monotonic() + 10
-        while len(self.sim.sent) < count and time.monotonic() < end:
-            time.sleep(0.05)
-        assert len(self.sim.sent) >= count, [s.text for s in self.sim.sent]
 
 
 @pytest.fixture
 def kiosk(tmp_path: Path) -> Iterator[RunningKiosk]:
-    running = RunningKiosk(tmp_path).start()
+    running = RunningKiosk(tmp_path, transport="pty").start()
     try:
         yield running
     finally:
@@ -109,6 +32,8 @@ def kiosk(tmp_path: Path) -> Iterator[RunningKiosk]:
 def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
     browser: Any, kiosk: RunningKiosk
 ) -> None:
+    # The desk phone is a serial device here, not an in-process shortcut.
+    assert os.path.realpath(kiosk.modem_url).startswith("/dev/pts/")
     zhang, _ = kiosk.run(kiosk.desk.customers.capture("13800138000"))
     kiosk.run(kiosk.desk.customers.update(zhang.id, name="张三"))
     kiosk.run(kiosk.desk.reservations.add_resource("牡丹厅", kind="room", capacity=10))
@@ -118,8 +43,10 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
     )
     try:
         page: Page = context.new_page()
-        page.goto(kiosk.url)
+        page.goto(kiosk.desk_url)
         expect(page.get_by_role("heading", name="商户管家")).to_be_visible()
+        # The token is kept for the tab and taken out of the address bar.
+        assert "token" not in page.url
         expect(page.locator("#status")).to_have_text("●")
 
         kiosk.sim.incoming_call("13800138000")
@@ -136,10 +63,35 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         assert "牡丹厅" in (kiosk.sim.sent[0].text or "") and "6位" in (
             kiosk.sim.sent[0].text or ""
         )
+        # A second, overlapping booking of the same room is refused with the reason
+        # (in the shop's local time), and nobody gets a confirmation for it.
+        popup.get_by_label("到店时间").fill("2026-03-07T19:00")
+        popup.get_by_role("button", name="确认预订").click()
+        expect(popup.locator("#reserve-result")).to_contain_text(
+            "与当前情况冲突：牡丹厅 is booked from 18:00 to 20:00"
+        )
+        assert len(kiosk.run(kiosk.desk.reservations.on_day(NOON, NOON + timedelta(days=2)))) == 1
+        # While talking, the desk completes the card and notes the conversation; the
+        # notes go on this call once it has ended.
+        popup.get_by_label("单位").fill("某某公司")
+        popup.get_by_label("沟通内容").fill("订周六牡丹厅，6位，要靠窗")
+        popup.get_by_role("button", name="保存").click()
+        expect(popup.locator("#popup-saved")).to_contain_text("通话结束后")
         kiosk.sim.remote_hangup()
         expect(popup.locator("#popup-state")).to_have_text("通话结束", timeout=5000)
+        expect(popup.locator("#popup-saved")).to_have_text("已保存")
         kiosk.wait_for_sms(2)  # the hang-up SMS
-        popup.get_by_role("button", name="关闭").click()
+        assert kiosk.run(kiosk.desk.customers.get(zhang.id)).company == "某某公司"
+        history = kiosk.run(kiosk.desk.customers.history(zhang.id))
+        assert [(h.outcome, h.notes) for h in history] == [
+            ("answered", "订周六牡丹厅，6位，要靠窗")
+        ]
+        # The pop-up's SMS action opens the SMS screen addressed to the caller.
+        popup.get_by_role("button", name="短信").click()
+        expect(popup).to_be_hidden()
+        expect(page.get_by_role("tab", name="群发短信")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#sms-numbers")).to_have_value("13800138000")
+        page.get_by_role("tab", name="客户资料").click()
 
         # An unknown number rings and gives up: captured, and texted back.
         kiosk.sim.incoming_call("02188886666", rings=2)
@@ -147,6 +99,9 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         expect(popup.locator("#popup-state")).to_have_text("未接来电", timeout=8000)
         kiosk.wait_for_sms(3)
         assert "未能接听" in (kiosk.sim.sent[2].text or "")
+        assert kiosk.sim.sent[2].recipient == "02188886666"
+        captured = kiosk.run(kiosk.desk.customers.by_phone("02188886666"))
+        assert captured is not None and captured.display_name == "未知客户"
         expect(page.locator("#toast")).to_contain_text("02188886666")
 
         # The customer book finds the regular by pinyin initials and saves a note.
@@ -180,6 +135,7 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         expect(page.locator("#sms-summary")).to_contain_text("共 1 人")
         expect(page.locator("#sms-list")).to_contain_text("张三您好")
         page.get_by_role("button", name="发送").click()
+        expect(page.locator("#toast")).to_contain_text("暂时不能这样做：")
         expect(page.locator("#toast")).to_contain_text("SIM has not been verified")
         kiosk.registration = Registration(True, quota_per_day=100, signature="小馆")
         sent_before = len(kiosk.sim.sent)
@@ -191,9 +147,10 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
 
         # The ledger: a bill settled exactly, and the report with its chart.
         page.get_by_role("tab", name="收银记账").click()
-        page.get_by_label(re.compile("消费明细")).fill("清蒸鲈鱼 1 88.00\n米饭 3 2.50")
-        page.get_by_label("实收金额").fill("100")
-        page.get_by_role("button", name="结账").click()
+        ledger = page.locator('[data-panel="ledger"]')
+        ledger.get_by_label(re.compile("消费明细")).fill("清蒸鲈鱼 1 88.00\n米饭 3 2.50")
+        ledger.get_by_label("实收金额").fill("100")
+        ledger.get_by_role("button", name="结账").click()
         expect(page.locator("#bill-result")).to_have_text("应收 95.50 元（折扣 1），找零 4.50 元")
         expect(page.locator("#report-table tbody tr")).to_have_count(1)
         expect(page.locator("#report-chart rect")).to_have_count(1)

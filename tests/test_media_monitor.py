@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess, grade
+import attrs
+
+from zhanye_sdk.media.monitor import (
+    NetworkReport,
+    NetworkSummary,
+    StatsSnapshot,
+    assess,
+    grade,
+    session_quality,
+)
 
 
 def aiortc_like(received: int, lost: int, bytes_in: int, bytes_out: int, rtt: float) -> list:
@@ -64,3 +73,18 @@ def test_the_summary_counts_grades_and_survives_a_round_trip() -> None:
     again.add("p1", good)
     assert again.as_data()["p1"]["reports"] == 3
     assert again.as_data()["p1"]["mean_rtt_ms"] == round((20 + 40 + 20) / 3, 1)
+
+
+def test_a_session_is_graded_by_the_worst_grade_a_tenth_of_its_reports_had() -> None:
+    summary = NetworkSummary()
+    assert session_quality(summary.as_data()) is None
+    good = NetworkReport(20.0, 2.0, 0.0, 500.0, 500.0, "good")
+    poor = NetworkReport(600.0, 2.0, 0.0, 500.0, 500.0, "poor")
+    for _ in range(10):
+        summary.add("host", good)
+    summary.add("customer", poor)  # one poor moment among eleven reports
+    assert session_quality(summary.as_data()) == "good"
+    summary.add("customer", attrs.evolve(poor, quality="fair"))
+    assert session_quality(summary.as_data()) == "fair"  # 2 of 12 fair or worse
+    summary.add("customer", poor)
+    assert session_quality(summary.as_data()) == "poor"  # 2 of 13 poor

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ from zhanye_sdk import layout_cells
 from zhanye_sdk.client import FlatVideoTrack, SessionParticipant, ToneTrack, join
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.media.manifest import Manifest, verify
+from zhanye_sdk.media.monitor import session_quality
 from zhanye_sdk.media.recorder import RecordingConfig
 from zhanye_sdk.media.records import MediaRecord, RecordingStatus
 from zhanye_sdk.platform import Platform, PlatformConfig
@@ -192,6 +195,30 @@ async def test_a_session_is_recorded_verifiably_and_survives_a_dropout(
         assert details["recording_status"] == "ready"
         assert details["recording_url"] == f"/sessions/{server.session_id}/playback"
         assert details["network"] is not None
+        # ... and the list's export has the session's network quality.
+        quality = session_quality(details["network"])
+        assert quality in ("good", "fair", "poor")
+        row = (await exported_rows(server))[server.session_id]
+        assert row["网络质量"] == {"good": "良好", "fair": "一般", "poor": "较差"}[quality], row
+
+
+async def exported_rows(server: MediaHost) -> dict[str, dict[str, str]]:
+    """The records list exported as CSV through the API, by session id."""
+    async with aiohttp.ClientSession() as http:
+        job = await (
+            await http.post(
+                f"{server.base}/api/records/export", json={"format": "csv"}, headers=auth(server)
+            )
+        ).json()
+        with anyio.fail_after(20):
+            while job["state"] not in ("done", "failed"):
+                await anyio.sleep(0.1)
+                url = f"{server.base}/api/records/export/{job['id']}"
+                job = await (await http.get(url, headers=auth(server))).json()
+        assert job["state"] == "done", job
+        url = f"{server.base}/api/records/export/{job['id']}/file"
+        text = (await (await http.get(url, headers=auth(server))).read()).decode("utf-8-sig")
+    return {row["会话ID"]: row for row in csv.DictReader(io.StringIO(text))}
 
 
 async def test_a_host_restart_keeps_the_segments_and_finalises_the_recording(

@@ -21,7 +21,7 @@ from zhanye_sdk.client import FlatVideoTrack, SessionParticipant, ToneTrack, joi
 from zhanye_sdk.media.monitor import grade
 from zhanye_sdk.platform import PlatformConfig
 
-from .media_world import LOOPBACK_MEDIA, media_host, tone_level
+from .media_world import LOOPBACK_MEDIA, MediaHost, NoiseVideoTrack, media_host, tone_level
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +169,51 @@ async def test_the_video_filter_hook_changes_what_others_see(
                 )
                 seen = a.video_of(host.participant_id)
                 assert seen is not None and abs(seen.mean_luma - 30) < 8, seen
+
+
+async def relayed_video_bytes(server: MediaHost, participant: str) -> int:
+    """Video bytes the server has sent to one participant (its senders' RTP counters)."""
+    peer = server.media.peer(server.session_id, participant)
+    assert peer is not None
+    report = await peer.connection.getStats()
+    return sum(
+        int(s.bytesSent) for s in report.values() if s.type == "outbound-rtp" and s.kind == "video"
+    )
+
+
+async def test_relayed_video_keeps_to_the_listeners_budget(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    # Two noisy cameras relayed to the host, whose video budget is 600 kbit/s: uncapped,
+    # each relayed stream gets aiortc's 500 kbit/s, then the receiver's estimate (1.5 Mbit/s
+    # on loopback).
+    media = attrs.evolve(LOOPBACK_MEDIA, audio_kbps=48, video_kbps=600)
+    async with media_host(tmp_path, fast_config, media) as server:
+        url_a = await server.customer_url("客户甲")
+        url_b = await server.customer_url("客户乙")
+        async with join(server.host_url, slots=2, loopback_only=True) as host:
+            # What participants send is capped in the answer (browsers honour b=AS).
+            answer = host.answer_sdp
+            audio, video = answer.split("m=audio", 1)[1].split("m=video", 1)
+            assert "b=AS:48" in audio and "b=AS:600" in video, answer
+            async with (
+                join(url_a, camera=NoiseVideoTrack(), slots=1, loopback_only=True) as a,
+                join(url_b, camera=NoiseVideoTrack(), slots=1, loopback_only=True) as b,
+            ):
+                await wait_for(
+                    lambda: all(
+                        (v := host.video_of(p.participant_id)) is not None and v.frames >= 15
+                        for p in (a, b)
+                    ),
+                    limit_s=30,
+                )
+                await anyio.sleep(1.0)  # past the first frames at the encoder's default
+                sent = await relayed_video_bytes(server, host.participant_id)
+                start = time.monotonic()
+                await anyio.sleep(3.0)
+                sent = await relayed_video_bytes(server, host.participant_id) - sent
+                kbps = sent * 8 / 1000 / (time.monotonic() - start)
+                assert 150 < kbps < 600 * 1.25, kbps
+                peer = server.media.peer(server.session_id, host.participant_id)
+                assert peer is not None
+                assert [slot.max_bitrate for slot in peer.slots.values()] == [300_000] * 2

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio
 import pytest
 
 from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.devices.gateway import LoggingSmsGateway
+from zhanye_sdk.devices import Modem, ModemConfig
+from zhanye_sdk.devices.gateway import (
+    GatewayConfig,
+    LoggingSmsGateway,
+    ModemSmsGateway,
+    RateLimits,
+)
+from zhanye_sdk.devices.simulator import (
+    ModemSimulator,
+    SentSms,
+    register_simulator,
+    unregister_simulator,
+)
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
@@ -81,3 +95,117 @@ async def test_greetings_go_once_per_customer_per_occasion(tmp_path: Path) -> No
         assert any("生日快乐" in text for _, text in gateway.sent)
     finally:
         await desk.close()
+
+
+# ---------------------------------------------------------------- through the real gateway
+
+FAST_MODEM = ModemConfig(
+    command_timeout=1.0,
+    sms_timeout=1.0,
+    init_retry_delay=0.02,
+    reconnect_min=0.02,
+    reconnect_max=0.05,
+    tick_interval=0.02,
+)
+
+
+class GatewayClock:
+    """The gateway's wall clock, moved by the test (rate windows without waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_bulk_to_500_through_the_modem_gateway_survives_an_unplug(tmp_path: Path) -> None:
+    """A group of 500 (10 opted out) goes out through the persistent outbox to the
+    simulated desk phone, paced by the SIM's limits, with the cable pulled twice —
+    once while a message was on the wire, once between messages. The phone network
+    (the simulator) receives every wanted message exactly once and nothing else."""
+    desk = await MerchantDesk.open(f"sqlite:///{tmp_path}/d.db", clock=ManualClock(NOW))
+    sim = ModemSimulator("generic")
+    clock = GatewayClock()
+    received_at: list[float] = []
+    unplugged_on_the_wire = False
+
+    def on_sent(sent: SentSms) -> None:
+        nonlocal unplugged_on_the_wire
+        received_at.append(clock.now)
+        if len(sim.sent) == 150 and not unplugged_on_the_wire:
+            unplugged_on_the_wire = True
+            sim.unplug()  # the answer to this AT+CMGS never comes
+
+    sim.on_sent = on_sent
+    name = f"bulk-{uuid.uuid4().hex[:8]}"
+    url = register_simulator(name, sim)
+    limits = RateLimits(min_interval=1.0, burst=20, per_hour=300, per_day=1000)
+    opted_out: set[str] = set()
+    try:
+        for i in range(500):
+            customer, _ = await desk.customers.capture(f"1390000{i:04d}")
+            await desk.customers.update(customer.id, name=f"会员{i}")
+            await desk.customers.add_to_group(customer.id, "会员")
+            if i % 50 == 7:
+                await desk.customers.set_opted_out(customer.id, True)
+                opted_out.add(customer.phone)
+        async with Modem(url, FAST_MODEM) as modem:
+            with anyio.fail_after(5):
+                await modem.wait_connected()
+            gateway = ModemSmsGateway(
+                modem,
+                tmp_path / "outbox.db",
+                GatewayConfig(signature="小馆", limits=limits),
+                clock=clock,
+            )
+            bulk = BulkSms(desk, gateway)
+            recipients = await bulk.recipients(groups=["会员"])
+            report = await bulk.send(
+                "{name}您好，本周末会员日全场88折！", recipients, await registered()
+            )
+            assert len(report.sent) == 490 and len(report.skipped) == 10
+            assert {n for n, why in report.skipped if why == "opted_out"} == opted_out
+            assert await gateway.pending() == 490
+
+            steps = 0
+            with anyio.fail_after(120):
+                while await gateway.pending():
+                    steps += 1
+                    went = await gateway.process_due()
+                    if steps == 20:
+                        sim.unplug()  # between messages
+                    if not sim.plugged:
+                        with anyio.fail_after(5):
+                            while modem.connected:  # noqa: ASYNC110 - the driver's own pace
+                                await anyio.sleep(0.01)
+                        pending = await gateway.pending()
+                        clock.now += 60.0
+                        assert await gateway.process_due() == 0  # waits for the device
+                        assert await gateway.pending() == pending
+                        sim.replug()
+                        with anyio.fail_after(5):
+                            await modem.wait_connected()
+                    clock.now += 5.0 if went else 60.0
+            gateway.close()
+    finally:
+        unregister_simulator(name)
+        await desk.close()
+
+    assert unplugged_on_the_wire
+    wanted = {number for number, _ in recipients} - opted_out
+    got = [s.recipient for s in sim.sent]
+    assert len(got) == len(set(got)) == 490  # nothing twice
+    assert set(got) == wanted  # nothing lost, nobody who opted out
+    assert all(
+        (s.text or "").startswith(f"会员{int(s.recipient[-4:])}您好")
+        and s.text.endswith("【小馆】")  # type: ignore[union-attr]
+        for s in sim.sent
+    )
+    # The limits held at every moment: a full bucket of 20, then one a second; 300 an hour.
+    for i, at in enumerate(received_at):
+        since_start = at - received_at[0]
+        assert i + 1 <= limits.burst + since_start / limits.min_interval
+        in_hour = sum(1 for other in received_at[: i + 1] if other > at - 3600)
+        assert in_hour <= limits.per_hour
+    assert received_at[-1] - received_at[0] >= 3600  # the hour cap made the rest wait

@@ -164,6 +164,15 @@ async def test_check_out_applies_the_member_discount_once(desk: MerchantDesk) ->
     assert (await desk.reservations.get(booking.id)).status == "checked_out"
     with pytest.raises(ConflictError):
         await desk.check_out(booking.id, [("米饭", 1, "2.50")], "10")
+    # A cancelled booking cannot be checked out: no bill goes into the ledger.
+    later = await desk.reservations.reserve(
+        table.id, guest.id, 2, T0 + timedelta(hours=3), T0 + timedelta(hours=4)
+    )
+    await desk.reservations.set_status(later.id, "cancelled")
+    with pytest.raises(ConflictError, match="cancelled"):
+        await desk.check_out(later.id, [("米饭", 1, "2.50")], "10")
+    bills = await desk.ledger.report("day", T0 - timedelta(days=1), T0 + timedelta(days=1))
+    assert [b.bills for b in bills] == [1]
 
 
 async def test_reports_total_by_period(desk: MerchantDesk) -> None:

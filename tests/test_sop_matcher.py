@@ -146,3 +146,51 @@ def test_any_split_of_a_final_stream_finds_each_phrase_once(cuts: list[int]) -> 
     matcher = TranscriptMatcher(PhraseIndex(PHRASES))
     hits = feed(matcher, *(final(f"u{i}", p, i * 100, i * 100 + 99) for i, p in enumerate(pieces)))
     assert sorted(h.key for h in hits) == ["cooling", "product", "risk", "short"]
+
+
+def test_a_phrase_does_not_span_a_clause_boundary() -> None:
+    matcher = TranscriptMatcher(PhraseIndex(PHRASES))
+    # Within a segment, and across two where the first ends its sentence.
+    assert [h.key for h in feed(matcher, final("u1", "他还在犹豫，期限快到了", 0, 1000))] == []
+    hits = feed(
+        matcher, final("u2", "先讲保险。", 1000, 1500), final("u3", "产品明天再看", 1600, 2000)
+    )
+    assert [h.key for h in hits] == ["short"]
+    # Without the guard the same words are (wrongly) taken for the phrase.
+    loose = TranscriptMatcher(PhraseIndex(PHRASES, MatcherConfig(clause_bounded=False)))
+    assert "cooling" in [h.key for h in feed(loose, final("u1", "他还在犹豫，期限快到了", 0, 1))]
+
+
+def test_a_pinyin_match_may_differ_from_the_phrase_in_few_characters() -> None:
+    matcher = TranscriptMatcher(PhraseIndex(PHRASES))
+    # One character in four heard wrong: the phrase. Two: other words (旗舰 is not 期间).
+    index = PhraseIndex([KeyPhrase("term", "保险期间"), KeyPhrase("zero", "零风险")])
+    hits = feed(TranscriptMatcher(index), final("u1", "保险期监和保险旗舰店", 0, 1000))
+    assert [(h.key, h.text) for h in hits] == [("term", "保险期监")]
+    # 由于其 reads like 犹豫期 but shares no character with it.
+    assert feed(matcher, final("u2", "由于其他原因", 0, 600)) == []
+    # A numeral is compared by its sound: 零 heard as 龄 is not counted against it.
+    hits = feed(TranscriptMatcher(index), final("u1", "这个龄风先的说法", 0, 800))
+    assert [h.key for h in hits] == ["zero"]
+    loose = PhraseIndex(PHRASES, MatcherConfig(max_substitution_rate=None))
+    assert [h.key for h in feed(TranscriptMatcher(loose), final("u1", "由于其他", 0, 1))] == [
+        "cooling"
+    ]
+
+
+@given(
+    st.sampled_from([p for p in PHRASES if len(p.text) >= 3]),
+    st.integers(1, 2),
+    st.sampled_from(list("，。？！；：、")),
+    st.booleans(),
+)
+def test_punctuation_inside_a_phrase_always_breaks_it(
+    phrase: KeyPhrase, cut: int, mark: str, across_segments: bool
+) -> None:
+    head, tail = phrase.text[:cut], phrase.text[cut:]
+    matcher = TranscriptMatcher(PhraseIndex(PHRASES))
+    if across_segments:
+        segments = [final("u1", f"前面{head}{mark}", 0, 100), final("u2", f"{tail}后面", 200, 300)]
+    else:
+        segments = [final("u1", f"前面{head}{mark}{tail}后面", 0, 100)]
+    assert phrase.key not in [h.key for h in feed(matcher, *segments)]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.sop import KeyPhrase, PhraseIndex, TranscriptMatcher
@@ -15,6 +18,7 @@ from zhanye_sdk.sop.transcript import (
     SherpaOnnxTranscriber,
     SpeechChunker,
     SpeechFrame,
+    TranscriptSchedule,
 )
 
 pytestmark = pytest.mark.anyio
@@ -97,3 +101,41 @@ def test_bad_rate_and_incomplete_model_folders_are_refused(tmp_path: Path) -> No
         (tmp_path / name).write_bytes(b"")
     with pytest.raises(InvalidInput, match="tokens.txt"):
         SherpaOnnxTranscriber(tmp_path, hotwords=["保险产品"])
+
+
+SCRIPT = ScriptedTranscript(
+    [
+        ("sales", "这款保险产品有十五天犹豫期", 0, 3000),
+        ("cust", "好的", 3200, 3600),
+        ("sales", "下面是风险揭示", 5000, 7000),
+    ],
+    partial_chars=3,
+)
+
+
+def test_a_schedule_hands_out_what_is_due_on_the_callers_clock() -> None:
+    schedule = TranscriptSchedule(SCRIPT, started_ms=1_000_000)
+    assert schedule.due(1_000_000) == []
+    first = schedule.due(1_003_000)
+    assert [s.text for s in first][-1] == "这款保险产品有十五天犹豫期"
+    assert first[-1].final and first[-1].start_ms == 1_000_000
+    assert schedule.due(1_003_000) == []  # once each
+    rest = schedule.due(2_000_000)
+    assert [s.text for s in rest if s.final] == ["好的", "下面是风险揭示"]
+    assert schedule.done
+
+
+@given(st.lists(st.integers(0, 2_000), min_size=1, max_size=30))
+def test_any_clock_reads_give_every_segment_once_in_order(steps: list[int]) -> None:
+    schedule = TranscriptSchedule(SCRIPT, started_ms=500)
+    now, out = 500, []
+    for step in steps:
+        now += step
+        due = schedule.due(now)
+        assert all(s.end_ms <= now for s in due)
+        out += due
+    out += schedule.due(now + 10_000)
+    expected = [
+        attrs.evolve(s, start_ms=s.start_ms + 500, end_ms=s.end_ms + 500) for s in SCRIPT.timed()
+    ]
+    assert out == expected

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
 from hosts.web.server import ROOMS, WHITEBOARDS
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
+from zhanye_sdk.media.manifest import Manifest
+from zhanye_sdk.media.recorder import segment_name
+from zhanye_sdk.media.records import MediaRecords, RecordingStatus
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
@@ -354,3 +361,324 @@ def test_five_thousand_strokes_render_and_sync(browser: Any, host: RunningHost) 
     finally:
         staff_context.close()
         phone_context.close()
+
+
+def open_hall_with_customer(
+    staff_context: BrowserContext, phone_context: BrowserContext, host: RunningHost
+) -> tuple[Page, Page]:
+    """The salesperson's hall with the PDF shared and a customer on a phone in the session."""
+    staff: Page = staff_context.new_page()
+    log_in(staff, host, "sp-A1")
+    staff.get_by_role("button", name="开始会话").click()
+    expect(staff.locator("#connection")).to_have_text("已连接")
+    staff.get_by_role("button", name="邀请客户").click()
+    link = staff.locator("#invite-link")
+    expect(link).to_have_value(re.compile(r"/join/"))
+    invite = link.input_value()
+    staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+    phone = join(phone_context, invite, "客户王女士")
+    staff.get_by_role("button", name="共享文件").click()
+    staff.locator(f'#board-share-dialog li[data-name="{MATERIAL}"]').get_by_role(
+        "button", name="共享"
+    ).click()
+    for page in (staff, phone):
+        expect(page.locator("#board-panel .page-label")).to_have_text("第 1 / 3 页")
+    return staff, phone
+
+
+def pinch(page: Page, spread: float, shift: float = 0.0) -> None:
+    """Two fingers on the page's middle move apart by ``spread`` px each (and both by
+    ``shift`` px down), then lift: a pinch through real touch events."""
+    found = box(page, ".board-viewport")
+    cx, cy = found["x"] + found["width"] / 2, found["y"] + found["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+
+    def fingers(f: float) -> list[dict[str, float]]:
+        gap = 30 + spread * f
+        return [
+            {"x": cx - gap, "y": cy + shift * f, "id": 1},
+            {"x": cx + gap, "y": cy + shift * f, "id": 2},
+        ]
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(0)})
+    for i in range(1, 9):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": fingers(i / 8)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_pinch_zoom_and_presenter_hand_over(browser: Any, host: RunningHost) -> None:
+    staff_context = browser.new_context(viewport={"width": 1366, "height": 900})
+    phone_context = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
+    try:
+        staff, phone = open_hall_with_customer(staff_context, phone_context, host)
+        phone_board, staff_board = phone.locator("#board-panel"), staff.locator("#board-panel")
+
+        # Two fingers apart: the phone's own view zooms in about where they are; no
+        # ink is left on the page, and the salesperson's view does not move.
+        phone.locator("#board-panel canvas").scroll_into_view_if_needed()
+        pinch(phone, spread=30)
+        phone.wait_for_function(
+            "() => Number(document.querySelector('#board-panel').dataset.zoom) > 1800"
+        )
+        zoom = int(phone_board.get_attribute("data-zoom") or 0)
+        assert 1800 < zoom < 2200, zoom  # finger gap 60 → 120 px: twice the zoom
+        x, y = (int(v) for v in (phone_board.get_attribute("data-view") or "0,0").split(","))
+        # The PDF's portrait page fills the phone's width at twice the zoom, so the view
+        # moved down only: zoomed about the middle, not the top corner.
+        assert x == 0 and 300 < y < 600, (x, y)
+        # Both fingers sliding up move the zoomed page with them (pan).
+        pinch(phone, spread=0, shift=-40)
+        view_y = "Number(document.querySelector('#board-panel').dataset.view.split(',')[1])"
+        phone.wait_for_function(f"() => {view_y} > {y + 100}")
+        assert phone_board.get_attribute("data-zoom") == str(zoom)
+        assert strokes_of(phone) == "" and strokes_of(staff) == ""
+        assert staff_board.get_attribute("data-zoom") in (None, "1000")
+
+        # The customer has no say over the presenter role; the salesperson hands it over.
+        for control in ("移交主讲", "收回主讲"):
+            expect(phone.get_by_role("button", name=control)).to_be_hidden()
+        expect(phone_board.locator("[data-presenter]")).to_have_text(re.compile("主讲人："))
+        expect(phone.get_by_role("button", name="下一页")).to_be_disabled()
+        staff_board.get_by_label("交给").select_option(label="客户王女士")
+        staff.get_by_role("button", name="移交主讲").click()
+        expect(phone_board.locator("[data-presenter]")).to_have_text("您是主讲人")
+        expect(staff_board.locator("[data-presenter]")).to_have_text("主讲人：客户王女士")
+        # Now the customer turns pages, and the salesperson follows the customer's view.
+        expect(staff.get_by_role("button", name="下一页")).to_be_disabled()
+        phone.get_by_role("button", name="下一页").click()
+        for page in (staff, phone):
+            expect(page.locator("#board-panel .page-label")).to_have_text("第 2 / 3 页")
+        expect(staff_board).to_have_attribute("data-zoom", str(zoom))
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+        # The salesperson takes it back whenever they like.
+        staff.get_by_role("button", name="收回主讲").click()
+        expect(staff_board.locator("[data-presenter]")).to_have_text("您是主讲人")
+        expect(phone.get_by_role("button", name="下一页")).to_be_disabled()
+        expect(phone_board.locator("[data-follow]")).to_be_checked()
+        staff.get_by_role("button", name="下一页").click()
+        expect(phone.locator("#board-panel .page-label")).to_have_text("第 3 / 3 页")
+    finally:
+        staff_context.close()
+        phone_context.close()
+
+
+def h264_segment(path: Path, seconds: int, shade: int) -> None:
+    """An MP4 (H.264, 64×64, 10 frames/s) of ``seconds`` seconds, as the recorder writes."""
+    with av.open(str(path), "w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for n in range(seconds * 10):
+            picture = np.full((64, 64, 3), (shade + 5 * n) % 256, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = n
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+
+
+def record(host: RunningHost, session_id: str, folder: Path, started_ms: int) -> None:
+    """The session's recording: two 2 s segments from ``started_ms`` (hash-chained)."""
+    folder.mkdir(parents=True)
+    manifest = Manifest()
+    for index, shade in enumerate((40, 160)):
+        path = folder / segment_name(index)
+        h264_segment(path, 2, shade)
+        manifest = manifest.append_file(path, 2000)
+    world: World = host.extra
+    host.run(
+        MediaRecords(world.platform.database).update(
+            session_id,
+            recording_status=RecordingStatus.READY,
+            recording_folder=str(folder),
+            manifest=manifest,
+            recording_started_ms=started_ms,
+            recording_ended_ms=started_ms + 4000,
+        )
+    )
+
+
+def test_replay_follows_the_recording_and_seeks_it(
+    browser: Any, host: RunningHost, tmp_path: Path
+) -> None:
+    """The record's replay: the board shows each moment of the recording as the video
+    plays, seeking the video moves the board, moving the timeline seeks the video."""
+    world: World = host.extra
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        staff: Page = context.new_page()
+        log_in(staff, host, "sp-A1")
+        staff.get_by_role("button", name="开始会话").click()
+        expect(staff.locator("#connection")).to_have_text("已连接")
+        staff.get_by_role("button", name="共享文件").click()
+        staff.locator('#board-share-dialog li[data-name="空白白板"]').get_by_role(
+            "button", name="共享"
+        ).click()
+        expect(staff.locator("#board-panel .page-label")).to_have_text("第 1 / 1 页")
+        sid = staff.url.rsplit("/", 1)[1]
+        whiteboards = host.app[WHITEBOARDS]
+        seat = host.run(host.app[ROOMS].seat_for_staff(world.p("sp_A1"), sid))
+
+        def draw(stroke_id: str, y: int) -> None:
+            stroke = {
+                "id": stroke_id,
+                "document": "blank-1",
+                "page": 1,
+                "tool": "pen",
+                "colour": "#e11d48",
+                "width": 8,
+                "points": [100, y, 500, 1100, y, 500],
+            }
+            body = {"op_id": stroke_id, "stroke": stroke}
+            host.run(whiteboards.apply(seat, "whiteboard.stroke", body))
+
+        # The recording starts 1 s after the share; stroke A is drawn 1 s into the
+        # recording, stroke B 3 s in (in its second segment).
+        world.clock.advance(1)
+        started = host.app[ROOMS].now_ms()
+        world.clock.advance(1)
+        draw("stroke-a", 200)
+        world.clock.advance(2)
+        draw("stroke-b", 500)
+        record(host, sid, tmp_path / "rec" / sid, started)
+        # The session ends: its record keeps the annotated page as it was left.
+        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        expect(staff.locator("#connection")).not_to_have_text("已连接")
+        deadline = time.monotonic() + 10
+        while not host.run(whiteboards.annotated_pages(sid)):  # rendered after the end
+            assert time.monotonic() < deadline, "the annotated pages were not rendered"
+            time.sleep(0.05)
+
+        staff.goto(f"{host.url}/records/{sid}/board")
+        annotated = staff.locator("#annotated li")
+        expect(annotated).to_have_count(1)
+        thumbnail = annotated.get_by_role("img", name="白板 第 1 页（2 笔）")
+        expect(thumbnail).to_have_js_property("complete", True)
+        assert thumbnail.evaluate("img => img.naturalWidth") == 1280
+        player = staff.locator("#recording")
+        expect(player).to_be_visible()
+        expect(staff.locator("#timeline")).to_have_attribute("max", "4000")
+        expect(player).to_have_js_property("readyState", 4)
+        # At 0 s: the board as shared, nothing drawn yet.
+        expect(staff.locator("#board-panel .board-title")).to_have_text("白板")
+        expect(staff.locator("#board-panel canvas")).to_have_attribute("data-strokes", "")
+
+        # Seeking the video moves the board and the timeline.
+        player.evaluate("v => { v.currentTime = 1.5; }")
+        expect(staff.locator("#board-panel canvas")).to_have_attribute("data-strokes", "stroke-a")
+        expect(staff.locator("#timeline")).to_have_js_property("value", "1500")
+        # Moving the timeline seeks the video, into the second segment and back.
+        staff.locator("#timeline").fill("3500")
+        expect(player).to_have_attribute("data-segment", "1")
+        staff.wait_for_function(
+            "() => Math.abs(document.querySelector('#recording').currentTime - 1.5) < 0.15"
+        )
+        expect(staff.locator("#board-panel canvas")).to_have_attribute(
+            "data-strokes", "stroke-a,stroke-b"
+        )
+        staff.locator("#timeline").fill("500")
+        expect(player).to_have_attribute("data-segment", "0")
+        staff.wait_for_function(
+            "() => Math.abs(document.querySelector('#recording').currentTime - 0.5) < 0.15"
+        )
+        expect(staff.locator("#board-panel canvas")).to_have_attribute("data-strokes", "")
+
+        # Playing: the board follows the video's clock, on into the next segment. Each
+        # time the board changes, it matches where the video is.
+        staff.evaluate(
+            """() => {
+              window.seen = [];
+              const canvas = document.querySelector('#board-panel canvas');
+              new MutationObserver(() => {
+                const v = document.querySelector('#recording');
+                const at = Number(v.dataset.segment) * 2000 + v.currentTime * 1000;
+                window.seen.push([canvas.dataset.strokes, at]);
+              }).observe(canvas, { attributes: true, attributeFilter: ['data-strokes'] });
+            }"""
+        )
+        player.evaluate("v => { v.muted = true; return v.play(); }")
+        expect(staff.locator("#board-panel canvas")).to_have_attribute(
+            "data-strokes", "stroke-a,stroke-b", timeout=10_000
+        )
+        expect(player).to_have_attribute("data-segment", "1")
+        seen = staff.evaluate("window.seen")
+        # (The first time each picture appears: redraws of the same picture repeat it.)
+        changes = [
+            (strokes, at)
+            for i, (strokes, at) in enumerate(seen)
+            if strokes and strokes not in [earlier for earlier, _ in seen[:i]]
+        ]
+        assert [s for s, _ in changes] == ["stroke-a", "stroke-a,stroke-b"], changes
+        assert 1000 <= changes[0][1] < 1400, changes
+        assert 3000 <= changes[1][1] < 3400, changes
+    finally:
+        context.close()
+
+
+def test_a_pen_pressed_harder_draws_wider_on_the_canvas_and_in_the_png(
+    browser: Any, host: RunningHost
+) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        staff: Page = context.new_page()
+        log_in(staff, host, "sp-A1")
+        staff.get_by_role("button", name="开始会话").click()
+        expect(staff.locator("#connection")).to_have_text("已连接")
+        staff.get_by_role("button", name="共享文件").click()
+        staff.locator('#board-share-dialog li[data-name="空白白板"]').get_by_role(
+            "button", name="共享"
+        ).click()
+        expect(staff.locator("#board-panel .page-label")).to_have_text("第 1 / 1 页")
+        staff.locator("#board-panel").get_by_label("粗细").select_option("16")
+        staff.locator("#board-panel canvas").scroll_into_view_if_needed()
+        canvas = box(staff, "canvas")
+        y = canvas["y"] + canvas["height"] / 2
+        cdp = staff.context.new_cdp_session(staff)
+
+        def pen(kind: str, f: float, force: float) -> None:
+            x = canvas["x"] + canvas["width"] * (0.1 + 0.8 * f)
+            buttons = 0 if kind == "mouseReleased" else 1
+            event = {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons}
+            cdp.send("Input.dispatchMouseEvent", event | {"pointerType": "pen", "force": force})
+
+        # A stylus stroke left to right, pressed lightly at first and hard at the end.
+        pen("mousePressed", 0, 0.05)
+        for i in range(1, 21):
+            pen("mouseMoved", i / 20, 0.05 + 0.95 * i / 20)
+        pen("mouseReleased", 1, 1.0)
+        cdp.detach()
+        expect(staff.locator("#board-panel canvas")).to_have_attribute(
+            "data-strokes", re.compile(r"^[^,]+$")
+        )
+        sid = staff.url.rsplit("/", 1)[1]
+        whiteboards = host.app[WHITEBOARDS]
+        (drawn,) = host.run(whiteboards.snapshot(sid)).page_strokes("blank-1", 1)
+        pressures = drawn.points[2::3]
+        assert pressures[0] < 200 and pressures[-1] > 900, pressures
+
+        # The canvas and the server's PNG both draw it thin where light, wide where hard.
+        inked = """(fx) => {
+          const c = document.querySelector('#board-panel canvas');
+          const x = Math.round(c.width * fx);
+          const column = c.getContext('2d').getImageData(x, 0, 1, c.height).data;
+          let n = 0;
+          for (let i = 3; i < column.length; i += 4) if (column[i] > 127) n += 1;
+          return n * 720 / c.height;
+        }"""
+        light, hard = staff.evaluate(inked, 0.15), staff.evaluate(inked, 0.85)
+        assert 0 < light < hard * 0.75, (light, hard)
+        png = host.run(whiteboards.render_png(sid, "blank-1", 1))
+        picture = np.array(Image.open(io.BytesIO(png)).convert("RGB"))
+
+        def thickness(fx: float) -> int:
+            return int((picture[:, int(1280 * fx)] != 255).any(axis=1).sum())
+
+        assert 0 < thickness(0.15) < thickness(0.85) * 0.75
+        assert abs(thickness(0.15) - light) <= 3 and abs(thickness(0.85) - hard) <= 3
+    finally:
+        context.close()

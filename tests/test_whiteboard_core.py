@@ -142,6 +142,65 @@ def test_presenter_ops_and_video() -> None:
     assert h.board.view().current == "d1" and h.board.view().pages["d1"] == 3
 
 
+PEOPLE = (HOST, ANN, BOB)
+PRESENTER_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(PEOPLE),
+        st.sampled_from(("hand", "turn")),
+        st.sampled_from(PEOPLE),
+        st.integers(1, 3),
+    ),
+    max_size=40,
+)
+
+
+@given(PRESENTER_OPS)
+def test_only_the_host_moves_the_presenter_role_and_can_always_take_it_back(
+    steps: list[tuple[str, str, str, int]],
+) -> None:
+    """切换操作方: whoever presents, only the host's ``SetPresenter`` moves the role; a
+    customer's attempt (for themselves or anyone) changes nothing; page turns count
+    from the presenter only; and the host can take the role back at any point."""
+    h = Harness()
+    presenter = HOST
+    for author, kind, target, page in steps:
+        before = (h.board.seq, view_data(h.board.view()))
+        op = SetPresenter(target) if kind == "hand" else TurnPage("d1", page)
+        allowed = (
+            (author == HOST and target != presenter) if kind == "hand" else author == presenter
+        )
+        try:
+            h.do(author, op)
+        except OpRejected as exc:
+            assert not allowed, (author, kind, target, exc.code)
+            expected = {"hand": "not_host" if author != HOST else "already_presenter"}
+            assert exc.code == expected.get(kind, "not_presenter")
+            assert (h.board.seq, view_data(h.board.view())) == before
+            continue
+        assert allowed, (author, kind, target, presenter)
+        if kind == "hand":
+            presenter = target
+        assert h.board.presenter == presenter
+    if presenter != HOST:
+        h.do(HOST, SetPresenter(HOST))
+    assert h.board.presenter == HOST == h.board.host
+    h.do(HOST, TurnPage("d1", 1))
+
+
+def test_a_customer_presenter_cannot_hand_the_role_on() -> None:
+    h = Harness()
+    h.do(HOST, SetPresenter(ANN))
+    for target in (BOB, HOST, ANN):
+        with pytest.raises(OpRejected) as caught:
+            h.do(ANN, SetPresenter(target))
+        assert caught.value.code == "not_host"
+    assert h.board.presenter == ANN
+    h.do(HOST, SetPresenter(HOST))  # taken back without the presenter's consent
+    with pytest.raises(OpRejected) as caught:
+        h.do(ANN, TurnPage("d1", 2))
+    assert caught.value.code == "not_presenter"
+
+
 def test_duplicate_op_ids_and_stroke_ids_are_refused() -> None:
     h = Harness()
     h.board.apply(AddStroke(stroke("a1", ANN)), ANN, 1, "x")

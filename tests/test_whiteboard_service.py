@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 from aiohttp import web
 from PIL import Image
@@ -17,7 +18,8 @@ from hosts.web.server import ROOMS, WHITEBOARDS, build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig
-from zhanye_sdk.whiteboard.service import WhiteboardService
+from zhanye_sdk.store.schema import whiteboard_pages, whiteboard_records
+from zhanye_sdk.whiteboard.service import AnnotatedPage, WhiteboardService
 from zhanye_sdk.whiteboard.wire import view_data
 
 from . import material_files
@@ -259,3 +261,170 @@ async def test_shared_video_play_pause_seek_reach_everyone(
         assert ranged.headers["Content-Type"] == "video/webm"
         for peer in (host, customer):
             await peer.socket.close()
+
+
+async def test_only_the_host_hands_over_and_takes_back_the_presenter_role(
+    server: tuple[str, World, web.Application],
+) -> None:
+    """切换操作方 from the attacker's side: a customer cannot make themselves presenter,
+    nor keep the role or pass it on once given it; the host takes it back at any time."""
+    base, world, _ = server
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        host, customer = await connect_both(http, live)
+        me = live.seat["participant_id"]
+        host_id = world.ids["sp_A1"]
+        ok = await host.reply_to(await host.send("share.open", {"op_id": "o", "kind": "blank"}))
+        assert ok["type"] == "ack", ok
+        doc = (await applied(customer))["effects"][0]["document"]["id"]
+
+        async def ask(peer: Peer, op_id: str, participant: str) -> dict[str, Any]:
+            return await peer.reply_to(
+                await peer.send("share.presenter", {"op_id": op_id, "participant": participant})
+            )
+
+        async def presenter() -> str:
+            snapshot = await customer.reply_to(await customer.send("whiteboard.sync"))
+            return str(snapshot["data"]["presenter"])
+
+        # The customer grabs the role: refused, nothing stored.
+        grab = await ask(customer, "c1", me)
+        assert grab["type"] == "error" and grab["data"]["code"] == "not_host", grab
+        assert await presenter() == host_id
+        # The host hands it over: the customer now turns pages, the host cannot.
+        assert (await ask(host, "h1", me))["type"] == "ack"
+        assert (await applied(customer))["effects"] == [
+            {"kind": "presenter_changed", "participant": me}
+        ]
+        turn = {"op_id": "c2", "document": doc, "page": 1}
+        assert (await customer.reply_to(await customer.send("share.turn", turn)))["type"] == "ack"
+        # Holding it gives no power over it: not to give it back to anyone else, nor to
+        # refuse it being taken back.
+        for op_id, target in (("c3", host_id), ("c4", me)):
+            refused = await ask(customer, op_id, target)
+            assert refused["data"]["code"] == "not_host", refused
+        assert (await ask(host, "h2", host_id))["type"] == "ack"
+        assert await presenter() == host_id
+        refused = await customer.reply_to(
+            await customer.send("share.turn", {"op_id": "c5", "document": doc, "page": 1})
+        )
+        assert refused["data"]["code"] == "not_presenter"
+        # The refusals left no trace in the record's event log.
+        events = await (
+            await http.get(f"{base}/api/sessions/{live.session_id}/board/events", headers=live.auth)
+        ).json()
+        assert [(e["type"], e["author"]) for e in events["events"]] == [
+            ("share.open", host_id),
+            ("share.presenter", host_id),
+            ("share.turn", me),
+            ("share.presenter", host_id),
+        ]
+        for peer in (host, customer):
+            await peer.socket.close()
+
+
+async def rendered(whiteboards: WhiteboardService, session_id: str) -> list[AnnotatedPage]:
+    """The session's annotated pages, once the service has rendered them (after its end)."""
+    with anyio.fail_after(10):
+        while not (pages := await whiteboards.annotated_pages(session_id)):  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+    return pages
+
+
+async def test_the_record_keeps_every_annotated_page_when_the_session_ends(
+    server: tuple[str, World, web.Application],
+) -> None:
+    base, world, app = server
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        auth, sid = live.auth, live.session_id
+        host, customer = await connect_both(http, live)
+        share = {"op_id": "o", "kind": "blank", "pages": 3}
+        assert (await host.reply_to(await host.send("share.open", share)))["type"] == "ack"
+        doc = (await applied(host))["effects"][0]["document"]["id"]
+        # Strokes on pages 1 and 3; page 2 is drawn on and then cleared, so only pages
+        # 1 and 3 have strokes at the end.
+        drawn = [
+            ("h1", host, 1, 200, "#ff0000"),
+            ("c1", customer, 1, 600, "#0000ff"),
+            ("h2", host, 2, 300, "#00ff00"),
+            ("c3", customer, 3, 900, "#0000ff"),
+        ]
+        for sid_, peer, page, x, colour in drawn:
+            body = {
+                "op_id": sid_,
+                "stroke": stroke(sid_, x, colour) | {"document": doc, "page": page},
+            }
+            assert (await peer.reply_to(await peer.send("whiteboard.stroke", body)))[
+                "type"
+            ] == "ack"
+        clear = {"op_id": "x", "document": doc, "page": 2}
+        assert (await host.reply_to(await host.send("whiteboard.clear", clear)))["type"] == "ack"
+        whiteboards: WhiteboardService = app[WHITEBOARDS]
+        assert await whiteboards.annotated_pages(sid) == []  # not before the end
+
+        ended = await host.reply_to(await host.send("room.end"))
+        assert ended["type"] == "ack", ended
+        pages = await rendered(whiteboards, sid)
+        assert [(p.document, p.page, p.strokes) for p in pages] == [(doc, 1, 2), (doc, 3, 1)]
+
+        # The record carries them; each is the page as it was left, strokes included.
+        record = await (await http.get(f"{base}/api/records/{sid}", headers=auth)).json()
+        listed = record["annotated_pages"]
+        assert [(a["page"], a["strokes"], a["name"]) for a in listed] == [
+            (1, 2, "白板"),
+            (3, 1, "白板"),
+        ]
+        first = await http.get(f"{base}{listed[0]['url']}", headers=auth)
+        assert first.status == 200 and first.headers["Content-Type"] == "image/png"
+        picture = Image.open(io.BytesIO(await first.read())).convert("RGB")
+        assert picture.size == (1280, 720)
+        assert picture.getpixel((200, 400)) == (255, 0, 0)
+        assert picture.getpixel((600, 400)) == (0, 0, 255)
+        assert picture.getpixel((900, 400)) == (255, 255, 255)  # page 3's stroke is not here
+        third = Image.open(
+            io.BytesIO(await (await http.get(f"{base}{listed[1]['url']}", headers=auth)).read())
+        )
+        assert third.convert("RGB").getpixel((900, 400)) == (0, 0, 255)
+        # Staff only: the customer's seat token does not open the record's pictures.
+        seat_query = f"?seat={live.seat['seat_token']}"
+        assert (await http.get(f"{base}{listed[0]['url']}{seat_query}")).status in (401, 403)
+        missing = await http.get(f"{base}/api/sessions/{sid}/board/record/{doc}/2", headers=auth)
+        assert missing.status == 404
+
+        # Rendered once: a second service (a restart) finds them stored and does not
+        # render again; the stored bytes stay the same.
+        before = await whiteboards.annotated_png(sid, doc, 1)
+        again = WhiteboardService(world.platform, app[ROOMS], LocalBus())
+        assert await again.finalise(sid) == pages
+        assert await again.annotated_png(sid, doc, 1) == before
+        for peer in (host, customer):
+            await peer.socket.close()
+
+
+async def test_sessions_that_ended_unrendered_are_rendered_when_the_service_starts(
+    server: tuple[str, World, web.Application],
+) -> None:
+    base, world, app = server
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        host, _ = await connect_both(http, live)
+        await host.reply_to(await host.send("share.open", {"op_id": "o", "kind": "blank"}))
+        doc = (await applied(host))["effects"][0]["document"]["id"]
+        body = {"op_id": "h1", "stroke": stroke("h1", 200, "#ff0000") | {"document": doc}}
+        await host.reply_to(await host.send("whiteboard.stroke", body))
+        # The session ends while the running service forgets the board (as if the
+        # process had stopped before rendering).
+        whiteboards: WhiteboardService = app[WHITEBOARDS]
+        await host.reply_to(await host.send("room.end"))
+        await rendered(whiteboards, live.session_id)
+        async with world.platform.database.begin() as conn:
+            await conn.execute(whiteboard_pages.delete())
+            await conn.execute(whiteboard_records.delete())
+        fresh = WhiteboardService(world.platform, app[ROOMS], LocalBus())
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(fresh.run)
+            await rendered(fresh, live.session_id)
+            tasks.cancel_scope.cancel()
+        assert [p.page for p in await fresh.annotated_pages(live.session_id)] == [1]
+        await host.socket.close()

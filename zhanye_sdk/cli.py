@@ -45,6 +45,7 @@ from zhanye_sdk.platform import (
     ServiceWindow,
 )
 from zhanye_sdk.platform.config import MaterialSettings
+from zhanye_sdk.sop.demo import DEMO_TEMPLATE, seed_demo_sop
 
 __all__ = ["main"]
 
@@ -444,6 +445,13 @@ async def cmd_demo_data(s: Session) -> None:
         await upload(s, admin, DEMO_PDF, await anyio.to_thread.run_sync(demo_pdf))
     if (MaterialKind.FILE, DEMO_PPTX) not in have:
         await upload(s, admin, DEMO_PPTX, await anyio.to_thread.run_sync(demo_pptx))
+    brochure = next(
+        m
+        for m in (await s.platform.materials.list(admin, limit=500)).items
+        if (m.kind, m.name) == (MaterialKind.FILE, DEMO_PDF)
+    )
+    if await seed_demo_sop(s.platform, admin, brochure.id):
+        s.say(f"added the SOP library, flow and template {DEMO_TEMPLATE} over {DEMO_PDF}")
     base = s.args.h5_base.rstrip("/")
     links = [
         (

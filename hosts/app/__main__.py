@@ -5,7 +5,10 @@
 
 Its microphone is a tone (``--tone HZ``) or a media file (``--media FILE``, played by
 aiortc's MediaPlayer), its camera a flat colour (``--luma``) unless the file has video.
-``--record OUT`` writes what it hears (the server's mix of the others) as a WAV file.
+``--record OUT`` writes what it hears (the server's mix of the others) as a WAV file;
+``--timeline FILE`` writes when each received 20 ms frame arrived (JSON: pairs of the
+host's monotonic clock in seconds and the frame's first sample in the WAV), for latency
+and gap analysis against other programs on the same machine.
 It stays until ``--seconds`` pass, the session ends, or it gets SIGTERM/SIGINT; then it
 leaves. ``--loopback`` restricts ICE to 127.0.0.1 (tests).
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 import anyio
 import numpy as np
+import numpy.typing as npt
 
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, open_invite
 from zhanye_sdk.media.ice import limit_host_addresses
@@ -70,14 +74,26 @@ async def run_join(args: argparse.Namespace) -> int:
             # Best effort: without it the server lets us go after its grace period.
             await me.request("room.leave", limit_s=3)
         if args.record:
-            chunks = [samples for _, samples in me.audio]
-            audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-            with wave.open(str(Path(args.record)), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(48_000)
-                out.writeframes(audio.astype("<i2").tobytes())
+            _write_heard(me.audio, Path(args.record))
+        if args.timeline:
+            _write_timeline(me.audio, Path(args.timeline))
     return 0
+
+
+def _write_heard(frames: list[tuple[float, npt.NDArray[np.int16]]], path: Path) -> None:
+    chunks = [samples for _, samples in frames]
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes(audio.astype("<i2").tobytes())
+
+
+def _write_timeline(frames: list[tuple[float, npt.NDArray[np.int16]]], path: Path) -> None:
+    offsets = np.cumsum([0] + [samples.size for _, samples in frames])
+    timeline = [[at, int(offset)] for (at, _), offset in zip(frames, offsets, strict=False)]
+    path.write_text(json.dumps(timeline), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--media", help="microphone and camera: a media file")
     joining.add_argument("--luma", type=int, default=128, help="camera: flat colour luma")
     joining.add_argument("--record", help="write what is heard to this WAV file")
+    joining.add_argument("--timeline", help="write when each heard frame arrived (JSON)")
     joining.add_argument("--seconds", type=float, default=0, help="leave after this long")
     joining.add_argument("--slots", type=int, default=2, help="video slots to receive")
     joining.add_argument("--loopback", action="store_true", help="ICE on 127.0.0.1 only")

@@ -3,7 +3,10 @@
     python -m hosts.kiosk --demo                     # simulated desk phone; type `call 13800138000`
     python -m hosts.kiosk --modem /dev/ttyUSB0       # a real USB GSM desk phone
 
-Open http://127.0.0.1:8090/ full-screen in a browser at the desk. With ``--demo`` the
+Open the address it prints (http://127.0.0.1:8090/#token=…) full-screen in a browser
+at the desk: the page keeps the desk token for the tab and asks for it (桌面口令) when
+opened without one. Set the token with ``--token`` or ``ZHANYE_DESK_TOKEN``; otherwise
+a new random one is made at every start. With ``--demo`` the
 simulator's line protocol is read from this terminal: ``call 13800138000``,
 ``hangup``, ``sms 13800138000 你好``, ``unplug``, ``replug``.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import secrets
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -30,6 +35,7 @@ from zhanye_sdk.devices.simulator.control import apply_command
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
+from zhanye_sdk.merchant.care import CareBook
 from zhanye_sdk.merchant.housekeeping import Housekeeping
 from zhanye_sdk.merchant.registration import LocalVerifier, Registration
 
@@ -45,7 +51,13 @@ def main() -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("ZHANYE_DESK_TOKEN"),
+        help="the desk token pages must present (default: $ZHANYE_DESK_TOKEN, else random)",
+    )
     args = parser.parse_args()
+    token = args.token or secrets.token_urlsafe(18)
     url = args.modem
     simulator = None
     if url is None:
@@ -66,7 +78,14 @@ def main() -> None:
         )
         registration: list[Registration | None] = [None]
         application = build_kiosk_app(
-            MerchantApi(desk, calldesk, modem, gateway, registration=lambda: registration[0])
+            MerchantApi(
+                desk,
+                calldesk,
+                modem,
+                gateway,
+                registration=lambda: registration[0],
+                desk_token=token,
+            )
         )
         if not await desk.reservations.resources():
             await desk.reservations.add_resource("牡丹厅", kind="room", capacity=10)
@@ -83,6 +102,7 @@ def main() -> None:
                     Path("var") / "backups",
                     CustomerCare(desk, BulkSms(desk, gateway), CareCalendar()),
                     lambda: registration[0],
+                    care_book=CareBook(desk.db),
                 )
                 tasks = [
                     asyncio.create_task(gateway.run()),
@@ -109,7 +129,7 @@ def main() -> None:
 
         threading.Thread(target=console, daemon=True).start()
         print("simulated desk phone: type `call 13800138000`, `hangup`, `sms 13800138000 你好`")
-    print(f"merchant desk on http://{args.host}:{args.port}/")
+    print(f"merchant desk on http://{args.host}:{args.port}/#token={token}")
     web.run_app(app(), host=args.host, port=args.port, print=None)
 
 

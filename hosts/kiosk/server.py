@@ -9,8 +9,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from zhanye_sdk.api.http import ApiRequest
-from zhanye_sdk.api.merchant import MerchantApi
+from zhanye_sdk.api.http import ApiError, ApiRequest, error_response
+from zhanye_sdk.api.merchant import EVENTS_PATH, MerchantApi
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -33,12 +33,30 @@ def build_kiosk_app(api: MerchantApi) -> web.Application:
         return web.Response(
             status=answer.status,
             body=answer.body,
-            headers={"Content-Type": answer.content_type, "Cache-Control": "no-store"},
+            headers={
+                **answer.headers,
+                "Content-Type": answer.content_type,
+                "Cache-Control": "no-store",
+            },
         )
 
     sockets: set[web.WebSocketResponse] = set()
 
     async def events(request: web.Request) -> web.StreamResponse:
+        try:
+            api.authorize(
+                ApiRequest(
+                    method=request.method,
+                    path=request.path,
+                    query=dict(request.query),
+                    headers=dict(request.headers),
+                )
+            )
+        except ApiError as exc:
+            refusal = error_response(exc)
+            return web.Response(
+                status=refusal.status, body=refusal.body, content_type="application/json"
+            )
         socket = web.WebSocketResponse(heartbeat=20)
         await socket.prepare(request)
 
@@ -68,7 +86,7 @@ def build_kiosk_app(api: MerchantApi) -> web.Application:
         return web.FileResponse(STATIC / "kiosk.html", headers={"Cache-Control": "no-cache"})
 
     app.router.add_route("*", "/api/desk/{tail:.*}", rest)
-    app.router.add_get("/ws/desk", events)
+    app.router.add_get(EVENTS_PATH, events)
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC, append_version=False)
     return app

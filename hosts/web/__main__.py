@@ -6,7 +6,8 @@
 
 With ``--demo`` the database is seeded with the demo company (idempotent) and SMS
 invitations go through a simulated GSM desk phone (the SDK's modem simulator),
-exactly as they would through a real one given with ``--modem``.
+exactly as they would through a real one given with ``--modem``. Sharing the demo's
+brochure in a session plays a scripted conversation into the SOP assistant.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from zhanye_sdk.devices.modem import Modem
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.platform import Platform
+from zhanye_sdk.sop.demo import demo_live_config
 
 
 def main() -> None:
@@ -57,7 +59,9 @@ def main() -> None:
             outbox = Path("var") / "sms-outbox.db"
             outbox.parent.mkdir(parents=True, exist_ok=True)
             gateway = ModemSmsGateway(modem, outbox, GatewayConfig(signature="智慧展业"))
-        application = build_app(platform, sms_gateway=gateway)
+        # The demo plays a scripted conversation when its brochure is shared (SOP 实时辅助).
+        sop_config = demo_live_config(cli.DEMO_PDF) if args.demo else None
+        application = build_app(platform, sms_gateway=gateway, sop_config=sop_config)
 
         async def device(_: web.Application) -> AsyncIterator[None]:
             if modem is None or gateway is None:

@@ -28,7 +28,7 @@ from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES
-from zhanye_sdk.sop.live import SopLiveService
+from zhanye_sdk.sop.live import SopLiveConfig, SopLiveService
 from zhanye_sdk.whiteboard.service import WhiteboardService
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -60,6 +60,7 @@ SMS = web.AppKey("sms", Any)
 COBROWSE = web.AppKey("cobrowse", CobrowseService)
 MEDIA = web.AppKey("media", MediaService)
 WHITEBOARDS = web.AppKey("whiteboards", WhiteboardService)
+SOP_LIVE = web.AppKey("sop_live", SopLiveService)
 
 
 class WebSocketTransport:
@@ -88,6 +89,7 @@ def build_app(
     session_config: SessionConfig | None = None,
     signaling_config: SignalingConfig | None = None,
     media_config: MediaConfig | None = None,
+    sop_config: SopLiveConfig | None = None,
 ) -> web.Application:
     """The host's application: ``/api/*`` and ``/ws/*`` to the SDK, pages and static files."""
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
@@ -107,8 +109,11 @@ def build_app(
     whiteboards = WhiteboardService(platform, rooms, bus)
     signaling.register_area("whiteboard", whiteboards.handle)
     signaling.register_area("share", whiteboards.handle)
-    sop_live = SopLiveService(platform)
+    sop_live = SopLiveService(
+        platform, bus, rooms=rooms, whiteboards=whiteboards, config=sop_config
+    )
     signaling.register_area("sop", sop_live.handle)
+    app[SOP_LIVE] = sop_live
     app[WHITEBOARDS] = whiteboards
     whiteboard_api = WhiteboardApi(platform, rooms, whiteboards)
     admin = AdminApi(platform)
@@ -182,10 +187,12 @@ def build_app(
     async def background(_: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(signaling.run())
         export_task = asyncio.create_task(exports.run())
+        sop_task = asyncio.create_task(sop_live.run())
         await media.finalise_interrupted()  # before serving: no session records meanwhile
         media_task = asyncio.create_task(media.run(finalise=False))
+        board_task = asyncio.create_task(whiteboards.run())
         yield
-        for running in (task, export_task, media_task):
+        for running in (task, export_task, media_task, sop_task, board_task):
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running

@@ -2,10 +2,17 @@
 
 The kiosk host serves them on the shop's own machine (loopback); they translate
 between HTTP and ``zhanye_sdk.merchant`` and hold no rules of their own.
+
+Every request carries the desk token the host was started with, as
+``Authorization: Bearer <token>``; the event stream (a WebSocket, where browsers
+cannot set headers) may carry it as ``?token=<token>`` instead. Anything else is
+refused with 401 before any handler runs, so a page of another site in the shop's
+browser, or another user of the machine, can neither read nor change the desk.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -13,16 +20,26 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
+from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error_response
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
+from zhanye_sdk.merchant.care import CareBook
 from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confirmation
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
+from zhanye_sdk.merchant.transfer import export_customers, import_customers, template
 from zhanye_sdk.wire import structure, unstructure
 
-__all__ = ["MerchantApi", "PhoneControl"]
+__all__ = ["EVENTS_PATH", "MerchantApi", "PhoneControl"]
+
+#: Where hosts serve :meth:`MerchantApi.events`.
+EVENTS_PATH = "/ws/desk"
+_MIN_TOKEN = 8
+_SHEETS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 class PhoneControl(Protocol):
@@ -84,6 +101,37 @@ class CardForm:
     notes: str | None = None
 
 
+@attrs.frozen
+class NoteForm:
+    notes: str
+
+
+@attrs.frozen
+class LevelForm:
+    name: str
+    discount: str
+
+
+@attrs.frozen
+class MemberForm:
+    level_id: int | None
+
+
+@attrs.frozen
+class CareForm:
+    birthday_enabled: bool
+    birthday_template: str
+    send_at: str
+
+
+@attrs.frozen
+class HolidayForm:
+    name: str
+    day: str
+    template: str
+    send_at: str = "09:00"
+
+
 def _json(value: Any) -> Any:
     return unstructure(value)
 
@@ -99,8 +147,14 @@ class MerchantApi:
         sms_gateway: Any,
         templates: ConfirmationTemplates | None = None,
         registration: Callable[[], Registration | None] = lambda: None,
+        *,
+        desk_token: str,
     ) -> None:
+        if len(desk_token) < _MIN_TOKEN:
+            raise InvalidInput(f"the desk token is at least {_MIN_TOKEN} characters")
+        self._token = desk_token.encode()
         self.desk = desk
+        self.care = CareBook(desk.db, (templates or ConfirmationTemplates()).timezone)
         self.registration = registration
         self.bulk = BulkSms(desk, sms_gateway)
         self.calldesk = calldesk
@@ -125,9 +179,40 @@ class MerchantApi:
         r("GET", "/api/desk/sms/outbox", self.sms_outbox)
         r("POST", "/api/desk/ledger", self.bill)
         r("GET", "/api/desk/ledger/report", self.report)
+        r("PUT", "/api/desk/calls/{call_id}/notes", self.note_call)
+        r("GET", "/api/desk/levels", self.levels)
+        r("POST", "/api/desk/levels", self.add_level)
+        r("PATCH", "/api/desk/levels/{level_id}", self.edit_level)
+        r("PUT", "/api/desk/customers/{customer_id}/level", self.set_level)
+        r("GET", "/api/desk/care", self.care_settings)
+        r("PUT", "/api/desk/care", self.save_care)
+        r("POST", "/api/desk/care/holidays", self.add_holiday)
+        r("PATCH", "/api/desk/care/holidays/{holiday_id}", self.edit_holiday)
+        r("DELETE", "/api/desk/care/holidays/{holiday_id}", self.delete_holiday)
+        r("GET", "/api/desk/book/template", self.book_template)
+        r("GET", "/api/desk/book/export", self.book_export)
+        r("POST", "/api/desk/book/import", self.book_import)
+
+    def authorize(self, request: ApiRequest) -> None:
+        """Check the desk token of a request (see the module doc).
+
+        Raises:
+            ApiError: 401 when the token is missing or wrong.
+        """
+        header = request.header("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        given = token.strip() if scheme.lower() == "bearer" else ""
+        if not given and request.path == EVENTS_PATH:
+            given = request.query.get("token", "")
+        if not given or not hmac.compare_digest(given.encode(), self._token):
+            raise ApiError(401, "authentication_failed", "enter the desk token (桌面口令) first")
 
     async def handle(self, request: ApiRequest) -> ApiResponse:
-        """Answer one request."""
+        """Answer one request (401 without the desk token)."""
+        try:
+            self.authorize(request)
+        except ApiError as exc:
+            return error_response(exc)
         return await self.router.dispatch(request)
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
@@ -270,3 +355,107 @@ class MerchantApi:
         form = structure(request.json(), CheckOutForm)
         entry = await self.desk.check_out(self._id(reservation_id), list(form.items), form.paid)
         return ApiResponse.of_json(_json(entry), 201)
+
+    async def note_call(self, request: ApiRequest, call_id: str) -> ApiResponse:
+        """Write the conversation notes of a call (沟通内容)."""
+        form = structure(request.json(), NoteForm)
+        await self.desk.customers.note_call(self._id(call_id), form.notes)
+        return ApiResponse.of_json({"ok": True})
+
+    # ---- membership levels ------------------------------------------------------------
+
+    async def levels(self, request: ApiRequest) -> ApiResponse:
+        """Every membership level."""
+        return ApiResponse.of_json({"items": _json(await self.desk.customers.levels())})
+
+    async def add_level(self, request: ApiRequest) -> ApiResponse:
+        """A new level (``{"name": "金卡", "discount": "0.88"}``)."""
+        form = structure(request.json(), LevelForm)
+        level = await self.desk.customers.add_level(form.name, form.discount)
+        return ApiResponse.of_json(_json(level), 201)
+
+    async def edit_level(self, request: ApiRequest, level_id: str) -> ApiResponse:
+        """Rename a level or change its discount rate."""
+        form = structure(request.json(), LevelForm)
+        level = await self.desk.customers.update_level(self._id(level_id), form.name, form.discount)
+        return ApiResponse.of_json(_json(level))
+
+    async def set_level(self, request: ApiRequest, customer_id: str) -> ApiResponse:
+        """Give a customer a level (``{"level_id": null}`` for none)."""
+        form = structure(request.json(), MemberForm)
+        await self.desk.customers.set_level(self._id(customer_id), form.level_id)
+        return ApiResponse.of_json(await self._card(self._id(customer_id)))
+
+    # ---- customer care ----------------------------------------------------------------
+
+    async def _care(self) -> dict[str, Any]:
+        return {
+            "settings": _json(await self.care.settings()),
+            "holidays": _json(await self.care.holidays()),
+        }
+
+    async def care_settings(self, request: ApiRequest) -> ApiResponse:
+        """The birthday settings and the holiday greetings."""
+        return ApiResponse.of_json(await self._care())
+
+    async def save_care(self, request: ApiRequest) -> ApiResponse:
+        """Save the birthday settings."""
+        form = structure(request.json(), CareForm)
+        await self.care.save_settings(
+            birthday_enabled=form.birthday_enabled,
+            birthday_template=form.birthday_template,
+            send_at=form.send_at,
+        )
+        return ApiResponse.of_json(await self._care())
+
+    async def add_holiday(self, request: ApiRequest) -> ApiResponse:
+        """Add a holiday greeting."""
+        form = structure(request.json(), HolidayForm)
+        await self.care.add_holiday(form.name, form.day, form.template, form.send_at)
+        return ApiResponse.of_json(await self._care(), 201)
+
+    async def edit_holiday(self, request: ApiRequest, holiday_id: str) -> ApiResponse:
+        """Edit a holiday greeting."""
+        form = structure(request.json(), HolidayForm)
+        await self.care.update_holiday(
+            self._id(holiday_id), form.name, form.day, form.template, form.send_at
+        )
+        return ApiResponse.of_json(await self._care())
+
+    async def delete_holiday(self, request: ApiRequest, holiday_id: str) -> ApiResponse:
+        """Remove a holiday greeting."""
+        await self.care.delete_holiday(self._id(holiday_id))
+        return ApiResponse.of_json(await self._care())
+
+    # ---- import / export of the customer book ------------------------------------------
+
+    @staticmethod
+    def _format(request: ApiRequest) -> str:
+        fmt = request.query.get("format", "csv")
+        if fmt not in _SHEETS:
+            raise InvalidInput("format is csv or xlsx")
+        return fmt
+
+    @staticmethod
+    def _sheet(data: bytes, fmt: str, stem: str) -> ApiResponse:
+        return ApiResponse(
+            200,
+            data,
+            _SHEETS[fmt],
+            headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+        )
+
+    async def book_template(self, request: ApiRequest) -> ApiResponse:
+        """The import template (``?format=csv|xlsx``)."""
+        fmt = self._format(request)
+        return self._sheet(template(fmt), fmt, "customers-template")
+
+    async def book_export(self, request: ApiRequest) -> ApiResponse:
+        """Every customer as a sheet (``?format=csv|xlsx``)."""
+        fmt = self._format(request)
+        return self._sheet(await export_customers(self.desk.customers, fmt), fmt, "customers")
+
+    async def book_import(self, request: ApiRequest) -> ApiResponse:
+        """Import the request body (a CSV or XLSX file; ``?format=``); per-row errors."""
+        report = await import_customers(self.desk.customers, request.body, self._format(request))
+        return ApiResponse.of_json(_json(report))

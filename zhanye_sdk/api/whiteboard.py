@@ -11,6 +11,9 @@ token as ``?seat=``. Paths::
     GET /api/sessions/{sid}/board/documents/{doc}/pages/{n}/annotated.png[?width=]
     GET /api/sessions/{sid}/board/documents/{doc}/annotated.pdf[?width=]
     GET /api/sessions/{sid}/board/documents/{doc}/video            the video file
+    GET /api/sessions/{sid}/board/record                           annotated pages stored
+                                                                   at the end (staff)
+    GET /api/sessions/{sid}/board/record/{doc}/{n}                 one of them, PNG (staff)
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class WhiteboardApi(EndpointGroup):
         r("GET", f"{_PREFIX}/documents/{{document}}/pages/{{number}}/annotated.png", self.png)
         r("GET", f"{_PREFIX}/documents/{{document}}/annotated.pdf", self.pdf)
         r("GET", f"{_PREFIX}/documents/{{document}}/video", self.video)
+        r("GET", f"{_PREFIX}/record", self.record)
+        r("GET", f"{_PREFIX}/record/{{document}}/{{number}}", self.record_png)
 
     async def _participant(
         self, request: ApiRequest, session_id: str, *, staff: bool = False
@@ -117,3 +122,29 @@ class WhiteboardApi(EndpointGroup):
         await self._participant(request, session_id)
         media = await self.whiteboards.video_file(session_id, document)
         return ApiResponse(200, media.data, content_type=media.content_type, file=media.path)
+
+    async def record(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        await self._participant(request, session_id, staff=True)
+        pages = await self.whiteboards.annotated_pages(session_id)
+        return ApiResponse.of_json(
+            {
+                "pages": [
+                    {
+                        **attrs.asdict(p),
+                        "url": f"{_PREFIX.format(session_id=session_id)}/record/"
+                        f"{p.document}/{p.page}",
+                    }
+                    for p in pages
+                ]
+            }
+        )
+
+    async def record_png(
+        self, request: ApiRequest, session_id: str, document: str, number: str
+    ) -> ApiResponse:
+        await self._participant(request, session_id, staff=True)
+        page = self._number(number, "page")
+        data = await self.whiteboards.annotated_png(session_id, document, page)
+        return ApiResponse(
+            200, data, content_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
+        )

@@ -63,6 +63,8 @@ class SessionParticipant:
         self.audio: list[tuple[float, npt.NDArray[np.int16]]] = []
         self.video: dict[str, ReceivedVideo] = {}
         self.connection: RTCPeerConnection | None = None
+        #: The server's answer SDP as it was sent (aiortc re-serialises what it parsed).
+        self.answer_sdp = ""
         #: Set when the session ends.
         self.ended = anyio.Event()
 
@@ -135,7 +137,8 @@ class SessionParticipant:
         reply = await self.request("media.offer", {"type": "offer", "sdp": pc.localDescription.sdp})
         if reply["type"] != "media.answer":
             raise ProtocolError(f"the server refused the media offer: {reply.get('data')}")
-        sdp = filter_sdp_candidates(reply["data"]["sdp"], loopback_only=loopback_only)
+        self.answer_sdp = reply["data"]["sdp"]
+        sdp = filter_sdp_candidates(self.answer_sdp, loopback_only=loopback_only)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
 
     async def _receive_audio(self, track: MediaStreamTrack) -> None:

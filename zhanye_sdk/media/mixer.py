@@ -30,11 +30,17 @@ Samples = npt.NDArray[np.int16]
 
 @attrs.frozen
 class MixedTick:
-    """One tick's output: ``minus[i]`` is what ``participants[i]`` hears."""
+    """One tick's output: ``minus[i]`` is what ``participants[i]`` hears.
+
+    ``sources[i]`` is what ``participants[i]`` said this tick (before gains), and
+    ``audible[i]`` whether the others heard it (gain above zero).
+    """
 
     participants: tuple[str, ...]
     minus: Samples
     full: Samples
+    sources: Samples
+    audible: tuple[bool, ...]
 
 
 @attrs.define
@@ -131,10 +137,12 @@ class AudioMixer:
             self._buffers[name].take(frames[row], self._prime)
         if not names:
             empty = np.zeros((0, self.frame_samples), dtype=np.int16)
-            return MixedTick((), empty, np.zeros(self.frame_samples, dtype=np.int16))
+            return MixedTick((), empty, np.zeros(self.frame_samples, dtype=np.int16), empty, ())
         gains = np.array([self._gains[n] for n in names], dtype=np.int32)
         return MixedTick(
             names,
             mix_minus(frames, gains, soft_limit=True),
             mix(frames, gains, soft_limit=True),
+            frames,
+            tuple(bool(g) for g in gains),
         )

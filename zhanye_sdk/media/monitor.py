@@ -9,7 +9,10 @@ milliseconds, packet loss over the interval, bitrates each way, and a grade:
 * ``fair``: RTT > 150 ms, or loss > 2 %, or jitter > 30 ms;
 * ``good``: otherwise.
 
-``NetworkSummary`` folds the reports of a session per participant for its record.
+``NetworkSummary`` folds the reports of a session per participant for its record;
+``session_quality`` grades a whole session from that summary for the records list: the
+worst grade that at least a tenth of all reports had (one poor moment in a long, good
+session does not make it poor).
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from typing import Any
 
 import attrs
 
-__all__ = ["NetworkReport", "NetworkSummary", "StatsSnapshot", "assess", "grade"]
+__all__ = [
+    "NetworkReport",
+    "NetworkSummary",
+    "StatsSnapshot",
+    "assess",
+    "grade",
+    "session_quality",
+]
 
 _CLOCK_HZ = {"audio": 48_000, "video": 90_000}
 
@@ -176,3 +186,21 @@ class NetworkSummary:
                 "worst_jitter_ms": e["worst_jitter_ms"],
             }
         return summary
+
+
+def session_quality(summary: dict[str, Any] | None) -> str | None:
+    """``good``, ``fair`` or ``poor`` for a session from ``NetworkSummary.as_data`` output.
+
+    None when nothing was measured. The worst grade held by at least 10 % of the reports.
+    """
+    entries = list((summary or {}).values())
+    total = sum(int(e.get("reports", 0)) for e in entries)
+    if not total:
+        return None
+    poor = sum(int(e.get("poor", 0)) for e in entries)
+    fair = sum(int(e.get("fair", 0)) for e in entries)
+    if poor * 10 >= total:
+        return "poor"
+    if (poor + fair) * 10 >= total:
+        return "fair"
+    return "good"

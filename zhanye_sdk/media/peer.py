@@ -132,13 +132,20 @@ class MediaPeer:
                 transceiver.direction = "sendrecv"
                 audio_sent = True
             elif transceiver.kind == "video":
-                slot = RelayVideoTrack(mid)
+                slot = RelayVideoTrack(mid, transceiver.sender)
                 self.slots[mid] = slot
                 transceiver.sender.replaceTrack(slot)
                 transceiver.direction = "sendrecv"
         answer = await self.connection.createAnswer()
         await self.connection.setLocalDescription(answer)
         return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
+
+    def cap_video(self, kbps: int) -> None:
+        """Share ``kbps`` of relayed video among the slots that show someone."""
+        showing = [slot for slot in self.slots.values() if slot.source is not None]
+        share = kbps * 1000 // max(1, len(showing))
+        for slot in self.slots.values():
+            slot.max_bitrate = share
 
     async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> bool:
         """Add a trickled remote candidate; False when it was ignored (loopback-only mode).

@@ -32,6 +32,7 @@ import anyio
 import attrs
 import av
 import numpy as np
+import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError
 from anyio.abc import TaskGroup
 
@@ -51,11 +52,17 @@ from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 
-__all__ = ["MediaConfig", "MediaService", "VideoFilter"]
+__all__ = ["AudioTap", "MediaConfig", "MediaService", "VideoFilter"]
 
 #: A host's video filter (美颜…): takes the participant id and a frame, returns a frame.
 #: It runs in a worker thread, never on the event loop.
 VideoFilter = Callable[[str, av.VideoFrame], av.VideoFrame]
+
+#: A listener to what each participant says (speech recognition for the SOP assistant):
+#: called on the mixing tick with the participant id, the tick's samples (int16 mono at
+#: the mixing rate) and the tick's start in milliseconds on the service clock, for every
+#: participant the others hear. It runs on the tick, so it must only queue the audio.
+AudioTap = Callable[[str, npt.NDArray[np.int16], int], None]
 
 
 @attrs.frozen
@@ -71,6 +78,8 @@ class MediaConfig:
         sample_rate: the mixing rate.
         audio_kbps, video_kbps: send caps asked of each participant (``b=AS``); the manual's
             budget is about 1 Mbit/s per participant without video, 2 Mbit/s with.
+            ``video_kbps`` also caps the video the server relays to each participant, shared
+            among the slots that show someone.
         video_filter: optional hook applied to every received video frame.
         recording: record rooms (mixed audio, composited video) when set.
         network_interval_s: how often each participant's network is assessed and pushed
@@ -108,6 +117,7 @@ class _MediaRoom:
     save_lock: anyio.Lock = attrs.field(factory=anyio.Lock)
     network: NetworkSummary = attrs.field(factory=NetworkSummary)
     snapshots: dict[str, tuple[MediaPeer, StatsSnapshot]] = attrs.field(factory=dict)
+    started_ms: int = 0
 
 
 class MediaService:
@@ -131,6 +141,7 @@ class MediaService:
         self._bus = bus
         self._media_rooms: dict[str, _MediaRoom] = {}
         self._tasks: TaskGroup | None = None
+        self._audio_taps: dict[str, list[AudioTap]] = {}
         self._frame_samples = self.config.sample_rate * self.config.tick_ms // 1000
 
     # ---- running ----------------------------------------------------------------------
@@ -190,6 +201,23 @@ class MediaService:
         if media_room is None or media_room.recorder is None:
             return ()
         return media_room.recorder.manifest.entries
+
+    def tap_audio(self, session_id: str, tap: AudioTap) -> Callable[[], None]:
+        """Hand every audible participant's audio of a session to ``tap`` on each tick.
+
+        The tap may be added before the session's media starts. Returns the function
+        that removes it.
+        """
+        self._audio_taps.setdefault(session_id, []).append(tap)
+
+        def remove() -> None:
+            taps = self._audio_taps.get(session_id, [])
+            if tap in taps:
+                taps.remove(tap)
+            if not taps:
+                self._audio_taps.pop(session_id, None)
+
+        return remove
 
     def tick_lateness_s(self, session_id: str) -> list[float]:
         """How late a room's recent mixing ticks (up to 3000) woke, in seconds."""
@@ -274,6 +302,7 @@ class MediaService:
                 AudioMixer(self._frame_samples),
                 TickClock(self.config.tick_ms / 1000),
                 recorder=recorder,
+                started_ms=self._rooms.now_ms(),
             )
             if previous is not None and previous.network_summary:
                 media_room.network = NetworkSummary.from_data(previous.network_summary)
@@ -483,6 +512,13 @@ class MediaService:
         mixed = media_room.mixer.tick()
         for row, participant in enumerate(mixed.participants):
             media_room.peers[participant].audio_out.feed(mixed.minus[row])
+        taps = self._audio_taps.get(media_room.session_id)
+        if taps:
+            at_ms = media_room.started_ms + media_room.ticks * self.config.tick_ms
+            for row, participant in enumerate(mixed.participants):
+                if mixed.audible[row]:
+                    for tap in taps:
+                        tap(participant, mixed.sources[row], at_ms)
         media_room.ticks += 1
         recorder = media_room.recorder
         if recorder is not None:
@@ -512,6 +548,7 @@ class MediaService:
                 source = others.pop(0) if others else None
                 slot.show(source)
                 sources[mid] = source
+            peer.cap_video(self.config.video_kbps)
             if media_room.published_slots.get(listener) != sources:
                 media_room.published_slots[listener] = sources
                 await self._bus.publish(

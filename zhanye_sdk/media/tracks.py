@@ -2,17 +2,23 @@
 
 Both are fed by the server (the mixing tick, the inbound video of another
 participant) and drained by aiortc's sender, which encodes in its executor threads.
+
+A relayed video slot also carries the slot's share of the listener's video budget
+(``max_bitrate``). aiortc's senders take their target bitrate from the receiver's
+estimate (REMB) and offer no setting to cap it, so the slot caps its sender's encoder
+each time the sender takes a frame -- just before that frame is encoded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+from typing import Any
 
 import av
 import numpy as np
 import numpy.typing as npt
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 
 from zhanye_sdk.media.frames import mono_to_audio_frame
@@ -57,12 +63,21 @@ class RelayVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, mid: str) -> None:
+    def __init__(self, mid: str, sender: RTCRtpSender | None = None) -> None:
         super().__init__()
         self.mid = mid
         self.source: str | None = None
+        #: The most this slot may send, bits per second (None: the encoder's own limits).
+        self.max_bitrate: int | None = None
+        self._sender = sender
         self._latest: av.VideoFrame | None = None
         self._ready = asyncio.Event()
+
+    def _cap(self) -> None:
+        encoder = _encoder(self._sender)
+        cap = self.max_bitrate
+        if cap is not None and getattr(encoder, "target_bitrate", 0) > cap:
+            encoder.target_bitrate = cap
 
     def show(self, source: str | None) -> None:
         """Relay ``source``'s video from now on (None: nothing)."""
@@ -83,8 +98,14 @@ class RelayVideoTrack(MediaStreamTrack):
             self._ready.clear()
             await self._ready.wait()
         frame, self._latest = self._latest, None
+        self._cap()
         return frame
 
     def stop(self) -> None:
         super().stop()
         self._ready.set()
+
+
+def _encoder(sender: RTCRtpSender | None) -> Any:
+    # aiortc keeps the encoder private and makes it on the first frame.
+    return None if sender is None else getattr(sender, "_RTCRtpSender__encoder", None)

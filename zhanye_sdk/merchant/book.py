@@ -105,6 +105,30 @@ class CustomerBook:
             raise ConflictError(f"a level named {name!r} exists already") from exc
         return Level(int(result.inserted_primary_key[0]), name, rate)
 
+    async def update_level(self, level_id: int, name: str, discount: str) -> Level:
+        """Rename a level or change its discount rate (applies to later bills only).
+
+        Raises:
+            InvalidInput: a bad name or rate. NotFound: no such level.
+            ConflictError: another level has that name.
+        """
+        rate = parse_rate(discount)
+        name = name.strip()
+        if not 1 <= len(name) <= 32:
+            raise InvalidInput("a level name is 1–32 characters")
+        try:
+            async with self._db.begin() as conn:
+                result = await conn.execute(
+                    levels.update()
+                    .where(levels.c.id == level_id)
+                    .values(name=name, discount=str(rate))
+                )
+        except IntegrityError as exc:
+            raise ConflictError(f"a level named {name!r} exists already") from exc
+        if not result.rowcount:
+            raise NotFound(f"level {level_id} not found")
+        return Level(level_id, name, rate)
+
     async def levels(self) -> list[Level]:
         """Every level, by name."""
         async with self._db.connect() as conn:
@@ -213,11 +237,23 @@ class CustomerBook:
         return await self.get(customer_id)
 
     async def set_level(self, customer_id: int, level_id: int | None) -> Customer:
-        """Give a customer a membership level (None: none)."""
+        """Give a customer a membership level (None: none).
+
+        Raises:
+            NotFound: no such customer or level.
+        """
         async with self._db.begin() as conn:
-            await conn.execute(
+            if level_id is not None:
+                found = (
+                    await conn.execute(sa.select(levels.c.id).where(levels.c.id == level_id))
+                ).first()
+                if found is None:
+                    raise NotFound(f"level {level_id} not found")
+            result = await conn.execute(
                 customers.update().where(customers.c.id == customer_id).values(level_id=level_id)
             )
+            if not result.rowcount:
+                raise NotFound(f"customer {customer_id} not found")
         return await self.get(customer_id)
 
     async def set_opted_out(self, customer_id: int, opted_out: bool) -> None:
@@ -344,11 +380,19 @@ class CustomerBook:
         )
 
     async def note_call(self, call_id: int, notes: str) -> None:
-        """Write the conversation notes of a call (通话记录备注)."""
+        """Write the conversation notes of a call (通话记录备注).
+
+        Raises:
+            InvalidInput: more than 2000 characters. NotFound: no such call.
+        """
         if len(notes) > 2000:
             raise InvalidInput("notes are at most 2000 characters")
         async with self._db.begin() as conn:
-            await conn.execute(calls.update().where(calls.c.id == call_id).values(notes=notes))
+            result = await conn.execute(
+                calls.update().where(calls.c.id == call_id).values(notes=notes.strip() or None)
+            )
+        if not result.rowcount:
+            raise NotFound(f"call {call_id} not found")
 
     async def history(self, customer_id: int, *, limit: int = 20) -> list[CallRecord]:
         """A customer's latest calls, newest first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zhanye_sdk.clock import Clock, SystemClock
+from zhanye_sdk.errors import ConflictError
 from zhanye_sdk.merchant.book import CustomerBook
 from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
 from zhanye_sdk.merchant.reservations import ReservationBook
@@ -38,8 +39,15 @@ class MerchantDesk:
     async def check_out(
         self, reservation_id: int, items: list[tuple[str, int, str]], paid: str
     ) -> LedgerEntry:
-        """Close a reservation and record its bill in the ledger (结账)."""
+        """Close a reservation and record its bill in the ledger (结账).
+
+        Raises:
+            ConflictError: the reservation is cancelled or checked out already.
+            InvalidInput: bad items, or less paid than payable (nothing is recorded).
+        """
         reservation = await self.reservations.get(reservation_id)
+        if reservation.status != "booked":
+            raise ConflictError(f"reservation {reservation_id} is {reservation.status}, not booked")
         entry = await self.ledger.record(
             items, paid, customer_id=reservation.customer_id, reservation_id=reservation_id
         )

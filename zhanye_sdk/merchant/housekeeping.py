@@ -11,6 +11,7 @@ import attrs
 
 from zhanye_sdk.merchant.backup import backup_database, due_for_backup, prune_backups
 from zhanye_sdk.merchant.bulk import BulkReport, CustomerCare
+from zhanye_sdk.merchant.care import CareBook
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import NotRegistered, Registration
 
@@ -29,6 +30,8 @@ class Housekeeping:
     keep: int = 7
     backup_hour: int = 3
     last_backup: datetime | None = None
+    #: When set, the greetings follow the shop's saved care settings.
+    care_book: CareBook | None = None
 
     async def run_once(self) -> tuple[Path | None, BulkReport | None]:
         """Back up when due, prune old backups, send the greetings that are due."""
@@ -45,6 +48,8 @@ class Housekeeping:
             made = report.path
             self.last_backup = now
             prune_backups(self.backups, self.keep)
+        if self.care_book is not None:
+            self.care.calendar = await self.care_book.calendar(now)
         try:
             greetings = await self.care.run_once(now, self.registration())
         except NotRegistered:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import attrs
@@ -58,9 +59,10 @@ def _reservation(r: Any) -> Reservation:
 class ReservationBook:
     """Resources and their bookings; overlapping bookings of one resource are refused."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, timezone: str = "Asia/Shanghai") -> None:
         self._db = db
         self._clock = clock
+        self._zone = ZoneInfo(timezone)
         # One writer at a time in this process; the database re-checks inside the
         # transaction as well, so a second process cannot slip a double booking in.
         self._lock = anyio.Lock()
@@ -105,9 +107,10 @@ class ReservationBook:
             overlap = overlap.where(reservations.c.id != ignore)
         clash = (await conn.execute(overlap)).first()
         if clash is not None:
+            begin = from_ms(clash.start_ms).astimezone(self._zone)
+            finish = from_ms(clash.end_ms).astimezone(self._zone)
             raise ConflictError(
-                f"{resource.name} is booked from {from_ms(clash.start_ms):%H:%M} to "
-                f"{from_ms(clash.end_ms):%H:%M} then"
+                f"{resource.name} is booked from {begin:%H:%M} to {finish:%H:%M} then"
             )
 
     async def reserve(

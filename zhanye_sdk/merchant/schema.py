@@ -21,9 +21,11 @@ __all__ = [
     "auto_sms_log",
     "calls",
     "care_sent",
+    "care_settings",
     "customer_groups",
     "customers",
     "groups",
+    "holidays",
     "ledger",
     "levels",
     "metadata",
@@ -156,4 +158,23 @@ care_sent = Table(
     ),
     Column("occasion", String(64), primary_key=True),
     Column("sent_ms", BigInteger, nullable=False),
+)
+
+care_settings = Table(
+    "merchant_care_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("birthday_enabled", Boolean, nullable=False),
+    Column("birthday_template", Text, nullable=False),
+    Column("send_at", String(5), nullable=False),
+)
+
+holidays = Table(
+    "merchant_holidays",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False),
+    Column("day", String(10), nullable=False, unique=True),
+    Column("template", Text, nullable=False),
+    Column("send_at", String(5), nullable=False),
 )

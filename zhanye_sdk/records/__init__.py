@@ -3,6 +3,7 @@
 from zhanye_sdk.records.export import ExportFormat
 from zhanye_sdk.records.jobs import ExportConfig, ExportJob, ExportState, RecordExports
 from zhanye_sdk.records.models import (
+    AnnotatedPageRecord,
     CustomerEvaluation,
     EvaluationFilter,
     ParticipantRecord,
@@ -17,6 +18,7 @@ from zhanye_sdk.records.models import (
 from zhanye_sdk.records.service import ExportProgress, RecordConfig, RecordService
 
 __all__ = [
+    "AnnotatedPageRecord",
     "CustomerEvaluation",
     "EvaluationFilter",
     "ExportConfig",

@@ -70,6 +70,10 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
         "zh-CN": {"pc-web": "电脑", "mini-program": "小程序", "app": "APP"},
         "en": {"pc-web": "PC web", "mini-program": "Mini program", "app": "App"},
     },
+    "network": {
+        "zh-CN": {"good": "良好", "fair": "一般", "poor": "较差"},
+        "en": {"good": "Good", "fair": "Fair", "poor": "Poor"},
+    },
 }
 
 
@@ -123,6 +127,7 @@ COLUMNS: list[tuple[str, str, Cell]] = [
         "Average score",
         lambda r, z, la: "" if r.average_score is None else r.average_score,
     ),
+    ("网络质量", "Network quality", _label("network", lambda r: r.network_quality)),
 ]
 
 

@@ -12,6 +12,7 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.rooms.core import RoomState
 
 __all__ = [
+    "AnnotatedPageRecord",
     "CustomerEvaluation",
     "EvaluationFilter",
     "ParticipantRecord",
@@ -147,6 +148,8 @@ class RecordSummary:
     customer_count: int
     evaluation_count: int
     average_score: float | None
+    #: The session's network (good / fair / poor, see ``media.monitor.session_quality``).
+    network_quality: str | None = None
 
 
 @attrs.frozen
@@ -192,6 +195,18 @@ class SharedMaterialRecord:
 
 
 @attrs.frozen
+class AnnotatedPageRecord:
+    """A whiteboard page that had strokes at the session's end, rendered to PNG at ``url``
+    (so an auditor sees what was drawn without the replay)."""
+
+    document: str
+    name: str
+    page: int
+    strokes: int
+    url: str
+
+
+@attrs.frozen
 class SopStepRecord:
     """实时辅助执行情况: one row of the SOP execution table (filled by the SOP issue)."""
 
@@ -224,6 +239,7 @@ class SessionRecord:
     sop_steps: list[SopStepRecord] = attrs.field(factory=list)
     network: dict[str, Any] | None = None
     qa_report: dict[str, Any] | None = None
+    annotated_pages: list[AnnotatedPageRecord] = attrs.field(factory=list)
 
 
 @attrs.frozen

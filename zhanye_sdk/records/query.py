@@ -7,15 +7,23 @@ company; everything for the platform's super admin).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from zhanye_sdk.clock import from_ms, to_ms
+from zhanye_sdk.media.monitor import session_quality
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.records.models import EvaluationFilter, RecordFilter, RecordSummary
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState
-from zhanye_sdk.store.schema import accounts, organizations, session_participants, sessions
+from zhanye_sdk.store.schema import (
+    accounts,
+    organizations,
+    session_media,
+    session_participants,
+    sessions,
+)
 
 __all__ = [
     "after",
@@ -139,6 +147,10 @@ def record_query(actor: Principal, filters: RecordFilter) -> Any:
             CUSTOMER_COUNT.label("customer_count"),
             EVALUATION_COUNT.label("evaluation_count"),
             AVERAGE_SCORE.label("average_score"),
+            sa.select(session_media.c.network_summary)
+            .where(session_media.c.session_id == sessions.c.id)
+            .scalar_subquery()
+            .label("network_summary"),
         )
         .select_from(_from())
         .where(scope_clause(actor), *filter_clauses(filters))
@@ -171,6 +183,7 @@ def summary_from_row(row: Any, now_ms: int) -> RecordSummary:
         end = row.ended_ms if row.ended_ms is not None else now_ms
         duration = max(0, int(end) - int(row.started_ms))
     average = row.average_score
+    network = getattr(row, "network_summary", None)
     return RecordSummary(
         id=row.id,
         meeting_number=row.meeting_number,
@@ -192,4 +205,5 @@ def summary_from_row(row: Any, now_ms: int) -> RecordSummary:
         customer_count=int(row.customer_count),
         evaluation_count=int(row.evaluation_count),
         average_score=round(float(average), 2) if average is not None else None,
+        network_quality=session_quality(json.loads(network)) if network else None,
     )

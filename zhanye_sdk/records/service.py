@@ -24,6 +24,7 @@ from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.records.export import ExportFormat, RecordWriter, check_export_options
 from zhanye_sdk.records.models import (
+    AnnotatedPageRecord,
     CustomerEvaluation,
     ParticipantRecord,
     RecordFacets,
@@ -51,6 +52,7 @@ from zhanye_sdk.store.schema import (
     sessions,
     sop_session_reports,
     whiteboard_ops,
+    whiteboard_pages,
 )
 
 __all__ = ["ExportProgress", "RecordConfig", "RecordService"]
@@ -156,6 +158,18 @@ class RecordService:
                     .order_by(whiteboard_ops.c.seq)
                 )
             ).all()
+            annotated = (
+                await conn.execute(
+                    sa.select(
+                        whiteboard_pages.c.document,
+                        whiteboard_pages.c.name,
+                        whiteboard_pages.c.page,
+                        whiteboard_pages.c.strokes,
+                    )
+                    .where(whiteboard_pages.c.session_id == session_id)
+                    .order_by(whiteboard_pages.c.document, whiteboard_pages.c.page)
+                )
+            ).all()
             sop = (
                 await conn.execute(
                     sa.select(sop_session_reports).where(
@@ -227,6 +241,16 @@ class RecordService:
                 f"/sessions/{session_id}/playback" if recording_status == "ready" else None
             ),
             network=json.loads(media.network_summary) if media and media.network_summary else None,
+            annotated_pages=[
+                AnnotatedPageRecord(
+                    document=a.document,
+                    name=a.name,
+                    page=int(a.page),
+                    strokes=int(a.strokes),
+                    url=f"/api/sessions/{session_id}/board/record/{a.document}/{a.page}",
+                )
+                for a in annotated
+            ],
         )
 
     async def facets(self, actor: Principal) -> RecordFacets:

@@ -15,7 +15,16 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from zhanye_sdk.signaling.envelope import ServerMessage
 
-__all__ = ["Bus", "LocalBus"]
+__all__ = ["Bus", "LocalBus", "staff_channel"]
+
+
+def staff_channel(session_id: str) -> str:
+    """The channel whose messages reach only a session's staff connections (its host).
+
+    What a customer must never see (the SOP assistant's cards, checklist and quality
+    alerts) goes here instead of the room's channel, which every participant receives.
+    """
+    return f"{session_id}/staff"
 
 
 class Bus(Protocol):

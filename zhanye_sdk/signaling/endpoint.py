@@ -9,7 +9,8 @@ its end. Theory of operation for one connection:
 3. send ``session.welcome`` (who you are, the room's snapshot, its sequence number),
    or, when the client resumes from a sequence number, the stored events after it;
 4. put the participant in the room (a rejoin when they had been there before);
-5. forward the room's events (skipping any already sent) and answer the client's
+5. forward the room's events (skipping any already sent) — and, to the host only, the
+   messages of the session's staff channel — and answer the client's
    frames: ``session.ping`` → ``session.pong``; ``room.*`` → the room; other areas to
    the handler registered for them; anything malformed → an error frame, no change;
 6. when the connection ends without ``room.leave``, the participant leaves after a
@@ -28,10 +29,10 @@ from anyio.abc import TaskGroup
 
 from zhanye_sdk.errors import InvalidInput, PermissionDenied, ZhanyeError
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.rooms.core import Leave, RoomState
+from zhanye_sdk.rooms.core import Leave, ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.rooms.wire import command_from_message
-from zhanye_sdk.signaling.bus import Bus
+from zhanye_sdk.signaling.bus import Bus, staff_channel
 from zhanye_sdk.signaling.envelope import (
     ClientMessage,
     ServerMessage,
@@ -194,8 +195,17 @@ class SignalingEndpoint:
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(forward)
+                if seat.role is ParticipantRole.HOST:
+                    await tasks.start(self._forward_staff, connection)
                 await self._read(connection)
                 tasks.cancel_scope.cancel()
+
+    async def _forward_staff(self, connection: _Connection, *, task_status: Any) -> None:
+        # Staff-only messages carry no room sequence number: they are sent as they come.
+        async with self._bus.subscribe(staff_channel(connection.seat.session_id)) as staff:
+            task_status.started()
+            async for message in staff:
+                await connection.transport.send(message.encode())
 
     async def _greet(self, connection: _Connection, resume_from: int | None) -> int:
         seat = connection.seat

@@ -15,7 +15,8 @@ out of ``next_event``:
   node's linked scripts) and from scripts' own semantic keywords heard; each is scored
   ``confidence × (1.0 for a node, 0.7 for a keyword) + 0.5`` when it belongs to a node
   of the active flow whose pages hold the current page. A page change shows the first
-  card of the first node on that page. The best card is shown when it differs from the
+  card of the first node on that page; sharing a material without pages (a link, a
+  video) shows the flow's first card. The best card is shown when it differs from the
   card on screen; suggestions from stable partials (``final=False``) show cards early.
 * ``NodeExecuted`` — once per node, on a final segment of a salesperson that says one
   of its key phrases (a second-level node also executes its parent).
@@ -170,6 +171,7 @@ class SopAssistant:
         self._material: str | None = None
         self._page: int | None = None
         self._card: str | None = None
+        self._card_event: CardShown | None = None
         self._executed: dict[tuple[str, str], int] = {}
         self._seen_flows: list[str] = [self._general] if self._general else []
         self._events: deque[AssistEvent] = deque()
@@ -178,6 +180,21 @@ class SopAssistant:
     def active_flow(self) -> Flow | None:
         """The flow followed now."""
         return self._flows.get(self._active) if self._active else None
+
+    @property
+    def shown(self) -> tuple[str | None, int | None]:
+        """The material and page on screen, as last told by ``show``."""
+        return self._material, self._page
+
+    @property
+    def card(self) -> CardShown | None:
+        """The script card on screen now (the last ``CardShown``)."""
+        return self._card_event
+
+    @property
+    def executed(self) -> dict[tuple[str, str], int]:
+        """``(flow id, node id)`` of every node executed so far, with when."""
+        return dict(self._executed)
 
     def show(self, material_id: str | None, page: int | None = None, *, time_ms: int = 0) -> None:
         """The shared material and page changed (``None``: nothing shared)."""
@@ -198,11 +215,13 @@ class SopAssistant:
             if chosen is not None and chosen not in self._seen_flows:
                 self._seen_flows.append(chosen)
         active = self.active_flow
-        if active is None or page is None:
+        if active is None or material_id is None:
             return
         for top in active.nodes:
             for _, node in top.walk():
-                if node.script_ids and any(page in r for r in node.pages):
+                # A material without pages (a link, a video) shows its first card.
+                on_page = page is None or any(page in r for r in node.pages)
+                if node.script_ids and on_page:
                     self._show_card(node.script_ids[0], node.id, 1.0, True, time_ms)
                     return
 
@@ -312,9 +331,10 @@ class SopAssistant:
         if script is None or script_id == self._card:
             return
         self._card = script_id
-        self._events.append(
-            CardShown(script_id, script.name, script.content, node_id, score, final, time_ms)
+        self._card_event = CardShown(
+            script_id, script.name, script.content, node_id, score, final, time_ms
         )
+        self._events.append(self._card_event)
 
     def _execute(
         self, flow_id: str, node: FlowNode, parent: FlowNode | None, hit: PhraseHit

@@ -1,32 +1,53 @@
 """Live SOP assist over signaling: the ``sop`` area of a session. Drives ``SopAssistant``.
 
-Messages from the host's client (staff seats only):
+Messages from the host's client (staff seats only; a customer is refused):
 
 * ``sop.start`` ``{template_id?}`` — load the template's flows (all flows the host may
   use when none is given), their scripts and the company's enabled QA rules; answers
-  ``sop.checklist`` with the flows' nodes.
-* ``sop.page`` ``{material_id, page}`` — what is shared now; the flow follows it.
+  ``sop.checklist`` with the flows' nodes and the progress so far. Starting again with
+  the same template (a reconnect, a second tab) keeps the progress; another template
+  starts over.
+* ``sop.page`` ``{material_id, page}`` — what is shared now, for shares the server does
+  not see itself (a co-browsed link); the flow follows it.
 * ``sop.segment`` ``{utterance, text, start_ms, end_ms, speaker, role, final}`` — one
   transcript segment (a text feed: from the host's own ASR or a scripted transcript).
 * ``sop.finish`` — write the execution table and QA report into the session record;
   answers ``sop.summary``.
 
-The assistant's events go back to the sender as ``sop.flow``, ``sop.card``, ``sop.node``
-and ``sop.alert``.
+Theory of operation
+-------------------
+The assistant's events (``sop.flow``, ``sop.card``, ``sop.node``, ``sop.alert``) are
+published on the session's *staff channel* (``staff_channel``), which the signaling
+endpoint forwards to the host's connections only: a customer never receives a card, the
+checklist or a quality alert.
+
+While ``run`` runs (in the host's task group), every started session is watched on the
+room's bus channel, subscribed before the board's snapshot is read so nothing falls in
+between: the whiteboard's ``document_shared`` / ``page_turned`` / ``document_closed``
+effects move the assistant to the shared material and page without any message from the
+page, and ``room.ended`` writes the record exactly as ``sop.finish`` does (and publishes
+``sop.summary``). A document whose material name has a scripted transcript in the
+configuration (the demo) starts a ``TranscriptSchedule`` when shared; a timer task asks
+it what is due on the platform's clock and feeds the assistant.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import attrs
+from anyio.abc import TaskGroup, TaskStatus
 
 from zhanye_sdk.clock import to_ms
-from zhanye_sdk.errors import InvalidInput, PermissionDenied
+from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
 from zhanye_sdk.platform.facade import Platform
-from zhanye_sdk.rooms.core import ParticipantRole
-from zhanye_sdk.rooms.service import Seat
+from zhanye_sdk.platform.roles import Principal
+from zhanye_sdk.rooms.core import ParticipantRole, RoomState
+from zhanye_sdk.rooms.service import RoomService, Seat
+from zhanye_sdk.signaling.bus import Bus, staff_channel
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 from zhanye_sdk.sop.assist import (
     AssistEvent,
@@ -38,9 +59,30 @@ from zhanye_sdk.sop.assist import (
 )
 from zhanye_sdk.sop.matcher import TranscriptSegment
 from zhanye_sdk.sop.models import Flow, nodes_to_json
+from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSchedule, TranscriptSource
 from zhanye_sdk.store.schema import sop_session_reports
 
-__all__ = ["SopLiveService", "summary_json"]
+if TYPE_CHECKING:
+    from zhanye_sdk.whiteboard.service import WhiteboardService
+
+__all__ = ["SopLiveConfig", "SopLiveService", "summary_json"]
+
+_ROLES = ("salesperson", "customer")
+
+
+@attrs.frozen
+class SopLiveConfig:
+    """Settings of the live assist.
+
+    Args:
+        scripted: scripted transcripts by material name: sharing that material starts
+            feeding its script (the demo shows cards and the checklist ticking this way).
+            Speakers named ``salesperson`` or ``customer`` have that role.
+        tick_s: how often the scripted feeder looks at the clock.
+    """
+
+    scripted: Mapping[str, ScriptedTranscript] = attrs.field(factory=dict)
+    tick_s: float = 0.25
 
 
 def _event(event: AssistEvent) -> ServerMessage:
@@ -79,17 +121,70 @@ def summary_json(summary: SessionSummary) -> tuple[list[dict[str, str]], dict[st
     return steps, report
 
 
-class SopLiveService:
-    """One ``SopAssistant`` per session, fed by its host over signaling."""
+@attrs.define(eq=False)
+class _Live:
+    """One session's assistant and what the service keeps around it."""
 
-    def __init__(self, platform: Platform) -> None:
+    assistant: SopAssistant
+    template_id: str | None
+    checklist: list[dict[str, Any]]
+    roles: dict[str, str]
+    alerts: list[dict[str, Any]] = attrs.field(factory=list)
+    #: Shared documents of the board: document id → (material id, is a video).
+    documents: dict[str, tuple[str, bool]] = attrs.field(factory=dict)
+    watcher: anyio.CancelScope | None = None
+    feeding: bool = False
+    sources: int = 0
+
+
+class SopLiveService:
+    """One ``SopAssistant`` per session, fed by its host over signaling and by the board.
+
+    Args:
+        platform: the platform (SOP library, database, clock).
+        bus: the signaling bus; events go to each session's staff channel.
+        rooms: the rooms, to refuse starting the assistant in a session that has ended.
+        whiteboards: the boards whose shares the assistant follows (optional).
+        config: scripted transcripts and the feeder's tick.
+    """
+
+    def __init__(
+        self,
+        platform: Platform,
+        bus: Bus,
+        *,
+        rooms: RoomService | None = None,
+        whiteboards: WhiteboardService | None = None,
+        config: SopLiveConfig | None = None,
+    ) -> None:
         self._platform = platform
-        self._assistants: dict[str, SopAssistant] = {}
-        self._roles: dict[str, dict[str, str]] = {}
+        self._bus = bus
+        self._rooms = rooms
+        self._whiteboards = whiteboards
+        self.config = config or SopLiveConfig()
+        self._sessions: dict[str, _Live] = {}
+        self._tasks: TaskGroup | None = None
 
     def assistant(self, session_id: str) -> SopAssistant | None:
         """The session's assistant, once started."""
-        return self._assistants.get(session_id)
+        live = self._sessions.get(session_id)
+        return live.assistant if live else None
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Watch started sessions (shares, room end) and feed scripted transcripts.
+
+        Run it in the host's task group; without it the assistant follows only what the
+        host's page says.
+        """
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self._tasks = None
+
+    # ---- the signaling area -------------------------------------------------------------
 
     async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         """The ``AreaHandler`` of ``sop`` messages."""
@@ -97,34 +192,57 @@ class SopLiveService:
             if seat.role is not ParticipantRole.HOST or seat.principal is None:
                 raise PermissionDenied("only the session's host drives the SOP assistant")
             if message.type == "sop.start":
-                return await self._start(seat, message)
-            assistant = self._assistants.get(seat.session_id)
-            if assistant is None:
+                template_id = message.data.get("template_id") or None
+                if template_id is not None and not isinstance(template_id, str):
+                    raise InvalidInput("template_id must be a template id")
+                progress = await self.start(seat.principal, seat.session_id, template_id)
+                return [ServerMessage("sop.checklist", progress, re=message.id)]
+            if seat.session_id not in self._sessions:
                 raise InvalidInput("send sop.start first")
             data = message.data
             if message.type == "sop.page":
                 page = data.get("page")
                 if page is not None and (not isinstance(page, int) or isinstance(page, bool)):
                     raise InvalidInput("page must be a page number")
-                assistant.show(data.get("material_id") or None, page)
+                material = data.get("material_id") or None
+                if material is not None and not isinstance(material, str):
+                    raise InvalidInput("material_id must be a material id")
+                await self.show(seat.session_id, material, page)
             elif message.type == "sop.segment":
-                assistant.receive(self._segment(seat.session_id, data))
+                segment, role = _segment(data)
+                await self.receive(seat.session_id, segment, role=role)
             elif message.type == "sop.finish":
                 steps, report = await self.finish(seat.session_id)
                 return [ServerMessage("sop.summary", {"steps": steps, "qa": report}, re=message.id)]
             else:
                 raise InvalidInput(f"unknown message {message.type!r}")
-            replies = [_event(e) for e in assistant.events()]
-            return [*replies, ServerMessage("ack", {}, re=message.id)]
+            return [ServerMessage("ack", {}, re=message.id)]
         except (InvalidInput, PermissionDenied) as exc:
             code = "invalid_input" if isinstance(exc, InvalidInput) else "permission_denied"
             return [ServerMessage.error(code, str(exc), message.id)]
 
-    async def _start(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
-        actor = seat.principal
-        assert actor is not None
+    # ---- the operations ------------------------------------------------------------------
+
+    async def start(
+        self, actor: Principal, session_id: str, template_id: str | None = None
+    ) -> dict[str, Any]:
+        """Start (or keep) the session's assistant for ``template_id``.
+
+        Returns the ``sop.checklist`` data: the flows with their nodes, the active flow,
+        what is on screen, the nodes executed so far, the card shown and the alerts raised.
+
+        Raises:
+            PermissionDenied: the template is not one the actor may use.
+            ConflictError: the session has ended.
+        """
+        live = self._sessions.get(session_id)
+        if live is not None and (template_id is None or template_id == live.template_id):
+            return self._progress(live)
+        if self._rooms is not None:
+            room = await self._rooms.room(session_id)
+            if room.state is RoomState.ENDED:
+                raise ConflictError("the session has ended: its SOP record is written")
         sop = self._platform.sop
-        template_id = message.data.get("template_id")
         flows: list[Flow] = await sop.flows(actor)
         if template_id:
             chosen = [t for t in await sop.templates(actor) if t.id == template_id]
@@ -134,8 +252,8 @@ class SopLiveService:
             flows = [by_id[f] for f in chosen[0].flow_ids if f in by_id]
         scripts = await sop.scripts(actor)
         rules = [r.rule for r in await sop.rules(actor, enabled_only=True)]
-        roles = self._roles.setdefault(seat.session_id, {})
-        self._assistants[seat.session_id] = SopAssistant(
+        roles: dict[str, str] = live.roles if live else {}
+        assistant = SopAssistant(
             flows, scripts, rules, role_of=lambda speaker: roles.get(speaker, speaker)
         )
         checklist = [
@@ -147,41 +265,197 @@ class SopLiveService:
             }
             for f in flows
         ]
-        return [ServerMessage("sop.checklist", {"flows": checklist}, re=message.id)]
+        if live is not None:
+            # Another template: start over, on what is on screen now.
+            assistant.show(*live.assistant.shown, time_ms=self._now_ms())
+            live.assistant, live.template_id, live.checklist = assistant, template_id, checklist
+            live.alerts.clear()
+        else:
+            live = _Live(assistant, template_id, checklist, roles)
+            self._sessions[session_id] = live
+            if self._tasks is not None:
+                await self._tasks.start(self._watch, session_id, live)
+        assistant.events()  # what is on screen comes with the checklist
+        return self._progress(live)
 
-    def _segment(self, session_id: str, data: dict[str, Any]) -> TranscriptSegment:
-        try:
-            segment = TranscriptSegment(
-                utterance=str(data["utterance"]),
-                text=str(data["text"]),
-                start_ms=int(data["start_ms"]),
-                end_ms=int(data["end_ms"]),
-                speaker=str(data["speaker"]),
-                final=bool(data.get("final", True)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(
-                "a segment needs utterance, text, start_ms, end_ms and speaker"
-            ) from exc
-        role = data.get("role")
-        if role in ("salesperson", "customer"):
-            self._roles.setdefault(session_id, {})[segment.speaker] = role
-        return segment
+    def _progress(self, live: _Live) -> dict[str, Any]:
+        assistant = live.assistant
+        active = assistant.active_flow
+        material, page = assistant.shown
+        card = assistant.card
+        return {
+            "template_id": live.template_id,
+            "flows": live.checklist,
+            "active_flow": active.id if active else None,
+            "material_id": material,
+            "page": page,
+            "executed": [[f, n] for f, n in assistant.executed],
+            "card": attrs.asdict(card) if card else None,
+            "alerts": list(live.alerts),
+        }
+
+    async def show(self, session_id: str, material_id: str | None, page: int | None) -> None:
+        """What is on screen changed: the session's flow (and card) follow it."""
+        live = self._live(session_id)
+        live.assistant.show(material_id, page, time_ms=self._now_ms())
+        await self._publish(session_id, live)
+
+    async def receive(
+        self, session_id: str, segment: TranscriptSegment, *, role: str | None = None
+    ) -> None:
+        """Feed one transcript segment; ``role`` (salesperson / customer) of its speaker."""
+        live = self._live(session_id)
+        if role is not None:
+            if role not in _ROLES:
+                raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
+            live.roles[segment.speaker] = role
+        live.assistant.receive(segment)
+        await self._publish(session_id, live)
+
+    async def listen(
+        self, session_id: str, source: TranscriptSource, roles: Mapping[str, str] | None = None
+    ) -> None:
+        """Feed every segment of a transcript source (a host's ASR) until it ends.
+
+        Args:
+            roles: the role of each speaker id the source uses.
+        """
+        live = self._live(session_id)
+        for speaker, role in (roles or {}).items():
+            if role not in _ROLES:
+                raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
+            live.roles[speaker] = role
+        # Utterance ids are unique within a source; another source may reuse them.
+        live.sources += 1
+        prefix = f"src{live.sources}:"
+        async for segment in source.segments():
+            if self._sessions.get(session_id) is not live:
+                return  # finished meanwhile
+            utterance = prefix + segment.utterance
+            await self.receive(session_id, attrs.evolve(segment, utterance=utterance))
 
     async def finish(self, session_id: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """Write the session's execution table and QA report into its record."""
-        assistant = self._assistants.pop(session_id, None)
-        self._roles.pop(session_id, None)
-        if assistant is None:
+        live = self._sessions.pop(session_id, None)
+        if live is None:
             raise InvalidInput("the SOP assistant of this session was not started")
-        steps, report = summary_json(assistant.summary())
+        if live.watcher is not None:
+            live.watcher.cancel()
+        steps, report = summary_json(live.assistant.summary())
         values = {
             "steps": json.dumps(steps, ensure_ascii=False),
             "qa": json.dumps(report, ensure_ascii=False),
-            "written_ms": to_ms(self._platform.clock.now()),
+            "written_ms": self._now_ms(),
         }
         async with self._platform.database.begin() as conn:
             table = sop_session_reports
             await conn.execute(table.delete().where(table.c.session_id == session_id))
             await conn.execute(table.insert().values(session_id=session_id, **values))
         return steps, report
+
+    # ---- internals -------------------------------------------------------------------------
+
+    def _live(self, session_id: str) -> _Live:
+        live = self._sessions.get(session_id)
+        if live is None:
+            raise InvalidInput("the SOP assistant of this session was not started")
+        return live
+
+    def _now_ms(self) -> int:
+        return to_ms(self._platform.clock.now())
+
+    async def _publish(self, session_id: str, live: _Live) -> None:
+        channel = staff_channel(session_id)
+        for event in live.assistant.events():
+            message = _event(event)
+            if message.type == "sop.alert":
+                live.alerts.append(message.data)
+            await self._bus.publish(channel, message)
+
+    async def _watch(self, session_id: str, live: _Live, *, task_status: TaskStatus[None]) -> None:
+        with anyio.CancelScope() as scope:
+            live.watcher = scope
+            async with self._bus.subscribe(session_id) as messages:
+                seen = 0
+                if self._whiteboards is not None:
+                    view = await self._whiteboards.snapshot(session_id)
+                    seen = view.seq
+                    for document in view.documents.values():
+                        if document.source:
+                            live.documents[document.id] = (
+                                document.source,
+                                document.kind.value == "video",
+                            )
+                    if view.current is not None and view.current in live.documents:
+                        material, video = live.documents[view.current]
+                        page = None if video else view.pages.get(view.current, 1)
+                        live.assistant.show(material, page, time_ms=self._now_ms())
+                task_status.started()
+                async for message in messages:
+                    if self._sessions.get(session_id) is not live:
+                        return
+                    if message.type == "room.ended":
+                        live.watcher = None  # finishing must not cancel this very task
+                        steps, report = await self.finish(session_id)
+                        await self._bus.publish(
+                            staff_channel(session_id),
+                            ServerMessage("sop.summary", {"steps": steps, "qa": report}),
+                        )
+                        return
+                    if message.type == "whiteboard.applied" and message.data.get("seq", 0) > seen:
+                        await self._follow_board(session_id, live, message.data)
+
+    async def _follow_board(self, session_id: str, live: _Live, data: dict[str, Any]) -> None:
+        for effect in data.get("effects", []):
+            kind = effect.get("kind")
+            if kind == "document_shared":
+                document = effect["document"]
+                if not document.get("source"):
+                    live.assistant.show(None, None, time_ms=self._now_ms())
+                    continue
+                video = document["kind"] == "video"
+                live.documents[document["id"]] = (document["source"], video)
+                page = None if video else int(effect.get("page", 1))
+                live.assistant.show(document["source"], page, time_ms=self._now_ms())
+                script = self.config.scripted.get(document.get("name", ""))
+                if script is not None and not live.feeding and self._tasks is not None:
+                    live.feeding = True
+                    self._tasks.start_soon(self._feed, session_id, live, script)
+            elif kind == "page_turned":
+                shared = live.documents.get(effect["document"])
+                if shared is not None:
+                    live.assistant.show(shared[0], int(effect["page"]), time_ms=self._now_ms())
+            elif kind == "document_closed":
+                live.assistant.show(None, None, time_ms=self._now_ms())
+        await self._publish(session_id, live)
+
+    async def _feed(self, session_id: str, live: _Live, script: ScriptedTranscript) -> None:
+        schedule = TranscriptSchedule(script, self._now_ms())
+        live.sources += 1
+        prefix = f"src{live.sources}:"
+        try:
+            while not schedule.done and self._sessions.get(session_id) is live:
+                await anyio.sleep(self.config.tick_s)
+                for segment in schedule.due(self._now_ms()):
+                    if self._sessions.get(session_id) is not live:
+                        return
+                    utterance = f"{prefix}{segment.utterance}"
+                    await self.receive(session_id, attrs.evolve(segment, utterance=utterance))
+        finally:
+            live.feeding = False
+
+
+def _segment(data: dict[str, Any]) -> tuple[TranscriptSegment, str | None]:
+    try:
+        segment = TranscriptSegment(
+            utterance=str(data["utterance"]),
+            text=str(data["text"]),
+            start_ms=int(data["start_ms"]),
+            end_ms=int(data["end_ms"]),
+            speaker=str(data["speaker"]),
+            final=bool(data.get("final", True)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput("a segment needs utterance, text, start_ms, end_ms and speaker") from exc
+    role = data.get("role")
+    return segment, role if role in _ROLES else None

@@ -8,7 +8,14 @@ put in an exact automaton (the native ``AhoCorasick`` or its twin); phrases of a
 characters' tone-less (optionally fuzzy) readings, in a second automaton over syllables
 (each distinct syllable encoded as one private-use character), so homophone errors such
 as ``保险`` heard as ``宝险`` still match. Shorter phrases stay exact-only: two syllables
-collide too often.
+collide too often. A pinyin match is believed only when few of its characters differ
+from the phrase (``max_substitution_rate``: one in four, at least one; a numeral's
+syllable is compared by sound alone, since normalisation turned it into a digit):
+``保险期间`` heard as ``保险旗舰`` or ``犹豫期`` as ``由于其`` reads alike but is other words.
+
+A key phrase lies within one clause: a hit that spans ASR punctuation (``，。？！；：、``)
+is dropped (``讲完宏观，市场这边`` does not say ``宏观市场``). Segment boundaries are not
+punctuation, so a phrase split across two segments is still found.
 
 A ``TranscriptMatcher`` is fed ``TranscriptSegment`` values with ``receive`` and hands
 out events with ``next_event`` (``NEED_DATA`` when there are none):
@@ -86,12 +93,17 @@ class MatcherConfig:
         fuzzy: fold near-homophones (zh/z, n/l, ing/in …) in the pinyin channel.
         min_pinyin_syllables: syllables (Han characters, digits) a phrase needs to enter
             the pinyin channel.
+        max_substitution_rate: the share of a phrase's characters a pinyin match may
+            have heard as other characters (at least one); ``None``: any number.
+        clause_bounded: drop hits that span ASR punctuation.
     """
 
     window_chars: int = 32
     pinyin: bool = True
     fuzzy: bool = True
     min_pinyin_syllables: int = 3
+    max_substitution_rate: float | None = 0.25
+    clause_bounded: bool = True
 
 
 @attrs.frozen(slots=True)
@@ -136,6 +148,8 @@ class _Char:
     orig_start: int
     orig_end: int
     time_ms: int
+    #: ASR punctuation comes between this character and the one before it.
+    clause_start: bool = False
 
 
 class _Encoding(dict[int, str]):
@@ -220,7 +234,14 @@ class PhraseIndex:
             for p, start, end in self._pinyin.find(self.encode(text), overlapping=True):
                 k = self._pinyin_owner[p]
                 target = self._exact_texts[k]
-                same = sum(1 for a, b in zip(text[start:end], target, strict=True) if a == b)
+                pairs = list(zip(text[start:end], target, strict=True))
+                same = sum(1 for a, b in pairs if a == b)
+                rate = self.config.max_substitution_rate
+                if rate is not None:
+                    # A numeral is a digit after normalisation: only its sound compares.
+                    other = sum(1 for a, b in pairs if a != b and not b.isdigit())
+                    if other > max(1, int(len(target) * rate)):
+                        continue
                 confidence = round(0.6 + 0.35 * same / len(target), 3)
                 for owner in self._exact_owners[k]:
                     previous = found.get((owner, start, end))
@@ -250,6 +271,7 @@ class TranscriptMatcher:
         self._window = window
         self._tails: dict[str, deque[_Char]] = {}
         self._texts: dict[str, str] = {}
+        self._clause_ended: dict[str, bool] = {}
         self._partials: dict[str, str] = {}
         self._suggested: dict[str, set[tuple[str, str, int]]] = {}
         self._decided: deque[str] = deque(maxlen=512)
@@ -260,9 +282,10 @@ class TranscriptMatcher:
         if segment.utterance in self._decided:
             return
         self._texts[segment.utterance] = segment.text
-        chars = _characters(segment)
+        chars, ends_clause = _characters(segment, self._clause_ended.get(segment.speaker, False))
         tail = list(self._tails.get(segment.speaker, ()))
         if segment.final:
+            self._clause_ended[segment.speaker] = ends_clause
             self._decided.append(segment.utterance)
             self._partials.pop(segment.utterance, None)
             self._suggested.pop(segment.utterance, None)
@@ -301,8 +324,11 @@ class TranscriptMatcher:
         text = "".join(c.char for c in joined)
         boundary = len(tail)
         suggested = self._suggested.setdefault(segment.utterance, set()) if not final else None
+        bounded = self._index.config.clause_bounded
         for owner, start, end, channel, confidence in self._index.search(text):
             if end <= boundary:
+                continue
+            if bounded and any(c.clause_start for c in joined[start + 1 : end]):
                 continue
             phrase = self._index.phrases[owner]
             first, last = joined[start], joined[end - 1]
@@ -346,9 +372,22 @@ def _time_at(segment: TranscriptSegment, offset: int) -> int:
     return segment.start_ms + (segment.end_ms - segment.start_ms) * offset // length
 
 
-def _characters(segment: TranscriptSegment) -> list[_Char]:
+_CLAUSE_MARKS = frozenset("，。？！；：、,?!;:…")
+
+
+def _characters(segment: TranscriptSegment, after_clause: bool) -> tuple[list[_Char], bool]:
+    """The segment's normalised characters, and whether it ends with a clause mark.
+
+    ``after_clause``: the speaker's previous final ended with one.
+    """
     normalised = normalise(segment.text)
-    return [
-        _Char(ch, segment.utterance, s, e, _time_at(segment, s))
-        for ch, s, e in zip(normalised.text, normalised.starts, normalised.ends, strict=True)
-    ]
+    text = segment.text
+    out: list[_Char] = []
+    previous_end = 0
+    for ch, s, e in zip(normalised.text, normalised.starts, normalised.ends, strict=True):
+        between = text[previous_end:s] if s > previous_end else ""
+        mark = any(c in _CLAUSE_MARKS for c in between) or (not out and after_clause)
+        out.append(_Char(ch, segment.utterance, s, e, _time_at(segment, s), mark))
+        previous_end = max(previous_end, e)
+    ends = any(c in _CLAUSE_MARKS for c in text[previous_end:]) if out else after_clause
+    return out, ends

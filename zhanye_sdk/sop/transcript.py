@@ -3,6 +3,8 @@
 * ``TranscriptSource`` — anything that yields ``TranscriptSegment`` values: a host's
   own ASR, ``ScriptedTranscript`` (a timed script, for tests and the demo), or
   ``SherpaOnnxTranscriber`` when the user points it at a model folder.
+* ``TranscriptSchedule`` — a ``ScriptedTranscript`` played against the caller's clock
+  (the demo's feeder: the service's timer asks it what is due).
 * ``SpeechChunker`` — sans-I/O audio front end for one speaker: int16 mono at 8, 16 or
   48 kHz in, resampled to 16 kHz with the native resampler, cut into 100 ms frames, with
   an energy endpointer (speech starts after ``start_frames`` loud frames, an utterance
@@ -31,6 +33,7 @@ __all__ = [
     "SherpaOnnxTranscriber",
     "SpeechChunker",
     "SpeechFrame",
+    "TranscriptSchedule",
     "TranscriptSource",
 ]
 
@@ -60,15 +63,61 @@ class ScriptedTranscript:
     lines: Sequence[tuple[str, str, int, int]]
     partial_chars: int = 0
 
-    async def segments(self) -> AsyncIterator[TranscriptSegment]:
-        """The script's segments (no waiting: the caller paces them if it wants)."""
+    def timed(self) -> list[TranscriptSegment]:
+        """Every segment of the script, in order; each is due at its ``end_ms``."""
+        out: list[TranscriptSegment] = []
         for n, (speaker, text, start, end) in enumerate(self.lines):
             uid = f"line-{n}"
             if self.partial_chars > 0:
                 for cut in range(self.partial_chars, len(text), self.partial_chars):
                     at = start + (end - start) * cut // max(len(text), 1)
-                    yield TranscriptSegment(uid, text[:cut], start, at, speaker, final=False)
-            yield TranscriptSegment(uid, text, start, end, speaker, final=True)
+                    out.append(TranscriptSegment(uid, text[:cut], start, at, speaker, final=False))
+            out.append(TranscriptSegment(uid, text, start, end, speaker, final=True))
+        return out
+
+    async def segments(self) -> AsyncIterator[TranscriptSegment]:
+        """The script's segments (no waiting: the caller paces them if it wants)."""
+        for segment in self.timed():
+            yield segment
+
+
+class TranscriptSchedule:
+    """A scripted transcript played against a clock the caller reads. Sans-I/O.
+
+    The script's times are offsets from ``started_ms`` on the caller's clock; ``due``
+    hands out, once each, the segments whose ``end_ms`` has been reached, with their
+    times moved onto that clock. The caller owns the timer (a service's tick).
+
+    Args:
+        script: the scripted transcript.
+        started_ms: when the script starts, on the caller's clock.
+    """
+
+    def __init__(self, script: ScriptedTranscript, started_ms: int) -> None:
+        self._segments = script.timed()
+        self._started = started_ms
+        self._next = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether every segment has been handed out."""
+        return self._next >= len(self._segments)
+
+    def due(self, now_ms: int) -> list[TranscriptSegment]:
+        """The segments due by ``now_ms`` not handed out before, in order."""
+        elapsed = now_ms - self._started
+        out: list[TranscriptSegment] = []
+        while self._next < len(self._segments) and self._segments[self._next].end_ms <= elapsed:
+            segment = self._segments[self._next]
+            out.append(
+                attrs.evolve(
+                    segment,
+                    start_ms=segment.start_ms + self._started,
+                    end_ms=segment.end_ms + self._started,
+                )
+            )
+            self._next += 1
+        return out
 
 
 @attrs.frozen(slots=True)

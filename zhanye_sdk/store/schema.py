@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -43,6 +44,8 @@ __all__ = [
     "sop_template_orgs",
     "sop_templates",
     "whiteboard_ops",
+    "whiteboard_pages",
+    "whiteboard_records",
 ]
 
 metadata = MetaData()
@@ -286,6 +289,35 @@ whiteboard_ops = Table(
     Column("data", Text, nullable=False),
     Column("effects", Text, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+)
+
+#: A session's whiteboard as left at its end, for the record: one row once the
+#: annotated pages were rendered (``seq``: the board's last op then) ...
+whiteboard_records = Table(
+    "whiteboard_records",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("seq", BigInteger, nullable=False),
+    Column("rendered_ms", BigInteger, nullable=False),
+)
+
+#: ... and every page that had strokes then, rendered to PNG with them.
+whiteboard_pages = Table(
+    "whiteboard_pages",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("document", String(64), primary_key=True),
+    Column("page", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("strokes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("png", LargeBinary, nullable=False),
 )
 
 #: Media of a session: its recording (status, folder, hash-chained segment manifest)

@@ -26,8 +26,11 @@ Drawing state:
 Sharing state: the open document (blank pages, the page images of a material, or a
 video), its current page per document, the video's play state (playing, position
 at a time), and the presenter — the participant whose page turns, shares and video
-controls count (the host, or whom the host hands it to). In-progress ink and each
-user's zoom/pan are transient presence, never sequenced (see ``presence``).
+controls count, and whose zoom/pan the others follow. The session's host is the
+presenter at first and is the only one who hands the role over (``SetPresenter``, 切换
+操作方) or takes it back, whoever holds it: a customer presenter cannot pass it on or
+keep it. In-progress ink and each user's zoom/pan are transient presence, never
+sequenced.
 
 Times are passed in (``at_ms``); nothing here reads a clock or does I/O.
 """
@@ -296,8 +299,8 @@ Op = (
     | SetPresenter
 )
 
-#: Ops only the presenter may send.
-_PRESENTER_OPS = (TurnPage, OpenShare, CloseShare, VideoControl, SetPresenter)
+#: Ops only the presenter may send (``SetPresenter`` is the host's, see ``Board.apply``).
+_PRESENTER_OPS = (TurnPage, OpenShare, CloseShare, VideoControl)
 
 # ---- effects (what happened, resolved) -----------------------------------------------------
 
@@ -449,7 +452,9 @@ class Board:
     """The server's whiteboard of one session. See the module docstring."""
 
     def __init__(self, presenter: str) -> None:
+        """A new board whose host (and first presenter) is ``presenter``."""
         _check_id("presenter", presenter)
+        self._host = presenter
         self._seq = 0
         self._view = BoardView(presenter=presenter)
         self._all: dict[str, Stroke] = {}
@@ -468,7 +473,13 @@ class Board:
 
     @property
     def presenter(self) -> str:
+        """Who presents now: whose page turns, shares and zoom/pan count."""
         return self._view.presenter
+
+    @property
+    def host(self) -> str:
+        """The session's host: the only one who hands the presenter role over."""
+        return self._host
 
     def view(self) -> BoardView:
         """The current picture (a copy)."""
@@ -499,6 +510,8 @@ class Board:
             raise OpRejected("duplicate_op", f"op {op_id!r} was applied already")
         if isinstance(op, _PRESENTER_OPS) and author != self._view.presenter:
             raise OpRejected("not_presenter", "only the presenter shares, turns pages and plays")
+        if isinstance(op, SetPresenter) and author != self._host:
+            raise OpRejected("not_host", "only the host hands the presenter role over")
         effects = self._effects(op, author, at_ms, op_id)
         self._seq += 1
         self._op_ids.add(op_id)
@@ -541,6 +554,8 @@ class Board:
             return [self._video(op, at_ms)]
         if isinstance(op, SetPresenter):
             _check_id("participant", op.participant)
+            if op.participant == self._view.presenter:
+                raise OpRejected("already_presenter", f"{op.participant!r} presents already")
             return [PresenterChanged(op.participant)]
         raise InvalidInput(f"not a whiteboard op: {type(op).__name__}")
 

@@ -14,27 +14,43 @@ Sharing a material: the presenter sends ``share.open`` with ``{"kind": "file" |
 the material up as the sharing staff member and fills in its name and page sizes.
 Page images, the video and the annotated pages are then served to the session's
 participants by ``page_image``, ``video_file``, ``render_png`` and ``export_pdf``.
+
+The record: when a session ends, every page that has strokes is rendered to PNG and
+stored with the session (``whiteboard_pages``, marked done in ``whiteboard_records``),
+so an auditor sees what was drawn without a replay (``annotated_pages``). ``run``
+watches the room of every board it loads for ``room.ended`` and, when it starts,
+renders the sessions that ended while no service was running.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound, PermissionDenied
 from zhanye_sdk.materials.kinds import ContentKind
+from zhanye_sdk.materials.storage import digest_of
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.rooms.core import RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
-from zhanye_sdk.store.schema import accounts, whiteboard_ops
+from zhanye_sdk.store.schema import (
+    accounts,
+    sessions,
+    whiteboard_ops,
+    whiteboard_pages,
+    whiteboard_records,
+)
 from zhanye_sdk.whiteboard.core import (
     MAX_PAGE_SIDE,
     AddStroke,
@@ -53,11 +69,28 @@ from zhanye_sdk.whiteboard.wire import (
     view_data,
 )
 
-__all__ = ["BoardEvent", "MediaFile", "WhiteboardService"]
+__all__ = ["AnnotatedPage", "BoardEvent", "MediaFile", "WhiteboardService"]
 
 BLANK_PAGE = (1280, 720)
 MAX_BLANK_PAGES = 20
 MAX_ZOOM = 8000  # in 1/1000
+#: Widest annotated page stored with a record (wider pages are scaled down).
+RECORD_WIDTH = 1920
+
+_log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class AnnotatedPage:
+    """A page that had strokes when the session ended, as stored with its record."""
+
+    document: str
+    name: str
+    page: int
+    width: int
+    height: int
+    strokes: int
+    sha256: str
 
 
 @attrs.frozen
@@ -121,6 +154,8 @@ class WhiteboardService:
         self._boards: dict[str, Board] = {}
         self._views: dict[str, dict[str, _View]] = {}
         self._locks: dict[str, anyio.Lock] = {}
+        self._tasks: anyio.abc.TaskGroup | None = None
+        self._watched: set[str] = set()
 
     # ---- the board of a session ----------------------------------------------------------
 
@@ -140,6 +175,9 @@ class WhiteboardService:
                 op_id, op = op_from_message(row.type, json.loads(row.data), row.author)
                 board.apply(op, row.author, int(row.at_ms), op_id)
         self._boards[session_id] = board
+        if self._tasks is not None and session_id not in self._watched:
+            self._watched.add(session_id)
+            self._tasks.start_soon(self._watch, session_id)
         return board
 
     async def snapshot(self, session_id: str) -> BoardView:
@@ -429,3 +467,171 @@ class WhiteboardService:
     async def shared_documents(self, session_id: str) -> list[SharedDocument]:
         """Every document shared in the session (files, videos, blank boards)."""
         return list((await self.snapshot(session_id)).documents.values())
+
+    # ---- the record: annotated pages rendered when the session ends -------------------------
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Render each session's annotated pages when it ends, until cancelled.
+
+        First renders the sessions that ended with strokes while no service ran; then
+        watches the room of every board this service loads.
+        """
+        try:
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                task_status.started()
+                for session_id in await self._unrendered():
+                    await self._finalise_quietly(session_id)
+                await anyio.sleep_forever()
+        finally:
+            self._tasks = None
+            self._watched.clear()
+
+    async def _unrendered(self) -> list[str]:
+        """Ended sessions with a whiteboard whose pages were never rendered."""
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(sessions.c.id)
+                .where(sessions.c.state == RoomState.ENDED.value)
+                .where(
+                    sa.exists().where(whiteboard_ops.c.session_id == sessions.c.id),
+                    ~sa.exists().where(whiteboard_records.c.session_id == sessions.c.id),
+                )
+            )
+            return [r.id for r in rows]
+
+    async def _watch(self, session_id: str) -> None:
+        # Subscribe first, then look: an end between the two is still seen. A subscriber
+        # the bus dropped for falling behind subscribes again.
+        try:
+            while not await self._ended_while_subscribed(session_id):
+                pass
+            await self.finalise(session_id)
+        except Exception:
+            # A watcher never takes the service down: the record misses its pictures,
+            # and the next start renders them (``_unrendered``).
+            _log.exception("rendering the annotated pages of session %s failed", session_id)
+        finally:
+            self._watched.discard(session_id)
+
+    async def _ended_while_subscribed(self, session_id: str) -> bool:
+        """Wait on the room's channel for its end; False if the bus dropped us first."""
+        async with self._bus.subscribe(session_id) as events:
+            if (await self._rooms.room(session_id)).state is RoomState.ENDED:
+                return True
+            async for message in events:
+                if message.type == "room.ended":
+                    return True
+        return False
+
+    async def _finalise_quietly(self, session_id: str) -> None:
+        try:
+            await self.finalise(session_id)
+        except Exception:
+            _log.exception("rendering the annotated pages of session %s failed", session_id)
+
+    async def finalise(self, session_id: str) -> list[AnnotatedPage]:
+        """Render every page with strokes to PNG and store them with the session's record.
+
+        Done once per session (later calls return what was stored).
+
+        Raises:
+            ConflictError: the session has not ended yet.
+        """
+        if (await self._rooms.room(session_id)).state is not RoomState.ENDED:
+            raise ConflictError("the session has not ended: its pages may still change")
+        stored = await self._stored_record(session_id)
+        if stored is not None:
+            return stored
+        view = await self.snapshot(session_id)
+        drawn: dict[tuple[str, int], int] = {}
+        for stroke in view.strokes.values():
+            key = (stroke.document, stroke.page)
+            drawn[key] = drawn.get(key, 0) + 1
+        rows: list[dict[str, Any]] = []
+        for (document_id, page), count in sorted(drawn.items()):
+            document = view.documents[document_id]
+            size = document.pages[page - 1]
+            width = min(size.width, RECORD_WIDTH)
+            picture = await self._render(session_id, document_id, page, width)
+            png = await anyio.to_thread.run_sync(png_bytes, picture)
+            rows.append(
+                {
+                    "session_id": session_id,
+                    "document": document_id,
+                    "page": page,
+                    "name": document.name,
+                    "width": int(picture.shape[1]),
+                    "height": int(picture.shape[0]),
+                    "strokes": count,
+                    "sha256": digest_of(png),
+                    "png": png,
+                }
+            )
+        try:
+            async with self._db.begin() as conn:
+                await conn.execute(
+                    whiteboard_records.insert().values(
+                        session_id=session_id, seq=view.seq, rendered_ms=self._rooms.now_ms()
+                    )
+                )
+                if rows:
+                    await conn.execute(whiteboard_pages.insert(), rows)
+        except IntegrityError:
+            pass  # another process stored them first: the same pages
+        return await self.annotated_pages(session_id)
+
+    async def _stored_record(self, session_id: str) -> list[AnnotatedPage] | None:
+        async with self._db.connect() as conn:
+            done = (
+                await conn.execute(
+                    sa.select(whiteboard_records.c.seq).where(
+                        whiteboard_records.c.session_id == session_id
+                    )
+                )
+            ).first()
+        return None if done is None else await self.annotated_pages(session_id)
+
+    async def annotated_pages(self, session_id: str) -> list[AnnotatedPage]:
+        """The annotated pages stored with the session's record (empty before its end)."""
+        p = whiteboard_pages
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(p.c.document, p.c.name, p.c.page, p.c.width, p.c.height)
+                .add_columns(p.c.strokes, p.c.sha256)
+                .where(p.c.session_id == session_id)
+                .order_by(p.c.document, p.c.page)
+            )
+            return [
+                AnnotatedPage(
+                    r.document,
+                    r.name,
+                    int(r.page),
+                    int(r.width),
+                    int(r.height),
+                    int(r.strokes),
+                    r.sha256,
+                )
+                for r in rows
+            ]
+
+    async def annotated_png(self, session_id: str, document_id: str, page: int) -> bytes:
+        """One stored annotated page's PNG.
+
+        Raises:
+            NotFound: the record has no such page.
+        """
+        p = whiteboard_pages
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(p.c.png).where(
+                        p.c.session_id == session_id, p.c.document == document_id, p.c.page == page
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"the record has no annotated page {page} of {document_id!r}")
+        return bytes(row.png)

@@ -13,7 +13,7 @@ Client → server (``data`` of the envelope; every sequenced op carries an ``op_
     share.close        {"op_id"}
     share.turn         {"op_id", "document", "page"}
     share.video        {"op_id", "action": "play" | "pause" | "seek", "position_ms"}
-    share.presenter    {"op_id", "participant"}
+    share.presenter    {"op_id", "participant"}   the host only: hand over, take back
     whiteboard.sync    {}                    → reply whiteboard.snapshot
     whiteboard.ink     {"stroke": {…, "points"}}  transient, relayed, never stored
     whiteboard.view    {"document", "page", "zoom", "x", "y"}  transient (zoom in 1/1000)

@@ -3,18 +3,85 @@ import { t, translate } from "./messages.js";
 
 translate();
 const popup = document.querySelector("#popup");
-const state = { call: null, customer: null };
+const login = document.querySelector("#login");
+const state = { call: null, customer: null, started: false };
+
+// The desk token: handed over once in the address the host prints (#token=…), kept
+// for this tab only, asked for (桌面口令) when missing or refused.
+const TOKEN_KEY = "zhanye.deskToken";
+const handed = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+if (handed) {
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(handed[1]));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+
+class Unauthorized extends Error {}
+
+function askForToken(message) {
+  document.querySelector("#login-error").textContent = message || "";
+  if (!login.open) login.showModal();
+}
+
+function refused(status) {
+  if (status !== 401) return;
+  sessionStorage.removeItem(TOKEN_KEY);
+  askForToken(t("tokenWrong"));
+  throw new Unauthorized(t("tokenWrong"));
+}
+
+// An error from the desk API, with the SDK's code (invalid_input, conflict …).
+function deskError(code, detail) {
+  const error = new Error(detail);
+  error.code = code;
+  return error;
+}
+
+// What went wrong, in the desk's language, with the SDK's detail.
+function explain(error) {
+  const keys = {
+    invalid_input: "errorInvalid",
+    conflict: "errorConflict",
+    not_found: "errorNotFound",
+    permission_denied: "errorDenied",
+    network: "errorNetwork",
+  };
+  return t(keys[error.code] || "error", { detail: error.message });
+}
 
 async function call(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const headers = { Authorization: `Bearer ${token()}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw deskError("network", String(error));
+  }
+  refused(response.status);
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error?.message || response.statusText);
+  if (!response.ok) throw deskError(data.error?.code, data.error?.message || response.statusText);
   return data;
 }
+
+login.addEventListener("cancel", (event) => event.preventDefault());
+document.querySelector("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, event.target.elements.token.value.trim());
+  try {
+    await call("GET", "/api/desk/levels");
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) askForToken(explain(error));
+    return;
+  }
+  event.target.reset();
+  login.close();
+  start();
+});
 
 function toast(text) {
   const box = document.querySelector("#toast");
@@ -41,11 +108,22 @@ function list(element, items, render) {
 function openPopup(data) {
   state.call = data.call_id;
   state.customer = data.customer;
+  state.number = data.number;
+  state.record = null;
+  state.pendingNotes = null;
+  state.dirty = false;
+  const card = document.querySelector("#popup-card");
+  card.reset();
+  card.hidden = !data.customer;
+  document.querySelector("#popup-saved").textContent = "";
+  if (data.customer) {
+    for (const key of ["name", "gender", "company", "customer_type"]) card.elements[key].value = data.customer[key] || "";
+  }
   document.querySelector("#popup-title").textContent = `${t("incoming")} ${data.number || ""}`;
   const name = data.customer ? data.customer.name || t("unknown") : t("unknown");
   document.querySelector("#popup-who").textContent = data.known ? `${name} · ${t("known")}` : name;
   document.querySelector("#popup-state").textContent = "";
-  list(document.querySelector("#popup-calls"), data.recent_calls, (c) => `${c.started_at.slice(0, 16).replace("T", " ")} ${c.outcome}`);
+  list(document.querySelector("#popup-calls"), data.recent_calls, (c) => `${c.started_at.slice(0, 16).replace("T", " ")} ${t(c.outcome)}${c.notes ? ` · ${c.notes}` : ""}`);
   list(document.querySelector("#popup-upcoming"), data.upcoming, (r) => `${r.start.slice(0, 16).replace("T", " ")} · ${r.party_size}`);
   document.querySelector("#reserve-form").hidden = true;
   document.querySelector("#reserve").disabled = !data.customer;
@@ -53,7 +131,11 @@ function openPopup(data) {
 }
 
 function connect() {
-  const socket = new WebSocket(`ws://${location.host}/ws/desk`);
+  if (!token()) {
+    setTimeout(connect, 1000);
+    return;
+  }
+  const socket = new WebSocket(`ws://${location.host}/ws/desk?token=${encodeURIComponent(token())}`);
   socket.addEventListener("open", () => (document.querySelector("#status").textContent = "●"));
   socket.addEventListener("message", (event) => {
     const { type, data } = JSON.parse(event.data);
@@ -61,7 +143,10 @@ function connect() {
     else if (type === "PopUpUpdated" && data.call_id === state.call) document.querySelector("#popup-state").textContent = t("answer");
     else if (type === "PopUpClosed" && data.call_id === state.call) {
       document.querySelector("#popup-state").textContent = t(data.missed ? "missed" : "ended");
-      if (document.querySelector("#reserve-form").hidden) setTimeout(() => popup.close(), 1500);
+      state.record = data.call ? data.call.id : null;
+      if (state.pendingNotes !== null && state.record !== null) saveNotes(state.pendingNotes);
+      // Leave it open while the desk is typing or booking.
+      if (document.querySelector("#reserve-form").hidden && !state.dirty) setTimeout(() => popup.close(), 1500);
     } else if (type === "AutoSmsSent" && data.sent) toast(t("autoSms", { number: data.number }));
   });
   socket.addEventListener("close", () => {
@@ -70,9 +155,53 @@ function connect() {
   });
 }
 
-document.querySelector("#answer").addEventListener("click", () => call("POST", "/api/desk/call/answer").catch((e) => toast(t("error", { detail: e.message }))));
-document.querySelector("#hangup").addEventListener("click", () => call("POST", "/api/desk/call/hangup").catch((e) => toast(t("error", { detail: e.message }))));
+document.querySelector("#answer").addEventListener("click", () => call("POST", "/api/desk/call/answer").catch((e) => toast(explain(e))));
+document.querySelector("#hangup").addEventListener("click", () => call("POST", "/api/desk/call/hangup").catch((e) => toast(explain(e))));
 document.querySelector("#close").addEventListener("click", () => popup.close());
+
+// The pop-up's card and conversation notes (沟通内容): the card is saved at once, the
+// notes go on this call's record, which exists once the call has ended.
+async function saveNotes(text) {
+  try {
+    await call("PUT", `/api/desk/calls/${state.record}/notes`, { notes: text });
+    state.pendingNotes = null;
+    document.querySelector("#popup-saved").textContent = t("saved");
+  } catch (error) {
+    document.querySelector("#popup-saved").textContent = explain(error);
+  }
+}
+
+document.querySelector("#popup-card").addEventListener("input", () => (state.dirty = true));
+document.querySelector("#popup-card").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const f = event.target.elements;
+  const saved = document.querySelector("#popup-saved");
+  try {
+    const card = await call("PATCH", `/api/desk/customers/${state.customer.id}`, {
+      name: f.name.value, gender: f.gender.value, company: f.company.value, customer_type: f.customer_type.value,
+    });
+    state.customer = card.customer;
+    document.querySelector("#popup-who").textContent = card.display_name;
+  } catch (error) {
+    saved.textContent = explain(error);
+    return;
+  }
+  const notes = f.talk.value.trim();
+  if (!notes) {
+    saved.textContent = t("saved");
+  } else if (state.record !== null) {
+    await saveNotes(notes);
+  } else {
+    state.pendingNotes = notes;
+    saved.textContent = t("notesPending");
+  }
+});
+
+document.querySelector("#popup-sms").addEventListener("click", () => {
+  popup.close();
+  document.querySelector("#sms-numbers").value = state.number || "";
+  document.querySelector('[data-tab="sms"]').click();
+});
 document.querySelector("#reserve").addEventListener("click", async () => {
   const form = document.querySelector("#reserve-form");
   const select = form.elements.resource;
@@ -95,7 +224,7 @@ document.querySelector("#reserve-form").addEventListener("submit", async (event)
     });
     document.querySelector("#reserve-result").textContent = t("confirmed", { sms: result.sms });
   } catch (error) {
-    document.querySelector("#reserve-result").textContent = t("error", { detail: error.message });
+    document.querySelector("#reserve-result").textContent = explain(error);
   }
 });
 
@@ -115,7 +244,7 @@ document.querySelector("#search").addEventListener("input", (event) => {
   }, 200);
 });
 
-function editCard(customer) {
+async function editCard(customer) {
   const form = document.querySelector("#card-form");
   form.hidden = false;
   form.dataset.id = customer.id;
@@ -123,22 +252,42 @@ function editCard(customer) {
   form.elements.name.value = customer.name || "";
   form.elements.birthday.value = customer.birthday || "";
   form.elements.notes.value = customer.notes || "";
+  const select = form.elements.level;
+  select.replaceChildren(new Option(t("noLevel"), ""));
+  for (const level of (await call("GET", "/api/desk/levels")).items) {
+    select.append(new Option(`${level.name}（${zhe(level.discount)}）`, String(level.id)));
+  }
+  select.value = customer.level ? String(customer.level.id) : "";
+  form.dataset.level = select.value;
 }
 
 document.querySelector("#card-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const f = event.target.elements;
+  const form = event.target;
+  const f = form.elements;
   try {
-    await call("PATCH", `/api/desk/customers/${event.target.dataset.id}`, {
+    await call("PATCH", `/api/desk/customers/${form.dataset.id}`, {
       name: f.name.value, birthday: f.birthday.value || null, notes: f.notes.value,
     });
+    if (f.level.value !== form.dataset.level) {
+      await call("PUT", `/api/desk/customers/${form.dataset.id}/level`, {
+        level_id: f.level.value ? Number(f.level.value) : null,
+      });
+      form.dataset.level = f.level.value;
+    }
     toast(t("saved"));
   } catch (error) {
-    toast(t("error", { detail: error.message }));
+    toast(explain(error));
   }
 });
 
-connect();
+function start() {
+  if (state.started) return;
+  state.started = true;
+  connect();
+}
+if (token()) start();
+else askForToken();
 
 // Tabs: the customer book, bulk SMS, the ledger.
 for (const tab of document.querySelectorAll("[data-tab]")) {
@@ -146,6 +295,8 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
     for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
     for (const panel of document.querySelectorAll("[data-panel]")) panel.hidden = panel.dataset.panel !== tab.dataset.tab;
     if (tab.dataset.tab === "ledger") loadReport();
+    if (tab.dataset.tab === "levels") loadLevels();
+    if (tab.dataset.tab === "care") loadCare();
   });
 }
 
@@ -163,7 +314,7 @@ document.querySelector("#sms-preview").addEventListener("click", async () => {
     document.querySelector("#sms-summary").textContent = t("smsSummary", result);
     list(document.querySelector("#sms-list"), result.items.slice(0, 20), (p) => `${p.number}：${p.text}（${p.characters}字 / ${p.parts}条）`);
   } catch (error) {
-    toast(t("error", { detail: error.message }));
+    toast(explain(error));
   }
 });
 
@@ -187,21 +338,26 @@ document.querySelector("#sms-send").addEventListener("click", async () => {
     };
     poll();
   } catch (error) {
-    toast(t("error", { detail: error.message }));
+    toast(explain(error));
   }
 });
 
-document.querySelector("#bill-save").addEventListener("click", async () => {
-  const items = document.querySelector("#bill-items").value.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+// "清蒸鲈鱼 1 88.00" per line → [name, quantity, unit price]; the SDK checks them.
+function billItems(text) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
     const parts = line.split(/\s+/);
     return [parts.slice(0, -2).join(" "), Number(parts.at(-2)), parts.at(-1)];
   });
+}
+
+document.querySelector("#bill-save").addEventListener("click", async () => {
+  const items = billItems(document.querySelector("#bill-items").value);
   try {
     const entry = await call("POST", "/api/desk/ledger", { items, paid: document.querySelector("#bill-paid").value.trim() });
     document.querySelector("#bill-result").textContent = t("billResult", entry.settlement);
     loadReport();
   } catch (error) {
-    document.querySelector("#bill-result").textContent = t("error", { detail: error.message });
+    document.querySelector("#bill-result").textContent = explain(error);
   }
 });
 
@@ -266,7 +422,7 @@ async function loadBoard() {
           document.querySelector("#board-result").textContent = t("cancelled", result);
           loadBoard();
         } catch (error) {
-          toast(t("error", { detail: error.message }));
+          toast(explain(error));
         }
       });
       const move = document.createElement("button");
@@ -285,10 +441,20 @@ async function loadBoard() {
           document.querySelector("#board-result").textContent = t("changedTo", result);
           loadBoard();
         } catch (error) {
-          toast(t("error", { detail: error.message }));
+          toast(explain(error));
         }
       });
-      actions.append(move, cancel);
+      const settle = document.createElement("button");
+      settle.type = "button";
+      settle.textContent = t("settle");
+      settle.addEventListener("click", () => {
+        const form = document.querySelector("#checkout-form");
+        form.dataset.id = r.id;
+        document.querySelector("#checkout-title").textContent = t("checkoutOf", { customer: r.customer, resource: r.resource });
+        form.hidden = false;
+        form.elements.items.focus();
+      });
+      actions.append(settle, move, cancel);
     }
     tr.append(actions);
     body.append(tr);
@@ -296,3 +462,281 @@ async function loadBoard() {
 }
 document.querySelector("#board-day").addEventListener("change", loadBoard);
 document.querySelector('[data-tab="board"]').addEventListener("click", loadBoard);
+
+// Check-out of a reservation (结账): the bill goes into the ledger with the member discount.
+document.querySelector("#checkout-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    const entry = await call("POST", `/api/desk/reservations/${form.dataset.id}/check-out`, {
+      items: billItems(form.elements.items.value),
+      paid: form.elements.paid.value.trim(),
+    });
+    document.querySelector("#board-result").textContent = t("billResult", entry.settlement);
+    form.reset();
+    form.hidden = true;
+    loadBoard();
+  } catch (error) {
+    document.querySelector("#board-result").textContent = explain(error);
+  }
+});
+document.querySelector("#checkout-cancel").addEventListener("click", () => {
+  document.querySelector("#checkout-form").hidden = true;
+});
+
+// Membership levels (会员等级): discount rates, 0.88 = 8.8折.
+function zhe(rate) {
+  return t("zhe", { zhe: String(Math.round(Number(rate) * 1000) / 100), pct: String(Math.round(Number(rate) * 10000) / 100) });
+}
+
+async function loadLevels() {
+  const { items } = await call("GET", "/api/desk/levels");
+  const body = document.querySelector("#levels tbody");
+  body.replaceChildren();
+  for (const level of items) {
+    const tr = document.createElement("tr");
+    for (const value of [level.name, `${level.discount}（${zhe(level.discount)}）`]) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.textContent = t("edit");
+    edit.addEventListener("click", () => {
+      const form = document.querySelector("#level-form");
+      form.dataset.id = level.id;
+      form.elements.name.value = level.name;
+      form.elements.discount.value = level.discount;
+      document.querySelector("#level-form-title").textContent = t("editLevel", level);
+    });
+    td.append(edit);
+    tr.append(td);
+    body.append(tr);
+  }
+}
+
+document.querySelector("#level-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = { name: form.elements.name.value.trim(), discount: form.elements.discount.value.trim() };
+  try {
+    const level = form.dataset.id
+      ? await call("PATCH", `/api/desk/levels/${form.dataset.id}`, body)
+      : await call("POST", "/api/desk/levels", body);
+    document.querySelector("#level-result").textContent = t("levelSaved", level);
+    form.reset();
+    loadLevels();
+  } catch (error) {
+    document.querySelector("#level-result").textContent = explain(error);
+  }
+});
+document.querySelector("#level-form").addEventListener("reset", (event) => {
+  delete event.target.dataset.id;
+  document.querySelector("#level-form-title").textContent = t("newLevel");
+});
+
+// Customer care (客户关怀): the birthday greeting and holiday greetings such as 春节.
+function showCare({ settings, holidays }) {
+  const birthday = document.querySelector("#birthday-form").elements;
+  birthday.enabled.checked = settings.birthday_enabled;
+  birthday.template.value = settings.birthday_template;
+  birthday.send_at.value = settings.send_at;
+  const body = document.querySelector("#holidays tbody");
+  body.replaceChildren();
+  for (const holiday of holidays) {
+    const tr = document.createElement("tr");
+    for (const value of [holiday.name, holiday.day, holiday.send_at, holiday.template]) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.textContent = t("edit");
+    edit.addEventListener("click", () => {
+      const form = document.querySelector("#holiday-form");
+      form.dataset.id = holiday.id;
+      for (const key of ["name", "day", "send_at", "template"]) form.elements[key].value = holiday[key];
+      document.querySelector("#holiday-form-title").textContent = t("editHoliday", holiday);
+    });
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = t("delete");
+    remove.addEventListener("click", async () => {
+      try {
+        showCare(await call("DELETE", `/api/desk/care/holidays/${holiday.id}`));
+      } catch (error) {
+        toast(explain(error));
+      }
+    });
+    td.append(edit, remove);
+    tr.append(td);
+    body.append(tr);
+  }
+}
+
+async function loadCare() {
+  showCare(await call("GET", "/api/desk/care"));
+}
+
+document.querySelector("#birthday-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const f = event.target.elements;
+  try {
+    showCare(await call("PUT", "/api/desk/care", {
+      birthday_enabled: f.enabled.checked, birthday_template: f.template.value, send_at: f.send_at.value,
+    }));
+    document.querySelector("#birthday-result").textContent = t("saved");
+  } catch (error) {
+    document.querySelector("#birthday-result").textContent = explain(error);
+  }
+});
+
+document.querySelector("#holiday-template").addEventListener("click", () => {
+  const f = document.querySelector("#holiday-form").elements;
+  f.template.value = t("holidayTemplate", { holiday: f.name.value.trim() || t("holiday"), name: "{name}" });
+});
+
+document.querySelector("#holiday-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const f = form.elements;
+  const body = { name: f.name.value.trim(), day: f.day.value, send_at: f.send_at.value, template: f.template.value };
+  try {
+    showCare(form.dataset.id
+      ? await call("PATCH", `/api/desk/care/holidays/${form.dataset.id}`, body)
+      : await call("POST", "/api/desk/care/holidays", body));
+    document.querySelector("#holiday-result").textContent = t("holidaySaved", body);
+    form.reset();
+  } catch (error) {
+    document.querySelector("#holiday-result").textContent = explain(error);
+  }
+});
+document.querySelector("#holiday-form").addEventListener("reset", (event) => {
+  delete event.target.dataset.id;
+  document.querySelector("#holiday-form-title").textContent = t("newHoliday");
+});
+
+// Import and export of the customer book, with progress: bytes downloaded or uploaded,
+// then the server's work on the rows.
+const progressBar = document.querySelector("#transfer-progress");
+const transferResult = document.querySelector("#transfer-result");
+
+function showProgress(done, total) {
+  progressBar.hidden = false;
+  if (total) {
+    progressBar.max = total;
+    progressBar.value = done;
+  } else {
+    progressBar.removeAttribute("value"); // indeterminate: the server is working
+  }
+}
+
+async function download(path, filename) {
+  showProgress(0, 0);
+  transferResult.textContent = t("downloading");
+  try {
+    const response = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+    refused(response.status);
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({}));
+      throw deskError(data.error?.code, data.error?.message || response.statusText);
+    }
+    const total = Number(response.headers.get("Content-Length")) || 0;
+    const reader = response.body.getReader();
+    const chunks = [];
+    let done = 0;
+    for (;;) {
+      const { done: finished, value } = await reader.read();
+      if (finished) break;
+      chunks.push(value);
+      done += value.length;
+      showProgress(done, total || done);
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob(chunks, { type: response.headers.get("Content-Type") || "" }));
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    showProgress(1, 1);
+    transferResult.textContent = t("downloaded", { file: filename });
+  } catch (error) {
+    transferResult.textContent = explain(error);
+  }
+}
+
+document.querySelector("#download-template").addEventListener("click", () => {
+  const fmt = document.querySelector("#transfer-format").value;
+  download(`/api/desk/book/template?format=${fmt}`, `${t("templateFile")}.${fmt}`);
+});
+document.querySelector("#export-book").addEventListener("click", () => {
+  const fmt = document.querySelector("#transfer-format").value;
+  download(`/api/desk/book/export?format=${fmt}`, `${t("exportFile")}.${fmt}`);
+});
+
+document.querySelector("#import-book").addEventListener("click", () => {
+  const file = document.querySelector("#import-file").files[0];
+  const errors = document.querySelector("#import-errors");
+  errors.hidden = true;
+  if (!file) {
+    transferResult.textContent = t("chooseFile");
+    return;
+  }
+  const fmt = file.name.toLowerCase().endsWith(".csv") ? "csv" : "xlsx";
+  const request = new XMLHttpRequest();
+  request.open("POST", `/api/desk/book/import?format=${fmt}`);
+  request.setRequestHeader("Authorization", `Bearer ${token()}`);
+  request.upload.addEventListener("progress", (event) => {
+    if (event.lengthComputable && event.loaded < event.total) {
+      showProgress(event.loaded, event.total);
+      transferResult.textContent = t("uploading", { pct: Math.round((event.loaded / event.total) * 100) });
+    } else {
+      showProgress(0, 0);
+      transferResult.textContent = t("importing");
+    }
+  });
+  request.addEventListener("load", () => {
+    let data = {};
+    try {
+      data = JSON.parse(request.responseText);
+    } catch {
+      data = {};
+    }
+    if (request.status === 401) {
+      try {
+        refused(401);
+      } catch {
+        // the login dialog is open; the file stays chosen for another try
+      }
+      return;
+    }
+    showProgress(1, 1);
+    if (request.status >= 400) {
+      transferResult.textContent = explain(deskError(data.error?.code, data.error?.message || request.statusText));
+      return;
+    }
+    transferResult.textContent = t("imported", { created: data.created, updated: data.updated, failed: data.errors.length });
+    const body = errors.querySelector("tbody");
+    body.replaceChildren();
+    for (const problem of data.errors) {
+      const tr = document.createElement("tr");
+      for (const value of [t("rowNumber", problem), problem.message]) {
+        const td = document.createElement("td");
+        td.textContent = value;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    errors.hidden = data.errors.length === 0;
+  });
+  request.addEventListener("error", () => {
+    transferResult.textContent = explain(deskError("network", ""));
+  });
+  showProgress(0, file.size);
+  request.send(file);
+});

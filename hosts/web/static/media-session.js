@@ -10,11 +10,14 @@ const VIDEO_STYLE = "position:absolute;inset:0;width:100%;height:100%;object-fit
 export class MediaSession {
   // Construct it after the page's own "room" listener: it decorates the tiles that
   // renderStage has just drawn.
-  constructor(client, stage, { slots = SLOTS, onError = () => {} } = {}) {
+  // `devices()` returns the page's device check ({ microphone, camera }: "ok" or the
+  // problem), or null before it has run: devices it found unusable are not asked for.
+  constructor(client, stage, { slots = SLOTS, onError = () => {}, devices = () => null } = {}) {
     this.client = client;
     this.stage = stage;
     this.slots = slots;
     this.onError = onError;
+    this.checked = devices;
     this.pc = null;
     this.local = null;
     this.started = false;
@@ -55,16 +58,50 @@ export class MediaSession {
   }
 
   async devices() {
-    try {
-      return await navigator.mediaDevices.getUserMedia({
-        // Raw audio: the server mixes; the browser's processing would colour known tones.
-        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-        video: { width: 640, height: 480 },
-      });
-    } catch (error) {
-      this.onError(Object.assign(new Error(t("media.deviceError", { reason: error.name })), { code: "device" }));
-      return null;
+    const checked = this.checked() || {};
+    // Raw audio: the server mixes; the browser's processing would colour known tones.
+    const audio = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
+    const video = { width: 640, height: 480 };
+    const wanted = [
+      { audio, video },
+      { audio, video: false },
+      { audio: false, video },
+    ].filter(
+      (c) => (!c.audio || checked.microphone === undefined || checked.microphone === "ok") &&
+        (!c.video || checked.camera === undefined || checked.camera === "ok"),
+    );
+    let failure = null;
+    // Both if possible, else whichever one works: a missing camera must not cost the voice.
+    for (const constraints of wanted) {
+      try {
+        return await navigator.mediaDevices.getUserMedia(constraints);
+      } catch (error) {
+        failure = failure || error;
+      }
     }
+    // A device check on the page has already told the person what is missing.
+    if (failure && !this.checked()) {
+      this.onError(Object.assign(new Error(t("media.deviceError", { reason: failure.name })), { code: "device" }));
+    }
+    return null;
+  }
+
+  // Take the devices again and renegotiate (after a device check found one): the server
+  // replaces this participant's peer with the new offer.
+  async restart() {
+    if (!this.started || !this.pc) return;
+    const local = this.local;
+    const had = { audio: !!local?.getAudioTracks().length, video: !!local?.getVideoTracks().length };
+    const checked = this.checked() || {};
+    const gains = (checked.microphone === "ok" && !had.audio) || (checked.camera === "ok" && !had.video);
+    if (!gains) return;
+    for (const track of local?.getTracks() || []) track.stop();
+    this.local = null;
+    const pc = this.pc;
+    this.pc = null;
+    pc.close();
+    this.slotStreams.clear();
+    await this.start().catch((error) => this.onError(error));
   }
 
   async start() {

@@ -6,12 +6,17 @@
 // drawn at once (pending) and replaced by the server's copy when it comes back.
 // mountBoard() draws it: the page (image, blank or video), the strokes on a canvas,
 // a toolbar docked beside the page (drag it to another edge; it never covers the page)
-// and page turning / video controls for the presenter.
+// and page turning / video controls for the presenter. The host hands the presenter
+// role to a customer and takes it back from the board's head (the server refuses it
+// from anyone else); the others follow the presenter's zoom and pan if they choose.
+// Two fingers pinch to zoom and pan one's own view; a pen's pressure varies the
+// stroke's width exactly as the server's renderer draws it (see pressureLevel).
 import { t, translate } from "./i18n.js";
 
 const COLOURS = ["#e11d48", "#2563eb", "#16a34a", "#111827", "#f59e0b"];
 const WIDTHS = [2, 4, 8, 16];
 const INK_EVERY_MS = 80;
+const INK_AFTER_MS = 150;
 const MAX_POINTS = 2000;
 
 let counter = 0;
@@ -100,6 +105,7 @@ export class BoardState extends EventTarget {
           break;
         case "presenter_changed":
           this.presenter = effect.participant;
+          this.presenterChanged = true;
           break;
         default:
           break;
@@ -164,24 +170,53 @@ function hits(stroke, x, y, reach) {
   return false;
 }
 
-function drawStroke(ctx, stroke, alpha = 1) {
+// A segment's width level from its ends' pressures (0..1000): 16 is the stroke's own
+// width. The same integer formula as zhanye_sdk/whiteboard/render.py's pressure_level.
+export const LEVELS = 16;
+export function pressureLevel(a, b) {
+  return Math.floor(((a + b + 1000) * LEVELS) / 2000);
+}
+
+// A pen stroke whose pressure varies is drawn as runs of segments of one level each,
+// as the server renders it; highlighters keep one width.
+function pressureRuns(stroke) {
   const p = stroke.points;
+  const n = p.length / 3;
+  const xy = (k) => [p[3 * k], p[3 * k + 1]];
+  let uniform = true;
+  for (let k = 1; k < n; k++) if (p[3 * k + 2] !== p[2]) uniform = false;
+  if (stroke.tool === "highlighter") return [{ points: Array.from({ length: n }, (_, k) => xy(k)), level: LEVELS }];
+  if (n === 1 || uniform) return [{ points: Array.from({ length: n }, (_, k) => xy(k)), level: pressureLevel(p[2], p[2]) }];
+  const runs = [];
+  for (let k = 0; k + 1 < n; k++) {
+    const level = pressureLevel(p[3 * k + 2], p[3 * k + 5]);
+    const last = runs[runs.length - 1];
+    if (last && last.level === level) last.points.push(xy(k + 1));
+    else runs.push({ points: [xy(k), xy(k + 1)], level });
+  }
+  return runs;
+}
+
+function drawStroke(ctx, stroke, alpha = 1) {
   ctx.save();
   ctx.globalAlpha = alpha;
   ctx.globalCompositeOperation = stroke.tool === "highlighter" ? "multiply" : "source-over";
   ctx.strokeStyle = stroke.colour;
   ctx.fillStyle = stroke.colour;
-  ctx.lineWidth = stroke.width;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
-  if (p.length === 3) {
+  for (const run of pressureRuns(stroke)) {
+    const width = (stroke.width * run.level) / LEVELS;
+    const [first, ...rest] = run.points;
     ctx.beginPath();
-    ctx.arc(p[0], p[1], stroke.width / 2, 0, Math.PI * 2);
-    ctx.fill();
-  } else {
-    ctx.beginPath();
-    ctx.moveTo(p[0], p[1]);
-    for (let i = 3; i < p.length; i += 3) ctx.lineTo(p[i], p[i + 1]);
+    if (!rest.length) {
+      ctx.arc(first[0], first[1], width / 2, 0, Math.PI * 2);
+      ctx.fill();
+      continue;
+    }
+    ctx.lineWidth = width;
+    ctx.moveTo(first[0], first[1]);
+    for (const [x, y] of rest) ctx.lineTo(x, y);
     ctx.stroke();
   }
   ctx.restore();
@@ -243,7 +278,13 @@ export function mountBoard(panel, client, options) {
   const pageLabel = element("span", { className: "page-label", "data-page-label": "" });
   const exportLink = element("a", { className: "button", "data-action": "export", text: t("board.export"), hidden: true });
   const stopShare = element("button", { type: "button", className: "danger", "data-action": "stop", text: t("board.stop"), hidden: !options.staff });
-  const head = element("div", { className: "board-head" }, [title, element("span", { className: "spacer" }), prev, pageLabel, next, exportLink, stopShare]);
+  // 切换操作方: who presents, and for the host the hand-over and take-back controls.
+  const presenterLabel = element("span", { className: "presenter-label badge", "data-presenter": "" });
+  const presenterPick = element("select", { "data-presenter-pick": "", "aria-label": t("board.presenterPick"), hidden: true });
+  const handOver = element("button", { type: "button", "data-action": "handOver", text: t("board.handOver"), hidden: true });
+  const takeBack = element("button", { type: "button", "data-action": "takeBack", text: t("board.takeBack"), hidden: true });
+  const presenterBox = element("span", { className: "presenter" }, [presenterLabel, presenterPick, handOver, takeBack]);
+  const head = element("div", { className: "board-head" }, [title, presenterBox, element("span", { className: "spacer" }), prev, pageLabel, next, exportLink, stopShare]);
   const image = element("img", { className: "board-image", alt: "" });
   const canvas = element("canvas", { className: "board-canvas", "data-strokes": "" });
   const sheet = element("div", { className: "board-sheet" }, [image, canvas]);
@@ -324,10 +365,28 @@ export function mountBoard(panel, client, options) {
     if (drawing) drawStroke(ctx, drawing);
   }
 
+  function participantName(id) {
+    return client.room?.participants?.[id]?.name || id;
+  }
+  function renderPresenter() {
+    const mine = state.presenter === me();
+    const amHost = client.me?.role === "host";
+    presenterLabel.textContent = mine ? t("board.youPresent") : t("board.presenter", { name: participantName(state.presenter) });
+    panel.dataset.presenter = state.presenter;
+    presenterBox.hidden = !client.room; // a replay has no room to name people from
+    const others = Object.values(client.room?.participants || {}).filter((p) => p.present && p.id !== me() && p.role !== "host");
+    const live = client.room?.state !== "ended";
+    presenterPick.hidden = handOver.hidden = !(amHost && mine && live && others.length);
+    const chosen = presenterPick.value;
+    presenterPick.replaceChildren(...others.map((p) => element("option", { value: p.id, text: p.name, selected: p.id === chosen })));
+    takeBack.hidden = !(amHost && !mine && live && state.presenter);
+  }
+
   function render() {
     const doc = state.document;
     panel.hidden = !doc;
     if (!doc) return;
+    renderPresenter();
     const presenter = state.presenter === me();
     title.textContent = doc.name;
     const isVideo = doc.kind === "video";
@@ -404,6 +463,7 @@ export function mountBoard(panel, client, options) {
     clampView();
     layout();
     panel.dataset.zoom = String(view.zoom);
+    panel.dataset.view = `${view.x},${view.y}`;
     if (!broadcast || !state.document) return;
     clearTimeout(viewTimer);
     viewTimer = setTimeout(() => {
@@ -425,7 +485,50 @@ export function mountBoard(panel, client, options) {
   let drawing = null;
   let erasing = null;
   let panning = null;
+  let pinching = null;
   let inkTimer = 0;
+  let drawingSince = 0;
+  const touches = new Map(); // pointerId -> {x, y} of the fingers on the page
+
+  // Pinch: the page point under the two fingers' midpoint stays under it while the
+  // distance between them scales the zoom. Only my own view changes (and is broadcast).
+  function viewportPoint(x, y) {
+    const rect = viewport.getBoundingClientRect();
+    return [x - rect.left, y - rect.top];
+  }
+  function pinchFrame() {
+    const [a, b] = [...touches.values()];
+    return { mid: viewportPoint((a.x + b.x) / 2, (a.y + b.y) / 2), distance: Math.hypot(a.x - b.x, a.y - b.y) || 1 };
+  }
+  function startPinch() {
+    drawing = null; // the first finger's stroke was the start of a pinch, not ink
+    erasing = null;
+    panning = null;
+    const frame = pinchFrame();
+    const [pw, ph] = pageSize();
+    const scale = fitScale() * (view.zoom / 1000);
+    const offsetX = Math.max(0, (viewport.clientWidth - pw * scale) / 2);
+    const offsetY = Math.max(0, (viewport.clientHeight - ph * scale) / 2);
+    pinching = {
+      distance: frame.distance,
+      zoom: view.zoom,
+      anchor: [(frame.mid[0] - offsetX) / scale + view.x, (frame.mid[1] - offsetY) / scale + view.y],
+    };
+    redraw();
+  }
+  function movePinch() {
+    const frame = pinchFrame();
+    const [pw, ph] = pageSize();
+    const zoom = Math.max(1000, Math.min(8000, pinching.zoom * (frame.distance / pinching.distance)));
+    const scale = fitScale() * (zoom / 1000);
+    const offsetX = Math.max(0, (viewport.clientWidth - pw * scale) / 2);
+    const offsetY = Math.max(0, (viewport.clientHeight - ph * scale) / 2);
+    setView({
+      zoom,
+      x: pinching.anchor[0] - (frame.mid[0] - offsetX) / scale,
+      y: pinching.anchor[1] - (frame.mid[1] - offsetY) / scale,
+    });
+  }
   function pagePoint(event) {
     const rect = canvas.getBoundingClientRect();
     const [pw, ph] = pageSize();
@@ -441,6 +544,11 @@ export function mountBoard(panel, client, options) {
     if (!doc || event.button > 0) return;
     event.preventDefault();
     canvas.setPointerCapture?.(event.pointerId);
+    if (event.pointerType === "touch") {
+      touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      if (touches.size === 2) startPinch();
+      if (touches.size >= 2 || pinching) return;
+    }
     if (tool.kind === "move") {
       panning = { x: event.clientX, y: event.clientY, view: { ...view } };
       return;
@@ -460,6 +568,7 @@ export function mountBoard(panel, client, options) {
       width: tool.width * (tool.kind === "highlighter" ? 4 : 1) * Math.max(1, Math.round(pageSize()[0] / 1280)),
       points: pagePoint(event),
     };
+    drawingSince = performance.now();
     redraw();
   });
   function eraseAt(event) {
@@ -470,6 +579,11 @@ export function mountBoard(panel, client, options) {
     }
   }
   canvas.addEventListener("pointermove", (event) => {
+    if (touches.has(event.pointerId)) touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    if (pinching) {
+      if (touches.size >= 2) movePinch();
+      return;
+    }
     if (panning) {
       const scale = fitScale() * (panning.view.zoom / 1000);
       setView({ x: panning.view.x - (event.clientX - panning.x) / scale, y: panning.view.y - (event.clientY - panning.y) / scale });
@@ -486,13 +600,20 @@ export function mountBoard(panel, client, options) {
     drawing.points = p.concat(point);
     redraw();
     const now = performance.now();
-    if (now - inkTimer > INK_EVERY_MS) {
+    // No ink in the first moments of a touch: a second finger landing makes it a pinch,
+    // and ink already shown to the others could not be taken back.
+    if (now - inkTimer > INK_EVERY_MS && now - drawingSince > INK_AFTER_MS) {
       inkTimer = now;
       const { author, ...stroke } = drawing;
       send("whiteboard.ink", { stroke });
     }
   });
-  function finish() {
+  function finish(event) {
+    touches.delete(event.pointerId);
+    if (pinching) {
+      if (!touches.size) pinching = null; // the last finger up ends the pinch
+      return;
+    }
     if (panning) {
       panning = null;
       return;
@@ -557,6 +678,11 @@ export function mountBoard(panel, client, options) {
   prev.addEventListener("click", turn(-1));
   next.addEventListener("click", turn(1));
   stopShare.addEventListener("click", () => send("share.close", { op_id: newId(me()) }));
+  handOver.addEventListener("click", () => {
+    if (presenterPick.value) send("share.presenter", { op_id: newId(me()), participant: presenterPick.value });
+  });
+  takeBack.addEventListener("click", () => send("share.presenter", { op_id: newId(me()), participant: me() }));
+  client.addEventListener("room", () => state.document && renderPresenter());
 
   // Drag the toolbar by its handle to another edge of the board: it docks there and the
   // page takes the rest of the space, so it never covers the page.
@@ -617,6 +743,15 @@ export function mountBoard(panel, client, options) {
         lastDocument = state.current;
         view = { zoom: 1000, x: 0, y: 0 };
         followPresenter();
+      }
+      if (state.presenterChanged) {
+        // Whoever no longer presents follows the new presenter (and can untick it);
+        // the new presenter's view is broadcast so the others can follow it.
+        state.presenterChanged = false;
+        follow = state.presenter !== me();
+        followBox.checked = follow;
+        if (follow) followPresenter();
+        else if (state.document) setView({});
       }
       render();
     });

@@ -13,6 +13,14 @@ phrases are the labels, then damaged like ASR output, deterministically (seed 9)
 * fillers (嗯, 那个, 就是) inserted between clauses;
 * one utterance in five split into two segments, half of those inside a key phrase.
 
+Conversations marked ``"heard": true`` are hard cases written as the ASR heard them and
+kept as written (``hard: true`` in their rows): mostly negatives — other words that read
+like a key phrase (由于其 / 犹豫期, 保险旗舰 / 保险期间), a phrase's words apart or
+reordered, the words across a clause boundary (讲完宏观，市场这边) or inside another word
+(投保单位) — plus controls, the phrases heard with errors. A line's ``heard`` lists its
+segments (default: the text itself); ``nodes`` / ``forbidden`` on a line replace the
+labels found in its text (for a phrase said in another sense).
+
 Usage: python tests/data/sop_eval/make_eval.py
 """
 
@@ -122,15 +130,22 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     t = 0
     for conversation in FLOWS["conversations"]:
+        hard = bool(conversation.get("heard", False))
         for n, line in enumerate(conversation["lines"]):
             speaker, clean = line["speaker"], line["text"]
-            protected = [(clean.index(p), clean.index(p) + len(p)) for p in table if p in clean]
-            heard = damage(rng, clean, protected)
             nodes, forbidden = labels_of(clean, table)
-            duration = 250 * len(heard)
+            nodes = sorted(line.get("nodes", nodes))
+            forbidden = sorted(line.get("forbidden", forbidden))
             uid = f"{conversation['id']}-{n:03d}"
-            segments = [heard]
-            if len(heard) > 8 and rng.random() < 0.2:
+            if hard:
+                segments = list(line.get("heard", [clean]))
+                heard = "".join(segments)
+            else:
+                protected = [(clean.index(p), clean.index(p) + len(p)) for p in table if p in clean]
+                heard = damage(rng, clean, protected)
+                segments = [heard]
+            duration = 250 * len(heard)
+            if not hard and len(heard) > 8 and rng.random() < 0.2:
                 cut = rng.randint(3, len(heard) - 3)
                 # Half of the splits cut through a key phrase of the damaged text.
                 hits = [p for p in table if p in clean]
@@ -154,6 +169,7 @@ def main() -> None:
                     "segments": parts,
                     "nodes": nodes,
                     "forbidden": forbidden,
+                    "hard": hard,
                 }
             )
             t += duration + 800

@@ -1,11 +1,13 @@
 import { api, token } from "../api.js";
 import { has, t } from "../i18n.js";
 import { attachCobrowseHost } from "../cobrowse-host.js";
+import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
 import { attempt, confirmDialog, notify, startPage } from "../shell.js";
 import { mountBoard, shareDialog as boardShareDialog } from "../whiteboard.js";
+import { mountSopPanel } from "../sop-panel.js";
 
 await startPage("/workbench");
 const sessionId = location.pathname.split("/").pop();
@@ -31,7 +33,19 @@ client.addEventListener("room", () => {
   if (ended) connection.textContent = t("hall.ended");
 });
 client.addEventListener("failure", (event) => showError(event.detail));
-new MediaSession(client, document.querySelector("#stage"), { onError: showError });
+// The device check shows itself only when something is missing; a retry that finds the
+// device brings it into the running session.
+const devicePanel = document.querySelector("#device-check");
+const deviceCheck = mountDeviceCheck(devicePanel, {
+  onResult: (result) => {
+    devicePanel.hidden = result.microphone === "ok" && result.camera === "ok";
+    media.restart();
+  },
+});
+const media = new MediaSession(client, document.querySelector("#stage"), {
+  onError: showError,
+  devices: () => deviceCheck.result,
+});
 const boardError = (error) => (has(`board.error.${error.code}`) ? notify(t(`board.error.${error.code}`)) : showError(error));
 const board = mountBoard(document.querySelector("#board-panel"), client, {
   sessionId,
@@ -44,6 +58,8 @@ const openShare = boardShareDialog(document.querySelector("#board-share-dialog")
   onError: boardError,
 });
 document.querySelector("#share-file").addEventListener("click", openShare);
+// SOP 实时辅助: script card, checklist and QA alerts for the salesperson only.
+const sopPanel = mountSopPanel(document.querySelector("#sop-panel"), client, { onError: showError });
 client.connect();
 
 const inviteDialog = document.querySelector("#invite-dialog");
@@ -99,6 +115,7 @@ document.querySelector("#share-form").addEventListener("submit", async (event) =
   const errorBox = event.target.querySelector(".form-error");
   try {
     await cobrowse.push(chosen.value);
+    sopPanel.showMaterial(chosen.value);
     shareDialog.close();
   } catch (error) {
     errorBox.textContent = has(`cobrowse.error.${error.code}`) ? t(`cobrowse.error.${error.code}`) : error.message;

@@ -1,6 +1,7 @@
 import { api } from "../api.js";
 import { has, t, translate } from "../i18n.js";
 import { attachCobrowseCustomer } from "../cobrowse-customer.js";
+import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
@@ -14,10 +15,16 @@ const showError = (error) =>
   notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message);
 
 const info = await attempt(() => api("GET", `/api/invites/${inviteToken}`));
+let deviceCheck = null;
+let media = null;
 if (info) {
   document.querySelector("#join-info").textContent = t("join.info", {
     host: info.host_name || "-",
     number: info.meeting_number,
+  });
+  // Checked before joining; a retry that finds a device after joining brings it in.
+  deviceCheck = mountDeviceCheck(document.querySelector("#device-check"), {
+    onResult: () => media?.restart(),
   });
 } else {
   document.querySelector("#join-form").hidden = true;
@@ -52,7 +59,11 @@ function enter(seat) {
       if (room.evaluations[client.me.participant_id]) showThanks();
     }
   });
-  new MediaSession(client, document.querySelector("#stage"), { slots: 2, onError: showError });
+  media = new MediaSession(client, document.querySelector("#stage"), {
+    slots: 2,
+    onError: showError,
+    devices: () => deviceCheck?.result,
+  });
   const toggle = (kind) => () => {
     const mine = client.room.participants[client.me.participant_id];
     client.send(`room.set_${kind}`, { target: mine.id, on: !mine[`${kind}_on`] }).catch(showError);

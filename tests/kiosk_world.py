@@ -1,0 +1,120 @@
+"""The kiosk host running for browser tests: the desk page, the SDK's desk API, a real
+SMS gateway and the modem simulator — over a real pty by default, as a USB desk phone
+would appear (``/dev/ttyUSB0``), or in-process (``zhanyesim://``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+from aiohttp import web
+
+from hosts.kiosk.server import build_kiosk_app
+from zhanye_sdk.api.merchant import MerchantApi
+from zhanye_sdk.clock import ManualClock
+from zhanye_sdk.devices import Modem, ModemConfig
+from zhanye_sdk.devices.calls import CallTimings
+from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway, RateLimits
+from zhanye_sdk.devices.simulator import (
+    ModemSimulator,
+    PtyServer,
+    register_simulator,
+    unregister_simulator,
+)
+from zhanye_sdk.merchant import MerchantDesk
+from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
+from zhanye_sdk.merchant.registration import Registration
+
+from .webhost import ThreadedLoop
+
+NOON = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+DESK_TOKEN = "desk-token-for-tests-0001"
+
+
+class RunningKiosk(ThreadedLoop):
+    """The kiosk host on a loopback port, in its own thread and event loop."""
+
+    def __init__(self, folder: Path, *, transport: str = "pty") -> None:
+        super().__init__()
+        self.folder = folder
+        self.transport = transport
+        self.sim = ModemSimulator("huawei", ring_interval=0.3)
+        self.registration: Registration | None = None
+        self.token = DESK_TOKEN
+        self.modem_url = ""
+
+    @property
+    def desk_url(self) -> str:
+        """The address the host prints: the page with the desk token handed over."""
+        return f"{self.url}/#token={self.token}"
+
+    async def _start(self) -> None:
+        # Everything lives in one task, so its context managers exit where they entered.
+        self.ready = asyncio.Event()
+        self.done = asyncio.Event()
+        self.main = asyncio.get_running_loop().create_task(self._main())
+        await asyncio.wait_for(self.ready.wait(), 30)
+
+    async def _main(self) -> None:
+        pty: PtyServer | None = None
+        name = f"kiosk-{uuid.uuid4().hex[:8]}"
+        if self.transport == "pty":
+            pty = PtyServer(self.sim).start()
+            self.modem_url = pty.url  # a symlink to /dev/pts/N, opened by pyserial
+        else:
+            self.modem_url = register_simulator(name, self.sim)
+        timings = CallTimings(
+            clip_wait=0.1, ring_timeout=1.2, poll_interval=0.2, active_poll_interval=0.5
+        )
+        self.desk = await MerchantDesk.open(
+            f"sqlite:///{self.folder}/desk.db", clock=ManualClock(NOON)
+        )
+        limits = RateLimits(min_interval=0.01, per_hour=100, per_day=100, burst=10)
+        try:
+            async with Modem(self.modem_url, ModemConfig(call_timings=timings)) as modem:
+                gateway = ModemSmsGateway(
+                    modem,
+                    self.folder / "outbox.db",
+                    GatewayConfig(signature="小馆", limits=limits),
+                )
+                calldesk = CallDesk(self.desk, gateway, CallDeskRules(shop="小馆"))
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(gateway.run)
+                    tasks.start_soon(calldesk.run, modem.events())
+                    await modem.wait_connected()
+                    self.api = MerchantApi(
+                        self.desk,
+                        calldesk,
+                        modem,
+                        gateway,
+                        registration=lambda: self.registration,
+                        desk_token=self.token,
+                    )
+                    runner = web.AppRunner(build_kiosk_app(self.api))
+                    await runner.setup()
+                    await web.TCPSite(runner, "127.0.0.1", self.port).start()
+                    self.ready.set()
+                    await self.done.wait()
+                    await runner.cleanup()
+                    tasks.cancel_scope.cancel()
+                gateway.close()
+        finally:
+            await self.desk.close()
+            if pty is not None:
+                pty.stop()
+            unregister_simulator(name)
+
+    async def _stop(self) -> None:
+        self.done.set()
+        await asyncio.wait_for(self.main, 30)
+
+    def wait_for_sms(self, count: int) -> None:
+        """Until the simulator (its own thread) has received ``count`` messages."""
+        end = time.monotonic() + 10
+        while len(self.sim.sent) < count and time.monotonic() < end:
+            time.sleep(0.05)
+        assert len(self.sim.sent) >= count, [s.text for s in self.sim.sent]
