@@ -560,6 +560,8 @@ def test_replay_follows_the_recording_and_seeks_it(
         thumbnail = annotated.get_by_role("img", name="白板 第 1 页（2 笔）")
         expect(thumbnail).to_have_js_property("complete", True)
         assert thumbnail.evaluate("img => img.naturalWidth") == 1280
+        # Fetched with the login in a header: no token in any URL.
+        assert thumbnail.get_attribute("src").startswith("blob:")
         player = staff.locator("#recording")
         expect(player).to_be_visible()
         expect(staff.locator("#timeline")).to_have_attribute("max", "4000")
@@ -616,6 +618,15 @@ def test_replay_follows_the_recording_and_seeks_it(
         assert [s for s, _ in changes] == ["stroke-a", "stroke-a,stroke-b"], changes
         assert 1000 <= changes[0][1] < 1400, changes
         assert 3000 <= changes[1][1] < 3400, changes
+
+        # The record's details show the same annotated page.
+        staff.goto(f"{host.url}/records")
+        number = host.run(host.app[ROOMS].room(sid)).meeting_number
+        staff.locator(f'tr[data-meeting="{number}"]').get_by_role("button", name="查看").click()
+        details = staff.get_by_role("dialog", name="会议详情")
+        shown = details.locator("#record-annotated").get_by_role("img", name="白板 第 1 页（2 笔）")
+        expect(shown).to_have_js_property("complete", True)
+        assert shown.evaluate("img => img.naturalWidth") == 1280
     finally:
         context.close()
 

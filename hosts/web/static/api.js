@@ -49,3 +49,11 @@ export async function api(method, path, body) {
   }
   return data;
 }
+
+// A file behind the login (an image, a download) as a local object URL: the token goes
+// in the Authorization header, never into a URL that logs and history keep.
+export async function blobUrl(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${token.get()}` } });
+  if (!response.ok) throw new ApiError(response.status, "error", response.statusText);
+  return URL.createObjectURL(await response.blob());
+}

@@ -8,6 +8,7 @@
 // timeline seeks the video (loading the segment that holds that moment). Without a
 // recording the timeline spans the whiteboard's ops. ?t=milliseconds jumps there.
 import { api, token } from "../api.js";
+import { renderAnnotatedPages } from "../annotated-pages.js";
 import { t } from "../i18n.js";
 import { notify, startPage } from "../shell.js";
 import { mountBoard } from "../whiteboard.js";
@@ -171,22 +172,5 @@ if (recording) {
 
 // ---- the annotated pages kept with the record -----------------------------------------
 const annotated = await api("GET", `/api/sessions/${sessionId}/board/record`).catch(() => ({ pages: [] }));
-const list = document.querySelector("#annotated");
-for (const page of annotated.pages) {
-  const image = document.createElement("img");
-  image.src = `${page.url}?token=${encodeURIComponent(token.get())}`;
-  image.alt = t("board.annotatedPage", { name: page.name, page: page.page, strokes: page.strokes });
-  image.loading = "lazy";
-  const caption = document.createElement("span");
-  caption.textContent = image.alt;
-  const link = document.createElement("a");
-  link.href = image.src;
-  link.target = "_blank";
-  link.append(image, caption);
-  const item = document.createElement("li");
-  item.dataset.document = page.document;
-  item.dataset.page = String(page.page);
-  item.append(link);
-  list.append(item);
-}
+await renderAnnotatedPages(document.querySelector("#annotated"), annotated.pages);
 document.querySelector("#annotated-panel").hidden = !annotated.pages.length;

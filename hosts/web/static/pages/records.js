@@ -1,5 +1,6 @@
 // 会话记录: the search panel, the list, a record's details and the export with progress.
 import { api, ApiError, token } from "../api.js";
+import { renderAnnotatedPages } from "../annotated-pages.js";
 import { t } from "../i18n.js";
 import { attempt, cell, notify, startPage } from "../shell.js";
 
@@ -147,6 +148,9 @@ async function showDetails(id) {
   const boardReplay = document.querySelector("#record-board-replay");
   boardReplay.hidden = !record.shared_materials.some((m) => m.kind !== "link");
   boardReplay.href = `/records/${id}/board`;
+  const annotated = record.annotated_pages || [];
+  document.querySelector("#record-annotated-panel").hidden = !annotated.length;
+  const thumbnails = renderAnnotatedPages(document.querySelector("#record-annotated"), annotated);
   fillTable(
     document.querySelector("#record-participants"),
     record.participants.map((p) => [p.name, t(`records.role.${p.role}`), duration(p.duration_ms)]),
@@ -155,6 +159,7 @@ async function showDetails(id) {
   fillTable(document.querySelector("#record-sop"), record.sop_steps.map((x) => [x.level1, x.level2, x.status, x.script]), 4);
   fillTable(document.querySelector("#record-evaluations"), evaluationRows(record), 3);
   document.querySelector("#record-dialog").showModal();
+  await thumbnails;
 }
 
 async function showEvaluations(id) {
