@@ -65,6 +65,55 @@ def stroke(sid: str, x: int, colour: str, width: int = 30) -> dict[str, Any]:
     }
 
 
+async def test_board_files_open_with_a_view_ticket_never_the_login_token(
+    server: tuple[str, World, web.Application],
+) -> None:
+    """Staff open page images by a short-lived ticket for one session's board; the login
+    token in a URL opens nothing, and a ticket opens nothing else."""
+    base, world, _ = server
+    material = await world.platform.materials.upload_file(
+        world.p("sp_A1"), "保险合同.pdf", material_files.pdf(1)
+    )
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        other = await open_live_session(http, base, "sp-A2", "客户乙")
+        auth, sid = live.auth, live.session_id
+        host, _customer = await connect_both(http, live)
+        reply = await host.reply_to(
+            await host.send("share.open", {"op_id": "o1", "kind": "file", "source": material.id})
+        )
+        assert reply["type"] == "ack", reply
+        doc = (await applied(host))["effects"][0]["document"]["id"]
+        page_url = f"{base}/api/sessions/{sid}/board/documents/{doc}/pages/1"
+
+        token = auth["Authorization"].removeprefix("Bearer ")
+        assert (await http.get(f"{page_url}?token={token}")).status == 401
+        issued = await http.post(f"{base}/api/sessions/{sid}/board/ticket", headers=auth)
+        assert issued.status == 200
+        ticket = (await issued.json())["ticket"]
+        assert token not in ticket
+        opened = await http.get(f"{page_url}?ticket={ticket}")
+        assert opened.status == 200 and (await opened.read()).startswith(b"\x89PNG")
+
+        # Not for another session, not for the staff-only endpoints, not forged, not
+        # as a bearer token, and a customer's seat cannot obtain one.
+        elsewhere = f"{base}/api/sessions/{other.session_id}/board?ticket={ticket}"
+        assert (await http.get(elsewhere)).status in (401, 403, 404)
+        events = f"{base}/api/sessions/{sid}/board/events?ticket={ticket}"
+        assert (await http.get(events)).status == 401
+        assert (await http.get(f"{page_url}?ticket={ticket[:-2]}xx")).status in (401, 403)
+        as_login = {"Authorization": f"Bearer {ticket}"}
+        assert (await http.get(f"{base}/api/sessions/{sid}/board", headers=as_login)).status == 401
+        seat_ticket = await http.post(
+            f"{base}/api/sessions/{sid}/board/ticket?seat={live.seat['seat_token']}"
+        )
+        assert seat_ticket.status == 401
+
+        # It expires.
+        world.clock.advance(4 * 3600 + 1)
+        assert (await http.get(f"{page_url}?ticket={ticket}")).status in (401, 403)
+
+
 async def test_share_draw_undo_render_and_resync(
     server: tuple[str, World, web.Application],
 ) -> None:

@@ -1,10 +1,13 @@
 """Shared-document endpoints for a session's participants: page images, the video,
 annotated pages (PNG), the annotated document (PDF) and the board's event log.
 
-Staff authenticate with their bearer token (or ``?token=`` where a browser element
-cannot send headers) and must be able to see the session; customers pass their seat
-token as ``?seat=``. Paths::
+Staff authenticate with their bearer token and must be able to see the session.
+Where a browser element cannot send headers (``<img>``, ``<video>``, a download link)
+they pass a view ticket as ``?ticket=`` instead: signed, for one session, read-only,
+valid for ``TICKET_TTL_MS`` — never the login token, which URLs would leak into logs
+and history. Customers pass their seat token as ``?seat=``. Paths::
 
+    POST /api/sessions/{sid}/board/ticket                          a view ticket (staff)
     GET /api/sessions/{sid}/board                                  the snapshot
     GET /api/sessions/{sid}/board/events                           the op log (staff)
     GET /api/sessions/{sid}/board/documents/{doc}/pages/{n}        the page image
@@ -24,13 +27,18 @@ from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.whiteboard.service import WhiteboardService
 from zhanye_sdk.whiteboard.wire import view_data
 
-__all__ = ["WhiteboardApi"]
+__all__ = ["TICKET_TTL_MS", "WhiteboardApi"]
 
 _PREFIX = "/api/sessions/{session_id}/board"
+_TICKET = "board-view"
+#: How long a view ticket opens a session's page images, video and exports (a long
+#: session's video keeps loading with the URL it started with; pages renew at half-life).
+TICKET_TTL_MS = 4 * 60 * 60 * 1000
 
 
 class WhiteboardApi(EndpointGroup):
@@ -44,6 +52,7 @@ class WhiteboardApi(EndpointGroup):
         self.whiteboards = whiteboards
         self.router = Router()
         r = self.router.add
+        r("POST", f"{_PREFIX}/ticket", self.ticket)
         r("GET", _PREFIX, self.board)
         r("GET", f"{_PREFIX}/events", self.events)
         r("GET", f"{_PREFIX}/documents/{{document}}/pages/{{number}}", self.page)
@@ -60,13 +69,29 @@ class WhiteboardApi(EndpointGroup):
         if seat and not staff:
             await self.rooms.seat_for_customer(session_id, seat)
             return
+        ticket = request.query.get("ticket")
+        if ticket and not staff:
+            tokens = await self.rooms.tokens()
+            tokens.check(ticket, _TICKET, self.rooms.now_ms(), room_id=session_id)
+            return
+        await self._staff(request, session_id)
+
+    async def _staff(self, request: ApiRequest, session_id: str) -> Principal:
         header = request.header("Authorization") or ""
         scheme, _, token = header.partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
-        if not token:
+        if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "authentication_failed", "log in first")
-        actor = await self.platform.auth.authenticate(token)
+        actor = await self.platform.auth.authenticate(token.strip())
         await self.rooms.get(actor, session_id)
+        return actor
+
+    async def ticket(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        """A view ticket for the session's board files, for staff who can see it."""
+        actor = await self._staff(request, session_id)
+        expires_ms = self.rooms.now_ms() + TICKET_TTL_MS
+        tokens = await self.rooms.tokens()
+        ticket = tokens.make(_TICKET, session_id, expires_ms, participant_id=actor.account_id)
+        return ApiResponse.of_json({"ticket": ticket, "expires_in_ms": TICKET_TTL_MS})
 
     @staticmethod
     def _number(text: str, what: str) -> int:

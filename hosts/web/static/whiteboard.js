@@ -226,7 +226,21 @@ function drawStroke(ctx, stroke, alpha = 1) {
 export function mountBoard(panel, client, options) {
   const state = new BoardState();
   const me = () => client.me?.participant_id || "";
-  const query = new URLSearchParams(options.credentials).toString();
+  // Page images, the video and the export are plain URLs (no headers): customers pass
+  // their seat token, staff a short-lived view ticket for this session's board — never
+  // their login token, which URLs would leak into logs and history.
+  let query = options.credentials.seat ? new URLSearchParams({ seat: options.credentials.seat }).toString() : "";
+  async function renewTicket() {
+    const reply = await fetch(`/api/sessions/${options.sessionId}/board/ticket`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${options.credentials.token}` },
+    });
+    if (!reply.ok) return;
+    const { ticket, expires_in_ms: ttl } = await reply.json();
+    query = new URLSearchParams({ ticket }).toString();
+    setTimeout(() => renewTicket().catch(() => {}), ttl / 2);
+    render();
+  }
   const tool = { kind: "pen", colour: COLOURS[0], width: WIDTHS[1] };
   let view = { zoom: 1000, x: 0, y: 0 };
   let follow = !options.staff;
@@ -404,21 +418,21 @@ export function mountBoard(panel, client, options) {
     panel.dataset.document = doc.id;
     panel.dataset.page = String(state.page);
     if (isVideo) {
-      const src = `/api/sessions/${options.sessionId}/board/documents/${doc.id}/video?${query}`;
-      if (video.dataset.src !== src) {
-        video.dataset.src = src;
-        video.src = src;
+      // Keyed by the document, not the URL: a renewed ticket does not reload the video.
+      if (query && video.dataset.document !== doc.id) {
+        video.dataset.document = doc.id;
+        video.src = `/api/sessions/${options.sessionId}/board/documents/${doc.id}/video?${query}`;
       }
       video.controls = presenter;
       syncVideo();
       return;
     }
-    const src = doc.kind === "file" ? `/api/sessions/${options.sessionId}/board/documents/${doc.id}/pages/${state.page}?${query}` : "";
-    if (image.dataset.src !== src) {
-      image.dataset.src = src;
-      if (src) image.src = src;
+    const shown = doc.kind === "file" && query ? `${doc.id}/${state.page}` : "";
+    if (image.dataset.shown !== shown) {
+      image.dataset.shown = shown;
+      if (shown) image.src = `/api/sessions/${options.sessionId}/board/documents/${shown.replace("/", "/pages/")}?${query}`;
       else image.removeAttribute("src");
-      image.hidden = !src;
+      image.hidden = !shown;
     }
     layout();
   }
@@ -758,6 +772,7 @@ export function mountBoard(panel, client, options) {
   });
   new ResizeObserver(() => state.document && layout()).observe(viewport);
   render();
+  if (options.credentials.token) renewTicket().catch(showError);
   return {
     state,
     share(kind, source) {
