@@ -144,11 +144,13 @@ def launch_chromium(
     fake_devices: bool = True,
     fake_ui: bool = True,
     microphone_wav: Path | None = None,
+    camera_fps: int | None = None,
 ) -> Any:
     """Headless Chromium as a WebRTC peer on loopback (see FACTS.md).
 
     ``fake_devices``: a fake camera and microphone (playing ``microphone_wav`` if given);
-    without it the browser has no devices at all. ``fake_ui``: getUserMedia is allowed
+    without it the browser has no devices at all; ``camera_fps`` slows the fake camera
+    (less video to relay on a busy machine). ``fake_ui``: getUserMedia is allowed
     without asking; without it only the permissions granted to a context are.
     """
     args = [
@@ -157,7 +159,8 @@ def launch_chromium(
         "--autoplay-policy=no-user-gesture-required",
     ]
     if fake_devices:
-        args.append("--use-fake-device-for-media-stream")
+        fps = f"=fps={camera_fps}" if camera_fps else ""
+        args.append(f"--use-fake-device-for-media-stream{fps}")
     if fake_ui:
         args.append("--use-fake-ui-for-media-stream")
     if microphone_wav is not None:

@@ -237,7 +237,7 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
     wav = tone_wav(tmp_path / "host.wav", TONES["host"])
     customers: list[AppCustomer] = []
     with sync_playwright() as playwright:
-        browser = launch_chromium(playwright, microphone_wav=wav)
+        browser = launch_chromium(playwright, microphone_wav=wav, camera_fps=10)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             log_in(page, host, "sp-A1")
@@ -308,6 +308,8 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             assert after_mute["a"] < ABSENT and after_mute["b"] > PRESENT, (
                 after_mute,
                 hall.trace(muted_at - 0.3, muted_at + 1.5),
+                "late ticks (ms):",
+                [round(x * 1000) for x in host.app[MEDIA].tick_lateness_s(session_id)[-120:]],
             )
 
             # a's process dies: the host keeps hearing b without a break.

@@ -4,6 +4,7 @@ written by ``sop.finish`` or, without it, when the room ends."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -271,3 +272,53 @@ async def test_only_the_host_drives_it_and_start_comes_first(world: World) -> No
             [reply] = await r.live.handle(customer, ClientMessage(kind, {}, id="b"))
             assert reply.data["code"] == "permission_denied"
         assert r.staff() == []
+
+
+def garbage(rng: random.Random, depth: int = 0) -> object:
+    choice = rng.randrange(9 if depth < 2 else 7)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice([True, False])
+    if choice == 2:
+        return rng.choice([0, -1, 1, 2**70, 10**16, 3])
+    if choice == 3:
+        return rng.choice([float("inf"), float("nan"), 1.5, -0.0])
+    if choice == 4:
+        return rng.choice(["", "保本保息", "x" * 5000, "salesperson", "customer", "\\x00"])
+    if choice == 5:
+        return rng.choice(["u1", "sales", "1"])
+    if choice == 6:
+        return str(rng.random())
+    if choice == 7:
+        return [garbage(rng, depth + 1) for _ in range(rng.randrange(3))]
+    return {k: garbage(rng, depth + 1) for k in rng.sample(FIELDS, rng.randrange(4))}
+
+
+FIELDS = [
+    "utterance",
+    "text",
+    "start_ms",
+    "end_ms",
+    "speaker",
+    "role",
+    "final",
+    "page",
+    "material_id",
+    "template_id",
+]
+
+
+async def test_garbage_is_refused_with_a_message_and_changes_nothing(world: World) -> None:
+    rng = random.Random(7)
+    async with rig(world) as r:
+        await r.send("sop.start", template_id=r.library.template.id)
+        for _ in range(400):
+            kind = rng.choice(["sop.start", "sop.page", "sop.segment", "sop.nonsense"])
+            data = {k: garbage(rng) for k in rng.sample(FIELDS, rng.randrange(1, 7))}
+            replies = await r.live.handle(r.seat, ClientMessage(kind, data, id="g"))
+            assert [m.type for m in replies] in (["ack"], ["error"], ["sop.checklist"])
+            if replies[0].type == "error":
+                assert replies[0].data["code"] in ("invalid_input", "permission_denied")
+        assistant = r.live.assistant(r.seat.session_id)
+        assert assistant is not None and assistant.executed == {}

@@ -163,6 +163,7 @@ class SopLiveService:
         self._whiteboards = whiteboards
         self.config = config or SopLiveConfig()
         self._sessions: dict[str, _Live] = {}
+        self._locks: dict[str, anyio.Lock] = {}
         self._tasks: TaskGroup | None = None
 
     def assistant(self, session_id: str) -> SopAssistant | None:
@@ -193,7 +194,9 @@ class SopLiveService:
                 raise PermissionDenied("only the session's host drives the SOP assistant")
             if message.type == "sop.start":
                 template_id = message.data.get("template_id") or None
-                if template_id is not None and not isinstance(template_id, str):
+                if template_id is not None and (
+                    not isinstance(template_id, str) or len(template_id) > _MAX_ID_CHARS
+                ):
                     raise InvalidInput("template_id must be a template id")
                 progress = await self.start(seat.principal, seat.session_id, template_id)
                 return [ServerMessage("sop.checklist", progress, re=message.id)]
@@ -202,10 +205,12 @@ class SopLiveService:
             data = message.data
             if message.type == "sop.page":
                 page = data.get("page")
-                if page is not None and (not isinstance(page, int) or isinstance(page, bool)):
-                    raise InvalidInput("page must be a page number")
+                if page is not None and (type(page) is not int or not 1 <= page <= 10_000):
+                    raise InvalidInput("page must be a page number 1..10000")
                 material = data.get("material_id") or None
-                if material is not None and not isinstance(material, str):
+                if material is not None and (
+                    not isinstance(material, str) or len(material) > _MAX_ID_CHARS
+                ):
                     raise InvalidInput("material_id must be a material id")
                 await self.show(seat.session_id, material, page)
             elif message.type == "sop.segment":
@@ -235,6 +240,13 @@ class SopLiveService:
             PermissionDenied: the template is not one the actor may use.
             ConflictError: the session has ended.
         """
+        # Two tabs of the host starting at once get one assistant.
+        async with self._locks.setdefault(session_id, anyio.Lock()):
+            return await self._start(actor, session_id, template_id)
+
+    async def _start(
+        self, actor: Principal, session_id: str, template_id: str | None
+    ) -> dict[str, Any]:
         live = self._sessions.get(session_id)
         if live is not None and (template_id is None or template_id == live.template_id):
             return self._progress(live)
@@ -337,6 +349,7 @@ class SopLiveService:
     async def finish(self, session_id: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """Write the session's execution table and QA report into its record."""
         live = self._sessions.pop(session_id, None)
+        self._locks.pop(session_id, None)
         if live is None:
             raise InvalidInput("the SOP assistant of this session was not started")
         if live.watcher is not None:
@@ -445,17 +458,48 @@ class SopLiveService:
             live.feeding = False
 
 
+_MAX_SEGMENT_CHARS = 2000
+_MAX_ID_CHARS = 64
+_MAX_MS = 10**15
+
+
 def _segment(data: dict[str, Any]) -> tuple[TranscriptSegment, str | None]:
-    try:
-        segment = TranscriptSegment(
-            utterance=str(data["utterance"]),
-            text=str(data["text"]),
-            start_ms=int(data["start_ms"]),
-            end_ms=int(data["end_ms"]),
-            speaker=str(data["speaker"]),
-            final=bool(data.get("final", True)),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput("a segment needs utterance, text, start_ms, end_ms and speaker") from exc
+    """A ``sop.segment``'s data checked field by field (every bad one listed)."""
+    problems: list[str] = []
+    texts: dict[str, str] = {}
+    for name, limit in (
+        ("utterance", _MAX_ID_CHARS),
+        ("speaker", _MAX_ID_CHARS),
+        ("text", _MAX_SEGMENT_CHARS),
+    ):
+        value = data.get(name)
+        if not isinstance(value, str) or not value or len(value) > limit:
+            problems.append(f"{name} must be text of 1..{limit} characters")
+        else:
+            texts[name] = value
+    times: dict[str, int] = {}
+    for name in ("start_ms", "end_ms"):
+        value = data.get(name)
+        if type(value) is not int or not 0 <= value <= _MAX_MS:
+            problems.append(f"{name} must be a whole number of milliseconds >= 0")
+        else:
+            times[name] = value
+    if len(times) == 2 and times["end_ms"] < times["start_ms"]:
+        problems.append("end_ms must not be before start_ms")
+    final = data.get("final", True)
+    if not isinstance(final, bool):
+        problems.append("final must be true or false")
     role = data.get("role")
-    return segment, role if role in _ROLES else None
+    if role is not None and role not in _ROLES:
+        problems.append("role must be salesperson or customer")
+    if problems:
+        raise InvalidInput("sop.segment: " + "; ".join(problems))
+    segment = TranscriptSegment(
+        texts["utterance"],
+        texts["text"],
+        times["start_ms"],
+        times["end_ms"],
+        texts["speaker"],
+        final=final,
+    )
+    return segment, role
