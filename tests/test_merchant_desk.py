@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import anyio
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +18,7 @@ from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.merchant import AutoSmsRule, MerchantDesk, should_send
 from zhanye_sdk.merchant.initials import MAX_COMBINATIONS, name_initials
 from zhanye_sdk.merchant.money import parse_money, settle
+from zhanye_sdk.merchant.schema import ledger
 
 pytestmark = pytest.mark.anyio
 
@@ -173,6 +176,37 @@ async def test_check_out_applies_the_member_discount_once(desk: MerchantDesk) ->
         await desk.check_out(later.id, [("米饭", 1, "2.50")], "10")
     bills = await desk.ledger.report("day", T0 - timedelta(days=1), T0 + timedelta(days=1))
     assert [b.bills for b in bills] == [1]
+
+
+async def test_a_check_out_racing_a_cancel_never_bills_a_cancelled_booking(
+    desk: MerchantDesk,
+) -> None:
+    guest, _ = await desk.customers.capture("13800138000")
+    table = await desk.reservations.add_resource("5号桌", kind="table", capacity=4)
+    bookings = [
+        await desk.reservations.reserve(
+            table.id, guest.id, 2, T0 + timedelta(hours=h), T0 + timedelta(hours=h, minutes=50)
+        )
+        for h in range(10)
+    ]
+
+    async def check_out(booking_id: int) -> None:
+        with contextlib.suppress(ConflictError):
+            await desk.check_out(booking_id, [("米饭", 1, "2.50")], "10")
+
+    async def cancel(booking_id: int) -> None:
+        with contextlib.suppress(ConflictError):
+            await desk.reservations.set_status(booking_id, "cancelled")
+
+    async with anyio.create_task_group() as tasks:
+        for booking in bookings:
+            tasks.start_soon(check_out, booking.id)
+            tasks.start_soon(cancel, booking.id)
+    statuses = {b.id: (await desk.reservations.get(b.id)).status for b in bookings}
+    assert set(statuses.values()) <= {"checked_out", "cancelled"}
+    async with desk.db.connect() as conn:
+        billed = [r.reservation_id for r in await conn.execute(sa.select(ledger.c.reservation_id))]
+    assert sorted(billed) == sorted(b for b, status in statuses.items() if status == "checked_out")
 
 
 async def test_reports_total_by_period(desk: MerchantDesk) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from zhanye_sdk.clock import Clock, SystemClock
 from zhanye_sdk.errors import ConflictError
 from zhanye_sdk.merchant.book import CustomerBook
 from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
 from zhanye_sdk.merchant.reservations import ReservationBook
+from zhanye_sdk.merchant.schema import reservations
 from zhanye_sdk.store.database import Database, open_database
 
 __all__ = ["MERCHANT_MIGRATIONS", "MerchantDesk"]
@@ -48,11 +51,25 @@ class MerchantDesk:
         reservation = await self.reservations.get(reservation_id)
         if reservation.status != "booked":
             raise ConflictError(f"reservation {reservation_id} is {reservation.status}, not booked")
-        entry = await self.ledger.record(
-            items, paid, customer_id=reservation.customer_id, reservation_id=reservation_id
+
+        async def close(conn: AsyncConnection) -> None:
+            # In the bill's transaction: a cancel that got in first leaves no bill.
+            result = await conn.execute(
+                reservations.update()
+                .where(reservations.c.id == reservation_id)
+                .where(reservations.c.status == "booked")
+                .values(status="checked_out")
+            )
+            if not result.rowcount:
+                raise ConflictError(f"reservation {reservation_id} is no longer booked")
+
+        return await self.ledger.record(
+            items,
+            paid,
+            customer_id=reservation.customer_id,
+            reservation_id=reservation_id,
+            before=close,
         )
-        await self.reservations.set_status(reservation_id, "checked_out")
-        return entry
 
     async def close(self) -> None:
         """Close the database."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zhanye_sdk.clock import Clock, from_ms, to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput
@@ -85,9 +87,13 @@ class SalesLedger:
         *,
         customer_id: int | None = None,
         reservation_id: int | None = None,
+        before: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> LedgerEntry:
         """Settle a bill of (name, quantity, unit price) items; the discount is the
         customer's membership rate. Amounts are text or integers, never floats.
+
+        ``before`` runs in the transaction that writes the bill, first: what it
+        changes is kept only with the bill, and if it raises, nothing is written.
 
         Raises:
             InvalidInput: bad items, or less paid than payable.
@@ -127,6 +133,8 @@ class SalesLedger:
         ]
         try:
             async with self._db.begin() as conn:
+                if before is not None:
+                    await before(conn)
                 result = await conn.execute(
                     ledger.insert().values(
                         customer_id=customer_id,
