@@ -105,3 +105,17 @@ def browser() -> Iterator[object]:
             yield instance
         finally:
             instance.close()
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A running kiosk host on a simulated desk phone, in-process unless the test module
+    sets ``KIOSK_TRANSPORT = "pty"``."""
+    from .kiosk_world import RunningKiosk
+
+    transport = getattr(request.module, "KIOSK_TRANSPORT", "inproc")
+    running = RunningKiosk(tmp_path, transport=transport).start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -8,9 +8,7 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,15 +20,6 @@ from zhanye_sdk.errors import InvalidInput
 from .kiosk_world import NOON, RunningKiosk
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def kiosk(tmp_path: Path) -> Iterator[RunningKiosk]:
-    running = RunningKiosk(tmp_path, transport="inproc").start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def request(

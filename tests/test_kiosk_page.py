@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +18,8 @@ from .kiosk_world import NOON, RunningKiosk
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def kiosk(tmp_path: Path) -> Iterator[RunningKiosk]:
-    running = RunningKiosk(tmp_path, transport="pty").start()
-    try:
-        yield running
-    finally:
-        running.stop()
+#: The desk phone is a serial device (a pty), not an in-process shortcut.
+KIOSK_TRANSPORT = "pty"
 
 
 def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(

@@ -24,15 +24,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path) -> Iterator[RunningKiosk]:
-    running = RunningKiosk(tmp_path, transport="inproc").start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
 def page(browser: Any, kiosk: RunningKiosk) -> Iterator[Page]:
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, timezone_id="Asia/Shanghai", accept_downloads=True

@@ -94,10 +94,7 @@ class CustomerBook:
 
     async def add_level(self, name: str, discount: str) -> Level:
         """A membership level (e.g. 金卡, "0.88")."""
-        rate = parse_rate(discount)
-        name = name.strip()
-        if not 1 <= len(name) <= 32:
-            raise InvalidInput("a level name is 1–32 characters")
+        name, rate = _level_fields(name, discount)
         try:
             async with self._db.begin() as conn:
                 result = await conn.execute(levels.insert().values(name=name, discount=str(rate)))
@@ -112,10 +109,7 @@ class CustomerBook:
             InvalidInput: a bad name or rate. NotFound: no such level.
             ConflictError: another level has that name.
         """
-        rate = parse_rate(discount)
-        name = name.strip()
-        if not 1 <= len(name) <= 32:
-            raise InvalidInput("a level name is 1–32 characters")
+        name, rate = _level_fields(name, discount)
         try:
             async with self._db.begin() as conn:
                 result = await conn.execute(
@@ -415,3 +409,12 @@ class CustomerBook:
                 )
                 for r in rows
             ]
+
+
+def _level_fields(name: str, discount: str) -> tuple[str, Decimal]:
+    """A level's name (1–32 characters, trimmed) and discount rate, checked."""
+    rate = parse_rate(discount)
+    name = name.strip()
+    if not 1 <= len(name) <= 32:
+        raise InvalidInput("a level name is 1–32 characters")
+    return name, rate

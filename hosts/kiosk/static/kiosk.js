@@ -494,27 +494,37 @@ async function loadLevels() {
   const body = document.querySelector("#levels tbody");
   body.replaceChildren();
   for (const level of items) {
-    const tr = document.createElement("tr");
-    for (const value of [level.name, `${level.discount}（${zhe(level.discount)}）`]) {
-      const td = document.createElement("td");
-      td.textContent = value;
-      tr.append(td);
-    }
-    const td = document.createElement("td");
-    const edit = document.createElement("button");
-    edit.type = "button";
-    edit.textContent = t("edit");
-    edit.addEventListener("click", () => {
+    const edit = actionButton(t("edit"), () => {
       const form = document.querySelector("#level-form");
       form.dataset.id = level.id;
       form.elements.name.value = level.name;
       form.elements.discount.value = level.discount;
       document.querySelector("#level-form-title").textContent = t("editLevel", level);
     });
-    td.append(edit);
-    tr.append(td);
-    body.append(tr);
+    body.append(tableRow([level.name, `${level.discount}（${zhe(level.discount)}）`], [edit]));
   }
+}
+
+// A table row of text cells and a last cell of action buttons.
+function tableRow(values, buttons) {
+  const tr = document.createElement("tr");
+  for (const value of values) {
+    const td = document.createElement("td");
+    td.textContent = value;
+    tr.append(td);
+  }
+  const td = document.createElement("td");
+  td.append(...buttons);
+  tr.append(td);
+  return tr;
+}
+
+function actionButton(label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.addEventListener("click", onClick);
+  return button;
 }
 
 document.querySelector("#level-form").addEventListener("submit", async (event) => {
@@ -546,35 +556,20 @@ function showCare({ settings, holidays }) {
   const body = document.querySelector("#holidays tbody");
   body.replaceChildren();
   for (const holiday of holidays) {
-    const tr = document.createElement("tr");
-    for (const value of [holiday.name, holiday.day, holiday.send_at, holiday.template]) {
-      const td = document.createElement("td");
-      td.textContent = value;
-      tr.append(td);
-    }
-    const td = document.createElement("td");
-    const edit = document.createElement("button");
-    edit.type = "button";
-    edit.textContent = t("edit");
-    edit.addEventListener("click", () => {
+    const edit = actionButton(t("edit"), () => {
       const form = document.querySelector("#holiday-form");
       form.dataset.id = holiday.id;
       for (const key of ["name", "day", "send_at", "template"]) form.elements[key].value = holiday[key];
       document.querySelector("#holiday-form-title").textContent = t("editHoliday", holiday);
     });
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.textContent = t("delete");
-    remove.addEventListener("click", async () => {
+    const remove = actionButton(t("delete"), async () => {
       try {
         showCare(await call("DELETE", `/api/desk/care/holidays/${holiday.id}`));
       } catch (error) {
         toast(explain(error));
       }
     });
-    td.append(edit, remove);
-    tr.append(td);
-    body.append(tr);
+    body.append(tableRow([holiday.name, holiday.day, holiday.send_at, holiday.template], [edit, remove]));
   }
 }
 
