@@ -24,6 +24,7 @@ from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import Platform, PlatformConfig
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.sop.live import SopLiveConfig
 
 from .platform_world import PASSWORD, World, build_world
 from .webhost import CHROMIUM_ARGS, free_port
@@ -65,10 +66,12 @@ class MediaHost:
 
 
 @asynccontextmanager
-async def serve(platform: Platform, media: MediaConfig) -> AsyncIterator[web.Application]:
+async def serve(
+    platform: Platform, media: MediaConfig, sop: SopLiveConfig | None = None
+) -> AsyncIterator[web.Application]:
     """The web host over ``platform`` on a loopback port (a host process, in effect)."""
     signaling = SignalingConfig(idle_timeout_s=30, leave_grace_s=0.5, tick_interval_s=0.2)
-    app = build_app(platform, signaling_config=signaling, media_config=media)
+    app = build_app(platform, signaling_config=signaling, media_config=media, sop_config=sop)
     port = free_port()
     app[BASE] = f"http://127.0.0.1:{port}"
     runner = web.AppRunner(app)
@@ -82,12 +85,15 @@ async def serve(platform: Platform, media: MediaConfig) -> AsyncIterator[web.App
 
 @asynccontextmanager
 async def media_host(
-    tmp_path: Path, config: PlatformConfig, media: MediaConfig = LOOPBACK_MEDIA
+    tmp_path: Path,
+    config: PlatformConfig,
+    media: MediaConfig = LOOPBACK_MEDIA,
+    sop: SopLiveConfig | None = None,
 ) -> AsyncIterator[MediaHost]:
     """The web host on a loopback port with one session started by salesperson sp-A1."""
     world = await build_world(f"sqlite:///{tmp_path}/media.db", config)
     try:
-        async with serve(world.platform, media) as app:
+        async with serve(world.platform, media, sop) as app:
             host = MediaHost(app[BASE], world, app[ROOMS], app[MEDIA])
             await start_session(host)
             yield host

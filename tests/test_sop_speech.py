@@ -18,6 +18,7 @@ import pytest
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.sop import TranscriptSegment
+from zhanye_sdk.sop.live import SopLiveConfig
 from zhanye_sdk.sop.speech import RoomSpeech
 from zhanye_sdk.sop.transcript import RECOGNISER_RATE, SpeechFrame
 
@@ -29,11 +30,13 @@ RATE = 48_000
 
 
 class PitchRecogniser:
-    """Names each utterance by its dominant frequency, rounded to 10 Hz."""
+    """Names each utterance by its dominant frequency, rounded to 10 Hz — or says the
+    words given for that frequency."""
 
-    def __init__(self) -> None:
+    def __init__(self, words: dict[int, str] | None = None) -> None:
         self.frames: dict[str, list[SpeechFrame]] = {}
         self.rates: set[int] = set()
+        self.words = words or {}
 
     def feed(self, frame: SpeechFrame) -> list[TranscriptSegment]:
         self.rates.add(frame.samples.shape[0] * 10)
@@ -45,7 +48,7 @@ class PitchRecogniser:
         spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size)))
         hz = float(np.fft.rfftfreq(audio.size, 1 / RECOGNISER_RATE)[int(np.argmax(spectrum))])
         self.frames[frame.speaker] = []
-        text = f"{round(hz, -1):.0f}Hz"
+        text = self.words.get(round(hz, -1), f"{round(hz, -1):.0f}Hz")
         end = frame.start_ms + 100
         return [
             TranscriptSegment(
@@ -183,3 +186,67 @@ async def test_the_room_taps_each_audible_speaker_for_recognition(
         for segment in found:
             assert segment.text == f"{speakers[segment.speaker]:.0f}Hz"
             assert segment.start_ms >= server.rooms.now_ms() - 120_000
+
+
+async def test_the_assistant_listens_to_the_room_and_writes_what_was_said(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    """With a recogniser configured, the SOP assistant hears the salesperson over real
+    WebRTC, ticks the node they spoke, and the record holds it when the session ends —
+    with the last utterance recognised before the record is written."""
+    from zhanye_sdk.records import RecordService
+
+    from .sop_world import build_sop_library
+
+    words = {500: "这款保险产品保障二十年", 1100: "好的我听明白了"}
+    recognisers: list[PitchRecogniser] = []
+    hotwords: list[list[str]] = []
+
+    def recogniser(phrases: object) -> PitchRecogniser:
+        hotwords.append(list(phrases))  # type: ignore[call-overload]
+        recognisers.append(PitchRecogniser(words))
+        return recognisers[-1]
+
+    sop = SopLiveConfig(recogniser=recogniser)
+    async with media_host(tmp_path, fast_config, sop=sop) as server:
+        library = await build_sop_library(server.world)
+        customer_url = await server.customer_url("客户甲")
+        host_peer = join(
+            server.host_url,
+            microphone=ToneTrack(500.0),
+            camera=FlatVideoTrack(60),
+            loopback_only=True,
+        )
+        customer_peer = join(
+            customer_url,
+            microphone=ToneTrack(1100.0),
+            camera=FlatVideoTrack(160),
+            loopback_only=True,
+        )
+        async with host_peer as host, customer_peer as customer:
+            started = await host.request("sop.start", {"template_id": library.template.id})
+            assert started["type"] == "sop.checklist", started
+            assert "保险产品" in hotwords[0]  # the nodes' key phrases are the hotwords
+            # The brochure on screen brings up its flow.
+            shared = await host.request(
+                "share.open", {"op_id": "o1", "kind": "file", "source": library.material_id}
+            )
+            assert shared["type"] == "ack", shared
+            ears = recognisers[0]
+            speakers = (host.participant_id, customer.participant_id)
+
+            def heard_both() -> bool:
+                return min(len(ears.frames.get(p, [])) for p in speakers) >= 10
+
+            with anyio.fail_after(20):
+                while not heard_both():  # noqa: ASYNC110 (the recogniser's thread fills it)
+                    await anyio.sleep(0.05)
+            sp = server.world.p("sp_A1")
+            await server.rooms.end(sp, server.session_id)
+        records = RecordService(server.world.platform, server.rooms)
+        with anyio.fail_after(15):  # written when the room's end reaches the assistant
+            while not (record := await records.get(sp, server.session_id)).sop_steps:  # noqa: ASYNC110
+                await anyio.sleep(0.1)
+        steps = {s.level1: s.status for s in record.sop_steps}
+        assert steps["产品介绍"] == "已执行", record.sop_steps
+        assert steps["风险揭示"].startswith("未执行")

@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import attrs
 from aiohttp import web
 
 from hosts.web.server import build_app
@@ -26,8 +27,11 @@ from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
 from zhanye_sdk.devices.modem import Modem
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
+from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform import Platform
 from zhanye_sdk.sop.demo import demo_live_config
+from zhanye_sdk.sop.live import SopLiveConfig
+from zhanye_sdk.sop.speech import sherpa_onnx_recogniser
 
 
 def main() -> None:
@@ -37,8 +41,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--demo", action="store_true", help="seed demo data, simulate the modem")
     parser.add_argument("--modem", help="serial device or pyserial URL of a GSM desk phone")
+    parser.add_argument(
+        "--asr-model",
+        help="folder of a sherpa-onnx streaming model: the SOP assistant listens to the room",
+    )
     args = parser.parse_args()
     base_url = f"http://{args.host}:{args.port}"
+    # Checked before anything starts: a bad model folder is a clear error, not a late one.
+    try:
+        recogniser = sherpa_onnx_recogniser(args.asr_model) if args.asr_model else None
+    except InvalidInput as exc:
+        parser.error(str(exc))
 
     if args.demo:
         code = cli.main(["--db", args.db, "demo-data", "--h5-base", base_url])
@@ -60,7 +73,8 @@ def main() -> None:
             outbox.parent.mkdir(parents=True, exist_ok=True)
             gateway = ModemSmsGateway(modem, outbox, GatewayConfig(signature="智慧展业"))
         # The demo plays a scripted conversation when its brochure is shared (SOP 实时辅助).
-        sop_config = demo_live_config(cli.DEMO_PDF) if args.demo else None
+        sop_config = demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig()
+        sop_config = attrs.evolve(sop_config, recogniser=recogniser)
         application = build_app(platform, sms_gateway=gateway, sop_config=sop_config)
 
         async def device(_: web.Application) -> AsyncIterator[None]:

@@ -110,7 +110,7 @@ def build_app(
     signaling.register_area("whiteboard", whiteboards.handle)
     signaling.register_area("share", whiteboards.handle)
     sop_live = SopLiveService(
-        platform, bus, rooms=rooms, whiteboards=whiteboards, config=sop_config
+        platform, bus, rooms=rooms, whiteboards=whiteboards, config=sop_config, audio=media
     )
     signaling.register_area("sop", sop_live.handle)
     app[SOP_LIVE] = sop_live

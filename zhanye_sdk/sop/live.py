@@ -34,7 +34,7 @@ it what is due on the platform's clock and feeds the assistant.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -58,7 +58,8 @@ from zhanye_sdk.sop.assist import (
     SopAssistant,
 )
 from zhanye_sdk.sop.matcher import TranscriptSegment
-from zhanye_sdk.sop.models import Flow, nodes_to_json
+from zhanye_sdk.sop.models import Flow, FlowNode, Script, nodes_to_json
+from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
 from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSchedule, TranscriptSource
 from zhanye_sdk.store.schema import sop_session_reports
 
@@ -79,10 +80,16 @@ class SopLiveConfig:
             feeding its script (the demo shows cards and the checklist ticking this way).
             Speakers named ``salesperson`` or ``customer`` have that role.
         tick_s: how often the scripted feeder looks at the clock.
+        recogniser: builds a session's speech recogniser from its phrases (the scripts'
+            keywords and the nodes' key phrases, as hotwords), e.g.
+            ``lambda words: SherpaOnnxTranscriber(model_dir, words)``. With the room's
+            audio (``audio`` of the service), the assistant then listens to every
+            participant itself.
     """
 
     scripted: Mapping[str, ScriptedTranscript] = attrs.field(factory=dict)
     tick_s: float = 0.25
+    recogniser: Callable[[Sequence[str]], Recogniser] | None = None
 
 
 def _event(event: AssistEvent) -> ServerMessage:
@@ -135,6 +142,9 @@ class _Live:
     watcher: anyio.CancelScope | None = None
     feeding: bool = False
     sources: int = 0
+    #: The room's speech while it is being recognised, and when that has drained.
+    speech: RoomSpeech | None = None
+    heard: anyio.Event = attrs.field(factory=anyio.Event)
 
 
 class SopLiveService:
@@ -145,7 +155,8 @@ class SopLiveService:
         bus: the signaling bus; events go to each session's staff channel.
         rooms: the rooms, to refuse starting the assistant in a session that has ended.
         whiteboards: the boards whose shares the assistant follows (optional).
-        config: scripted transcripts and the feeder's tick.
+        config: scripted transcripts, the feeder's tick, the speech recogniser.
+        audio: the room audio the recogniser hears (the media service), optional.
     """
 
     def __init__(
@@ -156,8 +167,10 @@ class SopLiveService:
         rooms: RoomService | None = None,
         whiteboards: WhiteboardService | None = None,
         config: SopLiveConfig | None = None,
+        audio: AudioTaps | None = None,
     ) -> None:
         self._platform = platform
+        self._audio = audio
         self._bus = bus
         self._rooms = rooms
         self._whiteboards = whiteboards
@@ -287,6 +300,11 @@ class SopLiveService:
             self._sessions[session_id] = live
             if self._tasks is not None:
                 await self._tasks.start(self._watch, session_id, live)
+                recogniser = self.config.recogniser
+                if recogniser is not None and self._audio is not None:
+                    words = _hotwords(flows, scripts)
+                    live.speech = RoomSpeech(await anyio.to_thread.run_sync(recogniser, words))
+                    self._tasks.start_soon(self._hear, session_id, live, live.speech)
         assistant.events()  # what is on screen comes with the checklist
         return self._progress(live)
 
@@ -348,10 +366,17 @@ class SopLiveService:
 
     async def finish(self, session_id: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """Write the session's execution table and QA report into its record."""
-        live = self._sessions.pop(session_id, None)
-        self._locks.pop(session_id, None)
+        live = self._sessions.get(session_id)
         if live is None:
             raise InvalidInput("the SOP assistant of this session was not started")
+        if live.speech is not None:
+            # What was said last is recognised before the record is written.
+            live.speech.close()
+            with anyio.move_on_after(_DRAIN_S):
+                await live.heard.wait()
+        if self._sessions.pop(session_id, None) is not live:
+            raise InvalidInput("the SOP assistant of this session was not started")
+        self._locks.pop(session_id, None)
         if live.watcher is not None:
             live.watcher.cancel()
         steps, report = summary_json(live.assistant.summary())
@@ -442,6 +467,33 @@ class SopLiveService:
                 live.assistant.show(None, None, time_ms=self._now_ms())
         await self._publish(session_id, live)
 
+    async def _hear(self, session_id: str, live: _Live, speech: RoomSpeech) -> None:
+        """Recognise the room's audio for as long as the session's assistant lives."""
+        if self._audio is None:
+            return
+        stop_tap = self._audio.tap_audio(session_id, speech.push)
+        try:
+            async for segment in speech.segments():
+                if self._sessions.get(session_id) is not live:
+                    return
+                role = await self._role_of(session_id, segment.speaker)
+                utterance = f"room:{segment.utterance}"
+                await self.receive(
+                    session_id, attrs.evolve(segment, utterance=utterance), role=role
+                )
+        finally:
+            stop_tap()
+            speech.close()
+            live.heard.set()
+
+    async def _role_of(self, session_id: str, participant: str) -> str | None:
+        if self._rooms is None:
+            return None
+        found = (await self._rooms.room(session_id)).participants.get(participant)
+        if found is None:
+            return None
+        return "salesperson" if found.role is ParticipantRole.HOST else "customer"
+
     async def _feed(self, session_id: str, live: _Live, script: ScriptedTranscript) -> None:
         schedule = TranscriptSchedule(script, self._now_ms())
         live.sources += 1
@@ -459,6 +511,27 @@ class SopLiveService:
 
 
 _MAX_SEGMENT_CHARS = 2000
+#: How long the end of a session waits for the last speech to be recognised.
+_DRAIN_S = 10.0
+
+
+def _hotwords(flows: Sequence[Flow], scripts: Sequence[Script]) -> list[str]:
+    """The phrases a recogniser should favour: every node's key phrases and every
+    script's keywords, each once."""
+    words: dict[str, None] = {}
+
+    def visit(nodes: Sequence[FlowNode]) -> None:
+        for node in nodes:
+            words.update(dict.fromkeys(node.key_phrases))
+            visit(node.children)
+
+    for flow in flows:
+        visit(flow.nodes)
+    for script in scripts:
+        words.update(dict.fromkeys(script.keywords))
+    return list(words)
+
+
 _MAX_ID_CHARS = 64
 _MAX_MS = 10**15
 

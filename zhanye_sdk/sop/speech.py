@@ -12,7 +12,8 @@ resumes after a gap, and every speaker's is ended when the source closes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import anyio
@@ -22,14 +23,25 @@ import numpy.typing as npt
 
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.sop.matcher import TranscriptSegment
-from zhanye_sdk.sop.transcript import SpeechChunker, SpeechFrame
+from zhanye_sdk.sop.transcript import SherpaOnnxTranscriber, SpeechChunker, SpeechFrame
 
-__all__ = ["Recogniser", "RoomSpeech"]
+__all__ = ["AudioTaps", "Recogniser", "RoomSpeech", "sherpa_onnx_recogniser"]
 
 #: A gap in a speaker's audio longer than this starts their timeline afresh.
 _GAP_MS = 200
 #: Silence that ends an utterance under way (the chunker's hang-over is 600 ms).
 _FLUSH_MS = 1_000
+
+
+class AudioTaps(Protocol):
+    """Where a session's audio comes from: the media service (``MediaService.tap_audio``)."""
+
+    def tap_audio(
+        self, session_id: str, tap: Callable[[str, npt.NDArray[np.int16], int], None]
+    ) -> Callable[[], None]:
+        """Call ``tap(participant, samples, at_ms)`` with every audible participant's
+        audio; returns the function that stops it."""
+        ...
 
 
 class Recogniser(Protocol):
@@ -145,3 +157,21 @@ class RoomSpeech:
             out.extend(self._flush(speaker))
         self._speakers.clear()
         return out
+
+
+def sherpa_onnx_recogniser(model_dir: str | Path) -> Callable[[Sequence[str]], Recogniser]:
+    """A recogniser factory for ``SopLiveConfig.recogniser``: sherpa-onnx with the model
+    in ``model_dir``, favouring each session's phrases.
+
+    The folder is checked now, so a host refuses to start on a bad model path.
+
+    Raises:
+        InvalidInput: the folder lacks a model file, or sherpa-onnx is not installed.
+    """
+    folder = Path(model_dir)
+    SherpaOnnxTranscriber(folder)
+
+    def build(hotwords: Sequence[str]) -> Recogniser:
+        return SherpaOnnxTranscriber(folder, hotwords)
+
+    return build
