@@ -99,8 +99,10 @@ def main() -> None:
     table.notes.append(
         "mix_minus writes N output rows where mix writes one, so besides the shared totals"
         " pass it streams every input row again and writes as many bytes as it reads;"
-        " that second pass (one multiply, subtract and saturating pack per sample, AVX2) is"
-        " what puts it above 2× mix at large N."
+        " that second pass is what puts it above 2× mix at large N. It is bound by those"
+        " bytes, not by instructions: variants with 10% fewer instructions (own terms by"
+        " pmulhrsw, a 16-bit path when the sums fit, an L1-blocked second pass) measured"
+        " no faster in the same run, so they were not kept."
     )
     table.notes.append(
         "The Rust loops are compiled twice, for the baseline x86-64 target and for AVX2,"

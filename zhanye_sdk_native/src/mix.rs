@@ -202,254 +202,19 @@ fn mix_minus_body(frames: &[i16], samples: usize, gains: &[i32], sat: Saturation
     let rows = frames
         .chunks_exact(samples)
         .zip(out.chunks_exact_mut(samples));
-    // When every total fits `i16` and the clamp saturates, `clamp(total - own)` for an
-    // own term that also fits `i16` is exactly a 16-bit saturating subtraction, twice
-    // as many lanes per instruction and no widening.
-    let narrow: Option<Vec<i16>> = (sat == Saturation::Clamp
-        && total.iter().all(|&t| t == t as i16 as i32))
-    .then(|| total.iter().map(|&t| t as i16).collect());
-    let mut scratch = vec![0i16; samples];
     for ((row, out_row), &g) in rows.zip(gains) {
-        if let Some(total16) = &narrow {
-            if minus_own_narrow(out_row, total16, row, g) {
-                continue;
-            }
-        }
         match sat {
-            Saturation::Clamp => minus_own_clamp(out_row, &total, row, g, &mut scratch),
-            Saturation::SoftKnee => minus_own(out_row, &total, row, g, &mut scratch, soft_knee),
-        }
-    }
-}
-
-/// The mix-minus row for totals that fit `i16` under the hard clamp; returns `false`
-/// (and writes nothing) for a gain above unity, whose own term may not fit `i16`.
-#[inline(always)]
-fn minus_own_narrow(out: &mut [i16], total: &[i16], row: &[i16], g: i32) -> bool {
-    match g {
-        0 => out.copy_from_slice(total),
-        1..=32_767 => subtract_terms_below_unity(out, total, row, g as i16),
-        32_768 => out
-            .iter_mut()
-            .zip(total)
-            .zip(row)
-            .for_each(|((o, &t), &x)| *o = t.saturating_sub(x)),
-        _ => return false,
-    }
-    true
-}
-
-/// `out[i] = total[i] -sat term_below_unity(row[i], h)` (16-bit saturating), sixteen
-/// lanes per instruction when the CPU has AVX2.
-fn subtract_terms_below_unity(out: &mut [i16], total: &[i16], row: &[i16], h: i16) {
-    assert!(out.len() == total.len() && out.len() == row.len());
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: only reached when the CPU supports AVX2 (checked just above).
-        unsafe { subtract_terms_below_unity_avx2(out, total, row, h) };
-        return;
-    }
-    for ((o, &t), &x) in out.iter_mut().zip(total).zip(row) {
-        *o = t.saturating_sub(term_below_unity(x, h));
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn subtract_terms_below_unity_avx2(out: &mut [i16], total: &[i16], row: &[i16], h: i16) {
-    use std::arch::x86_64::{__m256i, _mm256_loadu_si256, _mm256_mulhrs_epi16};
-    use std::arch::x86_64::{_mm256_set1_epi16, _mm256_storeu_si256, _mm256_subs_epi16};
-    const LANES: usize = 16;
-    let gain = _mm256_set1_epi16(h);
-    let whole = out.len() / LANES * LANES;
-    let chunks = out[..whole]
-        .chunks_exact_mut(LANES)
-        .zip(total[..whole].chunks_exact(LANES))
-        .zip(row[..whole].chunks_exact(LANES));
-    for ((os, ts), xs) in chunks {
-        // SAFETY: every chunk is exactly 16 i16 (32 bytes); unaligned access is allowed.
-        unsafe {
-            let own = _mm256_mulhrs_epi16(_mm256_loadu_si256(xs.as_ptr().cast::<__m256i>()), gain);
-            let t = _mm256_loadu_si256(ts.as_ptr().cast::<__m256i>());
-            _mm256_storeu_si256(os.as_mut_ptr().cast::<__m256i>(), _mm256_subs_epi16(t, own));
-        }
-    }
-    for ((o, &t), &x) in out[whole..]
-        .iter_mut()
-        .zip(&total[whole..])
-        .zip(&row[whole..])
-    {
-        *o = t.saturating_sub(term_below_unity(x, h));
-    }
-}
-
-/// `(x * h + 2^14) >> 15` for a gain `h` below unity: the product fits `i32` and
-/// the result fits `i16`, exactly what x86's `pmulhrsw` computes lane by lane.
-#[inline(always)]
-fn term_below_unity(x: i16, h: i16) -> i16 {
-    ((((x as i32 * h as i32) >> 14) + 1) >> 1) as i16
-}
-
-/// `terms[i] = term_below_unity(row[i], h)`, sixteen lanes per instruction when the
-/// CPU has AVX2 (the compiler does not find `pmulhrsw` on its own).
-fn terms_below_unity(row: &[i16], h: i16, terms: &mut [i16]) {
-    assert_eq!(row.len(), terms.len());
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: only reached when the CPU supports AVX2 (checked just above).
-        unsafe { terms_below_unity_avx2(row, h, terms) };
-        return;
-    }
-    for (t, &x) in terms.iter_mut().zip(row) {
-        *t = term_below_unity(x, h);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn terms_below_unity_avx2(row: &[i16], h: i16, terms: &mut [i16]) {
-    use std::arch::x86_64::{__m256i, _mm256_loadu_si256, _mm256_mulhrs_epi16};
-    use std::arch::x86_64::{_mm256_set1_epi16, _mm256_storeu_si256};
-    const LANES: usize = 16;
-    let gain = _mm256_set1_epi16(h);
-    let whole = row.len() / LANES * LANES;
-    for (xs, ts) in row[..whole]
-        .chunks_exact(LANES)
-        .zip(terms[..whole].chunks_exact_mut(LANES))
-    {
-        // SAFETY: both chunks are exactly 16 i16 (32 bytes); unaligned access is allowed.
-        unsafe {
-            let x = _mm256_loadu_si256(xs.as_ptr().cast::<__m256i>());
-            _mm256_storeu_si256(
-                ts.as_mut_ptr().cast::<__m256i>(),
-                _mm256_mulhrs_epi16(x, gain),
-            );
-        }
-    }
-    for (t, &x) in terms[whole..].iter_mut().zip(&row[whole..]) {
-        *t = term_below_unity(x, h);
-    }
-}
-
-/// [`minus_own`] under the hard clamp, in hand-written AVX2 when the CPU has it: the
-/// compiler narrows with two 128-bit packs per 16 samples where one 256-bit pack and
-/// a lane permute do.
-fn minus_own_clamp(out: &mut [i16], total: &[i32], row: &[i16], g: i32, scratch: &mut [i16]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: only reached when the CPU supports AVX2 (checked just above).
-        unsafe {
-            match g {
-                0..=32_767 => minus_own_clamp_avx2::<0>(out, total, row, g as i16),
-                32_768..=65_535 => minus_own_clamp_avx2::<1>(out, total, row, (g - 32_768) as i16),
-                _ => minus_own_clamp_avx2::<2>(out, total, row, 0),
-            }
-        }
-        return;
-    }
-    minus_own(out, total, row, g, scratch, clamp);
-}
-
-/// `out = clamp(total - (UNITS * x + term_below_unity(x, h)))`, which is
-/// `clamp(total - term(x, g))` for `g = UNITS * 2^15 + h` (see [`minus_own`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn minus_own_clamp_avx2<const UNITS: i32>(
-    out: &mut [i16],
-    total: &[i32],
-    row: &[i16],
-    h: i16,
-) {
-    use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_castsi256_si128};
-    use std::arch::x86_64::{_mm256_cvtepi16_epi32, _mm256_extracti128_si256};
-    use std::arch::x86_64::{_mm256_loadu_si256, _mm256_mulhrs_epi16, _mm256_packs_epi32};
-    use std::arch::x86_64::{_mm256_permute4x64_epi64, _mm256_set1_epi16};
-    use std::arch::x86_64::{_mm256_storeu_si256, _mm256_sub_epi32};
-    assert!(out.len() == total.len() && out.len() == row.len());
-    const LANES: usize = 16;
-    let gain = _mm256_set1_epi16(h);
-    let whole = out.len() / LANES * LANES;
-    let chunks = out[..whole]
-        .chunks_exact_mut(LANES)
-        .zip(total[..whole].chunks_exact(LANES))
-        .zip(row[..whole].chunks_exact(LANES));
-    for ((os, ts), xs) in chunks {
-        // SAFETY: the chunks are 16 i16 (32 bytes) or 16 i32 (two times 32 bytes);
-        // unaligned access is allowed.
-        unsafe {
-            let x = _mm256_loadu_si256(xs.as_ptr().cast::<__m256i>());
-            let below = _mm256_mulhrs_epi16(x, gain);
-            let mut own_lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(below));
-            let mut own_hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(below));
-            if UNITS > 0 {
-                let mut x_lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(x));
-                let mut x_hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(x));
-                if UNITS == 2 {
-                    x_lo = _mm256_add_epi32(x_lo, x_lo);
-                    x_hi = _mm256_add_epi32(x_hi, x_hi);
+            Saturation::Clamp => {
+                for ((o, &t), &x) in out_row.iter_mut().zip(&total).zip(row) {
+                    *o = clamp(t - term(x, g));
                 }
-                own_lo = _mm256_add_epi32(own_lo, x_lo);
-                own_hi = _mm256_add_epi32(own_hi, x_hi);
             }
-            let t_lo = _mm256_loadu_si256(ts.as_ptr().cast::<__m256i>());
-            let t_hi = _mm256_loadu_si256(ts.as_ptr().add(8).cast::<__m256i>());
-            // packs works per 128-bit lane: [lo 0-3, hi 0-3, lo 4-7, hi 4-7]; the
-            // permute puts the four quarters back in order.
-            let packed = _mm256_packs_epi32(
-                _mm256_sub_epi32(t_lo, own_lo),
-                _mm256_sub_epi32(t_hi, own_hi),
-            );
-            let ordered = _mm256_permute4x64_epi64::<0b11_01_10_00>(packed);
-            _mm256_storeu_si256(os.as_mut_ptr().cast::<__m256i>(), ordered);
+            Saturation::SoftKnee => {
+                for ((o, &t), &x) in out_row.iter_mut().zip(&total).zip(row) {
+                    *o = soft_knee(t - term(x, g));
+                }
+            }
         }
-    }
-    let g = UNITS * 32_768 + h as i32;
-    for ((o, &t), &x) in out[whole..]
-        .iter_mut()
-        .zip(&total[whole..])
-        .zip(&row[whole..])
-    {
-        *o = clamp(t - term(x, g));
-    }
-}
-
-/// One mix-minus output row: `out = saturate(total - term(x, g))`.
-///
-/// The own term is found without a 32-bit multiply per sample. With `g = 2^15 + h`,
-/// `x * g` is `x * 2^15 + x * h`, and since `x * 2^15` is a multiple of `2^15`,
-/// `term(x, g) = x + term(x, h)` exactly; `term(x, h)` for `h < 2^15` is
-/// [`term_below_unity`]. The result is bit-identical to [`term`].
-#[inline(always)]
-fn minus_own<S: Fn(i32) -> i16>(
-    out: &mut [i16],
-    total: &[i32],
-    row: &[i16],
-    g: i32,
-    scratch: &mut [i16],
-    saturate: S,
-) {
-    let lanes = out.iter_mut().zip(total);
-    match g {
-        0 => lanes.for_each(|(o, &t)| *o = saturate(t)),
-        1..=32_767 => {
-            terms_below_unity(row, g as i16, scratch);
-            lanes
-                .zip(scratch.iter())
-                .for_each(|((o, &t), &own)| *o = saturate(t - own as i32));
-        }
-        32_768 => lanes
-            .zip(row)
-            .for_each(|((o, &t), &x)| *o = saturate(t - x as i32)),
-        32_769..=65_535 => {
-            terms_below_unity(row, (g - 32_768) as i16, scratch);
-            lanes
-                .zip(row)
-                .zip(scratch.iter())
-                .for_each(|(((o, &t), &x), &own)| *o = saturate(t - x as i32 - own as i32));
-        }
-        _ => lanes
-            .zip(row)
-            .for_each(|((o, &t), &x)| *o = saturate(t - term(x, g))),
     }
 }
 
@@ -527,8 +292,8 @@ mod tests {
         assert_eq!(out, [32_767, -32_768]);
     }
 
-    /// The fast paths (16-bit totals; own terms by `pmulhrsw`) against the plain formula,
-    /// for every class of gain, at speech level (totals fit `i16`) and full scale.
+    /// Mix-minus against the plain formula for every class of gain (mute, below, at and
+    /// above unity, +6 dB), at speech level and at full scale (where the sums clip).
     #[test]
     fn mix_minus_paths_match_the_plain_formula() {
         let gains = [0, 1, 16_384, 32_767, 32_768, 32_769, 49_152, 65_535, 65_536];
