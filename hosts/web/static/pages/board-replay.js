@@ -1,21 +1,35 @@
-// Replays a session's shared screen: the shared page and its strokes as they were at
-// any moment, in step with the session's recording when there is one.
+// Replays a session's shared screen as the customer had it at any moment: the shared
+// document with its strokes, or the co-browsed product page (H5 link), in step with the
+// session's recording when there is one.
 //
 // With a recording the timeline is the recording's: 0 .. its duration, its segments
 // end to end. A moment t of it is the server time recording_started + t, the clock the
-// whiteboard's ops are stamped with, so the board shows every op up to then. Playing
-// the video moves the timeline and the board (every frame while it plays); moving the
-// timeline seeks the video (loading the segment that holds that moment). Without a
-// recording the timeline spans the whiteboard's ops. ?t=milliseconds jumps there.
+// whiteboard's ops and the co-browse events are stamped with, so the screen shows every
+// op and page event up to then. Playing the video moves the timeline and the screen
+// (every frame while it plays); moving the timeline seeks the video (loading the
+// segment that holds that moment). Without a recording the timeline spans the logs.
+// ?t=milliseconds jumps there.
+//
+// What is on screen at a moment: a co-browsed page while its sharing runs (from its
+// start to its end), the shared document otherwise. When both are up, whichever was
+// brought up last is in front: a link pushed over a document, or a document shared
+// (again) over a link.
 import { api, token } from "../api.js";
 import { renderAnnotatedPages } from "../annotated-pages.js";
+import { CobrowsePlayback } from "../cobrowse-playback.js";
 import { t } from "../i18n.js";
 import { notify, startPage } from "../shell.js";
 import { mountBoard } from "../whiteboard.js";
 
 await startPage("/records");
 const sessionId = location.pathname.split("/")[2];
-const { events } = await api("GET", `/api/sessions/${sessionId}/board/events`);
+const [{ events }, { shares }] = await Promise.all([
+  api("GET", `/api/sessions/${sessionId}/board/events`),
+  api("GET", `/api/records/${sessionId}/cobrowse`).catch((error) => {
+    notify(error.text || error.message);
+    return { shares: [] };
+  }),
+]);
 const timeline = document.querySelector("#timeline");
 const position = document.querySelector("#position");
 const player = document.querySelector("#recording");
@@ -39,9 +53,9 @@ const board = mountBoard(document.querySelector("#board-panel"), replayClient, {
   staff: false,
 });
 const empty = { seq: 0, presenter: "", documents: [], pages: {}, current: null, video: null, strokes: [], views: {}, now_ms: 0 };
-document.querySelector("#nothing-shared").hidden = events.length > 0;
+document.querySelector("#nothing-shared").hidden = events.length > 0 || shares.length > 0;
 
-// ---- the timeline: the recording's, or the whiteboard's ops ------------------------------
+// ---- the timeline: the recording's, or that of the board's and co-browse logs -----------
 const segments = [];
 let start;
 let length;
@@ -55,9 +69,25 @@ if (recording) {
   length = offset;
   document.querySelector("#recording-panel").hidden = false;
 } else {
-  start = events.length ? events[0].at_ms : 0;
-  length = events.length ? events[events.length - 1].at_ms - start : 0;
-  document.querySelector("#no-recording").hidden = events.length === 0;
+  // From the first to the last moment of either log.
+  let earliest = Infinity;
+  let latest = -Infinity;
+  const moment = (at) => {
+    earliest = Math.min(earliest, at);
+    latest = Math.max(latest, at);
+  };
+  if (events.length) {
+    moment(events[0].at_ms);
+    moment(events[events.length - 1].at_ms);
+  }
+  for (const share of shares) {
+    moment(share.started_ms);
+    if (share.ended_ms !== null) moment(share.ended_ms);
+    if (share.events.length) moment(share.events[share.events.length - 1].at);
+  }
+  start = Number.isFinite(earliest) ? earliest : 0;
+  length = Number.isFinite(earliest) ? latest - earliest : 0;
+  document.querySelector("#no-recording").hidden = !Number.isFinite(earliest);
 }
 timeline.max = String(length);
 
@@ -80,9 +110,51 @@ function showBoard(at) {
     const event = events[applied];
     board.state.apply({ seq: event.seq, author: event.author, at_ms: event.at_ms, op_id: "", effects: event.effects });
   }
-  document.body.dataset.replayMs = String(Math.round(at - start));
+}
+
+// ---- the co-browsed page at a moment, in the sandboxed replayer -------------------------
+const cobrowseView = document.querySelector("#cobrowse-view");
+const cobrowseFrame = document.querySelector("#cobrowse-frame");
+const cobrowseWaiting = document.querySelector("#cobrowse-waiting");
+const playback = new CobrowsePlayback(document.querySelector("#cobrowse-replay"));
+// The share running at `at` (a new share ends the one before it).
+function shareAt(at) {
+  let running = null;
+  for (const share of shares) {
+    if (share.started_ms <= at && (share.ended_ms === null || at < share.ended_ms)) running = share;
+  }
+  return running;
+}
+// When a document was last shared at or before `at` (it then comes in front).
+const documentShares = events.filter((e) => e.effects.some((f) => f.kind === "document_shared")).map((e) => e.at_ms);
+function documentSharedAt(at) {
+  let when = -Infinity;
+  for (const shared of documentShares) if (shared <= at) when = shared;
+  return when;
+}
+
+// ---- the screen at a moment: the board or the co-browsed page ---------------------------
+function showScreen(at) {
+  showBoard(at);
+  const share = shareAt(at);
+  const documentUp = board.state.document !== null;
+  const linkInFront = share !== null && (!documentUp || share.started_ms >= documentSharedAt(at));
   const time = new Date(at).toLocaleTimeString();
-  const step = t("board.replayAt", { n: applied, total: events.length, time });
+  let step;
+  if (linkInFront) {
+    const count = CobrowsePlayback.countAt(share, at);
+    const ready = playback.show(share, count);
+    document.querySelector("#cobrowse-name").textContent = t("cobrowse.replayShared", { name: share.name });
+    cobrowseWaiting.hidden = ready;
+    cobrowseFrame.hidden = !ready;
+    step = t("cobrowse.replayAt", { n: count, total: share.events.length, time });
+  } else {
+    step = t("board.replayAt", { n: applied, total: events.length, time });
+  }
+  cobrowseView.hidden = !linkInFront;
+  document.querySelector("#board-view").hidden = linkInFront;
+  document.querySelector("#screen-idle").hidden = linkInFront || documentUp || (!events.length && !shares.length);
+  document.body.dataset.replayMs = String(Math.round(at - start));
   const seconds = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor((ms / 1000) % 60)).padStart(2, "0")}`;
   position.textContent = recording ? `${step} · ${t("board.replayClock", { time, position: seconds(at - start) })}` : step;
 }
@@ -130,7 +202,7 @@ function follow() {
   if (seeking || current < 0) return;
   const ms = Math.min(length, recordingMs());
   timeline.value = String(ms);
-  showBoard(start + ms);
+  showScreen(start + ms);
 }
 let frame = 0;
 function playing() {
@@ -150,7 +222,7 @@ if (recording) {
 
 timeline.addEventListener("input", async () => {
   const ms = Number(timeline.value);
-  showBoard(start + ms);
+  showScreen(start + ms);
   if (!recording) return;
   seeking = true;
   try {
@@ -163,14 +235,14 @@ timeline.addEventListener("input", async () => {
 const asked = Number(new URLSearchParams(location.search).get("t"));
 const first = Number.isFinite(asked) && asked > 0 ? Math.min(asked, length) : recording ? 0 : length;
 timeline.value = String(first);
-showBoard(start + first);
+showScreen(start + first);
 if (recording) {
   seeking = true;
   await seekRecording(first, { play: false });
   seeking = false;
 }
 
-// ---- the annotated pages kept with the record -----------------------------------------
+// ---- the annotated pages kept with the record -------------------------------------------
 const annotated = await api("GET", `/api/sessions/${sessionId}/board/record`).catch(() => ({ pages: [] }));
 await renderAnnotatedPages(document.querySelector("#annotated"), annotated.pages);
 document.querySelector("#annotated-panel").hidden = !annotated.pages.length;

@@ -146,7 +146,8 @@ async function showDetails(id) {
   replay.hidden = !record.shared_link;
   replay.href = `/records/${id}/cobrowse`;
   const boardReplay = document.querySelector("#record-board-replay");
-  boardReplay.hidden = !record.shared_materials.some((m) => m.kind !== "link");
+  // The shared-screen replay shows documents, the board and co-browsed links alike.
+  boardReplay.hidden = !record.shared_materials.length;
   boardReplay.href = `/records/${id}/board`;
   const annotated = record.annotated_pages || [];
   document.querySelector("#record-annotated-panel").hidden = !annotated.length;
