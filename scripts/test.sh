@@ -20,7 +20,10 @@ step "rust unit tests"
 cargo test --release -q --manifest-path zhanye_sdk_native/Cargo.toml
 
 step "pytest with the native kernels"
-ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -n auto -q "$@"
+ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -n auto -q -m "not alone" "$@"
+
+step "pytest of the real-time tests, one at a time on an otherwise idle machine"
+ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -q -m alone "$@"
 
 step "pytest of everything that uses the kernels, with the numpy twins (ZHANYE_SDK_NATIVE=0)"
-ZHANYE_SDK_NATIVE=0 ZHANYE_SDK_EXPECT_BACKEND=numpy "$py" -m pytest -n auto -q -m kernels "$@"
+ZHANYE_SDK_NATIVE=0 ZHANYE_SDK_EXPECT_BACKEND=numpy "$py" -m pytest -n auto -q -m "kernels and not alone" "$@"

@@ -6,7 +6,8 @@ The customer's join page and the salesperson's hall both show it; joining is nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,14 @@ def server(tmp_path: Path) -> Iterator[tuple[RunningHost, MediaHost]]:
         yield running, media
     finally:
         running.stop()
+
+
+def poll(condition: Callable[[], bool], limit_s: float = 20) -> None:
+    """Wait for state the host's thread changes."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.1)
 
 
 def device(page: Page, kind: str) -> Any:
@@ -152,5 +161,32 @@ def test_a_camera_not_allowed_warns_and_a_retry_after_allowing_it_clears(
         page.get_by_role("button", name="重新检测").click()
         expect(device(page, "camera")).to_have_text("摄像头：正常")
         expect(advice).to_be_hidden()
+
+        # In the hall the salesperson starts with the microphone only; allowing the camera
+        # and checking again brings it into the running session.
+        staff = browser.new_context()
+        staff.grant_permissions(["microphone"], origin=host.url)
+        hall = staff.new_page()
+        log_in(hall, host, "sp-A1")
+        hall.wait_for_url("**/workbench")
+        hall.goto(f"{host.url}/sessions/{media.session_id}")
+        expect(device(hall, "camera")).to_have_text("摄像头：未授权")
+        expect(hall.locator("#connection")).to_have_text("已连接")
+        own = f'.tile[data-participant="{host.extra.ids["sp_A1"]}"]'
+        expect(hall.locator(own)).to_be_visible()
+        expect(hall.locator(f"{own} video")).to_have_count(0)  # nothing to show yet
+
+        def sent_kinds() -> list[str]:
+            peer = media.media.peer(media.session_id, host.extra.ids["sp_A1"])
+            return sorted(t.kind for t in peer.inbound) if peer is not None else []
+
+        poll(lambda: sent_kinds() == ["audio"])  # its media arrived, without a camera
+        staff.grant_permissions(["microphone", "camera"], origin=host.url)
+        hall.get_by_role("button", name="重新检测").click()
+        expect(hall.locator("#device-check")).to_be_hidden()
+        hall.wait_for_function(
+            f"document.querySelector('{own} video')?.videoWidth === 640", timeout=20_000
+        )
+        poll(lambda: sent_kinds() == ["audio", "video"])
     finally:
         browser.close()

@@ -39,12 +39,15 @@ def test_one_flipped_byte_is_found(recorded: tuple[Manifest, Path]) -> None:
     result = verify(manifest, folder)
     assert not result.ok
     assert result.problems == ("segment 1 (segment-00001.mp4) was changed: its SHA-256 differs",)
+    assert result.bad_segments == (1,)
 
 
 def test_a_missing_segment_is_found(recorded: tuple[Manifest, Path]) -> None:
     manifest, folder = recorded
     (folder / manifest.entries[2].name).unlink()
-    assert verify(manifest, folder).problems == ("segment 2 (segment-00002.mp4) is missing",)
+    result = verify(manifest, folder)
+    assert result.problems == ("segment 2 (segment-00002.mp4) is missing",)
+    assert result.bad_segments == (2,)
 
 
 def test_swapped_files_and_reordered_entries_are_found(recorded: tuple[Manifest, Path]) -> None:

@@ -43,7 +43,8 @@ from .test_media_recording import decode
 from .test_web_admin_pages import log_in
 from .webhost import RunningHost
 
-pytestmark = pytest.mark.e2e
+# The 0.5 s mute deadline is measured in a browser whose playout buffer grows under load.
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 ROOT = Path(__file__).resolve().parents[1]
 TONES = {"host": 500.0, "a": 700.0, "b": 1100.0}
@@ -131,14 +132,6 @@ class Hall:
         assert found is not None, f"nothing heard between {start} and {end}"
         return found
 
-    def trace(self, start: float, end: float) -> list[tuple[float, float, float]]:
-        """Levels of a and b in 150 ms windows (for failure messages)."""
-        out = []
-        for at in np.arange(start, end, 0.15):
-            heard = self.levels(at, at + 0.15) or {"a": -1.0, "b": -1.0}
-            out.append((round(at - start, 2), round(heard["a"]), round(heard["b"])))
-        return out
-
     def clicked(self, control: str) -> float:
         """When the host last clicked a member control, on the monotonic clock."""
         return float(self.page.evaluate(f"window.__clicked.{control}")) / 1000 + self.offset_s
@@ -159,6 +152,8 @@ class AppCustomer:
         command += ["--tone", str(TONES[name]), "--luma", str(LUMA[name]), "--loopback"]
         command += ["--record", str(folder / f"{name}.wav")]
         command += ["--timeline", str(folder / f"{name}.json"), "--seconds", "120"]
+        # No video to receive: it would only cost a busy machine two more encoders.
+        command += ["--slots", "0"]
         with (folder / f"{name}.log").open("wb") as log:  # a pipe nobody reads could fill
             process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
         return cls(name, process, folder)
@@ -284,7 +279,6 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             order = [next(n for n, i in ids.items() if i == p.id) for p in room.present[1:]]
 
             # Main view: the host shows customer a large.
-            before_main = time.monotonic()
             member_a = page.locator(f'#members li[data-participant="{ids["a"]}"]')
             member_a.locator('button[data-control="main"]').click()
             main_video = f'.tile.main[data-participant="{ids["a"]}"] video'
@@ -304,29 +298,40 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             )
             time.sleep(1.2)
             muted_at = hall.clicked("audio")
-            after_mute = hall.levels_at_least(muted_at + 0.5, muted_at + 1.1)
-            assert after_mute["a"] < ABSENT and after_mute["b"] > PRESENT, (
-                after_mute,
-                hall.trace(muted_at - 0.3, muted_at + 1.5),
-                "late ticks (ms):",
-                [round(x * 1000) for x in host.app[MEDIA].tick_lateness_s(session_id)[-120:]],
-            )
+            # From 0.5 s after the click no window of 150 ms has a's tone; b's voice goes on
+            # (a busy machine may drop a moment of it, not all of it).
+            after_mute = [
+                hall.levels_at_least(at, at + 0.15) for at in muted_at + np.arange(0.5, 1.1, 0.15)
+            ]
+            assert all(w["a"] < ABSENT for w in after_mute), after_mute
+            assert sum(w["b"] > PRESENT for w in after_mute) >= 2, after_mute
 
             # a's process dies: the host keeps hearing b without a break.
             a.process.kill()
             killed = time.monotonic()
             time.sleep(2.2)
-            for start in np.arange(killed + 0.1, killed + 2.0, 0.3):
-                window = hall.levels_at_least(start, start + 0.3)
+            for start in np.arange(killed + 0.1, killed + 1.8, 0.25):
+                window = hall.levels_at_least(start, start + 0.5)
                 assert window["b"] > PRESENT, (start - killed, window)
             assert a.process.wait(timeout=10) != 0
+
+            def a_gone() -> bool:
+                room = host.run(host.app[ROOMS].room(session_id))
+                return ids["a"] not in {p.id for p in room.present}
+
+            poll(a_gone)
+            time.sleep(0.5)  # a few composite frames without a
+
+            # b is asked to leave (SIGTERM): it says goodbye and writes what it heard.
+            two_left = time.monotonic()
+            b.process.terminate()
+            assert b.process.wait(timeout=20) == 0, b.log()
+            time.sleep(1.5)
 
             page.get_by_role("button", name="结束会话").click()
             page.get_by_role("dialog").get_by_role("button", name="确定").click()
             ended = time.monotonic()
             expect(page.locator("#connection")).to_have_text("会话已结束")
-            # b leaves when the session ends and writes what it heard.
-            assert b.process.wait(timeout=20) == 0, b.log()
             final = poll(
                 lambda: (
                     (r := record())
@@ -377,7 +382,7 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
         for main in (0, 1 + order.index("a"))
     }
     # Before the switch the host is large, a and b are the two thumbnails.
-    y = frame_at((all_heard + before_main) / 2)
+    y = frame_at(all_heard - 0.3)
     cells = three[0]
     assert not is_flat(tile(y, cells["host"]), LUMA["a"]), tile(y, cells["host"])
     for name in ("a", "b"):
@@ -388,10 +393,19 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
     assert is_flat(tile(y, cells["a"]), LUMA["a"]), tile(y, cells["a"])
     assert is_flat(tile(y, cells["b"]), LUMA["b"]), tile(y, cells["b"])
     assert not is_flat(tile(y, cells["host"]), LUMA["b"]), tile(y, cells["host"])
-    # At the end a is gone: two tiles, the host large again and b the only thumbnail.
-    y = frames[-3][1]
+    # Once a is gone: two tiles, the host large again and b the only thumbnail.
+    y = frame_at(two_left - 0.1)
     two = layout_cells(sizes[:2], "speaker", W, H, main=0)
     assert is_flat(tile(y, two[1]), LUMA["b"]), tile(y, two[1])
     x, top, w, h = two[1]
     strip = y[top + 6 : top + h - 6]
     assert float(strip[:, 6 : x - 6].mean()) < 24 and float(strip[:, x + w + 6 : -6].mean()) < 24
+    # The left margin beside the large tile is the composite's background (Y 16) ...
+    margin = (slice(40, 280), slice(4, two[0][0] - 4))
+    assert abs(float(y[margin].mean()) - 16) < 4, float(y[margin].mean())
+    # ... until the host is alone: one tile, the whole frame, where the fake camera's
+    # picture is black (Y 0) and b's thumbnail is gone.
+    assert layout_cells(sizes[:1], "speaker", W, H) == [(0, 0, W, H)]
+    y = frames[-3][1]
+    assert float(y[margin].mean()) < 8, float(y[margin].mean())
+    assert not is_flat(tile(y, two[1]), LUMA["b"]), tile(y, two[1])

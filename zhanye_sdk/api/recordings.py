@@ -1,8 +1,9 @@
 """Recording endpoints: a session's recording (status, segments, verification) and its files.
 
-``GET /api/sessions/{id}/recording`` (``?verify=1`` re-hashes every segment) and
-``GET /api/sessions/{id}/recording/{segment}`` (one MP4 segment), for whoever may see
-the session's record.
+``GET /api/sessions/{id}/recording`` (``?verify=1`` re-hashes every segment and adds
+``verified``, ``problems`` and ``bad_segments``, the positions of missing or changed
+segments) and ``GET /api/sessions/{id}/recording/{segment}`` (one MP4 segment), for
+whoever may see the session's record.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class RecordingApi(EndpointGroup):
             result = verify(record.manifest, folder, expected_head=record.manifest_head)
             body["verified"] = result.ok
             body["problems"] = list(result.problems)
+            body["bad_segments"] = list(result.bad_segments)
         return ApiResponse.of_json(body)
 
     async def segment(self, request: ApiRequest, session_id: str, name: str) -> ApiResponse:

@@ -34,6 +34,7 @@ from anyio.abc import TaskGroup
 from zhanye_sdk.errors import ProtocolError
 from zhanye_sdk.media.frames import audio_frame_to_mono, video_frame_to_i420
 from zhanye_sdk.media.ice import filter_sdp_candidates
+from zhanye_sdk.media.peer import CLOSE_LIMIT_S
 
 __all__ = ["ReceivedVideo", "SessionParticipant", "join"]
 
@@ -205,7 +206,8 @@ async def join(
             finally:
                 with anyio.CancelScope(shield=True):
                     if participant.connection is not None:
-                        await participant.connection.close()
+                        with anyio.move_on_after(CLOSE_LIMIT_S):  # see MediaPeer.close
+                            await participant.connection.close()
                     for track in (microphone, camera):
                         if track is not None:
                             track.stop()

@@ -106,9 +106,16 @@ class Manifest:
 
 @attrs.frozen
 class Verification:
-    """The outcome of ``verify``: ``ok`` or the list of problems found."""
+    """The outcome of ``verify``: ``ok`` or the list of problems found.
+
+    Attributes:
+        problems: what is wrong, one sentence each.
+        bad_segments: positions of the segments whose file is missing or changed (so a
+            player can mark them).
+    """
 
     problems: tuple[str, ...]
+    bad_segments: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -139,12 +146,15 @@ def verify(manifest: Manifest, folder: Path, *, expected_head: str | None = None
     manifest cut short.
     """
     problems = _chain_problems(manifest.entries)
-    for e in manifest.entries:
+    bad: list[int] = []
+    for position, e in enumerate(manifest.entries):
         path = folder / e.name
         if not path.is_file():
             problems.append(f"segment {e.index} ({e.name}) is missing")
+            bad.append(position)
         elif path.stat().st_size != e.size or file_sha256(path) != e.sha256:
             problems.append(f"segment {e.index} ({e.name}) was changed: its SHA-256 differs")
+            bad.append(position)
     if expected_head is not None and manifest.head != expected_head:
         problems.append("the manifest's last hash is not the one recorded: entries were removed")
-    return Verification(tuple(problems))
+    return Verification(tuple(problems), tuple(bad))

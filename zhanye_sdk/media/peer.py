@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import anyio
 import attrs
 from aiortc import (
     MediaStreamTrack,
@@ -31,7 +32,10 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
 
-__all__ = ["InboundTrack", "MediaPeer"]
+__all__ = ["CLOSE_LIMIT_S", "InboundTrack", "MediaPeer"]
+
+#: The longest a peer connection's close may take before it is abandoned.
+CLOSE_LIMIT_S = 5.0
 
 
 @attrs.frozen
@@ -175,4 +179,7 @@ class MediaPeer:
         self.audio_out.stop()
         for slot in self.slots.values():
             slot.stop()
-        await self.connection.close()
+        # aiortc's close waits, without a limit, for every sender's and transport's task
+        # to wind down; one that is stuck must not hold the room or the host up.
+        with anyio.move_on_after(CLOSE_LIMIT_S):
+            await self.connection.close()

@@ -175,7 +175,7 @@ export class MediaSession {
     for (const tile of this.stage.querySelectorAll(".tile[data-participant]")) {
       const id = tile.dataset.participant;
       let stream = null;
-      if (id === me) stream = this.local;
+      if (id === me) stream = this.local?.getVideoTracks().length ? this.local : null;
       else {
         const mid = Object.keys(this.slotSources).find((m) => this.slotSources[m] === id);
         stream = mid !== undefined ? this.slotStreams.get(mid) : null;

@@ -21,8 +21,14 @@ const verified = document.querySelector("#recording-verified");
 verified.textContent = t(recording.verified ? "playback.verified" : "playback.tampered");
 verified.className = `badge ${recording.verified ? "online" : "disabled"}`;
 if (!recording.verified) {
+  // Which segments do not match, in the reader's language; the checker's own words stay
+  // available (title) for whoever investigates.
   const problems = document.querySelector("#problems");
-  problems.textContent = recording.problems.join("；");
+  const bad = recording.bad_segments || [];
+  problems.textContent = bad.length
+    ? t("playback.badSegments", { list: bad.map((i) => t("playback.segmentNumber", { n: i + 1 })).join("、") })
+    : t("playback.manifestBroken");
+  problems.title = recording.problems.join("\n");
   problems.hidden = false;
 }
 
@@ -58,6 +64,12 @@ for (const [index, segment] of recording.segments.entries()) {
   button.textContent = t("playback.segment", { n: index + 1, seconds: Math.round(segment.duration_ms / 1000) });
   button.addEventListener("click", () => play(index).catch((error) => notify(error.message)));
   item.append(button);
+  if ((recording.bad_segments || []).includes(index)) {
+    const badge = document.createElement("span");
+    badge.className = "badge disabled";
+    badge.textContent = t("playback.segmentTampered");
+    item.append(" ", badge);
+  }
   list.append(item);
 }
 if (recording.segments.length) play(0).catch((error) => notify(error.message));
