@@ -18,6 +18,7 @@ import { api, token } from "../api.js";
 import { renderAnnotatedPages } from "../annotated-pages.js";
 import { CobrowsePlayback } from "../cobrowse-playback.js";
 import { t } from "../i18n.js";
+import { segmentUrls } from "../recording-segments.js";
 import { notify, startPage } from "../shell.js";
 import { mountBoard } from "../whiteboard.js";
 
@@ -159,18 +160,8 @@ function showScreen(at) {
   position.textContent = recording ? `${step} · ${t("board.replayClock", { time, position: seconds(at - start) })}` : step;
 }
 
-// ---- the recording's segments: fetched with the login token, played end to end ----------
-const urls = new Map();
-async function segmentUrl(name) {
-  if (!urls.has(name)) {
-    const response = await fetch(`/api/sessions/${sessionId}/recording/${name}`, {
-      headers: { Authorization: `Bearer ${token.get()}` },
-    });
-    if (!response.ok) throw new Error(t("playback.segmentMissing", { name }));
-    urls.set(name, URL.createObjectURL(await response.blob()));
-  }
-  return urls.get(name);
-}
+// ---- the recording's segments: fetched once each, played end to end ----------
+const segmentUrl = segmentUrls(sessionId);
 let current = -1;
 let loading = Promise.resolve();
 function segmentAt(ms) {

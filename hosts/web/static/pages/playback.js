@@ -1,7 +1,8 @@
 // Plays a session's recording: its MP4 segments in manifest order, after the server has
 // re-checked every segment's SHA-256 against the hash-chained manifest.
-import { api, token } from "../api.js";
+import { api } from "../api.js";
 import { t } from "../i18n.js";
+import { segmentUrls } from "../recording-segments.js";
 import { notify, startPage } from "../shell.js";
 
 await startPage("/records");
@@ -32,18 +33,8 @@ if (!recording.verified) {
   problems.hidden = false;
 }
 
-// Segments are fetched with the login token (a <video src> cannot send it) and played in turn.
-const urls = new Map();
-async function segmentUrl(name) {
-  if (!urls.has(name)) {
-    const response = await fetch(`/api/sessions/${sessionId}/recording/${name}`, {
-      headers: { Authorization: `Bearer ${token.get()}` },
-    });
-    if (!response.ok) throw new Error(t("playback.segmentMissing", { name }));
-    urls.set(name, URL.createObjectURL(await response.blob()));
-  }
-  return urls.get(name);
-}
+// Segments are fetched once each (a <video src> cannot send it) and played in turn.
+const segmentUrl = segmentUrls(sessionId);
 
 let current = -1;
 async function play(index) {
