@@ -162,10 +162,10 @@ async def test_cards_checklist_and_alerts_reach_the_staff_channel_and_finish_wri
         ]
         assert record.sop_steps[1].script == "风险揭示话术"
         assert record.qa_report is not None
-        assert record.qa_report["passed"] is False
-        assert record.qa_report["score"] == 100 - 30 - 10
-        assert record.qa_report["missing_mandatory"] == ["犹豫期说明"]
-        assert record.qa_report["violations"][0]["text"] == "放心，保本保息"
+        assert record.qa_report.passed is False
+        assert record.qa_report.score == 100 - 30 - 10
+        assert record.qa_report.missing_mandatory == ["犹豫期说明"]
+        assert record.qa_report.violations[0].text == "放心，保本保息"
 
 
 async def test_the_assistant_follows_the_boards_shares_by_itself(world: World) -> None:
@@ -216,7 +216,7 @@ async def test_the_room_ending_writes_the_record_without_finish(world: World) ->
         )
         assert [s.status for s in record.sop_steps] == ["已执行", "已执行", "未执行（必选）"]
         assert record.qa_report is not None
-        assert [v["rule_name"] for v in record.qa_report["violations"]] == ["承诺保本"]
+        assert [v.rule_name for v in record.qa_report.violations] == ["承诺保本"]
         # The ended session's outcome stays as written: the assistant does not restart.
         with pytest.raises(ConflictError, match="ended"):
             await r.send("sop.start", template_id=r.library.template.id)

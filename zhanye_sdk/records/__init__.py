@@ -7,12 +7,15 @@ from zhanye_sdk.records.models import (
     CustomerEvaluation,
     EvaluationFilter,
     ParticipantRecord,
+    QaReportRecord,
+    QaViolationRecord,
     RecordFacets,
     RecordFilter,
     RecordPage,
     RecordSummary,
     SessionRecord,
     SharedMaterialRecord,
+    SilenceRecord,
     SopStepRecord,
 )
 from zhanye_sdk.records.service import ExportProgress, RecordConfig, RecordService
@@ -27,6 +30,8 @@ __all__ = [
     "ExportProgress",
     "ExportState",
     "ParticipantRecord",
+    "QaReportRecord",
+    "QaViolationRecord",
     "RecordConfig",
     "RecordExports",
     "RecordFacets",
@@ -36,5 +41,6 @@ __all__ = [
     "RecordSummary",
     "SessionRecord",
     "SharedMaterialRecord",
+    "SilenceRecord",
     "SopStepRecord",
 ]

@@ -74,7 +74,15 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
         "zh-CN": {"good": "良好", "fair": "一般", "poor": "较差"},
         "en": {"good": "Good", "fair": "Fair", "poor": "Poor"},
     },
+    "qa": {
+        "zh-CN": {"passed": "合格", "failed": "不合格"},
+        "en": {"passed": "Passed", "failed": "Failed"},
+    },
 }
+
+
+def _verdict(passed: bool | None) -> str | None:
+    return None if passed is None else ("passed" if passed else "failed")
 
 
 def format_duration(ms: int | None) -> str:
@@ -128,6 +136,8 @@ COLUMNS: list[tuple[str, str, Cell]] = [
         lambda r, z, la: "" if r.average_score is None else r.average_score,
     ),
     ("网络质量", "Network quality", _label("network", lambda r: r.network_quality)),
+    ("质检得分", "QA score", lambda r, z, la: "" if r.qa_score is None else r.qa_score),
+    ("质检结果", "QA result", _label("qa", lambda r: _verdict(r.qa_passed))),
 ]
 
 

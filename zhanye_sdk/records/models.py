@@ -16,12 +16,15 @@ __all__ = [
     "CustomerEvaluation",
     "EvaluationFilter",
     "ParticipantRecord",
+    "QaReportRecord",
+    "QaViolationRecord",
     "RecordFacets",
     "RecordFilter",
     "RecordPage",
     "RecordSummary",
     "SessionRecord",
     "SharedMaterialRecord",
+    "SilenceRecord",
     "SopStepRecord",
 ]
 
@@ -150,6 +153,9 @@ class RecordSummary:
     average_score: float | None
     #: The session's network (good / fair / poor, see ``media.monitor.session_quality``).
     network_quality: str | None = None
+    #: The SOP quality inspection's score (0–100) and verdict, once the report is written.
+    qa_score: int | None = None
+    qa_passed: bool | None = None
 
 
 @attrs.frozen
@@ -217,6 +223,51 @@ class SopStepRecord:
 
 
 @attrs.frozen
+class QaViolationRecord:
+    """One violation of the quality inspection, with its evidence.
+
+    ``time_ms`` is on the transcript's clock (from the session's start); ``speaker`` is
+    the speaker id and ``role`` their role (``salesperson`` / ``customer``). A violation
+    of the whole session (a disclosure never said, the session's speech rate) has no
+    evidence: time 0 and empty speaker and text.
+    """
+
+    rule_id: str
+    rule_name: str
+    kind: str
+    severity: str
+    deduction: int
+    time_ms: int
+    speaker: str
+    role: str | None
+    text: str
+    detail: str
+
+
+@attrs.frozen
+class SilenceRecord:
+    """A silence longer than the rule allows: from ``start_ms`` to ``end_ms``."""
+
+    start_ms: int
+    end_ms: int
+
+
+@attrs.frozen
+class QaReportRecord:
+    """质检报告: the score, pass / fail, violations with evidence, the mandatory
+    disclosures (and required flow steps) never said, speech rates and silences."""
+
+    score: int
+    passed: bool
+    deductions: int
+    violations: list[QaViolationRecord]
+    missing_mandatory: list[str]
+    #: Normalised characters per minute of each role's speech.
+    speech_rate_cpm: dict[str, float]
+    silences: list[SilenceRecord]
+
+
+@attrs.frozen
 class SessionRecord:
     """The full record of one session (会议详情).
 
@@ -238,7 +289,7 @@ class SessionRecord:
     recording_url: str | None = None
     sop_steps: list[SopStepRecord] = attrs.field(factory=list)
     network: dict[str, Any] | None = None
-    qa_report: dict[str, Any] | None = None
+    qa_report: QaReportRecord | None = None
     annotated_pages: list[AnnotatedPageRecord] = attrs.field(factory=list)
 
 

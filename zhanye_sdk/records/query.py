@@ -23,6 +23,7 @@ from zhanye_sdk.store.schema import (
     session_media,
     session_participants,
     sessions,
+    sop_session_reports,
 )
 
 __all__ = [
@@ -151,6 +152,14 @@ def record_query(actor: Principal, filters: RecordFilter) -> Any:
             .where(session_media.c.session_id == sessions.c.id)
             .scalar_subquery()
             .label("network_summary"),
+            sa.select(sop_session_reports.c.qa_score)
+            .where(sop_session_reports.c.session_id == sessions.c.id)
+            .scalar_subquery()
+            .label("qa_score"),
+            sa.select(sop_session_reports.c.qa_passed)
+            .where(sop_session_reports.c.session_id == sessions.c.id)
+            .scalar_subquery()
+            .label("qa_passed"),
         )
         .select_from(_from())
         .where(scope_clause(actor), *filter_clauses(filters))
@@ -206,4 +215,10 @@ def summary_from_row(row: Any, now_ms: int) -> RecordSummary:
         evaluation_count=int(row.evaluation_count),
         average_score=round(float(average), 2) if average is not None else None,
         network_quality=session_quality(json.loads(network)) if network else None,
+        qa_score=_optional(getattr(row, "qa_score", None), int),
+        qa_passed=_optional(getattr(row, "qa_passed", None), bool),
     )
+
+
+def _optional(value: Any, kind: type[int] | type[bool]) -> Any:
+    return None if value is None else kind(value)

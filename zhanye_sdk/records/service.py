@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 import attrs
@@ -27,12 +27,15 @@ from zhanye_sdk.records.models import (
     AnnotatedPageRecord,
     CustomerEvaluation,
     ParticipantRecord,
+    QaReportRecord,
+    QaViolationRecord,
     RecordFacets,
     RecordFilter,
     RecordPage,
     RecordSummary,
     SessionRecord,
     SharedMaterialRecord,
+    SilenceRecord,
     SopStepRecord,
 )
 from zhanye_sdk.records.query import (
@@ -55,7 +58,7 @@ from zhanye_sdk.store.schema import (
     whiteboard_pages,
 )
 
-__all__ = ["ExportProgress", "RecordConfig", "RecordService"]
+__all__ = ["ExportProgress", "RecordConfig", "RecordService", "qa_report_from_json"]
 
 #: ``progress(done, total)``: rows written so far and rows to write.
 ExportProgress = Callable[[int, int], None]
@@ -69,6 +72,38 @@ class RecordConfig:
     export_batch: int = 500
     export_max_rows: int = 200_000
     facet_limit: int = 500
+
+
+def qa_report_from_json(report: dict[str, Any]) -> QaReportRecord:
+    """The stored QA report (``sop.live.summary_json``) as its record type.
+
+    Reports written before violations carried their speaker's role read ``role`` None.
+    """
+    return QaReportRecord(
+        score=int(report["score"]),
+        passed=bool(report["passed"]),
+        deductions=int(report.get("deductions", 100 - int(report["score"]))),
+        violations=[
+            QaViolationRecord(
+                rule_id=str(v.get("rule_id", "")),
+                rule_name=str(v.get("rule_name", "")),
+                kind=str(v.get("kind", "")),
+                severity=str(v.get("severity", "")),
+                deduction=int(v.get("deduction", 0)),
+                time_ms=int(v.get("time_ms", 0)),
+                speaker=str(v.get("speaker", "")),
+                role=v.get("role"),
+                text=str(v.get("text", "")),
+                detail=str(v.get("detail", "")),
+            )
+            for v in report.get("violations", [])
+        ],
+        missing_mandatory=[str(m) for m in report.get("missing_mandatory", [])],
+        speech_rate_cpm={
+            str(role): float(rate) for role, rate in report.get("speech_rate_cpm", {}).items()
+        },
+        silences=[SilenceRecord(int(a), int(b)) for a, b in report.get("silences", [])],
+    )
 
 
 class RecordService:
@@ -235,7 +270,7 @@ class RecordService:
             shared_file=any(d["kind"] != "blank" for d in documents.values()),
             shared_link=bool(shared),
             sop_steps=[SopStepRecord(**step) for step in json.loads(sop.steps)] if sop else [],
-            qa_report=json.loads(sop.qa) if sop else None,
+            qa_report=qa_report_from_json(json.loads(sop.qa)) if sop else None,
             recording_status=recording_status,
             recording_url=(
                 f"/sessions/{session_id}/playback" if recording_status == "ready" else None

@@ -1,7 +1,9 @@
 """SOP assistant and quality inspection: script library, flows, templates, live matching.
 
 The matching engine (``normalise``, ``matcher``) and quality inspection (``qa``) are
-sans-I/O cores; ``models`` and ``service`` hold the managed library.
+sans-I/O cores; ``models`` and ``service`` hold the managed library. ``assist`` follows a
+session live and ``inputs`` keeps what it was given as data, replayed after a restart;
+``live`` runs both for the host over signaling.
 """
 
 from zhanye_sdk.sop.matcher import (

@@ -29,21 +29,35 @@ page, and ``room.ended`` writes the record exactly as ``sop.finish`` does (and p
 ``sop.summary``). A document whose material name has a scripted transcript in the
 configuration (the demo) starts a ``TranscriptSchedule`` when shared; a timer task asks
 it what is due on the platform's clock and feeds the assistant.
+
+Nothing is lost on a restart: every input of a session's assistant (a template start with
+the library it loaded, what is shown, each segment; see ``sop.inputs``) is stored in
+``sop_assist_inputs`` under the session's lock before it is applied, numbered in order.
+A new process replays them into a fresh ``SessionAssist``: ``run`` does so for every
+session with stored inputs when it starts (watching a live room's board and end again;
+writing the record of a room that ended meanwhile), and ``sop.start`` does so for its
+session. Writing the record deletes the inputs in the same transaction. A scripted
+transcript that was playing does not resume after a restart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
+import sqlalchemy as sa
 from anyio.abc import TaskGroup, TaskStatus
 
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
 from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
@@ -57,16 +71,27 @@ from zhanye_sdk.sop.assist import (
     SessionSummary,
     SopAssistant,
 )
+from zhanye_sdk.sop.inputs import (
+    AssistInput,
+    AssistStarted,
+    ScreenShown,
+    SegmentHeard,
+    SessionAssist,
+    input_from_json,
+    input_json,
+)
 from zhanye_sdk.sop.matcher import TranscriptSegment
-from zhanye_sdk.sop.models import Flow, FlowNode, Script, nodes_to_json
+from zhanye_sdk.sop.models import Flow, FlowNode, Script
 from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
 from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSchedule, TranscriptSource
-from zhanye_sdk.store.schema import sop_session_reports
+from zhanye_sdk.store.schema import sop_assist_inputs, sop_session_reports
 
 if TYPE_CHECKING:
     from zhanye_sdk.whiteboard.service import WhiteboardService
 
 __all__ = ["SopLiveConfig", "SopLiveService", "summary_json"]
+
+_log = logging.getLogger(__name__)
 
 _ROLES = ("salesperson", "customer")
 
@@ -102,8 +127,15 @@ def _event(event: AssistEvent) -> ServerMessage:
     return ServerMessage("sop.alert", attrs.asdict(event))
 
 
-def summary_json(summary: SessionSummary) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """The record's forms: execution rows (level1, level2, status, script) and the report."""
+def summary_json(
+    summary: SessionSummary, role_of: Callable[[str], str | None] | None = None
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The record's forms: execution rows (level1, level2, status, script) and the report.
+
+    Args:
+        role_of: the role (salesperson / customer) of a speaker id, given to each
+            violation as ``role`` (``None`` when unknown or when no one spoke).
+    """
     steps = [
         {
             "level1": row.level1,
@@ -120,7 +152,10 @@ def summary_json(summary: SessionSummary) -> tuple[list[dict[str, str]], dict[st
         "score": qa.score,
         "passed": qa.passed,
         "deductions": qa.deductions,
-        "violations": [attrs.asdict(v) for v in qa.violations],
+        "violations": [
+            {**attrs.asdict(v), "role": role_of(v.speaker) if role_of and v.speaker else None}
+            for v in qa.violations
+        ],
         "missing_mandatory": list(qa.missing_mandatory),
         "speech_rate_cpm": qa.speech_rate_cpm,
         "silences": [list(s) for s in qa.silences],
@@ -132,11 +167,9 @@ def summary_json(summary: SessionSummary) -> tuple[list[dict[str, str]], dict[st
 class _Live:
     """One session's assistant and what the service keeps around it."""
 
-    assistant: SopAssistant
-    template_id: str | None
-    checklist: list[dict[str, Any]]
-    roles: dict[str, str]
-    alerts: list[dict[str, Any]] = attrs.field(factory=list)
+    assist: SessionAssist
+    #: Inputs stored so far (the last ``seq`` of ``sop_assist_inputs``).
+    seq: int = 0
     #: Shared documents of the board: document id → (material id, is a video).
     documents: dict[str, tuple[str, bool]] = attrs.field(factory=dict)
     watcher: anyio.CancelScope | None = None
@@ -149,6 +182,10 @@ class _Live:
 
 class SopLiveService:
     """One ``SopAssistant`` per session, fed by its host over signaling and by the board.
+
+    Every input the assistant gets is stored (``sop_assist_inputs``) before it is applied,
+    so a host process that restarts rebuilds each started session's assistant exactly
+    (``SessionAssist.replay``): ``run`` restores them, and ``sop.start`` does too.
 
     Args:
         platform: the platform (SOP library, database, clock).
@@ -182,21 +219,52 @@ class SopLiveService:
     def assistant(self, session_id: str) -> SopAssistant | None:
         """The session's assistant, once started."""
         live = self._sessions.get(session_id)
-        return live.assistant if live else None
+        return live.assist.assistant if live else None
+
+    def progress(self, session_id: str) -> dict[str, Any] | None:
+        """The session's ``sop.checklist`` data, once started (see ``start``)."""
+        live = self._sessions.get(session_id)
+        return live.assist.progress() if live else None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Watch started sessions (shares, room end) and feed scripted transcripts.
 
         Run it in the host's task group; without it the assistant follows only what the
-        host's page says.
+        host's page says. It first restores every session whose assistant was started
+        before the host process restarted: a room still live is watched again, a room
+        that ended meanwhile gets its SOP record written.
         """
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
-            task_status.started()
             try:
+                for session_id in await self._stored_sessions():
+                    try:
+                        await self._restore(session_id)
+                    except Exception:  # one session's trouble does not stop the others
+                        _log.exception(
+                            "the SOP assistant of session %s was not restored", session_id
+                        )
+                task_status.started()
                 await anyio.sleep_forever()
             finally:
                 self._tasks = None
+
+    async def _restore(self, session_id: str) -> None:
+        """Bring back a session's assistant from its stored inputs: watched again while
+        its room is live, its record written when the room ended meanwhile."""
+        async with self._lock(session_id):
+            if session_id in self._sessions:
+                return
+            live = await self._load(session_id)
+            if live is None:
+                return
+            ended = await self._room_ended(session_id)
+            self._sessions[session_id] = live
+            if not ended:
+                await self._resume(session_id, live, follow_board=True)
+                return
+        with contextlib.suppress(InvalidInput):  # finished meanwhile
+            await self._finish_and_announce(session_id)
 
     # ---- the signaling area -------------------------------------------------------------
 
@@ -248,25 +316,38 @@ class SopLiveService:
 
         Returns the ``sop.checklist`` data: the flows with their nodes, the active flow,
         what is on screen, the nodes executed so far, the card shown and the alerts raised.
+        An assistant started before the host process restarted is restored first.
 
         Raises:
             PermissionDenied: the template is not one the actor may use.
             ConflictError: the session has ended.
         """
         # Two tabs of the host starting at once get one assistant.
-        async with self._locks.setdefault(session_id, anyio.Lock()):
-            return await self._start(actor, session_id, template_id)
+        loaded: _Live | None = None
+        async with self._lock(session_id):
+            if not await self._room_ended(session_id):
+                return await self._start(actor, session_id, template_id)
+            if session_id not in self._sessions:
+                # Started before a restart, ended while the host was down.
+                loaded = await self._load(session_id)
+                if loaded is not None:
+                    self._sessions[session_id] = loaded
+        if loaded is not None:
+            with contextlib.suppress(InvalidInput):  # finished meanwhile
+                await self._finish_and_announce(session_id)
+        raise ConflictError("the session has ended: its SOP record is written")
 
     async def _start(
         self, actor: Principal, session_id: str, template_id: str | None
     ) -> dict[str, Any]:
         live = self._sessions.get(session_id)
-        if live is not None and (template_id is None or template_id == live.template_id):
-            return self._progress(live)
-        if self._rooms is not None:
-            room = await self._rooms.room(session_id)
-            if room.state is RoomState.ENDED:
-                raise ConflictError("the session has ended: its SOP record is written")
+        if live is None:
+            live = await self._load(session_id)
+            if live is not None:
+                self._sessions[session_id] = live
+                await self._resume(session_id, live, follow_board=True)
+        if live is not None and (template_id is None or template_id == live.assist.template_id):
+            return live.assist.progress()
         sop = self._platform.sop
         flows: list[Flow] = await sop.flows(actor)
         if template_id:
@@ -277,70 +358,29 @@ class SopLiveService:
             flows = [by_id[f] for f in chosen[0].flow_ids if f in by_id]
         scripts = await sop.scripts(actor)
         rules = [r.rule for r in await sop.rules(actor, enabled_only=True)]
-        roles: dict[str, str] = live.roles if live else {}
-        assistant = SopAssistant(
-            flows, scripts, rules, role_of=lambda speaker: roles.get(speaker, speaker)
+        entry = AssistStarted(
+            template_id, tuple(flows), tuple(scripts), tuple(rules), self._now_ms()
         )
-        checklist = [
-            {
-                "id": f.id,
-                "name": f.name,
-                "material_id": f.material_id,
-                "nodes": nodes_to_json(f.nodes),
-            }
-            for f in flows
-        ]
         if live is not None:
-            # Another template: start over, on what is on screen now.
-            assistant.show(*live.assistant.shown, time_ms=self._now_ms())
-            live.assistant, live.template_id, live.checklist = assistant, template_id, checklist
-            live.alerts.clear()
+            await self._input(session_id, live, entry)  # another template: start over
         else:
-            live = _Live(assistant, template_id, checklist, roles)
+            live = _Live(SessionAssist())
+            await self._input(session_id, live, entry)
             self._sessions[session_id] = live
-            if self._tasks is not None:
-                await self._tasks.start(self._watch, session_id, live)
-                recogniser = self.config.recogniser
-                if recogniser is not None and self._audio is not None:
-                    words = _hotwords(flows, scripts)
-                    live.speech = RoomSpeech(await anyio.to_thread.run_sync(recogniser, words))
-                    self._tasks.start_soon(self._hear, session_id, live, live.speech)
-        assistant.events()  # what is on screen comes with the checklist
-        return self._progress(live)
-
-    def _progress(self, live: _Live) -> dict[str, Any]:
-        assistant = live.assistant
-        active = assistant.active_flow
-        material, page = assistant.shown
-        card = assistant.card
-        return {
-            "template_id": live.template_id,
-            "flows": live.checklist,
-            "active_flow": active.id if active else None,
-            "material_id": material,
-            "page": page,
-            "executed": [[f, n] for f, n in assistant.executed],
-            "card": attrs.asdict(card) if card else None,
-            "alerts": list(live.alerts),
-        }
+            await self._resume(session_id, live, follow_board=False)
+        return live.assist.progress()
 
     async def show(self, session_id: str, material_id: str | None, page: int | None) -> None:
         """What is on screen changed: the session's flow (and card) follow it."""
-        live = self._live(session_id)
-        live.assistant.show(material_id, page, time_ms=self._now_ms())
-        await self._publish(session_id, live)
+        await self._feed_input(session_id, ScreenShown(material_id, page, self._now_ms()))
 
     async def receive(
         self, session_id: str, segment: TranscriptSegment, *, role: str | None = None
     ) -> None:
         """Feed one transcript segment; ``role`` (salesperson / customer) of its speaker."""
-        live = self._live(session_id)
-        if role is not None:
-            if role not in _ROLES:
-                raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
-            live.roles[segment.speaker] = role
-        live.assistant.receive(segment)
-        await self._publish(session_id, live)
+        if role is not None and role not in _ROLES:
+            raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
+        await self._feed_input(session_id, SegmentHeard(segment, role))
 
     async def listen(
         self, session_id: str, source: TranscriptSource, roles: Mapping[str, str] | None = None
@@ -351,10 +391,10 @@ class SopLiveService:
             roles: the role of each speaker id the source uses.
         """
         live = self._live(session_id)
-        for speaker, role in (roles or {}).items():
+        roles = dict(roles or {})
+        for role in roles.values():
             if role not in _ROLES:
                 raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
-            live.roles[speaker] = role
         # Utterance ids are unique within a source; another source may reuse them.
         live.sources += 1
         prefix = f"src{live.sources}:"
@@ -362,7 +402,11 @@ class SopLiveService:
             if self._sessions.get(session_id) is not live:
                 return  # finished meanwhile
             utterance = prefix + segment.utterance
-            await self.receive(session_id, attrs.evolve(segment, utterance=utterance))
+            await self.receive(
+                session_id,
+                attrs.evolve(segment, utterance=utterance),
+                role=roles.get(segment.speaker),
+            )
 
     async def finish(self, session_id: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """Write the session's execution table and QA report into its record."""
@@ -374,21 +418,32 @@ class SopLiveService:
             live.speech.close()
             with anyio.move_on_after(_DRAIN_S):
                 await live.heard.wait()
-        if self._sessions.pop(session_id, None) is not live:
-            raise InvalidInput("the SOP assistant of this session was not started")
+        async with self._lock(session_id):
+            if self._sessions.get(session_id) is not live:
+                raise InvalidInput("the SOP assistant of this session was not started")
+            if live.watcher is not None:
+                live.watcher.cancel()
+            roles = live.assist.roles
+            steps, report = summary_json(
+                live.assist.assistant.summary(),
+                role_of=lambda s: roles.get(s) or (s if s in _ROLES else None),
+            )
+            values = {
+                "steps": json.dumps(steps, ensure_ascii=False),
+                "qa": json.dumps(report, ensure_ascii=False),
+                "qa_score": report["score"],
+                "qa_passed": report["passed"],
+                "written_ms": self._now_ms(),
+            }
+            async with self._platform.database.begin() as conn:
+                table = sop_session_reports
+                await conn.execute(table.delete().where(table.c.session_id == session_id))
+                await conn.execute(table.insert().values(session_id=session_id, **values))
+                # The record holds the outcome now: the inputs are not replayed again.
+                inputs = sop_assist_inputs
+                await conn.execute(inputs.delete().where(inputs.c.session_id == session_id))
+            del self._sessions[session_id]
         self._locks.pop(session_id, None)
-        if live.watcher is not None:
-            live.watcher.cancel()
-        steps, report = summary_json(live.assistant.summary())
-        values = {
-            "steps": json.dumps(steps, ensure_ascii=False),
-            "qa": json.dumps(report, ensure_ascii=False),
-            "written_ms": self._now_ms(),
-        }
-        async with self._platform.database.begin() as conn:
-            table = sop_session_reports
-            await conn.execute(table.delete().where(table.c.session_id == session_id))
-            await conn.execute(table.insert().values(session_id=session_id, **values))
         return steps, report
 
     # ---- internals -------------------------------------------------------------------------
@@ -399,22 +454,130 @@ class SopLiveService:
             raise InvalidInput("the SOP assistant of this session was not started")
         return live
 
+    def _lock(self, session_id: str) -> anyio.Lock:
+        return self._locks.setdefault(session_id, anyio.Lock())
+
     def _now_ms(self) -> int:
         return to_ms(self._platform.clock.now())
 
-    async def _publish(self, session_id: str, live: _Live) -> None:
-        channel = staff_channel(session_id)
-        for event in live.assistant.events():
-            message = _event(event)
-            if message.type == "sop.alert":
-                live.alerts.append(message.data)
-            await self._bus.publish(channel, message)
+    async def _room_ended(self, session_id: str) -> bool:
+        if self._rooms is None:
+            return False
+        try:
+            room = await self._rooms.room(session_id)
+        except NotAccessible:
+            return True  # the session is gone: nothing will come
+        return room.state is RoomState.ENDED
 
-    async def _watch(self, session_id: str, live: _Live, *, task_status: TaskStatus[None]) -> None:
+    async def _feed_input(self, session_id: str, entry: ScreenShown | SegmentHeard) -> None:
+        """Store and apply one input of a started session, then publish its events."""
+        async with self._lock(session_id):
+            live = self._live(session_id)  # not finished while waiting for the lock
+            events = await self._input(session_id, live, entry)
+            await self._publish(session_id, events)
+
+    async def _input(self, session_id: str, live: _Live, entry: AssistInput) -> list[AssistEvent]:
+        """Store ``entry`` as the session's next input, then apply it (the lock is held).
+
+        Storing first: an input the database refused never reached the assistant, so
+        what is replayed after a restart is exactly what was applied.
+        """
+        kind, data = input_json(entry)
+        async with self._platform.database.begin() as conn:
+            await conn.execute(
+                sop_assist_inputs.insert().values(
+                    session_id=session_id,
+                    seq=live.seq + 1,
+                    kind=kind,
+                    data=json.dumps(data, ensure_ascii=False),
+                    at_ms=self._now_ms(),
+                )
+            )
+        live.seq += 1
+        return live.assist.apply(entry)
+
+    async def _stored_sessions(self) -> list[str]:
+        """Sessions with stored inputs: assistants started and not finished."""
+        table = sop_assist_inputs
+        async with self._platform.database.connect() as conn:
+            rows = await conn.execute(
+                sa.select(table.c.session_id).distinct().order_by(table.c.session_id)
+            )
+            return [r.session_id for r in rows]
+
+    async def _load(self, session_id: str) -> _Live | None:
+        """The session's assistant replayed from its stored inputs (``None``: none stored,
+        or they cannot be read: logged and left as they are)."""
+        table = sop_assist_inputs
+        async with self._platform.database.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(table.c.seq, table.c.kind, table.c.data)
+                    .where(table.c.session_id == session_id)
+                    .order_by(table.c.seq)
+                )
+            ).all()
+        if not rows:
+            return None
+        try:
+            entries = [input_from_json(r.kind, json.loads(r.data)) for r in rows]
+            assist = SessionAssist.replay(entries)
+        except (InvalidInput, ValueError) as exc:
+            _log.error("the SOP inputs of session %s cannot be replayed: %s", session_id, exc)
+            return None
+        live = _Live(assist, seq=int(rows[-1].seq))
+        # New sources number their utterances after the ones heard before the restart.
+        for entry in entries:
+            if isinstance(entry, SegmentHeard):
+                found = re.match(r"(?:src|room)(\d+):", entry.segment.utterance)
+                if found:
+                    live.sources = max(live.sources, int(found.group(1)))
+        return live
+
+    async def _resume(self, session_id: str, live: _Live, *, follow_board: bool) -> None:
+        """Watch the session's board and room, and hear its audio (the lock is held).
+
+        ``follow_board``: a restored assistant moves to what the board shows only when
+        that differs from what it was last shown; a new one always does.
+        """
+        if self._tasks is None:
+            return
+        shown = await self._tasks.start(self._watch, session_id, live)
+        if shown is not None and (not follow_board or shown != live.assist.assistant.shown):
+            # What is on screen comes with the checklist: these events are not published.
+            entry = ScreenShown(shown[0], shown[1], self._now_ms())
+            await self._input(session_id, live, entry)
+        recogniser = self.config.recogniser
+        if recogniser is not None and self._audio is not None:
+            words = _hotwords(live.assist.flows, live.assist.scripts)
+            live.speech = RoomSpeech(await anyio.to_thread.run_sync(recogniser, words))
+            self._tasks.start_soon(self._hear, session_id, live, live.speech)
+
+    async def _publish(self, session_id: str, events: Sequence[AssistEvent]) -> None:
+        channel = staff_channel(session_id)
+        for event in events:
+            await self._bus.publish(channel, _event(event))
+
+    async def _finish_and_announce(self, session_id: str) -> None:
+        steps, report = await self.finish(session_id)
+        await self._bus.publish(
+            staff_channel(session_id),
+            ServerMessage("sop.summary", {"steps": steps, "qa": report}),
+        )
+
+    async def _watch(
+        self,
+        session_id: str,
+        live: _Live,
+        *,
+        task_status: TaskStatus[tuple[str | None, int | None] | None],
+    ) -> None:
+        """Follow the board and the room's end; starts with what the board shows now."""
         with anyio.CancelScope() as scope:
             live.watcher = scope
             async with self._bus.subscribe(session_id) as messages:
                 seen = 0
+                shown: tuple[str | None, int | None] | None = None
                 if self._whiteboards is not None:
                     view = await self._whiteboards.snapshot(session_id)
                     seen = view.seq
@@ -426,58 +589,68 @@ class SopLiveService:
                             )
                     if view.current is not None and view.current in live.documents:
                         material, video = live.documents[view.current]
-                        page = None if video else view.pages.get(view.current, 1)
-                        live.assistant.show(material, page, time_ms=self._now_ms())
-                task_status.started()
+                        shown = (material, None if video else view.pages.get(view.current, 1))
+                task_status.started(shown)
+                # A room that ended before the subscription took effect sends nothing more.
+                if await self._room_ended(session_id):
+                    live.watcher = None  # finishing must not cancel this very task
+                    with contextlib.suppress(InvalidInput):
+                        await self._finish_and_announce(session_id)
+                    return
                 async for message in messages:
                     if self._sessions.get(session_id) is not live:
                         return
                     if message.type == "room.ended":
                         live.watcher = None  # finishing must not cancel this very task
-                        steps, report = await self.finish(session_id)
-                        await self._bus.publish(
-                            staff_channel(session_id),
-                            ServerMessage("sop.summary", {"steps": steps, "qa": report}),
-                        )
+                        with contextlib.suppress(InvalidInput):  # finished meanwhile
+                            await self._finish_and_announce(session_id)
                         return
                     if message.type == "whiteboard.applied" and message.data.get("seq", 0) > seen:
                         await self._follow_board(session_id, live, message.data)
 
     async def _follow_board(self, session_id: str, live: _Live, data: dict[str, Any]) -> None:
-        for effect in data.get("effects", []):
-            kind = effect.get("kind")
-            if kind == "document_shared":
-                document = effect["document"]
-                if not document.get("source"):
-                    live.assistant.show(None, None, time_ms=self._now_ms())
-                    continue
-                video = document["kind"] == "video"
-                live.documents[document["id"]] = (document["source"], video)
-                page = None if video else int(effect.get("page", 1))
-                live.assistant.show(document["source"], page, time_ms=self._now_ms())
-                script = self.config.scripted.get(document.get("name", ""))
-                if script is not None and not live.feeding and self._tasks is not None:
-                    live.feeding = True
-                    self._tasks.start_soon(self._feed, session_id, live, script)
-            elif kind == "page_turned":
-                shared = live.documents.get(effect["document"])
-                if shared is not None:
-                    live.assistant.show(shared[0], int(effect["page"]), time_ms=self._now_ms())
-            elif kind == "document_closed":
-                live.assistant.show(None, None, time_ms=self._now_ms())
-        await self._publish(session_id, live)
+        async with self._lock(session_id):
+            if self._sessions.get(session_id) is not live:
+                return
+            for effect in data.get("effects", []):
+                kind = effect.get("kind")
+                shown: tuple[str | None, int | None] | None = None
+                if kind == "document_shared":
+                    document = effect["document"]
+                    if not document.get("source"):
+                        shown = (None, None)
+                    else:
+                        video = document["kind"] == "video"
+                        live.documents[document["id"]] = (document["source"], video)
+                        shown = (document["source"], None if video else int(effect.get("page", 1)))
+                        script = self.config.scripted.get(document.get("name", ""))
+                        if script is not None and not live.feeding and self._tasks is not None:
+                            live.feeding = True
+                            self._tasks.start_soon(self._feed, session_id, live, script)
+                elif kind == "page_turned":
+                    document_shown = live.documents.get(effect["document"])
+                    if document_shown is not None:
+                        shown = (document_shown[0], int(effect["page"]))
+                elif kind == "document_closed":
+                    shown = (None, None)
+                if shown is not None:
+                    entry = ScreenShown(shown[0], shown[1], self._now_ms())
+                    await self._publish(session_id, await self._input(session_id, live, entry))
 
     async def _hear(self, session_id: str, live: _Live, speech: RoomSpeech) -> None:
         """Recognise the room's audio for as long as the session's assistant lives."""
         if self._audio is None:
             return
+        # The recogniser numbers utterances from the start again after a restart.
+        live.sources += 1
+        prefix = f"room{live.sources}:"
         stop_tap = self._audio.tap_audio(session_id, speech.push)
         try:
             async for segment in speech.segments():
                 if self._sessions.get(session_id) is not live:
                     return
                 role = await self._role_of(session_id, segment.speaker)
-                utterance = f"room:{segment.utterance}"
+                utterance = f"{prefix}{segment.utterance}"
                 await self.receive(
                     session_id, attrs.evolve(segment, utterance=utterance), role=role
                 )

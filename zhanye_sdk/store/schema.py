@@ -35,6 +35,7 @@ __all__ = [
     "session_media",
     "session_participants",
     "sessions",
+    "sop_assist_inputs",
     "sop_flows",
     "sop_qa_rules",
     "sop_script_categories",
@@ -459,4 +460,22 @@ sop_session_reports = Table(
     Column("steps", Text, nullable=False),
     Column("qa", Text, nullable=False),
     Column("written_ms", BigInteger, nullable=False),
+    #: The report's score and verdict, for the records list and its export.
+    Column("qa_score", Integer),
+    Column("qa_passed", Boolean),
+)
+
+#: What a session's live SOP assistant was given, in order (template starts with the
+#: library they loaded, what was shown, transcript segments): replayed into a fresh
+#: assistant when the host process restarts; deleted when the session's report is written.
+sop_assist_inputs = Table(
+    "sop_assist_inputs",
+    metadata,
+    Column(
+        "session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("seq", BigInteger, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
 )

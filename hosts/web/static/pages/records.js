@@ -108,6 +108,49 @@ function fillTable(table, rows, columns) {
   if (!rows.length) emptyRow(body, columns);
 }
 
+// 质检报告: score and verdict, violations with their evidence, what was never said,
+// speech rates and silences. Times are on the transcript's clock (from the session's start).
+function clockTime(ms) {
+  const s = Math.floor(ms / 1000);
+  const hours = Math.floor(s / 3600);
+  const rest = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return hours ? `${pad(hours)}:${rest}` : rest;
+}
+const listOrNone = (items) => (items.length ? items.join(t("records.qa.separator")) : t("records.qa.noneItem"));
+
+function renderQa(report) {
+  document.querySelector("#record-qa-none").hidden = Boolean(report);
+  document.querySelector("#record-qa-report").hidden = !report;
+  if (!report) return;
+  document.querySelector("#record-qa-score").textContent = t("records.qa.scoreValue", { n: report.score });
+  const badge = document.querySelector("#record-qa-badge");
+  badge.textContent = t(report.passed ? "records.qa.passed" : "records.qa.failed");
+  badge.className = `qa-badge ${report.passed ? "qa-pass" : "qa-fail"}`;
+  document.querySelector("#record-qa-missing").textContent = listOrNone(report.missing_mandatory);
+  document.querySelector("#record-qa-rate").textContent = listOrNone(
+    Object.entries(report.speech_rate_cpm).map(([role, n]) => t("records.qa.rate", { role: t(`records.qa.role.${role}`), n: Math.round(n) })),
+  );
+  document.querySelector("#record-qa-silences").textContent = listOrNone(
+    report.silences.map((x) => t("records.qa.silence", { from: clockTime(x.start_ms), to: clockTime(x.end_ms), seconds: Math.round((x.end_ms - x.start_ms) / 1000) })),
+  );
+  const body = document.querySelector("#record-qa-violations tbody");
+  body.replaceChildren();
+  for (const v of report.violations) {
+    const heard = Boolean(v.speaker);
+    const tr = document.createElement("tr");
+    tr.className = `qa-${v.severity}`;
+    tr.append(
+      cell(heard ? clockTime(v.time_ms) : "-"),
+      cell(v.role ? t(`records.qa.role.${v.role}`) : heard ? v.speaker : "-"),
+      cell(v.rule_name),
+      cell(v.text || t(`records.qa.sessionWide.${v.kind}`)),
+      cell(`-${v.deduction}`),
+    );
+    body.append(tr);
+  }
+  if (!report.violations.length) emptyRow(body, 5, "records.qa.noViolations");
+}
+
 function evaluationRows(record) {
   return record.evaluations.map((e) => [e.name, e.score ? t("records.score", { n: e.score }) : "-", e.comment || "-"]);
 }
@@ -158,6 +201,7 @@ async function showDetails(id) {
     3,
   );
   fillTable(document.querySelector("#record-sop"), record.sop_steps.map((x) => [x.level1, x.level2, x.status, x.script]), 4);
+  renderQa(record.qa_report);
   fillTable(document.querySelector("#record-evaluations"), evaluationRows(record), 3);
   document.querySelector("#record-dialog").showModal();
   await thumbnails;
