@@ -200,6 +200,12 @@ async def test_a_session_is_recorded_verifiably_and_survives_a_dropout(
         assert quality in ("good", "fair", "poor")
         row = (await exported_rows(server))[server.session_id]
         assert row["网络质量"] == {"good": "良好", "fair": "一般", "poor": "较差"}[quality], row
+        async with aiohttp.ClientSession() as http:
+            listed_records = await (
+                await http.get(f"{server.base}/api/records", headers=auth(server))
+            ).json()
+        by_id = {r["id"]: r for r in listed_records["items"]}
+        assert by_id[server.session_id]["network_quality"] == quality  # the records list
 
 
 async def exported_rows(server: MediaHost) -> dict[str, dict[str, str]]:

@@ -92,6 +92,26 @@ def test_demo_host_serves_demo_accounts_and_texts_invites_through_the_simulated_
         assert sent["sent"][0]["status"] in ("queued", "sending", "sent")
         line = wait_for("[simulated phone] SMS to 13800138000")
         assert session["meeting_number"] in line or "邀请" in line
+
+        # A customer joins with audio and video (the app host, a real WebRTC peer on
+        # loopback); when the salesperson ends the session, its recording is ready and
+        # verifies against its hash chain.
+        sid = session["id"]
+        invite = request(f"{base}/api/sessions/{sid}/invite-link", {}, token)
+        customer = [sys.executable, "-m", "hosts.app", "join", base + invite["path"]]
+        options = ["--name", "客户王女士", "--tone", "700", "--seconds", "4", "--loopback"]
+        subprocess.run(customer + options, cwd=tmp_path, env=env, timeout=90, check=True)
+        request(f"{base}/api/sessions/{sid}/end", {}, token)
+        deadline = time.monotonic() + 60
+        while True:
+            recording = request(f"{base}/api/sessions/{sid}/recording?verify=1", token=token)
+            if recording["status"] == "ready" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert recording["status"] == "ready" and recording["verified"], recording
+        assert recording["segments"] and (tmp_path / "var" / "recordings" / sid).is_dir()
+        record = request(f"{base}/api/records/{sid}", token=token)
+        assert record["recording_url"] == f"/sessions/{sid}/playback"
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -56,6 +56,11 @@ def test_the_record_dialog_shows_the_qa_report(browser: Any, host: RunningHost) 
         page.get_by_role("link", name="会话记录").click()
         expect(page.locator("#records tbody tr")).to_have_count(5)
 
+        # The list shows the score and verdict; a session without the assistant shows "-".
+        listed = page.locator("#records tbody tr").filter(has_text=sid)
+        expect(listed).to_contain_text("45 分")
+        expect(listed.locator(".qa-badge")).to_have_text("不合格")
+
         dialog = open_record(page, sid)
         qa = dialog.locator("#record-qa")
         expect(qa.get_by_role("heading", name="质检报告")).to_be_visible()

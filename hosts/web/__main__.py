@@ -28,6 +28,8 @@ from zhanye_sdk.devices.modem import Modem
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.media.recorder import RecordingConfig
+from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import Platform
 from zhanye_sdk.sop.demo import demo_live_config
 from zhanye_sdk.sop.live import SopLiveConfig
@@ -41,6 +43,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--demo", action="store_true", help="seed demo data, simulate the modem")
     parser.add_argument("--modem", help="serial device or pyserial URL of a GSM desk phone")
+    parser.add_argument(
+        "--recordings",
+        default="var/recordings",
+        help="folder for session recordings (every session is recorded; '' turns it off)",
+    )
     parser.add_argument(
         "--asr-model",
         help="folder of a sherpa-onnx streaming model: the SOP assistant listens to the room",
@@ -75,7 +82,13 @@ def main() -> None:
         # The demo plays a scripted conversation when its brochure is shared (SOP 实时辅助).
         sop_config = demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig()
         sop_config = attrs.evolve(sop_config, recogniser=recogniser)
-        application = build_app(platform, sms_gateway=gateway, sop_config=sop_config)
+        recording = RecordingConfig(Path(args.recordings)) if args.recordings else None
+        application = build_app(
+            platform,
+            sms_gateway=gateway,
+            sop_config=sop_config,
+            media_config=MediaConfig(recording=recording),
+        )
 
         async def device(_: web.Application) -> AsyncIterator[None]:
             if modem is None or gateway is None:

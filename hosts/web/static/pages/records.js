@@ -70,7 +70,7 @@ async function load() {
   const body = document.querySelector("#records tbody");
   body.replaceChildren();
   for (const record of page.items) body.append(row(record));
-  if (!page.items.length) emptyRow(body, 8);
+  if (!page.items.length) emptyRow(body, 10);
   document.querySelector("#total").textContent = t("common.total", { n: page.total });
   document.querySelector("#prev").disabled = state.offset === 0;
   document.querySelector("#next").disabled = state.offset + PAGE_SIZE >= page.total;
@@ -82,6 +82,7 @@ function row(record) {
   tr.append(
     cell(record.id), cell(record.meeting_number), cell(record.org_name), cell(record.project || "-"),
     cell(record.host_name), cell(record.host_login || "-"), cell(when(record.started_at)),
+    qaCell(record), cell(record.network_quality ? t(`media.network.${record.network_quality}`) : "-"),
   );
   const actions = cell("");
   actions.className = "actions";
@@ -95,6 +96,17 @@ function row(record) {
   }
   tr.append(actions);
   return tr;
+}
+
+// The QA score with a pass / fail badge, "-" when the assistant did not run.
+function qaCell(record) {
+  if (record.qa_score === null || record.qa_score === undefined) return cell("-");
+  const td = cell(t("records.qa.scoreValue", { n: record.qa_score }));
+  const badge = document.createElement("span");
+  badge.className = `qa-badge ${record.qa_passed ? "qa-pass" : "qa-fail"}`;
+  badge.textContent = t(record.qa_passed ? "records.qa.passed" : "records.qa.failed");
+  td.append(" ", badge);
+  return td;
 }
 
 function fillTable(table, rows, columns) {
