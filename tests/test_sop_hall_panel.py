@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from hosts.web.server import SOP_LIVE
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
@@ -18,6 +18,7 @@ from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.transcript import ScriptedTranscript
 
+from .hall_pages import copy_invite, join
 from .platform_world import World, build_world
 from .sop_world import BROCHURE, CARD_INTRO, CARD_RISK, SopLibrary, build_sop_library
 from .test_web_admin_pages import log_in
@@ -48,16 +49,6 @@ def host(tmp_path: Path) -> Iterator[RunningHost]:
         running.stop()
 
 
-def join(context: BrowserContext, link: str, name: str) -> Page:
-    page = context.new_page()
-    page.goto(link)
-    page.get_by_label("您的称呼").fill(name)
-    page.get_by_label(re.compile("全程录音录像")).check()
-    page.get_by_role("button", name="进入会话").click()
-    expect(page.locator("#connection")).to_have_text("已连接")
-    return page
-
-
 def node(page: Page, node_id: str) -> Any:
     return page.locator(f'#sop-panel [data-node="{node_id}"]')
 
@@ -83,11 +74,7 @@ def test_the_salesperson_sees_cards_ticks_and_alerts_and_the_customer_sees_none(
         expect(panel.locator(".sop-node")).to_have_count(3)
         expect(panel.get_by_text("当前共享的素材没有关联流程。")).to_be_visible()
 
-        staff.get_by_role("button", name="邀请客户").click()
-        link = staff.locator("#invite-link")
-        expect(link).to_have_value(re.compile(r"/join/"))
-        invite = link.input_value()
-        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+        invite = copy_invite(staff)
         phone = join(phone_context, invite, "客户王女士")
 
         # Sharing the brochure: the server moves the assistant, the card of page 1 shows.
@@ -208,11 +195,7 @@ def test_a_pushed_product_link_brings_its_flow_and_card(browser: Any, host: Runn
         log_in(staff, host, "sp-A1")
         staff.get_by_role("button", name="开始会话").click()
         expect(staff.locator("#sop-panel")).to_have_attribute("data-state", "started")
-        staff.get_by_role("button", name="邀请客户").click()
-        link = staff.locator("#invite-link")
-        expect(link).to_have_value(re.compile(r"/join/"))
-        invite = link.input_value()
-        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+        invite = copy_invite(staff)
         join(phone_context, invite, "客户李先生")
         staff.get_by_role("button", name="共享链接").click()
         staff.get_by_label(re.compile("百万安心疗")).check()

@@ -24,6 +24,7 @@ from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from . import material_files
+from .hall_pages import copy_invite, join
 from .platform_world import World, build_world
 from .test_web_admin_pages import log_in
 from .webhost import RunningHost
@@ -56,16 +57,6 @@ def host(tmp_path: Any) -> Iterator[RunningHost]:
         yield running
     finally:
         running.stop()
-
-
-def join(context: BrowserContext, link: str, name: str) -> Page:
-    page = context.new_page()
-    page.goto(link)
-    page.get_by_label("您的称呼").fill(name)
-    page.get_by_label(re.compile("全程录音录像")).check()
-    page.get_by_role("button", name="进入会话").click()
-    expect(page.locator("#connection")).to_have_text("已连接")
-    return page
 
 
 def strokes_of(page: Page) -> str:
@@ -132,11 +123,7 @@ def test_shared_file_with_two_drawers_undo_late_joiner_and_page_turns(
         log_in(staff, host, "sp-A1")
         staff.get_by_role("button", name="开始会话").click()
         expect(staff.locator("#connection")).to_have_text("已连接")
-        staff.get_by_role("button", name="邀请客户").click()
-        link = staff.locator("#invite-link")
-        expect(link).to_have_value(re.compile(r"/join/"))
-        invite = link.input_value()
-        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+        invite = copy_invite(staff)
         phone = join(phone_context, invite, "客户王女士")
 
         # 共享 → pick the PDF: both sides show its first page.
@@ -258,11 +245,7 @@ def test_shared_video_play_seek_and_pause_stay_in_sync(browser: Any, host: Runni
         log_in(staff, host, "sp-A1")
         staff.get_by_role("button", name="开始会话").click()
         expect(staff.locator("#connection")).to_have_text("已连接")
-        staff.get_by_role("button", name="邀请客户").click()
-        link = staff.locator("#invite-link")
-        expect(link).to_have_value(re.compile(r"/join/"))
-        invite = link.input_value()
-        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+        invite = copy_invite(staff)
         phone = join(phone_context, invite, "客户王女士")
 
         staff.get_by_role("button", name="共享文件").click()
@@ -341,11 +324,7 @@ def test_five_thousand_strokes_render_and_sync(browser: Any, host: RunningHost) 
         staff.wait_for_function(f"() => {count} === 5000")
 
         # A customer joining now gets all 5,000 in the snapshot, and drawing still syncs.
-        staff.get_by_role("button", name="邀请客户").click()
-        link = staff.locator("#invite-link")
-        expect(link).to_have_value(re.compile(r"/join/"))
-        invite = link.input_value()
-        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+        invite = copy_invite(staff)
         phone = join(phone_context, invite, "客户王女士")
         phone.wait_for_function(f"() => {count} === 5000")
         draw_together(staff, phone)
@@ -371,11 +350,7 @@ def open_hall_with_customer(
     log_in(staff, host, "sp-A1")
     staff.get_by_role("button", name="开始会话").click()
     expect(staff.locator("#connection")).to_have_text("已连接")
-    staff.get_by_role("button", name="邀请客户").click()
-    link = staff.locator("#invite-link")
-    expect(link).to_have_value(re.compile(r"/join/"))
-    invite = link.input_value()
-    staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+    invite = copy_invite(staff)
     phone = join(phone_context, invite, "客户王女士")
     staff.get_by_role("button", name="共享文件").click()
     staff.locator(f'#board-share-dialog li[data-name="{MATERIAL}"]').get_by_role(

@@ -1,0 +1,28 @@
+"""Browser steps the session-page tests share: a salesperson's invite, a customer joining."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+
+def copy_invite(staff: Page) -> str:
+    """Open 邀请客户 in the hall, read the invite link and close the dialog."""
+    staff.get_by_role("button", name="邀请客户").click()
+    link = staff.locator("#invite-link")
+    expect(link).to_have_value(re.compile(r"/join/"))
+    invite = link.input_value()
+    staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+    return invite
+
+
+def join(context: BrowserContext, link: str, name: str) -> Page:
+    """A customer opens the invite link, gives their name, accepts recording and joins."""
+    page = context.new_page()
+    page.goto(link)
+    page.get_by_label("您的称呼").fill(name)
+    page.get_by_label(re.compile("全程录音录像")).check()
+    page.get_by_role("button", name="进入会话").click()
+    expect(page.locator("#connection")).to_have_text("已连接")
+    return page
