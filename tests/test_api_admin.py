@@ -150,6 +150,42 @@ async def test_malformed_requests_get_clear_errors(api: tuple[AdminApi, World]) 
     assert (await call(admin, "GET", "/api/nothing-here", token=token)).status == 404
 
 
+async def test_a_bad_account_form_is_explained_in_english_and_chinese(
+    api: tuple[AdminApi, World],
+) -> None:
+    admin, world = api
+    token = await login(admin, "oa-A1")
+    form = {
+        "login": "zhaoliu",
+        "name": "赵六",
+        "password": "short",
+        "role": "salesperson",
+        "org_id": world.ids["A1"],
+    }
+    refused = await call(admin, "POST", "/api/accounts", form, token)
+    assert refused.status == 400
+    assert refused.json()["error"] == {
+        "code": "invalid_input",
+        "message": "password must be 8–128 characters",
+        "message_zh": "密码须为 8–128 位，请重新输入",
+    }
+    taken = await call(
+        admin, "POST", "/api/accounts", form | {"login": "sp-A1", "password": "abcd1234"}, token
+    )
+    assert taken.status == 409
+    assert taken.json()["error"]["message"] == "login 'sp-A1' is taken"
+    assert taken.json()["error"]["message_zh"] == "登录账号“sp-A1”已被使用，请换一个"
+    phone = await call(
+        admin, "POST", "/api/accounts", form | {"password": "abcd1234", "phone": "12345"}, token
+    )
+    assert phone.status == 400 and "12345" in phone.json()["error"]["message_zh"]
+    # A protocol-level refusal has no Chinese text of its own; pages fall back to English.
+    garbled = await admin.handle(
+        ApiRequest("POST", "/api/accounts", headers={"authorization": f"Bearer {token}"}, body=b"{")
+    )
+    assert garbled.status == 400 and "message_zh" not in garbled.json()["error"]
+
+
 async def test_throttled_login_says_when_to_retry(api: tuple[AdminApi, World]) -> None:
     admin, _ = api
     for _ in range(5):
@@ -160,3 +196,4 @@ async def test_throttled_login_says_when_to_retry(api: tuple[AdminApi, World]) -
     response = await call(admin, "POST", "/api/login", {"login": "sp-A2", "password": PASSWORD})
     assert response.status == 429
     assert response.json()["error"]["retry_after_s"] > 0
+    assert "分钟后再试" in response.json()["error"]["message_zh"]

@@ -61,7 +61,7 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         popup.get_by_label("到店时间").fill("2026-03-07T19:00")
         popup.get_by_role("button", name="确认预订").click()
         expect(popup.locator("#reserve-result")).to_contain_text(
-            "与当前情况冲突：牡丹厅 is booked from 18:00 to 20:00"
+            "与当前情况冲突：牡丹厅在 18:00–20:00 已有预订，请换一个时间或资源"
         )
         assert len(kiosk.run(kiosk.desk.reservations.on_day(NOON, NOON + timedelta(days=2)))) == 1
         # While talking, the desk completes the card and notes the conversation; the
@@ -129,7 +129,7 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         expect(page.locator("#sms-list")).to_contain_text("张三您好")
         page.get_by_role("button", name="发送").click()
         expect(page.locator("#toast")).to_contain_text("暂时不能这样做：")
-        expect(page.locator("#toast")).to_contain_text("SIM has not been verified")
+        expect(page.locator("#toast")).to_contain_text("SIM 卡尚未验证，请先连接设备")
         kiosk.registration = Registration(True, quota_per_day=100, signature="小馆")
         sent_before = len(kiosk.sim.sent)
         page.get_by_role("button", name="发送").click()

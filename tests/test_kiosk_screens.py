@@ -51,7 +51,11 @@ def test_levels_are_kept_and_the_member_discount_applies_at_check_out(
     panel.get_by_label("等级名称").fill("白金卡")
     panel.get_by_label(re.compile("折扣率")).fill("1.5")
     panel.get_by_role("button", name="保存").click()
-    expect(panel.locator("#level-result")).to_contain_text("输入有误：a discount rate is in (0, 1]")
+    # The reason is in Chinese, with the value typed.
+    expect(panel.locator("#level-result")).to_contain_text(
+        "输入有误：折扣“1.5”无效：须大于 0 且不超过 1"
+    )
+    expect(panel.locator("#level-result")).not_to_contain_text("discount rate")
     panel.get_by_role("button", name="取消").click()
     # Edit: 金卡 becomes 85 折.
     panel.locator("#levels tbody tr").get_by_role("button", name="修改").click()
@@ -93,7 +97,7 @@ def test_levels_are_kept_and_the_member_discount_applies_at_check_out(
     checkout.get_by_label("实收金额").fill("50")  # less than payable: refused, nothing kept
     checkout.get_by_role("button", name="结账").click()
     expect(page.locator("#board-result")).to_have_text(
-        "输入有误：paid 50.00 is less than the payable 81.60"
+        "输入有误：实收 50.00 元少于应付 81.60 元，请核对金额"
     )
     assert kiosk.run(kiosk.desk.reservations.get(booking.id)).status == "booked"
     checkout.get_by_label("实收金额").fill("100")
@@ -138,7 +142,7 @@ def test_customer_care_settings_drive_the_greetings(page: Page, kiosk: RunningKi
     holiday.get_by_label("日期").fill("2027-02-20")
     holiday.get_by_label(re.compile("祝福内容")).fill("{phone}元宵快乐")
     holiday.get_by_role("button", name="保存").click()
-    expect(page.locator("#holiday-result")).to_contain_text("placeholders")
+    expect(page.locator("#holiday-result")).to_contain_text("无法识别的占位符 {phone}")
     expect(rows).to_have_count(1)
 
     # What the desk will send follows these settings: on 春节 after 08:00 the holiday
@@ -196,7 +200,7 @@ def test_import_and_export_of_the_customer_book(
     expect(errors).to_have_count(2)
     expect(errors.first).to_contain_text("第 3 行")
     expect(errors.nth(1)).to_contain_text("第 4 行")
-    expect(errors.nth(1)).to_contain_text("birthday")
+    expect(errors.nth(1)).to_contain_text("生日须为“年-月-日”格式")
     progress = transfer.locator("#transfer-progress")
     expect(progress).to_be_visible()
     assert progress.evaluate("p => p.value === p.max")
@@ -210,3 +214,24 @@ def test_import_and_export_of_the_customer_book(
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:2] == ["手机号", "姓名"]
     assert sorted(r[1] for r in rows[1:]) == ["张三", "赵六"]
+
+
+def test_a_refused_level_is_explained_in_english_on_the_english_desk(
+    browser: Any, kiosk: RunningKiosk
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{kiosk.url}/?lang=en#token={kiosk.token}")
+        expect(page.locator("#status")).to_have_text("●")
+        panel = page.locator('[data-panel="levels"]')
+        page.locator('[role="tab"][data-tab="levels"]').click()
+        panel.get_by_label("Level", exact=True).fill("Platinum")
+        panel.get_by_label(re.compile("Discount rate")).fill("1.5")
+        panel.locator('button[type="submit"]').click()
+        expect(panel.locator("#level-result")).to_contain_text(
+            "a discount rate is in (0, 1] with at most 4 decimals, got '1.5'"
+        )
+        expect(panel.locator("#level-result")).not_to_contain_text("折扣")
+    finally:
+        context.close()

@@ -144,3 +144,31 @@ def test_salesperson_gets_no_account_admin(page: Page, host: RunningHost) -> Non
     page.goto(f"{host.url}/admin/accounts")
     expect(page.locator("#notice")).to_have_text("没有权限执行此操作。")
     expect(page.locator("#accounts tbody tr")).to_have_count(0)
+
+
+def _submit_short_password(page: Page) -> Any:
+    page.locator("#new-account").click()
+    dialog = page.locator("#account-dialog")
+    dialog.locator('input[name="login"]').fill("zhaoliu")
+    dialog.locator('input[name="name"]').fill("赵六")
+    dialog.locator('input[name="password"]').fill("short")
+    dialog.locator('button[type="submit"]').click()
+    return dialog
+
+
+def test_a_refused_account_form_is_explained_in_the_pages_language(
+    page: Page, host: RunningHost
+) -> None:
+    log_in(page, host, "oa-A1")
+    expect(page).to_have_url(re.compile(r"/workbench$"))
+    page.goto(f"{host.url}/admin/accounts")
+    dialog = _submit_short_password(page)
+    # Chinese by default: the frame and the server's reason are both Chinese.
+    expect(dialog.get_by_role("alert")).to_have_text("输入有误：密码须为 8–128 位，请重新输入")
+    expect(dialog.locator('input[name="name"]')).to_have_value("赵六")
+
+    page.goto(f"{host.url}/admin/accounts?lang=en")
+    dialog = _submit_short_password(page)
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "Please check your input: password must be 8–128 characters"
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import ROOMS, SIGNALING
+from hosts.web.server import COBROWSE, ROOMS, SIGNALING
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from .platform_world import World, build_world
@@ -135,6 +135,13 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         text = repr(stored)
         assert stored and "李四" in text
         assert ID_NUMBER not in text and PHONE not in text and BIRTH not in text
+        # The session ends with the page still shared: the share ends with it (stored,
+        # announced, and no longer held in memory).
+        assert stored[-1]["ended_ms"] is None
+        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        expect(phone.locator(".cobrowse-toolbar")).to_be_hidden()
+        assert host.run(_stored_log(host, sid))[-1]["ended_ms"] is not None
+        assert host.app[COBROWSE].active(sid) is None
         # The session record lists the shared link (共享素材信息).
         staff.goto(f"{host.url}/records")
         staff.get_by_role("button", name="查看").first.click()
@@ -153,8 +160,6 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
 
 
 async def _stored_log(host: RunningHost, session_id: str) -> Any:
-    from hosts.web.server import COBROWSE
-
     return await host.app[COBROWSE].stored_log(session_id)
 
 

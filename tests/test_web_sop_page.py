@@ -129,7 +129,7 @@ def test_company_admin_configures_scripts_flows_templates_and_rules(
     rule.get_by_label("规则类型").select_option("forbidden")
     rule.get_by_label("表达式").fill("保本 and")
     rule.get_by_role("button", name="保存").click()
-    expect(rule.get_by_role("alert")).to_contain_text("expression")
+    expect(rule.get_by_role("alert")).to_contain_text("质检规则“坏规则”有误：表达式“保本 and”")
 
 
 def test_a_salesperson_has_no_sop_management(page: Page, host: RunningHost) -> None:

@@ -14,7 +14,22 @@ __all__ = [
 
 
 class ZhanyeError(Exception):
-    """Root of every error the SDK raises on purpose."""
+    """Root of every error the SDK raises on purpose.
+
+    ``str(exc)`` is the English message (developers, logs); ``zh`` is the same failure
+    told to a person in Simplified Chinese — what happened and what to do next — for the
+    errors a user can cause from a page, ``None`` for internal and protocol errors.
+
+    Args:
+        args: the English message (and anything else ``Exception`` accepts).
+        zh: the Chinese message for pages, if any.
+    """
+
+    zh: str | None
+
+    def __init__(self, *args: object, zh: str | None = None) -> None:
+        super().__init__(*args)
+        self.zh = zh
 
 
 class InvalidInput(ZhanyeError, ValueError):
@@ -46,7 +61,14 @@ class DeviceError(ZhanyeError):
         retryable: whether trying again later may succeed.
     """
 
-    def __init__(self, message: str, *, code: int | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        retryable: bool = False,
+        zh: str | None = None,
+    ) -> None:
+        super().__init__(message, zh=zh)
         self.code = code
         self.retryable = retryable

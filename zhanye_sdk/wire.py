@@ -72,6 +72,10 @@ def structure(data: object, kind: type[T]) -> T:
         return converter.structure(data, kind)
     except cattrs.BaseValidationError as exc:
         problems = "; ".join(cattrs.transform_error(exc)) or str(exc)
-        raise InvalidInput(f"invalid {kind.__name__}: {problems}") from exc
+        raise InvalidInput(
+            f"invalid {kind.__name__}: {problems}", zh=f"提交的内容有误，请检查后重试（{problems}）"
+        ) from exc
     except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidInput(f"invalid {kind.__name__}: {exc}") from exc
+        raise InvalidInput(
+            f"invalid {kind.__name__}: {exc}", zh=f"提交的内容有误，请检查后重试（{exc}）"
+        ) from exc

@@ -85,8 +85,8 @@ class ApiResponse:
 class ApiError(ZhanyeError):
     """An HTTP-level refusal with a status and a machine-readable code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, code: str, message: str, *, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.status = status
         self.code = code
 
@@ -96,7 +96,7 @@ def bearer_token(request: ApiRequest) -> str:
     header = request.header("Authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "authentication_failed", "log in first")
+        raise ApiError(401, "authentication_failed", "log in first", zh="请先登录")
     return token.strip()
 
 
@@ -105,7 +105,9 @@ def error_response(exc: BaseException) -> ApiResponse:
 
     Codes: ``invalid_input`` 400, ``authentication_failed`` 401, ``login_throttled`` 429,
     ``permission_denied`` 403, ``not_found`` 404, ``conflict`` 409, ``outside_service_hours``
-    409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``.
+    409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``. The body is
+    ``{"error": {"code", "message", "message_zh"?, …}}``: ``message`` is English,
+    ``message_zh`` the Chinese text when the exception has one (``ZhanyeError.zh``).
     """
     from zhanye_sdk.platform.auth import AuthenticationFailed, LoginThrottled
     from zhanye_sdk.platform.hours import OutsideServiceHours
@@ -130,7 +132,11 @@ def error_response(exc: BaseException) -> ApiResponse:
         status, code = 400, "invalid_input"
     else:
         status, code = 400, "error"
-    return ApiResponse.of_json({"error": {"code": code, "message": str(exc), **extra}}, status)
+    body: dict[str, Any] = {"code": code, "message": str(exc)}
+    zh = exc.zh if isinstance(exc, ZhanyeError) else None
+    if zh:
+        body["message_zh"] = zh
+    return ApiResponse.of_json({"error": {**body, **extra}}, status)
 
 
 Handler = Callable[..., Awaitable[ApiResponse]]

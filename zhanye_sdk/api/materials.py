@@ -94,7 +94,7 @@ class MaterialApi(EndpointGroup):
         elif kind == "file":
             material = await service.upload_file(actor, name, request.body, org_ids=org_ids)
         else:
-            raise InvalidInput("kind must be file or video")
+            raise InvalidInput("kind must be file or video", zh="请选择上传文件或视频")
         return ApiResponse.of_json(_material(material), 201)
 
     async def add_link(self, request: ApiRequest) -> ApiResponse:
@@ -162,7 +162,10 @@ class MaterialApi(EndpointGroup):
         pages = await self.platform.materials.pages(actor, material_id)
         page = next((p for p in pages if p.number == int(number)), None)
         if page is None:
-            raise InvalidInput(f"there is no page {number}; the document has {len(pages)}")
+            raise InvalidInput(
+                f"there is no page {number}; the document has {len(pages)}",
+                zh=f"第 {number} 页不存在，该文档共 {len(pages)} 页",
+            )
         data = await self.platform.materials.page_image(actor, material_id, int(number))
         return ApiResponse(
             200,

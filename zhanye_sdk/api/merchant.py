@@ -205,7 +205,12 @@ class MerchantApi:
         if not given and request.path == EVENTS_PATH:
             given = request.query.get("token", "")
         if not given or not hmac.compare_digest(given.encode(), self._token):
-            raise ApiError(401, "authentication_failed", "enter the desk token (桌面口令) first")
+            raise ApiError(
+                401,
+                "authentication_failed",
+                "enter the desk token (桌面口令) first",
+                zh="请先输入桌面口令",
+            )
 
     async def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one request (401 without the desk token)."""
@@ -320,7 +325,9 @@ class MerchantApi:
                 date.fromisoformat(text) if text else self.desk.clock.now().astimezone(zone).date()
             )
         except ValueError as exc:
-            raise InvalidInput("day must be YYYY-MM-DD") from exc
+            raise InvalidInput(
+                "day must be YYYY-MM-DD", zh="日期须为“年-月-日”格式，如 2027-02-06"
+            ) from exc
         start = datetime.combine(day, time(0), zone)
         items = []
         names = {r.id: r.name for r in await self.desk.reservations.resources()}
@@ -433,7 +440,7 @@ class MerchantApi:
     def _format(request: ApiRequest) -> str:
         fmt = request.query.get("format", "csv")
         if fmt not in _SHEETS:
-            raise InvalidInput("format is csv or xlsx")
+            raise InvalidInput("format is csv or xlsx", zh="文件格式须为 csv 或 xlsx")
         return fmt
 
     @staticmethod

@@ -95,7 +95,10 @@ def filters_from_params(
         except ValueError:
             problems.append(f"state must be waiting, live or ended, got {state!r}")
     if problems:
-        raise InvalidInput("invalid record filter: " + "; ".join(problems))
+        raise InvalidInput(
+            "invalid record filter: " + "; ".join(problems),
+            zh="筛选条件有误，请检查时间、人数、评价和状态条件后再查询",
+        )
     return RecordFilter(**fields).checked()
 
 

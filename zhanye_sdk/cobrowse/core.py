@@ -59,8 +59,10 @@ class CobrowseRefused(ZhanyeError):
     With ``needs_snapshot`` the customer's agent should send a fresh snapshot.
     """
 
-    def __init__(self, code: str, message: str, *, needs_snapshot: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self, code: str, message: str, *, needs_snapshot: bool = False, zh: str | None = None
+    ) -> None:
+        super().__init__(message, zh=zh)
         self.code = code
         self.needs_snapshot = needs_snapshot
 

@@ -87,6 +87,7 @@ class CobrowseService:
         self._bus = bus
         self._limits = limits or CobrowseLimits()
         self._shares: dict[str, _Share] = {}  # by session id: one shared page at a time
+        rooms.on_ended(self._room_ended)
 
     async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         """Answer one ``cobrowse.*`` message from ``seat`` (the endpoint's area handler)."""
@@ -136,7 +137,12 @@ class CobrowseService:
             return [
                 ServerMessage(
                     "error",
-                    {"code": exc.code, "message": str(exc), "needs_snapshot": exc.needs_snapshot},
+                    {
+                        "code": exc.code,
+                        "message": str(exc),
+                        "needs_snapshot": exc.needs_snapshot,
+                        **({"message_zh": exc.zh} if exc.zh else {}),
+                    },
                     re=message.id,
                 )
             ]
@@ -249,6 +255,15 @@ class CobrowseService:
     async def _end(self, seat: Seat, share: _Share) -> None:
         if seat.role is not ParticipantRole.HOST:
             raise PermissionDenied("only the host ends sharing")
+        await self._close(share)
+
+    async def _room_ended(self, session_id: str) -> None:
+        """The session is over: its shared page ends with it and leaves memory."""
+        share = self._shares.pop(session_id, None)
+        if share is not None and not share.log.ended:
+            await self._close(share)
+
+    async def _close(self, share: _Share) -> None:
         share.log.end()
         async with self._platform.database.begin() as conn:
             await conn.execute(

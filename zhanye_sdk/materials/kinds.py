@@ -233,7 +233,10 @@ def require_kind(
     allowed = ", ".join(kind.label for kind in ContentKind if kind in accepted)
     raise InvalidInput(
         f"this {what} is {finding.description}; accepted are: {allowed} "
-        "(the type is decided by the content, not the file name)"
+        "(the type is decided by the content, not the file name)",
+        zh=f"这个{'视频' if what == 'video' else '文件'}的内容不是可接受的类型"
+        "（按文件内容判断，而非文件名），"
+        f"可接受：{allowed}；请换一个文件再上传",
     )
 
 

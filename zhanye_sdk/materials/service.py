@@ -71,21 +71,30 @@ def check_link_url(url: str) -> str:
         InvalidInput: anything else (``javascript:``, ``file:``, relative URLs …).
     """
     if not isinstance(url, str):
-        raise InvalidInput("the link must be text")
+        raise InvalidInput("the link must be text", zh="链接必须是文字")
     url = url.strip()
     if not url or len(url) > _MAX_URL:
-        raise InvalidInput(f"the link must be 1–{_MAX_URL} characters")
+        raise InvalidInput(
+            f"the link must be 1–{_MAX_URL} characters", zh=f"链接须为 1–{_MAX_URL} 个字符"
+        )
     if any(c.isspace() or unicodedata.category(c).startswith("C") for c in url):
-        raise InvalidInput("the link must not contain spaces or control characters")
+        raise InvalidInput(
+            "the link must not contain spaces or control characters",
+            zh="链接不能包含空格或控制字符，请检查后重新填写",
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as exc:
-        raise InvalidInput(f"link {url!r} is not a valid URL ({exc})") from exc
+        raise InvalidInput(
+            f"link {url!r} is not a valid URL ({exc})",
+            zh=f"链接“{url}”不是有效的网址，请检查后重新填写",
+        ) from exc
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
             f"link {url!r} is not allowed; a link material must be an http:// or https:// "
-            "address such as https://example.com/product.html"
+            "address such as https://example.com/product.html",
+            zh=f"不能使用链接“{url}”：链接资源须以 http:// 或 https:// 开头，如 https://example.com/product.html",
         )
     return url
 
@@ -121,12 +130,19 @@ _SELECTOR = re.compile(r"^[^{}<>;]{1,200}$")
 def check_mask_selectors(selectors: Sequence[str]) -> tuple[str, ...]:
     """Validate CSS selectors of fields to mask: at most 20, each 1–200 characters."""
     if isinstance(selectors, str):
-        raise InvalidInput("mask_selectors must be a list of CSS selectors")
+        raise InvalidInput(
+            "mask_selectors must be a list of CSS selectors", zh="遮挡字段须为 CSS 选择器列表"
+        )
     cleaned = tuple(s.strip() for s in selectors if isinstance(s, str) and s.strip())
     if len(cleaned) != len([s for s in selectors if not isinstance(s, str) or s.strip()]):
-        raise InvalidInput("mask_selectors must be CSS selectors (text)")
+        raise InvalidInput(
+            "mask_selectors must be CSS selectors (text)", zh="遮挡字段须为 CSS 选择器（文字）"
+        )
     if len(cleaned) > 20 or not all(_SELECTOR.match(s) for s in cleaned):
-        raise InvalidInput("give at most 20 CSS selectors of 1–200 characters, without {}<>;")
+        raise InvalidInput(
+            "give at most 20 CSS selectors of 1–200 characters, without {}<>;",
+            zh="遮挡字段最多 20 个 CSS 选择器，每个 1–200 个字符，且不含 {}<>;",
+        )
     return cleaned
 
 
@@ -293,13 +309,15 @@ class MaterialService:
         require(actor, Operation.MATERIAL_UPLOAD)
         name = check_name(name, what="material name", limit=128)
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise InvalidInput("the upload must be bytes")
+            raise InvalidInput("the upload must be bytes", zh="上传内容必须是文件数据")
         data = bytes(data)
         what = "video" if kind is MaterialKind.VIDEO else "file"
         if len(data) > limit:
             raise InvalidInput(
                 f"the {what} is {_megabytes(len(data))}; a {what} may be at most "
-                f"{_megabytes(limit)}"
+                f"{_megabytes(limit)}",
+                zh=f"这个{'视频' if what == 'video' else '文件'}有 {_megabytes(len(data))}，"
+                f"最大只能 {_megabytes(limit)}，请压缩或换一个较小的文件",
             )
         content_kind = await anyio.to_thread.run_sync(
             functools.partial(require_kind, data, accepted, what=what)
@@ -434,14 +452,17 @@ class MaterialService:
         """
         require(actor, Operation.MATERIAL_USE)
         if not 1 <= limit <= 500 or offset < 0:
-            raise InvalidInput("limit must be 1–500 and offset ≥ 0")
+            raise InvalidInput(
+                "limit must be 1–500 and offset ≥ 0", zh="每页条数须为 1–500，起始位置不能为负数"
+            )
         conditions: list[Any] = [visible_to(actor)]
         if kind is not None:
             try:
                 kind = MaterialKind(kind)
             except ValueError:
                 raise InvalidInput(
-                    f"material kind {kind!r} is not valid; expected file, link or video"
+                    f"material kind {kind!r} is not valid; expected file, link or video",
+                    zh="资源类型无效，请选择文件、链接或视频",
                 ) from None
             conditions.append(materials.c.kind == kind.value)
         if keyword is not None and keyword.strip():
@@ -480,7 +501,10 @@ class MaterialService:
         """
         material = await self.get(actor, material_id)
         if material.sha256 is None:
-            raise InvalidInput(f"material {material.name!r} is a link; open its URL instead")
+            raise InvalidInput(
+                f"material {material.name!r} is a link; open its URL instead",
+                zh=f"资源“{material.name}”是链接，请直接打开它的网址",
+            )
         return await self.storage.get(material.sha256)
 
     # ---------------------------------------------------------------- deleting
@@ -498,7 +522,8 @@ class MaterialService:
             if not may_delete(actor, material):
                 raise PermissionDenied(
                     f"material {material.name!r} may be deleted only by its uploader or "
-                    "the administrators over them"
+                    "the administrators over them",
+                    zh=f"资源“{material.name}”只能由上传者或其上级管理员删除",
                 )
             await conn.execute(
                 material_orgs.delete().where(material_orgs.c.material_id == material_id)
@@ -531,7 +556,8 @@ class MaterialService:
         ):
             raise InvalidInput(
                 f"material {material.name!r} is a {material.kind.value}; only documents and "
-                "images have pages"
+                "images have pages",
+                zh=f"资源“{material.name}”没有页面，只有文档和图片可以按页查看",
             )
         digest, content_kind = material.sha256, material.content_kind
         if content_kind in IMAGE_KINDS:
@@ -570,5 +596,8 @@ class MaterialService:
         """
         pages = await self.pages(actor, material_id)
         if not isinstance(number, int) or not 1 <= number <= len(pages):
-            raise InvalidInput(f"page {number!r} does not exist; the material has {len(pages)}")
+            raise InvalidInput(
+                f"page {number!r} does not exist; the material has {len(pages)}",
+                zh=f"第 {number} 页不存在，该资源共 {len(pages)} 页",
+            )
         return await self.storage.get(pages[number - 1].sha256)

@@ -25,6 +25,15 @@ UNKNOWN_NAME = "未知客户"
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDITABLE = ("name", "gender", "company", "customer_type", "birthday", "notes")
+# The editable fields as the desk labels them.
+_FIELD_ZH = {
+    "name": "姓名",
+    "gender": "性别",
+    "company": "单位",
+    "customer_type": "客户类型",
+    "birthday": "生日",
+    "notes": "备注",
+}
 
 
 @attrs.frozen
@@ -76,7 +85,9 @@ def normalize_number(phone: str) -> str:
     """The number as the desk stores it: digits (and a leading +), separators dropped."""
     compact = re.sub(r"[\s\-().]", "", str(phone))
     if not _NUMBER.match(compact):
-        raise InvalidInput(f"{phone!r} is not a phone number")
+        raise InvalidInput(
+            f"{phone!r} is not a phone number", zh=f"“{phone}”不是有效的电话号码，请检查后重新输入"
+        )
     return compact
 
 
@@ -99,7 +110,10 @@ class CustomerBook:
             async with self._db.begin() as conn:
                 result = await conn.execute(levels.insert().values(name=name, discount=str(rate)))
         except IntegrityError as exc:
-            raise ConflictError(f"a level named {name!r} exists already") from exc
+            raise ConflictError(
+                f"a level named {name!r} exists already",
+                zh=f"已有名为“{name}”的会员等级，请换一个名称",
+            ) from exc
         return Level(int(result.inserted_primary_key[0]), name, rate)
 
     async def update_level(self, level_id: int, name: str, discount: str) -> Level:
@@ -118,9 +132,14 @@ class CustomerBook:
                     .values(name=name, discount=str(rate))
                 )
         except IntegrityError as exc:
-            raise ConflictError(f"a level named {name!r} exists already") from exc
+            raise ConflictError(
+                f"a level named {name!r} exists already",
+                zh=f"已有名为“{name}”的会员等级，请换一个名称",
+            ) from exc
         if not result.rowcount:
-            raise NotFound(f"level {level_id} not found")
+            raise NotFound(
+                f"level {level_id} not found", zh="找不到该会员等级，它可能已被删除，请刷新后重试"
+            )
         return Level(level_id, name, rate)
 
     async def levels(self) -> list[Level]:
@@ -188,7 +207,9 @@ class CustomerBook:
         async with self._db.connect() as conn:
             found = await self._load(conn, customers.c.id == customer_id)
         if found is None:
-            raise NotFound(f"customer {customer_id} not found")
+            raise NotFound(
+                f"customer {customer_id} not found", zh="找不到该顾客，可能已被删除，请刷新后重试"
+            )
         return found
 
     async def by_phone(self, phone: str) -> Customer | None:
@@ -205,14 +226,22 @@ class CustomerBook:
         """
         unknown = set(fields) - set(_EDITABLE)
         if unknown:
-            raise InvalidInput(f"unknown fields {sorted(unknown)}; editable: {list(_EDITABLE)}")
+            raise InvalidInput(
+                f"unknown fields {sorted(unknown)}; editable: {list(_EDITABLE)}",
+                zh="只能修改姓名、性别、单位、客户类型、生日和备注",
+            )
         values: dict[str, Any] = {}
         for key, value in fields.items():
             text = value.strip() if isinstance(value, str) else None
             if key == "birthday" and text and not _DATE.match(text):
-                raise InvalidInput("birthday must be YYYY-MM-DD")
+                raise InvalidInput(
+                    "birthday must be YYYY-MM-DD", zh="生日须为“年-月-日”格式，如 1990-05-01"
+                )
             if text and len(text) > (500 if key == "notes" else 64):
-                raise InvalidInput(f"{key} is too long")
+                raise InvalidInput(
+                    f"{key} is too long",
+                    zh=f"{_FIELD_ZH.get(key, key)}太长：备注最多 500 个字符，其他最多 64 个字符",
+                )
             values[key] = text or None
         if "name" in values:
             values["initials"] = " ".join(sorted(name_initials(values["name"] or "")))
@@ -227,7 +256,10 @@ class CustomerBook:
                 customers.update().where(customers.c.id == customer_id).values(**values)
             )
             if not result.rowcount:
-                raise NotFound(f"customer {customer_id} not found")
+                raise NotFound(
+                    f"customer {customer_id} not found",
+                    zh="找不到该顾客，可能已被删除，请刷新后重试",
+                )
         return await self.get(customer_id)
 
     async def set_level(self, customer_id: int, level_id: int | None) -> Customer:
@@ -242,12 +274,18 @@ class CustomerBook:
                     await conn.execute(sa.select(levels.c.id).where(levels.c.id == level_id))
                 ).first()
                 if found is None:
-                    raise NotFound(f"level {level_id} not found")
+                    raise NotFound(
+                        f"level {level_id} not found",
+                        zh="找不到该会员等级，它可能已被删除，请刷新后重试",
+                    )
             result = await conn.execute(
                 customers.update().where(customers.c.id == customer_id).values(level_id=level_id)
             )
             if not result.rowcount:
-                raise NotFound(f"customer {customer_id} not found")
+                raise NotFound(
+                    f"customer {customer_id} not found",
+                    zh="找不到该顾客，可能已被删除，请刷新后重试",
+                )
         return await self.get(customer_id)
 
     async def set_opted_out(self, customer_id: int, opted_out: bool) -> None:
@@ -299,7 +337,7 @@ class CustomerBook:
         """Put a customer in a group (created on first use)."""
         name = group.strip()
         if not 1 <= len(name) <= 32:
-            raise InvalidInput("a group name is 1–32 characters")
+            raise InvalidInput("a group name is 1–32 characters", zh="分组名称须为 1–32 个字符")
         async with self._db.begin() as conn:
             row = (await conn.execute(sa.select(groups.c.id).where(groups.c.name == name))).first()
             group_id = (
@@ -349,7 +387,10 @@ class CustomerBook:
     ) -> CallRecord:
         """Add a call to the caller's history (capturing the number first)."""
         if direction not in ("in", "out") or outcome not in ("answered", "missed", "rejected"):
-            raise InvalidInput("direction is in/out; outcome is answered/missed/rejected")
+            raise InvalidInput(
+                "direction is in/out; outcome is answered/missed/rejected",
+                zh="通话方向须为呼入或呼出，结果须为已接、未接或拒接",
+            )
         customer, _ = await self.capture(phone)
         async with self._db.begin() as conn:
             result = await conn.execute(
@@ -380,13 +421,13 @@ class CustomerBook:
             InvalidInput: more than 2000 characters. NotFound: no such call.
         """
         if len(notes) > 2000:
-            raise InvalidInput("notes are at most 2000 characters")
+            raise InvalidInput("notes are at most 2000 characters", zh="通话备注最多 2000 个字符")
         async with self._db.begin() as conn:
             result = await conn.execute(
                 calls.update().where(calls.c.id == call_id).values(notes=notes.strip() or None)
             )
         if not result.rowcount:
-            raise NotFound(f"call {call_id} not found")
+            raise NotFound(f"call {call_id} not found", zh="找不到这条通话记录，请刷新后重试")
 
     async def history(self, customer_id: int, *, limit: int = 20) -> list[CallRecord]:
         """A customer's latest calls, newest first."""
@@ -416,5 +457,5 @@ def _level_fields(name: str, discount: str) -> tuple[str, Decimal]:
     rate = parse_rate(discount)
     name = name.strip()
     if not 1 <= len(name) <= 32:
-        raise InvalidInput("a level name is 1–32 characters")
+        raise InvalidInput("a level name is 1–32 characters", zh="会员等级名称须为 1–32 个字符")
     return name, rate

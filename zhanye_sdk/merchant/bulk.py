@@ -48,8 +48,10 @@ def render(template: str, customer: Customer | None, today: date) -> str:
     fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     unknown = fields - PLACEHOLDERS
     if unknown:
+        braced = "、".join("{" + field + "}" for field in sorted(unknown))
         raise InvalidInput(
-            f"unknown placeholders {sorted(unknown)}; use {{name}}, {{level}}, {{date}}"
+            f"unknown placeholders {sorted(unknown)}; use {{name}}, {{level}}, {{date}}",
+            zh=f"内容中有无法识别的占位符 {braced}，只能使用 {{name}}、{{level}}、{{date}}",
         )
     name = customer.name if customer and customer.name else "顾客"
     level = customer.level.name if customer and customer.level else ""

@@ -50,14 +50,17 @@ class Holiday:
 def _check_template(template: str) -> str:
     text = template.strip()
     if not 1 <= len(text) <= 500:
-        raise InvalidInput("a greeting is 1–500 characters")
+        raise InvalidInput("a greeting is 1–500 characters", zh="祝福语须为 1–500 个字符")
     render(text, None, date(2000, 1, 1))  # names only known placeholders, or raises
     return text
 
 
 def _check_time(send_at: str) -> str:
     if not _HH_MM.match(send_at.strip()):
-        raise InvalidInput("the sending time is HH:MM (24-hour), e.g. 09:00")
+        raise InvalidInput(
+            "the sending time is HH:MM (24-hour), e.g. 09:00",
+            zh="发送时间须为 24 小时制的“时:分”，如 09:00",
+        )
     return send_at.strip()
 
 
@@ -65,7 +68,10 @@ def _check_day(day: str) -> str:
     try:
         return date.fromisoformat(day.strip()).isoformat()
     except ValueError as exc:
-        raise InvalidInput("a holiday's date is YYYY-MM-DD, e.g. 2027-02-06") from exc
+        raise InvalidInput(
+            "a holiday's date is YYYY-MM-DD, e.g. 2027-02-06",
+            zh="节日日期须为“年-月-日”格式，如 2027-02-06",
+        ) from exc
 
 
 def _holiday(row: sa.Row[tuple[int, str, str, str, str]]) -> Holiday:
@@ -128,7 +134,10 @@ class CareBook:
             async with self._db.begin() as conn:
                 result = await conn.execute(holidays.insert().values(**values))
         except IntegrityError as exc:
-            raise ConflictError(f"{values['day']} has a holiday greeting already") from exc
+            raise ConflictError(
+                f"{values['day']} has a holiday greeting already",
+                zh=f"{values['day']} 已有节日祝福，请修改原有的那条",
+            ) from exc
         return Holiday(int(result.inserted_primary_key[0]), **values)
 
     async def update_holiday(
@@ -142,9 +151,15 @@ class CareBook:
                     holidays.update().where(holidays.c.id == holiday_id).values(**values)
                 )
         except IntegrityError as exc:
-            raise ConflictError(f"{values['day']} has a holiday greeting already") from exc
+            raise ConflictError(
+                f"{values['day']} has a holiday greeting already",
+                zh=f"{values['day']} 已有节日祝福，请修改原有的那条",
+            ) from exc
         if not result.rowcount:
-            raise NotFound(f"holiday {holiday_id} not found")
+            raise NotFound(
+                f"holiday {holiday_id} not found",
+                zh="找不到该节日祝福，它可能已被删除，请刷新后重试",
+            )
         return Holiday(holiday_id, **values)
 
     async def delete_holiday(self, holiday_id: int) -> None:
@@ -152,13 +167,16 @@ class CareBook:
         async with self._db.begin() as conn:
             result = await conn.execute(holidays.delete().where(holidays.c.id == holiday_id))
         if not result.rowcount:
-            raise NotFound(f"holiday {holiday_id} not found")
+            raise NotFound(
+                f"holiday {holiday_id} not found",
+                zh="找不到该节日祝福，它可能已被删除，请刷新后重试",
+            )
 
     @staticmethod
     def _values(name: str, day: str, template: str, send_at: str) -> dict[str, str]:
         clean = name.strip()
         if not 1 <= len(clean) <= 32:
-            raise InvalidInput("a holiday's name is 1–32 characters")
+            raise InvalidInput("a holiday's name is 1–32 characters", zh="节日名称须为 1–32 个字符")
         return {
             "name": clean,
             "day": _check_day(day),

@@ -50,7 +50,10 @@ class MerchantDesk:
         """
         reservation = await self.reservations.get(reservation_id)
         if reservation.status != "booked":
-            raise ConflictError(f"reservation {reservation_id} is {reservation.status}, not booked")
+            raise ConflictError(
+                f"reservation {reservation_id} is {reservation.status}, not booked",
+                zh="该预订已取消或已结账，不能结账",
+            )
 
         async def close(conn: AsyncConnection) -> None:
             # In the bill's transaction: a cancel that got in first leaves no bill.
@@ -61,7 +64,10 @@ class MerchantDesk:
                 .values(status="checked_out")
             )
             if not result.rowcount:
-                raise ConflictError(f"reservation {reservation_id} is no longer booked")
+                raise ConflictError(
+                    f"reservation {reservation_id} is no longer booked",
+                    zh="该预订刚被取消或已结账，不能结账",
+                )
 
         return await self.ledger.record(
             items,

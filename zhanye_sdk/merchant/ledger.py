@@ -100,7 +100,7 @@ class SalesLedger:
             ConflictError: the reservation was checked out already.
         """
         if not items:
-            raise InvalidInput("a bill has at least one item")
+            raise InvalidInput("a bill has at least one item", zh="账单至少要有一项消费")
         lines = []
         for name, quantity, price in items:
             if (
@@ -109,7 +109,9 @@ class SalesLedger:
                 or type(quantity) is not int
                 or quantity < 1
             ):
-                raise InvalidInput("each item has a name and a quantity ≥ 1")
+                raise InvalidInput(
+                    "each item has a name and a quantity ≥ 1", zh="每项消费须有名称，数量至少为 1"
+                )
             lines.append(LineItem(name.strip(), quantity, parse_money(price, "unit price")))
         amount = sum((line.total for line in lines), Decimal("0.00"))
         rate = Decimal(1)
@@ -123,7 +125,10 @@ class SalesLedger:
                     )
                 ).first()
                 if row is None:
-                    raise InvalidInput(f"customer {customer_id} not found")
+                    raise InvalidInput(
+                        f"customer {customer_id} not found",
+                        zh="找不到该顾客，可能已被删除，请刷新后重试",
+                    )
                 if row.discount is not None:
                     rate = Decimal(row.discount)
         settlement = settle(amount, rate, parse_money(paid, "paid"))
@@ -149,7 +154,9 @@ class SalesLedger:
                     )
                 )
         except IntegrityError as exc:
-            raise ConflictError("this reservation has been checked out already") from exc
+            raise ConflictError(
+                "this reservation has been checked out already", zh="该预订已结过账，不能重复结账"
+            ) from exc
         return LedgerEntry(
             int(result.inserted_primary_key[0]),
             at,
@@ -162,7 +169,9 @@ class SalesLedger:
     async def report(self, kind: str, start: datetime, end: datetime) -> list[PeriodTotal]:
         """Totals per day / month / quarter / year (local time) of bills in [start, end)."""
         if kind not in PERIODS:
-            raise InvalidInput(f"a report is by one of {PERIODS}")
+            raise InvalidInput(
+                f"a report is by one of {PERIODS}", zh="报表只能按日、周、月或年查看"
+            )
         totals: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal("0.00"), Decimal("0.00")])
         async with self._db.connect() as conn:
             rows = await conn.execute(

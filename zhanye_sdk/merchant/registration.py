@@ -50,9 +50,13 @@ class LocalVerifier:
 def require_active(registration: Registration | None) -> Registration:
     """Raise ``NotRegistered`` with a clear message unless SMS features are unlocked."""
     if registration is None:
-        raise NotRegistered("the desk phone's SIM has not been verified yet; connect the device")
+        raise NotRegistered(
+            "the desk phone's SIM has not been verified yet; connect the device",
+            zh="前台电话的 SIM 卡尚未验证，请先连接设备",
+        )
     if not registration.active:
         raise NotRegistered(
-            registration.message or "this SIM has no active subscription; SMS features are locked"
+            registration.message or "this SIM has no active subscription; SMS features are locked",
+            zh="这张 SIM 卡没有有效的订阅，短信功能已锁定；请联系服务商开通后再试",
         )
     return registration

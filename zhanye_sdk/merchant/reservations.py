@@ -70,14 +70,20 @@ class ReservationBook:
     async def add_resource(self, name: str, *, kind: str = "room", capacity: int = 4) -> Resource:
         """A bookable room (包间) or table (桌位)."""
         if kind not in ("room", "table") or not 1 <= capacity <= 500 or not name.strip():
-            raise InvalidInput("a resource has a name, kind room/table and capacity 1–500")
+            raise InvalidInput(
+                "a resource has a name, kind room/table and capacity 1–500",
+                zh="资源须有名称，类型为包间或餐桌，容纳人数为 1–500",
+            )
         try:
             async with self._db.begin() as conn:
                 result = await conn.execute(
                     resources.insert().values(name=name.strip(), kind=kind, capacity=capacity)
                 )
         except IntegrityError as exc:
-            raise ConflictError(f"a resource named {name!r} exists already") from exc
+            raise ConflictError(
+                f"a resource named {name!r} exists already",
+                zh=f"已有名为“{name}”的资源，请换一个名称",
+            ) from exc
         return Resource(int(result.inserted_primary_key[0]), name.strip(), kind, capacity)
 
     async def resources(self) -> list[Resource]:
@@ -93,9 +99,15 @@ class ReservationBook:
             await conn.execute(sa.select(resources).where(resources.c.id == resource_id))
         ).first()
         if resource is None:
-            raise NotFound(f"resource {resource_id} not found")
+            raise NotFound(
+                f"resource {resource_id} not found", zh="找不到该资源，它可能已被删除，请刷新后重试"
+            )
         if party > resource.capacity:
-            raise InvalidInput(f"{resource.name} seats {resource.capacity}; the party is {party}")
+            raise InvalidInput(
+                f"{resource.name} seats {resource.capacity}; the party is {party}",
+                zh=f"{resource.name}最多容纳 {resource.capacity} 人，本次预订 {party} 人，"
+                "请换一个资源或减少人数",
+            )
         overlap = (
             sa.select(reservations.c.id, reservations.c.start_ms, reservations.c.end_ms)
             .where(reservations.c.resource_id == resource_id)
@@ -110,7 +122,8 @@ class ReservationBook:
             begin = from_ms(clash.start_ms).astimezone(self._zone)
             finish = from_ms(clash.end_ms).astimezone(self._zone)
             raise ConflictError(
-                f"{resource.name} is booked from {begin:%H:%M} to {finish:%H:%M} then"
+                f"{resource.name} is booked from {begin:%H:%M} to {finish:%H:%M} then",
+                zh=f"{resource.name}在 {begin:%H:%M}–{finish:%H:%M} 已有预订，请换一个时间或资源",
             )
 
     async def reserve(
@@ -125,7 +138,10 @@ class ReservationBook:
         """Book a resource; refused when it overlaps another booking or is too small."""
         begin_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= begin_ms or party_size < 1:
-            raise InvalidInput("a reservation ends after it starts and is for at least one person")
+            raise InvalidInput(
+                "a reservation ends after it starts and is for at least one person",
+                zh="预订的结束时间须晚于开始时间，且人数至少为 1",
+            )
         async with self._lock, self._db.begin() as conn:
             await self._check(conn, resource_id, party_size, begin_ms, end_ms, None)
             result = await conn.execute(
@@ -153,7 +169,10 @@ class ReservationBook:
                 )
             ).first()
         if row is None:
-            raise NotFound(f"reservation {reservation_id} not found")
+            raise NotFound(
+                f"reservation {reservation_id} not found",
+                zh="找不到该预订，它可能已被删除，请刷新后重试",
+            )
         return _reservation(row)
 
     async def change(
@@ -162,11 +181,15 @@ class ReservationBook:
         """Move a booking (or change the party), with the same checks as a new one."""
         current = await self.get(reservation_id)
         if current.status != "booked":
-            raise ConflictError("only a booked reservation can be changed")
+            raise ConflictError(
+                "only a booked reservation can be changed", zh="只有“已预订”状态的预订可以修改"
+            )
         party = party_size or current.party_size
         begin_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= begin_ms:
-            raise InvalidInput("a reservation ends after it starts")
+            raise InvalidInput(
+                "a reservation ends after it starts", zh="预订的结束时间须晚于开始时间"
+            )
         async with self._lock, self._db.begin() as conn:
             await self._check(conn, current.resource_id, party, begin_ms, end_ms, reservation_id)
             await conn.execute(
@@ -179,7 +202,9 @@ class ReservationBook:
     async def set_status(self, reservation_id: int, status: str) -> Reservation:
         """Cancel (``cancelled``) or close (``checked_out``) a booked reservation."""
         if status not in ("cancelled", "checked_out"):
-            raise InvalidInput("status is cancelled or checked_out")
+            raise InvalidInput(
+                "status is cancelled or checked_out", zh="状态只能改为已取消或已结账"
+            )
         async with self._lock, self._db.begin() as conn:
             result = await conn.execute(
                 reservations.update()
@@ -188,7 +213,10 @@ class ReservationBook:
                 .values(status=status)
             )
             if not result.rowcount:
-                raise ConflictError("the reservation is not booked (cancelled or closed already)")
+                raise ConflictError(
+                    "the reservation is not booked (cancelled or closed already)",
+                    zh="该预订已取消或已结账，不能再更改",
+                )
         return await self.get(reservation_id)
 
     async def on_day(self, day_start: datetime, day_end: datetime) -> list[Reservation]:

@@ -47,6 +47,8 @@ class RowError:
 
     row: int
     message: str
+    #: The same reason in Chinese, when there is one.
+    message_zh: str | None = None
 
 
 @attrs.frozen
@@ -81,7 +83,7 @@ def _encode(rows: list[list[str]], fmt: str) -> bytes:
         return _csv_bytes(rows)
     if fmt == "xlsx":
         return _xlsx_bytes(rows)
-    raise InvalidInput("format is csv or xlsx")
+    raise InvalidInput("format is csv or xlsx", zh="文件格式须为 csv 或 xlsx")
 
 
 def template(fmt: str) -> bytes:
@@ -118,7 +120,10 @@ def _read_rows(data: bytes, fmt: str) -> list[list[str]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise InvalidInput("the CSV file is neither UTF-8 nor GB18030 text")
+            raise InvalidInput(
+                "the CSV file is neither UTF-8 nor GB18030 text",
+                zh="无法读取该 CSV 文件：请另存为 UTF-8 或 GB18030 编码后重试",
+            )
         return [list(r) for r in csv.reader(io.StringIO(text))]
     if fmt == "xlsx":
         from openpyxl import load_workbook
@@ -126,25 +131,34 @@ def _read_rows(data: bytes, fmt: str) -> list[list[str]]:
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a bad file
-            raise InvalidInput(f"the file is not a readable XLSX workbook: {exc}") from exc
+            raise InvalidInput(
+                f"the file is not a readable XLSX workbook: {exc}",
+                zh="无法读取该 XLSX 文件，请确认文件完好后重试",
+            ) from exc
         sheet = book.worksheets[0]
         return [
             ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
         ]
-    raise InvalidInput("format is csv or xlsx")
+    raise InvalidInput("format is csv or xlsx", zh="文件格式须为 csv 或 xlsx")
 
 
 async def import_customers(book: CustomerBook, data: bytes, fmt: str) -> ImportReport:
     """Import customers; bad rows are reported and skipped, good rows kept."""
     rows = _read_rows(data, fmt)
     if not rows:
-        raise InvalidInput("the file is empty")
+        raise InvalidInput("the file is empty", zh="文件是空的，请按模板填写后再导入")
     if len(rows) > MAX_ROWS + 1:
-        raise InvalidInput(f"at most {MAX_ROWS} rows per import")
+        raise InvalidInput(
+            f"at most {MAX_ROWS} rows per import",
+            zh=f"每次最多导入 {MAX_ROWS} 行，请拆分文件后分批导入",
+        )
     lookup = {title: field for field, title in COLUMNS} | {field: field for field, _ in COLUMNS}
     header = [lookup.get(h.strip()) for h in rows[0]]
     if "phone" not in header:
-        raise InvalidInput("the header row needs a 手机号 (phone) column; download the template")
+        raise InvalidInput(
+            "the header row needs a 手机号 (phone) column; download the template",
+            zh="表头缺少“手机号”列，请下载模板按模板填写",
+        )
     created = updated = 0
     errors: list[RowError] = []
     for number, row in enumerate(rows[1:], start=2):
@@ -165,7 +179,7 @@ async def import_customers(book: CustomerBook, data: bytes, fmt: str) -> ImportR
             for group in filter(None, (g.strip() for g in record.get("group", "").split("、"))):
                 await book.add_to_group(customer.id, group)
         except InvalidInput as exc:
-            errors.append(RowError(number, str(exc)))
+            errors.append(RowError(number, str(exc), exc.zh))
             continue
         created += int(new)
         updated += int(not new)

@@ -110,10 +110,14 @@ class AccountService:
         if account is None or not in_org_scope(actor, account.company_id, account.org_id):
             raise NotAccessible("account", account_id)
         if account.id == actor.account_id:
-            raise PermissionDenied("use your own account settings to change your own account")
+            raise PermissionDenied(
+                "use your own account settings to change your own account",
+                zh="请在“账号设置”中修改自己的账号",
+            )
         if not can_manage_account(actor, account.role, account.company_id, account.org_id):
             raise PermissionDenied(
-                f"role {actor.role.value} may not manage {account.role.value} accounts"
+                f"role {actor.role.value} may not manage {account.role.value} accounts",
+                zh="您无权管理这类账号；如需修改，请联系上级管理员",
             )
         return account
 
@@ -153,7 +157,10 @@ class AccountService:
         require(actor, Operation.ACCOUNT_CREATE)
         role = Role(role)
         if role is Role.SUPER_ADMIN:
-            raise PermissionDenied("super admin accounts are created only by bootstrap")
+            raise PermissionDenied(
+                "super admin accounts are created only by bootstrap",
+                zh="不能在此创建超级管理员账号",
+            )
         login = check_login(login)
         name = check_name(name)
         check_password(password)
@@ -166,14 +173,21 @@ class AccountService:
                     org_id = None
                     company_id = company_id if actor.role is Role.SUPER_ADMIN else None
                     if company_id is None:
-                        raise PermissionDenied("only the super admin creates company admins")
+                        raise PermissionDenied(
+                            "only the super admin creates company admins",
+                            zh="只有超级管理员可以创建公司管理员账号",
+                        )
                 else:
                     if org_id is None:
-                        raise InvalidInput(f"a {role.value} account needs an organization")
+                        raise InvalidInput(
+                            f"a {role.value} account needs an organization",
+                            zh="该角色的账号必须属于一个机构，请先选择机构",
+                        )
                     company_id = await self._org_company(conn, actor, org_id)
                 if not can_manage_account(actor, role, company_id, org_id):
                     raise PermissionDenied(
-                        f"role {actor.role.value} may not create {role.value} accounts"
+                        f"role {actor.role.value} may not create {role.value} accounts",
+                        zh="您无权创建这类账号；请选择您可管理的角色",
                     )
                 account_id = new_id()
                 await conn.execute(
@@ -193,7 +207,9 @@ class AccountService:
                 )
                 created = await self._load(conn, account_id)
         except IntegrityError as exc:
-            raise ConflictError(f"login {login!r} is taken") from exc
+            raise ConflictError(
+                f"login {login!r} is taken", zh=f"登录账号“{login}”已被使用，请换一个"
+            ) from exc
         assert created is not None
         return created
 
@@ -223,7 +239,9 @@ class AccountService:
         require(actor, Operation.ACCOUNT_LIST)
         filters = filters or AccountFilter()
         if not 1 <= limit <= 500 or offset < 0:
-            raise InvalidInput("limit must be 1–500 and offset ≥ 0")
+            raise InvalidInput(
+                "limit must be 1–500 and offset ≥ 0", zh="每页条数须为 1–500，起始位置不能为负数"
+            )
         now = self._ctx.now_ms()
         conditions: list[Any] = []
         if actor.role is not Role.SUPER_ADMIN:
@@ -283,7 +301,10 @@ class AccountService:
         async with self._ctx.db.begin() as conn:
             if account_id == actor.account_id:
                 if role is not None or org_id is not None:
-                    raise PermissionDenied("nobody may change their own role or organization")
+                    raise PermissionDenied(
+                        "nobody may change their own role or organization",
+                        zh="不能修改自己的角色或所属机构；如需调整，请联系管理员",
+                    )
                 current = await self._load(conn, account_id)
                 if current is None:
                     raise NotAccessible("account", account_id)
@@ -297,7 +318,8 @@ class AccountService:
                     new_company = await self._org_company(conn, actor, org_id)
                 if not can_manage_account(actor, new_role, new_company, new_org):
                     raise PermissionDenied(
-                        f"role {actor.role.value} may not make a {new_role.value} account there"
+                        f"role {actor.role.value} may not make a {new_role.value} account there",
+                        zh="您无权把账号设为该角色或调到该机构；请选择您可管理的角色和机构",
                     )
                 if role is not None:
                     values["role"] = new_role.value

@@ -31,7 +31,10 @@ class LoginThrottled(AuthenticationFailed):
 
     def __init__(self, retry_after_s: float) -> None:
         minutes = max(1, math.ceil(retry_after_s / 60))
-        super().__init__(f"too many failed logins; try again in {minutes} minute(s)")
+        super().__init__(
+            f"too many failed logins; try again in {minutes} minute(s)",
+            zh=f"登录失败次数过多，请 {minutes} 分钟后再试",
+        )
         self.retry_after_s = retry_after_s
 
 
@@ -64,7 +67,7 @@ class AuthService:
                 )
             ).first()
             if exists is not None:
-                raise ConflictError("a super admin exists already")
+                raise ConflictError("a super admin exists already", zh="超级管理员已存在")
             account_id = new_id()
             await conn.execute(
                 accounts.insert().values(
@@ -127,7 +130,9 @@ class AuthService:
                 account or its organization is disabled.
         """
         if not isinstance(login, str) or not isinstance(password, str):
-            raise AuthenticationFailed("login or password is wrong")
+            raise AuthenticationFailed(
+                "login or password is wrong", zh="账号或密码错误，请重新输入"
+            )
         now = self._ctx.now_ms()
         keys = await self._throttle_keys(login, client_address)
         await self._check_throttle(keys, now)
@@ -146,11 +151,17 @@ class AuthService:
         matches = await self._ctx.config.passwords.verify(encoded, password)
         if row is None or not matches:
             await self._record_failure(keys, now)
-            raise AuthenticationFailed("login or password is wrong")
+            raise AuthenticationFailed(
+                "login or password is wrong", zh="账号或密码错误，请重新输入"
+            )
         if row.disabled:
-            raise AuthenticationFailed("this account is disabled; ask an administrator")
+            raise AuthenticationFailed(
+                "this account is disabled; ask an administrator", zh="该账号已被停用，请联系管理员"
+            )
         if row.org_disabled:
-            raise AuthenticationFailed("this account's organization is disabled")
+            raise AuthenticationFailed(
+                "this account's organization is disabled", zh="该账号所属机构已被停用，请联系管理员"
+            )
         token = secrets.token_urlsafe(32)
         expires = now + int(self._ctx.config.token_ttl_s * 1000)
         async with self._ctx.db.begin() as conn:
@@ -180,7 +191,9 @@ class AuthService:
                 or organization has been disabled since.
         """
         if not isinstance(token, str) or not token or len(token) > 256:
-            raise AuthenticationFailed("login expired or revoked; log in again")
+            raise AuthenticationFailed(
+                "login expired or revoked; log in again", zh="登录已过期或已失效，请重新登录"
+            )
         now = self._ctx.now_ms()
         async with self._ctx.db.connect() as conn:
             row = (
@@ -205,7 +218,9 @@ class AuthService:
                 )
             ).first()
         if row is None or row.disabled or row.org_disabled:
-            raise AuthenticationFailed("login expired or revoked; log in again")
+            raise AuthenticationFailed(
+                "login expired or revoked; log in again", zh="登录已过期或已失效，请重新登录"
+            )
         return Principal(
             account_id=row.id,
             role=Role(row.role),
@@ -236,7 +251,9 @@ class AuthService:
         if row is None or not await self._ctx.config.passwords.verify(
             row.password_hash, old_password
         ):
-            raise AuthenticationFailed("the current password is wrong")
+            raise AuthenticationFailed(
+                "the current password is wrong", zh="当前密码不正确，请重新输入"
+            )
         password_hash = await self._ctx.config.passwords.hash(new_password)
         async with self._ctx.db.begin() as conn:
             await conn.execute(

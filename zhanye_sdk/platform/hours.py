@@ -107,7 +107,9 @@ class OutsideServiceHours(ZhanyeError):
     def __init__(self, org_name: str, hours: ServiceHours, local: datetime) -> None:
         super().__init__(
             f"organization {org_name!r} serves {hours.describe()} ({hours.timezone}); "
-            f"it is {local:%H:%M:%S} there now"
+            f"it is {local:%H:%M:%S} there now",
+            zh=f"机构“{org_name}”的服务时间为 {hours.describe()}（{hours.timezone}），"
+            f"当地现在是 {local:%H:%M:%S}，请在服务时间内再发起会话",
         )
         self.org_name = org_name
         self.hours = hours

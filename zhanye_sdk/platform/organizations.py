@@ -84,7 +84,7 @@ class OrganizationService:
         if actor.role is not Role.SUPER_ADMIN:
             company_id = actor.company_id
         if company_id is None:
-            raise InvalidInput("company_id is required")
+            raise InvalidInput("company_id is required", zh="请先选择公司")
         name = check_name(name, what="organization name", limit=128)
         hours = hours or ServiceHours(timezone=self._ctx.config.default_timezone)
         row = {
@@ -99,7 +99,10 @@ class OrganizationService:
             async with self._ctx.db.begin() as conn:
                 await conn.execute(organizations.insert().values(**row))
         except IntegrityError as exc:
-            raise ConflictError(f"an organization named {name!r} exists already") from exc
+            raise ConflictError(
+                f"an organization named {name!r} exists already",
+                zh=f"已有名为“{name}”的机构，请换一个名称",
+            ) from exc
         return organization_from_row(SimpleNamespace(**row))
 
     async def _load(self, conn: Any, actor: Principal, org_id: str) -> Organization:
@@ -151,7 +154,10 @@ class OrganizationService:
                     )
                 return await self._load(conn, actor, org_id)
         except IntegrityError as exc:
-            raise ConflictError(f"an organization named {name!r} exists already") from exc
+            raise ConflictError(
+                f"an organization named {name!r} exists already",
+                zh=f"已有名为“{name}”的机构，请换一个名称",
+            ) from exc
 
     async def delete(self, actor: Principal, org_id: str) -> None:
         """Delete an organization that has no accounts and no live sessions.
@@ -172,14 +178,16 @@ class OrganizationService:
             if count:
                 raise ConflictError(
                     f"organization {org.name!r} still has {count} account(s); "
-                    "move or delete them first"
+                    "move or delete them first",
+                    zh=f"机构“{org.name}”下还有 {count} 个账号，请先移走或删除这些账号",
                 )
             live = 0
             for counter in self._ctx.live_session_counters:
                 live += await counter(org_id)
             if live:
                 raise ConflictError(
-                    f"organization {org.name!r} has {live} live session(s); end them first"
+                    f"organization {org.name!r} has {live} live session(s); end them first",
+                    zh=f"机构“{org.name}”还有 {live} 个进行中的会话，请先结束这些会话",
                 )
             await conn.execute(organizations.delete().where(organizations.c.id == org_id))
 

@@ -80,11 +80,30 @@ PERMISSIONS: dict[Operation, frozenset[Role]] = {
 }
 
 
+_KIND_ZH = {
+    "account": "账号",
+    "company": "公司",
+    "export": "导出任务",
+    "flow": "流程",
+    "material": "资源",
+    "organization": "机构",
+    "script category": "话术分类",
+    "QA rule": "质检规则",
+    "script": "话术",
+    "seat": "席位",
+    "session": "会话",
+    "template": "模板",
+}
+
+
 class NotAccessible(PermissionDenied, NotFound):
     """The object does not exist, or lies outside the actor's scope (deliberately the same)."""
 
     def __init__(self, kind: str, object_id: str) -> None:
-        super().__init__(f"{kind} {object_id!r} not found")
+        super().__init__(
+            f"{kind} {object_id!r} not found",
+            zh=f"找不到该{_KIND_ZH.get(kind, '内容')}，它可能已被删除，或不在您的权限范围内",
+        )
         self.kind = kind
         self.object_id = object_id
 
@@ -92,7 +111,10 @@ class NotAccessible(PermissionDenied, NotFound):
 def require(actor: Principal, operation: Operation) -> None:
     """Raise ``PermissionDenied`` unless the actor's role may perform ``operation``."""
     if actor.role not in PERMISSIONS[operation]:
-        raise PermissionDenied(f"role {actor.role.value} may not perform {operation.value}")
+        raise PermissionDenied(
+            f"role {actor.role.value} may not perform {operation.value}",
+            zh="您的角色无权执行此操作；如确需操作，请联系管理员",
+        )
 
 
 def in_org_scope(actor: Principal, company_id: str | None, org_id: str | None) -> bool:

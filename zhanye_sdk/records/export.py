@@ -162,7 +162,8 @@ def check_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise InvalidInput(
-            f"time zone {name!r} is not known; expected an IANA name like Asia/Shanghai"
+            f"time zone {name!r} is not known; expected an IANA name like Asia/Shanghai",
+            zh=f"无法识别时区“{name}”，请使用如 Asia/Shanghai 的时区名称",
         ) from exc
 
 
@@ -173,7 +174,10 @@ def check_language(lang: str) -> str:
         InvalidInput: any other value.
     """
     if lang not in LANGUAGES:
-        raise InvalidInput(f"language {lang!r} is not offered; use one of {', '.join(LANGUAGES)}")
+        raise InvalidInput(
+            f"language {lang!r} is not offered; use one of {', '.join(LANGUAGES)}",
+            zh=f"不支持语言“{lang}”，请选择：{'、'.join(LANGUAGES)}",
+        )
     return lang
 
 
@@ -228,5 +232,8 @@ def check_export_options(
     try:
         checked = ExportFormat(fmt)
     except ValueError as exc:
-        raise InvalidInput(f"export format {fmt!r} is not offered; use csv or xlsx") from exc
+        raise InvalidInput(
+            f"export format {fmt!r} is not offered; use csv or xlsx",
+            zh=f"不支持导出格式“{fmt}”，请选择 csv 或 xlsx",
+        ) from exc
     return checked, check_timezone(timezone), check_language(lang)

@@ -137,7 +137,8 @@ class RecordExports:
         limit = self._records.config.export_max_rows
         if total > limit:
             raise InvalidInput(
-                f"{total} records match; an export takes at most {limit}: narrow the filters"
+                f"{total} records match; an export takes at most {limit}: narrow the filters",
+                zh=f"符合条件的记录有 {total} 条，一次最多导出 {limit} 条，请缩小筛选范围",
             )
         unfinished = sum(
             1
@@ -146,7 +147,10 @@ class RecordExports:
             and job.state in (ExportState.QUEUED, ExportState.RUNNING)
         )
         if unfinished >= self.config.unfinished_per_account:
-            raise ConflictError(f"you have {unfinished} exports under way; wait for one to finish")
+            raise ConflictError(
+                f"you have {unfinished} exports under way; wait for one to finish",
+                zh=f"您有 {unfinished} 个导出任务正在进行，请等其中一个完成后再导出",
+            )
         stamp = self._clock.now().astimezone(zone).strftime("%Y%m%d-%H%M%S")
         name = "会话记录" if lang == "zh-CN" else "session-records"
         job = ExportJob(
@@ -159,7 +163,10 @@ class RecordExports:
         try:
             self._send.send_nowait(_Request(job, actor, checked, timezone, lang))
         except anyio.WouldBlock as exc:
-            raise ConflictError("too many exports are waiting; try again shortly") from exc
+            raise ConflictError(
+                "too many exports are waiting; try again shortly",
+                zh="等待中的导出任务太多，请稍后再试",
+            ) from exc
         self._jobs[job.id] = job
         return job
 
@@ -184,7 +191,10 @@ class RecordExports:
         """
         job = self.status(actor, job_id)
         if job.state is not ExportState.DONE or job.path is None:
-            raise ConflictError(f"the export is {job.state.value}, not ready to download")
+            raise ConflictError(
+                f"the export is {job.state.value}, not ready to download",
+                zh="导出尚未完成，请稍后再下载",
+            )
         return job.path, job
 
     async def run(self) -> None:

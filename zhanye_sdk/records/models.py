@@ -39,6 +39,19 @@ class EvaluationFilter(enum.StrEnum):
     UNRATED = "unrated"
 
 
+# Filter fields as the records page labels them.
+_FIELD_ZH = {
+    "created_from": "开始时间",
+    "created_before": "结束时间",
+    "participants_min": "最少人数",
+    "participants_max": "最多人数",
+    "org_id": "机构",
+    "host_account_id": "业务员",
+    "project": "项目",
+    "keyword": "关键词",
+}
+
+
 @attrs.frozen
 class RecordFilter:
     """The records list's search panel (every field optional; all given ones must match).
@@ -75,16 +88,19 @@ class RecordFilter:
             InvalidInput: listing every field that is out of range or contradicts another.
         """
         problems: list[str] = []
+        problems_zh: list[str] = []  # the same problems as pages say them
 
         def text(name: str, value: str | None, limit: int) -> str | None:
             if value is None:
                 return None
             if not isinstance(value, str):
                 problems.append(f"{name} must be text")
+                problems_zh.append(f"{_FIELD_ZH[name]}必须是文字")
                 return None
             value = value.strip()
             if len(value) > limit:
                 problems.append(f"{name} must be at most {limit} characters")
+                problems_zh.append(f"{_FIELD_ZH[name]}最多 {limit} 个字符")
             return value or None
 
         for name in ("created_from", "created_before"):
@@ -93,6 +109,7 @@ class RecordFilter:
                 not isinstance(moment, datetime) or moment.utcoffset() is None
             ):
                 problems.append(f"{name} must be a time with a time zone offset")
+                problems_zh.append(f"{_FIELD_ZH[name]}须为带时区的时间")
         if (
             not problems
             and self.created_from is not None
@@ -100,21 +117,28 @@ class RecordFilter:
             and self.created_from >= self.created_before
         ):
             problems.append("created_from must be earlier than created_before")
+            problems_zh.append("开始时间须早于结束时间")
         for name in ("participants_min", "participants_max"):
             count = getattr(self, name)
             if count is not None and (type(count) is not int or not 0 <= count <= 1000):
                 problems.append(f"{name} must be a whole number from 0 to 1000")
+                problems_zh.append(f"{_FIELD_ZH[name]}须为 0–1000 的整数")
         low, high = self.participants_min, self.participants_max
         if type(low) is int and type(high) is int and low > high:
             problems.append("participants_min must not be larger than participants_max")
+            problems_zh.append("最少人数不能大于最多人数")
         if self.score is not None and (type(self.score) is not int or not 1 <= self.score <= 5):
             problems.append("score must be a whole number from 1 to 5")
+            problems_zh.append("评分须为 1–5 的整数")
         if self.score is not None and self.evaluation is EvaluationFilter.UNRATED:
             problems.append("a score cannot be asked of unrated sessions")
+            problems_zh.append("未评价的会话没有评分，请去掉评分条件或改选“已评价”")
         if self.evaluation is not None and not isinstance(self.evaluation, EvaluationFilter):
             problems.append("evaluation must be 'rated' or 'unrated'")
+            problems_zh.append("评价条件须为“已评价”或“未评价”")
         if self.state is not None and not isinstance(self.state, RoomState):
             problems.append("state must be 'waiting', 'live' or 'ended'")
+            problems_zh.append("会话状态须为“等待中”“进行中”或“已结束”")
         cleaned = attrs.evolve(
             self,
             org_id=text("org_id", self.org_id, MAX_ID),
@@ -123,7 +147,10 @@ class RecordFilter:
             keyword=text("keyword", self.keyword, MAX_KEYWORD),
         )
         if problems:
-            raise InvalidInput("invalid record filter: " + "; ".join(problems))
+            raise InvalidInput(
+                "invalid record filter: " + "; ".join(problems),
+                zh="筛选条件有误：" + "；".join(problems_zh) + "。请修改后再查询",
+            )
         return cleaned
 
 

@@ -135,9 +135,14 @@ class RecordService:
         """
         checked = (filters or RecordFilter()).checked()
         if type(offset) is not int or offset < 0:
-            raise InvalidInput("offset must be a whole number, 0 or more")
+            raise InvalidInput(
+                "offset must be a whole number, 0 or more", zh="起始位置须为不小于 0 的整数"
+            )
         if type(limit) is not int or not 1 <= limit <= self.config.max_page:
-            raise InvalidInput(f"limit must be a whole number from 1 to {self.config.max_page}")
+            raise InvalidInput(
+                f"limit must be a whole number from 1 to {self.config.max_page}",
+                zh=f"每页条数须为 1–{self.config.max_page} 的整数",
+            )
         now = self._now_ms()
         async with self._db.connect() as conn:
             total = (await conn.execute(count_query(actor, checked))).scalar_one()
@@ -371,7 +376,9 @@ class RecordService:
         if total > self.config.export_max_rows:
             raise InvalidInput(
                 f"{total} records match; an export takes at most "
-                f"{self.config.export_max_rows}: narrow the filters"
+                f"{self.config.export_max_rows}: narrow the filters",
+                zh=f"符合条件的记录有 {total} 条，一次最多导出 "
+                f"{self.config.export_max_rows} 条，请缩小筛选范围",
             )
         writer = await anyio.to_thread.run_sync(RecordWriter, out, fmt, zone, lang)
         done = 0

@@ -9,8 +9,9 @@ process that restarts reloads rooms from their snapshots and carries on.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +55,8 @@ from zhanye_sdk.store.schema import (
 )
 from zhanye_sdk.wire import converter
 
+_log = logging.getLogger(__name__)
+
 __all__ = [
     "CustomerSeat",
     "RoomService",
@@ -81,7 +84,8 @@ class UnfinishedSession(ConflictError):
 
     def __init__(self, session_id: str, meeting_number: str) -> None:
         super().__init__(
-            f"you have an unfinished session {meeting_number}; rejoin it or start a new one"
+            f"you have an unfinished session {meeting_number}; rejoin it or start a new one",
+            zh=f"您有未结束的会话（会议号 {meeting_number}），请重新进入该会话，或开始新会话",
         )
         self.session_id = session_id
         self.meeting_number = meeting_number
@@ -179,6 +183,7 @@ class RoomService:
         self.config = config or SessionConfig()
         self._rooms: dict[str, Room] = {}
         self._locks: dict[str, anyio.Lock] = {}
+        self._ended_hooks: list[Callable[[str], Awaitable[None]]] = []
         self._tokens: RoomTokens | None = None
         platform.count_live_sessions_with(self._count_live)
         platform.on_org_disabled(self._end_org_sessions)
@@ -252,7 +257,9 @@ class RoomService:
         """
         require(actor, Operation.SESSION_START)
         if actor.org_id is None or actor.company_id is None:
-            raise PermissionDenied("only staff of an organization host sessions")
+            raise PermissionDenied(
+                "only staff of an organization host sessions", zh="只有机构的业务员可以发起会话"
+            )
         previous = await self.unfinished(actor)
         if previous is not None:
             if not start_new:
@@ -299,7 +306,10 @@ class RoomService:
             except IntegrityError:
                 continue  # the meeting number was taken; draw another
         else:
-            raise ConflictError("could not allocate a meeting number; try again")
+            raise ConflictError(
+                "could not allocate a meeting number; try again",
+                zh="暂时无法分配会议号，请稍后重试",
+            )
         self._rooms[session_id] = room
         return await self._load_summary(session_id)
 
@@ -351,9 +361,11 @@ class RoomService:
     async def _host_session(self, actor: Principal, session_id: str) -> SessionSummary:
         summary = await self.get(actor, session_id)
         if summary.host_account_id != actor.account_id:
-            raise PermissionDenied("only the session's host invites customers")
+            raise PermissionDenied(
+                "only the session's host invites customers", zh="只有会话主持人可以邀请客户"
+            )
         if summary.state is RoomState.ENDED:
-            raise ConflictError("the session has ended")
+            raise ConflictError("the session has ended", zh="会话已结束；如需继续，请发起新会话")
         return summary
 
     async def invite_token(self, actor: Principal, session_id: str) -> str:
@@ -373,7 +385,7 @@ class RoomService:
         """
         summary = await self._host_session(actor, session_id)
         if isinstance(numbers, str) or not numbers:
-            raise InvalidInput("give one or more phone numbers")
+            raise InvalidInput("give one or more phone numbers", zh="请至少填写一个手机号")
         cleaned = list(dict.fromkeys(normalize_phone(n) for n in numbers))
         async with self._db.begin() as conn:
             sent = (
@@ -384,7 +396,9 @@ class RoomService:
             if sent + len(cleaned) > self.config.max_sms_invites:
                 raise ConflictError(
                     f"a session sends at most {self.config.max_sms_invites} SMS invites; "
-                    f"{sent} sent already"
+                    f"{sent} sent already",
+                    zh=f"每个会话最多发送 {self.config.max_sms_invites} 条短信邀请，"
+                    f"已发送 {sent} 条",
                 )
             await conn.execute(
                 sessions.update()
@@ -416,11 +430,14 @@ class RoomService:
         claims = (await self.tokens()).check(invite_token, "invite", now)
         name = check_name(name, limit=32)
         if not recording_acknowledged:
-            raise InvalidInput("the recording notice must be acknowledged to join")
+            raise InvalidInput(
+                "the recording notice must be acknowledged to join",
+                zh="请先阅读并勾选同意录制提示，再加入会话",
+            )
         phone = normalize_phone(phone) if phone else None
         summary = await self._load_summary(claims.room_id)
         if summary.state is RoomState.ENDED:
-            raise ConflictError("the session has ended")
+            raise ConflictError("the session has ended", zh="会话已结束；如需继续，请发起新会话")
         participant_id = secrets.token_hex(8)
         async with self._db.begin() as conn:
             await conn.execute(
@@ -446,7 +463,10 @@ class RoomService:
         """The host's seat in their session."""
         summary = await self.get(actor, session_id)
         if summary.host_account_id != actor.account_id:
-            raise PermissionDenied("only the session's host joins it as staff")
+            raise PermissionDenied(
+                "only the session's host joins it as staff",
+                zh="只有会话主持人可以以业务员身份进入该会话",
+            )
         return Seat(
             session_id,
             actor.account_id,
@@ -500,7 +520,18 @@ class RoomService:
             messages = await self._store(session_id, room, events, command.at)
         for message in messages:
             await self._bus.publish(session_id, message)
+        if any(isinstance(e, RoomEnded) for e in events):
+            for hook in list(self._ended_hooks):
+                try:
+                    await hook(session_id)
+                except Exception:  # one capability's clean-up never blocks the others'
+                    _log.exception("a room-ended hook failed for session %s", session_id)
         return messages
+
+    def on_ended(self, hook: Callable[[str], Awaitable[None]]) -> None:
+        """Call ``hook(session_id)`` when a room ends (any reason), after its end is
+        stored and published: capabilities close what they hold for the session."""
+        self._ended_hooks.append(hook)
 
     async def _store(
         self, session_id: str, room: Room, events: list[Event], at: int
@@ -596,7 +627,9 @@ class RoomService:
         if summary.host_account_id == actor.account_id:
             return await self.apply(session_id, End(actor.account_id, EndReason.STAFF_ENDED, now))
         if actor.role is Role.SALESPERSON:
-            raise PermissionDenied("only the host or an admin ends a session")
+            raise PermissionDenied(
+                "only the host or an admin ends a session", zh="只有主持人或管理员可以结束会话"
+            )
         return await self.apply(session_id, End(None, EndReason.ADMIN, now))
 
     async def tick(self) -> None:

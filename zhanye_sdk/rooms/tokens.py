@@ -75,7 +75,10 @@ class RoomTokens:
         Raises:
             InvalidRoomToken: anything else, with one message for every failure.
         """
-        refused = InvalidRoomToken("this link is invalid or has expired")
+        refused = InvalidRoomToken(
+            "this link is invalid or has expired",
+            zh="该链接无效或已过期，请向业务员索取新的邀请链接",
+        )
         if (
             not isinstance(token, str)
             or not token.isascii()

@@ -157,7 +157,9 @@ class SignalingEndpoint:
         try:
             seat = await self._authenticate(session_id, login_token, seat_token)
         except ZhanyeError as exc:
-            await transport.send(ServerMessage.error("authentication_failed", str(exc)).encode())
+            await transport.send(
+                ServerMessage.error("authentication_failed", str(exc), zh=exc.zh).encode()
+            )
             await transport.close(CLOSE_UNAUTHORIZED, "authentication failed")
             return
         connection = _Connection(seat, transport)
@@ -271,9 +273,9 @@ class SignalingEndpoint:
                 ]
             return await handler(seat, message)
         except InvalidInput as exc:
-            return [ServerMessage.error("invalid_message", str(exc), message.id)]
+            return [ServerMessage.error("invalid_message", str(exc), message.id, zh=exc.zh)]
         except ZhanyeError as exc:
-            return [ServerMessage.error("refused", str(exc), message.id)]
+            return [ServerMessage.error("refused", str(exc), message.id, zh=exc.zh)]
         except Exception:
             # A bug must not cost the participant their connection; it is logged.
             _log.exception("signaling message %s failed", message.type)

@@ -10,6 +10,8 @@ Server → client::
     {"v": 1, "type": "error", "re": "c-17", "data": {"code": "…", "message": "…"}}
     {"v": 1, "type": "ack", "re": "c-17", "data": {}}
 
+An error's ``data`` may also carry ``message_zh``, the same failure in Chinese for pages.
+
 ``type`` is ``<area>.<name>`` (areas: ``session``, ``room``, ``media``, ``share``,
 ``cobrowse``, ``whiteboard``, ``sop``), so one channel carries every capability.
 Events of a room carry ``seq``, gap-free and increasing, which a reconnecting client
@@ -86,9 +88,17 @@ class ServerMessage:
         return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def error(cls, code: str, message: str, re_id: str | None = None) -> ServerMessage:
-        """An error frame answering the client's message ``re_id``."""
-        return cls("error", {"code": code, "message": message}, re=re_id)
+    def error(
+        cls, code: str, message: str, re_id: str | None = None, *, zh: str | None = None
+    ) -> ServerMessage:
+        """An error frame answering the client's message ``re_id``.
+
+        ``message`` is English; ``zh``, when given, travels as ``data.message_zh`` for pages.
+        """
+        data = {"code": code, "message": message}
+        if zh:
+            data["message_zh"] = zh
+        return cls("error", data, re=re_id)
 
     @classmethod
     def decode(cls, text: str) -> ServerMessage:

@@ -82,7 +82,10 @@ def _tokens(source: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(source, pos)
         if match is None:
-            raise InvalidInput(f"expression: unexpected {source[pos:].strip()[:10]!r} at {pos}")
+            raise InvalidInput(
+                f"expression: unexpected {source[pos:].strip()[:10]!r} at {pos}",
+                zh=f"表达式第 {pos} 个字符处“{source[pos:].strip()[:10]}”无法识别，请检查写法",
+            )
         pos = match.end()
         opened, closed, quoted, regex, symbol, word = match.groups()
         word = symbol or word
@@ -92,13 +95,19 @@ def _tokens(source: str) -> list[tuple[str, str]]:
             tokens.append((")", closed))
         elif quoted is not None:
             if not quoted.strip():
-                raise InvalidInput("expression: an empty quoted phrase")
+                raise InvalidInput(
+                    "expression: an empty quoted phrase",
+                    zh="表达式中有空的引号短语，请在引号内填写内容",
+                )
             tokens.append(("phrase", quoted))
         elif regex is not None:
             try:
                 re.compile(regex)
             except re.error as err:
-                raise InvalidInput(f"expression: bad regular expression /{regex}/: {err}") from None
+                raise InvalidInput(
+                    f"expression: bad regular expression /{regex}/: {err}",
+                    zh=f"表达式中的正则 /{regex}/ 写法有误：{err}",
+                ) from None
             tokens.append(("regex", regex))
         elif word.lower() in _OPERATORS:
             tokens.append((_OPERATORS[word.lower()], word))
@@ -117,7 +126,7 @@ def parse_expression(source: str) -> Expression:
     """
     tokens = _tokens(source)
     if not tokens:
-        raise InvalidInput("expression: must not be empty")
+        raise InvalidInput("expression: must not be empty", zh="表达式不能为空")
     pos = 0
 
     def peek() -> str | None:
@@ -127,7 +136,10 @@ def parse_expression(source: str) -> Expression:
         nonlocal pos
         if peek() != kind:
             got = tokens[pos][1] if pos < len(tokens) else "the end"
-            raise InvalidInput(f"expression: expected {kind}, got {got!r} in {source!r}")
+            raise InvalidInput(
+                f"expression: expected {kind}, got {got!r} in {source!r}",
+                zh=f"表达式“{source}”不完整或括号不配对，请检查写法",
+            )
         pos += 1
         return tokens[pos - 1][1]
 
@@ -161,7 +173,10 @@ def parse_expression(source: str) -> Expression:
 
     tree = parse_or()
     if pos != len(tokens):
-        raise InvalidInput(f"expression: unexpected {tokens[pos][1]!r} in {source!r}")
+        raise InvalidInput(
+            f"expression: unexpected {tokens[pos][1]!r} in {source!r}",
+            zh=f"表达式“{source}”中的“{tokens[pos][1]}”多余或位置不对，请检查写法",
+        )
     return tree
 
 

@@ -305,7 +305,7 @@ class SopLiveService:
             return [ServerMessage("ack", {}, re=message.id)]
         except (InvalidInput, PermissionDenied) as exc:
             code = "invalid_input" if isinstance(exc, InvalidInput) else "permission_denied"
-            return [ServerMessage.error(code, str(exc), message.id)]
+            return [ServerMessage.error(code, str(exc), message.id, zh=exc.zh)]
 
     # ---- the operations ------------------------------------------------------------------
 

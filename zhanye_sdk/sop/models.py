@@ -134,7 +134,10 @@ def pages_from(value: Any, where: str = "pages") -> tuple[PageRange, ...]:
                 continue
             first, _, last = part.partition("-")
             if not first.strip().isdigit() or (last and not last.strip().isdigit()):
-                raise InvalidInput(f"{where}: {part!r} is not a page or a range like 1-3")
+                raise InvalidInput(
+                    f"{where}: {part!r} is not a page or a range like 1-3",
+                    zh=f"页码“{part}”无效，请填写页码或如 1-3 的范围",
+                )
             pairs.append((int(first), int(last) if last else int(first)))
     elif isinstance(value, list | tuple):
         for item in value:
@@ -143,14 +146,23 @@ def pages_from(value: Any, where: str = "pages") -> tuple[PageRange, ...]:
                 or len(item) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in item)
             ):
-                raise InvalidInput(f"{where}: each range must be [first, last], got {item!r}")
+                raise InvalidInput(
+                    f"{where}: each range must be [first, last], got {item!r}",
+                    zh="页码范围须为 [起始页, 结束页]",
+                )
             pairs.append((item[0], item[1]))
     else:
-        raise InvalidInput(f"{where}: must be text like '1-3,5' or a list of [first, last]")
+        raise InvalidInput(
+            f"{where}: must be text like '1-3,5' or a list of [first, last]",
+            zh="页码须填写为如 1-3,5 的形式",
+        )
     out = []
     for first, last in pairs:
         if first < 1 or last < first:
-            raise InvalidInput(f"{where}: range {first}-{last} must have 1 <= first <= last")
+            raise InvalidInput(
+                f"{where}: range {first}-{last} must have 1 <= first <= last",
+                zh=f"页码范围 {first}-{last} 无效：起始页须不小于 1，且不大于结束页",
+            )
         out.append(PageRange(first, last))
     return tuple(out)
 
@@ -222,14 +234,19 @@ def flow_nodes_from(raw: Any) -> tuple[FlowNode, ...]:
         InvalidInput: listing every bad field.
     """
     if not isinstance(raw, list):
-        raise InvalidInput("nodes must be a list of first-level nodes")
+        raise InvalidInput(
+            "nodes must be a list of first-level nodes", zh="流程节点须为一级节点列表"
+        )
     problems: list[str] = []
     ids: set[str] = set()
     nodes = tuple(_node(n, f"nodes[{i}]", 1, problems, ids) for i, n in enumerate(raw))
     if len(ids) > MAX_NODES:
         problems.append(f"a flow has at most {MAX_NODES} nodes, got {len(ids)}")
     if problems:
-        raise InvalidInput("; ".join(problems))
+        raise InvalidInput(
+            "; ".join(problems),
+            zh="流程节点设置有误，请检查节点标题、页码和层级后重试（" + "; ".join(problems) + "）",
+        )
     return nodes
 
 

@@ -84,35 +84,60 @@ class QaRule:
     max_silence_ms: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        problems = self.problems()
-        if problems:
-            raise InvalidInput(f"QA rule {self.id!r}: " + "; ".join(problems))
+        found = self._findings()
+        if found:
+            raise InvalidInput(
+                f"QA rule {self.id!r}: " + "; ".join(english for english, _ in found),
+                zh=f"质检规则“{self.name}”有误：" + "；".join(zh for _, zh in found),
+            )
 
     def problems(self) -> list[str]:
         """Every field that is wrong, in words (empty when the rule is valid)."""
-        out: list[str] = []
+        return [english for english, _ in self._findings()]
+
+    def _findings(self) -> list[tuple[str, str]]:
+        # Each problem in English and as the rule form says it in Chinese.
+        out: list[tuple[str, str]] = []
         if self.kind not in ("forbidden", "mandatory", "order", "speech_rate", "silence"):
             out.append(
-                f"kind must be forbidden, mandatory, order, speech_rate or silence, "
-                f"got {self.kind!r}"
+                (
+                    f"kind must be forbidden, mandatory, order, speech_rate or silence, "
+                    f"got {self.kind!r}",
+                    "请选择规则类型",
+                )
             )
         if self.severity not in ("info", "minor", "major", "critical"):
-            out.append(f"severity must be info, minor, major or critical, got {self.severity!r}")
+            out.append(
+                (
+                    f"severity must be info, minor, major or critical, got {self.severity!r}",
+                    "请选择严重程度",
+                )
+            )
         if self.role not in ("salesperson", "customer", "any"):
-            out.append(f"role must be salesperson, customer or any, got {self.role!r}")
+            out.append(
+                (
+                    f"role must be salesperson, customer or any, got {self.role!r}",
+                    "请选择说话人：业务员、客户或任意一方",
+                )
+            )
         if not 0 <= self.deduction <= 100:
-            out.append(f"deduction must be within 0..100, got {self.deduction}")
+            out.append(
+                (
+                    f"deduction must be within 0..100, got {self.deduction}",
+                    f"扣分须为 0–100，当前为 {self.deduction}",
+                )
+            )
         if self.kind in ("forbidden", "mandatory"):
             try:
                 parse_expression(self.expression)
             except InvalidInput as err:
-                out.append(str(err))
+                out.append((str(err), err.zh or str(err)))
         if self.kind == "order" and len(self.order) < 2:
-            out.append("order must list at least two phrases")
+            out.append(("order must list at least two phrases", "顺序规则至少要列出两个短语"))
         if self.kind == "speech_rate" and self.min_cpm is None and self.max_cpm is None:
-            out.append("speech_rate needs min_cpm or max_cpm")
+            out.append(("speech_rate needs min_cpm or max_cpm", "语速规则须填写最低或最高语速"))
         if self.kind == "silence" and (self.max_silence_ms is None or self.max_silence_ms <= 0):
-            out.append("silence needs max_silence_ms > 0")
+            out.append(("silence needs max_silence_ms > 0", "静音规则须填写大于 0 的最长静音时长"))
         return out
 
     def parsed(self) -> Expression:

@@ -74,16 +74,22 @@ def _keywords(value: Sequence[str] | str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.replace("，", ",").split(",")
     if not all(isinstance(v, str) for v in value):
-        raise InvalidInput("keywords must be text or a list of text")
+        raise InvalidInput("keywords must be text or a list of text", zh="关键词须为文字或文字列表")
     cleaned = tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(cleaned) > 20 or any(len(k) > 32 for k in cleaned):
-        raise InvalidInput("keywords: at most 20, each at most 32 characters")
+        raise InvalidInput(
+            "keywords: at most 20, each at most 32 characters",
+            zh="关键词最多 20 个，每个最多 32 个字符",
+        )
     return cleaned
 
 
 def _content(content: str) -> str:
     if not isinstance(content, str) or len(content) > _MAX_CONTENT:
-        raise InvalidInput(f"content must be text of at most {_MAX_CONTENT} characters")
+        raise InvalidInput(
+            f"content must be text of at most {_MAX_CONTENT} characters",
+            zh=f"话术内容须为文字，最多 {_MAX_CONTENT} 个字符",
+        )
     return content.strip()
 
 
@@ -151,7 +157,10 @@ class SopService:
             if parent_id is not None:
                 parent = await self._category_row(conn, company, parent_id)
                 if parent.parent_id is not None:
-                    raise InvalidInput("categories nest two levels deep at most")
+                    raise InvalidInput(
+                        "categories nest two levels deep at most",
+                        zh="话术分类最多两级，请选择一级分类作为上级",
+                    )
             siblings = sop_script_categories.c.parent_id
             same_level = siblings.is_(None) if parent_id is None else siblings == parent_id
             count = (
@@ -229,7 +238,10 @@ class SopService:
                     )
                 ).scalar_one()
                 if used:
-                    raise ConflictError("the category is not empty: move or delete its content")
+                    raise ConflictError(
+                        "the category is not empty: move or delete its content",
+                        zh="该分类下还有内容，请先移走或删除其中的子分类和话术",
+                    )
             await conn.execute(
                 sop_script_categories.delete().where(sop_script_categories.c.id == category_id)
             )
@@ -594,9 +606,14 @@ class SopService:
         company = _company(actor)
         name = check_name(name, what="template name")
         if isinstance(flow_ids, str) or isinstance(org_ids, str):
-            raise InvalidInput("flow_ids and org_ids must be lists of ids")
+            raise InvalidInput(
+                "flow_ids and org_ids must be lists of ids", zh="流程和机构须以列表形式选择"
+            )
         if not flow_ids or len(set(flow_ids)) != len(flow_ids):
-            raise InvalidInput("a template needs one or more flows, each listed once")
+            raise InvalidInput(
+                "a template needs one or more flows, each listed once",
+                zh="模板至少需要一个流程，且同一流程只能选一次",
+            )
         orgs = tuple(sorted(set(org_ids)))
         template = SopTemplate(
             id=template_id or new_id(),

@@ -105,8 +105,8 @@ class OpRejected(InvalidInput):
     ``code`` is a short machine-readable reason (``unknown_stroke``, ``not_presenter`` …).
     """
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, *, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.code = code
 
 
@@ -509,9 +509,17 @@ class Board:
         if op_id in self._op_ids:
             raise OpRejected("duplicate_op", f"op {op_id!r} was applied already")
         if isinstance(op, _PRESENTER_OPS) and author != self._view.presenter:
-            raise OpRejected("not_presenter", "only the presenter shares, turns pages and plays")
+            raise OpRejected(
+                "not_presenter",
+                "only the presenter shares, turns pages and plays",
+                zh="只有主讲人可以共享、翻页和播放；请先请主持人把主讲人交给您",
+            )
         if isinstance(op, SetPresenter) and author != self._host:
-            raise OpRejected("not_host", "only the host hands the presenter role over")
+            raise OpRejected(
+                "not_host",
+                "only the host hands the presenter role over",
+                zh="只有主持人可以指定主讲人",
+            )
         effects = self._effects(op, author, at_ms, op_id)
         self._seq += 1
         self._op_ids.add(op_id)
@@ -529,7 +537,11 @@ class Board:
             self._check_page(op.document, op.page)
             visible = tuple(s.id for s in self._view.page_strokes(op.document, op.page))
             if not visible:
-                raise OpRejected("nothing_to_clear", "the page has no strokes to clear")
+                raise OpRejected(
+                    "nothing_to_clear",
+                    "the page has no strokes to clear",
+                    zh="这一页没有可清除的笔迹",
+                )
             return self._hide(visible, author, op_id)
         if isinstance(op, Undo):
             return self._undo_one(author)
@@ -548,26 +560,42 @@ class Board:
             return [DocumentShared(op.document, self._view.pages.get(op.document.id, 1))]
         if isinstance(op, CloseShare):
             if self._view.current is None:
-                raise OpRejected("nothing_shared", "nothing is being shared")
+                raise OpRejected(
+                    "nothing_shared", "nothing is being shared", zh="当前没有正在共享的内容"
+                )
             return [DocumentClosed()]
         if isinstance(op, VideoControl):
             return [self._video(op, at_ms)]
         if isinstance(op, SetPresenter):
             _check_id("participant", op.participant)
             if op.participant == self._view.presenter:
-                raise OpRejected("already_presenter", f"{op.participant!r} presents already")
+                raise OpRejected(
+                    "already_presenter",
+                    f"{op.participant!r} presents already",
+                    zh="该参会人已经是主讲人",
+                )
             return [PresenterChanged(op.participant)]
         raise InvalidInput(f"not a whiteboard op: {type(op).__name__}")
 
     def _check_page(self, document: str, page: int) -> None:
         shared = self._view.documents.get(document)
         if shared is None:
-            raise OpRejected("unknown_document", f"document {document!r} has not been shared")
+            raise OpRejected(
+                "unknown_document",
+                f"document {document!r} has not been shared",
+                zh="该文档尚未共享，请先共享再操作",
+            )
         if shared.kind is DocumentKind.VIDEO:
-            raise OpRejected("not_pages", f"document {document!r} is a video and has no pages")
+            raise OpRejected(
+                "not_pages",
+                f"document {document!r} is a video and has no pages",
+                zh="该资源是视频，没有页面可翻",
+            )
         if not 1 <= page <= len(shared.pages):
             raise OpRejected(
-                "unknown_page", f"page {page} does not exist; the document has {len(shared.pages)}"
+                "unknown_page",
+                f"page {page} does not exist; the document has {len(shared.pages)}",
+                zh=f"第 {page} 页不存在，该文档共 {len(shared.pages)} 页",
             )
 
     def _add_stroke(self, stroke: Stroke, author: str, op_id: str) -> list[Effect]:
@@ -577,7 +605,11 @@ class Board:
         if stroke.id in self._all:
             raise OpRejected("duplicate_stroke", f"stroke {stroke.id!r} exists already")
         if len(self._all) >= MAX_STROKES:
-            raise OpRejected("board_full", f"a board holds at most {MAX_STROKES} strokes")
+            raise OpRejected(
+                "board_full",
+                f"a board holds at most {MAX_STROKES} strokes",
+                zh=f"白板最多容纳 {MAX_STROKES} 笔，请先清除部分笔迹",
+            )
         self._check_page(stroke.document, stroke.page)
         self._forget_redo(author)
         self._all[stroke.id] = stroke
@@ -608,7 +640,7 @@ class Board:
     def _undo_one(self, author: str) -> list[Effect]:
         stack = self._undo.get(author)
         if not stack:
-            raise OpRejected("nothing_to_undo", "you have nothing to undo")
+            raise OpRejected("nothing_to_undo", "you have nothing to undo", zh="没有可撤销的操作")
         action_id = stack.pop()
         self._redo.setdefault(author, []).append(action_id)
         return self._set_active(action_id, False)
@@ -616,7 +648,7 @@ class Board:
     def _redo_one(self, author: str) -> list[Effect]:
         stack = self._redo.get(author)
         if not stack:
-            raise OpRejected("nothing_to_redo", "you have nothing to redo")
+            raise OpRejected("nothing_to_redo", "you have nothing to redo", zh="没有可重做的操作")
         action_id = stack.pop()
         self._undo.setdefault(author, []).append(action_id)
         return self._set_active(action_id, True)
@@ -648,7 +680,7 @@ class Board:
     def _video(self, op: VideoControl, at_ms: int) -> Effect:
         current = self._view.documents.get(self._view.current or "")
         if current is None or current.kind is not DocumentKind.VIDEO or self._view.video is None:
-            raise OpRejected("not_video", "no video is being shared")
+            raise OpRejected("not_video", "no video is being shared", zh="当前没有正在共享的视频")
         if not 0 <= op.position_ms <= 24 * 3600 * 1000:
             raise InvalidInput("position_ms must be 0..86400000")
         was = self._view.video

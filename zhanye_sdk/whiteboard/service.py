@@ -212,7 +212,7 @@ class WhiteboardService:
         """
         room = await self._rooms.room(seat.session_id)
         if room.state is RoomState.ENDED:
-            raise ConflictError("the session has ended")
+            raise ConflictError("the session has ended", zh="会话已结束，不能再共享或标注")
         resolved = [
             (kind, await self._resolve_share(seat, data) if kind == "share.open" else data)
             for kind, data in ops
@@ -224,7 +224,10 @@ class WhiteboardService:
                 else None
             )
             if target is not None and target not in room.participants:
-                raise InvalidInput(f"{target!r} is not a participant of this session")
+                raise InvalidInput(
+                    f"{target!r} is not a participant of this session",
+                    zh="该人员不是本次会话的参会人",
+                )
         at = self._rooms.now_ms()
         messages: list[ServerMessage] = []
         rows: list[dict[str, Any]] = []
@@ -276,7 +279,10 @@ class WhiteboardService:
         if kind == DocumentKind.BLANK.value:
             pages = data.get("pages", 1)
             if type(pages) is not int or not 1 <= pages <= MAX_BLANK_PAGES:
-                raise InvalidInput(f"a blank board has 1..{MAX_BLANK_PAGES} pages")
+                raise InvalidInput(
+                    f"a blank board has 1..{MAX_BLANK_PAGES} pages",
+                    zh=f"空白白板须为 1–{MAX_BLANK_PAGES} 页",
+                )
             document = {
                 "id": f"blank-{pages}",
                 "kind": kind,
@@ -286,17 +292,27 @@ class WhiteboardService:
             }
             return {"op_id": data.get("op_id"), "document": document}
         if kind not in (DocumentKind.FILE.value, DocumentKind.VIDEO.value):
-            raise InvalidInput(f"share kind must be file, video or blank, got {kind!r}")
+            raise InvalidInput(
+                f"share kind must be file, video or blank, got {kind!r}",
+                zh="请选择共享文件、视频或空白白板",
+            )
         source = data.get("source")
         if not isinstance(source, str) or not 0 < len(source) <= 32:
-            raise InvalidInput("share.open of a material needs its id as source")
+            raise InvalidInput(
+                "share.open of a material needs its id as source", zh="请先选择要共享的资源"
+            )
         if seat.account_id is None:
-            raise PermissionDenied("only staff share materials from the library")
+            raise PermissionDenied(
+                "only staff share materials from the library", zh="只有业务员可以共享资源库中的资源"
+            )
         actor = await self._principal(seat.account_id)
         material = await self._platform.materials.get(actor, source)
         if kind == DocumentKind.VIDEO.value:
             if material.kind.value != "video":
-                raise InvalidInput(f"material {material.name!r} is not a video")
+                raise InvalidInput(
+                    f"material {material.name!r} is not a video",
+                    zh=f"资源“{material.name}”不是视频，请以文件方式共享",
+                )
             sizes = [list(BLANK_PAGE)]
         else:
             pages = await self._platform.materials.pages(actor, source)
@@ -317,7 +333,7 @@ class WhiteboardService:
                 await conn.execute(sa.select(accounts).where(accounts.c.id == account_id))
             ).first()
         if row is None or row.disabled:
-            raise PermissionDenied("the account is disabled")
+            raise PermissionDenied("the account is disabled", zh="该账号已被停用，请联系管理员")
         return Principal(row.id, Role(row.role), row.company_id, row.org_id, row.login)
 
     # ---- the signaling area handler --------------------------------------------------------
@@ -352,7 +368,7 @@ class WhiteboardService:
             seq, _ = await self.apply(seat, message.type, message.data)
             return [ServerMessage("ack", {"seq": seq}, re=message.id)]
         except OpRejected as exc:
-            return [ServerMessage.error(exc.code, str(exc), message.id)]
+            return [ServerMessage.error(exc.code, str(exc), message.id, zh=exc.zh)]
 
     async def _relay_ink(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         data = message.data
@@ -541,7 +557,10 @@ class WhiteboardService:
             ConflictError: the session has not ended yet.
         """
         if (await self._rooms.room(session_id)).state is not RoomState.ENDED:
-            raise ConflictError("the session has not ended: its pages may still change")
+            raise ConflictError(
+                "the session has not ended: its pages may still change",
+                zh="会话尚未结束，标注页面仍可能变化，请结束后再查看",
+            )
         stored = await self._stored_record(session_id)
         if stored is not None:
             return stored

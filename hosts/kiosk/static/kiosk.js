@@ -1,5 +1,5 @@
 // The desk page: the incoming-call pop-up, quick actions, the customer book.
-import { t, translate } from "./messages.js";
+import { lang, t, translate } from "./messages.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -30,11 +30,18 @@ function refused(status) {
   throw new Unauthorized(t("tokenWrong"));
 }
 
-// An error from the desk API, with the SDK's code (invalid_input, conflict …).
-function deskError(code, detail) {
+// An error from the desk API, with the SDK's code (invalid_input, conflict …), its English
+// detail and, when the SDK has one, the Chinese detail (message_zh).
+function deskError(code, detail, detailZh = null) {
   const error = new Error(detail);
   error.code = code;
+  error.detailZh = detailZh;
   return error;
+}
+
+// The error body of a desk API response as a deskError.
+function deskErrorOf(data, statusText) {
+  return deskError(data.error?.code, data.error?.message || statusText, data.error?.message_zh || null);
 }
 
 // What went wrong, in the desk's language, with the SDK's detail.
@@ -46,7 +53,8 @@ function explain(error) {
     permission_denied: "errorDenied",
     network: "errorNetwork",
   };
-  return t(keys[error.code] || "error", { detail: error.message });
+  const detail = lang === "zh-CN" && error.detailZh ? error.detailZh : error.message;
+  return t(keys[error.code] || "error", { detail });
 }
 
 async function call(method, path, body) {
@@ -64,7 +72,7 @@ async function call(method, path, body) {
   }
   refused(response.status);
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw deskError(data.error?.code, data.error?.message || response.statusText);
+  if (!response.ok) throw deskErrorOf(data, response.statusText);
   return data;
 }
 
@@ -638,7 +646,7 @@ async function download(path, filename) {
     refused(response.status);
     if (!response.ok) {
       const data = await response.json().catch(() => ({}));
-      throw deskError(data.error?.code, data.error?.message || response.statusText);
+      throw deskErrorOf(data, response.statusText);
     }
     const total = Number(response.headers.get("Content-Length")) || 0;
     const reader = response.body.getReader();
@@ -712,7 +720,7 @@ document.querySelector("#import-book").addEventListener("click", () => {
     }
     showProgress(1, 1);
     if (request.status >= 400) {
-      transferResult.textContent = explain(deskError(data.error?.code, data.error?.message || request.statusText));
+      transferResult.textContent = explain(deskErrorOf(data, request.statusText));
       return;
     }
     transferResult.textContent = t("imported", { created: data.created, updated: data.updated, failed: data.errors.length });
@@ -720,7 +728,8 @@ document.querySelector("#import-book").addEventListener("click", () => {
     body.replaceChildren();
     for (const problem of data.errors) {
       const tr = document.createElement("tr");
-      for (const value of [t("rowNumber", problem), problem.message]) {
+      const reason = lang === "zh-CN" && problem.message_zh ? problem.message_zh : problem.message;
+      for (const value of [t("rowNumber", problem), reason]) {
         const td = document.createElement("td");
         td.textContent = value;
         tr.append(td);

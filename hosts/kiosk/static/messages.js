@@ -254,7 +254,7 @@ export const MESSAGES = {
   },
 };
 
-const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-CN";
+export const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-CN";
 
 export function t(key, params = {}) {
   const text = MESSAGES[lang][key] ?? MESSAGES["zh-CN"][key] ?? key;

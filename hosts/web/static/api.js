@@ -1,22 +1,29 @@
 // Calls to the SDK's JSON API with the login token; errors become readable messages.
-import { t } from "./i18n.js";
+import { serverMessage, t } from "./i18n.js";
 
 const TOKEN_KEY = "zhanye.token";
 
 export class ApiError extends Error {
-  constructor(status, code, detail, extra = {}) {
+  // detail: the server's English message; detailZh: its Chinese one (message_zh), if any.
+  constructor(status, code, detail, extra = {}, detailZh = null) {
     super(detail);
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.detailZh = detailZh;
     this.extra = extra;
+  }
+  // The server's detail in the page's language: Chinese when the page speaks it and the
+  // server sent it, else English.
+  get localDetail() {
+    return serverMessage(this);
   }
   // The message for people, in their language.
   get text() {
     if (this.code === "login_throttled") {
       return t("error.login_throttled", { minutes: Math.max(1, Math.ceil((this.extra.retry_after_s || 60) / 60)) });
     }
-    return t(`error.${this.code}`, { detail: this.detail });
+    return t(`error.${this.code}`, { detail: this.localDetail });
   }
 }
 
@@ -40,12 +47,12 @@ export async function api(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = data.error || { code: "error", message: response.statusText };
-    const { code, message, ...extra } = error;
+    const { code, message, message_zh: messageZh, ...extra } = error;
     if (response.status === 401 && path !== "/api/login") {
       token.clear();
       location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
     }
-    throw new ApiError(response.status, code, message, extra);
+    throw new ApiError(response.status, code, message, extra, messageZh || null);
   }
   return data;
 }

@@ -33,6 +33,13 @@ export function translate(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
 
+// A server error's own text in the page's language: its Chinese message (message_zh, or
+// an ApiError's detailZh) when the page speaks Chinese and the server sent one, else English.
+export function serverMessage(error) {
+  const zh = error.detailZh || error.message_zh || error.data?.message_zh;
+  return lang().startsWith("zh") && zh ? zh : error.detail || error.message;
+}
+
 export function has(key) {
   return key in (MESSAGES[lang()] || {}) || key in MESSAGES[DEFAULT_LANG];
 }

@@ -71,7 +71,7 @@ export class RoomClient extends EventTarget {
     if (frame.re && this.pending.has(frame.re)) {
       const { resolve, reject } = this.pending.get(frame.re);
       this.pending.delete(frame.re);
-      if (frame.type === "error") reject(Object.assign(new Error(frame.data.message), { code: frame.data.code, data: frame.data }));
+      if (frame.type === "error") reject(Object.assign(new Error(frame.data.message), { code: frame.data.code, message_zh: frame.data.message_zh, data: frame.data }));
       else resolve(frame.data);
       return;
     }

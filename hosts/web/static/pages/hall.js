@@ -1,5 +1,5 @@
 import { api, token } from "../api.js";
-import { has, t } from "../i18n.js";
+import { has, serverMessage, t } from "../i18n.js";
 import { attachCobrowseHost } from "../cobrowse-host.js";
 import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
@@ -17,7 +17,7 @@ document.querySelector("#meeting-number").textContent = session.meeting_number;
 const client = new RoomClient(sessionId, { token: token.get() });
 const connection = document.querySelector("#connection");
 const showError = (error) =>
-  notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message);
+  notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : serverMessage(error));
 
 client.addEventListener("connection", (event) => {
   connection.textContent = t(`connection.${event.detail.state}`);
@@ -118,7 +118,7 @@ document.querySelector("#share-form").addEventListener("submit", async (event) =
     sopPanel.showMaterial(chosen.value);
     shareDialog.close();
   } catch (error) {
-    errorBox.textContent = has(`cobrowse.error.${error.code}`) ? t(`cobrowse.error.${error.code}`) : error.message;
+    errorBox.textContent = has(`cobrowse.error.${error.code}`) ? t(`cobrowse.error.${error.code}`) : serverMessage(error);
     errorBox.hidden = false;
   }
 });

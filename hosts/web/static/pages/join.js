@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { has, t, translate } from "../i18n.js";
+import { has, serverMessage, t, translate } from "../i18n.js";
 import { attachCobrowseCustomer } from "../cobrowse-customer.js";
 import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
@@ -12,7 +12,7 @@ translate();
 const inviteToken = location.pathname.split("/").pop();
 const seatKey = `zhanye.seat.${inviteToken.slice(-16)}`;
 const showError = (error) =>
-  notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message);
+  notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : serverMessage(error));
 
 const info = await attempt(() => api("GET", `/api/invites/${inviteToken}`));
 let deviceCheck = null;
@@ -120,7 +120,7 @@ function setupEvaluation(client) {
       await client.send("room.evaluate", { score, comment: event.target.elements.comment.value });
       showThanks();
     } catch (error) {
-      errorBox.textContent = has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : error.message;
+      errorBox.textContent = has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : serverMessage(error);
       errorBox.hidden = false;
     }
   });

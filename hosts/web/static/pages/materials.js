@@ -87,7 +87,8 @@ function uploadBytes(file, kind) {
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
       else {
         const error = data.error || { code: "error", message: xhr.statusText };
-        reject(new ApiError(xhr.status, error.code, error.message));
+        const { code, message, message_zh: messageZh, ...extra } = error;
+        reject(new ApiError(xhr.status, code, message, extra, messageZh || null));
       }
     });
     xhr.addEventListener("error", () => reject(new ApiError(0, "network", "upload failed")));

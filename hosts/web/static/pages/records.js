@@ -231,7 +231,7 @@ async function download(job) {
   const response = await fetch(`/api/records/export/${job.id}/file`, { headers: { Authorization: `Bearer ${token.get()}` } });
   if (!response.ok) {
     const error = (await response.json().catch(() => ({}))).error || { code: "error", message: response.statusText };
-    throw new ApiError(response.status, error.code, error.message);
+    throw new ApiError(response.status, error.code, error.message, {}, error.message_zh || null);
   }
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement("a");
