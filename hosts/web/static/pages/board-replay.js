@@ -118,11 +118,13 @@ const cobrowseView = document.querySelector("#cobrowse-view");
 const cobrowseFrame = document.querySelector("#cobrowse-frame");
 const cobrowseWaiting = document.querySelector("#cobrowse-waiting");
 const playback = new CobrowsePlayback(document.querySelector("#cobrowse-replay"));
-// The share running at `at` (a new share ends the one before it).
+// The share running at `at` (a new share ends the one before it). One that ended with
+// the session (or after the timeline) stays on screen to the timeline's last moment.
 function shareAt(at) {
   let running = null;
   for (const share of shares) {
-    if (share.started_ms <= at && (share.ended_ms === null || at < share.ended_ms)) running = share;
+    const ended = share.ended_ms === null || share.ended_ms >= start + length ? Infinity : share.ended_ms;
+    if (share.started_ms <= at && at < ended) running = share;
   }
   return running;
 }
