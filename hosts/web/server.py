@@ -105,7 +105,9 @@ def build_app(
     media = MediaService(rooms, bus, media_config, database=platform.database)
     signaling.register_area("media", media.handle)
     app[MEDIA] = media
-    recording_api = RecordingApi(platform, rooms, MediaRecords(platform.database))
+    recording_api = RecordingApi(
+        platform, rooms, MediaRecords(platform.database), progress=media.processing_progress
+    )
     whiteboards = WhiteboardService(platform, rooms, bus)
     signaling.register_area("whiteboard", whiteboards.handle)
     signaling.register_area("share", whiteboards.handle)

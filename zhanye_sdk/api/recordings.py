@@ -2,12 +2,15 @@
 
 ``GET /api/sessions/{id}/recording`` (``?verify=1`` re-hashes every segment and adds
 ``verified``, ``problems`` and ``bad_segments``, the positions of missing or changed
-segments) and ``GET /api/sessions/{id}/recording/{segment}`` (one MP4 segment), for
-whoever may see the session's record.
+segments; while the recording is being processed, ``progress`` is ``{"done", "total"}``
+when this process is the one finishing it) and
+``GET /api/sessions/{id}/recording/{segment}`` (one MP4 segment), for whoever may see
+the session's record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from zhanye_sdk.api.group import EndpointGroup
@@ -21,12 +24,22 @@ __all__ = ["RecordingApi"]
 
 
 class RecordingApi(EndpointGroup):
-    """Serves recordings to the people who may see the session."""
+    """Serves recordings to the people who may see the session.
 
-    def __init__(self, platform: Platform, rooms: RoomService, records: MediaRecords) -> None:
+    ``progress`` reports a recording's post-processing (``MediaService.processing_progress``).
+    """
+
+    def __init__(
+        self,
+        platform: Platform,
+        rooms: RoomService,
+        records: MediaRecords,
+        progress: Callable[[str], tuple[int, int] | None] | None = None,
+    ) -> None:
         self.platform = platform
         self.rooms = rooms
         self.records = records
+        self.progress = progress
         self.router = Router()
         self.router.add("GET", "/api/sessions/{session_id}/recording", self.recording)
         self.router.add("GET", "/api/sessions/{session_id}/recording/{name}", self.segment)
@@ -50,6 +63,9 @@ class RecordingApi(EndpointGroup):
             "network": record.network_summary,
             "playback_path": f"/sessions/{session_id}/playback",
         }
+        finishing = self.progress(session_id) if self.progress is not None else None
+        if finishing is not None:
+            body["progress"] = {"done": finishing[0], "total": finishing[1]}
         if request.query.get("verify") == "1":
             folder = Path(record.recording_folder or "")
             result = verify(record.manifest, folder, expected_head=record.manifest_head)

@@ -149,6 +149,9 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="zhanye-recorder", daemon=True)
         self._lock = threading.Lock()
         self._ticks = 0
+        self._encoded = 0
+        self._encoded_at_stop = 0
+        self._backlog_at_stop: int | None = None
         self.dropped_ticks = 0
         self.error: str | None = None
 
@@ -181,9 +184,19 @@ class Recorder:
     def stop(self) -> Manifest:
         """Finish the current segment and stop the thread (blocking: call it in a thread)."""
         if self._thread.is_alive():
+            self._backlog_at_stop = self._queue.qsize()
+            self._encoded_at_stop = self._encoded
             self._queue.put(None)
             self._thread.join()
         return self.manifest
+
+    def finishing(self) -> tuple[int, int] | None:
+        """While ``stop`` encodes the ticks still queued: (ticks encoded, ticks queued at
+        the stop) — the post-processing's progress. None before ``stop``."""
+        total = self._backlog_at_stop
+        if total is None:
+            return None
+        return min(self._encoded - self._encoded_at_stop, total), total
 
     # ---- the encoder thread -------------------------------------------------------------
 
@@ -211,6 +224,7 @@ class Recorder:
                     video_ticks += 1
                 segment.write_audio(tick.audio)
                 in_segment += 1
+                self._encoded += 1
                 if in_segment >= self.ticks_per_segment:
                     self._finish(segment, in_segment)
                     segment = None

@@ -142,6 +142,7 @@ class MediaService:
         self._media_rooms: dict[str, _MediaRoom] = {}
         self._tasks: TaskGroup | None = None
         self._audio_taps: dict[str, list[AudioTap]] = {}
+        self._finishing: dict[str, Recorder] = {}
         self._frame_samples = self.config.sample_rate * self.config.tick_ms // 1000
 
     # ---- running ----------------------------------------------------------------------
@@ -201,6 +202,12 @@ class MediaService:
         if media_room is None or media_room.recorder is None:
             return ()
         return media_room.recorder.manifest.entries
+
+    def processing_progress(self, session_id: str) -> tuple[int, int] | None:
+        """The recording's post-processing after the room ended, while it runs in this
+        process: (ticks encoded, ticks to encode). None when nothing is being finished."""
+        recorder = self._finishing.get(session_id)
+        return None if recorder is None else recorder.finishing()
 
     def tap_audio(self, session_id: str, tap: AudioTap) -> Callable[[], None]:
         """Hand every audible participant's audio of a session to ``tap`` on each tick.
@@ -352,7 +359,11 @@ class MediaService:
         session_id = media_room.session_id
         if room_ended:
             await records.update(session_id, recording_status=RecordingStatus.PROCESSING)
-        manifest = await anyio.to_thread.run_sync(recorder.stop)
+        self._finishing[session_id] = recorder
+        try:
+            manifest = await anyio.to_thread.run_sync(recorder.stop)
+        finally:
+            self._finishing.pop(session_id, None)
         async with media_room.save_lock:
             await records.update(session_id, manifest=manifest)
         if recorder.error is not None or (room_ended and not manifest.entries):

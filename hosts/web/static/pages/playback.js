@@ -10,13 +10,31 @@ const sessionId = location.pathname.split("/")[2];
 const player = document.querySelector("#player");
 const list = document.querySelector("#segments");
 
-let recording;
-try {
-  recording = await api("GET", `/api/sessions/${sessionId}/recording?verify=1`);
-} catch (error) {
-  notify(error.code === "not_found" ? t("playback.none") : error.text || error.message);
-  throw error;
+const fetchRecording = async (query = "") => {
+  try {
+    return await api("GET", `/api/sessions/${sessionId}/recording${query}`);
+  } catch (error) {
+    notify(error.code === "not_found" ? t("playback.none") : error.text || error.message);
+    throw error;
+  }
+};
+// A session that just ended: its recording is being finished; show how far, then play.
+let pending = await fetchRecording();
+const processing = document.querySelector("#processing");
+while (pending.status === "processing") {
+  document.querySelector("#recording-status").textContent = t("playback.status.processing");
+  processing.hidden = false;
+  const bar = document.querySelector("#processing-bar");
+  const { done = 0, total = 0 } = pending.progress || {};
+  bar.max = Math.max(total, 1);
+  bar.value = total ? done : 0;
+  const percent = total ? Math.floor((100 * done) / total) : 0;
+  document.querySelector("#processing-label").textContent = t("playback.processing", { percent });
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  pending = await fetchRecording();
 }
+processing.hidden = true;
+const recording = await fetchRecording("?verify=1");
 document.querySelector("#recording-status").textContent = t(`playback.status.${recording.status}`);
 const verified = document.querySelector("#recording-verified");
 verified.textContent = t(recording.verified ? "playback.verified" : "playback.tampered");
