@@ -114,14 +114,18 @@ def test_every_endpoint_refuses_a_missing_or_wrong_token_and_changes_nothing(
 
 
 def test_the_event_stream_needs_the_token(kiosk: RunningKiosk) -> None:
-    async def handshake(query: str) -> int:
+    async def handshake(query: str, protocols: tuple[str, ...] = ()) -> int:
         async with aiohttp.ClientSession() as session:
             try:
-                async with session.ws_connect(f"{kiosk.url}/ws/desk{query}") as socket:
+                url = f"{kiosk.url}/ws/desk{query}"
+                async with session.ws_connect(url, protocols=protocols) as socket:
                     kiosk.sim.incoming_call("13800138000")
                     message = await socket.receive_json(timeout=10)
                     assert message["type"] == "PopUpOpened"
                     assert message["data"]["number"] == "13800138000"
+                    kiosk.sim.remote_hangup()  # the line is free for the next caller
+                    while (await socket.receive_json(timeout=10))["type"] != "PopUpClosed":
+                        pass
                     return 101
             except aiohttp.WSServerHandshakeError as error:
                 return error.status
@@ -129,6 +133,9 @@ def test_the_event_stream_needs_the_token(kiosk: RunningKiosk) -> None:
     assert kiosk.run(handshake("")) == 401
     assert kiosk.run(handshake("?token=guess")) == 401
     assert kiosk.run(handshake(f"?token={kiosk.token}")) == 101
+    # The page's way: the token as a subprotocol of the handshake, not in the URL.
+    assert kiosk.run(handshake("", ("zhanye.v1", f"bearer.{kiosk.token}"))) == 101
+    assert kiosk.run(handshake("", ("zhanye.v1", "bearer.guess"))) == 401
 
 
 def test_a_desk_token_is_required_and_not_trivial() -> None:

@@ -9,10 +9,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.signaling.handshake import PROTOCOL, HandshakeCredentials, handshake_credentials
 
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import PASSWORD, World, build_world
@@ -306,3 +309,62 @@ async def test_disabling_the_organization_ends_its_sessions_and_closes_staff(
         while message.type == aiohttp.WSMsgType.TEXT:
             message = await host.socket.receive(timeout=5)
         assert host.socket.close_code == 4403
+
+
+async def test_credentials_travel_in_the_handshake_headers_not_the_url(
+    server: tuple[str, World],
+) -> None:
+    """Pages offer their credential as a subprotocol (programs may send Authorization):
+    the socket URL carries none. A wrong credential there is refused like anywhere else."""
+    base, _ = server
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        token = live.auth["Authorization"].removeprefix("Bearer ")
+        ws = live.ws_url
+        staff = await http.ws_connect(ws, protocols=(PROTOCOL, f"bearer.{token}"))
+        assert staff.protocol == PROTOCOL  # the host answers with the envelope's protocol
+        assert (await Peer(staff).next("session.welcome"))["data"]["role"] == "host"
+        seated = await http.ws_connect(ws, protocols=(PROTOCOL, f"seat.{live.seat['seat_token']}"))
+        assert (await Peer(seated).next("session.welcome"))["data"]["role"] == "customer"
+        program = await http.ws_connect(ws, headers=live.auth)
+        assert (await Peer(program).next("session.welcome"))["data"]["role"] == "host"
+        for forged in (f"bearer.{token[:-2]}xx", f"seat.{live.seat['seat_token'][:-2]}xx"):
+            refused = await http.ws_connect(ws, protocols=(PROTOCOL, forged))
+            message = await refused.receive()
+            while message.type == aiohttp.WSMsgType.TEXT:  # the error event, then the close
+                message = await refused.receive()
+            assert refused.close_code == 4401, (forged, message)
+        for socket in (staff, seated, program):
+            await socket.close()
+
+
+PROTOCOL_TEXT = st.text(alphabet=st.characters(blacklist_characters=","), max_size=30)
+
+
+@given(
+    st.lists(PROTOCOL_TEXT | st.builds("bearer.{}".format, PROTOCOL_TEXT), max_size=4),
+    st.text(max_size=40),
+    st.dictionaries(st.sampled_from(["token", "seat", "resume"]), st.text(max_size=20)),
+)
+def test_the_first_credential_offered_in_the_handshake_wins(
+    protocols: list[str], authorization: str, query: dict[str, str]
+) -> None:
+    headers = {"Sec-WebSocket-Protocol": ", ".join(protocols), "Authorization": authorization}
+    found = handshake_credentials(headers, query)
+    offered = [
+        p.strip()
+        for p in protocols
+        if p.strip().startswith(("bearer.", "seat.")) and p.strip() not in ("bearer.", "seat.")
+    ]
+    if offered:
+        kind, _, value = offered[0].partition(".")
+        expected = (
+            HandshakeCredentials(login_token=value)
+            if kind == "bearer"
+            else HandshakeCredentials(seat_token=value)
+        )
+        assert found == expected
+    elif authorization.lower().startswith("bearer ") and authorization[7:].strip():
+        assert found == HandshakeCredentials(login_token=authorization[7:].strip())
+    else:
+        assert found == HandshakeCredentials(query.get("token") or None, query.get("seat") or None)

@@ -63,6 +63,8 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
     try:
         staff = staff_context.new_page()
         staff.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+        socket_urls: list[str] = []
+        staff.on("websocket", lambda ws: socket_urls.append(ws.url))
         log_in(staff, host, "sp-A1")
         staff.get_by_role("button", name="开始会话").click()
         expect(staff.locator("#connection")).to_have_text("已连接")
@@ -73,6 +75,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
 
         phone = phone_context.new_page()
         phone.on("websocket", lambda ws: ws.on("framesent", lambda f: frames.append(str(f))))
+        phone.on("websocket", lambda ws: socket_urls.append(ws.url))
         phone.goto(link)
         phone.get_by_label("您的称呼").fill("客户李先生")
         phone.get_by_label(re.compile("全程录音录像")).check()
@@ -126,6 +129,10 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
             "当前操作方：客户"
         )
 
+        # Neither side's credential is in a socket URL (it goes in the handshake header).
+        login_token = staff.evaluate("sessionStorage.getItem('zhanye.token')")
+        assert socket_urls and login_token
+        assert not any(login_token in u or "seat=" in u or "token=" in u for u in socket_urls)
         # Nothing sensitive went over the wire or into the stored log.
         assert not any(ID_NUMBER in f or PHONE in f or BIRTH in f for f in frames)
         expect(mirror.locator("#birth")).not_to_have_value(BIRTH)

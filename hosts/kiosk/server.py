@@ -11,6 +11,7 @@ from aiohttp import web
 
 from zhanye_sdk.api.http import ApiError, ApiRequest, error_response
 from zhanye_sdk.api.merchant import EVENTS_PATH, MerchantApi
+from zhanye_sdk.signaling.handshake import PROTOCOL as SIGNALING_PROTOCOL
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -57,7 +58,7 @@ def build_kiosk_app(api: MerchantApi) -> web.Application:
             return web.Response(
                 status=refusal.status, body=refusal.body, content_type="application/json"
             )
-        socket = web.WebSocketResponse(heartbeat=20)
+        socket = web.WebSocketResponse(heartbeat=20, protocols=(SIGNALING_PROTOCOL,))
         await socket.prepare(request)
 
         async def forward() -> None:

@@ -28,6 +28,8 @@ from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES
+from zhanye_sdk.signaling.handshake import PROTOCOL as SIGNALING_PROTOCOL
+from zhanye_sdk.signaling.handshake import handshake_credentials
 from zhanye_sdk.sop.live import SopLiveConfig, SopLiveService
 from zhanye_sdk.whiteboard.service import WhiteboardService
 
@@ -160,16 +162,19 @@ def build_app(
     sockets: set[web.WebSocketResponse] = set()
 
     async def websocket(request: web.Request) -> web.StreamResponse:
-        socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES + 1024)
+        socket = web.WebSocketResponse(
+            max_msg_size=MAX_FRAME_BYTES + 1024, protocols=(SIGNALING_PROTOCOL,)
+        )
         await socket.prepare(request)
         resume = request.query.get("resume")
+        credentials = handshake_credentials(request.headers, request.query)
         sockets.add(socket)
         try:
             await signaling.serve(
                 WebSocketTransport(socket),
                 session_id=request.match_info["session_id"],
-                login_token=request.query.get("token"),
-                seat_token=request.query.get("seat"),
+                login_token=credentials.login_token,
+                seat_token=credentials.seat_token,
                 resume_from=int(resume) if resume and resume.isdigit() else None,
             )
         finally:

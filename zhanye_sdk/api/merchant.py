@@ -29,6 +29,7 @@ from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confir
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.merchant.transfer import export_customers, import_customers, template
+from zhanye_sdk.signaling.handshake import handshake_credentials
 from zhanye_sdk.wire import structure, unstructure
 
 __all__ = ["EVENTS_PATH", "MerchantApi", "PhoneControl"]
@@ -199,11 +200,14 @@ class MerchantApi:
         Raises:
             ApiError: 401 when the token is missing or wrong.
         """
-        header = request.header("Authorization") or ""
-        scheme, _, token = header.partition(" ")
-        given = token.strip() if scheme.lower() == "bearer" else ""
-        if not given and request.path == EVENTS_PATH:
-            given = request.query.get("token", "")
+        given = ""
+        if request.path == EVENTS_PATH:
+            # A page's WebSocket offers the token as a subprotocol (see signaling.handshake).
+            given = handshake_credentials(request.headers, request.query).login_token or ""
+        else:
+            header = request.header("Authorization") or ""
+            scheme, _, token = header.partition(" ")
+            given = token.strip() if scheme.lower() == "bearer" else ""
         if not given or not hmac.compare_digest(given.encode(), self._token):
             raise ApiError(
                 401,

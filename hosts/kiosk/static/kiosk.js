@@ -143,7 +143,8 @@ function connect() {
     setTimeout(connect, 1000);
     return;
   }
-  const socket = new WebSocket(`ws://${location.host}/ws/desk?token=${encodeURIComponent(token())}`);
+  // The desk token goes in the handshake's subprotocol header, never in the URL.
+  const socket = new WebSocket(`ws://${location.host}/ws/desk`, ["zhanye.v1", `bearer.${token()}`]);
   socket.addEventListener("open", () => (document.querySelector("#status").textContent = "●"));
   socket.addEventListener("message", (event) => {
     const { type, data } = JSON.parse(event.data);

@@ -17,10 +17,13 @@ export class RoomClient extends EventTarget {
   }
 
   connect() {
-    const params = new URLSearchParams(this.credentials);
+    const params = new URLSearchParams();
     if (this.seq !== null) params.set("resume", String(this.seq));
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/sessions/${this.sessionId}?${params}`);
+    // The credential goes in the handshake's subprotocol header, never in the URL.
+    const { token, seat } = this.credentials;
+    const protocols = ["zhanye.v1", token ? `bearer.${token}` : `seat.${seat}`];
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/sessions/${this.sessionId}?${params}`, protocols);
     this.socket = socket;
     this.emit("connection", { state: "connecting" });
     socket.addEventListener("open", () => {
