@@ -368,3 +368,14 @@ def test_the_first_credential_offered_in_the_handshake_wins(
         assert found == HandshakeCredentials(login_token=authorization[7:].strip())
     else:
         assert found == HandshakeCredentials(query.get("token") or None, query.get("seat") or None)
+
+
+def test_the_participant_client_moves_the_credential_out_of_the_url() -> None:
+    from zhanye_sdk.client.participant import _handshake
+
+    url, protocols = _handshake("ws://127.0.0.1:8080/ws/sessions/s1?seat=a.b&resume=7")
+    assert url == "ws://127.0.0.1:8080/ws/sessions/s1?resume=7"
+    assert protocols == (PROTOCOL, "seat.a.b")
+    url, protocols = _handshake("ws://h/ws/sessions/s1?token=abc")
+    assert (url, protocols) == ("ws://h/ws/sessions/s1", (PROTOCOL, "bearer.abc"))
+    assert _handshake("ws://h/ws/sessions/s1") == ("ws://h/ws/sessions/s1", ())

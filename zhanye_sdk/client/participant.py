@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import anyio
@@ -35,6 +36,7 @@ from zhanye_sdk.errors import ProtocolError
 from zhanye_sdk.media.frames import audio_frame_to_mono, video_frame_to_i420
 from zhanye_sdk.media.ice import filter_sdp_candidates
 from zhanye_sdk.media.peer import CLOSE_LIMIT_S
+from zhanye_sdk.signaling.handshake import PROTOCOL
 
 __all__ = ["ReceivedVideo", "SessionParticipant", "join"]
 
@@ -189,9 +191,12 @@ async def join(
 ) -> AsyncIterator[SessionParticipant]:
     """Join a session's signaling at ``ws_url`` (with ``?token=`` or ``?seat=``) and its media.
 
-    Leaves (``room.leave``) and closes everything when the block ends.
+    The credential is taken out of the URL and sent in the handshake's subprotocol
+    header, so it never appears in the server's access log. Leaves (``room.leave``) and
+    closes everything when the block ends.
     """
-    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as socket:
+    url, protocols = _handshake(ws_url)
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=protocols) as socket:
         first = await socket.receive_json(timeout=10)
         if first.get("type") != "session.welcome":
             raise ProtocolError(f"expected session.welcome, got {first}")
@@ -212,3 +217,18 @@ async def join(
                         if track is not None:
                             track.stop()
                     tasks.cancel_scope.cancel()
+
+
+def _handshake(ws_url: str) -> tuple[str, tuple[str, ...]]:
+    """The socket URL without its credential, and the subprotocols that carry it."""
+    parts = urlsplit(ws_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if k not in ("token", "seat")]
+    found = dict(query)
+    if found.get("token"):
+        credential = f"bearer.{found['token']}"
+    elif found.get("seat"):
+        credential = f"seat.{found['seat']}"
+    else:
+        return ws_url, ()
+    return urlunsplit(parts._replace(query=urlencode(kept))), (PROTOCOL, credential)
