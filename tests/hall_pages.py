@@ -6,6 +6,9 @@ import re
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from .test_web_admin_pages import log_in
+from .webhost import RunningHost
+
 
 def copy_invite(staff: Page) -> str:
     """Open 邀请客户 in the hall, read the invite link and close the dialog."""
@@ -26,3 +29,23 @@ def join(context: BrowserContext, link: str, name: str) -> Page:
     page.get_by_role("button", name="进入会话").click()
     expect(page.locator("#connection")).to_have_text("已连接")
     return page
+
+
+def start_with_customer(
+    staff_context: BrowserContext, phone_context: BrowserContext, host: RunningHost
+) -> tuple[Page, Page]:
+    """sp-A1 logs in and starts a session; 客户王女士 joins it on the phone context."""
+    staff = staff_context.new_page()
+    log_in(staff, host, "sp-A1")
+    staff.get_by_role("button", name="开始会话").click()
+    expect(staff.locator("#connection")).to_have_text("已连接")
+    phone = join(phone_context, copy_invite(staff), "客户王女士")
+    return staff, phone
+
+
+def share_file(staff: Page, name: str) -> None:
+    """共享文件 → the material ``name`` → 共享."""
+    staff.get_by_role("button", name="共享文件").click()
+    staff.locator(f'#board-share-dialog li[data-name="{name}"]').get_by_role(
+        "button", name="共享"
+    ).click()

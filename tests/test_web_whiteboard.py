@@ -24,7 +24,7 @@ from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from . import material_files
-from .hall_pages import copy_invite, join
+from .hall_pages import copy_invite, join, share_file, start_with_customer
 from .platform_world import World, build_world
 from .test_web_admin_pages import log_in
 from .webhost import RunningHost
@@ -119,18 +119,10 @@ def test_shared_file_with_two_drawers_undo_late_joiner_and_page_turns(
     )
     late_context = browser.new_context(viewport={"width": 1024, "height": 768})
     try:
-        staff: Page = staff_context.new_page()
-        log_in(staff, host, "sp-A1")
-        staff.get_by_role("button", name="开始会话").click()
-        expect(staff.locator("#connection")).to_have_text("已连接")
-        invite = copy_invite(staff)
-        phone = join(phone_context, invite, "客户王女士")
+        staff, phone = start_with_customer(staff_context, phone_context, host)
 
         # 共享 → pick the PDF: both sides show its first page.
-        staff.get_by_role("button", name="共享文件").click()
-        staff.locator(f'#board-share-dialog li[data-name="{MATERIAL}"]').get_by_role(
-            "button", name="共享"
-        ).click()
+        share_file(staff, MATERIAL)
         for page in (staff, phone):
             expect(page.locator("#board-panel .page-label")).to_have_text("第 1 / 3 页")
             expect(page.locator("#board-panel .board-title")).to_have_text(MATERIAL)
@@ -182,7 +174,7 @@ def test_shared_file_with_two_drawers_undo_late_joiner_and_page_turns(
         expect(staff.locator("#board-panel canvas")).to_have_attribute("data-strokes", staff_stroke)
 
         # A late joiner sees every stroke as it stands.
-        late = join(late_context, invite, "客户李先生")
+        late = join(late_context, copy_invite(staff), "客户李先生")
         expect(late.locator("#board-panel canvas")).to_have_attribute("data-strokes", staff_stroke)
         expect(late.locator("#board-panel .page-label")).to_have_text("第 1 / 3 页")
 
@@ -241,17 +233,9 @@ def test_shared_video_play_seek_and_pause_stay_in_sync(browser: Any, host: Runni
         viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
     )
     try:
-        staff: Page = staff_context.new_page()
-        log_in(staff, host, "sp-A1")
-        staff.get_by_role("button", name="开始会话").click()
-        expect(staff.locator("#connection")).to_have_text("已连接")
-        invite = copy_invite(staff)
-        phone = join(phone_context, invite, "客户王女士")
+        staff, phone = start_with_customer(staff_context, phone_context, host)
 
-        staff.get_by_role("button", name="共享文件").click()
-        staff.locator(f'#board-share-dialog li[data-name="{VIDEO}"]').get_by_role(
-            "button", name="共享"
-        ).click()
+        share_file(staff, VIDEO)
         staff_video = staff.locator("#board-panel video")
         phone_video = phone.locator("#board-panel video")
         expect(phone.locator("#board-panel .board-title")).to_have_text(VIDEO)
@@ -346,16 +330,8 @@ def open_hall_with_customer(
     staff_context: BrowserContext, phone_context: BrowserContext, host: RunningHost
 ) -> tuple[Page, Page]:
     """The salesperson's hall with the PDF shared and a customer on a phone in the session."""
-    staff: Page = staff_context.new_page()
-    log_in(staff, host, "sp-A1")
-    staff.get_by_role("button", name="开始会话").click()
-    expect(staff.locator("#connection")).to_have_text("已连接")
-    invite = copy_invite(staff)
-    phone = join(phone_context, invite, "客户王女士")
-    staff.get_by_role("button", name="共享文件").click()
-    staff.locator(f'#board-share-dialog li[data-name="{MATERIAL}"]').get_by_role(
-        "button", name="共享"
-    ).click()
+    staff, phone = start_with_customer(staff_context, phone_context, host)
+    share_file(staff, MATERIAL)
     for page in (staff, phone):
         expect(page.locator("#board-panel .page-label")).to_have_text("第 1 / 3 页")
     return staff, phone
