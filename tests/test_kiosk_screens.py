@@ -128,6 +128,8 @@ def test_customer_care_settings_drive_the_greetings(page: Page, kiosk: RunningKi
     holiday.get_by_label("节日", exact=True).fill("春节")
     holiday.get_by_label("日期").fill("2027-02-06")
     holiday.get_by_label("发送时间").fill("08:00")
+    # The label lists the template's placeholders as they are typed.
+    expect(holiday.get_by_text("祝福内容（可用 {name} {level} {date}）")).to_be_visible()
     holiday.get_by_role("button", name="短信模板").click()
     expect(holiday.get_by_label(re.compile("祝福内容"))).to_have_value(
         re.compile(r"^\{name\}您好，春节快乐！")

@@ -258,7 +258,9 @@ export const lang = new URLSearchParams(location.search).get("lang") === "en" ? 
 
 export function t(key, params = {}) {
   const text = MESSAGES[lang][key] ?? MESSAGES["zh-CN"][key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+  // A placeholder without a value stays as written: labels show the SMS template's own
+  // placeholders ({name} {level} {date}) that way.
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name] ?? "") : whole));
 }
 
 export function translate(root = document) {
