@@ -207,6 +207,9 @@ def test_import_and_export_of_the_customer_book(
     expect(progress).to_be_visible()
     assert progress.evaluate("p => p.value === p.max")
     assert [c.name for c in kiosk.run(kiosk.desk.customers.group_members("老客户"))] == ["张三"]
+    # The book lists them, newest first, before anything is searched.
+    page.get_by_role("tab", name="客户资料").click()
+    expect(page.locator("#results li")).to_have_text(["赵六 · 13700137000", "张三 · 13800138000"])
 
     transfer.get_by_label("文件格式").select_option("csv")
     with page.expect_download() as export_download:

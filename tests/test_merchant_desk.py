@@ -95,6 +95,8 @@ async def test_callers_are_captured_once_and_found_by_initials(desk: MerchantDes
     assert [c.name for c in await book.search("zxx")] == ["曾小贤"]
     assert [c.name for c in await book.search("138001")] == ["张三"]
     assert [c.name for c in await book.search("小贤")] == ["曾小贤"]
+    # Nothing typed: the book, newest customer first.
+    assert [c.name for c in await book.search("  ")] == ["曾小贤", "张三"]
     with pytest.raises(InvalidInput, match="birthday"):
         await book.update(first.id, birthday="1990/3/7")
     with pytest.raises(InvalidInput):

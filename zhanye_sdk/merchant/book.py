@@ -306,28 +306,23 @@ class CustomerBook:
 
     async def search(self, query: str, *, limit: int = 50) -> list[Customer]:
         """Customers whose number or name contains ``query``, or whose pinyin initials
-        start with it ("zs" finds 张三)."""
+        start with it ("zs" finds 张三); an empty query lists the newest customers first
+        (the book as the desk opens it)."""
         text = query.strip()
         if not text:
-            return []
-        like = f"%{text}%"
-        conditions = [customers.c.phone.like(like), customers.c.name.like(like)]
-        if re.fullmatch(r"[A-Za-z]{1,16}", text):
-            lowered = text.lower()
-            conditions += [
-                customers.c.initials.like(f"{lowered}%"),
-                customers.c.initials.like(f"% {lowered}%"),
-            ]
+            select = sa.select(customers.c.id).order_by(customers.c.id.desc())
+        else:
+            like = f"%{text}%"
+            conditions = [customers.c.phone.like(like), customers.c.name.like(like)]
+            if re.fullmatch(r"[A-Za-z]{1,16}", text):
+                lowered = text.lower()
+                conditions += [
+                    customers.c.initials.like(f"{lowered}%"),
+                    customers.c.initials.like(f"% {lowered}%"),
+                ]
+            select = sa.select(customers.c.id).where(sa.or_(*conditions)).order_by(customers.c.id)
         async with self._db.connect() as conn:
-            ids = [
-                r.id
-                for r in await conn.execute(
-                    sa.select(customers.c.id)
-                    .where(sa.or_(*conditions))
-                    .order_by(customers.c.id)
-                    .limit(limit)
-                )
-            ]
+            ids = [r.id for r in await conn.execute(select.limit(limit))]
             found = [await self._load(conn, customers.c.id == i) for i in ids]
         return [c for c in found if c is not None]
 

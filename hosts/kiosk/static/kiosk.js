@@ -237,20 +237,22 @@ document.querySelector("#reserve-form").addEventListener("submit", async (event)
   }
 });
 
+// The customer book: the newest customers until something is typed, then the matches.
+async function searchCustomers(text) {
+  const { items } = await call("GET", `/api/desk/customers?q=${encodeURIComponent(text)}`);
+  const results = document.querySelector("#results");
+  results.replaceChildren();
+  for (const c of items) {
+    const li = document.createElement("li");
+    li.textContent = `${c.name || t("unknown")} · ${c.phone}`;
+    li.addEventListener("click", () => editCard(c));
+    results.append(li);
+  }
+}
 let searchTimer = null;
 document.querySelector("#search").addEventListener("input", (event) => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(async () => {
-    const { items } = await call("GET", `/api/desk/customers?q=${encodeURIComponent(event.target.value)}`);
-    const results = document.querySelector("#results");
-    results.replaceChildren();
-    for (const c of items) {
-      const li = document.createElement("li");
-      li.textContent = `${c.name || t("unknown")} · ${c.phone}`;
-      li.addEventListener("click", () => editCard(c));
-      results.append(li);
-    }
-  }, 200);
+  searchTimer = setTimeout(() => searchCustomers(event.target.value).catch((error) => toast(explain(error))), 200);
 });
 
 async function editCard(customer) {
@@ -294,6 +296,7 @@ function start() {
   if (state.started) return;
   state.started = true;
   connect();
+  searchCustomers("").catch((error) => toast(explain(error)));
 }
 if (token()) start();
 else askForToken();
@@ -303,6 +306,7 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
   tab.addEventListener("click", () => {
     for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
     for (const panel of document.querySelectorAll("[data-panel]")) panel.hidden = panel.dataset.panel !== tab.dataset.tab;
+    if (tab.dataset.tab === "book") searchCustomers(document.querySelector("#search").value).catch(() => {});
     if (tab.dataset.tab === "ledger") loadReport();
     if (tab.dataset.tab === "levels") loadLevels();
     if (tab.dataset.tab === "care") loadCare();
