@@ -35,12 +35,18 @@ def start_with_customer(
     staff_context: BrowserContext, phone_context: BrowserContext, host: RunningHost
 ) -> tuple[Page, Page]:
     """sp-A1 logs in and starts a session; 客户王女士 joins it on the phone context."""
+    staff = open_hall(staff_context, host)
+    phone = join(phone_context, copy_invite(staff), "客户王女士")
+    return staff, phone
+
+
+def open_hall(staff_context: BrowserContext, host: RunningHost) -> Page:
+    """sp-A1 logs in and starts a session: the hall, connected."""
     staff = staff_context.new_page()
     log_in(staff, host, "sp-A1")
     staff.get_by_role("button", name="开始会话").click()
     expect(staff.locator("#connection")).to_have_text("已连接")
-    phone = join(phone_context, copy_invite(staff), "客户王女士")
-    return staff, phone
+    return staff
 
 
 def share_file(staff: Page, name: str) -> None:

@@ -24,9 +24,8 @@ from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from . import material_files
-from .hall_pages import copy_invite, join, share_file, start_with_customer
+from .hall_pages import copy_invite, join, open_hall, share_file, start_with_customer
 from .platform_world import World, build_world
-from .test_web_admin_pages import log_in
 from .webhost import RunningHost
 
 pytestmark = pytest.mark.e2e
@@ -291,14 +290,8 @@ def test_five_thousand_strokes_render_and_sync(browser: Any, host: RunningHost) 
         viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
     )
     try:
-        staff: Page = staff_context.new_page()
-        log_in(staff, host, "sp-A1")
-        staff.get_by_role("button", name="开始会话").click()
-        expect(staff.locator("#connection")).to_have_text("已连接")
-        staff.get_by_role("button", name="共享文件").click()
-        staff.locator('#board-share-dialog li[data-name="空白白板"]').get_by_role(
-            "button", name="共享"
-        ).click()
+        staff = open_hall(staff_context, host)
+        share_file(staff, "空白白板")
         expect(staff.locator("#board-panel .page-label")).to_have_text("第 1 / 1 页")
         sid = staff.url.rsplit("/", 1)[1]
         document = staff.locator("#board-panel").get_attribute("data-document")
@@ -462,14 +455,8 @@ def test_replay_follows_the_recording_and_seeks_it(
     world: World = host.extra
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     try:
-        staff: Page = context.new_page()
-        log_in(staff, host, "sp-A1")
-        staff.get_by_role("button", name="开始会话").click()
-        expect(staff.locator("#connection")).to_have_text("已连接")
-        staff.get_by_role("button", name="共享文件").click()
-        staff.locator('#board-share-dialog li[data-name="空白白板"]').get_by_role(
-            "button", name="共享"
-        ).click()
+        staff = open_hall(context, host)
+        share_file(staff, "空白白板")
         expect(staff.locator("#board-panel .page-label")).to_have_text("第 1 / 1 页")
         sid = staff.url.rsplit("/", 1)[1]
         whiteboards = host.app[WHITEBOARDS]
@@ -587,14 +574,8 @@ def test_a_pen_pressed_harder_draws_wider_on_the_canvas_and_in_the_png(
 ) -> None:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     try:
-        staff: Page = context.new_page()
-        log_in(staff, host, "sp-A1")
-        staff.get_by_role("button", name="开始会话").click()
-        expect(staff.locator("#connection")).to_have_text("已连接")
-        staff.get_by_role("button", name="共享文件").click()
-        staff.locator('#board-share-dialog li[data-name="空白白板"]').get_by_role(
-            "button", name="共享"
-        ).click()
+        staff = open_hall(context, host)
+        share_file(staff, "空白白板")
         expect(staff.locator("#board-panel .page-label")).to_have_text("第 1 / 1 页")
         staff.locator("#board-panel").get_by_label("粗细").select_option("16")
         staff.locator("#board-panel canvas").scroll_into_view_if_needed()
