@@ -25,6 +25,7 @@ from zhanye_sdk.errors import (
     NotFound,
     PermissionDenied,
     ProtocolError,
+    RateLimited,
     ZhanyeError,
 )
 from zhanye_sdk.media.frames import (
@@ -85,6 +86,7 @@ __all__ = [
     "ProtocolError",
     "QaRule",
     "QualityInspector",
+    "RateLimited",
     "RecordingConfig",
     "Resampler",
     "Role",

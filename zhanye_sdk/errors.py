@@ -9,6 +9,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ProtocolError",
+    "RateLimited",
     "ZhanyeError",
 ]
 
@@ -46,6 +47,19 @@ class NotFound(ZhanyeError):
 
 class ConflictError(ZhanyeError):
     """The operation conflicts with the current state (e.g. a double booking)."""
+
+
+class RateLimited(ZhanyeError):
+    """Too many requests or too much data from one client in a short time.
+
+    Args:
+        message: what was limited.
+        retry_after_s: seconds until the client may try again.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
+        self.retry_after_s = retry_after_s
 
 
 class ProtocolError(ZhanyeError):

@@ -15,6 +15,7 @@ from zhanye_sdk.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ZhanyeError,
 )
 
@@ -104,6 +105,7 @@ def error_response(exc: BaseException) -> ApiResponse:
     """Map an SDK exception to a status and a code that pages translate.
 
     Codes: ``invalid_input`` 400, ``authentication_failed`` 401, ``login_throttled`` 429,
+    ``rate_limited`` 429,
     ``permission_denied`` 403, ``not_found`` 404, ``conflict`` 409, ``outside_service_hours``
     409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``. The body is
     ``{"error": {"code", "message", "message_zh"?, …}}``: ``message`` is English,
@@ -118,6 +120,9 @@ def error_response(exc: BaseException) -> ApiResponse:
     elif isinstance(exc, LoginThrottled):
         status, code = 429, "login_throttled"
         extra["retry_after_s"] = round(exc.retry_after_s)
+    elif isinstance(exc, RateLimited):
+        status, code = 429, "rate_limited"
+        extra["retry_after_s"] = max(1, round(exc.retry_after_s))
     elif isinstance(exc, AuthenticationFailed):
         status, code = 401, "authentication_failed"
     elif isinstance(exc, NotFound):
