@@ -103,6 +103,11 @@ class CardForm:
 
 
 @attrs.frozen
+class VoidForm:
+    reason: str
+
+
+@attrs.frozen
 class NoteForm:
     notes: str
 
@@ -162,6 +167,8 @@ class MerchantApi:
         self.phone = phone
         self.sms = sms_gateway
         self.templates = templates or ConfirmationTemplates()
+        #: The shop's time zone: reports, the board and texts are in its local time.
+        self.zone = ZoneInfo(self.templates.timezone)
         self.router = Router()
         r = self.router.add
         r("GET", "/api/desk/customers", self.search)
@@ -180,6 +187,9 @@ class MerchantApi:
         r("GET", "/api/desk/sms/outbox", self.sms_outbox)
         r("POST", "/api/desk/ledger", self.bill)
         r("GET", "/api/desk/ledger/report", self.report)
+        r("GET", "/api/desk/ledger/bills", self.bills)
+        r("POST", "/api/desk/ledger/{entry_id}/void", self.void)
+        r("GET", "/api/desk/shop", self.shop)
         r("PUT", "/api/desk/calls/{call_id}/notes", self.note_call)
         r("GET", "/api/desk/levels", self.levels)
         r("POST", "/api/desk/levels", self.add_level)
@@ -247,7 +257,7 @@ class MerchantApi:
     @staticmethod
     def _id(text: str) -> int:
         if not text.isdigit():
-            raise InvalidInput("ids are whole numbers")
+            raise InvalidInput("ids are whole numbers", zh="编号须为整数，请刷新后重试")
         return int(text)
 
     async def card(self, request: ApiRequest, customer_id: str) -> ApiResponse:
@@ -262,10 +272,26 @@ class MerchantApi:
     async def resources(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse.of_json({"items": _json(await self.desk.reservations.resources())})
 
+    def _local(self, moment: datetime) -> datetime:
+        """A time from the page: one without an offset is the shop's local time."""
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+
+    async def shop(self, request: ApiRequest) -> ApiResponse:
+        """The shop's name and time zone (the page shows every time in it), and now."""
+        now = self.desk.clock.now().astimezone(self.zone)
+        return ApiResponse.of_json(
+            {"name": self.templates.shop, "timezone": self.templates.timezone, "now": _json(now)}
+        )
+
     async def reserve(self, request: ApiRequest) -> ApiResponse:
         form = structure(request.json(), ReserveForm)
         reservation = await self.desk.reservations.reserve(
-            form.resource_id, form.customer_id, form.party_size, form.start, form.end, form.notes
+            form.resource_id,
+            form.customer_id,
+            form.party_size,
+            self._local(form.start),
+            self._local(form.end),
+            form.notes,
         )
         text = await send_confirmation(self.desk, self.sms, reservation, "booked", self.templates)
         return ApiResponse.of_json({"reservation": _json(reservation), "sms": text}, 201)
@@ -320,9 +346,21 @@ class MerchantApi:
         rows = await self.desk.ledger.report(kind, start, now + timedelta(days=1))
         return ApiResponse.of_json({"rows": _json(rows)})
 
+    async def bills(self, request: ApiRequest) -> ApiResponse:
+        """The latest bills (the last 31 days), voided ones marked."""
+        now = self.desk.clock.now()
+        entries = await self.desk.ledger.entries(now - timedelta(days=31), now + timedelta(days=1))
+        return ApiResponse.of_json({"items": _json(entries)})
+
+    async def void(self, request: ApiRequest, entry_id: str) -> ApiResponse:
+        """Void a bill (冲红) with a reason: ``{"reason": "…"}``."""
+        form = structure(request.json(), VoidForm)
+        entry = await self.desk.ledger.void(self._id(entry_id), form.reason)
+        return ApiResponse.of_json(_json(entry))
+
     async def board(self, request: ApiRequest) -> ApiResponse:
         """The reservations of one local day (``?day=YYYY-MM-DD``, default today)."""
-        zone = ZoneInfo(self.templates.timezone)
+        zone = self.zone
         text = request.query.get("day")
         try:
             day = (
@@ -350,7 +388,10 @@ class MerchantApi:
     async def change(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
         form = structure(request.json(), ChangeForm)
         reservation = await self.desk.reservations.change(
-            self._id(reservation_id), start=form.start, end=form.end, party_size=form.party_size
+            self._id(reservation_id),
+            start=self._local(form.start),
+            end=self._local(form.end),
+            party_size=form.party_size,
         )
         text = await send_confirmation(self.desk, self.sms, reservation, "changed", self.templates)
         return ApiResponse.of_json({"reservation": _json(reservation), "sms": text})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from zhanye_sdk.clock import Clock, from_ms, to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
 from zhanye_sdk.merchant.initials import name_initials
 from zhanye_sdk.merchant.money import parse_rate
+from zhanye_sdk.merchant.numbers import normalize_number
 from zhanye_sdk.merchant.schema import calls, customer_groups, customers, groups, levels
 from zhanye_sdk.store.database import Database
 
@@ -22,7 +24,6 @@ __all__ = ["UNKNOWN_NAME", "CallRecord", "Customer", "CustomerBook", "Level", "n
 
 #: How a captured number without a name is shown (未知客户).
 UNKNOWN_NAME = "未知客户"
-_NUMBER = re.compile(r"^\+?\d{3,20}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDITABLE = ("name", "gender", "company", "customer_type", "birthday", "notes")
 # The editable fields as the desk labels them.
@@ -81,14 +82,9 @@ class CallRecord:
     notes: str | None
 
 
-def normalize_number(phone: str) -> str:
-    """The number as the desk stores it: digits (and a leading +), separators dropped."""
-    compact = re.sub(r"[\s\-().]", "", str(phone))
-    if not _NUMBER.match(compact):
-        raise InvalidInput(
-            f"{phone!r} is not a phone number", zh=f"“{phone}”不是有效的电话号码，请检查后重新输入"
-        )
-    return compact
+def _like(text: str) -> str:
+    """``text`` for a LIKE pattern with ``\\`` as the escape: ``%`` and ``_`` are literal."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class CustomerBook:
@@ -312,14 +308,22 @@ class CustomerBook:
         if not text:
             select = sa.select(customers.c.id).order_by(customers.c.id.desc())
         else:
-            like = f"%{text}%"
-            conditions = [customers.c.phone.like(like), customers.c.name.like(like)]
+            like = f"%{_like(text)}%"
+            conditions = [
+                customers.c.phone.like(like, escape="\\"),
+                customers.c.name.like(like, escape="\\"),
+            ]
             if re.fullmatch(r"[A-Za-z]{1,16}", text):
                 lowered = text.lower()
                 conditions += [
                     customers.c.initials.like(f"{lowered}%"),
                     customers.c.initials.like(f"% {lowered}%"),
                 ]
+            with contextlib.suppress(InvalidInput):
+                # "+86 139…" finds the customer stored as "139…".
+                number = normalize_number(text)
+                if number != text:
+                    conditions.append(customers.c.phone.like(f"%{number}%"))
             select = sa.select(customers.c.id).where(sa.or_(*conditions)).order_by(customers.c.id)
         async with self._db.connect() as conn:
             ids = [r.id for r in await conn.execute(select.limit(limit))]
@@ -330,28 +334,51 @@ class CustomerBook:
 
     async def add_to_group(self, customer_id: int, group: str) -> Customer:
         """Put a customer in a group (created on first use)."""
-        name = group.strip()
-        if not 1 <= len(name) <= 32:
-            raise InvalidInput("a group name is 1–32 characters", zh="分组名称须为 1–32 个字符")
+        name = group_name(group)
         async with self._db.begin() as conn:
-            row = (await conn.execute(sa.select(groups.c.id).where(groups.c.name == name))).first()
-            group_id = (
-                row.id
-                if row
-                else (await conn.execute(groups.insert().values(name=name))).inserted_primary_key[0]
-            )
-            exists = (
-                await conn.execute(
-                    sa.select(customer_groups)
-                    .where(customer_groups.c.customer_id == customer_id)
-                    .where(customer_groups.c.group_id == group_id)
-                )
-            ).first()
-            if exists is None:
-                await conn.execute(
-                    customer_groups.insert().values(customer_id=customer_id, group_id=group_id)
-                )
+            await _join_group(conn, customer_id, name)
         return await self.get(customer_id)
+
+    async def import_row(
+        self, phone: str, fields: dict[str, str], group_names: list[str]
+    ) -> tuple[Customer, bool]:
+        """Create or update one customer with its card and groups, all or nothing
+        (an import row); and whether the customer is new.
+
+        Raises:
+            InvalidInput: a bad number, field or group name; nothing is written then.
+        """
+        number = normalize_number(phone)
+        values = self.clean_fields(**fields)
+        names = [group_name(g) for g in group_names]
+        now = self._now()
+        async with self._db.begin() as conn:
+            existing = await self._load(conn, customers.c.phone == number)
+            if existing is None:
+                inserted = await conn.execute(
+                    customers.insert().values(
+                        phone=number, initials="", opted_out=False, created_ms=now, updated_ms=now
+                    )
+                )
+                customer_id = int(inserted.inserted_primary_key[0])
+            else:
+                customer_id = existing.id
+            if values:
+                await conn.execute(
+                    customers.update()
+                    .where(customers.c.id == customer_id)
+                    .values(**values, updated_ms=now)
+                )
+            for name in names:
+                await _join_group(conn, customer_id, name)
+        return await self.get(customer_id), existing is None
+
+    async def group_names(self) -> list[str]:
+        """Every group's name, sorted."""
+        async with self._db.connect() as conn:
+            return [
+                r.name for r in await conn.execute(sa.select(groups.c.name).order_by(groups.c.name))
+            ]
 
     async def group_members(self, group: str) -> list[Customer]:
         """Everyone in a group."""
@@ -445,6 +472,37 @@ class CustomerBook:
                 )
                 for r in rows
             ]
+
+
+def group_name(group: str) -> str:
+    """A group's name, trimmed and checked (1–32 characters)."""
+    name = group.strip()
+    if not 1 <= len(name) <= 32:
+        raise InvalidInput(
+            f"a group name is 1–32 characters, got {group!r}",
+            zh=f"分组名称须为 1–32 个字符（“{name[:40]}”不符合）",
+        )
+    return name
+
+
+async def _join_group(conn: Any, customer_id: int, name: str) -> None:
+    row = (await conn.execute(sa.select(groups.c.id).where(groups.c.name == name))).first()
+    group_id = (
+        row.id
+        if row
+        else (await conn.execute(groups.insert().values(name=name))).inserted_primary_key[0]
+    )
+    exists = (
+        await conn.execute(
+            sa.select(customer_groups)
+            .where(customer_groups.c.customer_id == customer_id)
+            .where(customer_groups.c.group_id == group_id)
+        )
+    ).first()
+    if exists is None:
+        await conn.execute(
+            customer_groups.insert().values(customer_id=customer_id, group_id=group_id)
+        )
 
 
 def _level_fields(name: str, discount: str) -> tuple[str, Decimal]:

@@ -8,7 +8,7 @@ gateway's rate limits; each recipient's outcome is in the report.
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.devices import pdu
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.merchant.book import Customer, normalize_number
+from zhanye_sdk.merchant import templates
+from zhanye_sdk.merchant.book import Customer
 from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.merchant.numbers import sms_numbers
 from zhanye_sdk.merchant.registration import Registration, require_active
 from zhanye_sdk.merchant.schema import auto_sms_log, care_sent
 
@@ -31,36 +33,69 @@ __all__ = [
     "CustomerCare",
     "MessagePreview",
     "BulkSms",
+    "check_template",
     "render",
+    "signed",
 ]
 
+# Group names may hold spaces: a list of groups is split on commas, 、 and semicolons.
+_GROUP_SEPARATORS = re.compile(r"[,，、;；\n]+")
 PLACEHOLDERS = frozenset({"name", "level", "date"})
 #: progress(recipients done, recipients in all)
 SendProgress = Callable[[int, int], None]
+
+
+def check_template(template: str) -> str:
+    """A bulk or greeting template, checked: not empty, at most 1000 characters, only
+    the known placeholders, no stray braces.
+
+    Raises:
+        InvalidInput: saying what is wrong (and where, for a brace).
+    """
+    if not template.strip():
+        raise InvalidInput("the message text is empty", zh="短信内容不能为空，请先填写内容")
+    if len(template) > 1000:
+        raise InvalidInput(
+            "a message template is at most 1000 characters", zh="短信内容最多 1000 个字"
+        )
+    templates.parse(template, PLACEHOLDERS)
+    return template
 
 
 def render(template: str, customer: Customer | None, today: date) -> str:
     """Fill a template for one customer.
 
     Raises:
-        InvalidInput: the template names a placeholder other than name, level, date.
+        InvalidInput: an empty template, a stray brace, or a placeholder other than
+            name, level, date.
     """
-    fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    unknown = fields - PLACEHOLDERS
-    if unknown:
-        braced = "、".join("{" + field + "}" for field in sorted(unknown))
-        raise InvalidInput(
-            f"unknown placeholders {sorted(unknown)}; use {{name}}, {{level}}, {{date}}",
-            zh=f"内容中有无法识别的占位符 {braced}，只能使用 {{name}}、{{level}}、{{date}}",
-        )
+    check_template(template)
     name = customer.name if customer and customer.name else "顾客"
     level = customer.level.name if customer and customer.level else ""
-    return template.format(name=name, level=level, date=f"{today:%m月%d日}")
+    return templates.fill(template, {"name": name, "level": level, "date": f"{today:%m月%d日}"})
+
+
+def signed(text: str, signature: str | None) -> str:
+    """The text as the gateway sends it: with the 【signature】 appended (once)."""
+    if not signature or not signature.strip("【】"):
+        return text
+    tag = f"【{signature.strip('【】')}】"
+    return text if text.endswith(tag) or text.startswith(tag) else text + tag
+
+
+def _gateway_signature(gateway: Any) -> str | None:
+    """The signature a gateway appends (``LoggingSmsGateway.signature`` or a
+    ``ModemSmsGateway``'s ``config.signature``)."""
+    found = getattr(gateway, "signature", None)
+    if found is None:
+        found = getattr(getattr(gateway, "config", None), "signature", None)
+    return found if isinstance(found, str) else None
 
 
 @attrs.frozen
 class MessagePreview:
-    """One message as it will be sent: its text, length, encoding and SMS parts."""
+    """One message as it will be sent, signature included: its text, length, encoding
+    and SMS parts."""
 
     number: str
     text: str
@@ -81,10 +116,19 @@ class BulkReport:
 class BulkSms:
     """Previews and sends bulk messages through an ``SmsGateway``."""
 
-    def __init__(self, desk: MerchantDesk, gateway: Any, timezone: str = "Asia/Shanghai") -> None:
+    def __init__(
+        self,
+        desk: MerchantDesk,
+        gateway: Any,
+        timezone: str = "Asia/Shanghai",
+        *,
+        signature: str | None = None,
+    ) -> None:
         self._desk = desk
         self._gateway = gateway
         self._zone = ZoneInfo(timezone)
+        #: Appended by the gateway to every message; counted in the preview.
+        self.signature = signature if signature is not None else _gateway_signature(gateway)
 
     async def recipients(
         self,
@@ -92,17 +136,41 @@ class BulkSms:
         customer_ids: Sequence[int] = (),
         groups: Sequence[str] = (),
     ) -> list[tuple[str, Customer | None]]:
-        """Everyone addressed, once each, in order: typed numbers, customers, group members."""
+        """Everyone addressed, once each, in order: typed numbers, customers, group members.
+
+        Each typed entry may hold several numbers (separated by spaces, new lines,
+        ``,`` ``，`` ``、`` ``;``); ``+86``/``0086`` numbers are the customers' own.
+
+        Raises:
+            InvalidInput: every typed entry that is not a mobile number, listed; or a
+                group that does not exist; or nobody addressed at all.
+        """
         chosen: dict[str, Customer | None] = {}
-        for raw in numbers:
-            number = normalize_number(raw)
+        for number in sms_numbers(list(numbers)):
             chosen.setdefault(number, await self._desk.customers.by_phone(number))
         for customer_id in customer_ids:
             customer = await self._desk.customers.get(customer_id)
             chosen.setdefault(customer.phone, customer)
-        for group in groups:
+        wanted = [
+            g.strip() for entry in groups for g in _GROUP_SEPARATORS.split(entry) if g.strip()
+        ]
+        if wanted:
+            known = set(await self._desk.customers.group_names())
+            unknown = [g for g in wanted if g not in known]
+            if unknown:
+                raise InvalidInput(
+                    f"no such customer groups: {', '.join(unknown)}",
+                    zh=f"没有这些客户分组：{'、'.join(unknown)}。"
+                    f"现有分组：{'、'.join(sorted(known)) or '（暂无分组）'}",
+                )
+        for group in wanted:
             for customer in await self._desk.customers.group_members(group):
                 chosen.setdefault(customer.phone, customer)
+        if not chosen:
+            raise InvalidInput(
+                "nobody to send to: type numbers or choose a group",
+                zh="没有收件人：请填写手机号或选择客户分组",
+            )
         return list(chosen.items())
 
     async def preview(
@@ -111,8 +179,9 @@ class BulkSms:
         """Every message with its characters and parts (the UI shows the total too)."""
         today = self._desk.clock.now().astimezone(self._zone).date()
         previews = []
+        check_template(template)
         for number, customer in recipients:
-            text = render(template, customer, today)
+            text = signed(render(template, customer, today), self.signature)
             count = pdu.count_parts(text)
             previews.append(MessagePreview(number, text, len(text), count.encoding, count.parts))
         return previews

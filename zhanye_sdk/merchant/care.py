@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
-from zhanye_sdk.merchant.bulk import CareCalendar, render
+from zhanye_sdk.merchant.bulk import CareCalendar, check_template
 from zhanye_sdk.merchant.schema import care_settings, holidays
 from zhanye_sdk.store.database import Database
 
@@ -51,7 +51,7 @@ def _check_template(template: str) -> str:
     text = template.strip()
     if not 1 <= len(text) <= 500:
         raise InvalidInput("a greeting is 1–500 characters", zh="祝福语须为 1–500 个字符")
-    render(text, None, date(2000, 1, 1))  # names only known placeholders, or raises
+    check_template(text)  # known placeholders, no stray braces, or raises
     return text
 
 

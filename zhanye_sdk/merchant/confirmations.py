@@ -2,32 +2,64 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
 from zhanye_sdk.clock import to_ms
+from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log
+from zhanye_sdk.merchant.templates import fill, parse
 
-__all__ = ["ConfirmationTemplates", "send_confirmation"]
+__all__ = ["ConfirmationTemplates", "send_confirmation", "when"]
+
+
+PLACEHOLDERS = frozenset({"name", "time", "resource", "party", "shop"})
 
 
 @attrs.frozen
 class ConfirmationTemplates:
     """Texts for a new, changed and cancelled reservation.
 
-    Placeholders: ``{name}``, ``{time}`` (e.g. 3月7日 18:00), ``{resource}``, ``{party}``,
-    ``{shop}``.
+    Placeholders: ``{name}``, ``{time}`` (e.g. 3月7日(周六) 18:00; the year is added
+    when it is not this year), ``{resource}``, ``{party}``, ``{shop}``.
     """
 
     shop: str = "本店"
     booked: str = "{name}您好，已为您预订{time}的{resource}（{party}位），{shop}恭候光临。"
     changed: str = "{name}您好，您的预订已改为{time}的{resource}（{party}位）。"
     cancelled: str = "{name}您好，您{time}在{resource}的预订已取消，欢迎再次预订。"
-    timezone: str = "Asia/Shanghai"
+    #: The shop's time zone (IANA name): texts, the board and reports use its local time.
+    timezone: str = attrs.field(default="Asia/Shanghai")
+
+    @timezone.validator
+    def _zone_exists(self, _: object, value: str) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(
+                f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)",
+                zh=f"未知的时区“{value}”，请填写如 Asia/Shanghai 的时区名称",
+            ) from exc
+
+    def __attrs_post_init__(self) -> None:
+        for which in ("booked", "changed", "cancelled"):
+            parse(getattr(self, which), PLACEHOLDERS)
+
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def when(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """A time as a text message gives it, in the shop's zone, never ambiguous:
+    ``12月24日(周四) 18:30``, with the year when it is not this year."""
+    local = moment.astimezone(zone)
+    year = f"{local.year}年" if local.year != now.astimezone(zone).year else ""
+    return f"{year}{local.month}月{local.day}日(周{_WEEKDAYS[local.weekday()]}) {local:%H:%M}"
 
 
 async def send_confirmation(
@@ -43,14 +75,17 @@ async def send_confirmation(
     resource = next(
         r for r in await desk.reservations.resources() if r.id == reservation.resource_id
     )
-    start = reservation.start.astimezone(ZoneInfo(templates.timezone))
+    zone = ZoneInfo(templates.timezone)
     template: str = getattr(templates, which)
-    text = template.format(
-        name=customer.name or "",
-        time=f"{start.month}月{start.day}日 {start:%H:%M}",
-        resource=resource.name,
-        party=reservation.party_size,
-        shop=templates.shop,
+    text = fill(
+        template,
+        {
+            "name": customer.name or "",
+            "time": when(reservation.start, desk.clock.now(), zone),
+            "resource": resource.name,
+            "party": reservation.party_size,
+            "shop": templates.shop,
+        },
     )
     async with desk.db.begin() as conn:
         await conn.execute(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zhanye_sdk.clock import Clock, from_ms, to_ms
-from zhanye_sdk.errors import ConflictError, InvalidInput
+from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
 from zhanye_sdk.merchant.money import FEN, Settlement, parse_money, settle
 from zhanye_sdk.merchant.schema import customers, ledger, levels
 from zhanye_sdk.store.database import Database
@@ -24,6 +24,8 @@ from zhanye_sdk.store.database import Database
 __all__ = ["LedgerEntry", "LineItem", "PeriodTotal", "SalesLedger"]
 
 PERIODS = ("day", "month", "quarter", "year")
+MAX_QUANTITY = 9999
+MAX_ITEMS = 200
 
 
 @attrs.frozen
@@ -50,16 +52,22 @@ class LedgerEntry:
     reservation_id: int | None
     items: tuple[LineItem, ...]
     settlement: Settlement
+    #: When the bill was voided (冲红), and why; a voided bill is kept but not counted.
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
 
 @attrs.frozen
 class PeriodTotal:
-    """A report row: the period's label, bill count, amounts before and after discount."""
+    """A report row: the period's label, bill count, amounts before and after discount
+    (voided bills not counted), and the voided bills: how many and what they came to."""
 
     period: str
     bills: int
     amount: Decimal
     payable: Decimal
+    voided: int = 0
+    voided_payable: Decimal = Decimal("0.00")
 
 
 def _period(moment: datetime, kind: str) -> str:
@@ -99,18 +107,23 @@ class SalesLedger:
             InvalidInput: bad items, or less paid than payable.
             ConflictError: the reservation was checked out already.
         """
-        if not items:
-            raise InvalidInput("a bill has at least one item", zh="账单至少要有一项消费")
+        if not items or len(items) > MAX_ITEMS:
+            raise InvalidInput(
+                f"a bill has 1–{MAX_ITEMS} items", zh=f"账单须有 1–{MAX_ITEMS} 项消费"
+            )
         lines = []
         for name, quantity, price in items:
             if (
                 not isinstance(name, str)
                 or not name.strip()
                 or type(quantity) is not int
-                or quantity < 1
+                or not 1 <= quantity <= MAX_QUANTITY
+                or len(name.strip()) > 64
             ):
                 raise InvalidInput(
-                    "each item has a name and a quantity ≥ 1", zh="每项消费须有名称，数量至少为 1"
+                    f"each item has a name (at most 64 characters) and a quantity of "
+                    f"1–{MAX_QUANTITY}",
+                    zh=f"每项消费须有名称（最多 64 个字），数量须为 1–{MAX_QUANTITY}",
                 )
             lines.append(LineItem(name.strip(), quantity, parse_money(price, "unit price")))
         amount = sum((line.total for line in lines), Decimal("0.00"))
@@ -166,22 +179,110 @@ class SalesLedger:
             settlement,
         )
 
-    async def report(self, kind: str, start: datetime, end: datetime) -> list[PeriodTotal]:
-        """Totals per day / month / quarter / year (local time) of bills in [start, end)."""
-        if kind not in PERIODS:
+    async def void(self, entry_id: int, reason: str) -> LedgerEntry:
+        """Void a bill (冲红): it stays in the ledger, marked with when and why, and
+        leaves the report totals.
+
+        Raises:
+            InvalidInput: no reason, or one over 200 characters.
+            NotFound: no such bill. ConflictError: voided already.
+        """
+        why = reason.strip()
+        if not 1 <= len(why) <= 200:
             raise InvalidInput(
-                f"a report is by one of {PERIODS}", zh="报表只能按日、周、月或年查看"
+                "voiding a bill needs a reason of 1–200 characters",
+                zh="冲红须填写原因（1–200 个字）",
             )
-        totals: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal("0.00"), Decimal("0.00")])
+        async with self._db.begin() as conn:
+            result = await conn.execute(
+                ledger.update()
+                .where(ledger.c.id == entry_id)
+                .where(ledger.c.voided_ms.is_(None))
+                .values(voided_ms=to_ms(self._clock.now()), void_reason=why)
+            )
+            if not result.rowcount:
+                exists = (
+                    await conn.execute(sa.select(ledger.c.id).where(ledger.c.id == entry_id))
+                ).first()
+                if exists is None:
+                    raise NotFound(f"bill {entry_id} not found", zh="找不到这张账单，请刷新后重试")
+                raise ConflictError(
+                    f"bill {entry_id} is voided already", zh="这张账单已经冲红，不能重复冲红"
+                )
+        return await self.get(entry_id)
+
+    async def get(self, entry_id: int) -> LedgerEntry:
+        """One bill.
+
+        Raises:
+            NotFound: no such bill.
+        """
+        async with self._db.connect() as conn:
+            row = (await conn.execute(sa.select(ledger).where(ledger.c.id == entry_id))).first()
+        if row is None:
+            raise NotFound(f"bill {entry_id} not found", zh="找不到这张账单，请刷新后重试")
+        return _entry(row)
+
+    async def entries(
+        self, start: datetime, end: datetime, *, limit: int = 200
+    ) -> list[LedgerEntry]:
+        """The bills of [start, end), newest first, voided ones included (and marked)."""
         async with self._db.connect() as conn:
             rows = await conn.execute(
-                sa.select(ledger.c.at_ms, ledger.c.amount, ledger.c.payable)
+                sa.select(ledger)
+                .where(ledger.c.at_ms >= to_ms(start))
+                .where(ledger.c.at_ms < to_ms(end))
+                .order_by(ledger.c.at_ms.desc(), ledger.c.id.desc())
+                .limit(limit)
+            )
+            return [_entry(r) for r in rows]
+
+    async def report(self, kind: str, start: datetime, end: datetime) -> list[PeriodTotal]:
+        """Totals per day / month / quarter / year (local time) of bills in [start, end);
+        voided bills are counted apart, not in the totals."""
+        if kind not in PERIODS:
+            raise InvalidInput(
+                f"a report is by one of {PERIODS}", zh="报表只能按日、月、季度或年查看"
+            )
+        zero = Decimal("0.00")
+        totals: dict[str, list[Any]] = defaultdict(lambda: [0, zero, zero, 0, zero])
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(ledger.c.at_ms, ledger.c.amount, ledger.c.payable, ledger.c.voided_ms)
                 .where(ledger.c.at_ms >= to_ms(start))
                 .where(ledger.c.at_ms < to_ms(end))
             )
             for row in rows:
                 label = _period(from_ms(row.at_ms).astimezone(self._zone), kind)
-                totals[label][0] += 1
-                totals[label][1] += Decimal(row.amount)
-                totals[label][2] += Decimal(row.payable)
+                total = totals[label]
+                if row.voided_ms is None:
+                    total[0] += 1
+                    total[1] += Decimal(row.amount)
+                    total[2] += Decimal(row.payable)
+                else:
+                    total[3] += 1
+                    total[4] += Decimal(row.payable)
         return [PeriodTotal(label, *totals[label]) for label in sorted(totals)]
+
+
+def _entry(row: Any) -> LedgerEntry:
+    items = tuple(
+        LineItem(x["name"], int(x["quantity"]), Decimal(x["unit_price"]))
+        for x in json.loads(row.items)
+    )
+    return LedgerEntry(
+        row.id,
+        from_ms(row.at_ms),
+        row.customer_id,
+        row.reservation_id,
+        items,
+        Settlement(
+            Decimal(row.amount),
+            Decimal(row.discount),
+            Decimal(row.payable),
+            Decimal(row.paid),
+            Decimal(row.change_due),
+        ),
+        from_ms(row.voided_ms) if row.voided_ms is not None else None,
+        row.void_reason,
+    )

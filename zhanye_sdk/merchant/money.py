@@ -11,9 +11,12 @@ import attrs
 
 from zhanye_sdk.errors import InvalidInput
 
-__all__ = ["FEN", "Settlement", "parse_money", "parse_rate", "settle"]
+__all__ = ["FEN", "MAX_AMOUNT", "Settlement", "parse_money", "parse_rate", "settle"]
 
 FEN = Decimal("0.01")
+#: The largest amount the desk takes (a unit price, a bill, a payment): 999 999.99 元.
+#: A shop's bill is far below it; a longer number is a typing slip.
+MAX_AMOUNT = Decimal("999999.99")
 
 # What ``parse_money`` callers name the amount, as the desk says it.
 _WHAT_ZH = {"amount": "金额", "unit price": "单价", "paid": "实收金额"}
@@ -37,6 +40,11 @@ def parse_money(value: object, what: str = "amount") -> Decimal:
         raise InvalidInput(
             f"{what} must be ≥ 0 with at most two decimals, got {value!r}",
             zh=f"{_WHAT_ZH.get(what, what)}须不小于 0，最多两位小数，当前为“{value}”",
+        )
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(
+            f"{what} {value!r} is more than {MAX_AMOUNT}",
+            zh=f"{_WHAT_ZH.get(what, what)}“{value}”过大：最多 {MAX_AMOUNT} 元，请核对金额",
         )
     return amount.quantize(FEN)
 
@@ -78,8 +86,14 @@ def settle(amount: Decimal, discount: Decimal, paid: Decimal) -> Settlement:
     """Apply the member discount and compute the change.
 
     Raises:
-        InvalidInput: less was paid than is payable.
+        InvalidInput: the amount is above :data:`MAX_AMOUNT`, or less was paid than is
+            payable.
     """
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(
+            f"the bill comes to {amount}, more than {MAX_AMOUNT}",
+            zh=f"账单合计 {amount} 元过大：一张账单最多 {MAX_AMOUNT} 元，请核对数量和单价",
+        )
     payable = (amount * discount).quantize(FEN, rounding=ROUND_HALF_UP)
     if paid < payable:
         raise InvalidInput(

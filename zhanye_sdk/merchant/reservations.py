@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,11 @@ from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
 from zhanye_sdk.merchant.schema import reservations, resources
 from zhanye_sdk.store.database import Database
 
-__all__ = ["Reservation", "ReservationBook", "Resource"]
+__all__ = ["PAST_GRACE", "Reservation", "ReservationBook", "Resource"]
+
+#: How far in the past a booking may start: a party walking in now is booked a few
+#: minutes late; anything earlier is a typing slip (yesterday, last year) and refused.
+PAST_GRACE = timedelta(minutes=15)
 
 
 @attrs.frozen
@@ -92,6 +96,16 @@ class ReservationBook:
             rows = await conn.execute(sa.select(resources).order_by(resources.c.name))
             return [Resource(r.id, r.name, r.kind, r.capacity) for r in rows]
 
+    def _not_past(self, start: datetime) -> None:
+        now = self._clock.now()
+        if start < now - PAST_GRACE:
+            local = start.astimezone(self._zone)
+            raise InvalidInput(
+                f"{local:%Y-%m-%d %H:%M} has passed; a reservation starts in the future",
+                zh=f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} 已经过去，"
+                "不能预订过去的时间，请检查日期",
+            )
+
     async def _check(
         self, conn: Any, resource_id: int, party: int, start: int, end: int, ignore: int | None
     ) -> None:
@@ -135,13 +149,15 @@ class ReservationBook:
         end: datetime,
         notes: str | None = None,
     ) -> Reservation:
-        """Book a resource; refused when it overlaps another booking or is too small."""
+        """Book a resource; refused when it overlaps another booking, is too small, or
+        starts in the past (more than :data:`PAST_GRACE` before the clock's now)."""
         begin_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= begin_ms or party_size < 1:
             raise InvalidInput(
                 "a reservation ends after it starts and is for at least one person",
                 zh="预订的结束时间须晚于开始时间，且人数至少为 1",
             )
+        self._not_past(start)
         async with self._lock, self._db.begin() as conn:
             await self._check(conn, resource_id, party_size, begin_ms, end_ms, None)
             result = await conn.execute(
@@ -190,6 +206,7 @@ class ReservationBook:
             raise InvalidInput(
                 "a reservation ends after it starts", zh="预订的结束时间须晚于开始时间"
             )
+        self._not_past(start)
         async with self._lock, self._db.begin() as conn:
             await self._check(conn, current.resource_id, party, begin_ms, end_ms, reservation_id)
             await conn.execute(

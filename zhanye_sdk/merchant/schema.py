@@ -133,6 +133,8 @@ ledger = Table(
     Column("payable", String(16), nullable=False),
     Column("paid", String(16), nullable=False),
     Column("change_due", String(16), nullable=False),
+    Column("voided_ms", BigInteger),
+    Column("void_reason", Text),
     Index("ix_merchant_ledger_at", "at_ms"),
     UniqueConstraint("reservation_id", name="uq_merchant_ledger_reservation"),
 )

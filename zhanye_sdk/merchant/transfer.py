@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.merchant.book import CustomerBook, normalize_number
+from zhanye_sdk.merchant.book import CustomerBook
 
 __all__ = [
     "COLUMNS",
@@ -111,6 +113,20 @@ async def export_customers(book: CustomerBook, fmt: str) -> bytes:
     return _encode(rows, fmt)
 
 
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the text the shop sees: a date cell (typed as a date in
+    Excel) is its day, YYYY-MM-DD; a number cell holding a phone number has no ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _read_rows(data: bytes, fmt: str) -> list[list[str]]:
     if fmt == "csv":
         for encoding in ("utf-8-sig", "gb18030"):
@@ -136,10 +152,13 @@ def _read_rows(data: bytes, fmt: str) -> list[list[str]]:
                 zh="无法读取该 XLSX 文件，请确认文件完好后重试",
             ) from exc
         sheet = book.worksheets[0]
-        return [
-            ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
-        ]
+        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     raise InvalidInput("format is csv or xlsx", zh="文件格式须为 csv 或 xlsx")
+
+
+def split_groups(text: str) -> list[str]:
+    """The groups of a cell: separated by 、 , ， ; or ；."""
+    return [g for g in re.split(r"[、,，;；]", text) if g.strip()]
 
 
 async def import_customers(book: CustomerBook, data: bytes, fmt: str) -> ImportReport:
@@ -171,13 +190,9 @@ async def import_customers(book: CustomerBook, data: bytes, fmt: str) -> ImportR
         }
         try:
             fields = {k: v for k, v in record.items() if k not in ("phone", "group") and v}
-            CustomerBook.clean_fields(**fields)  # a bad row writes nothing at all
-            normalize_number(record.get("phone", ""))
-            customer, new = await book.capture(record["phone"])
-            if fields:
-                await book.update(customer.id, **fields)
-            for group in filter(None, (g.strip() for g in record.get("group", "").split("、"))):
-                await book.add_to_group(customer.id, group)
+            groups = [g for g in split_groups(record.get("group", "")) if g.strip()]
+            # One transaction per row: a row reported as not imported wrote nothing.
+            _, new = await book.import_row(record.get("phone", ""), fields, groups)
         except InvalidInput as exc:
             errors.append(RowError(number, str(exc), exc.zh))
             continue
