@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -319,11 +318,10 @@ class CustomerBook:
                     customers.c.initials.like(f"{lowered}%"),
                     customers.c.initials.like(f"% {lowered}%"),
                 ]
-            with contextlib.suppress(InvalidInput):
-                # "+86 139…" finds the customer stored as "139…".
-                number = normalize_number(text)
-                if number != text:
-                    conditions.append(customers.c.phone.like(f"%{number}%"))
+            # "+86 139-1234" finds the customer stored as "139…".
+            digits = re.sub(r"^(\+|00)86|[\s\-().]", "", text)
+            if digits != text and re.fullmatch(r"\d{3,20}", digits):
+                conditions.append(customers.c.phone.like(f"%{digits}%"))
             select = sa.select(customers.c.id).where(sa.or_(*conditions)).order_by(customers.c.id)
         async with self._db.connect() as conn:
             ids = [r.id for r in await conn.execute(select.limit(limit))]

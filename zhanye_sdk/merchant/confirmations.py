@@ -90,7 +90,7 @@ async def send_confirmation(
     async with desk.db.begin() as conn:
         await conn.execute(
             auto_sms_log.insert().values(
-                phone=customer.phone, kind=f"reservation_{which}", sent_ms=to_ms(desk.clock.now())
+                phone=customer.phone, kind=f"rsv_{which}", sent_ms=to_ms(desk.clock.now())
             )
         )
     await gateway.send([customer.phone], text)

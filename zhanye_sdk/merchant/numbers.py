@@ -15,7 +15,7 @@ from zhanye_sdk.errors import InvalidInput
 __all__ = ["normalize_number", "sms_numbers", "split_list"]
 
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
-_SEPARATORS = re.compile(r"[\s,，、;；]+")
+_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _INTERNATIONAL = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -44,8 +44,20 @@ def normalize_number(phone: str) -> str:
 
 
 def split_list(text: str) -> list[str]:
-    """Items typed in one box: split on spaces, new lines, ``,`` ``，`` ``、`` ``;`` ``；``."""
-    return [item for item in _SEPARATORS.split(text) if item]
+    """Numbers typed in one box: split on new lines, ``,`` ``，`` ``、`` ``;`` ``；``; and
+    on spaces too, unless the spaces group the digits of one number (139 1234 5678)."""
+    items: list[str] = []
+    for piece in _SEPARATORS.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        try:
+            normalize_number(piece)
+        except InvalidInput:
+            items += piece.split()
+        else:
+            items.append(piece)
+    return items
 
 
 def sms_numbers(typed: list[str]) -> list[str]:
