@@ -110,10 +110,11 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         page.get_by_role("tab", name="预订看板").click()
         page.locator("#board-day").fill("2026-03-07")
         page.locator("#board-day").dispatch_event("change")
-        row = page.locator("#board tbody tr")
+        row = page.locator("#board tbody tr:not(.empty)")
         expect(row).to_have_count(1)
         expect(row).to_contain_text("张三")
         sent = len(kiosk.sim.sent)
+        page.once("dialog", lambda dialog: dialog.accept())  # 确定取消…吗？
         row.get_by_role("button", name="取消预订").click()
         expect(page.locator("#board-result")).to_contain_text("已取消")
         expect(row).to_have_count(0)

@@ -4,7 +4,37 @@ import { lang, t, translate } from "./messages.js";
 translate();
 const popup = document.querySelector("#popup");
 const login = document.querySelector("#login");
-const state = { call: null, customer: null, started: false };
+const state = { call: null, customer: null, started: false, live: false };
+
+// Every time on the desk is the shop's local time (its zone comes from the SDK), whatever
+// zone the desk computer is set to.
+const shop = { zone: "Asia/Shanghai", year: "" };
+
+function zoned(iso) {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: shop.zone, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date(iso));
+  const part = Object.fromEntries(parts.map((p) => [p.type, p.value]));
+  return { y: part.year, m: String(Number(part.month)), d: String(Number(part.day)), hh: part.hour, mm: part.minute };
+}
+
+// "3月6日 20:30" (with the year when it is not this year) in the shop's zone.
+function when(iso) {
+  const p = zoned(iso);
+  return t(p.y === shop.year ? "dateTime" : "dateTimeYear", p);
+}
+
+// "20:30" in the shop's zone.
+function clock(iso) {
+  const p = zoned(iso);
+  return `${p.hh}:${p.mm}`;
+}
+
+// A local time typed on the page ("2026-03-07T18:00") plus some hours, as local text:
+// the SDK reads times without an offset in the shop's zone.
+function laterLocal(local, hours) {
+  return new Date(new Date(`${local}:00Z`).getTime() + hours * 3600_000).toISOString().slice(0, 16);
+}
 
 // The desk token: handed over once in the address the host prints (#token=…), kept
 // for this tab only, asked for (桌面口令) when missing or refused.
@@ -99,11 +129,12 @@ function toast(text) {
   box.timer = setTimeout(() => (box.hidden = true), 5000);
 }
 
-function list(element, items, render) {
+function list(element, items, render, empty = t("none")) {
   element.replaceChildren();
   if (!items.length) {
     const li = document.createElement("li");
-    li.textContent = t("none");
+    li.className = "empty";
+    li.textContent = empty;
     element.append(li);
   }
   for (const item of items) {
@@ -131,12 +162,44 @@ function openPopup(data) {
   const name = data.customer ? data.customer.name || t("unknown") : t("unknown");
   document.querySelector("#popup-who").textContent = data.known ? `${name} · ${t("known")}` : name;
   document.querySelector("#popup-state").textContent = "";
-  list(document.querySelector("#popup-calls"), data.recent_calls, (c) => `${c.started_at.slice(0, 16).replace("T", " ")} ${t(c.outcome)}${c.notes ? ` · ${c.notes}` : ""}`);
-  list(document.querySelector("#popup-upcoming"), data.upcoming, (r) => `${r.start.slice(0, 16).replace("T", " ")} · ${r.party_size}`);
+  list(document.querySelector("#popup-calls"), data.recent_calls, (c) => `${when(c.started_at)} ${t(c.outcome)}${c.notes ? ` · ${c.notes}` : ""}`, t("noCalls"));
+  list(document.querySelector("#popup-upcoming"), data.upcoming, (r) => `${when(r.start)} · ${t("partyOf", { n: r.party_size })}`, t("noUpcoming"));
   document.querySelector("#reserve-form").hidden = true;
   document.querySelector("#reserve").disabled = !data.customer;
-  if (!popup.open) popup.showModal();
+  state.live = true;
+  if (popup.open) popup.close();
+  popup.classList.remove("docked");
+  document.querySelector("#expand").hidden = true;
+  document.querySelector("#close").hidden = false;
+  popup.showModal();
 }
+
+// While a call is ringing or on, the pop-up never goes away: another screen (短信) or
+// Escape docks it in a corner, with 接听/挂断 and a way back to the whole card.
+function dock() {
+  popup.close();
+  popup.classList.add("docked");
+  document.querySelector("#expand").hidden = false;
+  document.querySelector("#close").hidden = true;
+  popup.show();
+}
+
+function undock() {
+  popup.close();
+  popup.classList.remove("docked");
+  document.querySelector("#expand").hidden = true;
+  document.querySelector("#close").hidden = false;
+  popup.showModal();
+}
+
+popup.addEventListener("cancel", (event) => {
+  if (!state.live) return;
+  event.preventDefault();
+  dock();
+});
+popup.addEventListener("close", () => {
+  if (!popup.open && !state.live) popup.classList.remove("docked");
+});
 
 function connect() {
   if (!token()) {
@@ -149,13 +212,14 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const { type, data } = JSON.parse(event.data);
     if (type === "PopUpOpened") openPopup(data);
-    else if (type === "PopUpUpdated" && data.call_id === state.call) document.querySelector("#popup-state").textContent = t("answer");
+    else if (type === "PopUpUpdated" && data.call_id === state.call) document.querySelector("#popup-state").textContent = t("answered");
     else if (type === "PopUpClosed" && data.call_id === state.call) {
       document.querySelector("#popup-state").textContent = t(data.missed ? "missed" : "ended");
       state.record = data.call ? data.call.id : null;
+      state.live = false;
+      document.querySelector("#close").hidden = false;
       if (state.pendingNotes !== null && state.record !== null) saveNotes(state.pendingNotes);
-      // Leave it open while the desk is typing or booking.
-      if (document.querySelector("#reserve-form").hidden && !state.dirty) setTimeout(() => popup.close(), 1500);
+      // It stays open: the desk finishes the notes and closes it (关闭) or saves.
     } else if (type === "AutoSmsSent" && data.sent) toast(t("autoSms", { number: data.number }));
   });
   socket.addEventListener("close", () => {
@@ -166,7 +230,11 @@ function connect() {
 
 document.querySelector("#answer").addEventListener("click", () => call("POST", "/api/desk/call/answer").catch((e) => toast(explain(e))));
 document.querySelector("#hangup").addEventListener("click", () => call("POST", "/api/desk/call/hangup").catch((e) => toast(explain(e))));
-document.querySelector("#close").addEventListener("click", () => popup.close());
+document.querySelector("#close").addEventListener("click", () => {
+  popup.close();
+  popup.classList.remove("docked");
+});
+document.querySelector("#expand").addEventListener("click", undock);
 
 // The pop-up's card and conversation notes (沟通内容): the card is saved at once, the
 // notes go on this call's record, which exists once the call has ended.
@@ -204,12 +272,19 @@ document.querySelector("#popup-card").addEventListener("submit", async (event) =
     state.pendingNotes = notes;
     saved.textContent = t("notesPending");
   }
+  // Saved after the call: the desk is done with this caller.
+  if (!state.live && state.pendingNotes === null && saved.textContent === t("saved")) {
+    popup.close();
+    popup.classList.remove("docked");
+    toast(t("saved"));
+  }
 });
 
 document.querySelector("#popup-sms").addEventListener("click", () => {
-  popup.close();
   document.querySelector("#sms-numbers").value = state.number || "";
   document.querySelector('[data-tab="sms"]').click();
+  if (state.live) dock();
+  else popup.close();
 });
 document.querySelector("#reserve").addEventListener("click", async () => {
   const form = document.querySelector("#reserve-form");
@@ -221,15 +296,13 @@ document.querySelector("#reserve").addEventListener("click", async () => {
 document.querySelector("#reserve-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const f = event.target.elements;
-  const start = new Date(f.start.value);
-  const end = new Date(start.getTime() + Number(f.hours.value) * 3600_000);
   try {
     const result = await call("POST", "/api/desk/reservations", {
       resource_id: Number(f.resource.value),
       customer_id: state.customer.id,
       party_size: Number(f.party.value),
-      start: start.toISOString(),
-      end: end.toISOString(),
+      start: f.start.value,
+      end: laterLocal(f.start.value, Number(f.hours.value)),
     });
     document.querySelector("#reserve-result").textContent = t("confirmed", { sms: result.sms });
   } catch (error) {
@@ -242,6 +315,12 @@ async function searchCustomers(text) {
   const { items } = await call("GET", `/api/desk/customers?q=${encodeURIComponent(text)}`);
   const results = document.querySelector("#results");
   results.replaceChildren();
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = t(text.trim() ? "noMatches" : "noCustomers");
+    results.append(li);
+  }
   for (const c of items) {
     const li = document.createElement("li");
     li.textContent = `${c.name || t("unknown")} · ${c.phone}`;
@@ -292,9 +371,16 @@ document.querySelector("#card-form").addEventListener("submit", async (event) =>
   }
 });
 
-function start() {
+async function start() {
   if (state.started) return;
   state.started = true;
+  try {
+    const found = await call("GET", "/api/desk/shop");
+    shop.zone = found.timezone;
+    shop.year = zoned(found.now).y;
+  } catch (error) {
+    toast(explain(error));
+  }
   connect();
   searchCustomers("").catch((error) => toast(explain(error)));
 }
@@ -316,8 +402,10 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
 function bulkForm() {
   return {
     template: document.querySelector("#sms-template").value,
-    numbers: document.querySelector("#sms-numbers").value.split(/\s+/).filter(Boolean),
-    groups: document.querySelector("#sms-groups").value.split(/[,，]/).map((g) => g.trim()).filter(Boolean),
+    // As typed: the SDK splits the lists (commas, 、, semicolons, new lines) and names
+    // every entry it cannot use.
+    numbers: [document.querySelector("#sms-numbers").value],
+    groups: [document.querySelector("#sms-groups").value],
   };
 }
 
@@ -325,7 +413,7 @@ document.querySelector("#sms-preview").addEventListener("click", async () => {
   try {
     const result = await call("POST", "/api/desk/sms/preview", bulkForm());
     document.querySelector("#sms-summary").textContent = t("smsSummary", result);
-    list(document.querySelector("#sms-list"), result.items.slice(0, 20), (p) => `${p.number}：${p.text}（${p.characters}字 / ${p.parts}条）`);
+    list(document.querySelector("#sms-list"), result.items.slice(0, 20), (p) => `${p.number}：${p.text}（${t("smsSize", p)}）`);
   } catch (error) {
     toast(explain(error));
   }
@@ -378,15 +466,18 @@ async function loadReport() {
   const { rows } = await call("GET", `/api/desk/ledger/report?kind=${document.querySelector("#report-kind").value}`);
   const body = document.querySelector("#report-table tbody");
   body.replaceChildren();
+  if (!rows.length) body.append(emptyRow(5, t("noReport")));
   for (const row of rows) {
     const tr = document.createElement("tr");
-    for (const value of [row.period, row.bills, row.amount, row.payable]) {
+    const voided = row.voided ? t("voidedCount", { count: row.voided, payable: row.voided_payable }) : "";
+    for (const value of [row.period, row.bills, row.amount, row.payable, voided]) {
       const td = document.createElement("td");
       td.textContent = String(value);
       tr.append(td);
     }
     body.append(tr);
   }
+  loadBills().catch((error) => toast(explain(error)));
   // A bar per period, scaled to the largest total.
   const svg = document.querySelector("#report-chart");
   svg.replaceChildren();
@@ -408,6 +499,46 @@ async function loadReport() {
 }
 document.querySelector("#report-kind").addEventListener("change", loadReport);
 
+// A table row saying the table is empty (暂无…).
+function emptyRow(columns, text) {
+  const tr = document.createElement("tr");
+  tr.className = "empty";
+  const td = document.createElement("td");
+  td.colSpan = columns;
+  td.textContent = text;
+  tr.append(td);
+  return tr;
+}
+
+// The latest bills; a wrong one is voided (冲红) with a reason, kept and marked.
+async function loadBills() {
+  const { items } = await call("GET", "/api/desk/ledger/bills");
+  const body = document.querySelector("#bills tbody");
+  body.replaceChildren();
+  if (!items.length) body.append(emptyRow(5, t("noBills")));
+  for (const bill of items) {
+    const summary = bill.items.map((i) => `${i.name}×${i.quantity}`).join("、");
+    const status = bill.voided_at ? t("voided", { reason: bill.void_reason }) : t("valid");
+    const buttons = [];
+    if (!bill.voided_at) {
+      buttons.push(actionButton(t("voidBill"), async () => {
+        const reason = prompt(t("voidReason", { summary, payable: bill.settlement.payable }));
+        if (reason === null) return;
+        try {
+          await call("POST", `/api/desk/ledger/${bill.id}/void`, { reason });
+          document.querySelector("#bill-result").textContent = t("billVoided", { summary });
+          loadReport();
+        } catch (error) {
+          document.querySelector("#bill-result").textContent = explain(error);
+        }
+      }));
+    }
+    const tr = tableRow([when(bill.at), summary, bill.settlement.payable, status], buttons);
+    if (bill.voided_at) tr.classList.add("voided");
+    body.append(tr);
+  }
+}
+
 // The reservations board: one day, with reschedule and cancel (each texts the customer).
 async function loadBoard() {
   const day = document.querySelector("#board-day").value;
@@ -415,11 +546,11 @@ async function loadBoard() {
   document.querySelector("#board-day").value = shown;
   const body = document.querySelector("#board tbody");
   body.replaceChildren();
+  if (!items.length) body.append(emptyRow(6, t("noBoard")));
   for (const r of items) {
     const tr = document.createElement("tr");
     tr.dataset.id = r.id;
-    const start = new Date(r.start);
-    for (const value of [start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), r.resource, r.customer, r.party_size, t(r.status)]) {
+    for (const value of [clock(r.start), r.resource, r.customer, r.party_size, t(r.status)]) {
       const td = document.createElement("td");
       td.textContent = String(value);
       tr.append(td);
@@ -430,6 +561,7 @@ async function loadBoard() {
       cancel.type = "button";
       cancel.textContent = t("cancel");
       cancel.addEventListener("click", async () => {
+        if (!confirm(t("confirmCancel", { customer: r.customer, time: when(r.start), resource: r.resource }))) return;
         try {
           const result = await call("POST", `/api/desk/reservations/${r.id}/cancel`);
           document.querySelector("#board-result").textContent = t("cancelled", result);
@@ -442,14 +574,19 @@ async function loadBoard() {
       move.type = "button";
       move.textContent = t("reschedule");
       move.addEventListener("click", async () => {
-        const text = prompt(t("newTime"));
-        if (!text) return;
-        const begin = new Date(text.replace(" ", "T"));
+        const p = zoned(r.start);
+        const text = prompt(t("newTime"), `${p.y}-${p.m.padStart(2, "0")}-${p.d.padStart(2, "0")} ${p.hh}:${p.mm}`);
+        if (text === null) return;
+        const begin = typedTime(text);
+        if (!begin) {
+          document.querySelector("#board-result").textContent = t("badTime", { text });
+          return;
+        }
         const hours = (new Date(r.end) - new Date(r.start)) / 3600_000;
         try {
           const result = await call("PATCH", `/api/desk/reservations/${r.id}`, {
-            start: begin.toISOString(),
-            end: new Date(begin.getTime() + hours * 3600_000).toISOString(),
+            start: begin,
+            end: laterLocal(begin, hours),
           });
           document.querySelector("#board-result").textContent = t("changedTo", result);
           loadBoard();
@@ -474,6 +611,17 @@ async function loadBoard() {
   }
 }
 document.querySelector("#board-day").addEventListener("change", loadBoard);
+
+// "2026-03-07 18:30" (also 2026/3/7 18:30, 2026年3月7日 18:30) as "2026-03-07T18:30",
+// or null when it is not a real date and time.
+function typedTime(text) {
+  const m = /^\s*(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s*[T\s]\s*(\d{1,2})\s*[:：]\s*(\d{2})\s*$/.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number);
+  const at = new Date(Date.UTC(y, mo - 1, d, h, mi));
+  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d || h > 23 || mi > 59) return null;
+  return at.toISOString().slice(0, 16);
+}
 document.querySelector('[data-tab="board"]').addEventListener("click", loadBoard);
 
 // Check-out of a reservation (结账): the bill goes into the ledger with the member discount.
@@ -516,6 +664,7 @@ async function loadLevels() {
     });
     body.append(tableRow([level.name, `${level.discount}（${zhe(level.discount)}）`], [edit]));
   }
+  if (!items.length) body.append(emptyRow(3, t("noLevels")));
 }
 
 // A table row of text cells and a last cell of action buttons.
@@ -584,6 +733,7 @@ function showCare({ settings, holidays }) {
     });
     body.append(tableRow([holiday.name, holiday.day, holiday.send_at, holiday.template], [edit, remove]));
   }
+  if (!holidays.length) body.append(emptyRow(5, t("noHolidays")));
 }
 
 async function loadCare() {
