@@ -321,3 +321,29 @@ async def test_percent_and_underscore_in_a_search_are_literal(desk: MerchantDesk
     assert [c.name for c in await desk.customers.search("%")] == ["100%_满意"]
     assert [c.name for c in await desk.customers.search("_")] == ["100%_满意"]
     assert [c.name for c in await desk.customers.search("张_")] == []
+
+
+# ---- the shop's time zone --------------------------------------------------------------
+
+
+async def test_the_shop_zone_is_the_desks_and_the_page_is_told(
+    api: MerchantApi, database_url: str
+) -> None:
+    status, body = await request(api, "GET", "/api/desk/shop")
+    assert status == 200
+    assert body["timezone"] == "Asia/Shanghai" and body["now"] == "2026-03-06T18:00:00+08:00"
+    with pytest.raises(InvalidInput) as bad:
+        await MerchantDesk.open(database_url, timezone="Asia/Beijing")
+    assert bad.value.zh and "未知的时区“Asia/Beijing”" in bad.value.zh
+    berlin = await MerchantDesk.open(database_url, clock=ManualClock(T0), timezone="Europe/Berlin")
+    try:
+        await berlin.ledger.record([("套餐", 1, "10.00")], "10")
+        berlin.clock.current = T0 + timedelta(hours=13)  # type: ignore[attr-defined]
+        await berlin.ledger.record([("套餐", 1, "20.00")], "20")  # 00:00 on 7 March in Berlin
+        rows = await berlin.ledger.report("day", T0 - timedelta(days=1), T0 + timedelta(days=2))
+        assert [(r.period, r.payable) for r in rows] == [
+            ("2026-03-06", Decimal("10.00")),
+            ("2026-03-07", Decimal("20.00")),
+        ]
+    finally:
+        await berlin.close()

@@ -160,15 +160,16 @@ class MerchantApi:
             raise InvalidInput(f"the desk token is at least {_MIN_TOKEN} characters")
         self._token = desk_token.encode()
         self.desk = desk
-        self.care = CareBook(desk.db, (templates or ConfirmationTemplates()).timezone)
+        self.templates = templates or ConfirmationTemplates()
+        #: The shop's time zone: the board, reports, texts and the page use its local time.
+        self.timezone = self.templates.timezone or desk.timezone
+        self.zone = ZoneInfo(self.timezone)
+        self.care = CareBook(desk.db, self.timezone)
         self.registration = registration
-        self.bulk = BulkSms(desk, sms_gateway)
+        self.bulk = BulkSms(desk, sms_gateway, self.timezone)
         self.calldesk = calldesk
         self.phone = phone
         self.sms = sms_gateway
-        self.templates = templates or ConfirmationTemplates()
-        #: The shop's time zone: reports, the board and texts are in its local time.
-        self.zone = ZoneInfo(self.templates.timezone)
         self.router = Router()
         r = self.router.add
         r("GET", "/api/desk/customers", self.search)
@@ -280,7 +281,7 @@ class MerchantApi:
         """The shop's name and time zone (the page shows every time in it), and now."""
         now = self.desk.clock.now().astimezone(self.zone)
         return ApiResponse.of_json(
-            {"name": self.templates.shop, "timezone": self.templates.timezone, "now": _json(now)}
+            {"name": self.templates.shop, "timezone": self.timezone, "now": _json(now)}
         )
 
     async def reserve(self, request: ApiRequest) -> ApiResponse:

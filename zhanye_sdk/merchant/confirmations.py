@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from zhanye_sdk.clock import to_ms
-from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.merchant.desk import MerchantDesk, check_zone
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log
 from zhanye_sdk.merchant.templates import fill, parse
@@ -33,18 +32,13 @@ class ConfirmationTemplates:
     booked: str = "{name}您好，已为您预订{time}的{resource}（{party}位），{shop}恭候光临。"
     changed: str = "{name}您好，您的预订已改为{time}的{resource}（{party}位）。"
     cancelled: str = "{name}您好，您{time}在{resource}的预订已取消，欢迎再次预订。"
-    #: The shop's time zone (IANA name): texts, the board and reports use its local time.
-    timezone: str = attrs.field(default="Asia/Shanghai")
+    #: The time zone of the texts; None: the desk's (:attr:`MerchantDesk.timezone`).
+    timezone: str | None = attrs.field(default=None)
 
     @timezone.validator
-    def _zone_exists(self, _: object, value: str) -> None:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidInput(
-                f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)",
-                zh=f"未知的时区“{value}”，请填写如 Asia/Shanghai 的时区名称",
-            ) from exc
+    def _zone_exists(self, _: object, value: str | None) -> None:
+        if value is not None:
+            check_zone(value)
 
     def __attrs_post_init__(self) -> None:
         for which in ("booked", "changed", "cancelled"):
@@ -75,7 +69,7 @@ async def send_confirmation(
     resource = next(
         r for r in await desk.reservations.resources() if r.id == reservation.resource_id
     )
-    zone = ZoneInfo(templates.timezone)
+    zone = ZoneInfo(templates.timezone or desk.timezone)
     template: str = getattr(templates, which)
     text = fill(
         template,

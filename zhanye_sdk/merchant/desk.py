@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zhanye_sdk.clock import Clock, SystemClock
-from zhanye_sdk.errors import ConflictError
+from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.merchant.book import CustomerBook
 from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
 from zhanye_sdk.merchant.reservations import ReservationBook
 from zhanye_sdk.merchant.schema import reservations
 from zhanye_sdk.store.database import Database, open_database
 
-__all__ = ["MERCHANT_MIGRATIONS", "MerchantDesk"]
+__all__ = ["MERCHANT_MIGRATIONS", "MerchantDesk", "check_zone"]
 
 MERCHANT_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def check_zone(name: str) -> str:
+    """An IANA time zone name, checked.
+
+    Raises:
+        InvalidInput: no such zone.
+    """
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)",
+            zh=f"未知的时区“{name}”，请填写如 Asia/Shanghai 的时区名称",
+        ) from exc
+    return name
 
 
 class MerchantDesk:
@@ -26,18 +43,28 @@ class MerchantDesk:
     schema is migrated on open.
     """
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, timezone: str = "Asia/Shanghai") -> None:
         self.db = db
         self.clock = clock
+        #: The shop's time zone (an IANA name): the board, reports, texts and the desk
+        #: page are in its local time, whatever the computer's zone.
+        self.timezone = check_zone(timezone)
         self.customers = CustomerBook(db, clock)
-        self.reservations = ReservationBook(db, clock)
-        self.ledger = SalesLedger(db, clock)
+        self.reservations = ReservationBook(db, clock, self.timezone)
+        self.ledger = SalesLedger(db, clock, self.timezone)
 
     @classmethod
-    async def open(cls, url: str, *, clock: Clock | None = None) -> MerchantDesk:
-        """Open (creating and migrating as needed) the desk's database."""
+    async def open(
+        cls, url: str, *, clock: Clock | None = None, timezone: str = "Asia/Shanghai"
+    ) -> MerchantDesk:
+        """Open (creating and migrating as needed) the desk's database.
+
+        Raises:
+            InvalidInput: an unknown time zone.
+        """
+        check_zone(timezone)
         db = await open_database(url, MERCHANT_MIGRATIONS)
-        return cls(db, clock or SystemClock())
+        return cls(db, clock or SystemClock(), timezone=timezone)
 
     async def check_out(
         self, reservation_id: int, items: list[tuple[str, int, str]], paid: str
