@@ -24,6 +24,7 @@ from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
+from zhanye_sdk.merchant.money import MAX_AMOUNT, parse_money
 from zhanye_sdk.merchant.numbers import normalize_number
 from zhanye_sdk.merchant.templates import fill, parse
 from zhanye_sdk.merchant.transfer import import_customers
@@ -215,6 +216,16 @@ async def test_a_voided_bill_is_kept_with_its_reason_and_left_out_of_the_totals(
         (wrong.id, "数量录错"),
         (kept.id, None),
     ]
+
+
+@given(st.one_of(st.text(max_size=40), st.integers(), st.decimals(allow_nan=True).map(str)))
+def test_any_amount_typed_is_money_or_a_clear_refusal(typed: object) -> None:
+    try:
+        amount = parse_money(typed)
+    except InvalidInput as exc:
+        assert exc.zh and ("金额" in exc.zh)
+    else:
+        assert Decimal(0) <= amount <= MAX_AMOUNT and amount == amount.quantize(Decimal("0.01"))
 
 
 # ---- import ----------------------------------------------------------------------------

@@ -29,22 +29,29 @@ def parse_money(value: object, what: str = "amount") -> Decimal:
             f"{what} must be given as text or an integer, not a float",
             zh=f"{_WHAT_ZH.get(what, what)}须以文字或整数填写",
         )
+    shown = str(value)[:40]
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
         raise InvalidInput(
-            f"{what} {value!r} is not an amount of money",
-            zh=f"{_WHAT_ZH.get(what, what)}“{value}”不是有效金额，请重新输入",
+            f"{what} {shown!r} is not an amount of money",
+            zh=f"{_WHAT_ZH.get(what, what)}“{shown}”不是有效金额，请重新输入",
         ) from exc
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(FEN):
+    if not amount.is_finite() or amount < 0:
         raise InvalidInput(
-            f"{what} must be ≥ 0 with at most two decimals, got {value!r}",
-            zh=f"{_WHAT_ZH.get(what, what)}须不小于 0，最多两位小数，当前为“{value}”",
+            f"{what} must be ≥ 0 with at most two decimals, got {shown!r}",
+            zh=f"{_WHAT_ZH.get(what, what)}须不小于 0，最多两位小数，当前为“{shown}”",
         )
+    # Before any rounding: 1e30 cannot even be rounded to the fen in Decimal's precision.
     if amount > MAX_AMOUNT:
         raise InvalidInput(
-            f"{what} {value!r} is more than {MAX_AMOUNT}",
-            zh=f"{_WHAT_ZH.get(what, what)}“{value}”过大：最多 {MAX_AMOUNT} 元，请核对金额",
+            f"{what} {shown!r} is more than {MAX_AMOUNT}",
+            zh=f"{_WHAT_ZH.get(what, what)}“{shown}”过大：最多 {MAX_AMOUNT} 元，请核对金额",
+        )
+    if amount != amount.quantize(FEN):
+        raise InvalidInput(
+            f"{what} must be ≥ 0 with at most two decimals, got {shown!r}",
+            zh=f"{_WHAT_ZH.get(what, what)}须不小于 0，最多两位小数，当前为“{shown}”",
         )
     return amount.quantize(FEN)
 
