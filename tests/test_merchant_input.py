@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -26,6 +27,7 @@ from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.money import MAX_AMOUNT, parse_money
 from zhanye_sdk.merchant.numbers import normalize_number
+from zhanye_sdk.merchant.schema import calls, customers
 from zhanye_sdk.merchant.templates import fill, parse
 from zhanye_sdk.merchant.transfer import import_customers
 
@@ -358,3 +360,58 @@ async def test_the_shop_zone_is_the_desks_and_the_page_is_told(
         ]
     finally:
         await berlin.close()
+
+
+async def test_customers_kept_as_plus_86_become_one_card_on_upgrade(database_url: str) -> None:
+    desk = await MerchantDesk.open(database_url, clock=ManualClock(T0))
+    try:
+        # As an older desk stored them: the number as the modem gave it.
+        async with desk.db.begin() as conn:
+            for phone, name in [
+                ("+8613912345678", "张三"),
+                ("13912345678", None),
+                ("008613812345678", "李四"),
+            ]:
+                await conn.execute(
+                    customers.insert().values(
+                        phone=phone,
+                        name=name,
+                        initials="",
+                        opted_out=False,
+                        created_ms=0,
+                        updated_ms=0,
+                    )
+                )
+        first = await desk.customers.search("+8613912345678")
+        await desk.customers.add_to_group(first[0].id, "会员")
+        for phone in ("+8613912345678", "13912345678"):
+            async with desk.db.begin() as conn:
+                await conn.execute(
+                    calls.insert().values(
+                        customer_id=(await desk.customers.search(phone))[0].id,
+                        phone=phone,
+                        direction="in",
+                        outcome="answered",
+                        started_ms=0,
+                        duration_s=10,
+                    )
+                )
+        async with desk.db.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "UPDATE alembic_version SET version_num = 'm0005' WHERE version_num = 'm0006'"
+                )
+            )
+    finally:
+        await desk.close()
+    desk = await MerchantDesk.open(database_url, clock=ManualClock(T0))
+    try:
+        book = await desk.customers.all()
+        assert sorted(c.phone for c in book) == ["13812345678", "13912345678"]
+        zhang = await desk.customers.by_phone("+86 139 1234 5678")
+        assert zhang is not None and (zhang.name, zhang.groups) == ("张三", ("会员",))
+        assert len(await desk.customers.history(zhang.id)) == 2
+        li = await desk.customers.by_phone("13812345678")
+        assert li is not None and li.name == "李四"
+    finally:
+        await desk.close()
