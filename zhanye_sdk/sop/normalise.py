@@ -22,7 +22,7 @@ import unicodedata
 
 import attrs
 
-__all__ = ["NormalisedText", "normalise"]
+__all__ = ["NormalisedText", "normalise", "to_simplified"]
 
 _FILLERS = frozenset("嗯呃")
 _KEEP_SYMBOLS = frozenset("%.")
@@ -53,6 +53,13 @@ def _simplified() -> dict[str, str]:
 
     table: dict[str, str] = zhconv.getdict("zh-hans")
     return {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
+
+
+def to_simplified(text: str) -> str:
+    """``text`` with Traditional characters in Simplified form, one character for one
+    (what a recogniser writes, made readable; matching normalises on its own)."""
+    table = _simplified()
+    return "".join(table.get(ch, ch) for ch in text)
 
 
 @attrs.frozen(slots=True)

@@ -76,10 +76,11 @@ class RoomSpeech:
         recogniser: what turns speech frames into text.
         rate: the rate of the pushed audio (the media service mixes at 48 kHz).
         backlog: pushed chunks that may wait for the recogniser before new ones are
-            dropped (500 chunks of 20 ms is ten seconds of one speaker).
+            dropped (3000 chunks of 20 ms is a minute of one speaker: Whisper takes a
+            second or two per utterance, while everyone goes on talking).
     """
 
-    def __init__(self, recogniser: Recogniser, *, rate: int = 48_000, backlog: int = 500) -> None:
+    def __init__(self, recogniser: Recogniser, *, rate: int = 48_000, backlog: int = 3_000) -> None:
         if backlog < 1:
             raise InvalidInput(f"backlog must be at least 1, got {backlog}")
         SpeechChunker("probe", rate)  # refuses an unsupported rate now, not in the worker

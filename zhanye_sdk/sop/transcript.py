@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -139,6 +140,8 @@ class SpeechChunker:
         threshold_dbfs: a frame louder than this (RMS, dB full scale) is speech.
         start_frames: loud frames in a row that start an utterance.
         hangover_frames: quiet frames in a row that end it.
+        preroll_frames: quiet frames kept before an utterance's first loud one (a soft
+            first syllable is quieter than the threshold; recognisers need it).
     """
 
     def __init__(
@@ -149,6 +152,7 @@ class SpeechChunker:
         threshold_dbfs: float = -40.0,
         start_frames: int = 2,
         hangover_frames: int = 6,
+        preroll_frames: int = 3,
     ) -> None:
         if rate not in (8_000, 16_000, 48_000):
             raise InvalidInput(f"rate must be 8000, 16000 or 48000 Hz, got {rate}")
@@ -160,6 +164,7 @@ class SpeechChunker:
         self._hangover = hangover_frames
         self._frames_out = 0
         self._loud_run: list[SpeechFrame] = []
+        self._preroll: deque[SpeechFrame] = deque(maxlen=preroll_frames)
         self._quiet = 0
         self._speaking = False
 
@@ -186,13 +191,17 @@ class SpeechChunker:
         current = SpeechFrame(self.speaker, frame.copy(), start_ms, False)
         if not self._speaking:
             if not loud:
+                self._preroll.extend(self._loud_run)
                 self._loud_run.clear()
+                self._preroll.append(current)
                 return []
             self._loud_run.append(current)
             if len(self._loud_run) < self._start_frames:
                 return []
             self._speaking, self._quiet = True, 0
-            started, self._loud_run = self._loud_run, []
+            started = [*self._preroll, *self._loud_run]
+            self._preroll.clear()
+            self._loud_run = []
             return started
         if loud:
             self._quiet = 0
