@@ -66,8 +66,11 @@ def test_speech_is_resampled_framed_and_endpointed(rate: int) -> None:
     signal = np.concatenate([silence(rate, 1.0), tone(rate, 1.5, 1000), silence(rate, 1.0)])
     frames = run(SpeechChunker("sales", rate), signal, rate // 50)  # 20 ms chunks
     assert all(f.samples.dtype == np.int16 and f.samples.size == 1600 for f in frames)
-    # Speech starts with the tone (the resampler delays it by under a frame) ...
-    assert frames[0].start_ms in (1000, 1100)
+    # Speech starts with the tone (the resampler delays it by under a frame), with the
+    # 300 ms before it kept as pre-roll (a soft first syllable is below the threshold) ...
+    assert frames[0].start_ms in (700, 800)
+    assert [f.start_ms - frames[0].start_ms for f in frames[:4]] == [0, 100, 200, 300]
+    assert not frames[0].samples.any()  # the pre-roll here is the silence before the tone
     # ... and ends after six quiet frames, once.
     assert [f.end_of_utterance for f in frames].count(True) == 1
     assert frames[-1].end_of_utterance and frames[-1].start_ms in (3000, 3100)

@@ -241,12 +241,20 @@ class AnnotatedPageRecord:
 
 @attrs.frozen
 class SopStepRecord:
-    """实时辅助执行情况: one row of the SOP execution table (filled by the SOP issue)."""
+    """实时辅助执行情况: one row of the SOP execution table.
+
+    An executed node keeps its evidence: ``time_ms`` (on the transcript's clock, like a
+    violation's), the ``speaker`` id and ``role``, and the recognised ``text``.
+    """
 
     level1: str
     level2: str
     status: str
     script: str
+    time_ms: int | None = None
+    speaker: str | None = None
+    role: str | None = None
+    text: str | None = None
 
 
 @attrs.frozen

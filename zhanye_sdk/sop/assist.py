@@ -100,7 +100,8 @@ class NodeExecuted:
 
 @attrs.frozen(slots=True)
 class ExecutionRow:
-    """One row of the execution table: a node, whether it was executed, its scripts."""
+    """One row of the execution table: a node, whether it was executed, its scripts, and
+    the evidence of its execution (when, who, the words heard)."""
 
     flow: str
     level1: str
@@ -109,6 +110,8 @@ class ExecutionRow:
     required: bool
     time_ms: int | None
     scripts: tuple[str, ...]
+    speaker: str | None = None
+    text: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -173,6 +176,7 @@ class SopAssistant:
         self._card: str | None = None
         self._card_event: CardShown | None = None
         self._executed: dict[tuple[str, str], int] = {}
+        self._evidence: dict[tuple[str, str], NodeExecuted] = {}
         self._seen_flows: list[str] = [self._general] if self._general else []
         self._events: deque[AssistEvent] = deque()
 
@@ -276,6 +280,7 @@ class SopAssistant:
             for top in flow.nodes:
                 for parent, node in top.walk():
                     at = self._executed.get((flow_id, node.id))
+                    evidence = self._evidence.get((flow_id, node.id))
                     level1 = parent.title if parent else node.title
                     level2 = node.title if parent else ""
                     names = tuple(
@@ -283,7 +288,15 @@ class SopAssistant:
                     )
                     rows.append(
                         ExecutionRow(
-                            flow.name, level1, level2, at is not None, node.required, at, names
+                            flow.name,
+                            level1,
+                            level2,
+                            at is not None,
+                            node.required,
+                            at,
+                            names,
+                            evidence.speaker if evidence else None,
+                            evidence.text if evidence else None,
                         )
                     )
                     if node.required and at is None:
@@ -343,16 +356,15 @@ class SopAssistant:
             if target is None or (flow_id, target.id) in self._executed:
                 continue
             self._executed[(flow_id, target.id)] = hit.start_ms
-            self._events.append(
-                NodeExecuted(
-                    flow_id=flow_id,
-                    node_id=target.id,
-                    title=target.title,
-                    parent_id=its_parent.id if its_parent else None,
-                    time_ms=hit.start_ms,
-                    speaker=hit.speaker,
-                    text=hit.text,
-                    channel=hit.channel,
-                    confidence=hit.confidence,
-                )
+            self._evidence[(flow_id, target.id)] = executed = NodeExecuted(
+                flow_id=flow_id,
+                node_id=target.id,
+                title=target.title,
+                parent_id=its_parent.id if its_parent else None,
+                time_ms=hit.start_ms,
+                speaker=hit.speaker,
+                text=hit.text,
+                channel=hit.channel,
+                confidence=hit.confidence,
             )
+            self._events.append(executed)

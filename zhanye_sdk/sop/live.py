@@ -129,8 +129,9 @@ def _event(event: AssistEvent) -> ServerMessage:
 
 def summary_json(
     summary: SessionSummary, role_of: Callable[[str], str | None] | None = None
-) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """The record's forms: execution rows (level1, level2, status, script) and the report.
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The record's forms: execution rows (level1, level2, status, script and, for an
+    executed node, the evidence: time_ms, speaker, role, text) and the report.
 
     Args:
         role_of: the role (salesperson / customer) of a speaker id, given to each
@@ -144,6 +145,16 @@ def summary_json(
             if row.executed
             else ("未执行（必选）" if row.required else "未执行"),
             "script": "、".join(row.scripts),
+            **(
+                {
+                    "time_ms": row.time_ms,
+                    "speaker": row.speaker,
+                    "role": role_of(row.speaker) if role_of and row.speaker else None,
+                    "text": row.text,
+                }
+                if row.executed
+                else {}
+            ),
         }
         for row in summary.execution
     ]
@@ -410,7 +421,7 @@ class SopLiveService:
                 role=roles.get(segment.speaker),
             )
 
-    async def finish(self, session_id: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    async def finish(self, session_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Write the session's execution table and QA report into its record."""
         live = self._sessions.get(session_id)
         if live is None:
