@@ -26,7 +26,7 @@ from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.money import MAX_AMOUNT, parse_money
-from zhanye_sdk.merchant.numbers import normalize_number
+from zhanye_sdk.merchant.numbers import normalize_number, sms_numbers
 from zhanye_sdk.merchant.schema import calls, customers
 from zhanye_sdk.merchant.templates import fill, parse
 from zhanye_sdk.merchant.transfer import import_customers
@@ -316,6 +316,28 @@ async def test_the_preview_counts_the_signature_the_gateway_appends(desk: Mercha
 )
 def test_every_spelling_of_a_mobile_is_one_number(typed: str) -> None:
     assert normalize_number(typed) == "13912345678"
+
+
+@given(st.text(alphabet="0123456789+86 -，、;\n()abc", max_size=40))
+def test_any_typed_number_list_is_numbers_or_names_every_bad_entry(typed: str) -> None:
+    try:
+        found = sms_numbers([typed])
+    except InvalidInput as exc:
+        assert exc.zh and "不是有效的手机号" in exc.zh
+        return
+    assert len(found) == len(set(found))
+    for number in found:
+        assert normalize_number(number) == number  # already in the stored form
+        assert number.startswith("+") or (len(number) == 11 and number[0] == "1")
+
+
+@given(st.text(alphabet="0123456789+ -()", min_size=1, max_size=24))
+def test_normalising_a_number_twice_changes_nothing(typed: str) -> None:
+    try:
+        once = normalize_number(typed)
+    except InvalidInput:
+        return
+    assert normalize_number(once) == once
 
 
 async def test_plus_86_callers_are_the_customers_already_in_the_book(desk: MerchantDesk) -> None:

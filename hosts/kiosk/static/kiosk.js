@@ -292,6 +292,7 @@ document.querySelector("#reserve").addEventListener("click", async () => {
   select.replaceChildren();
   for (const r of (await call("GET", "/api/desk/resources")).items) select.append(new Option(`${r.name}（${r.capacity}）`, String(r.id)));
   form.hidden = false;
+  form.scrollIntoView({ block: "nearest" });
 });
 document.querySelector("#reserve-form").addEventListener("submit", async (event) => {
   event.preventDefault();
