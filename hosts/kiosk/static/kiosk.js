@@ -208,7 +208,10 @@ function connect() {
   }
   // The desk token goes in the handshake's subprotocol header, never in the URL.
   const socket = new WebSocket(`ws://${location.host}/ws/desk`, ["zhanye.v1", `bearer.${token()}`]);
-  socket.addEventListener("open", () => (document.querySelector("#status").textContent = "●"));
+  socket.addEventListener("open", () => {
+    document.querySelector("#status").textContent = "●";
+    loadShop();
+  });
   socket.addEventListener("message", (event) => {
     const { type, data } = JSON.parse(event.data);
     if (type === "PopUpOpened") openPopup(data);
@@ -372,16 +375,21 @@ document.querySelector("#card-form").addEventListener("submit", async (event) =>
   }
 });
 
-async function start() {
-  if (state.started) return;
-  state.started = true;
+// The shop's zone and year, before any time is shown (again on every reconnect).
+async function loadShop() {
   try {
     const found = await call("GET", "/api/desk/shop");
     shop.zone = found.timezone;
     shop.year = zoned(found.now).y;
   } catch (error) {
-    toast(explain(error));
+    if (!(error instanceof Unauthorized)) toast(explain(error));
   }
+}
+
+async function start() {
+  if (state.started) return;
+  state.started = true;
+  await loadShop();
   connect();
   searchCustomers("").catch((error) => toast(explain(error)));
 }
