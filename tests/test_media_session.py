@@ -217,3 +217,100 @@ async def test_relayed_video_keeps_to_the_listeners_budget(
                 peer = server.media.peer(server.session_id, host.participant_id)
                 assert peer is not None
                 assert [slot.max_bitrate for slot in peer.slots.values()] == [300_000] * 2
+
+
+def frames_of(peer: SessionParticipant, participant: str) -> tuple[str, int] | None:
+    """The slot that shows ``participant`` to ``peer`` and how many frames it has received."""
+    for mid, source in peer.slots.items():
+        if source == participant and mid in peer.video:
+            return mid, peer.video[mid].frames
+    return None
+
+
+async def picture_stops(
+    viewers: dict[str, SessionParticipant], participant: str, since: float
+) -> None:
+    """From 0.5 s after ``since`` no frame of ``participant`` reaches any viewer (for 1 s)."""
+    await anyio.sleep(max(0.0, since + 0.5 - time.monotonic()))
+    before = {name: frames_of(v, participant) for name, v in viewers.items()}
+    await anyio.sleep(1.0)
+    for name, viewer in viewers.items():
+        seen = before[name]
+        assert seen is not None, (name, viewer.slots)
+        assert frames_of(viewer, participant) == seen, (name, "still receives", participant)
+
+
+async def picture_flows(viewers: dict[str, SessionParticipant], participant: str) -> None:
+    """Every viewer receives new frames of ``participant`` (waited for, with a bound)."""
+    before = {name: frames_of(v, participant) for name, v in viewers.items()}
+
+    def flowing() -> bool:
+        for name, viewer in viewers.items():
+            now = frames_of(viewer, participant)
+            was = before[name]
+            if now is None or (was is not None and was[0] == now[0] and now[1] < was[1] + 5):
+                return False
+        return True
+
+    await wait_for(flowing)
+
+
+@pytest.mark.alone
+async def test_camera_off_stops_the_picture_reaching_everyone(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with media_host(tmp_path, fast_config) as server:
+        url_a = await server.customer_url("客户甲")
+        url_b = await server.customer_url("客户乙")
+
+        def peer(name: str, url: str) -> Any:
+            return join(url, camera=FlatVideoTrack(LUMA[name]), slots=2, loopback_only=True)
+
+        async with peer("host", server.host_url) as host, peer("b", url_b) as b:
+            async with peer("a", url_a) as a:
+                ids = {"host": host.participant_id, "a": a.participant_id, "b": b.participant_id}
+                await picture_flows({"host": host, "b": b}, ids["a"])
+                await picture_flows({"a": a, "b": b}, ids["host"])
+
+                # The host turns customer a's camera off: nobody receives a's picture,
+                # also with a as the host's main view (another slot layout).
+                reply = await host.request("room.set_video", {"target": ids["a"], "on": False})
+                off_at = time.monotonic()
+                assert reply["type"] == "ack", reply
+                await picture_stops({"host": host, "b": b}, ids["a"], off_at)
+                await picture_flows({"a": a, "b": b}, ids["host"])  # the others go on
+                assert (await host.request("room.set_main_view", {"target": ids["a"]}))[
+                    "type"
+                ] == "ack"
+                await wait_for(lambda: next(iter(host.slots.values())) == ids["a"])
+                await picture_stops({"host": host, "b": b}, ids["a"], time.monotonic())
+
+                # Customer b turns their own camera off: the same.
+                reply = await b.request("room.set_video", {"target": ids["b"], "on": False})
+                off_at = time.monotonic()
+                assert reply["type"] == "ack", reply
+                await picture_stops({"host": host, "a": a}, ids["b"], off_at)
+
+            # a closes the app and comes back with the same seat: the camera stays off.
+            await wait_for(lambda: ids["a"] not in present(host))
+            async with peer("a", url_a) as again:
+                assert again.participant_id == ids["a"]
+                await wait_for(lambda: frames_of(host, ids["a"]) is not None)
+                await picture_flows({"a": again}, ids["host"])
+                await picture_stops({"host": host}, ids["a"], time.monotonic() - 0.5)
+
+                # Turned on again by the host, the picture comes back.
+                reply = await host.request("room.set_video", {"target": ids["a"], "on": True})
+                assert reply["type"] == "ack", reply
+                await picture_flows({"host": host}, ids["a"])
+
+
+def present(peer: SessionParticipant) -> set[str]:
+    """Who ``peer`` knows to be in the room, from the events it received."""
+    here = {p for p, v in peer.welcome["room"]["participants"].items() if v["present"]}
+    for message in peer.messages:
+        if message["type"] == "room.participant_joined":
+            here.add(message["data"]["participant"]["id"])
+        elif message["type"] == "room.participant_left":
+            here.discard(message["data"]["participant"])
+    return here

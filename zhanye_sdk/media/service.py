@@ -415,6 +415,13 @@ class MediaService:
                 frame = await track.recv()
                 if media_room.peers.get(source) is not peer:
                     return
+                # Camera off (by themselves or the host) is private: nothing of it leaves
+                # the server, checked on every frame so it holds from the next one on.
+                room = await self._rooms.room(media_room.session_id)
+                sender = room.participants.get(source)
+                if sender is None or not sender.video_on:
+                    media_room.latest_video.pop(source, None)
+                    continue
                 if video_filter is not None:
                     frame = await anyio.to_thread.run_sync(video_filter, source, frame)
                 media_room.latest_video[source] = frame
@@ -548,6 +555,7 @@ class MediaService:
 
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:
         order = [p.id for p in room.present if p.id in media_room.peers]
+        camera_off = {p.id for p in room.present if not p.video_on}
         for listener, peer in media_room.peers.items():
             main = room.participants[listener].main_view
             others = [p for p in order if p != listener]
@@ -558,6 +566,8 @@ class MediaService:
             for mid, slot in peer.slots.items():
                 source = others.pop(0) if others else None
                 slot.show(source)
+                if source in camera_off:
+                    slot.withhold()  # a frame taken before the camera went off is not sent
                 sources[mid] = source
             peer.cap_video(self.config.video_kbps)
             if media_room.published_slots.get(listener) != sources:

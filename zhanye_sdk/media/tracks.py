@@ -85,6 +85,10 @@ class RelayVideoTrack(MediaStreamTrack):
             self.source = source
             self._latest = None
 
+    def withhold(self) -> None:
+        """Drop the frame waiting to be sent, if any (its source turned the camera off)."""
+        self._latest = None
+
     def offer(self, source: str, frame: av.VideoFrame) -> None:
         """A new frame of ``source``; kept if this slot shows them (older unsent ones dropped)."""
         if source == self.source:

@@ -44,7 +44,22 @@ export class MediaSession {
       this.started = true;
       this.start().catch((error) => this.onError(error));
     }
+    this.syncCamera();
     this.decorate();
+  }
+
+  // Camera off (by me or by the host) stops what this page sends, not only the tile:
+  // the track is disabled and taken off its sender; turned on, it is put back.
+  syncCamera() {
+    const mine = this.client.room?.participants[this.client.me?.participant_id];
+    const on = !mine || mine.video_on;
+    const camera = this.local?.getVideoTracks()[0];
+    if (!camera) return;
+    camera.enabled = on;
+    const sender = this.cameraSender;
+    if (sender && sender.track !== (on ? camera : null)) {
+      sender.replaceTrack(on ? camera : null).catch(() => {});
+    }
   }
 
   onEvent({ type, data }) {
@@ -111,7 +126,7 @@ export class MediaSession {
     const microphone = this.local?.getAudioTracks()[0];
     const camera = this.local?.getVideoTracks()[0];
     pc.addTransceiver(microphone || "audio", { direction: microphone ? "sendrecv" : "recvonly" });
-    if (camera) pc.addTransceiver(camera, { direction: "sendonly" });
+    this.cameraSender = camera ? pc.addTransceiver(camera, { direction: "sendonly" }).sender : null;
     for (let i = 0; i < this.slots; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (event) => {
       if (event.track.kind === "audio") {
@@ -145,6 +160,7 @@ export class MediaSession {
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     answered = true;
     for (const candidate of early) sendCandidate(candidate);
+    this.syncCamera(); // a rejoin with the camera still off sends nothing from the start
     this.decorate();
   }
 
@@ -172,10 +188,12 @@ export class MediaSession {
   // Puts video and the network grade into the tiles renderStage drew.
   decorate() {
     const me = this.client.me?.participant_id;
+    const participants = this.client.room?.participants || {};
     for (const tile of this.stage.querySelectorAll(".tile[data-participant]")) {
       const id = tile.dataset.participant;
       let stream = null;
-      if (id === me) stream = this.local?.getVideoTracks().length ? this.local : null;
+      if (participants[id] && !participants[id].video_on) stream = null; // 摄像头已关: no picture
+      else if (id === me) stream = this.local?.getVideoTracks().length ? this.local : null;
       else {
         const mid = Object.keys(this.slotSources).find((m) => this.slotSources[m] === id);
         stream = mid !== undefined ? this.slotStreams.get(mid) : null;
