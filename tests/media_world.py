@@ -30,6 +30,7 @@ from .platform_world import PASSWORD, World, build_world
 from .webhost import CHROMIUM_ARGS, free_port
 
 BASE = web.AppKey("base", str)
+FAST_SIGNALING = SignalingConfig(idle_timeout_s=30, leave_grace_s=0.5, tick_interval_s=0.2)
 LOOPBACK_MEDIA = MediaConfig(
     ice_host_addresses=("127.0.0.1",), loopback_only=True, network_interval_s=0.5
 )
@@ -67,10 +68,12 @@ class MediaHost:
 
 @asynccontextmanager
 async def serve(
-    platform: Platform, media: MediaConfig, sop: SopLiveConfig | None = None
+    platform: Platform,
+    media: MediaConfig,
+    sop: SopLiveConfig | None = None,
+    signaling: SignalingConfig = FAST_SIGNALING,
 ) -> AsyncIterator[web.Application]:
     """The web host over ``platform`` on a loopback port (a host process, in effect)."""
-    signaling = SignalingConfig(idle_timeout_s=30, leave_grace_s=0.5, tick_interval_s=0.2)
     app = build_app(platform, signaling_config=signaling, media_config=media, sop_config=sop)
     port = free_port()
     app[BASE] = f"http://127.0.0.1:{port}"
@@ -89,11 +92,12 @@ async def media_host(
     config: PlatformConfig,
     media: MediaConfig = LOOPBACK_MEDIA,
     sop: SopLiveConfig | None = None,
+    signaling: SignalingConfig = FAST_SIGNALING,
 ) -> AsyncIterator[MediaHost]:
     """The web host on a loopback port with one session started by salesperson sp-A1."""
     world = await build_world(f"sqlite:///{tmp_path}/media.db", config)
     try:
-        async with serve(world.platform, media, sop) as app:
+        async with serve(world.platform, media, sop, signaling) as app:
             host = MediaHost(app[BASE], world, app[ROOMS], app[MEDIA])
             await start_session(host)
             yield host

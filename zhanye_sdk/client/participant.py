@@ -40,6 +40,9 @@ from zhanye_sdk.signaling.handshake import PROTOCOL
 
 __all__ = ["ReceivedVideo", "SessionParticipant", "join"]
 
+#: How often to ping a server whose welcome does not say (the browser client's interval).
+DEFAULT_HEARTBEAT_S = 15.0
+
 
 @attrs.define
 class ReceivedVideo:
@@ -85,11 +88,20 @@ class SessionParticipant:
                 await self._reply_ready.wait()
         return self._replies.pop(frame_id)
 
+    async def _heartbeat(self, interval_s: float) -> None:
+        """Ping the server (``session.ping``) so it keeps the connection, like the browser."""
+        while True:
+            await anyio.sleep(interval_s)
+            frame = {"v": 1, "type": "session.ping", "id": f"c{next(self._ids)}", "data": {}}
+            await self._socket.send_str(json.dumps(frame))
+
     async def _read(self) -> None:
         async for message in self._socket:
             if message.type != aiohttp.WSMsgType.TEXT:
                 break
             frame = json.loads(message.data)
+            if frame.get("type") == "session.pong":
+                continue
             if frame.get("re") is not None:
                 self._replies[frame["re"]] = frame
                 self._reply_ready.set()
@@ -192,8 +204,9 @@ async def join(
     """Join a session's signaling at ``ws_url`` (with ``?token=`` or ``?seat=``) and its media.
 
     The credential is taken out of the URL and sent in the handshake's subprotocol
-    header, so it never appears in the server's access log. Leaves (``room.leave``) and
-    closes everything when the block ends.
+    header, so it never appears in the server's access log. The connection is kept
+    alive with ``session.ping`` at the interval the welcome gives (``heartbeat_s``).
+    Leaves (``room.leave``) and closes everything when the block ends.
     """
     url, protocols = _handshake(ws_url)
     async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=protocols) as socket:
@@ -205,6 +218,8 @@ async def join(
             participant.welcome = first["data"]
             participant.participant_id = first["data"]["participant_id"]
             tasks.start_soon(participant._read)
+            heartbeat_s = first["data"].get("heartbeat_s", DEFAULT_HEARTBEAT_S)
+            tasks.start_soon(participant._heartbeat, float(heartbeat_s))
             try:
                 await participant._negotiate(microphone, camera, slots, ice_servers, loopback_only)
                 yield participant

@@ -220,6 +220,8 @@ class SignalingEndpoint:
             "seq": seq,
             "resumed": resume_from is not None,
             "room": room,
+            # Clients ping at this interval: a third of the idle timeout survives a lost ping.
+            "heartbeat_s": self.config.idle_timeout_s / 3,
         }
         await connection.transport.send(ServerMessage("session.welcome", welcome).encode())
         if resume_from is None:

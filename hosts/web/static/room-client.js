@@ -80,6 +80,12 @@ export class RoomClient extends EventTarget {
     }
     if (frame.type === "session.welcome") {
       this.me = frame.data;
+      if (frame.data.heartbeat_s) {
+        // The server says how often it wants to hear from us (a third of its idle limit).
+        clearInterval(this.heartbeat);
+        const every = Math.max(1000, frame.data.heartbeat_s * 1000);
+        this.heartbeat = setInterval(() => this.send("session.ping").catch(() => {}), every);
+      }
       if (!frame.data.resumed || !this.room) this.room = frame.data.room;
       this.seq = frame.data.resumed ? this.seq : frame.data.seq;
       this.emit("room", this.room);
