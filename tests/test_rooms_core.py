@@ -20,8 +20,10 @@ from zhanye_sdk.rooms.core import (
     RoomEnded,
     RoomStarted,
     RoomState,
+    SelfUnmuteChanged,
     SetAudio,
     SetMainView,
+    SetSelfUnmute,
     SetVideo,
     Terminal,
     Tick,
@@ -72,6 +74,29 @@ def test_a_whole_session() -> None:
         EvaluationReceived(C1, 5, "很专业", 12_000)
     ]
     assert r.handle(Evaluate(C1, 4, "", 13_000))[0].code == "already_evaluated"  # type: ignore[union-attr]
+
+
+def test_a_customer_the_host_muted_waits_for_the_host() -> None:
+    r = room()
+    r.handle_all([join(HOST, 0), join(C1, 100)])
+    r.handle(SetAudio(HOST, C1, False, 200))
+    refused = r.handle(SetAudio(C1, C1, True, 300))
+    assert [e.code for e in refused] == ["muted_by_host"]  # type: ignore[union-attr]
+    assert refused[0].message_zh  # type: ignore[union-attr]
+    # Muting themselves again keeps the host's mute; rejoining does not shed it.
+    assert r.handle(SetAudio(C1, C1, False, 350)) == []
+    r.handle_all([Leave(C1, 400), join(C1, 500)])
+    assert r.participants[C1].muted_by_host and not r.participants[C1].audio_on
+    assert r.handle(SetSelfUnmute(C1, True, 600))[0].code == "not_allowed"  # type: ignore[union-attr]
+    # The host unmutes them: they are free to mute and unmute themselves again.
+    r.handle(SetAudio(HOST, C1, True, 700))
+    assert r.handle(SetAudio(C1, C1, False, 800)) == [AudioChanged(C1, False, C1, 800)]
+    assert r.handle(SetAudio(C1, C1, True, 900)) == [AudioChanged(C1, True, C1, 900)]
+    # Or the host allows self-unmute for the room.
+    r.handle(SetAudio(HOST, C1, False, 1_000))
+    assert r.handle(SetSelfUnmute(HOST, True, 1_100)) == [SelfUnmuteChanged(True, HOST, 1_100)]
+    assert r.handle(SetAudio(C1, C1, True, 1_200)) == [AudioChanged(C1, True, C1, 1_200)]
+    assert not r.participants[C1].muted_by_host
 
 
 def test_empty_room_times_out() -> None:
@@ -150,6 +175,18 @@ class RoomMachine(RuleBasedStateMachine):
         if events and not isinstance(events[0], CommandRejected):
             assert by == subject or by == HOST
             assert before is not None
+            if audio and on and by != HOST:
+                assert not before.muted_by_host or self.room.self_unmute
+
+    @rule(by=people, allowed=st.booleans())
+    def self_unmute(self, by: str, allowed: bool) -> None:
+        self._apply(SetSelfUnmute(by, allowed, self.now))
+
+    @invariant()
+    def a_customer_the_host_muted_stays_muted(self) -> None:
+        for p in self.room.participants.values():
+            if p.muted_by_host:
+                assert not p.audio_on and p.role is ParticipantRole.CUSTOMER
 
     @rule(by=people, subject=people)
     def main_view(self, by: str, subject: str) -> None:

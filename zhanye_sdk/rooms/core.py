@@ -18,7 +18,10 @@ States::
   a comment), once each.
 
 Member control (manual §5.5): the host mutes/unmutes and turns video off/on for
-anyone; a customer only for themselves. Main view (§5.6): every participant picks
+anyone; a customer only for themselves. A customer the host has muted stays muted:
+they may not unmute themselves (``muted_by_host``) until the host unmutes them or
+allows self-unmute for the room (``SetSelfUnmute``; off by default, so a host who
+silences a customer decides when they speak again). Main view (§5.6): every participant picks
 whose video is large on their own screen; the host's choice also drives the
 recording layout (``recording_main``).
 """
@@ -51,8 +54,10 @@ __all__ = [
     "RoomEnded",
     "RoomStarted",
     "RoomState",
+    "SelfUnmuteChanged",
     "SetAudio",
     "SetMainView",
+    "SetSelfUnmute",
     "SetVideo",
     "Terminal",
     "Tick",
@@ -102,6 +107,8 @@ class Participant:
     terminal: Terminal
     audio_on: bool = True
     video_on: bool = True
+    #: Muted by the host: unmuting themselves needs the host's leave (``self_unmute``).
+    muted_by_host: bool = False
     present: bool = True
     main_view: str | None = None
     first_joined_ms: int = 0
@@ -159,6 +166,15 @@ class SetVideo:
 
 
 @attrs.frozen
+class SetSelfUnmute:
+    """The host lets customers they muted unmute themselves (``allowed``), or not."""
+
+    by: str
+    allowed: bool
+    at: int
+
+
+@attrs.frozen
 class SetMainView:
     """``by`` shows ``target``'s video large on their own screen."""
 
@@ -193,7 +209,7 @@ class Evaluate:
     at: int
 
 
-Command = Join | Leave | SetAudio | SetVideo | SetMainView | End | Tick | Evaluate
+Command = Join | Leave | SetAudio | SetVideo | SetSelfUnmute | SetMainView | End | Tick | Evaluate
 
 # ---- events ---------------------------------------------------------------------------
 
@@ -243,6 +259,15 @@ class VideoChanged:
 
 
 @attrs.frozen
+class SelfUnmuteChanged:
+    """The host allowed (or stopped allowing) muted customers to unmute themselves."""
+
+    allowed: bool
+    by: str
+    at: int
+
+
+@attrs.frozen
 class MainViewChanged:
     """``viewer`` now shows ``target`` large."""
 
@@ -271,10 +296,12 @@ class EvaluationReceived:
 
 @attrs.frozen
 class CommandRejected:
-    """A command was refused; nothing changed. ``code`` is machine-readable."""
+    """A command was refused; nothing changed. ``code`` is machine-readable; ``message``
+    is English and ``message_zh`` Chinese (empty where none is written yet)."""
 
     code: str
     message: str
+    message_zh: str = ""
 
 
 Event = (
@@ -283,6 +310,7 @@ Event = (
     | ParticipantLeft
     | AudioChanged
     | VideoChanged
+    | SelfUnmuteChanged
     | MainViewChanged
     | RoomEnded
     | EvaluationReceived
@@ -294,9 +322,10 @@ MAX_COMMENT = 500
 
 
 class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, zh: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.zh = zh
 
 
 @attrs.define
@@ -316,6 +345,8 @@ class Room:
     empty_since_ms: int | None = None
     last_ms: int = 0
     evaluations: dict[str, tuple[int, str]] = attrs.field(factory=dict)
+    #: Customers the host muted may unmute themselves (the host's choice; off at first).
+    self_unmute: bool = False
 
     # ---- reading ----------------------------------------------------------------
 
@@ -356,7 +387,7 @@ class Room:
         try:
             events = handler(self, command)
         except _Refused as refused:
-            return [CommandRejected(refused.code, str(refused))]
+            return [CommandRejected(refused.code, str(refused), refused.zh)]
         self.last_ms = max(self.last_ms, command.at)
         return events
 
@@ -443,10 +474,35 @@ class Room:
 
     def _set_audio(self, c: SetAudio) -> list[Event]:
         subject = self._may_control(c.by, c.target)
-        if subject.audio_on == c.on:
+        by_host = c.by == self.host_id and c.target != self.host_id
+        if c.on and subject.muted_by_host and not by_host and not self.self_unmute:
+            raise _Refused(
+                "muted_by_host",
+                "the host has muted you; ask the host to unmute you",
+                "主持人已将您静音，需由主持人为您解除静音",
+            )
+        # The host muting someone (not themselves) holds until the host lifts it.
+        muted_by_host = (not c.on and by_host) or (subject.muted_by_host and not c.on)
+        if subject.audio_on == c.on and subject.muted_by_host == muted_by_host:
             return []
-        self.participants[c.target] = attrs.evolve(subject, audio_on=c.on)
+        self.participants[c.target] = attrs.evolve(
+            subject, audio_on=c.on, muted_by_host=muted_by_host
+        )
         return [AudioChanged(c.target, c.on, c.by, c.at)]
+
+    def _set_self_unmute(self, c: SetSelfUnmute) -> list[Event]:
+        self._require_live()
+        self._member(c.by)
+        if c.by != self.host_id:
+            raise _Refused(
+                "not_allowed",
+                "only the host decides whether muted customers may unmute themselves",
+                "只有主持人可以设置客户能否自行解除静音",
+            )
+        if self.self_unmute == c.allowed:
+            return []
+        self.self_unmute = c.allowed
+        return [SelfUnmuteChanged(c.allowed, c.by, c.at)]
 
     def _set_video(self, c: SetVideo) -> list[Event]:
         subject = self._may_control(c.by, c.target)
@@ -514,6 +570,7 @@ _HANDLERS: dict[type, Callable[[Room, Any], list[Event]]] = {
     Leave: Room._leave,
     SetAudio: Room._set_audio,
     SetVideo: Room._set_video,
+    SetSelfUnmute: Room._set_self_unmute,
     SetMainView: Room._set_main_view,
     End: Room._end,
     Tick: Room._tick,

@@ -516,7 +516,8 @@ class RoomService:
             events = room.handle(command)
             if len(events) == 1 and isinstance(events[0], CommandRejected):
                 rejected = events[0]
-                return [ServerMessage.error(rejected.code, rejected.message)]
+                zh = rejected.message_zh or None
+                return [ServerMessage.error(rejected.code, rejected.message, zh=zh)]
             messages = await self._store(session_id, room, events, command.at)
         for message in messages:
             await self._bus.publish(session_id, message)

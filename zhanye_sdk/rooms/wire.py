@@ -26,8 +26,10 @@ from zhanye_sdk.rooms.core import (
     ParticipantLeft,
     RoomEnded,
     RoomStarted,
+    SelfUnmuteChanged,
     SetAudio,
     SetMainView,
+    SetSelfUnmute,
     SetVideo,
     VideoChanged,
 )
@@ -41,6 +43,11 @@ __all__ = ["command_from_message", "event_message"]
 class _Control:
     target: str
     on: bool
+
+
+@attrs.frozen
+class _Allowed:
+    allowed: bool
 
 
 @attrs.frozen
@@ -70,6 +77,11 @@ def command_from_message(message: ClientMessage, participant: str, at: int) -> C
         control = structure(message.data, _Control)
         cls = SetAudio if kind == "room.set_audio" else SetVideo
         return cls(participant, control.target, control.on, at)
+    if kind == "room.set_self_unmute":
+        allowed = structure(message.data, _Allowed).allowed
+        if type(allowed) is not bool:
+            raise InvalidInput("allowed must be true or false")
+        return SetSelfUnmute(participant, allowed, at)
     if kind == "room.set_main_view":
         return SetMainView(participant, structure(message.data, _Target).target, at)
     if kind == "room.end":
@@ -92,6 +104,7 @@ _EVENT_TYPES: dict[type, str] = {
     ParticipantLeft: "room.participant_left",
     AudioChanged: "room.audio_changed",
     VideoChanged: "room.video_changed",
+    SelfUnmuteChanged: "room.self_unmute_changed",
     MainViewChanged: "room.main_view_changed",
     RoomEnded: "room.ended",
     EvaluationReceived: "room.evaluation_received",

@@ -121,7 +121,15 @@ export class RoomClient extends EventTarget {
         if (people[data.participant]) people[data.participant].present = false;
         break;
       case "room.audio_changed":
-        if (people[data.participant]) people[data.participant].audio_on = data.on;
+        if (people[data.participant]) {
+          const p = people[data.participant];
+          p.audio_on = data.on;
+          const byHost = data.by === room.host_id && data.participant !== room.host_id;
+          p.muted_by_host = !data.on && (byHost || !!p.muted_by_host);
+        }
+        break;
+      case "room.self_unmute_changed":
+        room.self_unmute = data.allowed;
         break;
       case "room.video_changed":
         if (people[data.participant]) people[data.participant].video_on = data.on;

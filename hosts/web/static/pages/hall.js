@@ -23,11 +23,18 @@ client.addEventListener("connection", (event) => {
   connection.textContent = t(`connection.${event.detail.state}`);
   connection.className = `badge ${event.detail.state === "open" ? "online" : "disabled"}`;
 });
+// Customers the host muted unmute themselves only when the host allows it (the SDK's rule).
+document.querySelector("#self-unmute").addEventListener("change", (event) => {
+  client.send("room.set_self_unmute", { allowed: event.target.checked }).catch(showError);
+});
 client.addEventListener("room", () => {
   const room = client.room;
   renderStage(document.querySelector("#stage"), room, client.me);
   renderMembers(document.querySelector("#members"), room, client.me, client, showError);
   const ended = room.state === "ended";
+  const selfUnmute = document.querySelector("#self-unmute");
+  selfUnmute.checked = !!room.self_unmute;
+  selfUnmute.disabled = ended;
   document.querySelector("#end").disabled = ended;
   document.querySelector("#invite").disabled = ended;
   if (ended) connection.textContent = t("hall.ended");

@@ -1,0 +1,88 @@
+"""Attacks on a live room's member control, over the real signaling socket and media.
+
+Covered:
+- a customer the host muted unmutes themself (``room.set_audio`` on themself): refused
+  with ``muted_by_host`` and a Chinese message; they stay muted and inaudible to the host;
+- that customer grants themself self-unmute (``room.set_self_unmute``): refused;
+- the same customer reconnecting with their seat to shed the host's mute: still muted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from zhanye_sdk.client import SessionParticipant, ToneTrack, join
+from zhanye_sdk.platform import PlatformConfig
+
+from ..media_world import media_host, tone_level
+
+pytestmark = pytest.mark.anyio
+
+CUSTOMER_HZ = 700.0
+PRESENT, ABSENT = 1500.0, 250.0
+
+
+def customer_level(host: SessionParticipant, seconds: float = 0.6) -> float:
+    """How loud the customer's tone is in what the host received over the last moments."""
+    now = time.monotonic()
+    audio = host.audio_between(now - seconds, now)
+    return tone_level(audio, CUSTOMER_HZ) if audio.size >= 4_800 else -1.0
+
+
+async def until(condition: object, limit_s: float = 15.0) -> None:
+    with anyio.fail_after(limit_s):
+        while not condition():  # type: ignore[operator]  # noqa: ASYNC110
+            await anyio.sleep(0.1)
+
+
+async def test_a_customer_muted_by_the_host_cannot_unmute_themself(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with media_host(tmp_path, fast_config) as server:
+        url = await server.customer_url("客户甲")
+        async with join(server.host_url, slots=0, loopback_only=True) as host:
+            async with join(
+                url, microphone=ToneTrack(CUSTOMER_HZ), slots=0, loopback_only=True
+            ) as customer:
+                me = customer.participant_id
+                await until(lambda: customer_level(host) > PRESENT)
+
+                reply = await host.request("room.set_audio", {"target": me, "on": False})
+                assert reply["type"] == "ack", reply
+                await until(lambda: 0 <= customer_level(host) < ABSENT)
+
+                # The attack: unmute themself, then try to grant themself the right to.
+                refused = await customer.request("room.set_audio", {"target": me, "on": True})
+                refused_at = time.monotonic()
+                assert refused["type"] == "error", refused
+                assert refused["data"]["code"] == "muted_by_host", refused
+                assert "主持人" in refused["data"]["message_zh"], refused
+                grant = await customer.request("room.set_self_unmute", {"allowed": True})
+                assert grant["type"] == "error" and grant["data"]["code"] == "not_allowed", grant
+                room = await server.rooms.room(server.session_id)
+                assert not room.participants[me].audio_on and not room.self_unmute
+
+                # Still inaudible: 1.5 s of what the host receives afterwards has no tone.
+                await anyio.sleep(max(0.0, refused_at + 1.5 - time.monotonic()))
+                audio = host.audio_between(refused_at, refused_at + 1.5)
+                assert audio.size >= 48_000, audio.size
+                assert tone_level(audio, CUSTOMER_HZ) < ABSENT
+
+            # Leaving and coming back with the same seat does not shed the host's mute.
+            async with join(
+                url, microphone=ToneTrack(CUSTOMER_HZ), slots=0, loopback_only=True
+            ) as again:
+                assert again.participant_id == me
+                refused = await again.request("room.set_audio", {"target": me, "on": True})
+                assert refused["data"]["code"] == "muted_by_host", refused
+
+                # The host allows self-unmute: now the customer may, and is heard again.
+                reply = await host.request("room.set_self_unmute", {"allowed": True})
+                assert reply["type"] == "ack", reply
+                reply = await again.request("room.set_audio", {"target": me, "on": True})
+                assert reply["type"] == "ack", reply
+                await until(lambda: customer_level(host) > PRESENT)
