@@ -3,6 +3,7 @@
     python -m hosts.web --demo                      # demo data + a simulated desk phone
     python -m hosts.web --db sqlite:///var/zhanye.db --port 8080
     python -m hosts.web --db postgresql://… --modem /dev/ttyUSB0
+    python -m hosts.web --host 0.0.0.0 --ice-address 10.0.0.5   # media on one interface
 
 With ``--demo`` the database is seeded with the demo company (idempotent) and SMS
 invitations go through a simulated GSM desk phone (the SDK's modem simulator),
@@ -32,6 +33,7 @@ from zhanye_sdk.devices.modem import Modem
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.media.ice import IcePolicy, ice_policy
 from zhanye_sdk.media.recorder import RecordingConfig
 from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import Platform
@@ -39,6 +41,15 @@ from zhanye_sdk.sop.demo import demo_live_config
 from zhanye_sdk.sop.live import SopLiveConfig
 from zhanye_sdk.sop.speech import Recogniser, sherpa_onnx_recogniser
 from zhanye_sdk.sop.whisper import whisper_available, whisper_recogniser
+
+
+def media_config(ice: IcePolicy, recording: RecordingConfig | None) -> MediaConfig:
+    """The host's media settings: its ICE addresses and where it records."""
+    return MediaConfig(
+        ice_host_addresses=ice.host_addresses,
+        loopback_only=ice.loopback_only,
+        recording=recording,
+    )
 
 
 def main() -> None:
@@ -53,6 +64,14 @@ def main() -> None:
         default="var/recordings",
         help="folder for session recordings (every session is recorded; '' turns it off)",
     )
+    parser.add_argument(
+        "--ice-address",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="a local address WebRTC offers to browsers (repeatable; default: the --host "
+        "address, loopback only for 127.0.0.1, every interface for 0.0.0.0)",
+    )
     listening = parser.add_mutually_exclusive_group()
     listening.add_argument(
         "--asr-model",
@@ -66,6 +85,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     base_url = f"http://{args.host}:{args.port}"
+    try:
+        ice = ice_policy(args.host, args.ice_address)
+    except ValueError as exc:
+        parser.error(f"--ice-address: {exc}")
     # Checked before anything starts: a bad model is a clear error, not a late one.
     recogniser: Callable[[Sequence[str]], Recogniser] | None = None
     try:
@@ -106,7 +129,7 @@ def main() -> None:
             platform,
             sms_gateway=gateway,
             sop_config=sop_config,
-            media_config=MediaConfig(recording=recording),
+            media_config=media_config(ice, recording),
         )
 
         async def device(_: web.Application) -> AsyncIterator[None]:

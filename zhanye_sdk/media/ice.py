@@ -14,11 +14,14 @@ import ipaddress
 from collections.abc import Sequence
 
 import aioice.ice
+import attrs
 
 __all__ = [
+    "IcePolicy",
     "candidate_address",
     "filter_sdp_candidates",
     "is_loopback",
+    "ice_policy",
     "limit_host_addresses",
 ]
 
@@ -71,3 +74,40 @@ def filter_sdp_candidates(sdp: str, *, loopback_only: bool) -> str:
         if not line.startswith("a=candidate:") or is_loopback(candidate_address(line) or "")
     ]
     return ("\r\n" if "\r\n" in sdp else "\n").join(kept)
+
+
+@attrs.frozen
+class IcePolicy:
+    """Which local addresses ICE offers and whether remote candidates must be loopback."""
+
+    host_addresses: tuple[str, ...] | None
+    loopback_only: bool
+
+
+def ice_policy(serve_address: str, explicit: Sequence[str] = ()) -> IcePolicy:
+    """ICE addresses that follow the address a host serves on, unless given explicitly.
+
+    ``explicit`` addresses win (a server with several interfaces, or behind NAT, names
+    the one its clients' traffic reaches; they must be the machine's own addresses);
+    otherwise a host serving on one address offers candidates on that address only, and a
+    host serving on every interface (``0.0.0.0``, ``::``, a name) on every interface. A
+    loopback host offers loopback and accepts loopback candidates only: no media from
+    the demo on 127.0.0.1 leaves the machine.
+
+    Raises:
+        ValueError: an explicit entry is not an IP address.
+    """
+    if explicit:
+        addresses = tuple(str(ipaddress.ip_address(a)) for a in explicit)
+    else:
+        try:
+            address = ipaddress.ip_address(serve_address)
+        except ValueError:
+            address = None
+        if serve_address == "localhost" or (address is not None and address.is_loopback):
+            addresses = ("127.0.0.1",)
+        elif address is None or address.is_unspecified:
+            return IcePolicy(None, False)
+        else:
+            addresses = (str(address),)
+    return IcePolicy(addresses, all(is_loopback(a) for a in addresses))
