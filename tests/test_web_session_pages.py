@@ -15,6 +15,7 @@ from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .platform_world import World, build_world
+from .test_rooms_terminals import IPHONE_SAFARI
 from .test_web_admin_pages import log_in
 from .webhost import RunningHost
 
@@ -47,7 +48,10 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
 ) -> None:
     staff_context = browser.new_context(viewport={"width": 1366, "height": 800})
     phone_context = browser.new_context(
-        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+        viewport={"width": 375, "height": 812},
+        is_mobile=True,
+        has_touch=True,
+        user_agent=IPHONE_SAFARI,
     )
     try:
         staff: Page = staff_context.new_page()
@@ -88,6 +92,7 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
         # The host sees the customer and mutes them; the customer's phone shows it.
         member = staff.locator('#members li[data-name="客户王女士"]')
         expect(member).to_contain_text("客户")
+        expect(member).to_contain_text("手机")  # an iPhone is not recorded as a PC
         member.locator('button[data-control="audio"]').click()
         expect(phone.locator("#my-audio")).to_have_attribute("aria-pressed", "false")
         # The customer can turn their own camera off, but has no power over the host.

@@ -11,6 +11,7 @@ from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, error_response
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.rooms.service import RoomService, UnfinishedSession
+from zhanye_sdk.rooms.terminals import terminal_of_browser
 from zhanye_sdk.wire import structure, unstructure
 
 __all__ = ["SessionApi"]
@@ -19,8 +20,9 @@ __all__ = ["SessionApi"]
 @attrs.frozen
 class StartForm:
     project: str | None = None
-    terminal: Terminal = Terminal.PC_WEB
+    terminal: Terminal | None = None  # None: told by the browser (``terminal_of_browser``)
     start_new: bool = False
+    touch_points: int = 0
 
 
 @attrs.frozen
@@ -32,8 +34,19 @@ class SmsInviteForm:
 class JoinForm:
     name: str
     recording_acknowledged: bool
-    terminal: Terminal = Terminal.PC_WEB
+    terminal: Terminal | None = None  # None: told by the browser (``terminal_of_browser``)
     phone: str | None = None
+    touch_points: int = 0
+
+
+def _browser_terminal(request: ApiRequest, touch_points: int) -> Terminal:
+    """The terminal of the browser that sent the request (a client that knows says so)."""
+    return terminal_of_browser(
+        request.header("User-Agent"),
+        mobile_hint=request.header("Sec-CH-UA-Mobile"),
+        platform_hint=request.header("Sec-CH-UA-Platform"),
+        touch_points=touch_points,
+    )
 
 
 class SessionApi(EndpointGroup):
@@ -59,7 +72,10 @@ class SessionApi(EndpointGroup):
         form = structure(request.json(), StartForm)
         try:
             summary = await self.rooms.start(
-                actor, project=form.project, terminal=form.terminal, start_new=form.start_new
+                actor,
+                project=form.project,
+                terminal=form.terminal or _browser_terminal(request, form.touch_points),
+                start_new=form.start_new,
             )
         except UnfinishedSession as exc:
             response = error_response(exc)
@@ -121,7 +137,7 @@ class SessionApi(EndpointGroup):
             token,
             name=form.name,
             recording_acknowledged=form.recording_acknowledged,
-            terminal=form.terminal,
+            terminal=form.terminal or _browser_terminal(request, form.touch_points),
             phone=form.phone,
         )
         return ApiResponse.of_json(unstructure(seat), 201)

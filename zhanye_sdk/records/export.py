@@ -67,8 +67,20 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
         },
     },
     "terminal": {
-        "zh-CN": {"pc-web": "电脑", "mini-program": "小程序", "app": "APP"},
-        "en": {"pc-web": "PC web", "mini-program": "Mini program", "app": "App"},
+        "zh-CN": {
+            "pc-web": "电脑",
+            "mobile-web": "手机",
+            "tablet-web": "平板",
+            "mini-program": "小程序",
+            "app": "APP",
+        },
+        "en": {
+            "pc-web": "PC web",
+            "mobile-web": "Phone",
+            "tablet-web": "Tablet",
+            "mini-program": "Mini program",
+            "app": "App",
+        },
     },
     "network": {
         "zh-CN": {"good": "良好", "fair": "一般", "poor": "较差"},

@@ -84,6 +84,8 @@ class Terminal(enum.StrEnum):
     """The kind of client a participant joined from (终端)."""
 
     PC_WEB = "pc-web"
+    MOBILE_WEB = "mobile-web"  # a phone's browser (手机)
+    TABLET_WEB = "tablet-web"  # a tablet's browser (平板)
     MINI_PROGRAM = "mini-program"
     APP = "app"
 

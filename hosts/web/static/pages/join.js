@@ -30,10 +30,6 @@ if (info) {
   document.querySelector("#join-form").hidden = true;
 }
 
-function terminal() {
-  return /MicroMessenger/i.test(navigator.userAgent) ? "mini-program" : "pc-web";
-}
-
 function enter(seat) {
   document.querySelector("#welcome").hidden = true;
   document.querySelector("#in-session").hidden = false;
@@ -137,7 +133,8 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
       api("POST", `/api/invites/${inviteToken}/join`, {
         name: form.elements.name.value,
         recording_acknowledged: form.elements.ack.checked,
-        terminal: terminal(),
+        // The SDK tells the terminal from the browser; the page adds what headers lack.
+        touch_points: navigator.maxTouchPoints || 0,
       }),
     form.querySelector(".form-error"),
   );

@@ -10,7 +10,7 @@ async function start(startNew) {
   errorBox.hidden = true;
   const project = document.querySelector("#project").value.trim() || null;
   try {
-    const session = await api("POST", "/api/sessions", { project, start_new: startNew });
+    const session = await api("POST", "/api/sessions", { project, start_new: startNew, touch_points: navigator.maxTouchPoints || 0 });
     location.assign(`/sessions/${session.id}`);
   } catch (error) {
     if (error.code === "unfinished_session") {
