@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -14,7 +15,7 @@ from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
-from .platform_world import World, build_world
+from .platform_world import PASSWORD, World, build_world
 from .test_rooms_terminals import IPHONE_SAFARI
 from .test_web_admin_pages import log_in
 from .webhost import RunningHost
@@ -123,6 +124,80 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
     finally:
         staff_context.close()
         phone_context.close()
+
+
+def test_a_customer_who_closes_the_tab_and_reopens_the_invite_is_still_one_customer(
+    browser: Any, host: RunningHost
+) -> None:
+    staff_context = browser.new_context(viewport={"width": 1366, "height": 800})
+    phone_context = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, user_agent=IPHONE_SAFARI
+    )
+    try:
+        staff: Page = staff_context.new_page()
+        log_in(staff, host, "sp-A1")
+        staff.get_by_role("button", name="开始会话").click()
+        expect(staff).to_have_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
+        sid = staff.url.rsplit("/", 1)[1]
+        staff.get_by_role("button", name="邀请客户").click()
+        expect(staff.locator("#invite-link")).to_have_value(re.compile(r"/join/"))
+        link = staff.locator("#invite-link").input_value()
+        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+
+        phone: Page = phone_context.new_page()
+        phone.goto(link)
+        phone.get_by_label("您的称呼").fill("客户王女士")
+        phone.get_by_label(re.compile("全程录音录像")).check()
+        phone.get_by_role("button", name="进入会话").click()
+        expect(phone.locator("#connection")).to_have_text("已连接")
+        member = staff.locator('#members li[data-name="客户王女士"]')
+        expect(member).not_to_have_class("away")
+        world: World = host.extra
+        world.clock.advance(60)  # the first stay: a minute
+
+        # The customer closes the tab; the room sees them leave.
+        phone.close()
+        expect(member).to_have_class("away")
+        first_stay = host.run(_room(host, sid)).participants
+        customer_id = next(p for p in first_stay.values() if p.name == "客户王女士").id
+        first_ms = first_stay[customer_id].duration_ms(0)
+        assert first_ms == 60_000, first_stay
+
+        # They open the invite again on the same phone: back in, as the same customer.
+        again: Page = phone_context.new_page()
+        again.goto(link)
+        expect(again.locator("#in-session")).to_be_visible()
+        expect(again.locator("#connection")).to_have_text("已连接")
+        expect(member).not_to_have_class("away")
+        expect(staff.locator("#members li")).to_have_count(2)
+        world.clock.advance(30)  # the second stay: half a minute more
+        staff.get_by_role("button", name="结束会话").click()
+        staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+        expect(staff.locator("#connection")).to_have_text("会话已结束")
+
+        record = host.run(_record(host, sid))
+        counts = record["summary"]["participant_count"], record["summary"]["customer_count"]
+        assert counts == (2, 1), record
+        customers = [p for p in record["participants"] if p["role"] == "customer"]
+        assert [p["participant_id"] for p in customers] == [customer_id], customers
+        # The time in the room goes on from the first stay.
+        assert customers[0]["duration_ms"] == 90_000, customers
+    finally:
+        staff_context.close()
+        phone_context.close()
+
+
+async def _record(host: RunningHost, session_id: str) -> dict[str, Any]:
+    """The session's record as the salesperson reads it (GET /api/records/{id})."""
+    async with aiohttp.ClientSession() as http:
+        login = await (
+            await http.post(f"{host.url}/api/login", json={"login": "sp-A1", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        response = await http.get(f"{host.url}/api/records/{session_id}", headers=auth)
+        assert response.status == 200, await response.text()
+        record: dict[str, Any] = await response.json()
+        return record
 
 
 async def _room(host: RunningHost, session_id: str) -> Any:

@@ -4,7 +4,10 @@ Covered:
 - a customer the host muted unmutes themself (``room.set_audio`` on themself): refused
   with ``muted_by_host`` and a Chinese message; they stay muted and inaudible to the host;
 - that customer grants themself self-unmute (``room.set_self_unmute``): refused;
-- the same customer reconnecting with their seat to shed the host's mute: still muted.
+- the same customer reconnecting with their seat to shed the host's mute: still muted;
+- a seat of one session presented with another session's invite (``/rejoin`` and
+  ``/join`` with ``seat_token``) to take over a participant there: refused / a new seat;
+- a forged or expired-looking seat token on ``/rejoin``: refused.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import aiohttp
 import anyio
 import pytest
 
 from zhanye_sdk.client import SessionParticipant, ToneTrack, join
 from zhanye_sdk.platform import PlatformConfig
 
+from ..live_session import open_live_session
 from ..media_world import media_host, tone_level
+from ..signaling_server import signaling_server
 
 pytestmark = pytest.mark.anyio
 
@@ -86,3 +92,41 @@ async def test_a_customer_muted_by_the_host_cannot_unmute_themself(
                 reply = await again.request("room.set_audio", {"target": me, "on": True})
                 assert reply["type"] == "ack", reply
                 await until(lambda: customer_level(host) > PRESENT)
+
+
+async def test_a_seat_never_opens_another_session(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with signaling_server(tmp_path, fast_config) as base, aiohttp.ClientSession() as http:
+        first = await open_live_session(http, base, "sp-A1", "客户甲")
+        other = await open_live_session(http, base, "sp-A2", "客户乙")
+        stolen = first.seat["seat_token"]
+        # The right pair gives the same participant back, renewed.
+        same = await http.post(
+            f"{base}/api/invites/{first.invite['token']}/rejoin", json={"seat_token": stolen}
+        )
+        assert same.status == 200
+        assert (await same.json())["participant_id"] == first.seat["participant_id"]
+        # Another session's invite with this seat: refused, with a Chinese message.
+        crossed = await http.post(
+            f"{base}/api/invites/{other.invite['token']}/rejoin", json={"seat_token": stolen}
+        )
+        body = await crossed.json()
+        assert crossed.status == 403 and body["error"]["message_zh"], body
+        forged = await http.post(
+            f"{base}/api/invites/{first.invite['token']}/rejoin",
+            json={"seat_token": stolen[:-4] + "AAAA"},
+        )
+        assert forged.status == 403
+        # Joining the other session with it makes a new customer there, never a takeover.
+        joined = await http.post(
+            f"{base}/api/invites/{other.invite['token']}/join",
+            json={"name": "冒充者", "recording_acknowledged": True, "seat_token": stolen},
+        )
+        seat = await joined.json()
+        assert joined.status == 201
+        assert seat["participant_id"] not in (
+            first.seat["participant_id"],
+            other.seat["participant_id"],
+        )
+        assert seat["session_id"] == other.session_id

@@ -26,6 +26,11 @@ class StartForm:
 
 
 @attrs.frozen
+class RejoinForm:
+    seat_token: str
+
+
+@attrs.frozen
 class SmsInviteForm:
     numbers: list[str]
 
@@ -37,6 +42,7 @@ class JoinForm:
     terminal: Terminal | None = None  # None: told by the browser (``terminal_of_browser``)
     phone: str | None = None
     touch_points: int = 0
+    seat_token: str | None = None  # the seat this device had before: the same participant
 
 
 def _browser_terminal(request: ApiRequest, touch_points: int) -> Terminal:
@@ -66,6 +72,7 @@ class SessionApi(EndpointGroup):
         r("POST", "/api/sessions/{session_id}/end", self.end)
         r("GET", "/api/invites/{token}", self.invite)
         r("POST", "/api/invites/{token}/join", self.join)
+        r("POST", "/api/invites/{token}/rejoin", self.rejoin)
 
     async def start(self, request: ApiRequest) -> ApiResponse:
         actor = await self._actor(request)
@@ -139,5 +146,11 @@ class SessionApi(EndpointGroup):
             recording_acknowledged=form.recording_acknowledged,
             terminal=form.terminal or _browser_terminal(request, form.touch_points),
             phone=form.phone,
+            seat_token=form.seat_token,
         )
         return ApiResponse.of_json(unstructure(seat), 201)
+
+    async def rejoin(self, request: ApiRequest, token: str) -> ApiResponse:
+        form = structure(request.json(), RejoinForm)
+        seat = await self.rooms.rejoin_with_invite(token, form.seat_token)
+        return ApiResponse.of_json(unstructure(seat))

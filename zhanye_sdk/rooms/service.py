@@ -43,7 +43,7 @@ from zhanye_sdk.rooms.core import (
     Terminal,
     Tick,
 )
-from zhanye_sdk.rooms.tokens import RoomTokens
+from zhanye_sdk.rooms.tokens import InvalidRoomToken, RoomTokens
 from zhanye_sdk.rooms.wire import event_message
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ServerMessage
@@ -419,8 +419,13 @@ class RoomService:
         recording_acknowledged: bool,
         terminal: Terminal = Terminal.PC_WEB,
         phone: str | None = None,
+        seat_token: str | None = None,
     ) -> CustomerSeat:
         """Open an invite: the customer gets a seat (no account needed).
+
+        ``seat_token`` is the seat this device had in the session before (the page keeps
+        it): while it is valid the customer gets that seat back, as the same participant
+        whose time in the room goes on, not a second customer.
 
         Raises:
             InvalidRoomToken: the invite is malformed, forged or expired.
@@ -435,6 +440,10 @@ class RoomService:
                 zh="请先阅读并勾选同意录制提示，再加入会话",
             )
         phone = normalize_phone(phone) if phone else None
+        if seat_token:
+            returning = await self._returning_seat(claims.room_id, seat_token, now)
+            if returning is not None:
+                return returning
         summary = await self._load_summary(claims.room_id)
         if summary.state is RoomState.ENDED:
             raise ConflictError("the session has ended", zh="会话已结束；如需继续，请发起新会话")
@@ -457,6 +466,53 @@ class RoomService:
         )
         return CustomerSeat(
             summary.id, summary.meeting_number, participant_id, seat, summary.host_name
+        )
+
+    async def rejoin_with_invite(self, invite_token: str, seat_token: str) -> CustomerSeat:
+        """The seat a customer had in the invite's session, renewed (reopening the link).
+
+        Also after the session ended, so that the customer can still rate it.
+
+        Raises:
+            InvalidRoomToken: either token is malformed, forged, expired or for another
+                session, or the seat is unknown.
+        """
+        now = self.now_ms()
+        claims = (await self.tokens()).check(invite_token, "invite", now)
+        seat = await self._returning_seat(claims.room_id, seat_token, now)
+        if seat is None:
+            raise InvalidRoomToken(
+                "this seat is not valid for the session; join again",
+                zh="无法恢复您之前的席位，请重新填写信息加入会话",
+            )
+        return seat
+
+    async def _returning_seat(
+        self, session_id: str, seat_token: str, now: int
+    ) -> CustomerSeat | None:
+        """The customer's earlier seat in the session, with a fresh token; None if not valid."""
+        tokens = await self.tokens()
+        try:
+            claims = tokens.check(seat_token, "seat", now, room_id=session_id)
+        except InvalidRoomToken:
+            return None
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(session_participants.c.participant_id)
+                    .where(session_participants.c.session_id == session_id)
+                    .where(session_participants.c.participant_id == claims.participant_id)
+                    .where(session_participants.c.role == ParticipantRole.CUSTOMER.value)
+                )
+            ).first()
+        if row is None:
+            return None
+        summary = await self._load_summary(session_id)
+        renewed = tokens.make(
+            "seat", session_id, now + int(self.config.seat_ttl_s * 1000), row.participant_id
+        )
+        return CustomerSeat(
+            summary.id, summary.meeting_number, row.participant_id, renewed, summary.host_name
         )
 
     async def seat_for_staff(self, actor: Principal, session_id: str) -> Seat:

@@ -69,7 +69,8 @@ function enter(seat) {
   document.querySelector("#leave").addEventListener("click", async () => {
     await client.send("room.leave").catch(() => {});
     client.close();
-    sessionStorage.removeItem(seatKey);
+    // The seat is kept: joining again from this device is the same participant.
+    remember({ ...seat, left: true });
     location.reload();
   });
   setupEvaluation(client);
@@ -122,8 +123,32 @@ function setupEvaluation(client) {
   });
 }
 
-const saved = sessionStorage.getItem(seatKey);
-if (saved) enter(JSON.parse(saved));
+// This device's seat in the session, kept across closed tabs (localStorage): reopening
+// the invite brings the customer back as the same participant, not a second customer.
+function remembered() {
+  try {
+    return JSON.parse(localStorage.getItem(seatKey) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function remember(seat) {
+  localStorage.setItem(seatKey, JSON.stringify(seat));
+}
+
+const saved = info ? remembered() : null;
+if (saved && !saved.left) {
+  try {
+    const seat = await api("POST", `/api/invites/${inviteToken}/rejoin`, { seat_token: saved.seat_token });
+    remember(seat);
+    enter(seat);
+  } catch (error) {
+    // Refused (expired, another session): join afresh. Offline: the seat is kept.
+    if (error.status) localStorage.removeItem(seatKey);
+    else notify(t("room.error.network"));
+  }
+}
 
 document.querySelector("#join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -135,10 +160,11 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
         recording_acknowledged: form.elements.ack.checked,
         // The SDK tells the terminal from the browser; the page adds what headers lack.
         touch_points: navigator.maxTouchPoints || 0,
+        seat_token: remembered()?.seat_token,
       }),
     form.querySelector(".form-error"),
   );
   if (!seat) return;
-  sessionStorage.setItem(seatKey, JSON.stringify(seat));
+  remember(seat);
   enter(seat);
 });
