@@ -156,3 +156,84 @@ def test_chromium_customer_is_heard_and_sees_the_salesperson(
     assert outcome["heard"]["browser"] > 500, outcome
     assert outcome["heard"]["self"] < 250, outcome
     assert outcome["video"].size == (640, 480) and outcome["video"].frames > 10
+
+
+async def video_packets_from(server: MediaHost, participant: str) -> int:
+    """RTP video packets the server has received from a participant's camera."""
+    peer = server.media.peer(server.session_id, participant)
+    if peer is None:
+        return -1
+    report = await peer.connection.getStats()
+    return sum(
+        int(s.packetsReceived)
+        for s in report.values()
+        if s.type == "inbound-rtp" and s.kind == "video"
+    )
+
+
+async def host_present(server: MediaHost, joined: threading.Event, done: threading.Event) -> None:
+    async with join(server.host_url, slots=2, loopback_only=True):
+        joined.set()
+        await anyio.to_thread.run_sync(done.wait, 60)
+
+
+def test_a_customer_turning_the_camera_off_stops_sending_it(
+    media_browser: Any, host: RunningHost
+) -> None:
+    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    host.run(start_session(server))
+    path = host.run(invite_path(server))
+    joined, done = threading.Event(), threading.Event()
+    result = asyncio.run_coroutine_threadsafe(host_present(server, joined, done), host.loop)
+    assert joined.wait(20)
+
+    context = media_browser.new_context(viewport={"width": 800, "height": 700})
+    try:
+        page = context.new_page()
+        page.goto(f"{host.url}{path}")
+        page.get_by_label("您的称呼").fill("客户赵先生")
+        page.locator("input[name=ack]").check()
+        page.get_by_role("button", name="进入会话").click()
+        expect(page.locator("#connection")).to_have_text("已连接", timeout=20_000)
+
+        def customer_id() -> str | None:
+            room = host.run(host.app[ROOMS].room(server.session_id))
+            return next((p.id for p in room.present if p.id != room.host_id), None)
+
+        deadline = time.monotonic() + 20
+        while (found := customer_id()) is None:
+            assert time.monotonic() < deadline, "the customer never joined"
+            time.sleep(0.1)
+        customer = found
+        own_tile = page.locator(f'.tile[data-participant="{customer}"] video')
+        expect(own_tile).to_have_count(1, timeout=20_000)
+
+        def packets() -> int:
+            return host.run(video_packets_from(server, customer))
+
+        def grows(limit_s: float = 20) -> None:
+            first = packets()
+            deadline = time.monotonic() + limit_s
+            while packets() < first + 20:
+                assert time.monotonic() < deadline, "no video arrives from the browser"
+                time.sleep(0.2)
+
+        grows()
+        page.locator("#my-video").click()
+        expect(page.locator("#my-video")).to_have_attribute("aria-pressed", "false")
+        # Nothing of the camera leaves the browser any more, and its own tile shows no
+        # picture (the label says 摄像头已关).
+        expect(own_tile).to_have_count(0)
+        time.sleep(0.5)
+        before = packets()
+        time.sleep(1.5)
+        assert packets() == before, "the browser still sends its camera"
+        # On again: it sends again.
+        page.locator("#my-video").click()
+        expect(page.locator("#my-video")).to_have_attribute("aria-pressed", "true")
+        grows()
+        expect(own_tile).to_have_count(1)
+    finally:
+        done.set()
+        result.result(timeout=45)
+        context.close()
