@@ -6,8 +6,9 @@ mixing task on a drift-free 20 ms ``TickClock`` that feeds every listener the
 mix-minus of the others (gain 0 for whoever the room has muted) and relays video
 frames into the other participants' slots -- never those of a participant whose camera
 the room has off (by themselves or the host): that is checked on every frame, so the
-picture stops for every listener at once, in every layout and after a rejoin. Codec work runs in aiortc's threads;
-the tick only moves int16 frames and calls the native mixer.
+picture stops for every listener at once, in every layout and after a rejoin. Codec
+work runs in aiortc's threads; the tick only moves int16 frames and calls the native
+mixer.
 
 Messages to clients go out on the room's bus channel: ``media.slots`` (which
 participant each of a listener's video slots shows; clients keep their own).
