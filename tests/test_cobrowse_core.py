@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
+from zhanye_sdk.errors import InvalidInput, RateLimited, ZhanyeError
 
 HOST, CUSTOMER = "host", "customer"
 SNAPSHOT = {"root": {"id": 1, "tag": "html"}, "masked": [7, 8]}
@@ -88,7 +91,7 @@ class ResyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.log = shared()
+        self.log = shared(snapshot_burst=10_000)
         self.connected = True
         self.base = self.log.snapshot_seq
         self.applied: list[int] = []
@@ -135,7 +138,7 @@ TestResync = ResyncMachine.TestCase
 
 @given(st.lists(st.sampled_from(["event", "snapshot"]), max_size=30), st.integers(-5, 40))
 def test_any_claimed_position_gets_a_consistent_answer(ops: list[str], claim: int) -> None:
-    log = shared()
+    log = shared(snapshot_burst=10_000)
     for op in ops:
         if op == "event":
             log.record(CUSTOMER, "scroll", {"y": 1}, 0)
@@ -148,3 +151,119 @@ def test_any_claimed_position_gets_a_consistent_answer(ops: list[str], claim: in
         assert result.snapshot == SNAPSHOT and seqs == [e.seq for e in log.events]
     else:
         assert log.snapshot_seq <= claim <= log.seq and all(s > claim for s in seqs)
+
+
+# ---- snapshots in chunks, snapshot limits, masked nodes (#13.15, #14.5, #14.10) ----------
+
+BIG = {"root": {"id": 1, "tag": "html", "children": [{"id": 2, "text": "x" * 5000}]}}
+
+
+def _chunks(snapshot: object, size: int) -> list[str]:
+    text = json.dumps(snapshot, ensure_ascii=False)
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def test_a_snapshot_in_chunks_is_reassembled_into_one_base() -> None:
+    log = shared(max_event_bytes=1000)
+    parts = _chunks(BIG, 900)
+    results = [
+        log.snapshot_chunk(CUSTOMER, "s1", i, len(parts), part, 10) for i, part in enumerate(parts)
+    ]
+    assert results[:-1] == [None] * (len(parts) - 1)
+    last = results[-1]
+    assert last is not None and last.kind == "snapshot" and last.data == BIG
+    assert log.snapshot == BIG and log.resync(None).snapshot == BIG
+    # Out of order: refused, and the partial snapshot is dropped.
+    log.snapshot_chunk(CUSTOMER, "s2", 0, 3, parts[0], 20)
+    with pytest.raises(InvalidInput):
+        log.snapshot_chunk(CUSTOMER, "s2", 2, 3, parts[1], 20)
+    with pytest.raises(InvalidInput):
+        log.snapshot_chunk(CUSTOMER, "s2", 1, 3, parts[1], 20)
+    with pytest.raises(InvalidInput):  # a chunk over the event limit
+        log.snapshot_chunk(CUSTOMER, "s3", 0, 1, "y" * 1001, 30)
+    assert log.snapshot == BIG
+
+
+def test_snapshot_size_rate_and_share_total_are_bounded() -> None:
+    log = shared(max_snapshot_bytes=8000, snapshot_burst=3, snapshots_per_minute=6)
+    with pytest.raises(InvalidInput, match="at most 8000"):
+        log.take_snapshot(CUSTOMER, {"root": {"id": 1, "text": "x" * 9000}}, 0)
+    log.take_snapshot(CUSTOMER, BIG, 0)  # shared() took one at 0, the oversize one another
+    with pytest.raises(RateLimited) as limited:
+        log.take_snapshot(CUSTOMER, BIG, 1000)
+    assert 0 < limited.value.retry_after_s <= 10 and limited.value.zh
+    log.take_snapshot(CUSTOMER, BIG, 11_000)  # one per 10 s
+    # The share's budget: what it stores in all.
+    small = shared(max_share_bytes=9_000, snapshot_burst=100)
+    small.take_snapshot(CUSTOMER, BIG, 1)
+    with pytest.raises(InvalidInput) as full:
+        small.take_snapshot(CUSTOMER, BIG, 2)
+    assert full.value.zh and "push" in str(full.value)
+    with pytest.raises(InvalidInput):
+        small.record(CUSTOMER, "mutation", {"texts": [{"node": 2, "text": "y" * 7000}]}, 3)
+    assert small.snapshot == BIG and small.stored_bytes <= 9_000
+
+
+def test_mutations_that_target_masked_nodes_are_refused() -> None:
+    log = shared()  # nodes 7 and 8 are masked
+    for data in (
+        {"attrs": [{"node": 7, "name": "value", "value": "6222020000000000"}]},
+        {"attrs": [{"node": 7, "name": "data-card", "value": "6222020000000000"}]},
+        {"texts": [{"node": 8, "text": "6222020000000000"}]},
+        {"adds": [{"parent": 7, "next": None, "node": {"id": 20, "text": "6222"}}]},
+        {"adds": [{"parent": 3, "next": None, "node": {"id": 21, "text": "62", "masked": True}}]},
+        {
+            "adds": [
+                {
+                    "parent": 3,
+                    "next": None,
+                    "node": {"id": 22, "tag": "div", "children": [{"id": 23, "text": "6"}]},
+                }
+            ],
+            "masked": [22],
+        },
+    ):
+        with pytest.raises(CobrowseRefused) as refused:
+            log.record(CUSTOMER, "mutation", data, 1)
+        assert refused.value.code == "masked", data
+    # Harmless changes of masked nodes and masked placeholders pass.
+    log.record(CUSTOMER, "mutation", {"attrs": [{"node": 7, "name": "class", "value": "bad"}]}, 2)
+    log.record(CUSTOMER, "mutation", {"texts": [{"node": 8, "text": "•••"}]}, 2)
+    log.record(CUSTOMER, "mutation", {"attrs": [{"node": 7, "name": "title", "value": None}]}, 2)
+    # A snapshot whose masked nodes carry values is refused too.
+    with pytest.raises(CobrowseRefused):
+        log.take_snapshot(
+            CUSTOMER, {"root": {"id": 7, "tag": "input", "value": "6222"}, "masked": [7]}, 3
+        )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.integers(-2, 6),
+            st.integers(-1, 6),
+            st.sampled_from(["", "{", '"root"', "x" * 120, ':{"id":1}}', '{"root":{"id":1}}']),
+            st.integers(0, 5000),
+        ),
+        max_size=40,
+    )
+)
+def test_any_chunk_sequence_gets_an_answer_and_keeps_the_log_whole(
+    chunks: list[tuple[str, int, int, str, int]],
+) -> None:
+    """Fuzz: any chunk order, count or content is answered with a ZhanyeError or accepted;
+    the log's base is always a whole snapshot and nothing exceeds the limits."""
+    log = shared(max_event_bytes=100, max_snapshot_bytes=300, max_share_bytes=2000)
+    at = 0
+    for snapshot_id, index, total, text, step in chunks:
+        at += step
+        try:
+            event = log.snapshot_chunk(CUSTOMER, snapshot_id, index, total, text, at)
+        except ZhanyeError:
+            continue
+        if event is not None:
+            assert event.kind == "snapshot" and isinstance(event.data, dict)
+            assert "root" in event.data
+        assert log.snapshot is not None and "root" in log.snapshot
+        assert log.stored_bytes <= 2000

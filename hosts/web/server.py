@@ -18,6 +18,7 @@ from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
 from zhanye_sdk.api.sop import SopApi
 from zhanye_sdk.api.whiteboard import WhiteboardApi
+from zhanye_sdk.cobrowse.embedding import frame_headers
 from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.media.records import MediaRecords
@@ -218,6 +219,14 @@ def build_app(
     app.router.add_static("/static", STATIC, append_version=False)
     # The co-browse agent (for H5 pages) and replayer (for the mirror), served from the SDK.
     app.router.add_static("/sdk/cobrowse", COBROWSE_STATIC, append_version=False)
-    # The demo H5 product page the demo data's link materials point at.
-    app.router.add_static("/demo/h5", DEMO_H5, append_version=False)
+
+    # The demo H5 product page the demo data's link materials point at; only the session
+    # pages of this origin may frame it.
+    async def demo_h5(request: web.Request) -> web.StreamResponse:
+        path = (DEMO_H5 / request.match_info["name"]).resolve()
+        if not path.is_relative_to(DEMO_H5) or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers=frame_headers())
+
+    app.router.add_get("/demo/h5/{name}", demo_h5)
     return app

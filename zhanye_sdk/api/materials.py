@@ -107,6 +107,7 @@ class MaterialApi(EndpointGroup):
             title=form.title,
             has_audio=form.has_audio,
             org_ids=form.org_ids,
+            mask_selectors=form.mask_selectors or (),
         )
         return ApiResponse.of_json(_material(material), 201)
 

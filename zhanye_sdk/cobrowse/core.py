@@ -20,9 +20,17 @@ the customer can always take it back. An operator input (typing, clicking on the
 customer's page) must come from the lease holder with the current epoch and must not
 target a masked node; anything else is refused with a clear code and never applied.
 
-Limits protect the room: an event larger than ``max_event_bytes`` or a burst above the
-sender's rate is refused with ``needs_snapshot`` set, so the agent sends a fresh
-snapshot instead of a flood. Time is passed in; there is no clock here.
+Masked nodes (fields the page or the link material marks as sensitive, and everything
+inside them) carry no values: an input value, text or attribute that targets a masked
+node is refused unless it is the mask placeholder, or an attribute harmless by name.
+
+Limits protect the room and the store: an event larger than ``max_event_bytes`` or a
+burst above the sender's rate is refused with ``needs_snapshot`` set (the agent splits
+bursts into events under the limit, so this is a last resort). Snapshots arrive whole or
+in chunks (each under ``max_event_bytes``), reassembled here; a snapshot is at most
+``max_snapshot_bytes``, snapshots come at most ``snapshot_burst`` at once and then
+``snapshots_per_minute`` (``RateLimited``), and one share stores at most
+``max_share_bytes`` in all (``InvalidInput``). Time is passed in; there is no clock here.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Any
 
 import attrs
 
-from zhanye_sdk.errors import ZhanyeError
+from zhanye_sdk.errors import InvalidInput, RateLimited, ZhanyeError
 
 __all__ = [
     "PAGE_EVENT_KINDS",
@@ -41,6 +49,8 @@ __all__ = [
     "CobrowseLog",
     "CobrowseRefused",
     "ControlLease",
+    "MASK",
+    "SAFE_MASKED_ATTRS",
     "LoggedEvent",
     "Resync",
 ]
@@ -49,6 +59,33 @@ PAGE_EVENT_KINDS = frozenset(
     {"mutation", "input", "scroll", "pointer", "click", "navigate", "viewport"}
 )
 OPERATOR_KINDS = frozenset({"input", "click", "scroll"})
+#: What a masked value becomes on the wire (one per character or one for any value).
+MASK = "•"
+#: Attributes a masked node may carry: they style or label the field, never hold its value.
+SAFE_MASKED_ATTRS = frozenset(
+    {
+        "id",
+        "class",
+        "style",
+        "type",
+        "name",
+        "placeholder",
+        "disabled",
+        "readonly",
+        "required",
+        "maxlength",
+        "minlength",
+        "inputmode",
+        "autocomplete",
+        "role",
+        "tabindex",
+        "for",
+        "hidden",
+        "lang",
+        "dir",
+        "data-zhanye-mask",
+    }
+)
 
 
 class CobrowseRefused(ZhanyeError):
@@ -72,11 +109,16 @@ class CobrowseLimits:
     """Bounds of one shared page."""
 
     max_event_bytes: int = 64 * 1024
-    max_snapshot_bytes: int = 4 * 1024 * 1024
+    max_snapshot_bytes: int = 2 * 1024 * 1024
     max_log_events: int = 20_000
     events_per_second: float = 400.0
     burst: int = 2_000
     trail_points: int = 200
+    #: Snapshots accepted at once, then at this rate (a page load, a reconnect each).
+    snapshot_burst: int = 6
+    snapshots_per_minute: float = 12.0
+    #: Everything one share stores (snapshots and events), in bytes.
+    max_share_bytes: int = 32 * 1024 * 1024
 
 
 @attrs.frozen
@@ -95,6 +137,16 @@ class LoggedEvent:
     kind: str
     data: dict[str, Any]
     at: int
+
+
+@attrs.define
+class _Assembly:
+    """A snapshot arriving in chunks."""
+
+    id: str
+    total: int
+    parts: list[str] = attrs.field(factory=list)
+    size: int = 0
 
 
 @attrs.frozen
@@ -118,6 +170,51 @@ def _masked_ids(snapshot: dict[str, Any]) -> set[int]:
     return set(masked)
 
 
+def _is_mask(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip(MASK) == "")
+
+
+def _leak(code: str = "masked") -> CobrowseRefused:
+    return CobrowseRefused(
+        code,
+        "a masked node's value, text or attributes must never be sent",
+        zh="敏感字段的内容不能发送",
+    )
+
+
+def _check_masked_item(item: dict[str, Any]) -> None:
+    """A node of a masked subtree: no value, no text, only harmless attributes."""
+    if not _is_mask(item.get("value")) or not _is_mask(item.get("text")):
+        raise _leak()
+    attributes = item.get("attrs") or {}
+    if not isinstance(attributes, dict) or any(
+        name not in SAFE_MASKED_ATTRS for name in attributes
+    ):
+        raise _leak()
+
+
+def _check_tree(root: object, masked: set[int], inherited: bool) -> None:
+    """Walk a serialised subtree (iteratively: pages nest deeply) checking masked nodes.
+
+    Every node inside a masked element must be masked too.
+    """
+    stack: list[tuple[object, bool]] = [(root, inherited)]
+    while stack:
+        item, under_mask = stack.pop()
+        if not isinstance(item, dict):
+            raise CobrowseRefused("bad_event", "a page node is an object")
+        node_id = item.get("id")
+        here = node_id in masked or bool(item.get("masked"))
+        if under_mask and not here:
+            raise _leak()
+        if here:
+            _check_masked_item(item)
+        children = item.get("children") or []
+        if not isinstance(children, list):
+            raise CobrowseRefused("bad_event", "a node's children are a list")
+        stack.extend((child, here) for child in children)
+
+
 @attrs.define
 class CobrowseLog:
     """One shared page: sharer (customer), host, snapshot, event tail, lease, trail."""
@@ -134,13 +231,18 @@ class CobrowseLog:
     lease: ControlLease = attrs.field(default=None)
     trail: deque[dict[str, Any]] = attrs.field(factory=deque)
     ended: bool = False
+    stored_bytes: int = 0
     _tokens: float = 0.0
     _tokens_at: int | None = None
+    _snapshot_tokens: float = 0.0
+    _snapshot_tokens_at: int | None = None
+    _assembly: _Assembly | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.lease is None:
             self.lease = ControlLease(self.sharer_id, 1)
         self._tokens = float(self.limits.burst)
+        self._snapshot_tokens = float(self.limits.snapshot_burst)
 
     # ---- from the customer's agent -----------------------------------------------------
 
@@ -162,16 +264,118 @@ class CobrowseLog:
             )
         self._tokens -= 1
 
+    def _take_snapshot_token(self, at: int) -> None:
+        per_ms = self.limits.snapshots_per_minute / 60_000
+        if self._snapshot_tokens_at is not None:
+            refill = max(0, at - self._snapshot_tokens_at) * per_ms
+            self._snapshot_tokens = min(
+                float(self.limits.snapshot_burst), self._snapshot_tokens + refill
+            )
+        self._snapshot_tokens_at = at
+        if self._snapshot_tokens < 1:
+            wait_s = (1 - self._snapshot_tokens) / per_ms / 1000 if per_ms > 0 else 60.0
+            raise RateLimited(
+                "too many snapshots of the shared page; try again shortly",
+                retry_after_s=round(max(wait_s, 0.1), 1),
+                zh="页面同步过于频繁，请稍后再试",
+            )
+        self._snapshot_tokens -= 1
+
+    def _check_budget(self, size: int) -> None:
+        if self.stored_bytes + size > self.limits.max_share_bytes:
+            raise InvalidInput(
+                f"this shared page has stored its {self.limits.max_share_bytes} bytes; "
+                "push the page again",
+                zh="本次共享页面的数据已达上限，请业务员重新推送页面",
+            )
+
     def take_snapshot(self, by: str, snapshot: dict[str, Any], at: int) -> LoggedEvent:
-        """A full snapshot from the customer's page: it becomes the new base of the log."""
+        """A full snapshot from the customer's page: it becomes the new base of the log.
+
+        Raises:
+            CobrowseRefused: not the sharer, not sharing, malformed, or a masked leak.
+            InvalidInput: too large, or the share's storage budget is spent.
+            RateLimited: too many snapshots in a short time.
+        """
         self._check_sharer(by)
+        self._take_snapshot_token(at)
+        return self._install(snapshot, at)
+
+    def snapshot_chunk(
+        self, by: str, snapshot_id: str, index: int, total: int, text: str, at: int
+    ) -> LoggedEvent | None:
+        """One chunk of a snapshot sent in pieces (the JSON text, split).
+
+        Chunks come in order; chunk 0 starts a snapshot (and drops any unfinished one).
+        Returns the snapshot's event once the last chunk is in, else ``None``.
+
+        Raises:
+            CobrowseRefused, InvalidInput, RateLimited: as ``take_snapshot``, and
+            ``InvalidInput`` for a chunk out of order or over the size limits.
+        """
+        self._check_sharer(by)
+        max_chunks = self.limits.max_snapshot_bytes // 1024 + 1
+        if not 0 <= index < total <= max_chunks or not isinstance(text, str):
+            raise InvalidInput(
+                f"a snapshot is 1–{max_chunks} chunks, numbered from 0",
+                zh="页面同步数据有误，请重新加载页面",
+            )
+        if len(text) > self.limits.max_event_bytes or (
+            len(text.encode()) > self.limits.max_event_bytes
+        ):
+            self._assembly = None
+            raise InvalidInput(
+                f"snapshot chunks are at most {self.limits.max_event_bytes} bytes",
+                zh="页面同步数据过大",
+            )
+        if index == 0:
+            self._assembly = None
+            self._take_snapshot_token(at)
+            self._assembly = _Assembly(snapshot_id, total)
+        assembly = self._assembly
+        if (
+            assembly is None
+            or assembly.id != snapshot_id
+            or assembly.total != total
+            or len(assembly.parts) != index
+        ):
+            self._assembly = None
+            raise InvalidInput(
+                "snapshot chunk out of order; send the snapshot again",
+                zh="页面同步中断，请重新同步",
+            )
+        assembly.parts.append(text)
+        assembly.size += len(text.encode())
+        if assembly.size > self.limits.max_snapshot_bytes:
+            self._assembly = None
+            raise self._too_large()
+        if len(assembly.parts) < total:
+            return None
+        self._assembly = None
+        try:
+            snapshot = json.loads("".join(assembly.parts))
+        except ValueError as exc:
+            raise InvalidInput(
+                "the snapshot's chunks do not make JSON", zh="页面同步数据有误"
+            ) from exc
+        return self._install(snapshot, at)
+
+    def _too_large(self) -> InvalidInput:
+        return InvalidInput(
+            f"snapshots are at most {self.limits.max_snapshot_bytes} bytes",
+            zh=f"页面过大（超过 {self.limits.max_snapshot_bytes // (1024 * 1024)} MB），无法同屏",
+        )
+
+    def _install(self, snapshot: object, at: int) -> LoggedEvent:
         if not isinstance(snapshot, dict) or "root" not in snapshot:
             raise CobrowseRefused("bad_event", "a snapshot is an object with a root node")
-        if _size(snapshot) > self.limits.max_snapshot_bytes:
-            raise CobrowseRefused(
-                "too_large", f"snapshots are at most {self.limits.max_snapshot_bytes} bytes"
-            )
+        size = _size(snapshot)
+        if size > self.limits.max_snapshot_bytes:
+            raise self._too_large()
+        self._check_budget(size)
         masked = _masked_ids(snapshot)
+        _check_tree(snapshot["root"], masked, False)
+        self.stored_bytes += size
         self.seq += 1
         self.snapshot = snapshot
         self.snapshot_seq = self.seq
@@ -187,7 +391,8 @@ class CobrowseLog:
             raise CobrowseRefused("bad_event", "send a snapshot first", needs_snapshot=True)
         if kind not in PAGE_EVENT_KINDS or not isinstance(data, dict):
             raise CobrowseRefused("bad_event", f"unknown page event {kind!r}")
-        if _size(data) > self.limits.max_event_bytes:
+        size = _size(data)
+        if size > self.limits.max_event_bytes:
             raise CobrowseRefused(
                 "too_large",
                 f"page events are at most {self.limits.max_event_bytes} bytes; send a snapshot",
@@ -198,12 +403,16 @@ class CobrowseLog:
             raise CobrowseRefused(
                 "log_full", "the page changed a lot; send a fresh snapshot", needs_snapshot=True
             )
-        self._guard_masked(kind, data)
         if kind == "mutation":
             newly = data.get("masked", [])
             if not isinstance(newly, list) or not all(type(i) is int for i in newly):
                 raise CobrowseRefused("bad_event", "mutation.masked must be a list of node ids")
+        self._guard_masked(kind, data)
+        if kind != "pointer":
+            self._check_budget(size)
         self._take_token(at)
+        if kind != "pointer":
+            self.stored_bytes += size
         if kind == "mutation":
             self.masked.update(data.get("masked", []))
         if kind in ("pointer", "click"):
@@ -218,8 +427,29 @@ class CobrowseLog:
     def _guard_masked(self, kind: str, data: dict[str, Any]) -> None:
         node = data.get("node")
         if kind == "input" and (node in self.masked or data.get("masked")):
-            if data.get("value") not in (None, "", "•"):
+            if not _is_mask(data.get("value")):
                 raise CobrowseRefused("masked", "a masked field's value must never be sent")
+        if kind != "mutation":
+            return
+        masked = self.masked | set(data.get("masked", []))
+        for name in ("adds", "attrs", "texts"):
+            if not isinstance(data.get(name, []), list):
+                raise CobrowseRefused("bad_event", f"mutation.{name} must be a list")
+        for entry in data.get("attrs", []):
+            if not isinstance(entry, dict):
+                raise CobrowseRefused("bad_event", "a mutation entry is an object")
+            if entry.get("node") in masked and entry.get("name") not in SAFE_MASKED_ATTRS:
+                if entry.get("value") is not None:
+                    raise _leak()
+        for entry in data.get("texts", []):
+            if not isinstance(entry, dict):
+                raise CobrowseRefused("bad_event", "a mutation entry is an object")
+            if entry.get("node") in masked and not _is_mask(entry.get("text")):
+                raise _leak()
+        for entry in data.get("adds", []):
+            if not isinstance(entry, dict):
+                continue  # an old agent's shape; nothing in it names a masked node
+            _check_tree(entry.get("node"), masked, entry.get("parent") in masked)
 
     # ---- control ----------------------------------------------------------------------
 

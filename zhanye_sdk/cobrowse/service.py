@@ -5,14 +5,21 @@ Client messages (area ``cobrowse``):
 * host: ``cobrowse.share`` {material_id, customer?} — push a link material to a
   customer (推送); ``cobrowse.control`` {to}; ``cobrowse.operate`` {epoch, kind, data}
   — an input on the customer's page while holding control; ``cobrowse.end``.
-* customer's agent: ``cobrowse.snapshot`` {share, snapshot}; ``cobrowse.event``
-  {share, kind, data}; ``cobrowse.control`` {to: self} — take control back.
+* customer's agent: ``cobrowse.snapshot`` {share, snapshot}, or the snapshot's JSON
+  text in pieces: ``cobrowse.snapshot_chunk`` {share, id, index, total, text} (so a big
+  page never blocks the phone in one send); ``cobrowse.event`` {share, kind, data};
+  ``cobrowse.control`` {to: self} — take control back.
 * anyone in the room: ``cobrowse.resync`` {share, last_seq}.
 
-Broadcasts to the room: ``cobrowse.started``, ``cobrowse.page`` (every accepted page
-event with its co-browse sequence number), ``cobrowse.control``, ``cobrowse.operate``
-(for the customer's agent to apply), ``cobrowse.ended``. Accepted page events (except
-pointer moves, kept only as the live trail) are stored for the session record.
+Limits (``CobrowseLimits``) are per share: a flooding customer is refused
+(``rate_limited`` with ``retry_after_s``, or ``invalid_message``) without touching other
+rooms or other clients.
+
+Broadcasts to the room: ``cobrowse.started`` (with the share's ``limits`` for the
+agent), ``cobrowse.page`` (every accepted page event with its co-browse sequence
+number), ``cobrowse.control``, ``cobrowse.operate`` (for the customer's agent to
+apply), ``cobrowse.ended``. Accepted page events (except pointer moves, kept only as
+the live trail) are stored for the session record.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import attrs
 import sqlalchemy as sa
 
 from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
-from zhanye_sdk.errors import InvalidInput, PermissionDenied
+from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.materials.models import MaterialKind
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.rooms.core import ParticipantRole
@@ -98,6 +105,8 @@ class CobrowseService:
             share = self._current(seat, message.data)
             if name == "snapshot":
                 return await self._snapshot(seat, share, message)
+            if name == "snapshot_chunk":
+                return await self._snapshot_chunk(seat, share, message)
             if name == "event":
                 return await self._event(seat, share, message)
             if name == "control":
@@ -133,6 +142,19 @@ class CobrowseService:
             if name == "end":
                 await self._end(seat, share)
                 return [ServerMessage("ack", {}, re=message.id)]
+        except RateLimited as exc:
+            return [
+                ServerMessage(
+                    "error",
+                    {
+                        "code": "rate_limited",
+                        "message": str(exc),
+                        "retry_after_s": exc.retry_after_s,
+                        **({"message_zh": exc.zh} if exc.zh else {}),
+                    },
+                    re=message.id,
+                )
+            ]
         except CobrowseRefused as exc:
             return [
                 ServerMessage(
@@ -160,6 +182,7 @@ class CobrowseService:
             "sharer": share.log.sharer_id,
             "lease": attrs.asdict(share.log.lease),
             "mask_selectors": list(share.mask_selectors),
+            "limits": {"max_event_bytes": share.log.limits.max_event_bytes},
         }
 
     def _current(self, seat: Seat, data: dict[str, Any]) -> _Share:
@@ -234,6 +257,27 @@ class CobrowseService:
         at = self._rooms.now_ms()
         event = share.log.take_snapshot(seat.participant_id, _object(message.data, "snapshot"), at)
         await self._store(share, event.seq, "snapshot", event.data, at)
+        await self._publish(share, "cobrowse.page", attrs.asdict(event))
+        return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
+
+    async def _snapshot_chunk(
+        self, seat: Seat, share: _Share, message: ClientMessage
+    ) -> list[ServerMessage]:
+        data = message.data
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise InvalidInput("text must be text")
+        event = share.log.snapshot_chunk(
+            seat.participant_id,
+            _text(data, "id"),
+            _int(data, "index"),
+            _int(data, "total"),
+            text,
+            self._rooms.now_ms(),
+        )
+        if event is None:
+            return [ServerMessage("ack", {}, re=message.id)]
+        await self._store(share, event.seq, "snapshot", event.data, event.at)
         await self._publish(share, "cobrowse.page", attrs.asdict(event))
         return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
 

@@ -8,9 +8,12 @@ export function attachCobrowseCustomer(client, section) {
   const toolbar = section.querySelector(".cobrowse-toolbar");
   const status = toolbar.querySelector("[data-cobrowse=status]");
   const takeBack = toolbar.querySelector("[data-cobrowse=take-back]");
-  const state = { share: null, lease: null, maskSelectors: [] };
+  const state = { share: null, lease: null, maskSelectors: [], limits: {}, agentOrigin: null, retry: null };
 
-  const toAgent = (message) => frame.contentWindow?.postMessage({ zhanye: "cobrowse", ...message }, "*");
+  // Only to the agent that announced itself from the frame, at its origin.
+  const toAgent = (message) => {
+    if (state.agentOrigin) frame.contentWindow?.postMessage({ zhanye: "cobrowse", ...message }, state.agentOrigin);
+  };
 
   function render() {
     section.hidden = !state.share;
@@ -27,14 +30,24 @@ export function attachCobrowseCustomer(client, section) {
     } catch (error) {
       // Offline: the page is re-sent as a whole once the connection is back.
       if (error.data?.needs_snapshot) toAgent({ type: "need-snapshot" });
+      // Too many snapshots at once (pages loading in a row): the latest goes once allowed.
+      else if (error.code === "rate_limited" && type === "cobrowse.snapshot_chunk") {
+        clearTimeout(state.retry);
+        state.retry = setTimeout(() => toAgent({ type: "need-snapshot" }), (error.data.retry_after_s || 1) * 1000);
+      }
     }
   }
 
   window.addEventListener("message", (event) => {
     const message = event.data;
     if (event.source !== frame.contentWindow || !message || message.zhanye !== "cobrowse") return;
-    if (message.type === "ready" && state.share) toAgent({ type: "start", maskSelectors: state.maskSelectors });
+    if (message.type === "ready" && state.share) {
+      state.agentOrigin = event.origin;
+      toAgent({ type: "start", maskSelectors: state.maskSelectors, maxEventBytes: state.limits.max_event_bytes });
+    } else if (event.origin !== state.agentOrigin) return;
     else if (message.type === "snapshot") report("cobrowse.snapshot", { snapshot: message.snapshot });
+    else if (message.type === "snapshot-chunk")
+      report("cobrowse.snapshot_chunk", { id: message.id, index: message.index, total: message.total, text: message.text });
     else if (message.type === "event") report("cobrowse.event", { kind: message.kind, data: message.data });
   });
 
@@ -46,6 +59,8 @@ export function attachCobrowseCustomer(client, section) {
       state.share = data.share;
       state.lease = data.lease;
       state.maskSelectors = data.mask_selectors || [];
+      state.limits = data.limits || {};
+      state.agentOrigin = null;
       frame.src = data.url;
       render();
     } else if (type === "cobrowse.control" && data.share === state.share) {
