@@ -267,3 +267,30 @@ def test_any_chunk_sequence_gets_an_answer_and_keeps_the_log_whole(
             assert "root" in event.data
         assert log.snapshot is not None and "root" in log.snapshot
         assert log.stored_bytes <= 2000
+
+
+@given(
+    st.lists(st.integers(0, 30_000), min_size=1, max_size=60),
+    st.integers(1, 5),
+    st.floats(0.5, 60),
+)
+def test_snapshots_never_exceed_the_burst_plus_the_rate(
+    steps: list[int], burst: int, per_minute: float
+) -> None:
+    """Fuzz: whatever the timing, accepted snapshots ≤ burst + rate × elapsed time, and
+    every refusal says when to come back."""
+    log = CobrowseLog(
+        HOST,
+        CUSTOMER,
+        "https://example.com/p",
+        CobrowseLimits(snapshot_burst=burst, snapshots_per_minute=per_minute),
+    )
+    at, accepted = 0, 0
+    for step in steps:
+        at += step
+        try:
+            log.take_snapshot(CUSTOMER, SNAPSHOT, at)
+            accepted += 1
+        except RateLimited as limited:
+            assert limited.retry_after_s > 0
+    assert accepted <= burst + per_minute * at / 60_000 + 1e-9

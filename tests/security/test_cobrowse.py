@@ -9,6 +9,8 @@ Covered:
 * A page on another origin frames the H5 product page (served by the demo host with its
   frame-ancestors policy, or by a bank's own server without one) and sends the agent a
   start and operator clicks: it receives nothing and changes nothing (#14.4).
+* A tampered agent sends a masked node's value as a DOM mutation (its text, an
+  attribute, a child): refused, never relayed or stored (#14.10).
 * An invited customer floods the share with big snapshots: sizes, rate and the total
   stored per share are bounded with clear errors; another room is not affected (#14.5).
 """
@@ -297,19 +299,7 @@ def test_a_snapshot_flood_is_bounded_and_leaves_other_rooms_alone(
 
 async def _flood(base: str, big: str) -> tuple[list[Any], list[Any], Any, list[str]]:
     async with aiohttp.ClientSession() as http:
-        rooms = []
-        for salesperson in ("sp-A1", "sp-A2"):
-            live = await open_live_session(http, base, salesperson, "客户")
-            host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
-            await host.next("session.welcome")
-            customer = Peer(await http.ws_connect(f"{live.ws_url}?seat={live.seat['seat_token']}"))
-            await customer.next("session.welcome")
-            links = await (
-                await http.get(f"{base}/api/materials?kind=link", headers=live.auth)
-            ).json()
-            sent = await host.send("cobrowse.share", {"material_id": links["items"][0]["id"]})
-            assert (await host.reply_to(sent))["type"] == "ack"
-            rooms.append((host, customer))
+        rooms = [await _shared_room(http, base, sp) for sp in ("sp-A1", "sp-A2")]
         (_, attacker), (_, neighbour) = rooms
         # Too big at all (the 3.5 MB of the attack).
         huge = {"root": {"id": 1, "text": "y" * (2 * 1024 * 1024 + 10)}}
@@ -336,3 +326,78 @@ async def _flood(base: str, big: str) -> tuple[list[Any], list[Any], Any, list[s
         ):
             answers.append((await neighbour.reply_to(await neighbour.send(kind, data)))["type"])
         return accepted, limited, too_large["data"], answers
+
+
+async def _shared_room(
+    http: aiohttp.ClientSession, base: str, salesperson: str
+) -> tuple[Peer, Peer]:
+    """A session with its host and customer connected and a link pushed to the customer."""
+    live = await open_live_session(http, base, salesperson, "客户")
+    staff = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+    await staff.next("session.welcome")
+    customer = Peer(await http.ws_connect(f"{live.ws_url}?seat={live.seat['seat_token']}"))
+    await customer.next("session.welcome")
+    links = await (await http.get(f"{base}/api/materials?kind=link", headers=live.auth)).json()
+    sent = await staff.send("cobrowse.share", {"material_id": links["items"][0]["id"]})
+    assert (await staff.reply_to(sent))["type"] == "ack"
+    return staff, customer
+
+
+def test_a_tampered_agent_cannot_send_a_masked_nodes_value(
+    host: RunningHost,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A customer's page whose agent was modified (or a page script that writes into a
+    masked field's text or attributes) sends the card number as a mutation of the masked
+    node: refused, not shown to the salesperson, not stored."""
+    world: World = host.extra
+    assert host.platform is not None
+    host.run(
+        host.platform.materials.add_link(
+            world.p("oa_A1"), "百万安心疗", f"{host.url}/demo/h5/product.html"
+        )
+    )
+    replies = host.run(_tamper(host.url))
+    assert [r["type"] for r in replies[:1]] == ["ack"]
+    assert [r["data"]["code"] for r in replies[1:]] == ["masked"] * (len(replies) - 1)
+    with sqlite3.connect(tmp_path / "web.db") as db:
+        stored = repr(db.execute("SELECT * FROM cobrowse_events").fetchall())
+    assert "卡号" in stored and CARD not in stored
+
+
+async def _tamper(base: str) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as http:
+        staff, customer = await _shared_room(http, base, "sp-A1")
+        snapshot = {
+            "root": {
+                "id": 1,
+                "tag": "body",
+                "children": [
+                    {"id": 2, "text": "卡号"},
+                    {"id": 3, "tag": "input", "attrs": {"id": "card"}, "masked": True},
+                    {"id": 4, "tag": "span", "masked": True, "children": [{"id": 5, "text": "•"}]},
+                ],
+            },
+            "masked": [3, 4, 5],
+        }
+        replies = [
+            await customer.reply_to(
+                await customer.send("cobrowse.snapshot", {"snapshot": snapshot})
+            )
+        ]
+        for mutation in (
+            {"attrs": [{"node": 3, "name": "value", "value": CARD}]},
+            {"attrs": [{"node": 3, "name": "data-card", "value": CARD}]},
+            {"texts": [{"node": 5, "text": CARD}]},
+            {"adds": [{"parent": 4, "next": None, "node": {"id": 6, "text": CARD}}]},
+        ):
+            replies.append(
+                await customer.reply_to(
+                    await customer.send("cobrowse.event", {"kind": "mutation", "data": mutation})
+                )
+            )
+        # Whatever reached the salesperson so far: never the card number.
+        ping = await staff.send("session.ping")
+        await staff.reply_to(ping)
+        assert CARD not in json.dumps(staff.frames)
+        return replies
