@@ -93,6 +93,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         expect(product.get_by_role("heading", name="百万安心疗")).to_be_visible()
         mirror = staff.frame_locator("#cobrowse-mirror")
         expect(mirror.get_by_role("heading", name="百万安心疗")).to_be_visible()
+        expect(staff.locator("#cobrowse-panel [data-cobrowse=waiting]")).to_be_hidden()
 
         # The customer fills the form; the mirror follows, masked fields stay masked.
         product.locator("#name").fill("李四")
@@ -178,11 +179,12 @@ def _share_with_customer(
     *,
     add_link: bool = True,
     watch: Callable[[Page], None] | None = None,
+    mirrored: bool = True,
 ) -> tuple[Any, Any, Page, Page]:
     """A salesperson in a session with a customer, the demo H5 ``page`` pushed and mirrored.
 
     With ``add_link=False`` the link material already exists; ``watch`` sees each page
-    before it opens anything.
+    before it opens anything; with ``mirrored=False`` the page is not awaited in the mirror.
     """
     world: World = host.extra
     assert host.platform is not None
@@ -215,7 +217,8 @@ def _share_with_customer(
     staff.locator("#share-dialog input[type=radio]").first.check()
     staff.locator("#share-dialog").get_by_role("button", name="推送").click()
     staff.get_by_role("dialog").get_by_role("button", name="确定").click()
-    expect(staff.frame_locator("#cobrowse-mirror").locator("h1")).to_be_visible()
+    if mirrored:
+        expect(staff.frame_locator("#cobrowse-mirror").locator("h1")).to_be_visible()
     return staff_context, phone_context, staff, phone
 
 
@@ -349,6 +352,39 @@ def test_a_burst_on_a_big_table_streams_in_events_under_the_limit_without_a_rese
         assert len(chunks) > 5 and chunks[-1]["data"]["total"] == len(chunks)
         expect(mirror.locator("#big tr")).to_have_count(1000)
         assert all(len(f.encode()) < limit for f in sent)
+    finally:
+        staff_context.close()
+        phone_context.close()
+
+
+def test_the_record_says_when_the_page_never_loaded_and_when_nothing_was_shared(
+    browser: Any, host: RunningHost
+) -> None:
+    """The screen replay's "waiting for the customer's page" and "nothing shared" states."""
+    world: World = host.extra
+    # A page without the agent: the customer's phone opens it, nothing is ever mirrored.
+    staff_context, phone_context, staff, phone = _share_with_customer(
+        browser, host, "README.md", mirrored=False
+    )
+    try:
+        expect(staff.locator("#cobrowse-panel")).to_be_visible()
+        # The hall says the customer's page is awaited rather than showing an empty mirror.
+        waiting = staff.locator("#cobrowse-panel [data-cobrowse=waiting]")
+        expect(waiting).to_have_text("正在等待客户页面加载…")
+        expect(staff.locator("#cobrowse-mirror")).to_be_hidden()
+        sid = staff.url.rsplit("/", 1)[1]
+        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        staff.goto(f"{host.url}/records/{sid}/board")
+        expect(staff.locator("#cobrowse-waiting")).to_have_text("正在等待客户页面加载…")
+        expect(staff.locator("#cobrowse-waiting")).to_be_visible()
+        expect(staff.locator("#cobrowse-frame")).to_be_hidden()
+        expect(staff.locator("#nothing-shared")).to_be_hidden()
+        # A session in which nothing was shared says so.
+        other = host.run(host.app[ROOMS].start(world.p("sp_A1"))).id
+        host.run(host.app[ROOMS].end(world.p("sp_A1"), other))
+        staff.goto(f"{host.url}/records/{other}/board")
+        expect(staff.locator("#nothing-shared")).to_have_text("本次会话没有共享文件、白板或链接。")
+        expect(staff.locator("#cobrowse-view")).to_be_hidden()
     finally:
         staff_context.close()
         phone_context.close()

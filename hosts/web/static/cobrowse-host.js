@@ -10,7 +10,10 @@ export function attachCobrowseHost(client, panel, notify) {
   const status = panel.querySelector("[data-cobrowse=status]");
   const controlButton = panel.querySelector("[data-cobrowse=control]");
   const endButton = panel.querySelector("[data-cobrowse=end]");
-  const state = { share: null, seq: 0, lease: null, syncing: false };
+  const waiting = panel.querySelector("[data-cobrowse=waiting]");
+  const mirrorFrame = panel.querySelector("[data-cobrowse=frame]");
+  // ready: the customer's page has arrived (until then the panel says it is waited for).
+  const state = { share: null, seq: 0, lease: null, syncing: false, ready: false };
   const replayer = new Replayer(frame, {
     onOperate: (kind, data) =>
       client
@@ -20,6 +23,8 @@ export function attachCobrowseHost(client, panel, notify) {
 
   function render() {
     panel.hidden = !state.share;
+    waiting.hidden = state.ready;
+    mirrorFrame.hidden = !state.ready;
     if (!state.lease) return;
     const mine = state.lease.holder === client.me.participant_id;
     status.textContent = t(mine ? "cobrowse.operatorMe" : "cobrowse.operatorCustomer");
@@ -37,6 +42,7 @@ export function attachCobrowseHost(client, panel, notify) {
       if (result.reset && result.snapshot) {
         replayer.reset(result.snapshot);
         state.seq = result.snapshot_seq;
+        state.ready = true;
       }
       for (const event of result.events) {
         replayer.apply(event.kind, event.data);
@@ -58,10 +64,13 @@ export function attachCobrowseHost(client, panel, notify) {
       state.share = data.share;
       state.lease = data.lease;
       state.seq = 0;
+      state.ready = false;
       render();
     } else if (type === "cobrowse.page" && data.share === state.share) {
       if (state.syncing) return;
       if (data.kind === "snapshot") {
+        state.ready = true;
+        render(); // the frame is shown before the page is built in it
         replayer.reset(data.data);
         state.seq = data.seq;
         render();
