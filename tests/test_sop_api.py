@@ -118,3 +118,56 @@ async def test_company_admin_builds_a_library_and_a_salesperson_reads_it(world: 
     assert status == 400 and "expression" in json.dumps(error, ensure_ascii=False)
     status, _ = await call(api, world, "ca-B", "GET", f"/api/sop/flows/{flow['id']}")
     assert status == 404
+
+
+async def test_a_flow_edited_through_its_outline_keeps_page_ranges_and_script_links(
+    world: World,
+) -> None:
+    api = SopApi(world.platform)
+    _, category = await call(api, world, "ca-A", "POST", "/api/sop/categories", {"name": "介绍"})
+    _, script = await call(
+        api,
+        world,
+        "ca-A",
+        "POST",
+        "/api/sop/scripts",
+        {"category_id": category["id"], "name": "宏观", "keywords": "宏观", "content": "宏观"},
+    )
+    nodes = [
+        {
+            "title": "资产配置介绍",
+            "key_phrases": ["资产配置"],
+            "required": True,
+            "pages": "1-3",
+            "children": [{"title": "宏观市场", "pages": "2", "script_ids": [script["id"]]}],
+        }
+    ]
+    _, flow = await call(
+        api, world, "ca-A", "POST", "/api/sop/flows", {"name": "资产配置", "nodes": nodes}
+    )
+    assert flow["outline"] == (
+        f"[n1] 资产配置介绍 | 资产配置 | 必选 | 1-3\n  [n2] 宏观市场 |  |  | 2 | {script['id']}"
+    )
+    status, renamed = await call(
+        api,
+        world,
+        "ca-A",
+        "PUT",
+        f"/api/sop/flows/{flow['id']}",
+        {"name": "产品推荐", "outline": flow["outline"].replace("资产配置介绍", "配置介绍")},
+    )
+    assert status == 200
+    _, stored = await call(api, world, "ca-A", "GET", f"/api/sop/flows/{flow['id']}")
+    assert stored["name"] == "产品推荐" and stored["nodes"][0]["title"] == "配置介绍"
+    assert stored["nodes"][0]["pages"] == [[1, 3]]
+    assert stored["nodes"][0]["children"][0]["pages"] == [[2, 2]]
+    assert stored["nodes"][0]["children"][0]["script_ids"] == [script["id"]]
+    status, error = await call(
+        api,
+        world,
+        "ca-A",
+        "PUT",
+        f"/api/sop/flows/{flow['id']}",
+        {"outline": "资产配置介绍\n  宏观市场 | | 也许"},
+    )
+    assert status == 400 and "第 2 行" in json.dumps(error, ensure_ascii=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
@@ -48,6 +48,28 @@ def page(browser: Any) -> Iterator[Page]:
         context.close()
 
 
+def add_node(
+    flow: Locator,
+    level: int,
+    title: str,
+    phrases: str,
+    *,
+    required: bool = False,
+    pages: str = "",
+    scripts: tuple[str, ...] = (),
+) -> None:
+    """Add a row to the flow's node table and fill it in."""
+    flow.get_by_role("button", name="添加节点").click()
+    row = flow.locator("#flow-nodes tbody tr").last
+    row.get_by_label("层级").select_option("一级节点" if level == 1 else "二级节点")
+    row.get_by_label("节点标题").fill(title)
+    row.get_by_label("触发关键词").fill(phrases)
+    row.get_by_label("必选").set_checked(required)
+    row.get_by_label("节点页码").fill(pages)
+    if scripts:
+        row.get_by_label("关联话术").select_option(label=list(scripts))
+
+
 def test_company_admin_configures_scripts_flows_templates_and_rules(
     page: Page, host: RunningHost
 ) -> None:
@@ -81,17 +103,15 @@ def test_company_admin_configures_scripts_flows_templates_and_rules(
     expect(page.locator("#scripts tbody tr")).to_have_count(1)
     expect(page.locator("#scripts tbody tr").first).to_contain_text("宏观市场，量化策略")
 
-    # 流程配置: nodes as an outline, a linked material, copy.
+    # 流程配置: nodes as table rows, a linked material, copy.
     page.get_by_role("tab", name="流程配置").click()
     flow = page.locator("#flow-form")
     flow.get_by_label("流程名称").fill("资产配置介绍")
     flow.get_by_label("关联素材").select_option(label="资产配置介绍")
     flow.get_by_label("页码范围").fill("1-5")
-    flow.get_by_label("流程节点").fill(
-        "资产配置介绍 | 资产配置 | 必选\n"
-        "  宏观市场介绍 | 宏观市场,量化策略\n"
-        "客户KYC | 风险测评 | 必选"
-    )
+    add_node(flow, 1, "资产配置介绍", "资产配置", required=True)
+    add_node(flow, 2, "宏观市场介绍", "宏观市场,量化策略")
+    add_node(flow, 1, "客户KYC", "风险测评", required=True)
     flow.get_by_role("button", name="保存").click()
     row = page.locator('#flows tr[data-name="资产配置介绍"]')
     expect(row).to_contain_text("是 · 资产配置介绍")
@@ -100,7 +120,7 @@ def test_company_admin_configures_scripts_flows_templates_and_rules(
     expect(page.locator('#flows tr[data-name="资产配置介绍-副本"]')).to_be_visible()
     # A node without a title is refused with the field named.
     flow.get_by_label("流程名称").fill("坏流程")
-    flow.get_by_label("流程节点").fill(" | 关键词")
+    add_node(flow, 1, "", "关键词")
     flow.get_by_role("button", name="保存").click()
     expect(flow.get_by_role("alert")).to_contain_text("nodes[0].title")
 
@@ -136,3 +156,52 @@ def test_a_salesperson_has_no_sop_management(page: Page, host: RunningHost) -> N
     log_in(page, host, "sp-A1")
     expect(page.get_by_role("link", name="会话记录")).to_be_visible()
     expect(page.get_by_role("link", name="SOP管理")).to_have_count(0)
+
+
+def test_renaming_a_flow_keeps_its_page_ranges_and_script_links(
+    page: Page, host: RunningHost
+) -> None:
+    log_in(page, host, "ca-A")
+    page.get_by_role("link", name="SOP管理").click()
+    categories = page.locator("#category-form")
+    categories.get_by_label("分类名称").fill("产品介绍")
+    categories.get_by_role("button", name="新增分类").click()
+    expect(page.get_by_role("treeitem", name="产品介绍")).to_be_visible()
+    form = page.locator("#script-form")
+    for name in ("宏观市场话术", "量化策略话术"):
+        form.get_by_label("话术分类").select_option(label="产品介绍")
+        form.get_by_label("话术名称").fill(name)
+        form.get_by_label("话术内容").fill(name)
+        form.get_by_role("button", name="保存").click()
+        expect(page.locator(f'#scripts tr[data-name="{name}"]')).to_be_visible()
+
+    page.get_by_role("tab", name="流程配置").click()
+    flow = page.locator("#flow-form")
+    flow.get_by_label("流程名称").fill("资产配置")
+    add_node(flow, 1, "资产配置介绍", "资产配置", required=True, pages="1-3")
+    add_node(
+        flow, 2, "宏观市场介绍", "宏观市场", pages="2,4-5", scripts=("宏观市场话术", "量化策略话术")
+    )
+    flow.get_by_role("button", name="保存").click()
+    expect(page.locator('#flows tr[data-name="资产配置"]')).to_be_visible()
+
+    # Open it, change only its name, save.
+    page.locator('#flows tr[data-name="资产配置"]').get_by_role("button", name="编辑").click()
+    expect(flow.locator("#flow-nodes tbody tr")).to_have_count(2)
+    flow.get_by_label("流程名称").fill("资产配置（新版）")
+    flow.get_by_role("button", name="保存").click()
+    renamed = page.locator('#flows tr[data-name="资产配置（新版）"]')
+    expect(renamed).to_be_visible()
+    expect(flow.locator("#flow-nodes tbody tr")).to_have_count(0)
+
+    # Reopen: every node's pages and linked scripts are still there.
+    renamed.get_by_role("button", name="编辑").click()
+    rows = flow.locator("#flow-nodes tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).get_by_label("节点页码")).to_have_value("1-3")
+    expect(rows.nth(0).get_by_label("必选")).to_be_checked()
+    expect(rows.nth(1).get_by_label("层级")).to_have_value("2")
+    expect(rows.nth(1).get_by_label("节点页码")).to_have_value("2,4-5")
+    chosen = rows.nth(1).get_by_label("关联话术").locator("option:checked")
+    expect(chosen).to_have_count(2)
+    assert sorted(chosen.all_inner_texts()) == ["宏观市场话术", "量化策略话术"]

@@ -1,6 +1,7 @@
 """SOP management endpoints (SOP 管理): script library, flows, templates, QA rules.
 
-Bodies are JSON objects; a flow's ``nodes`` use the form ``flow_nodes_from`` reads. Every
+Bodies are JSON objects; a flow's ``nodes`` use the form ``flow_nodes_from`` reads, or
+its ``outline`` the text form ``FlowOutline`` reads (answers carry both). Every
 list answers ``{"items": [...]}``. Permissions are the service's: company admins manage,
 everyone else reads what their organization may use.
 """
@@ -21,6 +22,7 @@ from zhanye_sdk.sop.models import (
     StoredQaRule,
     nodes_to_json,
 )
+from zhanye_sdk.sop.outline import FlowOutline
 from zhanye_sdk.sop.qa import QaRule
 
 __all__ = ["SopApi"]
@@ -63,8 +65,22 @@ def _flow(f: Flow) -> dict[str, Any]:
         "material_id": f.material_id,
         "pages": [[p.first, p.last] for p in f.pages],
         "nodes": nodes_to_json(f.nodes),
+        "outline": FlowOutline.format(f.nodes),
         "updated_at": f.updated_at.isoformat(),
     }
+
+
+def _nodes_in(body: dict[str, Any], default: Any) -> Any:
+    """A flow body's nodes: its ``outline`` (text) if given, else its ``nodes``."""
+    outline = body.get("outline")
+    if outline is not None:
+        if "nodes" in body:
+            raise InvalidInput(
+                "give a flow's nodes either as nodes or as an outline, not both",
+                zh="流程节点请只用一种方式提交：节点列表或流程大纲",
+            )
+        return FlowOutline.to_json(outline)
+    return body.get("nodes", default)
 
 
 def _template(t: SopTemplate) -> dict[str, Any]:
@@ -206,7 +222,7 @@ class SopApi(EndpointGroup):
         created = await self.platform.sop.create_flow(
             actor,
             body.get("name", ""),
-            body.get("nodes", []),
+            _nodes_in(body, []),
             material_id=body.get("material_id") or None,
             pages=body.get("pages"),
         )
@@ -223,7 +239,7 @@ class SopApi(EndpointGroup):
             actor,
             flow_id,
             name=body.get("name"),
-            nodes=body.get("nodes"),
+            nodes=_nodes_in(body, None),
             material_id=body.get("material_id"),
             pages=body.get("pages"),
         )

@@ -7,6 +7,7 @@ node tree at the edges (JSON from the API and the database) and list every bad f
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -170,6 +171,8 @@ def pages_from(value: Any, where: str = "pages") -> tuple[PageRange, ...]:
 def _strings(value: Any, where: str, problems: list[str], limit: int) -> tuple[str, ...]:
     if value is None:
         return ()
+    if isinstance(value, str):  # as typed in one box: "宏观市场，量化策略"
+        value = re.split(r"[,，、]", value)
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         problems.append(f"{where} must be a list of text")
         return ()
@@ -181,7 +184,27 @@ def _strings(value: Any, where: str, problems: list[str], limit: int) -> tuple[s
     return cleaned
 
 
-def _node(raw: Any, where: str, level: int, problems: list[str], ids: set[str]) -> FlowNode:
+def _fresh_id(ids: set[str], reserved: set[str]) -> str:
+    """``n<k>`` for a node given without an id, clear of every id the flow names."""
+    k = len(ids) + 1
+    while f"n{k}" in ids or f"n{k}" in reserved:
+        k += 1
+    return f"n{k}"
+
+
+def _named_ids(raw: Any) -> set[str]:
+    named: set[str] = set()
+    for node in raw if isinstance(raw, list) else ():
+        if isinstance(node, dict):
+            if isinstance(node.get("id"), str):
+                named.add(node["id"])
+            named |= _named_ids(node.get("children"))
+    return named
+
+
+def _node(
+    raw: Any, where: str, level: int, problems: list[str], ids: set[str], reserved: set[str]
+) -> FlowNode:
     if not isinstance(raw, dict):
         problems.append(f"{where} must be an object")
         return FlowNode(id="", title="")
@@ -189,10 +212,10 @@ def _node(raw: Any, where: str, level: int, problems: list[str], ids: set[str]) 
     if not isinstance(title, str) or not title.strip() or len(title.strip()) > 64:
         problems.append(f"{where}.title must be 1–64 characters")
         title = ""
-    node_id = raw.get("id") or f"n{len(ids) + 1}"
+    node_id = raw.get("id") or _fresh_id(ids, reserved)
     if not isinstance(node_id, str) or node_id in ids:
         problems.append(f"{where}.id must be a unique text id, got {node_id!r}")
-        node_id = f"n{len(ids) + 1}"
+        node_id = _fresh_id(ids, reserved)
     ids.add(node_id)
     required = raw.get("required", False)
     if not isinstance(required, bool):
@@ -211,7 +234,8 @@ def _node(raw: Any, where: str, level: int, problems: list[str], ids: set[str]) 
         problems.append(f"{where}.children must be a list")
     else:
         children = [
-            _node(c, f"{where}.children[{i}]", 2, problems, ids) for i, c in enumerate(children_raw)
+            _node(c, f"{where}.children[{i}]", 2, problems, ids, reserved)
+            for i, c in enumerate(children_raw)
         ]
     return FlowNode(
         id=node_id,
@@ -227,7 +251,8 @@ def _node(raw: Any, where: str, level: int, problems: list[str], ids: set[str]) 
 def flow_nodes_from(raw: Any) -> tuple[FlowNode, ...]:
     """A flow's node tree from JSON-like data: a list of first-level node objects.
 
-    Each node: ``title``, optional ``id``, ``key_phrases``, ``required``, ``script_ids``,
+    Each node: ``title``, optional ``id``, ``key_phrases`` (a list, or one text separated
+    by commas), ``required``, ``script_ids``,
     ``pages`` and (first level only) ``children``. Order is list order.
 
     Raises:
@@ -239,7 +264,8 @@ def flow_nodes_from(raw: Any) -> tuple[FlowNode, ...]:
         )
     problems: list[str] = []
     ids: set[str] = set()
-    nodes = tuple(_node(n, f"nodes[{i}]", 1, problems, ids) for i, n in enumerate(raw))
+    reserved = _named_ids(raw)
+    nodes = tuple(_node(n, f"nodes[{i}]", 1, problems, ids, reserved) for i, n in enumerate(raw))
     if len(ids) > MAX_NODES:
         problems.append(f"a flow has at most {MAX_NODES} nodes, got {len(ids)}")
     if problems:

@@ -1,4 +1,4 @@
-// SOP管理: 话术库 (categories, scripts, search), 流程配置 (nodes outline, material, copy),
+// SOP管理: 话术库 (categories, scripts, search), 流程配置 (nodes table, material, copy),
 // SOP模板 (ordered flows, allowed organizations) and 质检规则.
 import { api } from "../api.js";
 import { t } from "../i18n.js";
@@ -6,7 +6,7 @@ import { attempt, cell, confirmDialog, notify, startPage } from "../shell.js";
 
 await startPage("/admin/sop");
 const $ = (selector) => document.querySelector(selector);
-const state = { categories: [], flows: [], orgs: [], materials: [], keyword: "", category: "" };
+const state = { categories: [], flows: [], orgs: [], materials: [], scripts: [], keyword: "", category: "" };
 
 function option(select, value, text) {
   select.append(new Option(text, value));
@@ -134,31 +134,96 @@ $("#script-form").addEventListener("submit", (event) => {
 });
 
 // ---- 流程配置 ---------------------------------------------------------------------------
-// One node per line: "标题 | 关键词1,关键词2 | 必选 | 1-3"; lines indented (or starting
-// with "-") are second-level nodes of the line above.
+// Nodes are edited as table rows (first-level rows, each followed by its second-level
+// rows). Each row keeps its node's id, so saving sends back every field it was given.
 
-function parseOutline(text) {
+function scriptOptions(select, chosen) {
+  // Linked scripts first, in their order (the order their cards show in), then the rest;
+  // a linked script this page does not list still stays linked.
+  select.replaceChildren();
+  const names = new Map(state.scripts.map((s) => [s.id, s.name]));
+  for (const id of chosen) select.append(new Option(names.get(id) || id, id, false, true));
+  for (const s of state.scripts) if (!chosen.includes(s.id)) select.append(new Option(s.name, s.id));
+}
+
+function nodeRow(node, level) {
+  const tr = document.createElement("tr");
+  tr.dataset.id = node.id || "";
+  const field = (element, key) => {
+    element.setAttribute("aria-label", t(key));
+    const td = document.createElement("td");
+    td.append(element);
+    tr.append(td);
+    return element;
+  };
+  const levelSelect = document.createElement("select");
+  levelSelect.name = "node-level";
+  levelSelect.append(new Option(t("sop.node.level1"), "1"), new Option(t("sop.node.level2"), "2"));
+  field(levelSelect, "sop.node.level").value = String(level);
+  const title = field(document.createElement("input"), "sop.node.title");
+  title.name = "node-title";
+  title.value = node.title || "";
+  const phrases = field(document.createElement("input"), "sop.node.phrases");
+  phrases.name = "node-phrases";
+  phrases.value = (node.key_phrases || []).join("，");
+  const required = document.createElement("input");
+  required.type = "checkbox";
+  required.name = "node-required";
+  field(required, "sop.node.required").checked = Boolean(node.required);
+  const pages = field(document.createElement("input"), "sop.node.pages");
+  pages.name = "node-pages";
+  pages.placeholder = "1-3,5";
+  pages.value = (node.pages || []).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
+  const scripts = document.createElement("select");
+  scripts.name = "node-scripts";
+  scripts.multiple = true;
+  scripts.size = 3;
+  scriptOptions(field(scripts, "sop.node.scripts"), node.script_ids || []);
+  tr.append(actionCell([
+    ["sop.node.up", () => { if (tr.previousElementSibling) tr.previousElementSibling.before(tr); }],
+    ["common.delete", () => tr.remove(), "danger"],
+  ]));
+  return tr;
+}
+
+function showNodes(nodes) {
+  $("#flow-nodes tbody").replaceChildren(
+    ...nodes.flatMap((n) => [nodeRow(n, 1), ...n.children.map((c) => nodeRow(c, 2))]));
+}
+
+// The rows as the API's node list; the SDK checks every field.
+function readNodes() {
   const nodes = [];
-  for (const raw of text.split("\n")) {
-    if (!raw.trim()) continue;
-    const child = /^(\s+|-)/.test(raw);
-    const [title, phrases = "", required = "", pages = ""] = raw.replace(/^\s*-?\s*/, "").split("|").map((p) => p.trim());
+  const rows = [...$("#flow-nodes tbody").rows];
+  rows.forEach((tr, index) => {
+    const value = (name) => tr.querySelector(`[name=${name}]`);
     const node = {
-      title,
-      key_phrases: phrases.split(/[,，]/).map((p) => p.trim()).filter(Boolean),
-      required: ["必选", "required", "是"].includes(required),
-      pages: pages || null,
+      title: value("node-title").value,
+      key_phrases: value("node-phrases").value,
+      required: value("node-required").checked,
+      pages: value("node-pages").value,
+      script_ids: [...value("node-scripts").selectedOptions].map((o) => o.value),
     };
-    if (child && nodes.length) nodes[nodes.length - 1].children.push(node);
-    else nodes.push({ ...node, children: [] });
-  }
+    if (tr.dataset.id) node.id = tr.dataset.id;
+    if (value("node-level").value === "2") {
+      if (!nodes.length) throw { text: t("sop.flow.orphan", { row: index + 1 }) };
+      nodes[nodes.length - 1].children.push(node);
+    } else {
+      nodes.push({ ...node, children: [] });
+    }
+  });
   return nodes;
 }
 
-function outline(nodes) {
-  const line = (n, indent) => `${indent}${n.title} | ${n.key_phrases.join(",")} | ${n.required ? "必选" : ""}`;
-  return nodes.flatMap((n) => [line(n, ""), ...n.children.map((c) => line(c, "  "))]).join("\n");
-}
+$("#flow-add-node").addEventListener("click", () => {
+  $("#flow-nodes tbody").append(nodeRow({}, $("#flow-nodes tbody").rows.length ? 2 : 1));
+});
+
+$("#flow-form").addEventListener("reset", (event) => {
+  delete event.target.dataset.editing;
+  event.target.querySelector("h2").textContent = t("sop.flow.add");
+  showNodes([]);
+});
 
 async function loadFlows() {
   const page = await attempt(() => api("GET", "/api/sop/flows"));
@@ -172,13 +237,16 @@ async function loadFlows() {
     const count = f.nodes.reduce((n, node) => n + 1 + node.children.length, 0);
     tr.append(cell(f.name), cell(linked), cell(String(count)), cell(new Date(f.updated_at).toLocaleDateString()));
     tr.append(actionCell([
-      ["common.edit", () => {
+      ["common.edit", async () => {
         const form = $("#flow-form");
+        await loadAllScripts();
         form.dataset.editing = f.id;
+        form.querySelector("h2").textContent = t("sop.flow.editing", { name: f.name });
         form.elements.name.value = f.name;
         form.elements.material_id.value = f.material_id || "";
         form.elements.pages.value = f.pages.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
-        form.elements.nodes.value = outline(f.nodes);
+        showNodes(f.nodes);
+        formError(form, null);
       }],
       ["sop.flow.copy", async () => {
         if (await attempt(() => api("POST", `/api/sop/flows/${f.id}/copy`, {}))) await loadFlows();
@@ -196,19 +264,22 @@ async function loadFlows() {
   for (const f of state.flows) option(select, f.id, f.name);
 }
 
+async function loadAllScripts() {
+  state.scripts = (await attempt(() => api("GET", "/api/sop/scripts")))?.items || state.scripts;
+}
+
 $("#flow-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.target;
   const data = new FormData(form);
-  const body = {
-    name: data.get("name"), material_id: data.get("material_id") || null,
-    pages: data.get("pages") || null, nodes: parseOutline(data.get("nodes")),
-  };
   const editing = form.dataset.editing;
   submit(form, async () => {
-    if (editing) await api("PUT", `/api/sop/flows/${editing}`, { ...body, material_id: body.material_id || "" });
+    const body = {
+      name: data.get("name"), material_id: data.get("material_id") || null,
+      pages: data.get("pages") || null, nodes: readNodes(),
+    };
+    if (editing) await api("PUT", `/api/sop/flows/${editing}`, { ...body, material_id: body.material_id || "", pages: body.pages || "" });
     else await api("POST", "/api/sop/flows", body);
-    delete form.dataset.editing;
     await loadFlows();
   });
 });
@@ -287,7 +358,10 @@ function showTab(name) {
   for (const section of document.querySelectorAll(".sop-tab")) section.hidden = section.id !== `tab-${name}`;
 }
 for (const tab of document.querySelectorAll("#sop-tabs [role=tab]")) {
-  tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  tab.addEventListener("click", async () => {
+    if (tab.dataset.tab === "flows") await loadAllScripts();
+    showTab(tab.dataset.tab);
+  });
 }
 
 state.materials = (await attempt(() => api("GET", "/api/materials?limit=200")))?.items || [];
@@ -298,5 +372,6 @@ state.orgs = (await attempt(() => api("GET", "/api/organizations")))?.items || [
 for (const o of state.orgs) option($("#template-orgs"), o.id, o.name);
 showTab(new URLSearchParams(location.search).get("tab") || "scripts");
 await loadCategories();
-await Promise.all([loadScripts(), loadFlows(), loadRules()]);
+await Promise.all([loadScripts(), loadFlows(), loadRules(), loadAllScripts()]);
+showNodes([]);
 await loadTemplates();
