@@ -30,6 +30,27 @@ def test_normalised_forms(text: str, expected: str) -> None:
     assert normalise(text).text == expected
 
 
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("百分之五", "5%", "５％", "5 %", "百分之5"),
+        ("三千", "3000", "3,000", "3千", "３０００"),
+        ("两千五", "2500", "2千5", "二千五百"),
+        ("三万五", "35000", "3.5万", "三点五万"),
+        ("三十万元", "30万元", "300000元", "300,000元"),
+        ("年化百分之三点五", "年化3.5%", "年化３.５％"),
+        ("保險期間十年", "保险期间10年", "保险期间十年"),
+    ],
+)
+def test_every_way_of_writing_a_number_is_one_form(forms: tuple[str, ...]) -> None:
+    assert len({normalise(f).text for f in forms}) == 1, [normalise(f).text for f in forms]
+
+
+@pytest.mark.parametrize("word", ["千万不要", "百分百", "万元户"])
+def test_words_made_of_numeral_characters_stay_words(word: str) -> None:
+    assert normalise(word).text == word
+
+
 def test_spans_map_back_to_the_original() -> None:
     text = "您好，這款「保險」年化百分之三。"
     result = normalise(text)
@@ -51,7 +72,7 @@ def test_spans_are_ordered_and_inside_the_input(text: str) -> None:
             assert s >= result.starts[i - 1]
 
 
-@given(st.text(alphabet="保险产品百分之三十万二零点，。 ＡＢ１", max_size=40))
+@given(st.text(alphabet="保险产品百分之三十万二零点，。 ＡＢ１5.%千亿", max_size=40))
 def test_normalising_twice_changes_nothing(text: str) -> None:
     once = normalise(text).text
     assert normalise(once).text == once

@@ -4,12 +4,13 @@ Transcripts and key phrases go through the same steps, so an exact match of norm
 phrase in normalised transcript means "the same words, however written":
 
 1. NFKC per character (full-width ``ＡＢＣ１２３％`` → ``ABC123%``), then lower case.
-2. Traditional → simplified, character by character (``險`` → ``险``), from the
-   single-character entries of zhconv's ``zh-hans`` table, so lengths never change.
+2. Traditional → simplified, character by character (``險`` → ``险``) with OpenCC's
+   ``t2s`` character table, so lengths never change.
 3. Spaces, punctuation, symbols and control characters are dropped (``%`` is kept: it
    is part of rates; ``.`` only as a decimal point), and so are the fillers ``嗯``, ``呃``.
-4. Chinese numerals become digits: ``百分之三点五`` → ``3.5%``, ``三十万`` → ``300000``,
-   ``二零二四`` → ``2024``; every digit produced maps back to the whole number.
+4. Numbers get one form, however written: ``百分之三点五``, ``3.5%`` and ``３.５％`` →
+   ``3.5%``; ``三十万``, ``30万`` and ``300,000`` → ``300000``; ``两千五`` → ``2500``;
+   ``二零二四`` → ``2024``. Every digit produced maps back to the whole number.
 
 ``NormalisedText.span(start, end)`` turns a span of the output into the span of the
 input it came from.
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from fractions import Fraction
 
 import attrs
+import opencc
 
 __all__ = ["NormalisedText", "normalise", "to_simplified"]
 
@@ -48,11 +51,16 @@ _PERCENT = "百分之"
 
 
 @functools.cache
-def _simplified() -> dict[str, str]:
-    from zhconv import zhconv  # type: ignore[import-untyped]
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
 
-    table: dict[str, str] = zhconv.getdict("zh-hans")
-    return {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
+
+def _simplified(ch: str) -> str:
+    """``ch`` in simplified script; a character OpenCC would not map one to one stays."""
+    if ch.isascii():
+        return ch
+    converted: str = _to_simplified().convert(ch)
+    return converted if len(converted) == 1 else ch
 
 
 def to_simplified(text: str) -> str:
@@ -85,28 +93,54 @@ def _keep(ch: str) -> bool:
 @functools.cache
 def _fold(ch: str) -> str:
     folded = unicodedata.normalize("NFKC", ch).lower()
-    table = _simplified()
-    return "".join(c for c in (table.get(c, c) for c in folded) if _keep(c))
+    return "".join(c for c in (_simplified(c) for c in folded) if _keep(c))
 
 
-def _numeral_value(run: str) -> str:
-    """Digits for a run of Chinese numerals; digit by digit when it has no units."""
-    if not any(c in _SMALL_UNITS or c in _BIG_UNITS for c in run):
-        return "".join(str(_DIGITS[c]) for c in run)
-    total = section = digit = 0
-    for c in run:
-        if c in _DIGITS:
-            digit = _DIGITS[c]
-        elif c in _SMALL_UNITS:
-            section += (digit or 1) * _SMALL_UNITS[c]
-            digit = 0
-        else:
-            big = _BIG_UNITS[c]
-            section = section + digit or (0 if total else 1)
+def _is_digit(ch: str) -> bool:
+    return ch.isascii() and ch.isdigit()
+
+
+def _plain(value: Fraction) -> str:
+    """``value`` in positional notation: ``15000``, ``3.5`` (never an exponent)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    places = 0
+    while (value * 10**places).denominator != 1:  # a finite decimal: its inputs were
+        places += 1
+    digits = str((value * 10**places).numerator).rjust(places + 1, "0")
+    return f"{digits[:-places]}.{digits[-places:]}"
+
+
+def _run_value(parts: list[tuple[str, str]]) -> str:
+    """Digits for a run of numbers and units, ``parts`` as ``_number`` collects them.
+
+    Without units the digits are read one by one (``二零二四`` → ``2024``). With units,
+    Arabic and Chinese digits multiply alike (``3千``, ``1.5万``, ``三千`` → ``3000``,
+    ``15000``, ``3000``), and a single digit right after 百/千/万/亿 counts in the next
+    lower place, as people say it (``两千五`` → ``2500``, ``三万五`` → ``35000``).
+    """
+    if not any(kind == "unit" for kind, _ in parts):
+        return "".join(v if kind == "number" else str(_DIGITS[v]) for kind, v in parts)
+    total = section = Fraction(0)
+    digit: Fraction | None = None
+    for kind, v in parts:
+        if kind == "unit" and v in _SMALL_UNITS:
+            section += (digit or 1) * _SMALL_UNITS[v]
+            digit = None
+        elif kind == "unit":
+            big = _BIG_UNITS[v]
+            section = section + (digit or 0) or Fraction(0 if total else 1)
             # 三亿五千万: 万 scales only the section after 亿, not the total.
             total = (total + section) * big if total < big else total + section * big
-            section = digit = 0
-    return str(total + section + digit)
+            section, digit = Fraction(0), None
+        else:
+            digit = Fraction(v) if kind == "number" else Fraction(_DIGITS[v])
+    if digit is not None and len(parts) >= 2 and parts[-2][0] == "unit":
+        kind, v = parts[-1]
+        unit = _SMALL_UNITS.get(parts[-2][1]) or _BIG_UNITS[parts[-2][1]]
+        if unit >= 100 and v not in "零〇0" and (kind == "digit" or len(v) == 1):
+            digit *= unit // 10
+    return _plain(total + section + (digit or 0))
 
 
 def _fraction_end(chars: list[str], point: int) -> int:
@@ -120,31 +154,66 @@ def _fraction_end(chars: list[str], point: int) -> int:
         while end < len(chars) and chars[end] in _DIGITS:
             end += 1
     else:
-        while end < len(chars) and chars[end].isascii() and chars[end].isdigit():
+        while end < len(chars) and _is_digit(chars[end]):
             end += 1
     return point if end == point + 1 else end
 
 
+def _decimals(chars: list[str], point: int, end: int) -> str:
+    return "".join(c if c.isascii() else str(_DIGITS[c]) for c in chars[point + 1 : end])
+
+
 def _number(chars: list[str], start: int) -> tuple[int, str]:
-    """The end and the digits of the number at ``start`` (``start, ""`` if there is none)."""
+    """The end and the digits of the number at ``start`` (``start, ""`` if there is none).
+
+    A number is a run of Arabic numbers (``3``, ``1.5``), Chinese digits (``三``,
+    ``三点五``) and units (``十百千万亿``) that starts with a digit or ``十``, stopping
+    before ``百分之``.
+    """
     n = len(chars)
-    end = start
-    if end < n and chars[end].isascii() and chars[end].isdigit():
-        while end < n and chars[end].isascii() and chars[end].isdigit():
-            end += 1
-        digits = "".join(chars[start:end])
-    else:
-        while end < n and chars[end] in _NUMERALS:
-            end += 1
-        if end == start:
-            return start, ""
-        digits = _numeral_value("".join(chars[start:end]))
-    if end + 1 < n and chars[end] in _POINTS:
-        frac_end = _fraction_end(chars, end)
-        if frac_end > end:
-            frac = "".join(c if c.isascii() else str(_DIGITS[c]) for c in chars[end + 1 : frac_end])
-            return frac_end, f"{digits}.{frac}"
-    return end, digits
+    parts: list[tuple[str, str]] = []
+    i = start
+    while i < n:
+        c = chars[i]
+        if _is_digit(c):
+            end = i
+            while end < n and _is_digit(chars[end]):
+                end += 1
+            number = "".join(chars[i:end])
+            if end + 1 < n and chars[end] == ".":
+                frac_end = _fraction_end(chars, end)
+                if frac_end > end:
+                    number += "." + _decimals(chars, end, frac_end)
+                    end = frac_end
+            parts.append(("number", number))
+            i = end
+        elif c in _DIGITS:
+            frac_end = _fraction_end(chars, i + 1) if i + 2 < n and chars[i + 1] == "点" else i
+            if frac_end > i + 1:
+                parts.append(("number", f"{_DIGITS[c]}.{_decimals(chars, i + 1, frac_end)}"))
+                i = frac_end
+            else:
+                parts.append(("digit", c))
+                i += 1
+        elif c in _SMALL_UNITS or c in _BIG_UNITS:
+            # Only 十 starts a number: 万一, 千万 (by all means) and 百分之 are words.
+            if (not parts and c != "十") or "".join(chars[i : i + 3]) == _PERCENT:
+                break
+            parts.append(("unit", c))
+            i += 1
+        elif c in _POINTS and parts and parts[-1][0] == "unit" and i + 1 < n:
+            # 十点五 → 10.5, and 十点五万 → 105000: what came before is the whole part.
+            frac_end = _fraction_end(chars, i)
+            whole = _run_value(parts)
+            if frac_end == i or "." in whole:
+                break
+            parts = [("number", f"{whole}.{_decimals(chars, i, frac_end)}")]
+            i = frac_end
+        else:
+            break
+    if not parts:
+        return start, ""
+    return i, _run_value(parts)
 
 
 def normalise(text: str) -> NormalisedText:
@@ -157,6 +226,17 @@ def normalise(text: str) -> NormalisedText:
             chars.append(c)
             starts.append(i)
             ends.append(i + 1)
+    # A "." is kept only as a decimal point, so dropping one never joins two numbers
+    # on a second pass ("5.千" is 5 and 千 both times).
+    kept = [
+        k
+        for k, c in enumerate(chars)
+        if c != "."
+        or (0 < k < len(chars) - 1 and _is_digit(chars[k - 1]) and _is_digit(chars[k + 1]))
+    ]
+    chars = [chars[k] for k in kept]
+    starts = [starts[k] for k in kept]
+    ends = [ends[k] for k in kept]
     out: list[str] = []
     out_starts: list[int] = []
     out_ends: list[int] = []
@@ -174,9 +254,8 @@ def normalise(text: str) -> NormalisedText:
             out_ends.extend([ends[k - 1]] * len(digits))
             i = k
             continue
-        if chars[i] != ".":
-            out.append(chars[i])
-            out_starts.append(starts[i])
-            out_ends.append(ends[i])
+        out.append(chars[i])
+        out_starts.append(starts[i])
+        out_ends.append(ends[i])
         i += 1
     return NormalisedText("".join(out), tuple(out_starts), tuple(out_ends))
