@@ -3,33 +3,37 @@
 PDF pages are rendered by pdfium (pypdfium2) to PNG at a fixed width. PPT, PPTX, DOC
 and DOCX are first turned into PDF by LibreOffice headless (``soffice --convert-to
 pdf``), each run with its own throw-away profile folder: two runs sharing a profile
-make one of them silently produce nothing. All of it runs in worker threads, at most
-``max_parallel`` documents at a time, so the event loop never blocks; progress is
-reported on the event loop as (pages done, pages total). Caching by content hash is
-the material service's job: this module converts whatever it is given.
+make one of them silently produce nothing. Both run as child processes within
+``ConversionLimits`` (memory, CPU time, wall time; see ``limits``): a hostile document
+costs at most that, and is refused with a message saying which limit it hit. Before
+LibreOffice sees a PPTX or DOCX every part of it is measured (``archives``); before pdfium
+draws anything every page's size is (``pdfrender``). Worker threads wait on the
+children, at most ``max_parallel`` documents at a time, so the event loop never blocks;
+progress is reported on the event loop as (pages done, pages total). Caching by content
+hash is the material service's job: this module converts whatever it is given.
 """
 
 from __future__ import annotations
 
-import io
-import math
+import json
 import os
 import shutil
-import signal
-import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 import attrs
-import pypdfium2
-from PIL import Image
 
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
-from zhanye_sdk.materials.kinds import OFFICE_KINDS, PDFIUM_LOCK, ContentKind
+from zhanye_sdk.materials import pdfrender
+from zhanye_sdk.materials.archives import check_archive
+from zhanye_sdk.materials.kinds import OFFICE_KINDS, ContentKind
+from zhanye_sdk.materials.limits import ConversionLimits, LimitedRun, run_limited
 
 __all__ = [
     "ConversionError",
@@ -48,9 +52,7 @@ _INSTALL_HINT = (
     "install LibreOffice: apt-get install --no-install-recommends "
     "libreoffice-impress-nogui libreoffice-writer-nogui (and fonts-noto-cjk for Chinese text)"
 )
-# Pages taller than this many widths are scaled down to fit (a 1 pt × 10 m page would
-# otherwise ask for a bitmap of gigabytes).
-_MAX_ASPECT = 8
+_ZIP_KINDS = frozenset({ContentKind.PPTX, ContentKind.DOCX})
 
 
 class ConversionError(ZhanyeError):
@@ -92,28 +94,39 @@ class DocumentConverter:
 
     Args:
         page_width: width of every page image in pixels (height follows the page).
-        max_pages: documents with more pages are refused.
-        timeout_s: how long LibreOffice may take for one document.
+        max_pages: documents with more pages are refused (overrides ``limits``).
+        timeout_s: how long one conversion may take (overrides ``limits.wall_s``).
         soffice: the LibreOffice program; ``None`` looks for ``soffice`` on the PATH.
         max_parallel: documents converted at the same time.
+        limits: what one conversion may cost.
     """
 
     def __init__(
         self,
         *,
         page_width: int = 1280,
-        max_pages: int = 300,
-        timeout_s: float = 180.0,
+        max_pages: int | None = None,
+        timeout_s: float | None = None,
         soffice: str | None = None,
         max_parallel: int = 2,
+        limits: ConversionLimits | None = None,
     ) -> None:
         if not 16 <= page_width <= 8192:
             raise InvalidInput(f"page width must be 16–8192 pixels, got {page_width}")
+        limits = limits or ConversionLimits()
+        if max_pages is not None:
+            limits = attrs.evolve(limits, max_pages=max_pages)
+        if timeout_s is not None:
+            limits = attrs.evolve(limits, wall_s=timeout_s)
         self.page_width = page_width
-        self.max_pages = max_pages
-        self.timeout_s = timeout_s
+        self.limits = limits
         self.soffice = soffice
         self._limiter = anyio.CapacityLimiter(max_parallel)
+
+    @property
+    def max_pages(self) -> int:
+        """Documents with more pages are refused."""
+        return self.limits.max_pages
 
     async def convert(
         self, data: bytes, kind: ContentKind, progress: PageProgress | None = None
@@ -122,8 +135,10 @@ class DocumentConverter:
 
         Raises:
             ConverterMissing: an Office document and LibreOffice is not installed.
-            ConversionError: the document could not be converted or rendered.
-            InvalidInput: ``kind`` is not a document, or it has too many pages.
+            ConversionError: the document could not be converted or rendered, or its
+                conversion went past a limit.
+            InvalidInput: ``kind`` is not a document; it has too many pages, too large
+                pages, or (a PPTX or DOCX) parts that inflate too far.
         """
         if kind is not ContentKind.PDF and kind not in OFFICE_KINDS:
             raise InvalidInput(f"a {kind.label} is not a document; only documents have pages")
@@ -132,11 +147,13 @@ class DocumentConverter:
                 _notify(progress, 0, 0)
                 data = await self.to_pdf(data, kind)
             return await anyio.to_thread.run_sync(
-                _render_pdf, data, self.page_width, self.max_pages, progress
+                _render_pdf, data, self.page_width, self.limits, progress
             )
 
     async def to_pdf(self, data: bytes, kind: ContentKind) -> bytes:
         """Convert an Office document to PDF with LibreOffice headless."""
+        if kind in _ZIP_KINDS:
+            await anyio.to_thread.run_sync(check_archive, data, self.limits)
         program = find_soffice(self.soffice)
         if program is None:
             raise ConverterMissing(
@@ -144,7 +161,7 @@ class DocumentConverter:
                 + _INSTALL_HINT
             )
         return await anyio.to_thread.run_sync(
-            _run_soffice, program, data, kind, self.timeout_s, abandon_on_cancel=False
+            _run_soffice, program, data, kind, self.limits, abandon_on_cancel=False
         )
 
 
@@ -158,7 +175,28 @@ def _report_from_thread(progress: PageProgress | None, done: int, total: int) ->
         anyio.from_thread.run_sync(progress, done, total)
 
 
-def _run_soffice(program: str, data: bytes, kind: ContentKind, timeout_s: float) -> bytes:
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:g} GiB"
+
+
+def _over_limit(run: LimitedRun, limits: ConversionLimits, what: str) -> ConversionError | None:
+    """The error for a run stopped by a limit, if it was."""
+    if run.timed_out:
+        return ConversionError(
+            f"the {what} was stopped: it took longer than {limits.wall_s:g} s",
+            zh=f"文档转换超过 {limits.wall_s:g} 秒仍未完成，已停止；"
+            "请精简文档（减少页数或图片）后重新上传",
+        )
+    if run.out_of_cpu:
+        return ConversionError(
+            f"the {what} was stopped: it used more than {limits.cpu_s:g} s of CPU time",
+            zh=f"文档转换耗用的计算时间超过 {limits.cpu_s:g} 秒，已停止；"
+            "该文档可能过于复杂或已损坏，请另存后重新上传",
+        )
+    return None
+
+
+def _run_soffice(program: str, data: bytes, kind: ContentKind, limits: ConversionLimits) -> bytes:
     with tempfile.TemporaryDirectory(prefix="zhanye-soffice-") as tmp:
         work = Path(tmp)
         source = work / f"source.{kind.extension}"
@@ -181,100 +219,127 @@ def _run_soffice(program: str, data: bytes, kind: ContentKind, timeout_s: float)
         ]
         env = {**os.environ, "HOME": str(work), "TMPDIR": str(work)}
         try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=work,
-                start_new_session=True,  # its own process group, so helpers die with it
-            )
+            run = run_limited(command, limits, cwd=work, env=env)
         except OSError as exc:
             raise ConverterMissing(
                 f"LibreOffice could not be started ({exc}); " + _INSTALL_HINT
             ) from exc
-        try:
-            _, stderr = process.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.communicate()
-            raise ConversionError(
-                f"LibreOffice did not convert the {kind.label} within {timeout_s:g} s"
-            ) from None
-        finally:
-            _kill_group(process)
+        stopped = _over_limit(run, limits, f"conversion of the {kind.label}")
+        if stopped is not None:
+            raise stopped
         pdf = out / "source.pdf"
         if not pdf.is_file() or pdf.stat().st_size == 0:
-            detail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            detail = run.stderr.strip().splitlines()[-3:]
             raise ConversionError(
                 f"LibreOffice could not convert the {kind.label} to PDF "
-                f"(exit status {process.returncode}{'; ' + ' '.join(detail) if detail else ''})"
+                f"(exit status {run.returncode}{'; ' + ' '.join(detail) if detail else ''}); "
+                f"it may be damaged, or need more than {_gib(limits.memory_bytes)} of memory",
+                zh=f"LibreOffice 无法转换这个{kind.label}：文件可能已损坏，或转换所需内存超过"
+                f"上限 {_gib(limits.memory_bytes)}；请另存后重新上传",
             )
         return pdf.read_bytes()
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    # Our own session leader's group: LibreOffice's helpers, if any outlived it.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if process.poll() is None:
-        process.kill()
+def _worker_error(message: dict[str, Any], limits: ConversionLimits) -> ZhanyeError:
+    code = message.get("error")
+    if code == "too_many_pages":
+        return InvalidInput(
+            f"the document has {message['pages']} pages; at most {message['limit']} "
+            "can be converted",
+            zh=f"文档共 {message['pages']} 页，最多只能转换 {message['limit']} 页，请拆分后再上传",
+        )
+    if code == "page_too_large":
+        width, height = round(message["width"]), round(message["height"])
+        return InvalidInput(
+            f"page {message['page']} is {width} × {height} pt, larger than "
+            f"{message['limit']:.0f} square points (4 × A0)",
+            zh=f"第 {message['page']} 页尺寸为 {width} × {height} 磅，"
+            "超过上限（4 张 A0 纸的面积），请调整页面大小后再上传",
+        )
+    if code == "too_many_pixels":
+        return InvalidInput(
+            f"the page images would have {message['pixels']} pixels, at most {message['limit']}",
+            zh=f"文档各页图片合计 {message['pixels']} 像素，超过上限 {message['limit']}，"
+            "请减少页数或缩小页面后再上传",
+        )
+    if code == "open":
+        return ConversionError(
+            f"the PDF cannot be opened ({message.get('reason')})",
+            zh="PDF 文件无法打开，可能已损坏或加密，请另存后重新上传",
+        )
+    if code == "no_pages":
+        return ConversionError("the document has no pages", zh="文档没有任何页面")
+    if code == "no_area":
+        return ConversionError(
+            f"page {message['page']} has no area",
+            zh=f"第 {message['page']} 页的尺寸为零，无法显示",
+        )
+    if code == "memory":
+        return ConversionError(
+            f"rendering the pages needs more than {_gib(limits.memory_bytes)} of memory",
+            zh=f"渲染页面所需内存超过上限 {_gib(limits.memory_bytes)}，已停止；"
+            "该文档可能过于复杂或已损坏",
+        )
+    return ConversionError(
+        f"page {message.get('page')} cannot be rendered ({message.get('reason')})",
+        zh=f"第 {message.get('page')} 页无法渲染，文档可能已损坏",
+    )
 
 
 def _render_pdf(
-    pdf: bytes, page_width: int, max_pages: int, progress: PageProgress | None
+    pdf: bytes, page_width: int, limits: ConversionLimits, progress: PageProgress | None
 ) -> list[RenderedPage]:
-    try:
-        with PDFIUM_LOCK:
-            document = pypdfium2.PdfDocument(pdf)
-            total = len(document)
-    except pypdfium2.PdfiumError as exc:
-        raise ConversionError(f"the PDF cannot be opened ({exc})") from exc
-    pages: list[RenderedPage] = []
-    try:
-        if total > max_pages:
-            raise InvalidInput(
-                f"the document has {total} pages; at most {max_pages} can be converted"
-            )
-        if total == 0:
-            raise ConversionError("the document has no pages")
-        _report_from_thread(progress, 0, total)
-        for index in range(total):
-            # The lock is held per page, never while reporting progress to the loop.
-            with PDFIUM_LOCK:
-                image = _render_page(document, index, page_width)
-            buffer = io.BytesIO()
-            image.save(buffer, "PNG", compress_level=6)
-            pages.append(RenderedPage(index + 1, buffer.getvalue(), image.width, image.height))
-            _report_from_thread(progress, index + 1, total)
-    finally:
-        with PDFIUM_LOCK:
-            document.close()
-    return pages
+    with tempfile.TemporaryDirectory(prefix="zhanye-pdfium-") as tmp:
+        work = Path(tmp)
+        (work / "source.pdf").write_bytes(pdf)
+        (work / "pages").mkdir()
+        said: list[dict[str, Any]] = []
 
-
-def _render_page(document: pypdfium2.PdfDocument, index: int, page_width: int) -> Image.Image:
-    try:
-        page = document[index]
-        try:
-            width_pt, height_pt = page.get_size()
-            if width_pt <= 0 or height_pt <= 0:
-                raise ConversionError(f"page {index + 1} has no area")
-            target = page_width
-            if height_pt / width_pt > _MAX_ASPECT:
-                target = max(1, math.floor(page_width * _MAX_ASPECT * width_pt / height_pt))
-            # pdfium sizes the bitmap as ceil(points × scale); stay just under the target.
-            scale = (target - 0.01) / width_pt
-            bitmap = page.render(scale=scale)
+        def heard(line: str) -> None:
             try:
-                image: Image.Image = bitmap.to_pil().convert("RGB")
-            finally:
-                bitmap.close()
-        finally:
-            page.close()
-    except pypdfium2.PdfiumError as exc:
-        raise ConversionError(f"page {index + 1} cannot be rendered ({exc})") from exc
-    return image
+                message = json.loads(line)
+            except ValueError:
+                return
+            if not isinstance(message, dict):
+                return
+            said.append(message)
+            if "total" in message:
+                _report_from_thread(progress, 0, message["total"])
+            elif "page" in message and "error" not in message:
+                _report_from_thread(progress, message["page"], said[0]["total"])
+
+        command = [
+            sys.executable,
+            "-I",
+            pdfrender.__file__,
+            str(work / "source.pdf"),
+            str(work / "pages"),
+            str(page_width),
+            str(limits.max_pages),
+            repr(limits.max_page_area_pt2),
+            str(limits.max_total_pixels),
+        ]
+        run = run_limited(command, limits, cwd=work, on_line=heard)
+        stopped = _over_limit(run, limits, "rendering of the PDF")
+        if stopped is not None:
+            raise stopped
+        errors = [m for m in said if "error" in m]
+        if errors:
+            raise _worker_error(errors[0], limits)
+        pages = [m for m in said if "page" in m]
+        if run.returncode != 0 or not said or len(pages) != said[0].get("total"):
+            raise ConversionError(
+                f"rendering the PDF stopped (exit status {run.returncode}); it may be damaged, "
+                f"or need more than {_gib(limits.memory_bytes)} of memory",
+                zh=f"PDF 页面渲染中途停止：文件可能已损坏，或所需内存超过上限 "
+                f"{_gib(limits.memory_bytes)}；请另存后重新上传",
+            )
+        return [
+            RenderedPage(
+                m["page"],
+                (work / "pages" / f"{m['page']:04d}.png").read_bytes(),
+                m["width"],
+                m["height"],
+            )
+            for m in pages
+        ]

@@ -11,6 +11,9 @@ where a magic number is shared by many formats, inside the container:
 - an ISO base media file whose first box is ``ftyp`` (and whose brand is not an image
   or audio brand) → MP4; an EBML header whose DocType is ``webm`` → WebM.
 
+A file that is two of these at once (a PDF with a zip directory at its end, a zip or
+OLE file with a PDF header in its first kilobyte) is a polyglot and is none of them.
+
 Anything else gets a ``Finding`` that says, in words, what was found ("a Windows
 executable", "a truncated PDF (no %%EOF trailer)", "a zip archive that is not a
 PowerPoint or Word document"), so ``require_kind`` can refuse it with a message naming
@@ -244,6 +247,8 @@ def _identify_pdf(data: bytes) -> Finding:
     # The trailer's %%EOF sits at the very end, give or take line ends and padding.
     if b"%%EOF" not in data[-1024:]:
         return _other("a truncated or damaged PDF (no %%EOF trailer at the end)")
+    if _has_zip_directory(data):
+        return _other("a PDF with a zip archive hidden inside (a polyglot file)")
     try:
         with PDFIUM_LOCK:
             document = pypdfium2.PdfDocument(data)
@@ -282,6 +287,23 @@ _OOXML_MAIN_PARTS = {
 _MAX_PART_BYTES = 16 * 1024 * 1024
 
 
+def _has_zip_directory(data: bytes) -> bool:
+    """A zip's end-of-directory record, which zip readers find at the end of any file."""
+    if b"PK\x05\x06" not in data[-66_000:]:
+        return False
+    try:
+        return zipfile.is_zipfile(io.BytesIO(data))
+    except Exception:  # a hostile directory is still a directory
+        return True
+
+
+def _unless_polyglot(data: bytes, found: Finding, container: str) -> Finding:
+    """``found``, unless PDF readers would see a PDF too (they look in the first kilobyte)."""
+    if b"%PDF-" in data[:1024]:
+        return _other(f"{container} with a PDF header inside (a polyglot file)")
+    return found
+
+
 def _identify_zip(data: bytes) -> Finding:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -295,7 +317,7 @@ def _identify_zip(data: bytes) -> Finding:
                     for checked in ("[Content_Types].xml", part):
                         if not _is_xml_part(archive, checked):
                             return _other(f"a damaged {kind.label} (its {checked} is unreadable)")
-                    return _found(kind)
+                    return _unless_polyglot(data, _found(kind), f"a {kind.label}")
     except Exception:  # zipfile raises assorted errors on hostile central directories
         return _other("a damaged or truncated zip archive")
     if "xl/workbook.xml" in names:
@@ -318,9 +340,9 @@ def _identify_ole(data: bytes) -> Finding:
     except Exception:  # olefile raises OSError, struct.error, IndexError… on bad files
         return _other("a damaged OLE compound file (an old Office file that cannot be read)")
     if "PowerPoint Document" in streams:
-        return _found(ContentKind.PPT)
+        return _unless_polyglot(data, _found(ContentKind.PPT), "a PowerPoint 97-2003 file")
     if "WordDocument" in streams:
-        return _found(ContentKind.DOC)
+        return _unless_polyglot(data, _found(ContentKind.DOC), "a Word 97-2003 file")
     if "Workbook" in streams or "Book" in streams:
         return _other("an Excel 97-2003 workbook (XLS)")
     return _other("an OLE compound file that is neither a PowerPoint nor a Word document")

@@ -29,6 +29,7 @@ from PIL import Image
 
 from zhanye_sdk.clock import from_ms
 from zhanye_sdk.errors import InvalidInput, PermissionDenied
+from zhanye_sdk.materials.archives import check_archive
 from zhanye_sdk.materials.blobs import BlobLedger
 from zhanye_sdk.materials.conversion import DocumentConverter, PageProgress
 from zhanye_sdk.materials.kinds import (
@@ -39,12 +40,12 @@ from zhanye_sdk.materials.kinds import (
     require_kind,
 )
 from zhanye_sdk.materials.models import Audience, Material, MaterialKind, MaterialList, PageImage
+from zhanye_sdk.materials.names import clean_material_name
 from zhanye_sdk.materials.storage import ByteProgress, LocalStorage, MaterialStorage
 from zhanye_sdk.materials.visibility import may_delete, resolve_audience, visible_to
 from zhanye_sdk.platform.context import ServiceContext, new_id
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal
-from zhanye_sdk.platform.validation import check_name
 from zhanye_sdk.store.database import Database
 from zhanye_sdk.store.schema import material_orgs, materials
 
@@ -272,11 +273,11 @@ class MaterialService:
             InvalidInput: the URL is not http(s), or a field is malformed.
         """
         require(actor, Operation.MATERIAL_UPLOAD)
-        name = check_name(name, what="material name", limit=128)
+        name = clean_material_name(name)
         url = check_link_url(url)
         selectors = check_mask_selectors(mask_selectors)
         if title is not None:
-            title = check_name(title, what="link title", limit=128)
+            title = clean_material_name(title, what="link title")
         async with self._ctx.db.begin() as conn:
             audience, shown_in, owner_org = await resolve_audience(conn, actor, org_ids)
             material_id = await self._insert(
@@ -307,7 +308,7 @@ class MaterialService:
         progress: ByteProgress | None,
     ) -> Material:
         require(actor, Operation.MATERIAL_UPLOAD)
-        name = check_name(name, what="material name", limit=128)
+        name = clean_material_name(name)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise InvalidInput("the upload must be bytes", zh="上传内容必须是文件数据")
         data = bytes(data)
@@ -322,6 +323,11 @@ class MaterialService:
         content_kind = await anyio.to_thread.run_sync(
             functools.partial(require_kind, data, accepted, what=what)
         )
+        if content_kind in (ContentKind.PPTX, ContentKind.DOCX):
+            # Declared sizes only: refusing a zip bomb costs no inflating here.
+            await anyio.to_thread.run_sync(
+                functools.partial(check_archive, data, self.converter.limits, inflate=False)
+            )
         async with self._ctx.db.connect() as conn:
             audience, shown_in, owner_org = await resolve_audience(conn, actor, org_ids)
         # Only now, with everything checked, does anything reach the store.
