@@ -55,6 +55,7 @@ def _to_simplified() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+@functools.lru_cache(maxsize=65536)
 def _simplified(ch: str) -> str:
     """``ch`` in simplified script; a character OpenCC would not map one to one stays."""
     if ch.isascii():
@@ -66,8 +67,7 @@ def _simplified(ch: str) -> str:
 def to_simplified(text: str) -> str:
     """``text`` with Traditional characters in Simplified form, one character for one
     (what a recogniser writes, made readable; matching normalises on its own)."""
-    table = _simplified()
-    return "".join(table.get(ch, ch) for ch in text)
+    return "".join(_simplified(ch) for ch in text)
 
 
 @attrs.frozen(slots=True)
