@@ -194,8 +194,10 @@ async def test_nothing_lost_nor_sent_twice_across_a_crash(tmp_path: Path) -> Non
     gw2 = ModemSmsGateway(restarted_sender, db, config, clock=clock)
     assert await gw2.process_due() == 2
     long_status = await gw2.status(long_msg.message_id)
-    assert long_status.status == "sent" and long_status.parts == 3
-    assert long_status.in_doubt == (2,)  # the part on the wire when we died: not resent
+    # The part on the wire when we died is not resent, and the message is not called
+    # sent: whether the customer has that part is unknown.
+    assert long_status.status == "in_doubt" and long_status.parts == 3
+    assert long_status.in_doubt == (2,)
     parts = [pdu.decode(p.hex) for p in crashing.sent + restarted_sender.sent]
     numbers = [(p.recipient, p.concat.part if p.concat else 1) for p in parts]  # type: ignore[union-attr]
     assert numbers == [("13800138000", 1), ("13800138000", 3), ("13900139000", 1)]
@@ -264,8 +266,14 @@ async def test_unplug_between_parts_resumes_after_replug_each_part_once() -> Non
             sim.replug()
             with anyio.fail_after(3):
                 await modem.wait_connected()
-            await gw.process_due()
+            # The gateway backs off while the modem is away: wait (bounded) for its
+            # retry to finish the message rather than sampling once.
             status = await gw.status(msg.message_id)
+            with anyio.fail_after(10):
+                while status.status != "sent":
+                    await gw.process_due()
+                    await anyio.sleep(0.05)
+                    status = await gw.status(msg.message_id)
     finally:
         unregister_simulator(name)
     assert status.status == "sent" and len(status.references) == status.parts
@@ -300,8 +308,11 @@ async def test_unplug_after_the_payload_left_is_in_doubt_not_resent() -> None:
             status = await gw.status(msg.message_id)
     finally:
         unregister_simulator(name)
-    assert status.status == "sent" and status.in_doubt == (1,) and status.references == ()
+    # Reported in doubt, not as sent; and not resent.
+    assert status.status == "in_doubt" and status.in_doubt == (1,) and status.references == ()
+    assert status.error is not None and "payload sent" in status.error
     assert len(sim.sent) == 1
+    assert [r.status for r in await gw.recent()] == ["in_doubt"]
 
 
 @pytest.mark.anyio
@@ -317,3 +328,94 @@ async def test_run_drains_the_queue() -> None:
                 await anyio.sleep(0.01)
         tg.cancel_scope.cancel()
     assert len(sender.sent) == 3
+
+
+class CountingModem:
+    """The real modem, with the gateway's send attempts counted."""
+
+    def __init__(self, modem: Modem) -> None:
+        self.modem = modem
+        self.attempts = 0
+
+    def encode(self, number: str, text: str) -> list[pdu.SubmitPart]:
+        return self.modem.encode(number, text)
+
+    async def send_pdu(self, part: pdu.SubmitPart) -> int:
+        self.attempts += 1
+        return await self.modem.send_pdu(part)
+
+
+class ConnectedCountingModem(CountingModem):
+    """A sender that also tells whether the modem is there (as ``Modem`` does)."""
+
+    @property
+    def connected(self) -> bool:
+        return self.modem.connected
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("says_connected", [False, True])
+async def test_while_unplugged_the_gateway_backs_off_and_sends_after_replug(
+    tmp_path: Path, says_connected: bool
+) -> None:
+    sim = ModemSimulator("generic")
+    name = f"gw-{os.getpid()}-offline"
+    url = register_simulator(name, sim)
+    try:
+        async with Modem(url, MODEM_CONFIG) as modem:
+            with anyio.fail_after(3):
+                await modem.wait_connected()
+            counting = (ConnectedCountingModem if says_connected else CountingModem)(modem)
+            config = GatewayConfig(limits=RateLimits(min_interval=0.001), idle_poll=1.0)
+            gw = ModemSmsGateway(counting, tmp_path / "outbox.db", config)
+            sim.unplug()
+            with anyio.fail_after(3):
+                while modem.connected:  # noqa: ASYNC110 - the simulator is a thread
+                    await anyio.sleep(0.01)
+            (msg,) = await gw.send(["13800138000"], "hello")
+            writes = gw._db.total_changes
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(gw.run)
+                await anyio.sleep(3.0)
+                # A bounded exponential back-off (0.1 s doubling to 2 s): a handful of
+                # tries in 3 s, not one every 10 ms.
+                assert 1 <= gw.offline_attempts <= 8, gw.offline_attempts
+                if says_connected:
+                    # The modem says it is away: no AT+CMGS, and no database write per
+                    # try (one: the message's parts, encoded once).
+                    assert counting.attempts == 0
+                    assert gw._db.total_changes - writes <= 1
+                else:
+                    assert 1 <= counting.attempts <= 8, counting.attempts
+                assert (await gw.status(msg.message_id)).status == "queued"
+                sim.replug()
+                with anyio.fail_after(10):
+                    while (await gw.status(msg.message_id)).status != "sent":  # noqa: ASYNC110 - polls the outbox
+                        await anyio.sleep(0.05)
+                tasks.cancel_scope.cancel()
+            gw.close()
+    finally:
+        unregister_simulator(name)
+    assert [s.text for s in sim.sent] == ["hello"]
+
+
+@pytest.mark.anyio
+async def test_a_locked_gateway_holds_every_message_back_with_the_reason() -> None:
+    from zhanye_sdk.merchant.registration import Registration, sms_lock
+
+    registration: list[Registration | None] = [Registration(False, message="no subscription")]
+    sender = FakeSender()
+    gw = ModemSmsGateway(sender, lock=sms_lock(lambda: registration[0]))
+    (held,) = await gw.send(["13800138000"], "您的预订已确认")
+    assert held.status == "blocked" and held.error == "no subscription"
+    assert await gw.process_due() == 0 and sender.sent == []
+    assert (await gw.status(held.message_id)).status == "blocked"
+    registration[0] = None
+    (unverified,) = await gw.send(["13800138001"], "hi")
+    assert unverified.status == "blocked" and "not been verified" in (unverified.error or "")
+    # Once the SIM is registered the same text goes (a held message is no duplicate).
+    registration[0] = Registration(True, quota_per_day=10)
+    (sent,) = await gw.send(["13800138000"], "您的预订已确认")
+    assert sent.status == "queued"
+    assert await gw.process_due() == 1 and len(sender.sent) == 1
+    assert [r.status for r in await gw.recent()] == ["sent", "blocked", "blocked"]

@@ -380,3 +380,20 @@ async def test_commands_before_connecting_fail_fast() -> None:
         with pytest.raises(DeviceDisconnected):
             await modem.send_sms("13800138000", "hi")
         assert not modem.connected
+
+
+@pytest.mark.anyio
+async def test_reconnect_backoff_starts_afresh_after_each_successful_reconnect() -> None:
+    # A phone that is unplugged and replugged again and again is heard again at once
+    # every time, not after a delay that grew with every earlier unplug.
+    sim = ModemSimulator("generic")
+    config = attrs.evolve(CONFIG, reconnect_min=0.1, reconnect_max=30.0)
+    async with running(sim, config=config) as modem:
+        drain_events(modem)
+        for _ in range(8):
+            sim.unplug()
+            await next_of(modem, ModemDisconnected)
+            sim.replug()
+            # The first try comes after ~0.1 s; with the delay never reset it would be
+            # 0.1 × 2^n s after the n-th unplug (25 s by the eighth).
+            await next_of(modem, ModemConnected, within=3.0)

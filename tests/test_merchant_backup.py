@@ -57,14 +57,21 @@ async def test_a_damaged_backup_is_refused_and_the_data_kept(tmp_path: Path) -> 
     await desk.close()
     broken = tmp_path / "merchant-broken.db"
     broken.write_bytes(b"SQLite format 3\x00" + os.urandom(20_000))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         await restore_database(broken, live)
+    # The shopkeeper reads why, in Chinese, and that nothing changed.
+    assert refused.value.zh is not None and "merchant-broken.db" in refused.value.zh
+    assert "损坏" in refused.value.zh and "当前数据保持不变" in refused.value.zh
     not_ours = tmp_path / "other.db"
     import sqlite3
 
     sqlite3.connect(not_ours).execute("create table t(x)").connection.commit()
-    with pytest.raises(InvalidInput, match="not a merchant desk"):
+    with pytest.raises(InvalidInput, match="not a merchant desk") as refused:
         await restore_database(not_ours, live)
+    assert refused.value.zh is not None and "不是商户管家的数据库" in refused.value.zh
+    with pytest.raises(InvalidInput) as refused:
+        await restore_database(tmp_path / "missing.db", live)
+    assert refused.value.zh == "找不到备份文件“missing.db”"
     desk = await MerchantDesk.open(f"sqlite:///{live}", clock=ManualClock())
     assert len(await desk.customers.search("客户")) == 50  # the search's page size; all still there
     await desk.close()

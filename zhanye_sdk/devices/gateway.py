@@ -7,7 +7,15 @@ or an unplugged modem neither loses a message nor sends a part twice: on restart
 the queue resumes at the next unsent part with the same concatenation reference. A
 part whose payload left but whose answer never came (the one in-doubt window) is
 recorded as in doubt and not resent — a duplicate would reach the customer, a gap
-is visible in :attr:`SendResult.in_doubt`.
+is visible in :attr:`SendResult.in_doubt`, and such a message ends ``in_doubt``, not
+``sent``.
+
+While the modem is away (unplugged, reconnecting) the queue waits with a bounded
+exponential back-off instead of trying (and writing to its database) every few
+milliseconds. A ``lock`` (e.g. the SIM's registration, see
+:func:`zhanye_sdk.merchant.registration.sms_lock`) holds every message back at the
+door — confirmations and automatic messages as well as bulk ones — and records it
+``blocked`` with the reason.
 
 Sending respects per-SIM limits (a token bucket for the pace, sliding hour and day
 windows from the persistent send log), skips a repeat of the same text to the same
@@ -33,7 +41,7 @@ import attrs
 from zhanye_sdk.devices import pdu
 from zhanye_sdk.devices.at_errors import CmsError, DeviceDisconnected
 from zhanye_sdk.devices.modem import SubmitInDoubt
-from zhanye_sdk.errors import DeviceError, InvalidInput, NotFound
+from zhanye_sdk.errors import DeviceError, InvalidInput, NotFound, ZhanyeError
 
 __all__ = [
     "GatewayConfig",
@@ -54,8 +62,11 @@ class SendResult:
     """What became of one recipient's message.
 
     ``status``: ``queued`` (waiting in the outbox), ``sending`` (parts left),
-    ``sent``, ``failed`` (``error`` says why), ``duplicate`` (the same text went to
-    this number within the de-duplication window; ``message_id`` is that message).
+    ``sent``, ``in_doubt`` (every part went out, but for the parts in ``in_doubt`` the
+    modem went away before it said whether the network took them: the customer may
+    or may not have them), ``failed`` (``error`` says why), ``blocked`` (held back by
+    the gateway's lock, ``error`` says why; never sent), ``duplicate`` (the same text
+    went to this number within the de-duplication window; ``message_id`` is that message).
     """
 
     message_id: int
@@ -173,6 +184,7 @@ class GatewayConfig:
         max_attempts: tries on transient +CMS errors before giving up.
         retry_base, retry_max: exponential backoff between those tries.
         idle_poll: longest sleep of :meth:`ModemSmsGateway.run` between checks.
+        offline_retry_min, offline_retry_max: back-off bounds while the modem is away.
     """
 
     signature: str | None = None
@@ -183,6 +195,8 @@ class GatewayConfig:
     retry_base: float = 5.0
     retry_max: float = 600.0
     idle_poll: float = 1.0
+    offline_retry_min: float = 0.1
+    offline_retry_max: float = 2.0
 
 
 _SCHEMA = """
@@ -220,6 +234,8 @@ class ModemSmsGateway:
         database: SQLite file path, or ``":memory:"``.
         config: see :class:`GatewayConfig`.
         clock: wall clock in seconds (persisted windows survive restarts).
+        lock: asked before each message is queued; an error it returns holds the
+            message back (``blocked``, with the error as the reason).
     """
 
     def __init__(
@@ -229,10 +245,16 @@ class ModemSmsGateway:
         config: GatewayConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        lock: Callable[[], ZhanyeError | None] | None = None,
     ) -> None:
         self.sender = sender
         self.config = config or GatewayConfig()
         self._clock = clock
+        self._lock = lock
+        self._offline = 0
+        self._offline_until = 0.0
+        #: How many times a send found the modem away (each followed by a back-off).
+        self.offline_attempts = 0
         self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
         self._db_lock = threading.Lock()
         self._db.executescript(_SCHEMA)
@@ -270,7 +292,7 @@ class ModemSmsGateway:
                 done = parts_sent + 1 >= len(parts)
                 self._db.execute(
                     "UPDATE sms_outbox SET state = ?, parts_sent = ?, in_doubt = ? WHERE id = ?",
-                    ("sent" if done else "queued", parts_sent + 1, json.dumps(doubt), row_id),
+                    ("in_doubt" if done else "queued", parts_sent + 1, json.dumps(doubt), row_id),
                 )
             last = self._db.execute(
                 "SELECT MAX(at) FROM sms_sent_log WHERE sim = ?", (sim,)
@@ -297,6 +319,10 @@ class ModemSmsGateway:
 
     # ------------------------------------------------------------ public API
 
+    def locked(self) -> ZhanyeError | None:
+        """Why messages are held back now (None: they are not)."""
+        return self._lock() if self._lock is not None else None
+
     async def send(self, numbers: Sequence[str], text: str) -> list[SendResult]:
         """Queue ``text`` (signed) for each number; returns ``queued`` or ``duplicate``
         results. Raises :class:`InvalidInput` listing every bad number."""
@@ -305,6 +331,9 @@ class ModemSmsGateway:
         now = self._clock()
         sim = self.config.sim
         window = self.config.dedupe_window
+        refusal = self.locked()
+        if refusal is not None:
+            return await self._in_thread(lambda: self._hold(cleaned, body, now, refusal))
 
         def enqueue() -> list[SendResult]:
             out = []
@@ -313,7 +342,7 @@ class ModemSmsGateway:
                 for number in cleaned:
                     row = self._db.execute(
                         f"SELECT {self._COLUMNS} FROM sms_outbox WHERE sim = ? AND number = ? "
-                        "AND body = ? AND created >= ? AND state != 'failed' "
+                        "AND body = ? AND created >= ? AND state NOT IN ('failed', 'blocked') "
                         "ORDER BY id DESC LIMIT 1",
                         (sim, number, body, now - window),
                     ).fetchone()
@@ -336,6 +365,38 @@ class ModemSmsGateway:
         results = await self._in_thread(enqueue)
         self._wake.set()
         return results
+
+    def _hold(
+        self, numbers: list[str], body: str, now: float, refusal: ZhanyeError
+    ) -> list[SendResult]:
+        out = []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for number in numbers:
+                cursor = self._db.execute(
+                    "INSERT INTO sms_outbox (sim, number, body, state, next_attempt, created, "
+                    "error) VALUES (?, ?, ?, 'blocked', ?, ?, ?)",
+                    (self.config.sim, number, body, now, now, str(refusal)),
+                )
+                assert cursor.lastrowid is not None
+                out.append(SendResult(cursor.lastrowid, number, "blocked", error=str(refusal)))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return out
+
+    async def recent(self, limit: int = 50) -> list[SendResult]:
+        """The newest messages of this SIM's outbox, newest first, whatever their state."""
+        sim = self.config.sim
+
+        def load() -> list[tuple[Any, ...]]:
+            return self._db.execute(
+                f"SELECT {self._COLUMNS} FROM sms_outbox WHERE sim = ? ORDER BY id DESC LIMIT ?",
+                (sim, max(1, min(int(limit), 500))),
+            ).fetchall()
+
+        return [self._result(row) for row in await self._in_thread(load)]
 
     async def status(self, message_id: int) -> SendResult:
         """The current state of a queued message; raises :class:`NotFound`."""
@@ -405,6 +466,8 @@ class ModemSmsGateway:
         sim = self.config.sim
         while True:
             now = self._clock()
+            if now < self._offline_until:
+                return sent
 
             def next_row(now: float = now) -> tuple[Any, ...] | None:
                 row: tuple[Any, ...] | None = self._db.execute(
@@ -442,6 +505,10 @@ class ModemSmsGateway:
             )
         parts = [pdu.SubmitPart(**p) for p in json.loads(parts_json)]
         part = parts[parts_sent]
+        if not getattr(self.sender, "connected", True):
+            # The modem is away: wait, without a write per try.
+            self._back_off_offline()
+            return "stop"
         await self._in_thread(
             lambda: self._db.execute(
                 "UPDATE sms_outbox SET state = 'sending' WHERE id = ?", (row_id,)
@@ -455,6 +522,7 @@ class ModemSmsGateway:
             return "sent"
         except DeviceDisconnected:
             await self._requeue(row_id, attempts, now, count=False)
+            self._back_off_offline()
             return "stop"
         except CmsError as exc:
             if exc.retryable and attempts + 1 < self.config.max_attempts:
@@ -468,8 +536,19 @@ class ModemSmsGateway:
                 return "stop"
             await self._fail(row_id, str(exc))
             return "failed"
+        self._offline = 0
         await self._advance(row_id, parts, parts_sent, refs_json, reference, now, None)
         return "sent"
+
+    def _back_off_offline(self) -> None:
+        """Back off (bounded, exponential) before the next try while the modem is away."""
+        self.offline_attempts += 1
+        config = self.config
+        delay = min(
+            config.offline_retry_max, config.offline_retry_min * 2 ** min(self._offline, 30)
+        )
+        self._offline += 1
+        self._offline_until = self._clock() + delay
 
     async def _advance(
         self,
@@ -492,17 +571,20 @@ class ModemSmsGateway:
         def write() -> None:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                old = self._db.execute(
+                    "SELECT in_doubt FROM sms_outbox WHERE id = ?", (row_id,)
+                ).fetchone()[0]
+                in_doubt = json.loads(old)
                 if doubt is not None:
-                    old = self._db.execute(
-                        "SELECT in_doubt FROM sms_outbox WHERE id = ?", (row_id,)
-                    ).fetchone()[0]
+                    in_doubt.append(parts_sent + 1)
                     self._db.execute(
                         "UPDATE sms_outbox SET in_doubt = ?, error = ? WHERE id = ?",
-                        (json.dumps([*json.loads(old), parts_sent + 1]), doubt, row_id),
+                        (json.dumps(in_doubt), doubt, row_id),
                     )
+                state = ("in_doubt" if in_doubt else "sent") if done else "queued"
                 self._db.execute(
                     "UPDATE sms_outbox SET state = ?, parts_sent = ?, refs = ? WHERE id = ?",
-                    ("sent" if done else "queued", parts_sent + 1, json.dumps(refs), row_id),
+                    (state, parts_sent + 1, json.dumps(refs), row_id),
                 )
                 self._db.execute("INSERT INTO sms_sent_log (sim, at) VALUES (?, ?)", (sim, now))
                 self._db.execute("COMMIT")
@@ -532,13 +614,31 @@ class ModemSmsGateway:
             )
         )
 
+    async def _next_due(self) -> float | None:
+        """When the earliest queued message may go (None: nothing queued)."""
+        sim = self.config.sim
+
+        def load() -> float | None:
+            value = self._db.execute(
+                "SELECT MIN(next_attempt) FROM sms_outbox WHERE sim = ? AND state = 'queued'",
+                (sim,),
+            ).fetchone()[0]
+            return None if value is None else float(value)
+
+        return await self._in_thread(load)
+
     async def run(self) -> None:
         """Send forever (start in a task group; cancel to stop)."""
         while True:
             self._wake = anyio.Event()
             await self.process_due()
             delay = self.config.idle_poll
-            if await self.pending():
-                delay = min(delay, max(0.01, await self.wait_time()))
+            due = await self._next_due()
+            if due is not None:
+                now = self._clock()
+                # Every condition must hold before the next part can go: sleep until
+                # the latest of them (never a busy loop while a message waits).
+                waits = [await self.wait_time(), due - now, self._offline_until - now]
+                delay = min(delay, max(0.01, *waits))
             with anyio.move_on_after(delay):
                 await self._wake.wait()

@@ -302,14 +302,18 @@ class Modem:
         attempt = 0
         while True:
             reason = "could not open the port"
+            connects = self.connects
             try:
                 async with self._opener(self.url, self.config) as transport:
                     reason = await self._connection(transport)
-                    attempt = 0 if self._ready_flag else attempt
             except DeviceError as exc:
                 reason = str(exc)
             except OSError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
+            if self.connects > connects:
+                # This connection came up (the ready flag is already cleared by now):
+                # the next reconnect starts from the shortest delay again.
+                attempt = 0
             self._lost(reason)
             delay = min(self.config.reconnect_max, self.config.reconnect_min * 2**attempt)
             attempt = min(attempt + 1, 30)

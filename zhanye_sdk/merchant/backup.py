@@ -46,20 +46,29 @@ def _row_counts(conn: sqlite3.Connection) -> dict[str, int]:
 def _check(path: Path) -> dict[str, int]:
     """Row counts of a database file that passes the integrity check; else InvalidInput."""
     if not path.is_file():
-        raise InvalidInput(f"{path} does not exist")
+        raise InvalidInput(f"{path} does not exist", zh=f"找不到备份文件“{path.name}”")
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
             if verdict != "ok":
-                raise InvalidInput(f"{path.name} is damaged: {verdict}")
+                raise InvalidInput(
+                    f"{path.name} is damaged: {verdict}",
+                    zh=f"备份文件“{path.name}”已损坏，未恢复，当前数据保持不变；请换一个备份",
+                )
             counts = _row_counts(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise InvalidInput(f"{path.name} is not a usable database: {exc}") from exc
+        raise InvalidInput(
+            f"{path.name} is not a usable database: {exc}",
+            zh=f"“{path.name}”不是可用的数据库文件（可能已损坏），未恢复，当前数据保持不变",
+        ) from exc
     if "merchant_customers" not in counts:
-        raise InvalidInput(f"{path.name} is not a merchant desk database")
+        raise InvalidInput(
+            f"{path.name} is not a merchant desk database",
+            zh=f"“{path.name}”不是商户管家的数据库，未恢复，当前数据保持不变",
+        )
     return counts
 
 
@@ -83,7 +92,10 @@ def _backup(source: Path, target: Path, progress: BackupProgress | None) -> Back
     counts = _check(partial)
     if counts != expected:
         partial.unlink(missing_ok=True)
-        raise InvalidInput(f"the backup's row counts {counts} differ from the source's {expected}")
+        raise InvalidInput(
+            f"the backup's row counts {counts} differ from the source's {expected}",
+            zh="备份校验失败：备份中的记录数与当前数据不一致，请重新备份",
+        )
     partial.replace(target)
     return BackupReport(target, counts)
 
@@ -106,7 +118,10 @@ def _restore(backup: Path, target: Path) -> dict[str, int]:
         dst.close()
         src.close()
     if restored != counts:
-        raise InvalidInput("the restored database does not match the backup")
+        raise InvalidInput(
+            "the restored database does not match the backup",
+            zh="恢复校验失败：恢复后的数据与备份不一致",
+        )
     return counts
 
 

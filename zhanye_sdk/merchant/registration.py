@@ -3,13 +3,21 @@ an active subscription, which also sets the daily quota and the SMS signature.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
 
 from zhanye_sdk.errors import PermissionDenied
 
-__all__ = ["LocalVerifier", "NotRegistered", "Registration", "RegistrationVerifier"]
+__all__ = [
+    "LocalVerifier",
+    "NotRegistered",
+    "Registration",
+    "RegistrationVerifier",
+    "require_active",
+    "sms_lock",
+]
 
 
 @attrs.frozen
@@ -60,3 +68,18 @@ def require_active(registration: Registration | None) -> Registration:
             zh="这张 SIM 卡没有有效的订阅，短信功能已锁定；请联系服务商开通后再试",
         )
     return registration
+
+
+def sms_lock(registration: Callable[[], Registration | None]) -> Callable[[], NotRegistered | None]:
+    """The SMS gateway's lock (``ModemSmsGateway(lock=...)``): every message — bulk,
+    reservation confirmations, automatic replies, greetings — is held back, with the
+    reason, unless the SIM's registration is active."""
+
+    def refusal() -> NotRegistered | None:
+        try:
+            require_active(registration())
+        except NotRegistered as exc:
+            return exc
+        return None
+
+    return refusal
