@@ -14,6 +14,7 @@ import anyio
 from aiohttp import web
 
 from hosts.kiosk.server import build_kiosk_app
+from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
 from zhanye_sdk.api.merchant import MerchantApi
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.devices import Modem, ModemConfig
@@ -27,7 +28,8 @@ from zhanye_sdk.devices.simulator import (
 )
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
-from zhanye_sdk.merchant.registration import Registration
+from zhanye_sdk.merchant.registration import Registration, sms_lock
+from zhanye_sdk.merchant.runtime import DeskRuntime
 
 from .webhost import ThreadedLoop
 
@@ -43,8 +45,14 @@ class RunningKiosk(ThreadedLoop):
         self.folder = folder
         self.transport = transport
         self.sim = ModemSimulator("huawei", ring_interval=0.3)
-        self.registration: Registration | None = None
+        # The SIM is registered unless a test says otherwise (SMS features unlocked).
+        self.registration: Registration | None = Registration(
+            True, quota_per_day=100, signature="小馆"
+        )
         self.token = DESK_TOKEN
+        #: Seconds added to the token guard's clock (tests skip its lock-out window).
+        self.guard_skew = 0.0
+        self.guard = TokenGuard(lambda: time.monotonic() + self.guard_skew)
         self.modem_url = ""
 
     @property
@@ -80,11 +88,14 @@ class RunningKiosk(ThreadedLoop):
                     modem,
                     self.folder / "outbox.db",
                     GatewayConfig(signature="小馆", limits=limits),
+                    lock=sms_lock(lambda: self.registration),
                 )
                 calldesk = CallDesk(self.desk, gateway, CallDeskRules(shop="小馆"))
+                self.runtime = DeskRuntime(
+                    modem, gateway, calldesk, lambda: self.registration, poll=0.1
+                )
                 async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(gateway.run)
-                    tasks.start_soon(calldesk.run, modem.events())
+                    tasks.start_soon(self.runtime.run)
                     await modem.wait_connected()
                     self.api = MerchantApi(
                         self.desk,
@@ -93,6 +104,9 @@ class RunningKiosk(ThreadedLoop):
                         gateway,
                         registration=lambda: self.registration,
                         desk_token=self.token,
+                        runtime=self.runtime,
+                        hosts=HostCheck("127.0.0.1", self.port),
+                        guard=self.guard,
                     )
                     runner = web.AppRunner(build_kiosk_app(self.api))
                     await runner.setup()

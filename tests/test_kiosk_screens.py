@@ -31,7 +31,7 @@ def page(browser: Any, kiosk: RunningKiosk) -> Iterator[Page]:
     try:
         opened: Page = context.new_page()
         opened.goto(kiosk.desk_url)
-        expect(opened.locator("#status")).to_have_text("●")
+        expect(opened.locator("#status")).to_have_text("话机已连接")
         yield opened
     finally:
         context.close()
@@ -228,7 +228,7 @@ def test_a_refused_level_is_explained_in_english_on_the_english_desk(
     try:
         page = context.new_page()
         page.goto(f"{kiosk.url}/?lang=en#token={kiosk.token}")
-        expect(page.locator("#status")).to_have_text("●")
+        expect(page.locator("#status")).to_have_text("Phone connected")
         panel = page.locator('[data-panel="levels"]')
         page.locator('[role="tab"][data-tab="levels"]').click()
         panel.get_by_label("Level", exact=True).fill("Platinum")

@@ -6,9 +6,14 @@
 Open the address it prints (http://127.0.0.1:8090/#token=…) full-screen in a browser
 at the desk: the page keeps the desk token for the tab and asks for it (桌面口令) when
 opened without one. Set the token with ``--token`` or ``ZHANYE_DESK_TOKEN``; otherwise
-a new random one is made at every start. With ``--demo`` the
+one is made at the first start and kept in the data folder (``var/desk-token``), so a
+restart does not lock out the open desk page. With ``--demo`` the
 simulator's line protocol is read from this terminal: ``call 13800138000``,
-``hangup``, ``sms 13800138000 你好``, ``unplug``, ``replug``.
+``hangup``, ``sms 13800138000 你好``, ``unplug``, ``replug``; what the simulated phone
+sends is printed here.
+
+The desk answers only to the host name it is bound to (``--allow-host`` adds names,
+e.g. ``desk.local`` on a shop LAN).
 """
 
 from __future__ import annotations
@@ -27,17 +32,39 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from hosts.kiosk.server import build_kiosk_app
+from zhanye_sdk.api.desk_guard import HostCheck
 from zhanye_sdk.api.merchant import MerchantApi
 from zhanye_sdk.devices import Modem
 from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
-from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
+from zhanye_sdk.devices.simulator import ModemSimulator, SentSms, register_simulator
 from zhanye_sdk.devices.simulator.control import apply_command
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
 from zhanye_sdk.merchant.care import CareBook
 from zhanye_sdk.merchant.housekeeping import Housekeeping
-from zhanye_sdk.merchant.registration import LocalVerifier, Registration
+from zhanye_sdk.merchant.registration import LocalVerifier, Registration, sms_lock
+from zhanye_sdk.merchant.runtime import DeskRuntime, SimRegistration
+
+
+def desk_token(given: str | None, data: Path) -> str:
+    """The desk token: ``given`` (``--token``/``ZHANYE_DESK_TOKEN``), else the one kept
+    in ``data/desk-token``, else a new one written there (readable by this user only)."""
+    if given:
+        return given
+    path = data / "desk-token"
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if len(kept) >= 16:
+        return kept
+    data.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(18)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token + "\n")
+    return token
 
 
 def main() -> None:
@@ -52,12 +79,21 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="another host name the desk is opened by (repeatable)",
+    )
+    parser.add_argument("--data", default="var", help="the kiosk's data folder")
+    parser.add_argument(
         "--token",
         default=os.environ.get("ZHANYE_DESK_TOKEN"),
-        help="the desk token pages must present (default: $ZHANYE_DESK_TOKEN, else random)",
+        help="the desk token pages must present "
+        "(default: $ZHANYE_DESK_TOKEN, else the one kept in the data folder)",
     )
     args = parser.parse_args()
-    token = args.token or secrets.token_urlsafe(18)
+    data = Path(args.data)
+    token = desk_token(args.token, data)
     url = args.modem
     simulator = None
     if url is None:
@@ -67,24 +103,46 @@ def main() -> None:
     async def app() -> web.Application:
         desk = await MerchantDesk.open(args.db)
         modem = Modem(url)
-        outbox = Path("var") / "kiosk-outbox.db"
+        outbox = data / "kiosk-outbox.db"
         outbox.parent.mkdir(parents=True, exist_ok=True)
-        gateway = ModemSmsGateway(modem, outbox, GatewayConfig(signature=args.shop))
-        calldesk = CallDesk(desk, gateway, CallDeskRules(shop=args.shop))
         # The demo's simulated SIM is registered; a real SIM must be listed with --sim.
         trusted = list(args.sim) + ([simulator.profile.iccid] if simulator is not None else [])
         verifier = LocalVerifier(
             {iccid: Registration(True, quota_per_day=500, signature=args.shop) for iccid in trusted}
         )
-        registration: list[Registration | None] = [None]
+        sim_registration = SimRegistration(modem, verifier)
+        gateway = ModemSmsGateway(
+            modem,
+            outbox,
+            GatewayConfig(signature=args.shop),
+            lock=sms_lock(sim_registration.current),
+        )
+        calldesk = CallDesk(desk, gateway, CallDeskRules(shop=args.shop))
+        chores = Housekeeping(
+            desk,
+            Path(make_url(args.db).database or "var/merchant.db"),
+            data / "backups",
+            CustomerCare(desk, BulkSms(desk, gateway), CareCalendar()),
+            sim_registration.current,
+            care_book=CareBook(desk.db),
+        )
+        runtime = DeskRuntime(
+            modem,
+            gateway,
+            calldesk,
+            sim_registration.current,
+            chores={"registration": sim_registration.run, "chores": chores.run},
+        )
         application = build_kiosk_app(
             MerchantApi(
                 desk,
                 calldesk,
                 modem,
                 gateway,
-                registration=lambda: registration[0],
+                registration=sim_registration.current,
                 desk_token=token,
+                runtime=runtime,
+                hosts=HostCheck(args.host, args.port, args.allow_host),
             )
         )
         if not await desk.reservations.resources():
@@ -93,27 +151,13 @@ def main() -> None:
 
         async def device(_: web.Application) -> AsyncIterator[None]:
             async with modem:
-                await modem.wait_connected()
-                info = await modem.info()
-                registration[0] = await verifier.verify(info.iccid or "", info.imsi)
-                chores = Housekeeping(
-                    desk,
-                    Path(make_url(args.db).database or "var/merchant.db"),
-                    Path("var") / "backups",
-                    CustomerCare(desk, BulkSms(desk, gateway), CareCalendar()),
-                    lambda: registration[0],
-                    care_book=CareBook(desk.db),
-                )
-                tasks = [
-                    asyncio.create_task(gateway.run()),
-                    asyncio.create_task(calldesk.run(modem.events())),
-                    asyncio.create_task(chores.run()),
-                ]
+                # The page is served at once; the desk shows "unplugged" until the
+                # phone is there, and every desk task is restarted if it fails.
+                running = asyncio.create_task(runtime.run())
                 yield
-                for task in tasks:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
             gateway.close()
             await desk.close()
 
@@ -125,11 +169,16 @@ def main() -> None:
         def console() -> None:
             for line in sys.stdin:
                 if line.strip():
-                    print(apply_command(simulator, line.strip()))
+                    print(apply_command(simulator, line.strip()), flush=True)
 
+        def show(sms: SentSms) -> None:
+            print(f"[simulated phone] SMS to {sms.recipient}: {sms.text}", flush=True)
+
+        simulator.on_sent = show
         threading.Thread(target=console, daemon=True).start()
         print("simulated desk phone: type `call 13800138000`, `hangup`, `sms 13800138000 你好`")
-    print(f"merchant desk on http://{args.host}:{args.port}/#token={token}")
+        print("SMS goes through the simulated desk phone; what it sends is printed here.")
+    print(f"merchant desk on http://{args.host}:{args.port}/#token={token}", flush=True)
     web.run_app(app(), host=args.host, port=args.port, print=None)
 
 

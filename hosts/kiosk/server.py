@@ -5,20 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
 from zhanye_sdk.api.http import ApiError, ApiRequest, error_response
 from zhanye_sdk.api.merchant import EVENTS_PATH, MerchantApi
+from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.signaling.handshake import PROTOCOL as SIGNALING_PROTOCOL
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def build_kiosk_app(api: MerchantApi) -> web.Application:
-    """``/api/desk/*``, the live ``/ws/desk`` event stream, the page and its files."""
-    app = web.Application(client_max_size=20 * 1024 * 1024)
+    """``/api/desk/*``, the live ``/ws/desk`` event stream, the page and its files.
+
+    Every request, the page and its files included, must name the desk's own host
+    (the API's :class:`~zhanye_sdk.api.desk_guard.HostCheck`): a rebound DNS name
+    gets nothing."""
+
+    @web.middleware
+    async def own_host_only(
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        try:
+            api.check_host(request.headers.get("Host"))
+        except ZhanyeError as exc:
+            return _refusal(exc)
+        return await handler(request)
+
+    app = web.Application(client_max_size=20 * 1024 * 1024, middlewares=[own_host_only])
 
     async def rest(request: web.Request) -> web.StreamResponse:
         answer = await api.handle(
@@ -53,11 +71,8 @@ def build_kiosk_app(api: MerchantApi) -> web.Application:
                     headers=dict(request.headers),
                 )
             )
-        except ApiError as exc:
-            refusal = error_response(exc)
-            return web.Response(
-                status=refusal.status, body=refusal.body, content_type="application/json"
-            )
+        except (ApiError, ZhanyeError) as exc:
+            return _refusal(exc)
         socket = web.WebSocketResponse(heartbeat=20, protocols=(SIGNALING_PROTOCOL,))
         await socket.prepare(request)
 
@@ -91,3 +106,14 @@ def build_kiosk_app(api: MerchantApi) -> web.Application:
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
+
+
+def _refusal(exc: BaseException) -> web.Response:
+    refusal = error_response(exc)
+    headers = {"Cache-Control": "no-store"}
+    retry = refusal.json()["error"].get("retry_after_s")
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
+    return web.Response(
+        status=refusal.status, body=refusal.body, content_type="application/json", headers=headers
+    )

@@ -7,12 +7,16 @@ Every request carries the desk token the host was started with, as
 ``Authorization: Bearer <token>``; the event stream (a WebSocket, where browsers
 cannot set headers) may carry it as ``?token=<token>`` instead. Anything else is
 refused with 401 before any handler runs, so a page of another site in the shop's
-browser, or another user of the machine, can neither read nor change the desk.
+browser, or another user of the machine, can neither read nor change the desk. A client
+address that keeps presenting wrong tokens is locked out for a while (429), and with a
+:class:`~zhanye_sdk.api.desk_guard.HostCheck` only requests naming the desk's own host
+are answered (see :mod:`zhanye_sdk.api.desk_guard`).
 """
 
 from __future__ import annotations
 
 import hmac
+import time as _time
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -20,14 +24,16 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error_response
-from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.errors import InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.care import CareBook
 from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confirmation
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
+from zhanye_sdk.merchant.runtime import DeskRuntime
 from zhanye_sdk.merchant.transfer import export_customers, import_customers, template
 from zhanye_sdk.signaling.handshake import handshake_credentials
 from zhanye_sdk.wire import structure, unstructure
@@ -155,10 +161,16 @@ class MerchantApi:
         registration: Callable[[], Registration | None] = lambda: None,
         *,
         desk_token: str,
+        runtime: DeskRuntime | None = None,
+        hosts: HostCheck | None = None,
+        guard: TokenGuard | None = None,
     ) -> None:
         if len(desk_token) < _MIN_TOKEN:
             raise InvalidInput(f"the desk token is at least {_MIN_TOKEN} characters")
         self._token = desk_token.encode()
+        self.runtime = runtime
+        self.hosts = hosts
+        self.guard = guard or TokenGuard(_time.monotonic)
         self.desk = desk
         self.templates = templates or ConfirmationTemplates()
         #: The shop's time zone: the board, reports, texts and the page use its local time.
@@ -172,6 +184,7 @@ class MerchantApi:
         self.sms = sms_gateway
         self.router = Router()
         r = self.router.add
+        r("GET", "/api/desk/status", self.status)
         r("GET", "/api/desk/customers", self.search)
         r("GET", "/api/desk/customers/{customer_id}", self.card)
         r("PATCH", "/api/desk/customers/{customer_id}", self.edit)
@@ -205,12 +218,25 @@ class MerchantApi:
         r("GET", "/api/desk/book/export", self.book_export)
         r("POST", "/api/desk/book/import", self.book_import)
 
-    def authorize(self, request: ApiRequest) -> None:
-        """Check the desk token of a request (see the module doc).
+    def check_host(self, host_header: str | None) -> None:
+        """Refuse a request that names another host (DNS rebinding), when configured.
 
         Raises:
+            WrongHost: 403.
+        """
+        if self.hosts is not None:
+            self.hosts.check(host_header)
+
+    def authorize(self, request: ApiRequest) -> None:
+        """Check the host and the desk token of a request (see the module doc).
+
+        Raises:
+            WrongHost: 403 for a host name that is not the desk's.
+            RateLimited: 429 while the client is locked out for wrong tokens.
             ApiError: 401 when the token is missing or wrong.
         """
+        self.check_host(request.header("Host"))
+        self.guard.check(request.client_address)
         given = ""
         if request.path == EVENTS_PATH:
             # A page's WebSocket offers the token as a subprotocol (see signaling.handshake).
@@ -220,6 +246,8 @@ class MerchantApi:
             scheme, _, token = header.partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
         if not given or not hmac.compare_digest(given.encode(), self._token):
+            if given:  # a guess; a page without a token yet is no attack
+                self.guard.failed(request.client_address)
             raise ApiError(
                 401,
                 "authentication_failed",
@@ -231,14 +259,27 @@ class MerchantApi:
         """Answer one request (401 without the desk token)."""
         try:
             self.authorize(request)
-        except ApiError as exc:
+        except (ApiError, ZhanyeError) as exc:
             return error_response(exc)
         return await self.router.dispatch(request)
 
+    def desk_status(self) -> dict[str, Any]:
+        """The desk's state (phone connected / unplugged / SIM not registered / error)."""
+        if self.runtime is not None:
+            return dict(_json(self.runtime.status()))
+        connected = getattr(self.phone, "connected", True)
+        return {"state": "connected" if connected else "unplugged", "detail": ""}
+
+    async def status(self, request: ApiRequest) -> ApiResponse:
+        """The desk's state (see :meth:`desk_status`)."""
+        return ApiResponse.of_json(self.desk_status())
+
     async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """Desk events (pop-ups, automatic SMS) as JSON-able data, as they happen."""
+        """Desk events (pop-ups, automatic SMS, the desk's state) as JSON-able data, as
+        they happen; the desk's current state first."""
         stream = self.calldesk.subscribe()
         async with stream:
+            yield {"type": "DeskStatus", "data": self.desk_status()}
             async for event in stream:
                 yield {"type": type(event).__name__, "data": _json(event)}
 
@@ -295,7 +336,17 @@ class MerchantApi:
             form.notes,
         )
         text = await send_confirmation(self.desk, self.sms, reservation, "booked", self.templates)
-        return ApiResponse.of_json({"reservation": _json(reservation), "sms": text}, 201)
+        return ApiResponse.of_json(
+            {"reservation": _json(reservation), "sms": text, "sms_blocked": self._held()}, 201
+        )
+
+    def _held(self) -> dict[str, Any] | None:
+        """Why the gateway holds SMS back now (its lock's error body), or None."""
+        locked = getattr(self.sms, "locked", None)
+        refusal = locked() if callable(locked) else None
+        if refusal is None:
+            return None
+        return dict(error_response(refusal).json()["error"])
 
     async def answer(self, request: ApiRequest) -> ApiResponse:
         await self.phone.answer()
@@ -328,8 +379,13 @@ class MerchantApi:
         return ApiResponse.of_json(_json(report))
 
     async def sms_outbox(self, request: ApiRequest) -> ApiResponse:
+        """How many messages wait, and the newest ones with their fate (``sent``,
+        ``in_doubt``, ``blocked`` with the reason …)."""
         pending = await self.sms.pending() if hasattr(self.sms, "pending") else 0
-        return ApiResponse.of_json({"pending": pending})
+        recent = await self.sms.recent(30) if hasattr(self.sms, "recent") else []
+        return ApiResponse.of_json(
+            {"pending": pending, "items": _json(recent), "blocked": self._held()}
+        )
 
     async def bill(self, request: ApiRequest) -> ApiResponse:
         form = structure(request.json(), BillForm)
@@ -395,14 +451,18 @@ class MerchantApi:
             party_size=form.party_size,
         )
         text = await send_confirmation(self.desk, self.sms, reservation, "changed", self.templates)
-        return ApiResponse.of_json({"reservation": _json(reservation), "sms": text})
+        return ApiResponse.of_json(
+            {"reservation": _json(reservation), "sms": text, "sms_blocked": self._held()}
+        )
 
     async def cancel(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
         reservation = await self.desk.reservations.set_status(self._id(reservation_id), "cancelled")
         text = await send_confirmation(
             self.desk, self.sms, reservation, "cancelled", self.templates
         )
-        return ApiResponse.of_json({"reservation": _json(reservation), "sms": text})
+        return ApiResponse.of_json(
+            {"reservation": _json(reservation), "sms": text, "sms_blocked": self._held()}
+        )
 
     async def check_out(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
         form = structure(request.json(), CheckOutForm)

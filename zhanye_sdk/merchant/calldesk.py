@@ -5,10 +5,15 @@ captures the number (未知客户 when new) and opens a pop-up with the customer
 recent calls and upcoming reservations; when the call ends the pop-up closes, the call
 goes into the history (answered or missed), and — within the quiet hours and cooldown
 of its rule — the caller gets the hang-up SMS (answered) or the missed-call reply.
+
+Whatever the device says is input, not trusted: a caller ID that is no phone number
+(``abc``, ``*``, a service number of two digits, 25 digits) is shown and recorded as
+"number unreadable", like a withheld one, and no single event can end :meth:`CallDesk.run`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,13 +26,39 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.devices.calls import CallAnswered, CallDirection, CallEnded, IncomingCall
+from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
-from zhanye_sdk.merchant.book import CallRecord, Customer
+from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.reservations import Reservation
-from zhanye_sdk.merchant.schema import auto_sms_log
+from zhanye_sdk.merchant.schema import auto_sms_log, calls
 
-__all__ = ["AutoSmsSent", "CallDesk", "CallDeskRules", "PopUpClosed", "PopUpOpened", "PopUpUpdated"]
+__all__ = [
+    "AutoSmsSent",
+    "CallDesk",
+    "CallDeskRules",
+    "DeskStatus",
+    "PopUpClosed",
+    "PopUpOpened",
+    "PopUpUpdated",
+    "readable_number",
+]
+
+log = logging.getLogger(__name__)
+
+#: What a caller ID that is no phone number is recorded as (at most 20 characters).
+_UNREADABLE_MAX = 20
+
+
+def readable_number(caller_id: str | None) -> str | None:
+    """The caller's number as the desk stores it, or None when the device gave none
+    or something that is no phone number."""
+    if not caller_id:
+        return None
+    try:
+        return normalize_number(caller_id)
+    except (ZhanyeError, ValueError):
+        return None
 
 
 @attrs.frozen
@@ -53,6 +84,8 @@ class PopUpOpened:
     known: bool
     recent_calls: tuple[CallRecord, ...]
     upcoming: tuple[Reservation, ...]
+    #: The caller ID as the device sent it when it is no phone number (shown, not used).
+    unreadable: str | None = None
 
 
 @attrs.frozen
@@ -84,7 +117,21 @@ class AutoSmsSent:
     reason: str
 
 
-DeskEvent = PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent
+@attrs.frozen
+class DeskStatus:
+    """The desk's state as its header shows it, in words.
+
+    ``state``: ``connected`` (the phone is plugged in and the SIM registered),
+    ``unplugged`` (no phone, or it is reconnecting), ``unregistered`` (the SIM has no
+    active registration: SMS features are locked), ``error`` (a desk task failed and
+    is being restarted; ``detail`` says which and why).
+    """
+
+    state: str
+    detail: str = ""
+
+
+DeskEvent = PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent | DeskStatus
 
 
 class CallDesk:
@@ -106,17 +153,25 @@ class CallDesk:
         self._listeners.append(send)
         return receive
 
-    async def _emit(self, event: DeskEvent) -> None:
+    def publish(self, event: DeskEvent) -> None:
+        """Send ``event`` to every subscriber (the runtime publishes :class:`DeskStatus`)."""
         for listener in list(self._listeners):
             try:
                 listener.send_nowait(event)
             except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._listeners.remove(listener)
 
+    async def _emit(self, event: DeskEvent) -> None:
+        self.publish(event)
+
     async def run(self, events: AsyncIterator[object]) -> None:
-        """Feed every event of a modem's event stream."""
+        """Feed every event of a modem's event stream. An event that cannot be handled
+        is logged and skipped: the next call still pops up."""
         async for event in events:
-            await self.feed(event)
+            try:
+                await self.feed(event)
+            except Exception:
+                log.exception("call desk: handling %r failed; carrying on", event)
 
     async def feed(self, event: object) -> list[DeskEvent]:
         """Handle one modem event; returns (and publishes) the desk events it caused."""
@@ -135,7 +190,12 @@ class CallDesk:
         self._open[event.call_id] = event.number
         if event.withheld or not event.number:
             return PopUpOpened(event.call_id, None, True, None, False, (), ())
-        customer, new = await self._desk.customers.capture(event.number)
+        number = readable_number(event.number)
+        if number is None:
+            return PopUpOpened(
+                event.call_id, None, False, None, False, (), (), unreadable=event.number
+            )
+        customer, new = await self._desk.customers.capture(number)
         history = tuple(await self._desk.customers.history(customer.id, limit=5))
         now = self._desk.clock.now()
         upcoming = tuple(
@@ -150,16 +210,26 @@ class CallDesk:
     async def _ended(self, event: CallEnded) -> list[DeskEvent]:
         self._open.pop(event.call_id, None)
         out: list[DeskEvent] = []
-        if event.direction is not CallDirection.INCOMING or not event.number:
+        if event.direction is not CallDirection.INCOMING:
             out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), None))
             return out
         now = self._desk.clock.now()
         outcome = "missed" if event.missed else ("answered" if event.answered_at else "rejected")
+        started_at = now - timedelta(seconds=max(0.0, event.ended_at - event.started_at))
+        number = readable_number(event.number)
+        if number is None:
+            # Withheld or unreadable: in the call log without a customer.
+            shown = "".join(c for c in (event.number or "") if c.isprintable())
+            record = await self._record_anonymous(
+                shown[:_UNREADABLE_MAX], outcome, started_at, int(event.duration)
+            )
+            out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), record))
+            return out
         record = await self._desk.customers.record_call(
-            event.number,
+            number,
             direction="in",
             outcome=outcome,
-            started_at=now - timedelta(seconds=max(0.0, event.ended_at - event.started_at)),
+            started_at=started_at,
             duration_s=int(event.duration),
         )
         out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), record))
@@ -167,6 +237,24 @@ class CallDesk:
             kind = "missed" if outcome == "missed" else "hang_up"
             out.append(await self._auto_sms(event.call_id, record.phone, kind, now))
         return out
+
+    async def _record_anonymous(
+        self, shown: str, outcome: str, started_at: datetime, duration_s: int
+    ) -> CallRecord:
+        """A call from a withheld (``shown`` empty) or unreadable caller ID."""
+        async with self._desk.db.begin() as conn:
+            result = await conn.execute(
+                calls.insert().values(
+                    customer_id=None,
+                    phone=shown,
+                    direction="in",
+                    outcome=outcome,
+                    started_ms=to_ms(started_at),
+                    duration_s=max(0, duration_s),
+                )
+            )
+        row_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
+        return CallRecord(int(row_id), shown, "in", outcome, started_at, max(0, duration_s), None)
 
     async def _auto_sms(self, call_id: int, number: str, kind: str, now: datetime) -> AutoSmsSent:
         rule = self.rules.missed if kind == "missed" else self.rules.hang_up
@@ -189,5 +277,12 @@ class CallDesk:
             await conn.execute(
                 auto_sms_log.insert().values(phone=number, kind=kind, sent_ms=now_ms)
             )
-        await self._sms.send([number], text)
+        try:
+            results = await self._sms.send([number], text)
+        except ZhanyeError as exc:
+            log.warning("call desk: the %s SMS to %s was refused: %s", kind, number, exc)
+            return AutoSmsSent(call_id, number, kind, False, str(exc))
+        held = [r for r in results or () if getattr(r, "status", "") == "blocked"]
+        if held:
+            return AutoSmsSent(call_id, number, kind, False, held[0].error or "blocked")
         return AutoSmsSent(call_id, number, kind, True, "ok")

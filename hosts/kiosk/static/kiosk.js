@@ -53,11 +53,34 @@ function askForToken(message) {
   if (!login.open) login.showModal();
 }
 
-function refused(status) {
+// A refused desk token: the login form says so (a wrong entry, or a token the host no
+// longer takes) and what to do; too many wrong tokens: how long to wait.
+function refused(status, data = {}) {
+  if (status === 429 && data.error?.code === "rate_limited") {
+    const text = t("tooManyTries", { seconds: data.error.retry_after_s ?? 60 });
+    askForToken(text);
+    throw new Unauthorized(text);
+  }
   if (status !== 401) return;
+  const text = login.open ? t("tokenWrong") : t("tokenRefused");
   sessionStorage.removeItem(TOKEN_KEY);
-  askForToken(t("tokenWrong"));
-  throw new Unauthorized(t("tokenWrong"));
+  showStatus("refused", text);
+  askForToken(text);
+  throw new Unauthorized(text);
+}
+
+// The desk's state in the header, in words: the phone (connected, unplugged, SIM not
+// registered), a desk error, or the page's own link to the host.
+function showStatus(kind, text) {
+  const box = document.querySelector("#status");
+  box.dataset.state = kind;
+  box.textContent = text;
+}
+showStatus("connecting", t("deskConnecting"));
+
+// An error body of the SDK (code, message, message_zh) in the desk's language.
+function reasonOf(body) {
+  return lang === "zh-CN" && body.message_zh ? body.message_zh : body.message;
 }
 
 // An error from the desk API, with the SDK's code (invalid_input, conflict …), its English
@@ -100,8 +123,8 @@ async function call(method, path, body) {
   } catch (error) {
     throw deskError("network", String(error));
   }
-  refused(response.status);
   const data = await response.json().catch(() => ({}));
+  refused(response.status, data);
   if (!response.ok) throw deskErrorOf(data, response.statusText);
   return data;
 }
@@ -158,7 +181,8 @@ function openPopup(data) {
   if (data.customer) {
     for (const key of ["name", "gender", "company", "customer_type"]) card.elements[key].value = data.customer[key] || "";
   }
-  document.querySelector("#popup-title").textContent = `${t("incoming")} ${data.number || ""}`;
+  const caller = data.unreadable ? t("unreadableNumber", { raw: data.unreadable }) : data.withheld ? t("withheldNumber") : data.number || "";
+  document.querySelector("#popup-title").textContent = `${t("incoming")} ${caller}`;
   const name = data.customer ? data.customer.name || t("unknown") : t("unknown");
   document.querySelector("#popup-who").textContent = data.known ? `${name} · ${t("known")}` : name;
   document.querySelector("#popup-state").textContent = "";
@@ -202,19 +226,19 @@ popup.addEventListener("close", () => {
 });
 
 function connect() {
+  if (state.socket) return;
   if (!token()) {
     setTimeout(connect, 1000);
     return;
   }
   // The desk token goes in the handshake's subprotocol header, never in the URL.
   const socket = new WebSocket(`ws://${location.host}/ws/desk`, ["zhanye.v1", `bearer.${token()}`]);
-  socket.addEventListener("open", () => {
-    document.querySelector("#status").textContent = "●";
-    loadShop();
-  });
+  state.socket = socket;
+  socket.addEventListener("open", () => loadShop());
   socket.addEventListener("message", (event) => {
     const { type, data } = JSON.parse(event.data);
-    if (type === "PopUpOpened") openPopup(data);
+    if (type === "DeskStatus") showStatus(data.state, t(`phone_${data.state}`, { detail: data.detail || "" }));
+    else if (type === "PopUpOpened") openPopup(data);
     else if (type === "PopUpUpdated" && data.call_id === state.call) document.querySelector("#popup-state").textContent = t("answered");
     else if (type === "PopUpClosed" && data.call_id === state.call) {
       document.querySelector("#popup-state").textContent = t(data.missed ? "missed" : "ended");
@@ -225,8 +249,16 @@ function connect() {
       // It stays open: the desk finishes the notes and closes it (关闭) or saves.
     } else if (type === "AutoSmsSent" && data.sent) toast(t("autoSms", { number: data.number }));
   });
-  socket.addEventListener("close", () => {
-    document.querySelector("#status").textContent = "○";
+  socket.addEventListener("close", async () => {
+    state.socket = null;
+    showStatus("connecting", t("deskConnecting"));
+    // A browser does not tell why a WebSocket was refused: ask the host, which says
+    // whether the token is still good (a refused one opens the token form).
+    try {
+      await call("GET", "/api/desk/status");
+    } catch (error) {
+      if (error instanceof Unauthorized) return; // reconnects once a token is entered
+    }
     setTimeout(connect, 1000);
   });
 }
@@ -308,7 +340,9 @@ document.querySelector("#reserve-form").addEventListener("submit", async (event)
       start: f.start.value,
       end: laterLocal(f.start.value, Number(f.hours.value)),
     });
-    document.querySelector("#reserve-result").textContent = t("confirmed", { sms: result.sms });
+    document.querySelector("#reserve-result").textContent = result.sms_blocked
+      ? t("confirmedHeld", { reason: reasonOf(result.sms_blocked) })
+      : t("confirmed", { sms: result.sms });
   } catch (error) {
     document.querySelector("#reserve-result").textContent = explain(error);
   }
@@ -387,7 +421,10 @@ async function loadShop() {
 }
 
 async function start() {
-  if (state.started) return;
+  if (state.started) {
+    connect(); // a token entered again: back on the live stream
+    return;
+  }
   state.started = true;
   await loadShop();
   connect();
@@ -405,7 +442,16 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
     if (tab.dataset.tab === "ledger") loadReport();
     if (tab.dataset.tab === "levels") loadLevels();
     if (tab.dataset.tab === "care") loadCare();
+    if (tab.dataset.tab === "sms") loadOutbox().catch((error) => toast(explain(error)));
   });
+}
+
+// The newest messages and what became of each (sent, in doubt, held back …).
+async function loadOutbox() {
+  const outbox = await call("GET", "/api/desk/sms/outbox");
+  document.querySelector("#outbox-locked").textContent = outbox.blocked ? t("outboxLocked", { reason: reasonOf(outbox.blocked) }) : "";
+  list(document.querySelector("#outbox"), outbox.items || [], (m) => `${m.number}：${t(`sms_${m.status}`)}`);
+  return outbox;
 }
 
 function bulkForm() {
@@ -439,7 +485,7 @@ document.querySelector("#sms-send").addEventListener("click", async () => {
     bar.hidden = false;
     bar.max = Math.max(1, report.sent.length);
     const poll = async () => {
-      const { pending } = await call("GET", "/api/desk/sms/outbox");
+      const { pending } = await loadOutbox();
       bar.value = bar.max - Math.min(bar.max, pending);
       if (pending > 0) {
         document.querySelector("#sms-list").replaceChildren();
@@ -573,7 +619,9 @@ async function loadBoard() {
         if (!confirm(t("confirmCancel", { customer: r.customer, time: when(r.start), resource: r.resource }))) return;
         try {
           const result = await call("POST", `/api/desk/reservations/${r.id}/cancel`);
-          document.querySelector("#board-result").textContent = t("cancelled", result);
+          document.querySelector("#board-result").textContent = result.sms_blocked
+            ? t("cancelledHeld", { reason: reasonOf(result.sms_blocked) })
+            : t("cancelled", result);
           loadBoard();
         } catch (error) {
           toast(explain(error));
@@ -597,7 +645,9 @@ async function loadBoard() {
             start: begin,
             end: laterLocal(begin, hours),
           });
-          document.querySelector("#board-result").textContent = t("changedTo", result);
+          document.querySelector("#board-result").textContent = result.sms_blocked
+            ? t("changedHeld", { reason: reasonOf(result.sms_blocked) })
+            : t("changedTo", result);
           loadBoard();
         } catch (error) {
           toast(explain(error));
