@@ -9,16 +9,36 @@ from pathlib import Path
 
 import anyio
 import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.devices import Modem, ModemConfig
-from zhanye_sdk.devices.calls import CallTimings
-from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway, RateLimits
+from zhanye_sdk.devices.calls import (
+    CallDirection,
+    CallEnded,
+    CallOutcome,
+    CallTimings,
+    IncomingCall,
+)
+from zhanye_sdk.devices.gateway import (
+    GatewayConfig,
+    LoggingSmsGateway,
+    ModemSmsGateway,
+    RateLimits,
+)
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
+from zhanye_sdk.devices.simulator.control import apply_command
 from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.calldesk import AutoSmsSent, CallDesk, PopUpClosed, PopUpOpened
-
-pytestmark = pytest.mark.anyio
+from zhanye_sdk.merchant.calldesk import (
+    AutoSmsSent,
+    CallDesk,
+    PopUpClosed,
+    PopUpOpened,
+    readable_number,
+)
+from zhanye_sdk.merchant.schema import calls
 
 NOON = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
@@ -73,6 +93,7 @@ async def next_of(stream: object, kind: type, seconds: float = 10) -> object:
     raise AssertionError("stream ended")
 
 
+@pytest.mark.anyio
 async def test_known_caller_gets_their_card_and_a_hang_up_sms(running: tuple) -> None:
     sim, desk, calldesk, modem = running
     zhang, _ = await desk.customers.capture("13800138000")
@@ -101,6 +122,7 @@ async def test_known_caller_gets_their_card_and_a_hang_up_sms(running: tuple) ->
     assert [h.outcome for h in history] == ["answered"]
 
 
+@pytest.mark.anyio
 async def test_unknown_caller_who_gives_up_is_captured_and_texted_once(running: tuple) -> None:
     sim, desk, calldesk, _ = running
     events = calldesk.subscribe()
@@ -121,3 +143,73 @@ async def test_unknown_caller_who_gives_up_is_captured_and_texted_once(running: 
     caller = await desk.customers.by_phone("02188886666")
     assert caller is not None
     assert [h.outcome for h in await desk.customers.history(caller.id)] == ["missed", "missed"]
+
+
+CALLER_IDS = st.one_of(
+    st.sampled_from(["abc", "*", "#", "1", "12", "1" * 21, "13800138000", "+8613800138000"]),
+    st.from_regex(r"\+?[0-9*#]{0,30}", fullmatch=True),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=40)
+@given(callers=st.lists(st.tuples(CALLER_IDS, st.booleans()), min_size=1, max_size=6))
+def test_any_caller_id_pops_up_and_is_recorded_and_the_desk_carries_on(
+    tmp_path_factory: pytest.TempPathFactory, callers: list[tuple[str, bool]]
+) -> None:
+    folder = tmp_path_factory.mktemp("desk")
+
+    async def scenario() -> None:
+        desk = await MerchantDesk.open(f"sqlite:///{folder}/desk.db", clock=ManualClock(NOON))
+        try:
+            calldesk = CallDesk(desk, LoggingSmsGateway())
+            for call_id, (caller, answered) in enumerate(callers, start=1):
+                (opened,) = await calldesk.feed(IncomingCall(call_id, caller, 129, False, 0.0))
+                assert isinstance(opened, PopUpOpened)
+                number = readable_number(caller)
+                if number is None and caller:
+                    # Shown as such, like a withheld number: no customer card.
+                    assert opened.unreadable == caller and opened.customer is None
+                else:
+                    assert opened.unreadable is None
+                    assert (opened.number is None) == (number is None)
+                outcome = CallOutcome.COMPLETED if answered else CallOutcome.MISSED
+                ended = CallEnded(
+                    call_id,
+                    CallDirection.INCOMING,
+                    caller,
+                    outcome,
+                    0.0,
+                    1.0 if answered else None,
+                    3.0,
+                )
+                closed = (await calldesk.feed(ended))[0]
+                assert isinstance(closed, PopUpClosed) and closed.call is not None
+                assert closed.call.outcome == ("answered" if answered else "missed")
+            # Every call is in the call log, readable number or not.
+            async with desk.db.connect() as conn:
+                logged = (
+                    await conn.execute(sa.select(sa.func.count()).select_from(calls))
+                ).scalar()
+            assert logged == len(callers)
+        finally:
+            await desk.close()
+
+    anyio.run(scenario)
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_caller_does_not_stop_the_next_call_popping_up(
+    running: tuple,
+) -> None:
+    sim, desk, calldesk, _ = running
+    events = calldesk.subscribe()
+    assert apply_command(sim, "call abc").startswith("ok")
+    popup = await next_of(events, PopUpOpened)
+    assert isinstance(popup, PopUpOpened) and popup.unreadable == "abc"
+    sim.remote_hangup()
+    closed = await next_of(events, PopUpClosed)
+    assert isinstance(closed, PopUpClosed) and closed.call is not None
+    sim.incoming_call("13800138000")
+    popup = await next_of(events, PopUpOpened)
+    assert isinstance(popup, PopUpOpened) and popup.number == "13800138000"
