@@ -49,15 +49,14 @@ def build_kiosk_app(api: MerchantApi) -> web.Application:
                 client_address=request.remote,
             )
         )
-        return web.Response(
-            status=answer.status,
-            body=answer.body,
-            headers={
-                **answer.headers,
-                "Content-Type": answer.content_type,
-                "Cache-Control": "no-store",
-            },
-        )
+        headers = {
+            **answer.headers,
+            "Content-Type": answer.content_type,
+            "Cache-Control": "no-store",
+        }
+        if answer.status == 429:
+            headers["Retry-After"] = str(answer.json()["error"].get("retry_after_s", 1))
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
 
     sockets: set[web.WebSocketResponse] = set()
 

@@ -64,6 +64,7 @@ def test_guessing_the_token_over_http_is_locked_out(kiosk: RunningKiosk) -> None
     assert status == 429 and body["error"]["code"] == "rate_limited"
     assert body["error"]["message_zh"] == "桌面口令错误次数过多，请稍后再试"
     assert 1 <= body["error"]["retry_after_s"] <= kiosk.guard.window
+    assert headers["Retry-After"] == str(body["error"]["retry_after_s"])
     # While locked out the right token is refused too: a guess cannot tell it found it.
     status, _, body = http_get(kiosk, "/api/desk/customers", bearer(kiosk.token))
     assert status == 429

@@ -273,10 +273,6 @@ class CallDesk:
         customer = await self._desk.customers.by_phone(number)
         name = customer.name if customer and customer.name else ""
         text = rule.template.format(name=name, shop=self.rules.shop)
-        async with self._desk.db.begin() as conn:
-            await conn.execute(
-                auto_sms_log.insert().values(phone=number, kind=kind, sent_ms=now_ms)
-            )
         try:
             results = await self._sms.send([number], text)
         except ZhanyeError as exc:
@@ -284,5 +280,10 @@ class CallDesk:
             return AutoSmsSent(call_id, number, kind, False, str(exc))
         held = [r for r in results or () if getattr(r, "status", "") == "blocked"]
         if held:
+            # Held back (e.g. the SIM is not registered): no cooldown starts.
             return AutoSmsSent(call_id, number, kind, False, held[0].error or "blocked")
+        async with self._desk.db.begin() as conn:
+            await conn.execute(
+                auto_sms_log.insert().values(phone=number, kind=kind, sent_ms=now_ms)
+            )
         return AutoSmsSent(call_id, number, kind, True, "ok")
