@@ -31,7 +31,7 @@ def page(browser: Any, kiosk: RunningKiosk) -> Iterator[Page]:
     try:
         opened: Page = context.new_page()
         opened.goto(kiosk.desk_url)
-        expect(opened.locator("#status")).to_have_text("●")
+        expect(opened.locator("#status")).to_have_text("话机已连接")
         yield opened
     finally:
         context.close()

@@ -59,7 +59,7 @@ def test_an_odd_caller_id_does_not_deafen_the_desk_and_the_header_says_the_phone
         apply_command(kiosk.sim, "hangup")
         expect(popup.locator("#popup-state")).to_have_text("未接来电", timeout=8000)
         assert sorted(logged_calls(kiosk)) == [("13800138000", "missed"), ("abc", "missed")]
-        page.keyboard.press("Escape")
+        popup.get_by_role("button", name="关闭").click()
 
         # The header tells the phone's state in words as it changes.
         apply_command(kiosk.sim, "unplug")
@@ -144,6 +144,9 @@ def test_a_message_whose_fate_is_unknown_is_shown_in_doubt_not_sent(
                 break
             kiosk.run(_pause(0.1))
         assert [(m["number"], m["status"]) for m in items] == [("13900139000", "in_doubt")]
+        popup = page.get_by_role("dialog")
+        expect(popup.locator("#popup-state")).to_have_text("未接来电")
+        popup.get_by_role("button", name="关闭").click()
         page.get_by_role("tab", name="群发短信").click()
         expect(page.locator("#outbox")).to_have_text(
             "13900139000：情况不明：发送时话机断开，对方可能已收到，未重发"
