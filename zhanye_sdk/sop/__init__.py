@@ -1,7 +1,8 @@
 """SOP assistant and quality inspection: script library, flows, templates, live matching.
 
 The matching engine (``normalise``, ``matcher``) and quality inspection (``qa``) are
-sans-I/O cores; ``models`` and ``service`` hold the managed library. ``assist`` follows a
+sans-I/O cores; ``models`` and ``service`` hold the managed library, ``outline`` a flow's
+nodes as text. ``assist`` follows a
 session live and ``inputs`` keeps what it was given as data, replayed after a restart;
 ``live`` runs both for the host over signaling.
 """
@@ -16,10 +17,12 @@ from zhanye_sdk.sop.matcher import (
     TranscriptSegment,
 )
 from zhanye_sdk.sop.normalise import NormalisedText, normalise
+from zhanye_sdk.sop.outline import FlowOutline
 from zhanye_sdk.sop.qa import QaAlert, QaReport, QaRule, QualityInspector
 
 __all__ = [
     "NEED_DATA",
+    "FlowOutline",
     "KeyPhrase",
     "MatcherConfig",
     "NormalisedText",
