@@ -54,7 +54,7 @@ async def open_session(
     http: aiohttp.ClientSession, base: str, ws_base: str
 ) -> tuple[Any, Any, list[Any]]:
     login = await (
-        await http.post(f"{base}/api/login", json={"login": "host", "password": "secret123"})
+        await http.post(f"{base}/api/login", json={"login": "host", "password": "Kv8-secret-pass"})
     ).json()
     auth = {"Authorization": f"Bearer {login['token']}"}
     link = await (

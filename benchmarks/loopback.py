@@ -77,8 +77,8 @@ async def sdk_app(folder: str) -> tuple[web.Application, Platform]:
         passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
     )
     platform = await Platform.open(f"sqlite:///{folder}/bench.db", config=config)
-    await platform.auth.bootstrap_super_admin("root", "secret123", "root")
-    root = await platform.auth.authenticate((await platform.auth.login("root", "secret123")).token)
+    await platform.auth.bootstrap_super_admin("root", "Kv8-secret-pass", "root")
+    root = await platform.auth.authenticate((await platform.auth.login("root", "Kv8-secret-pass")).token)
     company = await platform.companies.create(root, "基准公司")
     org = await platform.organizations.create(
         root, "基准机构", hours=ServiceHours(), company_id=company.id
@@ -87,7 +87,7 @@ async def sdk_app(folder: str) -> tuple[web.Application, Platform]:
         root,
         login="host",
         name="主持人",
-        password="secret123",
+        password="Kv8-secret-pass",
         role=Role.SALESPERSON,
         org_id=org.id,
     )

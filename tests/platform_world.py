@@ -7,7 +7,7 @@ import attrs
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.platform import Platform, PlatformConfig, Principal, Role, ServiceHours
 
-PASSWORD = "secret123"
+PASSWORD = "Kv8-secret-pass"
 
 
 @attrs.define

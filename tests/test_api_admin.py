@@ -61,7 +61,7 @@ async def test_org_admin_manages_accounts_through_the_api(api: tuple[AdminApi, W
         {
             "login": "lisi",
             "name": "李四",
-            "password": "abcd1234",
+            "password": "Zs-4711-start",
             "role": "salesperson",
             "org_id": world.ids["A1"],
         },
@@ -90,7 +90,7 @@ async def test_salesperson_calling_admin_operations_is_refused(api: tuple[AdminA
             {
                 "login": "evil1",
                 "name": "x",
-                "password": "abcd1234",
+                "password": "Zs-4711-start",
                 "role": "salesperson",
                 "org_id": world.ids["A1"],
             },
@@ -170,13 +170,13 @@ async def test_a_bad_account_form_is_explained_in_english_and_chinese(
         "message_zh": "密码须为 8–128 位，请重新输入",
     }
     taken = await call(
-        admin, "POST", "/api/accounts", form | {"login": "sp-A1", "password": "abcd1234"}, token
+        admin, "POST", "/api/accounts", form | {"login": "sp-A1", "password": "Zs-4711-start"}, token
     )
     assert taken.status == 409
     assert taken.json()["error"]["message"] == "login 'sp-A1' is taken"
     assert taken.json()["error"]["message_zh"] == "登录账号“sp-A1”已被使用，请换一个"
     phone = await call(
-        admin, "POST", "/api/accounts", form | {"password": "abcd1234", "phone": "12345"}, token
+        admin, "POST", "/api/accounts", form | {"password": "Zs-4711-start", "phone": "12345"}, token
     )
     assert phone.status == 400 and "12345" in phone.json()["error"]["message_zh"]
     # A protocol-level refusal has no Chinese text of its own; pages fall back to English.

@@ -109,9 +109,9 @@ def test_commands_create_a_platform_step_by_step(
         cli.platform_config(cli._parser().parse_args(["materials"])), passwords=FAST
     )
     monkeypatch.setattr(cli, "platform_config", lambda args: fast)
-    assert run("init-admin", "--login", "root", "--admin-password", "root12345")[0] == 0
+    assert run("init-admin", "--login", "root", "--admin-password", "Rt-4711-admin")[0] == 0
     monkeypatch.setenv("ZHANYE_USER", "root")
-    monkeypatch.setenv("ZHANYE_PASSWORD", "root12345")
+    monkeypatch.setenv("ZHANYE_PASSWORD", "Rt-4711-admin")
     assert run("create-company", "测试银行")[0] == 0
     status, out, _ = run(
         "create-org", "午休机构", "--company", "测试银行", "--morning", "09:00-12:00",
@@ -122,12 +122,12 @@ def test_commands_create_a_platform_step_by_step(
     assert status == 1 and "expected e.g. 09:00-12:00" in err
     status, out, err = run(
         "create-account", "boss", "--name", "王经理", "--role", "org_admin", "--org", "午休机构",
-        "--company", "测试银行", "--new-password", "boss12345",
+        "--company", "测试银行", "--new-password", "Wj-4711-manager",
     )  # fmt: skip
     assert status == 0, err
 
     monkeypatch.setenv("ZHANYE_USER", "boss")
-    monkeypatch.setenv("ZHANYE_PASSWORD", "boss12345")
+    monkeypatch.setenv("ZHANYE_PASSWORD", "Wj-4711-manager")
     pdf = tmp_path / "产品手册.pdf"
     pdf.write_bytes(files.pdf(2))
     status, out, err = run("upload", str(pdf))

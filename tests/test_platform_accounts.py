@@ -41,7 +41,7 @@ async def test_account_lifecycle_and_filters(world: World) -> None:
         oa,
         login="zhangsan",
         name="张三",
-        password="abcd1234",
+        password="Zs-4711-start",
         role=Role.SALESPERSON,
         org_id=world.ids["A1"],
         phone="139 0013 9000",
@@ -73,9 +73,9 @@ async def test_account_lifecycle_and_filters(world: World) -> None:
     disabled = await p.accounts.list(ca, AccountFilter(status=AccountStatus.DISABLED))
     assert [a.login for a in disabled.items] == ["zhangsan"]
     with pytest.raises(AuthenticationFailed, match="disabled"):
-        await p.auth.login("zhangsan", "abcd1234")
+        await p.auth.login("zhangsan", "Zs-4711-start")
     await p.accounts.set_disabled(oa, created.id, False)
-    await p.auth.login("zhangsan", "abcd1234")
+    await p.auth.login("zhangsan", "Zs-4711-start")
     await p.accounts.delete(oa, created.id)
     with pytest.raises(NotAccessible):
         await p.accounts.get(oa, created.id)

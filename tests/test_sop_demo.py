@@ -37,7 +37,7 @@ async def test_the_demo_plays_its_conversation_when_the_brochure_is_shared(demo_
     clock = ManualClock()
     platform = await Platform.open(demo_db, clock=clock)
     try:
-        login = await platform.auth.login("demo-admin", "admin1234")
+        login = await platform.auth.login("demo-admin", "Admin-2024-demo")
         admin = await platform.auth.authenticate(login.token)
         assert [t.name for t in await platform.sop.templates(admin)] == [DEMO_TEMPLATE]
         assert len(await platform.sop.rules(admin)) == 2

@@ -78,7 +78,7 @@ def test_org_admin_creates_edits_and_kicks_out_a_salesperson(page: Page, host: R
     # The refusal is explained and nothing typed is lost.
     expect(dialog.get_by_role("alert")).to_contain_text("输入有误")
     expect(dialog.get_by_label("姓名")).to_have_value("王五")
-    dialog.get_by_label("初始密码").fill("abcd1234")
+    dialog.get_by_label("初始密码").fill("Zs-4711-start")
     dialog.get_by_role("button", name="保存").click()
     expect(page.locator('tr[data-login="wangwu"]')).to_contain_text("业务员")
     expect(rows).to_have_count(4)

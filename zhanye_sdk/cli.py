@@ -320,7 +320,7 @@ DEMO_COMPANY = "演示银行"
 DEMO_ROOT = ("demo-root", "root12345", "平台管理员")
 # (login, password, name, role, organization)
 DEMO_ACCOUNTS = [
-    ("demo-admin", "admin1234", "演示公司管理员", Role.COMPANY_ADMIN, None),
+    ("demo-admin", "Admin-2024-demo", "演示公司管理员", Role.COMPANY_ADMIN, None),
     ("demo-org-admin", "orgadmin1234", "机构管理员小李", Role.ORG_ADMIN, "远程展业测试机构"),
     ("demo-sales", "sales1234", "业务员小王", Role.SALESPERSON, "远程展业测试机构"),
     ("demo-sales2", "sales1234", "业务员小张", Role.SALESPERSON, "远程展业测试机构"),

@@ -163,7 +163,7 @@ class AccountService:
             )
         login = check_login(login)
         name = check_name(name)
-        check_password(password)
+        check_password(password, login=login)
         phone = normalize_phone(phone) if phone else None
         now = self._ctx.now_ms()
         password_hash = await self._ctx.config.passwords.hash(password)
@@ -365,7 +365,9 @@ class AccountService:
     async def reset_password(self, actor: Principal, account_id: str, new_password: str) -> None:
         """Set a new password for an account the actor manages; its logins are revoked."""
         require(actor, Operation.ACCOUNT_RESET_PASSWORD)
-        check_password(new_password)
+        async with self._ctx.db.connect() as conn:
+            target = await self._managed(conn, actor, account_id)
+        check_password(new_password, login=target.login)
         password_hash = await self._ctx.config.passwords.hash(new_password)
         async with self._ctx.db.begin() as conn:
             await self._managed(conn, actor, account_id)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import random
 import secrets
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import anyio
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from zhanye_sdk.clock import from_ms
-from zhanye_sdk.errors import ConflictError, PermissionDenied
+from zhanye_sdk.errors import ConflictError, PermissionDenied, RateLimited
 from zhanye_sdk.platform.accounts import _account_query, account_from_row
 from zhanye_sdk.platform.context import ServiceContext, new_id
 from zhanye_sdk.platform.models import Account, LoginResult
@@ -19,11 +24,19 @@ from zhanye_sdk.platform.throttle import retry_after
 from zhanye_sdk.platform.validation import check_login, check_name, check_password
 from zhanye_sdk.store.schema import accounts, login_failures, login_tokens, organizations
 
-__all__ = ["AuthService", "AuthenticationFailed", "LoginThrottled"]
+__all__ = ["AccountDisabled", "AuthService", "AuthenticationFailed", "LoginThrottled"]
+
+_log = logging.getLogger(__name__)
+_BUSY_RETRIES = 8
+T = TypeVar("T")
 
 
 class AuthenticationFailed(PermissionDenied):
     """Wrong credentials, or a login token that is unknown, expired or revoked."""
+
+
+class AccountDisabled(AuthenticationFailed):
+    """The password was right, but the account or its organization is disabled."""
 
 
 class LoginThrottled(AuthenticationFailed):
@@ -57,7 +70,7 @@ class AuthService:
         """
         login = check_login(login)
         name = check_name(name)
-        check_password(password)
+        check_password(password, login=login)
         password_hash = await self._ctx.config.passwords.hash(password)
         now = self._ctx.now_ms()
         async with self._ctx.db.begin() as conn:
@@ -88,13 +101,35 @@ class AuthService:
         return account_from_row(row)
 
     async def _throttle_keys(self, login: str, client_address: str | None) -> list[tuple[str, Any]]:
-        keys = [(f"account:{login.lower()}", self._ctx.config.account_throttle)]
+        keys = [(f"account:{login.lower()[:100]}", self._ctx.config.account_throttle)]
         if client_address:
-            keys.append((f"address:{client_address}", self._ctx.config.address_throttle))
+            keys.append((f"address:{client_address[:100]}", self._ctx.config.address_throttle))
         return keys
 
-    async def _check_throttle(self, keys: list[tuple[str, Any]], now: int) -> None:
-        async with self._ctx.db.connect() as conn:
+    async def _reserve_attempt(self, keys: list[tuple[str, Any]], now: int) -> list[int]:
+        """Count this attempt as a failure before checking the password, atomically with
+        the check of the earlier failures; returns the rows to clear if it succeeds.
+
+        Checking first and recording after the (slow) hash let parallel guesses all be
+        evaluated; here the check and the record are one transaction that holds each
+        key's lock, so at most ``policy.limit`` attempts per window are ever evaluated.
+
+        Raises:
+            LoginThrottled: a key is locked.
+        """
+
+        async def reserve(conn: Any) -> list[int]:
+            if self._ctx.db.dialect == "postgresql":
+                for key in sorted(k for k, _ in keys):
+                    await conn.execute(
+                        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key)))
+                    )
+            # On SQLite the insert comes first: the transaction then holds the database's
+            # write lock, so no other attempt can slip in between the count and the record.
+            ids: list[int] = []
+            for key, _ in keys:
+                inserted = await conn.execute(login_failures.insert().values(key=key, at_ms=now))
+                ids.append(int(inserted.inserted_primary_key[0]))
             for key, policy in keys:
                 since = now - int(policy.window_s * 1000)
                 times = [
@@ -103,31 +138,56 @@ class AuthService:
                         sa.select(login_failures.c.at_ms)
                         .where(login_failures.c.key == key)
                         .where(login_failures.c.at_ms > since)
+                        .where(login_failures.c.id.not_in(ids))
                     )
                 ]
                 wait = retry_after(times, now, policy)
                 if wait is not None:
                     raise LoginThrottled(wait)
-
-    async def _record_failure(self, keys: list[tuple[str, Any]], now: int) -> None:
-        longest = max(int(policy.window_s * 1000) for _, policy in keys)
-        async with self._ctx.db.begin() as conn:
-            await conn.execute(
-                login_failures.insert(), [{"key": key, "at_ms": now} for key, _ in keys]
-            )
+            longest = max(int(policy.window_s * 1000) for _, policy in keys)
             await conn.execute(
                 login_failures.delete().where(login_failures.c.at_ms < now - longest)
             )
+            return ids
+
+        return await self._write(reserve)
+
+    async def _write(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``work`` in a transaction, retrying while the database is busy.
+
+        Many logins at once contend for the database (SQLite has one writer); a busy
+        database must cost a retry, not an internal error.
+
+        Raises:
+            RateLimited: the database stayed busy; the client tries again shortly.
+        """
+        for attempt in range(_BUSY_RETRIES):
+            try:
+                async with self._ctx.db.begin() as conn:
+                    return await work(conn)
+            except OperationalError as exc:
+                _log.info("login store busy (attempt %d): %s", attempt + 1, exc.orig)
+                await anyio.sleep(random.uniform(0.02, 0.05 * 2**attempt))
+        raise RateLimited(
+            "the server is busy; try again in a moment",
+            retry_after_s=1.0,
+            zh="服务器繁忙，请稍后再试",
+        )
 
     async def login(
         self, login: str, password: str, *, client_address: str | None = None
     ) -> LoginResult:
         """Check a login and password and issue an opaque, expiring login token.
 
+        Every attempt is counted against the account and the client address before the
+        password is checked (and forgotten again when it is right), so parallel guesses
+        cannot outrun the throttle.
+
         Raises:
             LoginThrottled: too many recent failures for the account or the address.
             AuthenticationFailed: wrong login or password (one message for both), or the
                 account or its organization is disabled.
+            RateLimited: the database is too busy to count the attempt.
         """
         if not isinstance(login, str) or not isinstance(password, str):
             raise AuthenticationFailed(
@@ -135,7 +195,7 @@ class AuthService:
             )
         now = self._ctx.now_ms()
         keys = await self._throttle_keys(login, client_address)
-        await self._check_throttle(keys, now)
+        reserved = await self._reserve_attempt(keys, now)
         async with self._ctx.db.connect() as conn:
             row = (
                 await conn.execute(
@@ -150,21 +210,29 @@ class AuthService:
         encoded = row.password_hash if row is not None else self._dummy_hash
         matches = await self._ctx.config.passwords.verify(encoded, password)
         if row is None or not matches:
-            await self._record_failure(keys, now)
             raise AuthenticationFailed(
                 "login or password is wrong", zh="账号或密码错误，请重新输入"
             )
-        if row.disabled:
-            raise AuthenticationFailed(
-                "this account is disabled; ask an administrator", zh="该账号已被停用，请联系管理员"
-            )
-        if row.org_disabled:
-            raise AuthenticationFailed(
-                "this account's organization is disabled", zh="该账号所属机构已被停用，请联系管理员"
+
+        async def forget_attempt(conn: Any) -> None:
+            await conn.execute(login_failures.delete().where(login_failures.c.id.in_(reserved)))
+
+        if row.disabled or row.org_disabled:
+            await self._write(forget_attempt)
+            if row.disabled:
+                raise AccountDisabled(
+                    "this account is disabled; ask an administrator",
+                    zh="该账号已被停用，请联系管理员",
+                )
+            raise AccountDisabled(
+                "this account's organization is disabled",
+                zh="该账号所属机构已被停用，请联系管理员",
             )
         token = secrets.token_urlsafe(32)
         expires = now + int(self._ctx.config.token_ttl_s * 1000)
-        async with self._ctx.db.begin() as conn:
+
+        async def issue(conn: Any) -> Any:
+            await forget_attempt(conn)
             await conn.execute(
                 login_tokens.insert().values(
                     token_hash=_token_hash(token),
@@ -176,9 +244,9 @@ class AuthService:
                 )
             )
             await conn.execute(login_failures.delete().where(login_failures.c.key == keys[0][0]))
-            account_row = (
-                await conn.execute(_account_query(now).where(accounts.c.id == row.id))
-            ).one()
+            return (await conn.execute(_account_query(now).where(accounts.c.id == row.id))).one()
+
+        account_row = await self._write(issue)
         return LoginResult(
             token=token, expires_at=from_ms(expires), account=account_from_row(account_row)
         )
@@ -241,7 +309,7 @@ class AuthService:
 
     async def change_password(self, actor: Principal, old_password: str, new_password: str) -> None:
         """Change one's own password; other logins of the account are revoked."""
-        check_password(new_password)
+        check_password(new_password, login=actor.login)
         async with self._ctx.db.connect() as conn:
             row = (
                 await conn.execute(

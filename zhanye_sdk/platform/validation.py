@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.platform import password_policy
 
 __all__ = ["check_login", "check_name", "check_password", "normalize_phone"]
 
@@ -75,13 +76,6 @@ def normalize_phone(phone: str) -> str:
     )
 
 
-def check_password(password: str) -> str:
-    """A password is 8–128 characters with at least one letter and one digit."""
-    if not isinstance(password, str) or not 8 <= len(password) <= 128:
-        raise InvalidInput("password must be 8–128 characters", zh="密码须为 8–128 位，请重新输入")
-    if not (any(c.isalpha() for c in password) and any(c.isdigit() for c in password)):
-        raise InvalidInput(
-            "password must contain at least one letter and one digit",
-            zh="密码须同时包含字母和数字，请重新输入",
-        )
-    return password
+def check_password(password: str, *, login: str | None = None) -> str:
+    """A password that follows the policy (``password_policy.check_password``)."""
+    return password_policy.check_password(password, login=login)
