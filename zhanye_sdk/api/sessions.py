@@ -23,6 +23,7 @@ class StartForm:
     terminal: Terminal | None = None  # None: told by the browser (``terminal_of_browser``)
     start_new: bool = False
     touch_points: int = 0
+    org_id: str | None = None
 
 
 @attrs.frozen
@@ -83,6 +84,7 @@ class SessionApi(EndpointGroup):
                 project=form.project,
                 terminal=form.terminal or _browser_terminal(request, form.touch_points),
                 start_new=form.start_new,
+                org_id=form.org_id,
             )
         except UnfinishedSession as exc:
             response = error_response(exc)

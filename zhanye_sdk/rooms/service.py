@@ -48,6 +48,7 @@ from zhanye_sdk.rooms.wire import event_message
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ServerMessage
 from zhanye_sdk.store.schema import (
+    organizations,
     platform_secrets,
     session_events,
     session_participants,
@@ -247,8 +248,13 @@ class RoomService:
         project: str | None = None,
         terminal: Terminal = Terminal.PC_WEB,
         start_new: bool = False,
+        org_id: str | None = None,
     ) -> SessionSummary:
         """Open a new session hosted by the actor (开始会话).
+
+        Salespeople and org admins host in their organization. A company admin hosts
+        in an organization of their company: ``org_id``, or else the company's first
+        enabled one (its service hours apply, and its admins see the record).
 
         Raises:
             UnfinishedSession: the actor has a session that has not ended; call again
@@ -256,17 +262,14 @@ class RoomService:
             OutsideServiceHours: the actor's organization does not serve now.
         """
         require(actor, Operation.SESSION_START)
-        if actor.org_id is None or actor.company_id is None:
-            raise PermissionDenied(
-                "only staff of an organization host sessions", zh="只有机构的业务员可以发起会话"
-            )
+        org_id = await self._host_org(actor, org_id)
         previous = await self.unfinished(actor)
         if previous is not None:
             if not start_new:
                 raise UnfinishedSession(previous.id, previous.meeting_number)
             ended = End(actor.account_id, EndReason.STAFF_ENDED, self.now_ms())
             await self.apply(previous.id, ended)
-        await self._platform.organizations.check_open(actor.org_id)
+        await self._platform.organizations.check_open(org_id)
         account = await self._platform.accounts.get(actor, actor.account_id)
         if project is not None:
             project = check_name(project, what="project") if project.strip() else None
@@ -290,7 +293,7 @@ class RoomService:
                             id=session_id,
                             meeting_number=number,
                             company_id=actor.company_id,
-                            org_id=actor.org_id,
+                            org_id=org_id,
                             host_account_id=actor.account_id,
                             host_name=account.name,
                             project=project,
@@ -312,6 +315,40 @@ class RoomService:
             )
         self._rooms[session_id] = room
         return await self._load_summary(session_id)
+
+    async def _host_org(self, actor: Principal, org_id: str | None) -> str:
+        """The organization a session of the actor belongs to."""
+        if actor.company_id is None:
+            raise PermissionDenied(
+                "only staff of a company host sessions",
+                zh="平台管理员不能发起会话；请使用公司内的账号发起",
+            )
+        if actor.role is not Role.COMPANY_ADMIN:
+            if actor.org_id is None or (org_id is not None and org_id != actor.org_id):
+                raise PermissionDenied(
+                    "staff host sessions only in their own organization",
+                    zh="只能在本机构发起会话",
+                )
+            return actor.org_id
+        query = (
+            sa.select(organizations.c.id)
+            .where(organizations.c.company_id == actor.company_id)
+            .where(organizations.c.disabled.is_(False))
+        )
+        if org_id is not None:
+            query = query.where(organizations.c.id == org_id)
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(query.order_by(organizations.c.created_ms, organizations.c.id))
+            ).first()
+        if row is None:
+            if org_id is not None:
+                raise NotAccessible("organization", org_id)
+            raise ConflictError(
+                "the company has no enabled organization to hold the session",
+                zh="公司下还没有可用的机构，请先在“机构设置”中创建或启用一个机构，再发起会话",
+            )
+        return str(row.id)
 
     async def _load_summary(self, session_id: str) -> SessionSummary:
         async with self._db.connect() as conn:
