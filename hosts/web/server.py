@@ -26,6 +26,7 @@ from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import Platform
 from zhanye_sdk.records import RecordExports, RecordService
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
+from zhanye_sdk.signaling.account_events import AccountEvents
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES
@@ -64,6 +65,7 @@ COBROWSE = web.AppKey("cobrowse", CobrowseService)
 MEDIA = web.AppKey("media", MediaService)
 WHITEBOARDS = web.AppKey("whiteboards", WhiteboardService)
 SOP_LIVE = web.AppKey("sop_live", SopLiveService)
+ACCOUNT_EVENTS = web.AppKey("account_events", AccountEvents)
 
 
 class WebSocketTransport:
@@ -167,7 +169,6 @@ def build_app(
             max_msg_size=MAX_FRAME_BYTES + 1024, protocols=(SIGNALING_PROTOCOL,)
         )
         await socket.prepare(request)
-        resume = request.query.get("resume")
         credentials = handshake_credentials(request.headers, request.query)
         sockets.add(socket)
         try:
@@ -176,7 +177,24 @@ def build_app(
                 session_id=request.match_info["session_id"],
                 login_token=credentials.login_token,
                 seat_token=credentials.seat_token,
-                resume_from=int(resume) if resume and resume.isdigit() else None,
+                resume_from=request.query.get("resume"),
+            )
+        finally:
+            sockets.discard(socket)
+        return socket
+
+    account_events = AccountEvents(platform)
+    app[ACCOUNT_EVENTS] = account_events
+
+    async def account_socket(request: web.Request) -> web.StreamResponse:
+        # Staff pages learn here, at once, that their login ended (kicked out, disabled…).
+        socket = web.WebSocketResponse(max_msg_size=4096, protocols=(SIGNALING_PROTOCOL,))
+        await socket.prepare(request)
+        credentials = handshake_credentials(request.headers, {})
+        sockets.add(socket)
+        try:
+            await account_events.serve(
+                WebSocketTransport(socket), login_token=credentials.login_token
             )
         finally:
             sockets.discard(socket)
@@ -208,6 +226,7 @@ def build_app(
     app.cleanup_ctx.append(background)
     app.router.add_route("*", "/api/{tail:.*}", api)
     app.router.add_get("/ws/sessions/{session_id}", websocket)
+    app.router.add_get("/ws/account", account_socket)
     for path in PAGES:
         app.router.add_get(path, page_handler)
     for pattern, name in DYNAMIC_PAGES.items():

@@ -104,14 +104,15 @@ def bearer_token(request: ApiRequest) -> str:
 def error_response(exc: BaseException) -> ApiResponse:
     """Map an SDK exception to a status and a code that pages translate.
 
-    Codes: ``invalid_input`` 400, ``authentication_failed`` 401, ``login_throttled`` 429,
+    Codes: ``invalid_input`` 400, ``authentication_failed`` 401, ``account_disabled`` 403
+    (the right password of a disabled account), ``login_throttled`` 429,
     ``rate_limited`` 429,
     ``permission_denied`` 403, ``not_found`` 404, ``conflict`` 409, ``outside_service_hours``
     409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``. The body is
     ``{"error": {"code", "message", "message_zh"?, …}}``: ``message`` is English,
     ``message_zh`` the Chinese text when the exception has one (``ZhanyeError.zh``).
     """
-    from zhanye_sdk.platform.auth import AuthenticationFailed, LoginThrottled
+    from zhanye_sdk.platform.auth import AccountDisabled, AuthenticationFailed, LoginThrottled
     from zhanye_sdk.platform.hours import OutsideServiceHours
 
     extra: dict[str, Any] = {}
@@ -123,6 +124,8 @@ def error_response(exc: BaseException) -> ApiResponse:
     elif isinstance(exc, RateLimited):
         status, code = 429, "rate_limited"
         extra["retry_after_s"] = max(1, round(exc.retry_after_s))
+    elif isinstance(exc, AccountDisabled):
+        status, code = 403, "account_disabled"
     elif isinstance(exc, AuthenticationFailed):
         status, code = 401, "authentication_failed"
     elif isinstance(exc, NotFound):

@@ -4,7 +4,8 @@ annotated pages (PNG), the annotated document (PDF) and the board's event log.
 Staff authenticate with their bearer token and must be able to see the session.
 Where a browser element cannot send headers (``<img>``, ``<video>``, a download link)
 they pass a view ticket as ``?ticket=`` instead: signed, for one session, read-only,
-valid for ``TICKET_TTL_MS`` — never the login token, which URLs would leak into logs
+valid for ``TICKET_TTL_MS`` and while the login it was issued under lasts (logout,
+kick-out… end it at once) — never the login token, which URLs would leak into logs
 and history. Customers pass their seat token as ``?seat=``. Paths::
 
     POST /api/sessions/{sid}/board/ticket                          a view ticket (staff)
@@ -72,7 +73,17 @@ class WhiteboardApi(EndpointGroup):
         ticket = request.query.get("ticket")
         if ticket and not staff:
             tokens = await self.rooms.tokens()
-            tokens.check(ticket, _TICKET, self.rooms.now_ms(), room_id=session_id)
+            claims = tokens.check(ticket, _TICKET, self.rooms.now_ms(), room_id=session_id)
+            # A ticket lives no longer than the login it was issued under.
+            if claims.login_id is None or not await self.platform.auth.login_is_live(
+                claims.login_id
+            ):
+                raise ApiError(
+                    401,
+                    "authentication_failed",
+                    "the view ticket's login has ended; log in again",
+                    zh="登录已失效，请重新登录",
+                )
             return
         await self._staff(request, session_id)
 
@@ -90,7 +101,13 @@ class WhiteboardApi(EndpointGroup):
         actor = await self._staff(request, session_id)
         expires_ms = self.rooms.now_ms() + TICKET_TTL_MS
         tokens = await self.rooms.tokens()
-        ticket = tokens.make(_TICKET, session_id, expires_ms, participant_id=actor.account_id)
+        ticket = tokens.make(
+            _TICKET,
+            session_id,
+            expires_ms,
+            participant_id=actor.account_id,
+            login_id=actor.login_id,
+        )
         return ApiResponse.of_json({"ticket": ticket, "expires_in_ms": TICKET_TTL_MS})
 
     @staticmethod

@@ -18,6 +18,7 @@ from zhanye_sdk.clock import from_ms
 from zhanye_sdk.errors import ConflictError, PermissionDenied, RateLimited
 from zhanye_sdk.platform.accounts import _account_query, account_from_row
 from zhanye_sdk.platform.context import ServiceContext, new_id
+from zhanye_sdk.platform.login_end import EndReason, LoginsEnded
 from zhanye_sdk.platform.models import Account, LoginResult
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.throttle import retry_after
@@ -274,6 +275,7 @@ class AuthService:
                         accounts.c.login,
                         accounts.c.disabled,
                         organizations.c.disabled.label("org_disabled"),
+                        login_tokens.c.expires_ms,
                     )
                     .select_from(
                         login_tokens.join(accounts).outerjoin(
@@ -295,20 +297,59 @@ class AuthService:
             company_id=row.company_id,
             org_id=row.org_id,
             login=row.login,
+            login_id=_token_hash(token),
+            login_expires_ms=int(row.expires_ms),
         )
 
+    def now_ms(self) -> int:
+        """The platform clock's time in ms (logins expire by it)."""
+        return self._ctx.now_ms()
+
+    async def login_is_live(self, login_id: str) -> bool:
+        """Whether the login ``login_id`` (``Principal.login_id``) still stands: not
+        logged out, expired or revoked, its account and organization enabled."""
+        now = self._ctx.now_ms()
+        async with self._ctx.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(accounts.c.disabled, organizations.c.disabled.label("org_disabled"))
+                    .select_from(
+                        login_tokens.join(accounts).outerjoin(
+                            organizations, organizations.c.id == accounts.c.org_id
+                        )
+                    )
+                    .where(login_tokens.c.token_hash == login_id)
+                    .where(login_tokens.c.revoked_ms.is_(None))
+                    .where(login_tokens.c.expires_ms > now)
+                )
+            ).first()
+        return row is not None and not row.disabled and not row.org_disabled
+
     async def logout(self, token: str) -> None:
-        """Revoke one login token (unknown tokens are ignored)."""
+        """End one login (unknown tokens are ignored); its sockets close at once."""
+        login_id = _token_hash(token)
         async with self._ctx.db.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(login_tokens.c.account_id)
+                    .where(login_tokens.c.token_hash == login_id)
+                    .where(login_tokens.c.revoked_ms.is_(None))
+                )
+            ).first()
             await conn.execute(
                 login_tokens.update()
-                .where(login_tokens.c.token_hash == _token_hash(token))
+                .where(login_tokens.c.token_hash == login_id)
                 .where(login_tokens.c.revoked_ms.is_(None))
                 .values(revoked_ms=self._ctx.now_ms())
             )
+        if row is not None:
+            await self._ctx.announce_logins_ended(
+                LoginsEnded(row.account_id, EndReason.LOGGED_OUT, frozenset({login_id}))
+            )
 
     async def change_password(self, actor: Principal, old_password: str, new_password: str) -> None:
-        """Change one's own password; other logins of the account are revoked."""
+        """Change one's own password; every other login of the account ends (its sockets
+        close), the one that made the change stays."""
         check_password(new_password, login=actor.login)
         async with self._ctx.db.connect() as conn:
             row = (
@@ -323,9 +364,21 @@ class AuthService:
                 "the current password is wrong", zh="当前密码不正确，请重新输入"
             )
         password_hash = await self._ctx.config.passwords.hash(new_password)
+        now = self._ctx.now_ms()
         async with self._ctx.db.begin() as conn:
             await conn.execute(
                 accounts.update()
                 .where(accounts.c.id == actor.account_id)
-                .values(password_hash=password_hash, updated_ms=self._ctx.now_ms())
+                .values(password_hash=password_hash, updated_ms=now)
             )
+            others = (
+                login_tokens.update()
+                .where(login_tokens.c.account_id == actor.account_id)
+                .where(login_tokens.c.revoked_ms.is_(None))
+            )
+            if actor.login_id is not None:
+                others = others.where(login_tokens.c.token_hash != actor.login_id)
+            await conn.execute(others.values(revoked_ms=now))
+        await self._ctx.announce_logins_ended(
+            LoginsEnded(actor.account_id, EndReason.PASSWORD_CHANGED, kept=actor.login_id)
+        )

@@ -9,13 +9,16 @@ import attrs
 
 from zhanye_sdk.clock import Clock, to_ms
 from zhanye_sdk.platform.config import PlatformConfig
+from zhanye_sdk.platform.login_end import LoginsEnded
 from zhanye_sdk.store.database import Database
 
-__all__ = ["RevocationListener", "ServiceContext", "new_id"]
+__all__ = ["LoginEndListener", "RevocationListener", "ServiceContext", "new_id"]
 
 #: Called with (account_id, reason) when every login of an account is revoked
 #: (kick-out, disable, password reset, organization disabled).
 RevocationListener = Callable[[str, str], Awaitable[None]]
+#: Called whenever logins end, by any way (logout and expiry included).
+LoginEndListener = Callable[[LoginsEnded], Awaitable[None]]
 #: Called with (org_id) when an organization is disabled, to end its live sessions.
 OrgDisabledListener = Callable[[str], Awaitable[None]]
 #: Returns how many live sessions an organization has (the sessions service provides it).
@@ -37,6 +40,7 @@ class ServiceContext:
     revocation_listeners: list[RevocationListener] = attrs.field(factory=list)
     org_disabled_listeners: list[OrgDisabledListener] = attrs.field(factory=list)
     live_session_counters: list[LiveSessionCounter] = attrs.field(factory=list)
+    login_end_listeners: list[LoginEndListener] = attrs.field(factory=list)
 
     def now_ms(self) -> int:
         """The clock's current time in stored form."""
@@ -46,3 +50,9 @@ class ServiceContext:
         """Tell every listener that an account's logins were revoked."""
         for listener in list(self.revocation_listeners):
             await listener(account_id, reason)
+        await self.announce_logins_ended(LoginsEnded(account_id, reason))
+
+    async def announce_logins_ended(self, ended: LoginsEnded) -> None:
+        """Tell every listener that some logins ended (sockets close, pages are told)."""
+        for listener in list(self.login_end_listeners):
+            await listener(ended)

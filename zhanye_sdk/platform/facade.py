@@ -12,6 +12,7 @@ from zhanye_sdk.platform.companies import CompanyService
 from zhanye_sdk.platform.config import PlatformConfig
 from zhanye_sdk.platform.context import (
     LiveSessionCounter,
+    LoginEndListener,
     OrgDisabledListener,
     RevocationListener,
     ServiceContext,
@@ -89,6 +90,11 @@ class Platform:
     def on_logins_revoked(self, listener: RevocationListener) -> None:
         """Call ``listener(account_id, reason)`` whenever an account's logins are revoked."""
         self._ctx.revocation_listeners.append(listener)
+
+    def on_logins_ended(self, listener: LoginEndListener) -> None:
+        """Call ``listener(LoginsEnded)`` whenever logins end, whatever the way (logout,
+        password change, kick-out, disable, delete…); expiry is each holder's to watch."""
+        self._ctx.login_end_listeners.append(listener)
 
     def on_org_disabled(self, listener: OrgDisabledListener) -> None:
         """Call ``listener(org_id)`` when an organization is disabled."""

@@ -30,3 +30,7 @@ class Principal:
     company_id: str | None
     org_id: str | None
     login: str = ""
+    #: The login this principal acts under (its token's stored hash) and when that login
+    #: expires, in ms; not part of who the principal is (equality ignores them).
+    login_id: str | None = attrs.field(default=None, eq=False, repr=False)
+    login_expires_ms: int | None = attrs.field(default=None, eq=False, repr=False)

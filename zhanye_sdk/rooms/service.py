@@ -77,6 +77,9 @@ class SessionConfig:
     max_sms_invites: int = 20
     invite_ttl_s: float = 24 * 3600
     seat_ttl_s: float = 24 * 3600
+    #: How long a customer's seat still opens the room after the session ended (to
+    #: rate it, or to come back to the closing page); then it ends with the session.
+    seat_after_end_s: float = 600
     sms_invite_template: str = "{host}邀请您参加远程会话（会议号 {meeting}），点击进入：{link}"
 
 
@@ -571,8 +574,19 @@ class RoomService:
         )
 
     async def seat_for_customer(self, session_id: str, seat_token: str) -> Seat:
-        """A customer's seat from their seat token (refused for any other room)."""
-        claims = (await self.tokens()).check(seat_token, "seat", self.now_ms(), room_id=session_id)
+        """A customer's seat from their seat token (refused for any other room, and once
+        the session has been over for ``seat_after_end_s``)."""
+        now = self.now_ms()
+        claims = (await self.tokens()).check(seat_token, "seat", now, room_id=session_id)
+        summary = await self._load_summary(session_id)
+        if (
+            summary.ended_at is not None
+            and to_ms(summary.ended_at) + int(self.config.seat_after_end_s * 1000) <= now
+        ):
+            raise InvalidRoomToken(
+                "the session has ended; this seat is closed",
+                zh="会话已结束，该链接已失效；如需继续，请联系业务员重新邀请",
+            )
         async with self._db.connect() as conn:
             row = (
                 await conn.execute(

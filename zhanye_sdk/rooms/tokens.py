@@ -35,6 +35,8 @@ class RoomTokenClaims:
     room_id: str
     participant_id: str | None
     expires_ms: int
+    #: The login the token was issued under (``Principal.login_id``), if it is bound to one.
+    login_id: str | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -57,10 +59,19 @@ class RoomTokens:
         return secrets.token_hex(32)
 
     def make(
-        self, kind: str, room_id: str, expires_ms: int, participant_id: str | None = None
+        self,
+        kind: str,
+        room_id: str,
+        expires_ms: int,
+        participant_id: str | None = None,
+        *,
+        login_id: str | None = None,
     ) -> str:
-        """A token of ``kind`` (``invite`` or ``seat``) for one room."""
+        """A token of ``kind`` (``invite`` or ``seat``) for one room; ``login_id`` binds
+        it to a login, so that it ends with it (the verifier checks the login)."""
         claims: dict[str, Any] = {"k": kind, "r": room_id, "p": participant_id, "e": expires_ms}
+        if login_id is not None:
+            claims["l"] = login_id
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(payload)}"
 
@@ -100,6 +111,7 @@ class RoomTokens:
             room_id=str(claims.get("r")),
             participant_id=claims.get("p") if isinstance(claims.get("p"), str) else None,
             expires_ms=int(claims.get("e") or 0),
+            login_id=claims.get("l") if isinstance(claims.get("l"), str) else None,
         )
         if parsed.kind != kind or parsed.expires_ms <= now_ms:
             raise refused

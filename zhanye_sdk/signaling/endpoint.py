@@ -14,7 +14,13 @@ its end. Theory of operation for one connection:
    frames: ``session.ping`` → ``session.pong``; ``room.*`` → the room; other areas to
    the handler registered for them; anything malformed → an error frame, no change;
 6. when the connection ends without ``room.leave``, the participant leaves after a
-   grace period unless they reconnect first. Kick-out closes it at once (4401).
+   grace period unless they reconnect first.
+
+A staff connection lives no longer than its login: logout, expiry, kick-out, disable,
+delete, a password change or reset close it at once (4403, the reason as close
+reason, after a ``session.login_ended`` frame saying why in words). Each connection
+has token buckets per kind of message; a flood gets ``rate_limited`` errors and
+changes nothing, so other participants do not notice it.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ import anyio
 import attrs
 from anyio.abc import TaskGroup
 
-from zhanye_sdk.errors import InvalidInput, PermissionDenied, ZhanyeError
+from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited, ZhanyeError
 from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.login_end import LoginsEnded, end_message
 from zhanye_sdk.rooms.core import Leave, ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.rooms.wire import command_from_message
@@ -39,6 +46,8 @@ from zhanye_sdk.signaling.envelope import (
     SignalingProtocolError,
     parse_client_frame,
 )
+from zhanye_sdk.signaling.login_watch import watch_login
+from zhanye_sdk.signaling.ratelimit import BucketPolicy, TokenBucket
 
 __all__ = [
     "AreaHandler",
@@ -85,16 +94,51 @@ class SignalingConfig:
     idle_timeout_s: float = 45.0
     leave_grace_s: float = 15.0
     tick_interval_s: float = 5.0
+    #: How often a staff connection re-checks its login in the store (a login ended
+    #: by another process); this process's own revocations close it at once.
+    login_recheck_s: float = 30.0
+    #: Per connection: room commands (mute, main view…), live ink, other board and
+    #: share operations, and every message together.
+    room_rate: BucketPolicy = BucketPolicy(rate=10, burst=30)
+    ink_rate: BucketPolicy = BucketPolicy(rate=60, burst=120)
+    board_rate: BucketPolicy = BucketPolicy(rate=20, burst=60)
+    message_rate: BucketPolicy = BucketPolicy(rate=150, burst=400)
 
 
 @attrs.define(eq=False)
 class _Connection:
     seat: Seat
     transport: MessageTransport
+    buckets: dict[str, TokenBucket]
     scope: anyio.CancelScope = attrs.field(factory=anyio.CancelScope)
     close_code: int | None = None
     close_reason: str = ""
+    farewell: ServerMessage | None = None
     left: bool = False
+
+    @property
+    def login_id(self) -> str | None:
+        principal = self.seat.principal
+        return principal.login_id if principal is not None else None
+
+    def end_login(self, reason: str) -> None:
+        """Close at once because the login ended, telling the client why."""
+        english, chinese = end_message(reason)
+        self.farewell = ServerMessage(
+            "session.login_ended", {"reason": reason, "message": english, "message_zh": chinese}
+        )
+        self.close_code, self.close_reason = CLOSE_REVOKED, reason
+        self.scope.cancel()
+
+
+def _bucket_of(message: ClientMessage) -> str:
+    if message.area == "room":
+        return "room"
+    if message.type == "whiteboard.ink":
+        return "ink"
+    if message.area in ("whiteboard", "share"):
+        return "board"
+    return ""
 
 
 class SignalingEndpoint:
@@ -114,7 +158,7 @@ class SignalingEndpoint:
         self._areas: dict[str, AreaHandler] = {}
         self._connections: set[_Connection] = set()
         self._tasks: TaskGroup | None = None
-        platform.on_logins_revoked(self._revoked)
+        platform.on_logins_ended(self._logins_ended)
 
     def register_area(self, area: str, handler: AreaHandler) -> None:
         """Route client messages of ``area`` (e.g. ``whiteboard``) to ``handler``."""
@@ -151,9 +195,14 @@ class SignalingEndpoint:
         session_id: str,
         login_token: str | None = None,
         seat_token: str | None = None,
-        resume_from: int | None = None,
+        resume_from: int | str | None = None,
     ) -> None:
-        """Run one connection until either side closes it."""
+        """Run one connection until either side closes it.
+
+        ``resume_from`` is the last sequence number the client saw (``?resume=`` as
+        given); one that is malformed or beyond the room's is refused with an
+        ``invalid_resume`` error and the client gets a fresh welcome instead.
+        """
         try:
             seat = await self._authenticate(session_id, login_token, seat_token)
         except ZhanyeError as exc:
@@ -162,19 +211,33 @@ class SignalingEndpoint:
             )
             await transport.close(CLOSE_UNAUTHORIZED, "authentication failed")
             return
-        connection = _Connection(seat, transport)
+        config = self.config
+        buckets = {
+            "room": TokenBucket(config.room_rate),
+            "ink": TokenBucket(config.ink_rate),
+            "board": TokenBucket(config.board_rate),
+            "all": TokenBucket(config.message_rate),
+        }
+        connection = _Connection(seat, transport, buckets)
         self._connections.add(connection)
         try:
             with connection.scope:
                 await self._run_connection(connection, resume_from)
+        except Exception as exc:
+            # A peer that vanishes mid-frame ends its connection, not the host's task.
+            if not _is_disconnect(exc):
+                raise
+            _log.debug("signaling connection dropped: %r", exc)
         finally:
             self._connections.discard(connection)
+            if connection.farewell is not None:
+                await _quietly(transport.send(connection.farewell.encode()))
             if connection.close_code is not None:
                 await _quietly(transport.close(connection.close_code, connection.close_reason))
             if not connection.left:
                 self._leave_later(seat)
 
-    async def _run_connection(self, connection: _Connection, resume_from: int | None) -> None:
+    async def _run_connection(self, connection: _Connection, resume_from: int | str | None) -> None:
         seat = connection.seat
         async with self._bus.subscribe(seat.session_id) as events:
             sent_seq = await self._greet(connection, resume_from)
@@ -197,10 +260,23 @@ class SignalingEndpoint:
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(forward)
+                if seat.principal is not None and seat.principal.login_id is not None:
+                    tasks.start_soon(self._watch_login, connection)
                 if seat.role is ParticipantRole.HOST:
                     await tasks.start(self._forward_staff, connection)
                 await self._read(connection)
                 tasks.cancel_scope.cancel()
+
+    async def _watch_login(self, connection: _Connection) -> None:
+        """End the connection when its login expires, or is found ended by another process."""
+        assert connection.seat.principal is not None
+        reason = await watch_login(
+            self._platform,
+            connection.seat.principal,
+            self._rooms.now_ms,
+            self.config.login_recheck_s,
+        )
+        connection.end_login(reason)
 
     async def _forward_staff(self, connection: _Connection, *, task_status: Any) -> None:
         # Staff-only messages carry no room sequence number: they are sent as they come.
@@ -209,9 +285,17 @@ class SignalingEndpoint:
             async for message in staff:
                 await connection.transport.send(message.encode())
 
-    async def _greet(self, connection: _Connection, resume_from: int | None) -> int:
+    async def _greet(self, connection: _Connection, asked: int | str | None) -> int:
         seat = connection.seat
         seq, room = await self._rooms.snapshot(seat.session_id)
+        resume_from = _resume_point(asked)
+        if asked is not None and (resume_from is None or resume_from > seq):
+            refusal = ServerMessage.error(
+                "invalid_resume",
+                f"cannot resume from {str(asked)[:24]!r}: the room is at {seq}; starting afresh",
+            )
+            await connection.transport.send(refusal.encode())
+            resume_from = None
         welcome = {
             "participant_id": seat.participant_id,
             "role": seat.role.value,
@@ -256,6 +340,7 @@ class SignalingEndpoint:
         try:
             if message.type == "session.ping":
                 return [ServerMessage("session.pong", {}, re=message.id)]
+            self._take(connection, message)
             if message.area == "room":
                 now = self._rooms.now_ms()
                 command = command_from_message(message, seat.participant_id, now)
@@ -276,12 +361,30 @@ class SignalingEndpoint:
             return await handler(seat, message)
         except InvalidInput as exc:
             return [ServerMessage.error("invalid_message", str(exc), message.id, zh=exc.zh)]
+        except RateLimited as exc:
+            refusal = ServerMessage.error("rate_limited", str(exc), message.id, zh=exc.zh)
+            data = {**refusal.data, "retry_after_s": exc.retry_after_s}
+            return [attrs.evolve(refusal, data=data)]
         except ZhanyeError as exc:
             return [ServerMessage.error("refused", str(exc), message.id, zh=exc.zh)]
         except Exception:
             # A bug must not cost the participant their connection; it is logged.
             _log.exception("signaling message %s failed", message.type)
             return [ServerMessage.error("internal_error", "the server failed", message.id)]
+
+    @staticmethod
+    def _take(connection: _Connection, message: ClientMessage) -> None:
+        """Spend the message's tokens, or refuse it (nothing happens) when out of them."""
+        now = anyio.current_time()
+        for name in ("all", _bucket_of(message)):
+            bucket = connection.buckets.get(name)
+            wait = bucket.take(now) if bucket is not None else None
+            if wait is not None:
+                raise RateLimited(
+                    f"too many {message.area} messages; slow down",
+                    retry_after_s=round(wait, 3),
+                    zh="操作太频繁，请稍后再试",
+                )
 
     # ---- leaving and kick-out ---------------------------------------------------------------
 
@@ -299,11 +402,10 @@ class SignalingEndpoint:
             leave = Leave(seat.participant_id, self._rooms.now_ms())
             await self._rooms.apply(seat.session_id, leave)
 
-    async def _revoked(self, account_id: str, reason: str) -> None:
+    async def _logins_ended(self, ended: LoginsEnded) -> None:
         for connection in list(self._connections):
-            if connection.seat.account_id == account_id:
-                connection.close_code, connection.close_reason = CLOSE_REVOKED, reason
-                connection.scope.cancel()
+            if ended.covers(connection.seat.account_id, connection.login_id):
+                connection.end_login(ended.reason)
 
     def drop(self, session_id: str, participant_id: str, code: int = 4002, reason: str = "") -> int:
         """Close a participant's connections (they reconnect and resume); returns how many."""
@@ -319,6 +421,24 @@ class SignalingEndpoint:
     def connection_count(self) -> int:
         """Open connections (tests, monitoring)."""
         return len(self._connections)
+
+
+def _resume_point(asked: int | str | None) -> int | None:
+    """A sequence number from ``?resume=``: ASCII digits that fit a stored sequence."""
+    if isinstance(asked, int) and not isinstance(asked, bool):
+        return asked if 0 <= asked < 2**62 else None
+    if isinstance(asked, str) and asked.isascii() and asked.isdigit() and len(asked) <= 18:
+        return int(asked)
+    return None
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` only says the peer went away (reset, closed mid-frame)."""
+    if isinstance(exc, ConnectionError | anyio.BrokenResourceError | anyio.ClosedResourceError):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_disconnect(e) for e in exc.exceptions)
+    return type(exc).__name__ in ("ClientConnectionResetError", "WebSocketError")
 
 
 async def _quietly(closing: Awaitable[None]) -> None:
