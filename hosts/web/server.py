@@ -183,7 +183,7 @@ def build_app(
             sockets.discard(socket)
         return socket
 
-    account_events = AccountEvents(platform)
+    account_events = AccountEvents(platform, signaling.config)
     app[ACCOUNT_EVENTS] = account_events
 
     async def account_socket(request: web.Request) -> web.StreamResponse:

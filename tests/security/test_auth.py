@@ -17,18 +17,23 @@ Attacks covered:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 from aiohttp import web
 
-from hosts.web.server import build_app
+from hosts.web.server import ROOMS, build_app
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.platform.throttle import ThrottlePolicy
+from zhanye_sdk.rooms.service import SessionConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
+from ..live_session import Peer, connect_both, open_live_session
 from ..platform_world import PASSWORD, World, build_world
 from ..webhost import free_port
 
@@ -91,3 +96,230 @@ async def test_parallel_guesses_across_logins_hit_the_address_limit(
         statuses = await asyncio.gather(*(_guess(http, base, n, "guess-12-x9") for n in logins))
     assert 500 not in statuses, statuses
     assert len([s for s in statuses if s == 401]) <= ADDRESS_LIMIT, statuses
+
+
+# ---- sockets and tickets that outlive their login ----------------------------------------
+
+
+@pytest.fixture
+async def web_host(tmp_path: Any) -> AsyncIterator[tuple[str, World, web.Application]]:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1),
+        token_ttl_s=3600,
+    )
+    world = await build_world(f"sqlite:///{tmp_path}/auth.db", config)
+    signaling = SignalingConfig(idle_timeout_s=10, leave_grace_s=0.3, tick_interval_s=0.1)
+    app = build_app(
+        world.platform,
+        signaling_config=signaling,
+        session_config=SessionConfig(seat_after_end_s=0),
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}", world, app
+    finally:
+        await runner.cleanup()
+        await world.platform.close()
+
+
+async def _login(http: aiohttp.ClientSession, base: str, login: str) -> dict[str, Any]:
+    async with http.post(f"{base}/api/login", json={"login": login, "password": PASSWORD}) as r:
+        assert r.status == 200
+        body: dict[str, Any] = await r.json()
+        return body
+
+
+async def _until_closed(socket: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
+    """Every frame until the server closes the socket (bounded: 10 s)."""
+    frames: list[dict[str, Any]] = []
+    with anyio.fail_after(10):
+        while True:
+            message = await socket.receive()
+            if message.type == aiohttp.WSMsgType.TEXT:
+                frames.append(json.loads(message.data))
+            elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                return frames
+
+
+async def test_logout_closes_the_hosts_socket_and_its_mute_is_not_applied(
+    web_host: tuple[str, World, web.Application],
+) -> None:
+    base, _, app = web_host
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        host, customer = await connect_both(http, live)
+        customer_id = live.seat["participant_id"]
+        async with http.post(f"{base}/api/logout", headers=live.auth) as r:
+            assert r.status == 200
+        frames = await _until_closed(host.socket)
+        ended = [f for f in frames if f["type"] == "session.login_ended"]
+        assert ended and ended[0]["data"]["reason"] == "logged_out"
+        assert ended[0]["data"]["message_zh"] == "已退出登录"
+        assert host.socket.close_code == 4403
+        # The attacker keeps using the socket: nothing reaches the room.
+        with contextlib.suppress(Exception):
+            await host.send("room.set_audio", {"target": customer_id, "on": False})
+        await customer.reply_to(await customer.send("session.ping"))
+        room = await app[ROOMS].room(live.session_id)
+        assert room.participants[customer_id].audio_on is True
+        # Reconnecting with the ended login is refused.
+        again = await http.ws_connect(f"{live.ws_url}?token={live.login['token']}")
+        await _until_closed(again)
+        assert again.close_code == 4401
+
+
+async def test_changing_ones_password_ends_the_other_logins_sockets(
+    web_host: tuple[str, World, web.Application],
+) -> None:
+    base, _, _ = web_host
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+        await host.next("session.welcome")
+        other = await _login(http, base, "sp-A1")
+        mine = {"Authorization": f"Bearer {other['token']}"}
+        async with http.post(
+            f"{base}/api/me/password",
+            json={"old_password": PASSWORD, "new_password": "Nw-8812-changed"},
+            headers=mine,
+        ) as r:
+            assert r.status == 200, await r.text()
+        frames = await _until_closed(host.socket)
+        assert [f["data"]["reason"] for f in frames if f["type"] == "session.login_ended"] == [
+            "password_changed"
+        ]
+        async with http.get(f"{base}/api/me", headers=live.auth) as r:
+            assert r.status == 401
+        async with http.get(f"{base}/api/me", headers=mine) as r:
+            assert r.status == 200  # the login that made the change goes on
+
+
+async def test_an_expiring_login_closes_its_sockets(tmp_path: Any) -> None:
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1),
+        token_ttl_s=3600,
+    )
+    world = await build_world(f"sqlite:///{tmp_path}/exp.db", config)
+    app = build_app(world.platform, signaling_config=SignalingConfig(login_recheck_s=0.2))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            live = await open_live_session(http, base, "sp-A1", "客户甲")
+            host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+            await host.next("session.welcome")
+            account = await http.ws_connect(
+                f"{base.replace('http', 'ws')}/ws/account",
+                protocols=("zhanye.v1", f"bearer.{live.login['token']}"),
+            )
+            assert json.loads((await account.receive(timeout=5)).data)["type"] == "account.welcome"
+            # The world's clock jumps past the login's expiry: both sockets end.
+            world.clock.advance(3601)
+            for socket in (host.socket, account):
+                frames = await _until_closed(socket)
+                reasons = [f["data"]["reason"] for f in frames if f["type"].endswith("login_ended")]
+                assert reasons == ["expired"] and socket.close_code == 4403
+    finally:
+        await runner.cleanup()
+        await world.platform.close()
+
+
+@pytest.mark.parametrize(
+    ("action", "reason", "shown"),
+    [
+        ("kick-out", "kicked_out", "已被管理员踢出"),
+        ("disable", "disabled", "账号已停用"),
+        ("delete", "deleted", "账号已删除"),
+    ],
+)
+async def test_an_admin_action_tells_every_open_page_at_once(
+    web_host: tuple[str, World, web.Application], action: str, reason: str, shown: str
+) -> None:
+    base, world, _ = web_host
+    async with aiohttp.ClientSession() as http:
+        sales = await _login(http, base, "sp-A1")
+        pages = [
+            await http.ws_connect(
+                f"{base.replace('http', 'ws')}/ws/account",
+                protocols=("zhanye.v1", f"bearer.{sales['token']}"),
+            )
+            for _ in range(2)
+        ]
+        for page in pages:
+            welcome = json.loads((await page.receive(timeout=5)).data)
+            assert welcome["type"] == "account.welcome"
+        admin = {"Authorization": f"Bearer {(await _login(http, base, 'oa-A1'))['token']}"}
+        target = f"{base}/api/accounts/{world.ids['sp_A1']}"
+        if action == "kick-out":
+            request = http.post(f"{target}/kick-out", headers=admin)
+        elif action == "disable":
+            request = http.post(f"{target}/disable", json={"disabled": True}, headers=admin)
+        else:
+            request = http.delete(target, headers=admin)
+        async with request as r:
+            assert r.status == 200, await r.text()
+        for page in pages:
+            frames = await _until_closed(page)
+            assert [f["data"]["reason"] for f in frames] == [reason]
+            assert shown in frames[0]["data"]["message_zh"]
+            assert page.close_code == 4403
+
+
+async def test_a_board_ticket_ends_with_its_login(
+    web_host: tuple[str, World, web.Application],
+) -> None:
+    base, _, _ = web_host
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        board = f"{base}/api/sessions/{live.session_id}/board"
+        async with http.post(f"{board}/ticket", headers=live.auth) as r:
+            ticket = (await r.json())["ticket"]
+        async with http.get(board, params={"ticket": ticket}) as r:
+            assert r.status == 200
+        async with http.post(f"{base}/api/logout", headers=live.auth) as r:
+            assert r.status == 200
+        async with http.get(board, params={"ticket": ticket}) as r:
+            assert r.status == 401
+
+
+async def test_a_customer_seat_ends_with_the_session(
+    web_host: tuple[str, World, web.Application],
+) -> None:
+    base, _, _ = web_host
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        board = f"{base}/api/sessions/{live.session_id}/board"
+        seat = live.seat["seat_token"]
+        async with http.get(board, params={"seat": seat}) as r:
+            assert r.status == 200
+        async with http.post(f"{base}/api/sessions/{live.session_id}/end", headers=live.auth) as r:
+            assert r.status == 200
+        async with http.get(board, params={"seat": seat}) as r:
+            assert r.status in (401, 403)
+        socket = await http.ws_connect(f"{live.ws_url}?seat={seat}")
+        await _until_closed(socket)
+        assert socket.close_code == 4401
+
+
+async def test_a_disabled_accounts_right_password_is_told_it_is_disabled(
+    web_host: tuple[str, World, web.Application],
+) -> None:
+    base, world, _ = web_host
+    await world.platform.accounts.set_disabled(world.p("oa_A1"), world.ids["sp_A1"], True)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{base}/api/login", json={"login": "sp-A1", "password": PASSWORD}
+        ) as r:
+            body = await r.json()
+            assert r.status == 403 and body["error"]["code"] == "account_disabled"
+            assert "停用" in body["error"]["message_zh"]
+        async with http.post(
+            f"{base}/api/login", json={"login": "sp-A1", "password": "Wrong-pass-77"}
+        ) as r:
+            assert r.status == 401  # a wrong password learns nothing about the account

@@ -27,21 +27,18 @@ from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.login_end import LoginsEnded, end_message
 from zhanye_sdk.platform.roles import Principal
-from zhanye_sdk.signaling.endpoint import CLOSE_REVOKED, CLOSE_UNAUTHORIZED, MessageTransport
+from zhanye_sdk.signaling.endpoint import (
+    CLOSE_REVOKED,
+    CLOSE_UNAUTHORIZED,
+    MessageTransport,
+    SignalingConfig,
+)
 from zhanye_sdk.signaling.envelope import ServerMessage, SignalingProtocolError, parse_client_frame
 from zhanye_sdk.signaling.login_watch import watch_login
 
-__all__ = ["AccountEvents", "AccountEventsConfig"]
+__all__ = ["AccountEvents"]
 
 _log = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class AccountEventsConfig:
-    """Timings of account sockets."""
-
-    idle_timeout_s: float = 75.0
-    login_recheck_s: float = 30.0
 
 
 @attrs.define(eq=False)
@@ -64,9 +61,10 @@ def _ended_frame(reason: str) -> str:
 class AccountEvents:
     """Serves account sockets for the staff pages of one platform."""
 
-    def __init__(self, platform: Platform, config: AccountEventsConfig | None = None) -> None:
+    def __init__(self, platform: Platform, config: SignalingConfig | None = None) -> None:
+        """``config``: the signaling timings (idle timeout, login re-check) apply here too."""
         self._platform = platform
-        self.config = config or AccountEventsConfig()
+        self.config = config or SignalingConfig()
         self._watchers: set[_Watcher] = set()
         platform.on_logins_ended(self._logins_ended)
 
