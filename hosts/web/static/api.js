@@ -50,7 +50,7 @@ export async function api(method, path, body) {
     const { code, message, message_zh: messageZh, ...extra } = error;
     if (response.status === 401 && path !== "/api/login") {
       token.clear();
-      location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+      location.assign(`/login?ended=revoked&next=${encodeURIComponent(location.pathname)}`);
     }
     throw new ApiError(response.status, code, message, extra, messageZh || null);
   }

@@ -95,6 +95,12 @@ export class RoomClient extends EventTarget {
       this.emit("failure", frame.data);
       return;
     }
+    if (frame.type === "session.login_ended") {
+      // The staff member's login ended (kicked out, logged out…): the page says why.
+      this.closedByUs = true;
+      this.emit("login_ended", frame.data);
+      return;
+    }
     if (typeof frame.seq === "number") {
       if (this.seq !== null && frame.seq <= this.seq) return; // already applied
       this.seq = frame.seq;

@@ -1,6 +1,7 @@
 // The staff pages' frame: header, side navigation by the manual's names, messages, dialogs.
+import { watchAccount } from "./account-events.js";
 import { api, token } from "./api.js";
-import { lang, setLang, t, translate } from "./i18n.js";
+import { has, lang, serverMessage, setLang, t, translate } from "./i18n.js";
 
 const NAV = [
   { key: "nav.workbench", href: "/workbench", needs: "session.start" },
@@ -42,13 +43,37 @@ export async function startPage(active) {
     setLang(lang() === "zh-CN" ? "en" : "zh-CN");
     location.reload();
   });
+  const account = watchAccount(token.get(), showLoginEnded);
   header.querySelector("#logout").addEventListener("click", async () => {
+    account.stop();
     await api("POST", "/api/logout").catch(() => {});
     token.clear();
     location.assign("/login");
   });
   translate();
   return me;
+}
+
+// The login of this page has ended (kicked out, disabled, logged out elsewhere…): say why
+// at once, over everything, and offer to log in again. Safe to call more than once.
+export function showLoginEnded(info) {
+  if (document.querySelector("#login-ended")) return;
+  token.clear();
+  const reason = info?.reason || "revoked";
+  const dialog = document.createElement("dialog");
+  dialog.id = "login-ended";
+  dialog.className = "confirm";
+  dialog.setAttribute("role", "alertdialog");
+  dialog.innerHTML = `<p class="login-ended-text"></p><menu>
+    <button type="button" class="primary" data-i18n="login_ended.relogin"></button></menu>`;
+  dialog.querySelector("p").textContent = has(`login_ended.${reason}`) ? t(`login_ended.${reason}`) : serverMessage(info || {});
+  translate(dialog);
+  dialog.addEventListener("cancel", (event) => event.preventDefault());
+  dialog.querySelector("button").addEventListener("click", () => {
+    location.assign(`/login?ended=${encodeURIComponent(reason)}&next=${encodeURIComponent(location.pathname)}`);
+  });
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 export function notify(text, kind = "error") {

@@ -5,7 +5,7 @@ import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
-import { attempt, confirmDialog, notify, startPage } from "../shell.js";
+import { attempt, confirmDialog, notify, showLoginEnded, startPage } from "../shell.js";
 import { mountBoard, shareDialog as boardShareDialog } from "../whiteboard.js";
 import { mountSopPanel } from "../sop-panel.js";
 
@@ -40,6 +40,10 @@ client.addEventListener("room", () => {
   if (ended) connection.textContent = t("hall.ended");
 });
 client.addEventListener("failure", (event) => showError(event.detail));
+client.addEventListener("login_ended", (event) => {
+  connection.textContent = t(`login_ended.${event.detail.reason}`);
+  showLoginEnded(event.detail);
+});
 // The device check shows itself only when something is missing; a retry that finds the
 // device brings it into the running session.
 const devicePanel = document.querySelector("#device-check");

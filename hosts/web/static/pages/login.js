@@ -1,5 +1,5 @@
 import { api, token } from "../api.js";
-import { lang, setLang, translate } from "../i18n.js";
+import { has, lang, setLang, t, translate } from "../i18n.js";
 import { attempt } from "../shell.js";
 
 translate();
@@ -10,6 +10,12 @@ document.querySelector("#switch-lang").addEventListener("click", () => {
 
 const form = document.querySelector("#login-form");
 const errorBox = document.querySelector("#login-error");
+// Sent here because the login ended (kicked out, disabled…): say why.
+const ended = new URLSearchParams(location.search).get("ended");
+if (ended && has(`login_ended.${ended}`)) {
+  errorBox.textContent = t(`login_ended.${ended}`);
+  errorBox.hidden = false;
+}
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   errorBox.hidden = true;
