@@ -87,6 +87,15 @@ class WebSocketTransport:
         await self.socket.close(code=code, message=reason.encode())
 
 
+async def _prepared(socket: web.WebSocketResponse, request: web.Request) -> bool:
+    """Answer the upgrade; False when the client is already gone (nothing to serve)."""
+    try:
+        await socket.prepare(request)
+    except ConnectionResetError:
+        return False
+    return True
+
+
 def build_app(
     platform: Platform,
     *,
@@ -168,7 +177,8 @@ def build_app(
         socket = web.WebSocketResponse(
             max_msg_size=MAX_FRAME_BYTES + 1024, protocols=(SIGNALING_PROTOCOL,)
         )
-        await socket.prepare(request)
+        if not await _prepared(socket, request):
+            return web.Response(status=499)  # the client left during the handshake
         credentials = handshake_credentials(request.headers, request.query)
         sockets.add(socket)
         try:
@@ -189,7 +199,8 @@ def build_app(
     async def account_socket(request: web.Request) -> web.StreamResponse:
         # Staff pages learn here, at once, that their login ended (kicked out, disabled…).
         socket = web.WebSocketResponse(max_msg_size=4096, protocols=(SIGNALING_PROTOCOL,))
-        await socket.prepare(request)
+        if not await _prepared(socket, request):
+            return web.Response(status=499)  # the client left during the handshake
         credentials = handshake_credentials(request.headers, {})
         sockets.add(socket)
         try:

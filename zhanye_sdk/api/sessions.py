@@ -149,6 +149,7 @@ class SessionApi(EndpointGroup):
             terminal=form.terminal or _browser_terminal(request, form.touch_points),
             phone=form.phone,
             seat_token=form.seat_token,
+            client_address=request.client_address,
         )
         return ApiResponse.of_json(unstructure(seat), 201)
 

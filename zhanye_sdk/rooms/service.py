@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.clock import from_ms, to_ms
-from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
+from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
@@ -47,6 +47,7 @@ from zhanye_sdk.rooms.tokens import InvalidRoomToken, RoomTokens
 from zhanye_sdk.rooms.wire import event_message
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ServerMessage
+from zhanye_sdk.signaling.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.store.schema import (
     organizations,
     platform_secrets,
@@ -80,6 +81,10 @@ class SessionConfig:
     #: How long a customer's seat still opens the room after the session ended (to
     #: rate it, or to come back to the closing page); then it ends with the session.
     seat_after_end_s: float = 600
+    #: How many invite joins a session, and one client address, may make: ``burst`` at
+    #: once, then ``rate`` a second (every join stores a participant).
+    joins_per_session: BucketPolicy = BucketPolicy(rate=0.2, burst=30)
+    joins_per_address: BucketPolicy = BucketPolicy(rate=0.1, burst=10)
     sms_invite_template: str = "{host}邀请您参加远程会话（会议号 {meeting}），点击进入：{link}"
 
 
@@ -189,6 +194,7 @@ class RoomService:
         self._locks: dict[str, anyio.Lock] = {}
         self._ended_hooks: list[Callable[[str], Awaitable[None]]] = []
         self._tokens: RoomTokens | None = None
+        self._join_buckets: dict[str, TokenBucket] = {}
         platform.count_live_sessions_with(self._count_live)
         platform.on_org_disabled(self._end_org_sessions)
 
@@ -460,6 +466,7 @@ class RoomService:
         terminal: Terminal = Terminal.PC_WEB,
         phone: str | None = None,
         seat_token: str | None = None,
+        client_address: str | None = None,
     ) -> CustomerSeat:
         """Open an invite: the customer gets a seat (no account needed).
 
@@ -470,6 +477,7 @@ class RoomService:
         Raises:
             InvalidRoomToken: the invite is malformed, forged or expired.
             InvalidInput: no name, or the recording notice was not acknowledged.
+            RateLimited: too many joins for this session or from this address.
         """
         now = self.now_ms()
         claims = (await self.tokens()).check(invite_token, "invite", now)
@@ -484,6 +492,8 @@ class RoomService:
             returning = await self._returning_seat(claims.room_id, seat_token, now)
             if returning is not None:
                 return returning
+        # Only new seats are budgeted: each one stores a participant.
+        self._take_join(claims.room_id, client_address, now)
         summary = await self._load_summary(claims.room_id)
         if summary.state is RoomState.ENDED:
             raise ConflictError("the session has ended", zh="会话已结束；如需继续，请发起新会话")
@@ -554,6 +564,23 @@ class RoomService:
         return CustomerSeat(
             summary.id, summary.meeting_number, row.participant_id, renewed, summary.host_name
         )
+
+    def _take_join(self, session_id: str, client_address: str | None, now_ms: int) -> None:
+        keys = [(f"session:{session_id}", self.config.joins_per_session)]
+        if client_address:
+            keys.append((f"address:{client_address}", self.config.joins_per_address))
+        if len(self._join_buckets) > 10_000:  # forget the oldest clients, keep memory bounded
+            for key in list(self._join_buckets)[:5_000]:
+                del self._join_buckets[key]
+        for key, policy in keys:
+            bucket = self._join_buckets.setdefault(key, TokenBucket(policy))
+            wait = bucket.take(now_ms / 1000)
+            if wait is not None:
+                raise RateLimited(
+                    "too many joins; try again shortly",
+                    retry_after_s=wait,
+                    zh="加入请求过于频繁，请稍后再试",
+                )
 
     async def seat_for_staff(self, actor: Principal, session_id: str) -> Seat:
         """The host's seat in their session."""
