@@ -323,3 +323,75 @@ async def test_a_disabled_accounts_right_password_is_told_it_is_disabled(
             f"{base}/api/login", json={"login": "sp-A1", "password": "Wrong-pass-77"}
         ) as r:
             assert r.status == 401  # a wrong password learns nothing about the account
+
+
+# ---- weak passwords and login enumeration ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password123", "过于常见"),
+        ("Qwerty123", "过于常见"),
+        ("zhao-li-9x-zhaoliu", "登录账号"),
+        ("short1", "8–128"),
+    ],
+)
+async def test_weak_passwords_are_refused_on_create_reset_and_change(
+    web_host: tuple[str, World, web.Application], password: str, why: str
+) -> None:
+    base, world, _ = web_host
+    async with aiohttp.ClientSession() as http:
+        admin = {"Authorization": f"Bearer {(await _login(http, base, 'oa-A1'))['token']}"}
+        form = {"login": "zhaoliu", "name": "赵六", "role": "salesperson"}
+        form["org_id"] = world.ids["A1"]
+        async with http.post(
+            f"{base}/api/accounts", json=form | {"password": password}, headers=admin
+        ) as r:
+            body = await r.json()
+            assert r.status == 400 and why in body["error"]["message_zh"], body
+        async with http.post(
+            f"{base}/api/accounts/{world.ids['sp_A1']}/reset-password",
+            json={"password": password.replace("zhaoliu", "sp-A1")},
+            headers=admin,
+        ) as r:
+            body = await r.json()
+            assert r.status == 400 and why in body["error"]["message_zh"], body
+        sales = {"Authorization": f"Bearer {(await _login(http, base, 'sp-A1'))['token']}"}
+        async with http.post(
+            f"{base}/api/me/password",
+            json={"old_password": PASSWORD, "new_password": password.replace("zhaoliu", "sp-A1")},
+            headers=sales,
+        ) as r:
+            body = await r.json()
+            assert r.status == 400 and why in body["error"]["message_zh"], body
+        async with http.get(f"{base}/api/me", headers=sales) as r:
+            assert r.status == 200  # nothing changed
+
+
+async def test_another_companys_admin_cannot_tell_its_logins_from_missing_ones(
+    web_host: tuple[str, World, web.Application],
+) -> None:
+    base, world, _ = web_host
+    async with aiohttp.ClientSession() as http:
+        spy = {"Authorization": f"Bearer {(await _login(http, base, 'ca-B'))['token']}"}
+        # Searching by login: a login of company A and one that exists nowhere look alike.
+        answers = []
+        for login in ("sp-A1", "no-such-login"):
+            async with http.get(f"{base}/api/accounts", params={"login": login}, headers=spy) as r:
+                answers.append((r.status, await r.json()))
+        assert answers[0] == answers[1] == (200, {"items": [], "total": 0})
+        # Creating with taken logins: one wording wherever the login lives, and a spy who
+        # keeps probing is stopped after a few.
+        form = {"name": "探子", "role": "salesperson", "org_id": world.ids["B1"]}
+        form["password"] = "Spy-4711-probe"
+        statuses = []
+        for login in ("sp-A1", "sp-B1", "oa-A1", "oa-A2", "sp-A2", "sp2-A1", "ca-A"):
+            async with http.post(
+                f"{base}/api/accounts", json=form | {"login": login}, headers=spy
+            ) as r:
+                body = await r.json()
+                statuses.append(r.status)
+                if r.status == 409:
+                    assert body["error"]["message_zh"] == f"登录账号“{login}”已被使用，请换一个"
+        assert statuses[:5] == [409] * 5 and set(statuses[5:]) == {429}, statuses

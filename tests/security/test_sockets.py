@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 
 from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.signaling.endpoint import SignalingConfig
-from zhanye_sdk.signaling.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.store.schema import session_events
 
 from ..live_session import Peer, open_live_session

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.clock import from_ms
-from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
+from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.platform.context import ServiceContext, new_id
 from zhanye_sdk.platform.models import Account, AccountStatus
 from zhanye_sdk.platform.permissions import (
@@ -26,9 +26,13 @@ from zhanye_sdk.platform.validation import (
     check_password,
     normalize_phone,
 )
+from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.store.schema import accounts, login_tokens, organizations
 
 __all__ = ["AccountFilter", "AccountPage", "AccountService"]
+
+#: Taken logins an admin may run into: a few at once, then one every three minutes.
+_CONFLICT_BUDGET = BucketPolicy(rate=1 / 180, burst=5)
 
 
 @attrs.frozen
@@ -98,6 +102,17 @@ class AccountService:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
+        self._conflicts: dict[str, TokenBucket] = {}
+
+    def _count_conflict(self, actor: Principal) -> None:
+        bucket = self._conflicts.setdefault(actor.account_id, TokenBucket(_CONFLICT_BUDGET))
+        wait = bucket.take(self._ctx.now_ms() / 1000)
+        if wait is not None:
+            raise RateLimited(
+                "too many taken logins tried; wait before creating more accounts",
+                retry_after_s=wait,
+                zh="尝试的登录账号多次已被占用，请稍后再创建账号",
+            )
 
     async def _load(self, conn: Any, account_id: str) -> Account | None:
         query = _account_query(self._ctx.now_ms()).where(accounts.c.id == account_id)
@@ -207,6 +222,10 @@ class AccountService:
                 )
                 created = await self._load(conn, account_id)
         except IntegrityError as exc:
+            # Logins are unique across the platform, so a taken one is refused wherever it
+            # lives, in one wording; an admin who keeps hitting taken logins is probing
+            # for other companies' accounts and is slowed down.
+            self._count_conflict(actor)
             raise ConflictError(
                 f"login {login!r} is taken", zh=f"登录账号“{login}”已被使用，请换一个"
             ) from exc

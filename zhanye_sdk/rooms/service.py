@@ -26,6 +26,7 @@ from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.validation import check_name, normalize_phone
+from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.rooms.core import (
     Command,
     CommandRejected,
@@ -47,7 +48,6 @@ from zhanye_sdk.rooms.tokens import InvalidRoomToken, RoomTokens
 from zhanye_sdk.rooms.wire import event_message
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ServerMessage
-from zhanye_sdk.signaling.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.store.schema import (
     organizations,
     platform_secrets,

@@ -36,6 +36,7 @@ from anyio.abc import TaskGroup
 from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited, ZhanyeError
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.login_end import LoginsEnded, end_message
+from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.rooms.core import Leave, ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.rooms.wire import command_from_message
@@ -47,7 +48,6 @@ from zhanye_sdk.signaling.envelope import (
     parse_client_frame,
 )
 from zhanye_sdk.signaling.login_watch import watch_login
-from zhanye_sdk.signaling.ratelimit import BucketPolicy, TokenBucket
 
 __all__ = [
     "AreaHandler",
