@@ -170,13 +170,21 @@ async def test_a_bad_account_form_is_explained_in_english_and_chinese(
         "message_zh": "密码须为 8–128 位，请重新输入",
     }
     taken = await call(
-        admin, "POST", "/api/accounts", form | {"login": "sp-A1", "password": "Zs-4711-start"}, token
+        admin,
+        "POST",
+        "/api/accounts",
+        form | {"login": "sp-A1", "password": "Zs-4711-start"},
+        token,
     )
     assert taken.status == 409
     assert taken.json()["error"]["message"] == "login 'sp-A1' is taken"
     assert taken.json()["error"]["message_zh"] == "登录账号“sp-A1”已被使用，请换一个"
     phone = await call(
-        admin, "POST", "/api/accounts", form | {"password": "Zs-4711-start", "phone": "12345"}, token
+        admin,
+        "POST",
+        "/api/accounts",
+        form | {"password": "Zs-4711-start", "phone": "12345"},
+        token,
     )
     assert phone.status == 400 and "12345" in phone.json()["error"]["message_zh"]
     # A protocol-level refusal has no Chinese text of its own; pages fall back to English.

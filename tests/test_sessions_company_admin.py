@@ -50,13 +50,17 @@ async def test_a_company_admin_starts_hosts_and_invites(server: tuple[str, World
         # Held in an organization of the admin's own company.
         assert session["org_id"] in (world.ids["A1"], world.ids["A2"])
         async with http.post(
-            f"{base}/api/sessions", json={"org_id": world.ids["A2"], "start_new": True}, headers=auth
+            f"{base}/api/sessions",
+            json={"org_id": world.ids["A2"], "start_new": True},
+            headers=auth,
         ) as r:
             chosen = await r.json()
             assert r.status == 201 and chosen["org_id"] == world.ids["A2"], chosen
         # Another company's organization is refused like a missing one.
         async with http.post(
-            f"{base}/api/sessions", json={"org_id": world.ids["B1"], "start_new": True}, headers=auth
+            f"{base}/api/sessions",
+            json={"org_id": world.ids["B1"], "start_new": True},
+            headers=auth,
         ) as r:
             assert r.status == 404
         sid = chosen["id"]
