@@ -96,6 +96,17 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
         expect(member).to_contain_text("手机")  # an iPhone is not recorded as a PC
         member.locator('button[data-control="audio"]').click()
         expect(phone.locator("#my-audio")).to_have_attribute("aria-pressed", "false")
+        # Muted by the host, the customer cannot unmute themself; they are told why ...
+        phone.locator("#my-audio").click()
+        expect(phone.locator("#notice")).to_have_text("主持人已将您静音，需由主持人为您解除静音。")
+        expect(phone.locator("#my-audio")).to_have_attribute("aria-pressed", "false")
+        # ... until the host allows it.
+        staff.get_by_label("允许被静音的客户自行解除静音").check()
+        phone.locator("#my-audio").click()
+        expect(phone.locator("#my-audio")).to_have_attribute("aria-pressed", "true")
+        expect(member.locator('button[data-control="audio"]')).to_have_attribute(
+            "aria-pressed", "true"
+        )
         # The customer can turn their own camera off, but has no power over the host.
         phone.locator("#my-video").click()
         expect(member.locator('button[data-control="video"]')).to_have_attribute(
