@@ -7,11 +7,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from zhanye_sdk.client import join
+from zhanye_sdk.client import join, open_invite
 from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
-from .media_world import media_host
+from .media_world import invite_url, media_host
 
 pytestmark = pytest.mark.anyio
 
@@ -36,3 +37,14 @@ async def test_the_client_keeps_its_connection_alive_past_the_idle_timeout(
             )
             assert reply["type"] == "ack", reply
             assert host.welcome["heartbeat_s"] == pytest.approx(1.0 / 3)
+
+
+async def test_a_program_on_the_sdk_is_recorded_as_the_app_terminal(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with media_host(tmp_path, fast_config) as server:
+        async with join(server.host_url, slots=0, loopback_only=True):
+            grant = await open_invite(await invite_url(server), name="客户甲")
+            async with join(grant.ws_url, slots=0, loopback_only=True) as customer:
+                room = await server.rooms.room(server.session_id)
+                assert room.participants[customer.participant_id].terminal is Terminal.APP

@@ -27,9 +27,12 @@ class SeatGrant:
 
 
 async def open_invite(
-    invite_url: str, *, name: str, terminal: str = "pc-web", phone: str | None = None
+    invite_url: str, *, name: str, terminal: str = "app", phone: str | None = None
 ) -> SeatGrant:
     """Join through an invite link (acknowledging the recording notice) and return the seat.
+
+    ``terminal`` is what the record shows the customer joined from: a program built on
+    this SDK is the APP terminal (APP（SDK 集成）) unless it says otherwise.
 
     Raises:
         InvalidInput: the URL is not an invite link.
