@@ -302,6 +302,26 @@ async def picture_flows(viewers: dict[str, SessionParticipant], participant: str
     await wait_for(flowing)
 
 
+async def camera_packets(server: MediaHost, participant: str) -> int:
+    """RTP video packets the server has received from a participant's camera so far."""
+    peer = server.media.peer(server.session_id, participant)
+    assert peer is not None
+    report = await peer.connection.getStats()
+    return sum(
+        int(s.packetsReceived)
+        for s in report.values()
+        if s.type == "inbound-rtp" and s.kind == "video"
+    )
+
+
+async def stops_sending(server: MediaHost, participant: str, since: float) -> None:
+    """From 0.5 s after ``since`` the participant's camera sends the server nothing (1 s)."""
+    await anyio.sleep(max(0.0, since + 0.5 - time.monotonic()))
+    before = await camera_packets(server, participant)
+    await anyio.sleep(1.0)
+    assert await camera_packets(server, participant) == before, "the camera is still sent"
+
+
 @pytest.mark.alone
 async def test_camera_off_stops_the_picture_reaching_everyone(
     tmp_path: Path, fast_config: PlatformConfig
@@ -325,6 +345,7 @@ async def test_camera_off_stops_the_picture_reaching_everyone(
                 off_at = time.monotonic()
                 assert reply["type"] == "ack", reply
                 await picture_stops({"host": host, "b": b}, ids["a"], off_at)
+                await stops_sending(server, ids["a"], off_at)  # a's own client stops too
                 await picture_flows({"a": a, "b": b}, ids["host"])  # the others go on
                 assert (await host.request("room.set_main_view", {"target": ids["a"]}))[
                     "type"
@@ -345,6 +366,7 @@ async def test_camera_off_stops_the_picture_reaching_everyone(
                 await wait_for(lambda: frames_of(host, ids["a"]) is not None)
                 await picture_flows({"a": again}, ids["host"])
                 await picture_stops({"host": host}, ids["a"], time.monotonic() - 0.5)
+                await stops_sending(server, ids["a"], time.monotonic() - 0.5)
 
                 # Turned on again by the host, the picture comes back.
                 reply = await host.request("room.set_video", {"target": ids["a"], "on": True})

@@ -69,6 +69,9 @@ class SessionParticipant:
         self.audio: list[tuple[float, npt.NDArray[np.int16]]] = []
         self.video: dict[str, ReceivedVideo] = {}
         self.connection: RTCPeerConnection | None = None
+        self._camera: MediaStreamTrack | None = None
+        self._camera_sender: Any = None
+        self._camera_on = True
         #: The server's answer SDP as it was sent (aiortc re-serialises what it parsed).
         self.answer_sdp = ""
         #: Set when the session ends.
@@ -113,6 +116,16 @@ class SessionParticipant:
                 self.ended.set()
             if frame["type"] == "media.slots" and data.get("participant") == self.participant_id:
                 self.slots = dict(data["slots"])
+            if frame["type"] == "room.video_changed" and data.get("participant") == (
+                self.participant_id
+            ):
+                self._send_camera(bool(data.get("on")))
+
+    def _send_camera(self, on: bool) -> None:
+        """Camera off (by us or the host) stops sending it, as the browser page does."""
+        self._camera_on = on
+        if self._camera_sender is not None:
+            self._camera_sender.replaceTrack(self._camera if on else None)
 
     # ---- media ----------------------------------------------------------------------------
 
@@ -135,7 +148,8 @@ class SessionParticipant:
         self.connection = pc
         pc.addTransceiver(microphone or "audio", direction="sendrecv" if microphone else "recvonly")
         if camera is not None:
-            pc.addTransceiver(camera, direction="sendonly")
+            self._camera = camera
+            self._camera_sender = pc.addTransceiver(camera, direction="sendonly").sender
         for _ in range(slots):
             pc.addTransceiver("video", direction="recvonly")
 
@@ -155,6 +169,7 @@ class SessionParticipant:
         self.answer_sdp = reply["data"]["sdp"]
         sdp = filter_sdp_candidates(self.answer_sdp, loopback_only=loopback_only)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        self._send_camera(self._camera_on)  # it may have gone off meanwhile
 
     async def _receive_audio(self, track: MediaStreamTrack) -> None:
         try:
@@ -217,6 +232,8 @@ async def join(
             participant = SessionParticipant(socket, tasks)
             participant.welcome = first["data"]
             participant.participant_id = first["data"]["participant_id"]
+            me = first["data"]["room"]["participants"].get(participant.participant_id)
+            participant._camera_on = me is None or bool(me.get("video_on", True))
             tasks.start_soon(participant._read)
             heartbeat_s = first["data"].get("heartbeat_s", DEFAULT_HEARTBEAT_S)
             tasks.start_soon(participant._heartbeat, float(heartbeat_s))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import functools
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 
 __all__ = ["AudioTap", "MediaConfig", "MediaService", "VideoFilter"]
+
+_VIDEO_HZ = 90_000
+_VIDEO_TIME_BASE = Fraction(1, _VIDEO_HZ)
 
 #: A host's video filter (美颜…): takes the participant id and a frame, returns a frame.
 #: It runs in a worker thread, never on the event loop.
@@ -121,6 +125,7 @@ class _MediaRoom:
     network: NetworkSummary = attrs.field(factory=NetworkSummary)
     snapshots: dict[str, tuple[MediaPeer, StatsSnapshot]] = attrs.field(factory=dict)
     started_ms: int = 0
+    last_video_pts: int = 0
 
 
 class MediaService:
@@ -427,6 +432,7 @@ class MediaService:
                     continue
                 if video_filter is not None:
                     frame = await anyio.to_thread.run_sync(video_filter, source, frame)
+                self._stamp(media_room, frame)
                 media_room.latest_video[source] = frame
                 for listener, other in list(media_room.peers.items()):
                     if listener != source:
@@ -434,6 +440,16 @@ class MediaService:
                             slot.offer(source, frame)
         except MediaStreamError:
             return
+
+    @staticmethod
+    def _stamp(media_room: _MediaRoom, frame: av.VideoFrame) -> None:
+        """Give a relayed frame the room's time: a slot's encoder (libvpx) fails for good
+        on a timestamp that goes back, which each sender's own clock does whenever a slot
+        changes source or a participant rejoins with a fresh camera."""
+        pts = max(int(anyio.current_time() * _VIDEO_HZ), media_room.last_video_pts + 1)
+        media_room.last_video_pts = pts
+        frame.pts = pts
+        frame.time_base = _VIDEO_TIME_BASE
 
     # ---- network monitoring --------------------------------------------------------------
 
