@@ -87,6 +87,7 @@ class RunningHost(ThreadedLoop):
         app_options.setdefault(
             "media_config", MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True)
         )
+        app_options.setdefault("public_url", self.url)
         self._app_options = app_options
         self.platform: Platform | None = None
         self.extra: Any = None

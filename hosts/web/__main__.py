@@ -4,6 +4,7 @@
     python -m hosts.web --db sqlite:///var/zhanye.db --port 8080
     python -m hosts.web --db postgresql://… --modem /dev/ttyUSB0
     python -m hosts.web --host 0.0.0.0 --ice-address 10.0.0.5   # media on one interface
+    python -m hosts.web --public-url https://zy.example.com     # where customers reach it
 
 With ``--demo`` the database is seeded with the demo company (idempotent) and SMS
 invitations go through a simulated GSM desk phone (the SDK's modem simulator),
@@ -57,6 +58,11 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite:///var/zhanye.db", help="database URL")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--public-url",
+        help="where customers reach this host, e.g. https://zy.example.com (SMS invitations "
+        "link there); default: http://HOST:PORT",
+    )
     parser.add_argument("--demo", action="store_true", help="seed demo data, simulate the modem")
     parser.add_argument("--modem", help="serial device or pyserial URL of a GSM desk phone")
     parser.add_argument(
@@ -85,6 +91,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     base_url = f"http://{args.host}:{args.port}"
+    public_url = (args.public_url or base_url).rstrip("/")
+    if not public_url.startswith(("https://", "http://")):
+        parser.error("--public-url must start with https:// or http://")
     try:
         ice = ice_policy(args.host, args.ice_address)
     except ValueError as exc:
@@ -103,7 +112,7 @@ def main() -> None:
         print("SOP assistant: no speech recogniser installed; it follows typed transcripts only")
 
     if args.demo:
-        code = cli.main(["--db", args.db, "demo-data", "--h5-base", base_url])
+        code = cli.main(["--db", args.db, "demo-data", "--h5-base", public_url])
         if code:
             raise SystemExit(code)
     modem_url = args.modem
@@ -130,6 +139,7 @@ def main() -> None:
             sms_gateway=gateway,
             sop_config=sop_config,
             media_config=media_config(ice, recording),
+            public_url=public_url,
         )
 
         async def device(_: web.Application) -> AsyncIterator[None]:
@@ -151,7 +161,7 @@ def main() -> None:
         application.on_cleanup.append(close)
         return application
 
-    print(f"zhanye web host on {base_url}/  (database {args.db})")
+    print(f"zhanye web host on {base_url}/  (database {args.db}; customers reach {public_url}/)")
     if simulator is not None:
         print("SMS goes through a simulated desk phone; what it sends is printed here.")
 

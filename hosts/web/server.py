@@ -8,10 +8,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 from aiohttp import WSMsgType, web
 
+from hosts.web.bodies import read_body
+from hosts.web.delivery import StaticDelivery, StaticFiles
+from hosts.web.headers import add_security_headers
 from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
 from zhanye_sdk.api.cobrowse import CobrowseApi
+from zhanye_sdk.api.http import MAX_JSON_BYTES, bearer_token, error_response
 from zhanye_sdk.api.materials import MaterialApi
 from zhanye_sdk.api.recordings import RecordingApi
 from zhanye_sdk.api.records import RecordApi
@@ -21,6 +26,7 @@ from zhanye_sdk.api.whiteboard import WhiteboardApi
 from zhanye_sdk.cobrowse.embedding import frame_headers
 from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
+from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.media.records import MediaRecords
 from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import Platform
@@ -38,7 +44,9 @@ from zhanye_sdk.whiteboard.service import WhiteboardService
 STATIC = Path(__file__).resolve().parent / "static"
 #: The sample H5 product pages (examples/h5_product) that the demo's links point at.
 DEMO_H5 = Path(__file__).resolve().parents[2] / "examples" / "h5_product"
-MAX_UPLOAD_BYTES = 600 * 1024 * 1024
+#: Where customers reach the host when no public URL is configured: ``python -m hosts.web``'s
+#: default address.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 PAGES = {
     "/": "login.html",
     "/login": "login.html",
@@ -53,6 +61,7 @@ PAGES = {
 DYNAMIC_PAGES = {
     "/sessions/{session_id}": "hall.html",
     "/join/{invite}": "join.html",
+    "/j/{invite}": "join.html",
     "/sessions/{session_id}/playback": "playback.html",
     "/records/{session_id}/cobrowse": "cobrowse-replay.html",
     "/records/{session_id}/board": "board-replay.html",
@@ -104,9 +113,18 @@ def build_app(
     signaling_config: SignalingConfig | None = None,
     media_config: MediaConfig | None = None,
     sop_config: SopLiveConfig | None = None,
+    public_url: str | None = None,
+    static_delivery: StaticDelivery | None = None,
 ) -> web.Application:
-    """The host's application: ``/api/*`` and ``/ws/*`` to the SDK, pages and static files."""
-    app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
+    """The host's application: ``/api/*`` and ``/ws/*`` to the SDK, pages and static files.
+
+    ``public_url`` is where customers reach this host (SMS invitations link there);
+    ``static_delivery`` how pages and static files are compressed and cached.
+    """
+    # Bodies are read by ``read_body`` within each route's limit; nothing reads more.
+    app = web.Application(client_max_size=MAX_JSON_BYTES)
+    add_security_headers(app)
+    files = StaticFiles({"/static": STATIC, "/sdk/cobrowse": COBROWSE_STATIC}, static_delivery)
     bus = LocalBus()
     rooms = RoomService(platform, bus, session_config)
     signaling = SignalingEndpoint(platform, rooms, bus, signaling_config)
@@ -133,38 +151,59 @@ def build_app(
     app[WHITEBOARDS] = whiteboards
     whiteboard_api = WhiteboardApi(platform, rooms, whiteboards)
     admin = AdminApi(platform)
-    session_api = SessionApi(platform, rooms, gateway)
+    session_api = SessionApi(platform, rooms, gateway, public_url=public_url or DEFAULT_PUBLIC_URL)
     records = RecordService(platform, rooms)
     exports = RecordExports(records, platform.clock)
     record_api = RecordApi(platform, records, exports)
     material_api = MaterialApi(platform)
     sop_api = SopApi(platform)
 
+    groups = (
+        whiteboard_api,
+        cobrowse_api,
+        session_api,
+        record_api,
+        recording_api,
+        material_api,
+        sop_api,
+    )
+
     async def api(request: web.Request) -> web.StreamResponse:
-        sdk_request = ApiRequest(
+        head = ApiRequest(
             method=request.method,
             path=request.path,
             query=dict(request.query),
             headers=dict(request.headers),
-            body=await request.read(),
             client_address=request.remote,
         )
-        answer: ApiResponse | None = None
+        limits = (group.body_limit(head.method, head.path) for group in groups)
+        limit = next((lim for lim in limits if lim is not None), None)
+        limit = limit or admin.router.body_limit(head.method, head.path)
+
+        async def check_login() -> None:
+            await platform.auth.authenticate(bearer_token(head))
+
+        try:
+            async with read_body(request, limit, check_login) as body:
+                sdk_request = attrs.evolve(head, body=body.data, body_file=body.file)
+                return await answer(sdk_request)
+        except ZhanyeError as exc:
+            refusal = respond(error_response(exc))
+            refusal.force_close()  # whatever of the body is still coming is not wanted
+            return refusal
+
+    async def answer(sdk_request: ApiRequest) -> web.StreamResponse:
+        response: ApiResponse | None = None
         # The first endpoint group that owns the path answers; the admin API takes the rest.
-        for endpoints in (
-            whiteboard_api,
-            cobrowse_api,
-            session_api,
-            record_api,
-            recording_api,
-            material_api,
-            sop_api,
-        ):
-            answer = await endpoints.handle(sdk_request)
-            if answer is not None:
+        for endpoints in groups:
+            response = await endpoints.handle(sdk_request)
+            if response is not None:
                 break
-        if answer is None:
-            answer = await admin.handle(sdk_request)
+        if response is None:
+            response = await admin.handle(sdk_request)
+        return respond(response)
+
+    def respond(answer: ApiResponse) -> web.StreamResponse:
         headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}
         headers.update(answer.headers)
         if answer.file is not None:
@@ -219,7 +258,10 @@ def build_app(
     app.on_shutdown.append(going_away)
 
     async def page_handler(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / PAGES[request.path], headers={"Cache-Control": "no-cache"})
+        return files.page(request, STATIC / PAGES[request.path])
+
+    async def static_file(request: web.Request) -> web.StreamResponse:
+        return files.respond(request, request.path)
 
     async def background(_: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(signaling.run())
@@ -242,13 +284,14 @@ def build_app(
         app.router.add_get(path, page_handler)
     for pattern, name in DYNAMIC_PAGES.items():
 
-        async def dynamic_page(_: web.Request, name: str = name) -> web.StreamResponse:
-            return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+        async def dynamic_page(request: web.Request, name: str = name) -> web.StreamResponse:
+            return files.page(request, STATIC / name)
 
         app.router.add_get(pattern, dynamic_page)
-    app.router.add_static("/static", STATIC, append_version=False)
-    # The co-browse agent (for H5 pages) and replayer (for the mirror), served from the SDK.
-    app.router.add_static("/sdk/cobrowse", COBROWSE_STATIC, append_version=False)
+    # Pages' own files, and the co-browse agent (for H5 pages) and replayer (for the mirror)
+    # served from the SDK; ``/_v/<version>/…`` are their versioned, immutable URLs.
+    for prefix in ("/static", "/sdk/cobrowse", "/_v"):
+        app.router.add_get(prefix + "/{tail:.+}", static_file)
 
     # The demo H5 product page the demo data's link materials point at; only the session
     # pages of this origin may frame it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, bearer_token
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, BodyLimit, Router, bearer_token
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.roles import Principal
 
@@ -20,6 +20,12 @@ class EndpointGroup:
         if not self.router.handles(request.path):
             return None
         return await self.router.dispatch(request)
+
+    def body_limit(self, method: str, path: str) -> BodyLimit | None:
+        """What request body the route for ``method``/``path`` accepts; None: not ours."""
+        if not self.router.handles(path):
+            return None
+        return self.router.body_limit(method, path)
 
     async def _actor(self, request: ApiRequest) -> Principal:
         """The staff member behind the request's bearer token."""

@@ -19,9 +19,43 @@ from zhanye_sdk.errors import (
     ZhanyeError,
 )
 
-__all__ = ["ApiError", "ApiRequest", "ApiResponse", "Router", "bearer_token", "error_response"]
+__all__ = [
+    "JSON_BODY",
+    "UPLOAD_BODY",
+    "ApiError",
+    "ApiRequest",
+    "ApiResponse",
+    "BodyLimit",
+    "BodyTooLarge",
+    "Router",
+    "bearer_token",
+    "error_response",
+]
 
-MAX_JSON_BYTES = 1 << 20
+MAX_JSON_BYTES = 64 * 1024
+
+
+@attrs.frozen
+class BodyLimit:
+    """How much request body a route accepts, and on what terms, decided before reading it.
+
+    Attributes:
+        max_bytes: the most the body may hold; a larger one is refused with 413 unread.
+        logged_in: the sender must present a valid login token before anything is read
+            (large limits are for staff, never for anyone on the internet).
+        to_disk: the host spools the body to a temporary file (``ApiRequest.body_file``)
+            instead of holding it in memory.
+    """
+
+    max_bytes: int
+    logged_in: bool = False
+    to_disk: bool = False
+
+
+#: Every JSON endpoint's limit.
+JSON_BODY = BodyLimit(MAX_JSON_BYTES)
+#: File uploads (materials): large, for logged-in staff only, spooled to disk.
+UPLOAD_BODY = BodyLimit(600 * 1024 * 1024, logged_in=True, to_disk=True)
 
 
 @attrs.frozen
@@ -34,6 +68,12 @@ class ApiRequest:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: bytes = b""
     client_address: str | None = None
+    #: A large body the host spooled to disk (routes with ``BodyLimit.to_disk``).
+    body_file: Path | None = None
+
+    def body_bytes(self) -> bytes:
+        """The body, read from ``body_file`` when the host spooled it there."""
+        return self.body_file.read_bytes() if self.body_file is not None else self.body
 
     def header(self, name: str) -> str | None:
         """A header's value, whatever its case."""
@@ -92,6 +132,20 @@ class ApiError(ZhanyeError):
         self.code = code
 
 
+class BodyTooLarge(ApiError):
+    """A request body over its route's ``BodyLimit`` (413, refused before it is read)."""
+
+    def __init__(self, limit: int) -> None:
+        size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+        super().__init__(
+            413,
+            "payload_too_large",
+            f"the request body is larger than the {size} this endpoint accepts",
+            zh=f"提交的内容过大：此处最多接受 {size}",
+        )
+        self.limit = limit
+
+
 def bearer_token(request: ApiRequest) -> str:
     """The bearer token of a request (``Authorization: Bearer …``), or a 401."""
     header = request.header("Authorization") or ""
@@ -104,9 +158,9 @@ def bearer_token(request: ApiRequest) -> str:
 def error_response(exc: BaseException) -> ApiResponse:
     """Map an SDK exception to a status and a code that pages translate.
 
-    Codes: ``invalid_input`` 400, ``authentication_failed`` 401, ``account_disabled`` 403
-    (the right password of a disabled account), ``login_throttled`` 429,
-    ``rate_limited`` 429,
+    Codes: ``invalid_input`` 400, ``payload_too_large`` 413, ``authentication_failed`` 401,
+    ``account_disabled`` 403 (the right password of a disabled account),
+    ``login_throttled`` 429, ``rate_limited`` 429,
     ``permission_denied`` 403, ``not_found`` 404, ``conflict`` 409, ``outside_service_hours``
     409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``. The body is
     ``{"error": {"code", "message", "message_zh"?, …}}``: ``message`` is English,
@@ -154,21 +208,33 @@ class Router:
     """Routes ``METHOD /path/{param}`` patterns to handlers."""
 
     def __init__(self) -> None:
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler, BodyLimit]] = []
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
-        """Register ``handler(request, **params)`` for ``method`` and ``pattern``."""
+    def add(
+        self, method: str, pattern: str, handler: Handler, *, body: BodyLimit = JSON_BODY
+    ) -> None:
+        """Register ``handler(request, **params)`` for ``method`` and ``pattern``.
+
+        ``body`` is what the route accepts as a request body (hosts check it before reading).
+        """
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_.\-]+)", pattern)
-        self._routes.append((method.upper(), re.compile(f"^{regex}$"), handler))
+        self._routes.append((method.upper(), re.compile(f"^{regex}$"), handler, body))
+
+    def body_limit(self, method: str, path: str) -> BodyLimit:
+        """The body limit of the route for ``method`` and ``path`` (``JSON_BODY`` if none)."""
+        for route_method, regex, _, body in self._routes:
+            if route_method == method.upper() and regex.match(path):
+                return body
+        return JSON_BODY
 
     def handles(self, path: str) -> bool:
         """Whether any route matches ``path`` (whatever the method)."""
-        return any(regex.match(path) for _, regex, _ in self._routes)
+        return any(regex.match(path) for _, regex, _, _ in self._routes)
 
     async def dispatch(self, request: ApiRequest) -> ApiResponse:
         """Run the matching handler, mapping SDK errors to error responses."""
         allowed = False
-        for method, regex, handler in self._routes:
+        for method, regex, handler, _ in self._routes:
             match = regex.match(request.path)
             if match is None:
                 continue

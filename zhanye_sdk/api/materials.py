@@ -14,7 +14,7 @@ from urllib.parse import quote
 import attrs
 
 from zhanye_sdk.api.group import EndpointGroup
-from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
+from zhanye_sdk.api.http import UPLOAD_BODY, ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
 from zhanye_sdk.materials.models import MaterialKind
 from zhanye_sdk.platform.facade import Platform
@@ -57,7 +57,7 @@ class MaterialApi(EndpointGroup):
         self.router = Router()
         r = self.router.add
         r("GET", "/api/materials", self.list)
-        r("POST", "/api/materials/upload", self.upload)
+        r("POST", "/api/materials/upload", self.upload, body=UPLOAD_BODY)
         r("POST", "/api/materials/links", self.add_link)
         r("GET", "/api/materials/{material_id}", self.get)
         r("DELETE", "/api/materials/{material_id}", self.delete)
@@ -90,9 +90,11 @@ class MaterialApi(EndpointGroup):
         org_ids = orgs or None
         service = self.platform.materials
         if kind == "video":
-            material = await service.upload_video(actor, name, request.body, org_ids=org_ids)
+            material = await service.upload_video(
+                actor, name, request.body_bytes(), org_ids=org_ids
+            )
         elif kind == "file":
-            material = await service.upload_file(actor, name, request.body, org_ids=org_ids)
+            material = await service.upload_file(actor, name, request.body_bytes(), org_ids=org_ids)
         else:
             raise InvalidInput("kind must be file or video", zh="请选择上传文件或视频")
         return ApiResponse.of_json(_material(material), 201)

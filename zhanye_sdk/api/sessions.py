@@ -1,4 +1,10 @@
-"""Session endpoints: start (with the unfinished-session prompt), invite, end, join by invite."""
+"""Session endpoints: start (with the unfinished-session prompt), invite, end, join by invite.
+
+Invite links a customer opens are ``/join/<signed token>`` or the short ``/j/<code>``; both
+are accepted wherever an invite is (``/api/invites/{invite}``). Links put into an SMS are
+built from the deployment's configured public URL, never from anything in the request: a
+forged ``Origin`` or ``Host`` must not turn the official SMS into a pointer elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -59,10 +65,14 @@ def _browser_terminal(request: ApiRequest, touch_points: int) -> Terminal:
 class SessionApi(EndpointGroup):
     """``/api/sessions/*`` for staff and ``/api/invites/*`` for customers (no account)."""
 
-    def __init__(self, platform: Platform, rooms: RoomService, sms_gateway: Any) -> None:
+    def __init__(
+        self, platform: Platform, rooms: RoomService, sms_gateway: Any, *, public_url: str
+    ) -> None:
+        """``public_url``: where customers reach this deployment (``https://host[:port]``)."""
         self.platform = platform
         self.rooms = rooms
         self.sms_gateway = sms_gateway
+        self.public_url = public_url.rstrip("/")
         self.router = Router()
         r = self.router.add
         r("POST", "/api/sessions", self.start)
@@ -109,15 +119,17 @@ class SessionApi(EndpointGroup):
     async def invite_link(self, request: ApiRequest, session_id: str) -> ApiResponse:
         actor = await self._actor(request)
         token = await self.rooms.invite_token(actor, session_id)
-        return ApiResponse.of_json({"token": token, "path": f"/join/{token}"})
+        code = await self.rooms.short_invite(actor, session_id)
+        return ApiResponse.of_json(
+            {"token": token, "path": f"/join/{token}", "short_path": f"/j/{code}"}
+        )
 
     async def sms_invites(self, request: ApiRequest, session_id: str) -> ApiResponse:
         actor = await self._actor(request)
         form = structure(request.json(), SmsInviteForm)
-        token = await self.rooms.invite_token(actor, session_id)
-        origin = (request.header("Origin") or "").rstrip("/")
+        code = await self.rooms.short_invite(actor, session_id)
         results = await self.rooms.send_sms_invites(
-            actor, session_id, form.numbers, f"{origin}/join/{token}", self.sms_gateway
+            actor, session_id, form.numbers, f"{self.public_url}/j/{code}", self.sms_gateway
         )
         return ApiResponse.of_json(
             {"sent": [{"number": r.number, "status": r.status} for r in results]}
@@ -129,6 +141,7 @@ class SessionApi(EndpointGroup):
         return ApiResponse.of_json(unstructure(await self.rooms.get(actor, session_id)))
 
     async def invite(self, request: ApiRequest, token: str) -> ApiResponse:
+        token = await self.rooms.resolve_invite(token, request.client_address)
         claims = (await self.rooms.tokens()).check(token, "invite", self.rooms.now_ms())
         room = await self.rooms.room(claims.room_id)
         host = room.participants.get(room.host_id)
@@ -142,6 +155,7 @@ class SessionApi(EndpointGroup):
 
     async def join(self, request: ApiRequest, token: str) -> ApiResponse:
         form = structure(request.json(), JoinForm)
+        token = await self.rooms.resolve_invite(token, request.client_address)
         seat = await self.rooms.join_with_invite(
             token,
             name=form.name,

@@ -44,6 +44,7 @@ from zhanye_sdk.rooms.core import (
     Terminal,
     Tick,
 )
+from zhanye_sdk.rooms.invite_codes import LookupLimiter, is_code, new_code
 from zhanye_sdk.rooms.tokens import InvalidRoomToken, RoomTokens
 from zhanye_sdk.rooms.wire import event_message
 from zhanye_sdk.signaling.bus import Bus
@@ -54,6 +55,7 @@ from zhanye_sdk.store.schema import (
     session_events,
     session_participants,
     sessions,
+    short_invites,
 )
 from zhanye_sdk.wire import converter
 
@@ -85,7 +87,8 @@ class SessionConfig:
     #: once, then ``rate`` a second (every join stores a participant).
     joins_per_session: BucketPolicy = BucketPolicy(rate=0.2, burst=30)
     joins_per_address: BucketPolicy = BucketPolicy(rate=0.1, burst=10)
-    sms_invite_template: str = "{host}邀请您参加远程会话（会议号 {meeting}），点击进入：{link}"
+    #: Short enough that, with a /j/<code> link and the 【signature】, it is one SMS part.
+    sms_invite_template: str = "{host}邀您远程会话(会议号{meeting})：{link}"
 
 
 class UnfinishedSession(ConflictError):
@@ -195,6 +198,7 @@ class RoomService:
         self._ended_hooks: list[Callable[[str], Awaitable[None]]] = []
         self._tokens: RoomTokens | None = None
         self._join_buckets: dict[str, TokenBucket] = {}
+        self._code_lookups = LookupLimiter()
         platform.count_live_sessions_with(self._count_live)
         platform.on_org_disabled(self._end_org_sessions)
 
@@ -419,6 +423,64 @@ class RoomService:
         await self._host_session(actor, session_id)
         expires = self.now_ms() + int(self.config.invite_ttl_s * 1000)
         return (await self.tokens()).make("invite", session_id, expires)
+
+    async def short_invite(self, actor: Principal, session_id: str) -> str:
+        """A short code for a fresh invite (the ``/j/<code>`` link), expiring with it."""
+        token = await self.invite_token(actor, session_id)
+        claims = (await self.tokens()).check(token, "invite", self.now_ms(), session_id)
+        async with self._db.begin() as conn:
+            await conn.execute(
+                short_invites.delete().where(short_invites.c.expires_ms <= self.now_ms())
+            )
+            while True:
+                code = new_code()
+                taken = (
+                    await conn.execute(
+                        sa.select(short_invites.c.code).where(short_invites.c.code == code)
+                    )
+                ).first()
+                if taken is None:
+                    break
+            await conn.execute(
+                short_invites.insert().values(
+                    code=code, session_id=session_id, token=token, expires_ms=claims.expires_ms
+                )
+            )
+        return code
+
+    async def resolve_invite(self, link: str, client: str | None) -> str:
+        """The signed invite token behind ``link``: a signed token itself, or a short code.
+
+        Code lookups count against ``client``'s budget (its network address).
+
+        Raises:
+            RateLimited: too many code lookups from this client lately.
+            InvalidRoomToken: the code is unknown or expired (the same refusal as a bad token).
+        """
+        if not is_code(link):
+            return link
+        now = self.now_ms()
+        wait = self._code_lookups.admit(client or "?", now)
+        if wait is not None:
+            raise RateLimited(
+                "too many invite links tried from this address; wait and try again",
+                retry_after_s=wait,
+                zh="尝试打开的邀请链接过多，请稍后再试",
+            )
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(short_invites.c.token).where(
+                        short_invites.c.code == link, short_invites.c.expires_ms > now
+                    )
+                )
+            ).first()
+        if row is None:
+            raise InvalidRoomToken(
+                "this link is invalid or has expired",
+                zh="该链接无效或已过期，请向业务员索取新的邀请链接",
+            )
+        return str(row.token)
 
     async def send_sms_invites(
         self, actor: Principal, session_id: str, numbers: Sequence[str], link: str, gateway: Any

@@ -35,6 +35,7 @@ __all__ = [
     "session_media",
     "session_participants",
     "sessions",
+    "short_invites",
     "sop_assist_inputs",
     "sop_flows",
     "sop_qa_rules",
@@ -235,6 +236,17 @@ session_participants = Table(
     Column("duration_ms", BigInteger, nullable=False),
     Column("score", Integer),
     Column("comment", Text),
+)
+
+#: Short invite links (0005_short_invites): /j/<code> → the signed invite token.
+short_invites = Table(
+    "short_invites",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_short_invites_expires", "expires_ms"),
 )
 
 platform_secrets = Table(

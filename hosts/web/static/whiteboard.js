@@ -724,15 +724,19 @@ export function mountBoard(panel, client, options) {
   });
 
   // ---- wiring to the signaling client ----------------------------------------------------
-  client.addEventListener("connection", (event) => {
-    if (event.detail.state !== "open") return;
+  const sync = () => {
     state.synced = false;
     state.queue = [];
     client
       .send("whiteboard.sync")
       .then((data) => state.loadSnapshot(data))
       .catch(showError);
+  };
+  client.addEventListener("connection", (event) => {
+    if (event.detail.state === "open") sync();
   });
+  // Mounted on a connection that is open already (the customer's page loads it late).
+  if (client.socket?.readyState === WebSocket.OPEN) sync();
   client.addEventListener("event", (event) => {
     const { type, data } = event.detail;
     if (type === "whiteboard.applied") state.apply(data);

@@ -1,20 +1,48 @@
+// The customer's page. The whiteboard and co-browse modules are fetched only when
+// something is shared: a phone on a slow line sees the salesperson sooner.
 import { api } from "../api.js";
 import { has, serverMessage, t, translate } from "../i18n.js";
-import { attachCobrowseCustomer } from "../cobrowse-customer.js";
 import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
-import { attempt, notify } from "../shell.js";
-import { mountBoard } from "../whiteboard.js";
+import { notify } from "../shell.js";
 
 translate();
+// /join/<signed token> or the short /j/<code>: the API takes either.
 const inviteToken = location.pathname.split("/").pop();
 const seatKey = `zhanye.seat.${inviteToken.slice(-16)}`;
 const showError = (error) =>
   notify(has(`room.error.${error.code}`) ? t(`room.error.${error.code}`) : serverMessage(error));
 
-const info = await attempt(() => api("GET", `/api/invites/${inviteToken}`));
+// A link that cannot open a session gets a page of its own saying what to do next.
+function showLinkProblem(kind) {
+  const box = document.querySelector("#link-problem");
+  box.querySelector("h1").textContent = t(`join.${kind}Title`);
+  box.querySelector("[data-problem=what]").textContent = t(`join.${kind}Text`);
+  document.querySelector("#welcome").hidden = true;
+  box.hidden = false;
+  document.title = t(`join.${kind}Title`);
+}
+
+// What the invite says: null when the page now shows why it cannot be used. A customer
+// with a seat on this device goes back in, and the session shows its own end.
+async function readInvite(seated = false) {
+  try {
+    const found = await api("GET", `/api/invites/${inviteToken}`);
+    if (found.state === "ended" && !seated) {
+      showLinkProblem("ended");
+      return null;
+    }
+    return found;
+  } catch (error) {
+    if (error.status === 403 || error.status === 404) showLinkProblem("invalid");
+    else notify(error.text || String(error));
+    return null;
+  }
+}
+
+const info = await readInvite(Boolean(remembered() && !remembered().left));
 let deviceCheck = null;
 let media = null;
 if (info) {
@@ -74,14 +102,49 @@ function enter(seat) {
     location.reload();
   });
   setupEvaluation(client);
-  attachCobrowseCustomer(client, document.querySelector("#cobrowse"));
-  mountBoard(document.querySelector("#board-panel"), client, {
-    sessionId: seat.session_id,
-    credentials: { seat: seat.seat_token },
-    staff: false,
-    onError: (error) => (has(`board.error.${error.code}`) ? notify(t(`board.error.${error.code}`)) : showError(error)),
-  });
+  loadSharingOnDemand(client, seat);
   client.connect();
+}
+
+// The board's module arrives with the first share (or at once when one is open already);
+// co-browse's with the first co-browse share, which is then handed to it with any events
+// that came while it loaded.
+function loadSharingOnDemand(client, seat) {
+  let board = null;
+  const loadBoard = () => {
+    board ??= import("../whiteboard.js").then(({ mountBoard }) =>
+      mountBoard(document.querySelector("#board-panel"), client, {
+        sessionId: seat.session_id,
+        credentials: { seat: seat.seat_token },
+        staff: false,
+        onError: (error) => (has(`board.error.${error.code}`) ? notify(t(`board.error.${error.code}`)) : showError(error)),
+      }),
+    );
+    board.catch(showError);
+  };
+  let cobrowse = null;
+  let waiting = [];
+  client.addEventListener("event", ({ detail }) => {
+    if (detail.type.startsWith("whiteboard.") || detail.type.startsWith("share.")) loadBoard();
+    if (!detail.type.startsWith("cobrowse.") || waiting === null) return;
+    waiting.push(detail);
+    cobrowse ??= import("../cobrowse-customer.js").then(({ attachCobrowseCustomer }) => {
+      attachCobrowseCustomer(client, document.querySelector("#cobrowse"));
+      const missed = waiting;
+      waiting = null;
+      for (const event of missed) client.emit("event", event);
+    });
+    cobrowse.catch(showError);
+  });
+  client.addEventListener("connection", (event) => {
+    if (event.detail.state !== "open" || board) return;
+    client
+      .send("whiteboard.sync")
+      .then((snapshot) => {
+        if (snapshot.current || snapshot.documents?.length) loadBoard();
+      })
+      .catch(() => {});
+  });
 }
 
 function showThanks() {
@@ -153,18 +216,25 @@ if (saved && !saved.left) {
 document.querySelector("#join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const seat = await attempt(
-    () =>
-      api("POST", `/api/invites/${inviteToken}/join`, {
-        name: form.elements.name.value,
-        recording_acknowledged: form.elements.ack.checked,
-        // The SDK tells the terminal from the browser; the page adds what headers lack.
-        touch_points: navigator.maxTouchPoints || 0,
-        seat_token: remembered()?.seat_token,
-      }),
-    form.querySelector(".form-error"),
-  );
-  if (!seat) return;
+  const errorBox = form.querySelector(".form-error");
+  errorBox.hidden = true;
+  let seat;
+  try {
+    seat = await api("POST", `/api/invites/${inviteToken}/join`, {
+      name: form.elements.name.value,
+      recording_acknowledged: form.elements.ack.checked,
+      // The SDK tells the terminal from the browser; the page adds what headers lack.
+      touch_points: navigator.maxTouchPoints || 0,
+      seat_token: remembered()?.seat_token,
+    });
+  } catch (error) {
+    // Ended or expired while the form was open: the link's own page says so, in words
+    // for customers rather than the advice the server gives staff.
+    if ([403, 404, 409].includes(error.status) && !(await readInvite())) return;
+    errorBox.textContent = error.text || String(error);
+    errorBox.hidden = false;
+    return;
+  }
   remember(seat);
   enter(seat);
 });

@@ -29,5 +29,19 @@ form.addEventListener("submit", async (event) => {
   const me = await api("GET", "/api/me");
   const next = new URLSearchParams(location.search).get("next");
   const home = me.operations.includes("session.start") ? "/workbench" : "/admin/accounts";
-  location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : home);
+  location.assign(sameOriginPath(next) || home);
 });
+
+// ``next`` only as a path on this site. The browser's own URL parser decides, since it is
+// the one that will follow it: "/\\evil", "/\t/evil", "//evil" and "https:evil" all leave.
+function sameOriginPath(next) {
+  if (!next || !next.startsWith("/")) return null;
+  let target;
+  try {
+    target = new URL(next, location.origin);
+  } catch {
+    return null;
+  }
+  // The whole URL, not its path: "/.//evil" parses to the path "//evil" on this origin.
+  return target.origin === location.origin ? target.href : null;
+}
