@@ -297,7 +297,7 @@ def test_five_thousand_strokes_render_and_sync(browser: Any, host: RunningHost) 
         document = staff.locator("#board-panel").get_attribute("data-document")
         assert document == "blank-1"
         host.run(_many_strokes(host, sid, document, 5000))
-        count = "document.querySelector('#board-panel canvas').dataset.strokes.split(',').length"
+        count = "document.querySelector('#board-panel canvas')?.dataset.strokes.split(',').length"
         staff.wait_for_function(f"() => {count} === 5000")
 
         # A customer joining now gets all 5,000 in the snapshot, and drawing still syncs.
