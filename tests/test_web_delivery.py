@@ -1,4 +1,4 @@
-"""Pages and static files for a phone on a slow line: gzip, versioned immutable URLs, lazy modules."""
+"""Pages and static files for a slow phone: gzip, versioned immutable URLs, lazy modules."""
 
 from __future__ import annotations
 

@@ -328,3 +328,15 @@ def test_no_page_breaks_its_content_security_policy(browser: Any, host: RunningH
         context.close()
     assert violations == []
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_large_json_is_for_logged_in_staff_only(host: RunningHost) -> None:
+    flow = {"name": "大流程", "nodes": [{"name": "节点" * 40000}]}  # ~240 KB of JSON
+    status, body = call(host, "POST", "/api/sop/flows", flow)
+    assert status == 401, body
+    token = login_token(host, "ca-A")
+    status, body = call(host, "POST", "/api/sop/flows", flow, Authorization=f"Bearer {token}")
+    # Read and judged by the SOP endpoints (a node name that long is their refusal).
+    assert status == 400 and body["error"]["code"] == "invalid_input", body
+    status, body = call(host, "POST", "/api/sessions", flow, Authorization=f"Bearer {token}")
+    assert status == 413 and body["error"]["code"] == "payload_too_large", body

@@ -21,6 +21,7 @@ from zhanye_sdk.errors import (
 
 __all__ = [
     "JSON_BODY",
+    "STAFF_JSON_BODY",
     "UPLOAD_BODY",
     "ApiError",
     "ApiRequest",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 MAX_JSON_BYTES = 64 * 1024
+#: The most any route's JSON may hold (``STAFF_JSON_BODY``), checked again when parsing.
+_MAX_PARSED_JSON_BYTES = 1 << 20
 
 
 @attrs.frozen
@@ -54,6 +57,8 @@ class BodyLimit:
 
 #: Every JSON endpoint's limit.
 JSON_BODY = BodyLimit(MAX_JSON_BYTES)
+#: Large JSON documents staff edit (SOP flows with 100 nodes of phrases): logged in only.
+STAFF_JSON_BODY = BodyLimit(_MAX_PARSED_JSON_BYTES, logged_in=True)
 #: File uploads (materials): large, for logged-in staff only, spooled to disk.
 UPLOAD_BODY = BodyLimit(600 * 1024 * 1024, logged_in=True, to_disk=True)
 
@@ -89,8 +94,8 @@ class ApiRequest:
         Raises:
             InvalidInput: the body is too large, not JSON, or not an object.
         """
-        if len(self.body) > MAX_JSON_BYTES:
-            raise InvalidInput(f"request body is larger than {MAX_JSON_BYTES} bytes")
+        if len(self.body) > _MAX_PARSED_JSON_BYTES:
+            raise BodyTooLarge(_MAX_PARSED_JSON_BYTES)
         if not self.body:
             return {}
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from zhanye_sdk.api.group import EndpointGroup
-from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
+from zhanye_sdk.api.http import STAFF_JSON_BODY, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.sop.models import (
@@ -131,22 +131,22 @@ class SopApi(EndpointGroup):
         r("POST", "/api/sop/categories", self.create_category)
         r("DELETE", "/api/sop/categories/{category_id}", self.delete_category)
         r("GET", "/api/sop/scripts", self.scripts)
-        r("POST", "/api/sop/scripts", self.create_script)
-        r("PUT", "/api/sop/scripts/{script_id}", self.update_script)
+        r("POST", "/api/sop/scripts", self.create_script, body=STAFF_JSON_BODY)
+        r("PUT", "/api/sop/scripts/{script_id}", self.update_script, body=STAFF_JSON_BODY)
         r("DELETE", "/api/sop/scripts/{script_id}", self.delete_script)
         r("GET", "/api/sop/flows", self.flows)
-        r("POST", "/api/sop/flows", self.create_flow)
+        r("POST", "/api/sop/flows", self.create_flow, body=STAFF_JSON_BODY)
         r("GET", "/api/sop/flows/{flow_id}", self.get_flow)
-        r("PUT", "/api/sop/flows/{flow_id}", self.update_flow)
+        r("PUT", "/api/sop/flows/{flow_id}", self.update_flow, body=STAFF_JSON_BODY)
         r("DELETE", "/api/sop/flows/{flow_id}", self.delete_flow)
         r("POST", "/api/sop/flows/{flow_id}/copy", self.copy_flow)
         r("GET", "/api/sop/templates", self.templates)
-        r("POST", "/api/sop/templates", self.create_template)
-        r("PUT", "/api/sop/templates/{template_id}", self.update_template)
+        r("POST", "/api/sop/templates", self.create_template, body=STAFF_JSON_BODY)
+        r("PUT", "/api/sop/templates/{template_id}", self.update_template, body=STAFF_JSON_BODY)
         r("DELETE", "/api/sop/templates/{template_id}", self.delete_template)
         r("GET", "/api/sop/rules", self.rules)
-        r("POST", "/api/sop/rules", self.create_rule)
-        r("PUT", "/api/sop/rules/{rule_id}", self.update_rule)
+        r("POST", "/api/sop/rules", self.create_rule, body=STAFF_JSON_BODY)
+        r("PUT", "/api/sop/rules/{rule_id}", self.update_rule, body=STAFF_JSON_BODY)
         r("DELETE", "/api/sop/rules/{rule_id}", self.delete_rule)
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Opening an invite link as a customer: the seat and the signaling URL it grants.
 
-An invite URL looks like ``http(s)://HOST[:PORT]/join/<invite-token>`` (what the
-salesperson sends by link or SMS).
+An invite URL looks like ``http(s)://HOST[:PORT]/join/<invite-token>`` (the copied link)
+or ``http(s)://HOST[:PORT]/j/<code>`` (the short link of an SMS invitation).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def open_invite(
     """
     parts = urlsplit(invite_url)
     path = parts.path.rstrip("/").split("/")
-    if parts.scheme not in ("http", "https") or len(path) < 2 or path[-2] != "join":
+    if parts.scheme not in ("http", "https") or len(path) < 2 or path[-2] not in ("join", "j"):
         raise InvalidInput(f"expected an invite link like http://host/join/TOKEN, got {invite_url}")
     token = path[-1]
     base = f"{parts.scheme}://{parts.netloc}"
