@@ -86,6 +86,10 @@ PLAYING = """() => {
   return false;
 }"""
 
+# The join form is filled in with the invite's details (the page's modules and API call done).
+FORM_READY = "() => document.querySelector('#join-info')?.textContent && performance.now()"
+CONNECTED = "() => document.querySelector('#connection')?.textContent === '已连接' && performance.now()"
+
 
 class Host:
     """The web host with ``delivery``, in its own thread and event loop, on a loopback port."""
@@ -119,7 +123,7 @@ class Host:
         )
         await self.platform.accounts.create(
             root,
-            login="sp",
+            login="sp-1",
             name="李经理",
             password=PASSWORD,
             role=Role.SALESPERSON,
@@ -157,7 +161,7 @@ def open_hall(browser: Browser, host: Host) -> tuple[Page, str]:
     """The salesperson logs in, starts a session with the camera on; (hall, invite link)."""
     page = browser.new_context(viewport={"width": 1366, "height": 800}).new_page()
     page.goto(f"{host.url}/login")
-    page.get_by_label("账号").fill("sp")
+    page.get_by_label("账号").fill("sp-1")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.get_by_role("button", name="开始会话").click()
@@ -197,12 +201,18 @@ def first_load(browser: Browser, link: str, profile: tuple[int, int, int]) -> di
 
         cdp.on("Network.loadingFinished", finished)
         page.goto(link, wait_until="commit")
+        form = page.wait_for_function(FORM_READY, timeout=60_000, polling="raf")
         page.get_by_label("您的称呼").fill("客户王女士")
         page.get_by_label("全程录音录像", exact=False).check()
         page.get_by_role("button", name="进入会话").click()
+        connected = page.wait_for_function(CONNECTED, timeout=60_000, polling="raf")
         handle = page.wait_for_function(PLAYING, timeout=60_000, polling="raf")
-        seconds = float(handle.json_value()) / 1000
-        return {"seconds": seconds, **received}
+        return {
+            "seconds": float(handle.json_value()) / 1000,
+            "form_s": float(form.json_value()) / 1000,
+            "connected_s": float(connected.json_value()) / 1000,
+            **received,
+        }
     finally:
         context.close()
 

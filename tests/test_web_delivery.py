@@ -74,6 +74,10 @@ def test_the_customer_page_names_only_versioned_immutable_files(host: RunningHos
     assert 'src="/static/' not in html and 'href="/static/' not in html
     urls = re.findall(r'(?:src|href)="(/_v/[^"]+)"', html)
     assert any(url.endswith("/static/pages/join.js") for url in urls)
+    # The whole static import graph is preloaded at once; what loads on demand is not.
+    preloads = re.findall(r'rel="modulepreload" href="([^"]+)"', html)
+    assert any(url.endswith("/static/messages.js") for url in preloads)
+    assert not [url for url in preloads if "whiteboard" in url or "cobrowse" in url]
     seen: set[str] = set()
     while urls:
         url = urls.pop()
