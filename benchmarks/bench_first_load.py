@@ -88,7 +88,9 @@ PLAYING = """() => {
 
 # The join form is filled in with the invite's details (the page's modules and API call done).
 FORM_READY = "() => document.querySelector('#join-info')?.textContent && performance.now()"
-CONNECTED = "() => document.querySelector('#connection')?.textContent === '已连接' && performance.now()"
+CONNECTED = (
+    "() => document.querySelector('#connection')?.textContent === '已连接' && performance.now()"
+)
 
 
 class Host:
