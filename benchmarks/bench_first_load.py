@@ -74,9 +74,9 @@ CHROMIUM_ARGS = [
 ]
 # Someone else's video has a frame and is playing (read in the page, from navigation start).
 PLAYING = """() => {
-  const seat = Object.keys(sessionStorage).find((k) => k.startsWith("zhanye.seat."));
+  const seat = Object.keys(localStorage).find((k) => k.startsWith("zhanye.seat."));
   if (!seat) return false;
-  const me = JSON.parse(sessionStorage.getItem(seat)).participant_id;
+  const me = JSON.parse(localStorage.getItem(seat)).participant_id;
   for (const tile of document.querySelectorAll("#stage .tile[data-participant]")) {
     if (tile.dataset.participant === me) continue;
     const video = tile.querySelector("video");

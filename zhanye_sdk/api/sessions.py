@@ -169,5 +169,6 @@ class SessionApi(EndpointGroup):
 
     async def rejoin(self, request: ApiRequest, token: str) -> ApiResponse:
         form = structure(request.json(), RejoinForm)
+        token = await self.rooms.resolve_invite(token, request.client_address)
         seat = await self.rooms.rejoin_with_invite(token, form.seat_token)
         return ApiResponse.of_json(unstructure(seat))
