@@ -233,7 +233,7 @@ def test_the_customer_drops_and_returns_and_the_mirror_catches_up(
         expect(mirror.locator("#name")).to_have_value("掉线前")
         sid = staff.url.rsplit("/", 1)[1]
         seat = phone.evaluate(
-            "JSON.parse(Object.entries(sessionStorage)"
+            "JSON.parse(Object.entries(localStorage)"
             ".find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
         signaling = host.app[SIGNALING]
@@ -341,7 +341,7 @@ def test_a_burst_on_a_big_table_streams_in_events_under_the_limit_without_a_rese
         # Back from a dropped connection the whole page goes again, in chunks across tasks
         # (none of them near the limit), put back together by the server.
         seat = phone.evaluate(
-            "JSON.parse(Object.entries(sessionStorage)"
+            "JSON.parse(Object.entries(localStorage)"
             ".find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
         before = len(sent)
