@@ -4,13 +4,15 @@ Attacks covered:
 1. A flood of room commands (mute toggles as fast as the socket takes them): refused
    with ``rate_limited`` beyond the connection's budget, the stored events stay bounded,
    and an unrelated participant in the same room still gets events promptly.
-2. A flood of invite joins from one address: at most the budget is admitted, the rest
+2. A flood of live ink (whiteboard.ink) from one socket: refused beyond the budget;
+   the other participant receives a bounded number of ink frames.
+3. A flood of invite joins from one address: at most the budget is admitted, the rest
    get 429 ``rate_limited``, never a 500.
-3. ``?resume=`` beyond any sequence number (or thousands of digits): refused with an
+4. ``?resume=`` beyond any sequence number (or thousands of digits): refused with an
    ``invalid_resume`` error and a fresh welcome; the connection works.
-4. Sockets closed abruptly mid-frame (staff, customer, account sockets): no unhandled
+5. Sockets closed abruptly mid-frame (staff, customer, account sockets): no unhandled
    exception, no traceback in the host's log, and the host keeps serving.
-5. The token bucket itself (hypothesis): never grants more than its burst plus its rate
+6. The token bucket itself (hypothesis): never grants more than its burst plus its rate
    over the elapsed time.
 """
 
@@ -46,13 +48,18 @@ from ..webhost import free_port
 pytestmark = pytest.mark.anyio
 
 ROOM_RATE = BucketPolicy(rate=10, burst=30)
+INK_RATE = BucketPolicy(rate=20, burst=40)
 
 
 @pytest.fixture
 async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tuple[str, World]]:
     world = await build_world(f"sqlite:///{tmp_path}/sockets.db", fast_config)
     config = SignalingConfig(
-        idle_timeout_s=20, leave_grace_s=0.3, tick_interval_s=0.5, room_rate=ROOM_RATE
+        idle_timeout_s=20,
+        leave_grace_s=0.3,
+        tick_interval_s=0.5,
+        room_rate=ROOM_RATE,
+        ink_rate=INK_RATE,
     )
     runner = web.AppRunner(build_app(world.platform, signaling_config=config))
     await runner.setup()
@@ -141,6 +148,48 @@ async def test_a_command_flood_is_bounded_and_does_not_slow_others(
         assert stored <= bound, (stored, bound, elapsed)
         # Generous: the observer's events may slow a little, not by seconds.
         assert max(during) < max(1.5, 10 * max(before)), (before, during)
+
+
+async def test_an_ink_flood_is_refused_beyond_the_budget(server: tuple[str, World]) -> None:
+    base, _ = server
+    async with aiohttp.ClientSession() as http:
+        live = await open_live_session(http, base, "sp-A1", "客户甲")
+        host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+        await host.next("session.welcome")
+        customer = Peer(await http.ws_connect(f"{live.ws_url}?seat={live.seat['seat_token']}"))
+        await customer.next("session.welcome")
+        flood = 1000
+        started = time.monotonic()
+        for i in range(flood):
+            stroke = {
+                "id": f"s{i}",
+                "document": "d",
+                "page": 0,
+                "tool": "pen",
+                "colour": "#d0021b",
+                "width": 4,
+                "points": [10, 10, 500, 20, 20, 500],
+            }
+            frame = {"v": 1, "type": "whiteboard.ink", "id": f"i{i}", "data": {"stroke": stroke}}
+            await host.socket.send_str(json.dumps(frame))
+        answers: dict[str, int] = {}
+        while sum(answers.values()) < flood:
+            frame = await host.next()
+            if str(frame.get("re", "")).startswith("i"):
+                key = frame["type"] if frame["type"] != "error" else frame["data"]["code"]
+                answers[key] = answers.get(key, 0) + 1
+        elapsed = time.monotonic() - started
+        # A ping after the flood: every relayed ink frame reached the customer before it.
+        await host.reply_to(await host.send("room.set_main_view", {"target": host_id(live)}))
+        await customer.next("room.main_view_changed")
+    relayed = [f for f in customer.frames if f["type"] == "whiteboard.ink"]
+    assert answers.get("rate_limited", 0) >= flood // 2, answers
+    assert len(relayed) == answers.get("ack", 0)
+    assert len(relayed) <= INK_RATE.burst + INK_RATE.rate * elapsed + 5, (len(relayed), elapsed)
+
+
+def host_id(live: Any) -> str:
+    return str(live.login["account"]["id"])
 
 
 async def test_an_invite_join_flood_is_refused_beyond_the_budget(
