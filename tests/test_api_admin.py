@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import time
 
 import pytest
 
 from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
-from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.platform import PlatformConfig, ServiceHours, ServiceWindow
+from zhanye_sdk.platform.permissions import AREAS
 
 from .platform_world import PASSWORD, World, build_world
 
@@ -205,3 +208,93 @@ async def test_throttled_login_says_when_to_retry(api: tuple[AdminApi, World]) -
     assert response.status == 429
     assert response.json()["error"]["retry_after_s"] > 0
     assert "分钟后再试" in response.json()["error"]["message_zh"]
+
+
+@pytest.mark.parametrize(
+    ("who", "areas"),
+    [
+        ("sp-A1", ["workbench", "records", "materials", "organizations"]),
+        ("oa-A1", ["workbench", "records", "materials", "accounts", "organizations"]),
+        ("ca-A", ["workbench", "records", "materials", "sop", "accounts", "organizations"]),
+    ],
+)
+async def test_me_lists_the_staff_areas_the_role_may_use(
+    api: tuple[AdminApi, World], who: str, areas: list[str]
+) -> None:
+    admin, _ = api
+    me = (await call(admin, "GET", "/api/me", token=await login(admin, who))).json()
+    assert me["areas"] == areas
+    # Each area is one the role's operations allow, and no other.
+    for area, needs in AREAS.items():
+        assert (area in me["areas"]) is (needs.value in me["operations"]), (who, area)
+
+
+async def test_an_inverted_service_window_is_refused_and_unset_means_closed(
+    api: tuple[AdminApi, World],
+) -> None:
+    admin, world = api
+    token = await login(admin, "ca-A")
+    inverted = {"morning": {"start": "12:00:00", "end": "09:00:00"}}
+    refused = await call(
+        admin, "POST", "/api/organizations", {"name": "夜班", "hours": inverted}, token
+    )
+    assert refused.status == 400
+    assert "结束时间须晚于开始时间" in refused.json()["error"]["message_zh"]
+    refused = await call(
+        admin, "PATCH", f"/api/organizations/{world.ids['A1']}", {"hours": inverted}, token
+    )
+    assert refused.status == 400
+    # Nothing was changed by the refusal.
+    org = await world.platform.organizations.get(world.p("ca_A"), world.ids["A1"])
+    assert org.hours.all_day
+    with pytest.raises(InvalidInput):
+        await world.platform.organizations.edit(
+            world.p("ca_A"),
+            world.ids["A1"],
+            hours=ServiceHours(morning=ServiceWindow(time(12), time(9))),
+        )
+
+    morning = {"morning": {"start": "09:00:00", "end": "12:00:00"}}
+    created = await call(
+        admin, "POST", "/api/organizations", {"name": "早班", "hours": morning}, token
+    )
+    assert created.status == 201
+    hours = created.json()["hours"]
+    assert (hours["all_day"], hours["afternoon"]) == (False, None)
+    assert hours["morning"] == {"start": "09:00:00", "end": "12:00:00", "overnight": False}
+    listed = (await call(admin, "GET", "/api/organizations", token=token)).json()["items"]
+    assert {o["name"]: o["hours"]["all_day"] for o in listed} == {
+        "早班": False,
+        "机构A1": True,
+        "机构A2": True,
+    }
+
+
+async def test_editing_hours_keeps_the_time_zone_and_me_says_it(
+    api: tuple[AdminApi, World],
+) -> None:
+    admin, world = api
+    token = await login(admin, "ca-A")
+    org_id = world.ids["A1"]
+    moved = await call(
+        admin, "PATCH", f"/api/organizations/{org_id}", {"hours": {"timezone": "Asia/Tokyo"}}, token
+    )
+    assert moved.json()["hours"]["timezone"] == "Asia/Tokyo"
+    # A form without a zone keeps the organization's (it used to reset it to Shanghai).
+    edited = await call(
+        admin,
+        "PATCH",
+        f"/api/organizations/{org_id}",
+        {"hours": {"morning": {"start": "09:00:00", "end": "12:00:00"}}},
+        token,
+    )
+    assert edited.json()["hours"]["timezone"] == "Asia/Tokyo"
+    # The organization's people see times in its zone; a company admin in the default.
+    for who, zone in (
+        ("sp-A1", "Asia/Tokyo"),
+        ("oa-A1", "Asia/Tokyo"),
+        ("oa-A2", "Asia/Shanghai"),
+        ("ca-A", "Asia/Shanghai"),
+    ):
+        me = (await call(admin, "GET", "/api/me", token=await login(admin, who))).json()
+        assert me["timezone"] == zone, who

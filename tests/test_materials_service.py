@@ -351,3 +351,31 @@ def test_public_names_are_listed_sorted_and_documented(module: str) -> None:
         value = getattr(loaded, name)
         if isinstance(value, type) or inspect.isfunction(value):
             assert value.__doc__, f"{module}.{name} has no docstring"
+
+
+async def test_each_material_says_whether_the_actor_may_delete_it(world: World) -> None:
+    """``can_delete`` is exactly what ``delete`` would allow, for every viewer."""
+    m = world.platform.materials
+    made = {
+        "sp_A1": await m.add_link(world.p("sp_A1"), "业务员的链接", "http://example.com/s"),
+        "oa_A1": await m.add_link(world.p("oa_A1"), "机构的链接", "http://example.com/o"),
+        "ca_A": await m.add_link(world.p("ca_A"), "公司的链接", "http://example.com/c"),
+    }
+    expected = {
+        "sp_A1": {"sp_A1"},
+        "sp2_A1": set(),
+        "oa_A1": {"sp_A1", "oa_A1"},
+        "ca_A": {"sp_A1", "oa_A1", "ca_A"},
+    }
+    for viewer, deletable in expected.items():
+        actor = world.p(viewer)
+        seen = (await m.list(actor)).items
+        assert {x.id for x in seen} >= {made["ca_A"].id}, viewer
+        offered = {owner for owner, x in made.items() if x in seen and m.can_delete(actor, x)}
+        assert offered == deletable, viewer
+        # Deleting what is not offered is refused, with the reason in Chinese.
+        for owner, x in made.items():
+            if x in seen and owner not in deletable:
+                with pytest.raises(PermissionDenied) as refused:
+                    await m.delete(actor, x.id)
+                assert refused.value.zh is not None and "只能由上传者" in refused.value.zh

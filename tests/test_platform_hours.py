@@ -98,3 +98,57 @@ def test_throttle_locks_exactly_while_enough_failures_are_recent(
         assert retry_after(failures, later, policy) is None
         if wait >= 0.002:
             assert retry_after(failures, later - 1, policy) is not None
+
+
+@given(times, times)
+def test_an_input_window_must_end_after_it_starts(start: time, end: time) -> None:
+    text = (f"{start:%H:%M:%S}", f"{end:%H:%M:%S}")
+    if end > start:
+        assert ServiceWindow.parse(*text) == ServiceWindow(start, end)
+        return
+    with pytest.raises(InvalidInput) as refused:
+        ServiceWindow.parse(*text)
+    # Said to the person in Chinese, with the window they typed.
+    assert refused.value.zh is not None and "结束时间须晚于开始时间" in refused.value.zh
+    assert f"{text[0]}–{text[1]}" in refused.value.zh
+
+
+def test_the_manuals_inverted_window_is_refused_not_read_as_a_night_shift() -> None:
+    with pytest.raises(InvalidInput, match="does not end after it starts"):
+        ServiceWindow.parse("12:00:00", "09:00:00")
+    with pytest.raises(InvalidInput):
+        ServiceHours(afternoon=ServiceWindow(time(12), time(9))).checked()
+
+
+@given(windows, st.datetimes(timezones=st.just(UTC)))
+def test_an_unset_window_is_closed_once_the_other_is_set(
+    window: ServiceWindow, moment: datetime
+) -> None:
+    # Only a morning window: the afternoon is closed, not open all day.
+    for hours in (
+        ServiceHours(morning=window, timezone="UTC"),
+        ServiceHours(afternoon=window, timezone="UTC"),
+    ):
+        assert hours.is_open(moment) is window.contains(moment.time())
+        assert not hours.all_day
+        assert "休息" in hours.describe_zh()
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_no_window_at_all_is_open_all_day_and_says_so(moment: datetime) -> None:
+    hours = ServiceHours(timezone="UTC")
+    assert hours.is_open(moment) and hours.all_day
+    assert hours.describe_zh() == "全天"
+
+
+def test_hours_describe_themselves_as_a_person_reads_them() -> None:
+    morning_only = ServiceHours(morning=ServiceWindow.parse("09:00", "12:00"))
+    assert morning_only.describe_zh() == "上午 09:00:00–12:00:00，下午休息"
+    # A window stored before the rule and running past midnight says so.
+    night = ServiceHours(afternoon=ServiceWindow(time(22), time(2)))
+    assert night.afternoon is not None and night.afternoon.overnight
+    assert night.describe_zh() == "上午休息，下午 22:00:00–02:00:00（跨夜）"
+    lunch = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai: afternoon unset
+    with pytest.raises(OutsideServiceHours) as closed:
+        check_service_hours("远程展业测试机构", morning_only, lunch)
+    assert closed.value.zh is not None and "下午休息" in closed.value.zh

@@ -7,16 +7,23 @@ import csv
 import io
 import shutil
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hosts.web.server import ROOMS, build_app
-from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.clock import to_ms
+from zhanye_sdk.platform import PlatformConfig, ServiceHours
 from zhanye_sdk.records import QaReportRecord
+from zhanye_sdk.records.models import SilenceRecord
+from zhanye_sdk.records.service import qa_report_from_json
+from zhanye_sdk.sop.qa import offset_from_start
 from zhanye_sdk.store import open_database
 from zhanye_sdk.store.database import MIGRATIONS
 from zhanye_sdk.store.schema import sop_session_reports
@@ -64,12 +71,15 @@ async def test_the_record_carries_the_qa_report_with_its_evidence(
         qa = record["qa_report"]
         assert (qa["score"], qa["passed"], qa["deductions"]) == (QA_SCORE, False, 100 - QA_SCORE)
         assert [
-            (v["rule_name"], v["time_ms"], v["speaker"], v["role"], v["text"], v["deduction"])
+            (v["rule_name"], v["offset_ms"], v["speaker"], v["role"], v["text"], v["deduction"])
             for v in qa["violations"]
         ] == [
             ("冷场", 6000, "sales-1", "salesperson", "放心，保本保息", 5),
             ("承诺保本", 15000, "sales-1", "salesperson", "放心，保本保息", 30),
         ]
+        # Said on the platform's clock; recorded as offsets from the session's start.
+        started_ms = to_ms(datetime.fromisoformat(record["summary"]["started_at"]))
+        assert [v["time_ms"] for v in qa["violations"]] == [started_ms + 6000, started_ms + 15000]
         assert qa["missing_mandatory"] == ["风险揭示", "犹豫期说明"]
         assert qa["silences"] == [{"start_ms": 6000, "end_ms": 15000}]
         assert set(qa["speech_rate_cpm"]) == {"salesperson", "customer"}
@@ -169,3 +179,55 @@ async def test_reports_written_before_the_migration_get_their_score_column(tmp_p
             assert [tuple(r) for r in rows] == [("s1", 45, False), ("s2", 100, True)]
     finally:
         await db.close()
+
+
+async def test_the_export_writes_times_in_the_organizations_zone(
+    server: tuple[str, RecordsWorld, str],
+) -> None:
+    base, rw, _ = server
+    world = rw.world
+    await world.platform.organizations.edit(
+        world.p("ca_A"), world.ids["A1"], hours=ServiceHours(timezone="America/New_York")
+    )
+    started = {"sp-A1": "2026-01-05 04:30:00", "ca-A": "2026-01-05 17:30:00"}
+    async with aiohttp.ClientSession() as http:
+        for who, expected in started.items():
+            auth = await login(http, base, who)
+            # The page names no zone: the SDK writes the actor's organization's.
+            job = await (
+                await http.post(f"{base}/api/records/export", json={"format": "csv"}, headers=auth)
+            ).json()
+            await wait_done(http, base, job["id"], auth)
+            data = await (
+                await http.get(f"{base}/api/records/export/{job['id']}/file", headers=auth)
+            ).read()
+            by_id = {r["会话ID"]: r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))}
+            assert by_id[rw.id("S1")]["会话开始时间"] == expected, who
+
+
+def test_a_report_stored_with_clock_times_reads_as_offsets_from_the_start() -> None:
+    started = 1_767_605_400_000
+    stored = {
+        "score": 65,
+        "passed": False,
+        "violations": [
+            {"rule_name": "冷场", "time_ms": started + 6000, "speaker": "s", "deduction": 5},
+            {"rule_name": "风险揭示", "time_ms": 0, "speaker": "", "deduction": 10},
+        ],
+        "silences": [[started + 6000, started + 15000]],
+    }
+    qa = qa_report_from_json(stored, started)
+    assert [v.offset_ms for v in qa.violations] == [6000, 0]
+    assert qa.silences == [SilenceRecord(6000, 15000)]
+
+
+@given(st.integers(0, 10**13), st.integers(0, 10**13))
+def test_offsets_from_the_start_are_never_negative_and_never_move_an_offset(
+    time_ms: int, started_ms: int
+) -> None:
+    offset = offset_from_start(time_ms, started_ms)
+    assert offset >= 0
+    assert offset == (time_ms - started_ms if time_ms >= started_ms else time_ms)
+    # Applying it again (an older report read twice) changes nothing once it is an offset.
+    if offset < started_ms:
+        assert offset_from_start(offset, started_ms) == offset

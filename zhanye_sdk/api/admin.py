@@ -16,8 +16,8 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform.accounts import AccountFilter
 from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.hours import ServiceHours, ServiceWindow
-from zhanye_sdk.platform.models import AccountStatus
-from zhanye_sdk.platform.permissions import PERMISSIONS, creatable_roles
+from zhanye_sdk.platform.models import AccountStatus, Organization
+from zhanye_sdk.platform.permissions import PERMISSIONS, areas_for, creatable_roles
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.wire import structure, unstructure
 
@@ -40,13 +40,26 @@ class WindowForm:
 class HoursForm:
     morning: WindowForm | None = None
     afternoon: WindowForm | None = None
-    timezone: str = "Asia/Shanghai"
+    #: None keeps the organization's zone (a new one gets the platform's default).
+    timezone: str | None = None
 
-    def hours(self) -> ServiceHours:
+    def hours(self, default_zone: str) -> ServiceHours:
         def window(form: WindowForm | None) -> ServiceWindow | None:
             return None if form is None else ServiceWindow.parse(form.start, form.end)
 
-        return ServiceHours(window(self.morning), window(self.afternoon), self.timezone)
+        zone = self.timezone or default_zone
+        return ServiceHours(window(self.morning), window(self.afternoon), zone)
+
+
+def _org(org: Organization) -> dict[str, Any]:
+    data: dict[str, Any] = unstructure(org)
+    # Unset windows are closed unless none is set: the page says which (全天 / 休息).
+    data["hours"]["all_day"] = org.hours.all_day
+    for part in ("morning", "afternoon"):
+        window = getattr(org.hours, part)
+        if window is not None:
+            data["hours"][part]["overnight"] = window.overnight
+    return data
 
 
 @attrs.frozen
@@ -164,6 +177,8 @@ class AdminApi:
         data["operations"] = sorted(
             op.value for op, roles in PERMISSIONS.items() if actor.role in roles
         )
+        data["areas"] = areas_for(actor)
+        data["timezone"] = await self.platform.organizations.timezone_of(actor)
         return ApiResponse.of_json(data)
 
     async def change_password(self, request: ApiRequest) -> ApiResponse:
@@ -175,26 +190,29 @@ class AdminApi:
     async def list_orgs(self, request: ApiRequest) -> ApiResponse:
         actor = await self.actor(request)
         orgs = await self.platform.organizations.list(actor)
-        return ApiResponse.of_json({"items": unstructure(orgs)})
+        return ApiResponse.of_json({"items": [_org(o) for o in orgs]})
 
     async def create_org(self, request: ApiRequest) -> ApiResponse:
         actor = await self.actor(request)
         form = structure(request.json(), OrgCreateForm)
+        zone = self.platform.organizations.default_timezone
         org = await self.platform.organizations.create(
             actor,
             form.name,
-            hours=form.hours.hours() if form.hours else None,
+            hours=form.hours.hours(zone) if form.hours else None,
             company_id=form.company_id,
         )
-        return ApiResponse.of_json(unstructure(org), 201)
+        return ApiResponse.of_json(_org(org), 201)
 
     async def edit_org(self, request: ApiRequest, org_id: str) -> ApiResponse:
         actor = await self.actor(request)
         form = structure(request.json(), OrgEditForm)
-        org = await self.platform.organizations.edit(
-            actor, org_id, name=form.name, hours=form.hours.hours() if form.hours else None
-        )
-        return ApiResponse.of_json(unstructure(org))
+        hours = None
+        if form.hours is not None:
+            current = await self.platform.organizations.get(actor, org_id)
+            hours = form.hours.hours(current.hours.timezone)
+        org = await self.platform.organizations.edit(actor, org_id, name=form.name, hours=hours)
+        return ApiResponse.of_json(_org(org))
 
     async def delete_org(self, request: ApiRequest, org_id: str) -> ApiResponse:
         actor = await self.actor(request)
@@ -205,7 +223,7 @@ class AdminApi:
         actor = await self.actor(request)
         form = structure(request.json(), DisableForm)
         org = await self.platform.organizations.set_disabled(actor, org_id, form.disabled)
-        return ApiResponse.of_json(unstructure(org))
+        return ApiResponse.of_json(_org(org))
 
     async def list_accounts(self, request: ApiRequest) -> ApiResponse:
         actor = await self.actor(request)

@@ -16,8 +16,9 @@ import attrs
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import UPLOAD_BODY, ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
-from zhanye_sdk.materials.models import MaterialKind
+from zhanye_sdk.materials.models import Material, MaterialKind
 from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.wire import structure, unstructure
 
 __all__ = ["MaterialApi"]
@@ -41,10 +42,12 @@ class _Conversion:
     error: str | None = None
 
 
-def _material(material: Any) -> dict[str, Any]:
+def _material(platform: Platform, actor: Principal, material: Material) -> dict[str, Any]:
     data: dict[str, Any] = unstructure(material)
     data.pop("sha256", None)
     data["mime_type"] = material.mime_type
+    # The SDK's rule, so the page offers 删除 only where it would succeed.
+    data["can_delete"] = platform.materials.can_delete(actor, material)
     return data
 
 
@@ -79,7 +82,7 @@ class MaterialApi(EndpointGroup):
             actor, kind=kind_value, keyword=q.get("keyword") or None, offset=offset, limit=limit
         )
         return ApiResponse.of_json(
-            {"items": [_material(m) for m in page.items], "total": page.total}
+            {"items": [_material(self.platform, actor, m) for m in page.items], "total": page.total}
         )
 
     async def upload(self, request: ApiRequest) -> ApiResponse:
@@ -97,7 +100,7 @@ class MaterialApi(EndpointGroup):
             material = await service.upload_file(actor, name, request.body_bytes(), org_ids=org_ids)
         else:
             raise InvalidInput("kind must be file or video", zh="请选择上传文件或视频")
-        return ApiResponse.of_json(_material(material), 201)
+        return ApiResponse.of_json(_material(self.platform, actor, material), 201)
 
     async def add_link(self, request: ApiRequest) -> ApiResponse:
         actor = await self._actor(request)
@@ -111,11 +114,12 @@ class MaterialApi(EndpointGroup):
             org_ids=form.org_ids,
             mask_selectors=form.mask_selectors or (),
         )
-        return ApiResponse.of_json(_material(material), 201)
+        return ApiResponse.of_json(_material(self.platform, actor, material), 201)
 
     async def get(self, request: ApiRequest, material_id: str) -> ApiResponse:
         actor = await self._actor(request)
-        return ApiResponse.of_json(_material(await self.platform.materials.get(actor, material_id)))
+        material = await self.platform.materials.get(actor, material_id)
+        return ApiResponse.of_json(_material(self.platform, actor, material))
 
     async def delete(self, request: ApiRequest, material_id: str) -> ApiResponse:
         actor = await self._actor(request)

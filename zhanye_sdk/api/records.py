@@ -8,8 +8,9 @@
 the caller may see (the search panel's choices); ``GET /api/records/{id}`` is one
 record's details.
 ``POST /api/records/export`` takes ``{"format": "csv"|"xlsx", "filters": {…same
-names…}, "timezone": "Asia/Shanghai", "lang": "zh-CN"|"en"}`` and answers with the
-job; ``GET /api/records/export/{job}`` reports ``{done, total, state}``;
+names…}, "timezone"?: "Asia/Shanghai", "lang": "zh-CN"|"en"}`` (times in the caller's
+organization's zone unless a zone is named) and answers with the job;
+``GET /api/records/export/{job}`` reports ``{done, total, state}``;
 ``GET /api/records/export/{job}/file`` downloads the finished file.
 """
 
@@ -114,7 +115,8 @@ def content_disposition(filename: str) -> str:
 class ExportForm:
     format: str
     filters: dict[str, Any] = attrs.field(factory=dict)
-    timezone: str = "Asia/Shanghai"
+    #: None: the actor's organization's zone, the one their pages show times in.
+    timezone: str | None = None
     lang: str = "zh-CN"
 
 
@@ -186,7 +188,7 @@ class RecordApi(EndpointGroup):
             actor,
             filters_from_params(form.filters),
             form.format,
-            timezone=form.timezone,
+            timezone=form.timezone or await self.platform.organizations.timezone_of(actor),
             lang=form.lang,
         )
         return ApiResponse.of_json(_job(job), 202)

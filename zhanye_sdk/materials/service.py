@@ -44,7 +44,7 @@ from zhanye_sdk.materials.names import clean_material_name
 from zhanye_sdk.materials.storage import ByteProgress, LocalStorage, MaterialStorage
 from zhanye_sdk.materials.visibility import may_delete, resolve_audience, visible_to
 from zhanye_sdk.platform.context import ServiceContext, new_id
-from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
+from zhanye_sdk.platform.permissions import PERMISSIONS, NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.store.database import Database
 from zhanye_sdk.store.schema import material_orgs, materials
@@ -514,6 +514,11 @@ class MaterialService:
         return await self.storage.get(material.sha256)
 
     # ---------------------------------------------------------------- deleting
+
+    def can_delete(self, actor: Principal, material: Material) -> bool:
+        """Whether ``delete`` would let the actor delete this material (one it can see):
+        its uploader, or an administrator over it. Pages offer 删除 only then."""
+        return actor.role in PERMISSIONS[Operation.MATERIAL_DELETE] and may_delete(actor, material)
 
     async def delete(self, actor: Principal, material_id: str) -> None:
         """Delete a material (its stored bytes go with the last material using them).

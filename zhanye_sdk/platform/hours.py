@@ -1,8 +1,12 @@
 """Organization service windows (上午/下午服务时间) and the business-hours check.
 
 A window runs from ``start`` to ``end`` inclusive, to the second, in the
-organization's time zone; a window whose end is before its start runs past
-midnight. An organization with no window at all is open around the clock.
+organization's time zone. An organization with no window at all is open around the
+clock (全天); once one window is set, an unset one is closed (休息): an organization
+with only a morning window does not serve in the afternoon. A window given as input
+(``ServiceWindow.parse``) must end after it starts: 12:00–09:00 is refused rather
+than read as a night shift. (A window stored before that rule and ending before it
+starts still runs past midnight, and says so: ``overnight``.)
 The check is a pure function: the caller passes the moment to test.
 """
 
@@ -35,7 +39,10 @@ def parse_clock_time(text: str) -> time:
     """
     match = _CLOCK.match(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise InvalidInput(f"time {text!r} is not valid; expected HH:MM:SS, e.g. 09:00:00")
+        raise InvalidInput(
+            f"time {text!r} is not valid; expected HH:MM:SS, e.g. 09:00:00",
+            zh=f"时间“{text}”格式有误，请按 时:分:秒 填写，例如 09:00:00",
+        )
     hours, minutes, seconds = match.groups()
     return time(int(hours), int(minutes), int(seconds or 0))
 
@@ -54,13 +61,36 @@ class ServiceWindow:
             return self.start <= moment <= self.end
         return moment >= self.start or moment <= self.end
 
+    @property
+    def overnight(self) -> bool:
+        """Whether the window runs past midnight (only stored, older windows can)."""
+        return self.end < self.start
+
     def __str__(self) -> str:
         return f"{self.start:%H:%M:%S}–{self.end:%H:%M:%S}"
 
     @classmethod
     def parse(cls, start: str, end: str) -> ServiceWindow:
-        """Build a window from two ``HH:MM:SS`` strings."""
-        return cls(parse_clock_time(start), parse_clock_time(end))
+        """Build a window from two ``HH:MM:SS`` strings; it must end after it starts.
+
+        Raises:
+            InvalidInput: a time is malformed, or the end is not after the start.
+        """
+        return cls(parse_clock_time(start), parse_clock_time(end)).checked()
+
+    def checked(self) -> ServiceWindow:
+        """This window, if it ends after it starts.
+
+        Raises:
+            InvalidInput: the end is not after the start (e.g. 12:00–09:00).
+        """
+        if self.end <= self.start:
+            raise InvalidInput(
+                f"service window {self} does not end after it starts; the end must be "
+                "after the start",
+                zh=f"服务时间 {self} 的结束时间须晚于开始时间，请检查是否把开始和结束填反了",
+            )
+        return self
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -87,6 +117,21 @@ class ServiceHours:
         """The windows that are set."""
         return tuple(w for w in (self.morning, self.afternoon) if w is not None)
 
+    def checked(self) -> ServiceHours:
+        """These hours, if every window ends after it starts (what new input must meet).
+
+        Raises:
+            InvalidInput: a window does not end after it starts.
+        """
+        for window in self.windows:
+            window.checked()
+        return self
+
+    @property
+    def all_day(self) -> bool:
+        """Whether the organization serves around the clock (no window set at all)."""
+        return not self.windows
+
     def is_open(self, moment: datetime) -> bool:
         """Whether ``moment`` (timezone-aware) falls in a window, in the org's zone."""
         if moment.tzinfo is None:
@@ -100,6 +145,18 @@ class ServiceHours:
         """The windows as text, e.g. ``09:00:00–12:00:00, 13:30:00–18:00:00``."""
         return ", ".join(str(w) for w in self.windows) or "00:00:00–23:59:59"
 
+    def describe_zh(self) -> str:
+        """The windows as a person reads them, e.g. ``上午 09:00:00–12:00:00，下午休息``."""
+        if self.all_day:
+            return "全天"
+
+        def part(label: str, window: ServiceWindow | None) -> str:
+            if window is None:
+                return f"{label}休息"
+            return f"{label} {window}" + ("（跨夜）" if window.overnight else "")
+
+        return f"{part('上午', self.morning)}，{part('下午', self.afternoon)}"
+
 
 class OutsideServiceHours(ZhanyeError):
     """A session was asked for outside the organization's service windows."""
@@ -108,7 +165,7 @@ class OutsideServiceHours(ZhanyeError):
         super().__init__(
             f"organization {org_name!r} serves {hours.describe()} ({hours.timezone}); "
             f"it is {local:%H:%M:%S} there now",
-            zh=f"机构“{org_name}”的服务时间为 {hours.describe()}（{hours.timezone}），"
+            zh=f"机构“{org_name}”的服务时间为 {hours.describe_zh()}（{hours.timezone}），"
             f"当地现在是 {local:%H:%M:%S}，请在服务时间内再发起会话",
         )
         self.org_name = org_name

@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from zhanye_sdk.clock import from_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.platform.context import ServiceContext, new_id
-from zhanye_sdk.platform.hours import ServiceHours, ServiceWindow, check_service_hours
+from zhanye_sdk.platform.hours import (
+    ServiceHours,
+    ServiceWindow,
+    check_service_hours,
+    parse_clock_time,
+)
 from zhanye_sdk.platform.models import Organization
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, in_org_scope, require
 from zhanye_sdk.platform.roles import Principal, Role
@@ -25,7 +30,8 @@ __all__ = ["OrganizationService"]
 def _window(start: str | None, end: str | None) -> ServiceWindow | None:
     if start is None or end is None:
         return None
-    return ServiceWindow.parse(start, end)
+    # Stored windows are read as they were saved (an older one may run past midnight).
+    return ServiceWindow(parse_clock_time(start), parse_clock_time(end))
 
 
 def organization_from_row(row: Any) -> Organization:
@@ -86,7 +92,7 @@ class OrganizationService:
         if company_id is None:
             raise InvalidInput("company_id is required", zh="请先选择公司")
         name = check_name(name, what="organization name", limit=128)
-        hours = hours or ServiceHours(timezone=self._ctx.config.default_timezone)
+        hours = (hours or ServiceHours(timezone=self._ctx.config.default_timezone)).checked()
         row = {
             "id": new_id(),
             "company_id": company_id,
@@ -138,13 +144,17 @@ class OrganizationService:
         name: str | None = None,
         hours: ServiceHours | None = None,
     ) -> Organization:
-        """Rename an organization or change its service windows."""
+        """Rename an organization or change its service windows.
+
+        Raises:
+            InvalidInput: a window does not end after it starts, or the name is bad.
+        """
         require(actor, Operation.ORG_EDIT)
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = check_name(name, what="organization name", limit=128)
         if hours is not None:
-            values.update(_hours_columns(hours))
+            values.update(_hours_columns(hours.checked()))
         try:
             async with self._ctx.db.begin() as conn:
                 await self._load(conn, actor, org_id)
@@ -223,6 +233,27 @@ class OrganizationService:
             for listener in list(self._ctx.org_disabled_listeners):
                 await listener(org_id)
         return org
+
+    @property
+    def default_timezone(self) -> str:
+        """The zone of an organization created without one (and of actors without one)."""
+        return self._ctx.config.default_timezone
+
+    async def timezone_of(self, actor: Principal) -> str:
+        """The time zone the actor's pages show times in: their organization's, else the
+        platform's default (``PlatformConfig.default_timezone``, Asia/Shanghai)."""
+        if actor.org_id is not None:
+            async with self._ctx.db.connect() as conn:
+                zone = (
+                    await conn.execute(
+                        sa.select(organizations.c.timezone).where(
+                            organizations.c.id == actor.org_id
+                        )
+                    )
+                ).scalar()
+            if zone:
+                return str(zone)
+        return self._ctx.config.default_timezone
 
     async def check_open(self, org_id: str, moment: datetime | None = None) -> None:
         """Raise ``OutsideServiceHours`` unless the organization serves at ``moment`` (now)."""

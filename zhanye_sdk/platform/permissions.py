@@ -15,9 +15,11 @@ from zhanye_sdk.errors import NotFound, PermissionDenied
 from zhanye_sdk.platform.roles import Principal, Role
 
 __all__ = [
+    "AREAS",
     "NotAccessible",
     "Operation",
     "PERMISSIONS",
+    "areas_for",
     "can_manage_account",
     "creatable_roles",
     "in_org_scope",
@@ -78,6 +80,23 @@ PERMISSIONS: dict[Operation, frozenset[Role]] = {
     Operation.MONITORING_VIEW: _COMPANY,
     Operation.SOP_MANAGE: _COMPANY,
 }
+
+
+#: The staff areas (the pages of the staff console, by the manual's names) and the
+#: operation each needs; a role that may not perform it has no business on that page.
+AREAS: dict[str, Operation] = {
+    "workbench": Operation.SESSION_START,  # 工作台
+    "records": Operation.SESSION_START,  # 会话记录
+    "materials": Operation.MATERIAL_USE,  # 资源管理
+    "sop": Operation.SOP_MANAGE,  # SOP管理
+    "accounts": Operation.ACCOUNT_LIST,  # 账号设置
+    "organizations": Operation.ORG_VIEW,  # 机构设置
+}
+
+
+def areas_for(actor: Principal) -> list[str]:
+    """The staff areas the actor may use, in the console's order."""
+    return [area for area, needs in AREAS.items() if actor.role in PERMISSIONS[needs]]
 
 
 _KIND_ZH = {

@@ -244,7 +244,8 @@ class SopStepRecord:
     """实时辅助执行情况: one row of the SOP execution table.
 
     An executed node keeps its evidence: ``time_ms`` (on the transcript's clock, like a
-    violation's), the ``speaker`` id and ``role``, and the recognised ``text``.
+    violation's) and ``offset_ms`` (from the session's start, what the record shows),
+    the ``speaker`` id and ``role``, and the recognised ``text``.
     """
 
     level1: str
@@ -252,6 +253,7 @@ class SopStepRecord:
     status: str
     script: str
     time_ms: int | None = None
+    offset_ms: int | None = None
     speaker: str | None = None
     role: str | None = None
     text: str | None = None
@@ -261,10 +263,12 @@ class SopStepRecord:
 class QaViolationRecord:
     """One violation of the quality inspection, with its evidence.
 
-    ``time_ms`` is on the transcript's clock (from the session's start); ``speaker`` is
-    the speaker id and ``role`` their role (``salesperson`` / ``customer``). A violation
-    of the whole session (a disclosure never said, the session's speech rate) has no
-    evidence: time 0 and empty speaker and text.
+    ``offset_ms`` is when it was said, from the session's start (what the record shows
+    as mm:ss); ``time_ms`` the same moment on the transcript's clock (the platform's
+    clock for a live session). ``speaker`` is the speaker id and ``role`` their role
+    (``salesperson`` / ``customer``). A violation of the whole session (a disclosure
+    never said, the session's speech rate) has no evidence: time 0 and empty speaker
+    and text.
     """
 
     rule_id: str
@@ -273,6 +277,7 @@ class QaViolationRecord:
     severity: str
     deduction: int
     time_ms: int
+    offset_ms: int
     speaker: str
     role: str | None
     text: str
@@ -281,7 +286,8 @@ class QaViolationRecord:
 
 @attrs.frozen
 class SilenceRecord:
-    """A silence longer than the rule allows: from ``start_ms`` to ``end_ms``."""
+    """A silence longer than the rule allows: from ``start_ms`` to ``end_ms``, both from
+    the session's start."""
 
     start_ms: int
     end_ms: int

@@ -47,6 +47,7 @@ from zhanye_sdk.records.query import (
 )
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService
+from zhanye_sdk.sop.qa import offset_from_start
 from zhanye_sdk.store.schema import (
     cobrowse_shares,
     organizations,
@@ -74,10 +75,12 @@ class RecordConfig:
     facet_limit: int = 500
 
 
-def qa_report_from_json(report: dict[str, Any]) -> QaReportRecord:
+def qa_report_from_json(report: dict[str, Any], started_ms: int | None = None) -> QaReportRecord:
     """The stored QA report (``sop.live.summary_json``) as its record type.
 
-    Reports written before violations carried their speaker's role read ``role`` None.
+    Reports written before violations carried their speaker's role read ``role`` None;
+    those written before they carried ``offset_ms`` get it from ``started_ms`` (the
+    session's start), as do their silences (``offset_from_start``).
     """
     return QaReportRecord(
         score=int(report["score"]),
@@ -91,6 +94,11 @@ def qa_report_from_json(report: dict[str, Any]) -> QaReportRecord:
                 severity=str(v.get("severity", "")),
                 deduction=int(v.get("deduction", 0)),
                 time_ms=int(v.get("time_ms", 0)),
+                offset_ms=int(
+                    v["offset_ms"]
+                    if "offset_ms" in v
+                    else offset_from_start(int(v.get("time_ms", 0)), started_ms)
+                ),
                 speaker=str(v.get("speaker", "")),
                 role=v.get("role"),
                 text=str(v.get("text", "")),
@@ -102,8 +110,21 @@ def qa_report_from_json(report: dict[str, Any]) -> QaReportRecord:
         speech_rate_cpm={
             str(role): float(rate) for role, rate in report.get("speech_rate_cpm", {}).items()
         },
-        silences=[SilenceRecord(int(a), int(b)) for a, b in report.get("silences", [])],
+        silences=[
+            SilenceRecord(
+                offset_from_start(int(a), started_ms), offset_from_start(int(b), started_ms)
+            )
+            for a, b in report.get("silences", [])
+        ],
     )
+
+
+def sop_step_from_json(step: dict[str, Any], started_ms: int | None = None) -> SopStepRecord:
+    """A stored row of the SOP execution table; rows written before they carried
+    ``offset_ms`` get it from ``started_ms`` (``offset_from_start``)."""
+    if step.get("time_ms") is not None and step.get("offset_ms") is None:
+        step = {**step, "offset_ms": offset_from_start(int(step["time_ms"]), started_ms)}
+    return SopStepRecord(**step)
 
 
 class RecordService:
@@ -225,6 +246,7 @@ class RecordService:
                 )
             ).first()
         summary = summary_from_row(row, now)
+        started_ms = to_ms(summary.started_at) if summary.started_at is not None else None
         recording_status = media.recording_status if media else None
         shared = [SharedMaterialRecord(kind="link", name=r.name, content=r.url) for r in links]
         # Files, videos and blank boards shared on the whiteboard, once each.
@@ -274,8 +296,10 @@ class RecordService:
             shared_materials=shared + shared_files,
             shared_file=any(d["kind"] != "blank" for d in documents.values()),
             shared_link=bool(shared),
-            sop_steps=[SopStepRecord(**step) for step in json.loads(sop.steps)] if sop else [],
-            qa_report=qa_report_from_json(json.loads(sop.qa)) if sop else None,
+            sop_steps=[sop_step_from_json(step, started_ms) for step in json.loads(sop.steps)]
+            if sop
+            else [],
+            qa_report=(qa_report_from_json(json.loads(sop.qa), started_ms) if sop else None),
             recording_status=recording_status,
             recording_url=(
                 f"/sessions/{session_id}/playback" if recording_status == "ready" else None

@@ -82,6 +82,7 @@ from zhanye_sdk.sop.inputs import (
 )
 from zhanye_sdk.sop.matcher import TranscriptSegment
 from zhanye_sdk.sop.models import Flow, FlowNode, Script
+from zhanye_sdk.sop.qa import offset_from_start
 from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
 from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSchedule, TranscriptSource
 from zhanye_sdk.store.schema import sop_assist_inputs, sop_session_reports
@@ -128,14 +129,19 @@ def _event(event: AssistEvent) -> ServerMessage:
 
 
 def summary_json(
-    summary: SessionSummary, role_of: Callable[[str], str | None] | None = None
+    summary: SessionSummary,
+    role_of: Callable[[str], str | None] | None = None,
+    started_ms: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The record's forms: execution rows (level1, level2, status, script and, for an
-    executed node, the evidence: time_ms, speaker, role, text) and the report.
+    executed node, the evidence: time_ms, offset_ms, speaker, role, text) and the report.
 
     Args:
         role_of: the role (salesperson / customer) of a speaker id, given to each
             violation as ``role`` (``None`` when unknown or when no one spoke).
+        started_ms: when the session started, on the transcript's clock: each violation
+            gets ``offset_ms`` from it and silences are written as offsets
+            (``offset_from_start``), which is what the record shows (00:15, not a date).
     """
     steps = [
         {
@@ -148,6 +154,9 @@ def summary_json(
             **(
                 {
                     "time_ms": row.time_ms,
+                    "offset_ms": (
+                        None if row.time_ms is None else offset_from_start(row.time_ms, started_ms)
+                    ),
                     "speaker": row.speaker,
                     "role": role_of(row.speaker) if role_of and row.speaker else None,
                     "text": row.text,
@@ -164,12 +173,19 @@ def summary_json(
         "passed": qa.passed,
         "deductions": qa.deductions,
         "violations": [
-            {**attrs.asdict(v), "role": role_of(v.speaker) if role_of and v.speaker else None}
+            {
+                **attrs.asdict(v),
+                "role": role_of(v.speaker) if role_of and v.speaker else None,
+                "offset_ms": offset_from_start(v.time_ms, started_ms),
+            }
             for v in qa.violations
         ],
         "missing_mandatory": list(qa.missing_mandatory),
         "speech_rate_cpm": qa.speech_rate_cpm,
-        "silences": [list(s) for s in qa.silences],
+        "silences": [
+            [offset_from_start(a, started_ms), offset_from_start(b, started_ms)]
+            for a, b in qa.silences
+        ],
     }
     return steps, report
 
@@ -440,6 +456,7 @@ class SopLiveService:
             steps, report = summary_json(
                 live.assist.assistant.summary(),
                 role_of=lambda s: roles.get(s) or (s if s in _ROLES else None),
+                started_ms=await self._started_ms(session_id),
             )
             values = {
                 "steps": json.dumps(steps, ensure_ascii=False),
@@ -472,6 +489,15 @@ class SopLiveService:
 
     def _now_ms(self) -> int:
         return to_ms(self._platform.clock.now())
+
+    async def _started_ms(self, session_id: str) -> int | None:
+        """When the session started (the record's times count from it), if known."""
+        if self._rooms is None:
+            return None
+        try:
+            return (await self._rooms.room(session_id)).started_ms
+        except NotAccessible:
+            return None
 
     async def _room_ended(self, session_id: str) -> bool:
         if self._rooms is None:

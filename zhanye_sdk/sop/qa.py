@@ -57,12 +57,26 @@ __all__ = [
     "RuleKind",
     "Severity",
     "SpeakerRole",
+    "offset_from_start",
 ]
 
 RuleKind = Literal["forbidden", "mandatory", "order", "speech_rate", "silence"]
 Severity = Literal["info", "minor", "major", "critical"]
 SpeakerRole = Literal["salesperson", "customer", "any"]
 _TAIL_SEGMENTS = 1
+
+
+def offset_from_start(time_ms: int, started_ms: int | None) -> int:
+    """A transcript time as milliseconds from the session's start (what a record shows).
+
+    Live transcripts run on the platform's clock (the scripted feed, the room's audio
+    taps): those times are at or after the session's start and become offsets. A time
+    before the start is taken as an offset already (a text feed may count from the
+    session's start itself), as is every time when the start is unknown.
+    """
+    if started_ms is not None and time_ms >= started_ms:
+        return time_ms - started_ms
+    return max(time_ms, 0)
 
 
 @attrs.frozen(slots=True)

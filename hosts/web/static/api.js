@@ -2,6 +2,9 @@
 import { serverMessage, t } from "./i18n.js";
 
 const TOKEN_KEY = "zhanye.token";
+// Refusals whose catalogue text is only a frame: the server says what exactly was
+// refused and what to do (“资源“X”只能由上传者或其上级管理员删除”), so that is shown.
+const SERVER_WORDS = new Set(["permission_denied", "not_found", "rate_limited"]);
 
 export class ApiError extends Error {
   // detail: the server's English message; detailZh: its Chinese one (message_zh), if any.
@@ -23,6 +26,7 @@ export class ApiError extends Error {
     if (this.code === "login_throttled") {
       return t("error.login_throttled", { minutes: Math.max(1, Math.ceil((this.extra.retry_after_s || 60) / 60)) });
     }
+    if (SERVER_WORDS.has(this.code) && this.localDetail) return this.localDetail;
     return t(`error.${this.code}`, { detail: this.localDetail });
   }
 }

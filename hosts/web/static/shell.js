@@ -3,14 +3,52 @@ import { watchAccount } from "./account-events.js";
 import { api, token } from "./api.js";
 import { has, lang, serverMessage, setLang, t, translate } from "./i18n.js";
 
+// The SDK's staff areas (GET /api/me → areas: the ones the role may use) as pages,
+// grouped under their headings: selling first, settings last.
 const NAV = [
-  { key: "nav.workbench", href: "/workbench", needs: "session.start" },
-  { key: "nav.records", href: "/records", needs: "session.start" },
-  { key: "nav.resources", href: "/admin/materials", needs: "material.use" },
-  { key: "nav.sop", href: "/admin/sop", needs: "sop.manage" },
-  { key: "nav.accounts", href: "/admin/accounts", needs: "account.list" },
-  { key: "nav.organizations", href: "/admin/organizations", needs: "org.view" },
+  {
+    heading: "nav.group.work",
+    items: [
+      { area: "workbench", key: "nav.workbench", href: "/workbench" },
+      { area: "records", key: "nav.records", href: "/records" },
+      { area: "materials", key: "nav.resources", href: "/admin/materials" },
+      { area: "sop", key: "nav.sop", href: "/admin/sop" },
+    ],
+  },
+  {
+    heading: "nav.settings",
+    items: [
+      { area: "accounts", key: "nav.accounts", href: "/admin/accounts" },
+      { area: "organizations", key: "nav.organizations", href: "/admin/organizations" },
+    ],
+  },
 ];
+const PAGES = NAV.flatMap((group) => group.items);
+
+// 无权访问: the page's own content is replaced by what happened and a way back.
+function showNoAccess(me, page) {
+  const main = document.querySelector("main") || document.body.appendChild(document.createElement("main"));
+  const home = PAGES.find((item) => me.areas.includes(item.area));
+  const panel = document.createElement("section");
+  panel.className = "panel no-access";
+  panel.setAttribute("role", "alert");
+  panel.innerHTML = `<h1></h1><p></p><p class="row"></p>`;
+  panel.querySelector("h1").textContent = t("noAccess.title");
+  panel.querySelector("p").textContent = t("noAccess.text", { role: t(`role.${me.role}`), page: t(page.key) });
+  const back = document.createElement("a");
+  back.className = "button primary";
+  if (home) {
+    back.href = home.href;
+    back.textContent = t("noAccess.back", { page: t(home.key) });
+  } else {
+    back.href = "/login";
+    back.textContent = t("noAccess.logout");
+    back.addEventListener("click", () => token.clear());
+  }
+  panel.querySelector(".row").append(back);
+  main.replaceChildren(panel);
+  for (const dialog of document.querySelectorAll("dialog")) dialog.remove();
+}
 
 export async function startPage(active) {
   if (!token.get()) {
@@ -29,14 +67,20 @@ export async function startPage(active) {
   header.querySelector(".who").textContent = `${me.name}（${t(`role.${me.role}`)}）`;
   const nav = document.createElement("nav");
   nav.className = "sidebar";
-  nav.innerHTML = `<div class="nav-group" data-i18n="nav.settings"></div>`;
-  for (const item of NAV) {
-    if (!me.operations.includes(item.needs)) continue;
-    const link = document.createElement("a");
-    link.href = item.href;
-    link.dataset.i18n = item.key;
-    if (item.href === active) link.setAttribute("aria-current", "page");
-    nav.append(link);
+  for (const group of NAV) {
+    const items = group.items.filter((item) => me.areas.includes(item.area));
+    if (!items.length) continue;
+    const heading = document.createElement("div");
+    heading.className = "nav-group";
+    heading.dataset.i18n = group.heading;
+    nav.append(heading);
+    for (const item of items) {
+      const link = document.createElement("a");
+      link.href = item.href;
+      link.dataset.i18n = item.key;
+      if (item.href === active) link.setAttribute("aria-current", "page");
+      nav.append(link);
+    }
   }
   document.body.prepend(header, nav);
   header.querySelector("#switch-lang").addEventListener("click", () => {
@@ -50,6 +94,13 @@ export async function startPage(active) {
     token.clear();
     location.assign("/login");
   });
+  const page = PAGES.find((item) => item.href === active);
+  if (page && !me.areas.includes(page.area)) {
+    showNoAccess(me, page);
+    translate();
+    // The page's own script stops here: it would only ask for what is refused.
+    return new Promise(() => {});
+  }
   translate();
   return me;
 }

@@ -30,8 +30,9 @@ async function load() {
   for (const account of page.items) body.append(row(account));
   if (!page.items.length) {
     const tr = document.createElement("tr");
-    const td = cell(t("common.empty"));
+    const td = cell(t("accounts.empty"));
     td.colSpan = 7;
+    td.className = "empty";
     tr.append(td);
     body.append(tr);
   }

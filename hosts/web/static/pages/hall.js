@@ -35,8 +35,8 @@ client.addEventListener("room", () => {
   const selfUnmute = document.querySelector("#self-unmute");
   selfUnmute.checked = !!room.self_unmute;
   selfUnmute.disabled = ended;
-  document.querySelector("#end").disabled = ended;
-  document.querySelector("#invite").disabled = ended;
+  // Nothing more can be shown or sent once the session has ended.
+  for (const id of ["#end", "#invite", "#share-link", "#share-file"]) document.querySelector(id).disabled = ended;
   if (ended) connection.textContent = t("hall.ended");
 });
 client.addEventListener("failure", (event) => showError(event.detail));

@@ -1,6 +1,7 @@
 import { api, ApiError, token } from "../api.js";
 import { t } from "../i18n.js";
 import { attempt, cell, confirmDialog, notify, startPage } from "../shell.js";
+import { dateTime } from "../times.js";
 
 const me = await startPage("/admin/materials");
 const state = { kind: "file", keyword: "" };
@@ -42,7 +43,7 @@ async function load() {
     tr.dataset.name = m.name;
     const where = m.kind === "link" ? m.url : sizeText(m.size || 0);
     const type = m.kind === "link" ? t("materials.kind.link") : (m.content_kind || m.kind).toUpperCase();
-    tr.append(cell(m.name), cell(type), cell(where), cell(new Date(m.created_at).toLocaleString()));
+    tr.append(cell(m.name), cell(type), cell(where), cell(dateTime(m.created_at, me.timezone)));
     const actions = cell("");
     actions.className = "actions";
     const button = (key, handler, extra = "") => {
@@ -55,14 +56,16 @@ async function load() {
     };
     if (m.kind === "file") button("materials.preview", () => preview(m));
     if (m.kind !== "link") button("materials.download", () => download(m));
-    button("common.delete", () => remove(m), "danger");
+    // The SDK says whether this person may delete it (uploader, or an admin over it).
+    if (m.can_delete) button("common.delete", () => remove(m), "danger");
     tr.append(actions);
     body.append(tr);
   }
   if (!page.items.length) {
     const tr = document.createElement("tr");
-    const td = cell(t("common.empty"));
+    const td = cell(t("materials.empty"));
     td.colSpan = 5;
+    td.className = "empty";
     tr.append(td);
     body.append(tr);
   }

@@ -7,8 +7,12 @@ const canManage = me.operations.includes("org.edit");
 const newButton = document.querySelector("#new-org");
 newButton.hidden = !me.operations.includes("org.create");
 
-function windowText(w) {
-  return w ? `${w.start}–${w.end}` : t("orgs.allDay");
+// As the SDK reads the hours: no window at all is 全天; otherwise an unset window is
+// closed (休息); an older stored window that ends before it starts runs overnight.
+function windowText(hours, part) {
+  const w = hours[part];
+  if (w) return w.overnight ? t("orgs.overnight", { start: w.start, end: w.end }) : `${w.start}–${w.end}`;
+  return t(hours.all_day ? "orgs.allDay" : "orgs.closed");
 }
 
 async function load() {
@@ -24,7 +28,10 @@ async function load() {
     badge.textContent = t(org.disabled ? "status.disabled" : "status.enabled");
     const statusCell = cell("");
     statusCell.append(badge);
-    tr.append(cell(org.name), cell(windowText(org.hours.morning)), cell(windowText(org.hours.afternoon)), statusCell);
+    tr.append(
+      cell(org.name), cell(windowText(org.hours, "morning")), cell(windowText(org.hours, "afternoon")),
+      cell(org.hours.timezone), statusCell,
+    );
     const actions = cell("");
     actions.className = "actions";
     if (canManage) {
@@ -49,6 +56,14 @@ async function load() {
     tr.append(actions);
     body.append(tr);
   }
+  if (!result.items.length) {
+    const tr = document.createElement("tr");
+    const td = cell(t("orgs.empty"));
+    td.colSpan = 6;
+    td.className = "empty";
+    tr.append(td);
+    body.append(tr);
+  }
 }
 
 function openDialog(org) {
@@ -57,6 +72,7 @@ function openDialog(org) {
   form.dataset.id = org ? org.id : "";
   form.querySelector(".form-error").hidden = true;
   document.querySelector("#org-dialog-title").textContent = t(org ? "common.edit" : "orgs.new");
+  form.elements.timezone.value = org ? org.hours.timezone : me.timezone;
   if (org) {
     form.elements.name.value = org.name;
     for (const part of ["morning", "afternoon"]) {
@@ -77,7 +93,11 @@ function windowOf(form, part) {
 document.querySelector("#org-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const hours = { morning: windowOf(form, "morning"), afternoon: windowOf(form, "afternoon") };
+  const hours = {
+    morning: windowOf(form, "morning"),
+    afternoon: windowOf(form, "afternoon"),
+    timezone: form.elements.timezone.value.trim() || null,
+  };
   const body = { name: form.elements.name.value, hours };
   const id = form.dataset.id;
   const saved = await attempt(
@@ -93,4 +113,6 @@ document.querySelector("#org-dialog").addEventListener("click", (event) => {
   if (event.target.value === "cancel") document.querySelector("#org-dialog").close();
 });
 newButton.addEventListener("click", () => openDialog(null));
+const zones = document.querySelector("#timezones");
+for (const zone of Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["Asia/Shanghai"]) zones.append(new Option(zone));
 load();

@@ -3,6 +3,7 @@ import { api, ApiError, token } from "../api.js";
 import { renderAnnotatedPages } from "../annotated-pages.js";
 import { t } from "../i18n.js";
 import { attempt, cell, notify, startPage } from "../shell.js";
+import { dateTime, sessionClock, startOfDay } from "../times.js";
 
 const PAGE_SIZE = 20;
 const me = await startPage("/records");
@@ -25,11 +26,8 @@ fillSelect(document.querySelector("#filter-state"), ["waiting", "live", "ended"]
 document.querySelector("#host-filter").hidden = me.role === "salesperson";
 
 const pad = (n) => String(n).padStart(2, "0");
-function when(iso) {
-  if (!iso) return "-";
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+// Times in the organization's zone, whatever the computer's clock is set to.
+const when = (iso) => dateTime(iso, me.timezone);
 function duration(ms) {
   if (ms === null || ms === undefined) return "-";
   const s = Math.floor(ms / 1000);
@@ -37,17 +35,14 @@ function duration(ms) {
 }
 const label = (prefix, value) => (value ? t(`${prefix}.${value}`) : "-");
 
-// The search panel as the API's filter names; dates become local-midnight instants.
+// The search panel as the API's filter names; dates are days in the organization's zone.
 function readFilters(form) {
   const filters = {};
   for (const [name, value] of new FormData(form)) {
     if (!value) continue;
-    if (name === "created_from") filters[name] = new Date(`${value}T00:00:00`).toISOString();
-    else if (name === "created_before") {
-      const next = new Date(`${value}T00:00:00`);
-      next.setDate(next.getDate() + 1);
-      filters[name] = next.toISOString();
-    } else filters[name] = value;
+    if (name === "created_from") filters[name] = startOfDay(value, me.timezone);
+    else if (name === "created_before") filters[name] = startOfDay(value, me.timezone, 1);
+    else filters[name] = value;
   }
   return filters;
 }
@@ -70,7 +65,7 @@ async function load() {
   const body = document.querySelector("#records tbody");
   body.replaceChildren();
   for (const record of page.items) body.append(row(record));
-  if (!page.items.length) emptyRow(body, 10);
+  if (!page.items.length) emptyRow(body, 10, "records.empty");
   document.querySelector("#total").textContent = t("common.total", { n: page.total });
   document.querySelector("#prev").disabled = state.offset === 0;
   document.querySelector("#next").disabled = state.offset + PAGE_SIZE >= page.total;
@@ -102,6 +97,7 @@ function row(record) {
 function qaCell(record) {
   if (record.qa_score === null || record.qa_score === undefined) return cell("-");
   const td = cell(t("records.qa.scoreValue", { n: record.qa_score }));
+  td.className = "qa-cell";
   const badge = document.createElement("span");
   badge.className = `qa-badge ${record.qa_passed ? "qa-pass" : "qa-fail"}`;
   badge.textContent = t(record.qa_passed ? "records.qa.passed" : "records.qa.failed");
@@ -121,13 +117,8 @@ function fillTable(table, rows, columns) {
 }
 
 // 质检报告: score and verdict, violations with their evidence, what was never said,
-// speech rates and silences. Times are on the transcript's clock (from the session's start).
-function clockTime(ms) {
-  const s = Math.floor(ms / 1000);
-  const hours = Math.floor(s / 3600);
-  const rest = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
-  return hours ? `${pad(hours)}:${rest}` : rest;
-}
+// speech rates and silences. Times are offsets from the session's start (the SDK's).
+const clockTime = sessionClock;
 const listOrNone = (items) => (items.length ? items.join(t("records.qa.separator")) : t("records.qa.noneItem"));
 
 function renderQa(report) {
@@ -152,7 +143,7 @@ function renderQa(report) {
     const tr = document.createElement("tr");
     tr.className = `qa-${v.severity}`;
     tr.append(
-      cell(heard ? clockTime(v.time_ms) : "-"),
+      cell(heard ? clockTime(v.offset_ms) : "-"),
       cell(v.role ? t(`records.qa.role.${v.role}`) : heard ? v.speaker : "-"),
       cell(v.rule_name),
       cell(v.text || t(`records.qa.sessionWide.${v.kind}`)),
@@ -262,7 +253,6 @@ async function runExport() {
     let job = await api("POST", "/api/records/export", {
       format: document.querySelector("#export-format").value,
       filters: readFilters(document.querySelector("#filters")),
-      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "Asia/Shanghai",
       lang: document.documentElement.lang === "en" ? "en" : "zh-CN",
     });
     panel.hidden = false;

@@ -3,8 +3,9 @@
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { attempt, cell, confirmDialog, notify, startPage } from "../shell.js";
+import { dateOnly } from "../times.js";
 
-await startPage("/admin/sop");
+const me = await startPage("/admin/sop");
 const $ = (selector) => document.querySelector(selector);
 const state = { categories: [], flows: [], orgs: [], materials: [], scripts: [], keyword: "", category: "" };
 
@@ -95,7 +96,7 @@ async function loadScripts() {
     const tr = document.createElement("tr");
     tr.dataset.name = s.name;
     tr.append(cell(s.name), cell(s.keywords.join("，")), cell(s.content),
-      cell(new Date(s.updated_at).toLocaleDateString()));
+      cell(dateOnly(s.updated_at, me.timezone)));
     tr.append(actionCell([["common.delete", async () => {
       if (!(await confirmDialog(t("sop.confirmDelete", { name: s.name })))) return;
       if ((await attempt(() => api("DELETE", `/api/sop/scripts/${s.id}`))) !== undefined) loadScripts();
@@ -235,7 +236,7 @@ async function loadFlows() {
     tr.dataset.name = f.name;
     const linked = f.material_id ? `${t("records.yes")} · ${materialName(f.material_id)}` : t("records.no");
     const count = f.nodes.reduce((n, node) => n + 1 + node.children.length, 0);
-    tr.append(cell(f.name), cell(linked), cell(String(count)), cell(new Date(f.updated_at).toLocaleDateString()));
+    tr.append(cell(f.name), cell(linked), cell(String(count)), cell(dateOnly(f.updated_at, me.timezone)));
     tr.append(actionCell([
       ["common.edit", async () => {
         const form = $("#flow-form");
