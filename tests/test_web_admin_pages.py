@@ -141,9 +141,15 @@ def test_salesperson_gets_no_account_admin(page: Page, host: RunningHost) -> Non
     page.get_by_role("link", name="机构设置").click()
     expect(page.locator("#orgs tbody tr")).to_have_count(1)
     expect(page.get_by_role("button", name="新建机构")).to_be_hidden()
+    # Typed into the address bar: a clear 无权访问 with the way back, not a broken page.
     page.goto(f"{host.url}/admin/accounts")
-    expect(page.locator("#notice")).to_have_text("没有权限执行此操作。")
-    expect(page.locator("#accounts tbody tr")).to_have_count(0)
+    refused = page.locator(".no-access")
+    expect(refused.get_by_role("heading")).to_have_text("无权访问")
+    expect(refused).to_contain_text("您的账号（业务员）无权使用“账号设置”页面")
+    expect(page.locator("#accounts")).to_have_count(0)
+    expect(page.locator("#notice")).to_have_count(0)
+    refused.get_by_role("link", name="返回工作台").click()
+    expect(page).to_have_url(re.compile(r"/workbench$"))
 
 
 def _submit_short_password(page: Page) -> Any:
