@@ -58,11 +58,11 @@ def test_company_admin_manages_the_material_library(
     page.get_by_role("link", name="资源管理").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("资源管理")
     # The list filled in means the page's script is running (its upload handler is on).
-    expect(page.locator("#materials tbody tr")).to_have_text(["暂无数据"])
+    expect(page.locator("#materials tbody tr")).to_have_text(["暂无资源"])
 
     page.locator("#file-input").set_input_files(str(fake))
     expect(page.locator("#notice")).to_contain_text("输入有误")
-    expect(page.locator("#materials tbody tr")).to_have_text(["暂无数据"])
+    expect(page.locator("#materials tbody tr")).to_have_text(["暂无资源"])
 
     page.locator("#file-input").set_input_files(str(brochure))
     expect(page.locator("#notice")).to_have_text("已上传：产品手册.pdf")

@@ -20,9 +20,10 @@ import { CobrowsePlayback } from "../cobrowse-playback.js";
 import { t } from "../i18n.js";
 import { segmentUrls } from "../recording-segments.js";
 import { notify, startPage } from "../shell.js";
+import { dateTime } from "../times.js";
 import { mountBoard } from "../whiteboard.js";
 
-await startPage("/records");
+const me = await startPage("/records");
 const sessionId = location.pathname.split("/")[2];
 const [{ events }, { shares }] = await Promise.all([
   api("GET", `/api/sessions/${sessionId}/board/events`),
@@ -142,7 +143,7 @@ function showScreen(at) {
   const share = shareAt(at);
   const documentUp = board.state.document !== null;
   const linkInFront = share !== null && (!documentUp || share.started_ms >= documentSharedAt(at));
-  const time = new Date(at).toLocaleTimeString();
+  const time = dateTime(at, me.timezone).slice(11); // the wall clock in the organization's zone
   let step;
   if (linkInFront) {
     const count = CobrowsePlayback.countAt(share, at);
