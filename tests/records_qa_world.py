@@ -54,9 +54,7 @@ async def build_qa_session(world: World, rooms: RoomService) -> tuple[str, int]:
     await live.start(host, session_id, library.template.id)
     await live.show(session_id, library.material_id, 1)
     for utterance, text, start, end, speaker, role in LINES:
-        segment = TranscriptSegment(
-            utterance, text, started_ms + start, started_ms + end, speaker
-        )
+        segment = TranscriptSegment(utterance, text, started_ms + start, started_ms + end, speaker)
         await live.receive(session_id, segment, role=role)
     world.clock.advance(20)
     await live.finish(session_id)
