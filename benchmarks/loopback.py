@@ -14,13 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from hosts.web.server import build_app
-from zhanye_sdk.platform import (
-    PasswordHashing,
-    Platform,
-    PlatformConfig,
-    Role,
-    ServiceHours,
-)
+from zhanye_sdk import Platform
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig, Role, ServiceHours
 from zhanye_sdk.rooms.service import SessionConfig
 
 

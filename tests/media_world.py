@@ -19,9 +19,10 @@ from aiohttp import web
 from aiortc import MediaStreamTrack
 
 from hosts.web.server import MEDIA, ROOMS, build_app
+from zhanye_sdk import Platform
 from zhanye_sdk.client import tone
 from zhanye_sdk.media.service import MediaConfig, MediaService
-from zhanye_sdk.platform import Platform, PlatformConfig
+from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.live import SopLiveConfig

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import attrs
 
+from zhanye_sdk import Platform
 from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.platform import Platform, PlatformConfig, Principal, Role, ServiceHours
+from zhanye_sdk.platform import PlatformConfig, Principal, Role, ServiceHours
 
 PASSWORD = "Kv8-secret-pass"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from zhanye_sdk import cli
+from zhanye_sdk import Platform, cli
 from zhanye_sdk.cli import main
 from zhanye_sdk.materials import ContentKind, MaterialKind
-from zhanye_sdk.platform import PasswordHashing, Platform, Role
+from zhanye_sdk.platform import PasswordHashing, Role
 
 from . import material_files as files
 

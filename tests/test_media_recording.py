@@ -17,14 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from zhanye_sdk import layout_cells
+from zhanye_sdk import Platform, layout_cells
 from zhanye_sdk.client import FlatVideoTrack, SessionParticipant, ToneTrack, join
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.media.manifest import Manifest, verify
 from zhanye_sdk.media.monitor import session_quality
 from zhanye_sdk.media.recorder import RecordingConfig
 from zhanye_sdk.media.records import MediaRecord, RecordingStatus
-from zhanye_sdk.platform import Platform, PlatformConfig
+from zhanye_sdk.platform import PlatformConfig
 
 from .media_world import LOOPBACK_MEDIA, MEDIA, MediaHost, media_host, serve, tone_level
 

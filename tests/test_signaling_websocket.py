@@ -237,7 +237,7 @@ async def test_host_process_restart_keeps_the_session_and_clients_resume(
     base = f"http://127.0.0.1:{port}"
 
     async def start_host() -> tuple[web.AppRunner, Any]:
-        from zhanye_sdk.platform import Platform
+        from zhanye_sdk import Platform
 
         platform = await Platform.open(db, config=fast_config, clock=world.clock)
         runner = web.AppRunner(build_app(platform))

@@ -11,9 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
-from zhanye_sdk import cli
+from zhanye_sdk import Platform, cli
 from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.platform import Platform
 from zhanye_sdk.records import RecordService
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.signaling.bus import LocalBus, staff_channel

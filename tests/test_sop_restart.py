@@ -15,8 +15,9 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from zhanye_sdk import Platform
 from zhanye_sdk.errors import ConflictError
-from zhanye_sdk.platform import Platform, PlatformConfig
+from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.records import RecordService
 from zhanye_sdk.rooms.service import RoomService, Seat

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from hosts.web.server import build_app
+from zhanye_sdk import Platform
 from zhanye_sdk.media.service import MediaConfig
-from zhanye_sdk.platform import Platform
 
 T = TypeVar("T")
 

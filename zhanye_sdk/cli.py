@@ -29,6 +29,7 @@ import anyio
 import anyio.to_thread
 
 from zhanye_sdk.errors import ConflictError, InvalidInput, ZhanyeError
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.materials import Material, MaterialKind, identify
 from zhanye_sdk.materials.kinds import VIDEO_KINDS
 from zhanye_sdk.materials.samples import sample_pdf, sample_pptx
@@ -37,7 +38,6 @@ from zhanye_sdk.platform import (
     AuthenticationFailed,
     Company,
     Organization,
-    Platform,
     PlatformConfig,
     Principal,
     Role,

@@ -7,6 +7,7 @@ service windows as ``{"start": "09:00:00", "end": "12:00:00"}``.
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ import cattrs
 
 from zhanye_sdk.errors import InvalidInput
 
-__all__ = ["converter", "structure", "unstructure"]
+__all__ = ["converter", "parse_clock_time", "structure", "unstructure"]
 
 T = TypeVar("T")
 
@@ -52,13 +53,26 @@ converter.register_unstructure_hook(time, lambda t: t.strftime("%H:%M:%S"))
 converter.register_unstructure_hook(Decimal, str)
 
 
-def _structure_time(value: Any, _: type) -> time:
-    from zhanye_sdk.platform.hours import parse_clock_time
-
-    return parse_clock_time(value)
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
-converter.register_structure_hook(time, _structure_time)
+def parse_clock_time(text: str) -> time:
+    """Parse ``HH:MM`` or ``HH:MM:SS`` (24-hour), the wire form of a wall-clock time.
+
+    Raises:
+        InvalidInput: the text is not such a time.
+    """
+    match = _CLOCK.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidInput(
+            f"time {text!r} is not valid; expected HH:MM:SS, e.g. 09:00:00",
+            zh=f"时间“{text}”格式有误，请按 时:分:秒 填写，例如 09:00:00",
+        )
+    hours, minutes, seconds = match.groups()
+    return time(int(hours), int(minutes), int(seconds or 0))
+
+
+converter.register_structure_hook(time, lambda value, _: parse_clock_time(value))
 
 
 def unstructure(value: object) -> Any:

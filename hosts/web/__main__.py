@@ -28,7 +28,7 @@ import attrs
 from aiohttp import web
 
 from hosts.web.server import build_app
-from zhanye_sdk import cli
+from zhanye_sdk import Platform, cli
 from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
 from zhanye_sdk.devices.modem import Modem
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
@@ -37,7 +37,6 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.ice import IcePolicy, ice_policy
 from zhanye_sdk.media.recorder import RecordingConfig
 from zhanye_sdk.media.service import MediaConfig
-from zhanye_sdk.platform import Platform
 from zhanye_sdk.sop.demo import demo_live_config
 from zhanye_sdk.sop.live import SopLiveConfig
 from zhanye_sdk.sop.speech import Recogniser, sherpa_onnx_recogniser

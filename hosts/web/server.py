@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from hosts.web.bodies import read_body
 from hosts.web.delivery import StaticDelivery, StaticFiles
 from hosts.web.headers import add_security_headers
+from zhanye_sdk import Platform
 from zhanye_sdk.api import AdminApi, ApiRequest, ApiResponse
 from zhanye_sdk.api.cobrowse import CobrowseApi
 from zhanye_sdk.api.http import MAX_JSON_BYTES, bearer_token, error_response
@@ -29,7 +30,6 @@ from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.media.records import MediaRecords
 from zhanye_sdk.media.service import MediaConfig, MediaService
-from zhanye_sdk.platform import Platform
 from zhanye_sdk.records import RecordExports, RecordService
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.account_events import AccountEvents

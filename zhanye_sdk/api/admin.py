@@ -13,8 +13,8 @@ import attrs
 
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, bearer_token
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.accounts import AccountFilter
-from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.hours import ServiceHours, ServiceWindow
 from zhanye_sdk.platform.models import AccountStatus, Organization
 from zhanye_sdk.platform.permissions import PERMISSIONS, areas_for, creatable_roles

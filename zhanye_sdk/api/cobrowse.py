@@ -5,7 +5,7 @@ from __future__ import annotations
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.cobrowse.service import CobrowseService
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.rooms.service import RoomService
 
 __all__ = ["CobrowseApi"]

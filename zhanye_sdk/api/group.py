@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, BodyLimit, Router, bearer_token
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.roles import Principal
 
 __all__ = ["EndpointGroup"]

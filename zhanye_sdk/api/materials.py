@@ -16,8 +16,8 @@ import attrs
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import UPLOAD_BODY, ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.materials.models import Material, MaterialKind
-from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.wire import structure, unstructure
 

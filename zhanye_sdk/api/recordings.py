@@ -15,9 +15,9 @@ from pathlib import Path
 
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.media.manifest import verify
 from zhanye_sdk.media.records import MediaRecords
-from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.rooms.service import RoomService
 
 __all__ = ["RecordingApi"]

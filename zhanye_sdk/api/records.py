@@ -27,7 +27,7 @@ import attrs
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.records.jobs import ExportJob, RecordExports
 from zhanye_sdk.records.models import EvaluationFilter, RecordFilter
 from zhanye_sdk.records.service import RecordService

@@ -14,7 +14,7 @@ import attrs
 
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, error_response
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.rooms.service import RoomService, UnfinishedSession
 from zhanye_sdk.rooms.terminals import terminal_of_browser

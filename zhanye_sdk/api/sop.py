@@ -13,7 +13,7 @@ from typing import Any
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import STAFF_JSON_BODY, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.sop.models import (
     Flow,
     Script,

@@ -27,7 +27,7 @@ import attrs
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.whiteboard.service import WhiteboardService

@@ -34,8 +34,8 @@ import sqlalchemy as sa
 
 from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
 from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.materials.models import MaterialKind
-from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.rooms.core import ParticipantRole
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus

@@ -4,7 +4,6 @@ from zhanye_sdk.platform.accounts import AccountFilter, AccountPage, AccountServ
 from zhanye_sdk.platform.auth import AuthenticationFailed, AuthService, LoginThrottled
 from zhanye_sdk.platform.companies import CompanyService
 from zhanye_sdk.platform.config import PlatformConfig
-from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.hours import (
     OutsideServiceHours,
     ServiceHours,
@@ -37,7 +36,6 @@ __all__ = [
     "OrganizationService",
     "OutsideServiceHours",
     "PasswordHashing",
-    "Platform",
     "PlatformConfig",
     "Principal",
     "Role",

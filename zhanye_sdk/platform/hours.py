@@ -12,13 +12,13 @@ The check is a pure function: the caller passes the moment to test.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
+from zhanye_sdk.wire import parse_clock_time
 
 __all__ = [
     "OutsideServiceHours",
@@ -27,24 +27,6 @@ __all__ = [
     "check_service_hours",
     "parse_clock_time",
 ]
-
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
-
-
-def parse_clock_time(text: str) -> time:
-    """Parse ``HH:MM`` or ``HH:MM:SS`` (24-hour).
-
-    Raises:
-        InvalidInput: the text is not such a time.
-    """
-    match = _CLOCK.match(text.strip()) if isinstance(text, str) else None
-    if match is None:
-        raise InvalidInput(
-            f"time {text!r} is not valid; expected HH:MM:SS, e.g. 09:00:00",
-            zh=f"时间“{text}”格式有误，请按 时:分:秒 填写，例如 09:00:00",
-        )
-    hours, minutes, seconds = match.groups()
-    return time(int(hours), int(minutes), int(seconds or 0))
 
 
 @attrs.frozen

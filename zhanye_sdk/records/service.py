@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from zhanye_sdk.clock import from_ms, to_ms
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.records.export import ExportFormat, RecordWriter, check_export_options

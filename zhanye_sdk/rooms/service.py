@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.clock import from_ms, to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied, RateLimited
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.validation import check_name, normalize_phone

@@ -24,7 +24,7 @@ import anyio
 import attrs
 
 from zhanye_sdk.errors import ZhanyeError
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.login_end import LoginsEnded, end_message
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.signaling.endpoint import (

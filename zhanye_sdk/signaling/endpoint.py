@@ -34,7 +34,7 @@ import attrs
 from anyio.abc import TaskGroup
 
 from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited, ZhanyeError
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.login_end import LoginsEnded, end_message
 from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.rooms.core import Leave, ParticipantRole, RoomState

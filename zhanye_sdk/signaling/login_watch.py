@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import anyio
 
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.login_end import EndReason
 from zhanye_sdk.platform.roles import Principal
 

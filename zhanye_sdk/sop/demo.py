@@ -10,7 +10,7 @@ the cards change, the checklist tick and an alert, without a speech recogniser.
 
 from __future__ import annotations
 
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.sop.live import SopLiveConfig
 from zhanye_sdk.sop.qa import QaRule

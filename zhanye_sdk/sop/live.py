@@ -56,7 +56,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
-from zhanye_sdk.platform.facade import Platform
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState

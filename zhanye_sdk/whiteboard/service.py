@@ -36,9 +36,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound, PermissionDenied
+from zhanye_sdk.facade import Platform
 from zhanye_sdk.materials.kinds import ContentKind
 from zhanye_sdk.materials.storage import digest_of
-from zhanye_sdk.platform.facade import Platform
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.rooms.core import RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat

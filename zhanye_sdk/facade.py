@@ -1,11 +1,17 @@
-"""``Platform``: the services of one deployment, opened from a database URL."""
+"""``Platform``: the directory services of one deployment, opened from a database URL.
+
+It composes the platform layer (companies, organizations, accounts, logins) with the
+material library and the SOP library built on it, so it sits above all three: the
+platform package itself imports neither (``tests/test_architecture.py``).
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from zhanye_sdk.clock import Clock, SystemClock
+from zhanye_sdk.materials.service import MaterialService
+from zhanye_sdk.materials.storage import MaterialStorage
 from zhanye_sdk.platform.accounts import AccountService
 from zhanye_sdk.platform.auth import AuthService
 from zhanye_sdk.platform.companies import CompanyService
@@ -18,10 +24,8 @@ from zhanye_sdk.platform.context import (
     ServiceContext,
 )
 from zhanye_sdk.platform.organizations import OrganizationService
+from zhanye_sdk.sop.service import SopService
 from zhanye_sdk.store.database import Database, open_database
-
-if TYPE_CHECKING:
-    from zhanye_sdk.materials.storage import MaterialStorage
 
 __all__ = ["Platform"]
 
@@ -47,14 +51,8 @@ class Platform:
         self.organizations = OrganizationService(self._ctx)
         self.accounts = AccountService(self._ctx)
         self.auth = AuthService(self._ctx)
-        # Imported here: the material service builds on the platform package, so a
-        # module-level import would make importing zhanye_sdk.materials first circular.
-        from zhanye_sdk.materials.service import MaterialService
-
-        self.materials: MaterialService = MaterialService(self._ctx, storage=material_storage)
-        from zhanye_sdk.sop.service import SopService
-
-        self.sop: SopService = SopService(self._ctx)
+        self.materials = MaterialService(self._ctx, storage=material_storage)
+        self.sop = SopService(self._ctx)
 
     @classmethod
     async def open(
