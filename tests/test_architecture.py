@@ -38,6 +38,7 @@ GROUND = {
     "zhanye_sdk._native",
     "zhanye_sdk.clock",
     "zhanye_sdk.errors",
+    "zhanye_sdk.ratelimit",
     "zhanye_sdk.wire",
 }
 GROUND_PACKAGES = ("zhanye_sdk.kernels",)
@@ -48,7 +49,8 @@ INFRASTRUCTURE = {
     "zhanye_sdk.signaling.envelope",
     "zhanye_sdk.signaling.handshake",
 }
-#: The sans-I/O cores and the pure helpers they are made of.
+#: The sans-I/O cores, the pure helpers they are made of, and the pure data modules their
+#: packages export beside them (the SOP library's types and flow outline).
 CORES = {
     "zhanye_sdk.cobrowse.core",
     "zhanye_sdk.devices.at",
@@ -58,14 +60,16 @@ CORES = {
     "zhanye_sdk.rooms.core",
     "zhanye_sdk.sop.expression",
     "zhanye_sdk.sop.matcher",
+    "zhanye_sdk.sop.models",
     "zhanye_sdk.sop.normalise",
+    "zhanye_sdk.sop.outline",
     "zhanye_sdk.sop.pinyin",
     "zhanye_sdk.sop.qa",
     "zhanye_sdk.whiteboard.core",
 }
 #: What hosts mount: the HTTP endpoints and the WebSocket endpoint.
 ENDPOINT_PACKAGES = ("zhanye_sdk.api",)
-ENDPOINTS = {"zhanye_sdk.signaling.endpoint"}
+ENDPOINTS = {"zhanye_sdk.signaling.account_events", "zhanye_sdk.signaling.endpoint"}
 #: Above everything: may import anything in the SDK.
 TOP = {"zhanye_sdk", "zhanye_sdk.cli"}
 
