@@ -184,6 +184,9 @@ const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 async function snapshot() {
   const generation = {};
   sending = { generation, held: [] };
+  // Changes not yet reported are part of this snapshot: reporting them after it would
+  // apply them twice.
+  observer.takeRecords();
   collectSecrets();
   const masked = [];
   const root = serialize(document.documentElement, masked, false);
@@ -381,7 +384,8 @@ window.addEventListener("message", (event) => {
   }
 });
 
-new MutationObserver(flushMutations).observe(document, {
+const observer = new MutationObserver(flushMutations);
+observer.observe(document, {
   subtree: true,
   childList: true,
   attributes: true,
