@@ -81,7 +81,9 @@ async def run_sdk(port: int, n: int, pace: float) -> tuple[float, list[float]]:
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
         login = await (
-            await http.post(f"{base}/api/login", json={"login": "host", "password": "Kv8-secret-pass"})
+            await http.post(
+                f"{base}/api/login", json={"login": "host", "password": "Kv8-secret-pass"}
+            )
         ).json()
         auth = {"Authorization": f"Bearer {login['token']}"}
         session = await (

@@ -16,7 +16,9 @@ from aiohttp import web
 from hosts.web.server import build_app
 from zhanye_sdk import Platform
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig, Role, ServiceHours
+from zhanye_sdk.ratelimit import BucketPolicy
 from zhanye_sdk.rooms.service import SessionConfig
+from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 
 class Server:
@@ -73,7 +75,8 @@ async def sdk_app(folder: str) -> tuple[web.Application, Platform]:
     )
     platform = await Platform.open(f"sqlite:///{folder}/bench.db", config=config)
     await platform.auth.bootstrap_super_admin("root", "Kv8-secret-pass", "root")
-    root = await platform.auth.authenticate((await platform.auth.login("root", "Kv8-secret-pass")).token)
+    login = await platform.auth.login("root", "Kv8-secret-pass")
+    root = await platform.auth.authenticate(login.token)
     company = await platform.companies.create(root, "基准公司")
     org = await platform.organizations.create(
         root, "基准机构", hours=ServiceHours(), company_id=company.id
@@ -86,7 +89,15 @@ async def sdk_app(folder: str) -> tuple[web.Application, Platform]:
         role=Role.SALESPERSON,
         org_id=org.id,
     )
-    app = build_app(platform, session_config=SessionConfig(max_customers=64))
+    # The benchmarks measure throughput, so the per-connection budgets that stop floods
+    # in production are lifted here.
+    unlimited = BucketPolicy(rate=1e9, burst=1e9)
+    signaling = SignalingConfig(
+        room_rate=unlimited, ink_rate=unlimited, board_rate=unlimited, message_rate=unlimited
+    )
+    app = build_app(
+        platform, session_config=SessionConfig(max_customers=64), signaling_config=signaling
+    )
     return app, platform
 
 
