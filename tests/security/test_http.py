@@ -6,7 +6,9 @@ Covered:
 - a huge upload to the upload route without logging in, and over the limit when logged in;
 - a forged ``Origin`` / ``Host`` turning the official SMS invitation into a link to the
   attacker's site (#14.7);
-- guessing short invite codes (``/j/<code>``): lookups are rate-limited per client;
+- guessing short invite codes (``/j/<code>``): lookups are rate-limited per client, and a
+  code stops opening anything when its invite expires;
+- large JSON (up to 1 MiB, SOP flows) from someone not logged in: refused before reading;
 - open redirects after login through ``next=`` (``/\\host``, ``/<tab>/host``, ``//host``,
   ``https:host``, ``/.//host``) (#14.9);
 - framing, content sniffing, inline script and Referer leaks: the security headers on every
@@ -340,3 +342,16 @@ def test_large_json_is_for_logged_in_staff_only(host: RunningHost) -> None:
     assert status == 400 and body["error"]["code"] == "invalid_input", body
     status, body = call(host, "POST", "/api/sessions", flow, Authorization=f"Bearer {token}")
     assert status == 413 and body["error"]["code"] == "payload_too_large", body
+
+
+def test_a_short_link_dies_with_its_invite(host: RunningHost) -> None:
+    token = login_token(host)
+    auth = {"Authorization": f"Bearer {token}"}
+    _, session = call(host, "POST", "/api/sessions", {}, **auth)
+    _, invite = call(host, "POST", f"/api/sessions/{session['id']}/invite-link", {}, **auth)
+    code = invite["short_path"].rsplit("/", 1)[1]
+    assert call(host, "GET", f"/api/invites/{code}")[0] == 200
+    world: World = host.extra
+    world.clock.advance(24 * 3600 + 1)
+    status, body = call(host, "GET", f"/api/invites/{code}")
+    assert status == 403 and body["error"]["code"] == "permission_denied", body
