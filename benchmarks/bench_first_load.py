@@ -19,6 +19,7 @@ Target: 2.5 s at 1 Mbit/s + 100 ms + CPU×4.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -234,9 +235,11 @@ def main() -> None:
         try:
             links = {name: open_hall(staff_browser, host)[1] for name, host in hosts.items()}
             results: dict[tuple[str, str], list[dict[str, float]]] = {}
+            loads: list[float] = []
             for profile_name, profile in PROFILES.items():
                 for _ in range(TRIALS):
                     for mode in MODES:  # interleaved, so drift hits both alike
+                        loads.append(os.getloadavg()[0])
                         sample = first_load(phone_browser, links[mode], profile)
                         results.setdefault((profile_name, mode), []).append(sample)
                         print(profile_name, mode, f"{sample['seconds']:.2f} s", flush=True)
@@ -314,7 +317,9 @@ def main() -> None:
     )
     table.notes.append(
         "Everything runs on one shared 2-core machine: two hosts, two Chromium instances "
-        "(the salesperson's fake camera unthrottled)."
+        "(the salesperson's fake camera unthrottled). The machine's 1-minute load average "
+        f"during this run: {min(loads):.0f}–{max(loads):.0f} (other jobs shared the 2 cores), "
+        "which CPU×4 throttling multiplies: compare the rows, not the absolute seconds."
     )
     table.write()
     bar_plot(
