@@ -210,6 +210,8 @@ if (saved && !saved.left) {
     // Refused (expired, another session): join afresh. Offline: the seat is kept.
     if (error.status) localStorage.removeItem(seatKey);
     else notify(t("room.error.network"));
+    // Too late to come back to a session that has ended: say so rather than offer the form.
+    if (error.status && info.state === "ended") showLinkProblem("ended");
   }
 }
 
