@@ -294,3 +294,57 @@ def test_snapshots_never_exceed_the_burst_plus_the_rate(
         except RateLimited as limited:
             assert limited.retry_after_s > 0
     assert accepted <= burst + per_minute * at / 60_000 + 1e-9
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 12) | st.sampled_from(["", "•", "x", "value"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "node",
+                    "parent",
+                    "next",
+                    "id",
+                    "text",
+                    "tag",
+                    "attrs",
+                    "children",
+                    "masked",
+                    "value",
+                    "name",
+                    "adds",
+                    "attrs",
+                    "texts",
+                    "removes",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@given(st.sampled_from(["mutation", "input", "click", "scroll"]), _JSON, _JSON)
+def test_any_page_event_or_snapshot_is_answered_without_crashing(
+    kind: str, data: object, snapshot: object
+) -> None:
+    """Fuzz: malformed events and snapshots get a ZhanyeError, never another exception, and
+    a masked node (7, 8) never gets a value that is not the mask."""
+    log = shared()
+    for attempt in (
+        lambda: log.record(CUSTOMER, kind, data, 1),  # type: ignore[arg-type]
+        lambda: log.take_snapshot(CUSTOMER, {"root": snapshot, "masked": [7, 8]}, 2),
+    ):
+        try:
+            attempt()
+        except ZhanyeError:
+            pass
+    for event in log.events:
+        if event.kind == "mutation":
+            for entry in event.data.get("texts", []):
+                if entry.get("node") in (7, 8):
+                    assert entry.get("text") in (None, "", "•")

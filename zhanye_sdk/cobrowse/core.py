@@ -170,6 +170,11 @@ def _masked_ids(snapshot: dict[str, Any]) -> set[int]:
     return set(masked)
 
 
+def _among(node: object, masked: set[int]) -> bool:
+    """Whether ``node`` names a masked node (anything but a whole number names none)."""
+    return type(node) is int and node in masked
+
+
 def _is_mask(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip(MASK) == "")
 
@@ -204,7 +209,7 @@ def _check_tree(root: object, masked: set[int], inherited: bool) -> None:
         if not isinstance(item, dict):
             raise CobrowseRefused("bad_event", "a page node is an object")
         node_id = item.get("id")
-        here = node_id in masked or bool(item.get("masked"))
+        here = _among(node_id, masked) or bool(item.get("masked"))
         if under_mask and not here:
             raise _leak()
         if here:
@@ -426,7 +431,7 @@ class CobrowseLog:
 
     def _guard_masked(self, kind: str, data: dict[str, Any]) -> None:
         node = data.get("node")
-        if kind == "input" and (node in self.masked or data.get("masked")):
+        if kind == "input" and (_among(node, self.masked) or data.get("masked")):
             if not _is_mask(data.get("value")):
                 raise CobrowseRefused("masked", "a masked field's value must never be sent")
         if kind != "mutation":
@@ -438,18 +443,18 @@ class CobrowseLog:
         for entry in data.get("attrs", []):
             if not isinstance(entry, dict):
                 raise CobrowseRefused("bad_event", "a mutation entry is an object")
-            if entry.get("node") in masked and entry.get("name") not in SAFE_MASKED_ATTRS:
+            if _among(entry.get("node"), masked) and entry.get("name") not in SAFE_MASKED_ATTRS:
                 if entry.get("value") is not None:
                     raise _leak()
         for entry in data.get("texts", []):
             if not isinstance(entry, dict):
                 raise CobrowseRefused("bad_event", "a mutation entry is an object")
-            if entry.get("node") in masked and not _is_mask(entry.get("text")):
+            if _among(entry.get("node"), masked) and not _is_mask(entry.get("text")):
                 raise _leak()
         for entry in data.get("adds", []):
             if not isinstance(entry, dict):
                 continue  # an old agent's shape; nothing in it names a masked node
-            _check_tree(entry.get("node"), masked, entry.get("parent") in masked)
+            _check_tree(entry.get("node"), masked, _among(entry.get("parent"), masked))
 
     # ---- control ----------------------------------------------------------------------
 
@@ -481,7 +486,7 @@ class CobrowseLog:
             raise CobrowseRefused("bad_event", f"unknown operator input {kind!r}")
         if type(data.get("node")) is not int and kind != "scroll":
             raise CobrowseRefused("bad_event", "an operator input names a node id")
-        if data.get("node") in self.masked:
+        if _among(data.get("node"), self.masked):
             raise CobrowseRefused("masked", "masked fields cannot be controlled remotely")
         return {"kind": kind, "data": data, "epoch": epoch}
 
