@@ -181,7 +181,8 @@ def _share_with_customer(
     watch: Callable[[Page], None] | None = None,
     mirrored: bool = True,
 ) -> tuple[Any, Any, Page, Page]:
-    """A salesperson in a session with a customer, the demo H5 ``page`` pushed and mirrored.
+    """A salesperson in a session with a customer, the demo H5 ``page`` (or a URL) pushed
+    and mirrored.
 
     With ``add_link=False`` the link material already exists; ``watch`` sees each page
     before it opens anything; with ``mirrored=False`` the page is not awaited in the mirror.
@@ -189,11 +190,8 @@ def _share_with_customer(
     world: World = host.extra
     assert host.platform is not None
     if add_link:
-        host.run(
-            host.platform.materials.add_link(
-                world.p("oa_A1"), "百万安心疗", f"{host.url}/demo/h5/{page}"
-            )
-        )
+        url = page if page.startswith("http") else f"{host.url}/demo/h5/{page}"
+        host.run(host.platform.materials.add_link(world.p("oa_A1"), "百万安心疗", url))
     staff_context = browser.new_context(viewport={"width": 1366, "height": 900})
     phone_context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
     staff = staff_context.new_page()
@@ -233,8 +231,7 @@ def test_the_customer_drops_and_returns_and_the_mirror_catches_up(
         expect(mirror.locator("#name")).to_have_value("掉线前")
         sid = staff.url.rsplit("/", 1)[1]
         seat = phone.evaluate(
-            "JSON.parse(Object.entries(localStorage)"
-            ".find(([k]) => k.startsWith('zhanye.seat'))[1])"
+            "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
         signaling = host.app[SIGNALING]
         assert signaling.drop(sid, seat["participant_id"]) == 1
@@ -341,8 +338,7 @@ def test_a_burst_on_a_big_table_streams_in_events_under_the_limit_without_a_rese
         # Back from a dropped connection the whole page goes again, in chunks across tasks
         # (none of them near the limit), put back together by the server.
         seat = phone.evaluate(
-            "JSON.parse(Object.entries(localStorage)"
-            ".find(([k]) => k.startsWith('zhanye.seat'))[1])"
+            "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
         before = len(sent)
         assert host.app[SIGNALING].drop(staff.url.rsplit("/", 1)[1], seat["participant_id"]) == 1

@@ -262,11 +262,17 @@ def test_a_foreign_page_framing_the_h5_page_gets_nothing_and_changes_nothing(
         assert page.evaluate("window.received") == []
         assert not bank_frame.locator("input[name=agree]").is_checked()
         assert bank_frame.locator("input[name=plan][value=basic]").is_checked()
-        # Control: the same page's own script reacts to a click, so clicks would show.
-        bank_frame.locator("input[name=agree]").check()
-        assert bank_frame.locator("input[name=agree]").is_checked()
     finally:
         context.close()
+    # Control: the same bank page, pushed in a session, answers the host's session page it
+    # trusts, and the salesperson's mirror shows it.
+    staff_context, phone_context, staff, _ = _share_with_customer(browser, host, targets["bank"])
+    try:
+        mirror = staff.frame_locator("#cobrowse-mirror")
+        expect(mirror.get_by_role("heading", name="百万安心疗")).to_be_visible()
+    finally:
+        staff_context.close()
+        phone_context.close()
 
 
 def test_a_snapshot_flood_is_bounded_and_leaves_other_rooms_alone(
