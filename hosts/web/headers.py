@@ -9,6 +9,8 @@ the hall, and the customer's frame shows that H5 page itself.
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 __all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers"]
@@ -29,6 +31,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     )
 )
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 #: The sample H5 product pages stand for a bank's own site: their policy is theirs.
 _FOREIGN_PREFIXES = ("/demo/h5/",)
 
@@ -39,7 +42,13 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
     headers.setdefault("Referrer-Policy", "no-referrer")
     if request.path.startswith(_FOREIGN_PREFIXES):
         return
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    policy = CONTENT_SECURITY_POLICY
+    if _HOST.match(request.host):
+        # Browsers before CSP 3 (older WebViews) do not count ws: to this host as 'self'.
+        policy = policy.replace(
+            "connect-src 'self'", f"connect-src 'self' ws://{request.host} wss://{request.host}"
+        )
+    headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
 
 

@@ -11,6 +11,7 @@ Covered:
 - large JSON (up to 1 MiB, SOP flows) from someone not logged in: refused before reading;
 - open redirects after login through ``next=`` (``/\\host``, ``/<tab>/host``, ``//host``,
   ``https:host``, ``/.//host``) (#14.9);
+- a forged ``Host`` header writing directives into the policy;
 - framing, content sniffing, inline script and Referer leaks: the security headers on every
   page, static file and API response, and no policy violation on any page (#14.11).
 """
@@ -355,3 +356,23 @@ def test_a_short_link_dies_with_its_invite(host: RunningHost) -> None:
     world.clock.advance(24 * 3600 + 1)
     status, body = call(host, "GET", f"/api/invites/{code}")
     assert status == 403 and body["error"]["code"] == "permission_denied", body
+
+
+def test_a_forged_host_cannot_write_into_the_policy(host: RunningHost) -> None:
+    with socket.create_connection(("127.0.0.1", host.port)) as sock:
+        sock.sendall(
+            b"GET /login HTTP/1.1\r\nHost: a.example; script-src * 'unsafe-inline'\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        sock.settimeout(10)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    [policy] = [line for line in head.split("\r\n") if line.startswith("Content-Security-Policy")]
+    assert "script-src 'self';" in policy and "unsafe-inline'" not in policy.split("style-src")[0]
+    assert "a.example" not in policy
+    # The page's own host is named for its WebSocket (browsers before CSP 3).
+    with urllib.request.urlopen(host.url + "/login", timeout=30) as response:
+        headers = response.headers
+    assert f"ws://127.0.0.1:{host.port}" in headers["Content-Security-Policy"]
