@@ -79,3 +79,65 @@ def score(
         "exact": channels["exact"],
         "pinyin": channels["pinyin"],
     }
+
+
+def load_robustness() -> list[dict[str, Any]]:
+    """The robustness set: hand-written utterances as recognisers write them, one damage
+    category each (robustness.jsonl), half ``tune`` and half ``held_out``."""
+    with (DATA / "robustness.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def robustness_found(
+    flows: dict[str, Any],
+    rows: list[dict[str, Any]],
+    config: MatcherConfig | None = None,
+    *,
+    inspect: bool = True,
+) -> set[tuple[str, str]]:
+    """(row, label) found: node labels from the matcher's hits; forbidden labels from the
+    quality inspector's violations (``inspect``) or, as the old inspector did, from any
+    hit of the phrase (``inspect=False``)."""
+    from zhanye_sdk.sop.qa import QaRule, QualityInspector
+
+    index = PhraseIndex(phrases(flows), config)
+    rules = [
+        QaRule(f"f{n}", p, "forbidden", expression=f'"{p}"')
+        for n, p in enumerate(flows["forbidden"])
+    ]
+    found: set[tuple[str, str]] = set()
+    for row in rows:
+        segment = TranscriptSegment(row["id"], row["text"], 0, 3_000, row["speaker"])
+        matcher = TranscriptMatcher(index)
+        matcher.receive(segment)
+        for hit in matcher.events():
+            kind, label = hit.key.split(":", 1)
+            if kind == "node" or not inspect:
+                found.add((row["id"], label))
+        if inspect:
+            inspector = QualityInspector(rules, config=config)
+            inspector.receive(segment)
+            found.update((row["id"], alert.rule_name) for alert in inspector.events())
+    return found
+
+
+def score_by_category(
+    rows: list[dict[str, Any]], found: set[tuple[str, str]]
+) -> dict[str, dict[str, float]]:
+    """Precision and recall per damage category (1.0 where there is nothing to find or
+    nothing was found), with the counts behind them."""
+    out: dict[str, dict[str, float]] = {}
+    for category in dict.fromkeys(r["category"] for r in rows):
+        mine = [r for r in rows if r["category"] == category]
+        truth = {(r["id"], label) for r in mine for label in r["nodes"] + r["forbidden"]}
+        ids = {r["id"] for r in mine}
+        predicted = {k for k in found if k[0] in ids}
+        tp = len(truth & predicted)
+        out[category] = {
+            "precision": tp / len(predicted) if predicted else 1.0,
+            "recall": tp / len(truth) if truth else 1.0,
+            "labels": len(truth),
+            "false_hits": len(predicted - truth),
+            "missed": len(truth - predicted),
+        }
+    return out

@@ -43,7 +43,7 @@ from typing import Final, Literal
 import attrs
 
 from zhanye_sdk import _backend
-from zhanye_sdk.sop.normalise import normalise
+from zhanye_sdk.sop.normalise import FILLERS, normalise
 from zhanye_sdk.sop.pinyin import phrase_readings, readings, syllable_count
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
     "TranscriptSegment",
 ]
 
-Channel = Literal["exact", "pinyin"]
+Channel = Literal["exact", "pinyin", "edit"]
 _UNKNOWN = "\x00"
 _CODE_BASE = 0xF0000  # supplementary private use area: never in normalised text
 
@@ -96,6 +96,10 @@ class MatcherConfig:
         max_substitution_rate: the share of a phrase's characters a pinyin match may
             have heard as other characters (at least one); ``None``: any number.
         clause_bounded: drop hits that span ASR punctuation.
+        max_edits: characters a long phrase may have lost, gained or had replaced by a
+            sound-unlike one and still be heard (the ``edit`` channel; 0: off).
+        min_edit_syllables: syllables a phrase needs to enter the ``edit`` channel (a
+            short phrase less one character is mostly another word).
     """
 
     window_chars: int = 32
@@ -104,6 +108,8 @@ class MatcherConfig:
     min_pinyin_syllables: int = 3
     max_substitution_rate: float | None = 0.25
     clause_bounded: bool = True
+    max_edits: int = 1
+    min_edit_syllables: int = 6
 
 
 @attrs.frozen(slots=True)
@@ -201,6 +207,22 @@ class PhraseIndex:
                         pinyin_patterns.append(encoded)
                         self._pinyin_owner.append(k)
         self._pinyin = _backend.AhoCorasick(pinyin_patterns) if pinyin_patterns else None
+        # The edit channel: a phrase with one edit keeps one of its halves intact, so
+        # each half is searched exactly and the window around it checked by distance.
+        self._edit_codes: dict[int, str] = {}
+        halves: list[str] = []
+        self._edit_owner: list[tuple[int, bool]] = []
+        if self.config.pinyin and self.config.max_edits > 0:
+            for k, text in enumerate(self._exact_texts):
+                if syllable_count(text) < self.config.min_edit_syllables:
+                    continue
+                code = "".join(self._code(s) for s in phrase_readings(text, self.config.fuzzy)[0])
+                self._edit_codes[k] = code
+                middle = len(code) // 2
+                for left, half in ((True, code[:middle]), (False, code[middle:])):
+                    halves.append(half)
+                    self._edit_owner.append((k, left))
+        self._edit = _backend.AhoCorasick(halves) if halves else None
         self._encoding = _Encoding(self._codes, self.config.fuzzy)
 
     @property
@@ -247,6 +269,8 @@ class PhraseIndex:
                     previous = found.get((owner, start, end))
                     if previous is None or previous[1] < confidence:
                         found[(owner, start, end)] = ("pinyin", confidence)
+        if self._edit is not None:
+            self._search_edits(text, found)
         hits: list[tuple[int, int, int, Channel, float]] = []
         seen: set[tuple[str, int, int]] = set()
         for (o, s, e), (ch, c) in sorted(found.items(), key=lambda i: (i[0][2], i[0][1], i[0][0])):
@@ -256,6 +280,52 @@ class PhraseIndex:
                 seen.add(mark)
                 hits.append((o, s, e, ch, c))
         return hits
+
+    def _search_edits(
+        self, text: str, found: dict[tuple[int, int, int], tuple[Channel, float]]
+    ) -> None:
+        assert self._edit is not None
+        encoded = self.encode(text)
+        heard: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for p, start, end in self._edit.find(encoded, overlapping=True):
+            k, left = self._edit_owner[p]
+            code = self._edit_codes[k]
+            size = len(code)
+            best: tuple[int, int, int] | None = None
+            for grow in (0, -1, 1):
+                a, b = (start, start + size + grow) if left else (end - size - grow, end)
+                if a < 0 or b > len(encoded):
+                    continue
+                distance = _edit_distance(encoded[a:b], code, self.config.max_edits)
+                if 0 < distance <= self.config.max_edits and (best is None or distance < best[0]):
+                    best = (distance, a, b)
+            if best is None:
+                continue
+            _, a, b = best
+            # One occurrence is found from both halves and from neighbouring windows.
+            if any(abs(a - s) < size // 2 for (q, s) in heard if q == k):
+                continue
+            if any(o in self._exact_owners[k] and s < b and a < e for (o, s, e) in found):
+                continue  # heard better by the exact or pinyin channel
+            heard[(k, a)] = best
+            same = sum(1 for x, y in zip(text[a:b], self._exact_texts[k], strict=False) if x == y)
+            confidence = round(0.5 + 0.3 * same / size, 3)
+            for owner in self._exact_owners[k]:
+                found[(owner, a, b)] = ("edit", confidence)
+
+
+def _edit_distance(a: str, b: str, bound: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``bound + 1`` once it exceeds ``bound``."""
+    if abs(len(a) - len(b)) > bound:
+        return bound + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+        if min(row) > bound:
+            return bound + 1
+    return row[-1]
 
 
 class TranscriptMatcher:
@@ -386,7 +456,11 @@ def _characters(segment: TranscriptSegment, after_clause: bool) -> tuple[list[_C
     previous_end = 0
     for ch, s, e in zip(normalised.text, normalised.starts, normalised.ends, strict=True):
         between = text[previous_end:s] if s > previous_end else ""
-        mark = any(c in _CLAUSE_MARKS for c in between) or (not out and after_clause)
+        # Punctuation around a hesitation ("保证，呃，收益") is the ASR's pause, not a clause.
+        paused = any(c in FILLERS for c in between)
+        mark = (any(c in _CLAUSE_MARKS for c in between) and not paused) or (
+            not out and after_clause
+        )
         out.append(_Char(ch, segment.utterance, s, e, _time_at(segment, s), mark))
         previous_end = max(previous_end, e)
     ends = any(c in _CLAUSE_MARKS for c in text[previous_end:]) if out else after_clause

@@ -25,9 +25,10 @@ from fractions import Fraction
 import attrs
 import opencc
 
-__all__ = ["NormalisedText", "normalise", "to_simplified"]
+__all__ = ["FILLERS", "NormalisedText", "normalise", "to_simplified"]
 
-_FILLERS = frozenset("嗯呃")
+#: Hesitations normalisation drops: "保证，呃，收益" is still 保证收益.
+FILLERS = frozenset("嗯呃")
 _KEEP_SYMBOLS = frozenset("%.")
 _POINTS = frozenset("点.")
 _DIGITS = {
@@ -87,7 +88,7 @@ def _keep(ch: str) -> bool:
     if ch in _KEEP_SYMBOLS:
         return True
     category = unicodedata.category(ch)
-    return category[0] in "LN" and ch not in _FILLERS
+    return category[0] in "LN" and ch not in FILLERS
 
 
 @functools.cache

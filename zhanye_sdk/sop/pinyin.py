@@ -3,9 +3,9 @@
 Every character of normalised text is one token: a Han character's readings come from
 pypinyin (all of them, the most common first); a digit reads as the numeral it was
 normalised from; anything else (a letter, ``%``, ``.``) reads as itself. With ``fuzzy``
-on, syllables are folded the way Mandarin ASR confuses them (zh/z, ch/c, sh/s, n/l
-initials; ang/an, eng/en, ing/in finals), so ``保险`` heard as ``宝险`` or ``shouyi``
-heard as ``souyi`` still read alike.
+on, syllables are folded the way Mandarin ASR confuses them (zh/z, ch/c, sh/s, x/s, n/l
+initials; ang/an, eng/en, ing/in finals), so ``保险`` heard as ``宝险``, ``shouyi`` heard
+as ``souyi`` or ``须知`` (xu zhi) heard as ``书之`` (shu zhi) still read alike.
 """
 
 from __future__ import annotations
@@ -47,10 +47,13 @@ def is_han(ch: str) -> bool:
 
 
 def fold_syllable(syllable: str) -> str:
-    """The fuzzy form of a tone-less syllable: zh→z, ch→c, sh→s, n→l, ang→an, eng→en, ing→in."""
+    """The fuzzy form of a tone-less syllable: zh→z, ch→c, sh→s, x→s, n→l, ang→an, eng→en,
+    ing→in."""
     s = syllable
     if s[:2] in ("zh", "ch", "sh"):
         s = s[0] + s[2:]
+    elif s.startswith("x"):
+        s = "s" + s[1:]
     elif s.startswith("n") and len(s) > 1 and s != "ng":
         s = "l" + s[1:]
     for long, short in (("ang", "an"), ("eng", "en"), ("ing", "in")):

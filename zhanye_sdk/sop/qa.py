@@ -43,10 +43,12 @@ from zhanye_sdk.sop.matcher import (
     KeyPhrase,
     MatcherConfig,
     NeedData,
+    PhraseHit,
     PhraseIndex,
     TranscriptMatcher,
     TranscriptSegment,
 )
+from zhanye_sdk.sop.negation import mention_is_disowned
 from zhanye_sdk.sop.normalise import normalise
 
 __all__ = [
@@ -197,6 +199,12 @@ class _Said:
     speaking_ms: int = 0
 
 
+def _disowned(hit: PhraseHit, segment: TranscriptSegment) -> bool:
+    start = hit.start[1] if hit.start[0] == segment.utterance else 0
+    end = hit.end[1] if hit.end[0] == segment.utterance else len(segment.text)
+    return mention_is_disowned(segment.text, start, end)
+
+
 class QualityInspector:
     """Runs ``QaRule`` values over a transcript; see the module header.
 
@@ -240,6 +248,8 @@ class QualityInspector:
         hits = self._matcher.events()
         role = self._role_of(segment.speaker)
         heard = {h.key for h in hits}
+        # A forbidden phrase negated ("不能说保本") or refuted ("…那是骗人的") is no promise.
+        promised = {h.key for h in hits if not _disowned(h, segment)}
         normalised = normalise(segment.text).text
         self._check_silence(segment)
         for key in (role, "any"):
@@ -257,7 +267,7 @@ class QualityInspector:
             if not self._applies(rule, role):
                 continue
             if rule.kind == "forbidden":
-                if evaluate(self._expressions[rule.id], heard.__contains__, in_segment):
+                if evaluate(self._expressions[rule.id], promised.__contains__, in_segment):
                     self._violate(rule, segment.start_ms, segment.speaker, segment.text)
             elif rule.kind == "order":
                 self._check_order(rule, role)
