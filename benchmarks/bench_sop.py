@@ -8,6 +8,8 @@ channel, per-segment latency, and precision/recall on the evaluation set.
 3. A 200-card library (3 key phrases a card), 30-character final segments streamed
    through ``TranscriptMatcher`` (normalisation included): latency p50 / p99.
 4. The evaluation set (tests/data/sop_eval): precision / recall / F1 per channel setting.
+5. The robustness set: precision / recall per damage category, ours beside an exact-match
+   and a tone-less pinyin baseline (no edit channel, no negation), tune and held-out halves.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
 from harness import Table, bar_plot, time_call  # noqa: E402
 
-from tests.sop_eval import load, predictions, score  # noqa: E402
+from tests.sop_eval import (  # noqa: E402
+    load,
+    load_robustness,
+    predictions,
+    robustness_found,
+    score,
+    score_by_category,
+)
 from zhanye_sdk._backend import load_native  # noqa: E402
 from zhanye_sdk.kernels import aho as twin  # noqa: E402
 from zhanye_sdk.sop import (  # noqa: E402
@@ -177,6 +186,25 @@ def evaluation(table: Table) -> None:
             )
 
 
+def robustness(table: Table) -> None:
+    """Precision / recall per damage category of the robustness set, each half apart."""
+    flows, _ = load()
+    rows = load_robustness()
+    for split in ("tune", "held_out"):
+        half = [r for r in rows if r["split"] == split]
+        for name, config, inspect in (
+            ("ours", MatcherConfig(), True),
+            ("tone-less pinyin baseline", MatcherConfig(fuzzy=False, max_edits=0), False),
+            ("exact-match baseline", MatcherConfig(pinyin=False), False),
+        ):
+            result = score_by_category(half, robustness_found(flows, half, config, inspect=inspect))
+            cells = ", ".join(
+                f"{category} P {s['precision']:.2f} R {s['recall']:.2f}"
+                for category, s in result.items()
+            )
+            table.notes.append(f"robustness set ({split}), {name}: {cells}")
+
+
 def main() -> None:
     rng = random.Random(9)
     text = corpus(rng)
@@ -196,6 +224,7 @@ def main() -> None:
     pinyin_channel(table, text, patterns)
     latency(table, rng)
     evaluation(table)
+    robustness(table)
     table.write()
     bar_plot(
         "sop",
