@@ -108,7 +108,8 @@ async def web_host(tmp_path: Any) -> AsyncIterator[tuple[str, World, web.Applica
         token_ttl_s=3600,
     )
     world = await build_world(f"sqlite:///{tmp_path}/auth.db", config)
-    signaling = SignalingConfig(idle_timeout_s=10, leave_grace_s=0.3, tick_interval_s=0.1)
+    # A long grace: a participant gone at once has left because the login ended.
+    signaling = SignalingConfig(idle_timeout_s=10, leave_grace_s=30, tick_interval_s=0.1)
     app = build_app(
         world.platform,
         signaling_config=signaling,
@@ -165,6 +166,17 @@ async def test_logout_closes_the_hosts_socket_and_its_mute_is_not_applied(
         await customer.reply_to(await customer.send("session.ping"))
         room = await app[ROOMS].room(live.session_id)
         assert room.participants[customer_id].audio_on is True
+        # The customer sees the host leave at once (no grace in which media still flows).
+        host_id = live.login["account"]["id"]
+
+        def host_left() -> bool:
+            return any(
+                f["type"] == "room.participant_left" and f["data"]["participant"] == host_id
+                for f in customer.frames
+            )
+
+        while not host_left():
+            await customer.next("room.participant_left")
         # Reconnecting with the ended login is refused.
         again = await http.ws_connect(f"{live.ws_url}?token={live.login['token']}")
         await _until_closed(again)

@@ -234,7 +234,14 @@ class SignalingEndpoint:
                 await _quietly(transport.send(connection.farewell.encode()))
             if connection.close_code is not None:
                 await _quietly(transport.close(connection.close_code, connection.close_reason))
-            if not connection.left:
+            if connection.close_code == CLOSE_REVOKED and not connection.left:
+                # A login that ended leaves at once: no grace in which its media still flows.
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await self._leave_now(seat)
+                    except Exception:  # the room may be gone (shutdown); it times out then
+                        _log.exception("leaving after the login ended failed")
+            elif not connection.left:
                 self._leave_later(seat)
 
     async def _run_connection(self, connection: _Connection, resume_from: int | str | None) -> None:
@@ -395,8 +402,11 @@ class SignalingEndpoint:
 
     async def _leave_after_grace(self, seat: Seat) -> None:
         await anyio.sleep(self.config.leave_grace_s)
+        await self._leave_now(seat)
+
+    async def _leave_now(self, seat: Seat) -> None:
         if any(c.seat.participant_id == seat.participant_id for c in self._connections):
-            return
+            return  # still connected through another socket (another login kept)
         room = await self._rooms.room(seat.session_id)
         if seat.participant_id in {p.id for p in room.present}:
             leave = Leave(seat.participant_id, self._rooms.now_ms())
