@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
-from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.signaling.endpoint import SignalingConfig, resume_point
 from zhanye_sdk.store.schema import session_events
 
 from ..live_session import Peer, open_live_session
@@ -324,3 +324,9 @@ def test_a_bucket_never_grants_more_than_its_budget(
         else:
             assert wait > 0
     assert granted <= burst + rate * (now - 1000.0) + 1e-6
+
+
+@given(st.one_of(st.text(max_size=40), st.integers(), st.none()))
+def test_any_resume_value_is_a_sequence_number_or_refused(asked: Any) -> None:
+    point = resume_point(asked)
+    assert point is None or 0 <= point < 2**62

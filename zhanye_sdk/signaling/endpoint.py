@@ -57,6 +57,7 @@ __all__ = [
     "MessageTransport",
     "SignalingConfig",
     "SignalingEndpoint",
+    "resume_point",
 ]
 
 _log = logging.getLogger(__name__)
@@ -295,7 +296,7 @@ class SignalingEndpoint:
     async def _greet(self, connection: _Connection, asked: int | str | None) -> int:
         seat = connection.seat
         seq, room = await self._rooms.snapshot(seat.session_id)
-        resume_from = _resume_point(asked)
+        resume_from = resume_point(asked)
         if asked is not None and (resume_from is None or resume_from > seq):
             refusal = ServerMessage.error(
                 "invalid_resume",
@@ -433,7 +434,7 @@ class SignalingEndpoint:
         return len(self._connections)
 
 
-def _resume_point(asked: int | str | None) -> int | None:
+def resume_point(asked: int | str | None) -> int | None:
     """A sequence number from ``?resume=``: ASCII digits that fit a stored sequence."""
     if isinstance(asked, int) and not isinstance(asked, bool):
         return asked if 0 <= asked < 2**62 else None
