@@ -27,7 +27,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import LOOPBACK_MEDIA, MediaHost, start_session, tone_level
 from .platform_world import World, build_world
-from .webhost import CHROMIUM_ARGS, RunningHost
+from .webhost import CHROMIUM_ARGS, RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -141,7 +141,8 @@ def test_chromium_customer_is_heard_and_sees_the_salesperson(
         sales_id = host.extra.ids["sp_A1"]
         tile_video = page.locator(f'.tile[data-participant="{sales_id}"] video')
         expect(tile_video).to_have_count(1, timeout=20_000)
-        page.wait_for_function(
+        wait_for(
+            page,
             "v => v.videoWidth === 320 && v.currentTime > 0.3",
             arg=tile_video.element_handle(),
             timeout=20_000,

@@ -22,7 +22,7 @@ from .media_world import LOOPBACK_MEDIA, MediaHost, launch_chromium, start_sessi
 from .platform_world import World, build_world
 from .test_media_browser import invite_path
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -184,9 +184,7 @@ def test_a_camera_not_allowed_warns_and_a_retry_after_allowing_it_clears(
         staff.grant_permissions(["microphone", "camera"], origin=host.url)
         hall.get_by_role("button", name="重新检测").click()
         expect(hall.locator("#device-check")).to_be_hidden()
-        hall.wait_for_function(
-            f"document.querySelector('{own} video')?.videoWidth === 640", timeout=20_000
-        )
+        wait_for(hall, f"document.querySelector('{own} video')?.videoWidth === 640", timeout=20_000)
         poll(lambda: sent_kinds() == ["audio", "video"])
     finally:
         browser.close()

@@ -21,7 +21,7 @@ from .media_world import MediaHost, launch_chromium, start_session
 from .platform_world import World, build_world
 from .test_media_recording import W, recording_media
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +106,8 @@ def test_playback_plays_the_segments_in_order_under_the_verification(
             expect(items).to_have_count(len(segments))
             expect(items.first).to_have_text("第 1 段（1 秒）")
             # Every segment plays, one after the other, and the picture is the recording's.
-            page.wait_for_function(
+            wait_for(
+                page,
                 f"window.__played.length === {len(segments)} && "
                 "document.querySelector('#player').ended",
                 timeout=30_000,
@@ -118,6 +119,18 @@ def test_playback_plays_the_segments_in_order_under_the_verification(
                 ".filter((n) => n.includes('/recording/segment-'))"
             )
             assert [name.rsplit("/", 1)[1] for name in played] == [e.name for e in segments]
+
+            # A record's evidence links to its moment (?at= on the session clock): the
+            # page starts in the segment that holds it, at that second.
+            assert record.recording_started_ms is not None
+            into = segments[0].duration_ms + 400
+            page.goto(
+                f"{host.url}/sessions/{server.session_id}/playback"
+                f"?at={record.recording_started_ms + into}"
+            )
+            expect(items.nth(1)).to_have_class("current")
+            wait_for(page, "document.querySelector('#player').currentTime >= 0.35")
+            assert page.evaluate("window.__played")[0] == 1
 
             # One changed byte in the second segment: the page says the recording does not
             # match its manifest, and which segment.

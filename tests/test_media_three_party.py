@@ -41,7 +41,7 @@ from .media_world import LOOPBACK_MEDIA, launch_chromium, tone_level, tone_wav
 from .platform_world import World, build_world
 from .test_media_recording import decode
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, wait_for
 
 # The 0.5 s mute deadline is measured in a browser whose playout buffer grows under load.
 pytestmark = [pytest.mark.e2e, pytest.mark.alone]
@@ -283,7 +283,8 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             member_a.locator('button[data-control="main"]').click()
             main_video = f'.tile.main[data-participant="{ids["a"]}"] video'
             expect(page.locator(main_video)).to_have_count(1)
-            page.wait_for_function(
+            wait_for(
+                page,
                 "s => { const v = document.querySelector(s);"
                 " return v && v.videoWidth === 160 && v.readyState >= 2 && !v.paused; }",
                 arg=main_video,

@@ -26,7 +26,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from . import material_files
 from .hall_pages import copy_invite, join, open_hall, share_file, start_with_customer
 from .platform_world import World, build_world
-from .webhost import RunningHost
+from .webhost import RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -244,15 +244,14 @@ def test_shared_video_play_seek_and_pause_stay_in_sync(browser: Any, host: Runni
         # The salesperson plays: the customer's player plays too.
         staff_video.evaluate("v => { v.muted = true; return v.play(); }")
         expect(phone_video).to_have_attribute("data-playing", "true")
-        phone.wait_for_function(
-            "() => document.querySelector('#board-panel video').currentTime > 0.3"
-        )
+        wait_for(phone, "() => document.querySelector('#board-panel video').currentTime > 0.3")
         # Seek to 4.5 s and pause: the customer's player follows to the same place.
         staff_video.evaluate("v => { v.currentTime = 4.5; v.pause(); }")
         expect(phone_video).to_have_attribute("data-playing", "false")
-        phone.wait_for_function(
+        wait_for(
+            phone,
             "() => { const v = document.querySelector('#board-panel video');"
-            " return v.paused && Math.abs(v.currentTime - 4.5) < 0.4; }"
+            " return v.paused && Math.abs(v.currentTime - 4.5) < 0.4; }",
         )
         assert staff_video.evaluate("v => v.paused")
     finally:
@@ -298,15 +297,15 @@ def test_five_thousand_strokes_render_and_sync(browser: Any, host: RunningHost) 
         assert document == "blank-1"
         host.run(_many_strokes(host, sid, document, 5000))
         count = "document.querySelector('#board-panel canvas')?.dataset.strokes.split(',').length"
-        staff.wait_for_function(f"() => {count} === 5000")
+        wait_for(staff, f"() => {count} === 5000")
 
         # A customer joining now gets all 5,000 in the snapshot, and drawing still syncs.
         invite = copy_invite(staff)
         phone = join(phone_context, invite, "客户王女士")
-        phone.wait_for_function(f"() => {count} === 5000")
+        wait_for(phone, f"() => {count} === 5000")
         draw_together(staff, phone)
         for page in (staff, phone):
-            page.wait_for_function(f"() => {count} === 5002")
+            wait_for(page, f"() => {count} === 5002")
         assert strokes_of(staff) == strokes_of(phone)
 
         # The page with every stroke renders on the server.
@@ -364,9 +363,7 @@ def test_pinch_zoom_and_presenter_hand_over(browser: Any, host: RunningHost) -> 
         # ink is left on the page, and the salesperson's view does not move.
         phone.locator("#board-panel canvas").scroll_into_view_if_needed()
         pinch(phone, spread=30)
-        phone.wait_for_function(
-            "() => Number(document.querySelector('#board-panel').dataset.zoom) > 1800"
-        )
+        wait_for(phone, "() => Number(document.querySelector('#board-panel').dataset.zoom) > 1800")
         zoom = int(phone_board.get_attribute("data-zoom") or 0)
         assert 1800 < zoom < 2200, zoom  # finger gap 60 → 120 px: twice the zoom
         x, y = (int(v) for v in (phone_board.get_attribute("data-view") or "0,0").split(","))
@@ -376,7 +373,7 @@ def test_pinch_zoom_and_presenter_hand_over(browser: Any, host: RunningHost) -> 
         # Both fingers sliding up move the zoomed page with them (pan).
         pinch(phone, spread=0, shift=-40)
         view_y = "Number(document.querySelector('#board-panel').dataset.view.split(',')[1])"
-        phone.wait_for_function(f"() => {view_y} > {y + 100}")
+        wait_for(phone, f"() => {view_y} > {y + 100}")
         assert phone_board.get_attribute("data-zoom") == str(zoom)
         assert strokes_of(phone) == "" and strokes_of(staff) == ""
         assert staff_board.get_attribute("data-zoom") in (None, "1000")
@@ -515,16 +512,16 @@ def test_replay_follows_the_recording_and_seeks_it(
         # Moving the timeline seeks the video, into the second segment and back.
         staff.locator("#timeline").fill("3500")
         expect(player).to_have_attribute("data-segment", "1")
-        staff.wait_for_function(
-            "() => Math.abs(document.querySelector('#recording').currentTime - 1.5) < 0.15"
+        wait_for(
+            staff, "() => Math.abs(document.querySelector('#recording').currentTime - 1.5) < 0.15"
         )
         expect(staff.locator("#board-panel canvas")).to_have_attribute(
             "data-strokes", "stroke-a,stroke-b"
         )
         staff.locator("#timeline").fill("500")
         expect(player).to_have_attribute("data-segment", "0")
-        staff.wait_for_function(
-            "() => Math.abs(document.querySelector('#recording').currentTime - 0.5) < 0.15"
+        wait_for(
+            staff, "() => Math.abs(document.querySelector('#recording').currentTime - 0.5) < 0.15"
         )
         expect(staff.locator("#board-panel canvas")).to_have_attribute("data-strokes", "")
 

@@ -6,6 +6,7 @@ import abc
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -109,3 +110,21 @@ class RunningHost(ThreadedLoop):
     def start(self) -> RunningHost:
         super().start()
         return self
+
+
+def wait_for(page: Any, expression: str, arg: Any = None, *, timeout: float = 30_000) -> Any:
+    """Poll ``expression`` (a JavaScript expression or function, given ``arg``) in ``page``
+    until it is truthy; its value.
+
+    Playwright's ``wait_for_function`` compiles its predicate with ``eval``, which the
+    pages' Content-Security-Policy (``script-src 'self'``) forbids; ``evaluate`` is not
+    bound by the page's policy.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)

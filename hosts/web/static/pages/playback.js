@@ -81,4 +81,21 @@ for (const [index, segment] of recording.segments.entries()) {
   }
   list.append(item);
 }
-if (recording.segments.length) play(0).catch((error) => notify(error.message));
+// ?at=<ms on the session clock> (a record's evidence links here): start at that moment.
+const at = Number(new URLSearchParams(location.search).get("at"));
+let startAt = { index: 0, seconds: 0 };
+if (at && recording.started_ms != null) {
+  let position = Math.max(0, at - recording.started_ms);
+  for (const [index, segment] of recording.segments.entries()) {
+    startAt = { index, seconds: position / 1000 };
+    if (position < segment.duration_ms) break;
+    position -= segment.duration_ms;
+  }
+}
+if (recording.segments.length) {
+  const seek = () => {
+    if (startAt.seconds) player.currentTime = startAt.seconds;
+  };
+  player.addEventListener("loadedmetadata", seek, { once: true });
+  play(startAt.index).catch((error) => notify(error.message));
+}

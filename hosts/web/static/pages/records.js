@@ -121,7 +121,41 @@ function fillTable(table, rows, columns) {
 const clockTime = sessionClock;
 const listOrNone = (items) => (items.length ? items.join(t("records.qa.separator")) : t("records.qa.noneItem"));
 
-function renderQa(report) {
+// A moment of the session as a link into its recording (the playback page seeks to it),
+// or plain text when the session has no recording or the moment has no time.
+function momentCell(record, offsetMs, timeMs) {
+  const td = cell(offsetMs == null ? "-" : clockTime(offsetMs));
+  if (offsetMs != null && timeMs != null && record.recording_url) {
+    const link = document.createElement("a");
+    link.href = `${record.recording_url}?at=${encodeURIComponent(timeMs)}`;
+    link.className = "moment";
+    link.title = t("records.playFromHere");
+    link.textContent = td.textContent;
+    td.replaceChildren(link);
+  }
+  return td;
+}
+
+function renderSop(record) {
+  const body = document.querySelector("#record-sop tbody");
+  body.replaceChildren();
+  for (const step of record.sop_steps) {
+    const tr = document.createElement("tr");
+    const said = step.text ? `${step.role ? t(`records.qa.role.${step.role}`) : step.speaker || ""}：${step.text}` : "-";
+    tr.append(
+      cell(step.level1),
+      cell(step.level2),
+      cell(step.status),
+      cell(step.script),
+      momentCell(record, step.offset_ms, step.time_ms),
+      cell(said),
+    );
+    body.append(tr);
+  }
+  if (!record.sop_steps.length) emptyRow(body, 6);
+}
+
+function renderQa(report, record) {
   document.querySelector("#record-qa-none").hidden = Boolean(report);
   document.querySelector("#record-qa-report").hidden = !report;
   if (!report) return;
@@ -143,7 +177,7 @@ function renderQa(report) {
     const tr = document.createElement("tr");
     tr.className = `qa-${v.severity}`;
     tr.append(
-      cell(heard ? clockTime(v.offset_ms) : "-"),
+      heard ? momentCell(record, v.offset_ms, v.time_ms) : cell("-"),
       cell(v.role ? t(`records.qa.role.${v.role}`) : heard ? v.speaker : "-"),
       cell(v.rule_name),
       cell(v.text || t(`records.qa.sessionWide.${v.kind}`)),
@@ -203,8 +237,8 @@ async function showDetails(id) {
     record.participants.map((p) => [p.name, t(`records.role.${p.role}`), duration(p.duration_ms)]),
     3,
   );
-  fillTable(document.querySelector("#record-sop"), record.sop_steps.map((x) => [x.level1, x.level2, x.status, x.script]), 4);
-  renderQa(record.qa_report);
+  renderSop(record);
+  renderQa(record.qa_report, record);
   fillTable(document.querySelector("#record-evaluations"), evaluationRows(record), 3);
   document.querySelector("#record-dialog").showModal();
   await thumbnails;
