@@ -23,6 +23,7 @@ from zhanye_sdk.api.recordings import RecordingApi
 from zhanye_sdk.api.records import RecordApi
 from zhanye_sdk.api.sessions import SessionApi
 from zhanye_sdk.api.sop import SopApi
+from zhanye_sdk.api.stats import StatsApi
 from zhanye_sdk.api.whiteboard import WhiteboardApi
 from zhanye_sdk.cobrowse.embedding import frame_headers
 from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
@@ -163,6 +164,7 @@ def build_app(
         cobrowse_api,
         session_api,
         record_api,
+        StatsApi(platform),
         recording_api,
         material_api,
         sop_api,
