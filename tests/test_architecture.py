@@ -37,6 +37,7 @@ GROUND = {
     "zhanye_sdk._lazy",
     "zhanye_sdk._native",
     "zhanye_sdk.clock",
+    "zhanye_sdk.error_codes",
     "zhanye_sdk.errors",
     "zhanye_sdk.ratelimit",
     "zhanye_sdk.wire",

@@ -181,11 +181,11 @@ async def test_a_bad_offer_is_refused_and_changes_nothing(
     async with media_host(tmp_path, fast_config) as server:
         async with join(server.host_url, slots=1, loopback_only=True) as host:
             bad = await host.request("media.offer", {"sdp": "v=0 nonsense"})
-            assert bad["type"] == "error" and bad["data"]["code"] == "invalid_message", bad
+            assert bad["type"] == "error" and bad["data"]["code"] == "invalid_input", bad
             missing = await host.request("media.offer", {})
-            assert missing["data"]["code"] == "invalid_message"
+            assert missing["data"]["code"] == "invalid_input"
             candidate = await host.request("media.candidate", {"candidate": 5})
-            assert candidate["data"]["code"] == "invalid_message"
+            assert candidate["data"]["code"] == "invalid_input"
             # The first, good peer still delivers audio (silence: nobody else speaks).
             count = len(host.audio)
             await wait_for(lambda: len(host.audio) > count + 10, limit_s=5)

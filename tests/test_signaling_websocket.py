@@ -95,7 +95,7 @@ async def test_a_session_over_websockets(server: tuple[str, World]) -> None:
         bad_type = await customer.reply_to(
             await customer.send("room.set_audio", {"target": customer_id, "on": "yes"})
         )
-        assert bad_type["data"]["code"] == "invalid_message"
+        assert bad_type["data"]["code"] == "invalid_input"
         await customer.socket.send_str("{not json")
         assert (await customer.next("error"))["data"]["code"] == "not_json"
         await customer.socket.send_str(json.dumps({"v": 2, "type": "room.end", "data": {}}))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 __all__ = [
+    "AccountDisabled",
+    "AuthenticationFailed",
     "ConflictError",
     "DeviceError",
     "InvalidInput",
+    "LoginThrottled",
     "NotFound",
+    "OutsideServiceHours",
     "PermissionDenied",
     "ProtocolError",
     "RateLimited",
@@ -43,6 +50,51 @@ class PermissionDenied(ZhanyeError):
 
 class NotFound(ZhanyeError):
     """The thing asked for does not exist (or is outside the actor's scope)."""
+
+
+class AuthenticationFailed(PermissionDenied):
+    """Wrong credentials, or a login token that is unknown, expired or revoked."""
+
+
+class AccountDisabled(AuthenticationFailed):
+    """The password was right, but the account or its organization is disabled."""
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins for this account or address; ``retry_after_s`` says when."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        minutes = max(1, math.ceil(retry_after_s / 60))
+        super().__init__(
+            f"too many failed logins; try again in {minutes} minute(s)",
+            zh=f"登录失败次数过多，请 {minutes} 分钟后再试",
+        )
+        self.retry_after_s = retry_after_s
+
+
+class OutsideServiceHours(ZhanyeError):
+    """A session was asked for outside the organization's service windows.
+
+    Args:
+        org_name: the organization.
+        windows: its service windows, told in English (``ServiceHours.describe``).
+        windows_zh: the same in Chinese.
+        timezone: the zone the windows are in.
+        local: the moment asked for, in that zone.
+    """
+
+    def __init__(
+        self, org_name: str, *, windows: str, windows_zh: str, timezone: str, local: datetime
+    ) -> None:
+        super().__init__(
+            f"organization {org_name!r} serves {windows} ({timezone}); "
+            f"it is {local:%H:%M:%S} there now",
+            zh=f"机构“{org_name}”的服务时间为 {windows_zh}（{timezone}），"
+            f"当地现在是 {local:%H:%M:%S}，请在服务时间内再发起会话",
+        )
+        self.org_name = org_name
+        self.timezone = timezone
+        self.local_time = local
 
 
 class ConflictError(ZhanyeError):

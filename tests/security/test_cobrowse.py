@@ -293,7 +293,7 @@ def test_a_snapshot_flood_is_bounded_and_leaves_other_rooms_alone(
     assert accepted and len(accepted) <= 5, accepted  # the big one took a token
     assert limited and all(e["code"] == "rate_limited" for e in limited)
     assert all(e["retry_after_s"] > 0 and e.get("message_zh") for e in limited)
-    assert too_large["code"] == "invalid_message" and too_large.get("message_zh")
+    assert too_large["code"] == "invalid_input" and too_large.get("message_zh")
     assert other_room == ["ack", "ack"]
     # What the flood could store: the accepted snapshots, nothing more.
     with sqlite3.connect(tmp_path / "web.db") as db:

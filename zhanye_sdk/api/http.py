@@ -10,14 +10,8 @@ from typing import Any
 
 import attrs
 
-from zhanye_sdk.errors import (
-    ConflictError,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    ZhanyeError,
-)
+from zhanye_sdk.error_codes import ErrorCode, ErrorReport, describe
+from zhanye_sdk.errors import InvalidInput, ZhanyeError
 
 __all__ = [
     "JSON_BODY",
@@ -163,47 +157,19 @@ def bearer_token(request: ApiRequest) -> str:
 def error_response(exc: BaseException) -> ApiResponse:
     """Map an SDK exception to a status and a code that pages translate.
 
-    Codes: ``invalid_input`` 400, ``payload_too_large`` 413, ``authentication_failed`` 401,
-    ``account_disabled`` 403 (the right password of a disabled account),
-    ``login_throttled`` 429, ``rate_limited`` 429,
-    ``permission_denied`` 403, ``not_found`` 404, ``conflict`` 409, ``outside_service_hours``
-    409, ``not_allowed`` 405, ``error`` 400 for any other ``ZhanyeError``. The body is
-    ``{"error": {"code", "message", "message_zh"?, …}}``: ``message`` is English,
-    ``message_zh`` the Chinese text when the exception has one (``ZhanyeError.zh``).
+    The code and status come from the one table of ``zhanye_sdk.error_codes``, shared
+    with the WebSocket's error frames; an ``ApiError`` brings its own (``not_allowed``
+    405, ``payload_too_large`` 413 …). The body is ``{"error": {"code", "message",
+    "message_zh"?, …}}``: ``message`` is English, ``message_zh`` the Chinese text when
+    the exception has one (``ZhanyeError.zh``).
     """
-    from zhanye_sdk.platform.auth import AccountDisabled, AuthenticationFailed, LoginThrottled
-    from zhanye_sdk.platform.hours import OutsideServiceHours
-
-    extra: dict[str, Any] = {}
-    if isinstance(exc, ApiError):
-        status, code = exc.status, exc.code
-    elif isinstance(exc, LoginThrottled):
-        status, code = 429, "login_throttled"
-        extra["retry_after_s"] = round(exc.retry_after_s)
-    elif isinstance(exc, RateLimited):
-        status, code = 429, "rate_limited"
-        extra["retry_after_s"] = max(1, round(exc.retry_after_s))
-    elif isinstance(exc, AccountDisabled):
-        status, code = 403, "account_disabled"
-    elif isinstance(exc, AuthenticationFailed):
-        status, code = 401, "authentication_failed"
-    elif isinstance(exc, NotFound):
-        status, code = 404, "not_found"
-    elif isinstance(exc, PermissionDenied):
-        status, code = 403, "permission_denied"
-    elif isinstance(exc, OutsideServiceHours):
-        status, code = 409, "outside_service_hours"
-    elif isinstance(exc, ConflictError):
-        status, code = 409, "conflict"
-    elif isinstance(exc, InvalidInput):
-        status, code = 400, "invalid_input"
+    if not isinstance(exc, ZhanyeError):
+        report = ErrorReport("error", 400, str(exc))
+    elif isinstance(exc, ApiError):
+        report = describe(exc, ErrorCode(exc.code, exc.status))
     else:
-        status, code = 400, "error"
-    body: dict[str, Any] = {"code": code, "message": str(exc)}
-    zh = exc.zh if isinstance(exc, ZhanyeError) else None
-    if zh:
-        body["message_zh"] = zh
-    return ApiResponse.of_json({"error": {**body, **extra}}, status)
+        report = describe(exc)
+    return ApiResponse.of_json({"error": report.data()}, report.status)
 
 
 Handler = Callable[..., Awaitable[ApiResponse]]

@@ -143,18 +143,7 @@ class CobrowseService:
                 await self._end(seat, share)
                 return [ServerMessage("ack", {}, re=message.id)]
         except RateLimited as exc:
-            return [
-                ServerMessage(
-                    "error",
-                    {
-                        "code": "rate_limited",
-                        "message": str(exc),
-                        "retry_after_s": exc.retry_after_s,
-                        **({"message_zh": exc.zh} if exc.zh else {}),
-                    },
-                    re=message.id,
-                )
-            ]
+            return [ServerMessage.refusal(exc, message.id)]
         except CobrowseRefused as exc:
             return [
                 ServerMessage(

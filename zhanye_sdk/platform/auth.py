@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import random
 import secrets
 from collections.abc import Awaitable, Callable
@@ -15,7 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from zhanye_sdk.clock import from_ms
-from zhanye_sdk.errors import ConflictError, PermissionDenied, RateLimited
+from zhanye_sdk.errors import (
+    AccountDisabled,
+    AuthenticationFailed,
+    ConflictError,
+    LoginThrottled,
+    RateLimited,
+)
 from zhanye_sdk.platform.accounts import _account_query, account_from_row
 from zhanye_sdk.platform.context import ServiceContext, new_id
 from zhanye_sdk.platform.login_end import EndReason, LoginsEnded
@@ -30,26 +35,6 @@ __all__ = ["AccountDisabled", "AuthService", "AuthenticationFailed", "LoginThrot
 _log = logging.getLogger(__name__)
 _BUSY_RETRIES = 8
 T = TypeVar("T")
-
-
-class AuthenticationFailed(PermissionDenied):
-    """Wrong credentials, or a login token that is unknown, expired or revoked."""
-
-
-class AccountDisabled(AuthenticationFailed):
-    """The password was right, but the account or its organization is disabled."""
-
-
-class LoginThrottled(AuthenticationFailed):
-    """Too many failed logins for this account or address; ``retry_after_s`` says when."""
-
-    def __init__(self, retry_after_s: float) -> None:
-        minutes = max(1, math.ceil(retry_after_s / 60))
-        super().__init__(
-            f"too many failed logins; try again in {minutes} minute(s)",
-            zh=f"登录失败次数过多，请 {minutes} 分钟后再试",
-        )
-        self.retry_after_s = retry_after_s
 
 
 def _token_hash(token: str) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from zhanye_sdk.errors import InvalidInput, ZhanyeError
+from zhanye_sdk.errors import InvalidInput, OutsideServiceHours
 from zhanye_sdk.wire import parse_clock_time
 
 __all__ = [
@@ -140,22 +140,13 @@ class ServiceHours:
         return f"{part('上午', self.morning)}，{part('下午', self.afternoon)}"
 
 
-class OutsideServiceHours(ZhanyeError):
-    """A session was asked for outside the organization's service windows."""
-
-    def __init__(self, org_name: str, hours: ServiceHours, local: datetime) -> None:
-        super().__init__(
-            f"organization {org_name!r} serves {hours.describe()} ({hours.timezone}); "
-            f"it is {local:%H:%M:%S} there now",
-            zh=f"机构“{org_name}”的服务时间为 {hours.describe_zh()}（{hours.timezone}），"
-            f"当地现在是 {local:%H:%M:%S}，请在服务时间内再发起会话",
-        )
-        self.org_name = org_name
-        self.hours = hours
-        self.local_time = local
-
-
 def check_service_hours(org_name: str, hours: ServiceHours, moment: datetime) -> None:
     """Raise ``OutsideServiceHours`` unless ``moment`` is inside a window."""
     if not hours.is_open(moment):
-        raise OutsideServiceHours(org_name, hours, moment.astimezone(_zone(hours.timezone)))
+        raise OutsideServiceHours(
+            org_name,
+            windows=hours.describe(),
+            windows_zh=hours.describe_zh(),
+            timezone=hours.timezone,
+            local=moment.astimezone(_zone(hours.timezone)),
+        )

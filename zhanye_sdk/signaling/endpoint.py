@@ -33,7 +33,7 @@ import anyio
 import attrs
 from anyio.abc import TaskGroup
 
-from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited, ZhanyeError
+from zhanye_sdk.errors import PermissionDenied, RateLimited, ZhanyeError
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.login_end import LoginsEnded, end_message
 from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
@@ -367,14 +367,8 @@ class SignalingEndpoint:
                     )
                 ]
             return await handler(seat, message)
-        except InvalidInput as exc:
-            return [ServerMessage.error("invalid_message", str(exc), message.id, zh=exc.zh)]
-        except RateLimited as exc:
-            refusal = ServerMessage.error("rate_limited", str(exc), message.id, zh=exc.zh)
-            data = {**refusal.data, "retry_after_s": exc.retry_after_s}
-            return [attrs.evolve(refusal, data=data)]
         except ZhanyeError as exc:
-            return [ServerMessage.error("refused", str(exc), message.id, zh=exc.zh)]
+            return [ServerMessage.refusal(exc, message.id)]
         except Exception:
             # A bug must not cost the participant their connection; it is logged.
             _log.exception("signaling message %s failed", message.type)

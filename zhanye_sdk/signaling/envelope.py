@@ -27,7 +27,8 @@ from typing import Any
 
 import attrs
 
-from zhanye_sdk.errors import ProtocolError
+from zhanye_sdk.error_codes import describe
+from zhanye_sdk.errors import ProtocolError, ZhanyeError
 
 __all__ = [
     "MAX_FRAME_BYTES",
@@ -99,6 +100,11 @@ class ServerMessage:
         if zh:
             data["message_zh"] = zh
         return cls("error", data, re=re_id)
+
+    @classmethod
+    def refusal(cls, exc: ZhanyeError, re_id: str | None = None) -> ServerMessage:
+        """The error frame of an SDK error, coded like HTTP (``zhanye_sdk.error_codes``)."""
+        return cls("error", describe(exc).data(), re=re_id)
 
     @classmethod
     def decode(cls, text: str) -> ServerMessage:

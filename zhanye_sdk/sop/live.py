@@ -333,8 +333,7 @@ class SopLiveService:
                 raise InvalidInput(f"unknown message {message.type!r}")
             return [ServerMessage("ack", {}, re=message.id)]
         except (InvalidInput, PermissionDenied) as exc:
-            code = "invalid_input" if isinstance(exc, InvalidInput) else "permission_denied"
-            return [ServerMessage.error(code, str(exc), message.id, zh=exc.zh)]
+            return [ServerMessage.refusal(exc, message.id)]
 
     # ---- the operations ------------------------------------------------------------------
 

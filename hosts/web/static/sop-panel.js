@@ -125,7 +125,7 @@ export function mountSopPanel(panel, client, { onError = () => {} } = {}) {
     try {
       load(await client.send("sop.start", templateId ? { template_id: templateId } : {}));
     } catch (error) {
-      if (error.code === "refused") {
+      if (error.code === "conflict") {
         // The session has ended: its SOP outcome is in the session record.
         panel.dataset.state = "ended";
         part("summary").textContent = t("sop.assist.ended");
