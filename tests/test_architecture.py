@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -340,3 +341,24 @@ def test_the_public_names_still_resolve_after_a_cheap_import() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["zhanye_sdk.media.service", "zhanye_sdk.facade", "True"]
+
+
+def test_the_sms_gateway_seam_is_typed_everywhere() -> None:
+    # Every parameter that takes a gateway names its type: ``SmsGateway`` to send, or a
+    # narrower protocol (the desk runtime's outbox runner) — never ``Any``.
+    loose = []
+    for name, path in modules().items():
+        if path.suffix == ".pyi":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg) and "gateway" in node.arg and node.arg != "gateway_id":
+                annotation = ast.unparse(node.annotation) if node.annotation else "nothing"
+                if re.search(r"\bAny\b", annotation) or annotation == "nothing":
+                    loose.append(f"{name}:{node.lineno} {node.arg}: {annotation}")
+    assert loose == []
+    from zhanye_sdk import SmsGateway
+    from zhanye_sdk.devices import LoggingSmsGateway
+
+    assert LoggingSmsGateway(signature="小馆").signature == "小馆"
+    assert SmsGateway.__module__ == "zhanye_sdk.devices.sms"

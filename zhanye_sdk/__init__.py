@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         resample,
         soft_knee,
     )
+    from zhanye_sdk.devices.sms import SendResult, SmsGateway
     from zhanye_sdk.errors import (
         ConflictError,
         DeviceError,
@@ -99,9 +100,11 @@ _SOURCES: dict[str, str] = {
     "RoomService": "zhanye_sdk.rooms.service",
     "ServiceHours": "zhanye_sdk.platform",
     "ServiceWindow": "zhanye_sdk.platform",
+    "SendResult": "zhanye_sdk.devices.sms",
     "SessionConfig": "zhanye_sdk.rooms.service",
     "SignalingConfig": "zhanye_sdk.signaling.endpoint",
     "SignalingEndpoint": "zhanye_sdk.signaling.endpoint",
+    "SmsGateway": "zhanye_sdk.devices.sms",
     "SopAssistant": "zhanye_sdk.sop.assist",
     "Stroke": "zhanye_sdk.whiteboard.core",
     "TranscriptMatcher": "zhanye_sdk.sop",
@@ -153,9 +156,11 @@ __all__ = [
     "RoomService",
     "ServiceHours",
     "ServiceWindow",
+    "SendResult",
     "SessionConfig",
     "SignalingConfig",
     "SignalingEndpoint",
+    "SmsGateway",
     "SopAssistant",
     "Stroke",
     "TranscriptMatcher",

@@ -28,6 +28,7 @@ from zhanye_sdk.api.whiteboard import WhiteboardApi
 from zhanye_sdk.cobrowse.embedding import frame_headers
 from zhanye_sdk.cobrowse.service import COBROWSE_STATIC, CobrowseService
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
+from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.media.records import MediaRecords
 from zhanye_sdk.media.service import MediaConfig, MediaService
@@ -109,7 +110,7 @@ async def _prepared(socket: web.WebSocketResponse, request: web.Request) -> bool
 def build_app(
     platform: Platform,
     *,
-    sms_gateway: Any = None,
+    sms_gateway: SmsGateway | None = None,
     session_config: SessionConfig | None = None,
     signaling_config: SignalingConfig | None = None,
     media_config: MediaConfig | None = None,

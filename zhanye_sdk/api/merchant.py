@@ -26,6 +26,7 @@ import attrs
 
 from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error_response
+from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
@@ -156,7 +157,7 @@ class MerchantApi:
         desk: MerchantDesk,
         calldesk: CallDesk,
         phone: PhoneControl,
-        sms_gateway: Any,
+        sms_gateway: SmsGateway,
         templates: ConfirmationTemplates | None = None,
         registration: Callable[[], Registration | None] = lambda: None,
         *,

@@ -8,12 +8,11 @@ forged ``Origin`` or ``Host`` must not turn the official SMS into a pointer else
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from zhanye_sdk.api.group import EndpointGroup
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, error_response
+from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.rooms.service import RoomService, UnfinishedSession
@@ -66,7 +65,7 @@ class SessionApi(EndpointGroup):
     """``/api/sessions/*`` for staff and ``/api/invites/*`` for customers (no account)."""
 
     def __init__(
-        self, platform: Platform, rooms: RoomService, sms_gateway: Any, *, public_url: str
+        self, platform: Platform, rooms: RoomService, sms_gateway: SmsGateway, *, public_url: str
     ) -> None:
         """``public_url``: where customers reach this deployment (``https://host[:port]``)."""
         self.platform = platform

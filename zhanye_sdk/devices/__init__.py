@@ -33,8 +33,6 @@ if TYPE_CHECKING:
         LoggingSmsGateway,
         ModemSmsGateway,
         RateLimits,
-        SendResult,
-        SmsGateway,
     )
     from zhanye_sdk.devices.modem import (
         DeviceInfo,
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
         StatusReportReceived,
         SubmitInDoubt,
     )
+    from zhanye_sdk.devices.sms import SendResult, SmsGateway
 
 _SOURCES: dict[str, str] = {
     "AtCommand": "zhanye_sdk.devices.at",
@@ -70,9 +69,9 @@ _SOURCES: dict[str, str] = {
     "ModemSmsGateway": "zhanye_sdk.devices.gateway",
     "OutgoingCall": "zhanye_sdk.devices.calls",
     "RateLimits": "zhanye_sdk.devices.gateway",
-    "SendResult": "zhanye_sdk.devices.gateway",
+    "SendResult": "zhanye_sdk.devices.sms",
     "SignalQuality": "zhanye_sdk.devices.at",
-    "SmsGateway": "zhanye_sdk.devices.gateway",
+    "SmsGateway": "zhanye_sdk.devices.sms",
     "SmsReceived": "zhanye_sdk.devices.modem",
     "StatusReportReceived": "zhanye_sdk.devices.modem",
     "SubmitInDoubt": "zhanye_sdk.devices.modem",

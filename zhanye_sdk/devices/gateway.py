@@ -41,6 +41,7 @@ import attrs
 from zhanye_sdk.devices import pdu
 from zhanye_sdk.devices.at_errors import CmsError, DeviceDisconnected
 from zhanye_sdk.devices.modem import SubmitInDoubt
+from zhanye_sdk.devices.sms import SendResult, SmsGateway
 from zhanye_sdk.errors import DeviceError, InvalidInput, NotFound, ZhanyeError
 
 __all__ = [
@@ -55,35 +56,6 @@ __all__ = [
 
 T = TypeVar("T")
 _NUMBER = re.compile(r"\+?[0-9]{3,20}")
-
-
-@attrs.frozen
-class SendResult:
-    """What became of one recipient's message.
-
-    ``status``: ``queued`` (waiting in the outbox), ``sending`` (parts left),
-    ``sent``, ``in_doubt`` (every part went out, but for the parts in ``in_doubt`` the
-    modem went away before it said whether the network took them: the customer may
-    or may not have them), ``failed`` (``error`` says why), ``blocked`` (held back by
-    the gateway's lock, ``error`` says why; never sent), ``duplicate`` (the same text
-    went to this number within the de-duplication window; ``message_id`` is that message).
-    """
-
-    message_id: int
-    number: str
-    status: str
-    references: tuple[int, ...] = ()
-    parts: int = 0
-    in_doubt: tuple[int, ...] = ()
-    error: str | None = None
-
-
-class SmsGateway(Protocol):
-    """Anything that sends SMS (the modem, a cloud provider, a test double)."""
-
-    async def send(self, numbers: Sequence[str], text: str) -> list[SendResult]:
-        """Send ``text`` to each number; one result per distinct number."""
-        ...
 
 
 def _check_numbers(numbers: Sequence[str]) -> list[str]:
@@ -262,6 +234,11 @@ class ModemSmsGateway:
         self._tokens = float(self.config.limits.burst)
         self._tokens_at = clock()
         self._recover()
+
+    @property
+    def signature(self) -> str | None:
+        """The shop's signature (``GatewayConfig.signature``), appended to every message."""
+        return self.config.signature
 
     def close(self) -> None:
         """Close the database."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.devices import pdu
+from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.merchant import templates
 from zhanye_sdk.merchant.book import Customer
@@ -83,15 +83,6 @@ def signed(text: str, signature: str | None) -> str:
     return text if text.endswith(tag) or text.startswith(tag) else text + tag
 
 
-def _gateway_signature(gateway: Any) -> str | None:
-    """The signature a gateway appends (``LoggingSmsGateway.signature`` or a
-    ``ModemSmsGateway``'s ``config.signature``)."""
-    found = getattr(gateway, "signature", None)
-    if found is None:
-        found = getattr(getattr(gateway, "config", None), "signature", None)
-    return found if isinstance(found, str) else None
-
-
 @attrs.frozen
 class MessagePreview:
     """One message as it will be sent, signature included: its text, length, encoding
@@ -119,7 +110,7 @@ class BulkSms:
     def __init__(
         self,
         desk: MerchantDesk,
-        gateway: Any,
+        gateway: SmsGateway,
         timezone: str = "Asia/Shanghai",
         *,
         signature: str | None = None,
@@ -128,7 +119,7 @@ class BulkSms:
         self._gateway = gateway
         self._zone = ZoneInfo(timezone)
         #: Appended by the gateway to every message; counted in the preview.
-        self.signature = signature if signature is not None else _gateway_signature(gateway)
+        self.signature = signature if signature is not None else gateway.signature
 
     async def recipients(
         self,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -26,6 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.devices.calls import CallAnswered, CallDirection, CallEnded, IncomingCall
+from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
 from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
@@ -138,7 +138,7 @@ class CallDesk:
     """Turns call events into desk events; run ``feed`` for each modem event."""
 
     def __init__(
-        self, desk: MerchantDesk, sms_gateway: Any, rules: CallDeskRules | None = None
+        self, desk: MerchantDesk, sms_gateway: SmsGateway, rules: CallDeskRules | None = None
     ) -> None:
         self._desk = desk
         self._sms = sms_gateway

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from zhanye_sdk.clock import to_ms
+from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.merchant.desk import MerchantDesk, check_zone
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log
@@ -58,7 +58,7 @@ def when(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
 
 async def send_confirmation(
     desk: MerchantDesk,
-    gateway: Any,
+    gateway: SmsGateway,
     reservation: Reservation,
     which: str,
     templates: ConfirmationTemplates | None = None,

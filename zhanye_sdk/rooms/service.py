@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.clock import from_ms, to_ms
+from zhanye_sdk.devices.sms import SendResult, SmsGateway
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
@@ -483,8 +484,13 @@ class RoomService:
         return str(row.token)
 
     async def send_sms_invites(
-        self, actor: Principal, session_id: str, numbers: Sequence[str], link: str, gateway: Any
-    ) -> list[Any]:
+        self,
+        actor: Principal,
+        session_id: str,
+        numbers: Sequence[str],
+        link: str,
+        gateway: SmsGateway,
+    ) -> list[SendResult]:
         """Text the invite link to several numbers through an ``SmsGateway``.
 
         Raises:
@@ -516,8 +522,7 @@ class RoomService:
         text = self.config.sms_invite_template.format(
             host=summary.host_name, meeting=summary.meeting_number, link=link
         )
-        results: list[Any] = await gateway.send(cleaned, text)
-        return results
+        return await gateway.send(cleaned, text)
 
     async def join_with_invite(
         self,
