@@ -107,7 +107,7 @@ async def test_the_demo_plays_its_conversation_when_the_brochure_is_shared(demo_
                     await drain(inbox)
             tasks.cancel_scope.cancel()
         record = await RecordService(platform, rooms).get(host, session.id)
-        assert all(step.status == "已执行" for step in record.sop_steps)
+        assert all(step.status == "executed" for step in record.sop_steps)
         assert record.qa_report is not None
         assert record.qa_report.score == 80
         assert record.qa_report.missing_mandatory == []

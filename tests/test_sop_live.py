@@ -156,9 +156,9 @@ async def test_cards_checklist_and_alerts_reach_the_staff_channel_and_finish_wri
             world.p("sp_A1"), r.seat.session_id
         )
         assert [(s.level1, s.status) for s in record.sop_steps] == [
-            ("产品介绍", "已执行"),
-            ("风险揭示", "已执行"),
-            ("犹豫期说明", "未执行（必选）"),
+            ("产品介绍", "executed"),
+            ("风险揭示", "executed"),
+            ("犹豫期说明", "missed_required"),
         ]
         assert record.sop_steps[1].script == "风险揭示话术"
         assert record.qa_report is not None
@@ -214,7 +214,7 @@ async def test_the_room_ending_writes_the_record_without_finish(world: World) ->
         record = await RecordService(world.platform, r.rooms).get(
             world.p("sp_A1"), r.seat.session_id
         )
-        assert [s.status for s in record.sop_steps] == ["已执行", "已执行", "未执行（必选）"]
+        assert [s.status for s in record.sop_steps] == ["executed", "executed", "missed_required"]
         assert record.qa_report is not None
         assert [v.rule_name for v in record.qa_report.violations] == ["承诺保本"]
         # The ended session's outcome stays as written: the assistant does not restart.

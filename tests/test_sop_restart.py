@@ -185,9 +185,9 @@ async def test_a_restarted_host_carries_on_and_the_room_end_writes_one_record(s:
 
         record = await RecordService(second.platform, second.rooms).get(s.world.p("sp_A1"), sid)
         assert [(x.level1, x.status) for x in record.sop_steps] == [
-            ("产品介绍", "已执行"),
-            ("风险揭示", "已执行"),
-            ("犹豫期说明", "已执行"),
+            ("产品介绍", "executed"),
+            ("风险揭示", "executed"),
+            ("犹豫期说明", "executed"),
         ]
         qa = record.qa_report
         assert qa is not None and qa.score == 70 and qa.passed is False
@@ -222,9 +222,9 @@ async def test_a_room_that_ended_while_the_host_was_down_gets_its_record_on_star
         assert summary.data["qa"]["missing_mandatory"] == ["风险揭示", "犹豫期说明"]
         record = await RecordService(second.platform, second.rooms).get(s.world.p("sp_A1"), sid)
         assert [x.status for x in record.sop_steps] == [
-            "已执行",
-            "未执行（必选）",
-            "未执行（必选）",
+            "executed",
+            "missed_required",
+            "missed_required",
         ]
         assert record.qa_report is not None
         assert [v.rule_name for v in record.qa_report.violations] == ["承诺保本"]
@@ -248,7 +248,7 @@ async def test_without_run_a_reconnecting_host_restores_the_assistant(s: Setup) 
         await say(second, seat, "u4", "下面是风险解示，请您仔细听", 12)
         assert [m.data["node_id"] for m in second.staff() if m.type == "sop.node"] == ["risk"]
         steps, report = await second.live.finish(sid)
-        assert [x["status"] for x in steps] == ["已执行", "已执行", "未执行（必选）"]
+        assert [x["status"] for x in steps] == ["executed", "executed", "missed_required"]
         assert [v["role"] for v in report["violations"]][:1] == ["salesperson"]
 
 

@@ -132,11 +132,11 @@ def test_a_spoken_key_phrase_ticks_its_node_and_is_kept_in_the_record(
 
         by_title = {step.level1: step for step in host.run(steps())}
         said = by_title["市场情况"]
-        assert said.status == "已执行"
+        assert said.status == "executed"
         assert said.role == "salesperson"
         assert said.speaker
         assert said.text is not None and "交易" in said.text, said
         assert said.time_ms is not None and said.time_ms >= 0
-        assert by_title["犹豫期说明"].status == "未执行"
+        assert by_title["犹豫期说明"].status == "missed"
     finally:
         context.close()

@@ -1,16 +1,20 @@
 """The record dialog's 质检报告 in a real browser: score, verdict, violations with their
-evidence, missing disclosures, speech rate and silences — in Chinese, and in English."""
+evidence, missing disclosures, speech rate and silences — in Chinese, and in English;
+the SOP execution table's statuses, stored as codes, shown in the page's language."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+from zhanye_sdk.store.schema import sop_session_reports
 
 from .platform_world import build_world
 from .records_qa_world import build_qa_record
@@ -30,13 +34,28 @@ def host(tmp_path: Any) -> Iterator[RunningHost]:
     async def make() -> tuple[Any, tuple[RecordsWorld, str]]:
         world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
         rw = await build_records(world)
-        return world.platform, (rw, await build_qa_record(world, rw.rooms))
+        sid = await build_qa_record(world, rw.rooms)
+        await store_first_step_as_before_codes(world.platform.database, sid)
+        return world.platform, (rw, sid)
 
     running = RunningHost(make).start()
     try:
         yield running
     finally:
         running.stop()
+
+
+async def store_first_step_as_before_codes(database: Any, session_id: str) -> None:
+    """Records written before status codes kept the Chinese label: make row 1 one."""
+    where = sop_session_reports.c.session_id == session_id
+    async with database.begin() as conn:
+        stored = (await conn.execute(sa.select(sop_session_reports.c.steps).where(where))).one()
+        steps = json.loads(stored.steps)
+        assert [step["status"] for step in steps] == ["executed", *["missed_required"] * 2]
+        steps[0]["status"] = "已执行"
+        await conn.execute(
+            sop_session_reports.update().where(where).values(steps=json.dumps(steps))
+        )
 
 
 def open_record(page: Page, session_id: str) -> Any:
@@ -80,6 +99,12 @@ def test_the_record_dialog_shows_the_qa_report(browser: Any, host: RunningHost) 
             re.compile(r"^业务员 \d+ 字/分钟；客户 \d+ 字/分钟$")
         )
         expect(qa.locator("#record-qa-none")).to_be_hidden()
+        # The execution table says each node's status in words, an old record's too.
+        steps = dialog.locator("#record-sop tbody tr")
+        expect(steps).to_have_count(3)
+        expect(steps.nth(0)).to_contain_text("已执行")
+        expect(steps.nth(1)).to_contain_text("未执行（必选）")
+        expect(steps.nth(2)).to_contain_text("未执行（必选）")
         dialog.get_by_role("button", name="关闭").click()
 
         # A session without the assistant says so instead of an empty report.
@@ -98,5 +123,8 @@ def test_the_record_dialog_shows_the_qa_report(browser: Any, host: RunningHost) 
         expect(qa.locator("#record-qa-violations thead")).to_contain_text("Evidence")
         expect(qa.locator("#record-qa-violations tbody tr").first).to_contain_text("Salesperson")
         expect(qa.locator("#record-qa-silences")).to_have_text("00:06–00:15 (9 s)")
+        steps = dialog.locator("#record-sop tbody tr")
+        expect(steps.nth(0)).to_contain_text("Executed")
+        expect(steps.nth(1)).to_contain_text("Not executed (required)")
     finally:
         context.close()

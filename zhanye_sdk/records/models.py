@@ -10,6 +10,7 @@ import attrs
 
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.rooms.core import RoomState
+from zhanye_sdk.sop.steps import StepStatus, read_step_status
 
 __all__ = [
     "AnnotatedPageRecord",
@@ -250,7 +251,9 @@ class SopStepRecord:
 
     level1: str
     level2: str
-    status: str
+    #: A ``StepStatus`` code; a record written before codes kept the Chinese label,
+    #: which is read as its code.
+    status: StepStatus = attrs.field(converter=read_step_status)
     script: str
     time_ms: int | None = None
     offset_ms: int | None = None

@@ -84,6 +84,7 @@ from zhanye_sdk.sop.matcher import TranscriptSegment
 from zhanye_sdk.sop.models import Flow, FlowNode, Script
 from zhanye_sdk.sop.qa import offset_from_start
 from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
+from zhanye_sdk.sop.steps import StepStatus
 from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSchedule, TranscriptSource
 from zhanye_sdk.store.schema import sop_assist_inputs, sop_session_reports
 
@@ -147,9 +148,7 @@ def summary_json(
         {
             "level1": row.level1,
             "level2": row.level2,
-            "status": "已执行"
-            if row.executed
-            else ("未执行（必选）" if row.required else "未执行"),
+            "status": StepStatus.of(executed=row.executed, required=row.required).value,
             "script": "、".join(row.scripts),
             **(
                 {

@@ -145,7 +145,7 @@ function renderSop(record) {
     tr.append(
       cell(step.level1),
       cell(step.level2),
-      cell(step.status),
+      cell(t(`records.sop.status.${step.status}`)),
       cell(step.script),
       momentCell(record, step.offset_ms, step.time_ms),
       cell(said),
