@@ -63,6 +63,7 @@ CORES = {
     "zhanye_sdk.sop.expression",
     "zhanye_sdk.sop.matcher",
     "zhanye_sdk.sop.models",
+    "zhanye_sdk.sop.negation",
     "zhanye_sdk.sop.normalise",
     "zhanye_sdk.sop.outline",
     "zhanye_sdk.sop.pinyin",
