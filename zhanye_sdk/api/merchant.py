@@ -126,6 +126,21 @@ class LevelForm:
 
 
 @attrs.frozen
+class GroupForm:
+    name: str
+
+
+@attrs.frozen
+class AssignForm:
+    customer_ids: list[int]
+
+
+@attrs.frozen
+class CardGroupsForm:
+    group_ids: list[int]
+
+
+@attrs.frozen
 class MemberForm:
     level_id: int | None
 
@@ -215,6 +230,14 @@ class MerchantApi:
         r("POST", "/api/desk/care/holidays", self.add_holiday)
         r("PATCH", "/api/desk/care/holidays/{holiday_id}", self.edit_holiday)
         r("DELETE", "/api/desk/care/holidays/{holiday_id}", self.delete_holiday)
+        r("GET", "/api/desk/groups", self.groups)
+        r("POST", "/api/desk/groups", self.add_group)
+        r("PATCH", "/api/desk/groups/{group_id}", self.rename_group)
+        r("DELETE", "/api/desk/groups/{group_id}", self.delete_group)
+        r("GET", "/api/desk/groups/{group_id}/members", self.group_members)
+        r("POST", "/api/desk/groups/{group_id}/members", self.assign_group)
+        r("DELETE", "/api/desk/groups/{group_id}/members/{customer_id}", self.unassign_group)
+        r("PUT", "/api/desk/customers/{customer_id}/groups", self.set_groups)
         r("GET", "/api/desk/book/template", self.book_template)
         r("GET", "/api/desk/book/export", self.book_export)
         r("POST", "/api/desk/book/import", self.book_import)
@@ -295,6 +318,7 @@ class MerchantApi:
             "customer": _json(customer),
             "display_name": customer.display_name,
             "history": _json(history),
+            "group_ids": [g.id for g in await self.desk.groups.of_customer(customer_id)],
         }
 
     @staticmethod
@@ -498,6 +522,54 @@ class MerchantApi:
         """Give a customer a level (``{"level_id": null}`` for none)."""
         form = structure(request.json(), MemberForm)
         await self.desk.customers.set_level(self._id(customer_id), form.level_id)
+        return ApiResponse.of_json(await self._card(self._id(customer_id)))
+
+    # ---- customer groups ----------------------------------------------------------------
+
+    async def groups(self, request: ApiRequest) -> ApiResponse:
+        """Every customer group with its member count."""
+        return ApiResponse.of_json({"items": _json(await self.desk.groups.list())})
+
+    async def add_group(self, request: ApiRequest) -> ApiResponse:
+        """A new group (``{"name": "老顾客"}``)."""
+        form = structure(request.json(), GroupForm)
+        return ApiResponse.of_json(_json(await self.desk.groups.create(form.name)), 201)
+
+    async def rename_group(self, request: ApiRequest, group_id: str) -> ApiResponse:
+        """Rename a group."""
+        form = structure(request.json(), GroupForm)
+        group = await self.desk.groups.rename(self._id(group_id), form.name)
+        return ApiResponse.of_json(_json(group))
+
+    async def delete_group(self, request: ApiRequest, group_id: str) -> ApiResponse:
+        """Delete an empty group (refused while customers are in it)."""
+        await self.desk.groups.delete(self._id(group_id))
+        return ApiResponse.of_json({"ok": True})
+
+    async def group_members(self, request: ApiRequest, group_id: str) -> ApiResponse:
+        """The group and its customers."""
+        gid = self._id(group_id)
+        group = await self.desk.groups.get(gid)
+        members = [await self.desk.customers.get(i) for i in await self.desk.groups.member_ids(gid)]
+        return ApiResponse.of_json({"group": _json(group), "items": _json(members)})
+
+    async def assign_group(self, request: ApiRequest, group_id: str) -> ApiResponse:
+        """Put customers in a group (``{"customer_ids": [1, 2]}``)."""
+        form = structure(request.json(), AssignForm)
+        group = await self.desk.groups.assign(self._id(group_id), form.customer_ids)
+        return ApiResponse.of_json(_json(group))
+
+    async def unassign_group(
+        self, request: ApiRequest, group_id: str, customer_id: str
+    ) -> ApiResponse:
+        """Take a customer out of a group."""
+        await self.desk.groups.remove(self._id(group_id), self._id(customer_id))
+        return ApiResponse.of_json({"ok": True})
+
+    async def set_groups(self, request: ApiRequest, customer_id: str) -> ApiResponse:
+        """The groups a customer is in (``{"group_ids": [1]}``)."""
+        form = structure(request.json(), CardGroupsForm)
+        await self.desk.groups.set_for_customer(self._id(customer_id), form.group_ids)
         return ApiResponse.of_json(await self._card(self._id(customer_id)))
 
     # ---- customer care ----------------------------------------------------------------

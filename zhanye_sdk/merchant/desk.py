@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zhanye_sdk.clock import Clock, SystemClock
 from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.merchant.book import CustomerBook
+from zhanye_sdk.merchant.groups import CustomerGroups
 from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
 from zhanye_sdk.merchant.reservations import ReservationBook
 from zhanye_sdk.merchant.schema import reservations
@@ -50,6 +51,8 @@ class MerchantDesk:
         #: page are in its local time, whatever the computer's zone.
         self.timezone = check_zone(timezone)
         self.customers = CustomerBook(db, clock)
+        #: Customer groups (客户分组).
+        self.groups = CustomerGroups(db)
         self.reservations = ReservationBook(db, clock, self.timezone)
         self.ledger = SalesLedger(db, clock, self.timezone)
 
