@@ -47,7 +47,7 @@ async def test_a_group_is_created_filled_renamed_and_browsed(desk: MerchantDesk)
         "13700137000",
     ]
     await desk.groups.remove(group.id, wang.id)
-    assert [g.members for g in await desk.groups.list()] == [2]
+    assert [g.members for g in await desk.groups.all()] == [2]
 
 
 async def test_a_group_with_customers_is_not_deleted(desk: MerchantDesk) -> None:
@@ -57,10 +57,10 @@ async def test_a_group_with_customers_is_not_deleted(desk: MerchantDesk) -> None
     with pytest.raises(ConflictError) as refused:
         await desk.groups.delete(group.id)
     assert refused.value.zh is not None and "还有 1 位客户" in refused.value.zh
-    assert [g.name for g in await desk.groups.list()] == ["老顾客"]
+    assert [g.name for g in await desk.groups.all()] == ["老顾客"]
     await desk.groups.remove(group.id, zhang.id)
     await desk.groups.delete(group.id)
-    assert await desk.groups.list() == []
+    assert await desk.groups.all() == []
     assert (await desk.customers.get(zhang.id)).groups == ()
     with pytest.raises(NotFound):
         await desk.groups.delete(group.id)

@@ -528,7 +528,7 @@ class MerchantApi:
 
     async def groups(self, request: ApiRequest) -> ApiResponse:
         """Every customer group with its member count."""
-        return ApiResponse.of_json({"items": _json(await self.desk.groups.list())})
+        return ApiResponse.of_json({"items": _json(await self.desk.groups.all())})
 
     async def add_group(self, request: ApiRequest) -> ApiResponse:
         """A new group (``{"name": "老顾客"}``)."""

@@ -72,7 +72,7 @@ class CustomerGroups:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def list(self) -> list[Group]:
+    async def all(self) -> list[Group]:
         """Every group with its member count, by name."""
         count = sa.func.count(customer_groups.c.customer_id)
         async with self._db.connect() as conn:
@@ -90,7 +90,7 @@ class CustomerGroups:
         Raises:
             NotFound: no such group.
         """
-        for group in await self.list():
+        for group in await self.all():
             if group.id == group_id:
                 return group
         raise _missing_group(group_id)
@@ -254,7 +254,7 @@ class CustomerGroups:
                     )
                 )
             }
-        return [g for g in await self.list() if g.id in ids]
+        return [g for g in await self.all() if g.id in ids]
 
     async def member_ids(self, group_id: int) -> list[int]:
         """The ids of a group's customers, in the order they were captured.
