@@ -101,7 +101,7 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         page.keyboard.press("Escape")
         page.get_by_placeholder(re.compile("拼音首字母")).fill("zs")
         page.get_by_text("张三 · 13800138000").click()
-        page.get_by_label("备注").fill("爱吃辣")
+        page.locator("#card-form").get_by_label("备注").fill("爱吃辣")
         page.get_by_role("button", name="保存").click()
         expect(page.locator("#toast")).to_have_text("已保存")
         assert kiosk.run(kiosk.desk.customers.get(zhang.id)).notes == "爱吃辣"

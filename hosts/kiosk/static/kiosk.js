@@ -175,11 +175,15 @@ function openPopup(data) {
   state.pendingNotes = null;
   state.dirty = false;
   const card = document.querySelector("#popup-card");
+  // Level and groups are written only once they are shown for this caller.
+  delete card.dataset.level;
+  delete card.dataset.groups;
   card.reset();
   card.hidden = !data.customer;
   document.querySelector("#popup-saved").textContent = "";
   if (data.customer) {
-    for (const key of ["name", "gender", "company", "customer_type"]) card.elements[key].value = data.customer[key] || "";
+    for (const key of ["name", "gender", "company", "customer_type", "notes"]) card.elements[key].value = data.customer[key] || "";
+    fillCardChoices(card, data.customer.id).catch((error) => toast(explain(error)));
   }
   const caller = data.unreadable ? t("unreadableNumber", { raw: data.unreadable }) : data.withheld ? t("withheldNumber") : data.number || "";
   document.querySelector("#popup-title").textContent = `${t("incoming")} ${caller}`;
@@ -289,8 +293,8 @@ document.querySelector("#popup-card").addEventListener("submit", async (event) =
   const f = event.target.elements;
   const saved = document.querySelector("#popup-saved");
   try {
-    const card = await call("PATCH", `/api/desk/customers/${state.customer.id}`, {
-      name: f.name.value, gender: f.gender.value, company: f.company.value, customer_type: f.customer_type.value,
+    const card = await saveCard(event.target, state.customer.id, {
+      name: f.name.value, gender: f.gender.value, company: f.company.value, customer_type: f.customer_type.value, notes: f.notes.value,
     });
     state.customer = card.customer;
     document.querySelector("#popup-who").textContent = card.display_name;
@@ -361,7 +365,14 @@ async function searchCustomers(text) {
   }
   for (const c of items) {
     const li = document.createElement("li");
-    li.textContent = `${c.name || t("unknown")} · ${c.phone}`;
+    const tick = document.createElement("input");
+    tick.type = "checkbox";
+    tick.value = String(c.id);
+    tick.setAttribute("aria-label", t("selectCustomer", { name: c.name || c.phone }));
+    tick.addEventListener("click", (event) => event.stopPropagation());
+    const label = document.createElement("span");
+    label.textContent = `${c.name || t("unknown")} · ${c.phone}`;
+    li.append(tick, label);
     li.addEventListener("click", () => editCard(c));
     results.append(li);
   }
@@ -376,17 +387,56 @@ async function editCard(customer) {
   const form = document.querySelector("#card-form");
   form.hidden = false;
   form.dataset.id = customer.id;
+  delete form.dataset.level;
+  delete form.dataset.groups;
   document.querySelector("#card-phone").textContent = customer.phone;
-  form.elements.name.value = customer.name || "";
-  form.elements.birthday.value = customer.birthday || "";
-  form.elements.notes.value = customer.notes || "";
+  for (const key of ["name", "gender", "company", "customer_type", "birthday", "notes"]) form.elements[key].value = customer[key] || "";
+  await fillCardChoices(form, customer.id);
+}
+
+// A card's 会员等级 and 所属客户分组 choices, as the customer has them now.
+async function fillCardChoices(form, customerId) {
+  const [levels, card] = await Promise.all([call("GET", "/api/desk/levels"), call("GET", `/api/desk/customers/${customerId}`), fetchGroups()]);
   const select = form.elements.level;
   select.replaceChildren(new Option(t("noLevel"), ""));
-  for (const level of (await call("GET", "/api/desk/levels")).items) {
-    select.append(new Option(`${level.name}（${zhe(level.discount)}）`, String(level.id)));
-  }
-  select.value = customer.level ? String(customer.level.id) : "";
+  for (const level of levels.items) select.append(new Option(`${level.name}（${zhe(level.discount)}）`, String(level.id)));
+  select.value = card.customer.level ? String(card.customer.level.id) : "";
   form.dataset.level = select.value;
+  const picks = form.querySelector(".picks");
+  picks.replaceChildren();
+  if (!groupsState.items.length) picks.textContent = t("noGroups");
+  for (const group of groupsState.items) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = String(group.id);
+    box.checked = card.group_ids.includes(group.id);
+    const name = document.createElement("span");
+    name.textContent = group.name;
+    label.append(box, name);
+    picks.append(label);
+  }
+  form.dataset.groups = pickedGroups(form).join(",");
+}
+
+function pickedGroups(form) {
+  return [...form.querySelectorAll(".picks input:checked")].map((box) => Number(box.value));
+}
+
+// Saves a card's fields, then its level and groups when they changed; the card as saved.
+async function saveCard(form, customerId, fields) {
+  let card = await call("PATCH", `/api/desk/customers/${customerId}`, fields);
+  const level = form.elements.level.value;
+  if (form.dataset.level !== undefined && level !== form.dataset.level) {
+    card = await call("PUT", `/api/desk/customers/${customerId}/level`, { level_id: level ? Number(level) : null });
+    form.dataset.level = level;
+  }
+  const groups = pickedGroups(form);
+  if (form.dataset.groups !== undefined && groups.join(",") !== form.dataset.groups) {
+    card = await call("PUT", `/api/desk/customers/${customerId}/groups`, { group_ids: groups });
+    form.dataset.groups = groups.join(",");
+  }
+  return card;
 }
 
 document.querySelector("#card-form").addEventListener("submit", async (event) => {
@@ -394,15 +444,10 @@ document.querySelector("#card-form").addEventListener("submit", async (event) =>
   const form = event.target;
   const f = form.elements;
   try {
-    await call("PATCH", `/api/desk/customers/${form.dataset.id}`, {
-      name: f.name.value, birthday: f.birthday.value || null, notes: f.notes.value,
+    await saveCard(form, form.dataset.id, {
+      name: f.name.value, gender: f.gender.value, company: f.company.value, customer_type: f.customer_type.value,
+      birthday: f.birthday.value || null, notes: f.notes.value,
     });
-    if (f.level.value !== form.dataset.level) {
-      await call("PUT", `/api/desk/customers/${form.dataset.id}/level`, {
-        level_id: f.level.value ? Number(f.level.value) : null,
-      });
-      form.dataset.level = f.level.value;
-    }
     toast(t("saved"));
   } catch (error) {
     toast(explain(error));
@@ -429,6 +474,7 @@ async function start() {
   await loadShop();
   connect();
   searchCustomers("").catch((error) => toast(explain(error)));
+  fetchGroups().catch((error) => toast(explain(error)));
 }
 if (token()) start();
 else askForToken();
@@ -441,6 +487,7 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
     if (tab.dataset.tab === "book") searchCustomers(document.querySelector("#search").value).catch(() => {});
     if (tab.dataset.tab === "ledger") loadReport();
     if (tab.dataset.tab === "levels") loadLevels();
+    if (tab.dataset.tab === "groups") loadGroups().catch((error) => toast(explain(error)));
     if (tab.dataset.tab === "care") loadCare();
     if (tab.dataset.tab === "sms") loadOutbox().catch((error) => toast(explain(error)));
   });
@@ -957,4 +1004,141 @@ document.querySelector("#import-book").addEventListener("click", () => {
   });
   showProgress(0, file.size);
   request.send(file);
+});
+
+// Customer groups (客户分组): every group with its size; browse, rename, delete (the SDK
+// refuses while customers are in it and says how many), and 短信群发 to a group.
+const groupsState = { items: [] };
+
+async function fetchGroups() {
+  groupsState.items = (await call("GET", "/api/desk/groups")).items;
+  const select = document.querySelector("#assign-group");
+  const kept = select.value;
+  select.replaceChildren(new Option(t("chooseGroup"), ""));
+  for (const group of groupsState.items) select.append(new Option(group.name, String(group.id)));
+  select.value = groupsState.items.some((g) => String(g.id) === kept) ? kept : "";
+  return groupsState.items;
+}
+
+async function loadGroups() {
+  const items = await fetchGroups();
+  const body = document.querySelector("#groups tbody");
+  body.replaceChildren();
+  const result = document.querySelector("#group-result");
+  for (const group of items) {
+    const browse = actionButton(t("browse"), () => showMembers(group.id).catch((error) => (result.textContent = explain(error))));
+    const rename = actionButton(t("rename"), () => {
+      const form = document.querySelector("#group-form");
+      form.dataset.id = group.id;
+      form.elements.name.value = group.name;
+      document.querySelector("#group-form-title").textContent = t("renameGroup", group);
+      form.elements.name.focus();
+    });
+    const remove = actionButton(t("remove"), async () => {
+      try {
+        await call("DELETE", `/api/desk/groups/${group.id}`);
+        result.textContent = t("groupDeleted", group);
+        hideMembers(group.id);
+        await loadGroups();
+      } catch (error) {
+        result.textContent = explain(error);
+      }
+    });
+    const sms = actionButton(t("bulkSms"), () => smsToGroup(group.name));
+    body.append(tableRow([group.name, String(group.members)], [browse, rename, remove, sms]));
+  }
+  if (!items.length) body.append(emptyRow(3, t("noGroups")));
+}
+
+function hideMembers(groupId) {
+  const members = document.querySelector("#group-members");
+  if (groupId !== undefined && members.dataset.id !== String(groupId)) return;
+  members.hidden = true;
+  document.querySelector("#group-members-title").hidden = true;
+}
+
+async function showMembers(groupId) {
+  const { group, items } = await call("GET", `/api/desk/groups/${groupId}/members`);
+  const title = document.querySelector("#group-members-title");
+  title.textContent = t("membersOf", { name: group.name, n: items.length });
+  title.hidden = false;
+  const members = document.querySelector("#group-members");
+  members.dataset.id = String(group.id);
+  members.hidden = false;
+  members.replaceChildren();
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = t("noMembers");
+    members.append(li);
+  }
+  for (const c of items) {
+    const li = document.createElement("li");
+    const who = document.createElement("span");
+    who.textContent = `${c.name || t("unknown")} · ${c.phone}`;
+    li.append(
+      who,
+      actionButton(t("removeFromGroup"), async () => {
+        try {
+          await call("DELETE", `/api/desk/groups/${group.id}/members/${c.id}`);
+          await showMembers(group.id);
+          await loadGroups();
+        } catch (error) {
+          toast(explain(error));
+        }
+      }),
+    );
+    members.append(li);
+  }
+}
+
+// 短信群发 with the group filled in as the recipients.
+function smsToGroup(name) {
+  document.querySelector("#sms-numbers").value = "";
+  document.querySelector("#sms-groups").value = name;
+  document.querySelector('[data-tab="sms"]').click();
+  document.querySelector("#sms-summary").textContent = t("smsToGroup", { name });
+}
+
+document.querySelector("#group-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = { name: form.elements.name.value.trim() };
+  const result = document.querySelector("#group-result");
+  try {
+    const renaming = Boolean(form.dataset.id);
+    const group = renaming
+      ? await call("PATCH", `/api/desk/groups/${form.dataset.id}`, body)
+      : await call("POST", "/api/desk/groups", body);
+    form.reset();
+    result.textContent = t(renaming ? "groupRenamed" : "groupCreated", group);
+    await loadGroups();
+    const members = document.querySelector("#group-members");
+    if (!members.hidden && members.dataset.id === String(group.id)) await showMembers(group.id);
+  } catch (error) {
+    result.textContent = explain(error);
+  }
+});
+document.querySelector("#group-form").addEventListener("reset", (event) => {
+  delete event.target.dataset.id;
+  document.querySelector("#group-form-title").textContent = t("newGroup");
+});
+
+// The customer book: the ticked customers go into the chosen group at once.
+document.querySelector("#assign").addEventListener("click", async () => {
+  const result = document.querySelector("#assign-result");
+  const ids = [...document.querySelectorAll("#results input:checked")].map((box) => Number(box.value));
+  const groupId = document.querySelector("#assign-group").value;
+  if (!ids.length || !groupId) {
+    result.textContent = t("assignNone");
+    return;
+  }
+  try {
+    const group = await call("POST", `/api/desk/groups/${groupId}/members`, { customer_ids: ids });
+    result.textContent = t("assigned", { n: ids.length, name: group.name, members: group.members });
+    for (const box of document.querySelectorAll("#results input:checked")) box.checked = false;
+    await fetchGroups();
+  } catch (error) {
+    result.textContent = explain(error);
+  }
 });
