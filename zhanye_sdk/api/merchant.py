@@ -221,6 +221,8 @@ class MerchantApi:
         r("POST", "/api/desk/ledger/{entry_id}/void", self.void)
         r("GET", "/api/desk/shop", self.shop)
         r("PUT", "/api/desk/calls/{call_id}/notes", self.note_call)
+        r("GET", "/api/desk/calls", self.call_log)
+        r("GET", "/api/desk/calls/missed", self.missed_reminder)
         r("GET", "/api/desk/levels", self.levels)
         r("POST", "/api/desk/levels", self.add_level)
         r("PATCH", "/api/desk/levels/{level_id}", self.edit_level)
@@ -499,6 +501,36 @@ class MerchantApi:
         form = structure(request.json(), NoteForm)
         await self.desk.customers.note_call(self._id(call_id), form.notes)
         return ApiResponse.of_json({"ok": True})
+
+    async def call_log(self, request: ApiRequest) -> ApiResponse:
+        """The call log (通信记录): ``?kind=missed|answered|rejected|outgoing``,
+        ``&day=YYYY-MM-DD`` (the shop's calendar), ``&customer=`` (number or name),
+        ``&customer_id=``."""
+        query = request.query
+        day = None
+        if query.get("day"):
+            try:
+                day = date.fromisoformat(query["day"])
+            except ValueError as exc:
+                raise InvalidInput(
+                    "day is YYYY-MM-DD", zh="日期须为“年-月-日”格式，如 2026-03-06"
+                ) from exc
+        customer_id = self._id(query["customer_id"]) if query.get("customer_id") else None
+        found = await self.desk.calls.search(
+            kind=query.get("kind") or None,
+            day=day,
+            customer=query.get("customer", ""),
+            customer_id=customer_id,
+        )
+        items = [{**_json(e), "display_name": e.display_name} for e in found]
+        return ApiResponse.of_json({"items": items})
+
+    async def missed_reminder(self, request: ApiRequest) -> ApiResponse:
+        """Missed calls of the last day nobody has talked to since (滚动提醒)."""
+        found = await self.desk.calls.recent_missed()
+        return ApiResponse.of_json(
+            {"items": [{**_json(e), "display_name": e.display_name} for e in found]}
+        )
 
     # ---- membership levels ------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log, calls
+from zhanye_sdk.merchant.templates import fill
 
 __all__ = [
     "AutoSmsSent",
@@ -114,7 +115,11 @@ class AutoSmsSent:
     number: str
     kind: str  # hang_up | missed
     sent: bool
+    #: ``ok``, or why not: ``disabled``, ``quiet``, ``cooldown``, ``opted_out``,
+    #: ``blocked`` (the SIM's registration lock), ``refused`` (the gateway's limits).
     reason: str
+    #: The gateway's words when it held back or refused the message.
+    detail: str | None = None
 
 
 @attrs.frozen
@@ -210,10 +215,21 @@ class CallDesk:
     async def _ended(self, event: CallEnded) -> list[DeskEvent]:
         self._open.pop(event.call_id, None)
         out: list[DeskEvent] = []
-        if event.direction is not CallDirection.INCOMING:
-            out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), None))
-            return out
         now = self._desk.clock.now()
+        if event.direction is not CallDirection.INCOMING:
+            dialled = readable_number(event.number)
+            outgoing = None
+            if dialled is not None:
+                # In the call log as 去电: answered, or nobody picked up.
+                outgoing = await self._desk.customers.record_call(
+                    dialled,
+                    direction="out",
+                    outcome="answered" if event.answered_at else "missed",
+                    started_at=now - timedelta(seconds=max(0.0, event.ended_at - event.started_at)),
+                    duration_s=int(event.duration),
+                )
+            out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), outgoing))
+            return out
         outcome = "missed" if event.missed else ("answered" if event.answered_at else "rejected")
         started_at = now - timedelta(seconds=max(0.0, event.ended_at - event.started_at))
         number = readable_number(event.number)
@@ -235,8 +251,22 @@ class CallDesk:
         out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), record))
         if outcome in ("missed", "answered"):
             kind = "missed" if outcome == "missed" else "hang_up"
-            out.append(await self._auto_sms(event.call_id, record.phone, kind, now))
+            result = await self._auto_sms(event.call_id, record.phone, kind, now)
+            await self._note_auto_sms(record.id, result)
+            out.append(result)
         return out
+
+    async def _note_auto_sms(self, call_id: int, result: AutoSmsSent) -> None:
+        """What became of the call's automatic SMS, for the call log."""
+        async with self._desk.db.begin() as conn:
+            await conn.execute(
+                calls.update()
+                .where(calls.c.id == call_id)
+                .values(
+                    auto_sms="sent" if result.sent else result.reason[:16],
+                    auto_sms_detail=None if result.sent else result.detail,
+                )
+            )
 
     async def _record_anonymous(
         self, shown: str, outcome: str, started_at: datetime, duration_s: int
@@ -271,17 +301,19 @@ class CallDesk:
         if not ok:
             return AutoSmsSent(call_id, number, kind, False, reason)
         customer = await self._desk.customers.by_phone(number)
+        if customer is not None and customer.opted_out:
+            return AutoSmsSent(call_id, number, kind, False, "opted_out")
         name = customer.name if customer and customer.name else ""
-        text = rule.template.format(name=name, shop=self.rules.shop)
+        text = fill(rule.template, {"name": name, "shop": self.rules.shop})
         try:
             results = await self._sms.send([number], text)
         except ZhanyeError as exc:
             log.warning("call desk: the %s SMS to %s was refused: %s", kind, number, exc)
-            return AutoSmsSent(call_id, number, kind, False, str(exc))
+            return AutoSmsSent(call_id, number, kind, False, "refused", exc.zh or str(exc))
         held = [r for r in results or () if getattr(r, "status", "") == "blocked"]
         if held:
             # Held back (e.g. the SIM is not registered): no cooldown starts.
-            return AutoSmsSent(call_id, number, kind, False, held[0].error or "blocked")
+            return AutoSmsSent(call_id, number, kind, False, "blocked", held[0].error or None)
         async with self._desk.db.begin() as conn:
             await conn.execute(
                 auto_sms_log.insert().values(phone=number, kind=kind, sent_ms=now_ms)

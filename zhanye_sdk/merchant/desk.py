@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zhanye_sdk.clock import Clock, SystemClock
 from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.merchant.book import CustomerBook
+from zhanye_sdk.merchant.calllog import CallLog
 from zhanye_sdk.merchant.groups import CustomerGroups
 from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
 from zhanye_sdk.merchant.reservations import ReservationBook
@@ -53,6 +54,8 @@ class MerchantDesk:
         self.customers = CustomerBook(db, clock)
         #: Customer groups (客户分组).
         self.groups = CustomerGroups(db)
+        #: The call log (通信记录).
+        self.calls = CallLog(db, clock, self.timezone)
         self.reservations = ReservationBook(db, clock, self.timezone)
         self.ledger = SalesLedger(db, clock, self.timezone)
 

@@ -93,7 +93,10 @@ calls = Table(
     Column("started_ms", BigInteger, nullable=False),
     Column("duration_s", Integer, nullable=False),
     Column("notes", Text),
+    Column("auto_sms", String(16)),
+    Column("auto_sms_detail", Text),
     Index("ix_merchant_calls_customer", "customer_id", "started_ms"),
+    Index("ix_merchant_calls_started", "started_ms"),
 )
 
 resources = Table(
