@@ -250,8 +250,12 @@ function connect() {
       state.live = false;
       document.querySelector("#close").hidden = false;
       if (state.pendingNotes !== null && state.record !== null) saveNotes(state.pendingNotes);
+      refreshCalls();
       // It stays open: the desk finishes the notes and closes it (关闭) or saves.
-    } else if (type === "AutoSmsSent" && data.sent) toast(t("autoSms", { number: data.number }));
+    } else if (type === "AutoSmsSent") {
+      toast(data.sent ? t("autoSms", { number: data.number }) : t("autoSmsHeld", { number: data.number, reason: autoSmsText(data.reason, data.detail) }));
+      refreshCalls();
+    }
   });
   socket.addEventListener("close", async () => {
     state.socket = null;
@@ -392,6 +396,20 @@ async function editCard(customer) {
   document.querySelector("#card-phone").textContent = customer.phone;
   for (const key of ["name", "gender", "company", "customer_type", "birthday", "notes"]) form.elements[key].value = customer[key] || "";
   await fillCardChoices(form, customer.id);
+  await loadCardCalls();
+}
+
+// The card's own call log, with its conversation notes (written or changed after the call).
+async function loadCardCalls() {
+  const form = document.querySelector("#card-form");
+  if (form.hidden || !form.dataset.id) return;
+  const { items } = await call("GET", `/api/desk/calls?customer_id=${form.dataset.id}`);
+  const body = document.querySelector("#card-calls tbody");
+  body.replaceChildren();
+  for (const entry of items) {
+    body.append(tableRow([when(entry.started_at), t(`kind_${entry.kind}`), t("seconds", { n: entry.duration_s }), entry.notes || ""], [notesButton(entry)]));
+  }
+  if (!items.length) body.append(emptyRow(5, t("noCalls")));
 }
 
 // A card's 会员等级 and 所属客户分组 choices, as the customer has them now.
@@ -475,6 +493,8 @@ async function start() {
   connect();
   searchCustomers("").catch((error) => toast(explain(error)));
   fetchGroups().catch((error) => toast(explain(error)));
+  loadReminder().catch(() => {});
+  setInterval(() => loadReminder().catch(() => {}), 60_000);
 }
 if (token()) start();
 else askForToken();
@@ -487,6 +507,7 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
     if (tab.dataset.tab === "book") searchCustomers(document.querySelector("#search").value).catch(() => {});
     if (tab.dataset.tab === "ledger") loadReport();
     if (tab.dataset.tab === "levels") loadLevels();
+    if (tab.dataset.tab === "calls") loadCalls().catch((error) => toast(explain(error)));
     if (tab.dataset.tab === "groups") loadGroups().catch((error) => toast(explain(error)));
     if (tab.dataset.tab === "care") loadCare();
     if (tab.dataset.tab === "sms") loadOutbox().catch((error) => toast(explain(error)));
@@ -1140,5 +1161,93 @@ document.querySelector("#assign").addEventListener("click", async () => {
     await fetchGroups();
   } catch (error) {
     result.textContent = explain(error);
+  }
+});
+
+// The call log (通信记录): filters by kind, by a day of the shop's calendar and by
+// customer; each row says what became of its automatic SMS, and takes notes afterwards.
+function autoSmsText(reason, detail) {
+  if (!reason) return "";
+  const key = reason === "ok" ? "autoSms_sent" : `autoSms_${reason}`;
+  const extra = reason === "blocked" && detail ? `（${detail}）` : detail || "";
+  return t(key, { detail: extra });
+}
+
+function notesButton(entry) {
+  return actionButton(t("writeNotes"), () => openNotes(entry));
+}
+
+async function loadCalls() {
+  const f = document.querySelector("#call-filters").elements;
+  const query = new URLSearchParams();
+  if (f.kind.value) query.set("kind", f.kind.value);
+  if (f.day.value) query.set("day", f.day.value);
+  if (f.customer.value.trim()) query.set("customer", f.customer.value.trim());
+  const { items } = await call("GET", `/api/desk/calls?${query}`);
+  const body = document.querySelector("#calls tbody");
+  body.replaceChildren();
+  for (const entry of items) {
+    const row = tableRow(
+      [when(entry.started_at), entry.display_name, entry.phone, t(`kind_${entry.kind}`), t("seconds", { n: entry.duration_s }), autoSmsText(entry.auto_sms === "sent" ? "ok" : entry.auto_sms, entry.auto_sms_detail), entry.notes || ""],
+      [notesButton(entry)],
+    );
+    row.dataset.kind = entry.kind;
+    body.append(row);
+  }
+  if (!items.length) body.append(emptyRow(8, t("noCallsFound")));
+}
+
+function refreshCalls() {
+  loadReminder().catch(() => {});
+  if (!document.querySelector('[data-panel="calls"]').hidden) loadCalls().catch(() => {});
+  loadCardCalls().catch(() => {});
+}
+
+let callFilterTimer = null;
+document.querySelector("#call-filters").addEventListener("input", () => {
+  clearTimeout(callFilterTimer);
+  callFilterTimer = setTimeout(() => loadCalls().catch((error) => toast(explain(error))), 200);
+});
+document.querySelector("#call-filters").addEventListener("submit", (event) => event.preventDefault());
+
+// The scrolling reminder of missed calls nobody has talked to since; a click opens them.
+async function loadReminder() {
+  const { items } = await call("GET", "/api/desk/calls/missed");
+  const box = document.querySelector("#missed-reminder");
+  box.hidden = !items.length;
+  document.querySelector("#missed-items").textContent = items
+    .map((e) => t("missedItem", { who: e.display_name, number: e.phone, when: when(e.started_at) }))
+    .join("　·　");
+}
+document.querySelector("#missed-reminder").addEventListener("click", () => {
+  const f = document.querySelector("#call-filters").elements;
+  f.kind.value = "missed";
+  f.day.value = "";
+  f.customer.value = "";
+  document.querySelector('[data-tab="calls"]').click();
+});
+
+// Conversation notes of one call, written or changed after it (from the log or a card).
+const noteDialog = document.querySelector("#note-dialog");
+function openNotes(entry) {
+  const form = document.querySelector("#note-form");
+  form.dataset.id = entry.id;
+  form.elements.notes.value = entry.notes || "";
+  document.querySelector("#note-title").textContent = t("notesFor", { who: entry.display_name || entry.phone, when: when(entry.started_at) });
+  document.querySelector("#note-result").textContent = "";
+  noteDialog.showModal();
+  form.elements.notes.focus();
+}
+document.querySelector("#note-cancel").addEventListener("click", () => noteDialog.close());
+document.querySelector("#note-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    await call("PUT", `/api/desk/calls/${form.dataset.id}/notes`, { notes: form.elements.notes.value });
+    noteDialog.close();
+    toast(t("saved"));
+    refreshCalls();
+  } catch (error) {
+    document.querySelector("#note-result").textContent = explain(error);
   }
 });
