@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from zhanye_sdk.clock import ManualClock
+from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms
@@ -108,5 +109,5 @@ async def test_bulk_sms_reaches_everyone_in_a_group(desk: MerchantDesk) -> None:
     await desk.customers.capture("13700137000")
     group = await desk.groups.create("老顾客")
     await desk.groups.assign(group.id, [zhang.id, li.id])
-    found = await BulkSms(desk, gateway=None).recipients(groups=["老顾客"])
+    found = await BulkSms(desk, LoggingSmsGateway()).recipients(groups=["老顾客"])
     assert [number for number, _ in found] == ["13800138000", "13900139000"]
