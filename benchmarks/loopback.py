@@ -14,11 +14,16 @@ from typing import Any
 from aiohttp import web
 
 from hosts.web.server import build_app
-from zhanye_sdk import Platform
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig, Role, ServiceHours
+from zhanye_sdk import (
+    Platform,
+    PlatformConfig,
+    Role,
+    ServiceHours,
+    SessionConfig,
+    SignalingConfig,
+)
+from zhanye_sdk.platform import PasswordHashing
 from zhanye_sdk.ratelimit import BucketPolicy
-from zhanye_sdk.rooms.service import SessionConfig
-from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 
 class Server:
