@@ -214,8 +214,11 @@ async def test_throttled_login_says_when_to_retry(api: tuple[AdminApi, World]) -
     ("who", "areas"),
     [
         ("sp-A1", ["workbench", "records", "materials", "organizations"]),
-        ("oa-A1", ["workbench", "records", "materials", "accounts", "organizations"]),
-        ("ca-A", ["workbench", "records", "materials", "sop", "accounts", "organizations"]),
+        ("oa-A1", ["workbench", "records", "materials", "stats", "accounts", "organizations"]),
+        (
+            "ca-A",
+            ["workbench", "records", "materials", "sop", "stats", "accounts", "organizations"],
+        ),
     ],
 )
 async def test_me_lists_the_staff_areas_the_role_may_use(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,16 @@ DEMO_H5 = Path(__file__).resolve().parents[2] / "examples" / "h5_product"
 #: Where customers reach the host when no public URL is configured: ``python -m hosts.web``'s
 #: default address.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+#: Plotly.js as the plotly wheel ships it (监控统计's charts), served as /vendor/plotly.min.js.
+#: Found without importing plotly's Python side (heavy, and not needed here).
+VENDOR = Path(importlib.util.find_spec("plotly").origin or "").parent / "package_data"  # type: ignore[union-attr]
 PAGES = {
     "/": "login.html",
     "/login": "login.html",
     "/admin/accounts": "accounts.html",
     "/admin/organizations": "organizations.html",
     "/records": "records.html",
+    "/stats": "stats.html",
     "/admin/materials": "materials.html",
     "/admin/sop": "sop.html",
     "/workbench": "workbench.html",
@@ -126,7 +131,9 @@ def build_app(
     # Bodies are read by ``read_body`` within each route's limit; nothing reads more.
     app = web.Application(client_max_size=MAX_JSON_BYTES)
     add_security_headers(app)
-    files = StaticFiles({"/static": STATIC, "/sdk/cobrowse": COBROWSE_STATIC}, static_delivery)
+    files = StaticFiles(
+        {"/static": STATIC, "/sdk/cobrowse": COBROWSE_STATIC, "/vendor": VENDOR}, static_delivery
+    )
     bus = LocalBus()
     rooms = RoomService(platform, bus, session_config)
     signaling = SignalingEndpoint(platform, rooms, bus, signaling_config)
@@ -293,7 +300,7 @@ def build_app(
         app.router.add_get(pattern, dynamic_page)
     # Pages' own files, and the co-browse agent (for H5 pages) and replayer (for the mirror)
     # served from the SDK; ``/_v/<version>/…`` are their versioned, immutable URLs.
-    for prefix in ("/static", "/sdk/cobrowse", "/_v"):
+    for prefix in ("/static", "/sdk/cobrowse", "/vendor", "/_v"):
         app.router.add_get(prefix + "/{tail:.+}", static_file)
 
     # The demo H5 product page the demo data's link materials point at; only the session

@@ -77,7 +77,8 @@ PERMISSIONS: dict[Operation, frozenset[Role]] = {
     Operation.MATERIAL_UPLOAD: _STAFF,
     # Uploaders delete their own; admins what lies in their scope (MaterialService).
     Operation.MATERIAL_DELETE: _STAFF,
-    Operation.MONITORING_VIEW: _COMPANY,
+    # 监控统计: a company admin's company, an org admin's organization (StatsService).
+    Operation.MONITORING_VIEW: _ADMINS,
     Operation.SOP_MANAGE: _COMPANY,
 }
 
@@ -89,6 +90,7 @@ AREAS: dict[str, Operation] = {
     "records": Operation.SESSION_START,  # 会话记录
     "materials": Operation.MATERIAL_USE,  # 资源管理
     "sop": Operation.SOP_MANAGE,  # SOP管理
+    "stats": Operation.MONITORING_VIEW,  # 监控统计
     "accounts": Operation.ACCOUNT_LIST,  # 账号设置
     "organizations": Operation.ORG_VIEW,  # 机构设置
 }

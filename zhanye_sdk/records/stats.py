@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from zhanye_sdk.errors import InvalidInput, PermissionDenied
 from zhanye_sdk.facade import Platform
-from zhanye_sdk.platform.permissions import NotAccessible
+from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.rooms.core import ParticipantRole
 from zhanye_sdk.store.schema import (
@@ -206,11 +206,7 @@ class StatsService:
         self._db = platform.database
 
     async def _scope(self, actor: Principal, org_id: str | None) -> tuple[list[Any], str | None]:
-        if actor.role not in (Role.COMPANY_ADMIN, Role.ORG_ADMIN, Role.SUPER_ADMIN):
-            raise PermissionDenied(
-                "monitoring statistics are for company and organization admins",
-                zh="监控统计仅对公司管理员和机构管理员开放",
-            )
+        require(actor, Operation.MONITORING_VIEW)
         where: list[Any] = []
         if actor.role is Role.ORG_ADMIN:
             if actor.org_id is None or actor.company_id is None:

@@ -13,6 +13,7 @@ const NAV = [
       { area: "records", key: "nav.records", href: "/records" },
       { area: "materials", key: "nav.resources", href: "/admin/materials" },
       { area: "sop", key: "nav.sop", href: "/admin/sop" },
+      { area: "stats", key: "nav.stats", href: "/stats" },
     ],
   },
   {
