@@ -220,7 +220,17 @@ def test_the_sidebar_groups_work_apart_from_settings(page: Page, host: RunningHo
     expect(page).to_have_url(re.compile(r"/workbench$"))
     entries = page.locator(".sidebar > *")
     expect(entries).to_have_text(
-        ["展业", "工作台", "会话记录", "资源管理", "SOP管理", "设置", "账号设置", "机构设置"]
+        [
+            "展业",
+            "工作台",
+            "会话记录",
+            "资源管理",
+            "SOP管理",
+            "监控统计",
+            "设置",
+            "账号设置",
+            "机构设置",
+        ]
     )
     expect(page.locator(".sidebar .nav-group")).to_have_text(["展业", "设置"])
 
