@@ -28,6 +28,7 @@ from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error_response
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
+from zhanye_sdk.merchant.auto_sms_settings import AUTO_SMS_KINDS, AUTO_SMS_PLACEHOLDERS
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.care import CareBook
@@ -123,6 +124,15 @@ class NoteForm:
 class LevelForm:
     name: str
     discount: str
+
+
+@attrs.frozen
+class AutoSmsForm:
+    template: str
+    enabled: bool
+    cooldown_s: int
+    quiet_start: str | None = None
+    quiet_end: str | None = None
 
 
 @attrs.frozen
@@ -223,6 +233,8 @@ class MerchantApi:
         r("PUT", "/api/desk/calls/{call_id}/notes", self.note_call)
         r("GET", "/api/desk/calls", self.call_log)
         r("GET", "/api/desk/calls/missed", self.missed_reminder)
+        r("GET", "/api/desk/auto-sms", self.auto_sms)
+        r("PUT", "/api/desk/auto-sms/{kind}", self.save_auto_sms)
         r("GET", "/api/desk/levels", self.levels)
         r("POST", "/api/desk/levels", self.add_level)
         r("PATCH", "/api/desk/levels/{level_id}", self.edit_level)
@@ -531,6 +543,36 @@ class MerchantApi:
         return ApiResponse.of_json(
             {"items": [{**_json(e), "display_name": e.display_name} for e in found]}
         )
+
+    # ---- automatic messages (系统设置 → 挂机短信, 未接来电回复) -----------------------------
+
+    async def _auto_sms(self) -> dict[str, Any]:
+        rules = self.calldesk.rules
+        defaults = {"hang_up": rules.hang_up, "missed": rules.missed}
+        return {
+            "placeholders": sorted(AUTO_SMS_PLACEHOLDERS),
+            **{
+                kind: _json(await self.desk.auto_sms.rule(kind, defaults[kind]))
+                for kind in AUTO_SMS_KINDS
+            },
+        }
+
+    async def auto_sms(self, request: ApiRequest) -> ApiResponse:
+        """The hang-up SMS and the missed-call reply as they apply now."""
+        return ApiResponse.of_json(await self._auto_sms())
+
+    async def save_auto_sms(self, request: ApiRequest, kind: str) -> ApiResponse:
+        """Keep the shop's setting of one automatic message."""
+        form = structure(request.json(), AutoSmsForm)
+        await self.desk.auto_sms.save(
+            kind,
+            template=form.template,
+            enabled=form.enabled,
+            quiet_start=form.quiet_start,
+            quiet_end=form.quiet_end,
+            cooldown_s=form.cooldown_s,
+        )
+        return ApiResponse.of_json(await self._auto_sms())
 
     # ---- membership levels ------------------------------------------------------------
 

@@ -64,7 +64,9 @@ def readable_number(caller_id: str | None) -> str | None:
 
 @attrs.frozen
 class CallDeskRules:
-    """The two automatic messages; ``{name}`` and ``{shop}`` are filled in."""
+    """The two automatic messages as built in, until the shop saves its own (系统设置,
+    :class:`~zhanye_sdk.merchant.auto_sms_settings.AutoSmsSettings`); ``{name}`` and
+    ``{shop}`` are filled in."""
 
     shop: str = "本店"
     hang_up: AutoSmsRule = AutoSmsRule(template="{name}您好，感谢致电{shop}，期待您的光临！")
@@ -287,7 +289,8 @@ class CallDesk:
         return CallRecord(int(row_id), shown, "in", outcome, started_at, max(0, duration_s), None)
 
     async def _auto_sms(self, call_id: int, number: str, kind: str, now: datetime) -> AutoSmsSent:
-        rule = self.rules.missed if kind == "missed" else self.rules.hang_up
+        default = self.rules.missed if kind == "missed" else self.rules.hang_up
+        rule = await self._desk.auto_sms.rule(kind, default)
         now_ms = to_ms(now)
         async with self._desk.db.connect() as conn:
             last = (

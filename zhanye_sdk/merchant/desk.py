@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zhanye_sdk.clock import Clock, SystemClock
 from zhanye_sdk.errors import ConflictError, InvalidInput
+from zhanye_sdk.merchant.auto_sms_settings import AutoSmsSettings
 from zhanye_sdk.merchant.book import CustomerBook
 from zhanye_sdk.merchant.calllog import CallLog
 from zhanye_sdk.merchant.groups import CustomerGroups
@@ -56,6 +57,8 @@ class MerchantDesk:
         self.groups = CustomerGroups(db)
         #: The call log (通信记录).
         self.calls = CallLog(db, clock, self.timezone)
+        #: The shop's 挂机短信 and 未接来电回复 settings.
+        self.auto_sms = AutoSmsSettings(db)
         self.reservations = ReservationBook(db, clock, self.timezone)
         self.ledger = SalesLedger(db, clock, self.timezone)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
 
 __all__ = [
     "auto_sms_log",
+    "auto_sms_settings",
     "calls",
     "care_sent",
     "care_settings",
@@ -182,4 +183,15 @@ holidays = Table(
     Column("day", String(10), nullable=False, unique=True),
     Column("template", Text, nullable=False),
     Column("send_at", String(5), nullable=False),
+)
+
+auto_sms_settings = Table(
+    "merchant_auto_sms_settings",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("template", Text, nullable=False),
+    Column("quiet_start", String(5)),
+    Column("quiet_end", String(5)),
+    Column("cooldown_s", Integer, nullable=False),
 )
