@@ -253,7 +253,7 @@ function connect() {
       refreshCalls();
       // It stays open: the desk finishes the notes and closes it (关闭) or saves.
     } else if (type === "AutoSmsSent") {
-      toast(data.sent ? t("autoSms", { number: data.number }) : t("autoSmsHeld", { number: data.number, reason: autoSmsText(data.reason, data.detail) }));
+      toast(data.sent ? t("autoSms", { number: data.number }) : t("autoSmsSkipped", { number: data.number, reason: autoSmsText(data.reason, data.detail) }));
       refreshCalls();
     }
   });
@@ -507,6 +507,7 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
     if (tab.dataset.tab === "book") searchCustomers(document.querySelector("#search").value).catch(() => {});
     if (tab.dataset.tab === "ledger") loadReport();
     if (tab.dataset.tab === "levels") loadLevels();
+    if (tab.dataset.tab === "settings") loadAutoSms().catch((error) => toast(explain(error)));
     if (tab.dataset.tab === "calls") loadCalls().catch((error) => toast(explain(error)));
     if (tab.dataset.tab === "groups") loadGroups().catch((error) => toast(explain(error)));
     if (tab.dataset.tab === "care") loadCare();
@@ -1251,3 +1252,42 @@ document.querySelector("#note-form").addEventListener("submit", async (event) =>
     document.querySelector("#note-result").textContent = explain(error);
   }
 });
+
+// 系统设置: the hang-up SMS (挂机短信) and the missed-call reply (未接来电回复). The SDK
+// checks the text's placeholders and the times, and says what is wrong.
+function showAutoSms(settings) {
+  for (const form of document.querySelectorAll("form.auto-sms")) {
+    const rule = settings[form.dataset.kind];
+    const f = form.elements;
+    f.enabled.checked = rule.enabled;
+    f.template.value = rule.template;
+    f.quiet_start.value = rule.quiet_start ? rule.quiet_start.slice(0, 5) : "";
+    f.quiet_end.value = rule.quiet_end ? rule.quiet_end.slice(0, 5) : "";
+    f.cooldown.value = String(Math.round((rule.cooldown_s / 3600) * 100) / 100);
+  }
+}
+
+async function loadAutoSms() {
+  showAutoSms(await call("GET", "/api/desk/auto-sms"));
+}
+
+for (const form of document.querySelectorAll("form.auto-sms")) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const f = form.elements;
+    const result = form.querySelector(".result");
+    try {
+      const settings = await call("PUT", `/api/desk/auto-sms/${form.dataset.kind}`, {
+        template: f.template.value,
+        enabled: f.enabled.checked,
+        quiet_start: f.quiet_start.value || null,
+        quiet_end: f.quiet_end.value || null,
+        cooldown_s: Math.round(Number(f.cooldown.value || 0) * 3600),
+      });
+      showAutoSms(settings);
+      result.textContent = t("settingsSaved", { what: t(form.dataset.kind === "missed" ? "missedSms" : "hangUpSms") });
+    } catch (error) {
+      result.textContent = explain(error);
+    }
+  });
+}
