@@ -6,7 +6,9 @@
 2. End-of-utterance latency: from the moment the last chunk of an utterance (plus the
    endpointer's hang-over) is pushed to the moment its final segment comes out, p50/p99
    over repeated utterances, against the bare decode time of the same audio.
-3. CPU per listened participant: process CPU seconds per second of a speaker who talks
+3. Hotwords: each clip decoded with no hotwords, with the phrases of a flow that include
+   what the clip says, and with unrelated phrases only (does biasing invent phrases?).
+4. CPU per listened participant: process CPU seconds per second of a speaker who talks
    half of the time (the clips with pauses between), i.e. what one more listened
    participant costs on average.
 """
@@ -103,6 +105,25 @@ def main() -> None:
         cer_ours.append(edit_distance(ours, reference) / len(reference))
         cer_base.append(edit_distance(base, reference) / len(reference))
         table.add(name, reference, ours, f"{cer_ours[-1]:.3f}", base, f"{cer_base[-1]:.3f}")
+
+    said = {
+        "aishell1-BAC009S0764W0121.wav": "交易几乎停滞",
+        "speech-recognition-chinese.flac": "砸自己的脚",
+    }
+    unrelated = ["保险产品", "风险揭示", "犹豫期", "资产配置", "健康告知"]
+    for name, reference in REFERENCE.items():
+        audio16 = clip(name, 16_000)
+        cells = []
+        for label, words in (
+            ("none", []),
+            ("flow incl. the said phrase", [said[name], *unrelated[:3]]),
+            ("unrelated only", unrelated),
+        ):
+            text = engine.decode(audio16, words)
+            cells.append(
+                f"{label}: {text} (CER {edit_distance(text, reference) / len(reference):.2f})"
+            )
+        table.notes.append(f"hotwords, {name}: " + "; ".join(cells))
 
     # Latency and CPU: the AISHELL sentence again and again with 2 s pauses.
     speech = clip("aishell1-BAC009S0764W0121.wav")
