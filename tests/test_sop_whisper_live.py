@@ -27,7 +27,7 @@ from . import material_files
 from .hall_pages import open_hall, share_file
 from .media_world import LOOPBACK_MEDIA
 from .platform_world import World, build_world
-from .test_sop_whisper import clip
+from .test_sop_whisper import clip, edit_distance
 from .webhost import CHROMIUM_ARGS, RunningHost
 
 pytestmark = pytest.mark.e2e
@@ -135,7 +135,9 @@ def test_a_spoken_key_phrase_ticks_its_node_and_is_kept_in_the_record(
         assert said.status == "executed"
         assert said.role == "salesperson"
         assert said.speaker
-        assert said.text is not None and "交易" in said.text, said
+        # The words heard where the phrase was matched, as recognised (a character may be
+        # missing or misheard: the matcher's edit and pinyin channels take those).
+        assert said.text is not None and edit_distance(said.text, KEY_PHRASE) <= 2, said
         assert said.time_ms is not None and said.time_ms >= 0
         assert by_title["犹豫期说明"].status == "missed"
     finally:
