@@ -90,7 +90,12 @@ class RunningKiosk(ThreadedLoop):
                     GatewayConfig(signature="小馆", limits=limits),
                     lock=sms_lock(lambda: self.registration),
                 )
-                calldesk = CallDesk(self.desk, gateway, CallDeskRules(shop="小馆"))
+                calldesk = CallDesk(
+                    self.desk,
+                    gateway,
+                    CallDeskRules(shop="小馆"),
+                    registration=lambda: self.registration,
+                )
                 self.runtime = DeskRuntime(
                     modem, gateway, calldesk, lambda: self.registration, poll=0.1
                 )

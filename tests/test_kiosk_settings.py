@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from zhanye_sdk.merchant.registration import Registration
+
 from .kiosk_world import RunningKiosk
 
 pytestmark = pytest.mark.e2e
@@ -83,4 +85,18 @@ def test_the_hang_up_sms_set_at_the_desk_reaches_the_caller(
     # (The shop's clock stands still in this test: both calls start at about noon.)
     expect(rows.filter(has_text="未发送：免打扰时段")).to_have_count(1)
     expect(rows.filter(has_text="已发送")).to_have_count(1)
+    assert len(kiosk.sim.sent) == 1
+
+    # Quiet hours off, but the SIM's subscription has lapsed: held back, and the desk
+    # says so in the SDK's words.
+    page.get_by_role("tab", name="系统设置").click()
+    form.get_by_label("免打扰开始").fill("")
+    form.get_by_label("免打扰结束").fill("")
+    form.get_by_role("button", name="保存").click()
+    expect(form.locator(".result")).to_have_text("已保存：挂机短信")
+    kiosk.registration = Registration(False, message="subscription ended")
+    answer_and_hang_up(page, kiosk)
+    expect(page.locator("#toast")).to_contain_text(
+        "自动短信（13800138000）未发送：短信功能被锁定（这张 SIM 卡没有有效的订阅"
+    )
     assert len(kiosk.sim.sent) == 1

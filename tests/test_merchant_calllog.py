@@ -16,6 +16,7 @@ from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.calldesk import AutoSmsSent, CallDesk
+from zhanye_sdk.merchant.registration import Registration
 
 pytestmark = pytest.mark.anyio
 
@@ -141,3 +142,23 @@ async def test_notes_written_after_the_call_are_on_the_customers_log(
     (noted,) = await desk.calls.search(customer_id=zhang.id)
     assert noted.notes == "改订周日 6 位"
     assert [h.notes for h in await desk.customers.history(zhang.id)] == ["改订周日 6 位"]
+
+
+async def test_the_daily_quota_also_bounds_the_automatic_messages(
+    world: tuple[MerchantDesk, CallDesk, ManualClock],
+) -> None:
+    desk, _, clock = world
+    gateway = LoggingSmsGateway()
+    calldesk = CallDesk(desk, gateway, registration=lambda: Registration(True, quota_per_day=1))
+    first = await call(calldesk, "13800138000", answered=False)
+    assert any(isinstance(e, AutoSmsSent) and e.sent for e in first)
+    second = await call(calldesk, "13900139000", answered=True)
+    (skipped,) = [e for e in second if isinstance(e, AutoSmsSent)]
+    assert (skipped.sent, skipped.reason) == (False, "quota")
+    assert len(gateway.sent) == 1
+    rows = await desk.calls.search(kind="answered")
+    assert [(e.auto_sms, e.auto_sms_detail) for e in rows] == [("quota", "今日短信额度已用完")]
+    # A new day in the shop's zone: the quota is back.
+    clock.advance(24 * 3600)
+    third = await call(calldesk, "13900139000", answered=True)
+    assert any(isinstance(e, AutoSmsSent) and e.sent for e in third)

@@ -117,7 +117,9 @@ def main() -> None:
             GatewayConfig(signature=args.shop),
             lock=sms_lock(sim_registration.current),
         )
-        calldesk = CallDesk(desk, gateway, CallDeskRules(shop=args.shop))
+        calldesk = CallDesk(
+            desk, gateway, CallDeskRules(shop=args.shop), registration=sim_registration.current
+        )
         chores = Housekeeping(
             desk,
             Path(make_url(args.db).database or "var/merchant.db"),

@@ -14,7 +14,7 @@ Whatever the device says is input, not trusted: a caller ID that is no phone num
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
 from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log, calls
 from zhanye_sdk.merchant.templates import fill
@@ -118,7 +119,8 @@ class AutoSmsSent:
     kind: str  # hang_up | missed
     sent: bool
     #: ``ok``, or why not: ``disabled``, ``quiet``, ``cooldown``, ``opted_out``,
-    #: ``blocked`` (the SIM's registration lock), ``refused`` (the gateway's limits).
+    #: ``quota`` (the registration's daily quota is used up), ``blocked`` (the SIM's
+    #: registration lock), ``refused`` (the gateway refused it).
     reason: str
     #: The gateway's words when it held back or refused the message.
     detail: str | None = None
@@ -145,9 +147,17 @@ class CallDesk:
     """Turns call events into desk events; run ``feed`` for each modem event."""
 
     def __init__(
-        self, desk: MerchantDesk, sms_gateway: SmsGateway, rules: CallDeskRules | None = None
+        self,
+        desk: MerchantDesk,
+        sms_gateway: SmsGateway,
+        rules: CallDeskRules | None = None,
+        *,
+        registration: Callable[[], Registration | None] | None = None,
     ) -> None:
+        """``registration``: the SIM's registration now; its daily quota (shared with
+        bulk SMS and greetings) also bounds the automatic messages."""
         self._desk = desk
+        self._registration = registration
         self._sms = sms_gateway
         self.rules = rules or CallDeskRules()
         self._zone = ZoneInfo(self.rules.timezone)
@@ -258,6 +268,23 @@ class CallDesk:
             out.append(result)
         return out
 
+    async def _quota_left(self, now: datetime) -> int | None:
+        """Messages the registration still allows today (None: no quota known)."""
+        registration = self._registration() if self._registration is not None else None
+        if registration is None or not registration.active:
+            return None  # the gateway's lock holds the message back and says why
+        local = now.astimezone(self._zone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self._desk.db.connect() as conn:
+            sent = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(auto_sms_log)
+                    .where(auto_sms_log.c.sent_ms >= to_ms(midnight))
+                )
+            ).scalar_one()
+        return registration.quota_per_day - int(sent)
+
     async def _note_auto_sms(self, call_id: int, result: AutoSmsSent) -> None:
         """What became of the call's automatic SMS, for the call log."""
         async with self._desk.db.begin() as conn:
@@ -306,6 +333,9 @@ class CallDesk:
         customer = await self._desk.customers.by_phone(number)
         if customer is not None and customer.opted_out:
             return AutoSmsSent(call_id, number, kind, False, "opted_out")
+        quota = await self._quota_left(now)
+        if quota is not None and quota <= 0:
+            return AutoSmsSent(call_id, number, kind, False, "quota", "今日短信额度已用完")
         name = customer.name if customer and customer.name else ""
         text = fill(rule.template, {"name": name, "shop": self.rules.shop})
         try:
@@ -316,7 +346,12 @@ class CallDesk:
         held = [r for r in results or () if getattr(r, "status", "") == "blocked"]
         if held:
             # Held back (e.g. the SIM is not registered): no cooldown starts.
-            return AutoSmsSent(call_id, number, kind, False, "blocked", held[0].error or None)
+            lock = getattr(self._sms, "locked", None)
+            refusal = lock() if callable(lock) else None
+            why = (refusal.zh or str(refusal)) if isinstance(refusal, ZhanyeError) else None
+            return AutoSmsSent(
+                call_id, number, kind, False, "blocked", why or held[0].error or None
+            )
         async with self._desk.db.begin() as conn:
             await conn.execute(
                 auto_sms_log.insert().values(phone=number, kind=kind, sent_ms=now_ms)

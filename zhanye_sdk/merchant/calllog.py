@@ -39,7 +39,7 @@ class CallLogEntry:
     duration_s: int
     notes: str | None
     #: ``sent``, a reason it was not (``quiet``, ``cooldown``, ``disabled``,
-    #: ``opted_out``, ``blocked``, ``refused``) or None (no automatic SMS for this call).
+    #: ``opted_out``, ``quota``, ``blocked``, ``refused``) or None (no automatic SMS).
     auto_sms: str | None
     auto_sms_detail: str | None
 
