@@ -1,5 +1,6 @@
 """系统设置 → 挂机短信 and 未接来电回复: the shop's text (placeholders checked by the
-template module), on/off, quiet hours and cooldown are kept and drive the call desk."""
+template module), on/off, quiet hours and cooldown are kept and drive the call desk;
+fuzzed: any typed setting or group name is accepted or refused clearly."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.devices.calls import CallDirection, CallEnded, CallOutcome, IncomingCall
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.merchant import MerchantDesk
+from zhanye_sdk.merchant.auto_sms_settings import check_rule
 from zhanye_sdk.merchant.calldesk import AutoSmsSent, CallDesk, CallDeskRules
+from zhanye_sdk.merchant.groups import check_group_name
+from zhanye_sdk.merchant.templates import fill
 
 pytestmark = pytest.mark.anyio
 
@@ -95,6 +101,7 @@ async def test_the_shops_hang_up_text_is_kept_and_sent(tmp_path: Path) -> None:
         ({"template": "长" * 301}, "挂机短信内容须为"),
         ({"quiet_start": "21:00", "quiet_end": None}, "免打扰时段"),
         ({"quiet_start": "9点", "quiet_end": "10:00"}, "免打扰开始时间"),
+        ({"quiet_start": "21:00", "quiet_end": "08:00xyz"}, "免打扰结束时间"),
         ({"quiet_start": "10:00", "quiet_end": "10:00"}, "免打扰时段"),
         ({"cooldown_s": -1}, "发送间隔"),
         ({"cooldown_s": 31 * 24 * 3600}, "发送间隔"),
@@ -122,3 +129,40 @@ async def test_a_bad_setting_is_refused_and_nothing_changes(
             await desk.auto_sms.save("birthday", **good)  # type: ignore[arg-type]
     finally:
         await desk.close()
+
+
+@given(
+    template=st.text(max_size=320),
+    start=st.one_of(st.none(), st.text(max_size=9)),
+    end=st.one_of(st.none(), st.text(max_size=9)),
+    cooldown=st.integers(min_value=-(10**6), max_value=10**8),
+)
+def test_any_typed_setting_is_a_rule_or_a_clear_refusal(
+    template: str, start: str | None, end: str | None, cooldown: int
+) -> None:
+    try:
+        rule = check_rule(
+            "missed",
+            template=template,
+            enabled=True,
+            quiet_start=start,
+            quiet_end=end,
+            cooldown_s=cooldown,
+        )
+    except InvalidInput as exc:
+        assert exc.zh
+        return
+    # A rule that was accepted always fills without error.
+    fill(rule.template, {"name": "张三", "shop": "小馆"})
+    assert 0 <= rule.cooldown_s <= 30 * 24 * 3600
+
+
+@given(st.text(max_size=40))
+def test_any_group_name_is_kept_or_refused_clearly(name: str) -> None:
+    try:
+        kept = check_group_name(name)
+    except InvalidInput as exc:
+        assert exc.zh
+        return
+    assert 1 <= len(kept) <= 32 and kept == kept.strip()
+    assert not any(sep in kept for sep in ",，、;；\n")

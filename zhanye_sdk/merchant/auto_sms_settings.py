@@ -23,7 +23,7 @@ __all__ = ["AUTO_SMS_KINDS", "AUTO_SMS_PLACEHOLDERS", "AutoSmsSettings", "check_
 AUTO_SMS_KINDS = ("hang_up", "missed")
 #: What the shop may write in these messages: the caller's name and the shop's.
 AUTO_SMS_PLACEHOLDERS = frozenset({"name", "shop"})
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(:00)?$")
 _MAX_TEMPLATE = 300
 _MAX_COOLDOWN_S = 30 * 24 * 3600
 _KIND_ZH = {"hang_up": "挂机短信", "missed": "未接来电回复"}
@@ -40,7 +40,7 @@ def _kind(kind: str) -> str:
 def _clock(text: str | None, label_zh: str) -> time | None:
     if text is None or not text.strip():
         return None
-    found = _HH_MM.match(text.strip()[:5]) if len(text.strip()) in (5, 8) else None
+    found = _HH_MM.match(text.strip())
     if found is None:
         raise InvalidInput(
             f"{text!r} is no HH:MM time", zh=f"{label_zh}须为“时:分”，如 21:00（“{text}”不符合）"
