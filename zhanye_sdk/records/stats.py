@@ -290,6 +290,8 @@ class StatsService:
 
         timed = sa.and_(sessions.c.started_ms.is_not(None), sessions.c.ended_ms.is_not(None))
         ready = session_media.c.recording_status == "ready"
+        r = sop_session_reports
+        # One pass over the period's sessions: media and QA report are one row each (or none).
         session_q = (
             sa.select(
                 index,
@@ -298,9 +300,15 @@ class StatsService:
                 sa.func.sum(sa.case((timed, 1), else_=0)),
                 sa.func.sum(sa.case((timed, sessions.c.ended_ms - sessions.c.started_ms), else_=0)),
                 sa.func.sum(sa.case((ready, 1), else_=0)),
+                sa.func.count(r.c.qa_score),
+                sa.func.sum(r.c.qa_score),
+                # A salesperson's name as their sessions carry it (an org's comes from below).
+                sa.func.max(sessions.c.host_name) if by_host else sa.null(),
             )
             .select_from(
-                sessions.outerjoin(session_media, session_media.c.session_id == sessions.c.id)
+                sessions.outerjoin(
+                    session_media, session_media.c.session_id == sessions.c.id
+                ).outerjoin(r, r.c.session_id == sessions.c.id)
             )
             .where(*where)
             .group_by(index, key)
@@ -319,13 +327,6 @@ class StatsService:
             .where(*where)
             .group_by(index, key)
         )
-        r = sop_session_reports
-        qa_q = (
-            sa.select(index, key, sa.func.count(r.c.qa_score), sa.func.sum(r.c.qa_score))
-            .select_from(sessions.join(r, r.c.session_id == sessions.c.id))
-            .where(*where)
-            .group_by(index, key)
-        )
         # Violations live inside each report's JSON: only the reports that lost points
         # are read, one column each.
         failing_q = (
@@ -333,21 +334,10 @@ class StatsService:
             .select_from(sessions.join(r, r.c.session_id == sessions.c.id))
             .where(*where, r.c.qa_score < 100)
         )
-        if by_host:
-            names_q: Any = (
-                sa.select(key, sa.func.max(sessions.c.host_name)).where(*where).group_by(key)
-            )
-        else:
-            names_q = (
-                sa.select(organizations.c.id, organizations.c.name)
-                .where(
-                    organizations.c.id.in_(sa.select(sessions.c.org_id).where(*where).distinct())
-                )
-                .order_by(organizations.c.name)
-            )
         violations: Counter[tuple[str, str]] = Counter()
         async with self._db.connect() as conn:
-            for b, g, n, t, d, v in await conn.execute(session_q):
+            names: dict[str, str] = {}
+            for b, g, n, t, d, v, qa_n, qa_total, name in await conn.execute(session_q):
                 add(
                     b,
                     g,
@@ -356,8 +346,20 @@ class StatsService:
                         timed_sessions=whole(t),
                         duration_ms_total=whole(d),
                         video_sessions=whole(v),
+                        qa_reports=int(qa_n),
+                        qa_score_total=whole(qa_total),
                     ),
                 )
+                if name is not None:
+                    names[str(g)] = str(name)
+            if not by_host and parts:
+                org_ids = sorted({g for _, g in parts})
+                found = await conn.execute(
+                    sa.select(organizations.c.id, organizations.c.name).where(
+                        organizations.c.id.in_(org_ids)
+                    )
+                )
+                names = {str(i): str(n) for i, n in found}
             for b, g, c, *scores in await conn.execute(people_q):
                 one, two, three, four, five = (whole(s) for s in scores)
                 counts = (one, two, three, four, five)
@@ -366,9 +368,6 @@ class StatsService:
                     g,
                     Figures(customers=whole(c), evaluations=sum(counts), evaluation_counts=counts),
                 )
-            for b, g, n, total in await conn.execute(qa_q):
-                add(b, g, Figures(qa_reports=int(n), qa_score_total=whole(total)))
-            names = {str(i): str(n) for i, n in await conn.execute(names_q)}
             for (text,) in await conn.execute(failing_q):
                 for v in json.loads(text).get("violations", []):
                     violations[(str(v.get("rule_name", "")), str(v.get("kind", "")))] += 1
