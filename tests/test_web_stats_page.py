@@ -3,8 +3,11 @@ the figures, the drill-down into an organization, and who sees the page."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +54,7 @@ def test_company_admin_sees_charts_and_figures_and_drills_into_an_org(
 ) -> None:
     world, planned = host.extra
     mine = [s for s in planned if s.company == "A" and in_period(s)]
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     errors: list[str] = []
     try:
         page: Page = context.new_page()
@@ -87,6 +90,15 @@ def test_company_admin_sees_charts_and_figures_and_drills_into_an_org(
         expect(page.locator('[data-figure="stats.col.sessions"] .value')).to_have_text(
             str(total["sessions"])
         )
+        # The chart's table as CSV: the same numbers, in Chinese.
+        with page.expect_download() as download_info:
+            page.locator("#chart-sessions-panel").get_by_role("button", name="导出 CSV").click()
+        download = download_info.value
+        assert download.suggested_filename.startswith("监控统计-按时间-")
+        text = Path(download.path()).read_text(encoding="utf-8-sig")
+        table = list(csv.reader(io.StringIO(text)))
+        assert table[0][:2] == ["日期", "会话数"]
+        assert [r[:2] for r in table[1:]] == [[r[0], r[1].replace(",", "")] for r in day_rows(page)]
         groups = page.locator("#table-groups tbody tr")
         expect(groups).to_have_count(2)
         expect(page.locator("#groups-title")).to_have_text("各机构会话")
@@ -121,6 +133,10 @@ def test_an_org_admin_sees_only_their_organization(browser: Any, host: RunningHo
         )
         expect(page.locator("#table-groups tbody tr")).to_have_count(1)
         expect(page.locator("#table-groups tbody td").first).to_have_text("sp_A2")
+        # English second: the charts' titles follow the page's language.
+        page.goto(f"{host.url}/stats?{PERIOD}&lang=en")
+        expect(page.locator("#chart-sessions .xtitle")).to_have_text("Date")
+        expect(page.locator("#chart-sessions .ytitle").first).to_have_text("Sessions")
     finally:
         context.close()
 
