@@ -6,9 +6,10 @@ QA reports with violations), on SQLite and on a throwaway PostgreSQL.
 
 Cases, as the company admin of company A over three days, per day:
 
-- ``StatsService.stats``: grouped SQL aggregates (by day bucket × organization), one
-  query per figure family, plus the JSON of the QA reports that lost points (top
-  violations);
+- ``StatsService.stats``: grouped SQL aggregates (by day bucket × organization): one
+  pass over sessions with their media and QA rows, one over their participants, and
+  the top violations unnested from the reports' JSON in SQL (``json_each`` /
+  ``jsonb_array_elements``);
 - the same drilled into one organization (by salesperson);
 - baseline: load the period's sessions, their participants and their QA reports (the
   columns the figures need) and add them up in Python — what a page would do on top of

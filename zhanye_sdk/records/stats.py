@@ -15,8 +15,6 @@ missing one.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -24,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from zhanye_sdk.errors import InvalidInput, PermissionDenied
 from zhanye_sdk.facade import Platform
@@ -327,14 +326,28 @@ class StatsService:
             .where(*where)
             .group_by(index, key)
         )
-        # Violations live inside each report's JSON: only the reports that lost points
-        # are read, one column each.
-        failing_q = (
-            sa.select(r.c.qa)
-            .select_from(sessions.join(r, r.c.session_id == sessions.c.id))
-            .where(*where, r.c.qa_score < 100)
+        # Violations live inside each report's JSON: the database unnests and counts them.
+        if self._db.dialect == "postgresql":
+            items: Any = (
+                sa.func.jsonb_array_elements(sa.cast(r.c.qa, JSONB)["violations"])
+                .table_valued("value")
+                .alias("v")
+            )
+            rule = items.c.value.op("->>")("rule_name")
+            kind = items.c.value.op("->>")("kind")
+        else:
+            items = sa.func.json_each(r.c.qa, "$.violations").table_valued("value").alias("v")
+            rule = sa.func.json_extract(items.c.value, "$.rule_name")
+            kind = sa.func.json_extract(items.c.value, "$.kind")
+        times = sa.func.count().label("n")
+        violations_q = (
+            sa.select(rule.label("rule"), kind.label("kind"), times)
+            .select_from(sessions.join(r, r.c.session_id == sessions.c.id).join(items, sa.true()))
+            .where(*where)
+            .group_by(rule, kind)
+            .order_by(times.desc(), rule, kind)
+            .limit(TOP_VIOLATIONS)
         )
-        violations: Counter[tuple[str, str]] = Counter()
         async with self._db.connect() as conn:
             names: dict[str, str] = {}
             for b, g, n, t, d, v, qa_n, qa_total, name in await conn.execute(session_q):
@@ -368,9 +381,10 @@ class StatsService:
                     g,
                     Figures(customers=whole(c), evaluations=sum(counts), evaluation_counts=counts),
                 )
-            for (text,) in await conn.execute(failing_q):
-                for v in json.loads(text).get("violations", []):
-                    violations[(str(v.get("rule_name", "")), str(v.get("kind", "")))] += 1
+            violations = [
+                ViolationCount(str(name or ""), str(k or ""), int(n))
+                for name, k, n in await conn.execute(violations_q)
+            ]
         per_bucket = [Figures() for _ in starts]
         per_group: dict[str, Figures] = {}
         for (b, g), figures in parts.items():
@@ -391,10 +405,5 @@ class StatsService:
             total=total,
             buckets=[BucketFigures(d, f) for d, f in zip(starts, per_bucket, strict=True)],
             groups=groups,
-            violations=[
-                ViolationCount(name, kind, n)
-                for (name, kind), n in sorted(violations.items(), key=lambda x: (-x[1], x[0]))[
-                    :TOP_VIOLATIONS
-                ]
-            ],
+            violations=violations,
         )
