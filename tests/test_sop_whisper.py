@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import anyio
@@ -48,6 +49,17 @@ def clip(name: str, rate: int = 48_000) -> npt.NDArray[np.int16]:
     ]
     container.close()
     return np.concatenate(pieces).astype(np.int16)
+
+
+def spoken_wav(path: Path, pause_s: float) -> Path:
+    """A 48 kHz WAV of the AISHELL sentence between pauses (a fake microphone's file)."""
+    pause = np.zeros(int(48_000 * pause_s), dtype=np.int16)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(48_000)
+        f.writeframes(np.concatenate([pause, clip("aishell1-BAC009S0764W0121.wav"), pause]))
+    return path
 
 
 def edit_distance(a: str, b: str) -> int:

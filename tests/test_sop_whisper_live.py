@@ -5,13 +5,11 @@ with the recognised text, the speaker and the time kept in the session's record.
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -25,10 +23,10 @@ from zhanye_sdk.sop.whisper import whisper_recogniser
 
 from . import material_files
 from .hall_pages import open_hall, share_file
-from .media_world import LOOPBACK_MEDIA
+from .media_world import LOOPBACK_MEDIA, launch_chromium
 from .platform_world import World, build_world
-from .test_sop_whisper import clip, edit_distance
-from .webhost import CHROMIUM_ARGS, RunningHost
+from .test_sop_whisper import edit_distance, spoken_wav
+from .webhost import RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -41,25 +39,9 @@ KEY_PHRASE = "交易几乎停滞"
 @pytest.fixture(scope="module")
 def speaking_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Chromium whose fake microphone says the AISHELL sentence, then is quiet (looped)."""
-    wav = tmp_path_factory.mktemp("speech") / "speech48k.wav"
-    quiet = np.zeros(48_000 * 2, dtype=np.int16)
-    with wave.open(str(wav), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(48_000)
-        f.writeframes(np.concatenate([quiet, clip("aishell1-BAC009S0764W0121.wav"), quiet]))
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-        f"--use-file-for-fake-audio-capture={wav}",
-    ]
+    wav = spoken_wav(tmp_path_factory.mktemp("speech") / "speech48k.wav", 2)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=args
-        )
+        browser = launch_chromium(playwright, microphone_wav=wav)
         try:
             yield browser
         finally:

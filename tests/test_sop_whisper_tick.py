@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-import wave
 from pathlib import Path
 
 import anyio
@@ -26,7 +25,7 @@ from zhanye_sdk.sop.speech import RoomSpeech
 from zhanye_sdk.sop.whisper import WhisperEngine, WhisperRecogniser
 
 from .media_world import invite_url, media_host
-from .test_sop_whisper import clip
+from .test_sop_whisper import spoken_wav
 
 pytestmark = [pytest.mark.anyio, pytest.mark.alone, pytest.mark.e2e]
 
@@ -36,13 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def test_listening_to_three_speakers_keeps_the_tick_on_time(
     tmp_path: Path, fast_config: PlatformConfig
 ) -> None:
-    wav = tmp_path / "speech.wav"
-    pause = np.zeros(48_000 * 3 // 2, dtype=np.int16)
-    with wave.open(str(wav), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(48_000)
-        f.writeframes(np.concatenate([pause, clip("aishell1-BAC009S0764W0121.wav"), pause]))
+    wav = spoken_wav(tmp_path / "speech.wav", 1.5)
     engine = await anyio.to_thread.run_sync(WhisperEngine)
     async with media_host(tmp_path, fast_config) as server:
         speech = RoomSpeech(WhisperRecogniser(engine))
