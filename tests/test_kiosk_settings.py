@@ -78,7 +78,9 @@ def test_the_hang_up_sms_set_at_the_desk_reaches_the_caller(
     form.get_by_role("button", name="保存").click()
     expect(form.locator(".result")).to_have_text("已保存：挂机短信")
     answer_and_hang_up(page, kiosk)
-    expect(page.locator("#toast")).to_have_text("自动短信（13800138000）未发送：免打扰时段")
+    expect(page.locator("#toast")).to_have_text(
+        "自动短信（13800138000）未发送：免打扰时段", timeout=15_000
+    )
     page.get_by_role("tab", name="通信记录").click()
     rows = page.locator("#calls tbody tr")
     expect(rows).to_have_count(2)

@@ -130,7 +130,7 @@ def test_playback_plays_the_segments_in_order_under_the_verification(
             )
             expect(items.nth(1)).to_have_class("current")
             wait_for(page, "document.querySelector('#player').currentTime >= 0.35")
-            assert page.evaluate("window.__played")[0] == 1
+            assert wait_for(page, "window.__played.length && window.__played")[0] == 1
 
             # One changed byte in the second segment: the page says the recording does not
             # match its manifest, and which segment.

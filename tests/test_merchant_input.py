@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -25,11 +24,13 @@ from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
+from zhanye_sdk.merchant.desk import MERCHANT_MIGRATIONS
 from zhanye_sdk.merchant.money import MAX_AMOUNT, parse_money
 from zhanye_sdk.merchant.numbers import normalize_number, sms_numbers
 from zhanye_sdk.merchant.schema import calls, customers
 from zhanye_sdk.merchant.templates import fill, parse
 from zhanye_sdk.merchant.transfer import import_customers
+from zhanye_sdk.store.database import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -384,10 +385,24 @@ async def test_the_shop_zone_is_the_desks_and_the_page_is_told(
         await berlin.close()
 
 
+def _downgrade(sync_connection: Any, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(MERCHANT_MIGRATIONS))
+    config.attributes["connection"] = sync_connection
+    command.downgrade(config, revision)
+
+
 async def test_customers_kept_as_plus_86_become_one_card_on_upgrade(database_url: str) -> None:
     desk = await MerchantDesk.open(database_url, clock=ManualClock(T0))
     try:
-        # As an older desk stored them: the number as the modem gave it.
+        # An older desk (schema m0005), which stored the number as the modem gave it.
+        async with desk.db.begin() as conn:
+            await conn.run_sync(_downgrade, "m0005")
         async with desk.db.begin() as conn:
             for phone, name in [
                 ("+8613912345678", "张三"),
@@ -418,12 +433,6 @@ async def test_customers_kept_as_plus_86_become_one_card_on_upgrade(database_url
                         duration_s=10,
                     )
                 )
-        async with desk.db.begin() as conn:
-            await conn.execute(
-                sa.text(
-                    "UPDATE alembic_version SET version_num = 'm0005' WHERE version_num = 'm0006'"
-                )
-            )
     finally:
         await desk.close()
     desk = await MerchantDesk.open(database_url, clock=ManualClock(T0))
