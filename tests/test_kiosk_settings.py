@@ -102,3 +102,35 @@ def test_the_hang_up_sms_set_at_the_desk_reaches_the_caller(
         "自动短信（13800138000）未发送：短信功能被锁定（这张 SIM 卡没有有效的订阅"
     )
     assert len(kiosk.sim.sent) == 1
+
+
+def test_typing_while_the_settings_load_loses_nothing(page: Page, kiosk: RunningKiosk) -> None:
+    # The settings answer late (a busy shop PC): what the person typed meanwhile stays,
+    # and saving the other form does not undo it either.
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/api/desk/auto-sms", hold)
+    page.get_by_role("tab", name="系统设置").click()
+    form = page.get_by_role("form", name="挂机短信")
+    form.get_by_label("短信内容").fill("{name}您好，欢迎再来")
+    form.get_by_label("免打扰开始").fill("")
+    form.get_by_label("免打扰结束").fill("")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()  # the settings arrive now
+    page.unroute("**/api/desk/auto-sms")
+    expect(form.get_by_label("免打扰结束")).to_have_value("")
+    page.wait_for_timeout(300)
+    expect(form.get_by_label("短信内容")).to_have_value("{name}您好，欢迎再来")
+    expect(form.get_by_label("免打扰开始")).to_have_value("")
+    missed = page.get_by_role("form", name="未接来电回复")
+    expect(missed.get_by_label("短信内容")).not_to_have_value("")  # the late answer filled it
+    missed.get_by_role("button", name="保存").click()
+    expect(missed.locator(".result")).to_have_text("已保存：未接来电回复")
+    expect(form.get_by_label("短信内容")).to_have_value("{name}您好，欢迎再来")
+    form.get_by_role("button", name="保存").click()
+    expect(form.locator(".result")).to_have_text("已保存：挂机短信")
+    expect(form.get_by_label("免打扰开始")).to_have_value("")

@@ -1254,16 +1254,23 @@ document.querySelector("#note-form").addEventListener("submit", async (event) =>
 });
 
 // 系统设置: the hang-up SMS (挂机短信) and the missed-call reply (未接来电回复). The SDK
-// checks the text's placeholders and the times, and says what is wrong.
-function showAutoSms(settings) {
+// checks the text's placeholders and the times, and says what is wrong. What the person
+// has typed stays: settings arriving meanwhile (the tab's load, the other form's save)
+// fill only the fields not touched since, and a save refreshes its own form.
+function showAutoSms(settings, saved = null) {
   for (const form of document.querySelectorAll("form.auto-sms")) {
     const rule = settings[form.dataset.kind];
     const f = form.elements;
-    f.enabled.checked = rule.enabled;
-    f.template.value = rule.template;
-    f.quiet_start.value = rule.quiet_start ? rule.quiet_start.slice(0, 5) : "";
-    f.quiet_end.value = rule.quiet_end ? rule.quiet_end.slice(0, 5) : "";
-    f.cooldown.value = String(Math.round((rule.cooldown_s / 3600) * 100) / 100);
+    const set = (field, apply) => {
+      if (form !== saved && field.dataset.edited) return;
+      delete field.dataset.edited;
+      apply();
+    };
+    set(f.enabled, () => { f.enabled.checked = rule.enabled; });
+    set(f.template, () => { f.template.value = rule.template; });
+    set(f.quiet_start, () => { f.quiet_start.value = rule.quiet_start ? rule.quiet_start.slice(0, 5) : ""; });
+    set(f.quiet_end, () => { f.quiet_end.value = rule.quiet_end ? rule.quiet_end.slice(0, 5) : ""; });
+    set(f.cooldown, () => { f.cooldown.value = String(Math.round((rule.cooldown_s / 3600) * 100) / 100); });
   }
 }
 
@@ -1272,6 +1279,9 @@ async function loadAutoSms() {
 }
 
 for (const form of document.querySelectorAll("form.auto-sms")) {
+  form.addEventListener("input", (event) => {
+    event.target.dataset.edited = "1";
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const f = form.elements;
@@ -1284,7 +1294,7 @@ for (const form of document.querySelectorAll("form.auto-sms")) {
         quiet_end: f.quiet_end.value || null,
         cooldown_s: Math.round(Number(f.cooldown.value || 0) * 3600),
       });
-      showAutoSms(settings);
+      showAutoSms(settings, form);
       result.textContent = t("settingsSaved", { what: t(form.dataset.kind === "missed" ? "missedSms" : "hangUpSms") });
     } catch (error) {
       result.textContent = explain(error);
