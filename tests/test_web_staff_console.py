@@ -262,6 +262,36 @@ def test_empty_lists_say_what_is_missing(page: Page, host: RunningHost) -> None:
     expect(page.locator("#accounts tbody")).to_have_text("暂无账号")
 
 
+def test_a_slow_first_load_does_not_undo_a_query(page: Page, host: RunningHost) -> None:
+    # The page's first, unfiltered list answers only after the person's own query: the
+    # query's answer stays on screen.
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if held or "name=" in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    log_in(page, host, "oa-A1")
+    page.wait_for_url("**/workbench")
+    page.route("**/api/accounts?*", hold_first)
+    page.goto(f"{host.url}/admin/accounts")
+    page.locator("#filters").get_by_label("姓名").fill("没有这个人")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#accounts tbody")).to_have_text("暂无账号")
+    assert held, "the first load was not held"
+    held[0].continue_()
+    page.wait_for_timeout(500)
+    expect(page.locator("#accounts tbody")).to_have_text("暂无账号")
+    page.unroute("**/api/accounts?*")
+    # 查询 pressed before the page's script was ready submits the form itself: the page
+    # that comes back applies the query.
+    page.goto(f"{host.url}/admin/accounts?name=没有这个人")
+    expect(page.locator("#filters").get_by_label("姓名")).to_have_value("没有这个人")
+    expect(page.locator("#accounts tbody")).to_have_text("暂无账号")
+
+
 def test_delete_is_offered_only_where_the_sdk_allows_it(page: Page, host: RunningHost) -> None:
     log_in(page, host, "sp-A1")
     link_tab(page)

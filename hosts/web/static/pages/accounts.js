@@ -20,10 +20,25 @@ fillSelect(document.querySelector("#filter-org"), orgs.map((o) => [o.id, o.name]
 fillSelect(document.querySelector("#form-role"), me.manageable_roles.map((r) => [r, t(`role.${r}`)]), false);
 fillSelect(document.querySelector("#form-org"), orgs.map((o) => [o.id, o.name]), false);
 
+// A query submitted before this script was ready reaches the page as its URL's query (the
+// form's own GET): it is applied, not lost.
+for (const [key, value] of new URLSearchParams(location.search)) {
+  const field = document.querySelector("#filters").elements[key];
+  if (field && value) {
+    field.value = value;
+    state.filters[key] = value;
+  }
+}
+
+// Only the newest query's answer is shown: an earlier, slower one (the page's first load
+// while the person already filters) must not replace it.
+let loads = 0;
+
 async function load() {
+  const mine = ++loads;
   const query = new URLSearchParams({ ...state.filters, offset: state.offset, limit: PAGE_SIZE });
   const page = await attempt(() => api("GET", `/api/accounts?${query}`));
-  if (!page) return;
+  if (!page || mine !== loads) return;
   state.total = page.total;
   const body = document.querySelector("#accounts tbody");
   body.replaceChildren();

@@ -29,10 +29,14 @@ function sizeText(bytes) {
   return `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
+// Only the newest query's answer is shown (an earlier, slower one must not replace it).
+let loads = 0;
+
 async function load() {
+  const mine = ++loads;
   const query = new URLSearchParams({ kind: state.kind, keyword: state.keyword });
   const page = await attempt(() => api("GET", `/api/materials?${query}`));
-  if (!page) return;
+  if (!page || mine !== loads) return;
   for (const tab of document.querySelectorAll("#kinds [role=tab]")) {
     tab.setAttribute("aria-selected", String(tab.dataset.kind === state.kind));
   }

@@ -56,11 +56,16 @@ function emptyRow(body, columns, key = "common.empty") {
   body.append(tr);
 }
 
+// Only the newest query's answer is shown (an earlier, slower one must not replace it).
+let loads = 0;
+
 async function load() {
+  const mine = ++loads;
   const errorBox = document.querySelector("#filter-error");
   errorBox.hidden = true;
   const query = new URLSearchParams({ ...state.filters, offset: state.offset, limit: PAGE_SIZE });
   const page = await attempt(() => api("GET", `/api/records?${query}`), errorBox);
+  if (mine !== loads) return;
   if (!page) return;
   const body = document.querySelector("#records tbody");
   body.replaceChildren();

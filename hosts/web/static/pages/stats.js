@@ -216,9 +216,14 @@ function params(extra = {}) {
   return new URLSearchParams(query).toString();
 }
 
+// Only the newest query's answer is drawn (an earlier, slower one must not replace it).
+let loads = 0;
+
 async function load() {
+  const mine = ++loads;
   errorBox.hidden = true;
   const stats = await attempt(() => api("GET", `/api/stats?${params()}`), errorBox);
+  if (mine !== loads) return;
   if (stats) draw(stats);
   const crumbs = document.querySelector("#stats-crumbs");
   crumbs.hidden = !(me.role !== "org_admin" && state.org);
