@@ -36,10 +36,10 @@ from harness import Table, bar_plot  # noqa: E402
 
 from hosts.web.delivery import StaticDelivery  # noqa: E402
 from hosts.web.server import build_app  # noqa: E402
+from zhanye_sdk import Platform  # noqa: E402
 from zhanye_sdk.media.service import MediaConfig  # noqa: E402
 from zhanye_sdk.platform import (  # noqa: E402
     PasswordHashing,
-    Platform,
     PlatformConfig,
     Role,
     ServiceHours,
