@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 from aiohttp import web
@@ -137,3 +139,19 @@ class RunningKiosk(ThreadedLoop):
         while len(self.sim.sent) < count and time.monotonic() < end:
             time.sleep(0.05)
         assert len(self.sim.sent) >= count, [s.text for s in self.sim.sent]
+
+
+def open_desk_page(browser: Any, kiosk: RunningKiosk) -> Iterator[Any]:
+    """The desk page at 1366×768 in the shop's zone, connected to its phone (a fixture body)."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, timezone_id="Asia/Shanghai"
+    )
+    try:
+        opened = context.new_page()
+        opened.goto(kiosk.desk_url)
+        expect(opened.locator("#status")).to_have_text("话机已连接")
+        yield opened
+    finally:
+        context.close()

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from zhanye_sdk.merchant.registration import Registration
 
-from .kiosk_world import RunningKiosk
+from .kiosk_world import RunningKiosk, open_desk_page
 
 pytestmark = pytest.mark.e2e
 
@@ -22,16 +22,7 @@ KIOSK_TRANSPORT = "pty"
 
 @pytest.fixture
 def page(browser: Any, kiosk: RunningKiosk) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport={"width": 1366, "height": 768}, timezone_id="Asia/Shanghai"
-    )
-    try:
-        opened: Page = context.new_page()
-        opened.goto(kiosk.desk_url)
-        expect(opened.locator("#status")).to_have_text("话机已连接")
-        yield opened
-    finally:
-        context.close()
+    yield from open_desk_page(browser, kiosk)
 
 
 def answer_and_hang_up(page: Page, kiosk: RunningKiosk) -> None:
