@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 from aiohttp import web
 from hypothesis import given
@@ -157,7 +158,12 @@ async def test_the_record_shows_each_customer_s_device(server: str) -> None:
             customer = Peer(await http.ws_connect(f"{ws}?seat={seat['seat_token']}"))
             await customer.next("session.welcome")
             await host.next("room.participant_joined")
-        record = await (await http.get(f"{server}/api/records/{sid}", headers=auth)).json()
+        # The record follows the room's events: wait (bounded) until it lists everyone.
+        for _ in range(100):
+            record = await (await http.get(f"{server}/api/records/{sid}", headers=auth)).json()
+            if len(record["participants"]) == len(devices) + 1:
+                break
+            await anyio.sleep(0.1)
     terminals = {p["name"]: p["terminal"] for p in record["participants"]}
     assert terminals == {
         "sp_A1": "pc-web",

@@ -170,6 +170,8 @@ for (const dialog of document.querySelectorAll("dialog")) {
 }
 
 document.querySelector("#new-account").addEventListener("click", () => openAccountDialog(null));
+// Enabled only now: a click before this script was ready would do nothing.
+document.querySelector("#new-account").disabled = false;
 document.querySelector("#filters").addEventListener("submit", (event) => {
   event.preventDefault();
   const fields = new FormData(event.target);
