@@ -40,6 +40,7 @@ GROUND = {
     "zhanye_sdk.clock",
     "zhanye_sdk.error_codes",
     "zhanye_sdk.errors",
+    "zhanye_sdk.lifecycle",
     "zhanye_sdk.ratelimit",
     "zhanye_sdk.wire",
 }
