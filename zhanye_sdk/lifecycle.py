@@ -85,7 +85,12 @@ class SessionEnded:
 
 
 LifecycleEvent = (
-    SessionStarted | ParticipantEntered | ParticipantLeft | ShareChanged | HostChanged | SessionEnded
+    SessionStarted
+    | ParticipantEntered
+    | ParticipantLeft
+    | ShareChanged
+    | HostChanged
+    | SessionEnded
 )
 #: A capability's reaction to a lifecycle event.
 LifecycleHandler = Callable[[LifecycleEvent], Awaitable[None]]
