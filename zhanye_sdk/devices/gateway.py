@@ -21,6 +21,10 @@ Sending respects per-SIM limits (a token bucket for the pace, sliding hour and d
 windows from the persistent send log), skips a repeat of the same text to the same
 number within ``dedupe_window``, appends the 【signature】, and retries only on
 +CMS errors that the code table marks transient.
+
+Split by job: this module speaks to the modem (``SmsSender``) and decides what goes when;
+``devices.outbox`` stores the queue and the send log, ``devices.rate_limits`` holds the
+limits and the pacing bucket.
 """
 
 from __future__ import annotations
@@ -28,21 +32,21 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 import anyio
-import anyio.to_thread
 import attrs
 
 from zhanye_sdk.devices import pdu
 from zhanye_sdk.devices.at_errors import CmsError, DeviceDisconnected
 from zhanye_sdk.devices.modem import SubmitInDoubt
+from zhanye_sdk.devices.outbox import QueuedRow, SmsOutbox
+from zhanye_sdk.devices.rate_limits import PaceBucket, RateLimits
 from zhanye_sdk.devices.sms import SendResult, SmsGateway
-from zhanye_sdk.errors import DeviceError, InvalidInput, NotFound, ZhanyeError
+from zhanye_sdk.errors import DeviceError, InvalidInput, ZhanyeError
 
 __all__ = [
     "GatewayConfig",
@@ -54,7 +58,6 @@ __all__ = [
     "SmsSender",
 ]
 
-T = TypeVar("T")
 _NUMBER = re.compile(r"\+?[0-9]{3,20}")
 
 
@@ -120,31 +123,6 @@ class SmsSender(Protocol):
 
 
 @attrs.frozen
-class RateLimits:
-    """Per-SIM sending limits (each part of a long message counts as one SMS).
-
-    Args:
-        min_interval: seconds per token of the pacing bucket.
-        burst: tokens the bucket holds.
-        per_hour, per_day: most parts in any sliding hour / day.
-    """
-
-    min_interval: float = 3.0
-    burst: int = 1
-    per_hour: int = 150
-    per_day: int = 800
-
-    def __attrs_post_init__(self) -> None:
-        bad = [
-            name
-            for name, value in attrs.asdict(self).items()
-            if not isinstance(value, int | float) or value <= 0
-        ]
-        if bad:
-            raise InvalidInput(f"rate limits must be positive: {', '.join(bad)}")
-
-
-@attrs.frozen
 class GatewayConfig:
     """Settings of :class:`ModemSmsGateway`.
 
@@ -169,30 +147,6 @@ class GatewayConfig:
     idle_poll: float = 1.0
     offline_retry_min: float = 0.1
     offline_retry_max: float = 2.0
-
-
-_SCHEMA = """
-PRAGMA journal_mode=WAL;
-CREATE TABLE IF NOT EXISTS sms_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sim TEXT NOT NULL,
-    number TEXT NOT NULL,
-    body TEXT NOT NULL,
-    state TEXT NOT NULL,
-    parts TEXT,
-    parts_sent INTEGER NOT NULL DEFAULT 0,
-    refs TEXT NOT NULL DEFAULT '[]',
-    in_doubt TEXT NOT NULL DEFAULT '[]',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL,
-    created REAL NOT NULL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS sms_outbox_due ON sms_outbox (sim, state, next_attempt);
-CREATE INDEX IF NOT EXISTS sms_outbox_dedupe ON sms_outbox (sim, number, created);
-CREATE TABLE IF NOT EXISTS sms_sent_log (sim TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS sms_sent_log_at ON sms_sent_log (sim, at);
-"""
 
 
 class ModemSmsGateway:
@@ -227,13 +181,17 @@ class ModemSmsGateway:
         self._offline_until = 0.0
         #: How many times a send found the modem away (each followed by a back-off).
         self.offline_attempts = 0
-        self._db = sqlite3.connect(str(database), check_same_thread=False, isolation_level=None)
-        self._db_lock = threading.Lock()
-        self._db.executescript(_SCHEMA)
+        self._outbox = SmsOutbox(database, self.config.sim)
         self._wake = anyio.Event()
-        self._tokens = float(self.config.limits.burst)
-        self._tokens_at = clock()
-        self._recover()
+        self._pace = PaceBucket(self.config.limits, clock())
+        last = self._outbox.recover()
+        if last is not None:
+            # Don't start with a full bucket right after a restart.
+            self._pace.empty_since(last)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._outbox.db
 
     @property
     def signature(self) -> str | None:
@@ -242,57 +200,7 @@ class ModemSmsGateway:
 
     def close(self) -> None:
         """Close the database."""
-        with self._db_lock:
-            self._db.close()
-
-    # ------------------------------------------------------------ database helpers
-
-    async def _in_thread(self, fn: Callable[[], T]) -> T:
-        def locked() -> T:
-            with self._db_lock:
-                return fn()
-
-        return await anyio.to_thread.run_sync(locked)
-
-    def _recover(self) -> None:
-        """A crash during an AT+CMGS leaves the row 'sending': that part is in doubt."""
-        sim = self.config.sim
-        with self._db_lock:
-            rows = self._db.execute(
-                "SELECT id, parts, parts_sent, in_doubt FROM sms_outbox "
-                "WHERE sim = ? AND state = 'sending'",
-                (sim,),
-            ).fetchall()
-            for row_id, parts_json, parts_sent, doubt_json in rows:
-                parts = json.loads(parts_json or "[]")
-                doubt = [*json.loads(doubt_json), parts_sent + 1]
-                done = parts_sent + 1 >= len(parts)
-                self._db.execute(
-                    "UPDATE sms_outbox SET state = ?, parts_sent = ?, in_doubt = ? WHERE id = ?",
-                    ("in_doubt" if done else "queued", parts_sent + 1, json.dumps(doubt), row_id),
-                )
-            last = self._db.execute(
-                "SELECT MAX(at) FROM sms_sent_log WHERE sim = ?", (sim,)
-            ).fetchone()[0]
-        if last is not None:
-            # Don't start with a full bucket right after a restart.
-            self._tokens = 0.0
-            self._tokens_at = float(last)
-
-    def _result(self, row: tuple[Any, ...], status: str | None = None) -> SendResult:
-        row_id, number, state, parts_json, refs, doubt, error = row
-        parts = len(json.loads(parts_json)) if parts_json else 0
-        return SendResult(
-            row_id,
-            number,
-            status or state,
-            tuple(json.loads(refs)),
-            parts,
-            tuple(json.loads(doubt)),
-            error,
-        )
-
-    _COLUMNS = "id, number, state, parts, refs, in_doubt, error"
+        self._outbox.close()
 
     # ------------------------------------------------------------ public API
 
@@ -306,133 +214,30 @@ class ModemSmsGateway:
         cleaned = _check_numbers(numbers)
         body = _with_signature(text, self.config.signature)
         now = self._clock()
-        sim = self.config.sim
-        window = self.config.dedupe_window
         refusal = self.locked()
         if refusal is not None:
-            return await self._in_thread(lambda: self._hold(cleaned, body, now, refusal))
-
-        def enqueue() -> list[SendResult]:
-            out = []
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for number in cleaned:
-                    row = self._db.execute(
-                        f"SELECT {self._COLUMNS} FROM sms_outbox WHERE sim = ? AND number = ? "
-                        "AND body = ? AND created >= ? AND state NOT IN ('failed', 'blocked') "
-                        "ORDER BY id DESC LIMIT 1",
-                        (sim, number, body, now - window),
-                    ).fetchone()
-                    if row is not None:
-                        out.append(self._result(row, "duplicate"))
-                        continue
-                    cursor = self._db.execute(
-                        "INSERT INTO sms_outbox (sim, number, body, state, next_attempt, created)"
-                        " VALUES (?, ?, ?, 'queued', ?, ?)",
-                        (sim, number, body, now, now),
-                    )
-                    assert cursor.lastrowid is not None
-                    out.append(SendResult(cursor.lastrowid, number, "queued"))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            return out
-
-        results = await self._in_thread(enqueue)
+            return await self._outbox.hold(cleaned, body, now, str(refusal))
+        results = await self._outbox.enqueue(cleaned, body, now, self.config.dedupe_window)
         self._wake.set()
         return results
 
-    def _hold(
-        self, numbers: list[str], body: str, now: float, refusal: ZhanyeError
-    ) -> list[SendResult]:
-        out = []
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for number in numbers:
-                cursor = self._db.execute(
-                    "INSERT INTO sms_outbox (sim, number, body, state, next_attempt, created, "
-                    "error) VALUES (?, ?, ?, 'blocked', ?, ?, ?)",
-                    (self.config.sim, number, body, now, now, str(refusal)),
-                )
-                assert cursor.lastrowid is not None
-                out.append(SendResult(cursor.lastrowid, number, "blocked", error=str(refusal)))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return out
-
     async def recent(self, limit: int = 50) -> list[SendResult]:
         """The newest messages of this SIM's outbox, newest first, whatever their state."""
-        sim = self.config.sim
-
-        def load() -> list[tuple[Any, ...]]:
-            return self._db.execute(
-                f"SELECT {self._COLUMNS} FROM sms_outbox WHERE sim = ? ORDER BY id DESC LIMIT ?",
-                (sim, max(1, min(int(limit), 500))),
-            ).fetchall()
-
-        return [self._result(row) for row in await self._in_thread(load)]
+        return await self._outbox.recent(limit)
 
     async def status(self, message_id: int) -> SendResult:
         """The current state of a queued message; raises :class:`NotFound`."""
-
-        def load() -> tuple[Any, ...] | None:
-            row: tuple[Any, ...] | None = self._db.execute(
-                f"SELECT {self._COLUMNS} FROM sms_outbox WHERE id = ?", (message_id,)
-            ).fetchone()
-            return row
-
-        row = await self._in_thread(load)
-        if row is None:
-            raise NotFound(f"no queued SMS with id {message_id}")
-        return self._result(row)
+        return await self._outbox.status(message_id)
 
     async def pending(self) -> int:
         """How many messages are still waiting to be (fully) sent."""
-        sim = self.config.sim
-        return await self._in_thread(
-            lambda: int(
-                self._db.execute(
-                    "SELECT COUNT(*) FROM sms_outbox "
-                    "WHERE sim = ? AND state IN ('queued', 'sending')",
-                    (sim,),
-                ).fetchone()[0]
-            )
-        )
-
-    # ------------------------------------------------------------ rate limits
-
-    def _refill(self, now: float) -> None:
-        limits = self.config.limits
-        elapsed = max(0.0, now - self._tokens_at)
-        self._tokens = min(float(limits.burst), self._tokens + elapsed / limits.min_interval)
-        self._tokens_at = now
+        return await self._outbox.pending()
 
     async def wait_time(self) -> float:
         """Seconds until the limits allow the next part (0: now)."""
         now = self._clock()
-        self._refill(now)
-        limits = self.config.limits
-        waits = [0.0]
-        if self._tokens < 1.0:
-            waits.append((1.0 - self._tokens) * limits.min_interval)
-        sim = self.config.sim
-
-        def window_waits() -> list[float]:
-            out = []
-            for span, cap in ((3600.0, limits.per_hour), (86400.0, limits.per_day)):
-                rows = self._db.execute(
-                    "SELECT at FROM sms_sent_log WHERE sim = ? AND at > ? ORDER BY at DESC "
-                    "LIMIT 1 OFFSET ?",
-                    (sim, now - span, cap - 1),
-                ).fetchone()
-                if rows is not None:  # cap parts already inside the window
-                    out.append(rows[0] + span - now)
-            return out
-
-        waits += await self._in_thread(window_waits)
+        waits = [0.0, self._pace.wait(now)]
+        waits += await self._outbox.window_waits(now, self.config.limits.windows())
         return max(waits)
 
     # ------------------------------------------------------------ sending
@@ -440,22 +245,11 @@ class ModemSmsGateway:
     async def process_due(self) -> int:
         """Send every part the limits allow now; returns how many parts went out."""
         sent = 0
-        sim = self.config.sim
         while True:
             now = self._clock()
             if now < self._offline_until:
                 return sent
-
-            def next_row(now: float = now) -> tuple[Any, ...] | None:
-                row: tuple[Any, ...] | None = self._db.execute(
-                    "SELECT id, number, body, parts, parts_sent, refs, attempts FROM sms_outbox "
-                    "WHERE sim = ? AND state = 'queued' AND next_attempt <= ? "
-                    "ORDER BY id LIMIT 1",
-                    (sim, now),
-                ).fetchone()
-                return row
-
-            row = await self._in_thread(next_row)
+            row = await self._outbox.next_row(now)
             if row is None:
                 return sent
             if await self.wait_time() > 0:
@@ -466,31 +260,23 @@ class ModemSmsGateway:
             if outcome == "sent":
                 sent += 1
 
-    async def _send_next_part(self, row: tuple[Any, ...]) -> str:
+    async def _send_next_part(self, row: QueuedRow) -> str:
         row_id, number, body, parts_json, parts_sent, refs_json, attempts = row
         if parts_json is None:
             try:
                 encoded = self.sender.encode(number, body)
             except InvalidInput as exc:
-                await self._fail(row_id, f"cannot encode: {exc}")
+                await self._outbox.fail(row_id, f"cannot encode: {exc}")
                 return "failed"
             parts_json = json.dumps([attrs.asdict(p) for p in encoded])
-            await self._in_thread(
-                lambda: self._db.execute(
-                    "UPDATE sms_outbox SET parts = ? WHERE id = ?", (parts_json, row_id)
-                )
-            )
+            await self._outbox.set_parts(row_id, parts_json)
         parts = [pdu.SubmitPart(**p) for p in json.loads(parts_json)]
         part = parts[parts_sent]
         if not getattr(self.sender, "connected", True):
             # The modem is away: wait, without a write per try.
             self._back_off_offline()
             return "stop"
-        await self._in_thread(
-            lambda: self._db.execute(
-                "UPDATE sms_outbox SET state = 'sending' WHERE id = ?", (row_id,)
-            )
-        )
+        await self._outbox.mark_sending(row_id)
         now = self._clock()
         try:
             reference = await self.sender.send_pdu(part)
@@ -505,13 +291,13 @@ class ModemSmsGateway:
             if exc.retryable and attempts + 1 < self.config.max_attempts:
                 await self._requeue(row_id, attempts, now, count=True, error=str(exc))
                 return "retry"
-            await self._fail(row_id, str(exc))
+            await self._outbox.fail(row_id, str(exc))
             return "failed"
         except DeviceError as exc:
             if exc.retryable:  # e.g. a timeout before the payload: not sent, try later
                 await self._requeue(row_id, attempts, now, count=False, error=str(exc))
                 return "stop"
-            await self._fail(row_id, str(exc))
+            await self._outbox.fail(row_id, str(exc))
             return "failed"
         self._offline = 0
         await self._advance(row_id, parts, parts_sent, refs_json, reference, now, None)
@@ -537,72 +323,18 @@ class ModemSmsGateway:
         now: float,
         doubt: str | None,
     ) -> None:
-        self._refill(now)
-        self._tokens = max(0.0, self._tokens - 1.0)
-        refs = json.loads(refs_json)
+        self._pace.take(now)
+        refs: list[int] = json.loads(refs_json)
         if reference is not None:
             refs.append(reference)
-        done = parts_sent + 1 >= len(parts)
-        sim = self.config.sim
-
-        def write() -> None:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                old = self._db.execute(
-                    "SELECT in_doubt FROM sms_outbox WHERE id = ?", (row_id,)
-                ).fetchone()[0]
-                in_doubt = json.loads(old)
-                if doubt is not None:
-                    in_doubt.append(parts_sent + 1)
-                    self._db.execute(
-                        "UPDATE sms_outbox SET in_doubt = ?, error = ? WHERE id = ?",
-                        (json.dumps(in_doubt), doubt, row_id),
-                    )
-                state = ("in_doubt" if in_doubt else "sent") if done else "queued"
-                self._db.execute(
-                    "UPDATE sms_outbox SET state = ?, parts_sent = ?, refs = ? WHERE id = ?",
-                    (state, parts_sent + 1, json.dumps(refs), row_id),
-                )
-                self._db.execute("INSERT INTO sms_sent_log (sim, at) VALUES (?, ?)", (sim, now))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-        await self._in_thread(write)
+        await self._outbox.advance(row_id, parts, parts_sent, refs, now, doubt)
 
     async def _requeue(
         self, row_id: int, attempts: int, now: float, *, count: bool, error: str | None = None
     ) -> None:
         n = attempts + 1 if count else attempts
         delay = min(self.config.retry_max, self.config.retry_base * 2 ** max(0, n - 1))
-        await self._in_thread(
-            lambda: self._db.execute(
-                "UPDATE sms_outbox SET state = 'queued', attempts = ?, next_attempt = ?, "
-                "error = ? WHERE id = ?",
-                (n, now + (delay if count else 0.0), error, row_id),
-            )
-        )
-
-    async def _fail(self, row_id: int, error: str) -> None:
-        await self._in_thread(
-            lambda: self._db.execute(
-                "UPDATE sms_outbox SET state = 'failed', error = ? WHERE id = ?", (error, row_id)
-            )
-        )
-
-    async def _next_due(self) -> float | None:
-        """When the earliest queued message may go (None: nothing queued)."""
-        sim = self.config.sim
-
-        def load() -> float | None:
-            value = self._db.execute(
-                "SELECT MIN(next_attempt) FROM sms_outbox WHERE sim = ? AND state = 'queued'",
-                (sim,),
-            ).fetchone()[0]
-            return None if value is None else float(value)
-
-        return await self._in_thread(load)
+        await self._outbox.requeue(row_id, n, now + (delay if count else 0.0), error)
 
     async def run(self) -> None:
         """Send forever (start in a task group; cancel to stop)."""
@@ -610,7 +342,7 @@ class ModemSmsGateway:
             self._wake = anyio.Event()
             await self.process_due()
             delay = self.config.idle_poll
-            due = await self._next_due()
+            due = await self._outbox.next_due()
             if due is not None:
                 now = self._clock()
                 # Every condition must hold before the next part can go: sleep until

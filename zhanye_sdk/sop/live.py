@@ -38,20 +38,24 @@ session with stored inputs when it starts (watching a live room's board and end 
 writing the record of a room that ended meanwhile), and ``sop.start`` does so for its
 session. Writing the record deletes the inputs in the same transaction. A scripted
 transcript that was playing does not resume after a restart.
+
+The service is split by job: this module routes the area's messages and runs the
+operations; ``sop.messages`` reads the messages, ``sop.live_store`` stores and replays the
+inputs, ``sop.listening`` hears the room (or a host's transcript source),
+``sop.demo_feed`` plays a scripted conversation and ``sop.summary`` gives the record's
+forms.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
-import sqlalchemy as sa
 from anyio.abc import TaskGroup, TaskStatus
 
 from zhanye_sdk.clock import to_ms
@@ -63,30 +67,24 @@ from zhanye_sdk.rooms.core import ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus, staff_channel
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
-from zhanye_sdk.sop.assist import (
-    AssistEvent,
-    CardShown,
-    FlowActivated,
-    NodeExecuted,
-    SessionSummary,
-    SopAssistant,
-)
+from zhanye_sdk.sop.assist import AssistEvent, SopAssistant
+from zhanye_sdk.sop.demo_feed import play_script
 from zhanye_sdk.sop.inputs import (
     AssistInput,
     AssistStarted,
     ScreenShown,
     SegmentHeard,
     SessionAssist,
-    input_from_json,
-    input_json,
 )
+from zhanye_sdk.sop.listening import hear_room, hotwords, listen_to
+from zhanye_sdk.sop.live_session import ROLES, LiveSession
+from zhanye_sdk.sop.live_store import AssistStore
 from zhanye_sdk.sop.matcher import TranscriptSegment
-from zhanye_sdk.sop.models import Flow, FlowNode, Script
-from zhanye_sdk.sop.qa import offset_from_start
+from zhanye_sdk.sop.messages import event_message, read_page, read_segment, read_template
+from zhanye_sdk.sop.models import Flow
 from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
-from zhanye_sdk.sop.steps import StepStatus
-from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSchedule, TranscriptSource
-from zhanye_sdk.store.schema import sop_assist_inputs, sop_session_reports
+from zhanye_sdk.sop.summary import summary_json
+from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSource
 
 if TYPE_CHECKING:
     from zhanye_sdk.whiteboard.service import WhiteboardService
@@ -95,7 +93,8 @@ __all__ = ["SopLiveConfig", "SopLiveService", "summary_json"]
 
 _log = logging.getLogger(__name__)
 
-_ROLES = ("salesperson", "customer")
+#: How long the end of a session waits for the last speech to be recognised.
+_DRAIN_S = 10.0
 
 
 @attrs.frozen
@@ -117,95 +116,6 @@ class SopLiveConfig:
     scripted: Mapping[str, ScriptedTranscript] = attrs.field(factory=dict)
     tick_s: float = 0.25
     recogniser: Callable[[Sequence[str]], Recogniser] | None = None
-
-
-def _event(event: AssistEvent) -> ServerMessage:
-    if isinstance(event, FlowActivated):
-        return ServerMessage("sop.flow", attrs.asdict(event))
-    if isinstance(event, CardShown):
-        return ServerMessage("sop.card", attrs.asdict(event))
-    if isinstance(event, NodeExecuted):
-        return ServerMessage("sop.node", attrs.asdict(event))
-    return ServerMessage("sop.alert", attrs.asdict(event))
-
-
-def summary_json(
-    summary: SessionSummary,
-    role_of: Callable[[str], str | None] | None = None,
-    started_ms: int | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The record's forms: execution rows (level1, level2, status, script and, for an
-    executed node, the evidence: time_ms, offset_ms, speaker, role, text) and the report.
-
-    Args:
-        role_of: the role (salesperson / customer) of a speaker id, given to each
-            violation as ``role`` (``None`` when unknown or when no one spoke).
-        started_ms: when the session started, on the transcript's clock: each violation
-            gets ``offset_ms`` from it and silences are written as offsets
-            (``offset_from_start``), which is what the record shows (00:15, not a date).
-    """
-    steps = [
-        {
-            "level1": row.level1,
-            "level2": row.level2,
-            "status": StepStatus.of(executed=row.executed, required=row.required).value,
-            "script": "、".join(row.scripts),
-            **(
-                {
-                    "time_ms": row.time_ms,
-                    "offset_ms": (
-                        None if row.time_ms is None else offset_from_start(row.time_ms, started_ms)
-                    ),
-                    "speaker": row.speaker,
-                    "role": role_of(row.speaker) if role_of and row.speaker else None,
-                    "text": row.text,
-                }
-                if row.executed
-                else {}
-            ),
-        }
-        for row in summary.execution
-    ]
-    qa = summary.qa
-    report = {
-        "score": qa.score,
-        "passed": qa.passed,
-        "deductions": qa.deductions,
-        "violations": [
-            {
-                **attrs.asdict(v),
-                "role": role_of(v.speaker) if role_of and v.speaker else None,
-                "offset_ms": offset_from_start(v.time_ms, started_ms),
-            }
-            for v in qa.violations
-        ],
-        "missing_mandatory": list(qa.missing_mandatory),
-        "speech_rate_cpm": qa.speech_rate_cpm,
-        "silences": [
-            [offset_from_start(a, started_ms), offset_from_start(b, started_ms)]
-            for a, b in qa.silences
-        ],
-    }
-    return steps, report
-
-
-@attrs.define(eq=False)
-class _Live:
-    """One session's assistant and what the service keeps around it."""
-
-    assist: SessionAssist
-    #: Inputs stored so far (the last ``seq`` of ``sop_assist_inputs``).
-    seq: int = 0
-    #: Shared documents of the board: document id → (material id, is a video).
-    documents: dict[str, tuple[str, bool]] = attrs.field(factory=dict)
-    watcher: anyio.CancelScope | None = None
-    feeding: bool = False
-    sources: int = 0
-    #: The room's speech while it is being recognised, and when that has drained.
-    speech: RoomSpeech | None = None
-    heard: anyio.Event = attrs.field(factory=anyio.Event)
-    #: Someone was recognised speaking: a scripted conversation gives way to real speech.
-    spoke: bool = False
 
 
 class SopLiveService:
@@ -240,7 +150,8 @@ class SopLiveService:
         self._rooms = rooms
         self._whiteboards = whiteboards
         self.config = config or SopLiveConfig()
-        self._sessions: dict[str, _Live] = {}
+        self._sessions: dict[str, LiveSession] = {}
+        self._store = AssistStore(platform)
         self._locks: dict[str, anyio.Lock] = {}
         self._tasks: TaskGroup | None = None
 
@@ -265,7 +176,7 @@ class SopLiveService:
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
             try:
-                for session_id in await self._stored_sessions():
+                for session_id in await self._store.sessions():
                     try:
                         await self._restore(session_id)
                     except Exception:  # one session's trouble does not stop the others
@@ -283,7 +194,7 @@ class SopLiveService:
         async with self._lock(session_id):
             if session_id in self._sessions:
                 return
-            live = await self._load(session_id)
+            live = await self._store.load(session_id)
             if live is None:
                 return
             ended = await self._room_ended(session_id)
@@ -302,28 +213,17 @@ class SopLiveService:
             if seat.role is not ParticipantRole.HOST or seat.principal is None:
                 raise PermissionDenied("only the session's host drives the SOP assistant")
             if message.type == "sop.start":
-                template_id = message.data.get("template_id") or None
-                if template_id is not None and (
-                    not isinstance(template_id, str) or len(template_id) > _MAX_ID_CHARS
-                ):
-                    raise InvalidInput("template_id must be a template id")
+                template_id = read_template(message.data)
                 progress = await self.start(seat.principal, seat.session_id, template_id)
                 return [ServerMessage("sop.checklist", progress, re=message.id)]
             if seat.session_id not in self._sessions:
                 raise InvalidInput("send sop.start first")
             data = message.data
             if message.type == "sop.page":
-                page = data.get("page")
-                if page is not None and (type(page) is not int or not 1 <= page <= 10_000):
-                    raise InvalidInput("page must be a page number 1..10000")
-                material = data.get("material_id") or None
-                if material is not None and (
-                    not isinstance(material, str) or len(material) > _MAX_ID_CHARS
-                ):
-                    raise InvalidInput("material_id must be a material id")
+                material, page = read_page(data)
                 await self.show(seat.session_id, material, page)
             elif message.type == "sop.segment":
-                segment, role = _segment(data)
+                segment, role = read_segment(data)
                 await self.receive(seat.session_id, segment, role=role)
             elif message.type == "sop.finish":
                 steps, report = await self.finish(seat.session_id)
@@ -350,13 +250,13 @@ class SopLiveService:
             ConflictError: the session has ended.
         """
         # Two tabs of the host starting at once get one assistant.
-        loaded: _Live | None = None
+        loaded: LiveSession | None = None
         async with self._lock(session_id):
             if not await self._room_ended(session_id):
                 return await self._start(actor, session_id, template_id)
             if session_id not in self._sessions:
                 # Started before a restart, ended while the host was down.
-                loaded = await self._load(session_id)
+                loaded = await self._store.load(session_id)
                 if loaded is not None:
                     self._sessions[session_id] = loaded
         if loaded is not None:
@@ -369,7 +269,7 @@ class SopLiveService:
     ) -> dict[str, Any]:
         live = self._sessions.get(session_id)
         if live is None:
-            live = await self._load(session_id)
+            live = await self._store.load(session_id)
             if live is not None:
                 self._sessions[session_id] = live
                 await self._resume(session_id, live, follow_board=True)
@@ -391,7 +291,7 @@ class SopLiveService:
         if live is not None:
             await self._input(session_id, live, entry)  # another template: start over
         else:
-            live = _Live(SessionAssist())
+            live = LiveSession(SessionAssist())
             await self._input(session_id, live, entry)
             self._sessions[session_id] = live
             await self._resume(session_id, live, follow_board=False)
@@ -405,7 +305,7 @@ class SopLiveService:
         self, session_id: str, segment: TranscriptSegment, *, role: str | None = None
     ) -> None:
         """Feed one transcript segment; ``role`` (salesperson / customer) of its speaker."""
-        if role is not None and role not in _ROLES:
+        if role is not None and role not in ROLES:
             raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
         await self._feed_input(session_id, SegmentHeard(segment, role))
 
@@ -418,22 +318,7 @@ class SopLiveService:
             roles: the role of each speaker id the source uses.
         """
         live = self._live(session_id)
-        roles = dict(roles or {})
-        for role in roles.values():
-            if role not in _ROLES:
-                raise InvalidInput(f"role must be salesperson or customer, got {role!r}")
-        # Utterance ids are unique within a source; another source may reuse them.
-        live.sources += 1
-        prefix = f"src{live.sources}:"
-        async for segment in source.segments():
-            if self._sessions.get(session_id) is not live:
-                return  # finished meanwhile
-            utterance = prefix + segment.utterance
-            await self.receive(
-                session_id,
-                attrs.evolve(segment, utterance=utterance),
-                role=roles.get(segment.speaker),
-            )
+        await listen_to(self, session_id, live, source, roles)
 
     async def finish(self, session_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Write the session's execution table and QA report into its record."""
@@ -453,30 +338,17 @@ class SopLiveService:
             roles = live.assist.roles
             steps, report = summary_json(
                 live.assist.assistant.summary(),
-                role_of=lambda s: roles.get(s) or (s if s in _ROLES else None),
+                role_of=lambda s: roles.get(s) or (s if s in ROLES else None),
                 started_ms=await self._started_ms(session_id),
             )
-            values = {
-                "steps": json.dumps(steps, ensure_ascii=False),
-                "qa": json.dumps(report, ensure_ascii=False),
-                "qa_score": report["score"],
-                "qa_passed": report["passed"],
-                "written_ms": self._now_ms(),
-            }
-            async with self._platform.database.begin() as conn:
-                table = sop_session_reports
-                await conn.execute(table.delete().where(table.c.session_id == session_id))
-                await conn.execute(table.insert().values(session_id=session_id, **values))
-                # The record holds the outcome now: the inputs are not replayed again.
-                inputs = sop_assist_inputs
-                await conn.execute(inputs.delete().where(inputs.c.session_id == session_id))
+            await self._store.write_report(session_id, steps, report, self._now_ms())
             del self._sessions[session_id]
         self._locks.pop(session_id, None)
         return steps, report
 
     # ---- internals -------------------------------------------------------------------------
 
-    def _live(self, session_id: str) -> _Live:
+    def _live(self, session_id: str) -> LiveSession:
         live = self._sessions.get(session_id)
         if live is None:
             raise InvalidInput("the SOP assistant of this session was not started")
@@ -513,65 +385,17 @@ class SopLiveService:
             events = await self._input(session_id, live, entry)
             await self._publish(session_id, events)
 
-    async def _input(self, session_id: str, live: _Live, entry: AssistInput) -> list[AssistEvent]:
-        """Store ``entry`` as the session's next input, then apply it (the lock is held).
+    async def _input(
+        self, session_id: str, live: LiveSession, entry: AssistInput
+    ) -> list[AssistEvent]:
+        """Store ``entry`` as the session's next input, then apply it (the lock is held)."""
+        return await self._store.apply(session_id, live, entry, self._now_ms())
 
-        Storing first: an input the database refused never reached the assistant, so
-        what is replayed after a restart is exactly what was applied.
-        """
-        kind, data = input_json(entry)
-        async with self._platform.database.begin() as conn:
-            await conn.execute(
-                sop_assist_inputs.insert().values(
-                    session_id=session_id,
-                    seq=live.seq + 1,
-                    kind=kind,
-                    data=json.dumps(data, ensure_ascii=False),
-                    at_ms=self._now_ms(),
-                )
-            )
-        live.seq += 1
-        return live.assist.apply(entry)
+    def current(self, session_id: str) -> LiveSession | None:
+        """The session's live assistant (``None`` before it starts and once finished)."""
+        return self._sessions.get(session_id)
 
-    async def _stored_sessions(self) -> list[str]:
-        """Sessions with stored inputs: assistants started and not finished."""
-        table = sop_assist_inputs
-        async with self._platform.database.connect() as conn:
-            rows = await conn.execute(
-                sa.select(table.c.session_id).distinct().order_by(table.c.session_id)
-            )
-            return [r.session_id for r in rows]
-
-    async def _load(self, session_id: str) -> _Live | None:
-        """The session's assistant replayed from its stored inputs (``None``: none stored,
-        or they cannot be read: logged and left as they are)."""
-        table = sop_assist_inputs
-        async with self._platform.database.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(table.c.seq, table.c.kind, table.c.data)
-                    .where(table.c.session_id == session_id)
-                    .order_by(table.c.seq)
-                )
-            ).all()
-        if not rows:
-            return None
-        try:
-            entries = [input_from_json(r.kind, json.loads(r.data)) for r in rows]
-            assist = SessionAssist.replay(entries)
-        except (InvalidInput, ValueError) as exc:
-            _log.error("the SOP inputs of session %s cannot be replayed: %s", session_id, exc)
-            return None
-        live = _Live(assist, seq=int(rows[-1].seq))
-        # New sources number their utterances after the ones heard before the restart.
-        for entry in entries:
-            if isinstance(entry, SegmentHeard):
-                found = re.match(r"(?:src|room)(\d+):", entry.segment.utterance)
-                if found:
-                    live.sources = max(live.sources, int(found.group(1)))
-        return live
-
-    async def _resume(self, session_id: str, live: _Live, *, follow_board: bool) -> None:
+    async def _resume(self, session_id: str, live: LiveSession, *, follow_board: bool) -> None:
         """Watch the session's board and room, and hear its audio (the lock is held).
 
         ``follow_board``: a restored assistant moves to what the board shows only when
@@ -586,14 +410,16 @@ class SopLiveService:
             await self._input(session_id, live, entry)
         recogniser = self.config.recogniser
         if recogniser is not None and self._audio is not None:
-            words = _hotwords(live.assist.flows, live.assist.scripts)
+            words = hotwords(live.assist.flows, live.assist.scripts)
             live.speech = RoomSpeech(await anyio.to_thread.run_sync(recogniser, words))
-            self._tasks.start_soon(self._hear, session_id, live, live.speech)
+            self._tasks.start_soon(
+                hear_room, self, self._audio, session_id, live, live.speech, self._role_of
+            )
 
     async def _publish(self, session_id: str, events: Sequence[AssistEvent]) -> None:
         channel = staff_channel(session_id)
         for event in events:
-            await self._bus.publish(channel, _event(event))
+            await self._bus.publish(channel, event_message(event))
 
     async def _finish_and_announce(self, session_id: str) -> None:
         steps, report = await self.finish(session_id)
@@ -605,7 +431,7 @@ class SopLiveService:
     async def _watch(
         self,
         session_id: str,
-        live: _Live,
+        live: LiveSession,
         *,
         task_status: TaskStatus[tuple[str | None, int | None] | None],
     ) -> None:
@@ -645,7 +471,7 @@ class SopLiveService:
                     if message.type == "whiteboard.applied" and message.data.get("seq", 0) > seen:
                         await self._follow_board(session_id, live, message.data)
 
-    async def _follow_board(self, session_id: str, live: _Live, data: dict[str, Any]) -> None:
+    async def _follow_board(self, session_id: str, live: LiveSession, data: dict[str, Any]) -> None:
         async with self._lock(session_id):
             if self._sessions.get(session_id) is not live:
                 return
@@ -668,7 +494,7 @@ class SopLiveService:
                             and self._tasks is not None
                         ):
                             live.feeding = True
-                            self._tasks.start_soon(self._feed, session_id, live, script)
+                            self._start_script(session_id, live, script)
                 elif kind == "page_turned":
                     document_shown = live.documents.get(effect["document"])
                     if document_shown is not None:
@@ -679,29 +505,6 @@ class SopLiveService:
                     entry = ScreenShown(shown[0], shown[1], self._now_ms())
                     await self._publish(session_id, await self._input(session_id, live, entry))
 
-    async def _hear(self, session_id: str, live: _Live, speech: RoomSpeech) -> None:
-        """Recognise the room's audio for as long as the session's assistant lives."""
-        if self._audio is None:
-            return
-        # The recogniser numbers utterances from the start again after a restart.
-        live.sources += 1
-        prefix = f"room{live.sources}:"
-        stop_tap = self._audio.tap_audio(session_id, speech.push)
-        try:
-            async for segment in speech.segments():
-                if self._sessions.get(session_id) is not live:
-                    return
-                live.spoke = True
-                role = await self._role_of(session_id, segment.speaker)
-                utterance = f"{prefix}{segment.utterance}"
-                await self.receive(
-                    session_id, attrs.evolve(segment, utterance=utterance), role=role
-                )
-        finally:
-            stop_tap()
-            speech.close()
-            live.heard.set()
-
     async def _role_of(self, session_id: str, participant: str) -> str | None:
         if self._rooms is None:
             return None
@@ -710,85 +513,17 @@ class SopLiveService:
             return None
         return "salesperson" if found.role is ParticipantRole.HOST else "customer"
 
-    async def _feed(self, session_id: str, live: _Live, script: ScriptedTranscript) -> None:
-        schedule = TranscriptSchedule(script, self._now_ms())
-        live.sources += 1
-        prefix = f"src{live.sources}:"
-        try:
-            while not schedule.done and self._sessions.get(session_id) is live and not live.spoke:
-                await anyio.sleep(self.config.tick_s)
-                for segment in schedule.due(self._now_ms()):
-                    if self._sessions.get(session_id) is not live or live.spoke:
-                        return
-                    utterance = f"{prefix}{segment.utterance}"
-                    await self.receive(session_id, attrs.evolve(segment, utterance=utterance))
-        finally:
-            live.feeding = False
-
-
-_MAX_SEGMENT_CHARS = 2000
-#: How long the end of a session waits for the last speech to be recognised.
-_DRAIN_S = 10.0
-
-
-def _hotwords(flows: Sequence[Flow], scripts: Sequence[Script]) -> list[str]:
-    """The phrases a recogniser should favour: every node's key phrases and every
-    script's keywords, each once."""
-    words: dict[str, None] = {}
-
-    def visit(nodes: Sequence[FlowNode]) -> None:
-        for node in nodes:
-            words.update(dict.fromkeys(node.key_phrases))
-            visit(node.children)
-
-    for flow in flows:
-        visit(flow.nodes)
-    for script in scripts:
-        words.update(dict.fromkeys(script.keywords))
-    return list(words)
-
-
-_MAX_ID_CHARS = 64
-_MAX_MS = 10**15
-
-
-def _segment(data: dict[str, Any]) -> tuple[TranscriptSegment, str | None]:
-    """A ``sop.segment``'s data checked field by field (every bad one listed)."""
-    problems: list[str] = []
-    texts: dict[str, str] = {}
-    for name, limit in (
-        ("utterance", _MAX_ID_CHARS),
-        ("speaker", _MAX_ID_CHARS),
-        ("text", _MAX_SEGMENT_CHARS),
-    ):
-        value = data.get(name)
-        if not isinstance(value, str) or not value or len(value) > limit:
-            problems.append(f"{name} must be text of 1..{limit} characters")
-        else:
-            texts[name] = value
-    times: dict[str, int] = {}
-    for name in ("start_ms", "end_ms"):
-        value = data.get(name)
-        if type(value) is not int or not 0 <= value <= _MAX_MS:
-            problems.append(f"{name} must be a whole number of milliseconds >= 0")
-        else:
-            times[name] = value
-    if len(times) == 2 and times["end_ms"] < times["start_ms"]:
-        problems.append("end_ms must not be before start_ms")
-    final = data.get("final", True)
-    if not isinstance(final, bool):
-        problems.append("final must be true or false")
-    role = data.get("role")
-    if role is not None and role not in _ROLES:
-        problems.append("role must be salesperson or customer")
-    if problems:
-        raise InvalidInput("sop.segment: " + "; ".join(problems))
-    segment = TranscriptSegment(
-        texts["utterance"],
-        texts["text"],
-        times["start_ms"],
-        times["end_ms"],
-        texts["speaker"],
-        final=final,
-    )
-    return segment, role
+    def _start_script(self, session_id: str, live: LiveSession, script: ScriptedTranscript) -> None:
+        if self._tasks is None:
+            return
+        self._tasks.start_soon(
+            partial(
+                play_script,
+                self,
+                session_id,
+                live,
+                script,
+                now_ms=self._now_ms,
+                tick_s=self.config.tick_s,
+            )
+        )

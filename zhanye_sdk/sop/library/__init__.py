@@ -1,0 +1,1 @@
+"""The SOP library, one module per entity; ``SopService`` (``sop.service``) joins them."""
