@@ -42,6 +42,7 @@ from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
 from zhanye_sdk.merchant.care import CareBook
+from zhanye_sdk.merchant.demo import seed_demo
 from zhanye_sdk.merchant.housekeeping import Housekeeping
 from zhanye_sdk.merchant.registration import LocalVerifier, Registration, sms_lock
 from zhanye_sdk.merchant.runtime import DeskRuntime, SimRegistration
@@ -147,9 +148,8 @@ def main() -> None:
                 hosts=HostCheck(args.host, args.port, args.allow_host),
             )
         )
-        if not await desk.reservations.resources():
-            await desk.reservations.add_resource("牡丹厅", kind="room", capacity=10)
-            await desk.reservations.add_resource("1号桌", kind="table", capacity=4)
+        if args.demo:
+            await seed_demo(desk)
 
         async def device(_: web.Application) -> AsyncIterator[None]:
             async with modem:

@@ -29,10 +29,11 @@ from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.auto_sms_settings import AUTO_SMS_KINDS, AUTO_SMS_PLACEHOLDERS
+from zhanye_sdk.merchant.bookings import Booked, Bookings
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.care import CareBook
-from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confirmation
+from zhanye_sdk.merchant.confirmations import ConfirmationTemplates
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.merchant.runtime import DeskRuntime
@@ -89,9 +90,22 @@ class BillForm:
 
 @attrs.frozen
 class ChangeForm:
-    start: datetime
-    end: datetime
+    start: datetime | None = None
+    end: datetime | None = None
     party_size: int | None = None
+    resource_id: int | None = None
+
+
+@attrs.frozen
+class ResourceForm:
+    name: str
+    kind: str
+    capacity: int
+
+
+@attrs.frozen
+class BookingNotesForm:
+    notes: str | None
 
 
 @attrs.frozen
@@ -208,6 +222,8 @@ class MerchantApi:
         self.calldesk = calldesk
         self.phone = phone
         self.sms = sms_gateway
+        #: Reservations that text the customer (new, changed, cancelled).
+        self.bookings = Bookings(desk, sms_gateway, self.templates)
         self.router = Router()
         r = self.router.add
         r("GET", "/api/desk/status", self.status)
@@ -215,6 +231,10 @@ class MerchantApi:
         r("GET", "/api/desk/customers/{customer_id}", self.card)
         r("PATCH", "/api/desk/customers/{customer_id}", self.edit)
         r("GET", "/api/desk/resources", self.resources)
+        r("POST", "/api/desk/resources", self.add_resource)
+        r("PATCH", "/api/desk/resources/{resource_id}", self.edit_resource)
+        r("DELETE", "/api/desk/resources/{resource_id}", self.remove_resource)
+        r("PUT", "/api/desk/reservations/{reservation_id}/notes", self.note_booking)
         r("POST", "/api/desk/reservations", self.reserve)
         r("GET", "/api/desk/reservations", self.board)
         r("PATCH", "/api/desk/reservations/{reservation_id}", self.change)
@@ -353,6 +373,40 @@ class MerchantApi:
     async def resources(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse.of_json({"items": _json(await self.desk.reservations.resources())})
 
+    async def add_resource(self, request: ApiRequest) -> ApiResponse:
+        """A room or table: ``{"name": "牡丹厅", "kind": "room"|"table", "capacity": 10}``."""
+        form = structure(request.json(), ResourceForm)
+        made = await self.desk.reservations.add_resource(
+            form.name, kind=form.kind, capacity=form.capacity
+        )
+        return ApiResponse.of_json(_json(made), 201)
+
+    async def edit_resource(self, request: ApiRequest, resource_id: str) -> ApiResponse:
+        form = structure(request.json(), ResourceForm)
+        changed = await self.desk.reservations.update_resource(
+            self._id(resource_id), name=form.name, kind=form.kind, capacity=form.capacity
+        )
+        return ApiResponse.of_json(_json(changed))
+
+    async def remove_resource(self, request: ApiRequest, resource_id: str) -> ApiResponse:
+        await self.desk.reservations.remove_resource(self._id(resource_id))
+        return ApiResponse.of_json({"ok": True})
+
+    def _booked(self, booked: Booked, status: int = 200) -> ApiResponse:
+        return ApiResponse.of_json(
+            {
+                "reservation": _json(booked.reservation),
+                "sms": booked.sms,
+                "sms_blocked": self._held() if booked.sms is not None else None,
+            },
+            status,
+        )
+
+    async def note_booking(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
+        """The booking's notes (备注), not texted: ``{"notes": "靠窗"}``."""
+        form = structure(request.json(), BookingNotesForm)
+        return self._booked(await self.bookings.note(self._id(reservation_id), form.notes))
+
     def _local(self, moment: datetime) -> datetime:
         """A time from the page: one without an offset is the shop's local time."""
         return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
@@ -366,7 +420,7 @@ class MerchantApi:
 
     async def reserve(self, request: ApiRequest) -> ApiResponse:
         form = structure(request.json(), ReserveForm)
-        reservation = await self.desk.reservations.reserve(
+        booked = await self.bookings.book(
             form.resource_id,
             form.customer_id,
             form.party_size,
@@ -374,10 +428,7 @@ class MerchantApi:
             self._local(form.end),
             form.notes,
         )
-        text = await send_confirmation(self.desk, self.sms, reservation, "booked", self.templates)
-        return ApiResponse.of_json(
-            {"reservation": _json(reservation), "sms": text, "sms_blocked": self._held()}, 201
-        )
+        return self._booked(booked, 201)
 
     def _held(self) -> dict[str, Any] | None:
         """Why the gateway holds SMS back now (its lock's error body), or None."""
@@ -455,7 +506,8 @@ class MerchantApi:
         return ApiResponse.of_json(_json(entry))
 
     async def board(self, request: ApiRequest) -> ApiResponse:
-        """The reservations of one local day (``?day=YYYY-MM-DD``, default today)."""
+        """The reservations of one local day (``?day=YYYY-MM-DD``, default today), or with
+        ``?q=`` (a name or number, ``&day=`` optional) the bookings found, in any state."""
         zone = self.zone
         text = request.query.get("day")
         try:
@@ -466,10 +518,17 @@ class MerchantApi:
             raise InvalidInput(
                 "day must be YYYY-MM-DD", zh="日期须为“年-月-日”格式，如 2027-02-06"
             ) from exc
-        start = datetime.combine(day, time(0), zone)
+        if "q" in request.query:
+            query = request.query["q"]
+            if len(query) > 64:
+                raise InvalidInput("a search is at most 64 characters", zh="查找内容最多 64 个字")
+            found = await self.desk.reservations.search(query, day=day if text else None)
+        else:
+            start = datetime.combine(day, time(0), zone)
+            found = await self.desk.reservations.on_day(start, start + timedelta(days=1))
+        names = {r.id: r.name for r in await self.desk.reservations.resources(retired=True)}
         items = []
-        names = {r.id: r.name for r in await self.desk.reservations.resources()}
-        for reservation in await self.desk.reservations.on_day(start, start + timedelta(days=1)):
+        for reservation in found:
             customer = await self.desk.customers.get(reservation.customer_id)
             items.append(
                 {
@@ -482,26 +541,20 @@ class MerchantApi:
         return ApiResponse.of_json({"day": day.isoformat(), "items": items})
 
     async def change(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
+        """Move a booking (time, room/table) or change the party; the customer is texted."""
         form = structure(request.json(), ChangeForm)
-        reservation = await self.desk.reservations.change(
+        booked = await self.bookings.change(
             self._id(reservation_id),
-            start=self._local(form.start),
-            end=self._local(form.end),
+            start=self._local(form.start) if form.start else None,
+            end=self._local(form.end) if form.end else None,
             party_size=form.party_size,
+            resource_id=form.resource_id,
         )
-        text = await send_confirmation(self.desk, self.sms, reservation, "changed", self.templates)
-        return ApiResponse.of_json(
-            {"reservation": _json(reservation), "sms": text, "sms_blocked": self._held()}
-        )
+        return self._booked(booked)
 
     async def cancel(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
-        reservation = await self.desk.reservations.set_status(self._id(reservation_id), "cancelled")
-        text = await send_confirmation(
-            self.desk, self.sms, reservation, "cancelled", self.templates
-        )
-        return ApiResponse.of_json(
-            {"reservation": _json(reservation), "sms": text, "sms_blocked": self._held()}
-        )
+        """Cancel a booking; the customer is texted."""
+        return self._booked(await self.bookings.cancel(self._id(reservation_id)))
 
     async def check_out(self, request: ApiRequest, reservation_id: str) -> ApiResponse:
         form = structure(request.json(), CheckOutForm)

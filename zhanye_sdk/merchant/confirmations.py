@@ -66,9 +66,8 @@ async def send_confirmation(
     """Text the customer about their reservation; returns the text sent."""
     templates = templates or ConfirmationTemplates()
     customer = await desk.customers.get(reservation.customer_id)
-    resource = next(
-        r for r in await desk.reservations.resources() if r.id == reservation.resource_id
-    )
+    every = await desk.reservations.resources(retired=True)
+    resource = next(r for r in every if r.id == reservation.resource_id)
     zone = ZoneInfo(templates.timezone or desk.timezone)
     template: str = getattr(templates, which)
     text = fill(

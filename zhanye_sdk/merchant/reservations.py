@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,14 +14,43 @@ from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.clock import Clock, from_ms, to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
-from zhanye_sdk.merchant.schema import reservations, resources
+from zhanye_sdk.merchant.schema import customers, reservations, resources
 from zhanye_sdk.store.database import Database
 
-__all__ = ["PAST_GRACE", "Reservation", "ReservationBook", "Resource"]
+__all__ = ["NOTES_LIMIT", "PAST_GRACE", "Reservation", "ReservationBook", "Resource"]
 
 #: How far in the past a booking may start: a party walking in now is booked a few
 #: minutes late; anything earlier is a typing slip (yesterday, last year) and refused.
 PAST_GRACE = timedelta(minutes=15)
+#: The longest note a booking keeps (靠窗, 带蛋糕 …).
+NOTES_LIMIT = 500
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _resource_fields(name: str, kind: str, capacity: int) -> str:
+    if kind not in ("room", "table") or not 1 <= capacity <= 500 or not name.strip():
+        raise InvalidInput(
+            "a resource has a name, kind room/table and capacity 1–500",
+            zh="资源须有名称，类型为包间或餐桌，容纳人数为 1–500",
+        )
+    if len(name.strip()) > 32:
+        raise InvalidInput(
+            "a resource name is at most 32 characters", zh="包间/桌位名称最多 32 个字"
+        )
+    return name.strip()
+
+
+def _notes(notes: str | None) -> str | None:
+    text = (notes or "").strip()
+    if len(text) > NOTES_LIMIT:
+        raise InvalidInput(
+            f"booking notes are at most {NOTES_LIMIT} characters",
+            zh=f"预订备注最多 {NOTES_LIMIT} 个字",
+        )
+    return text or None
 
 
 @attrs.frozen
@@ -72,29 +102,125 @@ class ReservationBook:
         self._lock = anyio.Lock()
 
     async def add_resource(self, name: str, *, kind: str = "room", capacity: int = 4) -> Resource:
-        """A bookable room (包间) or table (桌位)."""
-        if kind not in ("room", "table") or not 1 <= capacity <= 500 or not name.strip():
-            raise InvalidInput(
-                "a resource has a name, kind room/table and capacity 1–500",
-                zh="资源须有名称，类型为包间或餐桌，容纳人数为 1–500",
-            )
-        try:
-            async with self._db.begin() as conn:
-                result = await conn.execute(
-                    resources.insert().values(name=name.strip(), kind=kind, capacity=capacity)
-                )
-        except IntegrityError as exc:
-            raise ConflictError(
-                f"a resource named {name!r} exists already",
-                zh=f"已有名为“{name}”的资源，请换一个名称",
-            ) from exc
-        return Resource(int(result.inserted_primary_key[0]), name.strip(), kind, capacity)
+        """A bookable room (包间) or table (桌位). A name taken out of use before is
+        brought back with the new kind and capacity (its old bookings stay its own).
 
-    async def resources(self) -> list[Resource]:
-        """Every resource, by name."""
+        Raises:
+            InvalidInput: no name, another kind, or a capacity outside 1–500.
+            ConflictError: a resource in use has the name.
+        """
+        name = _resource_fields(name, kind, capacity)
+        async with self._lock, self._db.begin() as conn:
+            old = (await conn.execute(sa.select(resources).where(resources.c.name == name))).first()
+            if old is not None and not old.retired:
+                raise ConflictError(
+                    f"a resource named {name!r} exists already",
+                    zh=f"已有名为“{name}”的包间或桌位，请换一个名称",
+                )
+            if old is not None:
+                await conn.execute(
+                    resources.update()
+                    .where(resources.c.id == old.id)
+                    .values(kind=kind, capacity=capacity, retired=False)
+                )
+                return Resource(old.id, name, kind, capacity)
+            try:
+                result = await conn.execute(
+                    resources.insert().values(name=name, kind=kind, capacity=capacity)
+                )
+            except IntegrityError as exc:
+                raise ConflictError(
+                    f"a resource named {name!r} exists already",
+                    zh=f"已有名为“{name}”的包间或桌位，请换一个名称",
+                ) from exc
+        return Resource(int(result.inserted_primary_key[0]), name, kind, capacity)
+
+    async def update_resource(
+        self, resource_id: int, *, name: str, kind: str, capacity: int
+    ) -> Resource:
+        """Rename a room or table, or change its kind or capacity.
+
+        Raises:
+            InvalidInput: bad fields, or a capacity below a party booked there from now on.
+            ConflictError: another resource has the name.
+            NotFound: no such resource (or taken out of use).
+        """
+        name = _resource_fields(name, kind, capacity)
+        async with self._lock, self._db.begin() as conn:
+            await self._resource(conn, resource_id)
+            largest = (
+                await conn.execute(
+                    sa.select(sa.func.max(reservations.c.party_size))
+                    .where(reservations.c.resource_id == resource_id)
+                    .where(reservations.c.status == "booked")
+                    .where(reservations.c.end_ms > to_ms(self._clock.now()))
+                )
+            ).scalar()
+            if largest is not None and largest > capacity:
+                raise InvalidInput(
+                    f"a party of {largest} is booked there; the capacity stays at least that",
+                    zh=f"该处已有 {largest} 人的预订，容纳人数不能少于 {largest}，"
+                    "请先为该预订换房或修改人数",
+                )
+            try:
+                await conn.execute(
+                    resources.update()
+                    .where(resources.c.id == resource_id)
+                    .values(name=name, kind=kind, capacity=capacity)
+                )
+            except IntegrityError as exc:
+                raise ConflictError(
+                    f"a resource named {name!r} exists already",
+                    zh=f"已有名为“{name}”的包间或桌位，请换一个名称",
+                ) from exc
+        return Resource(resource_id, name, kind, capacity)
+
+    async def remove_resource(self, resource_id: int) -> None:
+        """Take a room or table out of use. Its past bookings keep its name.
+
+        Raises:
+            ConflictError: it is still booked from now on (move or cancel those first).
+            NotFound: no such resource.
+        """
+        async with self._lock, self._db.begin() as conn:
+            resource = await self._resource(conn, resource_id)
+            upcoming = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(reservations)
+                    .where(reservations.c.resource_id == resource_id)
+                    .where(reservations.c.status == "booked")
+                    .where(reservations.c.end_ms > to_ms(self._clock.now()))
+                )
+            ).scalar_one()
+            if upcoming:
+                raise ConflictError(
+                    f"{resource.name} has {upcoming} booking(s) to come; move or cancel them first",
+                    zh=f"{resource.name}还有 {upcoming} 个未到期的预订，请先换房或取消后再删除",
+                )
+            await conn.execute(
+                resources.update().where(resources.c.id == resource_id).values(retired=True)
+            )
+
+    async def resources(self, *, retired: bool = False) -> list[Resource]:
+        """The resources in use, by name (``retired=True``: those taken out of use too)."""
+        select = sa.select(resources).order_by(resources.c.name)
+        if not retired:
+            select = select.where(resources.c.retired == sa.false())
         async with self._db.connect() as conn:
-            rows = await conn.execute(sa.select(resources).order_by(resources.c.name))
+            rows = await conn.execute(select)
             return [Resource(r.id, r.name, r.kind, r.capacity) for r in rows]
+
+    async def _resource(self, conn: Any, resource_id: int) -> Any:
+        row = (
+            await conn.execute(sa.select(resources).where(resources.c.id == resource_id))
+        ).first()
+        if row is None or row.retired:
+            raise NotFound(
+                f"resource {resource_id} not found",
+                zh="找不到该包间或桌位，它可能已被删除，请刷新后重试",
+            )
+        return row
 
     def _not_past(self, start: datetime) -> None:
         now = self._clock.now()
@@ -109,13 +235,7 @@ class ReservationBook:
     async def _check(
         self, conn: Any, resource_id: int, party: int, start: int, end: int, ignore: int | None
     ) -> None:
-        resource = (
-            await conn.execute(sa.select(resources).where(resources.c.id == resource_id))
-        ).first()
-        if resource is None:
-            raise NotFound(
-                f"resource {resource_id} not found", zh="找不到该资源，它可能已被删除，请刷新后重试"
-            )
+        resource = await self._resource(conn, resource_id)
         if party > resource.capacity:
             raise InvalidInput(
                 f"{resource.name} seats {resource.capacity}; the party is {party}",
@@ -158,6 +278,7 @@ class ReservationBook:
                 zh="预订的结束时间须晚于开始时间，且人数至少为 1",
             )
         self._not_past(start)
+        notes = _notes(notes)
         async with self._lock, self._db.begin() as conn:
             await self._check(conn, resource_id, party_size, begin_ms, end_ms, None)
             result = await conn.execute(
@@ -192,27 +313,58 @@ class ReservationBook:
         return _reservation(row)
 
     async def change(
-        self, reservation_id: int, *, start: datetime, end: datetime, party_size: int | None = None
+        self,
+        reservation_id: int,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        party_size: int | None = None,
+        resource_id: int | None = None,
     ) -> Reservation:
-        """Move a booking (or change the party), with the same checks as a new one."""
+        """Move a booking to another time or room (换房), or change the party, with the
+        same checks as a new one; what is not given stays as it was."""
         current = await self.get(reservation_id)
         if current.status != "booked":
             raise ConflictError(
                 "only a booked reservation can be changed", zh="只有“已预订”状态的预订可以修改"
             )
         party = party_size or current.party_size
-        begin_ms, end_ms = to_ms(start), to_ms(end)
-        if end_ms <= begin_ms:
+        where = resource_id or current.resource_id
+        begin, finish = start or current.start, end or current.end
+        begin_ms, end_ms = to_ms(begin), to_ms(finish)
+        if end_ms <= begin_ms or party < 1:
             raise InvalidInput(
-                "a reservation ends after it starts", zh="预订的结束时间须晚于开始时间"
+                "a reservation ends after it starts and is for at least one person",
+                zh="预订的结束时间须晚于开始时间，且人数至少为 1",
             )
-        self._not_past(start)
+        if start is not None:
+            self._not_past(begin)
         async with self._lock, self._db.begin() as conn:
-            await self._check(conn, current.resource_id, party, begin_ms, end_ms, reservation_id)
-            await conn.execute(
+            await self._check(conn, where, party, begin_ms, end_ms, reservation_id)
+            result = await conn.execute(
                 reservations.update()
                 .where(reservations.c.id == reservation_id)
-                .values(start_ms=begin_ms, end_ms=end_ms, party_size=party)
+                .where(reservations.c.status == "booked")
+                .values(start_ms=begin_ms, end_ms=end_ms, party_size=party, resource_id=where)
+            )
+            if not result.rowcount:
+                raise ConflictError(
+                    "the reservation was cancelled or closed meanwhile",
+                    zh="该预订刚被取消或已结账，不能再修改",
+                )
+        return await self.get(reservation_id)
+
+    async def set_notes(self, reservation_id: int, notes: str | None) -> Reservation:
+        """The booking's notes (备注: 靠窗, 带蛋糕 …); empty clears them."""
+        text = _notes(notes)
+        async with self._db.begin() as conn:
+            result = await conn.execute(
+                reservations.update().where(reservations.c.id == reservation_id).values(notes=text)
+            )
+        if not result.rowcount:
+            raise NotFound(
+                f"reservation {reservation_id} not found",
+                zh="找不到该预订，它可能已被删除，请刷新后重试",
             )
         return await self.get(reservation_id)
 
@@ -245,5 +397,34 @@ class ReservationBook:
                 .where(reservations.c.end_ms > to_ms(day_start))
                 .where(reservations.c.status != "cancelled")
                 .order_by(reservations.c.start_ms)
+            )
+            return [_reservation(r) for r in rows]
+
+    async def search(
+        self, text: str = "", *, day: date | None = None, limit: int = 200
+    ) -> list[Reservation]:
+        """Bookings (any state) whose customer's name or number contains ``text``, on the
+        shop's local ``day`` when given; the soonest first."""
+        select = sa.select(reservations).join(
+            customers, customers.c.id == reservations.c.customer_id
+        )
+        words = text.strip()
+        if words:
+            like = f"%{_like(words)}%"
+            digits = re.sub(r"^(\+|00)86|[\s\-().]", "", words)
+            conditions = [
+                customers.c.name.like(like, escape="\\"),
+                customers.c.phone.like(like, escape="\\"),
+            ]
+            if digits != words and re.fullmatch(r"\d{3,20}", digits):
+                conditions.append(customers.c.phone.like(f"%{digits}%"))
+            select = select.where(sa.or_(*conditions))
+        if day is not None:
+            begin = datetime.combine(day, time(0), self._zone)
+            select = select.where(reservations.c.start_ms < to_ms(begin + timedelta(days=1)))
+            select = select.where(reservations.c.end_ms > to_ms(begin))
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                select.order_by(reservations.c.start_ms, reservations.c.id).limit(limit)
             )
             return [_reservation(r) for r in rows]

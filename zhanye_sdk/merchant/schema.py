@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 
 __all__ = [
     "auto_sms_log",
@@ -107,6 +108,8 @@ resources = Table(
     Column("name", String(32), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("capacity", Integer, nullable=False),
+    # Taken out of use: kept for the bookings it had, offered for none.
+    Column("retired", Boolean, nullable=False, server_default=sa_false()),
 )
 
 reservations = Table(
