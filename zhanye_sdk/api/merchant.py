@@ -67,11 +67,13 @@ class PhoneControl(Protocol):
 @attrs.frozen
 class ReserveForm:
     resource_id: int
-    customer_id: int
     party_size: int
     start: datetime
     end: datetime
+    customer_id: int | None = None
     notes: str | None = None
+    phone: str | None = None
+    name: str | None = None
 
 
 @attrs.frozen
@@ -419,10 +421,20 @@ class MerchantApi:
         )
 
     async def reserve(self, request: ApiRequest) -> ApiResponse:
+        """Book a room or table for a customer (``customer_id``, or ``phone`` and ``name``
+        typed at the desk); the customer is texted."""
         form = structure(request.json(), ReserveForm)
+        customer_id = form.customer_id
+        if customer_id is None:
+            if not form.phone:
+                raise InvalidInput(
+                    "a booking names a customer or a phone number",
+                    zh="请选择顾客或填写顾客电话",
+                )
+            customer_id = (await self.bookings.customer(form.phone, form.name)).id
         booked = await self.bookings.book(
             form.resource_id,
-            form.customer_id,
+            customer_id,
             form.party_size,
             self._local(form.start),
             self._local(form.end),

@@ -8,6 +8,8 @@ from datetime import datetime
 import attrs
 
 from zhanye_sdk.devices.sms import SmsGateway
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.merchant.book import Customer
 from zhanye_sdk.merchant.confirmations import ConfirmationTemplates, send_confirmation
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.reservations import Reservation
@@ -44,6 +46,22 @@ class Bookings:
     async def _text(self, reservation: Reservation, which: str) -> Booked:
         sms = await send_confirmation(self._desk, self._gateway, reservation, which, self.templates)
         return Booked(reservation, sms)
+
+    async def customer(self, phone: str, name: str | None = None) -> Customer:
+        """Whom a booking is for: the customer with this number, put in the book when
+        new (a booking taken for a number typed at the desk); ``name`` names a card that
+        has no name yet and never renames one.
+
+        Raises:
+            InvalidInput: not a phone number, or a name over 64 characters.
+        """
+        given = (name or "").strip()
+        if len(given) > 64:
+            raise InvalidInput("a name is at most 64 characters", zh="姓名最多 64 个字")
+        found, _ = await self._desk.customers.capture(phone)
+        if given and not found.name:
+            found = await self._desk.customers.update(found.id, name=given)
+        return found
 
     async def book(
         self,

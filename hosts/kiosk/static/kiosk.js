@@ -1,5 +1,6 @@
 // The desk page: the incoming-call pop-up, quick actions, the customer book.
 import { lang, t, translate } from "./messages.js";
+import { installBoard, openBooking } from "./kiosk-board.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -663,116 +664,6 @@ async function loadBills() {
   }
 }
 
-// The reservations board: one day, with reschedule and cancel (each texts the customer).
-async function loadBoard() {
-  const day = document.querySelector("#board-day").value;
-  const { items, day: shown } = await call("GET", `/api/desk/reservations${day ? `?day=${day}` : ""}`);
-  document.querySelector("#board-day").value = shown;
-  const body = document.querySelector("#board tbody");
-  body.replaceChildren();
-  if (!items.length) body.append(emptyRow(6, t("noBoard")));
-  for (const r of items) {
-    const tr = document.createElement("tr");
-    tr.dataset.id = r.id;
-    for (const value of [clock(r.start), r.resource, r.customer, r.party_size, t(r.status)]) {
-      const td = document.createElement("td");
-      td.textContent = String(value);
-      tr.append(td);
-    }
-    const actions = document.createElement("td");
-    if (r.status === "booked") {
-      const cancel = document.createElement("button");
-      cancel.type = "button";
-      cancel.textContent = t("cancel");
-      cancel.addEventListener("click", async () => {
-        if (!confirm(t("confirmCancel", { customer: r.customer, time: when(r.start), resource: r.resource }))) return;
-        try {
-          const result = await call("POST", `/api/desk/reservations/${r.id}/cancel`);
-          document.querySelector("#board-result").textContent = result.sms_blocked
-            ? t("cancelledHeld", { reason: reasonOf(result.sms_blocked) })
-            : t("cancelled", result);
-          loadBoard();
-        } catch (error) {
-          toast(explain(error));
-        }
-      });
-      const move = document.createElement("button");
-      move.type = "button";
-      move.textContent = t("reschedule");
-      move.addEventListener("click", async () => {
-        const p = zoned(r.start);
-        const text = prompt(t("newTime"), `${p.y}-${p.m.padStart(2, "0")}-${p.d.padStart(2, "0")} ${p.hh}:${p.mm}`);
-        if (text === null) return;
-        const begin = typedTime(text);
-        if (!begin) {
-          document.querySelector("#board-result").textContent = t("badTime", { text });
-          return;
-        }
-        const hours = (new Date(r.end) - new Date(r.start)) / 3600_000;
-        try {
-          const result = await call("PATCH", `/api/desk/reservations/${r.id}`, {
-            start: begin,
-            end: laterLocal(begin, hours),
-          });
-          document.querySelector("#board-result").textContent = result.sms_blocked
-            ? t("changedHeld", { reason: reasonOf(result.sms_blocked) })
-            : t("changedTo", result);
-          loadBoard();
-        } catch (error) {
-          toast(explain(error));
-        }
-      });
-      const settle = document.createElement("button");
-      settle.type = "button";
-      settle.textContent = t("settle");
-      settle.addEventListener("click", () => {
-        const form = document.querySelector("#checkout-form");
-        form.dataset.id = r.id;
-        document.querySelector("#checkout-title").textContent = t("checkoutOf", { customer: r.customer, resource: r.resource });
-        form.hidden = false;
-        form.elements.items.focus();
-      });
-      actions.append(settle, move, cancel);
-    }
-    tr.append(actions);
-    body.append(tr);
-  }
-}
-document.querySelector("#board-day").addEventListener("change", loadBoard);
-
-// "2026-03-07 18:30" (also 2026/3/7 18:30, 2026年3月7日 18:30) as "2026-03-07T18:30",
-// or null when it is not a real date and time.
-function typedTime(text) {
-  const m = /^\s*(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s*[T\s]\s*(\d{1,2})\s*[:：]\s*(\d{2})\s*$/.exec(text);
-  if (!m) return null;
-  const [y, mo, d, h, mi] = m.slice(1).map(Number);
-  const at = new Date(Date.UTC(y, mo - 1, d, h, mi));
-  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d || h > 23 || mi > 59) return null;
-  return at.toISOString().slice(0, 16);
-}
-document.querySelector('[data-tab="board"]').addEventListener("click", loadBoard);
-
-// Check-out of a reservation (结账): the bill goes into the ledger with the member discount.
-document.querySelector("#checkout-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  try {
-    const entry = await call("POST", `/api/desk/reservations/${form.dataset.id}/check-out`, {
-      items: billItems(form.elements.items.value),
-      paid: form.elements.paid.value.trim(),
-    });
-    document.querySelector("#board-result").textContent = t("billResult", entry.settlement);
-    form.reset();
-    form.hidden = true;
-    loadBoard();
-  } catch (error) {
-    document.querySelector("#board-result").textContent = explain(error);
-  }
-});
-document.querySelector("#checkout-cancel").addEventListener("click", () => {
-  document.querySelector("#checkout-form").hidden = true;
-});
-
 // Membership levels (会员等级): discount rates, 0.88 = 8.8折.
 function zhe(rate) {
   return t("zhe", { zhe: String(Math.round(Number(rate) * 1000) / 100), pct: String(Math.round(Number(rate) * 10000) / 100) });
@@ -1301,3 +1192,12 @@ for (const form of document.querySelectorAll("form.auto-sms")) {
     }
   });
 }
+
+// The reservations screen lives in its own module, with the page's helpers.
+installBoard({ call, toast, explain, when, clock, zoned, laterLocal, reasonOf, emptyRow, tableRow, actionButton, billItems });
+// 预订 on a customer's card: a new booking for them on the reservations screen.
+document.querySelector("#card-reserve").addEventListener("click", () => {
+  const form = document.querySelector("#card-form");
+  document.querySelector('[data-tab="board"]').click();
+  openBooking({ phone: document.querySelector("#card-phone").textContent, name: form.elements.name.value }).catch((error) => toast(explain(error)));
+});
