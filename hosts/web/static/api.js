@@ -49,6 +49,12 @@ export async function api(method, path, body) {
     throw new ApiError(0, "network", String(error));
   }
   const data = await response.json().catch(() => ({}));
+  return answer(path, response, data);
+}
+
+// What api() makes of a response already read (`data`: its JSON body): the data, or the
+// ApiError it stands for.
+export function answer(path, response, data) {
   if (!response.ok) {
     const error = data.error || { code: "error", message: response.statusText };
     const { code, message, message_zh: messageZh, ...extra } = error;

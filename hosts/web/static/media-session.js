@@ -6,18 +6,101 @@ import { t } from "./i18n.js";
 
 const SLOTS = 4;
 const VIDEO_STYLE = "position:absolute;inset:0;width:100%;height:100%;object-fit:cover;z-index:0";
+const GATHER_MS = 300;
+
+// The devices the page may use: both if possible, else whichever one works (a missing
+// camera must not cost the voice). `checked` is the page's device check result or null.
+async function takeDevices(checked, onError) {
+  const found = checked || {};
+  // Raw audio: the server mixes; the browser's processing would colour known tones.
+  const audio = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
+  const video = { width: 640, height: 480 };
+  const wanted = [
+    { audio, video },
+    { audio, video: false },
+    { audio: false, video },
+  ].filter(
+    (c) => (!c.audio || found.microphone === undefined || found.microphone === "ok") &&
+      (!c.video || found.camera === undefined || found.camera === "ok"),
+  );
+  let failure = null;
+  for (const constraints of wanted) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (error) {
+      failure = failure || error;
+    }
+  }
+  // A device check on the page has already told the person what is missing.
+  if (failure && !checked) {
+    onError(Object.assign(new Error(t("media.deviceError", { reason: failure.name })), { code: "device" }));
+  }
+  return null;
+}
+
+// The peer connection with the devices in it and its offer set, ICE candidates gathered
+// (host candidates come at once; at most GATHER_MS is waited for the rest): the offer
+// carries them, so the server can check the path without waiting for trickled ones.
+// Candidates found later are kept in `late` for after the answer.
+async function buildPeer({ slots, checked, onError, local = null }) {
+  local = local || (await takeDevices(checked, onError));
+  const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
+  const microphone = local?.getAudioTracks()[0];
+  const camera = local?.getVideoTracks()[0];
+  pc.addTransceiver(microphone || "audio", { direction: microphone ? "sendrecv" : "recvonly" });
+  const cameraSender = camera ? pc.addTransceiver(camera, { direction: "sendonly" }).sender : null;
+  for (let i = 0; i < slots; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
+  const late = [];
+  let inOffer = true;
+  pc.onicecandidate = (event) => {
+    if (!inOffer && event.candidate?.candidate) late.push(event.candidate);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, GATHER_MS);
+      pc.addEventListener("icegatheringstatechange", () => {
+        if (pc.iceGatheringState === "complete") {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+  const offer = pc.localDescription.sdp;
+  inOffer = false;
+  return { local, pc, cameraSender, offer, late };
+}
+
+// Stops what a prepared peer holds (the join it was made for was refused): the camera
+// and microphone are released at once.
+export async function discardPrepared(prepared) {
+  const ready = await prepared?.catch(() => null);
+  ready?.pc.close();
+  for (const track of ready?.local?.getTracks() || []) track.stop();
+}
+
+// Starts taking the devices and building the offer while the join request is on its
+// way: the page hands the result to MediaSession as `prepared`, which sends the offer as
+// soon as the socket is open instead of after the join reply, the socket and the room.
+export function prepareMedia({ slots = SLOTS, devices = () => null, onError = () => {} } = {}) {
+  return buildPeer({ slots, checked: devices(), onError });
+}
 
 export class MediaSession {
   // Construct it after the page's own "room" listener: it decorates the tiles that
   // renderStage has just drawn.
   // `devices()` returns the page's device check ({ microphone, camera }: "ok" or the
   // problem), or null before it has run: devices it found unusable are not asked for.
-  constructor(client, stage, { slots = SLOTS, onError = () => {}, devices = () => null } = {}) {
+  // `prepared`: what prepareMedia started before the page joined; its offer goes out as
+  // soon as the socket opens.
+  constructor(client, stage, { slots = SLOTS, onError = () => {}, devices = () => null, prepared = null } = {}) {
     this.client = client;
     this.stage = stage;
     this.slots = slots;
     this.onError = onError;
     this.checked = devices;
+    this.prepared = prepared;
     this.pc = null;
     this.local = null;
     this.started = false;
@@ -29,6 +112,9 @@ export class MediaSession {
     this.audio.autoplay = true;
     this.audio.hidden = true;
     document.body.append(this.audio);
+    client.addEventListener("connection", (event) => {
+      if (event.detail.state === "open" && this.prepared && !this.started) this.begin();
+    });
     client.addEventListener("room", () => this.onRoom());
     client.addEventListener("event", (event) => this.onEvent(event.detail));
   }
@@ -40,12 +126,14 @@ export class MediaSession {
       this.stop();
       return;
     }
-    if (!this.started && room.participants[this.client.me.participant_id]?.present) {
-      this.started = true;
-      this.start().catch((error) => this.onError(error));
-    }
+    if (!this.started && room.participants[this.client.me.participant_id]?.present) this.begin();
     this.syncCamera();
     this.decorate();
+  }
+
+  begin() {
+    this.started = true;
+    this.start().catch((error) => this.onError(error));
   }
 
   // Camera off (by me or by the host) stops what this page sends, not only the tile:
@@ -72,35 +160,6 @@ export class MediaSession {
     }
   }
 
-  async devices() {
-    const checked = this.checked() || {};
-    // Raw audio: the server mixes; the browser's processing would colour known tones.
-    const audio = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
-    const video = { width: 640, height: 480 };
-    const wanted = [
-      { audio, video },
-      { audio, video: false },
-      { audio: false, video },
-    ].filter(
-      (c) => (!c.audio || checked.microphone === undefined || checked.microphone === "ok") &&
-        (!c.video || checked.camera === undefined || checked.camera === "ok"),
-    );
-    let failure = null;
-    // Both if possible, else whichever one works: a missing camera must not cost the voice.
-    for (const constraints of wanted) {
-      try {
-        return await navigator.mediaDevices.getUserMedia(constraints);
-      } catch (error) {
-        failure = failure || error;
-      }
-    }
-    // A device check on the page has already told the person what is missing.
-    if (failure && !this.checked()) {
-      this.onError(Object.assign(new Error(t("media.deviceError", { reason: failure.name })), { code: "device" }));
-    }
-    return null;
-  }
-
   // Take the devices again and renegotiate (after a device check found one): the server
   // replaces this participant's peer with the new offer.
   async restart() {
@@ -120,14 +179,14 @@ export class MediaSession {
   }
 
   async start() {
-    this.local = this.local || (await this.devices());
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
+    const prepared = this.prepared;
+    this.prepared = null;
+    const built = await (prepared ||
+      buildPeer({ slots: this.slots, checked: this.checked(), onError: this.onError, local: this.local }));
+    const { pc, offer, late } = built;
+    this.local = built.local;
+    this.cameraSender = built.cameraSender;
     this.pc = pc;
-    const microphone = this.local?.getAudioTracks()[0];
-    const camera = this.local?.getVideoTracks()[0];
-    pc.addTransceiver(microphone || "audio", { direction: microphone ? "sendrecv" : "recvonly" });
-    this.cameraSender = camera ? pc.addTransceiver(camera, { direction: "sendonly" }).sender : null;
-    for (let i = 0; i < this.slots; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (event) => {
       if (event.track.kind === "audio") {
         this.audio.srcObject = new MediaStream([event.track]);
@@ -137,8 +196,7 @@ export class MediaSession {
         this.decorate();
       }
     };
-    // Candidates found before the server has the offer wait for its answer.
-    const early = [];
+    // Candidates found after the offer wait for the server's answer.
     let answered = false;
     const sendCandidate = (c) =>
       this.client
@@ -147,7 +205,7 @@ export class MediaSession {
     pc.onicecandidate = (event) => {
       if (!event.candidate || !event.candidate.candidate) return;
       if (answered) sendCandidate(event.candidate);
-      else early.push(event.candidate);
+      else late.push(event.candidate);
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed" && this.pc === pc) {
@@ -155,16 +213,17 @@ export class MediaSession {
         setTimeout(() => this.start().catch((error) => this.onError(error)), 1000);
       }
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    const answer = await this.client.send("media.offer", { type: "offer", sdp: pc.localDescription.sdp });
+    const answer = await this.client.send("media.offer", { type: "offer", sdp: offer });
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     answered = true;
-    for (const candidate of early) sendCandidate(candidate);
+    for (const candidate of late) sendCandidate(candidate);
     this.syncCamera(); // a rejoin with the camera still off sends nothing from the start
     this.decorate();
   }
 
   stop() {
+    if (this.prepared) discardPrepared(this.prepared);
+    this.prepared = null;
     this.pc?.close();
     this.pc = null;
     for (const track of this.local?.getTracks() || []) track.stop();

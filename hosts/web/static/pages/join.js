@@ -1,12 +1,13 @@
 // The customer's page. The whiteboard and co-browse modules are fetched only when
 // something is shared: a phone on a slow line sees the salesperson sooner.
-import { api } from "../api.js";
+import { ApiError, answer, api } from "../api.js";
 import { has, serverMessage, t, translate } from "../i18n.js";
 import { mountDeviceCheck } from "../device-check.js";
-import { MediaSession } from "../media-session.js";
+import { MediaSession, discardPrepared, prepareMedia } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
 import { notify } from "../shell.js";
+import { earlyInvite } from "./join-early.js";
 
 translate();
 // /join/<signed token> or the short /j/<code>: the API takes either.
@@ -26,10 +27,11 @@ function showLinkProblem(kind) {
 }
 
 // What the invite says: null when the page now shows why it cannot be used. A customer
-// with a seat on this device goes back in, and the session shows its own end.
-async function readInvite(seated = false) {
+// with a seat on this device goes back in, and the session shows its own end. `early`:
+// the look-up join-early.js started as the page arrived.
+async function readInvite(seated = false, early = null) {
   try {
-    const found = await api("GET", `/api/invites/${inviteToken}`);
+    const found = early ? await fromEarly(await early) : await api("GET", `/api/invites/${inviteToken}`);
     if (found.state === "ended" && !seated) {
       showLinkProblem("ended");
       return null;
@@ -42,7 +44,12 @@ async function readInvite(seated = false) {
   }
 }
 
-const info = await readInvite(Boolean(remembered() && !remembered().left));
+async function fromEarly({ response, data, error }) {
+  if (error) throw new ApiError(0, "network", String(error));
+  return answer(`/api/invites/${inviteToken}`, response, data);
+}
+
+const info = await readInvite(Boolean(remembered() && !remembered().left), earlyInvite);
 let deviceCheck = null;
 let media = null;
 if (info) {
@@ -58,7 +65,8 @@ if (info) {
   document.querySelector("#join-form").hidden = true;
 }
 
-function enter(seat) {
+// `prepared`: the media prepareMedia started when 进入会话 was pressed (none on a rejoin).
+function enter(seat, prepared = null) {
   document.querySelector("#welcome").hidden = true;
   document.querySelector("#in-session").hidden = false;
   document.querySelector("#room-title").textContent = t("join.room", { number: seat.meeting_number });
@@ -87,6 +95,7 @@ function enter(seat) {
     slots: 2,
     onError: showError,
     devices: () => deviceCheck?.result,
+    prepared,
   });
   const toggle = (kind) => () => {
     const mine = client.room.participants[client.me.participant_id];
@@ -220,6 +229,9 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
   const form = event.target;
   const errorBox = form.querySelector(".form-error");
   errorBox.hidden = true;
+  // The devices and the offer are made ready while the join is on its way (the person
+  // has just asked to enter); a refused join releases them at once.
+  const prepared = prepareMedia({ slots: 2, devices: () => deviceCheck?.result, onError: showError });
   let seat;
   try {
     seat = await api("POST", `/api/invites/${inviteToken}/join`, {
@@ -230,6 +242,7 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
       seat_token: remembered()?.seat_token,
     });
   } catch (error) {
+    discardPrepared(prepared);
     // Ended or expired while the form was open: the link's own page says so, in words
     // for customers rather than the advice the server gives staff.
     if ([403, 404, 409].includes(error.status) && !(await readInvite())) return;
@@ -238,5 +251,5 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
     return;
   }
   remember(seat);
-  enter(seat);
+  enter(seat, prepared);
 });

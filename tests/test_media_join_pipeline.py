@@ -1,0 +1,128 @@
+"""A customer's first media on the join page does not queue behind the join.
+
+The page takes the devices and builds its WebRTC offer (ICE candidates included) while the
+join request is still on its way, and sends the offer as soon as the session's socket
+opens; a join the server refuses releases the camera and microphone at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.request
+from typing import Any
+
+from playwright.sync_api import Page, Route, expect
+
+from hosts.web.server import MEDIA, ROOMS
+
+from .media_world import MediaHost, start_session
+from .test_media_browser import host, invite_path, media_browser, salesperson  # noqa: F401
+from .webhost import RunningHost, wait_for
+
+# What the page does with its devices and its peer connection, in order (set up before
+# the page's own scripts run).
+WATCH = """
+window.__seen = [];
+window.__streams = [];
+const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await gum(constraints);
+  window.__streams.push(stream);
+  return stream;
+};
+const setLocal = RTCPeerConnection.prototype.setLocalDescription;
+RTCPeerConnection.prototype.setLocalDescription = async function (...args) {
+  const done = await setLocal.apply(this, args);
+  window.__seen.push("offer ready");
+  return done;
+};
+"""
+
+
+def fill_form(page: Page) -> None:
+    page.get_by_label("您的称呼").fill("客户赵先生")
+    page.locator("input[name=ack]").check()
+
+
+def test_the_offer_is_ready_while_the_join_is_on_its_way(
+    media_browser: Any,  # noqa: F811
+    host: RunningHost,  # noqa: F811
+) -> None:
+    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    host.run(start_session(server))
+    path = host.run(invite_path(server))
+    joined, done = threading.Event(), threading.Event()
+    result = asyncio.run_coroutine_threadsafe(salesperson(server, joined, done), host.loop)
+    assert joined.wait(20)
+
+    context = media_browser.new_context(viewport={"width": 375, "height": 812})
+    held: list[Route] = []
+    try:
+        context.add_init_script(WATCH)
+        page = context.new_page()
+        # The join's reply is held back until the page has its offer: a page that only
+        # starts on its media after the join would wait here for nothing.
+        page.route("**/api/invites/*/join", lambda route: held.append(route))
+        page.goto(f"{host.url}{path}")
+        fill_form(page)
+        page.get_by_role("button", name="进入会话").click()
+        wait_for(page, "() => window.__seen.includes('offer ready')", timeout=15_000)
+        assert len(held) == 1
+        held[0].continue_()
+        # The salesperson's picture plays.
+        sales_id = host.extra.ids["sp_A1"]
+        tile_video = page.locator(f'.tile[data-participant="{sales_id}"] video')
+        expect(tile_video).to_have_count(1, timeout=20_000)
+        wait_for(
+            page,
+            "v => v.videoWidth > 0 && v.currentTime > 0.3",
+            arg=tile_video.element_handle(),
+            timeout=20_000,
+        )
+        # One offer for the session: the prepared one was used, not made again.
+        assert page.evaluate("() => window.__seen.length") == 1
+    finally:
+        done.set()
+        result.result(timeout=45)
+        context.close()
+
+
+def test_a_refused_join_releases_the_camera_and_microphone(
+    media_browser: Any,  # noqa: F811
+    host: RunningHost,  # noqa: F811
+) -> None:
+    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    host.run(start_session(server))
+    path = host.run(invite_path(server))
+    context = media_browser.new_context(viewport={"width": 375, "height": 812})
+    try:
+        context.add_init_script(WATCH)
+        page = context.new_page()
+        page.goto(f"{host.url}{path}")
+        fill_form(page)
+        # The session ends while the form is open: joining is refused.
+        request = urllib.request.Request(
+            f"{host.url}/api/sessions/{server.session_id}/end",
+            data=b"{}",
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {server.login_token}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            json.loads(response.read())
+        page.get_by_role("button", name="进入会话").click()
+        expect(page.get_by_role("heading", name="会话已结束")).to_be_visible(timeout=15_000)
+        # The devices were taken for the session (the page prepares while joining) and
+        # are all released: no camera light stays on.
+        wait_for(
+            page,
+            """() => window.__streams.length >= 2 && window.__streams.every(
+              (s) => s.getTracks().every((t) => t.readyState === "ended"))""",
+            timeout=15_000,
+        )
+    finally:
+        context.close()
