@@ -92,12 +92,12 @@ class MaterialApi(EndpointGroup):
         orgs = [o for o in (request.query.get("org_ids") or "").split(",") if o]
         org_ids = orgs or None
         service = self.platform.materials
+        # A spooled upload goes from its file to the store, never whole into memory.
+        body = request.body_file if request.body_file is not None else request.body
         if kind == "video":
-            material = await service.upload_video(
-                actor, name, request.body_bytes(), org_ids=org_ids
-            )
+            material = await service.upload_video(actor, name, body, org_ids=org_ids)
         elif kind == "file":
-            material = await service.upload_file(actor, name, request.body_bytes(), org_ids=org_ids)
+            material = await service.upload_file(actor, name, body, org_ids=org_ids)
         else:
             raise InvalidInput("kind must be file or video", zh="请选择上传文件或视频")
         return ApiResponse.of_json(_material(self.platform, actor, material), 201)

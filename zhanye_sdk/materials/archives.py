@@ -9,12 +9,12 @@ in memory but one piece at a time.
 
 from __future__ import annotations
 
-import io
 import struct
 import zipfile
 import zlib
 
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.materials.content import Content, as_file
 from zhanye_sdk.materials.limits import ConversionLimits
 
 __all__ = ["check_archive"]
@@ -39,7 +39,7 @@ def _bomb(en: str, zh: str) -> InvalidInput:
     )
 
 
-def check_archive(data: bytes, limits: ConversionLimits, *, inflate: bool = True) -> None:
+def check_archive(data: Content, limits: ConversionLimits, *, inflate: bool = True) -> None:
     """Refuse a zip whose parts inflate beyond ``limits``.
 
     Args:
@@ -52,7 +52,7 @@ def check_archive(data: bytes, limits: ConversionLimits, *, inflate: bool = True
         InvalidInput: a part or the whole inflates too far, or the zip is damaged.
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(as_file(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise InvalidInput(
             f"the document is a damaged zip archive ({exc})",
@@ -97,7 +97,7 @@ def _check_declared(info: zipfile.ZipInfo, limits: ConversionLimits) -> None:
         )
 
 
-def _check_inflated(data: bytes, info: zipfile.ZipInfo) -> None:
+def _check_inflated(data: Content, info: zipfile.ZipInfo) -> None:
     """Inflate the part's raw stream as any reader would, however far it goes, counting.
 
     ``zipfile`` stops at the declared size; LibreOffice's reader need not, so the stream

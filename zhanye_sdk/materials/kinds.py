@@ -23,7 +23,6 @@ both what was found and what is accepted. Pure functions, no I/O: safe on any by
 from __future__ import annotations
 
 import enum
-import io
 import threading
 import warnings
 import zipfile
@@ -35,6 +34,7 @@ import pypdfium2
 from PIL import Image
 
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.materials.content import Content, as_file
 
 __all__ = [
     "ContentKind",
@@ -179,7 +179,7 @@ _KNOWN_OTHERS: tuple[tuple[bytes, str], ...] = (
 )
 
 
-def identify(data: bytes) -> Finding:
+def identify(data: Content) -> Finding:
     """Decide what ``data`` is from its content.
 
     Never raises on any input; the ``Finding`` says what was recognised.
@@ -222,7 +222,7 @@ def identify(data: bytes) -> Finding:
 
 
 def require_kind(
-    data: bytes, accepted: Collection[ContentKind], *, what: str = "file"
+    data: Content, accepted: Collection[ContentKind], *, what: str = "file"
 ) -> ContentKind:
     """The kind of ``data`` if it is one of ``accepted``.
 
@@ -243,7 +243,7 @@ def require_kind(
     )
 
 
-def _identify_pdf(data: bytes) -> Finding:
+def _identify_pdf(data: Content) -> Finding:
     # The trailer's %%EOF sits at the very end, give or take line ends and padding.
     if b"%%EOF" not in data[-1024:]:
         return _other("a truncated or damaged PDF (no %%EOF trailer at the end)")
@@ -251,7 +251,7 @@ def _identify_pdf(data: bytes) -> Finding:
         return _other("a PDF with a zip archive hidden inside (a polyglot file)")
     try:
         with PDFIUM_LOCK:
-            document = pypdfium2.PdfDocument(data)
+            document = pypdfium2.PdfDocument(as_file(data))
             try:
                 pages = len(document)
             finally:
@@ -266,11 +266,11 @@ def _identify_pdf(data: bytes) -> Finding:
     return _found(ContentKind.PDF)
 
 
-def _identify_image(data: bytes, kind: ContentKind) -> Finding:
+def _identify_image(data: Content, kind: ContentKind) -> Finding:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(as_file(data)) as image:
                 image.load()  # decodes it all: a truncated image fails here, not on screen
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return _other(f"a {kind.label} too large in pixels to be shown")
@@ -287,26 +287,26 @@ _OOXML_MAIN_PARTS = {
 _MAX_PART_BYTES = 16 * 1024 * 1024
 
 
-def _has_zip_directory(data: bytes) -> bool:
+def _has_zip_directory(data: Content) -> bool:
     """A zip's end-of-directory record, which zip readers find at the end of any file."""
     if b"PK\x05\x06" not in data[-66_000:]:
         return False
     try:
-        return zipfile.is_zipfile(io.BytesIO(data))
+        return zipfile.is_zipfile(as_file(data))
     except Exception:  # a hostile directory is still a directory
         return True
 
 
-def _unless_polyglot(data: bytes, found: Finding, container: str) -> Finding:
+def _unless_polyglot(data: Content, found: Finding, container: str) -> Finding:
     """``found``, unless PDF readers would see a PDF too (they look in the first kilobyte)."""
     if b"%PDF-" in data[:1024]:
         return _other(f"{container} with a PDF header inside (a polyglot file)")
     return found
 
 
-def _identify_zip(data: bytes) -> Finding:
+def _identify_zip(data: Content) -> Finding:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(as_file(data)) as archive:
             names = set(archive.namelist())
             if "[Content_Types].xml" not in names:
                 if "mimetype" in names and "content.xml" in names:
@@ -333,9 +333,9 @@ def _is_xml_part(archive: zipfile.ZipFile, name: str) -> bool:
     return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _identify_ole(data: bytes) -> Finding:
+def _identify_ole(data: Content) -> Finding:
     try:
-        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        with olefile.OleFileIO(as_file(data)) as ole:
             streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=False)}
     except Exception:  # olefile raises OSError, struct.error, IndexError… on bad files
         return _other("a damaged OLE compound file (an old Office file that cannot be read)")
@@ -348,7 +348,7 @@ def _identify_ole(data: bytes) -> Finding:
     return _other("an OLE compound file that is neither a PowerPoint nor a Word document")
 
 
-def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]] | None:
+def _boxes(data: Content, start: int, end: int) -> list[tuple[bytes, int, int]] | None:
     """The ISO BMFF boxes in ``data[start:end]`` as (type, body start, body end).
 
     ``None`` when a box claims more bytes than there are.
@@ -373,12 +373,14 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]] | 
     return boxes
 
 
-def _child(data: bytes, box: tuple[bytes, int, int], wanted: bytes) -> list[tuple[bytes, int, int]]:
+def _child(
+    data: Content, box: tuple[bytes, int, int], wanted: bytes
+) -> list[tuple[bytes, int, int]]:
     children = _boxes(data, box[1], box[2]) or []
     return [child for child in children if child[0] == wanted]
 
 
-def _has_video_track(data: bytes, moov: tuple[bytes, int, int]) -> bool:
+def _has_video_track(data: Content, moov: tuple[bytes, int, int]) -> bool:
     for trak in _child(data, moov, b"trak"):
         for mdia in _child(data, trak, b"mdia"):
             for hdlr in _child(data, mdia, b"hdlr"):
@@ -388,7 +390,7 @@ def _has_video_track(data: bytes, moov: tuple[bytes, int, int]) -> bool:
     return False
 
 
-def _identify_iso_media(data: bytes) -> Finding:
+def _identify_iso_media(data: Content) -> Finding:
     size = int.from_bytes(data[0:4], "big")
     if size < 16 or len(data) < 16 or size > len(data):
         return _other("a damaged ISO media file (its ftyp box is cut short)")
@@ -416,7 +418,7 @@ _SEGMENT, _TRACKS, _TRACK_ENTRY, _TRACK_TYPE = 0x18538067, 0x1654AE6B, 0xAE, 0x8
 _UNKNOWN_SIZE = -1
 
 
-def _read_vint(data: bytes, at: int, *, keep_marker: bool) -> tuple[int, int] | None:
+def _read_vint(data: Content, at: int, *, keep_marker: bool) -> tuple[int, int] | None:
     """An EBML variable-length integer at ``at``: (value, next offset), or None.
 
     A size whose bits are all ones means "unknown" and reads as ``_UNKNOWN_SIZE``.
@@ -439,7 +441,7 @@ def _read_vint(data: bytes, at: int, *, keep_marker: bool) -> tuple[int, int] | 
     return value, at + length
 
 
-def _elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+def _elements(data: Content, start: int, end: int) -> list[tuple[int, int, int]]:
     """The complete EBML elements in ``data[start:end]`` as (id, body start, body end);
     an element of unknown size (live recordings) runs to ``end``."""
     found = []
@@ -463,7 +465,7 @@ def _elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
     return found
 
 
-def _identify_ebml(data: bytes) -> Finding:
+def _identify_ebml(data: Content) -> Finding:
     top = _elements(data, 0, len(data))
     if not top or top[0][0] != _EBML_HEADER:
         return _other("a damaged EBML (Matroska/WebM) file")

@@ -15,6 +15,8 @@ import builtins
 import functools
 import io
 import json
+import mmap
+import os
 import re
 import unicodedata
 from collections.abc import Collection, Sequence
@@ -31,6 +33,7 @@ from zhanye_sdk.clock import from_ms
 from zhanye_sdk.errors import InvalidInput, PermissionDenied
 from zhanye_sdk.materials.archives import check_archive
 from zhanye_sdk.materials.blobs import BlobLedger
+from zhanye_sdk.materials.content import Content
 from zhanye_sdk.materials.conversion import DocumentConverter, PageProgress
 from zhanye_sdk.materials.kinds import (
     DOCUMENT_KINDS,
@@ -39,6 +42,7 @@ from zhanye_sdk.materials.kinds import (
     ContentKind,
     require_kind,
 )
+from zhanye_sdk.materials.limits import ConversionLimits
 from zhanye_sdk.materials.models import Audience, Material, MaterialKind, MaterialList, PageImage
 from zhanye_sdk.materials.names import clean_material_name
 from zhanye_sdk.materials.storage import ByteProgress, LocalStorage, MaterialStorage
@@ -152,6 +156,38 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _checked_kind(
+    data: bytes | Path, accepted: frozenset[ContentKind], *, what: str, limits: ConversionLimits
+) -> ContentKind:
+    """The upload's kind if it is accepted (a spooled file is mapped, not read into memory);
+    Office documents' zip directories are checked too (declared sizes only: refusing a zip
+    bomb costs no inflating here)."""
+    if not isinstance(data, Path):
+        return _check_content(data, accepted, what, limits)
+    with open(data, "rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return _check_content(b"", accepted, what, limits)
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return _check_content(mapped, accepted, what, limits)
+
+
+def _check_content(
+    data: Content, accepted: frozenset[ContentKind], what: str, limits: ConversionLimits
+) -> ContentKind:
+    content_kind = require_kind(data, accepted, what=what)
+    if content_kind in (ContentKind.PPTX, ContentKind.DOCX):
+        check_archive(data, limits, inflate=False)
+    return content_kind
+
+
+async def _store(
+    storage: MaterialStorage, data: bytes | Path, progress: ByteProgress | None
+) -> str:
+    if isinstance(data, Path):
+        return await storage.put_file(data, progress)
+    return await storage.put(data, progress)
+
+
 def _image_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
         return image.width, image.height
@@ -197,7 +233,7 @@ class MaterialService:
         self,
         actor: Principal,
         name: str,
-        data: bytes,
+        data: bytes | Path,
         *,
         org_ids: Collection[str] | None = None,
         progress: ByteProgress | None = None,
@@ -207,7 +243,9 @@ class MaterialService:
         Args:
             actor: who uploads.
             name: the name shown in the library (文件名称).
-            data: the file's bytes; the type is decided from them, not from ``name``.
+            data: the file's bytes, or the path of a file holding them (an upload spooled
+                to disk: it is checked and stored without being read into memory); the
+                type is decided from the content, not from ``name``.
             org_ids: company admins only: the organizations to show it in (default: all);
                 an org admin may name only their own.
             progress: sees (bytes stored, bytes total).
@@ -232,7 +270,7 @@ class MaterialService:
         self,
         actor: Principal,
         name: str,
-        data: bytes,
+        data: bytes | Path,
         *,
         org_ids: Collection[str] | None = None,
         progress: ByteProgress | None = None,
@@ -299,7 +337,7 @@ class MaterialService:
         self,
         actor: Principal,
         name: str,
-        data: bytes,
+        data: bytes | Path,
         *,
         kind: MaterialKind,
         accepted: frozenset[ContentKind],
@@ -309,29 +347,29 @@ class MaterialService:
     ) -> Material:
         require(actor, Operation.MATERIAL_UPLOAD)
         name = clean_material_name(name)
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if isinstance(data, Path):
+            size = (await anyio.Path(data).stat()).st_size
+        elif isinstance(data, bytes | bytearray | memoryview):
+            data = bytes(data)
+            size = len(data)
+        else:
             raise InvalidInput("the upload must be bytes", zh="上传内容必须是文件数据")
-        data = bytes(data)
         what = "video" if kind is MaterialKind.VIDEO else "file"
-        if len(data) > limit:
+        if size > limit:
             raise InvalidInput(
-                f"the {what} is {_megabytes(len(data))}; a {what} may be at most "
-                f"{_megabytes(limit)}",
-                zh=f"这个{'视频' if what == 'video' else '文件'}有 {_megabytes(len(data))}，"
+                f"the {what} is {_megabytes(size)}; a {what} may be at most {_megabytes(limit)}",
+                zh=f"这个{'视频' if what == 'video' else '文件'}有 {_megabytes(size)}，"
                 f"最大只能 {_megabytes(limit)}，请压缩或换一个较小的文件",
             )
         content_kind = await anyio.to_thread.run_sync(
-            functools.partial(require_kind, data, accepted, what=what)
-        )
-        if content_kind in (ContentKind.PPTX, ContentKind.DOCX):
-            # Declared sizes only: refusing a zip bomb costs no inflating here.
-            await anyio.to_thread.run_sync(
-                functools.partial(check_archive, data, self.converter.limits, inflate=False)
+            functools.partial(
+                _checked_kind, data, accepted, what=what, limits=self.converter.limits
             )
+        )
         async with self._ctx.db.connect() as conn:
             audience, shown_in, owner_org = await resolve_audience(conn, actor, org_ids)
         # Only now, with everything checked, does anything reach the store.
-        digest = await self.storage.put(data, progress)
+        digest = await _store(self.storage, data, progress)
         try:
             async with self._ledger.lock:
                 async with self._ctx.db.begin() as conn:
@@ -345,13 +383,13 @@ class MaterialService:
                         name=name,
                         content_kind=content_kind,
                         sha256=digest,
-                        size=len(data),
+                        size=size,
                     )
                     created = await self._load(conn, material_id)
                 # A delete that ran between the write and the insert may have removed
                 # the very same bytes (stored by an earlier upload); put them back.
                 if not await self.storage.contains(digest):
-                    await self.storage.put(data)
+                    await _store(self.storage, data, None)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._ledger.collect([digest])

@@ -2,7 +2,9 @@
 
 ``MaterialStorage`` is what the material service needs from a store; ``LocalStorage``
 keeps blobs in a folder (``ab/abcdef….blob``). An S3-compatible store implements the
-same four methods. Writes are atomic: a temporary file in the same folder, flushed and
+same methods. ``put_file`` stores a file (an upload the host spooled to disk) by copying it
+in pieces while hashing them, so a file of any size costs a piece of memory, not its size.
+Writes are atomic: a temporary file in the same folder, flushed and
 fsynced, then renamed over the final name, so a crash leaves no half-written blob
 under a real name. Storing the same bytes twice stores them once.
 """
@@ -48,6 +50,10 @@ class MaterialStorage(Protocol):
 
     async def put(self, data: bytes, progress: ByteProgress | None = None) -> str:
         """Store ``data`` (once, whatever the number of calls) and return its digest."""
+        ...
+
+    async def put_file(self, path: Path, progress: ByteProgress | None = None) -> str:
+        """Store the file at ``path`` like ``put``, without holding it in memory."""
         ...
 
     async def get(self, digest: str) -> bytes:
@@ -104,6 +110,43 @@ class LocalStorage:
             raise
         _fsync_dir(target.parent)
         if total == 0:
+            _report(progress, 0, 0)
+        return digest
+
+    async def put_file(self, path: Path, progress: ByteProgress | None = None) -> str:
+        """Store the file at ``path``: copied in pieces, hashed as it goes, then renamed
+        to its digest (atomically; an already stored blob is kept and the copy dropped)."""
+        return await anyio.to_thread.run_sync(self._put_file, Path(path), progress)
+
+    def _put_file(self, path: Path, progress: ByteProgress | None) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        # The copy is written before its name (the digest) is known: in the root, then
+        # renamed into its fan-out folder on the same file system.
+        fd, temporary = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
+        try:
+            hasher = hashlib.sha256()
+            with open(path, "rb") as source, os.fdopen(fd, "wb") as out:
+                total = os.fstat(source.fileno()).st_size
+                done = 0
+                while piece := source.read(_CHUNK):
+                    hasher.update(piece)
+                    out.write(piece)
+                    done += len(piece)
+                    _report(progress, done, total)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = hasher.hexdigest()
+            target = self.path_of(digest)
+            if target.exists():
+                Path(temporary).unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(temporary, target)
+                _fsync_dir(target.parent)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        if done == 0:
             _report(progress, 0, 0)
         return digest
 
