@@ -18,7 +18,6 @@ import numpy.typing as npt
 from aiohttp import web
 from aiortc import MediaStreamTrack
 
-from hosts.web.server import MEDIA, ROOMS, build_app
 from zhanye_sdk import Platform
 from zhanye_sdk.client import tone
 from zhanye_sdk.media.service import MediaConfig, MediaService
@@ -28,7 +27,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.live import SopLiveConfig
 
 from .platform_world import PASSWORD, World, build_world
-from .webhost import CHROMIUM_ARGS, free_port
+from .webhost import CHROMIUM_ARGS, DEPLOYMENT, build_app, free_port
 
 BASE = web.AppKey("base", str)
 FAST_SIGNALING = SignalingConfig(idle_timeout_s=30, leave_grace_s=0.5, tick_interval_s=0.2)
@@ -99,7 +98,7 @@ async def media_host(
     world = await build_world(f"sqlite:///{tmp_path}/media.db", config)
     try:
         async with serve(world.platform, media, sop, signaling) as app:
-            host = MediaHost(app[BASE], world, app[ROOMS], app[MEDIA])
+            host = MediaHost(app[BASE], world, app[DEPLOYMENT].rooms, app[DEPLOYMENT].media)
             await start_session(host)
             yield host
     finally:

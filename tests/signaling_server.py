@@ -8,12 +8,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .platform_world import build_world
-from .webhost import free_port
+from .webhost import build_app, free_port
 
 
 @asynccontextmanager

@@ -73,7 +73,22 @@ CORES = {
 }
 #: What hosts mount: the HTTP endpoints and the WebSocket endpoint.
 ENDPOINT_PACKAGES = ("zhanye_sdk.api",)
-ENDPOINTS = {"zhanye_sdk.signaling.account_events", "zhanye_sdk.signaling.endpoint"}
+#: Each area's capability adapter (``<area>/capability.py``) bundles its service with its
+#: endpoints, and the deployments assemble them: they sit with the endpoints.
+ENDPOINTS = {
+    "zhanye_sdk.capability",
+    "zhanye_sdk.cobrowse.capability",
+    "zhanye_sdk.deployment",
+    "zhanye_sdk.devices.capability",
+    "zhanye_sdk.materials.capability",
+    "zhanye_sdk.media.capability",
+    "zhanye_sdk.records.capability",
+    "zhanye_sdk.rooms.capability",
+    "zhanye_sdk.signaling.account_events",
+    "zhanye_sdk.signaling.endpoint",
+    "zhanye_sdk.sop.capability",
+    "zhanye_sdk.whiteboard.capability",
+}
 #: Above everything: may import anything in the SDK.
 TOP = {"zhanye_sdk", "zhanye_sdk.cli"}
 

@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk.api.http import error_response
 from zhanye_sdk.error_codes import ERROR_CODES, describe
 from zhanye_sdk.errors import (
@@ -34,7 +33,7 @@ from zhanye_sdk.signaling.envelope import ServerMessage
 
 from .live_session import Peer, open_live_session
 from .platform_world import World, build_world
-from .webhost import free_port
+from .webhost import build_app, free_port
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "hosts" / "web" / "static" / "messages.js"
 

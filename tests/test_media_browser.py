@@ -20,14 +20,13 @@ import anyio
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from hosts.web.server import MEDIA, ROOMS
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, tone
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import LOOPBACK_MEDIA, MediaHost, start_session, tone_level
 from .platform_world import World, build_world
-from .webhost import CHROMIUM_ARGS, RunningHost, wait_for
+from .webhost import CHROMIUM_ARGS, DEPLOYMENT, RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +123,7 @@ async def salesperson(
 def test_chromium_customer_is_heard_and_sees_the_salesperson(
     media_browser: Any, host: RunningHost
 ) -> None:
-    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    server = MediaHost(host.url, host.extra, host.app[DEPLOYMENT].rooms, host.app[DEPLOYMENT].media)
     host.run(start_session(server))
     path = host.run(invite_path(server))
     joined, done = threading.Event(), threading.Event()
@@ -181,7 +180,7 @@ async def host_present(server: MediaHost, joined: threading.Event, done: threadi
 def test_a_customer_turning_the_camera_off_stops_sending_it(
     media_browser: Any, host: RunningHost
 ) -> None:
-    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    server = MediaHost(host.url, host.extra, host.app[DEPLOYMENT].rooms, host.app[DEPLOYMENT].media)
     host.run(start_session(server))
     path = host.run(invite_path(server))
     joined, done = threading.Event(), threading.Event()
@@ -198,7 +197,7 @@ def test_a_customer_turning_the_camera_off_stops_sending_it(
         expect(page.locator("#connection")).to_have_text("已连接", timeout=20_000)
 
         def customer_id() -> str | None:
-            room = host.run(host.app[ROOMS].room(server.session_id))
+            room = host.run(host.app[DEPLOYMENT].rooms.room(server.session_id))
             return next((p.id for p in room.present if p.id != room.host_id), None)
 
         deadline = time.monotonic() + 20

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from hosts.web.server import MEDIA, ROOMS
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
@@ -22,7 +21,7 @@ from .media_world import LOOPBACK_MEDIA, MediaHost, launch_chromium, start_sessi
 from .platform_world import World, build_world
 from .test_media_browser import invite_path
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost, wait_for
+from .webhost import DEPLOYMENT, RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +48,9 @@ def server(tmp_path: Path) -> Iterator[tuple[RunningHost, MediaHost]]:
         media_config=LOOPBACK_MEDIA,
     ).start()
     try:
-        media = MediaHost(running.url, running.extra, running.app[ROOMS], running.app[MEDIA])
+        media = MediaHost(
+            running.url, running.extra, running.app[DEPLOYMENT].rooms, running.app[DEPLOYMENT].media
+        )
         running.run(start_session(media))
         yield running, media
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hosts.web.__main__ import media_config
+from zhanye_sdk import DeploymentConfig
 from zhanye_sdk.client import join
 from zhanye_sdk.media.ice import IcePolicy, candidate_address, ice_policy, limit_host_addresses
 from zhanye_sdk.platform import PlatformConfig
@@ -59,7 +59,7 @@ async def test_a_loopback_host_offers_only_its_addresses_and_connects_on_them(
     tmp_path: Path, fast_config: PlatformConfig, given: tuple[str, ...], offered: set[str]
 ) -> None:
     # As `python -m hosts.web --host 127.0.0.1 [--ice-address …]` configures its media.
-    media = media_config(ice_policy("127.0.0.1", given), None)
+    media = DeploymentConfig(ice=ice_policy("127.0.0.1", given)).media_config()
     try:
         async with media_host(tmp_path, fast_config, media) as server:
             async with join(server.host_url, slots=1, loopback_only=True) as host:

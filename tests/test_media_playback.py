@@ -11,7 +11,6 @@ import anyio
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from hosts.web.server import MEDIA, ROOMS
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join
 from zhanye_sdk.media.records import MediaRecord, RecordingStatus
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
@@ -21,7 +20,7 @@ from .media_world import MediaHost, launch_chromium, start_session
 from .platform_world import World, build_world
 from .test_media_recording import W, recording_media
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost, wait_for
+from .webhost import DEPLOYMENT, RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +85,7 @@ async def record_a_session(server: MediaHost) -> MediaRecord:
 def test_playback_plays_the_segments_in_order_under_the_verification(
     host: RunningHost,
 ) -> None:
-    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    server = MediaHost(host.url, host.extra, host.app[DEPLOYMENT].rooms, host.app[DEPLOYMENT].media)
     host.run(start_session(server))
     record = host.run(record_a_session(server))
     segments = record.manifest.entries

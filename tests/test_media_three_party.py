@@ -29,7 +29,6 @@ import numpy.typing as npt
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from hosts.web.server import MEDIA, ROOMS
 from zhanye_sdk import layout_cells
 from zhanye_sdk.media.manifest import verify
 from zhanye_sdk.media.recorder import RecordingConfig
@@ -41,7 +40,7 @@ from .media_world import LOOPBACK_MEDIA, launch_chromium, tone_level, tone_wav
 from .platform_world import World, build_world
 from .test_media_recording import decode
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost, wait_for
+from .webhost import DEPLOYMENT, RunningHost, wait_for
 
 # The 0.5 s mute deadline is measured in a browser whose playout buffer grows under load.
 pytestmark = [pytest.mark.e2e, pytest.mark.alone]
@@ -242,7 +241,7 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             hall = Hall(page)
 
             def record() -> MediaRecord | None:
-                records = host.app[MEDIA].records
+                records = host.app[DEPLOYMENT].media.records
                 assert records is not None
                 return host.run(records.get(session_id))
 
@@ -274,7 +273,7 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             heard = poll(host_hears_both, limit_s=40, every_s=0.3)
             all_heard = time.monotonic()
             assert heard["host"] < ABSENT, heard
-            room = host.run(host.app[ROOMS].room(session_id))
+            room = host.run(host.app[DEPLOYMENT].rooms.room(session_id))
             # The app processes raced to join: the room's order is the composite's order.
             order = [next(n for n, i in ids.items() if i == p.id) for p in room.present[1:]]
 
@@ -317,7 +316,7 @@ def test_browser_host_and_two_app_customers(tmp_path: Path, host: RunningHost) -
             assert a.process.wait(timeout=10) != 0
 
             def a_gone() -> bool:
-                room = host.run(host.app[ROOMS].room(session_id))
+                room = host.run(host.app[DEPLOYMENT].rooms.room(session_id))
                 return ids["a"] not in {p.id for p in room.present}
 
             poll(a_gone)

@@ -16,14 +16,13 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hosts.web.server import ROOMS, build_app
 from zhanye_sdk.api.records import FILTER_NAMES, filters_from_params
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform import PlatformConfig
 
 from .platform_world import PASSWORD, build_world
 from .records_world import RecordsWorld, build_records
-from .webhost import free_port
+from .webhost import DEPLOYMENT, build_app, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +33,7 @@ async def server(
 ) -> AsyncIterator[tuple[str, RecordsWorld]]:
     world = await build_world(f"sqlite:///{tmp_path}/records.db", fast_config)
     app = build_app(world.platform)
-    rw = await build_records(world, app[ROOMS])
+    rw = await build_records(world, app[DEPLOYMENT].rooms)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()

@@ -17,7 +17,6 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.web.server import ROOMS, build_app
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.platform import PlatformConfig, ServiceHours
 from zhanye_sdk.records import QaReportRecord
@@ -33,7 +32,7 @@ from .platform_world import build_world
 from .records_qa_world import QA_SCORE, build_qa_record
 from .records_world import RecordsWorld, build_records
 from .test_records_api import login, wait_done
-from .webhost import free_port
+from .webhost import DEPLOYMENT, build_app, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -44,8 +43,8 @@ async def server(
 ) -> AsyncIterator[tuple[str, RecordsWorld, str]]:
     world = await build_world(f"sqlite:///{tmp_path}/qa.db", fast_config)
     app = build_app(world.platform)
-    rw = await build_records(world, app[ROOMS])
-    session_id = await build_qa_record(world, app[ROOMS])
+    rw = await build_records(world, app[DEPLOYMENT].rooms)
+    session_id = await build_qa_record(world, app[DEPLOYMENT].rooms)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()

@@ -12,14 +12,13 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.rooms.terminals import terminal_of_browser
 
 from .live_session import Peer
 from .platform_world import PASSWORD, World, build_world
-from .webhost import free_port
+from .webhost import build_app, free_port
 
 # Real user agents, as these browsers send them.
 IPHONE_SAFARI = (

@@ -12,14 +12,13 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.signaling.handshake import PROTOCOL, HandshakeCredentials, handshake_credentials
 
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import PASSWORD, World, build_world
-from .webhost import free_port
+from .webhost import build_app, free_port
 
 pytestmark = pytest.mark.anyio
 

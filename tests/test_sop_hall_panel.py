@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import SOP_LIVE
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.signaling.endpoint import SignalingConfig
@@ -22,7 +21,7 @@ from .hall_pages import copy_invite, join
 from .platform_world import World, build_world
 from .sop_world import BROCHURE, CARD_INTRO, CARD_RISK, SopLibrary, build_sop_library
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +90,7 @@ def test_the_salesperson_sees_cards_ticks_and_alerts_and_the_customer_sees_none(
 
         # The host's own ASR feeds the SDK's transcript source: nodes tick live.
         sid = staff.url.rsplit("/", 1)[1]
-        live = host.app[SOP_LIVE]
+        live = host.app[DEPLOYMENT].sop_live
         roles = {"sales": "salesperson", "cust": "customer"}
         host.run(
             live.listen(

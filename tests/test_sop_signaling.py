@@ -12,7 +12,6 @@ import attrs
 import pytest
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.signaling.endpoint import SignalingConfig
@@ -20,7 +19,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import World, build_world
 from .sop_world import CARD_INTRO, SopLibrary, build_sop_library
-from .webhost import free_port
+from .webhost import build_app, free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,6 @@ import anyio
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from hosts.web.server import ROOMS
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.records import RecordService
@@ -26,7 +25,7 @@ from .hall_pages import open_hall, share_file
 from .media_world import LOOPBACK_MEDIA, launch_chromium
 from .platform_world import World, build_world
 from .test_sop_whisper import edit_distance, spoken_wav
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -101,8 +100,8 @@ def test_a_spoken_key_phrase_ticks_its_node_and_is_kept_in_the_record(
         session_id = staff.url.rsplit("/", 1)[1]
         world: World = host.extra
         salesperson = world.p("sp_A1")
-        host.run(host.app[ROOMS].end(salesperson, session_id))
-        records = RecordService(world.platform, host.app[ROOMS])
+        host.run(host.app[DEPLOYMENT].rooms.end(salesperson, session_id))
+        records = RecordService(world.platform, host.app[DEPLOYMENT].rooms)
 
         async def steps() -> list[Any]:
             for _ in range(300):

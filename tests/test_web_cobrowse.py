@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import COBROWSE, ROOMS, SIGNALING
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from .platform_world import World, build_world
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +138,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         assert not any(ID_NUMBER in f or PHONE in f or BIRTH in f for f in frames)
         expect(mirror.locator("#birth")).not_to_have_value(BIRTH)
         sid = staff.url.rsplit("/", 1)[1]
-        assert host.app[ROOMS] is not None
+        assert host.app[DEPLOYMENT].rooms is not None
         stored = host.run(_stored_log(host, sid))
         text = repr(stored)
         assert stored and "李四" in text
@@ -147,10 +146,10 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         # The session ends with the page still shared: the share ends with it (stored,
         # announced, and no longer held in memory).
         assert stored[-1]["ended_ms"] is None
-        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        host.run(host.app[DEPLOYMENT].rooms.end(world.p("sp_A1"), sid))
         expect(phone.locator(".cobrowse-toolbar")).to_be_hidden()
         assert host.run(_stored_log(host, sid))[-1]["ended_ms"] is not None
-        assert host.app[COBROWSE].active(sid) is None
+        assert host.app[DEPLOYMENT].cobrowse.active(sid) is None
         # The session record lists the shared link (共享素材信息).
         staff.goto(f"{host.url}/records")
         staff.get_by_role("button", name="查看").first.click()
@@ -169,7 +168,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
 
 
 async def _stored_log(host: RunningHost, session_id: str) -> Any:
-    return await host.app[COBROWSE].stored_log(session_id)
+    return await host.app[DEPLOYMENT].cobrowse.stored_log(session_id)
 
 
 def _share_with_customer(
@@ -233,7 +232,7 @@ def test_the_customer_drops_and_returns_and_the_mirror_catches_up(
         seat = phone.evaluate(
             "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
-        signaling = host.app[SIGNALING]
+        signaling = host.app[DEPLOYMENT].signaling
         assert signaling.drop(sid, seat["participant_id"]) == 1
         # Typed while the connection is down: nothing can be sent yet.
         product.locator("#name").fill("掉线期间填写")
@@ -341,7 +340,10 @@ def test_a_burst_on_a_big_table_streams_in_events_under_the_limit_without_a_rese
             "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('zhanye.seat'))[1])"
         )
         before = len(sent)
-        assert host.app[SIGNALING].drop(staff.url.rsplit("/", 1)[1], seat["participant_id"]) == 1
+        assert (
+            host.app[DEPLOYMENT].signaling.drop(staff.url.rsplit("/", 1)[1], seat["participant_id"])
+            == 1
+        )
         frame.evaluate("() => { document.querySelector('#big td').textContent = '断线后'; }")
         expect(mirror.locator("#big td").first).to_have_text("断线后", timeout=15_000)
         chunks = [json.loads(f) for f in sent[before:] if '"cobrowse.snapshot_chunk"' in f]
@@ -369,15 +371,15 @@ def test_the_record_says_when_the_page_never_loaded_and_when_nothing_was_shared(
         expect(waiting).to_have_text("正在等待客户页面加载…")
         expect(staff.locator("#cobrowse-mirror")).to_be_hidden()
         sid = staff.url.rsplit("/", 1)[1]
-        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        host.run(host.app[DEPLOYMENT].rooms.end(world.p("sp_A1"), sid))
         staff.goto(f"{host.url}/records/{sid}/board")
         expect(staff.locator("#cobrowse-waiting")).to_have_text("正在等待客户页面加载…")
         expect(staff.locator("#cobrowse-waiting")).to_be_visible()
         expect(staff.locator("#cobrowse-frame")).to_be_hidden()
         expect(staff.locator("#nothing-shared")).to_be_hidden()
         # A session in which nothing was shared says so.
-        other = host.run(host.app[ROOMS].start(world.p("sp_A1"))).id
-        host.run(host.app[ROOMS].end(world.p("sp_A1"), other))
+        other = host.run(host.app[DEPLOYMENT].rooms.start(world.p("sp_A1"))).id
+        host.run(host.app[DEPLOYMENT].rooms.end(world.p("sp_A1"), other))
         staff.goto(f"{host.url}/records/{other}/board")
         expect(staff.locator("#nothing-shared")).to_have_text("本次会话没有共享文件、白板或链接。")
         expect(staff.locator("#cobrowse-view")).to_be_hidden()

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from hosts.web.server import SMS
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.devices.pdu import count_parts
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from .hall_pages import join, open_hall
 from .platform_world import PASSWORD, World, build_world
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -132,7 +131,7 @@ def test_the_sms_invitation_is_one_part_and_its_short_link_joins(
         staff.locator("#sms-numbers").fill("13800138000")
         staff.get_by_role("button", name="发送短信").click()
         expect(staff.locator("#sms-result")).to_have_text("已向 1 个号码发送邀请短信")
-        [(_, text)] = host.app[SMS].sent
+        [(_, text)] = host.app[DEPLOYMENT].sms_gateway.sent
         assert text.endswith("【智慧展业】")
         assert count_parts(text).parts == 1, (len(text), text)
         link = re.search(r"http://\S+?/j/[A-Za-z0-9]+", text)

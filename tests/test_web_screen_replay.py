@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import ROOMS, WHITEBOARDS
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from . import material_files
 from .platform_world import World, build_world
 from .test_web_cobrowse import _share_with_customer
 from .test_web_whiteboard import MATERIAL, open_hall_with_customer, record
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -81,8 +80,8 @@ def test_replay_shows_the_document_the_cobrowsed_page_and_the_document_again(
         # The salesperson shares the PDF with a customer on a phone in the session.
         staff, phone = open_hall_with_customer(staff_context, phone_context, host)
         sid = staff.url.rsplit("/", 1)[1]
-        whiteboards = host.app[WHITEBOARDS]
-        seat = host.run(host.app[ROOMS].seat_for_staff(world.p("sp_A1"), sid))
+        whiteboards = host.app[DEPLOYMENT].whiteboards
+        seat = host.run(host.app[DEPLOYMENT].rooms.seat_for_staff(world.p("sp_A1"), sid))
         document = host.run(whiteboards.snapshot(sid)).current
         assert document is not None
 
@@ -102,7 +101,7 @@ def test_replay_shows_the_document_the_cobrowsed_page_and_the_document_again(
 
         # The recording starts 1 s after the share (moments below are into the recording).
         world.clock.advance(1)
-        started = host.app[ROOMS].now_ms()
+        started = host.app[DEPLOYMENT].rooms.now_ms()
         # 0.5 s: stroke A on the document.
         world.clock.advance(0.5)
         draw("stroke-a", 100)
@@ -137,11 +136,11 @@ def test_replay_shows_the_document_the_cobrowsed_page_and_the_document_again(
         draw("stroke-b", 300)
         world.clock.advance(1)
         record(host, sid, tmp_path / "rec" / sid, started)  # two 2 s segments
-        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        host.run(host.app[DEPLOYMENT].rooms.end(world.p("sp_A1"), sid))
 
         # The record's dialog links both replays.
         staff.goto(f"{host.url}/records")
-        number = host.run(host.app[ROOMS].room(sid)).meeting_number
+        number = host.run(host.app[DEPLOYMENT].rooms.room(sid)).meeting_number
         staff.locator(f'tr[data-meeting="{number}"]').get_by_role("button", name="查看").click()
         details = staff.get_by_role("dialog", name="会议详情")
         expect(details.get_by_role("link", name="共享屏幕回放")).to_have_attribute(
@@ -244,7 +243,7 @@ def test_a_link_only_session_without_a_recording_replays_on_the_page_events(
         product.locator("#name").fill("王五")
         expect(mirror.locator("#name")).to_have_value("王五")
         sid = staff.url.rsplit("/", 1)[1]
-        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        host.run(host.app[DEPLOYMENT].rooms.end(world.p("sp_A1"), sid))
 
         staff.goto(f"{host.url}/records/{sid}/board?lang=en")
         expect(staff.get_by_role("heading", level=1)).to_have_text(

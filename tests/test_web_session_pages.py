@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import ROOMS, SMS
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
@@ -18,7 +17,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from .platform_world import PASSWORD, World, build_world
 from .test_rooms_terminals import IPHONE_SAFARI
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +70,7 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
         staff.locator("#sms-numbers").fill("13800138000\n+8613900139000")
         staff.get_by_role("button", name="发送短信").click()
         expect(staff.locator("#sms-result")).to_have_text("已向 2 个号码发送邀请短信")
-        gateway = host.app[SMS]
+        gateway = host.app[DEPLOYMENT].sms_gateway
         assert [number for number, _ in gateway.sent] == ["13800138000", "+8613900139000"]
         # The SMS carries the invite's short link (/j/<code>), one SMS part long.
         assert f"{host.url}/j/" in gateway.sent[0][1]
@@ -214,7 +213,7 @@ async def _record(host: RunningHost, session_id: str) -> dict[str, Any]:
 
 
 async def _room(host: RunningHost, session_id: str) -> Any:
-    rooms = host.app[ROOMS]
+    rooms = host.app[DEPLOYMENT].rooms
     return await rooms.room(session_id)
 
 

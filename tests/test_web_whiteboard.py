@@ -15,7 +15,6 @@ import pytest
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
-from hosts.web.server import ROOMS, WHITEBOARDS
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.media.manifest import Manifest
 from zhanye_sdk.media.recorder import segment_name
@@ -26,7 +25,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from . import material_files
 from .hall_pages import copy_invite, join, open_hall, share_file, start_with_customer
 from .platform_world import World, build_world
-from .webhost import RunningHost, wait_for
+from .webhost import DEPLOYMENT, RunningHost, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -143,7 +142,7 @@ def test_shared_file_with_two_drawers_undo_late_joiner_and_page_turns(
         assert strokes_of(staff) == strokes_of(phone)
 
         # The server's picture (the native rasterizer) has both strokes in their colours.
-        whiteboards = host.app[WHITEBOARDS]
+        whiteboards = host.app[DEPLOYMENT].whiteboards
         sid = staff.url.rsplit("/", 1)[1]
         view = host.run(whiteboards.snapshot(sid))
         doc = view.current
@@ -263,8 +262,8 @@ async def _many_strokes(host: RunningHost, session_id: str, document: str, count
     """Adds ``count`` strokes by the host through the service, stored and published in
     batches of 500 (as a client replaying a burst would)."""
     world: World = host.extra
-    whiteboards = host.app[WHITEBOARDS]
-    seat = await host.app[ROOMS].seat_for_staff(world.p("sp_A1"), session_id)
+    whiteboards = host.app[DEPLOYMENT].whiteboards
+    seat = await host.app[DEPLOYMENT].rooms.seat_for_staff(world.p("sp_A1"), session_id)
     batch: list[tuple[str, dict[str, Any]]] = []
     for n in range(count):
         x, y = 20 + (n * 37) % 1240, 20 + (n * 53) % 680
@@ -309,7 +308,7 @@ def test_five_thousand_strokes_render_and_sync(browser: Any, host: RunningHost) 
         assert strokes_of(staff) == strokes_of(phone)
 
         # The page with every stroke renders on the server.
-        png = host.run(host.app[WHITEBOARDS].render_png(sid, document, 1))
+        png = host.run(host.app[DEPLOYMENT].whiteboards.render_png(sid, document, 1))
         picture = Image.open(io.BytesIO(png)).convert("RGB")
         assert picture.size == (1280, 720)
         assert picture.getpixel((20 + 15, 20 + 5)) != (255, 255, 255)
@@ -456,8 +455,8 @@ def test_replay_follows_the_recording_and_seeks_it(
         share_file(staff, "空白白板")
         expect(staff.locator("#board-panel .page-label")).to_have_text("第 1 / 1 页")
         sid = staff.url.rsplit("/", 1)[1]
-        whiteboards = host.app[WHITEBOARDS]
-        seat = host.run(host.app[ROOMS].seat_for_staff(world.p("sp_A1"), sid))
+        whiteboards = host.app[DEPLOYMENT].whiteboards
+        seat = host.run(host.app[DEPLOYMENT].rooms.seat_for_staff(world.p("sp_A1"), sid))
 
         def draw(stroke_id: str, y: int) -> None:
             stroke = {
@@ -475,14 +474,14 @@ def test_replay_follows_the_recording_and_seeks_it(
         # The recording starts 1 s after the share; stroke A is drawn 1 s into the
         # recording, stroke B 3 s in (in its second segment).
         world.clock.advance(1)
-        started = host.app[ROOMS].now_ms()
+        started = host.app[DEPLOYMENT].rooms.now_ms()
         world.clock.advance(1)
         draw("stroke-a", 200)
         world.clock.advance(2)
         draw("stroke-b", 500)
         record(host, sid, tmp_path / "rec" / sid, started)
         # The session ends: its record keeps the annotated page as it was left.
-        host.run(host.app[ROOMS].end(world.p("sp_A1"), sid))
+        host.run(host.app[DEPLOYMENT].rooms.end(world.p("sp_A1"), sid))
         expect(staff.locator("#connection")).not_to_have_text("已连接")
         deadline = time.monotonic() + 10
         while not host.run(whiteboards.annotated_pages(sid)):  # rendered after the end
@@ -556,7 +555,7 @@ def test_replay_follows_the_recording_and_seeks_it(
 
         # The record's details show the same annotated page.
         staff.goto(f"{host.url}/records")
-        number = host.run(host.app[ROOMS].room(sid)).meeting_number
+        number = host.run(host.app[DEPLOYMENT].rooms.room(sid)).meeting_number
         staff.locator(f'tr[data-meeting="{number}"]').get_by_role("button", name="查看").click()
         details = staff.get_by_role("dialog", name="会议详情")
         shown = details.locator("#record-annotated").get_by_role("img", name="白板 第 1 页（2 笔）")
@@ -596,7 +595,7 @@ def test_a_pen_pressed_harder_draws_wider_on_the_canvas_and_in_the_png(
             "data-strokes", re.compile(r"^[^,]+$")
         )
         sid = staff.url.rsplit("/", 1)[1]
-        whiteboards = host.app[WHITEBOARDS]
+        whiteboards = host.app[DEPLOYMENT].whiteboards
         (drawn,) = host.run(whiteboards.snapshot(sid)).page_strokes("blank-1", 1)
         pressures = drawn.points[2::3]
         assert pressures[0] < 200 and pressures[-1] > 900, pressures

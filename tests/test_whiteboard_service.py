@@ -14,7 +14,6 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from hosts.web.server import ROOMS, WHITEBOARDS, build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.bus import LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig
@@ -25,7 +24,7 @@ from zhanye_sdk.whiteboard.wire import view_data
 from . import material_files
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import World, build_world
-from .webhost import free_port
+from .webhost import DEPLOYMENT, build_app, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -220,8 +219,8 @@ async def test_share_draw_undo_render_and_resync(
         assert record["shared_file"] is True
 
         # A new service over the same database (a restart) rebuilds the same board.
-        live: WhiteboardService = app[WHITEBOARDS]
-        restarted = WhiteboardService(world.platform, app[ROOMS], LocalBus())
+        live: WhiteboardService = app[DEPLOYMENT].whiteboards
+        restarted = WhiteboardService(world.platform, app[DEPLOYMENT].rooms, LocalBus())
         assert view_data(await restarted.snapshot(sid)) == view_data(await live.snapshot(sid))
         for peer in (host, customer, late):
             await peer.socket.close()
@@ -409,7 +408,7 @@ async def test_the_record_keeps_every_annotated_page_when_the_session_ends(
             ] == "ack"
         clear = {"op_id": "x", "document": doc, "page": 2}
         assert (await host.reply_to(await host.send("whiteboard.clear", clear)))["type"] == "ack"
-        whiteboards: WhiteboardService = app[WHITEBOARDS]
+        whiteboards: WhiteboardService = app[DEPLOYMENT].whiteboards
         assert await whiteboards.annotated_pages(sid) == []  # not before the end
 
         ended = await host.reply_to(await host.send("room.end"))
@@ -444,7 +443,7 @@ async def test_the_record_keeps_every_annotated_page_when_the_session_ends(
         # Rendered once: a second service (a restart) finds them stored and does not
         # render again; the stored bytes stay the same.
         before = await whiteboards.annotated_png(sid, doc, 1)
-        again = WhiteboardService(world.platform, app[ROOMS], LocalBus())
+        again = WhiteboardService(world.platform, app[DEPLOYMENT].rooms, LocalBus())
         assert await again.finalise(sid) == pages
         assert await again.annotated_png(sid, doc, 1) == before
         for peer in (host, customer):
@@ -464,13 +463,13 @@ async def test_sessions_that_ended_unrendered_are_rendered_when_the_service_star
         await host.reply_to(await host.send("whiteboard.stroke", body))
         # The session ends while the running service forgets the board (as if the
         # process had stopped before rendering).
-        whiteboards: WhiteboardService = app[WHITEBOARDS]
+        whiteboards: WhiteboardService = app[DEPLOYMENT].whiteboards
         await host.reply_to(await host.send("room.end"))
         await rendered(whiteboards, live.session_id)
         async with world.platform.database.begin() as conn:
             await conn.execute(whiteboard_pages.delete())
             await conn.execute(whiteboard_records.delete())
-        fresh = WhiteboardService(world.platform, app[ROOMS], LocalBus())
+        fresh = WhiteboardService(world.platform, app[DEPLOYMENT].rooms, LocalBus())
         async with anyio.create_task_group() as tasks:
             await tasks.start(fresh.run)
             await rendered(fresh, live.session_id)

@@ -1,4 +1,12 @@
-"""The web host running in a background thread on a loopback port, for browser tests."""
+"""The web host over a ``Deployment``, for HTTP, socket and browser tests.
+
+``build_app`` assembles a ``Deployment`` over an open platform and mounts it with the web
+host's adapter (the pages are the host's); ``app[DEPLOYMENT]`` is the deployment, whose
+services (``rooms``, ``media``, ``whiteboards`` …) tests drive directly. ``RunningHost``
+runs that application in a background thread on a loopback port.
+
+This module and ``kiosk_world`` are the only test modules that import a host.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +19,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import attrs
 from aiohttp import web
 
-from hosts.web.server import build_app
-from zhanye_sdk import Platform
+from hosts.web.delivery import StaticDelivery
+from hosts.web.server import web_app
+from zhanye_sdk import Deployment, DeploymentConfig, Platform, SmsGateway
 from zhanye_sdk.media.service import MediaConfig
+from zhanye_sdk.rooms.service import SessionConfig
+from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.sop.live import SopLiveConfig
 
 T = TypeVar("T")
 
@@ -28,6 +41,37 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+#: The deployment an application built by ``build_app`` mounts.
+DEPLOYMENT = web.AppKey("deployment", Deployment)
+
+
+def build_app(
+    platform: Platform,
+    *,
+    sms_gateway: SmsGateway | None = None,
+    session_config: SessionConfig | None = None,
+    signaling_config: SignalingConfig | None = None,
+    media_config: MediaConfig | None = None,
+    sop_config: SopLiveConfig | None = None,
+    public_url: str | None = None,
+    static_delivery: StaticDelivery | None = None,
+) -> web.Application:
+    """The web host's application over a ``Deployment`` of ``platform`` with these settings."""
+    config = DeploymentConfig(
+        sms_gateway=sms_gateway,
+        sessions=session_config,
+        signaling=signaling_config,
+        media=media_config or MediaConfig(),
+        sop=sop_config or SopLiveConfig(),
+    )
+    if public_url is not None:
+        config = attrs.evolve(config, public_url=public_url)
+    deployment = Deployment(config, platform)
+    app = web_app(deployment, static_delivery=static_delivery)
+    app[DEPLOYMENT] = deployment
+    return app
 
 
 def free_port() -> int:
@@ -93,6 +137,11 @@ class RunningHost(ThreadedLoop):
         self.platform: Platform | None = None
         self.extra: Any = None
         self._runner: web.AppRunner | None = None
+
+    @property
+    def deployment(self) -> Deployment:
+        """The deployment the host serves."""
+        return self.app[DEPLOYMENT]
 
     async def _start(self) -> None:
         self.platform, self.extra = await self._make_platform()

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
         resample,
         soft_knee,
     )
+    from zhanye_sdk.capability import Capability
+    from zhanye_sdk.deployment import Deployment, DeploymentConfig
     from zhanye_sdk.devices.sms import SendResult, SmsGateway
     from zhanye_sdk.errors import (
         ConflictError,
@@ -74,7 +76,10 @@ _SOURCES: dict[str, str] = {
     "AhoCorasick": "zhanye_sdk._backend",
     "Board": "zhanye_sdk.whiteboard.core",
     "BoardView": "zhanye_sdk.whiteboard.core",
+    "Capability": "zhanye_sdk.capability",
     "Compositor": "zhanye_sdk._backend",
+    "Deployment": "zhanye_sdk.deployment",
+    "DeploymentConfig": "zhanye_sdk.deployment",
     "ConflictError": "zhanye_sdk.errors",
     "DeviceError": "zhanye_sdk.errors",
     "I420Planes": "zhanye_sdk.media.frames",
@@ -130,8 +135,11 @@ __all__ = [
     "AhoCorasick",
     "Board",
     "BoardView",
+    "Capability",
     "Compositor",
     "ConflictError",
+    "Deployment",
+    "DeploymentConfig",
     "DeviceError",
     "I420Planes",
     "InvalidInput",

@@ -19,37 +19,21 @@ scripted conversation into the assistant until someone is heard speaking.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import attrs
 from aiohttp import web
 
-from hosts.web.server import build_app
-from zhanye_sdk import Platform, cli
-from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
-from zhanye_sdk.devices.modem import Modem
+from hosts.web.server import web_app
+from zhanye_sdk import Deployment, DeploymentConfig, Platform, cli
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.media.ice import IcePolicy, ice_policy
-from zhanye_sdk.media.recorder import RecordingConfig
-from zhanye_sdk.media.service import MediaConfig
+from zhanye_sdk.media.ice import ice_policy
 from zhanye_sdk.sop.demo import demo_live_config
 from zhanye_sdk.sop.live import SopLiveConfig
 from zhanye_sdk.sop.speech import Recogniser, sherpa_onnx_recogniser
 from zhanye_sdk.sop.whisper import whisper_available, whisper_recogniser
-
-
-def media_config(ice: IcePolicy, recording: RecordingConfig | None) -> MediaConfig:
-    """The host's media settings: its ICE addresses and where it records."""
-    return MediaConfig(
-        ice_host_addresses=ice.host_addresses,
-        loopback_only=ice.loopback_only,
-        recording=recording,
-    )
 
 
 def main() -> None:
@@ -120,43 +104,24 @@ def main() -> None:
         simulator = ModemSimulator("huawei")
         modem_url = register_simulator("web-demo", simulator)
 
+    config = DeploymentConfig(
+        database_url=args.db,
+        public_url=public_url,
+        ice=ice,
+        recordings=Path(args.recordings) if args.recordings else None,
+        # The demo plays a scripted conversation when its brochure is shared (SOP 实时辅助).
+        sop=demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig(),
+        asr=recogniser,
+        modem_url=modem_url,
+    )
+
     async def app() -> web.Application:
         platform = await Platform.open(args.db)
-        gateway = None
-        modem = None
-        if modem_url is not None:
-            modem = Modem(modem_url)
-            outbox = Path("var") / "sms-outbox.db"
-            outbox.parent.mkdir(parents=True, exist_ok=True)
-            gateway = ModemSmsGateway(modem, outbox, GatewayConfig(signature="智慧展业"))
-        # The demo plays a scripted conversation when its brochure is shared (SOP 实时辅助).
-        sop_config = demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig()
-        sop_config = attrs.evolve(sop_config, recogniser=recogniser)
-        recording = RecordingConfig(Path(args.recordings)) if args.recordings else None
-        application = build_app(
-            platform,
-            sms_gateway=gateway,
-            sop_config=sop_config,
-            media_config=media_config(ice, recording),
-            public_url=public_url,
-        )
-
-        async def device(_: web.Application) -> AsyncIterator[None]:
-            if modem is None or gateway is None:
-                yield
-                return
-            async with modem:
-                sending = asyncio.create_task(gateway.run())
-                yield
-                sending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sending
-            gateway.close()
+        application = web_app(Deployment(config, platform))
 
         async def close(_: web.Application) -> None:
             await platform.close()
 
-        application.cleanup_ctx.append(device)
         application.on_cleanup.append(close)
         return application
 

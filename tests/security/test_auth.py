@@ -27,7 +27,6 @@ import anyio
 import pytest
 from aiohttp import web
 
-from hosts.web.server import ROOMS, build_app
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.platform.throttle import ThrottlePolicy
 from zhanye_sdk.rooms.service import SessionConfig
@@ -35,7 +34,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from ..live_session import Peer, connect_both, open_live_session
 from ..platform_world import PASSWORD, World, build_world
-from ..webhost import free_port
+from ..webhost import DEPLOYMENT, build_app, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -164,7 +163,7 @@ async def test_logout_closes_the_hosts_socket_and_its_mute_is_not_applied(
         with contextlib.suppress(Exception):
             await host.send("room.set_audio", {"target": customer_id, "on": False})
         await customer.reply_to(await customer.send("session.ping"))
-        room = await app[ROOMS].room(live.session_id)
+        room = await app[DEPLOYMENT].rooms.room(live.session_id)
         assert room.participants[customer_id].audio_on is True
         # The customer sees the host leave at once (no grace in which media still flows).
         host_id = live.login["account"]["id"]

@@ -30,13 +30,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import PAGES, SMS
+from hosts.web.server import PAGES
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.rooms.invite_codes import new_code
 
 from ..platform_world import PASSWORD, World, build_world
-from ..webhost import RunningHost, free_port
+from ..webhost import DEPLOYMENT, RunningHost, free_port
 
 PUBLIC_URL = "https://zy.example-bank.cn"
 
@@ -210,7 +210,7 @@ def test_a_forged_origin_does_not_redirect_the_sms_invitation(host: RunningHost)
         **auth,
     )
     assert status == 200, body
-    gateway = host.app[SMS]
+    gateway = host.app[DEPLOYMENT].sms_gateway
     [(number, text)] = gateway.sent
     assert number == "13800138000"
     assert "evil" not in text

@@ -35,7 +35,6 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.signaling.endpoint import SignalingConfig, resume_point
@@ -43,7 +42,7 @@ from zhanye_sdk.store.schema import session_events
 
 from ..live_session import Peer, open_live_session
 from ..platform_world import World, build_world
-from ..webhost import free_port
+from ..webhost import build_app, free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -25,13 +25,12 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.store.schema import sessions
 
 from ..platform_world import PASSWORD, World, build_world
 from ..stats_world import Planned, in_period, plan, store
-from ..webhost import free_port
+from ..webhost import build_app, free_port
 
 pytestmark = pytest.mark.anyio
 

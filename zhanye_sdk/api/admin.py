@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router, bearer_token
+from zhanye_sdk.capability import BaseCapability
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.accounts import AccountFilter
@@ -21,7 +22,7 @@ from zhanye_sdk.platform.permissions import PERMISSIONS, areas_for, creatable_ro
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.wire import structure, unstructure
 
-__all__ = ["AdminApi"]
+__all__ = ["AdminApi", "AdminCapability"]
 
 
 @attrs.frozen
@@ -287,3 +288,15 @@ class AdminApi:
         actor = await self.actor(request)
         revoked = await self.platform.accounts.kick_out(actor, account_id)
         return ApiResponse.of_json({"revoked": revoked})
+
+
+class AdminCapability(BaseCapability):
+    """Login, accounts and organizations as a capability (``/api/login``, ``/api/me``…).
+
+    It lives beside its endpoints: the platform layer imports nothing above the store.
+    """
+
+    name = "admin"
+
+    def __init__(self, platform: Platform) -> None:
+        self.router = AdminApi(platform).router

@@ -22,6 +22,7 @@ __all__ = [
     "ApiResponse",
     "BodyLimit",
     "BodyTooLarge",
+    "DuplicateRoute",
     "Router",
     "bearer_token",
     "error_response",
@@ -175,11 +176,19 @@ def error_response(exc: BaseException) -> ApiResponse:
 Handler = Callable[..., Awaitable[ApiResponse]]
 
 
+class DuplicateRoute(ZhanyeError):
+    """Two handlers for one method and path pattern: a deployment refuses to assemble."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, zh="两个功能声明了同一个接口路径")
+
+
 class Router:
     """Routes ``METHOD /path/{param}`` patterns to handlers."""
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler, BodyLimit]] = []
+        self._patterns: list[tuple[str, str]] = []
 
     def add(
         self, method: str, pattern: str, handler: Handler, *, body: BodyLimit = JSON_BODY
@@ -188,8 +197,29 @@ class Router:
 
         ``body`` is what the route accepts as a request body (hosts check it before reading).
         """
+        method = method.upper()
+        if (method, pattern) in self._patterns:
+            raise DuplicateRoute(f"two handlers for {method} {pattern}")
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_.\-]+)", pattern)
-        self._routes.append((method.upper(), re.compile(f"^{regex}$"), handler, body))
+        self._routes.append((method, re.compile(f"^{regex}$"), handler, body))
+        self._patterns.append((method, pattern))
+
+    def include(self, other: Router) -> None:
+        """Add every route of ``other`` after this router's own, in its order.
+
+        Raises:
+            DuplicateRoute: both routers have a route for the same method and pattern.
+        """
+        clashes = sorted(set(self._patterns) & set(other._patterns))
+        if clashes:
+            named = ", ".join(f"{method} {pattern}" for method, pattern in clashes)
+            raise DuplicateRoute(f"two handlers for {named}")
+        self._routes.extend(other._routes)
+        self._patterns.extend(other._patterns)
+
+    def patterns(self) -> list[tuple[str, str]]:
+        """Each route's method and pattern, in the order they are tried."""
+        return list(self._patterns)
 
     def body_limit(self, method: str, path: str) -> BodyLimit:
         """The body limit of the route for ``method`` and ``path`` (``JSON_BODY`` if none)."""

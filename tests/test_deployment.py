@@ -1,0 +1,240 @@
+"""A ``Deployment`` serves a whole session with no web framework and no host at all.
+
+Everything goes through its two entry points: ``deployment.http`` (the one router of
+every capability) and ``deployment.serve_socket`` (the one WebSocket entry), with an
+in-memory transport standing where a framework's WebSocket would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from zhanye_sdk import Deployment, DeploymentConfig
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, DuplicateRoute, Router
+from zhanye_sdk.capability import BaseCapability, Capability
+from zhanye_sdk.deployment import CLOSE_NO_SUCH_SOCKET
+from zhanye_sdk.media.service import MediaConfig
+from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.records.capability import StatsCapability
+
+from .platform_world import PASSWORD, build_world
+
+pytestmark = pytest.mark.anyio
+
+
+class MemoryTransport:
+    """A WebSocket made of two in-memory queues: the test is the client."""
+
+    def __init__(self) -> None:
+        self._inbound_send, self._inbound = anyio.create_memory_object_stream[str | None](100)
+        self._outbound_send, self._outbound = anyio.create_memory_object_stream[str](1000)
+        self.closed: tuple[int, str] | None = None
+        self._next_id = 0
+
+    # ---- the server's side (MessageTransport) ----
+    async def receive(self) -> str | bytes | None:
+        return await self._inbound.receive()
+
+    async def send(self, text: str) -> None:
+        await self._outbound_send.send(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closed is None:
+            self.closed = (code, reason)
+            await self._outbound_send.aclose()
+
+    # ---- the client's side ----
+    async def say(self, kind: str, data: dict[str, Any] | None = None) -> str:
+        self._next_id += 1
+        frame_id = f"c{self._next_id}"
+        message = {"v": 1, "type": kind, "id": frame_id, "data": data or {}}
+        await self._inbound_send.send(json.dumps(message))
+        return frame_id
+
+    async def next(self, kind: str | None = None, *, re: str | None = None) -> dict[str, Any]:
+        with anyio.fail_after(10):
+            while True:
+                frame: dict[str, Any] = json.loads(await self._outbound.receive())
+                if (kind is None or frame["type"] == kind) and (
+                    re is None or frame.get("re") == re
+                ):
+                    return frame
+
+    async def hang_up(self) -> None:
+        await self._inbound_send.send(None)
+
+
+async def call(
+    deployment: Deployment,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> ApiResponse:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = ApiRequest(
+        method,
+        path,
+        headers=headers,
+        body=json.dumps(body).encode() if body is not None else b"",
+        client_address="127.0.0.1",
+    )
+    assert deployment.body_limit(method, path).max_bytes > 0  # asked before reading
+    return await deployment.http(request)
+
+
+@asynccontextmanager
+async def socket(
+    deployment: Deployment, tasks: anyio.abc.TaskGroup, path: str, **headers: str
+) -> AsyncIterator[MemoryTransport]:
+    transport = MemoryTransport()
+    tasks.start_soon(lambda: deployment.serve_socket(transport, path, headers=headers))
+    try:
+        yield transport
+    finally:
+        await transport.hang_up()
+
+
+def config(tmp_path: Path, platform: PlatformConfig) -> DeploymentConfig:
+    return DeploymentConfig(
+        database_url=f"sqlite:///{tmp_path}/deployment.db",
+        platform=platform,
+        public_url="https://zy.example.com",
+        media=MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True),
+    )
+
+
+async def test_a_session_runs_end_to_end_through_the_deployment_alone(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    world = await build_world(f"sqlite:///{tmp_path}/deployment.db", fast_config)
+    await world.platform.close()  # the deployment opens the database itself
+    async with (
+        Deployment.open(config(tmp_path, fast_config)) as deployment,
+        anyio.create_task_group() as tasks,
+    ):
+        login = await call(
+            deployment, "POST", "/api/login", {"login": "sp-A1", "password": PASSWORD}
+        )
+        assert login.status == 200, login.body
+        token = login.json()["token"]
+        started = await call(deployment, "POST", "/api/sessions", {}, token)
+        assert started.status in (200, 201), started.body
+        sid = started.json()["id"]
+        invite = (
+            await call(deployment, "POST", f"/api/sessions/{sid}/invite-link", None, token)
+        ).json()
+        joined = await call(
+            deployment,
+            "POST",
+            f"/api/invites/{invite['token']}/join",
+            {"name": "王先生", "recording_acknowledged": True},
+        )
+        assert joined.status == 201, joined.body
+        seat = joined.json()
+        path = f"/ws/sessions/{sid}"
+        seat_protocol = {"Sec-WebSocket-Protocol": f"zhanye.v1, seat.{seat['seat_token']}"}
+        async with socket(deployment, tasks, path, Authorization=f"Bearer {token}") as host:
+            assert (await host.next("session.welcome"))["data"]["role"] == "host"
+            async with socket(deployment, tasks, path, **seat_protocol) as customer:
+                welcome = await customer.next("session.welcome")
+                customer_id = welcome["data"]["participant_id"]
+                assert welcome["data"]["role"] == "customer"
+                joined_room = await host.next("room.participant_joined")
+                while joined_room["data"]["participant"]["id"] != customer_id:  # the host's own
+                    joined_room = await host.next("room.participant_joined")
+                # A room command from the host reaches the customer.
+                asked = await host.say("room.set_audio", {"target": customer_id, "on": False})
+                answer = await host.next(re=asked)
+                assert answer["type"] == "ack", answer
+                changed = await customer.next("room.audio_changed")
+                assert changed["data"]["participant"] == customer_id
+                assert changed["data"]["on"] is False
+                # Another capability's messages reach their handler through the same entry.
+                board = await host.say("whiteboard.sync")
+                assert (await host.next(re=board))["type"] == "whiteboard.snapshot"
+                nobody = await host.say("nobody.here")
+                assert (await host.next(re=nobody))["data"]["code"] == "unsupported"
+                ended = await call(deployment, "POST", f"/api/sessions/{sid}/end", None, token)
+                assert ended.status == 200, ended.body
+                await customer.next("room.ended")
+        record = await call(deployment, "GET", f"/api/records/{sid}", None, token)
+        assert record.status == 200, record.body
+        body = record.json()
+        assert body["summary"]["id"] == sid
+        assert body["summary"]["state"] == "ended"
+        assert body["summary"]["end_reason"] == "staff_ended"
+        people = {p["name"]: p["role"] for p in body["participants"]}
+        assert people == {"sp_A1": "host", "王先生": "customer"}
+        tasks.cancel_scope.cancel()
+
+
+async def test_the_socket_entry_serves_only_its_own_paths(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    await (await build_world(f"sqlite:///{tmp_path}/deployment.db", fast_config)).platform.close()
+    async with Deployment.open(config(tmp_path, fast_config)) as deployment:
+        assert deployment.socket_limit("/ws/elsewhere") is None
+        assert deployment.socket_limit("/ws/sessions/a/b") is None
+        stray = MemoryTransport()
+        await deployment.serve_socket(stray, "/ws/elsewhere")
+        assert stray.closed == (CLOSE_NO_SUCH_SOCKET, "no such socket")
+        # An account socket without a login is refused, as a session socket is.
+        anonymous = MemoryTransport()
+        await deployment.serve_socket(anonymous, "/ws/account")
+        assert anonymous.closed is not None and anonymous.closed[0] == 4401
+        unknown = await call(deployment, "GET", "/api/nothing-here")
+        assert unknown.status == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+class Squatter(BaseCapability):
+    """A capability that claims a path another one owns."""
+
+    name = "squatter"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        async def mine(request: ApiRequest) -> ApiResponse:
+            return ApiResponse.of_json({"mine": True})
+
+        self.router.add("GET", "/api/stats", mine)
+
+
+async def test_two_capabilities_claiming_one_route_are_refused_at_assembly(
+    tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await build_world(f"sqlite:///{tmp_path}/deployment.db", fast_config)
+    try:
+        original = Deployment._capabilities
+
+        def with_squatter(self: Deployment) -> list[Capability]:
+            return [*original(self), Squatter()]
+
+        monkeypatch.setattr(Deployment, "_capabilities", with_squatter)
+        with pytest.raises(DuplicateRoute, match="squatter: two handlers for GET /api/stats"):
+            Deployment(config(tmp_path, fast_config), world.platform)
+    finally:
+        await world.platform.close()
+    assert StatsCapability(world.platform).router.patterns()[0] == ("GET", "/api/stats")
+
+
+def test_a_router_refuses_a_second_handler_for_one_route() -> None:
+    async def handler(request: ApiRequest) -> ApiResponse:
+        return ApiResponse.of_json({})
+
+    router = Router()
+    router.add("GET", "/api/x/{id}", handler)
+    with pytest.raises(DuplicateRoute):
+        router.add("get", "/api/x/{id}", handler)
+    other = Router()
+    other.add("POST", "/api/x/{id}", handler)
+    router.include(other)  # another method on the same pattern is another route
+    assert router.patterns() == [("GET", "/api/x/{id}"), ("POST", "/api/x/{id}")]

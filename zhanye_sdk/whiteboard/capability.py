@@ -1,0 +1,42 @@
+"""The whiteboard as a capability: ``whiteboard.*`` and ``share.*`` messages, the board API.
+
+The whiteboard service also answers the ``share`` area (what the room shows: a material's
+pages, a link, a screen), because a shared document is the board's background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import anyio
+from anyio.abc import TaskStatus
+
+from zhanye_sdk.api.whiteboard import WhiteboardApi
+from zhanye_sdk.capability import BaseCapability
+from zhanye_sdk.facade import Platform
+from zhanye_sdk.rooms.service import RoomService
+from zhanye_sdk.signaling.endpoint import AreaHandler
+from zhanye_sdk.whiteboard.service import WhiteboardService
+
+__all__ = ["WhiteboardCapability"]
+
+
+class WhiteboardCapability(BaseCapability):
+    """Boards, shared documents and their pages; renders a session's annotated pages."""
+
+    name = "whiteboard"
+
+    def __init__(
+        self, platform: Platform, rooms: RoomService, whiteboards: WhiteboardService
+    ) -> None:
+        self.whiteboards = whiteboards
+        self.router = WhiteboardApi(platform, rooms, whiteboards).router
+
+    @property
+    def signaling_areas(self) -> Mapping[str, AreaHandler]:
+        """``whiteboard.*`` and ``share.*``."""
+        return {"whiteboard": self.whiteboards.handle, "share": self.whiteboards.handle}
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Render the annotated pages of each session as it ends (and those a stop left)."""
+        await self.whiteboards.run(task_status=task_status)
