@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Table, bar_plot  # noqa: E402
 
 from hosts.web.delivery import StaticDelivery  # noqa: E402
-from hosts.web.server import build_app  # noqa: E402
-from zhanye_sdk import Platform  # noqa: E402
+from hosts.web.server import web_app  # noqa: E402
+from zhanye_sdk import Deployment, DeploymentConfig, Platform  # noqa: E402
 from zhanye_sdk.media.service import MediaConfig  # noqa: E402
 from zhanye_sdk.platform import (  # noqa: E402
     PasswordHashing,
@@ -134,12 +134,11 @@ class Host:
             company_id=company.id,
             phone="13800138000",
         )
-        app = build_app(
-            self.platform,
-            session_config=SessionConfig(max_customers=64),
-            media_config=MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True),
-            static_delivery=self.delivery,
+        config = DeploymentConfig(
+            sessions=SessionConfig(max_customers=64),
+            media=MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True),
         )
+        app = web_app(Deployment(config, self.platform), static_delivery=self.delivery)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

@@ -13,8 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from hosts.web.server import build_app
+from hosts.web.server import web_app
 from zhanye_sdk import (
+    Deployment,
+    DeploymentConfig,
     Platform,
     PlatformConfig,
     Role,
@@ -100,9 +102,8 @@ async def sdk_app(folder: str) -> tuple[web.Application, Platform]:
     signaling = SignalingConfig(
         room_rate=unlimited, ink_rate=unlimited, board_rate=unlimited, message_rate=unlimited
     )
-    app = build_app(
-        platform, session_config=SessionConfig(max_customers=64), signaling_config=signaling
-    )
+    config = DeploymentConfig(sessions=SessionConfig(max_customers=64), signaling=signaling)
+    app = web_app(Deployment(config, platform))
     return app, platform
 
 

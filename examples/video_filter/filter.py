@@ -7,8 +7,8 @@ import argparse
 import av
 from aiohttp import web
 
-from hosts.web.server import build_app
-from zhanye_sdk import MediaConfig, Platform
+from hosts.web.server import web_app
+from zhanye_sdk import Deployment, DeploymentConfig, MediaConfig, Platform
 
 
 def identity(participant_id: str, frame: av.VideoFrame) -> av.VideoFrame:
@@ -18,7 +18,8 @@ def identity(participant_id: str, frame: av.VideoFrame) -> av.VideoFrame:
 
 async def make_app(db: str) -> web.Application:
     platform = await Platform.open(db)
-    return build_app(platform, media_config=MediaConfig(video_filter=identity))
+    config = DeploymentConfig(database_url=db, media=MediaConfig(video_filter=identity))
+    return web_app(Deployment(config, platform))
 
 
 def main() -> None:
