@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import sys
 import tempfile
 import threading
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import anyio
 import serial
 from aiohttp import web
 
@@ -36,14 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Table, bar_plot  # noqa: E402
 from loopback import pct  # noqa: E402
 
-from hosts.kiosk.server import build_kiosk_app  # noqa: E402
-from zhanye_sdk.api.merchant import MerchantApi  # noqa: E402
-from zhanye_sdk.devices import Modem, ModemConfig  # noqa: E402
+from hosts.kiosk.server import kiosk_app  # noqa: E402
+from zhanye_sdk import Desk, DeskConfig  # noqa: E402
+from zhanye_sdk.devices import ModemConfig  # noqa: E402
 from zhanye_sdk.devices.calls import CallTimings  # noqa: E402
-from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway  # noqa: E402
 from zhanye_sdk.devices.simulator import ModemSimulator, PtyServer  # noqa: E402
 from zhanye_sdk.merchant import AutoSmsRule, MerchantDesk  # noqa: E402
-from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules  # noqa: E402
+from zhanye_sdk.merchant.calldesk import CallDeskRules  # noqa: E402
 
 CALLS = 100
 KNOWN = 200  # customers in the book, each with a few calls of history
@@ -78,33 +77,38 @@ class Kiosk:
             await desk.customers.update(customer.id, name=f"客户{i}")
         timings = CallTimings(clip_wait=0.5, ring_timeout=0.4, poll_interval=1.0)
         quiet = AutoSmsRule(template="-", enabled=False)  # measure the pop-up, not SMS
-        async with Modem(self.pty.url, ModemConfig(call_timings=timings)) as modem:
-            gateway = ModemSmsGateway(modem, ":memory:", GatewayConfig())
-            calldesk = CallDesk(desk, gateway, CallDeskRules(hang_up=quiet, missed=quiet))
-            api = MerchantApi(desk, calldesk, modem, gateway, desk_token=TOKEN)
-            app = build_kiosk_app(api)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = DeskConfig(
+            desk_token=TOKEN,
+            modem_url=self.pty.url,
+            data=Path(self.folder),
+            rules=CallDeskRules(hang_up=quiet, missed=quiet),
+            registration=lambda: None,
+            port=self.port,
+            modem=ModemConfig(call_timings=timings),
+            housekeeping=False,
+        )
+        kiosk = Desk(config, desk)
+        app = kiosk_app(kiosk, run=False)
 
-            async def echo(request: web.Request) -> web.WebSocketResponse:
-                socket = web.WebSocketResponse()
-                await socket.prepare(request)
-                async for message in socket:
-                    await socket.send_str(message.data)
-                return socket
+        async def echo(request: web.Request) -> web.WebSocketResponse:
+            socket = web.WebSocketResponse()
+            await socket.prepare(request)
+            async for message in socket:
+                await socket.send_str(message.data)
+            return socket
 
-            app.router.add_get("/echo", echo)
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(calldesk.run, modem.events())
-                await modem.wait_connected()
-                runner = web.AppRunner(app)
-                await runner.setup()
-                site = web.TCPSite(runner, "127.0.0.1", 0)
-                await site.start()
-                self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-                self._ready.set()
-                await self._stop.wait()
-                await runner.cleanup()
-                tasks.cancel_scope.cancel()
-            gateway.close()
+        app.router.add_get("/echo", echo)
+        async with kiosk.running():
+            await kiosk.modem.wait_connected()
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port).start()
+            self._ready.set()
+            await self._stop.wait()
+            await runner.cleanup()
         await desk.close()
 
     def stop(self) -> None:

@@ -12,16 +12,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
 from aiohttp import web
 
-from hosts.kiosk.server import build_kiosk_app
-from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
-from zhanye_sdk.api.merchant import MerchantApi
+from hosts.kiosk.server import kiosk_app
+from zhanye_sdk import Desk, DeskConfig
+from zhanye_sdk.api.desk_guard import TokenGuard
 from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.devices import Modem, ModemConfig
+from zhanye_sdk.devices import ModemConfig
 from zhanye_sdk.devices.calls import CallTimings
-from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway, RateLimits
+from zhanye_sdk.devices.gateway import GatewayConfig, RateLimits
 from zhanye_sdk.devices.simulator import (
     ModemSimulator,
     PtyServer,
@@ -29,9 +28,7 @@ from zhanye_sdk.devices.simulator import (
     unregister_simulator,
 )
 from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
-from zhanye_sdk.merchant.registration import Registration, sms_lock
-from zhanye_sdk.merchant.runtime import DeskRuntime
+from zhanye_sdk.merchant.registration import Registration
 
 from .webhost import ThreadedLoop
 
@@ -83,46 +80,34 @@ class RunningKiosk(ThreadedLoop):
         self.desk = await MerchantDesk.open(
             f"sqlite:///{self.folder}/desk.db", clock=ManualClock(NOON)
         )
-        limits = RateLimits(min_interval=0.01, per_hour=100, per_day=100, burst=10)
+        config = DeskConfig(
+            desk_token=self.token,
+            database_url=f"sqlite:///{self.folder}/desk.db",
+            modem_url=self.modem_url,
+            data=self.folder,
+            shop="小馆",
+            registration=lambda: self.registration,
+            port=self.port,
+            modem=ModemConfig(call_timings=timings),
+            sms=GatewayConfig(
+                signature="小馆",
+                limits=RateLimits(min_interval=0.01, per_hour=100, per_day=100, burst=10),
+            ),
+            token_guard=self.guard,
+            housekeeping=False,
+            poll_s=0.1,
+        )
         try:
-            async with Modem(self.modem_url, ModemConfig(call_timings=timings)) as modem:
-                gateway = ModemSmsGateway(
-                    modem,
-                    self.folder / "outbox.db",
-                    GatewayConfig(signature="小馆", limits=limits),
-                    lock=sms_lock(lambda: self.registration),
-                )
-                calldesk = CallDesk(
-                    self.desk,
-                    gateway,
-                    CallDeskRules(shop="小馆"),
-                    registration=lambda: self.registration,
-                )
-                self.runtime = DeskRuntime(
-                    modem, gateway, calldesk, lambda: self.registration, poll=0.1
-                )
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(self.runtime.run)
-                    await modem.wait_connected()
-                    self.api = MerchantApi(
-                        self.desk,
-                        calldesk,
-                        modem,
-                        gateway,
-                        registration=lambda: self.registration,
-                        desk_token=self.token,
-                        runtime=self.runtime,
-                        hosts=HostCheck("127.0.0.1", self.port),
-                        guard=self.guard,
-                    )
-                    runner = web.AppRunner(build_kiosk_app(self.api))
-                    await runner.setup()
-                    await web.TCPSite(runner, "127.0.0.1", self.port).start()
-                    self.ready.set()
-                    await self.done.wait()
-                    await runner.cleanup()
-                    tasks.cancel_scope.cancel()
-                gateway.close()
+            desk = Desk(config, self.desk)
+            async with desk.running():
+                await desk.modem.wait_connected()
+                self.api, self.runtime = desk.api, desk.runtime
+                runner = web.AppRunner(kiosk_app(desk, run=False))
+                await runner.setup()
+                await web.TCPSite(runner, "127.0.0.1", self.port).start()
+                self.ready.set()
+                await self.done.wait()
+                await runner.cleanup()
         finally:
             await self.desk.close()
             if pty is not None:

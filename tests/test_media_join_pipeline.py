@@ -15,8 +15,6 @@ from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
-from hosts.web.server import MEDIA, ROOMS
-
 from .media_world import MediaHost, start_session
 from .test_media_browser import host, invite_path, media_browser, salesperson  # noqa: F401
 from .webhost import RunningHost, wait_for
@@ -50,7 +48,7 @@ def test_the_offer_is_ready_while_the_join_is_on_its_way(
     media_browser: Any,  # noqa: F811
     host: RunningHost,  # noqa: F811
 ) -> None:
-    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    server = MediaHost(host.url, host.extra, host.deployment.rooms, host.deployment.media)
     host.run(start_session(server))
     path = host.run(invite_path(server))
     joined, done = threading.Event(), threading.Event()
@@ -93,7 +91,7 @@ def test_a_refused_join_releases_the_camera_and_microphone(
     media_browser: Any,  # noqa: F811
     host: RunningHost,  # noqa: F811
 ) -> None:
-    server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+    server = MediaHost(host.url, host.extra, host.deployment.rooms, host.deployment.media)
     host.run(start_session(server))
     path = host.run(invite_path(server))
     context = media_browser.new_context(viewport={"width": 375, "height": 812})

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from zhanye_sdk.capability import Capability
     from zhanye_sdk.deployment import Deployment, DeploymentConfig
+    from zhanye_sdk.desk import Desk, DeskConfig
     from zhanye_sdk.devices.sms import SendResult, SmsGateway
     from zhanye_sdk.errors import (
         ConflictError,
@@ -80,6 +81,8 @@ _SOURCES: dict[str, str] = {
     "Compositor": "zhanye_sdk._backend",
     "Deployment": "zhanye_sdk.deployment",
     "DeploymentConfig": "zhanye_sdk.deployment",
+    "Desk": "zhanye_sdk.desk",
+    "DeskConfig": "zhanye_sdk.desk",
     "ConflictError": "zhanye_sdk.errors",
     "DeviceError": "zhanye_sdk.errors",
     "I420Planes": "zhanye_sdk.media.frames",
@@ -140,6 +143,8 @@ __all__ = [
     "ConflictError",
     "Deployment",
     "DeploymentConfig",
+    "Desk",
+    "DeskConfig",
     "DeviceError",
     "I420Planes",
     "InvalidInput",

@@ -19,33 +19,20 @@ e.g. ``desk.local`` on a shop LAN).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
 import secrets
 import sys
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
-from hosts.kiosk.server import build_kiosk_app
-from zhanye_sdk.api.desk_guard import HostCheck
-from zhanye_sdk.api.merchant import MerchantApi
-from zhanye_sdk.devices import Modem
-from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
+from hosts.kiosk.server import kiosk_app
+from zhanye_sdk import Desk, DeskConfig
 from zhanye_sdk.devices.simulator import ModemSimulator, SentSms, register_simulator
 from zhanye_sdk.devices.simulator.control import apply_command
 from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
-from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
-from zhanye_sdk.merchant.care import CareBook
 from zhanye_sdk.merchant.demo import seed_demo
-from zhanye_sdk.merchant.housekeeping import Housekeeping
-from zhanye_sdk.merchant.registration import LocalVerifier, Registration, sms_lock
-from zhanye_sdk.merchant.runtime import DeskRuntime, SimRegistration
 
 
 def desk_token(given: str | None, data: Path) -> str:
@@ -101,69 +88,29 @@ def main() -> None:
         simulator = ModemSimulator("huawei")
         url = register_simulator("kiosk-demo", simulator)
 
-    async def app() -> web.Application:
-        desk = await MerchantDesk.open(args.db)
-        modem = Modem(url)
-        outbox = data / "kiosk-outbox.db"
-        outbox.parent.mkdir(parents=True, exist_ok=True)
+    config = DeskConfig(
+        desk_token=token,
+        database_url=args.db,
+        modem_url=url,
+        data=data,
+        shop=args.shop,
         # The demo's simulated SIM is registered; a real SIM must be listed with --sim.
-        trusted = list(args.sim) + ([simulator.profile.iccid] if simulator is not None else [])
-        verifier = LocalVerifier(
-            {iccid: Registration(True, quota_per_day=500, signature=args.shop) for iccid in trusted}
-        )
-        sim_registration = SimRegistration(modem, verifier)
-        gateway = ModemSmsGateway(
-            modem,
-            outbox,
-            GatewayConfig(signature=args.shop),
-            lock=sms_lock(sim_registration.current),
-        )
-        calldesk = CallDesk(
-            desk, gateway, CallDeskRules(shop=args.shop), registration=sim_registration.current
-        )
-        chores = Housekeeping(
-            desk,
-            Path(make_url(args.db).database or "var/merchant.db"),
-            data / "backups",
-            CustomerCare(desk, BulkSms(desk, gateway), CareCalendar()),
-            sim_registration.current,
-            care_book=CareBook(desk.db),
-        )
-        runtime = DeskRuntime(
-            modem,
-            gateway,
-            calldesk,
-            sim_registration.current,
-            chores={"registration": sim_registration.run, "chores": chores.run},
-        )
-        application = build_kiosk_app(
-            MerchantApi(
-                desk,
-                calldesk,
-                modem,
-                gateway,
-                registration=sim_registration.current,
-                desk_token=token,
-                runtime=runtime,
-                hosts=HostCheck(args.host, args.port, args.allow_host),
-            )
-        )
+        sims=(*args.sim, *([simulator.profile.iccid] if simulator is not None else [])),
+        host=args.host,
+        port=args.port,
+        allowed_hosts=tuple(args.allow_host),
+    )
+
+    async def app() -> web.Application:
+        merchant = await MerchantDesk.open(args.db)
         if args.demo:
-            await seed_demo(desk)
+            await seed_demo(merchant)
+        application = kiosk_app(Desk(config, merchant))
 
-        async def device(_: web.Application) -> AsyncIterator[None]:
-            async with modem:
-                # The page is served at once; the desk shows "unplugged" until the
-                # phone is there, and every desk task is restarted if it fails.
-                running = asyncio.create_task(runtime.run())
-                yield
-                running.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await running
-            gateway.close()
-            await desk.close()
+        async def close(_: web.Application) -> None:
+            await merchant.close()
 
-        application.cleanup_ctx.append(device)
+        application.on_cleanup.append(close)
         return application
 
     if simulator is not None:

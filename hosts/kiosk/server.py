@@ -1,118 +1,128 @@
-"""The kiosk host: the merchant desk page over the SDK's desk API. No business rules here."""
+"""aiohttp over a ``zhanye_sdk.Desk``: its router, its event stream, the page. No rules here."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-from zhanye_sdk.api.http import ApiError, ApiRequest, error_response
-from zhanye_sdk.api.merchant import EVENTS_PATH, MerchantApi
+from zhanye_sdk import Desk
+from zhanye_sdk.api.http import ApiRequest, ApiResponse, error_response
 from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.signaling.handshake import PROTOCOL as SIGNALING_PROTOCOL
+
+__all__ = ["STATIC", "kiosk_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def build_kiosk_app(api: MerchantApi) -> web.Application:
-    """``/api/desk/*``, the live ``/ws/desk`` event stream, the page and its files.
+class _Socket:
+    """An aiohttp WebSocket as the SDK's ``MessageTransport``."""
 
-    Every request, the page and its files included, must name the desk's own host
-    (the API's :class:`~zhanye_sdk.api.desk_guard.HostCheck`): a rebound DNS name
-    gets nothing."""
+    def __init__(self, socket: web.WebSocketResponse) -> None:
+        self.socket = socket
+
+    async def receive(self) -> str | bytes | None:
+        message = await self.socket.receive()
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return message.data  # type: ignore[no-any-return]
+        return None
+
+    async def send(self, text: str) -> None:
+        await self.socket.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.socket.close(code=code, message=reason.encode())
+
+
+def _request(request: web.Request, body: bytes = b"") -> ApiRequest:
+    return ApiRequest(
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        headers=dict(request.headers),
+        body=body,
+        client_address=request.remote,
+    )
+
+
+def _respond(answer: ApiResponse) -> web.Response:
+    headers = {**answer.headers, "Content-Type": answer.content_type, "Cache-Control": "no-store"}
+    if answer.status == 429:
+        headers["Retry-After"] = str(answer.json()["error"].get("retry_after_s", 1))
+    return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+
+def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
+    """``/api/desk/*``, the live ``/ws/desk`` event stream, the page and its files; the
+    desk runs for as long as the application does (``run=False``: it runs elsewhere).
+
+    Every request, the page and its files included, must name the desk's own host: a
+    rebound DNS name gets nothing."""
 
     @web.middleware
     async def own_host_only(
-        request: web.Request,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         try:
-            api.check_host(request.headers.get("Host"))
+            desk.check_host(request.headers.get("Host"))
         except ZhanyeError as exc:
-            return _refusal(exc)
+            return _respond(error_response(exc))
         return await handler(request)
 
-    app = web.Application(client_max_size=20 * 1024 * 1024, middlewares=[own_host_only])
-
-    async def rest(request: web.Request) -> web.StreamResponse:
-        answer = await api.handle(
-            ApiRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                body=await request.read(),
-                client_address=request.remote,
-            )
-        )
-        headers = {
-            **answer.headers,
-            "Content-Type": answer.content_type,
-            "Cache-Control": "no-store",
-        }
-        if answer.status == 429:
-            headers["Retry-After"] = str(answer.json()["error"].get("retry_after_s", 1))
-        return web.Response(status=answer.status, body=answer.body, headers=headers)
-
+    app = web.Application(client_max_size=Desk.MAX_BODY_BYTES, middlewares=[own_host_only])
     sockets: set[web.WebSocketResponse] = set()
 
+    async def rest(request: web.Request) -> web.StreamResponse:
+        return _respond(await desk.http(_request(request, await request.read())))
+
     async def events(request: web.Request) -> web.StreamResponse:
-        try:
-            api.authorize(
-                ApiRequest(
-                    method=request.method,
-                    path=request.path,
-                    query=dict(request.query),
-                    headers=dict(request.headers),
-                )
-            )
-        except (ApiError, ZhanyeError) as exc:
-            return _refusal(exc)
+        refusal = desk.authorize_events(_request(request))
+        if refusal is not None:
+            return _respond(refusal)
         socket = web.WebSocketResponse(heartbeat=20, protocols=(SIGNALING_PROTOCOL,))
         await socket.prepare(request)
-
-        async def forward() -> None:
-            async for event in api.events():
-                await socket.send_str(json.dumps(event, ensure_ascii=False))
-
         sockets.add(socket)
-        pump = asyncio.create_task(forward())
         try:
-            async for _ in socket:  # until the page goes away
-                pass
+            await desk.serve_events(_Socket(socket))
         finally:
             sockets.discard(socket)
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
         return socket
 
     async def going_away(_: web.Application) -> None:
         for socket in list(sockets):
             await socket.close(code=1001, message=b"desk restarting")
 
-    app.on_shutdown.append(going_away)
-
     async def page(_: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "kiosk.html", headers={"Cache-Control": "no-cache"})
 
+    app.on_shutdown.append(going_away)
+    if run:
+        app.cleanup_ctx.append(lambda _: _running(desk))
     app.router.add_route("*", "/api/desk/{tail:.*}", rest)
-    app.router.add_get(EVENTS_PATH, events)
+    app.router.add_get("/ws/desk", events)
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
 
-def _refusal(exc: BaseException) -> web.Response:
-    refusal = error_response(exc)
-    headers = {"Cache-Control": "no-store"}
-    retry = refusal.json()["error"].get("retry_after_s")
-    if retry is not None:
-        headers["Retry-After"] = str(retry)
-    return web.Response(
-        status=refusal.status, body=refusal.body, content_type="application/json", headers=headers
-    )
+async def _running(desk: Desk) -> AsyncIterator[None]:
+    """Run the desk in a task of its own from the application's start to its cleanup."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with desk.running():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready.cancel()
+        task.result()
+    yield
+    stop.set()
+    await task

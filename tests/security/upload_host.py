@@ -12,9 +12,10 @@ import sys
 
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk import Platform
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig, Role
+
+from ..webhost import build_app
 
 PASSWORD = "Kv8-upload-host"
 
