@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from hosts.web.aio import WebSocketTransport, run_alongside
 from zhanye_sdk import Desk
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, error_response
 from zhanye_sdk.errors import ZhanyeError
@@ -16,25 +16,6 @@ from zhanye_sdk.signaling.handshake import PROTOCOL as SIGNALING_PROTOCOL
 __all__ = ["STATIC", "kiosk_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-class _Socket:
-    """An aiohttp WebSocket as the SDK's ``MessageTransport``."""
-
-    def __init__(self, socket: web.WebSocketResponse) -> None:
-        self.socket = socket
-
-    async def receive(self) -> str | bytes | None:
-        message = await self.socket.receive()
-        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            return message.data  # type: ignore[no-any-return]
-        return None
-
-    async def send(self, text: str) -> None:
-        await self.socket.send_str(text)
-
-    async def close(self, code: int, reason: str) -> None:
-        await self.socket.close(code=code, message=reason.encode())
 
 
 def _request(request: web.Request, body: bytes = b"") -> ApiRequest:
@@ -86,7 +67,7 @@ def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
         await socket.prepare(request)
         sockets.add(socket)
         try:
-            await desk.serve_events(_Socket(socket))
+            await desk.serve_events(WebSocketTransport(socket))
         finally:
             sockets.discard(socket)
         return socket
@@ -100,29 +81,9 @@ def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
 
     app.on_shutdown.append(going_away)
     if run:
-        app.cleanup_ctx.append(lambda _: _running(desk))
+        run_alongside(app, desk.running())
     app.router.add_route("*", "/api/desk/{tail:.*}", rest)
     app.router.add_get("/ws/desk", events)
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
-
-
-async def _running(desk: Desk) -> AsyncIterator[None]:
-    """Run the desk in a task of its own from the application's start to its cleanup."""
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:
-        async with desk.running():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(serve())
-    ready = asyncio.create_task(started.wait())
-    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        ready.cancel()
-        task.result()
-    yield
-    stop.set()
-    await task

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import attrs
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from hosts.web.aio import WebSocketTransport, run_alongside
 from hosts.web.bodies import read_body
 from hosts.web.delivery import StaticDelivery, StaticFiles
 from hosts.web.headers import add_security_headers
@@ -47,25 +46,6 @@ DYNAMIC_PAGES = {
     "/records/{session_id}/cobrowse": "cobrowse-replay.html",
     "/records/{session_id}/board": "board-replay.html",
 }
-
-
-class WebSocketTransport:
-    """An aiohttp WebSocket as the SDK's ``MessageTransport``."""
-
-    def __init__(self, socket: web.WebSocketResponse) -> None:
-        self.socket = socket
-
-    async def receive(self) -> str | bytes | None:
-        message = await self.socket.receive()
-        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            return message.data  # type: ignore[no-any-return]
-        return None
-
-    async def send(self, text: str) -> None:
-        await self.socket.send_str(text)
-
-    async def close(self, code: int, reason: str) -> None:
-        await self.socket.close(code=code, message=reason.encode())
 
 
 def respond(answer: ApiResponse) -> web.StreamResponse:
@@ -140,7 +120,7 @@ def web_app(
         return web.FileResponse(path, headers=frame_headers())
 
     app.on_shutdown.append(going_away)
-    app.cleanup_ctx.append(lambda _: running(deployment))
+    run_alongside(app, deployment.running())
     app.router.add_route("*", "/api/{tail:.*}", api)
     app.router.add_get("/ws/{tail:.*}", socket)
     for pattern, name in (PAGES | DYNAMIC_PAGES).items():
@@ -154,24 +134,3 @@ def web_app(
         app.router.add_get(prefix + "/{tail:.+}", static_file)
     app.router.add_get("/demo/h5/{name}", demo_h5)
     return app
-
-
-async def running(deployment: Deployment) -> AsyncIterator[None]:
-    """Run the deployment in a task of its own (its task group enters and exits there)
-    from the application's start to its cleanup; a failure to start is raised here."""
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:
-        async with deployment.running():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(serve())
-    ready = asyncio.create_task(started.wait())
-    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        ready.cancel()
-        task.result()
-    yield
-    stop.set()
-    await task
