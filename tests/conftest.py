@@ -14,6 +14,7 @@ from zhanye_sdk._backend import load_native
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from .postgres import ThrowawayPostgres
+from .redis_server import ThrowawayRedis
 
 settings.register_profile(
     "zhanye", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=120
@@ -119,3 +120,14 @@ def kiosk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[ThrowawayRedis]:
+    """A real, empty Redis server for one test, removed afterwards."""
+    server = ThrowawayRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -55,6 +55,7 @@ INFRASTRUCTURE = {
 #: The sans-I/O cores, the pure helpers they are made of, and the pure data modules their
 #: packages export beside them (the SOP library's types and flow outline).
 CORES = {
+    "zhanye_sdk.cluster.lease",
     "zhanye_sdk.cobrowse.core",
     "zhanye_sdk.devices.at",
     "zhanye_sdk.devices.at_errors",
