@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         PermissionDenied,
         ProtocolError,
         RateLimited,
+        RoomMoved,
         ZhanyeError,
     )
     from zhanye_sdk.facade import Platform
@@ -102,6 +103,7 @@ _SOURCES: dict[str, str] = {
     "QaRule": "zhanye_sdk.sop",
     "QualityInspector": "zhanye_sdk.sop",
     "RateLimited": "zhanye_sdk.errors",
+    "RoomMoved": "zhanye_sdk.errors",
     "RecordingConfig": "zhanye_sdk.media.recorder",
     "Resampler": "zhanye_sdk._backend",
     "Role": "zhanye_sdk.platform",
@@ -166,6 +168,7 @@ __all__ = [
     "RecordingConfig",
     "Resampler",
     "Role",
+    "RoomMoved",
     "RoomService",
     "SendResult",
     "ServiceHours",

@@ -17,6 +17,7 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "RateLimited",
+    "RoomMoved",
     "ZhanyeError",
 ]
 
@@ -99,6 +100,18 @@ class OutsideServiceHours(ZhanyeError):
 
 class ConflictError(ZhanyeError):
     """The operation conflicts with the current state (e.g. a double booking)."""
+
+
+class RoomMoved(ConflictError):
+    """This process no longer owns the room (scale-out: another took it over with a
+    newer fencing token); nothing was written. The client reconnects and resumes."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"session {session_id} is now served by another process; reconnect",
+            zh="会话已转由其他服务节点承载，请重新连接",
+        )
+        self.session_id = session_id
 
 
 class RateLimited(ZhanyeError):

@@ -3,3 +3,5 @@
 ``lease`` holds the pure rules (leases, fencing tokens); the other modules carry them
 over Redis and the database.
 """
+
+__all__: list[str] = []

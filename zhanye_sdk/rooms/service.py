@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.clock import from_ms, to_ms
 from zhanye_sdk.devices.sms import SendResult, SmsGateway
-from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied, RateLimited
+from zhanye_sdk.errors import (
+    ConflictError,
+    InvalidInput,
+    PermissionDenied,
+    RateLimited,
+    RoomMoved,
+)
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
@@ -195,6 +201,7 @@ class RoomService:
         self._bus = bus
         self.config = config or SessionConfig()
         self._rooms: dict[str, Room] = {}
+        self._fences: dict[str, int] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._ended_hooks: list[Callable[[str], Awaitable[None]]] = []
         self._tokens: RoomTokens | None = None
@@ -719,7 +726,13 @@ class RoomService:
                 rejected = events[0]
                 zh = rejected.message_zh or None
                 return [ServerMessage.error(rejected.code, rejected.message, zh=zh)]
-            messages = await self._store(session_id, room, events, command.at)
+            try:
+                messages = await self._store(session_id, room, events, command.at)
+            except BaseException:
+                # The command changed the room in memory but nothing was stored:
+                # reload the stored state on next use rather than act on a fork.
+                self._rooms.pop(session_id, None)
+                raise
         for message in messages:
             await self._bus.publish(session_id, message)
         if any(isinstance(e, RoomEnded) for e in events):
@@ -735,15 +748,34 @@ class RoomService:
         stored and published: capabilities close what they hold for the session."""
         self._ended_hooks.append(hook)
 
+    def adopt(self, session_id: str, fence: int) -> None:
+        """Write the room under ``fence`` from now on (scale-out: this process claimed
+        it with that fencing token, ``cluster/fencing.py``); its state is reloaded
+        from the database on next use."""
+        self._fences[session_id] = fence
+        self._rooms.pop(session_id, None)
+
     async def _store(
         self, session_id: str, room: Room, events: list[Event], at: int
     ) -> list[ServerMessage]:
         async with self._db.begin() as conn:
-            last = (
+            # Take the sequence numbers and check the owner's fence in one statement:
+            # concurrent writers of one room queue on its row instead of both reading
+            # the same last_seq (which failed on the (session_id, seq) key), and a
+            # process whose fence was superseded writes nothing.
+            claimed = (
                 await conn.execute(
-                    sa.select(sessions.c.last_seq).where(sessions.c.id == session_id)
+                    sessions.update()
+                    .where(sessions.c.id == session_id)
+                    .where(sessions.c.owner_fence == self._fences.get(session_id, 0))
+                    .values(last_seq=sessions.c.last_seq + len(events))
+                    .returning(sessions.c.last_seq)
                 )
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if claimed is None:
+                self._fences.pop(session_id, None)
+                raise RoomMoved(session_id)
+            last = int(claimed) - len(events)
             messages = []
             for offset, event in enumerate(events, start=1):
                 kind, data = event_message(event)
@@ -770,7 +802,6 @@ class RoomService:
                     started_ms=room.started_ms,
                     ended_ms=room.ended_ms,
                     end_reason=room.end_reason.value if room.end_reason else None,
-                    last_seq=last + len(messages),
                     room_snapshot=json.dumps(converter.unstructure(room), ensure_ascii=False),
                 )
             )

@@ -201,6 +201,9 @@ sessions = Table(
     Column("last_seq", BigInteger, nullable=False),
     Column("room_snapshot", Text, nullable=False),
     Column("sms_invites", Integer, nullable=False),
+    # Scale-out (0007): the fencing token of the process that owns the room; every
+    # write of the room's events must carry it (``cluster/fencing.py``).
+    Column("owner_fence", BigInteger, nullable=False, server_default="0"),
     Index("ix_sessions_org_created", "org_id", "created_ms"),
     Index("ix_sessions_host_state", "host_account_id", "state"),
     # The records list (0004): a company admin's and a salesperson's, newest first.
