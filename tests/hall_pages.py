@@ -49,9 +49,30 @@ def open_hall(staff_context: BrowserContext, host: RunningHost) -> Page:
     return staff
 
 
+def open_share_menu(staff: Page, item: str) -> None:
+    """共享 → ``item`` (共享测评, 共享文件, 共享产品链接 or 共享白板)."""
+    staff.locator("#share-toggle").click()
+    staff.locator("#share-menu").get_by_role("button", name=item).click()
+
+
 def share_file(staff: Page, name: str) -> None:
-    """共享文件 → the material ``name`` → 共享."""
-    staff.get_by_role("button", name="共享文件").click()
+    """共享 → 共享文件 → the material ``name`` → 共享."""
+    open_share_menu(staff, "共享文件")
     staff.locator(f'#board-share-dialog li[data-name="{name}"]').get_by_role(
         "button", name="共享"
     ).click()
+
+
+def push_link(staff: Page, name: str | None = None) -> None:
+    """共享 → 共享产品链接 → the product ``name`` (the first when None) → 确定 in
+    温馨提示 「确认推送【…】产品？」."""
+    open_share_menu(staff, "共享产品链接")
+    items = staff.locator("#share-dialog .link-item")
+    item = items.first if name is None else items.filter(has_text=name)
+    expect(item).to_have_count(1)
+    chosen = item.get_attribute("data-name")
+    item.click()
+    confirm = staff.locator("dialog.confirm")
+    expect(confirm).to_contain_text("温馨提示")
+    expect(confirm).to_contain_text(f"确认推送【{chosen}】产品？")
+    confirm.get_by_role("button", name="确定").click()

@@ -4,7 +4,6 @@ customer's phone shows none of it; a reload keeps the progress; ending shows the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.transcript import ScriptedTranscript
 
-from .hall_pages import copy_invite, join
+from .hall_pages import copy_invite, join, open_share_menu, push_link
 from .platform_world import World, build_world
 from .sop_world import BROCHURE, CARD_INTRO, CARD_RISK, SopLibrary, build_sop_library
 from .test_web_admin_pages import log_in
@@ -77,7 +76,7 @@ def test_the_salesperson_sees_cards_ticks_and_alerts_and_the_customer_sees_none(
         phone = join(phone_context, invite, "客户王女士")
 
         # Sharing the brochure: the server moves the assistant, the card of page 1 shows.
-        staff.get_by_role("button", name="共享文件").click()
+        open_share_menu(staff, "共享文件")
         staff.locator(f'#board-share-dialog li[data-name="{BROCHURE}"]').get_by_role(
             "button", name="共享"
         ).click()
@@ -196,10 +195,7 @@ def test_a_pushed_product_link_brings_its_flow_and_card(browser: Any, host: Runn
         expect(staff.locator("#sop-panel")).to_have_attribute("data-state", "started")
         invite = copy_invite(staff)
         join(phone_context, invite, "客户李先生")
-        staff.get_by_role("button", name="共享链接").click()
-        staff.get_by_label(re.compile("百万安心疗")).check()
-        staff.locator("#share-dialog").get_by_role("button", name="推送").click()
-        staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+        push_link(staff, "百万安心疗")
         panel = staff.locator("#sop-panel")
         expect(panel.locator(".sop-card article")).to_contain_text(LINK_CARD)
         expect(panel.locator(".sop-flow.active summary")).to_have_text("百万安心疗投保")

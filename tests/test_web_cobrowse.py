@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
+from .hall_pages import push_link
 from .platform_world import World, build_world
 from .test_web_admin_pages import log_in
 from .webhost import DEPLOYMENT, RunningHost
@@ -84,10 +85,7 @@ def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operate
         expect(staff.locator('#members li[data-name="客户李先生"]')).to_be_visible()
 
         # Push the product link (manual §5.3), confirming first.
-        staff.get_by_role("button", name="共享链接").click()
-        staff.get_by_label(re.compile("百万安心疗")).check()
-        staff.locator("#share-dialog").get_by_role("button", name="推送").click()
-        staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+        push_link(staff, "百万安心疗")
         product = phone.frame_locator("#cobrowse-page")
         expect(product.get_by_role("heading", name="百万安心疗")).to_be_visible()
         mirror = staff.frame_locator("#cobrowse-mirror")
@@ -210,10 +208,7 @@ def _share_with_customer(
     phone.get_by_label(re.compile("全程录音录像")).check()
     phone.get_by_role("button", name="进入会话").click()
     expect(staff.locator('#members li[data-name="客户"]')).to_be_visible()
-    staff.get_by_role("button", name="共享链接").click()
-    staff.locator("#share-dialog input[type=radio]").first.check()
-    staff.locator("#share-dialog").get_by_role("button", name="推送").click()
-    staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+    push_link(staff)
     if mirrored:
         expect(staff.frame_locator("#cobrowse-mirror").locator("h1")).to_be_visible()
     return staff_context, phone_context, staff, phone

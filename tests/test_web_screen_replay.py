@@ -3,7 +3,6 @@ product page, then the document again, all on the recording's timeline."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from playwright.sync_api import Page, expect
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from . import material_files
+from .hall_pages import open_share_menu, push_link
 from .platform_world import World, build_world
 from .test_web_cobrowse import _share_with_customer
 from .test_web_whiteboard import MATERIAL, open_hall_with_customer, record
@@ -107,10 +107,7 @@ def test_replay_shows_the_document_the_cobrowsed_page_and_the_document_again(
         draw("stroke-a", 100)
         # 1.0 s: the product link is pushed; the customer's page arrives (its snapshot).
         world.clock.advance(0.5)
-        staff.get_by_role("button", name="共享链接").click()
-        staff.get_by_label(re.compile(LINK)).check()
-        staff.locator("#share-dialog").get_by_role("button", name="推送").click()
-        staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+        push_link(staff, LINK)
         product = phone.frame_locator("#cobrowse-page")
         mirror = staff.frame_locator("#cobrowse-mirror")
         expect(mirror.get_by_role("heading", name=LINK)).to_be_visible()
@@ -120,7 +117,7 @@ def test_replay_shows_the_document_the_cobrowsed_page_and_the_document_again(
         expect(mirror.locator("#name")).to_have_value("李四")
         # 2.5 s: the salesperson shares the document again, over the running link.
         world.clock.advance(1)
-        staff.get_by_role("button", name="共享文件").click()
+        open_share_menu(staff, "共享文件")
         staff.locator(f'#board-share-dialog li[data-name="{MATERIAL}"]').get_by_role(
             "button", name="共享"
         ).click()

@@ -326,7 +326,11 @@ def test_share_buttons_are_off_once_the_session_has_ended(
     context: BrowserContext, host: RunningHost
 ) -> None:
     staff = open_hall(context, host)
-    buttons = [staff.get_by_role("button", name=n) for n in ("共享链接", "共享文件")]
+    menu = staff.locator("#share-menu")
+    names = ("共享", "共享测评", "共享文件", "共享产品链接", "共享白板")
+    buttons = [staff.locator("#share-toggle")] + [
+        menu.get_by_role("button", name=n, include_hidden=True) for n in names[1:]
+    ]
     for button in buttons:
         expect(button).to_be_enabled()
     staff.get_by_role("button", name="结束会话").click()

@@ -5,6 +5,11 @@ import { api } from "./api.js";
 import { t } from "./i18n.js";
 import { Replayer } from "/sdk/cobrowse/replayer.js";
 
+// 测评 are link materials of their own kind (a questionnaire the customer fills in).
+export function isAssessment(link) {
+  return link.link_kind === "assessment";
+}
+
 export function attachCobrowseHost(client, panel, notify) {
   const frame = panel.querySelector("iframe");
   const status = panel.querySelector("[data-cobrowse=status]");
@@ -101,25 +106,35 @@ export function attachCobrowseHost(client, panel, notify) {
   endButton.addEventListener("click", () => client.send("cobrowse.end", { share: state.share }).catch(() => {}));
 
   return {
-    // Lists the link materials and pushes the chosen one after confirmation (manual §5.3).
-    async choose(dialog) {
+    // Lists the link materials (products, or the assessments 测评) in `dialog`, newest
+    // first, as buttons; `onPick(link)` gets the one tapped (manual §5.3).
+    async choose(dialog, { assessment = false, onPick }) {
       const list = dialog.querySelector("[data-cobrowse=links]");
+      const empty = dialog.querySelector("[data-share=empty]");
+      dialog.querySelector("[data-share=title]").textContent = t(assessment ? "hall.pickAssessment" : "hall.pickProduct");
+      dialog.querySelector(".form-error").hidden = true;
       list.replaceChildren();
-      const links = (await api("GET", "/api/materials?kind=link")).items;
-      for (const link of links) {
-        const label = document.createElement("label");
-        label.className = "checkbox";
-        const radio = document.createElement("input");
-        radio.type = "radio";
-        radio.name = "material";
-        radio.value = link.id;
-        radio.dataset.name = link.name;
-        const text = document.createElement("span");
-        text.textContent = `${link.name}（${link.title || link.url}）`;
-        label.append(radio, text);
-        list.append(label);
-      }
+      empty.hidden = true;
       dialog.showModal();
+      const links = (await api("GET", "/api/materials?kind=link&limit=200")).items.filter(
+        (link) => isAssessment(link) === assessment,
+      );
+      for (const link of links) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "link-item";
+        button.dataset.material = link.id;
+        button.dataset.name = link.name;
+        const name = document.createElement("strong");
+        name.textContent = link.name;
+        const when = document.createElement("small");
+        when.textContent = link.created_at ? new Date(link.created_at).toLocaleString() : link.title || link.url;
+        button.append(name, when);
+        button.addEventListener("click", () => onPick(link));
+        list.append(button);
+      }
+      empty.textContent = t(assessment ? "hall.noAssessments" : "hall.noProducts");
+      empty.hidden = links.length > 0;
     },
     async push(materialId) {
       await client.send("cobrowse.share", { material_id: materialId });

@@ -60,6 +60,7 @@ export async function startPage(active) {
   const header = document.createElement("header");
   header.className = "topbar";
   header.innerHTML = `
+    <button type="button" class="nav-toggle" id="nav-toggle" aria-controls="sidebar" aria-expanded="false" data-i18n-label="nav.menu">☰</button>
     <strong data-i18n="app.title"></strong>
     <span class="spacer"></span>
     <span class="who"></span>
@@ -68,6 +69,7 @@ export async function startPage(active) {
   header.querySelector(".who").textContent = `${me.name}（${t(`role.${me.role}`)}）`;
   const nav = document.createElement("nav");
   nav.className = "sidebar";
+  nav.id = "sidebar";
   for (const group of NAV) {
     const items = group.items.filter((item) => me.areas.includes(item.area));
     if (!items.length) continue;
@@ -84,6 +86,8 @@ export async function startPage(active) {
     }
   }
   document.body.prepend(header, nav);
+  mountDrawer(header.querySelector("#nav-toggle"), nav);
+  addManifest();
   header.querySelector("#switch-lang").addEventListener("click", () => {
     setLang(lang() === "zh-CN" ? "en" : "zh-CN");
     location.reload();
@@ -104,6 +108,34 @@ export async function startPage(active) {
   }
   translate();
   return me;
+}
+
+// Below 640 px the side navigation is a drawer under the top bar (admin.css), opened by
+// the ☰ button and closed by choosing a page, tapping outside it or Escape.
+function mountDrawer(toggle, nav) {
+  const set = (open) => {
+    document.body.classList.toggle("nav-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  toggle.addEventListener("click", (event) => {
+    event.stopPropagation();
+    set(!document.body.classList.contains("nav-open"));
+  });
+  document.addEventListener("click", (event) => {
+    if (document.body.classList.contains("nav-open") && !nav.contains(event.target)) set(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") set(false);
+  });
+}
+
+// Staff pages can be added to a phone's home screen and open full screen (#19.5).
+export function addManifest() {
+  if (document.querySelector('link[rel="manifest"]')) return;
+  const head = document.head;
+  const link = (rel, href) => Object.assign(document.createElement("link"), { rel, href });
+  const colour = Object.assign(document.createElement("meta"), { name: "theme-color", content: "#1f6feb" });
+  head.append(link("manifest", "/static/manifest.webmanifest"), link("apple-touch-icon", "/static/icons/icon-192.png"), colour);
 }
 
 // The login of this page has ended (kicked out, disabled, logged out elsewhere…): say why
@@ -142,13 +174,16 @@ export function notify(text, kind = "error") {
   box._timer = setTimeout(() => box.classList.add("hidden"), 6000);
 }
 
-export function confirmDialog(text) {
+// A question with 取消 / 确定; `title` heads it (温馨提示) when given.
+export function confirmDialog(text, { title = "" } = {}) {
   const dialog = document.createElement("dialog");
   dialog.className = "confirm";
-  dialog.innerHTML = `<p></p><menu>
+  dialog.innerHTML = `<h2 hidden></h2><p></p><menu>
     <button type="button" value="cancel" data-i18n="common.cancel"></button>
     <button type="button" value="ok" class="primary" data-i18n="common.confirm"></button></menu>`;
   dialog.querySelector("p").textContent = text;
+  dialog.querySelector("h2").textContent = title;
+  dialog.querySelector("h2").hidden = !title;
   translate(dialog);
   document.body.append(dialog);
   dialog.showModal();

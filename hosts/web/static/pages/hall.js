@@ -1,15 +1,18 @@
 import { api, token } from "../api.js";
 import { has, serverMessage, t } from "../i18n.js";
 import { attachCobrowseHost } from "../cobrowse-host.js";
+import { mountHallLayout } from "../hall-layout.js";
+import { mountInvite } from "../hall-invite.js";
 import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
-import { attempt, confirmDialog, notify, showLoginEnded, startPage } from "../shell.js";
+import { confirmDialog, notify, showLoginEnded, startPage } from "../shell.js";
 import { mountBoard, shareDialog as boardShareDialog } from "../whiteboard.js";
 import { mountSopPanel } from "../sop-panel.js";
+import { mountScriptLibrary } from "../script-library.js";
 
-await startPage("/workbench");
+const me = await startPage("/workbench");
 const sessionId = location.pathname.split("/").pop();
 const session = await api("GET", `/api/sessions/${sessionId}`);
 document.querySelector("#meeting-number").textContent = session.meeting_number;
@@ -35,10 +38,18 @@ client.addEventListener("room", () => {
   const selfUnmute = document.querySelector("#self-unmute");
   selfUnmute.checked = !!room.self_unmute;
   selfUnmute.disabled = ended;
-  // Nothing more can be shown or sent once the session has ended.
-  for (const id of ["#end", "#invite", "#share-link", "#share-file"]) document.querySelector(id).disabled = ended;
+  // Nothing more can be shown or sent once the session has ended; the hall says so and
+  // leads to the session's record.
+  for (const id of ["#end", "#invite", "#share-toggle", "#share-link", "#share-file", "#share-board", "#share-assessment"]) {
+    document.querySelector(id).disabled = ended;
+  }
   if (ended) connection.textContent = t("hall.ended");
+  document.querySelector("#ended-notice").hidden = !ended;
 });
+document.querySelector("#record-link").href = `/records?session=${encodeURIComponent(sessionId)}`;
+// The layout (after the stage's renderer): the shared page as the stage, the videos
+// floating over it, the side panels as sheets on a phone.
+mountHallLayout(document.querySelector("#hall"), client);
 client.addEventListener("failure", (event) => showError(event.detail));
 client.addEventListener("login_ended", (event) => {
   connection.textContent = t(`login_ended.${event.detail.reason}`);
@@ -69,67 +80,41 @@ const openShare = boardShareDialog(document.querySelector("#board-share-dialog")
   onError: boardError,
 });
 document.querySelector("#share-file").addEventListener("click", openShare);
+document.querySelector("#share-board").addEventListener("click", () => board.share("blank").catch(boardError));
 // SOP 实时辅助: script card, checklist and QA alerts for the salesperson only.
 const sopPanel = mountSopPanel(document.querySelector("#sop-panel"), client, { onError: showError });
+// 话术库: the company's scripts, browsed and searched beside the SOP card.
+mountScriptLibrary(document.querySelector("#script-library"), { onError: showError });
 client.connect();
 
-const inviteDialog = document.querySelector("#invite-dialog");
-document.querySelector("#invite").addEventListener("click", async () => {
-  const link = await attempt(() => api("POST", `/api/sessions/${sessionId}/invite-link`));
-  if (!link) return;
-  document.querySelector("#invite-link").value = `${location.origin}${link.path}`;
-  document.querySelector("#sms-result").textContent = "";
-  inviteDialog.showModal();
-});
-document.querySelector("#copy-link").addEventListener("click", async () => {
-  const input = document.querySelector("#invite-link");
-  input.select();
-  try {
-    await navigator.clipboard.writeText(input.value);
-  } catch {
-    document.execCommand("copy");
-  }
-  notify(t("hall.copied"), "info");
-});
-document.querySelector("#sms-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  const numbers = document.querySelector("#sms-numbers").value.split(/[\s,，;；]+/).filter(Boolean);
-  const result = await attempt(
-    () => api("POST", `/api/sessions/${sessionId}/sms-invites`, { numbers }),
-    form.querySelector(".form-error"),
-  );
-  if (!result) return;
-  form.querySelector(".form-error").hidden = true;
-  document.querySelector("#sms-result").textContent = t("hall.smsSent", { n: result.sent.length });
-});
-inviteDialog.addEventListener("click", (event) => {
-  if (event.target.value === "cancel") inviteDialog.close();
-});
+// 邀请客户: a share card (Web Share where the phone offers it), the link to copy, SMS.
+mountInvite(document.querySelector("#invite-dialog"), document.querySelector("#invite"), { sessionId, session, me });
 document.querySelector("#end").addEventListener("click", async () => {
   if (!(await confirmDialog(t("hall.confirmEnd")))) return;
   await client.send("room.end").catch(showError);
 });
 
-// Co-browsing of product links (manual §5.3).
+// Co-browsing of product links and assessments (manual §5.3): pick one, confirm, push.
 const cobrowse = attachCobrowseHost(client, document.querySelector("#cobrowse-panel"), notify);
 const shareDialog = document.querySelector("#share-dialog");
-document.querySelector("#share-link").addEventListener("click", () => cobrowse.choose(shareDialog));
 shareDialog.addEventListener("click", (event) => {
   if (event.target.value === "cancel") shareDialog.close();
 });
-document.querySelector("#share-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const chosen = event.target.querySelector("input[name=material]:checked");
-  if (!chosen) return;
-  if (!(await confirmDialog(t("cobrowse.confirmPush", { name: chosen.dataset.name })))) return;
-  const errorBox = event.target.querySelector(".form-error");
+const pushLink = (assessment) => async (link) => {
+  const key = assessment ? "hall.confirmAssessment" : "cobrowse.confirmPush";
+  if (!(await confirmDialog(t(key, { name: link.name }), { title: t("hall.confirmTitle") }))) return;
+  const errorBox = shareDialog.querySelector(".form-error");
   try {
-    await cobrowse.push(chosen.value);
-    sopPanel.showMaterial(chosen.value);
+    await cobrowse.push(link.id);
+    sopPanel.showMaterial(link.id);
     shareDialog.close();
   } catch (error) {
     errorBox.textContent = has(`cobrowse.error.${error.code}`) ? t(`cobrowse.error.${error.code}`) : serverMessage(error);
     errorBox.hidden = false;
   }
-});
+};
+for (const [id, assessment] of [["#share-link", false], ["#share-assessment", true]]) {
+  document.querySelector(id).addEventListener("click", () =>
+    cobrowse.choose(shareDialog, { assessment, onPick: pushLink(assessment) }).catch(showError),
+  );
+}
