@@ -222,7 +222,8 @@ function drawStroke(ctx, stroke, alpha = 1) {
   ctx.restore();
 }
 
-// options: { sessionId, credentials: {token} | {seat}, staff: bool, onError(error), listMaterials() }
+// options: { sessionId, credentials: {token} | {seat}, staff: bool, onError(error), listMaterials(),
+//            collapsed: the toolbar starts collapsed to its 画笔 button }
 export function mountBoard(panel, client, options) {
   const state = new BoardState();
   const me = () => client.me?.participant_id || "";
@@ -306,6 +307,12 @@ export function mountBoard(panel, client, options) {
   const viewport = element("div", { className: "board-viewport" }, [sheet, video]);
   const main = element("div", { className: "board-main" }, [head, viewport]);
   const board = element("div", { className: "board", "data-dock": "top" }, [toolbar, main]);
+  if (options.collapsed) {
+    toolbar.classList.add("collapsed");
+    const collapse = toolbar.querySelector("[data-action=collapse]");
+    collapse.setAttribute("aria-expanded", "false");
+    collapse.textContent = t("board.expand");
+  }
   panel.replaceChildren(board);
   translate(panel);
 

@@ -64,6 +64,11 @@ const deviceCheck = mountDeviceCheck(devicePanel, {
     media.restart();
   },
 });
+// It can be put away (it stays in the record of the devices the retry button uses).
+const dismiss = Object.assign(document.createElement("button"), { type: "button", className: "link device-dismiss", textContent: "×" });
+dismiss.setAttribute("aria-label", t("hall.close"));
+dismiss.addEventListener("click", () => (devicePanel.hidden = true));
+devicePanel.prepend(dismiss);
 const media = new MediaSession(client, document.querySelector("#stage"), {
   onError: showError,
   devices: () => deviceCheck.result,
@@ -74,6 +79,8 @@ const board = mountBoard(document.querySelector("#board-panel"), client, {
   credentials: { token: token.get() },
   staff: true,
   onError: boardError,
+  // On a phone the pen tools open from their 画笔 button (manual §5.4): the page gets the room.
+  collapsed: matchMedia("(max-width: 640px)").matches,
 });
 const openShare = boardShareDialog(document.querySelector("#board-share-dialog"), board, {
   listMaterials: async () => (await api("GET", "/api/materials?limit=200")).items,
