@@ -136,14 +136,14 @@ def start_on_phone(context: BrowserContext, host: RunningHost) -> Page:
 
 
 def members_sheet(staff: Page) -> Any:
-    staff.locator(".hall-actions").get_by_role("button", name=re.compile("参会人")).click()
+    staff.locator(".hall-actions").get_by_role("button", name=re.compile("成员")).click()
     sheet = staff.locator(".members")
     expect(sheet).to_be_visible()
     return sheet
 
 
 def invite_by_copied_link(staff: Page) -> str:
-    """参会人 → 邀请客户 → the card → 复制链接: the short link, read back from the clipboard."""
+    """成员 → 邀请客户 → the card → 复制链接: the short link, read back from the clipboard."""
     sheet = members_sheet(staff)
     sheet.get_by_role("button", name="邀请客户").click()
     card = staff.locator("#invite-card")
