@@ -39,13 +39,25 @@ __all__ = ["StaticDelivery", "StaticFiles"]
 VERSION_PREFIX = "/_v/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-_COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+_COMPRESSIBLE = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "application/manifest+json",
+    "image/svg+xml",
+)
 _MIN_COMPRESS_BYTES = 256
 _HTML_REF = re.compile(r"""(?P<attr>\b(?:src|href)=)(?P<q>["'])(?P<url>/[^"'?#]+)(?P=q)""")
 _JS_IMPORT = re.compile(
     r"""(?P<head>\bimport\s*\(\s*|\bfrom\s*|\bimport\s+)(?P<q>["'])(?P<spec>[^"'\n]+)(?P=q)"""
 )
-_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    # The staff pages' web app manifest, whatever the machine's mime.types says.
+    ".webmanifest": "application/manifest+json",
+}
 
 
 @attrs.frozen
