@@ -175,7 +175,7 @@ def test_after_the_end_the_hall_says_so_and_links_the_record(laptop: Page) -> No
     for name in ("共享", "结束会话", "邀请客户"):
         expect(staff.get_by_role("button", name=name, exact=True)).to_be_disabled()
     notice.get_by_role("link", name="查看会话记录").click()
-    expect(staff).to_have_url(re.compile(r"/records\?session=[0-9a-f]{32}$"))
+    expect(staff).to_have_url(re.compile(r"/records\?view=[0-9a-f]{32}$"))
     details = staff.locator("#record-dialog")
     expect(details).to_be_visible(timeout=15_000)
     expect(details).to_contain_text(meeting)

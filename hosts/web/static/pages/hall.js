@@ -46,7 +46,7 @@ client.addEventListener("room", () => {
   if (ended) connection.textContent = t("hall.ended");
   document.querySelector("#ended-notice").hidden = !ended;
 });
-document.querySelector("#record-link").href = `/records?session=${encodeURIComponent(sessionId)}`;
+document.querySelector("#record-link").href = `/records?view=${encodeURIComponent(sessionId)}`;
 // The layout (after the stage's renderer): the shared page as the stage, the videos
 // floating over it, the side panels as sheets on a phone.
 mountHallLayout(document.querySelector("#hall"), client);

@@ -325,9 +325,9 @@ document.querySelector("#filters").addEventListener("submit", (event) => {
   state.filters = readFilters(event.target);
   state.offset = 0;
   load();
-// The hall's 查看会话记录 opens /records?session=<id>: that record's details at once.
-const linked = new URLSearchParams(location.search).get("session");
-if (linked) showDetails(linked);
+// /records?view=<id> (the workbench's 查看记录) opens that record's details at once.
+const wanted = new URLSearchParams(location.search).get("view");
+if (wanted) showDetails(wanted);
 });
 document.querySelector("#filters").addEventListener("reset", () => {
   state.filters = {};
@@ -337,6 +337,6 @@ document.querySelector("#filters").addEventListener("reset", () => {
 document.querySelector("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); load(); });
 document.querySelector("#next").addEventListener("click", () => { state.offset += PAGE_SIZE; load(); });
 load();
-// The hall's 查看会话记录 opens /records?session=<id>: that record's details at once.
-const linked = new URLSearchParams(location.search).get("session");
-if (linked) showDetails(linked);
+// /records?view=<id> (the workbench's 查看记录) opens that record's details at once.
+const wanted = new URLSearchParams(location.search).get("view");
+if (wanted) showDetails(wanted);
