@@ -242,12 +242,7 @@ class Deployment:
         """
         own = platform is None
         if platform is None:
-            platform = await Platform.open(
-                config.database_url,
-                config=config.platform,
-                clock=config.clock,
-                material_storage=config.material_storage,
-            )
+            platform = await cls.open_platform(config)
         try:
             deployment = cls(config, platform)
             async with deployment.running():
@@ -256,6 +251,16 @@ class Deployment:
             if own:
                 with anyio.CancelScope(shield=True):
                     await platform.close()
+
+    @staticmethod
+    async def open_platform(config: DeploymentConfig) -> Platform:
+        """The platform ``config`` describes: its database (migrated), rules and clock."""
+        return await Platform.open(
+            config.database_url,
+            config=config.platform,
+            clock=config.clock,
+            material_storage=config.material_storage,
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Deployment]:

@@ -185,9 +185,7 @@ class Desk:
         """Open the desk's database (unless given), assemble, recover and run."""
         own = merchant is None
         if merchant is None:
-            merchant = await MerchantDesk.open(
-                config.database_url, clock=config.clock, timezone=config.timezone
-            )
+            merchant = await cls.open_merchant(config)
         try:
             desk = cls(config, merchant)
             async with desk.running():
@@ -196,6 +194,13 @@ class Desk:
             if own:
                 with anyio.CancelScope(shield=True):
                     await merchant.close()
+
+    @staticmethod
+    async def open_merchant(config: DeskConfig) -> MerchantDesk:
+        """The desk's database ``config`` names (migrated), with its clock and time zone."""
+        return await MerchantDesk.open(
+            config.database_url, clock=config.clock, timezone=config.timezone
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Desk]:

@@ -31,7 +31,6 @@ from hosts.kiosk.server import kiosk_app
 from zhanye_sdk import Desk, DeskConfig
 from zhanye_sdk.devices.simulator import ModemSimulator, SentSms, register_simulator
 from zhanye_sdk.devices.simulator.control import apply_command
-from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.demo import seed_demo
 
 
@@ -102,7 +101,7 @@ def main() -> None:
     )
 
     async def app() -> web.Application:
-        merchant = await MerchantDesk.open(args.db)
+        merchant = await Desk.open_merchant(config)
         if args.demo:
             await seed_demo(merchant)
         application = kiosk_app(Desk(config, merchant))

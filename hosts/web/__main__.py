@@ -25,7 +25,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hosts.web.server import web_app
-from zhanye_sdk import Deployment, DeploymentConfig, Platform, cli
+from zhanye_sdk import Deployment, DeploymentConfig, cli
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.errors import InvalidInput
@@ -116,7 +116,7 @@ def main() -> None:
     )
 
     async def app() -> web.Application:
-        platform = await Platform.open(args.db)
+        platform = await Deployment.open_platform(config)
         application = web_app(Deployment(config, platform))
 
         async def close(_: web.Application) -> None:
