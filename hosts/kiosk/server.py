@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from zhanye_sdk.signaling.handshake import PROTOCOL as SIGNALING_PROTOCOL
 __all__ = ["STATIC", "kiosk_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+#: Plotly.js as the installed plotly package ships it (the ledger report's chart), served
+#: as /vendor/plotly.min.js: pinned with the package, never fetched from a CDN.
+PLOTLY_JS = (
+    Path(importlib.util.find_spec("plotly").origin or "").parent  # type: ignore[union-attr]
+    / "package_data"
+    / "plotly.min.js"
+)
 
 
 def _request(request: web.Request, body: bytes = b"") -> ApiRequest:
@@ -86,4 +94,9 @@ def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
     app.router.add_get("/ws/desk", events)
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC, append_version=False)
+
+    async def plotly(_: web.Request) -> web.StreamResponse:
+        return web.FileResponse(PLOTLY_JS, headers={"Cache-Control": "max-age=86400"})
+
+    app.router.add_get("/vendor/plotly.min.js", plotly)
     return app

@@ -33,6 +33,7 @@ from zhanye_sdk.merchant.bookings import Booked, Bookings
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.care import CareBook
+from zhanye_sdk.merchant.cashier import Cashier, report_sheet
 from zhanye_sdk.merchant.confirmations import ConfirmationTemplates
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
@@ -88,6 +89,16 @@ class BillForm:
     items: list[tuple[str, int, str]]
     paid: str
     customer_id: int | None = None
+    phone: str | None = None
+    name: str | None = None
+    gender: str | None = None
+
+
+@attrs.frozen
+class QuoteForm:
+    items: list[tuple[str, int, str]]
+    paid: str | None = None
+    phone: str | None = None
 
 
 @attrs.frozen
@@ -226,6 +237,8 @@ class MerchantApi:
         self.sms = sms_gateway
         #: Reservations that text the customer (new, changed, cancelled).
         self.bookings = Bookings(desk, sms_gateway, self.templates)
+        #: The cashier (流水录入).
+        self.cashier = Cashier(desk)
         self.router = Router()
         r = self.router.add
         r("GET", "/api/desk/status", self.status)
@@ -248,7 +261,9 @@ class MerchantApi:
         r("POST", "/api/desk/sms/send", self.sms_send)
         r("GET", "/api/desk/sms/outbox", self.sms_outbox)
         r("POST", "/api/desk/ledger", self.bill)
+        r("POST", "/api/desk/ledger/quote", self.quote)
         r("GET", "/api/desk/ledger/report", self.report)
+        r("GET", "/api/desk/ledger/export", self.report_export)
         r("GET", "/api/desk/ledger/bills", self.bills)
         r("POST", "/api/desk/ledger/{entry_id}/void", self.void)
         r("GET", "/api/desk/shop", self.shop)
@@ -490,20 +505,44 @@ class MerchantApi:
         )
 
     async def bill(self, request: ApiRequest) -> ApiResponse:
+        """A paid bill (流水录入) for a customer of the book (``customer_id``), a number
+        (``phone``, with ``name``/``gender``: put in the book when new) or a walk-in."""
         form = structure(request.json(), BillForm)
-        entry = await self.desk.ledger.record(
-            list(form.items), form.paid, customer_id=form.customer_id
-        )
+        if form.customer_id is not None:
+            entry = await self.desk.ledger.record(
+                list(form.items), form.paid, customer_id=form.customer_id
+            )
+        else:
+            entry = await self.cashier.bill(
+                list(form.items), form.paid, phone=form.phone, name=form.name, gender=form.gender
+            )
         return ApiResponse.of_json(_json(entry), 201)
 
-    async def report(self, request: ApiRequest) -> ApiResponse:
+    async def quote(self, request: ApiRequest) -> ApiResponse:
+        """What a bill comes to before it is paid (member rate, payable, change)."""
+        form = structure(request.json(), QuoteForm)
+        found = await self.cashier.quote(list(form.items), form.paid, phone=form.phone)
+        return ApiResponse.of_json(_json(found))
+
+    async def _report(self, request: ApiRequest) -> tuple[str, list[Any], Any]:
         kind = request.query.get("kind", "day")
         now = self.desk.clock.now()
         start = now - timedelta(
             days={"day": 31, "month": 366, "quarter": 3 * 366, "year": 5 * 366}.get(kind, 31)
         )
-        rows = await self.desk.ledger.report(kind, start, now + timedelta(days=1))
-        return ApiResponse.of_json({"rows": _json(rows)})
+        rows, total = await self.cashier.report(kind, start, now + timedelta(days=1))
+        return kind, rows, total
+
+    async def report(self, request: ApiRequest) -> ApiResponse:
+        """Totals per day (31 days), month, quarter or year (``?kind=``), and 合计."""
+        _, rows, total = await self._report(request)
+        return ApiResponse.of_json({"rows": _json(rows), "total": _json(total)})
+
+    async def report_export(self, request: ApiRequest) -> ApiResponse:
+        """The report as a sheet (``?kind=…&format=csv|xlsx``)."""
+        fmt = self._format(request)
+        kind, rows, total = await self._report(request)
+        return self._sheet(report_sheet(kind, rows, total, fmt), fmt, f"ledger-{kind}")
 
     async def bills(self, request: ApiRequest) -> ApiResponse:
         """The latest bills (the last 31 days), voided ones marked."""

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zhanye_sdk.clock import Clock, from_ms, to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound
-from zhanye_sdk.merchant.money import FEN, Settlement, parse_money, settle
+from zhanye_sdk.merchant.money import FEN, MAX_AMOUNT, Settlement, parse_money, settle
 from zhanye_sdk.merchant.schema import customers, ledger, levels
 from zhanye_sdk.store.database import Database
 
-__all__ = ["LedgerEntry", "LineItem", "PeriodTotal", "SalesLedger"]
+__all__ = ["Guest", "LedgerEntry", "LineItem", "PeriodTotal", "Quote", "SalesLedger", "total_of"]
 
 PERIODS = ("day", "month", "quarter", "year")
 MAX_QUANTITY = 9999
@@ -43,6 +43,28 @@ class LineItem:
 
 
 @attrs.frozen
+class Guest:
+    """Who a bill was for, as the desk named them: from the book or typed."""
+
+    name: str | None = None
+    gender: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen
+class Quote:
+    """What a bill comes to before it is paid: the amount, the member rate, what is
+    payable, and — once an amount paid is given — the change or what is still short."""
+
+    amount: Decimal
+    discount: Decimal
+    payable: Decimal
+    paid: Decimal | None = None
+    change: Decimal | None = None
+    short: Decimal | None = None
+
+
+@attrs.frozen
 class LedgerEntry:
     """A settled bill."""
 
@@ -55,6 +77,8 @@ class LedgerEntry:
     #: When the bill was voided (冲红), and why; a voided bill is kept but not counted.
     voided_at: datetime | None = None
     void_reason: str | None = None
+    #: Who the bill was for (name, gender, phone as the desk named them).
+    guest: Guest | None = None
 
 
 @attrs.frozen
@@ -88,6 +112,48 @@ class SalesLedger:
         self._clock = clock
         self._zone = ZoneInfo(timezone)
 
+    async def _rate(self, customer_id: int | None) -> Decimal:
+        if customer_id is None:
+            return Decimal(1)
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(levels.c.discount)
+                    .select_from(customers.outerjoin(levels))
+                    .where(customers.c.id == customer_id)
+                )
+            ).first()
+        if row is None:
+            raise InvalidInput(
+                f"customer {customer_id} not found",
+                zh="找不到该顾客，可能已被删除，请刷新后重试",
+            )
+        return Decimal(row.discount) if row.discount is not None else Decimal(1)
+
+    async def quote(
+        self,
+        items: list[tuple[str, int, str]],
+        paid: str | None = None,
+        *,
+        customer_id: int | None = None,
+    ) -> Quote:
+        """What a bill would come to (nothing is written): the amount, the customer's
+        member rate, what is payable and, with ``paid``, the change or the shortfall.
+
+        Raises:
+            InvalidInput: bad items or a bad amount paid.
+        """
+        lines = _lines(items)
+        amount = sum((line.total for line in lines), Decimal("0.00"))
+        rate = await self._rate(customer_id)
+        payable = settle(amount, rate, MAX_AMOUNT).payable
+        if paid is None or not str(paid).strip():
+            return Quote(amount, rate, payable)
+        given = parse_money(paid, "paid")
+        if given < payable:
+            return Quote(amount, rate, payable, given, short=payable - given)
+        return Quote(amount, rate, payable, given, change=given - payable)
+
     async def record(
         self,
         items: list[tuple[str, int, str]],
@@ -95,6 +161,7 @@ class SalesLedger:
         *,
         customer_id: int | None = None,
         reservation_id: int | None = None,
+        guest: Guest | None = None,
         before: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> LedgerEntry:
         """Settle a bill of (name, quantity, unit price) items; the discount is the
@@ -107,43 +174,9 @@ class SalesLedger:
             InvalidInput: bad items, or less paid than payable.
             ConflictError: the reservation was checked out already.
         """
-        if not items or len(items) > MAX_ITEMS:
-            raise InvalidInput(
-                f"a bill has 1–{MAX_ITEMS} items", zh=f"账单须有 1–{MAX_ITEMS} 项消费"
-            )
-        lines = []
-        for name, quantity, price in items:
-            if (
-                not isinstance(name, str)
-                or not name.strip()
-                or type(quantity) is not int
-                or not 1 <= quantity <= MAX_QUANTITY
-                or len(name.strip()) > 64
-            ):
-                raise InvalidInput(
-                    f"each item has a name (at most 64 characters) and a quantity of "
-                    f"1–{MAX_QUANTITY}",
-                    zh=f"每项消费须有名称（最多 64 个字），数量须为 1–{MAX_QUANTITY}",
-                )
-            lines.append(LineItem(name.strip(), quantity, parse_money(price, "unit price")))
+        lines = _lines(items)
         amount = sum((line.total for line in lines), Decimal("0.00"))
-        rate = Decimal(1)
-        async with self._db.connect() as conn:
-            if customer_id is not None:
-                row = (
-                    await conn.execute(
-                        sa.select(levels.c.discount)
-                        .select_from(customers.outerjoin(levels))
-                        .where(customers.c.id == customer_id)
-                    )
-                ).first()
-                if row is None:
-                    raise InvalidInput(
-                        f"customer {customer_id} not found",
-                        zh="找不到该顾客，可能已被删除，请刷新后重试",
-                    )
-                if row.discount is not None:
-                    rate = Decimal(row.discount)
+        rate = await self._rate(customer_id)
         settlement = settle(amount, rate, parse_money(paid, "paid"))
         at = self._clock.now()
         record = [
@@ -164,6 +197,9 @@ class SalesLedger:
                         payable=str(settlement.payable),
                         paid=str(settlement.paid),
                         change_due=str(settlement.change),
+                        guest_name=guest.name if guest else None,
+                        guest_gender=guest.gender if guest else None,
+                        guest_phone=guest.phone if guest else None,
                     )
                 )
         except IntegrityError as exc:
@@ -177,6 +213,7 @@ class SalesLedger:
             reservation_id,
             tuple(lines),
             settlement,
+            guest=guest,
         )
 
     async def void(self, entry_id: int, reason: str) -> LedgerEntry:
@@ -266,6 +303,8 @@ class SalesLedger:
 
 
 def _entry(row: Any) -> LedgerEntry:
+    named = (row.guest_name, row.guest_gender, row.guest_phone)
+    guest = Guest(*named) if any(named) else None
     items = tuple(
         LineItem(x["name"], int(x["quantity"]), Decimal(x["unit_price"]))
         for x in json.loads(row.items)
@@ -285,4 +324,38 @@ def _entry(row: Any) -> LedgerEntry:
         ),
         from_ms(row.voided_ms) if row.voided_ms is not None else None,
         row.void_reason,
+        guest,
+    )
+
+
+def _lines(items: list[tuple[str, int, str]]) -> list[LineItem]:
+    if not items or len(items) > MAX_ITEMS:
+        raise InvalidInput(f"a bill has 1–{MAX_ITEMS} items", zh=f"账单须有 1–{MAX_ITEMS} 项消费")
+    lines = []
+    for name, quantity, price in items:
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or type(quantity) is not int
+            or not 1 <= quantity <= MAX_QUANTITY
+            or len(name.strip()) > 64
+        ):
+            raise InvalidInput(
+                f"each item has a name (at most 64 characters) and a quantity of 1–{MAX_QUANTITY}",
+                zh=f"每项消费须有名称（最多 64 个字），数量须为 1–{MAX_QUANTITY}",
+            )
+        lines.append(LineItem(name.strip(), quantity, parse_money(price, "unit price")))
+    return lines
+
+
+def total_of(rows: list[PeriodTotal]) -> PeriodTotal:
+    """The report's 合计 row: every period added up (label ``total``)."""
+    zero = Decimal("0.00")
+    return PeriodTotal(
+        "total",
+        sum(r.bills for r in rows),
+        sum((r.amount for r in rows), zero),
+        sum((r.payable for r in rows), zero),
+        sum(r.voided for r in rows),
+        sum((r.voided_payable for r in rows), zero),
     )

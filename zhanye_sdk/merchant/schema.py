@@ -142,6 +142,10 @@ ledger = Table(
     Column("change_due", String(16), nullable=False),
     Column("voided_ms", BigInteger),
     Column("void_reason", Text),
+    # Who the bill was for, as the desk typed it (a walk-in has no card).
+    Column("guest_name", String(64)),
+    Column("guest_gender", String(8)),
+    Column("guest_phone", String(32)),
     Index("ix_merchant_ledger_at", "at_ms"),
     UniqueConstraint("reservation_id", name="uq_merchant_ledger_reservation"),
 )

@@ -24,6 +24,7 @@ __all__ = [
     "COLUMNS",
     "ImportReport",
     "RowError",
+    "encode_sheet",
     "export_customers",
     "import_customers",
     "template",
@@ -68,11 +69,11 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _xlsx_bytes(rows: list[list[str]]) -> bytes:
+def _xlsx_bytes(rows: list[list[str]], title: str = "客户资料") -> bytes:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("客户资料")
+    sheet = book.create_sheet(title)
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()
@@ -80,12 +81,21 @@ def _xlsx_bytes(rows: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def _encode(rows: list[list[str]], fmt: str) -> bytes:
+def _encode(rows: list[list[str]], fmt: str, title: str = "客户资料") -> bytes:
     if fmt == "csv":
         return _csv_bytes(rows)
     if fmt == "xlsx":
-        return _xlsx_bytes(rows)
+        return _xlsx_bytes(rows, title)
     raise InvalidInput("format is csv or xlsx", zh="文件格式须为 csv 或 xlsx")
+
+
+def encode_sheet(rows: list[list[str]], fmt: str, title: str) -> bytes:
+    """Rows as a CSV (UTF-8 with a BOM, for Excel) or an XLSX sheet named ``title``.
+
+    Raises:
+        InvalidInput: another format.
+    """
+    return _encode(rows, fmt, title)
 
 
 def template(fmt: str) -> bytes:

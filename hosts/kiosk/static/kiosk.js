@@ -1,6 +1,7 @@
 // The desk page: the incoming-call pop-up, quick actions, the customer book.
 import { lang, t, translate } from "./messages.js";
 import { installBoard, openBooking } from "./kiosk-board.js";
+import { billItems, installCashier, loadReport } from "./kiosk-cashier.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -568,62 +569,6 @@ document.querySelector("#sms-send").addEventListener("click", async () => {
   }
 });
 
-// "清蒸鲈鱼 1 88.00" per line → [name, quantity, unit price]; the SDK checks them.
-function billItems(text) {
-  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
-    const parts = line.split(/\s+/);
-    return [parts.slice(0, -2).join(" "), Number(parts.at(-2)), parts.at(-1)];
-  });
-}
-
-document.querySelector("#bill-save").addEventListener("click", async () => {
-  const items = billItems(document.querySelector("#bill-items").value);
-  try {
-    const entry = await call("POST", "/api/desk/ledger", { items, paid: document.querySelector("#bill-paid").value.trim() });
-    document.querySelector("#bill-result").textContent = t("billResult", entry.settlement);
-    loadReport();
-  } catch (error) {
-    document.querySelector("#bill-result").textContent = explain(error);
-  }
-});
-
-async function loadReport() {
-  const { rows } = await call("GET", `/api/desk/ledger/report?kind=${document.querySelector("#report-kind").value}`);
-  const body = document.querySelector("#report-table tbody");
-  body.replaceChildren();
-  if (!rows.length) body.append(emptyRow(5, t("noReport")));
-  for (const row of rows) {
-    const tr = document.createElement("tr");
-    const voided = row.voided ? t("voidedCount", { count: row.voided, payable: row.voided_payable }) : "";
-    for (const value of [row.period, row.bills, row.amount, row.payable, voided]) {
-      const td = document.createElement("td");
-      td.textContent = String(value);
-      tr.append(td);
-    }
-    body.append(tr);
-  }
-  loadBills().catch((error) => toast(explain(error)));
-  // A bar per period, scaled to the largest total.
-  const svg = document.querySelector("#report-chart");
-  svg.replaceChildren();
-  const max = Math.max(1, ...rows.map((r) => Number(r.payable)));
-  const width = 100 / Math.max(1, rows.length);
-  rows.forEach((row, i) => {
-    const height = (Number(row.payable) / max) * 150;
-    const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
-    bar.setAttribute("x", `${i * width + width * 0.1}%`);
-    bar.setAttribute("width", `${width * 0.8}%`);
-    bar.setAttribute("y", String(160 - height));
-    bar.setAttribute("height", String(height));
-    bar.setAttribute("fill", "#c2410c");
-    const label = document.createElementNS("http://www.w3.org/2000/svg", "title");
-    label.textContent = `${row.period}: ${row.payable}`;
-    bar.append(label);
-    svg.append(bar);
-  });
-}
-document.querySelector("#report-kind").addEventListener("change", loadReport);
-
 // A table row saying the table is empty (暂无…).
 function emptyRow(columns, text) {
   const tr = document.createElement("tr");
@@ -633,35 +578,6 @@ function emptyRow(columns, text) {
   td.textContent = text;
   tr.append(td);
   return tr;
-}
-
-// The latest bills; a wrong one is voided (冲红) with a reason, kept and marked.
-async function loadBills() {
-  const { items } = await call("GET", "/api/desk/ledger/bills");
-  const body = document.querySelector("#bills tbody");
-  body.replaceChildren();
-  if (!items.length) body.append(emptyRow(5, t("noBills")));
-  for (const bill of items) {
-    const summary = bill.items.map((i) => `${i.name}×${i.quantity}`).join("、");
-    const status = bill.voided_at ? t("voided", { reason: bill.void_reason }) : t("valid");
-    const buttons = [];
-    if (!bill.voided_at) {
-      buttons.push(actionButton(t("voidBill"), async () => {
-        const reason = prompt(t("voidReason", { summary, payable: bill.settlement.payable }));
-        if (reason === null) return;
-        try {
-          await call("POST", `/api/desk/ledger/${bill.id}/void`, { reason });
-          document.querySelector("#bill-result").textContent = t("billVoided", { summary });
-          loadReport();
-        } catch (error) {
-          document.querySelector("#bill-result").textContent = explain(error);
-        }
-      }));
-    }
-    const tr = tableRow([when(bill.at), summary, bill.settlement.payable, status], buttons);
-    if (bill.voided_at) tr.classList.add("voided");
-    body.append(tr);
-  }
 }
 
 // Membership levels (会员等级): discount rates, 0.88 = 8.8折.
@@ -1194,7 +1110,9 @@ for (const form of document.querySelectorAll("form.auto-sms")) {
 }
 
 // The reservations screen lives in its own module, with the page's helpers.
-installBoard({ call, toast, explain, when, clock, zoned, laterLocal, reasonOf, emptyRow, tableRow, actionButton, billItems });
+const helpers = { call, toast, explain, when, clock, zoned, laterLocal, reasonOf, emptyRow, tableRow, actionButton, billItems, token };
+installBoard(helpers);
+installCashier(helpers);
 // 预订 on a customer's card: a new booking for them on the reservations screen.
 document.querySelector("#card-reserve").addEventListener("click", () => {
   const form = document.querySelector("#card-form");
