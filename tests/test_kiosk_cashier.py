@@ -85,7 +85,7 @@ def test_a_bill_for_a_member_and_the_report_with_its_chart_and_export(
 
     # The chart: axis titles, the value on the bar.
     chart = page.locator("#report-chart")
-    expect(chart.locator(".bars .point")).to_have_count(1)
+    expect(chart.locator(".bars .point")).to_have_count(1, timeout=30_000)
     expect(chart.locator(".xtitle")).to_have_text("日期")
     expect(chart.locator(".ytitle")).to_have_text("实收（元）")
     expect(chart.locator(".bars .point text")).to_have_text("84.04")

@@ -148,6 +148,6 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         ledger.get_by_role("button", name="结账").click()
         expect(page.locator("#bill-result")).to_have_text("应收 95.50 元（折扣 1），找零 4.50 元")
         expect(page.locator("#report-table tbody tr")).to_have_count(1)
-        expect(page.locator("#report-chart .bars .point")).to_have_count(1)
+        expect(page.locator("#report-chart .bars .point")).to_have_count(1, timeout=30_000)
     finally:
         context.close()

@@ -281,7 +281,7 @@ export const MESSAGES = {
     billCustomer: "顾客",
     exportReport: "导出报表",
     exported: "已导出：{file}",
-    chartLabel: "流水报表图：各期实收金额",
+    chartLabel: "流水报表图（各期实收，元）",
     status_cancelled: "已取消",
   },
   en: {
@@ -563,7 +563,7 @@ export const MESSAGES = {
     billCustomer: "Customer",
     exportReport: "Export report",
     exported: "Exported: {file}",
-    chartLabel: "Ledger report chart: received per period",
+    chartLabel: "Ledger report chart (received per period, yuan)",
     status_cancelled: "Cancelled",
   },
 };
