@@ -109,8 +109,13 @@ function loadPlotly() {
   return plotly;
 }
 
-async function drawChart(kind, rows) {
+// Only the newest report is drawn: an older one whose answer or Plotly.js came late
+// must not replace it.
+let reportSeq = 0;
+
+async function drawChart(kind, rows, seq) {
   const Plotly = await loadPlotly();
+  if (seq !== reportSeq) return;
   const periods = rows.map((r) => r.period);
   const values = rows.map((r) => Number(r.payable));
   Plotly.react("report-chart", [{
@@ -144,6 +149,7 @@ function row(values) {
 
 export async function loadReport() {
   const kind = $("#report-kind").value;
+  const seq = ++reportSeq;
   let data;
   try {
     data = await desk.call("GET", `/api/desk/ledger/report?kind=${kind}`);
@@ -151,6 +157,7 @@ export async function loadReport() {
     desk.toast(desk.explain(error));
     return;
   }
+  if (seq !== reportSeq) return;
   const { rows, total } = data;
   const voided = (r) => (r.voided ? t("voidedCount", { count: r.voided, payable: r.voided_payable }) : "");
   const body = $("#report-table tbody");
@@ -161,7 +168,7 @@ export async function loadReport() {
   foot.replaceChildren();
   if (rows.length) foot.append(row([t("total"), total.bills, total.amount, total.payable, voided(total)]));
   loadBills().catch((error) => desk.toast(desk.explain(error)));
-  drawChart(kind, rows).catch((error) => ($("#report-chart").textContent = desk.explain(error)));
+  drawChart(kind, rows, seq).catch((error) => ($("#report-chart").textContent = desk.explain(error)));
 }
 
 // The latest bills; a wrong one is voided (冲红) with a reason, kept and marked.
