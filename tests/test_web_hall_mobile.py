@@ -1,6 +1,6 @@
 """The salesperson's pages on a 375×812 phone (#19.1–#19.3, manual §5.2–§5.6): the ☰ drawer
 and the login page, the hall with nothing outside the screen, the invitation card, member
-control, enlarging a video, the 共享 menu, a shared PDF drawn on with a finger, the product
+control, enlarging a video (the customer's phone too), the 共享 menu, a shared PDF drawn on with a finger, the product
 push with its confirmation, and the video window and pen toolbar collapsed and dragged."""
 
 from __future__ import annotations
@@ -231,6 +231,14 @@ def test_the_salesperson_invites_controls_members_and_enlarges_a_video_on_a_phon
     own_tile.get_by_role("button", name="缩小画面").tap()
     expect(own_tile).not_to_have_class(re.compile(r"\benlarged\b"))
     assert_on_screen(staff)
+
+    # The customer's phone does the same with the salesperson's video.
+    host_tile = customer.locator("#stage .tile").filter(has_text="sp_A1")
+    host_tile.tap()
+    expect(host_tile).to_have_class(re.compile(r"\benlarged\b"))
+    assert box(customer, "#stage .tile.enlarged")["width"] > PHONE["width"] * 0.9
+    host_tile.get_by_role("button", name="缩小画面").tap()
+    expect(host_tile).not_to_have_class(re.compile(r"\benlarged\b"))
 
 
 def test_the_salesperson_shares_draws_and_pushes_a_product_on_a_phone(

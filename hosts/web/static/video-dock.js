@@ -48,20 +48,10 @@ export function draggable(box, handle, { enabled = () => true } = {}) {
   });
 }
 
-export function mountVideoDock(dock, stage) {
-  const collapse = dock.querySelector("[data-dock=collapse]");
-  const head = dock.querySelector(".dock-head");
+// Tiles of `stage` enlarge on a click or tap and shrink back with the control in their
+// corner (the hall and the customer's page); call apply() after each renderStage.
+export function enlargeable(stage) {
   let enlarged = null;
-
-  function setCollapsed(collapsed) {
-    dock.classList.toggle("collapsed", collapsed);
-    collapse.setAttribute("aria-expanded", String(!collapsed));
-    collapse.textContent = t(collapsed ? "hall.expandVideos" : "hall.collapseVideos");
-  }
-  collapse.addEventListener("click", () => setCollapsed(!dock.classList.contains("collapsed")));
-  draggable(dock, head, { enabled: () => dock.dataset.floating === "true" });
-
-  // Marks the enlarged tile again after every render of the stage (renderStage rebuilds it).
   function apply() {
     let found = false;
     for (const tile of stage.querySelectorAll(".tile[data-participant]")) {
@@ -82,7 +72,7 @@ export function mountVideoDock(dock, stage) {
       tile.setAttribute("aria-label", t(on ? "hall.shrink" : "hall.enlarge"));
     }
     if (!found) enlarged = null; // the person left
-    dock.dataset.enlarged = enlarged || "";
+    stage.dataset.enlarged = enlarged || "";
   }
   stage.addEventListener("click", (event) => {
     const tile = event.target.closest(".tile[data-participant]");
@@ -98,9 +88,24 @@ export function mountVideoDock(dock, stage) {
       apply();
     }
   });
+  return { apply };
+}
+
+export function mountVideoDock(dock, stage) {
+  const collapse = dock.querySelector("[data-dock=collapse]");
+  const head = dock.querySelector(".dock-head");
+  const tiles = enlargeable(stage);
+
+  function setCollapsed(collapsed) {
+    dock.classList.toggle("collapsed", collapsed);
+    collapse.setAttribute("aria-expanded", String(!collapsed));
+    collapse.textContent = t(collapsed ? "hall.expandVideos" : "hall.collapseVideos");
+  }
+  collapse.addEventListener("click", () => setCollapsed(!dock.classList.contains("collapsed")));
+  draggable(dock, head, { enabled: () => dock.dataset.floating === "true" });
 
   return {
-    apply,
+    apply: tiles.apply,
     // Floating over a shared page, or the stage itself when nothing is shared.
     setFloating(floating) {
       if ((dock.dataset.floating === "true") === floating) return;

@@ -6,6 +6,7 @@ import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession, discardPrepared, prepareMedia } from "../media-session.js";
 import { RoomClient } from "../room-client.js";
 import { renderMembers, renderStage } from "../room-view.js";
+import { enlargeable } from "../video-dock.js";
 import { notify } from "../shell.js";
 import { earlyInvite } from "./join-early.js";
 
@@ -76,9 +77,12 @@ function enter(seat, prepared = null) {
     connection.textContent = t(`connection.${event.detail.state}`);
   });
   client.addEventListener("failure", (event) => showError(event.detail));
+  // A tap on a video enlarges it; its shrink icon puts it back (manual §5.6).
+  const tiles = enlargeable(document.querySelector("#stage"));
   client.addEventListener("room", () => {
     const room = client.room;
     renderStage(document.querySelector("#stage"), room, client.me);
+    tiles.apply();
     renderMembers(document.querySelector("#members"), room, client.me, client, showError);
     const mine = room.participants[client.me.participant_id];
     if (mine) {
