@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from zhanye_sdk.kernels import aho as _aho_twin
+from zhanye_sdk.kernels import beauty as _beauty_twin
 from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import raster as _raster_twin
@@ -22,6 +23,7 @@ __all__ = [
     "BackendName",
     "Compositor",
     "Resampler",
+    "beauty_i420",
     "composite_i420",
     "draw_strokes",
     "layout_cells",
@@ -70,6 +72,7 @@ if _active is not None:
     composite_i420 = _active.composite_i420
     layout_cells = _active.layout_cells
     draw_strokes = _active.draw_strokes
+    beauty_i420 = _active.beauty_i420
 else:
     mix = _mix_twin.mix
     mix_minus = _mix_twin.mix_minus
@@ -78,6 +81,7 @@ else:
     composite_i420 = _composite_twin.composite_i420
     layout_cells = _composite_twin.layout_cells
     draw_strokes = _raster_twin.draw_strokes
+    beauty_i420 = _beauty_twin.beauty_i420
 
 # Classes are bound apart from the functions so that type checkers see a class: both
 # backends' classes have the twin's interface (see ``_native.pyi``).

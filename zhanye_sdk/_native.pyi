@@ -37,6 +37,13 @@ class Resampler:
 
 _Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
+def beauty_i420(
+    y: npt.NDArray[np.uint8],
+    u: npt.NDArray[np.uint8],
+    v: npt.NDArray[np.uint8],
+    strength: int,
+    brighten: int = 0,
+) -> npt.NDArray[np.uint8]: ...
 def composite_i420(
     inputs: Sequence[_Planes],
     layout: str,

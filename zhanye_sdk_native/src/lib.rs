@@ -7,6 +7,7 @@
 //! large enough to be worth it.
 
 pub mod aho;
+pub mod beauty;
 pub mod composite;
 pub mod mix;
 pub mod raster;
@@ -836,6 +837,47 @@ fn py_draw_strokes<'py>(
     Ok(())
 }
 
+// ---- Beauty filter (beauty.rs) ----
+
+/// Smooths skin and keeps edges on an I420 frame; returns the new luma plane.
+#[pyfunction]
+#[pyo3(name = "beauty_i420", signature = (y, u, v, strength, brighten = 0))]
+fn py_beauty_i420<'py>(
+    py: Python<'py>,
+    y: &Bound<'py, PyAny>,
+    u: &Bound<'py, PyAny>,
+    v: &Bound<'py, PyAny>,
+    strength: i64,
+    brighten: i64,
+) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    let y_ro = readonly_2d::<u8>(y, "y", "uint8", "(H, W)")?;
+    let u_ro = readonly_2d::<u8>(u, "u", "uint8", "((H + 1) // 2, (W + 1) // 2)")?;
+    let v_ro = readonly_2d::<u8>(v, "v", "uint8", "((H + 1) // 2, (W + 1) // 2)")?;
+    let (h, w) = (y_ro.shape()[0], y_ro.shape()[1]);
+    let us = (u_ro.shape()[0], u_ro.shape()[1]);
+    let vs = (v_ro.shape()[0], v_ro.shape()[1]);
+    beauty::check(h, w, us, vs, strength, brighten).map_err(|e| value_error(e.to_string()))?;
+    let ys = contiguous(&y_ro, "y")?;
+    let uslice = contiguous(&u_ro, "u")?;
+    let vslice = contiguous(&v_ro, "v")?;
+    let target = unsafe { PyArray2::<u8>::new(py, [h, w], false) };
+    let mut rw: PyReadwriteArray2<'py, u8> = target
+        .try_readwrite()
+        .map_err(|_| value_error("out must be writeable"))?;
+    let out = rw
+        .as_slice_mut()
+        .map_err(|_| value_error("out must be C-contiguous"))?;
+    let (s, b) = (strength as i32, brighten as i32);
+    let mut run = || beauty::beauty(ys, uslice, vslice, h, w, s, b, out);
+    if h * w > DETACH_ELEMENTS {
+        py.detach(run);
+    } else {
+        run();
+    }
+    drop(rw);
+    Ok(target)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -849,5 +891,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyResampler>()?;
     m.add_function(wrap_pyfunction!(py_draw_strokes, m)?)?;
     m.add_class::<PyAhoCorasick>()?;
+    m.add_function(wrap_pyfunction!(py_beauty_i420, m)?)?;
     Ok(())
 }
