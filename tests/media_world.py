@@ -155,12 +155,14 @@ def launch_chromium(
     fake_ui: bool = True,
     microphone_wav: Path | None = None,
     camera_fps: int | None = None,
+    camera_y4m: Path | None = None,
 ) -> Any:
     """Headless Chromium as a WebRTC peer on loopback (see FACTS.md).
 
     ``fake_devices``: a fake camera and microphone (playing ``microphone_wav`` if given);
     without it the browser has no devices at all; ``camera_fps`` slows the fake camera
-    (less video to relay on a busy machine). ``fake_ui``: getUserMedia is allowed
+    (less video to relay on a busy machine); ``camera_y4m`` makes the fake camera play that
+    Y4M file (looped). ``fake_ui``: getUserMedia is allowed
     without asking; without it only the permissions granted to a context are.
     """
     args = [
@@ -175,6 +177,8 @@ def launch_chromium(
         args.append("--use-fake-ui-for-media-stream")
     if microphone_wav is not None:
         args.append(f"--use-file-for-fake-audio-capture={microphone_wav}")
+    if camera_y4m is not None:
+        args.append(f"--use-file-for-fake-video-capture={camera_y4m}")
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
 
 

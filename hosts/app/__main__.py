@@ -4,7 +4,8 @@
         --record heard.wav --seconds 30 --loopback
 
 Its microphone is a tone (``--tone HZ``) or a media file (``--media FILE``, played by
-aiortc's MediaPlayer), its camera a flat colour (``--luma``) unless the file has video.
+aiortc's MediaPlayer), its camera a flat colour (``--luma``) unless the file has video;
+``--beauty S`` (0–1) applies 美颜 to the camera before it is sent (``--brighten B`` lifts skin).
 ``--record OUT`` writes what it hears (the server's mix of the others) as a WAV file;
 ``--timeline FILE`` writes when each received 20 ms frame arrived (JSON: pairs of the
 host's monotonic clock in seconds and the frame's first sample in the WAV), for latency
@@ -29,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, open_invite
+from zhanye_sdk.media.beauty import BeautyFilter, BeautyTrack
 from zhanye_sdk.media.ice import limit_host_addresses
 
 
@@ -37,9 +39,15 @@ def _sources(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         from aiortc.contrib.media import MediaPlayer
 
         player = MediaPlayer(args.media, loop=True)
-        return player.audio, player.video or FlatVideoTrack(args.luma), player
+        return player.audio, _camera(args, player.video or FlatVideoTrack(args.luma)), player
     microphone = ToneTrack(args.tone) if args.tone else None
-    return microphone, FlatVideoTrack(args.luma), None
+    return microphone, _camera(args, FlatVideoTrack(args.luma)), None
+
+
+def _camera(args: argparse.Namespace, camera: Any) -> Any:
+    if not args.beauty and not args.brighten:
+        return camera
+    return BeautyTrack(camera, BeautyFilter(args.beauty, args.brighten))
 
 
 async def run_join(args: argparse.Namespace) -> int:
@@ -106,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--tone", type=float, help="microphone: a sine tone of HZ")
     source.add_argument("--media", help="microphone and camera: a media file")
     joining.add_argument("--luma", type=int, default=128, help="camera: flat colour luma")
+    joining.add_argument("--beauty", type=float, default=0.0, help="美颜 strength 0–1")
+    joining.add_argument("--brighten", type=float, default=0.0, help="美颜 brightening 0–1")
     joining.add_argument("--record", help="write what is heard to this WAV file")
     joining.add_argument("--timeline", help="write when each heard frame arrived (JSON)")
     joining.add_argument("--seconds", type=float, default=0, help="leave after this long")

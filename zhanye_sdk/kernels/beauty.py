@@ -15,12 +15,12 @@ from zhanye_sdk.kernels._checks import array
 __all__ = ["MAX_SIDE", "RANGE", "beauty_i420", "skin_weights"]
 
 MAX_SIDE = 8192
-RANGE = 32
-OFFSETS = (-3, -1, 0, 1, 3)
-SPATIAL = (1, 2, 4, 2, 1)
+RANGE = 40
+OFFSETS = (-5, -3, -1, 0, 1, 3, 5)
+SPATIAL = (1, 2, 3, 4, 3, 2, 1)
 MASK_W = np.array([0, 28, 57, 85, 114, 142, 171, 199, 228, 256], dtype=np.int32)
 U_MIN, U_MAX, V_MIN, V_MAX = 77, 127, 133, 173
-_PAD = 3
+_PAD = 5
 
 
 def _level(value: int, name: str) -> int:

@@ -9,7 +9,7 @@
 //!   neighbourhood (borders replicated), `m = MASK_W[count]` (0..=256) softens the
 //!   mask's border. A luma pixel `(x, y)` takes the `m` of chroma sample `(x >> 1, y >> 1)`.
 //! * Edge-preserving smoothing (a bilateral filter with integer weights) of luma `c`
-//!   over the 25 taps at offsets `dy, dx ∈ {-3, -1, 0, 1, 3}` (borders replicated):
+//!   over the 49 taps at offsets `dy, dx ∈ {-5, -3, -1, 0, 1, 3, 5}` (borders replicated):
 //!   tap `p` has weight `w = SPATIAL[i] * SPATIAL[j] * max(0, RANGE - |p - c|)`;
 //!   `s = (Σ w·p + Σ w // 2) // Σ w` (the centre tap keeps `Σ w > 0`). A difference
 //!   of `RANGE` or more (an edge) gets no weight, so edges stay sharp.
@@ -20,12 +20,12 @@
 /// Largest plane side in pixels.
 pub const MAX_SIDE: usize = 8192;
 /// Luma differences at or above this get no weight (edges are kept).
-pub const RANGE: i32 = 32;
-/// Tap offsets along one axis: the 5×5 taps span 7×7 pixels and still see the finest
-/// (one-pixel) detail.
-pub const OFFSETS: [i32; 5] = [-3, -1, 0, 1, 3];
+pub const RANGE: i32 = 40;
+/// Tap offsets along one axis: the 7×7 taps span 11×11 pixels (blemishes a few pixels
+/// wide) and still see the finest (one-pixel) detail.
+pub const OFFSETS: [i32; 7] = [-5, -3, -1, 0, 1, 3, 5];
 /// Spatial weights along one axis, for `OFFSETS`.
-pub const SPATIAL: [i32; 5] = [1, 2, 4, 2, 1];
+pub const SPATIAL: [i32; 7] = [1, 2, 3, 4, 3, 2, 1];
 /// Mask weight for 0..=9 skin samples in a 3×3 chroma neighbourhood: `round(256 * k / 9)`.
 pub const MASK_W: [i32; 10] = [0, 28, 57, 85, 114, 142, 171, 199, 228, 256];
 /// Skin box in chroma.
@@ -34,7 +34,7 @@ pub const U_MAX: u8 = 127;
 pub const V_MIN: u8 = 133;
 pub const V_MAX: u8 = 173;
 
-const PAD: usize = 3;
+const PAD: usize = 5;
 
 /// Why a frame was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -148,10 +148,10 @@ pub fn beauty(
         row[PAD..PAD + width].copy_from_slice(src);
         row[PAD + width..].fill(src[width - 1]);
     }
-    let mut taps = [(0usize, 0i32); 25];
+    let mut taps = [(0usize, 0i32); 49];
     for (i, sy) in SPATIAL.iter().enumerate() {
         for (j, sx) in SPATIAL.iter().enumerate() {
-            taps[i * 5 + j] = (
+            taps[i * 7 + j] = (
                 (OFFSETS[i] + PAD as i32) as usize * pw + (OFFSETS[j] + PAD as i32) as usize,
                 sy * sx,
             );

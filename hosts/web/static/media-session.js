@@ -144,10 +144,33 @@ export class MediaSession {
     const camera = this.local?.getVideoTracks()[0];
     if (!camera) return;
     camera.enabled = on;
+    const outgoing = this.outgoingCamera();
     const sender = this.cameraSender;
-    if (sender && sender.track !== (on ? camera : null)) {
-      sender.replaceTrack(on ? camera : null).catch(() => {});
+    if (sender && sender.track !== (on ? outgoing : null)) {
+      sender.replaceTrack(on ? outgoing : null).catch(() => {});
     }
+  }
+
+  // A filter of the camera before it is sent (美颜, see beauty.js): `factory(camera)`
+  // returns an object with the filtered `track` and `stop()`; null sends the camera as it is.
+  setCameraFilter(factory) {
+    this.filterFactory = factory;
+    this.filtered?.stop();
+    this.filtered = null;
+    this.syncCamera();
+    this.decorate();
+  }
+
+  // The camera track as sent (and previewed): filtered when a filter is set.
+  outgoingCamera() {
+    const camera = this.local?.getVideoTracks()[0];
+    if (!camera || !this.filterFactory) return camera;
+    if (!this.filtered || this.filtered.camera !== camera) {
+      this.filtered?.stop();
+      this.filtered = this.filterFactory(camera);
+      this.filtered.preview = new MediaStream([this.filtered.track]);
+    }
+    return this.filtered.track;
   }
 
   onEvent({ type, data }) {
@@ -187,6 +210,7 @@ export class MediaSession {
     this.local = built.local;
     this.cameraSender = built.cameraSender;
     this.pc = pc;
+    this.syncCamera(); // the filtered camera (美颜) from the first frame on
     pc.ontrack = (event) => {
       if (event.track.kind === "audio") {
         this.audio.srcObject = new MediaStream([event.track]);
@@ -226,6 +250,8 @@ export class MediaSession {
     this.prepared = null;
     this.pc?.close();
     this.pc = null;
+    this.filtered?.stop();
+    this.filtered = null;
     for (const track of this.local?.getTracks() || []) track.stop();
     this.local = null;
   }
@@ -252,7 +278,10 @@ export class MediaSession {
       const id = tile.dataset.participant;
       let stream = null;
       if (participants[id] && !participants[id].video_on) stream = null; // 摄像头已关: no picture
-      else if (id === me) stream = this.local?.getVideoTracks().length ? this.local : null;
+      else if (id === me) {
+        this.outgoingCamera();
+        stream = this.local?.getVideoTracks().length ? this.filtered?.preview || this.local : null;
+      }
       else {
         const mid = Object.keys(this.slotSources).find((m) => this.slotSources[m] === id);
         stream = mid !== undefined ? this.slotStreams.get(mid) : null;

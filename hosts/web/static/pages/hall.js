@@ -1,5 +1,6 @@
 import { api, token } from "../api.js";
 import { has, serverMessage, t } from "../i18n.js";
+import { mountBeauty } from "../beauty.js";
 import { attachCobrowseHost } from "../cobrowse-host.js";
 import { mountHallLayout } from "../hall-layout.js";
 import { mountInvite } from "../hall-invite.js";
@@ -73,6 +74,7 @@ const media = new MediaSession(client, document.querySelector("#stage"), {
   onError: showError,
   devices: () => deviceCheck.result,
 });
+mountBeauty(document.querySelector("#beauty-control"), media);
 const boardError = (error) => (has(`board.error.${error.code}`) ? notify(t(`board.error.${error.code}`)) : showError(error));
 const board = mountBoard(document.querySelector("#board-panel"), client, {
   sessionId,

@@ -1,6 +1,7 @@
 // The customer's page. The whiteboard and co-browse modules are fetched only when
 // something is shared: a phone on a slow line sees the salesperson sooner.
 import { ApiError, answer, api } from "../api.js";
+import { mountBeauty } from "../beauty.js";
 import { has, serverMessage, t, translate } from "../i18n.js";
 import { mountDeviceCheck } from "../device-check.js";
 import { MediaSession, discardPrepared, prepareMedia } from "../media-session.js";
@@ -101,6 +102,7 @@ function enter(seat, prepared = null) {
     devices: () => deviceCheck?.result,
     prepared,
   });
+  mountBeauty(document.querySelector("#beauty-control"), media);
   const toggle = (kind) => () => {
     const mine = client.room.participants[client.me.participant_id];
     client.send(`room.set_${kind}`, { target: mine.id, on: !mine[`${kind}_on`] }).catch(showError);
