@@ -165,20 +165,26 @@ pub fn beauty(
         let weight_row = &weights[(row >> 1) * cw..(row >> 1) * cw + cw];
         let out_row = &mut out[row * width..(row + 1) * width];
         let src_row = &y[row * width..(row + 1) * width];
-        let filtered = strength != 0 && weight_row.iter().any(|&m| m != 0);
-        if filtered {
-            for (c, &p) in centre.iter_mut().zip(src_row) {
+        // Only the span of this row that touches skin is filtered.
+        let first = weight_row.iter().position(|&m| m != 0);
+        let last = weight_row.iter().rposition(|&m| m != 0);
+        let (lo, hi) = match (first, last) {
+            (Some(a), Some(b)) if strength != 0 => (2 * a, (2 * b + 2).min(width)),
+            _ => (0, 0),
+        };
+        if lo < hi {
+            for (c, &p) in centre[lo..hi].iter_mut().zip(&src_row[lo..hi]) {
                 *c = i32::from(p);
             }
-            acc.fill(0);
-            total.fill(0);
+            acc[lo..hi].fill(0);
+            total[lo..hi].fill(0);
             for &(offset, ws) in &taps {
-                let start = row * pw + offset;
-                let tap_row = &padded[start..start + width];
-                for (((a, t), &c), &p) in acc
+                let start = row * pw + offset + lo;
+                let tap_row = &padded[start..start + (hi - lo)];
+                for (((a, t), &c), &p) in acc[lo..hi]
                     .iter_mut()
-                    .zip(total.iter_mut())
-                    .zip(&centre)
+                    .zip(total[lo..hi].iter_mut())
+                    .zip(&centre[lo..hi])
                     .zip(tap_row)
                 {
                     let p = i32::from(p);
