@@ -24,7 +24,6 @@ import pytest
 from aiortc import MediaStreamTrack
 from playwright.sync_api import expect, sync_playwright
 
-from hosts.web.server import MEDIA, ROOMS
 from zhanye_sdk.client import join
 from zhanye_sdk.media.beauty import BeautyFilter, BeautyTrack, beautify
 from zhanye_sdk.media.frames import i420_to_video_frame, video_frame_to_i420
@@ -34,7 +33,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from .media_world import LOOPBACK_MEDIA, MediaHost, launch_chromium, start_session
 from .platform_world import World, build_world
 from .test_media_browser import host_present, invite_path
-from .webhost import RunningHost
+from .webhost import DEPLOYMENT, RunningHost
 
 SKIN_U, SKIN_V = 110, 150
 CAMERA = (320, 240)
@@ -184,7 +183,9 @@ def test_the_app_hosts_beauty_camera_reaches_the_server_smoothed(tmp_path: Path)
     received = Received()
     host = start_host(tmp_path, received)
     try:
-        server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+        server = MediaHost(
+            host.url, host.extra, host.app[DEPLOYMENT].rooms, host.app[DEPLOYMENT].media
+        )
         host.run(start_session(server))
         done = threading.Event()
         ids: dict[str, str] = {}
@@ -254,7 +255,9 @@ def test_beauty_in_the_join_page_smooths_skin_the_server_receives_and_is_remembe
     context = portrait_browser.new_context(viewport={"width": 900, "height": 700})
     done, present = threading.Event(), None
     try:
-        server = MediaHost(host.url, host.extra, host.app[ROOMS], host.app[MEDIA])
+        server = MediaHost(
+            host.url, host.extra, host.app[DEPLOYMENT].rooms, host.app[DEPLOYMENT].media
+        )
         host.run(start_session(server))
         path = host.run(invite_path(server))
         joined = threading.Event()
