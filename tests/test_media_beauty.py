@@ -2,7 +2,8 @@
 
 A camera shows noisy skin on its left and sharp grey stripes on its right. With 美颜 on,
 the frames the server receives have much less fine detail (noise) on the skin, while the
-stripes keep their edges. The browser's toggle and strength are remembered on the device.
+stripes keep their edges (the app host's camera, the hall and the customer's join page). The
+browser's toggle and strength are remembered on the device.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from aiortc import MediaStreamTrack
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from zhanye_sdk.client import join
 from zhanye_sdk.media.beauty import BeautyFilter, BeautyTrack, beautify
@@ -30,6 +31,7 @@ from zhanye_sdk.media.frames import i420_to_video_frame, video_frame_to_i420
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
+from .hall_pages import open_hall
 from .media_world import LOOPBACK_MEDIA, MediaHost, launch_chromium, start_session
 from .platform_world import World, build_world
 from .test_media_browser import host_present, invite_path
@@ -246,6 +248,46 @@ def portrait_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             browser.close()
 
 
+def toggle_and_measure(page: Page, received: Received) -> None:
+    """With the page's camera reaching the server, turn 美颜 on at full strength: the skin
+    the server receives loses most of its fine detail, the stripes keep their edges."""
+    toggle = page.get_by_role("button", name="美颜", exact=True)
+    expect(toggle).to_have_attribute("aria-pressed", "false", timeout=20_000)
+    expect(page.get_by_label("美颜强度")).to_be_disabled()
+    deadline = time.monotonic() + 30
+    while not received.frames:
+        assert time.monotonic() < deadline, "no video from the browser"
+        time.sleep(0.2)
+    source = next(iter(received.frames))
+    # The first seconds are the encoder's ramp-up (flat, low-rate frames): skip them.
+    wait_frames(received, source, received.count(source), 45, 40)
+    plain = wait_frames(received, source, received.count(source), 15, 60, CAMERA[0])
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    page.get_by_label("美颜强度").press("End")
+    # Frames already in flight are unfiltered: skip them.
+    wait_frames(received, source, received.count(source), 30, 40)
+    smoothed = wait_frames(received, source, received.count(source), 15, 60, CAMERA[0])
+    (detail_off, edges_off), (detail_on, edges_on) = measure(plain, smoothed)
+    assert detail_on < 0.5 * detail_off, (detail_on, detail_off)
+    assert edges_on > 0.8 * edges_off, (edges_on, edges_off)
+
+
+@pytest.mark.e2e
+def test_beauty_in_the_hall_smooths_the_salespersons_skin_the_server_receives(
+    portrait_browser: Any, tmp_path: Path
+) -> None:
+    received = Received()
+    host = start_host(tmp_path, received)
+    context = portrait_browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = open_hall(context, host)
+        toggle_and_measure(page, received)
+    finally:
+        context.close()
+        host.stop()
+
+
 @pytest.mark.e2e
 def test_beauty_in_the_join_page_smooths_skin_the_server_receives_and_is_remembered(
     portrait_browser: Any, tmp_path: Path
@@ -268,31 +310,7 @@ def test_beauty_in_the_join_page_smooths_skin_the_server_receives_and_is_remembe
         page.get_by_label("您的称呼").fill("客户赵先生")
         page.locator("input[name=ack]").check()
         page.get_by_role("button", name="进入会话").click()
-        toggle = page.get_by_role("button", name="美颜", exact=True)
-        expect(toggle).to_have_attribute("aria-pressed", "false", timeout=20_000)
-        expect(page.get_by_label("美颜强度")).to_be_disabled()
-
-        def customer() -> str:
-            deadline = time.monotonic() + 30
-            while not received.frames:
-                assert time.monotonic() < deadline, "no video from the browser"
-                time.sleep(0.2)
-            return next(iter(received.frames))
-
-        source = customer()
-        # The first seconds are the encoder's ramp-up (flat, low-rate frames): skip them.
-        wait_frames(received, source, received.count(source), 45, 40)
-        plain = wait_frames(received, source, received.count(source), 15, 60, CAMERA[0])
-        toggle.click()
-        expect(toggle).to_have_attribute("aria-pressed", "true")
-        page.get_by_label("美颜强度").press("End")
-        # Frames already in flight are unfiltered: skip them.
-        wait_frames(received, source, received.count(source), 30, 40)
-        smoothed = wait_frames(received, source, received.count(source), 15, 60, CAMERA[0])
-
-        (detail_off, edges_off), (detail_on, edges_on) = measure(plain, smoothed)
-        assert detail_on < 0.5 * detail_off, (detail_on, detail_off)
-        assert edges_on > 0.8 * edges_off, (edges_on, edges_off)
+        toggle_and_measure(page, received)
 
         # The choice stays on this device: a reload (the seat goes back in) keeps it.
         page.reload()
