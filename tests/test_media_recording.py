@@ -26,7 +26,8 @@ from zhanye_sdk.media.recorder import RecordingConfig
 from zhanye_sdk.media.records import MediaRecord, RecordingStatus
 from zhanye_sdk.platform import PlatformConfig
 
-from .media_world import LOOPBACK_MEDIA, MEDIA, MediaHost, media_host, serve, tone_level
+from .media_world import LOOPBACK_MEDIA, MediaHost, media_host, serve, tone_level
+from .webhost import DEPLOYMENT
 
 pytestmark = pytest.mark.anyio
 
@@ -245,7 +246,7 @@ async def test_a_host_restart_keeps_the_segments_and_finalises_the_recording(
     )
     try:
         async with serve(platform, media) as app:
-            records = app[MEDIA].records
+            records = app[DEPLOYMENT].media.records
             assert records is not None
             record = await records.get(server.session_id)
             assert record is not None
