@@ -9,6 +9,13 @@ from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.platform import PlatformConfig, Principal, Role, ServiceHours
 
 PASSWORD = "Kv8-secret-pass"
+#: Company codes: A is the home company (bare logins); B's people sign in as login@bank-b.
+CODES = {"A": "bank-a", "B": "bank-b"}
+
+
+def sign_in(login: str) -> str:
+    """What the world's person with ``login`` writes to sign in (``sp-B1`` → ``sp-B1@bank-b``)."""
+    return f"{login}@{CODES['B']}" if login.endswith("B") or login.endswith("B1") else login
 
 
 @attrs.define
@@ -30,7 +37,8 @@ async def build_world(url: str, config: PlatformConfig) -> World:
     root = await platform.auth.authenticate((await platform.auth.login("root", PASSWORD)).token)
     world = World(platform=platform, clock=clock, super_admin=root)
     for company in ("A", "B"):
-        world.ids[company] = (await platform.companies.create(root, f"公司{company}")).id
+        created = await platform.companies.create(root, f"公司{company}", code=CODES[company])
+        world.ids[company] = created.id
     orgs = {"A1": "A", "A2": "A", "B1": "B"}
     for org, company in orgs.items():
         created = await platform.organizations.create(
@@ -59,7 +67,7 @@ async def build_world(url: str, config: PlatformConfig) -> World:
             phone="13800138000",
         )
         world.ids[login] = account.id
-        token = (await platform.auth.login(login.replace("_", "-"), PASSWORD)).token
+        token = (await platform.auth.login(sign_in(login.replace("_", "-")), PASSWORD)).token
         world.principals[login] = await platform.auth.authenticate(token)
     world.principals["root"] = root
     return world

@@ -151,8 +151,8 @@ async def test_login_is_throttled_per_account_and_per_address(world: World) -> N
         with pytest.raises(AuthenticationFailed):
             await p.auth.login(f"nobody{i}", "x1234567", client_address="203.0.113.7")
     with pytest.raises(LoginThrottled):
-        await p.auth.login("sp-B1", PASSWORD, client_address="203.0.113.7")
-    await p.auth.login("sp-B1", PASSWORD, client_address="203.0.113.8")
+        await p.auth.login("sp-B1@bank-b", PASSWORD, client_address="203.0.113.7")
+    await p.auth.login("sp-B1@bank-b", PASSWORD, client_address="203.0.113.8")
 
 
 async def test_unknown_login_and_wrong_password_look_the_same(world: World) -> None:

@@ -136,7 +136,7 @@ async def test_export_job_lifecycle_and_ownership(server: tuple[str, RecordsWorl
         ]
 
         # Nobody else may see or fetch the job: not a colleague, not another company.
-        for who in ("sp-A1", "ca-B"):
+        for who in ("sp-A1", "ca-B@bank-b"):
             other = await login(http, base, who)
             for suffix in ("", "/file"):
                 answer = await http.get(

@@ -101,7 +101,7 @@ async def test_others_cannot_read_the_qa_report(server: tuple[str, RecordsWorld,
     base, _, sid = server
     async with aiohttp.ClientSession() as http:
         # Another organization's admin, a colleague, another company's admin.
-        for who in ("oa-A2", "sp2-A1", "ca-B", "sp-B1"):
+        for who in ("oa-A2", "sp2-A1", "ca-B@bank-b", "sp-B1@bank-b"):
             auth = await login(http, base, who)
             answer = await http.get(f"{base}/api/records/{sid}", headers=auth)
             assert answer.status == 404, who

@@ -116,7 +116,7 @@ async def test_company_admin_builds_a_library_and_a_salesperson_reads_it(world: 
         {"name": "坏", "kind": "forbidden", "expression": "a and"},
     )
     assert status == 400 and "expression" in json.dumps(error, ensure_ascii=False)
-    status, _ = await call(api, world, "ca-B", "GET", f"/api/sop/flows/{flow['id']}")
+    status, _ = await call(api, world, "ca-B@bank-b", "GET", f"/api/sop/flows/{flow['id']}")
     assert status == 404
 
 

@@ -59,6 +59,30 @@ def test_login_page_speaks_chinese_and_refuses_a_wrong_password(
     expect(page.get_by_label("账号")).to_have_value("oa-A1")
 
 
+def test_another_companys_admin_signs_in_with_the_company_code_and_reuses_a_login(
+    page: Page, host: RunningHost
+) -> None:
+    # The login box says how people of other companies sign in.
+    page.goto(f"{host.url}/login")
+    hint = "账号（其他公司：账号@公司代码）"
+    expect(page.get_by_label("账号")).to_have_attribute("placeholder", hint)
+    # Company B is not the home company: its admin writes login@code.
+    log_in(page, host, "ca-B")
+    expect(page.get_by_role("alert")).to_have_text("登录失败或登录已失效，请重新登录。")
+    log_in(page, host, "ca-B@bank-b")
+    expect(page).to_have_url(re.compile(r"/workbench$"))
+    page.get_by_role("link", name="账号设置").click()
+    # A login company A uses is free in company B, and the list shows how to sign in.
+    page.get_by_role("button", name="新建账号").click()
+    dialog = page.locator("#account-dialog")
+    dialog.get_by_label("账号").fill("sp-A1")
+    dialog.get_by_label("姓名").fill("王五")
+    dialog.get_by_label("初始密码").fill("Zs-4711-start")
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.locator('tr[data-login="sp-A1"]')).to_contain_text("sp-A1@bank-b")
+    expect(page.locator('tr[data-login="sp-B1"]')).to_contain_text("sp-B1@bank-b")
+
+
 def test_org_admin_creates_edits_and_kicks_out_a_salesperson(page: Page, host: RunningHost) -> None:
     world: World = host.extra
     log_in(page, host, "oa-A1")

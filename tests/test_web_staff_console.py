@@ -252,7 +252,7 @@ def test_a_page_the_role_may_not_use_says_so_with_a_way_back(page: Page, host: R
 
 
 def test_empty_lists_say_what_is_missing(page: Page, host: RunningHost) -> None:
-    log_in(page, host, "sp-B1")
+    log_in(page, host, "sp-B1@bank-b")
     page.get_by_role("link", name="资源管理").click()
     expect(page.locator("#materials tbody")).to_have_text("暂无资源")
     switch_user(page, host, "oa-A1")

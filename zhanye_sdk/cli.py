@@ -192,8 +192,8 @@ async def cmd_init_admin(s: Session) -> None:
 
 async def cmd_create_company(s: Session) -> None:
     actor = await s.acting()
-    company = await s.platform.companies.create(actor, s.args.name)
-    s.say(f"created company {company.name} (id {company.id})")
+    company = await s.platform.companies.create(actor, s.args.name, code=s.args.code)
+    s.say(f"created company {company.name} (id {company.id}, code {company.code})")
 
 
 async def cmd_create_org(s: Session) -> None:
@@ -510,6 +510,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("create-company", cmd_create_company, "create a company (super admin)")
     sub.add_argument("name")
+    sub.add_argument(
+        "--code", help="公司代码: its people sign in as login@code (default: a random one)"
+    )
 
     sub = command("create-org", cmd_create_org, "create an organization with service windows")
     sub.add_argument("name")

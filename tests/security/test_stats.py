@@ -104,7 +104,7 @@ async def test_a_company_admin_cannot_see_another_company(
 ) -> None:
     base, world, planned = server
     async with aiohttp.ClientSession() as http:
-        auth = await login(http, base, "ca-B")
+        auth = await login(http, base, "ca-B@bank-b")
         status, body = await ask(http, base, auth, org=world.ids["A1"])
         assert status == 404
         status, body = await ask(http, base, auth)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from zhanye_sdk.clock import from_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.platform.context import ServiceContext, new_id
+from zhanye_sdk.platform.logins import is_home_company, login_taken, sign_in_name
 from zhanye_sdk.platform.models import Account, AccountStatus
 from zhanye_sdk.platform.permissions import (
     NotAccessible,
@@ -27,7 +28,7 @@ from zhanye_sdk.platform.validation import (
     normalize_phone,
 )
 from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
-from zhanye_sdk.store.schema import accounts, login_tokens, organizations
+from zhanye_sdk.store.schema import accounts, companies, login_tokens, organizations
 
 __all__ = ["AccountFilter", "AccountPage", "AccountService"]
 
@@ -66,7 +67,12 @@ def _live_login(now_ms: int) -> Any:
 
 
 def _account_query(now_ms: int) -> Any:
-    return sa.select(accounts, _live_login(now_ms).label("online"))
+    return sa.select(
+        accounts,
+        _live_login(now_ms).label("online"),
+        companies.c.code.label("company_code"),
+        is_home_company(accounts.c.company_id).label("home_company"),
+    ).select_from(accounts.outerjoin(companies, companies.c.id == accounts.c.company_id))
 
 
 def account_from_row(row: Any) -> Account:
@@ -89,7 +95,12 @@ def account_from_row(row: Any) -> Account:
         status=status,
         created_at=from_ms(row.created_ms),
         updated_at=from_ms(row.updated_ms),
+        sign_in=sign_in_name(row.login, row.company_code, bool(row.home_company)),
     )
+
+
+def _taken(login: str) -> ConflictError:
+    return ConflictError(f"login {login!r} is taken", zh=f"登录账号“{login}”已被使用，请换一个")
 
 
 def _like(text: str) -> str:
@@ -204,6 +215,9 @@ class AccountService:
                         f"role {actor.role.value} may not create {role.value} accounts",
                         zh="您无权创建这类账号；请选择您可管理的角色",
                     )
+                if await login_taken(conn, company_id, login):
+                    self._count_conflict(actor)
+                    raise _taken(login)
                 account_id = new_id()
                 await conn.execute(
                     accounts.insert().values(
@@ -222,13 +236,11 @@ class AccountService:
                 )
                 created = await self._load(conn, account_id)
         except IntegrityError as exc:
-            # Logins are unique across the platform, so a taken one is refused wherever it
-            # lives, in one wording; an admin who keeps hitting taken logins is probing
-            # for other companies' accounts and is slowed down.
+            # Logins are unique within the company (logins.py): a taken one is one of the
+            # admin's own company's, never another company's. Many in a row are still
+            # slowed down (a script gone wrong, or someone listing the super admin's).
             self._count_conflict(actor)
-            raise ConflictError(
-                f"login {login!r} is taken", zh=f"登录账号“{login}”已被使用，请换一个"
-            ) from exc
+            raise _taken(login) from exc
         assert created is not None
         return created
 

@@ -24,6 +24,7 @@ from zhanye_sdk.errors import (
 from zhanye_sdk.platform.accounts import _account_query, account_from_row
 from zhanye_sdk.platform.context import ServiceContext, new_id
 from zhanye_sdk.platform.login_end import EndReason, LoginsEnded
+from zhanye_sdk.platform.logins import login_taken, sign_in_condition
 from zhanye_sdk.platform.models import Account, LoginResult
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.throttle import retry_after
@@ -67,6 +68,10 @@ class AuthService:
             ).first()
             if exists is not None:
                 raise ConflictError("a super admin exists already", zh="超级管理员已存在")
+            if await login_taken(conn, None, login):
+                raise ConflictError(
+                    f"login {login!r} is taken", zh=f"登录账号“{login}”已被使用，请换一个"
+                )
             account_id = new_id()
             await conn.execute(
                 accounts.insert().values(
@@ -165,6 +170,9 @@ class AuthService:
     ) -> LoginResult:
         """Check a login and password and issue an opaque, expiring login token.
 
+        ``login`` is what the person writes: the bare login in the home company (and
+        for the platform's accounts), ``login@公司代码`` in any other (``logins.py``).
+
         Every attempt is counted against the account and the client address before the
         password is checked (and forgotten again when it is right), so parallel guesses
         cannot outrun the throttle.
@@ -187,7 +195,7 @@ class AuthService:
                 await conn.execute(
                     sa.select(accounts, organizations.c.disabled.label("org_disabled"))
                     .select_from(accounts.outerjoin(organizations))
-                    .where(accounts.c.login == login)
+                    .where(sign_in_condition(login))
                 )
             ).first()
         if self._dummy_hash is None:

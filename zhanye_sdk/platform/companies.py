@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from zhanye_sdk.clock import from_ms
 from zhanye_sdk.errors import ConflictError
 from zhanye_sdk.platform.context import ServiceContext, new_id
+from zhanye_sdk.platform.logins import check_company_code, new_company_code
 from zhanye_sdk.platform.models import Company
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
@@ -20,7 +21,9 @@ __all__ = ["CompanyService"]
 
 
 def _company(row: Any) -> Company:
-    return Company(id=row.id, name=row.name, created_at=from_ms(row.created_ms))
+    return Company(
+        id=row.id, name=row.name, created_at=from_ms(row.created_ms), code=row.code or ""
+    )
 
 
 class CompanyService:
@@ -29,24 +32,61 @@ class CompanyService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    async def create(self, actor: Principal, name: str) -> Company:
+    async def create(self, actor: Principal, name: str, *, code: str | None = None) -> Company:
         """Create a company (super admin only).
+
+        ``code`` (公司代码) is what its people add to their login at sign-in
+        (``login@code``); a random one is chosen when it is not given. The first company
+        created is the platform's home company: its people sign in with the bare login.
 
         Raises:
             PermissionDenied: the actor is not the super admin.
-            ConflictError: a company with this name exists.
+            ConflictError: a company with this name or code exists.
+            InvalidInput: the name or the code is malformed.
         """
         require(actor, Operation.COMPANY_CREATE)
         name = check_name(name, what="company name", limit=128)
-        company_id, created_ms = new_id(), self._ctx.now_ms()
-        try:
+        chosen = check_company_code(code) if code is not None else None
+        created_ms = self._ctx.now_ms()
+        for _ in range(8):
+            company_id, company_code = new_id(), chosen or new_company_code()
             async with self._ctx.db.begin() as conn:
-                await conn.execute(
-                    companies.insert().values(id=company_id, name=name, created_ms=created_ms)
+                clash = await conn.execute(
+                    sa.select(companies.c.name, companies.c.code).where(
+                        sa.or_(companies.c.name == name, companies.c.code == company_code)
+                    )
                 )
-        except IntegrityError as exc:
-            raise ConflictError(f"a company named {name!r} exists already") from exc
-        return Company(id=company_id, name=name, created_at=from_ms(created_ms))
+                names = {row.name for row in clash}
+                if name in names:
+                    raise ConflictError(
+                        f"a company named {name!r} exists already", zh=f"公司“{name}”已存在"
+                    )
+                if names and chosen is not None:
+                    raise ConflictError(
+                        f"the company code {chosen!r} is taken", zh=f"公司代码“{chosen}”已被使用"
+                    )
+                if names:
+                    continue  # a random code that is taken: draw again
+                first = (await conn.execute(sa.select(companies.c.id).limit(1))).first() is None
+                try:
+                    await conn.execute(
+                        companies.insert().values(
+                            id=company_id,
+                            name=name,
+                            created_ms=created_ms,
+                            code=company_code,
+                            home=first,
+                        )
+                    )
+                except IntegrityError as exc:
+                    raise ConflictError(
+                        f"a company named {name!r} or coded {company_code!r} exists already",
+                        zh="公司名称或公司代码已被使用",
+                    ) from exc
+            return Company(
+                id=company_id, name=name, created_at=from_ms(created_ms), code=company_code
+            )
+        raise ConflictError("no free company code found; give one", zh="请指定公司代码")
 
     async def get(self, actor: Principal, company_id: str) -> Company:
         """One company: the actor's own, or any for the super admin."""

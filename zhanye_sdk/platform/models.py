@@ -20,6 +20,8 @@ class Company:
     id: str
     name: str
     created_at: datetime
+    #: 公司代码: its people sign in as ``login@code`` (unless it is the home company).
+    code: str = ""
 
 
 @attrs.frozen
@@ -57,6 +59,9 @@ class Account:
     status: AccountStatus
     created_at: datetime
     updated_at: datetime
+    #: What the person writes to sign in: the login, or ``login@公司代码`` outside the
+    #: home company (see ``zhanye_sdk.platform.logins``).
+    sign_in: str = ""
 
 
 @attrs.frozen

@@ -109,6 +109,26 @@ async def open_database(url: str, versions: Path = MIGRATIONS / "versions") -> D
     engine = create_async_engine(driver_url, **kwargs)
     if dialect == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    async with engine.begin() as connection:
-        await migrate(connection, versions)
+        await _migrate_sqlite(engine, versions)
+    else:
+        async with engine.begin() as connection:
+            await migrate(connection, versions)
     return Database(engine=engine, dialect=dialect)
+
+
+async def _migrate_sqlite(engine: Any, versions: Path) -> None:
+    # SQLite changes a constraint by rebuilding the table; with foreign keys on, dropping
+    # the old table would cascade into the rows that point at it. SQLite's own recipe:
+    # foreign keys off (outside a transaction), migrate, check them, back on.
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await connection.commit()
+        try:
+            async with connection.begin():
+                await migrate(connection, versions)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
+        finally:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()

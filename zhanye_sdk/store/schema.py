@@ -58,6 +58,11 @@ companies = Table(
     Column("id", String(32), primary_key=True),
     Column("name", String(128), nullable=False, unique=True),
     Column("created_ms", BigInteger, nullable=False),
+    # What people of the company add to their login at sign-in (login@code).
+    Column("code", String(16)),
+    # The first company created: its people sign in with the bare login.
+    Column("home", Boolean, nullable=False, default=False),
+    UniqueConstraint("code", name="uq_companies_code"),
 )
 
 organizations = Table(
@@ -82,7 +87,8 @@ accounts = Table(
     Column("id", String(32), primary_key=True),
     Column("company_id", String(32), ForeignKey("companies.id")),
     Column("org_id", String(32), ForeignKey("organizations.id")),
-    Column("login", String(64), nullable=False, unique=True),
+    # Unique within the company only: another company's logins are none of its business.
+    Column("login", String(64), nullable=False),
     Column("name", String(64), nullable=False),
     Column("phone", String(20)),
     Column("role", String(16), nullable=False),
@@ -91,6 +97,7 @@ accounts = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
     Index("ix_accounts_company_org", "company_id", "org_id"),
+    UniqueConstraint("company_id", "login", name="uq_accounts_company_login"),
 )
 
 login_tokens = Table(

@@ -65,7 +65,8 @@ function row(account) {
   const statusCell = cell("");
   statusCell.append(status);
   tr.append(
-    cell(account.login), cell(account.name), cell(account.phone), cell(t(`role.${account.role}`)),
+    // What the person writes to sign in: login@公司代码 outside the home company.
+    cell(account.sign_in || account.login), cell(account.name), cell(account.phone), cell(t(`role.${account.role}`)),
     cell(orgName[account.org_id] || "-"), statusCell,
   );
   const actions = cell("");

@@ -1,0 +1,74 @@
+"""Logins unique per company, and company codes for signing in as login@code.
+
+Revision ID: 0007_company_logins
+Revises: 0004
+"""
+
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_company_logins"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("companies") as batch:
+        batch.add_column(sa.Column("code", sa.String(16)))
+        batch.add_column(sa.Column("home", sa.Boolean, nullable=False, server_default=sa.false()))
+    bind = op.get_bind()
+    taken: set[str] = set()
+    rows = bind.execute(sa.text("select id from companies order by created_ms, id")).all()
+    if rows:
+        # The oldest company keeps bare logins: its people sign in as before.
+        bind.execute(
+            sa.text("update companies set home = :yes where id = :id"),
+            {"yes": True, "id": rows[0][0]},
+        )
+    for (company_id,) in rows:
+        code = ""
+        while not code or code in taken:
+            code = "c" + "".join(secrets.choice(_LETTERS) for _ in range(5))
+        taken.add(code)
+        bind.execute(
+            sa.text("update companies set code = :code where id = :id"),
+            {"code": code, "id": company_id},
+        )
+    with op.batch_alter_table("companies") as batch:
+        batch.alter_column("home", server_default=None)
+        batch.create_unique_constraint("uq_companies_code", ["code"])
+    if bind.dialect.name == "postgresql":
+        op.drop_constraint("accounts_login_key", "accounts", type_="unique")
+        op.create_unique_constraint(
+            "uq_accounts_company_login", "accounts", ["company_id", "login"]
+        )
+        return
+    # SQLite: the platform-wide unique of 0001 has no name; the table is rebuilt from
+    # this definition without it.
+    accounts = sa.Table(
+        "accounts",
+        sa.MetaData(),
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("company_id", sa.String(32), sa.ForeignKey("companies.id")),
+        sa.Column("org_id", sa.String(32), sa.ForeignKey("organizations.id")),
+        sa.Column("login", sa.String(64), nullable=False),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("phone", sa.String(20)),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("password_hash", sa.Text, nullable=False),
+        sa.Column("disabled", sa.Boolean, nullable=False),
+        sa.Column("created_ms", sa.BigInteger, nullable=False),
+        sa.Column("updated_ms", sa.BigInteger, nullable=False),
+        sa.Index("ix_accounts_company_org", "company_id", "org_id"),
+    )
+    with op.batch_alter_table("accounts", copy_from=accounts, recreate="always") as batch:
+        batch.create_unique_constraint("uq_accounts_company_login", ["company_id", "login"])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("logins may repeat across companies once upgraded")
