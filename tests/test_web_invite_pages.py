@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.devices.pdu import count_parts
@@ -142,3 +142,31 @@ def test_the_sms_invitation_is_one_part_and_its_short_link_joins(
         expect(staff.locator('#members li[data-name="客户王女士"]')).to_be_visible()
     finally:
         staff_context.close()
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_the_invite_is_looked_up_before_the_pages_scripts_arrive(
+    phone: BrowserContext, host: RunningHost, short: bool
+) -> None:
+    # A phone on a slow line waits one round trip less: the page's own answer names the
+    # invite's look-up, so it starts even while every script of the page is held back.
+    token, session_id, _ = staff_session(host)
+    invite = call(host, "POST", f"/api/sessions/{session_id}/invite-link", token)
+    link = invite["short_path" if short else "path"]
+    page = phone.new_page()
+    held: list[Route] = []
+    released = False
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/static/pages/join(-early)?\.js$"), hold)
+    with page.expect_request(lambda r: "/api/invites/" in r.url, timeout=15_000):
+        page.goto(host.url + link, wait_until="commit")
+    released = True
+    for route in held:
+        route.continue_()
+    expect(page.locator("#join-info")).to_contain_text("会议号")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from urllib.parse import quote
 
 import attrs
 from aiohttp import web
 
 from hosts.web.aio import WebSocketTransport, run_alongside
 from hosts.web.bodies import read_body
-from hosts.web.delivery import StaticDelivery, StaticFiles
+from hosts.web.delivery import StaticDelivery, StaticFiles, preload_json
 from hosts.web.headers import add_security_headers
 from zhanye_sdk import Deployment
 from zhanye_sdk.api.http import MAX_JSON_BYTES, ApiRequest, ApiResponse, error_response
@@ -126,7 +127,11 @@ def web_app(
     for pattern, name in (PAGES | DYNAMIC_PAGES).items():
 
         async def page(request: web.Request, name: str = name) -> web.StreamResponse:
-            return files.page(request, STATIC / name)
+            response = files.page(request, STATIC / name)
+            if name == "join.html":
+                # The invite's look-up starts with the page, not after its modules.
+                preload_json(response, f"/api/invites/{quote(request.match_info['invite'])}")
+            return response
 
         app.router.add_get(pattern, page)
     # Pages' own files, the co-browse agent and replayer; ``/_v/<version>/…`` versioned.
