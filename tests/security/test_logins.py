@@ -24,11 +24,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from ..platform_world import PASSWORD, World, build_world
-from ..webhost import free_port
+from ..webhost import build_app, free_port
 
 pytestmark = pytest.mark.anyio
 
