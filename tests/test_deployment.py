@@ -8,7 +8,7 @@ in-memory transport standing where a framework's WebSocket would.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,9 @@ from zhanye_sdk.deployment import CLOSE_NO_SUCH_SOCKET
 from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.records.capability import StatsCapability
+from zhanye_sdk.rooms.service import Seat
+from zhanye_sdk.signaling.endpoint import AreaHandler
+from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 
 from .platform_world import PASSWORD, build_world
 
@@ -208,7 +211,20 @@ class Squatter(BaseCapability):
         self.router.add("GET", "/api/stats", mine)
 
 
-async def test_two_capabilities_claiming_one_route_are_refused_at_assembly(
+class BoardSquatter(BaseCapability):
+    """A capability that claims the ``share.*`` messages the whiteboard answers."""
+
+    name = "boards"
+
+    @property
+    def signaling_areas(self) -> Mapping[str, AreaHandler]:
+        async def mine(seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+            return []
+
+        return {"share": mine}
+
+
+async def test_two_capabilities_claiming_one_route_or_message_area_are_refused(
     tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = await build_world(f"sqlite:///{tmp_path}/deployment.db", fast_config)
@@ -220,6 +236,13 @@ async def test_two_capabilities_claiming_one_route_are_refused_at_assembly(
 
         monkeypatch.setattr(Deployment, "_capabilities", with_squatter)
         with pytest.raises(DuplicateRoute, match="squatter: two handlers for GET /api/stats"):
+            Deployment(config(tmp_path, fast_config), world.platform)
+
+        def with_board_squatter(self: Deployment) -> list[Capability]:
+            return [*original(self), BoardSquatter()]
+
+        monkeypatch.setattr(Deployment, "_capabilities", with_board_squatter)
+        with pytest.raises(DuplicateRoute, match="boards: two handlers for share.. messages"):
             Deployment(config(tmp_path, fast_config), world.platform)
     finally:
         await world.platform.close()
