@@ -30,6 +30,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
+from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
 from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
 
 __all__ = ["CLOSE_LIMIT_S", "InboundTrack", "MediaPeer"]
@@ -88,8 +89,12 @@ class MediaPeer:
         sample_rate: int = 48_000,
         audio_kbps: int = 64,
         video_kbps: int = 1_900,
+        impairment: NetworkImpairment | None = None,
     ) -> None:
         self.participant = participant
+        self.impairment = impairment
+        #: The impairment's channels once the connection is set up (tests read their counters).
+        self.impaired: list[LinkChannel] = []
         self.loopback_only = loopback_only
         self.connection = RTCPeerConnection(
             # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
@@ -142,6 +147,14 @@ class MediaPeer:
                 transceiver.direction = "sendrecv"
         answer = await self.connection.createAnswer()
         await self.connection.setLocalDescription(answer)
+        if self.impairment is not None and not self.impaired:
+            transports = {
+                id(t.sender.transport.transport): t.sender.transport.transport
+                for t in self.connection.getTransceivers()
+                if t.sender.transport is not None
+            }
+            for transport in transports.values():
+                self.impaired += impair_ice_transport(transport, self.impairment)
         return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
 
     def cap_video(self, kbps: int) -> None:

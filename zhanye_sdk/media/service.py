@@ -44,6 +44,7 @@ from zhanye_sdk._backend import Resampler
 from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.media.frames import audio_frame_to_mono
 from zhanye_sdk.media.ice import limit_host_addresses
+from zhanye_sdk.media.impair import NetworkImpairment
 from zhanye_sdk.media.manifest import SegmentEntry, verify
 from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
 from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess
@@ -91,6 +92,8 @@ class MediaConfig:
         recording: record rooms (mixed audio, composited video) when set.
         network_interval_s: how often each participant's network is assessed and pushed
             to the room as ``media.network``.
+        impairment: loss, bursts, delay and jitter injected on every peer's media packets
+            (tests and benchmarks; see ``zhanye_sdk.media.impair``). None in production.
     """
 
     ice_host_addresses: tuple[str, ...] | None = None
@@ -103,6 +106,7 @@ class MediaConfig:
     video_filter: VideoFilter | None = None
     recording: RecordingConfig | None = None
     network_interval_s: float = 2.0
+    impairment: NetworkImpairment | None = None
 
 
 @attrs.define(eq=False)
@@ -287,6 +291,7 @@ class MediaService:
             sample_rate=config.sample_rate,
             audio_kbps=config.audio_kbps,
             video_kbps=config.video_kbps,
+            impairment=config.impairment,
         )
         try:
             answer = await peer.answer(sdp)
