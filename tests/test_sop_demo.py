@@ -53,6 +53,8 @@ async def test_the_demo_plays_its_conversation_when_the_brochure_is_shared(demo_
         live = SopLiveService(
             platform, bus, rooms=rooms, whiteboards=board, config=demo_live_config(cli.DEMO_PDF)
         )
+        rooms.lifecycle.subscribe(board.on_lifecycle)
+        rooms.lifecycle.subscribe(live.on_lifecycle)
         session = await rooms.start(host)
         seat = await rooms.seat_for_staff(host, session.id)
         await rooms.apply(session.id, rooms.join_command(seat))

@@ -95,6 +95,8 @@ async def rig(world: World, config: SopLiveConfig | None = None) -> AsyncIterato
     rooms = RoomService(world.platform, bus)
     board = WhiteboardService(world.platform, rooms, bus)
     live = SopLiveService(world.platform, bus, rooms=rooms, whiteboards=board, config=config)
+    rooms.lifecycle.subscribe(board.on_lifecycle)
+    rooms.lifecycle.subscribe(live.on_lifecycle)
     host = world.p("sp_A1")
     session = await rooms.start(host)
     seat = await rooms.seat_for_staff(host, session.id)

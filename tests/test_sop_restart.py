@@ -100,7 +100,12 @@ async def host_process(
             anyio.create_task_group() as tasks,
             bus.subscribe(staff_channel(session_id)) as inbox,
         ):
-            if run:
+            if run:  # as a deployment runs its services: subscribed, recovered, running
+                rooms.lifecycle.subscribe(board.on_lifecycle)
+                rooms.lifecycle.subscribe(live.on_lifecycle)
+                await board.recover()
+                await live.recover()
+                await tasks.start(board.run)
                 await tasks.start(live.run)
             yield Host(platform, rooms, board, live, inbox), session_id
             tasks.cancel_scope.cancel()

@@ -472,6 +472,7 @@ async def test_sessions_that_ended_unrendered_are_rendered_when_the_service_star
         fresh = WhiteboardService(world.platform, app[DEPLOYMENT].rooms, LocalBus())
         async with anyio.create_task_group() as tasks:
             await tasks.start(fresh.run)
+            await fresh.recover()
             await rendered(fresh, live.session_id)
             tasks.cancel_scope.cancel()
         assert [p.page for p in await fresh.annotated_pages(live.session_id)] == [1]

@@ -58,12 +58,21 @@ class ParticipantLeft:
 
 @attrs.frozen
 class ShareChanged:
-    """What the room shares changed: ``kind`` is ``None`` when sharing stopped."""
+    """What the room shares changed: ``kind`` is ``None`` when sharing stopped.
+
+    ``kind`` is the shared document's kind (``file``, ``video``, ``blank``);
+    ``material_id`` the material shown (``None`` for a blank board), ``page`` its page
+    (``None`` for a video), ``name`` the material's name, and ``opened`` tells a newly
+    opened document from a page turn.
+    """
 
     session_id: str
     kind: str | None
     material_id: str | None
     at_ms: int
+    page: int | None = None
+    name: str | None = None
+    opened: bool = False
 
 
 @attrs.frozen

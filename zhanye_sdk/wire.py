@@ -16,7 +16,7 @@ import cattrs
 
 from zhanye_sdk.errors import InvalidInput
 
-__all__ = ["converter", "parse_clock_time", "structure", "unstructure"]
+__all__ = ["FieldProblem", "converter", "parse_clock_time", "structure", "unstructure"]
 
 T = TypeVar("T")
 
@@ -75,6 +75,17 @@ def parse_clock_time(text: str) -> time:
 converter.register_structure_hook(time, lambda value, _: parse_clock_time(value))
 
 
+class FieldProblem(ValueError):
+    """Raised by a form's attrs validator: its message names the field and what it must
+    be, and ``structure`` reports it as it is."""
+
+
+def _describe(exc: BaseException, kind: type | None) -> str:
+    if isinstance(exc, FieldProblem):
+        return str(exc)
+    return cattrs.v.format_exception(exc, kind)
+
+
 def unstructure(value: object) -> Any:
     """``value`` as plain JSON-able data."""
     return converter.unstructure(value)
@@ -85,7 +96,7 @@ def structure(data: object, kind: type[T]) -> T:
     try:
         return converter.structure(data, kind)
     except cattrs.BaseValidationError as exc:
-        problems = "; ".join(cattrs.transform_error(exc)) or str(exc)
+        problems = "; ".join(cattrs.transform_error(exc, format_exception=_describe)) or str(exc)
         raise InvalidInput(
             f"invalid {kind.__name__}: {problems}", zh=f"提交的内容有误，请检查后重试（{problems}）"
         ) from exc

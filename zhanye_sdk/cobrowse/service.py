@@ -33,8 +33,19 @@ import attrs
 import sqlalchemy as sa
 
 from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
+from zhanye_sdk.cobrowse.messages import (
+    READERS,
+    ControlForm,
+    EventForm,
+    OperateForm,
+    ResyncForm,
+    ShareForm,
+    SnapshotChunkForm,
+    SnapshotForm,
+)
 from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.materials.models import MaterialKind
 from zhanye_sdk.rooms.core import ParticipantRole
 from zhanye_sdk.rooms.service import RoomService, Seat
@@ -58,27 +69,6 @@ class _Share:
     mask_selectors: tuple[str, ...] = ()
 
 
-def _int(data: dict[str, Any], name: str) -> int:
-    value = data.get(name)
-    if type(value) is not int:
-        raise InvalidInput(f"{name} must be a whole number")
-    return value
-
-
-def _text(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{name} must be text")
-    return value
-
-
-def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
-    value = data.get(name)
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{name} must be an object")
-    return value
-
-
 class CobrowseService:
     """Handles ``cobrowse.*`` messages for every room of a ``RoomService``."""
 
@@ -94,37 +84,30 @@ class CobrowseService:
         self._bus = bus
         self._limits = limits or CobrowseLimits()
         self._shares: dict[str, _Share] = {}  # by session id: one shared page at a time
-        rooms.on_ended(self._room_ended)
 
     async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         """Answer one ``cobrowse.*`` message from ``seat`` (the endpoint's area handler)."""
-        name = message.type.split(".", 1)[1]
         try:
-            if name == "share":
-                return await self._share(seat, message)
-            share = self._current(seat, message.data)
-            if name == "snapshot":
-                return await self._snapshot(seat, share, message)
-            if name == "snapshot_chunk":
-                return await self._snapshot_chunk(seat, share, message)
-            if name == "event":
-                return await self._event(seat, share, message)
-            if name == "control":
-                lease = share.log.hand_over(seat.participant_id, _text(message.data, "to"))
+            form = READERS.read(message)
+            if isinstance(form, ShareForm):
+                return await self._share(seat, form, message)
+            share = self._current(seat, form.share)
+            if isinstance(form, SnapshotForm):
+                return await self._snapshot(seat, share, form, message)
+            if isinstance(form, SnapshotChunkForm):
+                return await self._snapshot_chunk(seat, share, form, message)
+            if isinstance(form, EventForm):
+                return await self._event(seat, share, form, message)
+            if isinstance(form, ControlForm):
+                lease = share.log.hand_over(seat.participant_id, form.to)
                 await self._publish(share, "cobrowse.control", attrs.asdict(lease))
                 return [ServerMessage("ack", {}, re=message.id)]
-            if name == "operate":
-                forwarded = share.log.operate(
-                    seat.participant_id,
-                    _int(message.data, "epoch"),
-                    _text(message.data, "kind"),
-                    _object(message.data, "data"),
-                )
+            if isinstance(form, OperateForm):
+                forwarded = share.log.operate(seat.participant_id, form.epoch, form.kind, form.data)
                 await self._publish(share, "cobrowse.operate", forwarded)
                 return [ServerMessage("ack", {}, re=message.id)]
-            if name == "resync":
-                last = message.data.get("last_seq")
-                result = share.log.resync(last if type(last) is int else None)
+            if isinstance(form, ResyncForm):
+                result = share.log.resync(form.last_seq)
                 return [
                     ServerMessage(
                         "cobrowse.resync",
@@ -139,9 +122,8 @@ class CobrowseService:
                         re=message.id,
                     )
                 ]
-            if name == "end":
-                await self._end(seat, share)
-                return [ServerMessage("ack", {}, re=message.id)]
+            await self._end(seat, share)
+            return [ServerMessage("ack", {}, re=message.id)]
         except RateLimited as exc:
             return [ServerMessage.refusal(exc, message.id)]
         except CobrowseRefused as exc:
@@ -157,7 +139,6 @@ class CobrowseService:
                     re=message.id,
                 )
             ]
-        raise InvalidInput(f"unknown co-browse message {message.type!r}")
 
     def active(self, session_id: str) -> dict[str, Any] | None:
         """The page being shared in a session, for late joiners' welcome."""
@@ -174,11 +155,10 @@ class CobrowseService:
             "limits": {"max_event_bytes": share.log.limits.max_event_bytes},
         }
 
-    def _current(self, seat: Seat, data: dict[str, Any]) -> _Share:
+    def _current(self, seat: Seat, wanted: str | None) -> _Share:
         share = self._shares.get(seat.session_id)
         if share is None or share.log.ended:
             raise CobrowseRefused("not_sharing", "no page is being shared")
-        wanted = data.get("share")
         if wanted is not None and wanted != share.id:
             raise CobrowseRefused("not_sharing", "that shared page has ended")
         return share
@@ -186,18 +166,18 @@ class CobrowseService:
     async def _publish(self, share: _Share, kind: str, data: dict[str, Any]) -> None:
         await self._bus.publish(share.session_id, ServerMessage(kind, {"share": share.id, **data}))
 
-    async def _share(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+    async def _share(
+        self, seat: Seat, form: ShareForm, message: ClientMessage
+    ) -> list[ServerMessage]:
         if seat.role is not ParticipantRole.HOST or seat.principal is None:
             raise PermissionDenied("only the host pushes a product page")
-        material = await self._platform.materials.get(
-            seat.principal, _text(message.data, "material_id")
-        )
+        material = await self._platform.materials.get(seat.principal, form.material_id)
         if material.kind is not MaterialKind.LINK or material.url is None:
             raise InvalidInput("only link materials (H5 pages) are co-browsed")
         room = await self._rooms.room(seat.session_id)
         customers = [p.id for p in room.present if p.role is ParticipantRole.CUSTOMER]
-        wanted = message.data.get("customer")
-        sharer = wanted if isinstance(wanted, str) else (customers[0] if customers else None)
+        wanted = form.customer
+        sharer = wanted if wanted is not None else (customers[0] if customers else None)
         if sharer is None or sharer not in customers:
             raise InvalidInput("no customer in the room to push the page to")
         previous = self._shares.get(seat.session_id)
@@ -241,27 +221,23 @@ class CobrowseService:
             )
 
     async def _snapshot(
-        self, seat: Seat, share: _Share, message: ClientMessage
+        self, seat: Seat, share: _Share, form: SnapshotForm, message: ClientMessage
     ) -> list[ServerMessage]:
         at = self._rooms.now_ms()
-        event = share.log.take_snapshot(seat.participant_id, _object(message.data, "snapshot"), at)
+        event = share.log.take_snapshot(seat.participant_id, form.snapshot, at)
         await self._store(share, event.seq, "snapshot", event.data, at)
         await self._publish(share, "cobrowse.page", attrs.asdict(event))
         return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
 
     async def _snapshot_chunk(
-        self, seat: Seat, share: _Share, message: ClientMessage
+        self, seat: Seat, share: _Share, form: SnapshotChunkForm, message: ClientMessage
     ) -> list[ServerMessage]:
-        data = message.data
-        text = data.get("text")
-        if not isinstance(text, str):
-            raise InvalidInput("text must be text")
         event = share.log.snapshot_chunk(
             seat.participant_id,
-            _text(data, "id"),
-            _int(data, "index"),
-            _int(data, "total"),
-            text,
+            form.id,
+            form.index,
+            form.total,
+            form.text,
             self._rooms.now_ms(),
         )
         if event is None:
@@ -271,15 +247,10 @@ class CobrowseService:
         return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
 
     async def _event(
-        self, seat: Seat, share: _Share, message: ClientMessage
+        self, seat: Seat, share: _Share, form: EventForm, message: ClientMessage
     ) -> list[ServerMessage]:
         at = self._rooms.now_ms()
-        event = share.log.record(
-            seat.participant_id,
-            _text(message.data, "kind"),
-            _object(message.data, "data"),
-            at,
-        )
+        event = share.log.record(seat.participant_id, form.kind, form.data, at)
         if event.kind != "pointer":
             await self._store(share, event.seq, event.kind, event.data, at)
         await self._publish(share, "cobrowse.page", attrs.asdict(event))
@@ -289,6 +260,28 @@ class CobrowseService:
         if seat.role is not ParticipantRole.HOST:
             raise PermissionDenied("only the host ends sharing")
         await self._close(share)
+
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """A session ended: its shared page ends with it."""
+        if isinstance(event, SessionEnded):
+            await self._room_ended(event.session_id)
+
+    async def recover(self) -> None:
+        """End the shares a stopped process left open: their page cannot go on (what it
+        showed lives in that process), and the record shows them ended at their last
+        stored event."""
+        last_event = (
+            sa.select(sa.func.max(cobrowse_events.c.at_ms))
+            .where(cobrowse_events.c.share_id == cobrowse_shares.c.id)
+            .scalar_subquery()
+        )
+        async with self._platform.database.begin() as conn:
+            await conn.execute(
+                sa.update(cobrowse_shares)
+                .where(cobrowse_shares.c.ended_ms.is_(None))
+                .where(cobrowse_shares.c.id.not_in(list(self._shares)))
+                .values(ended_ms=sa.func.coalesce(last_event, cobrowse_shares.c.started_ms))
+            )
 
     async def _room_ended(self, session_id: str) -> None:
         """The session is over: its shared page ends with it and leaves memory."""

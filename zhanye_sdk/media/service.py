@@ -42,10 +42,12 @@ from anyio.abc import TaskGroup
 
 from zhanye_sdk._backend import Resampler
 from zhanye_sdk.errors import ConflictError, InvalidInput
+from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.media.frames import audio_frame_to_mono
 from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.media.impair import NetworkImpairment
 from zhanye_sdk.media.manifest import SegmentEntry, verify
+from zhanye_sdk.media.messages import READERS, CandidateForm, OfferForm
 from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
 from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess
 from zhanye_sdk.media.pacing import TickClock
@@ -130,6 +132,8 @@ class _MediaRoom:
     snapshots: dict[str, tuple[MediaPeer, StatsSnapshot]] = attrs.field(factory=dict)
     started_ms: int = 0
     last_video_pts: int = 0
+    #: The session ended (``SessionEnded``): the next tick stops the room's media.
+    ended: bool = False
 
 
 class MediaService:
@@ -159,17 +163,10 @@ class MediaService:
 
     # ---- running ----------------------------------------------------------------------
 
-    async def run(
-        self, *, finalise: bool = True, task_status: Any = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Background work (mixing ticks, track readers). Run it in the host's task group.
-
-        First finalises the recordings a stopped process left (``finalise_interrupted``;
-        pass ``finalise=False`` when the host has awaited that itself before serving).
-        Signals ``task_status`` once media messages can be served.
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Background work (mixing ticks, track readers). Run it in the host's task group,
+        after ``recover``. Signals ``task_status`` once media messages can be served.
         """
-        if finalise:
-            await self.finalise_interrupted()
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
@@ -184,8 +181,17 @@ class MediaService:
                     await self._stop_recorder(media_room, room_ended=False)
                 self._media_rooms.clear()
 
-    async def finalise_interrupted(self) -> None:
-        """Finalise recordings a stopped process left ``recording``: keep their segments."""
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """A session ended: its room's mixing stops on the next tick, and its recording
+        is finished (ready or failed)."""
+        if isinstance(event, SessionEnded):
+            media_room = self._media_rooms.get(event.session_id)
+            if media_room is not None:
+                media_room.ended = True
+
+    async def recover(self) -> None:
+        """Finalise recordings a stopped process left ``recording``: keep their segments.
+        Await it before serving (no session's record is read half-finished)."""
         if self.records is None:
             return
         for record in await self.records.unfinished():
@@ -247,36 +253,20 @@ class MediaService:
 
     async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         """The ``media`` area handler for ``SignalingEndpoint.register_area``."""
-        if message.type == "media.offer":
-            sdp = message.data.get("sdp")
-            if not isinstance(sdp, str) or not sdp:
-                raise InvalidInput("media.offer needs data.sdp, the offer's SDP text")
-            answer = await self._offer(seat, sdp)
+        form = READERS.read(message)
+        if isinstance(form, OfferForm):
+            answer = await self._offer(seat, form.sdp)
             return [ServerMessage("media.answer", {"type": "answer", "sdp": answer}, re=message.id)]
-        if message.type == "media.candidate":
-            candidate = message.data.get("candidate")
-            mid = message.data.get("sdpMid")
-            index = message.data.get("sdpMLineIndex")
-            if not isinstance(candidate, str):
-                raise InvalidInput("media.candidate needs data.candidate, a candidate line")
+        if isinstance(form, CandidateForm):
             peer = self.peer(seat.session_id, seat.participant_id)
             if peer is None:
                 raise InvalidInput("send media.offer before media.candidate")
-            await peer.add_candidate(
-                candidate,
-                mid if isinstance(mid, str) else None,
-                index if isinstance(index, int) else None,
-            )
+            await peer.add_candidate(form.candidate, form.sdpMid, form.sdpMLineIndex)
             return [ServerMessage("ack", {}, re=message.id)]
-        if message.type == "media.hangup":
-            media_room = self._media_rooms.get(seat.session_id)
-            if media_room is not None:
-                self._drop(media_room, seat.participant_id)
-            return [ServerMessage("ack", {}, re=message.id)]
-        raise InvalidInput(
-            f"unknown media message {message.type!r}; expected media.offer, media.candidate "
-            "or media.hangup"
-        )
+        media_room = self._media_rooms.get(seat.session_id)  # media.hangup
+        if media_room is not None:
+            self._drop(media_room, seat.participant_id)
+        return [ServerMessage("ack", {}, re=message.id)]
 
     async def _offer(self, seat: Seat, sdp: str) -> str:
         room = await self._rooms.room(seat.session_id)
@@ -327,6 +317,8 @@ class MediaService:
             if previous is not None and previous.network_summary:
                 media_room.network = NetworkSummary.from_data(previous.network_summary)
             self._media_rooms[session_id] = media_room
+            # An end published while the recorder was being made found no media room.
+            media_room.ended = (await self._rooms.room(session_id)).state is RoomState.ENDED
             self._spawn(self._mix_loop, media_room)
             self._spawn(self._monitor_loop, media_room)
         return media_room
@@ -494,10 +486,10 @@ class MediaService:
                 self._fill_skipped(media_room, media_room.clock.skipped - skipped)
                 media_room.max_lateness_s = max(media_room.max_lateness_s, lateness)
                 media_room.lateness_s.append(lateness)
-                room = await self._rooms.room(media_room.session_id)
-                if room.state is RoomState.ENDED:
+                if media_room.ended:
                     ended = True
                     return
+                room = await self._rooms.room(media_room.session_id)
                 self._tick(media_room, room)
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)

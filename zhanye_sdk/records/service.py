@@ -55,9 +55,9 @@ from zhanye_sdk.store.schema import (
     session_participants,
     sessions,
     sop_session_reports,
-    whiteboard_ops,
-    whiteboard_pages,
 )
+from zhanye_sdk.whiteboard.core import DocumentKind
+from zhanye_sdk.whiteboard.records import BoardRecords
 
 __all__ = ["ExportProgress", "RecordConfig", "RecordService", "qa_report_from_json"]
 
@@ -131,9 +131,16 @@ class RecordService:
     """Session records (会话记录) as each role may see them."""
 
     def __init__(
-        self, platform: Platform, rooms: RoomService, config: RecordConfig | None = None
+        self,
+        platform: Platform,
+        rooms: RoomService,
+        config: RecordConfig | None = None,
+        *,
+        boards: BoardRecords | None = None,
     ) -> None:
         self._db = platform.database
+        #: The whiteboard's typed record queries (shared documents, annotated pages).
+        self._boards = boards or BoardRecords(platform.database)
         self._clock = platform.clock
         self._rooms = rooms
         self.config = config or RecordConfig()
@@ -211,26 +218,6 @@ class RecordService:
                     .order_by(cobrowse_shares.c.started_ms)
                 )
             ).all()
-            board_shares = (
-                await conn.execute(
-                    sa.select(whiteboard_ops.c.data)
-                    .where(whiteboard_ops.c.session_id == session_id)
-                    .where(whiteboard_ops.c.type == "share.open")
-                    .order_by(whiteboard_ops.c.seq)
-                )
-            ).all()
-            annotated = (
-                await conn.execute(
-                    sa.select(
-                        whiteboard_pages.c.document,
-                        whiteboard_pages.c.name,
-                        whiteboard_pages.c.page,
-                        whiteboard_pages.c.strokes,
-                    )
-                    .where(whiteboard_pages.c.session_id == session_id)
-                    .order_by(whiteboard_pages.c.document, whiteboard_pages.c.page)
-                )
-            ).all()
             sop = (
                 await conn.execute(
                     sa.select(sop_session_reports).where(
@@ -245,18 +232,16 @@ class RecordService:
                     ).where(session_media.c.session_id == session_id)
                 )
             ).first()
+        board_documents = await self._boards.shared_documents(session_id)
+        annotated = await self._boards.annotated_pages(session_id)
         summary = summary_from_row(row, now)
         started_ms = to_ms(summary.started_at) if summary.started_at is not None else None
         recording_status = media.recording_status if media else None
         shared = [SharedMaterialRecord(kind="link", name=r.name, content=r.url) for r in links]
         # Files, videos and blank boards shared on the whiteboard, once each.
-        documents: dict[str, dict[str, str]] = {}
-        for share in board_shares:
-            document = json.loads(share.data)["document"]
-            documents.setdefault(document["id"], document)
         shared_files = [
-            SharedMaterialRecord(kind=d["kind"], name=d["name"], content=d["source"])
-            for d in documents.values()
+            SharedMaterialRecord(kind=d.kind.value, name=d.name, content=d.source)
+            for d in board_documents
         ]
         durations = {person.participant_id: int(person.duration_ms) for person in people}
         if summary.state is RoomState.LIVE:
@@ -294,7 +279,7 @@ class RecordService:
             participants=participants,
             evaluations=evaluations,
             shared_materials=shared + shared_files,
-            shared_file=any(d["kind"] != "blank" for d in documents.values()),
+            shared_file=any(d.kind is not DocumentKind.BLANK for d in board_documents),
             shared_link=bool(shared),
             sop_steps=[sop_step_from_json(step, started_ms) for step in json.loads(sop.steps)]
             if sop

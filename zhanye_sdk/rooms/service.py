@@ -4,6 +4,11 @@ Every state change goes through ``apply``: under the room's lock the command is 
 to the sans-I/O ``Room``; the events get consecutive sequence numbers and are stored
 with the room's snapshot in one transaction, then published on the bus. A host
 process that restarts reloads rooms from their snapshots and carries on.
+
+After each change is stored and published, its meaning for the session's capabilities is
+published as typed lifecycle events on ``lifecycle`` (``zhanye_sdk.lifecycle``): the
+session started, a participant entered or left, the session ended. Capabilities
+subscribe their ``on_lifecycle`` there; none matches message strings on the bus.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +35,14 @@ from zhanye_sdk.errors import (
     RoomMoved,
 )
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import (
+    Lifecycle,
+    LifecycleEvent,
+    ParticipantEntered,
+    SessionEnded,
+    SessionStarted,
+)
+from zhanye_sdk.lifecycle import ParticipantLeft as ParticipantLeftEvent
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.validation import check_name, normalize_phone
@@ -47,6 +60,7 @@ from zhanye_sdk.rooms.core import (
     ParticipantRole,
     Room,
     RoomEnded,
+    RoomStarted,
     RoomState,
     Terminal,
     Tick,
@@ -167,6 +181,22 @@ def _touched(room: Room, events: list[Event]) -> list[str]:
     return list(touched)
 
 
+def _lifecycle_event(session_id: str, event: Event) -> LifecycleEvent | None:
+    """What a stored room event means for the session's capabilities (``None``: nothing)."""
+    if isinstance(event, RoomStarted):
+        return SessionStarted(session_id, event.at)
+    if isinstance(event, ParticipantJoined):
+        participant = event.participant
+        return ParticipantEntered(
+            session_id, participant.id, participant.role.value, event.at, event.rejoined
+        )
+    if isinstance(event, ParticipantLeft):
+        return ParticipantLeftEvent(session_id, event.participant, event.at)
+    if isinstance(event, RoomEnded):
+        return SessionEnded(session_id, event.reason.value, event.at)
+    return None
+
+
 def _summary(row: Any) -> SessionSummary:
     return SessionSummary(
         id=row.id,
@@ -194,8 +224,11 @@ class RoomService:
         platform: Platform,
         bus: Bus,
         config: SessionConfig | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self._platform = platform
+        #: Where this service publishes each session's lifecycle events.
+        self.lifecycle = lifecycle or Lifecycle()
         self._db = platform.database
         self._clock = platform.clock
         self._bus = bus
@@ -203,7 +236,6 @@ class RoomService:
         self._rooms: dict[str, Room] = {}
         self._fences: dict[str, int] = {}
         self._locks: dict[str, anyio.Lock] = {}
-        self._ended_hooks: list[Callable[[str], Awaitable[None]]] = []
         self._tokens: RoomTokens | None = None
         self._join_buckets: dict[str, TokenBucket] = {}
         self._code_lookups = LookupLimiter()
@@ -735,18 +767,11 @@ class RoomService:
                 raise
         for message in messages:
             await self._bus.publish(session_id, message)
-        if any(isinstance(e, RoomEnded) for e in events):
-            for hook in list(self._ended_hooks):
-                try:
-                    await hook(session_id)
-                except Exception:  # one capability's clean-up never blocks the others'
-                    _log.exception("a room-ended hook failed for session %s", session_id)
+        for event in events:
+            lifecycle = _lifecycle_event(session_id, event)
+            if lifecycle is not None:
+                await self.lifecycle.publish(lifecycle)
         return messages
-
-    def on_ended(self, hook: Callable[[str], Awaitable[None]]) -> None:
-        """Call ``hook(session_id)`` when a room ends (any reason), after its end is
-        stored and published: capabilities close what they hold for the session."""
-        self._ended_hooks.append(hook)
 
     def adopt(self, session_id: str, fence: int) -> None:
         """Write the room under ``fence`` from now on (scale-out: this process claimed

@@ -21,23 +21,22 @@ published on the session's *staff channel* (``staff_channel``), which the signal
 endpoint forwards to the host's connections only: a customer never receives a card, the
 checklist or a quality alert.
 
-While ``run`` runs (in the host's task group), every started session is watched on the
-room's bus channel, subscribed before the board's snapshot is read so nothing falls in
-between: the whiteboard's ``document_shared`` / ``page_turned`` / ``document_closed``
-effects move the assistant to the shared material and page without any message from the
-page, and ``room.ended`` writes the record exactly as ``sop.finish`` does (and publishes
-``sop.summary``). A document whose material name has a scripted transcript in the
-configuration (the demo) starts a ``TranscriptSchedule`` when shared; a timer task asks
-it what is due on the platform's clock and feeds the assistant.
+The service reacts to the session's lifecycle (``on_lifecycle``, subscribed to the
+room's ``Lifecycle``): ``ShareChanged`` from the whiteboard moves the assistant to the
+shared material and page without any message from the page, and ``SessionEnded`` writes
+the record exactly as ``sop.finish`` does (and publishes ``sop.summary``). A document
+whose material name has a scripted transcript in the configuration (the demo) starts a
+``TranscriptSchedule`` when shared; a task in ``run`` asks it what is due on the
+platform's clock and feeds the assistant.
 
 Nothing is lost on a restart: every input of a session's assistant (a template start with
 the library it loaded, what is shown, each segment; see ``sop.inputs``) is stored in
 ``sop_assist_inputs`` under the session's lock before it is applied, numbered in order.
-A new process replays them into a fresh ``SessionAssist``: ``run`` does so for every
-session with stored inputs when it starts (watching a live room's board and end again;
-writing the record of a room that ended meanwhile), and ``sop.start`` does so for its
-session. Writing the record deletes the inputs in the same transaction. A scripted
-transcript that was playing does not resume after a restart.
+A new process replays them into a fresh ``SessionAssist``: ``recover`` does so for every
+session with stored inputs (catching up with what a live room's board shows; writing the
+record of a room that ended meanwhile), and ``sop.start`` does so for its session.
+Writing the record deletes the inputs in the same transaction. A scripted transcript
+that was playing does not resume after a restart.
 
 The service is split by job: this module routes the area's messages and runs the
 operations; ``sop.messages`` reads the messages, ``sop.live_store`` stores and replays the
@@ -61,6 +60,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded, ShareChanged
 from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState
@@ -80,7 +80,7 @@ from zhanye_sdk.sop.listening import hear_room, hotwords, listen_to
 from zhanye_sdk.sop.live_session import ROLES, LiveSession
 from zhanye_sdk.sop.live_store import AssistStore
 from zhanye_sdk.sop.matcher import TranscriptSegment
-from zhanye_sdk.sop.messages import event_message, read_page, read_segment, read_template
+from zhanye_sdk.sop.messages import READERS, PageForm, SegmentForm, StartForm, event_message
 from zhanye_sdk.sop.models import Flow
 from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
 from zhanye_sdk.sop.summary import summary_json
@@ -166,31 +166,61 @@ class SopLiveService:
         return live.assist.progress() if live else None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Watch started sessions (shares, room end) and feed scripted transcripts.
+        """Hear the rooms' speech and play scripted transcripts, until cancelled.
 
-        Run it in the host's task group; without it the assistant follows only what the
-        host's page says. It first restores every session whose assistant was started
-        before the host process restarted: a room still live is watched again, a room
-        that ended meanwhile gets its SOP record written.
+        Run it in the host's task group, after ``recover``; without it the assistant
+        hears only what the host's page sends.
         """
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
             try:
-                for session_id in await self._store.sessions():
-                    try:
-                        await self._restore(session_id)
-                    except Exception:  # one session's trouble does not stop the others
-                        _log.exception(
-                            "the SOP assistant of session %s was not restored", session_id
-                        )
+                for session_id, live in list(self._sessions.items()):
+                    await self._listen_to_room(session_id, live)
                 task_status.started()
                 await anyio.sleep_forever()
             finally:
                 self._tasks = None
 
+    async def recover(self) -> None:
+        """Bring back every session's assistant a stopped process left, from its stored
+        inputs: a room still live carries on (following what its board shows now), a
+        room that ended meanwhile gets its SOP record written."""
+        for session_id in await self._store.sessions():
+            try:
+                await self._restore(session_id)
+            except Exception:  # one session's trouble does not stop the others
+                _log.exception("the SOP assistant of session %s was not restored", session_id)
+
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """Follow what the board shows (``ShareChanged``) and write the record when the
+        session ends (``SessionEnded``), for sessions whose assistant was started."""
+        if not self._concerns(event.session_id):
+            return  # at once: the change's own caller is not kept waiting
+        if isinstance(event, ShareChanged):
+            await self._follow_share(event)
+        elif isinstance(event, SessionEnded):
+            async with self._lock(event.session_id):
+                started = event.session_id in self._sessions
+            if not started:
+                return
+            # Writing the record waits for the last speech: not the end's caller.
+            if self._tasks is not None:
+                self._tasks.start_soon(self._finish_quietly, event.session_id)
+            else:
+                await self._finish_quietly(event.session_id)
+
+    def _concerns(self, session_id: str) -> bool:
+        """The session's assistant is started, or being started (its lock is held)."""
+        lock = self._locks.get(session_id)
+        return session_id in self._sessions or (lock is not None and lock.locked())
+
+    async def _finish_quietly(self, session_id: str) -> None:
+        with contextlib.suppress(InvalidInput):  # finished meanwhile
+            await self._finish_and_announce(session_id)
+
     async def _restore(self, session_id: str) -> None:
-        """Bring back a session's assistant from its stored inputs: watched again while
-        its room is live, its record written when the room ended meanwhile."""
+        """Bring back a session's assistant from its stored inputs: carried on while its
+        room is live, its record written when the room ended meanwhile."""
         async with self._lock(session_id):
             if session_id in self._sessions:
                 return
@@ -202,8 +232,7 @@ class SopLiveService:
             if not ended:
                 await self._resume(session_id, live, follow_board=True)
                 return
-        with contextlib.suppress(InvalidInput):  # finished meanwhile
-            await self._finish_and_announce(session_id)
+        await self._finish_quietly(session_id)
 
     # ---- the signaling area -------------------------------------------------------------
 
@@ -212,24 +241,20 @@ class SopLiveService:
         try:
             if seat.role is not ParticipantRole.HOST or seat.principal is None:
                 raise PermissionDenied("only the session's host drives the SOP assistant")
-            if message.type == "sop.start":
-                template_id = read_template(message.data)
+            form = READERS.read(message)
+            if isinstance(form, StartForm):
+                template_id = form.template_id or None
                 progress = await self.start(seat.principal, seat.session_id, template_id)
                 return [ServerMessage("sop.checklist", progress, re=message.id)]
             if seat.session_id not in self._sessions:
                 raise InvalidInput("send sop.start first")
-            data = message.data
-            if message.type == "sop.page":
-                material, page = read_page(data)
-                await self.show(seat.session_id, material, page)
-            elif message.type == "sop.segment":
-                segment, role = read_segment(data)
-                await self.receive(seat.session_id, segment, role=role)
-            elif message.type == "sop.finish":
+            if isinstance(form, PageForm):
+                await self.show(seat.session_id, form.material_id or None, form.page)
+            elif isinstance(form, SegmentForm):
+                await self.receive(seat.session_id, form.segment(), role=form.role)
+            else:
                 steps, report = await self.finish(seat.session_id)
                 return [ServerMessage("sop.summary", {"steps": steps, "qa": report}, re=message.id)]
-            else:
-                raise InvalidInput(f"unknown message {message.type!r}")
             return [ServerMessage("ack", {}, re=message.id)]
         except (InvalidInput, PermissionDenied) as exc:
             return [ServerMessage.refusal(exc, message.id)]
@@ -333,8 +358,6 @@ class SopLiveService:
         async with self._lock(session_id):
             if self._sessions.get(session_id) is not live:
                 raise InvalidInput("the SOP assistant of this session was not started")
-            if live.watcher is not None:
-                live.watcher.cancel()
             roles = live.assist.roles
             steps, report = summary_json(
                 live.assist.assistant.summary(),
@@ -396,25 +419,53 @@ class SopLiveService:
         return self._sessions.get(session_id)
 
     async def _resume(self, session_id: str, live: LiveSession, *, follow_board: bool) -> None:
-        """Watch the session's board and room, and hear its audio (the lock is held).
+        """Catch up with what the board shows and hear the room (the lock is held).
 
         ``follow_board``: a restored assistant moves to what the board shows only when
         that differs from what it was last shown; a new one always does.
         """
-        if self._tasks is None:
-            return
-        shown = await self._tasks.start(self._watch, session_id, live)
+        shown = await self._board_shown(session_id)
         if shown is not None and (not follow_board or shown != live.assist.assistant.shown):
             # What is on screen comes with the checklist: these events are not published.
             entry = ScreenShown(shown[0], shown[1], self._now_ms())
             await self._input(session_id, live, entry)
+        await self._listen_to_room(session_id, live)
+
+    async def _board_shown(self, session_id: str) -> tuple[str | None, int | None] | None:
+        """The material and page the session's board shows (``None``: no material)."""
+        if self._whiteboards is None:
+            return None
+        share = await self._whiteboards.shown(session_id)
+        if share.material_id is None:
+            return None
+        return share.material_id, share.page
+
+    async def _listen_to_room(self, session_id: str, live: LiveSession) -> None:
+        """Recognise the room's speech, once ``run`` runs and a recogniser is set."""
         recogniser = self.config.recogniser
-        if recogniser is not None and self._audio is not None:
-            words = hotwords(live.assist.flows, live.assist.scripts)
-            live.speech = RoomSpeech(await anyio.to_thread.run_sync(recogniser, words))
-            self._tasks.start_soon(
-                hear_room, self, self._audio, session_id, live, live.speech, self._role_of
-            )
+        if self._tasks is None or recogniser is None or self._audio is None:
+            return
+        if live.speech is not None:
+            return
+        words = hotwords(live.assist.flows, live.assist.scripts)
+        live.speech = RoomSpeech(await anyio.to_thread.run_sync(recogniser, words))
+        self._tasks.start_soon(
+            hear_room, self, self._audio, session_id, live, live.speech, self._role_of
+        )
+
+    async def _follow_share(self, share: ShareChanged) -> None:
+        """The board shows another material or page: the assistant follows it."""
+        session_id = share.session_id
+        async with self._lock(session_id):
+            live = self._sessions.get(session_id)
+            if live is None:
+                return
+            entry = ScreenShown(share.material_id, share.page, self._now_ms())
+            await self._publish(session_id, await self._input(session_id, live, entry))
+            script = self.config.scripted.get(share.name or "") if share.opened else None
+            if script is not None and not live.feeding and not live.spoke:
+                live.feeding = True
+                self._start_script(session_id, live, script)
 
     async def _publish(self, session_id: str, events: Sequence[AssistEvent]) -> None:
         channel = staff_channel(session_id)
@@ -428,83 +479,6 @@ class SopLiveService:
             ServerMessage("sop.summary", {"steps": steps, "qa": report}),
         )
 
-    async def _watch(
-        self,
-        session_id: str,
-        live: LiveSession,
-        *,
-        task_status: TaskStatus[tuple[str | None, int | None] | None],
-    ) -> None:
-        """Follow the board and the room's end; starts with what the board shows now."""
-        with anyio.CancelScope() as scope:
-            live.watcher = scope
-            async with self._bus.subscribe(session_id) as messages:
-                seen = 0
-                shown: tuple[str | None, int | None] | None = None
-                if self._whiteboards is not None:
-                    view = await self._whiteboards.snapshot(session_id)
-                    seen = view.seq
-                    for document in view.documents.values():
-                        if document.source:
-                            live.documents[document.id] = (
-                                document.source,
-                                document.kind.value == "video",
-                            )
-                    if view.current is not None and view.current in live.documents:
-                        material, video = live.documents[view.current]
-                        shown = (material, None if video else view.pages.get(view.current, 1))
-                task_status.started(shown)
-                # A room that ended before the subscription took effect sends nothing more.
-                if await self._room_ended(session_id):
-                    live.watcher = None  # finishing must not cancel this very task
-                    with contextlib.suppress(InvalidInput):
-                        await self._finish_and_announce(session_id)
-                    return
-                async for message in messages:
-                    if self._sessions.get(session_id) is not live:
-                        return
-                    if message.type == "room.ended":
-                        live.watcher = None  # finishing must not cancel this very task
-                        with contextlib.suppress(InvalidInput):  # finished meanwhile
-                            await self._finish_and_announce(session_id)
-                        return
-                    if message.type == "whiteboard.applied" and message.data.get("seq", 0) > seen:
-                        await self._follow_board(session_id, live, message.data)
-
-    async def _follow_board(self, session_id: str, live: LiveSession, data: dict[str, Any]) -> None:
-        async with self._lock(session_id):
-            if self._sessions.get(session_id) is not live:
-                return
-            for effect in data.get("effects", []):
-                kind = effect.get("kind")
-                shown: tuple[str | None, int | None] | None = None
-                if kind == "document_shared":
-                    document = effect["document"]
-                    if not document.get("source"):
-                        shown = (None, None)
-                    else:
-                        video = document["kind"] == "video"
-                        live.documents[document["id"]] = (document["source"], video)
-                        shown = (document["source"], None if video else int(effect.get("page", 1)))
-                        script = self.config.scripted.get(document.get("name", ""))
-                        if (
-                            script is not None
-                            and not live.feeding
-                            and not live.spoke
-                            and self._tasks is not None
-                        ):
-                            live.feeding = True
-                            self._start_script(session_id, live, script)
-                elif kind == "page_turned":
-                    document_shown = live.documents.get(effect["document"])
-                    if document_shown is not None:
-                        shown = (document_shown[0], int(effect["page"]))
-                elif kind == "document_closed":
-                    shown = (None, None)
-                if shown is not None:
-                    entry = ScreenShown(shown[0], shown[1], self._now_ms())
-                    await self._publish(session_id, await self._input(session_id, live, entry))
-
     async def _role_of(self, session_id: str, participant: str) -> str | None:
         if self._rooms is None:
             return None
@@ -515,6 +489,7 @@ class SopLiveService:
 
     def _start_script(self, session_id: str, live: LiveSession, script: ScriptedTranscript) -> None:
         if self._tasks is None:
+            live.feeding = False
             return
         self._tasks.start_soon(
             partial(

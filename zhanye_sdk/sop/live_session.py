@@ -29,9 +29,6 @@ class LiveSession:
     assist: SessionAssist
     #: Inputs stored so far (the last ``seq`` of ``sop_assist_inputs``).
     seq: int = 0
-    #: Shared documents of the board: document id → (material id, is a video).
-    documents: dict[str, tuple[str, bool]] = attrs.field(factory=dict)
-    watcher: anyio.CancelScope | None = None
     feeding: bool = False
     sources: int = 0
     #: The room's speech while it is being recognised, and when that has drained.

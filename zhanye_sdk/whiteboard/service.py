@@ -17,9 +17,12 @@ participants by ``page_image``, ``video_file``, ``render_png`` and ``export_pdf`
 
 The record: when a session ends, every page that has strokes is rendered to PNG and
 stored with the session (``whiteboard_pages``, marked done in ``whiteboard_records``),
-so an auditor sees what was drawn without a replay (``annotated_pages``). ``run``
-watches the room of every board it loads for ``room.ended`` and, when it starts,
-renders the sessions that ended while no service was running.
+so an auditor sees what was drawn without a replay (``annotated_pages``). The service
+learns of the end from the room's lifecycle (``on_lifecycle``: ``SessionEnded``) and
+renders in ``run``'s task group; ``recover`` renders the sessions that ended while no
+service was running. What the board shows is published as ``ShareChanged`` on the
+room's lifecycle after each op that opens, turns or closes a document (the SOP assistant
+follows it); the record reads the board through ``whiteboard.records.BoardRecords``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from zhanye_sdk.errors import ConflictError, InvalidInput, NotFound, PermissionDenied
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded, ShareChanged
 from zhanye_sdk.materials.kinds import ContentKind
 from zhanye_sdk.materials.storage import digest_of
 from zhanye_sdk.platform.roles import Principal, Role
@@ -54,12 +58,17 @@ from zhanye_sdk.store.schema import (
 from zhanye_sdk.whiteboard.core import (
     MAX_PAGE_SIDE,
     AddStroke,
+    Applied,
     Board,
     BoardView,
+    DocumentClosed,
     DocumentKind,
+    DocumentShared,
     OpRejected,
+    PageTurned,
     SharedDocument,
 )
+from zhanye_sdk.whiteboard.records import AnnotatedPage, BoardRecords
 from zhanye_sdk.whiteboard.render import pdf_bytes, png_bytes, render_page
 from zhanye_sdk.whiteboard.wire import (
     OP_TYPES,
@@ -78,19 +87,6 @@ MAX_ZOOM = 8000  # in 1/1000
 RECORD_WIDTH = 1920
 
 _log = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class AnnotatedPage:
-    """A page that had strokes when the session ended, as stored with its record."""
-
-    document: str
-    name: str
-    page: int
-    width: int
-    height: int
-    strokes: int
-    sha256: str
 
 
 @attrs.frozen
@@ -143,6 +139,38 @@ def _view_form(data: Any) -> _View:
     return _View(data["document"], data["page"], data["zoom"], data["x"], data["y"])
 
 
+def _share_of(
+    session_id: str, document: SharedDocument, page: int, at_ms: int, opened: bool
+) -> ShareChanged:
+    if document.kind is DocumentKind.BLANK or not document.source:
+        return ShareChanged(session_id, document.kind.value, None, at_ms, opened=opened)
+    video = document.kind is DocumentKind.VIDEO
+    return ShareChanged(
+        session_id,
+        document.kind.value,
+        document.source,
+        at_ms,
+        page=None if video else page,
+        name=document.name,
+        opened=opened,
+    )
+
+
+def _share_changes(session_id: str, board: Board, applied: Applied) -> list[ShareChanged]:
+    """What an applied op changed in what the board shows."""
+    out: list[ShareChanged] = []
+    for effect in applied.effects:
+        if isinstance(effect, DocumentShared):
+            out.append(_share_of(session_id, effect.document, effect.page, applied.at_ms, True))
+        elif isinstance(effect, PageTurned):
+            document = board.snapshot().documents.get(effect.document)
+            if document is not None:
+                out.append(_share_of(session_id, document, effect.page, applied.at_ms, False))
+        elif isinstance(effect, DocumentClosed):
+            out.append(ShareChanged(session_id, None, None, applied.at_ms))
+    return out
+
+
 class WhiteboardService:
     """The whiteboards and shared documents of sessions."""
 
@@ -155,7 +183,8 @@ class WhiteboardService:
         self._views: dict[str, dict[str, _View]] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
-        self._watched: set[str] = set()
+        #: The typed record queries (shared documents, annotated pages).
+        self.records = BoardRecords(platform.database)
 
     # ---- the board of a session ----------------------------------------------------------
 
@@ -175,9 +204,6 @@ class WhiteboardService:
                 op_id, op = op_from_message(row.type, json.loads(row.data), row.author)
                 board.apply(op, row.author, int(row.at_ms), op_id)
         self._boards[session_id] = board
-        if self._tasks is not None and session_id not in self._watched:
-            self._watched.add(session_id)
-            self._tasks.start_soon(self._watch, session_id)
         return board
 
     async def snapshot(self, session_id: str) -> BoardView:
@@ -231,6 +257,7 @@ class WhiteboardService:
         at = self._rooms.now_ms()
         messages: list[ServerMessage] = []
         rows: list[dict[str, Any]] = []
+        shares: list[ShareChanged] = []
         refused: InvalidInput | None = None
         async with self._lock(seat.session_id):
             board = await self._board(seat.session_id)
@@ -243,6 +270,7 @@ class WhiteboardService:
                     break
                 message = ServerMessage("whiteboard.applied", applied_data(applied))
                 messages.append(message)
+                shares += _share_changes(seat.session_id, board, applied)
                 rows.append(
                     {
                         "session_id": seat.session_id,
@@ -265,9 +293,24 @@ class WhiteboardService:
                     raise
                 for message in messages:
                     await self._bus.publish(seat.session_id, message)
+        # Outside the board's lock: a subscriber may ask the board what it shows.
+        for share in shares:
+            await self._rooms.lifecycle.publish(share)
         if refused is not None:
             raise refused
         return messages
+
+    async def shown(self, session_id: str) -> ShareChanged:
+        """What the session's board shows now, as the ``ShareChanged`` that led there
+        (``kind`` None: nothing is shared)."""
+        async with self._lock(session_id):
+            board = await self._board(session_id)
+            view = board.snapshot()
+        document = view.documents.get(view.current) if view.current is not None else None
+        if document is None:
+            return ShareChanged(session_id, None, None, self._rooms.now_ms())
+        page = view.pages.get(document.id, 1)
+        return _share_of(session_id, document, page, self._rooms.now_ms(), False)
 
     async def _resolve_share(self, seat: Seat, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
@@ -489,21 +532,44 @@ class WhiteboardService:
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Render each session's annotated pages when it ends, until cancelled.
-
-        First renders the sessions that ended with strokes while no service ran; then
-        watches the room of every board this service loads.
-        """
+        """Render ended sessions' annotated pages in the background, until cancelled."""
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
                 task_status.started()
-                for session_id in await self._unrendered():
-                    await self._finalise_quietly(session_id)
                 await anyio.sleep_forever()
         finally:
             self._tasks = None
-            self._watched.clear()
+
+    async def recover(self) -> None:
+        """Render the sessions that ended with a board while no service ran."""
+        for session_id in await self._unrendered():
+            await self._finalise_quietly(session_id)
+
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """A session with a board ended: render its annotated pages (in ``run``'s task
+        group when it runs, so the end itself does not wait for the pictures)."""
+        if not isinstance(event, SessionEnded):
+            return
+        if self._tasks is not None:
+            self._tasks.start_soon(self._finalise_board, event.session_id)
+        else:
+            await self._finalise_board(event.session_id)
+
+    async def _finalise_board(self, session_id: str) -> None:
+        if await self._has_board(session_id):
+            await self._finalise_quietly(session_id)
+
+    async def _has_board(self, session_id: str) -> bool:
+        if session_id in self._boards:
+            return True
+        async with self._db.connect() as conn:
+            found = await conn.execute(
+                sa.select(whiteboard_ops.c.seq)
+                .where(whiteboard_ops.c.session_id == session_id)
+                .limit(1)
+            )
+            return found.first() is not None
 
     async def _unrendered(self) -> list[str]:
         """Ended sessions with a whiteboard whose pages were never rendered."""
@@ -517,30 +583,6 @@ class WhiteboardService:
                 )
             )
             return [r.id for r in rows]
-
-    async def _watch(self, session_id: str) -> None:
-        # Subscribe first, then look: an end between the two is still seen. A subscriber
-        # the bus dropped for falling behind subscribes again.
-        try:
-            while not await self._ended_while_subscribed(session_id):
-                pass
-            await self.finalise(session_id)
-        except Exception:
-            # A watcher never takes the service down: the record misses its pictures,
-            # and the next start renders them (``_unrendered``).
-            _log.exception("rendering the annotated pages of session %s failed", session_id)
-        finally:
-            self._watched.discard(session_id)
-
-    async def _ended_while_subscribed(self, session_id: str) -> bool:
-        """Wait on the room's channel for its end; False if the bus dropped us first."""
-        async with self._bus.subscribe(session_id) as events:
-            if (await self._rooms.room(session_id)).state is RoomState.ENDED:
-                return True
-            async for message in events:
-                if message.type == "room.ended":
-                    return True
-        return False
 
     async def _finalise_quietly(self, session_id: str) -> None:
         try:
@@ -615,26 +657,7 @@ class WhiteboardService:
 
     async def annotated_pages(self, session_id: str) -> list[AnnotatedPage]:
         """The annotated pages stored with the session's record (empty before its end)."""
-        p = whiteboard_pages
-        async with self._db.connect() as conn:
-            rows = await conn.execute(
-                sa.select(p.c.document, p.c.name, p.c.page, p.c.width, p.c.height)
-                .add_columns(p.c.strokes, p.c.sha256)
-                .where(p.c.session_id == session_id)
-                .order_by(p.c.document, p.c.page)
-            )
-            return [
-                AnnotatedPage(
-                    r.document,
-                    r.name,
-                    int(r.page),
-                    int(r.width),
-                    int(r.height),
-                    int(r.strokes),
-                    r.sha256,
-                )
-                for r in rows
-            ]
+        return await self.records.annotated_pages(session_id)
 
     async def annotated_png(self, session_id: str, document_id: str, page: int) -> bytes:
         """One stored annotated page's PNG.
