@@ -100,7 +100,7 @@ def structure(data: object, kind: type[T]) -> T:
         raise InvalidInput(
             f"invalid {kind.__name__}: {problems}", zh=f"提交的内容有误，请检查后重试（{problems}）"
         ) from exc
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidInput(
             f"invalid {kind.__name__}: {exc}", zh=f"提交的内容有误，请检查后重试（{exc}）"
         ) from exc

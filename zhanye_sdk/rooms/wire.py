@@ -10,7 +10,6 @@ from typing import Any
 
 import attrs
 
-from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.rooms.core import (
     AudioChanged,
     Command,
@@ -34,36 +33,55 @@ from zhanye_sdk.rooms.core import (
     VideoChanged,
 )
 from zhanye_sdk.signaling.envelope import ClientMessage
-from zhanye_sdk.wire import structure, unstructure
+from zhanye_sdk.signaling.readers import Empty, Readers
+from zhanye_sdk.wire import unstructure
 
-__all__ = ["command_from_message", "event_message"]
+__all__ = ["READERS", "command_from_message", "event_message"]
 
 
 @attrs.frozen
-class _Control:
+class ControlForm:
+    """``room.set_audio`` / ``room.set_video``: turn a participant's device on or off."""
+
     target: str
     on: bool
 
 
 @attrs.frozen
-class _Allowed:
+class AllowedForm:
+    """``room.set_self_unmute``: whether customers may unmute themselves."""
+
     allowed: bool
 
 
 @attrs.frozen
-class _Target:
+class TargetForm:
+    """``room.set_main_view``: whom everyone sees large."""
+
     target: str
 
 
 @attrs.frozen
-class _Evaluation:
+class EvaluationForm:
+    """``room.evaluate``: a customer's score 1–5 and comment."""
+
     score: int
     comment: str = ""
 
 
-@attrs.frozen
-class _Empty:
-    pass
+#: The ``room`` area's reader table.
+READERS = Readers(
+    "room",
+    {
+        "room.set_audio": ControlForm,
+        "room.set_video": ControlForm,
+        "room.set_self_unmute": AllowedForm,
+        "room.set_main_view": TargetForm,
+        "room.end": Empty,
+        "room.leave": Empty,
+        "room.evaluate": EvaluationForm,
+    },
+)
 
 
 def command_from_message(message: ClientMessage, participant: str, at: int) -> Command:
@@ -72,30 +90,20 @@ def command_from_message(message: ClientMessage, participant: str, at: int) -> C
     Raises:
         InvalidInput: unknown type, or fields missing, extra or of the wrong type.
     """
+    form = READERS.read(message)
     kind = message.type
-    if kind in ("room.set_audio", "room.set_video"):
-        control = structure(message.data, _Control)
+    if isinstance(form, ControlForm):
         cls = SetAudio if kind == "room.set_audio" else SetVideo
-        return cls(participant, control.target, control.on, at)
-    if kind == "room.set_self_unmute":
-        allowed = structure(message.data, _Allowed).allowed
-        if type(allowed) is not bool:
-            raise InvalidInput("allowed must be true or false")
-        return SetSelfUnmute(participant, allowed, at)
-    if kind == "room.set_main_view":
-        return SetMainView(participant, structure(message.data, _Target).target, at)
+        return cls(participant, form.target, form.on, at)
+    if isinstance(form, AllowedForm):
+        return SetSelfUnmute(participant, form.allowed, at)
+    if isinstance(form, TargetForm):
+        return SetMainView(participant, form.target, at)
+    if isinstance(form, EvaluationForm):
+        return Evaluate(participant, form.score, form.comment, at)
     if kind == "room.end":
-        structure(message.data, _Empty)
         return End(participant, EndReason.STAFF_ENDED, at)
-    if kind == "room.leave":
-        structure(message.data, _Empty)
-        return Leave(participant, at)
-    if kind == "room.evaluate":
-        evaluation = structure(message.data, _Evaluation)
-        if type(evaluation.score) is not int:
-            raise InvalidInput("score must be a whole number 1–5")
-        return Evaluate(participant, evaluation.score, evaluation.comment, at)
-    raise InvalidInput(f"unknown room message type {kind!r}")
+    return Leave(participant, at)
 
 
 _EVENT_TYPES: dict[type, str] = {

@@ -56,8 +56,6 @@ from zhanye_sdk.store.schema import (
     whiteboard_records,
 )
 from zhanye_sdk.whiteboard.core import (
-    MAX_PAGE_SIDE,
-    AddStroke,
     Applied,
     Board,
     BoardView,
@@ -72,17 +70,21 @@ from zhanye_sdk.whiteboard.records import AnnotatedPage, BoardRecords
 from zhanye_sdk.whiteboard.render import pdf_bytes, png_bytes, render_page
 from zhanye_sdk.whiteboard.wire import (
     OP_TYPES,
+    TRANSIENT_READERS,
+    InkForm,
+    ShareOpenForm,
+    ViewForm,
     applied_data,
     op_from_message,
     stroke_data,
     view_data,
 )
+from zhanye_sdk.wire import structure
 
 __all__ = ["AnnotatedPage", "BoardEvent", "MediaFile", "WhiteboardService"]
 
 BLANK_PAGE = (1280, 720)
 MAX_BLANK_PAGES = 20
-MAX_ZOOM = 8000  # in 1/1000
 #: Widest annotated page stored with a record (wider pages are scaled down).
 RECORD_WIDTH = 1920
 
@@ -108,35 +110,6 @@ class MediaFile:
     content_type: str
     path: Path | None = None
     data: bytes = b""
-
-
-@attrs.frozen
-class _View:
-    document: str
-    page: int
-    zoom: int
-    x: int
-    y: int
-
-
-def _view_form(data: Any) -> _View:
-    if not isinstance(data, dict) or set(data) != {"document", "page", "zoom", "x", "y"}:
-        raise InvalidInput("a view is {document, page, zoom, x, y}")
-    problems = []
-    if not isinstance(data["document"], str) or not 0 < len(data["document"]) <= 64:
-        problems.append("document must be a document id")
-    for name, lo, hi in (
-        ("page", 1, 10_000),
-        ("zoom", 100, MAX_ZOOM),
-        ("x", -4 * MAX_PAGE_SIDE, 4 * MAX_PAGE_SIDE),
-        ("y", -4 * MAX_PAGE_SIDE, 4 * MAX_PAGE_SIDE),
-    ):
-        value = data[name]
-        if type(value) is not int or not lo <= value <= hi:
-            problems.append(f"{name} must be a whole number in {lo}..{hi}")
-    if problems:
-        raise InvalidInput("view: " + "; ".join(problems))
-    return _View(data["document"], data["page"], data["zoom"], data["x"], data["y"])
 
 
 def _share_of(
@@ -180,7 +153,7 @@ class WhiteboardService:
         self._rooms = rooms
         self._bus = bus
         self._boards: dict[str, Board] = {}
-        self._views: dict[str, dict[str, _View]] = {}
+        self._views: dict[str, dict[str, ViewForm]] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
         #: The typed record queries (shared documents, annotated pages).
@@ -313,33 +286,29 @@ class WhiteboardService:
         return _share_of(session_id, document, page, self._rooms.now_ms(), False)
 
     async def _resolve_share(self, seat: Seat, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
-            raise InvalidInput("share.open needs {op_id, kind: file | video | blank, …}")
-        extra = set(data) - {"op_id", "kind", "source", "pages"}
-        if extra:
-            raise InvalidInput(f"share.open: unknown fields {sorted(extra)}")
-        kind = data["kind"]
+        form = structure(data, ShareOpenForm)
+        kind = form.kind
         if kind == DocumentKind.BLANK.value:
-            pages = data.get("pages", 1)
-            if type(pages) is not int or not 1 <= pages <= MAX_BLANK_PAGES:
+            blank_pages = 1 if form.pages is None else form.pages
+            if not 1 <= blank_pages <= MAX_BLANK_PAGES:
                 raise InvalidInput(
                     f"a blank board has 1..{MAX_BLANK_PAGES} pages",
                     zh=f"空白白板须为 1–{MAX_BLANK_PAGES} 页",
                 )
             document = {
-                "id": f"blank-{pages}",
+                "id": f"blank-{blank_pages}",
                 "kind": kind,
                 "name": "白板",
-                "pages": [list(BLANK_PAGE)] * pages,
+                "pages": [list(BLANK_PAGE)] * blank_pages,
                 "source": "",
             }
-            return {"op_id": data.get("op_id"), "document": document}
+            return {"op_id": form.op_id, "document": document}
         if kind not in (DocumentKind.FILE.value, DocumentKind.VIDEO.value):
             raise InvalidInput(
                 f"share kind must be file, video or blank, got {kind!r}",
                 zh="请选择共享文件、视频或空白白板",
             )
-        source = data.get("source")
+        source = form.source
         if not isinstance(source, str) or not 0 < len(source) <= 32:
             raise InvalidInput(
                 "share.open of a material needs its id as source", zh="请先选择要共享的资源"
@@ -367,7 +336,7 @@ class WhiteboardService:
             "pages": sizes,
             "source": source,
         }
-        return {"op_id": data.get("op_id"), "document": document}
+        return {"op_id": form.op_id, "document": document}
 
     async def _principal(self, account_id: str) -> Principal:
         """The staff member behind a seat (authenticated when the seat was made)."""
@@ -384,7 +353,20 @@ class WhiteboardService:
     async def handle(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         """The ``AreaHandler`` for ``whiteboard`` and ``share`` messages."""
         try:
-            if message.type == "whiteboard.sync":
+            if message.type in TRANSIENT_READERS.forms:
+                form = TRANSIENT_READERS.read(message)
+                if isinstance(form, InkForm):
+                    return await self._relay_ink(seat, form, message.id)
+                if isinstance(form, ViewForm):
+                    self._views.setdefault(seat.session_id, {})[seat.participant_id] = form
+                    await self._bus.publish(
+                        seat.session_id,
+                        ServerMessage(
+                            "whiteboard.view",
+                            {"author": seat.participant_id, **attrs.asdict(form)},
+                        ),
+                    )
+                    return [ServerMessage("ack", {}, re=message.id)]
                 view = await self.snapshot(seat.session_id)
                 data = view_data(view)
                 data["now_ms"] = self._rooms.now_ms()
@@ -393,19 +375,6 @@ class WhiteboardService:
                     for author, v in self._views.get(seat.session_id, {}).items()
                 }
                 return [ServerMessage("whiteboard.snapshot", data, re=message.id)]
-            if message.type == "whiteboard.ink":
-                return await self._relay_ink(seat, message)
-            if message.type == "whiteboard.view":
-                view_form = _view_form(message.data)
-                self._views.setdefault(seat.session_id, {})[seat.participant_id] = view_form
-                await self._bus.publish(
-                    seat.session_id,
-                    ServerMessage(
-                        "whiteboard.view",
-                        {"author": seat.participant_id, **attrs.asdict(view_form)},
-                    ),
-                )
-                return [ServerMessage("ack", {}, re=message.id)]
             if message.type not in OP_TYPES:
                 raise InvalidInput(f"unknown message {message.type!r}")
             seq, _ = await self.apply(seat, message.type, message.data)
@@ -413,21 +382,13 @@ class WhiteboardService:
         except OpRejected as exc:
             return [ServerMessage.error(exc.code, str(exc), message.id, zh=exc.zh)]
 
-    async def _relay_ink(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
-        data = message.data
-        if set(data) != {"stroke"}:
-            raise InvalidInput("whiteboard.ink carries {stroke}")
-        _, op = op_from_message(
-            "whiteboard.stroke", {"op_id": "ink", "stroke": data["stroke"]}, seat.participant_id
-        )
-        assert isinstance(op, AddStroke)
+    async def _relay_ink(self, seat: Seat, form: InkForm, re: str | None) -> list[ServerMessage]:
+        stroke = form.stroke_by(seat.participant_id)
         await self._bus.publish(
             seat.session_id,
-            ServerMessage(
-                "whiteboard.ink", {"author": seat.participant_id, **stroke_data(op.stroke)}
-            ),
+            ServerMessage("whiteboard.ink", {"author": seat.participant_id, **stroke_data(stroke)}),
         )
-        return [ServerMessage("ack", {}, re=message.id)]
+        return [ServerMessage("ack", {}, re=re)]
 
     # ---- files and pictures -------------------------------------------------------------------
 

@@ -31,7 +31,9 @@ from typing import Any
 import attrs
 
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.signaling.readers import Empty, Readers, text_of, whole_number_in
 from zhanye_sdk.whiteboard.core import (
+    MAX_PAGE_SIDE,
     AddStroke,
     Applied,
     BoardView,
@@ -64,9 +66,17 @@ from zhanye_sdk.whiteboard.core import (
 )
 from zhanye_sdk.wire import structure
 
+#: Deepest zoom of a participant's view, in 1/1000.
+MAX_ZOOM = 8000
+
 __all__ = [
+    "MAX_ZOOM",
     "OP_TYPES",
+    "TRANSIENT_READERS",
     "TRANSIENT_TYPES",
+    "InkForm",
+    "ShareOpenForm",
+    "ViewForm",
     "applied_data",
     "applied_from_data",
     "op_from_message",
@@ -210,6 +220,48 @@ def _presenter_op(data: Any, _: str) -> tuple[str, Op]:
     m = structure(data, _PresenterMessage)
     return m.op_id, SetPresenter(m.participant)
 
+
+@attrs.frozen
+class InkForm:
+    """``whiteboard.ink``: a stroke being drawn, relayed live and never stored."""
+
+    stroke: _StrokeForm
+
+    def stroke_by(self, author: str) -> Stroke:
+        """The stroke drawn by ``author``, checked as a stored stroke is.
+
+        Raises:
+            InvalidInput: the stroke does not fit the board's rules.
+        """
+        return _stroke(self.stroke, author)
+
+
+@attrs.frozen
+class ViewForm:
+    """``whiteboard.view``: where a participant looks (document, page, zoom and offset)."""
+
+    document: str = attrs.field(validator=text_of(64))
+    page: int = attrs.field(validator=whole_number_in(1, 10_000))
+    zoom: int = attrs.field(validator=whole_number_in(100, MAX_ZOOM))
+    x: int = attrs.field(validator=whole_number_in(-4 * MAX_PAGE_SIDE, 4 * MAX_PAGE_SIDE))
+    y: int = attrs.field(validator=whole_number_in(-4 * MAX_PAGE_SIDE, 4 * MAX_PAGE_SIDE))
+
+
+@attrs.frozen
+class ShareOpenForm:
+    """``share.open`` as a client sends it: a material (``file`` / ``video``, by id) or a
+    blank board of ``pages`` pages; the service fills in the document."""
+
+    kind: str = attrs.field(validator=text_of(16))
+    op_id: str | None = attrs.field(default=None, validator=text_of(64))
+    source: str | None = None
+    pages: int | None = None
+
+
+#: The whiteboard's messages that carry no op: what each is read into.
+TRANSIENT_READERS = Readers(
+    "whiteboard", {"whiteboard.sync": Empty, "whiteboard.ink": InkForm, "whiteboard.view": ViewForm}
+)
 
 #: Message types that carry a sequenced op, and how each is read.
 OP_TYPES = {
