@@ -20,7 +20,6 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hosts.web.server import build_app
 from zhanye_sdk.cobrowse.messages import READERS as COBROWSE
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.messages import READERS as MEDIA
@@ -34,7 +33,7 @@ from zhanye_sdk.wire import structure
 
 from .live_session import Peer, open_live_session
 from .platform_world import World, build_world
-from .webhost import free_port
+from .webhost import build_app, free_port
 
 TABLES: tuple[Readers, ...] = (ROOM, MEDIA, COBROWSE, SOP, TRANSIENT_READERS)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from hosts.web.server import COBROWSE, MEDIA, ROOMS, SOP_LIVE, WHITEBOARDS
 from zhanye_sdk import Platform
 from zhanye_sdk.media.records import RecordingStatus
 from zhanye_sdk.platform import PlatformConfig
@@ -31,6 +30,7 @@ from .media_world import BASE, MediaHost, serve, start_session
 from .platform_world import build_world
 from .sop_world import build_sop_library
 from .test_media_recording import peer, recording_media, wait_for
+from .webhost import DEPLOYMENT
 
 pytestmark = pytest.mark.anyio
 
@@ -56,24 +56,24 @@ async def test_a_new_process_recovers_every_area_and_the_record_is_complete(
             world.p("ca_A"), "百万安心疗", "http://127.0.0.1:9/demo/h5/product.html"
         )
         async with serve(world.platform, media) as app:
-            server = MediaHost(app[BASE], world, app[ROOMS], app[MEDIA])
+            server = MediaHost(app[BASE], world, app[DEPLOYMENT].rooms, app[DEPLOYMENT].media)
             await start_session(server)
             sid = server.session_id
             url_a = await server.customer_url("客户甲")
             async with peer("host", server.host_url) as host, peer("a", url_a) as a:  # type: ignore[attr-defined]
                 await wait_for(lambda: len(host.audio) > 50 and len(a.audio) > 50)
                 await wait_for(lambda: len(server.media.recording_manifest(sid)) >= 2)
-                seat = await app[ROOMS].seat_for_staff(salesperson, sid)
-                live = app[SOP_LIVE]
+                seat = await app[DEPLOYMENT].rooms.seat_for_staff(salesperson, sid)
+                live = app[DEPLOYMENT].sop_live
                 await live.start(salesperson, sid, library.template.id)
-                board = app[WHITEBOARDS]
+                board = app[DEPLOYMENT].whiteboards
                 share = {"op_id": "o1", "kind": "file", "source": library.material_id}
                 await board.apply(seat, "share.open", share)
                 document = f"file-{library.material_id}"
                 stroke = {"op_id": "o2", "stroke": {**STROKE, "document": document}}
                 await board.apply(seat, "whiteboard.stroke", stroke)
                 pushed = ClientMessage("cobrowse.share", {"material_id": link.id}, id="c1")
-                [ack] = await app[COBROWSE].handle(seat, pushed)
+                [ack] = await app[DEPLOYMENT].cobrowse.handle(seat, pushed)
                 assert ack.type == "ack", ack
                 for utterance, text, at, role in (
                     ("u1", "您好，今天介绍一款宝险产品", 0, "salesperson"),
@@ -96,16 +96,16 @@ async def test_a_new_process_recovers_every_area_and_the_record_is_complete(
     try:
         async with serve(platform, media) as app:
             # Serving starts only after every service's recover() returned.
-            records = app[MEDIA].records
+            records = app[DEPLOYMENT].media.records
             assert records is not None
             recording = await records.get(sid)
             assert recording is not None
             assert recording.recording_status is RecordingStatus.READY
             assert len(recording.manifest.entries) >= 2
-            [pushed_log] = await app[COBROWSE].stored_log(sid)
+            [pushed_log] = await app[DEPLOYMENT].cobrowse.stored_log(sid)
             assert pushed_log["name"] == "百万安心疗" and pushed_log["ended_ms"] is not None
 
-            record = await RecordService(platform, app[ROOMS]).get(salesperson, sid)
+            record = await RecordService(platform, app[DEPLOYMENT].rooms).get(salesperson, sid)
             assert {(m.kind, m.content) for m in record.shared_materials} == {
                 ("link", link.url),
                 ("file", library.material_id),
@@ -122,6 +122,6 @@ async def test_a_new_process_recovers_every_area_and_the_record_is_complete(
             assert [v.rule_name for v in record.qa_report.violations] == ["承诺保本"]
             assert record.recording_status == "ready"
             # Nothing is left to recover a second time.
-            assert app[SOP_LIVE].assistant(sid) is None
+            assert app[DEPLOYMENT].sop_live.assistant(sid) is None
     finally:
         await platform.close()

@@ -159,7 +159,7 @@ class Deployment:
         self.platform = platform
         self.bus = config.bus()
         self.lifecycle = Lifecycle()
-        self.rooms = RoomService(platform, self.bus, config.sessions)
+        self.rooms = RoomService(platform, self.bus, config.sessions, self.lifecycle)
         self.signaling = SignalingEndpoint(platform, self.rooms, self.bus, config.signaling)
         self.account_events = AccountEvents(platform, self.signaling.config)
         self._modem: Modem | None = None

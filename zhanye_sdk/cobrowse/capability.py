@@ -8,6 +8,7 @@ from zhanye_sdk.api.cobrowse import CobrowseApi
 from zhanye_sdk.capability import BaseCapability
 from zhanye_sdk.cobrowse.service import CobrowseService
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.signaling.endpoint import AreaHandler
 
@@ -27,3 +28,11 @@ class CobrowseCapability(BaseCapability):
     def signaling_areas(self) -> Mapping[str, AreaHandler]:
         """``cobrowse.*``."""
         return {"cobrowse": self.cobrowse.handle}
+
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """A session ended: its shared page ends with it."""
+        await self.cobrowse.on_lifecycle(event)
+
+    async def recover(self) -> None:
+        """Close the shares a stopped process left open."""
+        await self.cobrowse.recover()

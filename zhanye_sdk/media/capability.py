@@ -15,6 +15,7 @@ from anyio.abc import TaskStatus
 from zhanye_sdk.api.recordings import RecordingApi
 from zhanye_sdk.capability import BaseCapability
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent
 from zhanye_sdk.media.records import MediaRecords
 from zhanye_sdk.media.service import MediaService
 from zhanye_sdk.rooms.service import RoomService
@@ -37,13 +38,17 @@ class MediaCapability(BaseCapability):
         """``media.*``."""
         return {"media": self.media.handle}
 
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """A session ended: its mixing stops and its recording is finished."""
+        await self.media.on_lifecycle(event)
+
     async def recover(self) -> None:
         """Finalise the recordings a stopped process left (no session records meanwhile)."""
-        await self.media.finalise_interrupted()
+        await self.media.recover()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Mixing ticks and track readers; ready once media messages can be served."""
-        await self.media.run(finalise=False, task_status=task_status)
+        await self.media.run(task_status=task_status)
 
 
 class RecordingsCapability(BaseCapability):

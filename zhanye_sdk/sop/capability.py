@@ -10,6 +10,7 @@ from anyio.abc import TaskStatus
 from zhanye_sdk.api.sop import SopApi
 from zhanye_sdk.capability import BaseCapability
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent
 from zhanye_sdk.signaling.endpoint import AreaHandler
 from zhanye_sdk.sop.live import SopLiveService
 
@@ -30,6 +31,14 @@ class SopCapability(BaseCapability):
         """``sop.*``."""
         return {"sop": self.live.handle}
 
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """Follow the board's share and write the SOP record when a session ends."""
+        await self.live.on_lifecycle(event)
+
+    async def recover(self) -> None:
+        """Bring back the assistants a stopped process left (records of ended rooms written)."""
+        await self.live.recover()
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Follow started sessions (restoring those a stop left) until cancelled."""
+        """Hear the rooms and play scripted transcripts until cancelled."""
         await self.live.run(task_status=task_status)

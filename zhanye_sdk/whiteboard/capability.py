@@ -14,6 +14,7 @@ from anyio.abc import TaskStatus
 from zhanye_sdk.api.whiteboard import WhiteboardApi
 from zhanye_sdk.capability import BaseCapability
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.lifecycle import LifecycleEvent
 from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.signaling.endpoint import AreaHandler
 from zhanye_sdk.whiteboard.service import WhiteboardService
@@ -37,6 +38,14 @@ class WhiteboardCapability(BaseCapability):
         """``whiteboard.*`` and ``share.*``."""
         return {"whiteboard": self.whiteboards.handle, "share": self.whiteboards.handle}
 
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """Render a session's annotated pages when it ends."""
+        await self.whiteboards.on_lifecycle(event)
+
+    async def recover(self) -> None:
+        """Render the annotated pages of sessions that ended while no service ran."""
+        await self.whiteboards.recover()
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Render the annotated pages of each session as it ends (and those a stop left)."""
+        """Render ended sessions' annotated pages in the background until cancelled."""
         await self.whiteboards.run(task_status=task_status)
