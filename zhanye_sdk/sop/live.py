@@ -197,7 +197,12 @@ class SopLiveService:
         if not self._concerns(event.session_id):
             return  # at once: the change's own caller is not kept waiting
         if isinstance(event, ShareChanged):
-            await self._follow_share(event)
+            # In order (one task after the other takes the session's lock), and not in the
+            # way of the board op's own answer.
+            if self._tasks is not None:
+                self._tasks.start_soon(self._follow_share_quietly, event)
+            else:
+                await self._follow_share(event)
         elif isinstance(event, SessionEnded):
             async with self._lock(event.session_id):
                 started = event.session_id in self._sessions
@@ -452,6 +457,12 @@ class SopLiveService:
         self._tasks.start_soon(
             hear_room, self, self._audio, session_id, live, live.speech, self._role_of
         )
+
+    async def _follow_share_quietly(self, share: ShareChanged) -> None:
+        try:
+            await self._follow_share(share)
+        except Exception:  # one session's trouble never stops the service
+            _log.exception("the SOP assistant of %s did not follow the board", share.session_id)
 
     async def _follow_share(self, share: ShareChanged) -> None:
         """The board shows another material or page: the assistant follows it."""
