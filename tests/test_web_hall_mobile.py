@@ -1,7 +1,8 @@
 """The salesperson's pages on a 375×812 phone (#19.1–#19.3, manual §5.2–§5.6): the ☰ drawer
-and the login page, the hall with nothing outside the screen, the invitation card, member
-control, enlarging a video (the customer's phone too), the 共享 menu, a shared PDF drawn on with a finger, the product
-push with its confirmation, and the video window and pen toolbar collapsed and dragged."""
+and the login page, the hall with nothing outside the screen (upright or sideways), the
+invitation card, member control, enlarging a video (the customer's phone too), the 共享 menu,
+a shared PDF drawn on with a finger, the product push with its confirmation, and the video
+window and pen toolbar collapsed and dragged."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def phones(browser: Any) -> Iterator[tuple[BrowserContext, BrowserContext]]:
 
 def assert_on_screen(page: Page) -> None:
     assert page.evaluate(OUTSIDE) == []
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
 
 def box(page: Page, selector: str) -> dict[str, float]:
@@ -342,3 +343,27 @@ def test_the_salesperson_shares_draws_and_pushes_a_product_on_a_phone(
     expect(mirror.get_by_role("heading", name=PRODUCT)).to_be_visible()
     wait_for(staff, "() => document.querySelector('#hall').dataset.sharing === 'true'")
     assert_on_screen(staff)
+
+
+def test_a_phone_turned_sideways_keeps_the_phone_hall(browser: Any, host: RunningHost) -> None:
+    context = browser.new_context(
+        viewport={"width": 812, "height": 375}, is_mobile=True, has_touch=True
+    )
+    try:
+        staff = start_on_phone(context, host)
+        # The drawer and the bottom bar, not the desktop's sidebar and side column.
+        expect(staff.locator("nav.sidebar").get_by_role("link", name="会话记录")).to_be_hidden()
+        expect(
+            staff.locator(".hall-actions").get_by_role("button", name="成员 (1)")
+        ).to_be_visible()
+        assert_on_screen(staff)
+        open_share_menu(staff, "共享文件")
+        staff.locator(f'#board-share-dialog li[data-name="{MATERIAL}"]').get_by_role(
+            "button", name="共享"
+        ).tap()
+        expect(staff.locator("#board-panel .board-image")).to_have_attribute(
+            "data-shown", re.compile(r"/1$")
+        )
+        assert_on_screen(staff)
+    finally:
+        context.close()

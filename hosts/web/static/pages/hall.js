@@ -82,7 +82,7 @@ const board = mountBoard(document.querySelector("#board-panel"), client, {
   staff: true,
   onError: boardError,
   // On a phone the pen tools open from their 画笔 button (manual §5.4): the page gets the room.
-  collapsed: matchMedia("(max-width: 640px)").matches,
+  collapsed: matchMedia("(max-width: 640px), (max-height: 500px) and (hover: none)").matches,
 });
 const openShare = boardShareDialog(document.querySelector("#board-share-dialog"), board, {
   listMaterials: async () => (await api("GET", "/api/materials?limit=200")).items,
