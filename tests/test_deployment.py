@@ -15,11 +15,13 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio.abc import TaskStatus
 
 from zhanye_sdk import Deployment, DeploymentConfig
 from zhanye_sdk.api.http import ApiRequest, ApiResponse, DuplicateRoute, Router
 from zhanye_sdk.capability import BaseCapability, Capability
 from zhanye_sdk.deployment import CLOSE_NO_SUCH_SOCKET
+from zhanye_sdk.lifecycle import LifecycleEvent, ParticipantEntered, SessionEnded, SessionStarted
 from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.records.capability import StatsCapability
@@ -114,11 +116,37 @@ def config(tmp_path: Path, platform: PlatformConfig) -> DeploymentConfig:
     )
 
 
+class Observer(BaseCapability):
+    """A capability that only listens: what a new one gets by being in the list."""
+
+    name = "observer"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[LifecycleEvent] = []
+        self.recovered_before_serving = False
+        self.running = False
+
+    async def on_lifecycle(self, event: LifecycleEvent) -> None:
+        self.events.append(event)
+
+    async def recover(self) -> None:
+        self.recovered_before_serving = not self.running
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        self.running = True
+        task_status.started()
+        await anyio.sleep_forever()
+
+
 async def test_a_session_runs_end_to_end_through_the_deployment_alone(
-    tmp_path: Path, fast_config: PlatformConfig
+    tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = await build_world(f"sqlite:///{tmp_path}/deployment.db", fast_config)
     await world.platform.close()  # the deployment opens the database itself
+    observer = Observer()
+    original = Deployment._capabilities
+    monkeypatch.setattr(Deployment, "_capabilities", lambda self: [*original(self), observer])
     async with (
         Deployment.open(config(tmp_path, fast_config)) as deployment,
         anyio.create_task_group() as tasks,
@@ -176,6 +204,12 @@ async def test_a_session_runs_end_to_end_through_the_deployment_alone(
         assert body["summary"]["end_reason"] == "staff_ended"
         people = {p["name"]: p["role"] for p in body["participants"]}
         assert people == {"sp_A1": "host", "王先生": "customer"}
+        # The capability added to the list was recovered, run, and told the session's life.
+        assert observer.recovered_before_serving and observer.running
+        kinds = [type(e) for e in observer.events if e.session_id == sid]
+        assert kinds[0] is SessionStarted and kinds[-1] is SessionEnded, kinds
+        entered = [e for e in observer.events if isinstance(e, ParticipantEntered)]
+        assert {e.participant_id for e in entered} == {login.json()["account"]["id"], customer_id}
         tasks.cancel_scope.cancel()
 
 
