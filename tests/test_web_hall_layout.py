@@ -136,6 +136,12 @@ def test_a_video_tile_enlarges_and_its_shrink_control_puts_it_back(laptop: Page)
     shrink.click()
     expect(tile).not_to_have_class(re.compile(r"\benlarged\b"))
     assert bounds(staff, "#stage .tile >> nth=0")["width"] == pytest.approx(small["width"], abs=2)
+    # A click on the shade around an enlarged tile puts it back too (and reaches nothing under it).
+    tile.click()
+    expect(tile).to_have_class(re.compile(r"\benlarged\b"))
+    staff.mouse.click(LAPTOP["width"] - 20, 30)  # over 退出登录 in the top bar
+    expect(tile).not_to_have_class(re.compile(r"\benlarged\b"))
+    expect(staff.locator("#connection")).to_have_text("已连接")
 
 
 def test_the_script_library_is_browsed_and_searched_beside_the_sop_card(laptop: Page) -> None:

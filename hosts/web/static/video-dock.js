@@ -73,8 +73,20 @@ export function enlargeable(stage) {
     }
     if (!found) enlarged = null; // the person left
     stage.dataset.enlarged = enlarged || "";
+    // The shade behind an enlarged tile: a tap on it puts the tile back too.
+    let backdrop = stage.querySelector(":scope > .tile-backdrop");
+    if (enlarged && !backdrop) {
+      backdrop = document.createElement("div");
+      backdrop.className = "tile-backdrop";
+      stage.append(backdrop);
+    } else if (!enlarged) backdrop?.remove();
   }
   stage.addEventListener("click", (event) => {
+    if (event.target.classList.contains("tile-backdrop")) {
+      enlarged = null;
+      apply();
+      return;
+    }
     const tile = event.target.closest(".tile[data-participant]");
     if (!tile) return;
     if (event.target.closest("[data-action=shrink]")) enlarged = null;
