@@ -77,8 +77,16 @@ def test_a_group_gets_two_customers_and_a_bulk_sms_reaches_both(
     expect(sms.locator("#sms-groups")).to_have_value("老顾客")
     expect(sms.locator("#sms-numbers")).to_have_value("")
     sms.locator("#sms-template").fill("{name}您好，周末会员日全场88折")
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     sms.get_by_role("button", name="发送", exact=True).click()
     kiosk.wait_for_sms(2)
+    assert asked == ["确定发送给 2 位顾客吗？（共 2 条短信）"]
     texts = {s.recipient: s.text or "" for s in kiosk.sim.sent}
     assert set(texts) == {"13800138000", "13900139000"}
     assert "张三您好" in texts["13800138000"] and "李四您好" in texts["13900139000"]

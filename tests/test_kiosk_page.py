@@ -129,11 +129,13 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         page.get_by_role("button", name="预览").click()
         expect(page.locator("#sms-summary")).to_contain_text("共 1 人")
         expect(page.locator("#sms-list")).to_contain_text("张三您好")
+        page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="发送").click()
         expect(page.locator("#toast")).to_contain_text("暂时不能这样做：")
         expect(page.locator("#toast")).to_contain_text("SIM 卡尚未验证，请先连接设备")
         kiosk.registration = Registration(True, quota_per_day=100, signature="小馆")
         sent_before = len(kiosk.sim.sent)
+        page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="发送").click()
         expect(page.locator("#sms-summary")).to_have_text(
             "已提交 1 条，失败 0 条，跳过 0 条（含退订 0）"

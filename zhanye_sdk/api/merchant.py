@@ -38,6 +38,7 @@ from zhanye_sdk.merchant.confirmations import ConfirmationTemplates
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.merchant.runtime import DeskRuntime
+from zhanye_sdk.merchant.sms_library import SmsTemplates
 from zhanye_sdk.merchant.transfer import export_customers, import_customers, template
 from zhanye_sdk.signaling.handshake import handshake_credentials
 from zhanye_sdk.wire import structure, unstructure
@@ -92,6 +93,12 @@ class BillForm:
     phone: str | None = None
     name: str | None = None
     gender: str | None = None
+
+
+@attrs.frozen
+class TemplateForm:
+    name: str
+    text: str
 
 
 @attrs.frozen
@@ -239,6 +246,8 @@ class MerchantApi:
         self.bookings = Bookings(desk, sms_gateway, self.templates)
         #: The cashier (流水录入).
         self.cashier = Cashier(desk)
+        #: The SMS template library (短信模板).
+        self.sms_library = SmsTemplates(desk.db)
         self.router = Router()
         r = self.router.add
         r("GET", "/api/desk/status", self.status)
@@ -260,6 +269,11 @@ class MerchantApi:
         r("POST", "/api/desk/sms/preview", self.sms_preview)
         r("POST", "/api/desk/sms/send", self.sms_send)
         r("GET", "/api/desk/sms/outbox", self.sms_outbox)
+        r("GET", "/api/desk/sms/inbox", self.sms_inbox)
+        r("GET", "/api/desk/sms/templates", self.sms_templates)
+        r("POST", "/api/desk/sms/templates", self.add_sms_template)
+        r("PATCH", "/api/desk/sms/templates/{template_id}", self.edit_sms_template)
+        r("DELETE", "/api/desk/sms/templates/{template_id}", self.delete_sms_template)
         r("POST", "/api/desk/ledger", self.bill)
         r("POST", "/api/desk/ledger/quote", self.quote)
         r("GET", "/api/desk/ledger/report", self.report)
@@ -494,6 +508,37 @@ class MerchantApi:
             form.template, await self._recipients(form), self.registration()
         )
         return ApiResponse.of_json(_json(report))
+
+    async def sms_inbox(self, request: ApiRequest) -> ApiResponse:
+        """Received SMS, newest first (``?customer_id=``: one customer's)."""
+        query = request.query
+        customer_id = self._id(query["customer_id"]) if query.get("customer_id") else None
+        found = await self.desk.inbox.messages(customer_id=customer_id)
+        names: dict[int, str] = {}
+        items = []
+        for message in found:
+            if message.customer_id is not None and message.customer_id not in names:
+                customer = await self.desk.customers.get(message.customer_id)
+                names[message.customer_id] = customer.name or ""
+            items.append({**_json(message), "name": names.get(message.customer_id or 0, "")})
+        return ApiResponse.of_json({"items": items})
+
+    async def sms_templates(self, request: ApiRequest) -> ApiResponse:
+        """The template library (新品通知, 降价优惠, 节日祝福 …)."""
+        return ApiResponse.of_json({"items": _json(await self.sms_library.all())})
+
+    async def add_sms_template(self, request: ApiRequest) -> ApiResponse:
+        form = structure(request.json(), TemplateForm)
+        return ApiResponse.of_json(_json(await self.sms_library.add(form.name, form.text)), 201)
+
+    async def edit_sms_template(self, request: ApiRequest, template_id: str) -> ApiResponse:
+        form = structure(request.json(), TemplateForm)
+        changed = await self.sms_library.update(self._id(template_id), form.name, form.text)
+        return ApiResponse.of_json(_json(changed))
+
+    async def delete_sms_template(self, request: ApiRequest, template_id: str) -> ApiResponse:
+        await self.sms_library.delete(self._id(template_id))
+        return ApiResponse.of_json({"ok": True})
 
     async def sms_outbox(self, request: ApiRequest) -> ApiResponse:
         """How many messages wait, and the newest ones with their fate (``sent``,

@@ -25,11 +25,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.devices.calls import CallAnswered, CallDirection, CallEnded, IncomingCall
+from zhanye_sdk.devices.modem import SmsReceived
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
 from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
+from zhanye_sdk.merchant.inbox import InboxMessage
 from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log, calls
@@ -43,6 +45,7 @@ __all__ = [
     "PopUpClosed",
     "PopUpOpened",
     "PopUpUpdated",
+    "SmsArrived",
     "readable_number",
 ]
 
@@ -140,7 +143,17 @@ class DeskStatus:
     detail: str = ""
 
 
-DeskEvent = PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent | DeskStatus
+@attrs.frozen
+class SmsArrived:
+    """A received SMS, kept in the inbox; ``message.opt_out`` when it was a 退订/TD
+    reply and the number is now on the opt-out list."""
+
+    message: InboxMessage
+    #: The sender as the desk names them (the card's name, or the number).
+    who: str
+
+
+DeskEvent = PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent | DeskStatus | SmsArrived
 
 
 class CallDesk:
@@ -199,9 +212,19 @@ class CallDesk:
             out.append(PopUpUpdated(event.call_id, True))
         elif isinstance(event, CallEnded):
             out.extend(await self._ended(event))
+        elif isinstance(event, SmsReceived):
+            out.append(await self._received(event))
         for item in out:
             await self._emit(item)
         return out
+
+    async def _received(self, event: SmsReceived) -> SmsArrived:
+        message = await self._desk.inbox.receive(event.sms.sender, event.sms.text)
+        who = message.phone
+        if message.customer_id is not None:
+            customer = await self._desk.customers.get(message.customer_id)
+            who = customer.name or message.phone
+        return SmsArrived(message, who)
 
     async def _incoming(self, event: IncomingCall) -> PopUpOpened:
         self._open[event.call_id] = event.number

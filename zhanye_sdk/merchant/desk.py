@@ -13,6 +13,7 @@ from zhanye_sdk.merchant.auto_sms_settings import AutoSmsSettings
 from zhanye_sdk.merchant.book import CustomerBook
 from zhanye_sdk.merchant.calllog import CallLog
 from zhanye_sdk.merchant.groups import CustomerGroups
+from zhanye_sdk.merchant.inbox import SmsInbox
 from zhanye_sdk.merchant.ledger import LedgerEntry, SalesLedger
 from zhanye_sdk.merchant.reservations import ReservationBook
 from zhanye_sdk.merchant.schema import reservations
@@ -60,6 +61,8 @@ class MerchantDesk:
         #: The shop's 挂机短信 and 未接来电回复 settings.
         self.auto_sms = AutoSmsSettings(db)
         self.reservations = ReservationBook(db, clock, self.timezone)
+        #: Received SMS (收件箱); a 退订/TD reply opts the number out.
+        self.inbox = SmsInbox(db, clock, self.customers)
         self.ledger = SalesLedger(db, clock, self.timezone)
 
     @classmethod

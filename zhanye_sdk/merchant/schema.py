@@ -28,11 +28,13 @@ __all__ = [
     "customers",
     "groups",
     "holidays",
+    "inbox",
     "ledger",
     "levels",
     "metadata",
     "reservations",
     "resources",
+    "sms_templates",
 ]
 
 metadata = MetaData()
@@ -148,6 +150,27 @@ ledger = Table(
     Column("guest_phone", String(32)),
     Index("ix_merchant_ledger_at", "at_ms"),
     UniqueConstraint("reservation_id", name="uq_merchant_ledger_reservation"),
+)
+
+inbox = Table(
+    "merchant_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("phone", String(32), nullable=False),
+    Column("customer_id", Integer, ForeignKey("merchant_customers.id")),
+    Column("text", Text, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    # The message was a 退订/TD reply: the number was put on the opt-out list.
+    Column("opt_out", Boolean, nullable=False),
+    Index("ix_merchant_inbox_customer", "customer_id", "received_ms"),
+)
+
+sms_templates = Table(
+    "merchant_sms_templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
 )
 
 auto_sms_log = Table(

@@ -2,6 +2,7 @@
 import { lang, t, translate } from "./messages.js";
 import { installBoard, openBooking } from "./kiosk-board.js";
 import { billItems, installCashier, loadReport } from "./kiosk-cashier.js";
+import { installSms, loadCardInbox, smsArrived } from "./kiosk-sms.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -254,6 +255,8 @@ function connect() {
       if (state.pendingNotes !== null && state.record !== null) saveNotes(state.pendingNotes);
       refreshCalls();
       // It stays open: the desk finishes the notes and closes it (关闭) or saves.
+    } else if (type === "SmsArrived") {
+      smsArrived(data);
     } else if (type === "AutoSmsSent") {
       toast(data.sent ? t("autoSms", { number: data.number }) : t("autoSmsSkipped", { number: data.number, reason: autoSmsText(data.reason, data.detail) }));
       refreshCalls();
@@ -398,6 +401,7 @@ async function editCard(customer) {
   document.querySelector("#card-phone").textContent = customer.phone;
   for (const key of ["name", "gender", "company", "customer_type", "birthday", "notes"]) form.elements[key].value = customer[key] || "";
   await fillCardChoices(form, customer.id);
+  loadCardInbox(customer.id).catch((error) => toast(explain(error)));
   await loadCardCalls();
 }
 
@@ -547,6 +551,9 @@ document.querySelector("#sms-preview").addEventListener("click", async () => {
 
 document.querySelector("#sms-send").addEventListener("click", async () => {
   try {
+    // Nothing goes out before the desk confirms how many people will get it.
+    const planned = await call("POST", "/api/desk/sms/preview", bulkForm());
+    if (!confirm(t("confirmBulk", { n: planned.recipients, parts: planned.parts }))) return;
     const report = await call("POST", "/api/desk/sms/send", bulkForm());
     const optedOut = report.skipped.filter(([, why]) => why === "opted_out").length;
     document.querySelector("#sms-summary").textContent = t("smsReport", {
@@ -1113,6 +1120,7 @@ for (const form of document.querySelectorAll("form.auto-sms")) {
 const helpers = { call, toast, explain, when, clock, zoned, laterLocal, reasonOf, emptyRow, tableRow, actionButton, billItems, token };
 installBoard(helpers);
 installCashier(helpers);
+installSms(helpers);
 // 预订 on a customer's card: a new booking for them on the reservations screen.
 document.querySelector("#card-reserve").addEventListener("click", () => {
   const form = document.querySelector("#card-form");
