@@ -85,6 +85,8 @@ def test_a_group_gets_two_customers_and_a_bulk_sms_reaches_both(
 
     page.once("dialog", accept)
     sms.get_by_role("button", name="发送", exact=True).click()
+    # (An expect lets Playwright answer the confirmation; a plain sleep would not.)
+    expect(sms.locator("#sms-summary")).to_contain_text("已提交 2 条")
     kiosk.wait_for_sms(2)
     assert asked == ["确定发送给 2 位顾客吗？（共 2 条短信）"]
     texts = {s.recipient: s.text or "" for s in kiosk.sim.sent}
