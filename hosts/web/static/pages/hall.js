@@ -65,7 +65,7 @@ const deviceCheck = mountDeviceCheck(devicePanel, {
     media.restart();
   },
 });
-// It can be put away (it stays in the record of the devices the retry button uses).
+// Its × puts it away (a phone needs the room); the session goes on with what was found.
 const dismiss = Object.assign(document.createElement("button"), { type: "button", className: "link device-dismiss", textContent: "×" });
 dismiss.setAttribute("aria-label", t("hall.close"));
 dismiss.addEventListener("click", () => (devicePanel.hidden = true));
