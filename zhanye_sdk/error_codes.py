@@ -23,8 +23,9 @@ code                       status  error class (the first that matches, most spe
 =========================  ======  =====================================================
 
 Codes that belong to one protocol stay there: the envelope's own (``not_json``,
-``bad_envelope`` …), an area's refusals with a reason (``not_presenter``, ``room_full``),
-HTTP's ``not_allowed`` and ``payload_too_large``.
+``bad_envelope`` …), an area's refusals with a reason (an ``AreaRefusal``: its
+``reason`` is the code, e.g. ``not_presenter``, ``masked``), HTTP's ``not_allowed`` and
+``payload_too_large``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import attrs
 
 from zhanye_sdk.errors import (
     AccountDisabled,
+    AreaRefusal,
     AuthenticationFailed,
     ConflictError,
     InvalidInput,
@@ -112,4 +114,7 @@ def describe(exc: ZhanyeError, code: ErrorCode | None = None) -> ErrorReport:
         details["retry_after_s"] = round(exc.retry_after_s)
     elif isinstance(exc, RateLimited):
         details["retry_after_s"] = max(1, round(exc.retry_after_s))
+    if isinstance(exc, AreaRefusal) and code is None:
+        # An area's reasoned refusal: its reason is the code, the status the table's.
+        return ErrorReport(exc.reason, found.status, str(exc), exc.zh, dict(exc.details))
     return ErrorReport(found.code, found.status, str(exc), exc.zh, details)

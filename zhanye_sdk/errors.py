@@ -7,6 +7,7 @@ from datetime import datetime
 
 __all__ = [
     "AccountDisabled",
+    "AreaRefusal",
     "AuthenticationFailed",
     "ConflictError",
     "DeviceError",
@@ -39,6 +40,33 @@ class ZhanyeError(Exception):
     def __init__(self, *args: object, zh: str | None = None) -> None:
         super().__init__(*args)
         self.zh = zh
+
+
+class AreaRefusal(ZhanyeError):
+    """An area's refusal with its own reason (``not_presenter``, ``masked`` …).
+
+    Clients receive ``reason`` as the error's ``code`` and ``details`` beside it; the
+    HTTP status is the table's for the class (``zhanye_sdk.error_codes``). Every area
+    answers it the one way (``ServerMessage.refusal``), like any other error.
+
+    Args:
+        reason: the machine-readable reason.
+        message: the English message.
+        zh: the Chinese message for pages, if any.
+        details: more fields for the client (e.g. ``needs_snapshot``).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        zh: str | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, zh=zh)
+        self.reason = reason
+        self.details = dict(details or {})
 
 
 class InvalidInput(ZhanyeError, ValueError):

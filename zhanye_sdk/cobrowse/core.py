@@ -41,7 +41,7 @@ from typing import Any
 
 import attrs
 
-from zhanye_sdk.errors import InvalidInput, RateLimited, ZhanyeError
+from zhanye_sdk.errors import AreaRefusal, InvalidInput, RateLimited
 
 __all__ = [
     "PAGE_EVENT_KINDS",
@@ -88,7 +88,7 @@ SAFE_MASKED_ATTRS = frozenset(
 )
 
 
-class CobrowseRefused(ZhanyeError):
+class CobrowseRefused(AreaRefusal):
     """An event or action was refused; nothing changed.
 
     ``code``: ``not_sharing``, ``not_sharer``, ``not_operator``, ``stale_epoch``,
@@ -99,7 +99,7 @@ class CobrowseRefused(ZhanyeError):
     def __init__(
         self, code: str, message: str, *, needs_snapshot: bool = False, zh: str | None = None
     ) -> None:
-        super().__init__(message, zh=zh)
+        super().__init__(code, message, zh=zh, details={"needs_snapshot": needs_snapshot})
         self.code = code
         self.needs_snapshot = needs_snapshot
 

@@ -124,21 +124,8 @@ class CobrowseService:
                 ]
             await self._end(seat, share)
             return [ServerMessage("ack", {}, re=message.id)]
-        except RateLimited as exc:
+        except (RateLimited, CobrowseRefused) as exc:
             return [ServerMessage.refusal(exc, message.id)]
-        except CobrowseRefused as exc:
-            return [
-                ServerMessage(
-                    "error",
-                    {
-                        "code": exc.code,
-                        "message": str(exc),
-                        "needs_snapshot": exc.needs_snapshot,
-                        **({"message_zh": exc.zh} if exc.zh else {}),
-                    },
-                    re=message.id,
-                )
-            ]
 
     def active(self, session_id: str) -> dict[str, Any] | None:
         """The page being shared in a session, for late joiners' welcome."""

@@ -42,7 +42,7 @@ import re
 
 import attrs
 
-from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.errors import AreaRefusal, InvalidInput
 
 __all__ = [
     "MAX_ERASE",
@@ -99,14 +99,15 @@ _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _COLOUR = re.compile(r"^#[0-9a-f]{6}$")
 
 
-class OpRejected(InvalidInput):
+class OpRejected(InvalidInput, AreaRefusal):
     """An op that does not fit the board's state; the board did not change.
 
-    ``code`` is a short machine-readable reason (``unknown_stroke``, ``not_presenter`` …).
+    ``code`` (the refusal's ``reason``) is a short machine-readable reason
+    (``unknown_stroke``, ``not_presenter`` …).
     """
 
     def __init__(self, code: str, message: str, *, zh: str | None = None) -> None:
-        super().__init__(message, zh=zh)
+        AreaRefusal.__init__(self, code, message, zh=zh)
         self.code = code
 
 

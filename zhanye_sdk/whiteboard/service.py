@@ -380,7 +380,7 @@ class WhiteboardService:
             seq, _ = await self.apply(seat, message.type, message.data)
             return [ServerMessage("ack", {"seq": seq}, re=message.id)]
         except OpRejected as exc:
-            return [ServerMessage.error(exc.code, str(exc), message.id, zh=exc.zh)]
+            return [ServerMessage.refusal(exc, message.id)]
 
     async def _relay_ink(self, seat: Seat, form: InkForm, re: str | None) -> list[ServerMessage]:
         stroke = form.stroke_by(seat.participant_id)
