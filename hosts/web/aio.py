@@ -4,6 +4,7 @@ deployment (its anyio task group) for as long as an application runs."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 __all__ = ["WebSocketTransport", "run_alongside"]
+
+_log = logging.getLogger(__name__)
 
 
 class WebSocketTransport:
@@ -46,7 +49,13 @@ def run_alongside(app: web.Application, running: AbstractAsyncContextManager[Any
                 started.set()
                 await stop.wait()
 
+        def ended(task: asyncio.Task[None]) -> None:
+            if not stop.is_set() and not task.cancelled() and task.exception() is not None:
+                # Serving goes on without it: say so loudly rather than fail quietly.
+                _log.error("the deployment stopped", exc_info=task.exception())
+
         task = asyncio.create_task(serve())
+        task.add_done_callback(ended)
         ready = asyncio.create_task(started.wait())
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
