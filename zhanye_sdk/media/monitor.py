@@ -9,6 +9,11 @@ milliseconds, packet loss over the interval, bitrates each way, and a grade:
 * ``fair``: RTT > 150 ms, or loss > 2 %, or jitter > 30 ms;
 * ``good``: otherwise.
 
+With Opus FEC and concealment on the receiving side (``zhanye_sdk.media.opus``), a
+report also carries the *residual* loss: the share of audio frames that were neither
+received nor rebuilt from FEC (concealed). The grade then uses the residual loss, since
+that is what the listener hears; ``loss`` stays the loss on the wire.
+
 ``NetworkSummary`` folds the reports of a session per participant for its record;
 ``session_quality`` grades a whole session from that summary for the records list: the
 worst grade that at least a tenth of all reports had (one poor moment in a long, good
@@ -86,6 +91,14 @@ class NetworkReport:
     up_kbps: float
     down_kbps: float
     quality: str
+    residual_loss: float | None = None
+
+    def with_residual(self, residual_loss: float | None) -> NetworkReport:
+        """This report with the loss left after recovery, graded by it."""
+        if residual_loss is None:
+            return self
+        quality = grade(self.rtt_ms, self.jitter_ms, residual_loss)
+        return attrs.evolve(self, residual_loss=residual_loss, quality=quality)
 
     def as_data(self) -> dict[str, Any]:
         """The report as message data (rounded)."""
@@ -93,6 +106,7 @@ class NetworkReport:
             "rtt_ms": None if self.rtt_ms is None else round(self.rtt_ms, 1),
             "jitter_ms": round(self.jitter_ms, 1),
             "loss": round(self.loss, 4),
+            "residual_loss": None if self.residual_loss is None else round(self.residual_loss, 4),
             "up_kbps": round(self.up_kbps, 1),
             "down_kbps": round(self.down_kbps, 1),
             "quality": self.quality,

@@ -31,6 +31,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
+from zhanye_sdk.media.opus import ResilientOpusEncoder
 from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
 
 __all__ = ["CLOSE_LIMIT_S", "InboundTrack", "MediaPeer"]
@@ -95,6 +96,11 @@ class MediaPeer:
         self.impairment = impairment
         #: The impairment's channels once the connection is set up (tests read their counters).
         self.impaired: list[LinkChannel] = []
+        #: Audio frames read from this participant, and how many of them were concealed
+        #: (neither received nor rebuilt from FEC); the mark is the last assessment's.
+        self.audio_frames = 0
+        self.audio_concealed = 0
+        self.audio_mark = (0, 0)
         self.loopback_only = loopback_only
         self.connection = RTCPeerConnection(
             # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
@@ -156,6 +162,25 @@ class MediaPeer:
             for transport in transports.values():
                 self.impaired += impair_ice_transport(transport, self.impairment)
         return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
+
+    def audio_encoder(self) -> ResilientOpusEncoder | None:
+        """The resilient Opus encoder of the audio this peer sends, once it runs."""
+        for transceiver in self.connection.getTransceivers():
+            if transceiver.kind == "audio":
+                # aiortc creates the encoder on the first frame and keeps it private.
+                encoder = getattr(transceiver.sender, "_RTCRtpSender__encoder", None)
+                if isinstance(encoder, ResilientOpusEncoder):
+                    return encoder
+        return None
+
+    def residual_loss(self) -> float | None:
+        """Concealed audio frames since the last call, as a share of those read."""
+        frames, concealed = self.audio_frames, self.audio_concealed
+        before = self.audio_mark
+        self.audio_mark = (frames, concealed)
+        if frames <= before[0]:
+            return None
+        return (concealed - before[1]) / (frames - before[0])
 
     def cap_video(self, kbps: int) -> None:
         """Share ``kbps`` of relayed video among the slots that show someone."""

@@ -43,6 +43,7 @@ from anyio.abc import TaskGroup
 from zhanye_sdk._backend import Resampler
 from zhanye_sdk.errors import ConflictError, InvalidInput
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
+from zhanye_sdk.media import opus
 from zhanye_sdk.media.frames import audio_frame_to_mono
 from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.media.impair import NetworkImpairment
@@ -94,6 +95,10 @@ class MediaConfig:
         recording: record rooms (mixed audio, composited video) when set.
         network_interval_s: how often each participant's network is assessed and pushed
             to the room as ``media.network``.
+        audio_resilience: Opus in-band FEC sized for the loss each participant reports, DTX,
+            and FEC decoding with concealment of what is still missing (see
+            ``zhanye_sdk.media.opus``; process-wide for aiortc). Off (the default, until it is
+            measured on speech): aiortc's plain Opus.
         impairment: loss, bursts, delay and jitter injected on every peer's media packets
             (tests and benchmarks; see ``zhanye_sdk.media.impair``). None in production.
     """
@@ -109,6 +114,18 @@ class MediaConfig:
     recording: RecordingConfig | None = None
     network_interval_s: float = 2.0
     impairment: NetworkImpairment | None = None
+    audio_resilience: bool = False
+
+
+def _reported_audio_loss(stats: Any) -> float:
+    """The fraction of our audio the participant reports lost (RTCP receiver reports)."""
+    fractions = [
+        # aiortc passes the report's 8-bit fixed-point fraction through as it is.
+        float(getattr(s, "fractionLost", 0) or 0) / 256
+        for s in stats
+        if getattr(s, "type", None) == "remote-inbound-rtp" and getattr(s, "kind", None) == "audio"
+    ]
+    return max(fractions, default=0.0)
 
 
 @attrs.define(eq=False)
@@ -148,6 +165,9 @@ class MediaService:
         database: Any = None,
     ) -> None:
         self.config = config or MediaConfig()
+        if self.config.audio_resilience:
+            opus.install()
+        opus.set_enabled(self.config.audio_resilience)
         if self.config.recording is not None and database is None:
             raise ValueError("recording needs the database its manifests are stored in")
         self.records = MediaRecords(database) if database is not None else None
@@ -408,6 +428,9 @@ class MediaService:
                     if resampler is None or resampler.from_hz != frame.sample_rate:
                         resampler = Resampler(frame.sample_rate, rate)
                     mono = resampler.process(mono)
+                peer.audio_frames += 1
+                if frame.opaque == "plc":
+                    peer.audio_concealed += 1
                 media_room.mixer.push(peer.participant, mono)
         except MediaStreamError:
             return
@@ -467,6 +490,11 @@ class MediaService:
                 if before is None or before[0] is not peer:
                     continue
                 network = assess(before[1], snapshot)
+                if self.config.audio_resilience:
+                    network = network.with_residual(peer.residual_loss())
+                    encoder = peer.audio_encoder()
+                    if encoder is not None:
+                        encoder.set_loss_hint(_reported_audio_loss(report.values()))
                 media_room.network.add(participant, network)
                 reported = True
                 data = {"participant": participant, **network.as_data()}

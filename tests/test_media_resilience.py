@@ -1,0 +1,151 @@
+"""Audio that survives packet loss (Opus in-band FEC, DTX, FEC decoding, concealment).
+
+Against aiortc's plain Opus on the same seeded loss: nearly every 20 ms frame is intact or
+rebuilt, the stream keeps its length, a tone's SNR beats plain Opus's by the stated
+bounds, and the encoder's timestamps stay continuous when its loss hint changes. In a
+session with 30 % of a customer's packets lost on the way up, the network report gives
+the loss on the wire and the smaller residual loss, and grades by the residual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import numpy as np
+import numpy.typing as npt
+import pytest
+from aiortc.codecs.opus import OpusDecoder
+from aiortc.jitterbuffer import JitterFrame
+
+from zhanye_sdk.client import ToneTrack, join
+from zhanye_sdk.media import opus
+from zhanye_sdk.media.frames import audio_frame_to_mono, mono_to_audio_frame
+from zhanye_sdk.media.impair import LinkChannel, LinkImpairment, NetworkImpairment
+from zhanye_sdk.media.monitor import NetworkReport
+from zhanye_sdk.platform import PlatformConfig
+
+from .media_world import LOOPBACK_MEDIA, media_host
+
+HZ = 710.0
+
+
+def tone_packets(seconds: float = 6.0, hint: float = 0.3) -> list[tuple[bytes, int]]:
+    encoder = opus.ResilientOpusEncoder()
+    encoder.set_loss_hint(hint)
+    t = np.arange(int(48_000 * seconds)) / 48_000
+    x = (8000 * np.sin(2 * np.pi * HZ * t)).astype(np.int16)
+    packets = []
+    for i in range(x.size // 960):
+        payloads, ts = encoder.encode(
+            mono_to_audio_frame(x[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
+        )
+        packets += [(p, ts) for p in payloads]
+    return packets
+
+
+def snr_db(samples: npt.NDArray[np.int16], hz: float = HZ) -> float:
+    """Tone power against everything else (gaps, clicks, noise), in dB."""
+    x = samples.astype(np.float64)
+    t = np.arange(x.size) / 48_000
+    basis = np.stack([np.sin(2 * np.pi * hz * t), np.cos(2 * np.pi * hz * t)], axis=1)
+    fit, *_ = np.linalg.lstsq(basis, x, rcond=None)
+    tone = basis @ fit
+    rest = x - tone
+    return float(10 * np.log10(np.sum(tone**2) / max(np.sum(rest**2), 1e-9)))
+
+
+def through_loss(
+    decoder: Any, loss: float, seed: int
+) -> tuple[npt.NDArray[np.int16], dict[Any, int]]:
+    channel = LinkChannel(LinkImpairment(loss=loss, seed=seed))
+    kinds: dict[Any, int] = {}
+    out = []
+    for payload, ts in tone_packets():
+        if channel.decide() is None:
+            continue
+        for frame in decoder.decode(JitterFrame(payload, ts)):
+            kind = getattr(frame, "opaque", None)
+            kinds[kind] = kinds.get(kind, 0) + 1
+            out.append(audio_frame_to_mono(frame))
+    return np.concatenate(out), kinds
+
+
+@pytest.mark.parametrize("loss", [0.1, 0.3])
+def test_fec_and_concealment_fill_what_plain_opus_loses(loss: float) -> None:
+    sent = len(tone_packets())
+    ours, kinds = through_loss(opus.ResilientOpusDecoder(), loss, seed=11)
+    plain, _ = through_loss(OpusDecoder(), loss, seed=11)
+    intact_or_recovered = (kinds.get(None, 0) + kinds.get("fec", 0)) / sent
+    floor = {0.1: 0.97, 0.3: 0.85}[loss]
+    assert intact_or_recovered >= floor, kinds
+    assert ours.size >= 0.97 * sent * 960  # no holes: the stream keeps its length
+    assert plain.size <= (1 - loss + 0.05) * sent * 960
+    # A steady tone is the hardest case for Opus's speech layer: after a loss it ramps
+    # the next frames' gain (measured at seed 11: 5.7 dB at 10 %, 0.0 dB at 30 %; plain
+    # Opus, whose stream skips, -12 and -24 dB).
+    ours_db, plain_db = snr_db(ours[4800:]), snr_db(plain[4800:])
+    assert ours_db > {0.1: 3.0, 0.3: -3.0}[loss], (ours_db, plain_db)
+    assert ours_db > plain_db + 10, (ours_db, plain_db)
+
+
+def test_a_new_loss_hint_keeps_timestamps_continuous() -> None:
+    encoder = opus.ResilientOpusEncoder()
+    tone = (8000 * np.sin(2 * np.pi * HZ * np.arange(960) / 48_000)).astype(np.int16)
+    stamps = []
+    for i in range(30):
+        if i == 10:
+            encoder.set_loss_hint(0.3)
+        if i == 20:
+            encoder.set_loss_hint(0.0)
+        _, ts = encoder.encode(mono_to_audio_frame(tone, 48_000, pts=i * 960))
+        if ts is not None:
+            stamps.append(ts)
+    assert encoder.loss_percent == 0
+    steps = np.diff(stamps)
+    assert (steps > 0).all() and (steps <= 1920).all(), stamps
+
+
+def test_the_residual_grades_the_network() -> None:
+    report = NetworkReport(40.0, 5.0, 0.3, 50.0, 50.0, "poor")
+    assert report.with_residual(0.01).quality == "good"
+    assert report.with_residual(0.05).quality == "fair"
+    assert report.with_residual(None) is report
+    assert report.with_residual(0.01).as_data()["residual_loss"] == 0.01
+
+
+@pytest.mark.anyio
+async def test_the_network_report_gives_wire_loss_and_the_smaller_residual_loss(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    media = attrs.evolve(
+        LOOPBACK_MEDIA,
+        audio_resilience=True,
+        impairment=NetworkImpairment(uplink=LinkImpairment(loss=0.3, seed=21)),
+    )
+    try:
+        async with media_host(tmp_path, fast_config, media) as server:
+            url = await server.customer_url("客户甲")
+            async with join(server.host_url, slots=0, loopback_only=True) as host:
+                async with join(url, microphone=ToneTrack(HZ), slots=0, loopback_only=True) as me:
+                    with anyio.fail_after(60):
+                        while True:
+                            await anyio.sleep(0.25)
+                            reports = [
+                                m["data"]
+                                for m in host.messages
+                                if m["type"] == "media.network"
+                                and m["data"]["participant"] == me.participant_id
+                                and m["data"]["loss"] > 0
+                            ]
+                            if len(reports) >= 3:
+                                break
+    finally:
+        opus.set_enabled(False)
+    last = reports[-1]
+    assert 0.15 < last["loss"] < 0.45, last
+    assert last["residual_loss"] is not None and last["residual_loss"] < 0.1, last
+    # Graded by what is left after recovery, not by the 30 % on the wire (poor).
+    assert last["quality"] != "poor" or last["rtt_ms"] and last["rtt_ms"] > 400, last

@@ -1,0 +1,235 @@
+"""Opus that survives loss: in-band FEC and DTX on the send side, FEC decoding and
+concealment on the receive side, for every aiortc peer of this process.
+
+aiortc's Opus (through FFmpeg) sends no redundancy and decodes only what arrives: a lost
+packet is a hole. With :func:`install` (the media service calls it unless
+``MediaConfig.audio_resilience`` is off):
+
+* the encoder sends in-band FEC (a low-rate copy of each frame inside the next packet)
+  sized for the packet-loss hint it is given (:meth:`ResilientOpusEncoder.set_loss_hint`,
+  following the loss the far end reports), and DTX (near-empty packets in silence);
+* the decoder (libopus through ctypes) sees the hole from the RTP timestamps when the
+  next packet arrives: it rebuilds the last missing frame from that packet's FEC and
+  conceals any frames before it (Opus packet-loss concealment). A gap longer than
+  ``MAX_CONCEAL_MS`` is a pause (DTX, a muted sender), not loss.
+
+Every decoded frame says what it is in ``frame.opaque``: None (received), ``"fec"``
+(recovered) or ``"plc"`` (concealed), so that the service can count residual loss.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import fractions
+import threading
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import rtcrtpreceiver, rtcrtpsender
+from aiortc.codecs.opus import OpusEncoder
+
+__all__ = [
+    "MAX_CONCEAL_MS",
+    "ResilientOpusDecoder",
+    "ResilientOpusEncoder",
+    "enabled",
+    "install",
+    "set_enabled",
+]
+
+RATE = 48_000
+FRAME = 960
+MAX_CONCEAL_MS = 200
+BIT_RATE = 32_000
+_TIME_BASE = fractions.Fraction(1, RATE)
+_LOSS_STEPS = (0, 5, 10, 20, 30, 40, 50)
+
+
+def _library() -> Any:
+    name = ctypes.util.find_library("opus") or "libopus.so.0"
+    lib = ctypes.CDLL(name)
+    lib.opus_decoder_create.restype = ctypes.c_void_p
+    lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    lib.opus_decode.restype = ctypes.c_int
+    lib.opus_decode.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int32,
+        ctypes.POINTER(ctypes.c_int16),
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
+    lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+_lib: Any = None
+_lock = threading.Lock()
+_enabled = True
+
+
+def _opus() -> Any:
+    global _lib
+    with _lock:
+        if _lib is None:
+            _lib = _library()
+    return _lib
+
+
+class ResilientOpusDecoder:
+    """A stereo 48 kHz Opus decoder that fills holes with FEC and concealment."""
+
+    def __init__(self) -> None:
+        lib = _opus()
+        error = ctypes.c_int()
+        self._lib = lib
+        self._state = lib.opus_decoder_create(RATE, 2, ctypes.byref(error))
+        if not self._state or error.value != 0:
+            raise RuntimeError(f"opus_decoder_create failed ({error.value})")
+        self._pcm = (ctypes.c_int16 * (5760 * 2))()
+        self._next: int | None = None
+        self.received = self.recovered = self.concealed = 0
+
+    def __del__(self) -> None:
+        state = getattr(self, "_state", None)
+        if state:
+            self._lib.opus_decoder_destroy(state)
+            self._state = None
+
+    def _frame(
+        self, data: bytes | None, samples: int, fec: bool, pts: int, kind: str | None
+    ) -> Any:
+        n = self._lib.opus_decode(
+            self._state, data, len(data) if data else 0, self._pcm, samples, int(fec)
+        )
+        if n <= 0:
+            return None
+        pcm = np.ctypeslib.as_array(self._pcm)[: n * 2].copy().reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
+        frame.sample_rate = RATE
+        frame.time_base = _TIME_BASE
+        frame.pts = pts
+        frame.opaque = kind
+        return frame
+
+    def decode(self, encoded_frame: Any) -> list[Any]:
+        """Decode one packet (aiortc's ``JitterFrame``), recovering the frames before it
+        that never arrived."""
+        data: bytes = encoded_frame.data
+        timestamp: int = encoded_frame.timestamp
+        frames = []
+        if self._next is not None:
+            gap = (timestamp - self._next) & 0xFFFFFFFF
+            if gap >= 1 << 31:
+                return []  # late or repeated: its place has been filled already
+            if 0 < gap <= MAX_CONCEAL_MS * RATE // 1000:
+                fec_samples = min(gap, FRAME)
+                at = self._next
+                for _ in range((gap - fec_samples) // FRAME):
+                    frame = self._frame(None, FRAME, False, at, "plc")
+                    if frame is not None:
+                        frames.append(frame)
+                        self.concealed += 1
+                    at += FRAME
+                frame = self._frame(data, fec_samples, True, at, "fec")
+                if frame is not None:
+                    frames.append(frame)
+                    self.recovered += 1
+        frame = self._frame(data, 5760, False, timestamp, None)
+        if frame is not None:
+            frames.append(frame)
+            self.received += 1
+            self._next = (timestamp + frame.samples) & 0xFFFFFFFF
+        return frames
+
+
+class ResilientOpusEncoder(OpusEncoder):
+    """aiortc's Opus encoder with in-band FEC for a packet-loss hint, and DTX."""
+
+    def __init__(self, *, loss_percent: int = 10, dtx: bool = True) -> None:
+        super().__init__()
+        # FEC exists only in Opus's speech (SILK) layers, which a voice bitrate selects.
+        self.codec.bit_rate = BIT_RATE
+        self._dtx = dtx
+        self.loss_percent = -1
+        self._offset = 0
+        self._last: int | None = None
+        self._configure(loss_percent)
+
+    def _configure(self, loss_percent: int) -> None:
+        step = max(s for s in _LOSS_STEPS if s <= max(0, loss_percent))
+        if step == self.loss_percent:
+            return
+        if self.loss_percent >= 0:
+            # A new hint needs a new libopus encoder (FFmpeg sets it when it opens one);
+            # its timestamps continue where the old one's ended.
+            self.codec = av.CodecContext.create("libopus", "w")
+            self.codec.bit_rate = BIT_RATE
+            self.codec.format = "s16"
+            self.codec.layout = "stereo"
+            self.codec.sample_rate = RATE
+            self.codec.time_base = _TIME_BASE
+            self._offset = 0 if self._last is None else self._last + FRAME
+            self.first_packet_pts = None
+        self.codec.options = {
+            "application": "voip",
+            "fec": "1",
+            "packet_loss": str(max(step, 1)),
+            "dtx": "1" if self._dtx else "0",
+        }
+        self.loss_percent = step
+
+    def set_loss_hint(self, loss: float) -> None:
+        """Size FEC for ``loss`` (0–1), the loss the receiver reports; small changes are ignored."""
+        self._configure(round(loss * 100))
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
+        """Encode as aiortc does, keeping timestamps continuous across a new hint."""
+        payloads, timestamp = super().encode(frame, force_keyframe)
+        if timestamp is None:
+            return payloads, None
+        timestamp += self._offset
+        self._last = timestamp
+        return payloads, timestamp
+
+
+def set_enabled(on: bool) -> None:
+    """Turn FEC/DTX/concealment on or off for peers created from now on (benchmarks)."""
+    global _enabled
+    _enabled = on
+
+
+def enabled() -> bool:
+    """Whether new peers get the resilient Opus."""
+    return _enabled
+
+
+_installed = False
+
+
+def install() -> None:
+    """Route aiortc's Opus through the resilient encoder and decoder (once per process)."""
+    global _installed
+    if _installed:
+        return
+    _opus()  # fail here, not in a media thread, when libopus is missing
+    receiver: Any = rtcrtpreceiver
+    sender: Any = rtcrtpsender
+    plain_decoder = receiver.get_decoder
+    plain_encoder = sender.get_encoder
+
+    def get_decoder(codec: Any) -> Any:
+        if _enabled and codec.mimeType.lower() == "audio/opus":
+            return ResilientOpusDecoder()
+        return plain_decoder(codec)
+
+    def get_encoder(codec: Any) -> Any:
+        if _enabled and codec.mimeType.lower() == "audio/opus":
+            return ResilientOpusEncoder()
+        return plain_encoder(codec)
+
+    receiver.get_decoder = get_decoder
+    sender.get_encoder = get_encoder
+    _installed = True
