@@ -4,9 +4,15 @@
 ``created_before`` as ISO 8601 times with an offset; ``org_id``, ``host_account_id``,
 ``project``, ``keyword``; ``participants_min``, ``participants_max``; ``evaluation``
 = ``rated`` | ``unrated`` | ``1``…``5``; ``state``; and ``offset``, ``limit``).
-``GET /api/records/facets`` lists the organizations, hosts and projects of the records
-the caller may see (the search panel's choices); ``GET /api/records/{id}`` is one
-record's details.
+Also ``link_id`` (a link material shared in it, 会话链接), ``insured`` = ``yes`` |
+``no`` | ``unmarked`` (是否投保), ``customer_name`` (客户姓名) and ``video`` = ``used`` |
+``unused`` (视频使用).
+``GET /api/records/facets`` lists the organizations, hosts, projects and shared links of
+the records the caller may see (the search panel's choices); ``GET /api/records/{id}``
+is one record's details; ``PUT /api/records/{id}/insured`` ``{"insured": true|false|null}``
+marks the outcome 是否投保.
+``GET /api/workbench/meetings`` is the workbench's 展业会议列表: the caller's unfinished
+sessions and those of their day (in their organization's time zone).
 ``POST /api/records/export`` takes ``{"format": "csv"|"xlsx", "filters": {…same
 names…}, "timezone"?: "Asia/Shanghai", "lang": "zh-CN"|"en"}`` (times in the caller's
 organization's zone unless a zone is named) and answers with the job;
@@ -18,9 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -29,17 +36,17 @@ from zhanye_sdk.api.http import ApiRequest, ApiResponse, Router
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.records.jobs import ExportJob, RecordExports
-from zhanye_sdk.records.models import EvaluationFilter, RecordFilter
+from zhanye_sdk.records.models import EvaluationFilter, InsuredFilter, RecordFilter, VideoFilter
 from zhanye_sdk.records.service import RecordService
 from zhanye_sdk.rooms.core import RoomState
 from zhanye_sdk.wire import structure, unstructure
 
 __all__ = ["RecordApi", "content_disposition", "filters_from_params"]
 
-_TEXT = ("org_id", "host_account_id", "project", "keyword")
+_TEXT = ("org_id", "host_account_id", "project", "keyword", "link_id", "customer_name")
 _WHOLE = ("participants_min", "participants_max")
 _TIMES = ("created_from", "created_before")
-FILTER_NAMES = frozenset((*_TEXT, *_WHOLE, *_TIMES, "evaluation", "state"))
+FILTER_NAMES = frozenset((*_TEXT, *_WHOLE, *_TIMES, "evaluation", "state", "insured", "video"))
 
 
 def filters_from_params(
@@ -89,6 +96,18 @@ def filters_from_params(
         fields["evaluation"], fields["score"] = EvaluationFilter.RATED, int(evaluation)
     elif evaluation is not None:
         problems.append(f"evaluation must be rated, unrated or a score 1–5, got {evaluation!r}")
+    insured = value("insured")
+    if insured is not None:
+        try:
+            fields["insured"] = InsuredFilter(insured)
+        except ValueError:
+            problems.append(f"insured must be yes, no or unmarked, got {insured!r}")
+    video = value("video")
+    if video is not None:
+        try:
+            fields["video"] = VideoFilter(video)
+        except ValueError:
+            problems.append(f"video must be used or unused, got {video!r}")
     state = value("state")
     if state is not None:
         try:
@@ -98,7 +117,7 @@ def filters_from_params(
     if problems:
         raise InvalidInput(
             "invalid record filter: " + "; ".join(problems),
-            zh="筛选条件有误，请检查时间、人数、评价和状态条件后再查询",
+            zh="筛选条件有误，请检查时间、人数、评价、投保、视频和状态条件后再查询",
         )
     return RecordFilter(**fields).checked()
 
@@ -109,6 +128,11 @@ def content_disposition(filename: str) -> str:
     if fallback != filename:
         fallback = f"records-{fallback}"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@attrs.frozen
+class InsuredForm:
+    insured: bool | None
 
 
 @attrs.frozen
@@ -152,6 +176,8 @@ class RecordApi(EndpointGroup):
         r = self.router.add
         r("GET", "/api/records", self.list)
         r("GET", "/api/records/facets", self.facets)
+        r("GET", "/api/workbench/meetings", self.meetings)
+        r("PUT", "/api/records/{session_id}/insured", self.mark_insured)
         r("POST", "/api/records/export", self.start_export)
         r("GET", "/api/records/export/{job_id}", self.export_status)
         r("GET", "/api/records/export/{job_id}/file", self.export_file)
@@ -174,8 +200,22 @@ class RecordApi(EndpointGroup):
                 "orgs": [{"id": i, "name": n} for i, n in facets.orgs],
                 "hosts": [{"id": i, "name": n} for i, n in facets.hosts],
                 "projects": facets.projects,
+                "links": [{"id": i, "name": n} for i, n in facets.links],
             }
         )
+
+    async def meetings(self, request: ApiRequest) -> ApiResponse:
+        actor = await self._actor(request)
+        zone = ZoneInfo(await self.platform.organizations.timezone_of(actor))
+        today = datetime.combine(self.platform.clock.now().astimezone(zone).date(), time(), zone)
+        items = await self.records.meetings(actor, today)
+        return ApiResponse.of_json({"items": unstructure(items), "day_start": today.isoformat()})
+
+    async def mark_insured(self, request: ApiRequest, session_id: str) -> ApiResponse:
+        actor = await self._actor(request)
+        form = structure(request.json(), InsuredForm)
+        summary = await self.records.mark_insured(actor, session_id, form.insured)
+        return ApiResponse.of_json(unstructure(summary))
 
     async def get(self, request: ApiRequest, session_id: str) -> ApiResponse:
         actor = await self._actor(request)

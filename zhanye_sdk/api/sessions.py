@@ -29,6 +29,7 @@ class StartForm:
     start_new: bool = False
     touch_points: int = 0
     org_id: str | None = None
+    title: str | None = None
 
 
 @attrs.frozen
@@ -94,6 +95,7 @@ class SessionApi(EndpointGroup):
                 terminal=form.terminal or _browser_terminal(request, form.touch_points),
                 start_new=form.start_new,
                 org_id=form.org_id,
+                title=form.title,
             )
         except UnfinishedSession as exc:
             response = error_response(exc)

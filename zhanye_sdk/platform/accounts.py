@@ -96,6 +96,7 @@ def account_from_row(row: Any) -> Account:
         created_at=from_ms(row.created_ms),
         updated_at=from_ms(row.updated_ms),
         sign_in=sign_in_name(row.login, row.company_code, bool(row.home_company)),
+        created_by=getattr(row, "created_by_name", None),
     )
 
 
@@ -232,6 +233,8 @@ class AccountService:
                         disabled=False,
                         created_ms=now,
                         updated_ms=now,
+                        created_by=actor.account_id,
+                        created_by_name=actor.login or None,
                     )
                 )
                 created = await self._load(conn, account_id)

@@ -34,6 +34,10 @@ class Organization:
     hours: ServiceHours
     disabled: bool
     created_at: datetime
+    #: 创建人: the login of the account that created it (None: made by set-up).
+    created_by: str | None = None
+    #: 所属公司: the company's name, where the query read it.
+    company_name: str | None = None
 
 
 class AccountStatus(enum.StrEnum):
@@ -62,6 +66,8 @@ class Account:
     #: What the person writes to sign in: the login, or ``login@公司代码`` outside the
     #: home company (see ``zhanye_sdk.platform.logins``).
     sign_in: str = ""
+    #: 创建人: the login of the account that created it (None: made by set-up).
+    created_by: str | None = None
 
 
 @attrs.frozen

@@ -22,7 +22,7 @@ from zhanye_sdk.platform.models import Organization
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, in_org_scope, require
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.validation import check_name
-from zhanye_sdk.store.schema import accounts, login_tokens, organizations
+from zhanye_sdk.store.schema import accounts, companies, login_tokens, organizations
 
 __all__ = ["OrganizationService"]
 
@@ -48,6 +48,8 @@ def organization_from_row(row: Any) -> Organization:
         hours=hours,
         disabled=bool(row.disabled),
         created_at=from_ms(row.created_ms),
+        created_by=getattr(row, "created_by_name", None),
+        company_name=getattr(row, "company_name", None),
     )
 
 
@@ -99,6 +101,8 @@ class OrganizationService:
             "name": name,
             "disabled": False,
             "created_ms": self._ctx.now_ms(),
+            "created_by": actor.account_id,
+            "created_by_name": actor.login or None,
             **_hours_columns(hours),
         }
         try:
@@ -128,7 +132,11 @@ class OrganizationService:
     async def list(self, actor: Principal) -> list[Organization]:
         """The organizations the actor can see, by name."""
         require(actor, Operation.ORG_VIEW)
-        query = sa.select(organizations).order_by(organizations.c.name)
+        query = (
+            sa.select(organizations, companies.c.name.label("company_name"))
+            .join(companies, companies.c.id == organizations.c.company_id)
+            .order_by(organizations.c.name)
+        )
         if actor.role is not Role.SUPER_ADMIN:
             query = query.where(organizations.c.company_id == actor.company_id)
             if actor.role is not Role.COMPANY_ADMIN:

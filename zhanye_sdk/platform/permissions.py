@@ -50,6 +50,7 @@ class Operation(enum.StrEnum):
     MATERIAL_DELETE = "material.delete"
     MONITORING_VIEW = "monitoring.view"
     SOP_MANAGE = "sop.manage"
+    RECORD_MARK_OUTCOME = "record.mark_outcome"
 
 
 _STAFF = frozenset({Role.SALESPERSON, Role.ORG_ADMIN, Role.COMPANY_ADMIN})
@@ -80,6 +81,8 @@ PERMISSIONS: dict[Operation, frozenset[Role]] = {
     # 监控统计: a company admin's company, an org admin's organization (StatsService).
     Operation.MONITORING_VIEW: _ADMINS,
     Operation.SOP_MANAGE: _COMPANY,
+    # 是否投保 on a session: its host, or an admin (or integration account) over it.
+    Operation.RECORD_MARK_OUTCOME: _STAFF | {Role.SUPER_ADMIN},
 }
 
 

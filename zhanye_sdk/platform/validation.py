@@ -26,6 +26,7 @@ _WHAT_ZH = {
     "rule name": "规则名称",
     "script name": "话术名称",
     "template name": "模板名称",
+    "title": "会议主题",
 }
 
 

@@ -90,7 +90,19 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
         "zh-CN": {"passed": "合格", "failed": "不合格"},
         "en": {"passed": "Passed", "failed": "Failed"},
     },
+    "insured": {
+        "zh-CN": {"yes": "已投保", "no": "未投保"},
+        "en": {"yes": "Insured", "no": "Not insured"},
+    },
+    "video": {
+        "zh-CN": {"used": "有视频", "unused": "无视频"},
+        "en": {"used": "With video", "unused": "No video"},
+    },
 }
+
+
+def _insured(insured: bool | None) -> str | None:
+    return None if insured is None else ("yes" if insured else "no")
 
 
 def _verdict(passed: bool | None) -> str | None:
@@ -150,6 +162,10 @@ COLUMNS: list[tuple[str, str, Cell]] = [
     ("网络质量", "Network quality", _label("network", lambda r: r.network_quality)),
     ("质检得分", "QA score", lambda r, z, la: "" if r.qa_score is None else r.qa_score),
     ("质检结果", "QA result", _label("qa", lambda r: _verdict(r.qa_passed))),
+    ("会议主题", "Title", lambda r, z, la: r.title or ""),
+    ("是否投保", "Insured", _label("insured", lambda r: _insured(r.insured))),
+    ("视频使用", "Video", _label("video", lambda r: "used" if r.video_used else "unused")),
+    ("测评结果", "Assessments", lambda r, z, la: r.assessment_text or ""),
 ]
 
 

@@ -15,7 +15,10 @@ from zhanye_sdk.sop.steps import StepStatus, read_step_status
 __all__ = [
     "AnnotatedPageRecord",
     "CustomerEvaluation",
+    "AssessmentAnswer",
+    "AssessmentRecord",
     "EvaluationFilter",
+    "InsuredFilter",
     "ParticipantRecord",
     "QaReportRecord",
     "QaViolationRecord",
@@ -27,10 +30,27 @@ __all__ = [
     "SharedMaterialRecord",
     "SilenceRecord",
     "SopStepRecord",
+    "VideoFilter",
 ]
 
 MAX_KEYWORD = 64
 MAX_ID = 32
+
+
+class InsuredFilter(enum.StrEnum):
+    """The 是否投保 filter: marked insured, marked not insured, or not marked yet."""
+
+    YES = "yes"
+    NO = "no"
+    UNMARKED = "unmarked"
+
+
+class VideoFilter(enum.StrEnum):
+    """The 视频使用 filter: sessions with a video recording, or without one (the
+    statistics count "sessions with video" the same way)."""
+
+    USED = "used"
+    UNUSED = "unused"
 
 
 class EvaluationFilter(enum.StrEnum):
@@ -50,6 +70,8 @@ _FIELD_ZH = {
     "host_account_id": "业务员",
     "project": "项目",
     "keyword": "关键词",
+    "customer_name": "客户姓名",
+    "link_id": "会话链接",
 }
 
 
@@ -68,6 +90,10 @@ class RecordFilter:
         evaluation: rated by some customer, or by none.
         score: some customer gave exactly this score (1–5); implies rated.
         state: waiting, live or ended.
+        link_id: the link material (H5 product or assessment) shared in it (会话链接).
+        insured: the outcome marked on it (是否投保).
+        customer_name: part of the name of a customer who joined (客户姓名).
+        video: with or without a video recording (视频使用).
     """
 
     created_from: datetime | None = None
@@ -81,6 +107,10 @@ class RecordFilter:
     evaluation: EvaluationFilter | None = None
     score: int | None = None
     state: RoomState | None = None
+    link_id: str | None = None
+    insured: InsuredFilter | None = None
+    customer_name: str | None = None
+    video: VideoFilter | None = None
 
     def checked(self) -> RecordFilter:
         """The filter with text trimmed (blank means "any").
@@ -137,6 +167,12 @@ class RecordFilter:
         if self.evaluation is not None and not isinstance(self.evaluation, EvaluationFilter):
             problems.append("evaluation must be 'rated' or 'unrated'")
             problems_zh.append("评价条件须为“已评价”或“未评价”")
+        if self.insured is not None and not isinstance(self.insured, InsuredFilter):
+            problems.append("insured must be 'yes', 'no' or 'unmarked'")
+            problems_zh.append("是否投保须为“已投保”“未投保”或“未标记”")
+        if self.video is not None and not isinstance(self.video, VideoFilter):
+            problems.append("video must be 'used' or 'unused'")
+            problems_zh.append("视频使用须为“有视频”或“无视频”")
         if self.state is not None and not isinstance(self.state, RoomState):
             problems.append("state must be 'waiting', 'live' or 'ended'")
             problems_zh.append("会话状态须为“等待中”“进行中”或“已结束”")
@@ -146,6 +182,8 @@ class RecordFilter:
             host_account_id=text("host_account_id", self.host_account_id, MAX_ID),
             project=text("project", self.project, 64),
             keyword=text("keyword", self.keyword, MAX_KEYWORD),
+            customer_name=text("customer_name", self.customer_name, MAX_KEYWORD),
+            link_id=text("link_id", self.link_id, MAX_ID),
         )
         if problems:
             raise InvalidInput(
@@ -184,6 +222,15 @@ class RecordSummary:
     #: The SOP quality inspection's score (0–100) and verdict, once the report is written.
     qa_score: int | None = None
     qa_passed: bool | None = None
+    #: The title given at the start (会议主题).
+    title: str | None = None
+    #: 是否投保: True / False as marked, None while nobody marked it.
+    insured: bool | None = None
+    #: Whether the session has a video recording (视频使用).
+    video_used: bool = False
+    #: The submitted assessments' answers as one line of text; filled for exports only
+    #: (``RecordService.batches``), the details carry them whole.
+    assessment_text: str | None = None
 
 
 @attrs.frozen
@@ -221,11 +268,39 @@ class CustomerEvaluation:
 
 @attrs.frozen
 class SharedMaterialRecord:
-    """共享素材信息: one material shared in the session (filled by the sharing issue)."""
+    """共享素材信息: one material shared in the session.
+
+    ``kind`` is the material's kind (``link``, ``assessment``, ``file``, ``video``,
+    ``blank``); ``content`` a link's address (empty for documents, which are described
+    by ``content_kind`` — ``pdf``, ``pptx``… — and their number of ``pages``).
+    """
 
     kind: str
     name: str
     content: str
+    content_kind: str | None = None
+    pages: int | None = None
+
+
+@attrs.frozen
+class AssessmentAnswer:
+    """One answered question of an assessment: the field's label and what was chosen."""
+
+    name: str
+    label: str
+    value: str
+
+
+@attrs.frozen
+class AssessmentRecord:
+    """A submitted assessment (测评): which one, who submitted it, when, and the answers
+    (masked fields are never kept)."""
+
+    name: str
+    participant_name: str
+    submitted_at: datetime
+    answers: list[AssessmentAnswer]
+    material_id: str | None = None
 
 
 @attrs.frozen
@@ -335,6 +410,10 @@ class SessionRecord:
     network: dict[str, Any] | None = None
     qa_report: QaReportRecord | None = None
     annotated_pages: list[AnnotatedPageRecord] = attrs.field(factory=list)
+    assessments: list[AssessmentRecord] = attrs.field(factory=list)
+    #: Who marked 是否投保 (their login) and when.
+    insured_by: str | None = None
+    insured_at: datetime | None = None
 
 
 @attrs.frozen
@@ -344,3 +423,5 @@ class RecordFacets:
     orgs: list[tuple[str, str]]
     hosts: list[tuple[str, str]]
     projects: list[str]
+    #: The link materials shared in those records: (material id, name).
+    links: list[tuple[str, str]] = attrs.field(factory=list)

@@ -15,10 +15,17 @@ import sqlalchemy as sa
 from zhanye_sdk.clock import from_ms, to_ms
 from zhanye_sdk.media.monitor import session_quality
 from zhanye_sdk.platform.roles import Principal, Role
-from zhanye_sdk.records.models import EvaluationFilter, RecordFilter, RecordSummary
+from zhanye_sdk.records.models import (
+    EvaluationFilter,
+    InsuredFilter,
+    RecordFilter,
+    RecordSummary,
+    VideoFilter,
+)
 from zhanye_sdk.rooms.core import ParticipantRole, RoomState
 from zhanye_sdk.store.schema import (
     accounts,
+    cobrowse_shares,
     organizations,
     session_media,
     session_participants,
@@ -55,6 +62,14 @@ AVERAGE_SCORE = (
     sa.select(sa.func.avg(_p.c.score))
     .where(_p.c.session_id == sessions.c.id, _p.c.score.is_not(None))
     .scalar_subquery()
+)
+
+
+#: 视频使用: the session has a finished video recording (as the statistics count it).
+VIDEO_USED = (
+    sa.exists()
+    .where(session_media.c.session_id == sessions.c.id)
+    .where(session_media.c.recording_status == "ready")
 )
 
 
@@ -103,6 +118,7 @@ def filter_clauses(filters: RecordFilter) -> list[Any]:
                 sessions.c.meeting_number.ilike(pattern, escape="\\"),
                 sessions.c.host_name.ilike(pattern, escape="\\"),
                 sessions.c.project.ilike(pattern, escape="\\"),
+                sessions.c.title.ilike(pattern, escape="\\"),
                 accounts.c.login.ilike(pattern, escape="\\"),
             )
         )
@@ -116,6 +132,29 @@ def filter_clauses(filters: RecordFilter) -> list[Any]:
         )
     if f.state is not None:
         where.append(sessions.c.state == f.state.value)
+    if f.link_id is not None:
+        where.append(
+            sa.exists()
+            .where(cobrowse_shares.c.session_id == sessions.c.id)
+            .where(cobrowse_shares.c.material_id == f.link_id)
+        )
+    if f.insured is InsuredFilter.YES:
+        where.append(sessions.c.insured.is_(True))
+    elif f.insured is InsuredFilter.NO:
+        where.append(sessions.c.insured.is_(False))
+    elif f.insured is InsuredFilter.UNMARKED:
+        where.append(sessions.c.insured.is_(None))
+    if f.customer_name is not None:
+        where.append(
+            sa.exists()
+            .where(_p.c.session_id == sessions.c.id)
+            .where(_p.c.role == ParticipantRole.CUSTOMER.value)
+            .where(_p.c.name.ilike(_like(f.customer_name), escape="\\"))
+        )
+    if f.video is VideoFilter.USED:
+        where.append(VIDEO_USED)
+    elif f.video is VideoFilter.UNUSED:
+        where.append(~VIDEO_USED)
     return where
 
 
@@ -136,6 +175,9 @@ def record_query(actor: Principal, filters: RecordFilter) -> Any:
             sessions.c.org_id,
             organizations.c.name.label("org_name"),
             sessions.c.project,
+            sessions.c.title,
+            sessions.c.insured,
+            VIDEO_USED.label("video_used"),
             sessions.c.host_account_id,
             sessions.c.host_name,
             accounts.c.login.label("host_login"),
@@ -217,6 +259,9 @@ def summary_from_row(row: Any, now_ms: int) -> RecordSummary:
         network_quality=session_quality(json.loads(network)) if network else None,
         qa_score=_optional(getattr(row, "qa_score", None), int),
         qa_passed=_optional(getattr(row, "qa_passed", None), bool),
+        title=getattr(row, "title", None),
+        insured=_optional(getattr(row, "insured", None), bool),
+        video_used=bool(getattr(row, "video_used", False)),
     )
 
 

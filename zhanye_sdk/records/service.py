@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import anyio
@@ -20,11 +21,13 @@ import sqlalchemy as sa
 from zhanye_sdk.clock import from_ms, to_ms
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.facade import Platform
-from zhanye_sdk.platform.permissions import NotAccessible
+from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.records.export import ExportFormat, RecordWriter, check_export_options
 from zhanye_sdk.records.models import (
     AnnotatedPageRecord,
+    AssessmentAnswer,
+    AssessmentRecord,
     CustomerEvaluation,
     ParticipantRecord,
     QaReportRecord,
@@ -50,7 +53,9 @@ from zhanye_sdk.rooms.service import RoomService
 from zhanye_sdk.sop.qa import offset_from_start
 from zhanye_sdk.store.schema import (
     cobrowse_shares,
+    materials,
     organizations,
+    session_assessments,
     session_media,
     session_participants,
     sessions,
@@ -59,7 +64,13 @@ from zhanye_sdk.store.schema import (
 from zhanye_sdk.whiteboard.core import DocumentKind
 from zhanye_sdk.whiteboard.records import BoardRecords
 
-__all__ = ["ExportProgress", "RecordConfig", "RecordService", "qa_report_from_json"]
+__all__ = [
+    "ExportProgress",
+    "RecordConfig",
+    "RecordService",
+    "assessment_text",
+    "qa_report_from_json",
+]
 
 #: ``progress(done, total)``: rows written so far and rows to write.
 ExportProgress = Callable[[int, int], None]
@@ -125,6 +136,41 @@ def sop_step_from_json(step: dict[str, Any], started_ms: int | None = None) -> S
     if step.get("time_ms") is not None and step.get("offset_ms") is None:
         step = {**step, "offset_ms": offset_from_start(int(step["time_ms"]), started_ms)}
     return SopStepRecord(**step)
+
+
+def assessment_text(assessments: list[AssessmentRecord]) -> str:
+    """The assessments of a session as one line (the export's 测评结果 cell)."""
+    return "；".join(
+        f"{a.name}（{a.participant_name}）：" + "，".join(f"{x.label}={x.value}" for x in a.answers)
+        for a in assessments
+    )
+
+
+async def _assessments(conn: Any, session_ids: list[str]) -> dict[str, list[AssessmentRecord]]:
+    """The submitted assessments of the given sessions, oldest first."""
+    found: dict[str, list[AssessmentRecord]] = {}
+    if not session_ids:
+        return found
+    a = session_assessments
+    rows = await conn.execute(
+        sa.select(a)
+        .where(a.c.session_id.in_(session_ids))
+        .order_by(a.c.session_id, a.c.submitted_ms, a.c.id)
+    )
+    for row in rows:
+        found.setdefault(row.session_id, []).append(
+            AssessmentRecord(
+                name=row.name,
+                participant_name=row.participant_name,
+                submitted_at=from_ms(row.submitted_ms),
+                answers=[
+                    AssessmentAnswer(str(x["name"]), str(x["label"]), str(x["value"]))
+                    for x in json.loads(row.answers)
+                ],
+                material_id=row.material_id,
+            )
+        )
+    return found
 
 
 class RecordService:
@@ -213,7 +259,12 @@ class RecordService:
             ).all()
             links = (
                 await conn.execute(
-                    sa.select(cobrowse_shares.c.name, cobrowse_shares.c.url)
+                    sa.select(cobrowse_shares.c.name, cobrowse_shares.c.url, materials.c.kind)
+                    .select_from(
+                        cobrowse_shares.outerjoin(
+                            materials, materials.c.id == cobrowse_shares.c.material_id
+                        )
+                    )
                     .where(cobrowse_shares.c.session_id == session_id)
                     .order_by(cobrowse_shares.c.started_ms)
                 )
@@ -232,15 +283,41 @@ class RecordService:
                     ).where(session_media.c.session_id == session_id)
                 )
             ).first()
+            outcome = (
+                await conn.execute(
+                    sa.select(sessions.c.insured_by, sessions.c.insured_ms).where(
+                        sessions.c.id == session_id
+                    )
+                )
+            ).one()
+            assessments = (await _assessments(conn, [session_id])).get(session_id, [])
         board_documents = await self._boards.shared_documents(session_id)
         annotated = await self._boards.annotated_pages(session_id)
         summary = summary_from_row(row, now)
         started_ms = to_ms(summary.started_at) if summary.started_at is not None else None
         recording_status = media.recording_status if media else None
-        shared = [SharedMaterialRecord(kind="link", name=r.name, content=r.url) for r in links]
+        shared = [
+            SharedMaterialRecord(kind=r.kind or "link", name=r.name, content=r.url) for r in links
+        ]
         # Files, videos and blank boards shared on the whiteboard, once each.
+        content_kinds: dict[str, str | None] = {}
+        sources = [d.source for d in board_documents if d.source]
+        if sources:
+            async with self._db.connect() as conn:
+                found = await conn.execute(
+                    sa.select(materials.c.id, materials.c.content_kind).where(
+                        materials.c.id.in_(sources)
+                    )
+                )
+                content_kinds = {r.id: r.content_kind for r in found}
         shared_files = [
-            SharedMaterialRecord(kind=d.kind.value, name=d.name, content=d.source)
+            SharedMaterialRecord(
+                kind=d.kind.value,
+                name=d.name,
+                content="",
+                content_kind=content_kinds.get(d.source),
+                pages=len(d.pages) if d.kind is not DocumentKind.VIDEO else None,
+            )
             for d in board_documents
         ]
         durations = {person.participant_id: int(person.duration_ms) for person in people}
@@ -300,7 +377,85 @@ class RecordService:
                 )
                 for a in annotated
             ],
+            assessments=assessments,
+            insured_by=outcome.insured_by,
+            insured_at=from_ms(outcome.insured_ms) if outcome.insured_ms is not None else None,
         )
+
+    async def mark_insured(
+        self, actor: Principal, session_id: str, insured: bool | None
+    ) -> RecordSummary:
+        """Mark the outcome 是否投保 of a session (None clears the mark).
+
+        The session's host marks their own sessions; an admin (or an integration's
+        account) marks those in their scope, as they see them in the records.
+
+        Raises:
+            InvalidInput: ``insured`` is not True, False or None.
+            PermissionDenied: the role may not mark outcomes.
+            NotAccessible: no such session, or one outside the actor's scope.
+        """
+        require(actor, Operation.RECORD_MARK_OUTCOME)
+        if insured is not None and type(insured) is not bool:
+            raise InvalidInput(
+                "insured must be true, false or null",
+                zh="是否投保须为“已投保”“未投保”或清除标记",
+            )
+        if not isinstance(session_id, str) or not 0 < len(session_id) <= 32:
+            raise NotAccessible("session", str(session_id))
+        now = self._now_ms()
+        async with self._db.begin() as conn:
+            found = (
+                await conn.execute(
+                    sa.select(sessions.c.id)
+                    .select_from(sessions)
+                    .where(sessions.c.id == session_id, scope_clause(actor))
+                )
+            ).first()
+            if found is None:
+                raise NotAccessible("session", session_id)
+            await conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id)
+                .values(
+                    insured=insured,
+                    insured_by=None if insured is None else (actor.login or actor.account_id),
+                    insured_ms=None if insured is None else now,
+                )
+            )
+            row = (
+                await conn.execute(
+                    record_query(actor, RecordFilter()).where(sessions.c.id == session_id)
+                )
+            ).one()
+        return summary_from_row(row, now)
+
+    async def meetings(self, actor: Principal, since: datetime) -> builtins.list[RecordSummary]:
+        """The workbench's 展业会议列表: the actor's own sessions that have not ended
+        (waiting or live, whenever they were created) and those created at or after
+        ``since`` (the start of the actor's day), newest first, at most
+        ``config.max_page``.
+        """
+        if not isinstance(since, datetime) or since.utcoffset() is None:
+            raise InvalidInput("since must be an aware time", zh="起始时间须带时区")
+        mine = RecordFilter()
+        query = (
+            record_query(actor, mine)
+            .where(sessions.c.host_account_id == actor.account_id)
+            .where(
+                sa.or_(
+                    sessions.c.state != RoomState.ENDED.value,
+                    sessions.c.created_ms >= to_ms(since),
+                )
+            )
+            .limit(self.config.max_page)
+        )
+        now = self._now_ms()
+        async with self._db.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [summary_from_row(row, now) for row in rows]
+        # Unfinished first (the one to rejoin), then the day's, newest first.
+        return sorted(items, key=lambda r: r.state is RoomState.ENDED)
 
     async def facets(self, actor: Principal) -> RecordFacets:
         """The organizations, hosts and projects found in the actor's records (search panel)."""
@@ -327,10 +482,21 @@ class RecordService:
                 .order_by(sessions.c.project)
                 .limit(limit)
             )
+            links = await conn.execute(
+                sa.select(cobrowse_shares.c.material_id, sa.func.max(cobrowse_shares.c.name))
+                .select_from(
+                    cobrowse_shares.join(sessions, sessions.c.id == cobrowse_shares.c.session_id)
+                )
+                .where(scope, cobrowse_shares.c.material_id.is_not(None))
+                .group_by(cobrowse_shares.c.material_id)
+                .order_by(sa.func.max(cobrowse_shares.c.name))
+                .limit(limit)
+            )
             return RecordFacets(
                 orgs=[(r[0], r[1]) for r in orgs],
                 hosts=[(r[0], r[1]) for r in hosts],
                 projects=[r[0] for r in projects],
+                links=[(r[0], r[1]) for r in links],
             )
 
     async def batches(
@@ -351,9 +517,16 @@ class RecordService:
             page = query if last is None else query.where(after(*last))
             async with self._db.connect() as conn:
                 rows = (await conn.execute(page.limit(size))).all()
+                answers = await _assessments(conn, [row.id for row in rows])
             if not rows:
                 return
-            yield [summary_from_row(row, now) for row in rows]
+            yield [
+                attrs.evolve(
+                    summary_from_row(row, now),
+                    assessment_text=assessment_text(answers[row.id]) if row.id in answers else None,
+                )
+                for row in rows
+            ]
             if len(rows) < size:
                 return
             last = (int(rows[-1].created_ms), rows[-1].id)

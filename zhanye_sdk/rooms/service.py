@@ -142,6 +142,8 @@ class SessionSummary:
     ended_at: datetime | None
     end_reason: str | None
     last_seq: int
+    #: The title given when it was started (会议主题), if any.
+    title: str | None = None
 
 
 @attrs.frozen
@@ -213,6 +215,7 @@ def _summary(row: Any) -> SessionSummary:
         ended_at=from_ms(row.ended_ms) if row.ended_ms is not None else None,
         end_reason=row.end_reason,
         last_seq=int(row.last_seq),
+        title=row.title,
     )
 
 
@@ -302,8 +305,10 @@ class RoomService:
         terminal: Terminal = Terminal.PC_WEB,
         start_new: bool = False,
         org_id: str | None = None,
+        title: str | None = None,
     ) -> SessionSummary:
-        """Open a new session hosted by the actor (开始会话).
+        """Open a new session hosted by the actor (开始会话), under a ``project`` and a
+        ``title`` (会议主题), both optional.
 
         Salespeople and org admins host in their organization. A company admin hosts
         in an organization of their company: ``org_id``, or else the company's first
@@ -326,6 +331,8 @@ class RoomService:
         account = await self._platform.accounts.get(actor, actor.account_id)
         if project is not None:
             project = check_name(project, what="project") if project.strip() else None
+        if title is not None:
+            title = check_name(title, what="title") if title.strip() else None
         now = self.now_ms()
         session_id = secrets.token_hex(16)
         room = Room(
@@ -350,6 +357,7 @@ class RoomService:
                             host_account_id=actor.account_id,
                             host_name=account.name,
                             project=project,
+                            title=title,
                             terminal=Terminal(terminal).value,
                             state=RoomState.WAITING.value,
                             created_ms=now,

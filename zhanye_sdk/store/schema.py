@@ -31,6 +31,7 @@ __all__ = [
     "metadata",
     "organizations",
     "platform_secrets",
+    "session_assessments",
     "session_events",
     "session_media",
     "session_participants",
@@ -78,6 +79,9 @@ organizations = Table(
     Column("timezone", String(64), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_ms", BigInteger, nullable=False),
+    # 创建人 (0007): the creating account and its name then (kept if the account goes).
+    Column("created_by", String(32)),
+    Column("created_by_name", String(64)),
     UniqueConstraint("company_id", "name", name="uq_organizations_company_name"),
 )
 
@@ -96,6 +100,9 @@ accounts = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    # 创建人 (0007): the creating account and its name then (kept if the account goes).
+    Column("created_by", String(32)),
+    Column("created_by_name", String(64)),
     Index("ix_accounts_company_org", "company_id", "org_id"),
     UniqueConstraint("company_id", "login", name="uq_accounts_company_login"),
 )
@@ -211,6 +218,12 @@ sessions = Table(
     # Scale-out (0007): the fencing token of the process that owns the room; every
     # write of the room's events must carry it (``cluster/fencing.py``).
     Column("owner_fence", BigInteger, nullable=False, server_default="0"),
+    # 0007: the title given at the start, and the outcome 是否投保 (None: not marked),
+    # who marked it and when.
+    Column("title", String(64)),
+    Column("insured", Boolean),
+    Column("insured_by", String(64)),
+    Column("insured_ms", BigInteger),
     Index("ix_sessions_org_created", "org_id", "created_ms"),
     Index("ix_sessions_host_state", "host_account_id", "state"),
     # The records list (0004): a company admin's and a salesperson's, newest first.
@@ -264,6 +277,23 @@ platform_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(128), nullable=False),
+)
+
+#: The answers of a shared assessment (测评) a customer submitted (0007): a JSON list of
+#: ``{"name", "label", "value"}``; masked fields never reach this table.
+session_assessments = Table(
+    "session_assessments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("session_id", String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("share_id", String(32), nullable=False),
+    Column("material_id", String(32)),
+    Column("name", String(128), nullable=False),
+    Column("participant_id", String(32), nullable=False),
+    Column("participant_name", String(64), nullable=False),
+    Column("answers", Text, nullable=False),
+    Column("submitted_ms", BigInteger, nullable=False),
+    Index("ix_session_assessments_session", "session_id"),
 )
 
 # ---- co-browse (同屏) ------------------------------------------------------------------

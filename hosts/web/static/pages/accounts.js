@@ -1,6 +1,7 @@
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { attempt, cell, confirmDialog, notify, startPage } from "../shell.js";
+import { dateTime } from "../times.js";
 
 const PAGE_SIZE = 20;
 const me = await startPage("/admin/accounts");
@@ -46,7 +47,7 @@ async function load() {
   if (!page.items.length) {
     const tr = document.createElement("tr");
     const td = cell(t("accounts.empty"));
-    td.colSpan = 7;
+    td.colSpan = 9;
     td.className = "empty";
     tr.append(td);
     body.append(tr);
@@ -67,7 +68,8 @@ function row(account) {
   tr.append(
     // What the person writes to sign in: login@公司代码 outside the home company.
     cell(account.sign_in || account.login), cell(account.name), cell(account.phone), cell(t(`role.${account.role}`)),
-    cell(orgName[account.org_id] || "-"), statusCell,
+    cell(orgName[account.org_id] || "-"), cell(dateTime(account.created_at, me.timezone)),
+    cell(account.created_by || "-"), statusCell,
   );
   const actions = cell("");
   actions.className = "actions";

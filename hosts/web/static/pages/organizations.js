@@ -1,6 +1,7 @@
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { attempt, cell, confirmDialog, notify, startPage } from "../shell.js";
+import { dateOnly } from "../times.js";
 
 const me = await startPage("/admin/organizations");
 const canManage = me.operations.includes("org.edit");
@@ -29,8 +30,9 @@ async function load() {
     const statusCell = cell("");
     statusCell.append(badge);
     tr.append(
-      cell(org.name), cell(windowText(org.hours, "morning")), cell(windowText(org.hours, "afternoon")),
-      cell(org.hours.timezone), statusCell,
+      cell(org.name), cell(org.company_name || "-"), cell(windowText(org.hours, "morning")),
+      cell(windowText(org.hours, "afternoon")), cell(org.hours.timezone),
+      cell(dateOnly(org.created_at, me.timezone)), cell(org.created_by || "-"), statusCell,
     );
     const actions = cell("");
     actions.className = "actions";
@@ -59,7 +61,7 @@ async function load() {
   if (!result.items.length) {
     const tr = document.createElement("tr");
     const td = cell(t("orgs.empty"));
-    td.colSpan = 6;
+    td.colSpan = 9;
     td.className = "empty";
     tr.append(td);
     body.append(tr);
