@@ -309,7 +309,7 @@ async def cmd_materials(s: Session) -> None:
     kind = MaterialKind(s.args.kind) if s.args.kind else None
     found = await s.platform.materials.list(actor, kind, s.args.keyword, limit=500)
     for m in found.items:
-        what = m.url if m.kind is MaterialKind.LINK else f"{m.content_kind}, {_size(m.size or 0)}"
+        what = m.url if m.kind.is_page else f"{m.content_kind}, {_size(m.size or 0)}"
         s.say(f"{m.id}  {m.kind.value:<5}  {m.name}  ({what})")
     s.say(f"{found.total} material(s)")
 
@@ -332,6 +332,7 @@ DEMO_ORGS = [
     ("招商展业测试机构1", "00:00:00-23:59:59", "00:00:00-23:59:59"),
     ("招商展业测试机构2", "09:00-12:00", "13:30-18:00"),
 ]
+DEMO_ASSESSMENT = "风险承受能力测评"
 DEMO_PDF = "安心保终身寿险产品手册.pdf"
 DEMO_PPTX = "演示银行稳健理财产品介绍.pptx"
 
@@ -466,6 +467,15 @@ async def cmd_demo_data(s: Session) -> None:
         if (MaterialKind.LINK, name) not in have:
             await s.platform.materials.add_link(admin, name, url, title=title, has_audio=has_audio)
             s.say(f"added link {name}")
+    if (MaterialKind.ASSESSMENT, DEMO_ASSESSMENT) not in have:
+        await s.platform.materials.add_link(
+            admin,
+            DEMO_ASSESSMENT,
+            f"{base}/demo/h5/risk-assessment.html",
+            title="客户风险承受能力评估问卷",
+            assessment=True,
+        )
+        s.say(f"added assessment {DEMO_ASSESSMENT}")
 
     s.say("")
     s.say(f"demo company {DEMO_COMPANY} is ready; demo accounts (login / password / role):")

@@ -59,6 +59,8 @@ PAGE_EVENT_KINDS = frozenset(
     {"mutation", "input", "scroll", "pointer", "click", "navigate", "viewport"}
 )
 OPERATOR_KINDS = frozenset({"input", "click", "scroll"})
+#: Answers one assessment submission may carry.
+MAX_ANSWERS = 200
 #: What a masked value becomes on the wire (one per character or one for any value).
 MASK = "•"
 #: Attributes a masked node may carry: they style or label the field, never hold its value.
@@ -457,6 +459,49 @@ class CobrowseLog:
             _check_tree(entry.get("node"), masked, _among(entry.get("parent"), masked))
 
     # ---- control ----------------------------------------------------------------------
+
+    def submission(self, by: str, answers: object) -> list[dict[str, str]]:
+        """The answers of an assessment the customer submitted on the shared page,
+        checked: at most ``MAX_ANSWERS`` of ``{name, label, value, node?}`` with text of
+        bounded length. Answers of masked fields (by node, or sent as the mask) are
+        dropped: they must never be kept, whatever the agent sent.
+
+        Raises:
+            CobrowseRefused: not the sharer or not sharing (``not_sharer``,
+                ``not_sharing``), or malformed answers (``bad_event``).
+        """
+        self._check_sharer(by)
+        if not isinstance(answers, list) or len(answers) > MAX_ANSWERS:
+            raise CobrowseRefused(
+                "bad_event",
+                f"answers must be a list of at most {MAX_ANSWERS}",
+                zh=f"测评答案格式有误（最多 {MAX_ANSWERS} 项）",
+            )
+        kept: list[dict[str, str]] = []
+        for item in answers:
+            if not isinstance(item, dict):
+                raise CobrowseRefused("bad_event", "each answer must be an object")
+            fields: dict[str, str] = {}
+            for key, limit in (("name", 64), ("label", 200), ("value", 1000)):
+                value = item.get(key, "")
+                if not isinstance(value, str) or len(value) > limit:
+                    raise CobrowseRefused(
+                        "bad_event",
+                        f"answer {key} must be text of at most {limit} characters",
+                        zh="测评答案格式有误",
+                    )
+                fields[key] = value.strip()
+            if (
+                _among(item.get("node"), self.masked)
+                or item.get("masked")
+                or _is_mask(fields["value"])
+            ):
+                continue
+            if not fields["name"] and not fields["label"]:
+                continue
+            fields["label"] = fields["label"] or fields["name"]
+            kept.append(fields)
+        return kept
 
     def hand_over(self, by: str, to: str) -> ControlLease:
         """Give control to ``to``: the host decides; the customer may only take it back."""

@@ -20,6 +20,7 @@ __all__ = [
     "ShareForm",
     "SnapshotChunkForm",
     "SnapshotForm",
+    "SubmitForm",
 ]
 
 _ID = 64
@@ -96,6 +97,15 @@ class EndForm:
     share: str | None = attrs.field(default=None, validator=text_of(_SHARE))
 
 
+@attrs.frozen
+class SubmitForm:
+    """``cobrowse.submit`` (customer's agent): the answers of the shared assessment, as
+    ``[{name, label, value, node?}]`` (checked by ``CobrowseLog.submission``)."""
+
+    answers: Any
+    share: str | None = attrs.field(default=None, validator=text_of(_SHARE))
+
+
 #: The ``cobrowse`` area's reader table.
 READERS = Readers(
     "cobrowse",
@@ -108,5 +118,6 @@ READERS = Readers(
         "cobrowse.operate": OperateForm,
         "cobrowse.resync": ResyncForm,
         "cobrowse.end": EndForm,
+        "cobrowse.submit": SubmitForm,
     },
 )

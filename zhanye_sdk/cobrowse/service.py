@@ -8,7 +8,10 @@ Client messages (area ``cobrowse``):
 * customer's agent: ``cobrowse.snapshot`` {share, snapshot}, or the snapshot's JSON
   text in pieces: ``cobrowse.snapshot_chunk`` {share, id, index, total, text} (so a big
   page never blocks the phone in one send); ``cobrowse.event`` {share, kind, data};
-  ``cobrowse.control`` {to: self} — take control back.
+  ``cobrowse.control`` {to: self} — take control back; ``cobrowse.submit`` {share,
+  answers: [{name, label, value, node?}]} — the customer submitted the shared assessment
+  (测评): the answers, less any masked field's, are kept with the session record
+  (``session_assessments``), the latest submission of each share.
 * anyone in the room: ``cobrowse.resync`` {share, last_seq}.
 
 Limits (``CobrowseLimits``) are per share: a flooding customer is refused
@@ -18,8 +21,9 @@ rooms or other clients.
 Broadcasts to the room: ``cobrowse.started`` (with the share's ``limits`` for the
 agent), ``cobrowse.page`` (every accepted page event with its co-browse sequence
 number), ``cobrowse.control``, ``cobrowse.operate`` (for the customer's agent to
-apply), ``cobrowse.ended``. Accepted page events (except pointer moves, kept only as
-the live trail) are stored for the session record.
+apply), ``cobrowse.submitted`` {name, answers} (an assessment was submitted: how many
+answers were kept), ``cobrowse.ended``. Accepted page events (except pointer moves,
+kept only as the live trail) are stored for the session record.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from zhanye_sdk.cobrowse.messages import (
     ShareForm,
     SnapshotChunkForm,
     SnapshotForm,
+    SubmitForm,
 )
 from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.facade import Platform
@@ -51,7 +56,7 @@ from zhanye_sdk.rooms.core import ParticipantRole
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
-from zhanye_sdk.store.schema import cobrowse_events, cobrowse_shares
+from zhanye_sdk.store.schema import cobrowse_events, cobrowse_shares, session_assessments
 
 __all__ = ["COBROWSE_STATIC", "CobrowseService"]
 
@@ -67,6 +72,8 @@ class _Share:
     name: str
     log: CobrowseLog
     mask_selectors: tuple[str, ...] = ()
+    material_id: str | None = None
+    assessment: bool = False
 
 
 class CobrowseService:
@@ -122,6 +129,8 @@ class CobrowseService:
                         re=message.id,
                     )
                 ]
+            if isinstance(form, SubmitForm):
+                return await self._submit(seat, share, form, message)
             await self._end(seat, share)
             return [ServerMessage("ack", {}, re=message.id)]
         except (RateLimited, CobrowseRefused) as exc:
@@ -159,7 +168,7 @@ class CobrowseService:
         if seat.role is not ParticipantRole.HOST or seat.principal is None:
             raise PermissionDenied("only the host pushes a product page")
         material = await self._platform.materials.get(seat.principal, form.material_id)
-        if material.kind is not MaterialKind.LINK or material.url is None:
+        if not material.kind.is_page or material.url is None:
             raise InvalidInput("only link materials (H5 pages) are co-browsed")
         room = await self._rooms.room(seat.session_id)
         customers = [p.id for p in room.present if p.role is ParticipantRole.CUSTOMER]
@@ -176,6 +185,8 @@ class CobrowseService:
             material.name,
             CobrowseLog(seat.participant_id, sharer, material.url, self._limits),
             material.mask_selectors,
+            material.id,
+            material.kind is MaterialKind.ASSESSMENT,
         )
         self._shares[seat.session_id] = share
         async with self._platform.database.begin() as conn:
@@ -242,6 +253,39 @@ class CobrowseService:
             await self._store(share, event.seq, event.kind, event.data, at)
         await self._publish(share, "cobrowse.page", attrs.asdict(event))
         return [ServerMessage("ack", {"seq": event.seq}, re=message.id)]
+
+    async def _submit(
+        self, seat: Seat, share: _Share, form: SubmitForm, message: ClientMessage
+    ) -> list[ServerMessage]:
+        answers = share.log.submission(seat.participant_id, form.answers)
+        if not share.assessment:
+            raise CobrowseRefused(
+                "not_assessment",
+                "the shared page is not an assessment; nothing is kept",
+                zh="当前共享的页面不是测评，答案不会保存",
+            )
+        at = self._rooms.now_ms()
+        async with self._platform.database.begin() as conn:
+            await conn.execute(
+                session_assessments.delete().where(session_assessments.c.share_id == share.id)
+            )
+            await conn.execute(
+                session_assessments.insert().values(
+                    id=secrets.token_hex(16),
+                    session_id=share.session_id,
+                    share_id=share.id,
+                    material_id=share.material_id,
+                    name=share.name,
+                    participant_id=seat.participant_id,
+                    participant_name=seat.name,
+                    answers=json.dumps(answers, ensure_ascii=False),
+                    submitted_ms=at,
+                )
+            )
+        await self._publish(
+            share, "cobrowse.submitted", {"name": share.name, "answers": len(answers)}
+        )
+        return [ServerMessage("ack", {"answers": len(answers)}, re=message.id)]
 
     async def _end(self, seat: Seat, share: _Share) -> None:
         if seat.role is not ParticipantRole.HOST:

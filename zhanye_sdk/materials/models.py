@@ -13,11 +13,19 @@ __all__ = ["Audience", "Material", "MaterialKind", "MaterialList", "PageImage"]
 
 
 class MaterialKind(enum.StrEnum):
-    """The three kinds of the manual's material management (素材管理)."""
+    """The kinds of the manual's material management (素材管理, §4.5)."""
 
     FILE = "file"  # 文件素材: PDF, PPT/PPTX, DOC/DOCX, images
     LINK = "link"  # 链接素材: an H5 product page
     VIDEO = "video"  # 视频素材
+    #: 测评链接: a questionnaire page (risk tolerance, KYC) co-browsed like a link; the
+    #: customer's submitted answers are kept with the session record.
+    ASSESSMENT = "assessment"
+
+    @property
+    def is_page(self) -> bool:
+        """Whether it is a web page shared by co-browsing (a link or an assessment)."""
+        return self in (MaterialKind.LINK, MaterialKind.ASSESSMENT)
 
 
 class Audience(enum.StrEnum):

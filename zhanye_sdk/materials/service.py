@@ -297,8 +297,12 @@ class MaterialService:
         has_audio: bool = False,
         org_ids: Collection[str] | None = None,
         mask_selectors: Sequence[str] = (),
+        assessment: bool = False,
     ) -> Material:
         """Add a link material: an H5 product page shared by co-browsing.
+
+        With ``assessment`` it is a 测评链接 (``MaterialKind.ASSESSMENT``): a questionnaire
+        page whose submitted answers the session record keeps.
 
         Args:
             url: an ``http://`` or ``https://`` address.
@@ -324,7 +328,7 @@ class MaterialService:
                 audience=audience,
                 shown_in=shown_in,
                 owner_org=owner_org,
-                kind=MaterialKind.LINK,
+                kind=MaterialKind.ASSESSMENT if assessment else MaterialKind.LINK,
                 name=name,
                 url=url,
                 title=title,
@@ -505,8 +509,9 @@ class MaterialService:
                 kind = MaterialKind(kind)
             except ValueError:
                 raise InvalidInput(
-                    f"material kind {kind!r} is not valid; expected file, link or video",
-                    zh="资源类型无效，请选择文件、链接或视频",
+                    f"material kind {kind!r} is not valid; expected file, link, video or "
+                    "assessment",
+                    zh="资源类型无效，请选择文件、链接、视频或测评",
                 ) from None
             conditions.append(materials.c.kind == kind.value)
         if keyword is not None and keyword.strip():
@@ -550,6 +555,71 @@ class MaterialService:
                 zh=f"资源“{material.name}”是链接，请直接打开它的网址",
             )
         return await self.storage.get(material.sha256)
+
+    # ----------------------------------------------------------------- editing
+
+    async def edit(
+        self,
+        actor: Principal,
+        material_id: str,
+        *,
+        name: str | None = None,
+        url: str | None = None,
+        title: str | None = None,
+        clear_title: bool = False,
+        has_audio: bool | None = None,
+        mask_selectors: Sequence[str] | None = None,
+    ) -> Material:
+        """Rename a material (编辑), or for a link or assessment change its address,
+        title (``clear_title`` removes it), has-audio flag or masked fields. Only what
+        is given changes. Who may delete a material may edit it.
+
+        Raises:
+            NotAccessible: as ``get``.
+            PermissionDenied: the actor sees it but may not edit it.
+            InvalidInput: a bad field, or a link field for a file or video.
+        """
+        require(actor, Operation.MATERIAL_UPLOAD)
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = clean_material_name(name)
+        link_fields = (url, title, has_audio, mask_selectors)
+        if url is not None:
+            values["url"] = check_link_url(url)
+        if clear_title:
+            values["title"] = None
+        elif title is not None:
+            values["title"] = (
+                clean_material_name(title, what="link title") if title.strip() else None
+            )
+        if has_audio is not None:
+            if type(has_audio) is not bool:
+                raise InvalidInput("has_audio must be true or false", zh="是否有音频须为是或否")
+            values["has_audio"] = has_audio
+        if mask_selectors is not None:
+            selectors = check_mask_selectors(mask_selectors)
+            values["mask_selectors"] = json.dumps(list(selectors)) if selectors else None
+        async with self._ctx.db.begin() as conn:
+            material = await self._load(conn, material_id, actor)
+            if not may_delete(actor, material):
+                raise PermissionDenied(
+                    f"material {material.name!r} may be edited only by its uploader or "
+                    "the administrators over them",
+                    zh=f"资源“{material.name}”只能由上传者或其上级管理员编辑",
+                )
+            if not material.kind.is_page and (
+                any(v is not None for v in link_fields) or clear_title
+            ):
+                raise InvalidInput(
+                    "only links and assessments have an address, title, audio flag or "
+                    "masked fields",
+                    zh="只有链接和测评可以修改地址、标题、音频和遮挡字段",
+                )
+            if values:
+                await conn.execute(
+                    materials.update().where(materials.c.id == material_id).values(**values)
+                )
+            return await self._load(conn, material_id)
 
     # ---------------------------------------------------------------- deleting
 

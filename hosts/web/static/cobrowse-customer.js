@@ -1,7 +1,7 @@
 // The customer's side of co-browsing: the pushed product page in a frame whose agent
 // reports the page, a small floating toolbar (draggable, collapsible), and the
 // operator's inputs relayed into the page.
-import { t } from "./i18n.js";
+import { serverMessage, t } from "./i18n.js";
 
 export function attachCobrowseCustomer(client, section) {
   const frame = section.querySelector("iframe");
@@ -38,6 +38,28 @@ export function attachCobrowseCustomer(client, section) {
     }
   }
 
+  // An assessment's answers: kept with the session record; the customer is told so.
+  async function submit(answers) {
+    try {
+      await client.send("cobrowse.submit", { share: state.share, answers });
+      notice(t("cobrowse.assessmentSent"));
+    } catch (error) {
+      notice(t("cobrowse.assessmentFailed", { detail: serverMessage(error.data || error) || "" }));
+    }
+  }
+
+  function notice(text) {
+    let box = section.querySelector("[data-cobrowse=notice]");
+    if (!box) {
+      box = document.createElement("p");
+      box.dataset.cobrowse = "notice";
+      box.className = "cobrowse-notice";
+      box.setAttribute("role", "status");
+      toolbar.append(box);
+    }
+    box.textContent = text;
+  }
+
   window.addEventListener("message", (event) => {
     const message = event.data;
     if (event.source !== frame.contentWindow || !message || message.zhanye !== "cobrowse") return;
@@ -49,6 +71,7 @@ export function attachCobrowseCustomer(client, section) {
     else if (message.type === "snapshot-chunk")
       report("cobrowse.snapshot_chunk", { id: message.id, index: message.index, total: message.total, text: message.text });
     else if (message.type === "event") report("cobrowse.event", { kind: message.kind, data: message.data });
+    else if (message.type === "submit") submit(message.answers);
   });
 
   client.addEventListener("connection", (event) => {

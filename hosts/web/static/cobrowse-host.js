@@ -94,6 +94,8 @@ export function attachCobrowseHost(client, panel, notify) {
     } else if (type === "cobrowse.control" && data.share === state.share) {
       state.lease = { holder: data.holder, epoch: data.epoch };
       render();
+    } else if (type === "cobrowse.submitted" && data.share === state.share) {
+      notify(t("cobrowse.assessmentSubmitted", { name: data.name, n: data.answers }), "info");
     } else if (type === "cobrowse.ended" && data.share === state.share) {
       state.share = null;
       state.lease = null;

@@ -340,6 +340,53 @@ function report(el) {
 
 setInterval(sweepFields, 500);
 
+// An assessment (测评) page marks its questionnaire <form data-zhanye-assessment>; on
+// submit its answers go to the session page, which keeps them with the session record.
+// A masked field's answer never leaves this page.
+function questionOf(el) {
+  const asked = el.closest("[data-zhanye-question]");
+  if (asked) return asked.getAttribute("data-zhanye-question");
+  const legend = (el.type === "radio" || el.type === "checkbox") && el.closest("fieldset")?.querySelector("legend");
+  if (legend) return legend.textContent.trim();
+  if (el.labels && el.labels[0]) return el.labels[0].textContent.trim();
+  return el.getAttribute("aria-label") || el.name;
+}
+
+function answerOf(el) {
+  if (el.type === "radio" || el.type === "checkbox") {
+    if (!el.checked) return "";
+    return (el.labels && el.labels[0] ? el.labels[0].textContent : el.value).trim();
+  }
+  if (el instanceof HTMLSelectElement) return [...el.selectedOptions].map((o) => o.textContent.trim()).join("、");
+  return el.value.trim();
+}
+
+function assessmentAnswers(form) {
+  collectSecrets();
+  const answers = new Map();
+  for (const el of form.elements) {
+    if (!isField(el) || !el.name || el.disabled || isMasked(el)) continue;
+    if (["submit", "button", "reset", "image", "file"].includes(el.type)) continue;
+    const value = scrub(answerOf(el));
+    if (!value) continue;
+    const known = answers.get(el.name);
+    if (known) known.value = `${known.value}、${value}`;
+    else answers.set(el.name, { name: el.name, label: scrub(questionOf(el)), value, node: idOf(el) });
+  }
+  return [...answers.values()];
+}
+
+document.addEventListener(
+  "submit",
+  (event) => {
+    const form = event.target;
+    if (!active || !(form instanceof HTMLFormElement) || !form.hasAttribute("data-zhanye-assessment")) return;
+    flushMutations(observer.takeRecords());
+    post({ type: "submit", answers: assessmentAnswers(form) });
+  },
+  true,
+);
+
 // The operator's inputs, applied on this page as if the customer had made them.
 function operate({ kind, data }) {
   if (!active || !data) return;
