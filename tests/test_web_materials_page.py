@@ -60,16 +60,26 @@ def test_company_admin_manages_the_material_library(
     # The list filled in means the page's script is running (its upload handler is on).
     expect(page.locator("#materials tbody tr")).to_have_text(["暂无资源"])
 
+    upload = page.locator("#upload-dialog")
     page.locator("#file-input").set_input_files(str(fake))
+    # 上传素材 asks for the 文件名称 first (the file's name without its extension).
+    expect(upload.get_by_label("文件名称")).to_have_value("setup")
+    upload.get_by_role("button", name="确定").click()
     expect(page.locator("#notice")).to_contain_text("输入有误")
     expect(page.locator("#materials tbody tr")).to_have_text(["暂无资源"])
 
     page.locator("#file-input").set_input_files(str(brochure))
-    expect(page.locator("#notice")).to_have_text("已上传：产品手册.pdf")
+    expect(upload.get_by_label("文件名称")).to_have_value("产品手册")
+    upload.get_by_label("文件名称").fill("")
+    upload.get_by_role("button", name="确定").click()
+    expect(upload.get_by_role("alert")).to_have_text("请填写文件名称")
+    upload.get_by_label("文件名称").fill("产品手册（2024版）")
+    upload.get_by_role("button", name="确定").click()
+    expect(page.locator("#notice")).to_have_text("已上传：产品手册（2024版）")
     expect(page.locator("#progress-label")).to_have_text("转换页面 3/3")
     bar = page.locator("#progress")
     assert bar.evaluate("p => p.value === p.max && p.max > 0")
-    row = page.locator('tr[data-name="产品手册.pdf"]')
+    row = page.locator('tr[data-name="产品手册（2024版）"]')
     expect(row).to_contain_text("PDF")
 
     row.get_by_role("button", name="预览").click()
@@ -112,3 +122,57 @@ def test_salesperson_sees_their_org_materials_but_not_others(page: Page, host: R
     page.get_by_role("tab", name="链接").click()
     expect(page.locator("#materials tbody tr")).to_have_count(1)
     expect(page.locator("#materials tbody")).to_contain_text("A1专属链接")
+
+
+def test_materials_are_edited_and_assessments_managed_like_links(
+    page: Page, host: RunningHost, tmp_path: Path
+) -> None:
+    world: World = host.extra
+    platform = host.platform
+    assert platform is not None
+    admin = world.p("ca_A")
+    host.run(platform.materials.upload_file(admin, "旧名称手册", material_files.pdf(pages=1)))
+    old = "https://example.com/old"
+    host.run(platform.materials.add_link(admin, "产品链接", old, title="旧标题"))
+    log_in(page, host, "ca-A")
+    page.get_by_role("link", name="资源管理").click()
+    row = page.locator('tr[data-name="旧名称手册"]')
+    row.get_by_role("button", name="编辑").click()
+    rename = page.locator("#rename-dialog")
+    rename.get_by_label("素材名称").fill("  ")
+    rename.get_by_role("button", name="保存").click()
+    expect(rename.get_by_role("alert")).to_contain_text("输入有误")
+    rename.get_by_label("素材名称").fill("新名称手册")
+    rename.get_by_role("button", name="保存").click()
+    expect(page.locator('tr[data-name="新名称手册"]')).to_have_count(1)
+
+    # Link edit: URL, title and the has-audio flag, kept after a reload.
+    page.get_by_role("tab", name="链接").click()
+    page.locator('tr[data-name="产品链接"]').get_by_role("button", name="编辑").click()
+    dialog = page.locator("#link-dialog")
+    expect(dialog.get_by_label("链接标题")).to_have_value("旧标题")
+    dialog.get_by_label("链接地址").fill("https://example.com/new")
+    dialog.get_by_label("链接标题").fill("新标题")
+    dialog.get_by_label("有音频").check()
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.locator('tr[data-name="产品链接"]')).to_contain_text("https://example.com/new")
+    page.reload()
+    page.get_by_role("tab", name="链接").click()
+    page.locator('tr[data-name="产品链接"]').get_by_role("button", name="编辑").click()
+    expect(dialog.get_by_label("链接标题")).to_have_value("新标题")
+    expect(dialog.get_by_label("有音频")).to_be_checked()
+    dialog.get_by_role("button", name="取消").click()
+
+    # 测评: added and listed in its own tab, not among the H5 products.
+    page.get_by_role("button", name="添加测评").click()
+    dialog.get_by_label("素材名称").fill("风险承受能力测评")
+    dialog.get_by_label("链接地址").fill("https://example.com/risk.html")
+    dialog.get_by_role("button", name="保存").click()
+    assessment = page.locator('tr[data-name="风险承受能力测评"]')
+    expect(assessment).to_contain_text("测评")
+    expect(page.get_by_role("tab", name="测评")).to_have_attribute("aria-selected", "true")
+    page.get_by_role("tab", name="链接").click()
+    expect(page.locator("#materials tbody tr")).to_have_count(1)
+    stored = host.run(platform.materials.list(admin, limit=50))
+    kinds = {m.name: m.kind.value for m in stored.items}
+    assert kinds["风险承受能力测评"] == "assessment" and kinds["新名称手册"] == "file"

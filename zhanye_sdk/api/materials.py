@@ -1,4 +1,4 @@
-"""Material library endpoints (资源管理): list, upload, links, pages, download, delete.
+"""Material library endpoints (资源管理): list, upload, links, edit, pages, download, delete.
 
 Uploads send the file's bytes as the request body (``application/octet-stream``), with
 the name, kind and organizations in the query string, so a browser can show upload
@@ -32,6 +32,19 @@ class LinkForm:
     has_audio: bool = False
     org_ids: list[str] | None = None
     mask_selectors: list[str] | None = None
+    #: A 测评 (assessment) page rather than an H5 product.
+    assessment: bool = False
+
+
+@attrs.frozen
+class EditForm:
+    """编辑: only the fields given change (``title`` "" clears it)."""
+
+    name: str | None = None
+    url: str | None = None
+    title: str | None = None
+    has_audio: bool | None = None
+    mask_selectors: list[str] | None = None
 
 
 @attrs.frozen
@@ -63,6 +76,7 @@ class MaterialApi(EndpointGroup):
         r("POST", "/api/materials/upload", self.upload, body=UPLOAD_BODY)
         r("POST", "/api/materials/links", self.add_link)
         r("GET", "/api/materials/{material_id}", self.get)
+        r("PATCH", "/api/materials/{material_id}", self.edit)
         r("DELETE", "/api/materials/{material_id}", self.delete)
         r("GET", "/api/materials/{material_id}/download", self.download)
         r("POST", "/api/materials/{material_id}/convert", self.convert)
@@ -113,8 +127,24 @@ class MaterialApi(EndpointGroup):
             has_audio=form.has_audio,
             org_ids=form.org_ids,
             mask_selectors=form.mask_selectors or (),
+            assessment=form.assessment,
         )
         return ApiResponse.of_json(_material(self.platform, actor, material), 201)
+
+    async def edit(self, request: ApiRequest, material_id: str) -> ApiResponse:
+        actor = await self._actor(request)
+        form = structure(request.json(), EditForm)
+        material = await self.platform.materials.edit(
+            actor,
+            material_id,
+            name=form.name,
+            url=form.url,
+            title=form.title or None,
+            clear_title=form.title == "",
+            has_audio=form.has_audio,
+            mask_selectors=form.mask_selectors,
+        )
+        return ApiResponse.of_json(_material(self.platform, actor, material))
 
     async def get(self, request: ApiRequest, material_id: str) -> ApiResponse:
         actor = await self._actor(request)

@@ -41,6 +41,8 @@ class CategoryLibrary(LibraryBase):
             PermissionDenied: not a company admin.
             NotAccessible: the parent is missing or another company's.
             InvalidInput: a bad name, or a third level (the tree has two).
+            ConflictError: a category of that name exists at that level already (two
+                categories side by side with one name could not be told apart).
         """
         require(actor, Operation.SOP_MANAGE)
         company = company_of(actor)
@@ -55,6 +57,20 @@ class CategoryLibrary(LibraryBase):
                     )
             siblings = sop_script_categories.c.parent_id
             same_level = siblings.is_(None) if parent_id is None else siblings == parent_id
+            taken = (
+                await conn.execute(
+                    sa.select(sop_script_categories.c.id).where(
+                        sop_script_categories.c.company_id == company,
+                        same_level,
+                        sa.func.lower(sop_script_categories.c.name) == name.lower(),
+                    )
+                )
+            ).first()
+            if taken is not None:
+                raise ConflictError(
+                    f"a category named {name!r} exists at this level already",
+                    zh=f"已有名为“{name}”的话术分类，请换一个名称",
+                )
             count = (
                 await conn.execute(
                     sa.select(sa.func.count())

@@ -45,8 +45,9 @@ async function load() {
   for (const m of page.items) {
     const tr = document.createElement("tr");
     tr.dataset.name = m.name;
-    const where = m.kind === "link" ? m.url : sizeText(m.size || 0);
-    const type = m.kind === "link" ? t("materials.kind.link") : (m.content_kind || m.kind).toUpperCase();
+    const page = m.kind === "link" || m.kind === "assessment";
+    const where = page ? m.url : sizeText(m.size || 0);
+    const type = page ? t(`materials.kind.${m.kind}`) : (m.content_kind || m.kind).toUpperCase();
     tr.append(cell(m.name), cell(type), cell(where), cell(dateTime(m.created_at, me.timezone)));
     const actions = cell("");
     actions.className = "actions";
@@ -59,8 +60,9 @@ async function load() {
       actions.append(b);
     };
     if (m.kind === "file") button("materials.preview", () => preview(m));
-    if (m.kind !== "link") button("materials.download", () => download(m));
-    // The SDK says whether this person may delete it (uploader, or an admin over it).
+    if (!page) button("materials.download", () => download(m));
+    // The SDK says whether this person may edit or delete it (uploader, or an admin over it).
+    if (m.can_delete) button("common.edit", () => (page ? openLinkDialog(m.kind, m) : openRename(m)));
     if (m.can_delete) button("common.delete", () => remove(m), "danger");
     tr.append(actions);
     body.append(tr);
@@ -76,8 +78,8 @@ async function load() {
 }
 
 // Sends the file with XMLHttpRequest so the upload's progress can be shown.
-function uploadBytes(file, kind) {
-  const query = new URLSearchParams({ name: file.name, kind, org_ids: chosenOrgs().join(",") });
+function uploadBytes(file, kind, name) {
+  const query = new URLSearchParams({ name, kind, org_ids: chosenOrgs().join(",") });
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/materials/upload?${query}`);
@@ -122,12 +124,42 @@ async function convertWithProgress(material) {
   }
 }
 
-async function handleUpload(input, kind) {
+// 上传素材 (manual §4.5): the chosen file, then its 文件名称 (the file's own name
+// without its extension to start with), then the upload.
+const uploadDialog = document.querySelector("#upload-dialog");
+const pending = { file: null, kind: "file" };
+
+function handleUpload(input, kind) {
   const file = input.files[0];
   input.value = "";
   if (!file) return;
+  pending.file = file;
+  pending.kind = kind;
+  const form = document.querySelector("#upload-form");
+  form.reset();
+  form.querySelector(".form-error").hidden = true;
+  document.querySelector("#upload-title").textContent = t(kind === "video" ? "materials.uploadVideo" : "materials.upload");
+  document.querySelector("#upload-file").textContent = t("materials.chosenFile", { name: file.name, size: sizeText(file.size) });
+  form.elements.name.value = file.name.replace(/\.[^.]+$/, "");
+  uploadDialog.showModal();
+}
+
+document.querySelector("#upload-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = event.target.elements.name.value.trim();
+  const box = event.target.querySelector(".form-error");
+  if (!name) {
+    box.textContent = t("materials.fileNameRequired");
+    box.hidden = false;
+    return;
+  }
+  uploadDialog.close();
+  upload(pending.file, pending.kind, name);
+});
+
+async function upload(file, kind, name) {
   showProgress(t("materials.uploading", { percent: 0 }), 0);
-  const material = await attempt(() => uploadBytes(file, kind));
+  const material = await attempt(() => uploadBytes(file, kind, name));
   if (!material) {
     progressPanel.hidden = true;
     return;
@@ -188,10 +220,47 @@ document.querySelector("#filters").addEventListener("submit", (event) => {
   load();
 });
 const linkDialog = document.querySelector("#link-dialog");
-document.querySelector("#add-link").addEventListener("click", () => {
-  document.querySelector("#link-form").reset();
+// One dialog adds or edits (编辑) a link or an assessment: URL, title, has-audio flag.
+function openLinkDialog(kind, material = null) {
+  const form = document.querySelector("#link-form");
+  form.reset();
+  form.dataset.kind = kind;
+  form.dataset.id = material ? material.id : "";
+  const adding = kind === "assessment" ? "materials.addAssessment" : "materials.addLink";
+  document.querySelector("#link-dialog-title").textContent = material ? t("materials.editing", { name: material.name }) : t(adding);
+  if (material) {
+    form.elements.name.value = material.name;
+    form.elements.url.value = material.url || "";
+    form.elements.title.value = material.title || "";
+    form.elements.has_audio.checked = Boolean(material.has_audio);
+    form.elements.mask_selectors.value = (material.mask_selectors || []).join("\n");
+  }
   linkDialog.querySelector(".form-error").hidden = true;
   linkDialog.showModal();
+}
+document.querySelector("#add-link").addEventListener("click", () => openLinkDialog("link"));
+document.querySelector("#add-assessment").addEventListener("click", () => openLinkDialog("assessment"));
+
+const renameDialog = document.querySelector("#rename-dialog");
+function openRename(material) {
+  const form = document.querySelector("#rename-form");
+  form.reset();
+  form.dataset.id = material.id;
+  form.elements.name.value = material.name;
+  form.querySelector(".form-error").hidden = true;
+  renameDialog.showModal();
+}
+document.querySelector("#rename-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const saved = await attempt(
+    () => api("PATCH", `/api/materials/${form.dataset.id}`, { name: form.elements.name.value }),
+    form.querySelector(".form-error"),
+  );
+  if (!saved) return;
+  renameDialog.close();
+  notify(t("common.saved"), "info");
+  load();
 });
 for (const dialog of document.querySelectorAll("dialog")) {
   dialog.addEventListener("click", (event) => {
@@ -201,15 +270,25 @@ for (const dialog of document.querySelectorAll("dialog")) {
 document.querySelector("#link-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const f = event.target.elements;
-  const body = { name: f.name.value, url: f.url.value, title: f.title.value || null, has_audio: f.has_audio.checked };
+  const form = event.target;
   const selectors = f.mask_selectors.value.split("\n").map((x) => x.trim()).filter(Boolean);
-  if (selectors.length) body.mask_selectors = selectors;
-  const orgs = chosenOrgs();
-  if (orgs.length) body.org_ids = orgs;
-  const saved = await attempt(() => api("POST", "/api/materials/links", body), event.target.querySelector(".form-error"));
+  let request;
+  if (form.dataset.id) {
+    const body = { name: f.name.value, url: f.url.value, title: f.title.value, has_audio: f.has_audio.checked, mask_selectors: selectors };
+    request = () => api("PATCH", `/api/materials/${form.dataset.id}`, body);
+  } else {
+    const body = { name: f.name.value, url: f.url.value, title: f.title.value || null, has_audio: f.has_audio.checked };
+    if (form.dataset.kind === "assessment") body.assessment = true;
+    if (selectors.length) body.mask_selectors = selectors;
+    const orgs = chosenOrgs();
+    if (orgs.length) body.org_ids = orgs;
+    request = () => api("POST", "/api/materials/links", body);
+  }
+  const saved = await attempt(request, form.querySelector(".form-error"));
   if (!saved) return;
   linkDialog.close();
-  state.kind = "link";
+  if (form.dataset.id) notify(t("common.saved"), "info");
+  state.kind = form.dataset.kind;
   load();
 });
 load();
