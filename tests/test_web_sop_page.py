@@ -205,3 +205,83 @@ def test_renaming_a_flow_keeps_its_page_ranges_and_script_links(
     chosen = rows.nth(1).get_by_label("关联话术").locator("option:checked")
     expect(chosen).to_have_count(2)
     assert sorted(chosen.all_inner_texts()) == ["宏观市场话术", "量化策略话术"]
+
+
+def test_scripts_templates_and_rules_are_edited_and_a_rule_is_deleted_only_when_confirmed(
+    page: Page, host: RunningHost
+) -> None:
+    world: World = host.extra
+    platform = host.platform
+    assert platform is not None
+    admin = world.p("ca_A")
+    category = host.run(platform.sop.create_category(admin, "财富管理行业话术"))
+    host.run(platform.sop.create_script(admin, category.id, "断点", "断点", "断点"))
+    log_in(page, host, "ca-A")
+    page.get_by_role("link", name="SOP管理").click()
+
+    # A second category of the same name beside the first is refused, in Chinese.
+    categories = page.locator("#category-form")
+    categories.get_by_label("分类名称").fill("财富管理行业话术")
+    categories.get_by_role("button", name="新增分类").click()
+    expect(page.locator("#notice")).to_contain_text("已有名为“财富管理行业话术”的话术分类")
+    expect(page.get_by_role("treeitem", name="财富管理行业话术")).to_have_count(1)
+
+    # 话术: 编辑 fills the form; saving changes the row, kept after a reload.
+    page.locator('#scripts tr[data-name="断点"]').get_by_role("button", name="编辑").click()
+    form = page.locator("#script-form")
+    expect(form.get_by_role("heading")).to_have_text("编辑话术：断点")
+    expect(form.get_by_label("话术内容")).to_have_value("断点")
+    form.get_by_label("话术名称").fill("存续服务")
+    form.get_by_label("语义关键字").fill("二级市场")
+    form.get_by_label("话术内容").fill("存续说明")
+    form.get_by_role("button", name="保存").click()
+    expect(page.locator('#scripts tr[data-name="存续服务"]')).to_contain_text("存续说明")
+    expect(form.get_by_role("heading")).to_have_text("新增话术")
+    page.reload()
+    expect(page.locator('#scripts tr[data-name="存续服务"]')).to_contain_text("二级市场")
+    expect(page.locator('#scripts tr[data-name="断点"]')).to_have_count(0)
+
+    # SOP模板: renamed and given an organization.
+    nodes = [{"title": "产品推荐", "key_phrases": ["产品推荐"]}]
+    flow = host.run(platform.sop.create_flow(admin, "产品推荐", nodes))
+    host.run(platform.sop.save_template(admin, "旧模板", [flow.id], []))
+    page.reload()
+    # The page has chosen its first tab once the scripts are listed.
+    expect(page.locator('#scripts tr[data-name="存续服务"]')).to_be_visible()
+    page.get_by_role("tab", name="SOP模板").click()
+    page.locator('#templates tr[data-name="旧模板"]').get_by_role("button", name="编辑").click()
+    template = page.locator("#template-form")
+    expect(template.get_by_label("模板名称")).to_have_value("旧模板")
+    template.get_by_label("模板名称").fill("财富管理模板")
+    template.get_by_label("可用机构").select_option(label="机构A1")
+    template.get_by_role("button", name="保存").click()
+    expect(page.locator('#templates tr[data-name="财富管理模板"]')).to_contain_text("机构A1")
+    expect(page.locator('#templates tr[data-name="旧模板"]')).to_have_count(0)
+
+    # 质检规则: edited, then deleted only after 确定.
+    page.get_by_role("tab", name="质检规则").click()
+    rule = page.locator("#rule-form")
+    rule.get_by_label("规则名称").fill("承诺保本")
+    rule.get_by_label("表达式").fill("保本")
+    rule.get_by_role("button", name="保存").click()
+    saved = page.locator('#rules tr[data-name="承诺保本"]')
+    saved.get_by_role("button", name="编辑").click()
+    expect(rule.get_by_label("表达式")).to_have_value("保本")
+    rule.get_by_label("表达式").fill("保本 and 保息")
+    rule.get_by_label("扣分").fill("40")
+    rule.get_by_role("button", name="保存").click()
+    expect(saved).to_contain_text("保本 and 保息")
+    expect(saved).to_contain_text("40")
+    page.reload()
+    expect(page.locator('#scripts tr[data-name="存续服务"]')).to_be_visible()
+    page.get_by_role("tab", name="质检规则").click()
+    expect(saved).to_contain_text("保本 and 保息")
+    saved.get_by_role("button", name="删除").click()
+    confirm = page.get_by_role("dialog")
+    expect(confirm).to_contain_text("确定删除“承诺保本”吗？")
+    confirm.get_by_role("button", name="取消").click()
+    expect(saved).to_have_count(1)
+    saved.get_by_role("button", name="删除").click()
+    page.get_by_role("dialog").get_by_role("button", name="确定").click()
+    expect(saved).to_have_count(0)
+    assert host.run(platform.sop.rules(admin)) == []

@@ -38,6 +38,25 @@ function fill(body, rows, columns) {
   }
 }
 
+// 编辑 fills a form with the row it edits; saving then updates that row, and the form's
+// reset (after saving, or 取消编辑) returns it to adding.
+function startEditing(form, id, headingKey, name) {
+  form.dataset.editing = id;
+  form.querySelector("h2").textContent = t(headingKey, { name });
+  form.querySelector("[data-cancel-edit]").hidden = false;
+  formError(form, null);
+  form.scrollIntoView({ block: "nearest" });
+}
+
+for (const [selector, key] of [["#script-form", "sop.script.add"], ["#template-form", "sop.template.add"], ["#rule-form", "sop.rule.add"]]) {
+  const form = $(selector);
+  form.addEventListener("reset", () => {
+    delete form.dataset.editing;
+    form.querySelector("h2").textContent = t(key);
+    form.querySelector("[data-cancel-edit]").hidden = true;
+  });
+}
+
 function formError(form, error) {
   const box = form.querySelector(".form-error");
   box.textContent = error ? error.text || String(error) : "";
@@ -97,7 +116,14 @@ async function loadScripts() {
     tr.dataset.name = s.name;
     tr.append(cell(s.name), cell(s.keywords.join("，")), cell(s.content),
       cell(dateOnly(s.updated_at, me.timezone)));
-    tr.append(actionCell([["common.delete", async () => {
+    tr.append(actionCell([["common.edit", () => {
+      const form = $("#script-form");
+      startEditing(form, s.id, "sop.script.editing", s.name);
+      form.elements.category_id.value = s.category_id;
+      form.elements.name.value = s.name;
+      form.elements.keywords.value = s.keywords.join("，");
+      form.elements.content.value = s.content;
+    }], ["common.delete", async () => {
       if (!(await confirmDialog(t("sop.confirmDelete", { name: s.name })))) return;
       if ((await attempt(() => api("DELETE", `/api/sop/scripts/${s.id}`))) !== undefined) loadScripts();
     }, "danger"]]));
@@ -125,11 +151,14 @@ $("#script-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.target;
   const data = new FormData(form);
+  const editing = form.dataset.editing;
   submit(form, async () => {
-    await api("POST", "/api/sop/scripts", {
+    const body = {
       category_id: data.get("category_id"), name: data.get("name"),
       keywords: data.get("keywords"), content: data.get("content"),
-    });
+    };
+    if (editing) await api("PUT", `/api/sop/scripts/${editing}`, body);
+    else await api("POST", "/api/sop/scripts", body);
     await loadScripts();
   });
 });
@@ -297,7 +326,13 @@ async function loadTemplates() {
     tr.dataset.name = tpl.name;
     tr.append(cell(tpl.name), cell(tpl.flow_ids.map(flowName).join(" → ")),
       cell(tpl.org_ids.length ? tpl.org_ids.map(orgName).join("，") : t("sop.template.allOrgs")));
-    tr.append(actionCell([["common.delete", async () => {
+    tr.append(actionCell([["common.edit", () => {
+      const form = $("#template-form");
+      startEditing(form, tpl.id, "sop.template.editing", tpl.name);
+      form.elements.name.value = tpl.name;
+      for (const o of $("#template-flows").options) o.selected = tpl.flow_ids.includes(o.value);
+      for (const o of $("#template-orgs").options) o.selected = tpl.org_ids.includes(o.value);
+    }], ["common.delete", async () => {
       if (!(await confirmDialog(t("sop.confirmDelete", { name: tpl.name })))) return;
       if ((await attempt(() => api("DELETE", `/api/sop/templates/${tpl.id}`))) !== undefined) await loadTemplates();
     }, "danger"]]));
@@ -311,7 +346,12 @@ $("#template-form").addEventListener("submit", (event) => {
   const form = event.target;
   const chosen = (select) => [...select.selectedOptions].map((o) => o.value);
   const body = { name: form.elements.name.value, flow_ids: chosen($("#template-flows")), org_ids: chosen($("#template-orgs")) };
-  submit(form, async () => { await api("POST", "/api/sop/templates", body); await loadTemplates(); });
+  const editing = form.dataset.editing;
+  submit(form, async () => {
+    if (editing) await api("PUT", `/api/sop/templates/${editing}`, body);
+    else await api("POST", "/api/sop/templates", body);
+    await loadTemplates();
+  });
 });
 
 // ---- 质检规则 -----------------------------------------------------------------------------
@@ -325,7 +365,21 @@ async function loadRules() {
     const definition = r.expression || r.order.join(" → ") || r.max_silence_ms || r.max_cpm || r.min_cpm || "";
     tr.append(cell(r.name), cell(t(`sop.rule.kind.${r.kind}`)), cell(String(definition)),
       cell(t(`sop.rule.severity.${r.severity}`)), cell(String(r.deduction)));
-    tr.append(actionCell([["common.delete", async () => {
+    tr.append(actionCell([["common.edit", () => {
+      const form = $("#rule-form");
+      startEditing(form, r.id, "sop.rule.editing", r.name);
+      const f = form.elements;
+      f.name.value = r.name;
+      f.kind.value = r.kind;
+      f.expression.value = r.expression || "";
+      f.order.value = r.order.join("，");
+      f.limit.value = r.kind === "silence" ? (r.max_silence_ms ?? "") / 1000 || "" : r.max_cpm ?? "";
+      f.role.value = r.role || "salesperson";
+      f.severity.value = r.severity;
+      f.deduction.value = r.deduction;
+      form.dataset.enabled = String(r.enabled);
+    }], ["common.delete", async () => {
+      if (!(await confirmDialog(t("sop.confirmDelete", { name: r.name })))) return;
       if ((await attempt(() => api("DELETE", `/api/sop/rules/${r.id}`))) !== undefined) await loadRules();
     }, "danger"]]));
     return tr;
@@ -347,7 +401,13 @@ $("#rule-form").addEventListener("submit", (event) => {
   if (kind === "order") body.order = data.get("order");
   if (kind === "silence") body.max_silence_ms = limit === null ? null : limit * 1000;
   if (kind === "speech_rate") body.max_cpm = limit;
-  submit(form, async () => { await api("POST", "/api/sop/rules", body); await loadRules(); });
+  const editing = form.dataset.editing;
+  if (editing) body.enabled = form.dataset.enabled !== "false";
+  submit(form, async () => {
+    if (editing) await api("PUT", `/api/sop/rules/${editing}`, body);
+    else await api("POST", "/api/sop/rules", body);
+    await loadRules();
+  });
 });
 
 // ---- tabs ---------------------------------------------------------------------------------
