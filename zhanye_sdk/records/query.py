@@ -148,7 +148,7 @@ def filter_clauses(filters: RecordFilter) -> list[Any]:
         where.append(
             sa.exists()
             .where(_p.c.session_id == sessions.c.id)
-            .where(_p.c.role == ParticipantRole.CUSTOMER.value)
+            .where(_p.c.role == ParticipantRole.CUSTOMER.value, _joined)
             .where(_p.c.name.ilike(_like(f.customer_name), escape="\\"))
         )
     if f.video is VideoFilter.USED:

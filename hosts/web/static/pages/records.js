@@ -21,6 +21,9 @@ fillSelect(document.querySelector("#filter-evaluation"), [
   ["rated", t("records.rated")], ["unrated", t("records.unrated")],
   ...[5, 4, 3, 2, 1].map((n) => [String(n), t("records.score", { n })]),
 ]);
+fillSelect(document.querySelector("#filter-link"), (facets.links || []).map((l) => [l.id, l.name]));
+fillSelect(document.querySelector("#filter-insured"), ["yes", "no", "unmarked"].map((v) => [v, t(`records.insured.${v}`)]));
+fillSelect(document.querySelector("#filter-video"), ["used", "unused"].map((v) => [v, t(`records.video.${v}`)]));
 fillSelect(document.querySelector("#filter-state"), ["waiting", "live", "ended"].map((s) => [s, t(`records.state.${s}`)]));
 // A salesperson only ever sees their own records: no one else to pick.
 document.querySelector("#host-filter").hidden = me.role === "salesperson";
@@ -70,7 +73,7 @@ async function load() {
   const body = document.querySelector("#records tbody");
   body.replaceChildren();
   for (const record of page.items) body.append(row(record));
-  if (!page.items.length) emptyRow(body, 10, "records.empty");
+  if (!page.items.length) emptyRow(body, 13, "records.empty");
   document.querySelector("#total").textContent = t("common.total", { n: page.total });
   document.querySelector("#prev").disabled = state.offset === 0;
   document.querySelector("#next").disabled = state.offset + PAGE_SIZE >= page.total;
@@ -82,7 +85,9 @@ function row(record) {
   tr.append(
     cell(record.id), cell(record.meeting_number), cell(record.org_name), cell(record.project || "-"),
     cell(record.host_name), cell(record.host_login || "-"), cell(when(record.started_at)),
-    qaCell(record), cell(record.network_quality ? t(`media.network.${record.network_quality}`) : "-"),
+    cell(duration(record.duration_ms)), qaCell(record), cell(evaluationText(record)),
+    cell(insuredText(record.insured)),
+    cell(record.network_quality ? t(`media.network.${record.network_quality}`) : "-"),
   );
   const actions = cell("");
   actions.className = "actions";
@@ -97,6 +102,72 @@ function row(record) {
   tr.append(actions);
   return tr;
 }
+
+// 评价: the customers' average score and how many rated, "-" when nobody did.
+function evaluationText(record) {
+  if (!record.evaluation_count) return t("records.unrated");
+  return t("records.evaluationValue", { score: record.average_score, n: record.evaluation_count });
+}
+
+const insuredText = (insured) => t(`records.insured.${insured === true ? "yes" : insured === false ? "no" : "unmarked"}`);
+
+// 素材类型 in words; 素材内容: a link's address, a document's type and pages.
+function materialRow(m) {
+  const kind = t(`records.materialKind.${m.kind}`);
+  let content = m.content || "-";
+  if (m.kind !== "link" && m.kind !== "assessment") {
+    const parts = [];
+    if (m.content_kind) parts.push(m.content_kind.toUpperCase());
+    if (m.pages) parts.push(t("materials.pages", { n: m.pages }));
+    content = parts.join(" · ") || "-";
+  }
+  return [kind, m.name, content];
+}
+
+// 测评: each submitted assessment with who submitted it, when, and its answers.
+function renderAssessments(record) {
+  const holder = document.querySelector("#record-assessments");
+  holder.replaceChildren();
+  const items = record.assessments || [];
+  document.querySelector("#record-assessments-panel").hidden = !items.length;
+  for (const a of items) {
+    const section = document.createElement("div");
+    section.className = "assessment";
+    const title = document.createElement("h4");
+    title.textContent = t("records.assessmentTitle", { name: a.name, who: a.participant_name, when: when(a.submitted_at) });
+    const table = document.createElement("table");
+    table.innerHTML = "<thead><tr><th></th><th></th></tr></thead><tbody></tbody>";
+    const [question, answer] = table.querySelectorAll("th");
+    question.textContent = t("records.question");
+    answer.textContent = t("records.answer");
+    section.append(title, table);
+    holder.append(section);
+    fillTable(table, a.answers.map((x) => [x.label, x.value]), 2);
+  }
+}
+
+function renderOutcome(record) {
+  const s = record.summary;
+  const form = document.querySelector("#insured-form");
+  form.dataset.id = s.id;
+  document.querySelector("#record-insured").value = s.insured === true ? "yes" : s.insured === false ? "no" : "";
+  document.querySelector("#record-insured-by").textContent = record.insured_by
+    ? t("records.insuredBy", { who: record.insured_by, when: when(record.insured_at) })
+    : "";
+}
+
+document.querySelector("#insured-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const value = form.elements.insured.value;
+  const insured = value === "yes" ? true : value === "no" ? false : null;
+  const saved = await attempt(() => api("PUT", `/api/records/${form.dataset.id}/insured`, { insured }));
+  if (!saved) return;
+  notify(t("common.saved"), "info");
+  const record = await attempt(() => api("GET", `/api/records/${form.dataset.id}`));
+  if (record) renderOutcome(record);
+  load();
+});
 
 // The QA score with a pass / fail badge, "-" when the assistant did not run.
 function qaCell(record) {
@@ -208,6 +279,7 @@ async function showDetails(id) {
     ["records.orgName", s.org_name], ["records.project", s.project || "-"],
     ["records.participantCount", String(s.participant_count)], ["records.customerCount", String(s.customer_count)],
     ["records.sharedFile", yesNo(record.shared_file)], ["records.sharedLink", yesNo(record.shared_link)],
+    ["records.meetingTitle", s.title || "-"], ["records.insured", insuredText(s.insured)],
     ["records.startTime", when(s.started_at)], ["records.endTime", when(s.ended_at)],
     ["records.duration", duration(s.duration_ms)], ["records.recording", record.recording_status ? label("records.recordingState", record.recording_status) : t("records.recordingNone")],
     ["records.terminal", label("records.terminal", s.terminal)], ["records.endReason", label("records.endReason", s.end_reason)],
@@ -223,7 +295,9 @@ async function showDetails(id) {
     }
     factBody.append(tr);
   }
-  fillTable(document.querySelector("#record-materials"), record.shared_materials.map((m) => [m.kind, m.name, m.content]), 3);
+  fillTable(document.querySelector("#record-materials"), record.shared_materials.map(materialRow), 3);
+  renderAssessments(record);
+  renderOutcome(record);
   const playback = document.querySelector("#record-playback");
   playback.hidden = !record.recording_url;
   if (record.recording_url) playback.href = record.recording_url;
