@@ -189,12 +189,13 @@ def test_service_hours_are_listed_as_applied_and_inverted_ones_refused(
     page.get_by_role("link", name="机构设置").click()
     # No window at all: open all day. Only a morning: the afternoon is closed.
     a1 = page.locator('tr[data-name="机构A1"] td')
-    expect(a1.nth(1)).to_have_text("全天")
+    expect(a1.nth(1)).to_have_text("公司A")  # 所属公司
     expect(a1.nth(2)).to_have_text("全天")
-    expect(a1.nth(3)).to_have_text("Asia/Shanghai")
+    expect(a1.nth(3)).to_have_text("全天")
+    expect(a1.nth(4)).to_have_text("Asia/Shanghai")
     a2 = page.locator('tr[data-name="机构A2"] td')
-    expect(a2.nth(1)).to_have_text("09:00:00–12:00:00")
-    expect(a2.nth(2)).to_have_text("未设置（休息）")
+    expect(a2.nth(2)).to_have_text("09:00:00–12:00:00")
+    expect(a2.nth(3)).to_have_text("未设置（休息）")
 
     page.locator('tr[data-name="机构A2"]').get_by_role("button", name="编辑").click()
     dialog = page.locator("#org-dialog")
@@ -206,13 +207,13 @@ def test_service_hours_are_listed_as_applied_and_inverted_ones_refused(
     expect(alert).to_contain_text("12:00:00–09:00:00 的结束时间须晚于开始时间")
     # Nothing typed is lost, nothing was saved.
     expect(dialog.locator('input[name="afternoon_start"]')).to_have_value("12:00:00")
-    expect(a2.nth(2)).to_have_text("未设置（休息）")
+    expect(a2.nth(3)).to_have_text("未设置（休息）")
     dialog.locator('input[name="afternoon_start"]').fill("13:30:00")
     dialog.locator('input[name="afternoon_end"]').fill("18:00:00")
     dialog.get_by_label("时区").fill("Asia/Tokyo")
     dialog.get_by_role("button", name="保存").click()
-    expect(a2.nth(2)).to_have_text("13:30:00–18:00:00")
-    expect(a2.nth(3)).to_have_text("Asia/Tokyo")
+    expect(a2.nth(3)).to_have_text("13:30:00–18:00:00")
+    expect(a2.nth(4)).to_have_text("Asia/Tokyo")
 
 
 def test_the_sidebar_groups_work_apart_from_settings(page: Page, host: RunningHost) -> None:
