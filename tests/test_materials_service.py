@@ -291,7 +291,7 @@ async def test_list_filters_search_and_pages(world: World) -> None:
     assert {x.id for x in first.items}.isdisjoint({x.id for x in rest.items})
     with pytest.raises(InvalidInput):
         await m.list(ca, limit=0)
-    with pytest.raises(InvalidInput, match="file, link or video"):
+    with pytest.raises(InvalidInput, match="file, link, video or assessment"):
         await m.list(ca, kind="poster")  # type: ignore[arg-type]
 
 
