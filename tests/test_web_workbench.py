@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import ROOMS
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.rooms.core import RoomState
 
@@ -68,7 +67,7 @@ def test_workbench_lists_meetings_rejoins_and_asks_before_a_second_one(
     phone: Page, host: RunningHost
 ) -> None:
     world: World = host.extra
-    rooms = host.app[ROOMS]
+    rooms = host.deployment.rooms
     # An earlier meeting of today, ended, with a customer: listed with its record.
     earlier = host.run(rooms.start(world.p("sp_A1"), project="养老险", title="李先生首访"))
     host.run(rooms.end(world.p("sp_A1"), earlier.id))

@@ -28,7 +28,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hosts.web.server import build_app
 from zhanye_sdk.cobrowse.service import CobrowseService
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.records.service import RecordService
@@ -39,7 +38,7 @@ from zhanye_sdk.store.schema import cobrowse_shares
 from .. import material_files
 from ..platform_world import PASSWORD, build_world
 from ..records_world import RecordsWorld, build_records
-from ..webhost import free_port
+from ..webhost import build_app, free_port
 
 pytestmark = pytest.mark.anyio
 
