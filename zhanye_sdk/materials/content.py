@@ -17,9 +17,38 @@ __all__ = ["Content", "as_file"]
 Content = bytes | mmap.mmap
 
 
+class _MappedFile(io.RawIOBase):
+    """A read-only mapping as a real ``io`` file: readers that accept only ``io``
+    objects (pypdfium2 refuses a bare ``mmap``) read it in place, without a copy."""
+
+    def __init__(self, mapped: mmap.mmap) -> None:
+        super().__init__()
+        self._mapped = mapped
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: len(self._mapped)}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self._mapped[self._at : self._at + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self._at += len(chunk)
+        return len(chunk)
+
+
 def as_file(data: Content) -> BinaryIO:
-    """``data`` as a seekable file positioned at its start (a mapping is its own file)."""
+    """``data`` as a seekable file positioned at its start (a mapping is read in place)."""
     if isinstance(data, mmap.mmap):
-        data.seek(0)
-        return data  # type: ignore[return-value]
+        return io.BufferedReader(_MappedFile(data))
     return io.BytesIO(data)
