@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
+from .hall_pages import open_share_menu
 from .platform_world import World, build_world
 from .test_web_admin_pages import log_in
 from .webhost import RunningHost
@@ -76,14 +77,17 @@ def test_customer_submits_an_assessment_and_the_record_shows_the_answers(
         phone.get_by_role("button", name="进入会话").click()
         expect(staff.locator('#members li[data-name="客户王女士"]')).to_be_visible()
 
-        # Shared like an H5 product (the list names it a 测评), after confirmation.
-        staff.get_by_role("button", name="共享链接").click()
-        choice = staff.get_by_label(re.compile("风险承受能力测评"))
-        expect(choice).to_be_visible()
-        expect(staff.locator("#share-dialog")).to_contain_text("测评 · 风险承受能力测评")
-        choice.check()
-        staff.locator("#share-dialog").get_by_role("button", name="推送").click()
-        staff.get_by_role("dialog").get_by_role("button", name="确定").click()
+        # 共享 → 共享测评: listed there (not among the products), pushed after confirmation.
+        open_share_menu(staff, "共享产品链接")
+        expect(staff.locator("#share-dialog .link-item")).to_have_count(0)
+        staff.locator("#share-dialog").get_by_role("button", name="取消").click()
+        open_share_menu(staff, "共享测评")
+        items = staff.locator("#share-dialog .link-item")
+        expect(items).to_have_count(1)
+        items.first.click()
+        confirm = staff.locator("dialog.confirm")
+        expect(confirm).to_contain_text("确认推送【风险承受能力测评】测评？")
+        confirm.get_by_role("button", name="确定").click()
         page = phone.frame_locator("#cobrowse-page")
         expect(page.get_by_role("heading", name="客户风险承受能力评估问卷")).to_be_visible()
         mirror = staff.frame_locator("#cobrowse-mirror")

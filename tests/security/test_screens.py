@@ -36,7 +36,7 @@ from zhanye_sdk.signaling.envelope import ClientMessage
 from zhanye_sdk.store.schema import cobrowse_shares
 
 from .. import material_files
-from ..platform_world import PASSWORD, build_world
+from ..platform_world import PASSWORD, build_world, sign_in
 from ..records_world import RecordsWorld, build_records
 from ..webhost import build_app, free_port
 
@@ -75,7 +75,9 @@ async def server(
 
 
 async def login(http: aiohttp.ClientSession, base: str, who: str) -> dict[str, str]:
-    response = await http.post(f"{base}/api/login", json={"login": who, "password": PASSWORD})
+    response = await http.post(
+        f"{base}/api/login", json={"login": sign_in(who), "password": PASSWORD}
+    )
     return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
 

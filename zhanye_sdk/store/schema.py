@@ -79,7 +79,7 @@ organizations = Table(
     Column("timezone", String(64), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_ms", BigInteger, nullable=False),
-    # 创建人 (0007): the creating account and its name then (kept if the account goes).
+    # 创建人 (0008): the creating account and its name then (kept if the account goes).
     Column("created_by", String(32)),
     Column("created_by_name", String(64)),
     UniqueConstraint("company_id", "name", name="uq_organizations_company_name"),
@@ -100,7 +100,7 @@ accounts = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
-    # 创建人 (0007): the creating account and its name then (kept if the account goes).
+    # 创建人 (0008): the creating account and its name then (kept if the account goes).
     Column("created_by", String(32)),
     Column("created_by_name", String(64)),
     Index("ix_accounts_company_org", "company_id", "org_id"),
@@ -218,7 +218,7 @@ sessions = Table(
     # Scale-out (0007): the fencing token of the process that owns the room; every
     # write of the room's events must carry it (``cluster/fencing.py``).
     Column("owner_fence", BigInteger, nullable=False, server_default="0"),
-    # 0007: the title given at the start, and the outcome 是否投保 (None: not marked),
+    # 0008: the title given at the start, and the outcome 是否投保 (None: not marked),
     # who marked it and when.
     Column("title", String(64)),
     Column("insured", Boolean),
@@ -279,7 +279,7 @@ platform_secrets = Table(
     Column("value", String(128), nullable=False),
 )
 
-#: The answers of a shared assessment (测评) a customer submitted (0007): a JSON list of
+#: The answers of a shared assessment (测评) a customer submitted (0008): a JSON list of
 #: ``{"name", "label", "value"}``; masked fields never reach this table.
 session_assessments = Table(
     "session_assessments",

@@ -2,15 +2,18 @@
 session's title and insurance outcome (是否投保), and the answers of shared assessments
 (测评) kept with the session record.
 
-Revision ID: 0007_screens
-Revises: 0006_whiteboard_pages
+Revision ID: 0008_screens
+Revises: 0006_whiteboard_pages, 0007_company_logins
+
+After 0007_company_logins: that one rebuilds ``accounts`` on SQLite from a fixed
+definition, which would drop columns added before it.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_screens"
-down_revision = "0006_whiteboard_pages"
+revision = "0008_screens"
+down_revision = ("0006_whiteboard_pages", "0007_company_logins")
 branch_labels = None
 depends_on = None
 
