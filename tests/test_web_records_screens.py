@@ -66,7 +66,7 @@ def host(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost
                     op_id="o1",
                     author="h",
                     type="share.open",
-                    data=json.dumps({"document": document}),
+                    data=json.dumps({"op_id": "o1", "document": document}),
                     effects="[]",
                     at_ms=0,
                 )
