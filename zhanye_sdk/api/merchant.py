@@ -65,6 +65,10 @@ class PhoneControl(Protocol):
         """End the current call."""
         ...
 
+    async def dial(self, number: str) -> None:
+        """Call ``number`` (ATD)."""
+        ...
+
 
 @attrs.frozen
 class ReserveForm:
@@ -93,6 +97,11 @@ class BillForm:
     phone: str | None = None
     name: str | None = None
     gender: str | None = None
+
+
+@attrs.frozen
+class DialForm:
+    number: str
 
 
 @attrs.frozen
@@ -266,6 +275,7 @@ class MerchantApi:
         r("POST", "/api/desk/reservations/{reservation_id}/check-out", self.check_out)
         r("POST", "/api/desk/call/answer", self.answer)
         r("POST", "/api/desk/call/hangup", self.hangup)
+        r("POST", "/api/desk/call/dial", self.dial)
         r("POST", "/api/desk/sms/preview", self.sms_preview)
         r("POST", "/api/desk/sms/send", self.sms_send)
         r("GET", "/api/desk/sms/outbox", self.sms_outbox)
@@ -486,6 +496,12 @@ class MerchantApi:
     async def hangup(self, request: ApiRequest) -> ApiResponse:
         await self.phone.hangup()
         return ApiResponse.of_json({"ok": True})
+
+    async def dial(self, request: ApiRequest) -> ApiResponse:
+        """Call a number from the desk phone (点击拨号): ``{"number": "138…"}``."""
+        form = structure(request.json(), DialForm)
+        dialled = await self.calldesk.dial(self.phone, form.number)
+        return ApiResponse.of_json({"number": dialled})
 
     async def _recipients(self, form: BulkForm) -> list[Any]:
         return await self.bulk.recipients(numbers=form.numbers, groups=form.groups)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -24,10 +25,17 @@ import sqlalchemy as sa
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from zhanye_sdk.clock import to_ms
-from zhanye_sdk.devices.calls import CallAnswered, CallDirection, CallEnded, IncomingCall
+from zhanye_sdk.devices.at_errors import AtCommandError
+from zhanye_sdk.devices.calls import (
+    CallAnswered,
+    CallDirection,
+    CallEnded,
+    IncomingCall,
+    OutgoingCall,
+)
 from zhanye_sdk.devices.modem import SmsReceived
 from zhanye_sdk.devices.sms import SmsGateway
-from zhanye_sdk.errors import ZhanyeError
+from zhanye_sdk.errors import ConflictError, ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
 from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
@@ -40,8 +48,10 @@ from zhanye_sdk.merchant.templates import fill
 __all__ = [
     "AutoSmsSent",
     "CallDesk",
+    "CallDialled",
     "CallDeskRules",
     "DeskStatus",
+    "Dialler",
     "PopUpClosed",
     "PopUpOpened",
     "PopUpUpdated",
@@ -144,6 +154,23 @@ class DeskStatus:
 
 
 @attrs.frozen
+class CallDialled:
+    """The desk phone is calling out (去电): to whom, as the book knows them."""
+
+    call_id: int
+    number: str
+    customer: Customer | None
+
+
+class Dialler(Protocol):
+    """What dialling needs from the phone line (``Modem`` provides it)."""
+
+    async def dial(self, number: str) -> None:
+        """Call ``number`` (ATD)."""
+        ...
+
+
+@attrs.frozen
 class SmsArrived:
     """A received SMS, kept in the inbox; ``message.opt_out`` when it was a 退订/TD
     reply and the number is now on the opt-out list."""
@@ -153,7 +180,9 @@ class SmsArrived:
     who: str
 
 
-DeskEvent = PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent | DeskStatus | SmsArrived
+DeskEvent = (
+    PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent | DeskStatus | SmsArrived | CallDialled
+)
 
 
 class CallDesk:
@@ -214,9 +243,34 @@ class CallDesk:
             out.extend(await self._ended(event))
         elif isinstance(event, SmsReceived):
             out.append(await self._received(event))
+        elif isinstance(event, OutgoingCall):
+            number = readable_number(event.number)
+            customer = await self._desk.customers.by_phone(number) if number else None
+            out.append(CallDialled(event.call_id, event.number, customer))
         for item in out:
             await self._emit(item)
         return out
+
+    async def dial(self, phone: Dialler, number: str) -> str:
+        """Call a customer from the desk (点击拨号): ``number`` as typed or from the book
+        (+86 and separators are fine) is dialled on the desk phone in its national form;
+        the call then shows as :class:`CallDialled` and lands in the call log as 去电.
+
+        Raises:
+            InvalidInput: not a phone number.
+            DeviceDisconnected: the desk phone is not plugged in.
+            AtCommandError: the line is busy or nobody answered.
+        """
+        dialled = normalize_number(number)
+        try:
+            await phone.dial(dialled)
+        except AtCommandError as exc:
+            why = {"BUSY": "对方忙", "NO ANSWER": "无人接听", "NO CARRIER": "未接通"}
+            raise ConflictError(
+                f"the call to {dialled} did not go through ({exc.result})",
+                zh=f"呼叫 {dialled} 未接通：{why.get(exc.result, exc.result)}",
+            ) from exc
+        return dialled
 
     async def _received(self, event: SmsReceived) -> SmsArrived:
         message = await self._desk.inbox.receive(event.sms.sender, event.sms.text)

@@ -3,6 +3,7 @@ import { lang, t, translate } from "./messages.js";
 import { installBoard, openBooking } from "./kiosk-board.js";
 import { billItems, installCashier, loadReport } from "./kiosk-cashier.js";
 import { installSms, loadCardInbox, smsArrived } from "./kiosk-sms.js";
+import { callDialled, callEnded, dialButton, installPhone } from "./kiosk-phone.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -247,7 +248,10 @@ function connect() {
     if (type === "DeskStatus") showStatus(data.state, t(`phone_${data.state}`, { detail: data.detail || "" }));
     else if (type === "PopUpOpened") openPopup(data);
     else if (type === "PopUpUpdated" && data.call_id === state.call) document.querySelector("#popup-state").textContent = t("answered");
-    else if (type === "PopUpClosed" && data.call_id === state.call) {
+    else if (type === "PopUpClosed" && data.call_id !== state.call) {
+      callEnded(data);
+      refreshCalls();
+    } else if (type === "PopUpClosed" && data.call_id === state.call) {
       document.querySelector("#popup-state").textContent = t(data.missed ? "missed" : "ended");
       state.record = data.call ? data.call.id : null;
       state.live = false;
@@ -255,6 +259,8 @@ function connect() {
       if (state.pendingNotes !== null && state.record !== null) saveNotes(state.pendingNotes);
       refreshCalls();
       // It stays open: the desk finishes the notes and closes it (关闭) or saves.
+    } else if (type === "CallDialled") {
+      callDialled(data);
     } else if (type === "SmsArrived") {
       smsArrived(data);
     } else if (type === "AutoSmsSent") {
@@ -1004,7 +1010,7 @@ async function loadCalls() {
   for (const entry of items) {
     const row = tableRow(
       [when(entry.started_at), entry.display_name, entry.phone, t(`kind_${entry.kind}`), t("seconds", { n: entry.duration_s }), autoSmsText(entry.auto_sms === "sent" ? "ok" : entry.auto_sms, entry.auto_sms_detail), entry.notes || ""],
-      [notesButton(entry)],
+      [notesButton(entry), ...(/^\+?\d{3,}$/.test(entry.phone || "") ? [dialButton(entry.phone)] : [])],
     );
     row.dataset.kind = entry.kind;
     body.append(row);
@@ -1121,6 +1127,7 @@ const helpers = { call, toast, explain, when, clock, zoned, laterLocal, reasonOf
 installBoard(helpers);
 installCashier(helpers);
 installSms(helpers);
+installPhone(helpers);
 // 预订 on a customer's card: a new booking for them on the reservations screen.
 document.querySelector("#card-reserve").addEventListener("click", () => {
   const form = document.querySelector("#card-form");

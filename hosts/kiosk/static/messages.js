@@ -304,6 +304,14 @@ export const MESSAGES = {
     optOutMark: "已退订（不再发送营销短信）",
     smsArrived: "收到 {who} 的短信：{text}",
     optOutArrived: "{who} 回复退订，已加入退订名单",
+    // Calling out (点击拨号, 浮动拨号盘).
+    dial: "拨打",
+    dialpad: "拨号盘",
+    dialNumber: "号码",
+    backspace: "退格",
+    dialling: "正在拨打 {number}…",
+    callingOut: "正在呼叫 {who}",
+    callOutEnded: "通话结束（{n} 秒），已记入通信记录",
     status_cancelled: "已取消",
   },
   en: {
@@ -607,6 +615,13 @@ export const MESSAGES = {
     optOutMark: "opted out (no more marketing SMS)",
     smsArrived: "SMS from {who}: {text}",
     optOutArrived: "{who} replied 退订: added to the opt-out list",
+    dial: "Call",
+    dialpad: "Dial pad",
+    dialNumber: "Number",
+    backspace: "Delete",
+    dialling: "Dialling {number}…",
+    callingOut: "Calling {who}",
+    callOutEnded: "Call ended ({n} s); in the call log",
     status_cancelled: "Cancelled",
   },
 };
