@@ -8,6 +8,7 @@ Migrations (Alembic, in ``zhanye_sdk/store/migrations``) are applied on open.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +120,25 @@ async def open_database(url: str, versions: Path = MIGRATIONS / "versions") -> D
 async def _migrate_sqlite(engine: Any, versions: Path) -> None:
     # SQLite changes a constraint by rebuilding the table; with foreign keys on, dropping
     # the old table would cascade into the rows that point at it. SQLite's own recipe:
-    # foreign keys off (outside a transaction), migrate, check them, back on.
+    # foreign keys off (outside a transaction), migrate, check them, back on. References
+    # that were dangling before (an old database's orphans) are not the migration's doing.
     async with engine.connect() as connection:
         await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await connection.commit()
         try:
             async with connection.begin():
+                before = await _dangling_references(connection)
                 await migrate(connection, versions)
-                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                after = await _dangling_references(connection)
+                broken = {key: n for key, n in after.items() if n > before.get(key, 0)}
                 if broken:
-                    raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
+                    raise RuntimeError(f"a migration broke foreign keys: {broken}")
         finally:
             await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             await connection.commit()
+
+
+async def _dangling_references(connection: Any) -> Counter[tuple[str, str]]:
+    """How many rows of each (table, referenced table) point at a row that is not there."""
+    rows = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+    return Counter((str(row[0]), str(row[2])) for row in rows)
