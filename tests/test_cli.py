@@ -78,6 +78,7 @@ async def test_demo_data_twice_then_every_demo_account_logs_in_and_sees_material
             kinds = sorted((m.kind, m.content_kind or "") for m in listed.items)
             # Exactly one of each: running twice duplicated nothing.
             assert kinds == [
+                (MaterialKind.ASSESSMENT, ""),  # the risk-tolerance questionnaire (测评)
                 (MaterialKind.FILE, ContentKind.PDF),
                 (MaterialKind.FILE, ContentKind.PPTX),
                 (MaterialKind.LINK, ""),
@@ -91,6 +92,8 @@ async def test_demo_data_twice_then_every_demo_account_logs_in_and_sees_material
             links = [m for m in listed.items if m.kind is MaterialKind.LINK]
             assert any(link.has_audio for link in links)
             assert all(link.url and link.url.startswith("http://") for link in links)
+            (assessment,) = [m for m in listed.items if m.kind is MaterialKind.ASSESSMENT]
+            assert assessment.url and assessment.url.endswith("/demo/h5/risk-assessment.html")
 
 
 def test_commands_create_a_platform_step_by_step(
