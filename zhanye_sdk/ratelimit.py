@@ -2,13 +2,18 @@
 
 A bucket holds up to ``burst`` tokens and gains ``rate`` a second; each action takes
 one. An empty bucket refuses and says how long until the next token.
+
+A ``Limiter`` keeps named buckets: ``LocalLimiter`` in this process, ``RedisLimiter``
+(``cluster/ratelimit.py``) in Redis, shared by every process of a scale-out deployment.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import attrs
 
-__all__ = ["BucketPolicy", "TokenBucket"]
+__all__ = ["BucketPolicy", "Limiter", "LocalLimiter", "TokenBucket"]
 
 
 @attrs.frozen
@@ -47,3 +52,26 @@ class TokenBucket:
             self.tokens -= 1
             return None
         return (1 - self.tokens) / self.policy.rate
+
+
+class Limiter(Protocol):
+    """Named token buckets: where the buckets live (this process, or Redis for several)."""
+
+    async def take(self, key: str, policy: BucketPolicy, now_s: float) -> float | None:
+        """Take a token from ``key``'s bucket: None when granted, else seconds to wait."""
+        ...
+
+
+class LocalLimiter:
+    """Buckets in this process's memory; the oldest keys are forgotten past ``max_keys``."""
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self._max_keys = max_keys
+        self._buckets: dict[str, TokenBucket] = {}
+
+    async def take(self, key: str, policy: BucketPolicy, now_s: float) -> float | None:
+        """Take a token from ``key``'s bucket (made full on first use)."""
+        if len(self._buckets) > self._max_keys:  # keep memory bounded
+            for old in list(self._buckets)[: self._max_keys // 2]:
+                del self._buckets[old]
+        return self._buckets.setdefault(key, TokenBucket(policy)).take(now_s)

@@ -46,7 +46,7 @@ from zhanye_sdk.lifecycle import ParticipantLeft as ParticipantLeftEvent
 from zhanye_sdk.platform.permissions import NotAccessible, Operation, require
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.validation import check_name, normalize_phone
-from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
+from zhanye_sdk.ratelimit import BucketPolicy, Limiter, LocalLimiter
 from zhanye_sdk.rooms.core import (
     Command,
     CommandRejected,
@@ -228,6 +228,8 @@ class RoomService:
         bus: Bus,
         config: SessionConfig | None = None,
         lifecycle: Lifecycle | None = None,
+        *,
+        limiter: Limiter | None = None,
     ) -> None:
         self._platform = platform
         #: Where this service publishes each session's lifecycle events.
@@ -240,7 +242,8 @@ class RoomService:
         self._fences: dict[str, int] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._tokens: RoomTokens | None = None
-        self._join_buckets: dict[str, TokenBucket] = {}
+        # Join budgets: in Redis when several processes serve the platform.
+        self._join_limiter = limiter or LocalLimiter()
         self._code_lookups = LookupLimiter()
         platform.count_live_sessions_with(self._count_live)
         platform.on_org_disabled(self._end_org_sessions)
@@ -607,7 +610,7 @@ class RoomService:
             if returning is not None:
                 return returning
         # Only new seats are budgeted: each one stores a participant.
-        self._take_join(claims.room_id, client_address, now)
+        await self._take_join(claims.room_id, client_address, now)
         summary = await self._load_summary(claims.room_id)
         if summary.state is RoomState.ENDED:
             raise ConflictError("the session has ended", zh="会话已结束；如需继续，请发起新会话")
@@ -679,16 +682,12 @@ class RoomService:
             summary.id, summary.meeting_number, row.participant_id, renewed, summary.host_name
         )
 
-    def _take_join(self, session_id: str, client_address: str | None, now_ms: int) -> None:
-        keys = [(f"session:{session_id}", self.config.joins_per_session)]
+    async def _take_join(self, session_id: str, client_address: str | None, now_ms: int) -> None:
+        keys = [(f"join:session:{session_id}", self.config.joins_per_session)]
         if client_address:
-            keys.append((f"address:{client_address}", self.config.joins_per_address))
-        if len(self._join_buckets) > 10_000:  # forget the oldest clients, keep memory bounded
-            for key in list(self._join_buckets)[:5_000]:
-                del self._join_buckets[key]
+            keys.append((f"join:address:{client_address}", self.config.joins_per_address))
         for key, policy in keys:
-            bucket = self._join_buckets.setdefault(key, TokenBucket(policy))
-            wait = bucket.take(now_ms / 1000)
+            wait = await self._join_limiter.take(key, policy, now_ms / 1000)
             if wait is not None:
                 raise RateLimited(
                     "too many joins; try again shortly",
