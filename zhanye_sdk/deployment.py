@@ -38,6 +38,8 @@ from zhanye_sdk.api.http import (
 )
 from zhanye_sdk.capability import Capability
 from zhanye_sdk.clock import Clock
+from zhanye_sdk.cluster.capability import ClusterCapability
+from zhanye_sdk.cluster.setup import Cluster, ClusterConfig
 from zhanye_sdk.cobrowse.capability import CobrowseCapability
 from zhanye_sdk.cobrowse.service import CobrowseService
 from zhanye_sdk.devices.capability import SmsCapability
@@ -104,6 +106,8 @@ class DeploymentConfig:
         modem_url: the GSM desk phone (serial device or pyserial URL) to send SMS through.
         sms_outbox: the desk phone's outbox (SMS queued across restarts).
         sms_signature: what every SMS is signed with.
+        cluster: scale-out (several host processes on PostgreSQL + Redis): the Redis
+            URL and this process's addresses; replaces ``bus``. None: one process.
     """
 
     database_url: str = "sqlite:///var/zhanye.db"
@@ -123,6 +127,7 @@ class DeploymentConfig:
     modem_url: str | None = None
     sms_outbox: Path = Path("var/sms-outbox.db")
     sms_signature: str = "智慧展业"
+    cluster: ClusterConfig | None = None
 
     def media_config(self) -> MediaConfig:
         """``media`` with the ICE addresses and the recordings folder applied."""
@@ -157,9 +162,20 @@ class Deployment:
         """
         self.config = config
         self.platform = platform
-        self.bus = config.bus()
+        self.cluster = Cluster.build(config.cluster, platform.database) if config.cluster else None
+        self.bus: Bus = self.cluster.bus if self.cluster else config.bus()
         self.lifecycle = Lifecycle()
-        self.rooms = RoomService(platform, self.bus, config.sessions, self.lifecycle)
+        self.rooms = RoomService(
+            platform,
+            self.bus,
+            config.sessions,
+            self.lifecycle,
+            limiter=self.cluster.limiter if self.cluster else None,
+            guard=self.cluster.ownership if self.cluster else None,
+        )
+        if self.cluster is not None:
+            self.cluster.ownership.bind(self.rooms.adopt, self.rooms.forget)
+            self.cluster.bus.read_gaps_from(self.rooms.events_since)
         self.signaling = SignalingEndpoint(platform, self.rooms, self.bus, config.signaling)
         self.account_events = AccountEvents(platform, self.signaling.config)
         self._modem: Modem | None = None
@@ -215,6 +231,8 @@ class Deployment:
         ]
         if self._modem is not None and isinstance(self.sms_gateway, ModemSmsGateway):
             capabilities.append(SmsCapability(self._modem, self.sms_gateway))
+        if self.cluster is not None:
+            capabilities.append(ClusterCapability(self.cluster))
         return capabilities
 
     def _gateway(self) -> SmsGateway:
@@ -278,6 +296,9 @@ class Deployment:
                 with anyio.CancelScope(shield=True):
                     await self.close_sockets(1001, "server restarting")
                 tasks.cancel_scope.cancel()
+        if self.cluster is not None:
+            with anyio.CancelScope(shield=True):
+                await self.cluster.close()
 
     # ---- HTTP -------------------------------------------------------------------------
 

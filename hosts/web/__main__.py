@@ -26,6 +26,7 @@ from aiohttp import web
 
 from hosts.web.server import web_app
 from zhanye_sdk import Deployment, DeploymentConfig, cli
+from zhanye_sdk.cluster.setup import ClusterConfig
 from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.errors import InvalidInput
@@ -61,6 +62,12 @@ def main() -> None:
         help="a local address WebRTC offers to browsers (repeatable; default: the --host "
         "address, loopback only for 127.0.0.1, every interface for 0.0.0.0)",
     )
+    parser.add_argument(
+        "--redis",
+        help="scale-out: redis://host:port/db shared by every host process of the platform "
+        "(needs a postgresql:// --db); see docs/scale-out.md",
+    )
+    parser.add_argument("--node-id", help="scale-out: this process's id (default: host-pid)")
     listening = parser.add_mutually_exclusive_group()
     listening.add_argument(
         "--asr-model",
@@ -113,6 +120,16 @@ def main() -> None:
         sop=demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig(),
         asr=recogniser,
         modem_url=modem_url,
+        cluster=(
+            ClusterConfig(
+                redis_url=args.redis,
+                node_id=args.node_id,
+                http_url=base_url,
+                ice_address=ice.host_addresses[0] if ice.host_addresses else args.host,
+            )
+            if args.redis
+            else None
+        ),
     )
 
     async def app() -> web.Application:

@@ -18,7 +18,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import attrs
@@ -87,9 +87,19 @@ __all__ = [
     "RoomService",
     "SessionConfig",
     "SessionSummary",
+    "RoomGuard",
     "Seat",
     "UnfinishedSession",
 ]
+
+
+class RoomGuard(Protocol):
+    """Scale-out: makes sure this process owns a room before its state is touched
+    (``cluster.ownership.Ownership``)."""
+
+    async def ensure(self, session_id: str) -> None:
+        """Return once this process owns the room; raise ``RoomMoved`` otherwise."""
+        ...
 
 
 @attrs.frozen
@@ -230,10 +240,12 @@ class RoomService:
         lifecycle: Lifecycle | None = None,
         *,
         limiter: Limiter | None = None,
+        guard: RoomGuard | None = None,
     ) -> None:
         self._platform = platform
         #: Where this service publishes each session's lifecycle events.
         self.lifecycle = lifecycle or Lifecycle()
+        self._guard = guard
         self._db = platform.database
         self._clock = platform.clock
         self._bus = bus
@@ -759,6 +771,8 @@ class RoomService:
         """
         lock = self._locks.setdefault(session_id, anyio.Lock())
         async with lock:
+            if self._guard is not None:
+                await self._guard.ensure(session_id)
             room = await self.room(session_id)
             events = room.handle(command)
             if len(events) == 1 and isinstance(events[0], CommandRejected):
@@ -785,6 +799,11 @@ class RoomService:
         it with that fencing token, ``cluster/fencing.py``); its state is reloaded
         from the database on next use."""
         self._fences[session_id] = fence
+        self._rooms.pop(session_id, None)
+
+    def forget(self, session_id: str) -> None:
+        """Drop a room this process no longer owns (scale-out) from memory."""
+        self._fences.pop(session_id, None)
         self._rooms.pop(session_id, None)
 
     async def _store(
@@ -881,6 +900,8 @@ class RoomService:
         """The room's state as data and the sequence number it reflects."""
         lock = self._locks.setdefault(session_id, anyio.Lock())
         async with lock:
+            if self._guard is not None:
+                await self._guard.ensure(session_id)
             room = await self.room(session_id)
             summary = await self._load_summary(session_id)
             return summary.last_seq, converter.unstructure(room)
@@ -902,7 +923,10 @@ class RoomService:
         now = self.now_ms()
         for session_id, room in list(self._rooms.items()):
             if room.state is RoomState.LIVE:
-                await self.apply(session_id, Tick(now))
+                try:
+                    await self.apply(session_id, Tick(now))
+                except RoomMoved:
+                    pass  # another process owns it now; it is gone from memory
 
     async def _live_ids(self, org_id: str) -> list[str]:
         async with self._db.connect() as conn:

@@ -1,0 +1,247 @@
+"""Scale-out end to end: two web host processes (``python -m hosts.web --redis …``) on
+one PostgreSQL and one Redis (real servers the test starts), and a ``kill -9`` of the
+room's owner.
+
+The host and a customer join on process a, which takes the room's Redis lease; a is
+killed; both reconnect to b with ``?resume=``; b waits out a's lease, takes the room
+over with a higher fencing token, restores it from the database and goes on
+numbering its events where a stopped: no event lost, none repeated. Both processes
+registered in Redis. A multi-process deployment on SQLite is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import anyio
+import pytest
+import redis
+import sqlalchemy as sa
+
+from zhanye_sdk.cluster.fencing import stored_fence
+from zhanye_sdk.cluster.setup import Cluster, ClusterConfig
+from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.store.database import open_database
+from zhanye_sdk.store.schema import session_events
+
+from .live_session import Peer, open_live_session
+from .platform_world import build_world
+from .postgres import ThrowawayPostgres
+from .redis_server import ThrowawayRedis
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), 0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not start")
+
+
+class Hosts:
+    """Host processes by node id, and HAProxy in front of them."""
+
+    def __init__(self, tmp: Path, db_url: str, redis_url: str) -> None:
+        self.tmp, self.db_url, self.redis_url = tmp, db_url, redis_url
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+
+    def start(self, node: str) -> None:
+        port = _free_port()
+        log = (self.tmp / f"{node}.log").open("wb")
+        self.processes[node] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hosts.web",
+                "--db",
+                self.db_url,
+                "--redis",
+                self.redis_url,
+                "--node-id",
+                node,
+                "--port",
+                str(port),
+                "--no-asr",
+                "--recordings",
+                "",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.ports[node] = port
+
+    def kill(self, node: str) -> None:
+        self.processes[node].send_signal(signal.SIGKILL)
+        self.processes[node].wait(timeout=10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+@pytest.fixture
+def hosts(
+    tmp_path: Path, postgres: ThrowawayPostgres, redis_server: ThrowawayRedis
+) -> Iterator[Hosts]:
+    running = Hosts(tmp_path, postgres.new_database(), redis_server.url())
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def _frames_until(peer: Peer, seq: int) -> None:
+    with anyio.move_on_after(20):
+        while not peer.frames or peer.last_seq < seq:
+            await peer.next()
+    assert peer.frames and peer.last_seq >= seq, peer.frames
+
+
+async def test_a_room_survives_a_kill_9_of_its_owner_behind_the_proxy(
+    hosts: Hosts, fast_config: PlatformConfig
+) -> None:
+    world = await build_world(hosts.db_url, fast_config)
+    await world.platform.close()
+    for node in ("a", "b"):
+        hosts.start(node)
+    for port in hosts.ports.values():
+        _wait_http(f"http://127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{hosts.ports['a']}"
+    store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)
+
+    async with aiohttp.ClientSession() as http:
+        with anyio.fail_after(60):
+            while True:  # until the proxy's health checks pass
+                try:
+                    if (await http.get(f"{base}/")).status == 200:
+                        break
+                except aiohttp.ClientError:
+                    pass
+                await anyio.sleep(0.2)
+        live = await open_live_session(http, base, "sp-A1", "张三")
+        # The first room after Redis started waits out one lease TTL (a fresh Redis
+        # cannot know of leases from before it), longer than a Peer waits for a frame.
+        host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+        with anyio.fail_after(30):
+            while True:
+                try:
+                    await host.next("session.welcome")
+                    break
+                except TimeoutError:
+                    continue
+        customer = Peer(await http.ws_connect(f"{live.ws_url}?seat={live.seat['seat_token']}"))
+        await customer.next("session.welcome")
+        await _frames_until(host, 3)  # started, host joined, customer joined
+        before = host.last_seq
+        owner = str(store.get(f"zhanye:lease:{live.session_id}")).rpartition(":")[0]
+        assert owner == "a"  # the process the clients joined
+        survivor = "b" if owner == "a" else "a"
+        registered = {n.split(":")[-1] for n in store.scan_iter("zhanye:node:*")}
+        assert registered == {"a", "b"}
+
+        hosts.kill(owner)
+        for peer in (host, customer):
+            with anyio.fail_after(10):
+                while True:
+                    message = await peer.socket.receive()
+                    if message.type in (
+                        aiohttp.WSMsgType.CLOSE,
+                        aiohttp.WSMsgType.CLOSED,
+                        aiohttp.WSMsgType.ERROR,
+                    ):
+                        break
+
+        # Both come back, to the survivor, and resume from what they saw.
+        ws_url = live.ws_url.replace(str(hosts.ports[owner]), str(hosts.ports[survivor]))
+        started = time.monotonic()
+        with anyio.fail_after(60):
+            while True:
+                try:
+                    resumed_host = Peer(
+                        await http.ws_connect(
+                            f"{ws_url}?token={live.login['token']}&resume={before}"
+                        )
+                    )
+                    first = await resumed_host.next()
+                except (aiohttp.ClientError, AssertionError):
+                    await anyio.sleep(0.3)
+                    continue
+                if first["type"] != "error":
+                    break
+                await anyio.sleep(0.3)
+        failover_s = time.monotonic() - started
+        resumed_customer = Peer(
+            await http.ws_connect(f"{ws_url}?seat={live.seat['seat_token']}&resume={before}")
+        )
+        assert owner != str(store.get(f"zhanye:lease:{live.session_id}")).rpartition(":")[0]
+        holder, _, fence = str(store.get(f"zhanye:lease:{live.session_id}")).rpartition(":")
+        assert (holder, int(fence)) == (survivor, 2)
+
+        # The survivor numbers new events after the last one the dead owner stored,
+        # and the customer gets every one of them once, in order.
+        target = live.seat["participant_id"]
+        asked = await resumed_host.send("room.set_audio", {"target": target, "on": False})
+        assert (await resumed_host.reply_to(asked))["type"] == "ack"
+        with anyio.fail_after(20):
+            while not [f for f in resumed_host.frames if "seq" in f]:
+                await resumed_host.next()
+        last = max(f["seq"] for f in resumed_host.frames if "seq" in f)
+        assert last == before + 1
+        with anyio.fail_after(20):
+            while max([f["seq"] for f in resumed_customer.frames if "seq" in f] or [0]) < last:
+                await resumed_customer.next()
+        seqs = [f["seq"] for f in resumed_customer.frames if "seq" in f]
+        assert seqs == list(range(before + 1, last + 1)), resumed_customer.frames
+    print(f"failover: {failover_s:.1f} s after the owner's death was noticed")
+
+    database = await open_database(hosts.db_url)
+    assert await stored_fence(database, live.session_id) == 2
+    async with database.connect() as conn:
+        stored = [
+            r.seq
+            for r in await conn.execute(
+                sa.select(session_events.c.seq)
+                .where(session_events.c.session_id == live.session_id)
+                .order_by(session_events.c.seq)
+            )
+        ]
+    assert stored == list(range(1, last + 1))
+    await database.close()
+
+
+async def test_a_multi_process_deployment_on_sqlite_is_refused(tmp_path: Path) -> None:
+    database = await open_database(f"sqlite:///{tmp_path}/z.db")
+    with pytest.raises(InvalidInput) as refused:
+        Cluster.build(ClusterConfig(redis_url="redis://127.0.0.1:1/0"), database)
+    assert "postgresql" in str(refused.value) and refused.value.zh
+    await database.close()
