@@ -78,6 +78,7 @@ ENDPOINT_PACKAGES = ("zhanye_sdk.api",)
 #: endpoints, and the deployments assemble them: they sit with the endpoints.
 ENDPOINTS = {
     "zhanye_sdk.capability",
+    "zhanye_sdk.cluster.capability",
     "zhanye_sdk.cobrowse.capability",
     "zhanye_sdk.deployment",
     "zhanye_sdk.desk",
