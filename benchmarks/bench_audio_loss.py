@@ -1,0 +1,149 @@
+"""Speech through packet loss: residual loss and STOI, aiortc's plain Opus vs ours.
+
+A Mandarin sentence (AISHELL-1, ``tests/data/asr``, 4.2 s) is encoded in 20 ms Opus
+packets, a seeded loss channel (``zhanye_sdk.media.impair.LinkChannel``, independent
+loss) drops some, and the rest are decoded and played at their timestamps, as a
+real-time receiver does. Baseline (same run): aiortc's defaults — its Opus encoder
+(96 kbit/s, no FEC) and decoder; a lost packet is 20 ms of silence. Ours
+(``zhanye_sdk.media.opus``): in-band FEC sized for the loss hint (set to the injected
+loss, as the far end's reports would set it), DTX, FEC decoding and concealment.
+Residual loss: the share of 20 ms frames neither received nor rebuilt from FEC.
+STOI (pystoi, 0–1, higher is more intelligible) against the clean sentence; three seeds
+per loss, mean.
+"""
+
+from __future__ import annotations
+
+import sys
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from aiortc.codecs.opus import OpusDecoder, OpusEncoder
+from aiortc.jitterbuffer import JitterFrame
+from pystoi import stoi
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import RESULTS, Table  # noqa: E402
+
+from zhanye_sdk._backend import Resampler  # noqa: E402
+from zhanye_sdk.media import opus  # noqa: E402
+from zhanye_sdk.media.frames import audio_frame_to_mono, mono_to_audio_frame  # noqa: E402
+from zhanye_sdk.media.impair import LinkChannel, LinkImpairment  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests/data/asr/aishell1-BAC009S0764W0121.wav"
+LOSSES = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+SEEDS = [1, 2, 3]
+FRAME = 960
+
+
+def speech() -> npt.NDArray[np.int16]:
+    with wave.open(str(CLIP)) as f:
+        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    up = Resampler(16_000, 48_000).process(pcm.astype(np.int16))
+    return np.concatenate([up, np.zeros(48_00, np.int16)])[: up.size // FRAME * FRAME]
+
+
+def packets(x: npt.NDArray[np.int16], encoder: Any) -> list[tuple[bytes, int]]:
+    out = []
+    for i in range(x.size // FRAME):
+        frame = mono_to_audio_frame(x[i * FRAME : (i + 1) * FRAME], 48_000, pts=i * FRAME)
+        payloads, ts = encoder.encode(frame)
+        out += [(p, ts) for p in payloads]
+    return out
+
+
+def receive(
+    sent: list[tuple[bytes, int]], decoder: Any, loss: float, seed: int, n: int
+) -> tuple[npt.NDArray[np.int16], float]:
+    """What a real-time receiver plays, and the residual loss."""
+    channel = LinkChannel(LinkImpairment(loss=loss, seed=seed))
+    out = np.zeros(n + 4 * FRAME, np.int16)
+    filled = 0
+    for payload, ts in sent:
+        if channel.decide() is None:
+            continue
+        for frame in decoder.decode(JitterFrame(payload, ts)):
+            samples = audio_frame_to_mono(frame)
+            at = int(frame.pts)
+            if at + samples.size <= out.size:
+                out[at : at + samples.size] = samples
+            if getattr(frame, "opaque", None) != "plc":
+                filled += 1
+    return out, 1.0 - filled / len(sent)
+
+
+def aligned(clean: npt.NDArray[np.int16], played: npt.NDArray[np.int16], lag: int) -> Any:
+    return played[lag : lag + clean.size].astype(np.float64)
+
+
+def lag_of(clean: npt.NDArray[np.int16], played: npt.NDArray[np.int16]) -> int:
+    a = clean.astype(np.float64)
+    return max(range(0, 2 * FRAME), key=lambda k: float(np.dot(a, played[k : k + a.size])))
+
+
+def main() -> None:
+    clean = speech()
+    plain_sent = packets(clean, OpusEncoder())
+    table = Table(
+        "audio_loss",
+        "Speech through independent packet loss: residual loss and STOI",
+        ["injected loss", "residual (aiortc)", "residual (ours)", "STOI (aiortc)", "STOI (ours)"],
+    )
+    curves: dict[str, list[float]] = {"aiortc": [], "ours": []}
+    lags: dict[str, int] = {}
+    for loss in LOSSES:
+        encoder = opus.ResilientOpusEncoder()
+        encoder.set_loss_hint(loss)
+        ours_sent = packets(clean, encoder)
+        scores: dict[str, list[float]] = {"aiortc": [], "ours": []}
+        residual: dict[str, list[float]] = {"aiortc": [], "ours": []}
+        for seed in SEEDS:
+            for name, sent, decoder in (
+                ("aiortc", plain_sent, OpusDecoder()),
+                ("ours", ours_sent, opus.ResilientOpusDecoder()),
+            ):
+                played, left = receive(sent, decoder, loss, seed, clean.size)
+                if name not in lags:
+                    lags[name] = lag_of(clean, played)
+                x = aligned(clean, played, lags[name])
+                scores[name].append(float(stoi(clean.astype(np.float64), x, 48_000)))
+                residual[name].append(left)
+        for name in curves:
+            curves[name].append(float(np.mean(scores[name])))
+        table.add(
+            f"{loss:.0%}",
+            float(np.mean(residual["aiortc"])),
+            float(np.mean(residual["ours"])),
+            curves["aiortc"][-1],
+            curves["ours"][-1],
+        )
+        print(loss, curves["aiortc"][-1], curves["ours"][-1], flush=True)
+    table.notes.append(
+        "aiortc: its Opus defaults (96 kbit/s CELT, no FEC, no concealment). Ours: 32 kbit/s "
+        "with in-band FEC for the loss hint, DTX, FEC decoding and Opus concealment. "
+        f"Lags removed: {lags} samples. Seeds {SEEDS}."
+    )
+    table.write()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    for name, values in curves.items():
+        ax.plot([100 * x for x in LOSSES], values, marker="o", label=name)
+    ax.set_xlabel("injected packet loss (%)")
+    ax.set_ylabel("STOI (higher is more intelligible)")
+    ax.set_title("Speech intelligibility through packet loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "audio_loss.png")
+
+
+if __name__ == "__main__":
+    main()
