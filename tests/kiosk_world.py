@@ -28,7 +28,7 @@ from zhanye_sdk.devices.simulator import (
     unregister_simulator,
 )
 from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.registration import Registration
+from zhanye_sdk.merchant.registration import Registration, RegistrationVerifier
 
 from .webhost import ThreadedLoop
 
@@ -48,6 +48,9 @@ class RunningKiosk(ThreadedLoop):
         self.registration: Registration | None = Registration(
             True, quota_per_day=100, signature="小馆"
         )
+        #: When set (before start), the SIM's registration comes from this verifier
+        #: (the 注册 screen's path) instead of :attr:`registration`.
+        self.verifier: RegistrationVerifier | None = None
         self.token = DESK_TOKEN
         #: Seconds added to the token guard's clock (tests skip its lock-out window).
         self.guard_skew = 0.0
@@ -86,7 +89,8 @@ class RunningKiosk(ThreadedLoop):
             modem_url=self.modem_url,
             data=self.folder,
             shop="小馆",
-            registration=lambda: self.registration,
+            registration=None if self.verifier else (lambda: self.registration),
+            verifier=self.verifier,
             port=self.port,
             modem=ModemConfig(call_timings=timings),
             sms=GatewayConfig(

@@ -116,6 +116,7 @@ class Desk:
         config.data.mkdir(parents=True, exist_ok=True)
         chores: dict[str, TaskFactory] = {}
         registration = config.registration
+        sim: SimRegistration | None = None
         if registration is None:
             verifier = config.verifier or LocalVerifier(
                 {
@@ -169,6 +170,7 @@ class Desk:
             runtime=self.runtime,
             hosts=HostCheck(config.host, config.port, config.allowed_hosts),
             guard=config.token_guard,
+            sim=sim,
         )
         self.capabilities: tuple[Capability, ...] = (
             MerchantCapability(self.api, self.runtime, self.modem, self.gateway),

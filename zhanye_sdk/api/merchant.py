@@ -27,7 +27,7 @@ import attrs
 from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error_response
 from zhanye_sdk.devices.sms import SmsGateway
-from zhanye_sdk.errors import InvalidInput, ZhanyeError
+from zhanye_sdk.errors import ConflictError, InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.auto_sms_settings import AUTO_SMS_KINDS, AUTO_SMS_PLACEHOLDERS
 from zhanye_sdk.merchant.bookings import Booked, Bookings
 from zhanye_sdk.merchant.bulk import BulkSms
@@ -37,7 +37,8 @@ from zhanye_sdk.merchant.cashier import Cashier, report_sheet
 from zhanye_sdk.merchant.confirmations import ConfirmationTemplates
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.registration import Registration
-from zhanye_sdk.merchant.runtime import DeskRuntime
+from zhanye_sdk.merchant.runtime import DeskRuntime, SimRegistration
+from zhanye_sdk.merchant.sim_status import registration_status
 from zhanye_sdk.merchant.sms_library import SmsTemplates
 from zhanye_sdk.merchant.transfer import export_customers, import_customers, template
 from zhanye_sdk.signaling.handshake import handshake_credentials
@@ -233,6 +234,7 @@ class MerchantApi:
         runtime: DeskRuntime | None = None,
         hosts: HostCheck | None = None,
         guard: TokenGuard | None = None,
+        sim: SimRegistration | None = None,
     ) -> None:
         if len(desk_token) < _MIN_TOKEN:
             raise InvalidInput(f"the desk token is at least {_MIN_TOKEN} characters")
@@ -247,6 +249,9 @@ class MerchantApi:
         self.zone = ZoneInfo(self.timezone)
         self.care = CareBook(desk.db, self.timezone)
         self.registration = registration
+        #: The SIM's registration with the platform (the 注册 screen); None when the
+        #: host decides the registration itself.
+        self.sim = sim
         self.bulk = BulkSms(desk, sms_gateway, self.timezone)
         self.calldesk = calldesk
         self.phone = phone
@@ -276,6 +281,8 @@ class MerchantApi:
         r("POST", "/api/desk/call/answer", self.answer)
         r("POST", "/api/desk/call/hangup", self.hangup)
         r("POST", "/api/desk/call/dial", self.dial)
+        r("GET", "/api/desk/registration", self.registration_screen)
+        r("POST", "/api/desk/registration", self.register)
         r("POST", "/api/desk/sms/preview", self.sms_preview)
         r("POST", "/api/desk/sms/send", self.sms_send)
         r("GET", "/api/desk/sms/outbox", self.sms_outbox)
@@ -496,6 +503,31 @@ class MerchantApi:
     async def hangup(self, request: ApiRequest) -> ApiResponse:
         await self.phone.hangup()
         return ApiResponse.of_json({"ok": True})
+
+    async def _sim(self) -> tuple[str, str | None] | None:
+        if self.sim is not None and self.sim.sim is not None:
+            return self.sim.sim
+        info = getattr(self.phone, "info", None)
+        if info is None or not getattr(self.phone, "connected", False):
+            return None
+        found = await info()
+        return (found.iccid or "", found.imsi)
+
+    async def registration_screen(self, request: ApiRequest) -> ApiResponse:
+        """注册: the SIM (ICCID, IMSI), its registration, signature and today's quota left,
+        and why SMS features are locked until it is registered."""
+        status = await registration_status(self.desk, self.registration, await self._sim())
+        return ApiResponse.of_json(_json(status))
+
+    async def register(self, request: ApiRequest) -> ApiResponse:
+        """注册: ask the management platform about the SIM in the phone now."""
+        if self.sim is None:
+            raise ConflictError(
+                "this desk's registration is set by its host",
+                zh="本机的注册由主机配置决定，无需在此注册",
+            )
+        await self.sim.register()
+        return await self.registration_screen(request)
 
     async def dial(self, request: ApiRequest) -> ApiResponse:
         """Call a number from the desk phone (点击拨号): ``{"number": "138…"}``."""

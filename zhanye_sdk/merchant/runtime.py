@@ -161,20 +161,32 @@ class SimRegistration:
         self._poll = poll
         self._current: Registration | None = None
         self._verified_for = -1
+        #: The SIM last read from the phone: (ICCID, IMSI).
+        self.sim: tuple[str, str | None] | None = None
 
     def current(self) -> Registration | None:
         """The registration (None until the SIM has been verified on this connection)."""
         return self._current if self._verified_for == self.phone.connects else None
 
+    async def register(self) -> Registration:
+        """注册: ask the management platform about the SIM in the phone now.
+
+        Raises:
+            DeviceDisconnected: the phone is not plugged in.
+        """
+        connects = self.phone.connects
+        info = await self.phone.info()
+        self.sim = (info.iccid or "", info.imsi)
+        self._current = await self.verifier.verify(info.iccid or "", info.imsi)
+        self._verified_for = connects
+        log.info("desk SIM %s: active=%s", info.iccid, self._current.active)
+        return self._current
+
     async def run(self) -> None:
         """Verify the SIM whenever the phone has (re)connected."""
         while True:
-            connects = self.phone.connects
-            if self.phone.connected and connects != self._verified_for:
-                info = await self.phone.info()
-                self._current = await self.verifier.verify(info.iccid or "", info.imsi)
-                self._verified_for = connects
-                log.info("desk SIM %s: active=%s", info.iccid, self._current.active)
+            if self.phone.connected and self.phone.connects != self._verified_for:
+                await self.register()
             await anyio.sleep(self._poll)
 
 

@@ -4,6 +4,7 @@ import { installBoard, openBooking } from "./kiosk-board.js";
 import { billItems, installCashier, loadReport } from "./kiosk-cashier.js";
 import { installSms, loadCardInbox, smsArrived } from "./kiosk-sms.js";
 import { callDialled, callEnded, dialButton, installPhone } from "./kiosk-phone.js";
+import { installRegistration } from "./kiosk-registration.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -1128,6 +1129,7 @@ installBoard(helpers);
 installCashier(helpers);
 installSms(helpers);
 installPhone(helpers);
+installRegistration(helpers);
 // 预订 on a customer's card: a new booking for them on the reservations screen.
 document.querySelector("#card-reserve").addEventListener("click", () => {
   const form = document.querySelector("#card-form");
