@@ -30,6 +30,7 @@ from zhanye_sdk.clock import Clock
 from zhanye_sdk.devices.gateway import GatewayConfig, ModemSmsGateway
 from zhanye_sdk.devices.modem import Modem, ModemConfig
 from zhanye_sdk.errors import ZhanyeError
+from zhanye_sdk.merchant.backups import DeskBackups
 from zhanye_sdk.merchant.bulk import BulkSms, CareCalendar, CustomerCare
 from zhanye_sdk.merchant.calldesk import CallDesk, CallDeskRules
 from zhanye_sdk.merchant.capability import MerchantCapability
@@ -171,6 +172,7 @@ class Desk:
             hosts=HostCheck(config.host, config.port, config.allowed_hosts),
             guard=config.token_guard,
             sim=sim,
+            backups=_backups(merchant, config),
         )
         self.capabilities: tuple[Capability, ...] = (
             MerchantCapability(self.api, self.runtime, self.modem, self.gateway),
@@ -260,3 +262,11 @@ class Desk:
             while await transport.receive() is not None:
                 pass  # the page says nothing; it is there until it closes
             tasks.cancel_scope.cancel()
+
+
+def _backups(merchant: MerchantDesk, config: DeskConfig) -> DeskBackups | None:
+    """The backup screen's backups of a SQLite desk database (None for another kind)."""
+    url = make_url(config.database_url)
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return None
+    return DeskBackups(merchant, Path(url.database), config.data / "backups")

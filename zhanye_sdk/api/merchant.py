@@ -29,6 +29,7 @@ from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import ConflictError, InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.auto_sms_settings import AUTO_SMS_KINDS, AUTO_SMS_PLACEHOLDERS
+from zhanye_sdk.merchant.backups import DeskBackups
 from zhanye_sdk.merchant.bookings import Booked, Bookings
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
@@ -235,6 +236,7 @@ class MerchantApi:
         hosts: HostCheck | None = None,
         guard: TokenGuard | None = None,
         sim: SimRegistration | None = None,
+        backups: DeskBackups | None = None,
     ) -> None:
         if len(desk_token) < _MIN_TOKEN:
             raise InvalidInput(f"the desk token is at least {_MIN_TOKEN} characters")
@@ -252,6 +254,8 @@ class MerchantApi:
         #: The SIM's registration with the platform (the 注册 screen); None when the
         #: host decides the registration itself.
         self.sim = sim
+        #: The backup screen's backups (None: the desk's database is not SQLite).
+        self.backups = backups
         self.bulk = BulkSms(desk, sms_gateway, self.timezone)
         self.calldesk = calldesk
         self.phone = phone
@@ -281,6 +285,9 @@ class MerchantApi:
         r("POST", "/api/desk/call/answer", self.answer)
         r("POST", "/api/desk/call/hangup", self.hangup)
         r("POST", "/api/desk/call/dial", self.dial)
+        r("GET", "/api/desk/backups", self.list_backups)
+        r("POST", "/api/desk/backups", self.back_up)
+        r("POST", "/api/desk/backups/{name}/restore", self.restore_backup)
         r("GET", "/api/desk/registration", self.registration_screen)
         r("POST", "/api/desk/registration", self.register)
         r("POST", "/api/desk/sms/preview", self.sms_preview)
@@ -503,6 +510,26 @@ class MerchantApi:
     async def hangup(self, request: ApiRequest) -> ApiResponse:
         await self.phone.hangup()
         return ApiResponse.of_json({"ok": True})
+
+    def _backups(self) -> DeskBackups:
+        if self.backups is None:
+            raise ConflictError(
+                "this desk's database is backed up by its server",
+                zh="本机数据库由服务器备份，无法在此备份或恢复",
+            )
+        return self.backups
+
+    async def list_backups(self, request: ApiRequest) -> ApiResponse:
+        """The backups, newest first, each verified (数据备份与恢复)."""
+        return ApiResponse.of_json({"items": _json(await self._backups().list())})
+
+    async def back_up(self, request: ApiRequest) -> ApiResponse:
+        """A verified backup now."""
+        return ApiResponse.of_json(_json(await self._backups().back_up()), 201)
+
+    async def restore_backup(self, request: ApiRequest, name: str) -> ApiResponse:
+        """Restore a backup; the current data is kept as a backup first."""
+        return ApiResponse.of_json(_json(await self._backups().restore(name)))
 
     async def _sim(self) -> tuple[str, str | None] | None:
         if self.sim is not None and self.sim.sim is not None:

@@ -5,6 +5,7 @@ import { billItems, installCashier, loadReport } from "./kiosk-cashier.js";
 import { installSms, loadCardInbox, smsArrived } from "./kiosk-sms.js";
 import { callDialled, callEnded, dialButton, installPhone } from "./kiosk-phone.js";
 import { installRegistration } from "./kiosk-registration.js";
+import { installBackups } from "./kiosk-backups.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -1130,6 +1131,7 @@ installCashier(helpers);
 installSms(helpers);
 installPhone(helpers);
 installRegistration(helpers);
+installBackups(helpers);
 // 预订 on a customer's card: a new booking for them on the reservations screen.
 document.querySelector("#card-reserve").addEventListener("click", () => {
   const form = document.querySelector("#card-form");
