@@ -87,15 +87,15 @@ def test_a_regular_calls_books_a_table_and_an_unknown_caller_gets_a_reply(
         page.get_by_role("tab", name="客户资料").click()
 
         # An unknown number rings and gives up: captured, and texted back.
-        kiosk.sim.incoming_call("02188886666", rings=2)
+        kiosk.sim.incoming_call("13912345678", rings=2)
         expect(popup).to_contain_text("未知客户", timeout=5000)
         expect(popup.locator("#popup-state")).to_have_text("未接来电", timeout=8000)
         kiosk.wait_for_sms(3)
         assert "未能接听" in (kiosk.sim.sent[2].text or "")
-        assert kiosk.sim.sent[2].recipient == "02188886666"
-        captured = kiosk.run(kiosk.desk.customers.by_phone("02188886666"))
+        assert kiosk.sim.sent[2].recipient == "13912345678"
+        captured = kiosk.run(kiosk.desk.customers.by_phone("13912345678"))
         assert captured is not None and captured.display_name == "未知客户"
-        expect(page.locator("#toast")).to_contain_text("02188886666")
+        expect(page.locator("#toast")).to_contain_text("13912345678")
 
         # The customer book finds the regular by pinyin initials and saves a note.
         page.keyboard.press("Escape")

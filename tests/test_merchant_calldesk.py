@@ -127,7 +127,7 @@ async def test_unknown_caller_who_gives_up_is_captured_and_texted_once(running: 
     sim, desk, calldesk, _ = running
     events = calldesk.subscribe()
     for _ in range(2):
-        sim.incoming_call("02188886666", rings=2)  # the caller gives up: no URC at all
+        sim.incoming_call("13912345678", rings=2)  # the caller gives up: no URC at all
         popup = await next_of(events, PopUpOpened)
         assert isinstance(popup, PopUpOpened) and popup.customer is not None
         assert popup.customer.display_name == "未知客户"
@@ -140,9 +140,25 @@ async def test_unknown_caller_who_gives_up_is_captured_and_texted_once(running: 
     await wait_for_sms(sim)
     await anyio.sleep(0.5)
     assert len(sim.sent) == 1 and "未能接听" in (sim.sent[0].text or "")
-    caller = await desk.customers.by_phone("02188886666")
+    caller = await desk.customers.by_phone("13912345678")
     assert caller is not None
     assert [h.outcome for h in await desk.customers.history(caller.id)] == ["missed", "missed"]
+
+
+@pytest.mark.anyio
+async def test_a_landline_caller_gets_no_sms(running: tuple) -> None:
+    sim, desk, calldesk, _ = running
+    events = calldesk.subscribe()
+    sim.incoming_call("02188886666", rings=2)  # e.g. from the shop's old fixed line
+    closed = await next_of(events, PopUpClosed)
+    assert isinstance(closed, PopUpClosed) and closed.missed
+    sms = await next_of(events, AutoSmsSent)
+    assert isinstance(sms, AutoSmsSent) and (sms.sent, sms.reason) == (False, "landline")
+    await anyio.sleep(0.5)
+    assert sim.sent == []
+    caller = await desk.customers.by_phone("02188886666")
+    assert caller is not None  # captured all the same, with the call in the log
+    assert [h.outcome for h in await desk.customers.history(caller.id)] == ["missed"]
 
 
 CALLER_IDS = st.one_of(

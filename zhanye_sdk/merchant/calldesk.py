@@ -40,6 +40,7 @@ from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
 from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.inbox import InboxMessage
+from zhanye_sdk.merchant.numbers import is_mobile
 from zhanye_sdk.merchant.registration import Registration
 from zhanye_sdk.merchant.reservations import Reservation
 from zhanye_sdk.merchant.schema import auto_sms_log, calls
@@ -132,6 +133,7 @@ class AutoSmsSent:
     kind: str  # hang_up | missed
     sent: bool
     #: ``ok``, or why not: ``disabled``, ``quiet``, ``cooldown``, ``opted_out``,
+    #: ``landline`` (the caller's number cannot get an SMS),
     #: ``quota`` (the registration's daily quota is used up), ``blocked`` (the SIM's
     #: registration lock), ``refused`` (the gateway refused it).
     reason: str
@@ -407,6 +409,9 @@ class CallDesk:
         ok, reason = should_send(rule, now.astimezone(self._zone), last, now_ms)
         if not ok:
             return AutoSmsSent(call_id, number, kind, False, reason)
+        if not is_mobile(number):
+            # A landline (e.g. a caller on the shop's old fixed line) cannot get an SMS.
+            return AutoSmsSent(call_id, number, kind, False, "landline")
         customer = await self._desk.customers.by_phone(number)
         if customer is not None and customer.opted_out:
             return AutoSmsSent(call_id, number, kind, False, "opted_out")

@@ -12,7 +12,7 @@ import re
 
 from zhanye_sdk.errors import InvalidInput
 
-__all__ = ["normalize_number", "sms_numbers", "split_list"]
+__all__ = ["is_mobile", "normalize_number", "sms_numbers", "split_list"]
 
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
 _SEPARATORS = re.compile(r"[\n\r,，、;；]+")
@@ -58,6 +58,12 @@ def split_list(text: str) -> list[str]:
         else:
             items.append(piece)
     return items
+
+
+def is_mobile(number: str) -> bool:
+    """Whether a stored (normalised) number can get an SMS: a Chinese mobile or an
+    international ``+`` number; a landline cannot."""
+    return bool(_CN_MOBILE.match(number) or _INTERNATIONAL.match(number))
 
 
 def sms_numbers(typed: list[str]) -> list[str]:
