@@ -37,7 +37,7 @@ def test_templates_contacts_confirmation_inbox_and_opt_out(page: Page, kiosk: Ru
     sms = page.locator('[data-panel="sms"]')
 
     # The library: a classic fills the message; edited and saved; a new one; deleted.
-    library = sms.get_by_label("短信模板库")
+    library = sms.get_by_label("常用模板")
     expect(library.locator("option")).to_have_count(4)
     library.select_option(label="降价优惠")
     text = sms.locator("#sms-template")
@@ -73,16 +73,12 @@ def test_templates_contacts_confirmation_inbox_and_opt_out(page: Page, kiosk: Ru
     expect(sms.locator("#sms-numbers")).to_have_value("13800138000，13900139000")
 
     # Nothing goes out until the desk confirms the head count.
-    asked: list[str] = []
-
-    def decline(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        dialog.dismiss()
-
-    page.once("dialog", decline)
-    sms.get_by_role("button", name="发送", exact=True).click()
+    with page.expect_event("dialog") as asked:
+        sms.get_by_role("button", name="发送", exact=True).click()
+    confirmation: Dialog = asked.value
+    assert confirmation.message == "确定发送给 2 位顾客吗？（共 2 条短信）"
+    confirmation.dismiss()
     expect(sms.locator("#sms-summary")).to_have_text("")
-    assert asked == ["确定发送给 2 位顾客吗？（共 2 条短信）"]
     assert kiosk.sim.sent == []
     page.once("dialog", lambda dialog: dialog.accept())
     sms.get_by_role("button", name="发送", exact=True).click()

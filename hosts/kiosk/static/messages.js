@@ -284,7 +284,7 @@ export const MESSAGES = {
     exported: "已导出：{file}",
     chartLabel: "流水报表图（各期实收，元）",
     // SMS: the template library, the contact picker, the inbox.
-    smsLibrary: "短信模板库",
+    smsLibrary: "常用模板",
     pickTemplate: "选择模板…",
     templateNew: "存为新模板",
     templateSave: "保存到所选模板",
@@ -292,7 +292,7 @@ export const MESSAGES = {
     templateName: "新模板的名称（如 新品通知）：",
     templateSaved: "模板已保存：{name}",
     templateDeleted: "模板已删除：{name}",
-    pickTemplateFirst: "请先在“短信模板库”中选择一个模板",
+    pickTemplateFirst: "请先在“常用模板”中选择一个模板",
     confirmDeleteTemplate: "确定删除短信模板“{name}”吗？",
     pickContacts: "选择联系人",
     contactsSearch: "查找联系人（姓名/号码）",
