@@ -38,11 +38,14 @@ function fillResources(select, items, chosen = null) {
 
 // The board: one day, or, while something is typed in 查找预订, the bookings found (any
 // day, any state) with their dates.
+let boardSeq = 0;
 export async function loadBoard() {
   const text = $("#board-search").value.trim();
   const day = $("#board-day").value;
   const query = text ? `?q=${encodeURIComponent(text)}` : day ? `?day=${day}` : "";
+  const seq = ++boardSeq;
   const { items, day: shown } = await desk.call("GET", `/api/desk/reservations${query}`);
+  if (seq !== boardSeq) return; // a newer search or day is on its way
   if (!text) $("#board-day").value = shown;
   $("#board-caption").textContent = text ? t("boardFound", { text, n: items.length }) : t("boardDay", { day: shown });
   const body = $("#board tbody");
@@ -173,11 +176,14 @@ export async function openBooking(customer = null) {
 }
 
 let matchTimer = null;
+let matchSeq = 0;
 async function findCustomers(text) {
   const list = $("#booking-matches");
+  const seq = ++matchSeq;
   list.replaceChildren();
   if (text.trim().length < 1) return;
   const { items } = await desk.call("GET", `/api/desk/customers?q=${encodeURIComponent(text.trim())}`);
+  if (seq !== matchSeq) return;
   for (const c of items.slice(0, 8)) {
     const li = document.createElement("li");
     li.append(desk.actionButton(`${c.name || t("unknown")} · ${c.phone}`, () => {

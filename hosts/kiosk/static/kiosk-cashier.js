@@ -56,11 +56,14 @@ function requoteSoon() {
 
 // Customers of the book matching what is typed in 顾客电话 or 姓名: one click fills the bill.
 let matchTimer = null;
+let matchSeq = 0;
 async function findCustomers(text) {
   const list = $("#cashier-matches");
+  const seq = ++matchSeq;
   list.replaceChildren();
   if (!text.trim()) return;
   const { items } = await desk.call("GET", `/api/desk/customers?q=${encodeURIComponent(text.trim())}`);
+  if (seq !== matchSeq) return;
   for (const c of items.slice(0, 8)) {
     const li = document.createElement("li");
     const level = c.level ? ` · ${c.level.name}` : "";

@@ -67,8 +67,12 @@ async function deleteChosen() {
 let pickTimer = null;
 // The numbers ticked so far: kept while the search changes.
 const picked = new Set();
+// Only the newest search's answer is shown (an older one may come back later).
+let contactsSeq = 0;
 async function findContacts(text) {
+  const seq = ++contactsSeq;
   const { items } = await desk.call("GET", `/api/desk/customers?q=${encodeURIComponent(text)}`);
+  if (seq !== contactsSeq) return;
   const list = $("#contacts-list");
   list.replaceChildren();
   if (!items.length) {
