@@ -205,3 +205,20 @@ def test_a_holder_with_a_slow_clock_gives_up_before_its_lease_ends(network_ms: i
     for real in range(0, 2 * TTL_MS, 10):
         if view.holds(int(real * 0.995)):
             assert table.holder(ROOM, real) == grant
+
+
+def test_a_lease_granted_on_a_clock_that_reads_below_zero_still_expires() -> None:
+    # Found by the machine above: a holder whose clock read below 0 when it asked kept
+    # the initial 0 as its lease's end, and believed in the lease after it had passed.
+    machine = LeaseMachine()
+    machine.start(clocks=[(0, 0.0), (-10_001, 0.0), (0, 0.0)])
+    machine.acquire(name="a", out=0, back=0)  # a fresh authority grants nothing yet
+    machine.time_passes(dt=TTL_MS)
+    machine.acquire(name="b", out=0, back=0)
+    machine.time_passes(dt=TTL_MS)
+    machine.acquire(name="a", out=0, back=0)  # b's lease expired: a holds the room
+    view = machine.nodes["b"].view
+    assert view is not None
+    assert not view.holds(machine.nodes["b"].local(machine.t))
+    machine.write(name="b", pause=0)  # the machine's own check: no second holder
+    machine.teardown()

@@ -67,6 +67,7 @@ VALID: dict[str, dict[str, Any]] = {
     "cobrowse.operate": {"share": "s", "epoch": 1, "kind": "click", "data": {"node": 1}},
     "cobrowse.resync": {"share": "s", "last_seq": 3},
     "cobrowse.end": {"share": "s"},
+    "cobrowse.submit": {"share": "s", "answers": [{"name": "q1", "label": "年龄", "value": "30"}]},
     "sop.start": {"template_id": "t1"},
     "sop.page": {"material_id": "m1", "page": 2},
     "sop.segment": {

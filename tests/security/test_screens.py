@@ -29,6 +29,7 @@ import pytest
 from aiohttp import web
 
 from zhanye_sdk.cobrowse.service import CobrowseService
+from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.records.service import RecordService
 from zhanye_sdk.signaling.bus import LocalBus
@@ -222,11 +223,12 @@ async def test_assessment_submissions_keep_no_masked_answer_and_no_oversized_one
     for bad in (
         [{"name": "q", "label": "q", "value": "a"}] * 201,
         [{"name": "q", "label": "q", "value": "a" * 1001}],
-        [{"name": "q", "label": "q", "value": 5}],
-        "not a list",
     ):
         refused = await send(customer, "cobrowse.submit", {"share": share, "answers": bad})
         assert refused["type"] == "error" and refused["code"] == "bad_event"
+    for malformed in ([{"name": "q", "label": "q", "value": 5}], "not a list", [[]]):
+        with pytest.raises(InvalidInput):  # the area's reader: invalid_input, as everywhere
+            await send(customer, "cobrowse.submit", {"share": share, "answers": malformed})
     wrong = await send(
         host_seat,
         "cobrowse.submit",

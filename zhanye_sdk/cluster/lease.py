@@ -143,10 +143,15 @@ class LeaseView:
         counting."""
         if fence < self.fence:
             return  # an answer to an older request, overtaken
+        valid_until = sent_ms + self._valid_for()
+        if self.state in (LeaseState.NONE, LeaseState.LOST) or fence > self.fence:
+            # A new lease: nothing of an earlier one counts (a clock may read below 0).
+            self.valid_until_ms, self.renewed_at_ms = valid_until, sent_ms
+        else:
+            self.valid_until_ms = max(self.valid_until_ms, valid_until)
+            self.renewed_at_ms = max(self.renewed_at_ms, sent_ms)
         self.state = LeaseState.HELD
         self.fence = fence
-        self.valid_until_ms = max(self.valid_until_ms, sent_ms + self._valid_for())
-        self.renewed_at_ms = max(self.renewed_at_ms, sent_ms)
 
     def refused(self) -> None:
         """The authority says someone else holds the room: stop for good."""

@@ -12,6 +12,7 @@ from zhanye_sdk.signaling.readers import Readers, text_of
 
 __all__ = [
     "READERS",
+    "AnswerForm",
     "ControlForm",
     "EndForm",
     "EventForm",
@@ -98,11 +99,23 @@ class EndForm:
 
 
 @attrs.frozen
-class SubmitForm:
-    """``cobrowse.submit`` (customer's agent): the answers of the shared assessment, as
-    ``[{name, label, value, node?}]`` (checked by ``CobrowseLog.submission``)."""
+class AnswerForm:
+    """One answer of a submitted assessment: the field's name, its question, the value
+    given, and the field's node on the shared page (lengths are checked by
+    ``CobrowseLog.submission``, which also drops masked fields' answers)."""
 
-    answers: Any
+    name: str = ""
+    label: str = ""
+    value: str = ""
+    node: int | None = None
+    masked: bool = False
+
+
+@attrs.frozen
+class SubmitForm:
+    """``cobrowse.submit`` (customer's agent): the answers of the shared assessment."""
+
+    answers: list[AnswerForm]
     share: str | None = attrs.field(default=None, validator=text_of(_SHARE))
 
 

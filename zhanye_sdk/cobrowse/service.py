@@ -257,7 +257,9 @@ class CobrowseService:
     async def _submit(
         self, seat: Seat, share: _Share, form: SubmitForm, message: ClientMessage
     ) -> list[ServerMessage]:
-        answers = share.log.submission(seat.participant_id, form.answers)
+        answers = share.log.submission(
+            seat.participant_id, [attrs.asdict(answer) for answer in form.answers]
+        )
         if not share.assessment:
             raise CobrowseRefused(
                 "not_assessment",
