@@ -26,12 +26,14 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.platform.throttle import ThrottlePolicy
 from zhanye_sdk.rooms.service import SessionConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.store.schema import companies
 
 from ..live_session import Peer, connect_both, open_live_session
 from ..platform_world import PASSWORD, World, build_world
@@ -96,6 +98,28 @@ async def test_parallel_guesses_across_logins_hit_the_address_limit(
         statuses = await asyncio.gather(*(_guess(http, base, n, "guess-12-x9") for n in logins))
     assert 500 not in statuses, statuses
     assert len([s for s in statuses if s == 401]) <= ADDRESS_LIMIT, statuses
+
+
+async def test_the_bare_login_and_login_at_code_share_one_attempt_budget(
+    host: tuple[str, World],
+) -> None:
+    # The home company's people sign in bare or as login@code: two spellings of one
+    # account must not give an attacker two budgets of guesses.
+    base, world = host
+    async with world.platform.database.connect() as conn:
+        code = (
+            await conn.execute(sa.select(companies.c.code).where(companies.c.home.is_(True)))
+        ).scalar_one()
+    spellings = ["sp-A1", f"sp-A1@{code}", f"SP-A1@{code.upper()}"]
+    async with aiohttp.ClientSession() as http:
+        statuses = [
+            await _guess(http, base, spellings[i % len(spellings)], f"guess-{i:02d}-x9")
+            for i in range(3 * ACCOUNT_LIMIT)
+        ]
+        assert statuses.count(401) == ACCOUNT_LIMIT, statuses
+        assert statuses[ACCOUNT_LIMIT:] == [429] * (2 * ACCOUNT_LIMIT), statuses
+        for spelling in spellings:  # locked whichever way it is written
+            assert await _guess(http, base, spelling, PASSWORD) == 429
 
 
 # ---- sockets and tickets that outlive their login ----------------------------------------

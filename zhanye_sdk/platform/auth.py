@@ -24,12 +24,18 @@ from zhanye_sdk.errors import (
 from zhanye_sdk.platform.accounts import _account_query, account_from_row
 from zhanye_sdk.platform.context import ServiceContext, new_id
 from zhanye_sdk.platform.login_end import EndReason, LoginsEnded
-from zhanye_sdk.platform.logins import login_taken, sign_in_condition
+from zhanye_sdk.platform.logins import home_company, login_taken, sign_in_condition, split_sign_in
 from zhanye_sdk.platform.models import Account, LoginResult
 from zhanye_sdk.platform.roles import Principal, Role
 from zhanye_sdk.platform.throttle import retry_after
 from zhanye_sdk.platform.validation import check_login, check_name, check_password
-from zhanye_sdk.store.schema import accounts, login_failures, login_tokens, organizations
+from zhanye_sdk.store.schema import (
+    accounts,
+    companies,
+    login_failures,
+    login_tokens,
+    organizations,
+)
 
 __all__ = ["AccountDisabled", "AuthService", "AuthenticationFailed", "LoginThrottled"]
 
@@ -92,10 +98,24 @@ class AuthService:
         return account_from_row(row)
 
     async def _throttle_keys(self, login: str, client_address: str | None) -> list[tuple[str, Any]]:
-        keys = [(f"account:{login.lower()[:100]}", self._ctx.config.account_throttle)]
+        keys = [(f"account:{await self._one_name(login)}", self._ctx.config.account_throttle)]
         if client_address:
             keys.append((f"address:{client_address[:100]}", self._ctx.config.address_throttle))
         return keys
+
+    async def _one_name(self, sign_in: str) -> str:
+        """One name per account for counting attempts: the home company's people sign in
+        bare or as ``login@code``, and both count against the same budget."""
+        name, code = split_sign_in(sign_in.lower()[:100])
+        if code is None:
+            return name
+        async with self._ctx.db.connect() as conn:
+            home_code = (
+                await conn.execute(
+                    sa.select(companies.c.code).where(companies.c.id == home_company())
+                )
+            ).scalar()
+        return name if code == home_code else f"{name}@{code}"
 
     async def _reserve_attempt(self, keys: list[tuple[str, Any]], now: int) -> list[int]:
         """Count this attempt as a failure before checking the password, atomically with
