@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from zhanye_sdk.clock import from_ms, to_ms
 from zhanye_sdk.devices.sms import SendResult, SmsGateway
 from zhanye_sdk.errors import (
+    AreaRefusal,
     ConflictError,
     InvalidInput,
     PermissionDenied,
@@ -777,8 +778,10 @@ class RoomService:
             events = room.handle(command)
             if len(events) == 1 and isinstance(events[0], CommandRejected):
                 rejected = events[0]
-                zh = rejected.message_zh or None
-                return [ServerMessage.error(rejected.code, rejected.message, zh=zh)]
+                refusal = AreaRefusal(
+                    rejected.code, rejected.message, zh=rejected.message_zh or None
+                )
+                return [ServerMessage.refusal(refusal)]
             try:
                 messages = await self._store(session_id, room, events, command.at)
             except BaseException:
