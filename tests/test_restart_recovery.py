@@ -106,9 +106,9 @@ async def test_a_new_process_recovers_every_area_and_the_record_is_complete(
             assert pushed_log["name"] == "百万安心疗" and pushed_log["ended_ms"] is not None
 
             record = await RecordService(platform, app[DEPLOYMENT].rooms).get(salesperson, sid)
-            assert {(m.kind, m.content) for m in record.shared_materials} == {
-                ("link", link.url),
-                ("file", library.material_id),
+            assert {(m.kind, m.content, m.material_id) for m in record.shared_materials} == {
+                ("link", link.url, link.id),
+                ("file", "", library.material_id),
             }
             assert [(p.document, p.page, p.strokes) for p in record.annotated_pages] == [
                 (document, 1, 1)

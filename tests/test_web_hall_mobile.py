@@ -367,3 +367,64 @@ def test_a_phone_turned_sideways_keeps_the_phone_hall(browser: Any, host: Runnin
         assert_on_screen(staff)
     finally:
         context.close()
+
+
+def test_the_salesperson_shares_an_assessment_from_a_phone_rejoins_and_finds_the_answers(
+    phones: tuple[BrowserContext, BrowserContext], host: RunningHost
+) -> None:
+    """§4.5 and §5.3 from the salesperson's phone: 共享测评, the customer's answers followed
+    in the mirror, the tab closed abruptly and the meeting rejoined through the §5.7
+    prompt, then the answers found in the record."""
+    world: World = host.extra
+    assert host.platform is not None
+    host.run(
+        host.platform.materials.add_link(
+            world.p("oa_A1"),
+            "风险承受能力测评",
+            f"{host.url}/demo/h5/risk-assessment.html",
+            title="客户风险承受能力评估问卷",
+            assessment=True,
+        )
+    )
+    staff_context, customer_context = phones
+    staff = start_on_phone(staff_context, host)
+    hall = staff.url
+    session_id = hall.rsplit("/", 1)[1]
+    customer = join(customer_context, invite_by_copied_link(staff), "客户王女士")
+
+    open_share_menu(staff, "共享测评")
+    items = staff.locator("#share-dialog .link-item")
+    expect(items).to_have_count(1)
+    items.first.tap()
+    confirm = staff.locator("dialog.confirm")
+    expect(confirm).to_contain_text("确认推送【风险承受能力测评】测评？")
+    confirm.get_by_role("button", name="确定").tap()
+    page = customer.frame_locator("#cobrowse-page")
+    expect(page.get_by_role("heading", name="客户风险承受能力评估问卷")).to_be_visible()
+    page.locator("#name").fill("王芳")
+    page.get_by_role("radio", name="30–45 岁").check()
+    mirror = staff.frame_locator("#cobrowse-mirror")
+    expect(mirror.locator("#name")).to_have_value("王芳")  # the customer's input, on the phone
+    assert_on_screen(staff)
+    page.get_by_role("button", name="提交问卷").click()
+    expect(page.locator("#result")).to_contain_text("提交成功")
+    expect(staff.locator("#notice")).to_contain_text("客户已提交测评")
+
+    # The tab goes away mid-meeting; 开始会话 asks as §5.7 does and 加入会议 returns.
+    staff.close()
+    again = staff_context.new_page()
+    log_in(again, host, "sp-A1")
+    expect(again).to_have_url(re.compile(r"/workbench$"))
+    again.get_by_role("button", name="开始会话").click()
+    prompt = again.locator("#unfinished-dialog")
+    expect(prompt.locator("#unfinished-text")).to_have_text(
+        "您当前有未结束的会议，是否加入该会议？"
+    )
+    prompt.get_by_role("button", name="加入会议").tap()
+    expect(again).to_have_url(hall)
+    expect(again.locator("#connection")).to_have_text("已连接")
+    assert_on_screen(again)
+
+    again.goto(f"{host.url}/records?view={session_id}")
+    details = again.get_by_role("dialog", name="会议详情")
+    expect(details.locator("#record-assessments tbody tr").first).to_contain_text("王芳")

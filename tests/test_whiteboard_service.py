@@ -213,9 +213,12 @@ async def test_share_draw_undo_render_and_resync(
 
         # The session record lists the shared file.
         record = await (await http.get(f"{base}/api/records/{sid}", headers=auth)).json()
-        assert {"kind": "file", "name": "保险合同.pdf", "content": material.id} in record[
-            "shared_materials"
-        ]
+        [shared] = [m for m in record["shared_materials"] if m["kind"] == "file"]
+        assert (shared["name"], shared["material_id"], shared["content_kind"]) == (
+            "保险合同.pdf",
+            material.id,
+            "pdf",
+        )
         assert record["shared_file"] is True
 
         # A new service over the same database (a restart) rebuilds the same board.

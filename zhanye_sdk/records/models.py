@@ -272,7 +272,9 @@ class SharedMaterialRecord:
 
     ``kind`` is the material's kind (``link``, ``assessment``, ``file``, ``video``,
     ``blank``); ``content`` a link's address (empty for documents, which are described
-    by ``content_kind`` — ``pdf``, ``pptx``… — and their number of ``pages``).
+    by ``content_kind`` — ``pdf``, ``pptx``… — and their number of ``pages``);
+    ``material_id`` the library material that was shared (None for a blank board or a
+    material since deleted), so an auditor can tell exactly which document it was.
     """
 
     kind: str
@@ -280,6 +282,7 @@ class SharedMaterialRecord:
     content: str
     content_kind: str | None = None
     pages: int | None = None
+    material_id: str | None = None
 
 
 @attrs.frozen

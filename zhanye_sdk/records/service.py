@@ -259,7 +259,12 @@ class RecordService:
             ).all()
             links = (
                 await conn.execute(
-                    sa.select(cobrowse_shares.c.name, cobrowse_shares.c.url, materials.c.kind)
+                    sa.select(
+                        cobrowse_shares.c.name,
+                        cobrowse_shares.c.url,
+                        materials.c.kind,
+                        materials.c.id.label("material_id"),
+                    )
                     .select_from(
                         cobrowse_shares.outerjoin(
                             materials, materials.c.id == cobrowse_shares.c.material_id
@@ -297,7 +302,10 @@ class RecordService:
         started_ms = to_ms(summary.started_at) if summary.started_at is not None else None
         recording_status = media.recording_status if media else None
         shared = [
-            SharedMaterialRecord(kind=r.kind or "link", name=r.name, content=r.url) for r in links
+            SharedMaterialRecord(
+                kind=r.kind or "link", name=r.name, content=r.url, material_id=r.material_id
+            )
+            for r in links
         ]
         # Files, videos and blank boards shared on the whiteboard, once each.
         content_kinds: dict[str, str | None] = {}
@@ -317,6 +325,7 @@ class RecordService:
                 content="",
                 content_kind=content_kinds.get(d.source),
                 pages=len(d.pages) if d.kind is not DocumentKind.VIDEO else None,
+                material_id=d.source or None,
             )
             for d in board_documents
         ]
