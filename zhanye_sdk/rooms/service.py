@@ -778,9 +778,8 @@ class RoomService:
             events = room.handle(command)
             if len(events) == 1 and isinstance(events[0], CommandRejected):
                 rejected = events[0]
-                refusal = AreaRefusal(
-                    rejected.code, rejected.message, zh=rejected.message_zh or None
-                )
+                zh = rejected.message_zh or None
+                refusal = AreaRefusal(rejected.code, rejected.message, zh=zh)
                 return [ServerMessage.refusal(refusal)]
             try:
                 messages = await self._store(session_id, room, events, command.at)
