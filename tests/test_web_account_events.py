@@ -57,6 +57,30 @@ def test_a_kicked_salesperson_in_the_hall_is_told_at_once(page: Page, host: Runn
     expect(staff.get_by_role("alert")).to_contain_text("已被管理员踢出")
 
 
+def test_a_request_refused_after_the_kick_out_does_not_hide_why(
+    page: Page, host: RunningHost
+) -> None:
+    # The hall's requests keep going (scripts, boards…): one answered 401 after the
+    # kick-out must not replace the reason on screen with a generic one.
+    staff = open_hall(page.context, host)
+    world: World = host.extra
+    host.run(world.platform.accounts.kick_out(world.p("oa_A1"), world.ids["sp_A1"]))
+    notice = staff.get_by_role("alertdialog")
+    expect(notice).to_contain_text("已被管理员踢出")
+    refused = staff.evaluate(
+        """async () => {
+          const { api } = await import("/static/api.js");
+          try { await api("GET", "/api/me"); return "answered"; }
+          catch (error) { return String(error.status); }
+        }"""
+    )
+    assert refused == "401"
+    staff.wait_for_timeout(2500)  # longer than the page waits for the socket's reason
+    expect(notice).to_be_visible()
+    notice.get_by_role("button", name="重新登录").click()
+    expect(staff.get_by_role("alert")).to_contain_text("已被管理员踢出")
+
+
 def test_a_disabled_account_on_the_workbench_is_told_and_cannot_log_in(
     page: Page, host: RunningHost
 ) -> None:

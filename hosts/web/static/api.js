@@ -52,6 +52,19 @@ export async function api(method, path, body) {
   return answer(path, response, data);
 }
 
+// A request found the login gone. The account socket usually says why (kicked out,
+// disabled…) a moment later and shows it: give it that moment before leaving with the
+// generic reason, so a request racing the kick-out does not hide the real one.
+let leaving = false;
+function loginLost() {
+  if (leaving) return;
+  leaving = true;
+  setTimeout(() => {
+    if (document.querySelector("#login-ended")) return;
+    location.assign(`/login?ended=revoked&next=${encodeURIComponent(location.pathname)}`);
+  }, 1500);
+}
+
 // What api() makes of a response already read (`data`: its JSON body): the data, or the
 // ApiError it stands for.
 export function answer(path, response, data) {
@@ -60,7 +73,7 @@ export function answer(path, response, data) {
     const { code, message, message_zh: messageZh, ...extra } = error;
     if (response.status === 401 && path !== "/api/login") {
       token.clear();
-      location.assign(`/login?ended=revoked&next=${encodeURIComponent(location.pathname)}`);
+      loginLost();
     }
     throw new ApiError(response.status, code, message, extra, messageZh || null);
   }
