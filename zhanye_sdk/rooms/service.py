@@ -466,8 +466,10 @@ class RoomService:
                 ).first()
             if row is None:
                 raise NotAccessible("session", session_id)
-            room = converter.structure(json.loads(row.room_snapshot), Room)
-            self._rooms[session_id] = room
+            loaded = converter.structure(json.loads(row.room_snapshot), Room)
+            # Another caller may have loaded it meanwhile and already applied a command
+            # to it: keep that one, never replace it with this older reading.
+            room = self._rooms.setdefault(session_id, loaded)
         return room
 
     # ---- invites and seats -----------------------------------------------------------------
