@@ -13,6 +13,7 @@ import zhanye_sdk
 from zhanye_sdk._backend import load_native
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
+from .cluster_hosts import Hosts
 from .postgres import ThrowawayPostgres
 from .redis_server import ThrowawayRedis
 
@@ -131,3 +132,14 @@ def redis_server() -> Iterator[ThrowawayRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def hosts(
+    tmp_path: Path, postgres: ThrowawayPostgres, redis_server: ThrowawayRedis
+) -> Iterator[Hosts]:
+    running = Hosts(tmp_path, postgres.new_database(), redis_server.url())
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,115 @@
+"""Several web host processes (``python -m hosts.web --redis …``) on one PostgreSQL and
+one Redis, with HAProxy in front: the harness the scale-out tests share."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), 0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not start")
+
+
+class Hosts:
+    """Host processes by node id, and HAProxy in front of them."""
+
+    def __init__(self, tmp: Path, db_url: str, redis_url: str) -> None:
+        self.tmp, self.db_url, self.redis_url = tmp, db_url, redis_url
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self.proxy_port = free_port()
+
+    def start(self, node: str) -> None:
+        port = free_port()
+        log = (self.tmp / f"{node}.log").open("wb")
+        self.processes[node] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hosts.web",
+                "--db",
+                self.db_url,
+                "--redis",
+                self.redis_url,
+                "--node-id",
+                node,
+                "--port",
+                str(port),
+                "--no-asr",
+                "--recordings",
+                "",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.ports[node] = port
+
+    def start_proxy(self) -> None:
+        """HAProxy: a session's sockets go by the hash of their path; health checks
+        take a dead process out."""
+        servers = "\n".join(
+            f"    server {node} 127.0.0.1:{port} check inter 300 fall 1 rise 2"
+            for node, port in self.ports.items()
+        )
+        config = self.tmp / "haproxy.cfg"
+        config.write_text(
+            f"""global
+    maxconn 256
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 60s
+frontend web
+    bind 127.0.0.1:{self.proxy_port}
+    default_backend hosts
+backend hosts
+    balance uri
+    hash-type consistent
+    option httpchk GET /
+{servers}
+"""
+        )
+        self.proxy = subprocess.Popen(
+            ["haproxy", "-f", str(config), "-db"],
+            stdout=(self.tmp / "haproxy.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self, node: str) -> None:
+        self.processes[node].send_signal(signal.SIGKILL)
+        self.processes[node].wait(timeout=10)
+
+    def stop(self) -> None:
+        for process in [*self.processes.values(), self.proxy]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
