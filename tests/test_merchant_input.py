@@ -30,7 +30,7 @@ from zhanye_sdk.merchant.numbers import normalize_number, sms_numbers
 from zhanye_sdk.merchant.schema import calls, customers
 from zhanye_sdk.merchant.templates import fill, parse
 from zhanye_sdk.merchant.transfer import import_customers
-from zhanye_sdk.store.database import MIGRATIONS
+from zhanye_sdk.store.database import downgrade
 
 pytestmark = pytest.mark.anyio
 
@@ -385,24 +385,11 @@ async def test_the_shop_zone_is_the_desks_and_the_page_is_told(
         await berlin.close()
 
 
-def _downgrade(sync_connection: Any, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(MERCHANT_MIGRATIONS))
-    config.attributes["connection"] = sync_connection
-    command.downgrade(config, revision)
-
-
 async def test_customers_kept_as_plus_86_become_one_card_on_upgrade(database_url: str) -> None:
     desk = await MerchantDesk.open(database_url, clock=ManualClock(T0))
     try:
         # An older desk (schema m0005), which stored the number as the modem gave it.
-        async with desk.db.begin() as conn:
-            await conn.run_sync(_downgrade, "m0005")
+        await downgrade(desk.db, "m0005", MERCHANT_MIGRATIONS)
         async with desk.db.begin() as conn:
             for phone, name in [
                 ("+8613912345678", "张三"),

@@ -20,7 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 from zhanye_sdk.errors import InvalidInput
 
-__all__ = ["Database", "migrate", "open_database"]
+__all__ = ["Database", "downgrade", "migrate", "open_database"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -72,7 +72,7 @@ class Database:
         await self.engine.dispose()
 
 
-def _upgrade(sync_connection: Any, versions: Path) -> None:
+def _run(sync_connection: Any, versions: Path, revision: str, down: bool) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -81,12 +81,27 @@ def _upgrade(sync_connection: Any, versions: Path) -> None:
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(versions))
     config.attributes["connection"] = sync_connection
-    command.upgrade(config, "heads")
+    (command.downgrade if down else command.upgrade)(config, revision)
 
 
 async def migrate(connection: AsyncConnection, versions: Path = MIGRATIONS / "versions") -> None:
     """Apply every migration in ``versions`` that the database does not have yet."""
-    await connection.run_sync(_upgrade, versions)
+    await connection.run_sync(_run, versions, "heads", False)
+
+
+async def downgrade(db: Database, revision: str, versions: Path = MIGRATIONS / "versions") -> None:
+    """Take the schema of ``db`` back to ``revision`` (``"base"``: no tables), e.g. to roll
+    back a release; opening the database with newer code upgrades it again.
+
+    Raises:
+        ZhanyeError: a migration cannot be undone with the data there is (its message says
+            what to change first); the database is left as it was.
+    """
+    if db.dialect == "sqlite":
+        await _migrate_sqlite(db.engine, versions, revision, down=True)
+        return
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_run, versions, revision, True)
 
 
 async def open_database(url: str, versions: Path = MIGRATIONS / "versions") -> Database:
@@ -110,32 +125,38 @@ async def open_database(url: str, versions: Path = MIGRATIONS / "versions") -> D
     engine = create_async_engine(driver_url, **kwargs)
     if dialect == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        await _migrate_sqlite(engine, versions)
+        await _migrate_sqlite(engine, versions, "heads", down=False)
     else:
         async with engine.begin() as connection:
             await migrate(connection, versions)
     return Database(engine=engine, dialect=dialect)
 
 
-async def _migrate_sqlite(engine: Any, versions: Path) -> None:
+async def _migrate_sqlite(engine: Any, versions: Path, revision: str, *, down: bool) -> None:
     # SQLite changes a constraint by rebuilding the table; with foreign keys on, dropping
     # the old table would cascade into the rows that point at it. SQLite's own recipe:
     # foreign keys off (outside a transaction), migrate, check them, back on. References
     # that were dangling before (an old database's orphans) are not the migration's doing.
+    # The driver commits each DDL statement on its own; BEGIN is issued by hand so that a
+    # migration that fails halfway (or refuses) leaves the database as it was.
     async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
         await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        await connection.commit()
         try:
-            async with connection.begin():
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
                 before = await _dangling_references(connection)
-                await migrate(connection, versions)
+                await connection.run_sync(_run, versions, revision, down)
                 after = await _dangling_references(connection)
                 broken = {key: n for key, n in after.items() if n > before.get(key, 0)}
                 if broken:
                     raise RuntimeError(f"a migration broke foreign keys: {broken}")
+            except BaseException:
+                await connection.exec_driver_sql("ROLLBACK")
+                raise
+            await connection.exec_driver_sql("COMMIT")
         finally:
             await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            await connection.commit()
 
 
 async def _dangling_references(connection: Any) -> Counter[tuple[str, str]]:

@@ -9,6 +9,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
+from zhanye_sdk.errors import ConflictError
+
 revision = "0007_company_logins"
 down_revision = "0004"
 branch_labels = None
@@ -50,13 +52,21 @@ def upgrade() -> None:
         return
     # SQLite: the platform-wide unique of 0001 has no name; the table is rebuilt from
     # this definition without it.
-    accounts = sa.Table(
+    with op.batch_alter_table(
+        "accounts", copy_from=_accounts(login_unique=False), recreate="always"
+    ) as batch:
+        batch.create_unique_constraint("uq_accounts_company_login", ["company_id", "login"])
+
+
+def _accounts(*, login_unique: bool) -> sa.Table:
+    """The accounts table as 0001 made it, with or without its platform-wide unique login."""
+    return sa.Table(
         "accounts",
         sa.MetaData(),
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("company_id", sa.String(32), sa.ForeignKey("companies.id")),
         sa.Column("org_id", sa.String(32), sa.ForeignKey("organizations.id")),
-        sa.Column("login", sa.String(64), nullable=False),
+        sa.Column("login", sa.String(64), nullable=False, unique=login_unique),
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("phone", sa.String(20)),
         sa.Column("role", sa.String(16), nullable=False),
@@ -66,9 +76,34 @@ def upgrade() -> None:
         sa.Column("updated_ms", sa.BigInteger, nullable=False),
         sa.Index("ix_accounts_company_org", "company_id", "org_id"),
     )
-    with op.batch_alter_table("accounts", copy_from=accounts, recreate="always") as batch:
-        batch.create_unique_constraint("uq_accounts_company_login", ["company_id", "login"])
 
 
 def downgrade() -> None:
-    raise NotImplementedError("logins may repeat across companies once upgraded")
+    """Make logins platform-unique again, refusing while two companies share one."""
+    bind = op.get_bind()
+    shared = [
+        str(row[0])
+        for row in bind.execute(
+            sa.text("select login from accounts group by login having count(*) > 1 order by login")
+        )
+    ]
+    if shared:
+        listed = ", ".join(shared[:10]) + (" …" if len(shared) > 10 else "")
+        raise ConflictError(
+            f"cannot downgrade below 0007_company_logins: {len(shared)} login(s) are used "
+            f"in more than one company ({listed}); rename them so each is unique first",
+            zh=f"无法降级到 0007_company_logins 之前：{len(shared)} 个登录名在多个公司中重复"
+            f"（{listed}），请先改名使其在整个平台唯一",
+        )
+    if bind.dialect.name == "postgresql":
+        op.drop_constraint("uq_accounts_company_login", "accounts", type_="unique")
+        op.create_unique_constraint("accounts_login_key", "accounts", ["login"])
+    else:
+        with op.batch_alter_table(
+            "accounts", copy_from=_accounts(login_unique=True), recreate="always"
+        ):
+            pass
+    with op.batch_alter_table("companies") as batch:
+        batch.drop_constraint("uq_companies_code", type_="unique")
+        batch.drop_column("home")
+        batch.drop_column("code")
