@@ -68,9 +68,14 @@ class Hosts:
         )
         self.ports[node] = port
 
-    def start_proxy(self) -> None:
-        """HAProxy: a session's sockets go by the hash of their path; health checks
-        take a dead process out."""
+    def url(self, node: str) -> str:
+        """One process directly, past the proxy (to place a socket on it)."""
+        return f"http://127.0.0.1:{self.ports[node]}"
+
+    def start_proxy(self, balance: str = "uri") -> None:
+        """HAProxy: by default a session's sockets go by the hash of their path
+        (``balance="roundrobin"`` spreads them: any process serves any socket); health
+        checks take a dead process out."""
         servers = "\n".join(
             f"    server {node} 127.0.0.1:{port} check inter 300 fall 1 rise 2"
             for node, port in self.ports.items()
@@ -89,7 +94,7 @@ frontend web
     bind 127.0.0.1:{self.proxy_port}
     default_backend hosts
 backend hosts
-    balance uri
+    balance {balance}
     hash-type consistent
     option httpchk GET /
 {servers}
