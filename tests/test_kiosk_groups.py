@@ -155,3 +155,33 @@ def test_the_card_and_the_pop_up_edit_groups_level_and_notes(
     # The whole pop-up fits the 1366×768 desk screen's width and its save is reachable.
     box = popup.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1366
+
+
+def test_a_caller_who_rings_back_does_not_wipe_what_the_desk_was_typing(
+    page: Page, kiosk: RunningKiosk
+) -> None:
+    zhang = _customer(kiosk, "13800138000", "张三")
+    kiosk.run(kiosk.desk.groups.create("外卖"))
+
+    kiosk.sim.incoming_call("13800138000")
+    popup = page.get_by_role("dialog")
+    expect(popup).to_contain_text("张三 · 老客户")
+    expect(popup.get_by_label("外卖")).not_to_be_checked()
+    popup.get_by_label("外卖").check()
+    popup.get_by_label("备注", exact=True).fill("不要香菜")
+    popup.get_by_label("沟通内容").fill("问包间")
+
+    # The caller gives up before anyone answers and calls straight back.
+    kiosk.sim.remote_hangup()
+    expect(popup.locator("#popup-state")).to_have_text("未接来电")
+    kiosk.sim.incoming_call("13800138000")
+    expect(popup.locator("#popup-state")).to_have_text("")
+    expect(popup).to_contain_text("张三 · 老客户")
+    expect(popup.get_by_label("外卖")).to_be_checked()
+    expect(popup.get_by_label("备注", exact=True)).to_have_value("不要香菜")
+    expect(popup.get_by_label("沟通内容")).to_have_value("问包间")
+
+    popup.get_by_role("button", name="保存").click()
+    expect(popup.locator("#popup-saved")).not_to_have_text("")
+    after = kiosk.run(kiosk.desk.customers.get(zhang))
+    assert after.groups == ("外卖",) and after.notes == "不要香菜"

@@ -174,20 +174,25 @@ function list(element, items, render, empty = t("none")) {
 }
 
 function openPopup(data) {
+  // The same caller ringing again (they gave up and called back) while the desk is still
+  // typing on their card: what was typed stays, it is not reloaded over.
+  const keep = popup.open && state.dirty && state.customer && data.customer && state.customer.id === data.customer.id;
   state.call = data.call_id;
   state.customer = data.customer;
   state.number = data.number;
   state.record = null;
-  state.pendingNotes = null;
-  state.dirty = false;
+  if (!keep) state.pendingNotes = null;
+  state.dirty = keep;
   const card = document.querySelector("#popup-card");
-  // Level and groups are written only once they are shown for this caller.
-  delete card.dataset.level;
-  delete card.dataset.groups;
-  card.reset();
   card.hidden = !data.customer;
-  document.querySelector("#popup-saved").textContent = "";
-  if (data.customer) {
+  if (!keep) {
+    // Level and groups are written only once they are shown for this caller.
+    delete card.dataset.level;
+    delete card.dataset.groups;
+    card.reset();
+    document.querySelector("#popup-saved").textContent = "";
+  }
+  if (data.customer && !keep) {
     for (const key of ["name", "gender", "company", "customer_type", "notes"]) card.elements[key].value = data.customer[key] || "";
     fillCardChoices(card, data.customer.id).catch((error) => toast(explain(error)));
   }
