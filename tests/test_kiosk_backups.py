@@ -65,3 +65,57 @@ def test_back_up_now_and_restore_a_chosen_backup(page: Page, kiosk: RunningKiosk
     # The desk works on the restored data: the customer added after the backup is gone.
     assert kiosk.run(kiosk.desk.customers.by_phone("13900139000")) is None
     assert kiosk.run(kiosk.desk.customers.by_phone("13800138000")) is not None
+
+
+def _grow(kiosk: RunningKiosk, customers: int) -> None:
+    """A shop's worth of customers with long notes (several MB: many pages to copy)."""
+    import sqlite3
+
+    conn = sqlite3.connect(kiosk.folder / "desk.db", timeout=10)
+    try:
+        conn.executemany(
+            "INSERT INTO merchant_customers (phone, name, notes, initials, opted_out,"
+            " created_ms, updated_ms) VALUES (?, ?, ?, '', 0, 0, 0)",
+            [(f"135{n:08d}", f"客户{n}", "口味偏辣，常订包间。" * 150) for n in range(customers)],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_a_restore_shows_each_step_and_its_progress(page: Page, kiosk: RunningKiosk) -> None:
+    _grow(kiosk, 1500)
+    assert kiosk.api.backups is not None
+    made = kiosk.run(kiosk.api.backups.back_up())
+    page.get_by_role("tab", name="数据备份").click()
+    rows = page.locator("#backups tbody tr")
+    expect(rows).to_have_count(1)
+    # What the desk sees while the restore runs: every text and bar value shown.
+    page.evaluate(
+        """() => {
+          window.seen = [];
+          const note = () => window.seen.push([
+            document.querySelector('#backup-result').textContent,
+            document.querySelector('#backup-progress').hidden,
+            document.querySelector('#backup-progress').value,
+          ]);
+          new MutationObserver(note).observe(document.querySelector('#backup-result'),
+            { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.filter(has_text=made.name).get_by_role("button", name="恢复").click()
+    expect(page.locator("#backup-result")).to_contain_text("恢复前的数据已另存为")
+    expect(page.locator("#backup-progress")).to_be_hidden()
+    seen: list[tuple[str, bool, float]] = [tuple(s) for s in page.evaluate("window.seen")]
+    texts = [text for text, _, _ in seen]
+    assert "第 1/3 步：正在校验所选备份…" in texts, texts
+    keeping = [s for s in seen if s[0].startswith("第 2/3 步：正在另存当前数据：")]
+    restoring = [s for s in seen if s[0].startswith("第 3/3 步：正在恢复数据并校验：")]
+    # Page by page: each step shows percentages on the way, on a visible bar that only grows.
+    assert any(not text.endswith(("：0%", "：100%")) for text, _, _ in keeping), texts
+    assert any(not text.endswith(("：0%", "：100%")) for text, _, _ in restoring), texts
+    shown = [s for s in seen if s[0].startswith("第 ")]
+    assert all(not hidden for _, hidden, _ in shown)
+    values = [value for _, _, value in shown]
+    assert values == sorted(values) and values[-1] > values[0], values

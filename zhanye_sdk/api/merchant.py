@@ -524,12 +524,15 @@ class MerchantApi:
         return ApiResponse.of_json({"items": _json(await self._backups().list())})
 
     async def back_up(self, request: ApiRequest) -> ApiResponse:
-        """A verified backup now."""
-        return ApiResponse.of_json(_json(await self._backups().back_up()), 201)
+        """A verified backup now; its pages go out on the live stream as they are copied."""
+        made = await self._backups().back_up(self.calldesk.publish)
+        return ApiResponse.of_json(_json(made), 201)
 
     async def restore_backup(self, request: ApiRequest, name: str) -> ApiResponse:
-        """Restore a backup; the current data is kept as a backup first."""
-        return ApiResponse.of_json(_json(await self._backups().restore(name)))
+        """Restore a backup; the current data is kept as a backup first. Each step and
+        its pages go out on the desk's live stream (:class:`BackupStep`)."""
+        done = await self._backups().restore(name, self.calldesk.publish)
+        return ApiResponse.of_json(_json(done))
 
     async def _sim(self) -> tuple[str, str | None] | None:
         if self.sim is not None and self.sim.sim is not None:

@@ -103,16 +103,22 @@ def _backup(source: Path, target: Path, progress: BackupProgress | None) -> Back
 async def backup_database(
     source: Path, target: Path, progress: BackupProgress | None = None
 ) -> BackupReport:
-    """Copy the live database at ``source`` to ``target`` and verify the copy."""
+    """Copy the live database at ``source`` to ``target`` and verify the copy;
+    ``progress`` is called from a worker thread as pages are copied."""
     return await anyio.to_thread.run_sync(_backup, source, target, progress)
 
 
-def _restore(backup: Path, target: Path) -> dict[str, int]:
+def _restore(backup: Path, target: Path, progress: BackupProgress | None) -> dict[str, int]:
     counts = _check(backup)
     src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
-        src.backup(dst)
+
+        def step(_status: int, remaining: int, total: int) -> None:
+            if progress is not None:
+                progress(total - remaining, total)
+
+        src.backup(dst, pages=PAGES_PER_STEP, progress=step)
         restored = _row_counts(dst)
     finally:
         dst.close()
@@ -125,10 +131,13 @@ def _restore(backup: Path, target: Path) -> dict[str, int]:
     return counts
 
 
-async def restore_database(backup: Path, target: Path) -> dict[str, int]:
+async def restore_database(
+    backup: Path, target: Path, progress: BackupProgress | None = None
+) -> dict[str, int]:
     """Replace the database at ``target`` with a verified backup; a damaged backup is
-    refused and ``target`` is left untouched. Close the desk's database first."""
-    return await anyio.to_thread.run_sync(_restore, backup, target)
+    refused and ``target`` is left untouched. Close the desk's database first.
+    ``progress`` is called from a worker thread as pages are copied."""
+    return await anyio.to_thread.run_sync(_restore, backup, target, progress)
 
 
 def due_for_backup(last: datetime | None, now: datetime, *, at_hour: int = 3) -> bool:

@@ -37,6 +37,7 @@ from zhanye_sdk.devices.modem import SmsReceived
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import ConflictError, ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
+from zhanye_sdk.merchant.backups import BackupStep
 from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.inbox import InboxMessage
@@ -183,7 +184,14 @@ class SmsArrived:
 
 
 DeskEvent = (
-    PopUpOpened | PopUpUpdated | PopUpClosed | AutoSmsSent | DeskStatus | SmsArrived | CallDialled
+    PopUpOpened
+    | PopUpUpdated
+    | PopUpClosed
+    | AutoSmsSent
+    | DeskStatus
+    | SmsArrived
+    | CallDialled
+    | BackupStep
 )
 
 

@@ -6,10 +6,31 @@ import { t } from "./messages.js";
 let desk = null; // the desk page's helpers, handed over by kiosk.js
 const $ = (selector) => document.querySelector(selector);
 
+// Whether this page has a backup or restore running: its steps are shown only then (a
+// step that arrives after the job's answer must not cover the result).
+let running = false;
+
 function busy(text) {
-  $("#backup-progress").hidden = text === null;
+  running = text !== null;
+  const bar = $("#backup-progress");
+  bar.hidden = text === null;
+  // Indeterminate until the first step reports its pages.
+  bar.removeAttribute("value");
   $("#backup-result").textContent = text ?? "";
   for (const button of document.querySelectorAll('[data-panel="backups"] button')) button.disabled = text !== null;
+}
+
+// The live stream: the backup or restore this page started got further. The bar spans
+// every step: step 2 of 3 half done is half-way.
+export function backupStep(data) {
+  if (!running) return;
+  const bar = $("#backup-progress");
+  const part = data.total > 0 ? Math.min(1, data.done / data.total) : 0;
+  bar.hidden = false;
+  bar.max = 100;
+  bar.value = Math.round(((data.index - 1 + part) / data.steps) * 100);
+  const percent = Math.round(part * 100);
+  $("#backup-result").textContent = t(`backupStep_${data.step}`, { index: data.index, steps: data.steps, percent });
 }
 
 function size(bytes) {

@@ -5,7 +5,7 @@ import { billItems, installCashier, loadReport } from "./kiosk-cashier.js";
 import { installSms, loadCardInbox, smsArrived } from "./kiosk-sms.js";
 import { callDialled, callEnded, dialButton, installPhone } from "./kiosk-phone.js";
 import { installRegistration } from "./kiosk-registration.js";
-import { installBackups } from "./kiosk-backups.js";
+import { backupStep, installBackups } from "./kiosk-backups.js";
 
 translate();
 const popup = document.querySelector("#popup");
@@ -268,6 +268,8 @@ function connect() {
       // It stays open: the desk finishes the notes and closes it (关闭) or saves.
     } else if (type === "CallDialled") {
       callDialled(data);
+    } else if (type === "BackupStep") {
+      backupStep(data);
     } else if (type === "SmsArrived") {
       smsArrived(data);
     } else if (type === "AutoSmsSent") {

@@ -348,6 +348,10 @@ export const MESSAGES = {
     restoring: "正在恢复…",
     confirmRestore: "确定恢复到 {time} 的备份（{name}）吗？当前数据会先另存为一个备份。",
     restored: "已恢复到 {time} 的备份；恢复前的数据已另存为 {kept}",
+    backupStep_copy: "正在备份数据：{percent}%",
+    backupStep_check: "第 {index}/{steps} 步：正在校验所选备份…",
+    backupStep_keep: "第 {index}/{steps} 步：正在另存当前数据：{percent}%",
+    backupStep_restore: "第 {index}/{steps} 步：正在恢复数据并校验：{percent}%",
     status_cancelled: "已取消",
   },
   en: {
@@ -692,6 +696,10 @@ export const MESSAGES = {
     restoring: "Restoring…",
     confirmRestore: "Restore the backup of {time} ({name})? The current data is kept as a backup first.",
     restored: "Restored the backup of {time}; the data before it is kept as {kept}",
+    backupStep_copy: "Backing up the data: {percent}%",
+    backupStep_check: "Step {index} of {steps}: checking the chosen backup…",
+    backupStep_keep: "Step {index} of {steps}: keeping the current data: {percent}%",
+    backupStep_restore: "Step {index} of {steps}: restoring and verifying the data: {percent}%",
     status_cancelled: "Cancelled",
   },
 };
