@@ -141,16 +141,47 @@ def test_the_board_is_in_shop_time_and_asks_before_cancelling(
     expect(row.locator("td").first).to_have_text("18:00")
     expect(page.locator("#board-day")).to_have_value("2026-03-06")
 
-    # A time the page cannot read is explained in Chinese; nothing changes.
-    page.once("dialog", lambda dialog: dialog.accept("明天晚上"))
+    # 改期 opens a dialog with date and time pickers, filled with the booking's time.
     row.get_by_role("button", name="改期").click()
-    expect(page.locator("#board-result")).to_have_text(
-        "时间“明天晚上”格式不对，请按“年-月-日 时:分”填写，如 2026-03-07 18:30"
+    dialog = page.get_by_role("dialog", name="改期：张三 3月6日 18:00 牡丹厅")
+    expect(dialog.get_by_label("新的到店日期")).to_have_value("2026-03-06")
+    expect(dialog.get_by_label("到店时间")).to_have_value("18:00")
+    expect(dialog.get_by_label("时长（小时）")).to_have_value("2")
+    # What is missing or wrong is said in Chinese in the dialog; nothing changes.
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.locator("#reschedule-result")).to_have_text(
+        "时间没有变化；如需改期，请选择新的日期或时间"
+    )
+    dialog.get_by_label("新的到店日期").fill("")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.locator("#reschedule-result")).to_have_text("请选择新的到店日期")
+    expect(dialog.get_by_label("新的到店日期")).to_be_focused()
+    dialog.get_by_label("新的到店日期").fill("2026-03-07")
+    dialog.get_by_label("到店时间").fill("")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.locator("#reschedule-result")).to_have_text("请选择到店时间（时:分）")
+    dialog.get_by_label("到店时间").fill("19:00")
+    dialog.get_by_label("时长（小时）").fill("12")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.locator("#reschedule-result")).to_have_text("用餐时长须在 1 到 8 小时之间")
+    dialog.get_by_label("时长（小时）").fill("2")
+    # The SDK's refusal (a time already past) is shown in the dialog too.
+    dialog.get_by_label("新的到店日期").fill("2026-03-05")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.locator("#reschedule-result")).to_have_text(
+        "输入有误：2026年3月5日 19:00 已经过去，不能预订过去的时间，请检查日期"
     )
     assert kiosk.run(kiosk.desk.reservations.get(booking.id)).start == start
-    # A time typed on the desk is the shop's local time.
-    page.once("dialog", lambda dialog: dialog.accept("2026-03-07 19:00"))
+    # Cancelled: nothing changes.
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    assert kiosk.run(kiosk.desk.reservations.get(booking.id)).start == start
+    # A time picked on the desk is the shop's local time.
     row.get_by_role("button", name="改期").click()
+    dialog.get_by_label("新的到店日期").fill("2026-03-07")
+    dialog.get_by_label("到店时间").fill("19:00")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog).to_be_hidden()
     expect(page.locator("#board-result")).to_contain_text("已改期")
     expect(page.locator("#board-result")).to_contain_text("3月7日(周六) 19:00")
     moved = kiosk.run(kiosk.desk.reservations.get(booking.id))

@@ -14,17 +14,6 @@ function texted(data, sentKey, heldKey) {
   return data.sms_blocked ? t(heldKey, { reason: desk.reasonOf(data.sms_blocked) }) : t(sentKey, data);
 }
 
-// "2026-03-07 18:30" (also 2026/3/7 18:30, 2026年3月7日 18:30) as "2026-03-07T18:30",
-// or null when it is not a real date and time.
-export function typedTime(text) {
-  const m = /^\s*(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s*[T\s]\s*(\d{1,2})\s*[:：]\s*(\d{2})\s*$/.exec(text);
-  if (!m) return null;
-  const [y, mo, d, h, mi] = m.slice(1).map(Number);
-  const at = new Date(Date.UTC(y, mo - 1, d, h, mi));
-  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d || h > 23 || mi > 59) return null;
-  return at.toISOString().slice(0, 16);
-}
-
 // The rooms and tables in use, for the selects and the management table.
 async function fetchResources() {
   return (await desk.call("GET", "/api/desk/resources")).items;
@@ -84,22 +73,47 @@ async function cancel(r) {
   }
 }
 
-async function reschedule(r) {
+// 改期: a new date and time (the shop's) and how long, picked in a dialog; what is
+// missing or wrong is said there, in the desk's language, and the SDK's refusals too
+// (a time in the past, a room taken then).
+function reschedule(r) {
+  const form = $("#reschedule-form");
   const p = desk.zoned(r.start);
-  const text = prompt(t("newTime"), `${p.y}-${p.m.padStart(2, "0")}-${p.d.padStart(2, "0")} ${p.hh}:${p.mm}`);
-  if (text === null) return;
-  const begin = typedTime(text);
-  if (!begin) {
-    result(t("badTime", { text }));
-    return;
-  }
-  const hours = (new Date(r.end) - new Date(r.start)) / 3600_000;
+  const day = `${p.y}-${p.m.padStart(2, "0")}-${p.d.padStart(2, "0")}`;
+  form.dataset.id = r.id;
+  form.dataset.was = `${day}T${p.hh}:${p.mm}`;
+  form.dataset.hours = String((new Date(r.end) - new Date(r.start)) / 3600_000);
+  $("#reschedule-title").textContent = t("rescheduleOf", { customer: r.customer, time: desk.when(r.start), resource: r.resource });
+  $("#reschedule-result").textContent = "";
+  form.elements.day.value = day;
+  form.elements.time.value = `${p.hh}:${p.mm}`;
+  form.elements.hours.value = form.dataset.hours;
+  $("#reschedule-dialog").showModal();
+  form.elements.day.focus();
+}
+
+async function saveReschedule(event) {
+  event.preventDefault();
+  const form = event.target;
+  const f = form.elements;
+  const say = (text, field = null) => {
+    $("#reschedule-result").textContent = text;
+    field?.focus();
+  };
+  // A date or time half typed reads as empty (the picker's value is only ever whole).
+  if (!f.day.value) return say(t("needDate"), f.day);
+  if (!f.time.value) return say(t("needClock"), f.time);
+  const hours = Number(f.hours.value);
+  if (!f.hours.value || !Number.isFinite(hours) || hours < 1 || hours > 8) return say(t("badHours"), f.hours);
+  const begin = `${f.day.value}T${f.time.value.slice(0, 5)}`;
+  if (begin === form.dataset.was && String(hours) === form.dataset.hours) return say(t("sameTime"), f.day);
   try {
-    const data = await desk.call("PATCH", `/api/desk/reservations/${r.id}`, { start: begin, end: desk.laterLocal(begin, hours) });
+    const data = await desk.call("PATCH", `/api/desk/reservations/${form.dataset.id}`, { start: begin, end: desk.laterLocal(begin, hours) });
+    $("#reschedule-dialog").close();
     result(texted(data, "changedTo", "changedHeld"));
     refresh();
   } catch (error) {
-    desk.toast(desk.explain(error));
+    say(desk.explain(error));
   }
 }
 
@@ -292,6 +306,8 @@ export function installBoard(helpers) {
     });
   }
   $("#booking-edit").addEventListener("submit", saveEdit);
+  $("#reschedule-form").addEventListener("submit", saveReschedule);
+  $("#reschedule-cancel").addEventListener("click", () => $("#reschedule-dialog").close());
   $("#booking-edit-cancel").addEventListener("click", () => $("#booking-dialog").close());
   $("#resource-form").addEventListener("submit", saveResource);
   $("#resource-form").addEventListener("reset", (event) => {
