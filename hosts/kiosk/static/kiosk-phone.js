@@ -15,7 +15,9 @@ function show(text) {
 
 function openPad(number = "") {
   const pad = $("#dialpad");
+  const opening = pad.hidden;
   pad.hidden = false;
+  if (opening) restorePlace(); // its size is known once shown
   $("#dialpad-toggle").setAttribute("aria-expanded", "true");
   if (number) $("#dialpad-number").value = number;
   $("#dialpad-number").focus();
@@ -54,8 +56,87 @@ export function callEnded(data) {
   show(state.failed ?? t("callOutEnded", { n: data.duration_s }));
 }
 
+// The pad floats where the desk put it: dragged by its title bar (mouse, pen or a finger
+// on a touch screen) or moved with the arrow keys on its grip, and kept there for the
+// next visit — always wholly on the screen, however the window has changed since.
+const PLACE_KEY = "zhanye.dialpadPlace";
+
+function place(left, top) {
+  const pad = $("#dialpad");
+  const width = pad.offsetWidth || 280;
+  const height = pad.offsetHeight || 200;
+  const x = Math.round(Math.min(Math.max(0, left), Math.max(0, innerWidth - width)));
+  const y = Math.round(Math.min(Math.max(0, top), Math.max(0, innerHeight - height)));
+  pad.style.left = `${x}px`;
+  pad.style.top = `${y}px`;
+  pad.style.right = "auto";
+  return { left: x, top: y };
+}
+
+function remember(spot) {
+  try {
+    localStorage.setItem(PLACE_KEY, JSON.stringify(spot));
+  } catch {
+    // A browser that keeps nothing: the pad is still moved, just not remembered.
+  }
+}
+
+function restorePlace() {
+  let spot = null;
+  try {
+    spot = JSON.parse(localStorage.getItem(PLACE_KEY) || "null");
+  } catch {
+    spot = null;
+  }
+  if (spot && Number.isFinite(spot.left) && Number.isFinite(spot.top)) place(spot.left, spot.top);
+}
+
+function installDrag() {
+  const pad = $("#dialpad");
+  const handle = $("#dialpad-handle");
+  let grab = null;
+  handle.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    const box = pad.getBoundingClientRect();
+    grab = { id: event.pointerId, dx: event.clientX - box.left, dy: event.clientY - box.top };
+    handle.setPointerCapture(event.pointerId);
+    pad.classList.add("dragging");
+    event.preventDefault();
+  });
+  handle.addEventListener("pointermove", (event) => {
+    if (grab && event.pointerId === grab.id) place(event.clientX - grab.dx, event.clientY - grab.dy);
+  });
+  const drop = (event) => {
+    if (!grab || event.pointerId !== grab.id) return;
+    grab = null;
+    pad.classList.remove("dragging");
+    const box = pad.getBoundingClientRect();
+    remember(place(box.left, box.top));
+  };
+  handle.addEventListener("pointerup", drop);
+  handle.addEventListener("pointercancel", drop);
+  const grip = $("#dialpad-grip");
+  grip.setAttribute("aria-label", t("moveDialpad"));
+  grip.title = t("moveDialpad");
+  grip.addEventListener("keydown", (event) => {
+    const step = event.shiftKey ? 50 : 10;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    const box = pad.getBoundingClientRect();
+    remember(place(box.left + move[0], box.top + move[1]));
+  });
+  addEventListener("resize", () => {
+    if (!pad.style.left) return;
+    const box = pad.getBoundingClientRect();
+    place(box.left, box.top);
+  });
+}
+
 export function installPhone(helpers) {
   desk = helpers;
+  installDrag();
   $("#dialpad-toggle").addEventListener("click", () => {
     const pad = $("#dialpad");
     if (pad.hidden) openPad();
