@@ -96,7 +96,7 @@ def test_the_dial_pad_is_dragged_where_the_desk_wants_it_and_stays_there(
     edge = _pad_box(page)
     assert edge["x"] == 0 and abs(edge["y"] + edge["height"] - 768) <= 1
     # The arrow keys on the grip move it too.
-    page.get_by_role("button", name="拖动拨号盘（也可用方向键移动）").press("ArrowUp")
+    page.get_by_role("button", name="按住拖动，换个位置（也可用方向键）").press("ArrowUp")
     keyed = _pad_box(page)
     assert keyed["x"] == 0 and abs(keyed["y"] - (edge["y"] - 10)) <= 1
     # Remembered: after the page is opened again, the pad opens where it was left.

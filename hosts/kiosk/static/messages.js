@@ -313,7 +313,7 @@ export const MESSAGES = {
     // Calling out (点击拨号, 浮动拨号盘).
     dial: "拨打",
     dialpad: "拨号盘",
-    moveDialpad: "拖动拨号盘（也可用方向键移动）",
+    moveDialpad: "按住拖动，换个位置（也可用方向键）",
     dialNumber: "号码",
     backspace: "退格",
     dialling: "正在拨打 {number}…",
@@ -669,7 +669,7 @@ export const MESSAGES = {
     optOutArrived: "{who} replied 退订: added to the opt-out list",
     dial: "Call",
     dialpad: "Dial pad",
-    moveDialpad: "Drag the dial pad (arrow keys move it too)",
+    moveDialpad: "Hold and drag to move it (arrow keys work too)",
     dialNumber: "Number",
     backspace: "Delete",
     dialling: "Dialling {number}…",
