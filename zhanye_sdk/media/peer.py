@@ -70,6 +70,19 @@ def _with_bandwidth(sdp: str, kbps_by_kind: dict[str, int]) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
+def _dtls_passive(sdp: str) -> str:
+    """The answer with the server as the DTLS server (``a=setup:passive``).
+
+    The offerer left the role open (``actpass``); aiortc would take the client's role,
+    which starts the handshake only once its own ICE has completed (the offerer's
+    nomination, half a round trip after the offerer's check succeeded) and needs two
+    more round trips after that. As the server it answers the browser's ClientHello,
+    sent the moment the browser's check succeeds, and sends media after 1.5 round trips:
+    the customer sees the salesperson one round trip sooner.
+    """
+    return sdp.replace("a=setup:active", "a=setup:passive")
+
+
 class MediaPeer:
     """The server side of one participant's WebRTC connection.
 
@@ -152,6 +165,8 @@ class MediaPeer:
                 transceiver.sender.replaceTrack(slot)
                 transceiver.direction = "sendrecv"
         answer = await self.connection.createAnswer()
+        if all(m.dtls is not None and m.dtls.role == "auto" for m in offered.media):
+            answer = RTCSessionDescription(_dtls_passive(answer.sdp), "answer")
         await self.connection.setLocalDescription(answer)
         if self.impairment is not None and not self.impaired:
             transports = {

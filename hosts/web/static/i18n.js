@@ -4,18 +4,26 @@ import { MESSAGES } from "./messages.js";
 const STORAGE_KEY = "zhanye.lang";
 export const DEFAULT_LANG = "zh-CN";
 
+// Read once per page (a page asks for it at every t(): on a slow phone the URL and
+// storage look-ups added up); setLang changes it.
+let current = null;
+
 export function lang() {
+  if (current) return current;
   const fromUrl = new URLSearchParams(location.search).get("lang");
   if (fromUrl && MESSAGES[fromUrl]) {
     localStorage.setItem(STORAGE_KEY, fromUrl);
-    return fromUrl;
+    current = fromUrl;
+  } else {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    current = saved && MESSAGES[saved] ? saved : DEFAULT_LANG;
   }
-  const saved = localStorage.getItem(STORAGE_KEY);
-  return saved && MESSAGES[saved] ? saved : DEFAULT_LANG;
+  return current;
 }
 
 export function setLang(value) {
   localStorage.setItem(STORAGE_KEY, value);
+  current = MESSAGES[value] ? value : DEFAULT_LANG;
 }
 
 export function t(key, params = {}) {

@@ -232,12 +232,15 @@ export class MediaSession {
       else late.push(event.candidate);
     };
     pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") performance.mark("media:connected");
       if (pc.connectionState === "failed" && this.pc === pc) {
         pc.close();
         setTimeout(() => this.start().catch((error) => this.onError(error)), 1000);
       }
     };
+    performance.mark("media:offer");
     const answer = await this.client.send("media.offer", { type: "offer", sdp: offer });
+    performance.mark("media:answer");
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     answered = true;
     for (const candidate of late) sendCandidate(candidate);
@@ -264,6 +267,7 @@ export class MediaSession {
       element.muted = true; // sound comes from the server's mix, not per tile
       element.playsInline = true;
       element.style.cssText = VIDEO_STYLE + (mirrored ? ";transform:scaleX(-1)" : "");
+      if (key !== "me") element.addEventListener("playing", () => performance.mark("media:video"), { once: true });
       this.videos.set(key, element);
     }
     if (element.srcObject !== stream) element.srcObject = stream;

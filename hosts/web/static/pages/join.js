@@ -11,6 +11,10 @@ import { enlargeable } from "../video-dock.js";
 import { notify } from "../shell.js";
 import { earlyInvite } from "./join-early.js";
 
+// Marks of the customer's way in, read by benchmarks/bench_first_load.py (and by anyone
+// with the browser's performance panel): modules run, form ready, 进入会话 pressed; the
+// media session adds its own.
+performance.mark("join:modules");
 translate();
 // /join/<signed token> or the short /j/<code>: the API takes either.
 const inviteToken = location.pathname.split("/").pop();
@@ -59,6 +63,7 @@ if (info) {
     host: info.host_name || "-",
     number: info.meeting_number,
   });
+  performance.mark("join:form");
   // Checked before joining; a retry that finds a device after joining brings it in.
   deviceCheck = mountDeviceCheck(document.querySelector("#device-check"), {
     onResult: () => media?.restart(),
@@ -232,6 +237,7 @@ if (saved && !saved.left) {
 
 document.querySelector("#join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  performance.mark("join:enter");
   const form = event.target;
   const errorBox = form.querySelector(".form-error");
   errorBox.hidden = true;
@@ -256,6 +262,7 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
     errorBox.hidden = false;
     return;
   }
+  performance.mark("join:seat");
   remember(seat);
   enter(seat, prepared);
 });
