@@ -5,9 +5,11 @@ would appear (``/dev/ttyUSB0``), or in-process (``zhanyesim://``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,12 @@ from aiohttp import web
 from hosts.kiosk.server import kiosk_app
 from zhanye_sdk import Desk, DeskConfig
 from zhanye_sdk.api.desk_guard import TokenGuard
+from zhanye_sdk.api.http import ApiRequest, ApiResponse
+from zhanye_sdk.api.merchant import MerchantApi
 from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.devices import ModemConfig
 from zhanye_sdk.devices.calls import CallTimings
-from zhanye_sdk.devices.gateway import GatewayConfig, RateLimits
+from zhanye_sdk.devices.gateway import GatewayConfig, LoggingSmsGateway, RateLimits
 from zhanye_sdk.devices.simulator import (
     ModemSimulator,
     PtyServer,
@@ -28,12 +32,52 @@ from zhanye_sdk.devices.simulator import (
     unregister_simulator,
 )
 from zhanye_sdk.merchant import MerchantDesk
+from zhanye_sdk.merchant.backups import DeskBackups
+from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.registration import Registration, RegistrationVerifier
 
 from .webhost import ThreadedLoop
 
 NOON = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 DESK_TOKEN = "desk-token-for-tests-0001"
+
+
+@contextlib.asynccontextmanager
+async def desk_api(
+    tmp_path: Path, now: datetime = NOON, *, backups: Path | None = None
+) -> AsyncIterator[MerchantApi]:
+    """The SDK's desk API over a desk in ``tmp_path/desk.db`` whose clock stands at ``now``,
+    with no phone line (the requests of input tests do not use it); backups of the desk
+    go to the folder ``backups`` if given."""
+    database = tmp_path / "desk.db"
+    desk = await MerchantDesk.open(f"sqlite:///{database}", clock=ManualClock(now))
+    gateway = LoggingSmsGateway(signature="小馆")
+    try:
+        yield MerchantApi(
+            desk,
+            CallDesk(desk, gateway),
+            None,  # type: ignore[arg-type]
+            gateway,
+            desk_token=DESK_TOKEN,
+            backups=None if backups is None else DeskBackups(desk, database, backups),
+        )
+    finally:
+        await desk.close()
+
+
+async def desk_request(
+    api: MerchantApi, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+) -> ApiResponse:
+    """One request to the desk API, signed in with the desk's token; ``body`` as JSON."""
+    return await api.handle(
+        ApiRequest(
+            method,
+            path,
+            query=query or {},
+            headers={"Authorization": f"Bearer {DESK_TOKEN}"},
+            body=b"" if body is None else json.dumps(body).encode(),
+        )
+    )
 
 
 class RunningKiosk(ThreadedLoop):

@@ -21,12 +21,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, tone
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import LOOPBACK_MEDIA, MediaHost, start_session, tone_level
-from .platform_world import World, build_world
-from .webhost import CHROMIUM_ARGS, DEPLOYMENT, RunningHost, wait_for
+from .webhost import CHROMIUM_ARGS, DEPLOYMENT, RunningHost, wait_for, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -62,23 +60,12 @@ def media_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(
-        make,
+    with world_host(
+        tmp_path,
         signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
         media_config=LOOPBACK_MEDIA,
-    ).start()
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def invite_path(server: MediaHost) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -13,14 +12,12 @@ from playwright.sync_api import expect, sync_playwright
 
 from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join
 from zhanye_sdk.media.records import MediaRecord, RecordingStatus
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import MediaHost, launch_chromium, start_session
-from .platform_world import World, build_world
 from .test_media_recording import W, recording_media
 from .test_web_admin_pages import log_in
-from .webhost import DEPLOYMENT, RunningHost, wait_for
+from .webhost import DEPLOYMENT, RunningHost, wait_for, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -37,23 +34,12 @@ document.addEventListener("playing", () => {
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(
-        make,
+    with world_host(
+        tmp_path,
         signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
         media_config=recording_media(tmp_path),
-    ).start()
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def record_a_session(server: MediaHost) -> MediaRecord:

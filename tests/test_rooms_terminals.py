@@ -18,13 +18,9 @@ from zhanye_sdk.rooms.terminals import terminal_of_browser
 
 from .live_session import Peer
 from .platform_world import PASSWORD, World, build_world
-from .webhost import build_app, free_port
+from .webhost import IPHONE_SAFARI, build_app, free_port
 
 # Real user agents, as these browsers send them.
-IPHONE_SAFARI = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
-)
 IPHONE_CHROME = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) CriOS/123.0.6312.52 Mobile/15E148 Safari/604.1"

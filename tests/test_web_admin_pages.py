@@ -9,29 +9,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import AuthenticationFailed, PasswordHashing, PlatformConfig
+from zhanye_sdk.platform import AuthenticationFailed
 
-from .platform_world import PASSWORD, World, build_world
-from .webhost import RunningHost
+from .platform_world import PASSWORD, World
+from .webhost import RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
 from .hall_pages import open_share_menu
-from .platform_world import World, build_world
+from .platform_world import World
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +23,9 @@ ID_NUMBER = "110101199003077777"
 
 @pytest.fixture
 def host(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
     monkeypatch.chdir(tmp_path)
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_customer_submits_an_assessment_and_the_record_shows_the_answers(

@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
 from .hall_pages import push_link
-from .platform_world import World, build_world
+from .platform_world import World
 from .test_web_admin_pages import log_in
-from .webhost import DEPLOYMENT, RunningHost
+from .webhost import DEPLOYMENT, RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -26,20 +24,9 @@ BIRTH = "1990-03-07"  # masked by the material's own selector list
 
 @pytest.fixture
 def host(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
     monkeypatch.chdir(tmp_path)
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_customer_fills_the_product_page_and_the_salesperson_mirrors_and_operates(

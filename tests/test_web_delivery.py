@@ -16,34 +16,27 @@ from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from hosts.web.delivery import StaticFiles
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from . import material_files
 from .hall_pages import copy_invite, join, open_hall, share_file
-from .platform_world import World, build_world
-from .webhost import RunningHost, ThreadedLoop
+from .platform_world import World
+from .webhost import RunningHost, ThreadedLoop, world_host
 
 MATERIAL = "保险合同.pdf"
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
 
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+    async def prepare(world: World) -> None:
         await world.platform.materials.upload_file(
             world.p("sp_A1"), MATERIAL, material_files.pdf(2)
         )
-        return world.platform, world
 
-    running = RunningHost(make, sms_gateway=LoggingSmsGateway(signature="智慧展业")).start()
-    try:
+    with world_host(
+        tmp_path, prepare, sms_gateway=LoggingSmsGateway(signature="智慧展业")
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def fetch(url: str, **headers: str) -> tuple[int, Any, bytes]:

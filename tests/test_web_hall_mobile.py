@@ -20,15 +20,13 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from . import material_files
 from .hall_pages import join, open_share_menu
 from .platform_world import World, build_world
-from .test_rooms_terminals import IPHONE_SAFARI
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost, wait_for
+from .webhost import PHONE_VIEWPORT, RunningHost, phone_context, wait_for
 
 pytestmark = pytest.mark.e2e
 
 MATERIAL = "保险合同.pdf"
 PRODUCT = "百万安心疗"
-PHONE = {"width": 375, "height": 812}
 
 # Every visible control of the page whose box leaves the screen (none expected).
 OUTSIDE = """() => {
@@ -75,12 +73,6 @@ def host(tmp_path: Any) -> Iterator[RunningHost]:
         yield running
     finally:
         running.stop()
-
-
-def phone_context(browser: Any, **options: Any) -> BrowserContext:
-    return browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, user_agent=IPHONE_SAFARI, **options
-    )
 
 
 @pytest.fixture
@@ -224,7 +216,7 @@ def test_the_salesperson_invites_controls_members_and_enlarges_a_video_on_a_phon
     own_tile.tap()
     expect(own_tile).to_have_class(re.compile(r"\benlarged\b"))
     large = box(staff, "#stage .tile.enlarged")
-    assert large["width"] > PHONE["width"] * 0.9 > small["width"], (small, large)
+    assert large["width"] > PHONE_VIEWPORT["width"] * 0.9 > small["width"], (small, large)
     assert_on_screen(staff)
     customer.locator("#my-video").click()
     expect(customer_tile).to_contain_text("摄像头已关")
@@ -237,7 +229,7 @@ def test_the_salesperson_invites_controls_members_and_enlarges_a_video_on_a_phon
     host_tile = customer.locator("#stage .tile").filter(has_text="sp_A1")
     host_tile.tap()
     expect(host_tile).to_have_class(re.compile(r"\benlarged\b"))
-    assert box(customer, "#stage .tile.enlarged")["width"] > PHONE["width"] * 0.9
+    assert box(customer, "#stage .tile.enlarged")["width"] > PHONE_VIEWPORT["width"] * 0.9
     host_tile.get_by_role("button", name="缩小画面").tap()
     expect(host_tile).not_to_have_class(re.compile(r"\benlarged\b"))
 
@@ -318,7 +310,7 @@ def test_the_salesperson_shares_draws_and_pushes_a_product_on_a_phone(
     swipe(
         staff,
         (head["x"] + 12, head["y"] + head["height"] / 2),
-        (20, PHONE["height"] * 0.6),
+        (20, PHONE_VIEWPORT["height"] * 0.6),
     )
     after = box(staff, "#video-dock")
     assert after["x"] < before["x"] - 100 and after["y"] > before["y"] + 200, (before, after)

@@ -14,11 +14,10 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.devices.pdu import count_parts
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from .hall_pages import join, open_hall
-from .platform_world import PASSWORD, World, build_world
-from .webhost import DEPLOYMENT, RunningHost
+from .platform_world import PASSWORD
+from .webhost import DEPLOYMENT, RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -27,19 +26,8 @@ NEXT_STEP = "请联系为您服务的业务员，请他重新发送邀请链接�
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(make, sms_gateway=LoggingSmsGateway(signature="智慧展业")).start()
-    try:
+    with world_host(tmp_path, sms_gateway=LoggingSmsGateway(signature="智慧展业")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
 from . import material_files
 from .hall_pages import open_share_menu, push_link
-from .platform_world import World, build_world
+from .platform_world import World
 from .test_web_cobrowse import _share_with_customer
 from .test_web_whiteboard import MATERIAL, open_hall_with_customer, record
-from .webhost import DEPLOYMENT, RunningHost
+from .webhost import DEPLOYMENT, RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -27,23 +25,15 @@ LINK = "百万安心疗"
 
 @pytest.fixture
 def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
     monkeypatch.chdir(tmp_path)
 
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+    async def prepare(world: World) -> None:
         await world.platform.materials.upload_file(
             world.p("sp_A1"), MATERIAL, material_files.pdf(3)
         )
-        return world.platform, world
 
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path, prepare) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def screen(page: Page) -> str:

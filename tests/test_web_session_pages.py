@@ -11,48 +11,30 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
-from .platform_world import PASSWORD, World, build_world
-from .test_rooms_terminals import IPHONE_SAFARI
+from .platform_world import PASSWORD, World
 from .test_web_admin_pages import log_in
-from .webhost import DEPLOYMENT, RunningHost
+from .webhost import DEPLOYMENT, IPHONE_SAFARI, RunningHost, phone_context, world_host
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(
-        make,
+    with world_host(
+        tmp_path,
         sms_gateway=LoggingSmsGateway(signature="智慧展业"),
         signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
-    ).start()
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
     browser: Any, host: RunningHost
 ) -> None:
     staff_context = browser.new_context(viewport={"width": 1366, "height": 800})
-    phone_context = browser.new_context(
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        user_agent=IPHONE_SAFARI,
-    )
+    customer_phone = phone_context(browser)
     try:
         staff: Page = staff_context.new_page()
         log_in(staff, host, "sp-A1")
@@ -77,7 +59,7 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
         assert gateway.sent[0][1].endswith("【智慧展业】")
         staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
 
-        phone: Page = phone_context.new_page()
+        phone: Page = customer_phone.new_page()
         phone.goto(link)
         expect(phone.locator("#join-info")).to_contain_text("邀请您参加远程会话")
         phone.get_by_label("您的称呼").fill("客户王女士")
@@ -135,7 +117,7 @@ def test_salesperson_runs_a_session_with_a_customer_on_a_phone(
         assert world.ids["sp_A1"] == room.host_id
     finally:
         staff_context.close()
-        phone_context.close()
+        customer_phone.close()
 
 
 def test_a_customer_who_closes_the_tab_and_reopens_the_invite_is_still_one_customer(

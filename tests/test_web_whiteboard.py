@@ -19,13 +19,12 @@ from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.media.manifest import Manifest
 from zhanye_sdk.media.recorder import segment_name
 from zhanye_sdk.media.records import MediaRecords, RecordingStatus
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from . import material_files
 from .hall_pages import copy_invite, join, open_hall, share_file, start_with_customer
-from .platform_world import World, build_world
-from .webhost import DEPLOYMENT, RunningHost, wait_for
+from .platform_world import World
+from .webhost import DEPLOYMENT, RunningHost, wait_for, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -35,26 +34,19 @@ VIDEO = "产品介绍.webm"
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
 
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+    async def prepare(world: World) -> None:
         await world.platform.materials.upload_file(
             world.p("sp_A1"), MATERIAL, material_files.pdf(3)
         )
-        return world.platform, world
 
-    running = RunningHost(
-        make,
+    with world_host(
+        tmp_path,
+        prepare,
         sms_gateway=LoggingSmsGateway(signature="智慧展业"),
         signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
-    ).start()
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def strokes_of(page: Page) -> str:

@@ -11,42 +11,24 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.rooms.core import RoomState
 
-from .platform_world import World, build_world
-from .test_rooms_terminals import IPHONE_SAFARI
+from .platform_world import World
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, phone_context, world_host
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        user_agent=IPHONE_SAFARI,
-    )
+    context = phone_context(browser)
     try:
         yield context.new_page()
     finally:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -26,11 +28,25 @@ from hosts.web.delivery import StaticDelivery
 from hosts.web.server import web_app
 from zhanye_sdk import Deployment, DeploymentConfig, Platform, SmsGateway
 from zhanye_sdk.media.service import MediaConfig
+from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.rooms.service import SessionConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.live import SopLiveConfig
 
+from .platform_world import World, build_world
+
 T = TypeVar("T")
+
+#: Cheap password hashing (the defaults take ~100 ms a hash).
+FAST_HASHING = PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+
+# A real user agent, as Safari on an iPhone sends it.
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+#: The phone screen of the manual's §5 (an iPhone's 375×812 CSS pixels).
+PHONE_VIEWPORT = {"width": 375, "height": 812}
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -159,6 +175,43 @@ class RunningHost(ThreadedLoop):
     def start(self) -> RunningHost:
         super().start()
         return self
+
+
+@contextlib.contextmanager
+def world_host(
+    tmp_path: Path,
+    prepare: Callable[[World], Awaitable[None]] | None = None,
+    **app_options: Any,
+) -> Iterator[RunningHost]:
+    """A running web host over the test world (``platform_world``) in ``tmp_path/web.db``,
+    its ``extra`` the world; ``prepare`` adds data before it serves; ``app_options`` go to
+    ``build_app``. Stopped on leaving."""
+
+    async def make() -> tuple[Platform, World]:
+        world = await build_world(
+            f"sqlite:///{tmp_path}/web.db", PlatformConfig(passwords=FAST_HASHING)
+        )
+        if prepare is not None:
+            await prepare(world)
+        return world.platform, world
+
+    running = RunningHost(make, **app_options).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def phone_context(browser: Any, **options: Any) -> Any:
+    """A browser context like Safari on a 375×812 iPhone (touch, mobile layout);
+    ``options`` go to ``new_context`` (e.g. ``permissions``)."""
+    return browser.new_context(
+        viewport=PHONE_VIEWPORT,
+        is_mobile=True,
+        has_touch=True,
+        user_agent=IPHONE_SAFARI,
+        **options,
+    )
 
 
 def wait_for(page: Any, expression: str, arg: Any = None, *, timeout: float = 30_000) -> Any:

@@ -32,32 +32,20 @@ from playwright.sync_api import Page, expect
 
 from hosts.web.server import PAGES
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.rooms.invite_codes import new_code
 
-from ..platform_world import PASSWORD, World, build_world
-from ..webhost import DEPLOYMENT, RunningHost, free_port
+from ..platform_world import PASSWORD, World
+from ..webhost import DEPLOYMENT, RunningHost, free_port, world_host
 
 PUBLIC_URL = "https://zy.example-bank.cn"
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(
-        make, sms_gateway=LoggingSmsGateway(signature="智慧展业"), public_url=PUBLIC_URL
-    ).start()
-    try:
+    with world_host(
+        tmp_path, sms_gateway=LoggingSmsGateway(signature="智慧展业"), public_url=PUBLIC_URL
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

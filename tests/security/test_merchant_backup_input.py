@@ -10,64 +10,29 @@ Attacks covered:
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from zhanye_sdk.api.http import ApiRequest
 from zhanye_sdk.api.merchant import MerchantApi
-from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.devices.gateway import LoggingSmsGateway
-from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.backups import DeskBackups
-from zhanye_sdk.merchant.calldesk import CallDesk
+
+from ..kiosk_world import desk_api, desk_request
 
 pytestmark = pytest.mark.anyio
-
-TOKEN = "desk-token-for-tests-0001"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[MerchantApi]:
-    database = tmp_path / "desk.db"
-    desk = await MerchantDesk.open(
-        f"sqlite:///{database}", clock=ManualClock(datetime(2026, 3, 6, 4, tzinfo=UTC))
-    )
-    gateway = LoggingSmsGateway()
-    backups = DeskBackups(desk, database, tmp_path / "backups")
-    try:
-        yield MerchantApi(
-            desk,
-            CallDesk(desk, gateway),
-            None,
-            gateway,
-            desk_token=TOKEN,
-            backups=backups,  # type: ignore[arg-type]
-        )
-    finally:
-        await desk.close()
+    async with desk_api(tmp_path, backups=tmp_path / "backups") as opened:
+        yield opened
 
 
 async def restore(api: MerchantApi, name: str) -> int:
-    response = await api.handle(
-        ApiRequest(
-            "POST",
-            f"/api/desk/backups/{quote(name, safe='')}/restore",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            body=json.dumps({}).encode(),
-        )
-    )
-    return response.status
+    path = f"/api/desk/backups/{quote(name, safe='')}/restore"
+    return (await desk_request(api, "POST", path, {})).status
 
 
 @pytest.mark.parametrize(

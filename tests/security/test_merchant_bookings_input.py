@@ -23,51 +23,28 @@ from typing import Any
 
 import pytest
 
-from zhanye_sdk.api.http import ApiRequest
 from zhanye_sdk.api.merchant import MerchantApi
-from zhanye_sdk.clock import ManualClock
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
-from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.calldesk import CallDesk
+
+from ..kiosk_world import desk_api, desk_request
 
 pytestmark = pytest.mark.anyio
 
 T0 = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)
 EVENING = T0 + timedelta(days=1, hours=6)
-TOKEN = "desk-token-for-tests-0001"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
 async def world(tmp_path: Any) -> AsyncIterator[tuple[MerchantApi, LoggingSmsGateway]]:
-    desk = await MerchantDesk.open(f"sqlite:///{tmp_path}/desk.db", clock=ManualClock(T0))
-    gateway = LoggingSmsGateway(signature="小馆")
-    try:
-        # The phone line is not used by these requests.
-        yield (
-            MerchantApi(desk, CallDesk(desk, gateway), None, gateway, desk_token=TOKEN),  # type: ignore[arg-type]
-            gateway,
-        )
-    finally:
-        await desk.close()
+    async with desk_api(tmp_path, T0) as api:
+        assert isinstance(api.sms, LoggingSmsGateway)
+        yield api, api.sms
 
 
 async def send(
     api: MerchantApi, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    response = await api.handle(
-        ApiRequest(
-            method,
-            path,
-            query=query or {},
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            body=b"" if body is None else json.dumps(body).encode(),
-        )
-    )
+    response = await desk_request(api, method, path, body, query)
     return response.status, json.loads(response.body or b"{}")
 
 

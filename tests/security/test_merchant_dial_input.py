@@ -27,14 +27,9 @@ from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator, unr
 from zhanye_sdk.merchant import MerchantDesk
 from zhanye_sdk.merchant.calldesk import CallDesk
 
+from ..kiosk_world import DESK_TOKEN
+
 pytestmark = pytest.mark.anyio
-
-TOKEN = "desk-token-for-tests-0001"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -50,7 +45,10 @@ async def world(tmp_path: Any) -> AsyncIterator[tuple[MerchantApi, ModemSimulato
     try:
         async with Modem(url) as modem:
             await modem.wait_connected()
-            yield MerchantApi(desk, CallDesk(desk, gateway), modem, gateway, desk_token=TOKEN), sim
+            yield (
+                MerchantApi(desk, CallDesk(desk, gateway), modem, gateway, desk_token=DESK_TOKEN),
+                sim,
+            )
     finally:
         await desk.close()
         unregister_simulator(name)
@@ -73,7 +71,7 @@ async def test_nothing_but_a_phone_number_is_dialled(world: tuple, number: str) 
         ApiRequest(
             "POST",
             "/api/desk/call/dial",
-            headers={"Authorization": f"Bearer {TOKEN}"},
+            headers={"Authorization": f"Bearer {DESK_TOKEN}"},
             body=json.dumps({"number": number}).encode(),
         )
     )

@@ -14,41 +14,26 @@ Attacks covered:
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from zhanye_sdk.api.http import ApiRequest
 from zhanye_sdk.api.merchant import MerchantApi
-from zhanye_sdk.clock import ManualClock
-from zhanye_sdk.devices.gateway import LoggingSmsGateway
-from zhanye_sdk.merchant import MerchantDesk
-from zhanye_sdk.merchant.calldesk import CallDesk
 from zhanye_sdk.merchant.inbox import MAX_TEXT
+
+from ..kiosk_world import desk_api, desk_request
 
 pytestmark = pytest.mark.anyio
 
 T0 = datetime(2026, 3, 6, 4, 0, tzinfo=UTC)
-TOKEN = "desk-token-for-tests-0001"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
 async def api(tmp_path: Any) -> AsyncIterator[MerchantApi]:
-    desk = await MerchantDesk.open(f"sqlite:///{tmp_path}/desk.db", clock=ManualClock(T0))
-    gateway = LoggingSmsGateway(signature="小馆")
-    try:
-        # The phone line is not used by these requests.
-        yield MerchantApi(desk, CallDesk(desk, gateway), None, gateway, desk_token=TOKEN)  # type: ignore[arg-type]
-    finally:
-        await desk.close()
+    async with desk_api(tmp_path, T0) as opened:
+        yield opened
 
 
 async def test_a_huge_sms_is_kept_cut(api: MerchantApi) -> None:
@@ -78,13 +63,8 @@ async def test_an_opt_out_word_inside_a_message_is_not_an_opt_out(
 
 @pytest.mark.parametrize("text", ["{name.__class__.__mro__}", "{0}", "{name!r:>9999999}", "{"])
 async def test_a_template_injection_is_not_stored(api: MerchantApi, text: str) -> None:
-    response = await api.handle(
-        ApiRequest(
-            "POST",
-            "/api/desk/sms/templates",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            body=json.dumps({"name": "坏模板", "text": text}).encode(),
-        )
+    response = await desk_request(
+        api, "POST", "/api/desk/sms/templates", {"name": "坏模板", "text": text}
     )
     assert response.status == 400
     assert "坏模板" not in [t.name for t in await api.sms_library.all()]
