@@ -76,3 +76,73 @@ def test_spans_are_ordered_and_inside_the_input(text: str) -> None:
 def test_normalising_twice_changes_nothing(text: str) -> None:
     once = normalise(text).text
     assert normalise(once).text == once
+
+
+_ORDINARY = "零一二三四五六七八九"
+_AS_CAPITALS = str.maketrans("一二三四五六七八九十百千", "壹贰叁肆伍陆柒捌玖拾佰仟")
+
+
+def _section(n: int) -> str:
+    """0 < n < 10000 in Chinese numerals, with 零 for a gap (一千零五)."""
+    out, gap = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, n = divmod(n, value)
+        if digit:
+            out += ("零" if gap and out else "") + _ORDINARY[digit] + unit
+            gap = False
+        else:
+            gap = True
+    return out
+
+
+def _chinese(n: int) -> str:
+    """``n`` (0 ≤ n < 10¹²) as it is written in Chinese numerals: 12000 → 一万二千."""
+    if n == 0:
+        return "零"
+    out = ""
+    for value, unit in ((100_000_000, "亿"), (10_000, "万"), (1, "")):
+        part, n = divmod(n, value)
+        if part:
+            out += ("零" if out and part < 1000 else "") + _section(part) + unit
+        elif out and n:
+            out += "零" if not out.endswith("零") else ""
+    return out.replace("零零", "零")
+
+
+@given(st.integers(min_value=0, max_value=10**12 - 1))
+def test_capital_numerals_are_the_ordinary_ones(n: int) -> None:
+    ordinary = _chinese(n)
+    capitals = ordinary.translate(_AS_CAPITALS)  # 壹万贰仟 for 一万二千
+    assert normalise(ordinary).text == str(n)
+    assert normalise(f"金额{capitals}元整").text == f"金额{n}元整"
+    if capitals not in ("伍", "陆", "肆", "拾"):  # alone, these are words (队伍, 收拾)
+        assert normalise(capitals).text == str(n)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("壹万贰仟", "12000"),
+        ("人民币伍万元整", "人民币50000元整"),
+        ("两万叁仟", "23000"),
+        ("贰仟伍", "2500"),
+        ("拾万", "100000"),
+        ("陆佰", "600"),
+        ("伍拾元", "50元"),
+        ("叁拾肆", "34"),
+        ("貳萬", "20000"),  # Traditional capitals
+    ],
+)
+def test_capital_numerals_in_amounts(text: str, expected: str) -> None:
+    assert normalise(text).text == expected
+
+
+@pytest.mark.parametrize("word", ["队伍", "大陆", "陆续", "放肆", "收拾", "伍先生", "队伍陆续到达"])
+def test_capitals_that_are_everyday_words_stay_words(word: str) -> None:
+    assert normalise(word).text == word
+
+
+@given(st.text(alphabet="壹贰叁肆伍陆柒捌玖拾佰仟万亿两零一十队大续收", max_size=30))
+def test_normalising_capitals_twice_changes_nothing(text: str) -> None:
+    once = normalise(text).text
+    assert normalise(once).text == once

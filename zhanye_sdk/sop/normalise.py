@@ -10,7 +10,8 @@ phrase in normalised transcript means "the same words, however written":
    is part of rates; ``.`` only as a decimal point), and so are the fillers ``嗯``, ``呃``.
 4. Numbers get one form, however written: ``百分之三点五``, ``3.5%`` and ``３.５％`` →
    ``3.5%``; ``三十万``, ``30万`` and ``300,000`` → ``300000``; ``两千五`` → ``2500``;
-   ``二零二四`` → ``2024``. Every digit produced maps back to the whole number.
+   ``二零二四`` → ``2024``; the capital numerals of amounts too: ``壹万贰仟`` → ``12000``.
+   Every digit produced maps back to the whole number.
 
 ``NormalisedText.span(start, end)`` turns a span of the output into the span of the
 input it came from.
@@ -49,6 +50,12 @@ _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 _NUMERALS = frozenset(_DIGITS) | frozenset(_SMALL_UNITS) | frozenset(_BIG_UNITS)
 _PERCENT = "百分之"
+#: Capital numerals (大写数字) of amounts, read as the ordinary ones.
+_CAPITALS = dict(zip("壹贰叁柒捌玖佰仟伍陆肆拾", "一二三七八九百千五六四十", strict=True))
+#: Capitals that are everyday words too (队伍, 大陆, 放肆, 收拾): numerals only in a run
+#: with another capital or a word of amounts (伍万, 陆佰, 叁拾肆, 伍拾元).
+_CAPITAL_WORDS = frozenset("伍陆肆拾")
+_AMOUNT_ANCHORS = (frozenset(_CAPITALS) - _CAPITAL_WORDS) | frozenset("零万亿元圆角整")
 
 
 @functools.cache
@@ -95,6 +102,33 @@ def _keep(ch: str) -> bool:
 def _fold(ch: str) -> str:
     folded = unicodedata.normalize("NFKC", ch).lower()
     return "".join(c for c in (_simplified(c) for c in folded) if _keep(c))
+
+
+def _capitals_read(chars: list[str]) -> list[str]:
+    """``chars`` with capital numerals as ordinary ones, one character for one."""
+    out = list(chars)
+    n = len(chars)
+    k = 0
+    while k < n:
+        if chars[k] not in _CAPITAL_WORDS:
+            k += 1
+            continue
+        end = k
+        while end < n and chars[end] in _CAPITAL_WORDS:
+            end += 1
+        # A run of word-like capitals is numerals when it reads as one (陆拾肆, 拾伍) or
+        # stands next to an anchor (伍万); 队伍陆续 keeps its words.
+        run = chars[k:end]
+        anchored = (k and chars[k - 1] in _AMOUNT_ANCHORS) or (
+            end < n and chars[end] in _AMOUNT_ANCHORS
+        )
+        if anchored or len(run) >= 3 or (len(run) == 2 and "拾" in run):
+            out[k:end] = [_CAPITALS[c] for c in chars[k:end]]
+        k = end
+    return [
+        _CAPITALS[c] if c in _CAPITALS and c not in _CAPITAL_WORDS else o
+        for c, o in zip(chars, out, strict=True)
+    ]
 
 
 def _is_digit(ch: str) -> bool:
@@ -235,7 +269,7 @@ def normalise(text: str) -> NormalisedText:
         if c != "."
         or (0 < k < len(chars) - 1 and _is_digit(chars[k - 1]) and _is_digit(chars[k + 1]))
     ]
-    chars = [chars[k] for k in kept]
+    chars = _capitals_read([chars[k] for k in kept])
     starts = [starts[k] for k in kept]
     ends = [ends[k] for k in kept]
     out: list[str] = []
