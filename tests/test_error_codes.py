@@ -15,7 +15,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from zhanye_sdk.api.http import error_response
 from zhanye_sdk.error_codes import ERROR_CODES, describe
@@ -33,7 +32,7 @@ from zhanye_sdk.signaling.envelope import ServerMessage
 
 from .live_session import Peer, open_live_session
 from .platform_world import World, build_world
-from .webhost import build_app, free_port
+from .webhost import serving
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "hosts" / "web" / "static" / "messages.js"
 
@@ -83,15 +82,8 @@ def test_the_table_is_most_specific_first() -> None:
 @pytest.fixture
 async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tuple[str, World]]:
     world = await build_world(f"sqlite:///{tmp_path}/codes.db", fast_config)
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url, world
 
 
 #: Per area, a message with a field it does not have and one with a field of the wrong type.

@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +32,7 @@ from zhanye_sdk.wire import structure
 
 from .live_session import Peer, open_live_session
 from .platform_world import World, build_world
-from .webhost import build_app, free_port
+from .webhost import serving
 
 TABLES: tuple[Readers, ...] = (ROOM, MEDIA, COBROWSE, SOP, TRANSIENT_READERS)
 
@@ -165,15 +164,8 @@ def test_a_well_formed_message_with_any_field_changed_is_a_form_or_invalid_input
 @pytest.fixture
 async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tuple[str, World]]:
     world = await build_world(f"sqlite:///{tmp_path}/readers.db", fast_config)
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url, world
 
 
 @pytest.mark.anyio

@@ -8,7 +8,6 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
-from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +17,7 @@ from zhanye_sdk.rooms.terminals import terminal_of_browser
 
 from .live_session import Peer
 from .platform_world import PASSWORD, World, build_world
-from .webhost import IPHONE_SAFARI, build_app, free_port
+from .webhost import IPHONE_SAFARI, serving
 
 # Real user agents, as these browsers send them.
 IPHONE_CHROME = (
@@ -113,15 +112,8 @@ def test_any_header_gives_a_terminal(ua: str, hint: str | None, touch: int) -> N
 @pytest.fixture
 async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[str]:
     world: World = await build_world(f"sqlite:///{tmp_path}/t.db", fast_config)
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url
 
 
 @pytest.mark.anyio

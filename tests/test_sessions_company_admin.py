@@ -7,13 +7,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from zhanye_sdk.platform import PlatformConfig
 
 from .live_session import Peer
 from .platform_world import PASSWORD, World, build_world
-from .webhost import build_app, free_port
+from .webhost import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -21,15 +20,8 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tuple[str, World]]:
     world = await build_world(f"sqlite:///{tmp_path}/ca.db", fast_config)
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url, world
 
 
 async def _login(http: aiohttp.ClientSession, base: str, login: str) -> dict[str, Any]:

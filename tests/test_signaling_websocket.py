@@ -18,7 +18,7 @@ from zhanye_sdk.signaling.handshake import PROTOCOL, HandshakeCredentials, hands
 
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import PASSWORD, World, build_world
-from .webhost import build_app, free_port
+from .webhost import build_app, free_port, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -27,15 +27,8 @@ pytestmark = pytest.mark.anyio
 async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tuple[str, World]]:
     world = await build_world(f"sqlite:///{tmp_path}/sig.db", fast_config)
     config = SignalingConfig(idle_timeout_s=3, leave_grace_s=0.3, tick_interval_s=0.1)
-    runner = web.AppRunner(build_app(world.platform, signaling_config=config))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform, signaling_config=config) as url:
+        yield url, world
 
 
 async def test_a_session_over_websockets(server: tuple[str, World]) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 import attrs
 import pytest
-from aiohttp import web
 
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.platform.config import MaterialSettings
@@ -19,7 +18,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import World, build_world
 from .sop_world import CARD_INTRO, SopLibrary, build_sop_library
-from .webhost import build_app, free_port
+from .webhost import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -32,15 +31,8 @@ async def server(
     world = await build_world(f"sqlite:///{tmp_path}/sop.db", config)
     library = await build_sop_library(world)
     signaling = SignalingConfig(idle_timeout_s=5, leave_grace_s=0.3, tick_interval_s=0.1)
-    runner = web.AppRunner(build_app(world.platform, signaling_config=signaling))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world, library
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform, signaling_config=signaling) as url:
+        yield url, world, library
 
 
 async def segment(host: Peer, uid: str, text: str, role: str) -> dict[str, Any]:

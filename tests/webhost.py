@@ -16,7 +16,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -88,6 +88,21 @@ def build_app(
     app = web_app(deployment, static_delivery=static_delivery)
     app[DEPLOYMENT] = deployment
     return app
+
+
+@contextlib.asynccontextmanager
+async def serving(platform: Platform, **app_options: Any) -> AsyncIterator[str]:
+    """``build_app(platform, **app_options)`` served on a free loopback port in this event
+    loop; its URL. Leaving stops it and closes the platform."""
+    runner = web.AppRunner(build_app(platform, **app_options))
+    try:
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+        await platform.close()
 
 
 def free_port() -> int:

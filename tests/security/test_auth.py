@@ -37,7 +37,7 @@ from zhanye_sdk.store.schema import companies
 
 from ..live_session import Peer, connect_both, open_live_session
 from ..platform_world import PASSWORD, World, build_world
-from ..webhost import DEPLOYMENT, build_app, free_port
+from ..webhost import DEPLOYMENT, build_app, free_port, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -56,15 +56,8 @@ async def host(database_url: str) -> AsyncIterator[tuple[str, World]]:
     )
     world = await build_world(database_url, config)
     signaling = SignalingConfig(idle_timeout_s=5, leave_grace_s=0.3, tick_interval_s=0.1)
-    runner = web.AppRunner(build_app(world.platform, signaling_config=signaling))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform, signaling_config=signaling) as url:
+        yield url, world
 
 
 async def _guess(http: aiohttp.ClientSession, base: str, login: str, password: str) -> int:

@@ -22,12 +22,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 
 from ..platform_world import PASSWORD, World, build_world
-from ..webhost import build_app, free_port
+from ..webhost import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -48,15 +47,8 @@ async def web_host(tmp_path: Any) -> AsyncIterator[tuple[str, World]]:
         passwords=PasswordHashing(time_cost=1, memory_cost_kib=8192, parallelism=1)
     )
     world = await build_world(f"sqlite:///{tmp_path}/logins.db", config)
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url, world
 
 
 async def call(

@@ -26,7 +26,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from zhanye_sdk.cobrowse.service import CobrowseService
 from zhanye_sdk.errors import InvalidInput
@@ -39,7 +38,7 @@ from zhanye_sdk.store.schema import cobrowse_shares
 from .. import material_files
 from ..platform_world import PASSWORD, build_world, sign_in
 from ..records_world import RecordsWorld, build_records
-from ..webhost import build_app, free_port
+from ..webhost import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -64,15 +63,8 @@ async def server(
                 started_ms=0,
             )
         )
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", rw
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url, rw
 
 
 async def login(http: aiohttp.ClientSession, base: str, who: str) -> dict[str, str]:

@@ -31,7 +31,6 @@ from typing import Any
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,7 +41,7 @@ from zhanye_sdk.store.schema import session_events
 
 from ..live_session import Peer, open_live_session
 from ..platform_world import World, build_world
-from ..webhost import build_app, free_port
+from ..webhost import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -60,15 +59,8 @@ async def server(tmp_path: Any, fast_config: PlatformConfig) -> AsyncIterator[tu
         room_rate=ROOM_RATE,
         ink_rate=INK_RATE,
     )
-    runner = web.AppRunner(build_app(world.platform, signaling_config=config))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform, signaling_config=config) as url:
+        yield url, world
 
 
 async def _seat(http: aiohttp.ClientSession, base: str, invite: str, name: str) -> dict[str, Any]:

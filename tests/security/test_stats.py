@@ -23,14 +23,13 @@ from typing import Any
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
 
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.store.schema import sessions
 
 from ..platform_world import PASSWORD, World, build_world
 from ..stats_world import Planned, in_period, plan, store
-from ..webhost import build_app, free_port
+from ..webhost import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -51,15 +50,8 @@ async def server(
             .where(sessions.c.host_account_id == world.p("sp2_A1").account_id)
             .values(host_name=FORMULA)
         )
-    runner = web.AppRunner(build_app(world.platform))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}", world, planned
-    finally:
-        await runner.cleanup()
-        await world.platform.close()
+    async with serving(world.platform) as url:
+        yield url, world, planned
 
 
 async def login(http: aiohttp.ClientSession, base: str, who: str) -> dict[str, str]:
