@@ -59,6 +59,11 @@ class Capability(Protocol):
         """Finish what a stopped process left; awaited before anything is served."""
         ...
 
+    async def recover_room(self, session_id: str) -> None:
+        """Reload one room's state from the database: this process just took the room
+        over from another (scale-out failover), before the room serves anyone."""
+        ...
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Background work until cancelled; signals ``task_status`` once it can serve.
 
@@ -85,6 +90,9 @@ class BaseCapability:
 
     async def recover(self) -> None:
         """Nothing to recover."""
+
+    async def recover_room(self, session_id: str) -> None:
+        """Nothing kept per room."""
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """No background work: ready at once."""

@@ -19,6 +19,7 @@ signaling areas, and subscribes each to the lifecycle hub; ``running()`` awaits 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -73,6 +74,8 @@ from zhanye_sdk.whiteboard.capability import WhiteboardCapability
 from zhanye_sdk.whiteboard.service import WhiteboardService
 
 __all__ = ["CLOSE_NO_SUCH_SOCKET", "Deployment", "DeploymentConfig"]
+
+_log = logging.getLogger(__name__)
 
 #: A WebSocket path the deployment does not serve.
 CLOSE_NO_SUCH_SOCKET = 4404
@@ -174,7 +177,7 @@ class Deployment:
             guard=self.cluster.ownership if self.cluster else None,
         )
         if self.cluster is not None:
-            self.cluster.ownership.bind(self.rooms.adopt, self.rooms.forget)
+            self.cluster.ownership.bind(self.rooms.adopt, self.rooms.forget, self._recover_room)
             self.cluster.bus.read_gaps_from(self.rooms.events_since)
         self.signaling = SignalingEndpoint(platform, self.rooms, self.bus, config.signaling)
         self.account_events = AccountEvents(platform, self.signaling.config)
@@ -234,6 +237,15 @@ class Deployment:
         if self.cluster is not None:
             capabilities.append(ClusterCapability(self.cluster))
         return capabilities
+
+    async def _recover_room(self, session_id: str) -> None:
+        """A room this process took over: every area reloads its state from the database
+        (one area's failure is logged and never keeps the others from theirs)."""
+        for capability in self.capabilities:
+            try:
+                await capability.recover_room(session_id)
+            except Exception:
+                _log.exception("%s did not restore session %s", capability.name, session_id)
 
     def _gateway(self) -> SmsGateway:
         config = self.config

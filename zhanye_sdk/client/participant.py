@@ -3,6 +3,11 @@
 Used by the app host and by tests as a real peer. It offers one audio m-line
 (its microphone out, its mix-minus in), one camera m-line when it has a camera, and
 ``slots`` receive-only video m-lines the server relays the others' video into.
+
+When the socket drops (the server process died, the network blinked) it reconnects
+by itself and resumes from the last sequence number it saw; when the welcome comes
+from another server process (``instance`` changed: the room moved to a survivor) it
+offers its media again there.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ __all__ = ["ReceivedVideo", "SessionParticipant", "join"]
 
 #: How often to ping a server whose welcome does not say (the browser client's interval).
 DEFAULT_HEARTBEAT_S = 15.0
+#: Waits between reconnection attempts (the last one repeats), as the browser client.
+RECONNECT_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
+#: WebSocket close codes after which reconnecting is pointless (refused, removed, ended).
+FINAL_CLOSE_CODES = frozenset({1000, 4401, 4403})
 
 
 @attrs.define
@@ -59,6 +68,9 @@ class SessionParticipant:
     def __init__(self, socket: aiohttp.ClientWebSocketResponse, tasks: TaskGroup) -> None:
         self._socket = socket
         self._tasks = tasks
+        self._media: tuple[MediaStreamTrack | None, MediaStreamTrack | None, int] = (None, None, 0)
+        self._ice: tuple[Sequence[str], bool] = ((), False)
+        self._leaving = False
         self._ids = itertools.count(1)
         self._replies: dict[str, dict[str, Any]] = {}
         self._reply_ready = anyio.Event()
@@ -76,6 +88,20 @@ class SessionParticipant:
         self.answer_sdp = ""
         #: Set when the session ends.
         self.ended = anyio.Event()
+        #: The last room event's sequence number (what a reconnection resumes from).
+        self.last_seq = 0
+        #: Reconnections so far, and when the latest welcome came (``time.monotonic()``).
+        self.reconnections = 0
+        self.welcomed_at = 0.0
+        #: Media offers answered (1 after joining; one more per server process change).
+        self.negotiations = 0
+
+    def _welcome(self, data: dict[str, Any]) -> None:
+        self.welcome = data
+        self.participant_id = data["participant_id"]
+        self.welcomed_at = time.monotonic()
+        if not data.get("resumed"):
+            self.last_seq = int(data.get("seq", 0))
 
     # ---- signaling -------------------------------------------------------------------
 
@@ -96,7 +122,10 @@ class SessionParticipant:
         while True:
             await anyio.sleep(interval_s)
             frame = {"v": 1, "type": "session.ping", "id": f"c{next(self._ids)}", "data": {}}
-            await self._socket.send_str(json.dumps(frame))
+            try:
+                await self._socket.send_str(json.dumps(frame))
+            except (aiohttp.ClientError, ConnectionError, RuntimeError):
+                pass  # the socket is being replaced: the next ping goes on the new one
 
     async def _read(self) -> None:
         async for message in self._socket:
@@ -110,6 +139,10 @@ class SessionParticipant:
                 self._reply_ready.set()
                 self._reply_ready = anyio.Event()
                 continue
+            if isinstance(frame.get("seq"), int):
+                if frame["seq"] <= self.last_seq:
+                    continue  # already had it (sent again on resuming)
+                self.last_seq = frame["seq"]
             self.messages.append(frame)
             data = frame.get("data", {})
             if frame["type"] == "room.ended":
@@ -120,6 +153,56 @@ class SessionParticipant:
                 self.participant_id
             ):
                 self._send_camera(bool(data.get("on")))
+
+    async def _stay_connected(
+        self, http: aiohttp.ClientSession, url: str, protocols: tuple[str, ...]
+    ) -> None:
+        """Read the socket; when it drops, reconnect and resume, until the session ends
+        or the block is left. A welcome from another server process renegotiates media."""
+        while True:
+            await self._read()
+            close_code = self._socket.close_code
+            if self._leaving or self.ended.is_set() or close_code in FINAL_CLOSE_CODES:
+                return
+            instance = self.welcome.get("instance")
+            await self._reconnect(http, url, protocols)
+            if self.welcome.get("instance") != instance and self.connection is not None:
+                self._tasks.start_soon(self._renegotiate)
+
+    async def _reconnect(
+        self, http: aiohttp.ClientSession, url: str, protocols: tuple[str, ...]
+    ) -> None:
+        for attempt in itertools.count():
+            await anyio.sleep(RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)])
+            resume = _with_query(url, resume=str(self.last_seq))
+            try:
+                socket = await http.ws_connect(resume, protocols=protocols)
+            except (aiohttp.ClientError, OSError):
+                continue
+            welcome = await _welcome_from(socket)
+            if welcome is None:
+                await socket.close()
+                if socket.close_code in (4401, 4403):
+                    return  # no longer admitted: the caller sees the socket closed
+                continue
+            self._socket = socket
+            self._welcome(welcome)
+            self.reconnections += 1
+            return
+
+    async def _renegotiate(self) -> None:
+        """Offer media again (the room moved to another server process)."""
+        old = self.connection
+        if old is not None:
+            with anyio.move_on_after(CLOSE_LIMIT_S):
+                await old.close()
+        microphone, camera, slots = self._media
+        ice_servers, loopback_only = self._ice
+        try:
+            await self._negotiate(microphone, camera, slots, ice_servers, loopback_only)
+        except (ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError):
+            # The socket dropped again meanwhile: the next welcome renegotiates.
+            return
 
     def _send_camera(self, on: bool) -> None:
         """Camera off (by us or the host) stops sending it, as the browser page does."""
@@ -137,6 +220,8 @@ class SessionParticipant:
         ice_servers: Sequence[str],
         loopback_only: bool,
     ) -> None:
+        self._media = (microphone, camera, slots)
+        self._ice = (ice_servers, loopback_only)
         pc = RTCPeerConnection(
             # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
             # transport that bundling then discards, so its media never flows.
@@ -150,6 +235,7 @@ class SessionParticipant:
         if camera is not None:
             self._camera = camera
             self._camera_sender = pc.addTransceiver(camera, direction="sendonly").sender
+        self.video = {}
         for _ in range(slots):
             pc.addTransceiver("video", direction="recvonly")
 
@@ -167,6 +253,7 @@ class SessionParticipant:
         if reply["type"] != "media.answer":
             raise ProtocolError(f"the server refused the media offer: {reply.get('data')}")
         self.answer_sdp = reply["data"]["sdp"]
+        self.negotiations += 1
         sdp = filter_sdp_candidates(self.answer_sdp, loopback_only=loopback_only)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         self._send_camera(self._camera_on)  # it may have gone off meanwhile
@@ -215,32 +302,40 @@ async def join(
     slots: int = 2,
     ice_servers: Sequence[str] = (),
     loopback_only: bool = False,
+    reconnect: bool = True,
 ) -> AsyncIterator[SessionParticipant]:
     """Join a session's signaling at ``ws_url`` (with ``?token=`` or ``?seat=``) and its media.
 
     The credential is taken out of the URL and sent in the handshake's subprotocol
     header, so it never appears in the server's access log. The connection is kept
-    alive with ``session.ping`` at the interval the welcome gives (``heartbeat_s``).
+    alive with ``session.ping`` at the interval the welcome gives (``heartbeat_s``)
+    and, unless ``reconnect`` is false, comes back by itself when the socket drops
+    (media offered again when another server process answers).
     Leaves (``room.leave``) and closes everything when the block ends.
     """
     url, protocols = _handshake(ws_url)
-    async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=protocols) as socket:
+    async with aiohttp.ClientSession() as http:
+        socket = await http.ws_connect(url, protocols=protocols)
         first = await socket.receive_json(timeout=10)
         if first.get("type") != "session.welcome":
+            await socket.close()
             raise ProtocolError(f"expected session.welcome, got {first}")
         async with anyio.create_task_group() as tasks:
             participant = SessionParticipant(socket, tasks)
-            participant.welcome = first["data"]
-            participant.participant_id = first["data"]["participant_id"]
+            participant._welcome(first["data"])
             me = first["data"]["room"]["participants"].get(participant.participant_id)
             participant._camera_on = me is None or bool(me.get("video_on", True))
-            tasks.start_soon(participant._read)
+            if reconnect:
+                tasks.start_soon(participant._stay_connected, http, url, protocols)
+            else:
+                tasks.start_soon(participant._read)
             heartbeat_s = first["data"].get("heartbeat_s", DEFAULT_HEARTBEAT_S)
             tasks.start_soon(participant._heartbeat, float(heartbeat_s))
             try:
                 await participant._negotiate(microphone, camera, slots, ice_servers, loopback_only)
                 yield participant
             finally:
+                participant._leaving = True
                 with anyio.CancelScope(shield=True):
                     if participant.connection is not None:
                         with anyio.move_on_after(CLOSE_LIMIT_S):  # see MediaPeer.close
@@ -249,6 +344,33 @@ async def join(
                         if track is not None:
                             track.stop()
                     tasks.cancel_scope.cancel()
+                    with anyio.move_on_after(CLOSE_LIMIT_S):  # a dead server never answers
+                        await participant._socket.close()
+
+
+async def _welcome_from(socket: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
+    """The welcome's data, skipping a refused resume's error; ``None`` when the server
+    closed or refused instead (the room is still moving: try again)."""
+    with anyio.move_on_after(30):
+        async for message in socket:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return None
+            frame = json.loads(message.data)
+            if frame.get("type") == "session.welcome":
+                data: dict[str, Any] = frame["data"]
+                return data
+            if frame.get("type") == "error" and frame.get("data", {}).get("code") == (
+                "invalid_resume"
+            ):
+                continue
+            return None
+    return None
+
+
+def _with_query(url: str, **values: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
+    return urlunsplit(parts._replace(query=urlencode([*query, *values.items()])))
 
 
 def _handshake(ws_url: str) -> tuple[str, tuple[str, ...]]:

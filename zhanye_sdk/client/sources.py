@@ -19,6 +19,9 @@ __all__ = ["FlatVideoTrack", "ToneTrack", "tone"]
 
 VIDEO_CLOCK_HZ = 90_000
 
+#: How far behind its deadlines a source may fall before it skips ahead.
+_BEHIND_S = 0.2
+
 
 def tone(hz: float, seconds: float, *, sample_rate: int = 48_000, amplitude: int = 8_000) -> bytes:
     """A sine tone as int16 mono samples (for WAV files a fake microphone plays)."""
@@ -36,6 +39,11 @@ class _Paced:
         if self._start is None:
             self._start = time.monotonic()
         deadline = self._start + self.index * self._period
+        if time.monotonic() - deadline > _BEHIND_S:
+            # Nobody read for a while (the connection was being replaced): start afresh
+            # rather than deliver the missed frames in a burst, as a device would.
+            self._start = time.monotonic() - self.index * self._period
+            deadline = self._start + self.index * self._period
         self.index += 1
         delay = deadline - time.monotonic()
         if delay > 0:

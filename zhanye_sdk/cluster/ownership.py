@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -56,11 +56,19 @@ class Ownership:
         self._views: dict[str, LeaseView] = {}
         self._adopt: Callable[[str, int], None] = lambda _s, _f: None
         self._forget: Callable[[str], None] = lambda _s: None
+        self._restore: Callable[[str], Awaitable[None]] | None = None
         self._locks: dict[str, anyio.Lock] = {}
 
-    def bind(self, adopt: Callable[[str, int], None], forget: Callable[[str], None]) -> None:
-        """Connect the room service (made after the ownership)."""
-        self._adopt, self._forget = adopt, forget
+    def bind(
+        self,
+        adopt: Callable[[str, int], None],
+        forget: Callable[[str], None],
+        restore: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Connect the room service (made after the ownership) and the deployment's
+        ``restore(session_id)``, awaited after every take-over before the room serves
+        (every area reloads the room's state from the database)."""
+        self._adopt, self._forget, self._restore = adopt, forget, restore
 
     @property
     def node(self) -> str:
@@ -86,6 +94,8 @@ class Ownership:
             if view is not None and view.may_write(_now_ms()):
                 return
             await self._take(session_id)
+            if self._restore is not None:
+                await self._restore(session_id)
 
     async def _take(self, session_id: str) -> None:
         with anyio.move_on_after(self._wait_s):

@@ -36,3 +36,7 @@ class CobrowseCapability(BaseCapability):
     async def recover(self) -> None:
         """Close the shares a stopped process left open."""
         await self.cobrowse.recover()
+
+    async def recover_room(self, session_id: str) -> None:
+        """A room taken over: its shared page goes on here."""
+        await self.cobrowse.recover_room(session_id)

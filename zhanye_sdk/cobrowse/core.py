@@ -503,6 +503,43 @@ class CobrowseLog:
             kept.append(fields)
         return kept
 
+    @classmethod
+    def restored(
+        cls,
+        host_id: str,
+        sharer_id: str,
+        url: str,
+        stored: list[LoggedEvent],
+        now: int,
+        limits: CobrowseLimits | None = None,
+    ) -> CobrowseLog:
+        """The log of a share another process kept, rebuilt from its ``stored`` events
+        (snapshots and page events; pointer moves are never stored) at ``now``.
+
+        Control goes back to the customer (the lease's holder was only in the dead
+        process's memory). The next sequence number skips past every pointer move the
+        old log may have numbered since its last stored event (at most what its rate
+        limit let through), so no client takes a new event for one it already has.
+        """
+        log = cls(host_id, sharer_id, url, limits or CobrowseLimits())
+        last_at = now
+        for event in stored:
+            log.seq = event.seq
+            last_at = event.at
+            if event.kind == "snapshot":
+                log.snapshot = event.data
+                log.snapshot_seq = event.seq
+                log.masked = _masked_ids(event.data)
+                log.events.clear()
+            else:
+                if event.kind == "mutation":
+                    log.masked.update(event.data.get("masked", []))
+                log.events.append(event)
+            log.stored_bytes += _size(event.data)
+        elapsed_s = max(0, now - last_at) / 1000
+        log.seq += log.limits.burst + int(log.limits.events_per_second * elapsed_s) + 1
+        return log
+
     def hand_over(self, by: str, to: str) -> ControlLease:
         """Give control to ``to``: the host decides; the customer may only take it back."""
         if self.ended:

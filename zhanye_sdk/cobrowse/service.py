@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
+from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused, LoggedEvent
 from zhanye_sdk.cobrowse.messages import (
     READERS,
     ControlForm,
@@ -52,11 +52,17 @@ from zhanye_sdk.errors import InvalidInput, PermissionDenied, RateLimited
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.materials.models import MaterialKind
-from zhanye_sdk.rooms.core import ParticipantRole
+from zhanye_sdk.rooms.core import ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
-from zhanye_sdk.store.schema import cobrowse_events, cobrowse_shares, session_assessments
+from zhanye_sdk.store.schema import (
+    cobrowse_events,
+    cobrowse_shares,
+    materials,
+    session_assessments,
+    sessions,
+)
 
 __all__ = ["COBROWSE_STATIC", "CobrowseService"]
 
@@ -308,13 +314,59 @@ class CobrowseService:
             .where(cobrowse_events.c.share_id == cobrowse_shares.c.id)
             .scalar_subquery()
         )
+        stale = (
+            sa.update(cobrowse_shares)
+            .where(cobrowse_shares.c.ended_ms.is_(None))
+            .where(cobrowse_shares.c.id.not_in(list(self._shares)))
+            .values(ended_ms=sa.func.coalesce(last_event, cobrowse_shares.c.started_ms))
+        )
+        if self._rooms.clustered:
+            # Another process may be running the room: only ended rooms' shares close
+            # here; a live room's share goes on where its room is taken over.
+            ended = sa.select(sessions.c.id).where(sessions.c.state == RoomState.ENDED.value)
+            stale = stale.where(cobrowse_shares.c.session_id.in_(ended))
         async with self._platform.database.begin() as conn:
-            await conn.execute(
-                sa.update(cobrowse_shares)
-                .where(cobrowse_shares.c.ended_ms.is_(None))
-                .where(cobrowse_shares.c.id.not_in(list(self._shares)))
-                .values(ended_ms=sa.func.coalesce(last_event, cobrowse_shares.c.started_ms))
+            await conn.execute(stale)
+
+    async def recover_room(self, session_id: str) -> None:
+        """This process took the room over: the page its customer was sharing goes on
+        here, rebuilt from the stored snapshot and events (control back with the
+        customer, announced to the room)."""
+        async with self._platform.database.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(cobrowse_shares, materials.c.mask_selectors, materials.c.kind)
+                    .outerjoin(materials, materials.c.id == cobrowse_shares.c.material_id)
+                    .where(cobrowse_shares.c.session_id == session_id)
+                    .where(cobrowse_shares.c.ended_ms.is_(None))
+                    .order_by(cobrowse_shares.c.started_ms.desc())
+                    .limit(1)
+                )
+            ).first()
+            if row is None:
+                self._shares.pop(session_id, None)
+                return
+            rows = await conn.execute(
+                sa.select(cobrowse_events)
+                .where(cobrowse_events.c.share_id == row.id)
+                .order_by(cobrowse_events.c.seq)
             )
+            stored = [LoggedEvent(r.seq, r.kind, json.loads(r.data), r.at_ms) for r in rows]
+        room = await self._rooms.room(session_id)
+        log = CobrowseLog.restored(
+            room.host_id, row.sharer_id, row.url, stored, self._rooms.now_ms(), self._limits
+        )
+        share = _Share(
+            row.id,
+            session_id,
+            row.name,
+            log,
+            tuple(json.loads(row.mask_selectors)) if row.mask_selectors else (),
+            row.material_id,
+            row.kind == MaterialKind.ASSESSMENT.value,
+        )
+        self._shares[session_id] = share
+        await self._publish(share, "cobrowse.control", attrs.asdict(log.lease))
 
     async def _room_ended(self, session_id: str) -> None:
         """The session is over: its shared page ends with it and leaves memory."""

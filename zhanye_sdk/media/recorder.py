@@ -9,7 +9,9 @@ segment every ``segment_s`` seconds. Each finished segment is hashed and chained
 into the ``Manifest``; the service persists it. The event loop never encodes.
 
 A segment that was being written when the process died is not in the manifest; it
-is left out (it has no index and would not play).
+is left out (it has no index and would not play). The recording goes on (in this
+or another process) from the last complete segment: the next segment takes the lost
+one's place and its entry notes the time not recorded (``gap_ms``).
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ class Recorder:
         config: the recording settings.
         sample_rate, tick_ms: the mixer's audio format and period.
         manifest: segments recorded before (a recording resumed after a restart).
+        gap_ms: how long went unrecorded since ``manifest``'s last segment (noted in
+            the next segment's entry).
     """
 
     def __init__(
@@ -131,6 +135,7 @@ class Recorder:
         sample_rate: int = 48_000,
         tick_ms: int = 20,
         manifest: Manifest | None = None,
+        gap_ms: int = 0,
     ) -> None:
         if config.layout not in ("grid", "speaker"):
             raise ValueError(f'layout must be "grid" or "speaker", got {config.layout!r}')
@@ -145,6 +150,7 @@ class Recorder:
         self.ticks_per_segment = max(self.ticks_per_frame, round(config.segment_s * 1000 / tick_ms))
         self.ticks_per_segment -= self.ticks_per_segment % self.ticks_per_frame
         self._manifest = manifest or Manifest()
+        self._gap_ms = max(0, gap_ms)
         self._queue: queue.Queue[RecordingTick | None] = queue.Queue(config.queue_ticks)
         self._thread = threading.Thread(target=self._run, name="zhanye-recorder", daemon=True)
         self._lock = threading.Lock()
@@ -236,7 +242,10 @@ class Recorder:
 
     def _finish(self, segment: _Segment, ticks: int) -> None:
         segment.close()
-        manifest = self.manifest.append_file(segment.path, ticks * self.tick_ms)
+        manifest = self.manifest.append_file(
+            segment.path, ticks * self.tick_ms, gap_ms=self._gap_ms
+        )
+        self._gap_ms = 0
         with self._lock:
             self._manifest = manifest
 

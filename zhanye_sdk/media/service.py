@@ -63,6 +63,10 @@ from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 __all__ = ["AudioTap", "MediaConfig", "MediaService", "VideoFilter"]
 
 _VIDEO_HZ = 90_000
+
+#: A resumed recording's shortfall below this is the tick count drifting from the
+#: wall clock (the encoder starting, a late tick), not time lost.
+_GAP_NOISE_MS = 1000
 _VIDEO_TIME_BASE = Fraction(1, _VIDEO_HZ)
 
 #: A host's video filter (美颜…): takes the participant id and a frame, returns a frame.
@@ -215,6 +219,8 @@ class MediaService:
         if self.records is None:
             return
         for record in await self.records.unfinished():
+            if self._rooms.clustered and await self._rooms.is_live(record.session_id):
+                continue  # another process's room: its recording goes on where it runs
             folder = Path(record.recording_folder or "")
             ok = bool(record.manifest.entries) and verify(record.manifest, folder).ok
             await self.records.update(
@@ -349,12 +355,21 @@ class MediaService:
             return None
         folder = settings.folder / session_id
         manifest = previous.manifest if previous is not None else None
+        gap_ms = 0
+        if previous is not None and previous.recording_started_ms is not None:
+            # Resumed (its process died, or this one restarted): what the recording
+            # would reach by now, less what its segments hold, went unrecorded.
+            held = previous.manifest.duration_ms + previous.manifest.gaps_ms
+            gap_ms = max(0, self._rooms.now_ms() - previous.recording_started_ms - held)
+            if gap_ms < _GAP_NOISE_MS:
+                gap_ms = 0
         recorder = Recorder(
             folder,
             settings,
             sample_rate=self.config.sample_rate,
             tick_ms=self.config.tick_ms,
             manifest=manifest,
+            gap_ms=gap_ms,
         )
         values: dict[str, Any] = {
             "recording_status": RecordingStatus.RECORDING,

@@ -798,6 +798,20 @@ class RoomService:
                 await self.lifecycle.publish(lifecycle)
         return messages
 
+    @property
+    def clustered(self) -> bool:
+        """Several processes serve the platform: a live room may be another's to run
+        (a process restores a room when it takes it over, not when it starts)."""
+        return self._guard is not None
+
+    async def is_live(self, session_id: str) -> bool:
+        """The session has not ended, as stored (read from the database, not memory)."""
+        async with self._db.connect() as conn:
+            state = (
+                await conn.execute(sa.select(sessions.c.state).where(sessions.c.id == session_id))
+            ).scalar_one_or_none()
+        return state is not None and state != RoomState.ENDED.value
+
     def adopt(self, session_id: str, fence: int) -> None:
         """Write the room under ``fence`` from now on (scale-out: this process claimed
         it with that fencing token, ``cluster/fencing.py``); its state is reloaded

@@ -26,6 +26,7 @@ changes nothing, so other participants do not notice it.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -159,6 +160,10 @@ class SignalingEndpoint:
         self._areas: dict[str, AreaHandler] = {}
         self._connections: set[_Connection] = set()
         self._tasks: TaskGroup | None = None
+        #: This process's run, in every welcome: a client that finds it changed after
+        #: reconnecting talks to another process (or a restarted one) that holds no
+        #: media of it, and offers its media again.
+        self.instance = secrets.token_hex(8)
         platform.on_logins_ended(self._logins_ended)
 
     def register_area(self, area: str, handler: AreaHandler) -> None:
@@ -314,6 +319,7 @@ class SignalingEndpoint:
             "room": room,
             # Clients ping at this interval: a third of the idle timeout survives a lost ping.
             "heartbeat_s": self.config.idle_timeout_s / 3,
+            "instance": self.instance,
         }
         await connection.transport.send(ServerMessage("session.welcome", welcome).encode())
         if resume_from is None:

@@ -39,6 +39,10 @@ class SopCapability(BaseCapability):
         """Bring back the assistants a stopped process left (records of ended rooms written)."""
         await self.live.recover()
 
+    async def recover_room(self, session_id: str) -> None:
+        """A room taken over: its assistant is replayed from the stored inputs."""
+        await self.live.recover_room(session_id)
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Hear the rooms and play scripted transcripts until cancelled."""
         await self.live.run(task_status=task_status)

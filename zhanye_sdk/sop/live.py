@@ -186,10 +186,20 @@ class SopLiveService:
         inputs: a room still live carries on (following what its board shows now), a
         room that ended meanwhile gets its SOP record written."""
         for session_id in await self._store.sessions():
+            if self._rooms is not None and self._rooms.clustered:
+                if await self._rooms.is_live(session_id):
+                    continue  # another process's room: restored when taken over
             try:
                 await self._restore(session_id)
             except Exception:  # one session's trouble does not stop the others
                 _log.exception("the SOP assistant of session %s was not restored", session_id)
+
+    async def recover_room(self, session_id: str) -> None:
+        """This process took the room over: its assistant is replayed from the stored
+        inputs (a copy kept here from an earlier time may be stale) and hears the room."""
+        async with self._lock(session_id):
+            self._sessions.pop(session_id, None)
+        await self._restore(session_id)
 
     async def on_lifecycle(self, event: LifecycleEvent) -> None:
         """Follow what the board shows (``ShareChanged``) and write the record when the

@@ -46,6 +46,10 @@ class WhiteboardCapability(BaseCapability):
         """Render the annotated pages of sessions that ended while no service ran."""
         await self.whiteboards.recover()
 
+    async def recover_room(self, session_id: str) -> None:
+        """A room taken over: its board is read again from the stored ops."""
+        await self.whiteboards.recover_room(session_id)
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Render ended sessions' annotated pages in the background until cancelled."""
         await self.whiteboards.run(task_status=task_status)

@@ -507,6 +507,12 @@ class WhiteboardService:
         for session_id in await self._unrendered():
             await self._finalise_quietly(session_id)
 
+    async def recover_room(self, session_id: str) -> None:
+        """This process took the room over: its board is read again from the stored ops
+        on next use (a copy kept from an earlier time here may be stale). Not under the
+        board's lock: a board op holding it may be what asked for the room."""
+        self._boards.pop(session_id, None)
+
     async def on_lifecycle(self, event: LifecycleEvent) -> None:
         """A session with a board ended: render its annotated pages (in ``run``'s task
         group when it runs, so the end itself does not wait for the pictures)."""

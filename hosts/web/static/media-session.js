@@ -115,6 +115,7 @@ export class MediaSession {
     client.addEventListener("connection", (event) => {
       if (event.detail.state === "open" && this.prepared && !this.started) this.begin();
     });
+    client.addEventListener("moved", () => this.renegotiate());
     client.addEventListener("room", () => this.onRoom());
     client.addEventListener("event", (event) => this.onEvent(event.detail));
   }
@@ -194,6 +195,17 @@ export class MediaSession {
     if (!gains) return;
     for (const track of local?.getTracks() || []) track.stop();
     this.local = null;
+    const pc = this.pc;
+    this.pc = null;
+    pc.close();
+    this.slotStreams.clear();
+    await this.start().catch((error) => this.onError(error));
+  }
+
+  // The room moved to another server process: offer the same devices there (the old
+  // peer connection led to a process that is gone).
+  async renegotiate() {
+    if (!this.started || !this.pc) return;
     const pc = this.pc;
     this.pc = null;
     pc.close();

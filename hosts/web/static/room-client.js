@@ -79,6 +79,9 @@ export class RoomClient extends EventTarget {
       return;
     }
     if (frame.type === "session.welcome") {
+      // Another server process answered (the room moved after its process died, or the
+      // server restarted): it holds none of our media, so the page offers it again.
+      const moved = Boolean(this.me?.instance) && frame.data.instance !== this.me.instance;
       this.me = frame.data;
       if (frame.data.heartbeat_s) {
         // The server says how often it wants to hear from us (a third of its idle limit).
@@ -89,6 +92,7 @@ export class RoomClient extends EventTarget {
       if (!frame.data.resumed || !this.room) this.room = frame.data.room;
       this.seq = frame.data.resumed ? this.seq : frame.data.seq;
       this.emit("room", this.room);
+      if (moved) this.emit("moved", { instance: frame.data.instance });
       return;
     }
     if (frame.type === "error") {
