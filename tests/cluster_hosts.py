@@ -40,6 +40,10 @@ class Hosts:
         self.ports: dict[str, int] = {}
         self.proxy: subprocess.Popen[bytes] | None = None
         self.proxy_port = free_port()
+        #: A recordings folder every process shares (None: no recording), and its
+        #: segment length (short, so a test sees segments finish).
+        self.recordings: Path | None = None
+        self.segment_s = 2.0
 
     def start(self, node: str) -> None:
         port = free_port()
@@ -59,7 +63,9 @@ class Hosts:
                 str(port),
                 "--no-asr",
                 "--recordings",
-                "",
+                str(self.recordings or ""),
+                "--recording-segment-s",
+                str(self.segment_s),
             ],
             cwd=ROOT,
             stdout=log,
@@ -105,6 +111,14 @@ backend hosts
             stdout=(self.tmp / "haproxy.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
+
+    def pause(self, node: str) -> None:
+        """Stop the world for a process (SIGSTOP): a long GC pause, swapping."""
+        self.processes[node].send_signal(signal.SIGSTOP)
+
+    def resume(self, node: str) -> None:
+        """Let a paused process go on (SIGCONT)."""
+        self.processes[node].send_signal(signal.SIGCONT)
 
     def kill(self, node: str) -> None:
         self.processes[node].send_signal(signal.SIGKILL)

@@ -102,6 +102,7 @@ class DeploymentConfig:
         media: mixing, bitrates, STUN/TURN, the video filter.
         ice: the local addresses WebRTC offers (overrides ``media``'s).
         recordings: the folder sessions are recorded to (overrides ``media.recording``).
+        recording_segment_s: the length of one recording segment (with ``recordings``).
         sop: the SOP assistant's settings.
         asr: builds a session's speech recogniser from its phrases (overrides ``sop``'s).
         sms_gateway: sends SMS invitations; default: ``modem_url``'s desk phone, else a
@@ -124,6 +125,7 @@ class DeploymentConfig:
     media: MediaConfig = MediaConfig()
     ice: IcePolicy | None = None
     recordings: Path | None = None
+    recording_segment_s: float = 60.0
     sop: SopLiveConfig = SopLiveConfig()
     asr: Callable[[Sequence[str]], Recogniser] | None = None
     sms_gateway: SmsGateway | None = None
@@ -142,7 +144,8 @@ class DeploymentConfig:
                 loopback_only=self.ice.loopback_only,
             )
         if self.recordings is not None:
-            media = attrs.evolve(media, recording=RecordingConfig(self.recordings))
+            recording = RecordingConfig(self.recordings, segment_s=self.recording_segment_s)
+            media = attrs.evolve(media, recording=recording)
         return media
 
     def sop_config(self) -> SopLiveConfig:

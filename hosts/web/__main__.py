@@ -55,6 +55,13 @@ def main() -> None:
         help="folder for session recordings (every session is recorded; '' turns it off)",
     )
     parser.add_argument(
+        "--recording-segment-s",
+        type=float,
+        default=60.0,
+        help="length of one recording segment in seconds (a process that dies loses at "
+        "most the segment it was writing)",
+    )
+    parser.add_argument(
         "--ice-address",
         action="append",
         default=[],
@@ -116,6 +123,7 @@ def main() -> None:
         public_url=public_url,
         ice=ice,
         recordings=Path(args.recordings) if args.recordings else None,
+        recording_segment_s=args.recording_segment_s,
         # The demo plays a scripted conversation when its brochure is shared (SOP 实时辅助).
         sop=demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig(),
         asr=recogniser,

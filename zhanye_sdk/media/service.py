@@ -615,7 +615,8 @@ class MediaService:
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:
         order = [p.id for p in room.present if p.id in media_room.peers]
         camera_off = {p.id for p in room.present if not p.video_on}
-        for listener, peer in media_room.peers.items():
+        # A copy: publishing waits (on Redis, in a scale-out), and a peer may come meanwhile.
+        for listener, peer in list(media_room.peers.items()):
             main = room.participants[listener].main_view
             others = [p for p in order if p != listener]
             if main in others:
