@@ -150,7 +150,7 @@ def owner_of(store: redis.Redis, session_id: str) -> tuple[str, int]:
 
 
 async def acked(participant: SessionParticipant, kind: str, data: dict[str, Any]) -> None:
-    reply = await participant.request(kind, data)
+    reply = await participant.request(kind, data, limit_s=30)
     assert reply["type"] != "error", (kind, reply)
 
 
@@ -186,7 +186,7 @@ async def test_a_kill_9_of_the_owner_mid_call_loses_nothing(
             await acked(host, "sop.start", {"template_id": library.template.id})
             line = {"start_ms": 0, "end_ms": 1000, "speaker": "sp", "role": "salesperson"}
             await acked(host, "sop.segment", {**line, "utterance": "u1", "text": "介绍保险产品"})
-            pushed = await host.request("cobrowse.share", {"material_id": link_id})
+            pushed = await host.request("cobrowse.share", {"material_id": link_id}, limit_s=30)
             assert pushed["type"] == "ack", pushed
             page = pushed["data"]["share"]
             await acked(customer, "cobrowse.snapshot", {"share": page, "snapshot": SNAPSHOT})
@@ -220,11 +220,12 @@ async def test_a_kill_9_of_the_owner_mid_call_loses_nothing(
             await acked(host, "sop.segment", {**line, "utterance": "u2", "text": "犹豫期说明"})
             moved = {"share": page, "kind": "scroll", "data": {"node": 1, "x": 0, "y": 480}}
             await acked(customer, "cobrowse.event", moved)
-            checklist = await host.request("sop.start", {"template_id": library.template.id})
+            template = {"template_id": library.template.id}
+            checklist = await host.request("sop.start", template, limit_s=30)
             executed = {tuple(step) for step in checklist["data"]["executed"]}
             assert {(library.flow_id, "intro"), (library.flow_id, "cool")} <= executed
 
-            assert (await host.request("room.end"))["type"] == "ack"
+            assert (await host.request("room.end", limit_s=30))["type"] == "ack"
             await wait_until(lambda: customer.ended.is_set(), 20, lambda: "no end")
 
             # Each client received every event of the room's log, once, in order.

@@ -47,6 +47,8 @@ __all__ = ["ReceivedVideo", "SessionParticipant", "join"]
 
 #: How often to ping a server whose welcome does not say (the browser client's interval).
 DEFAULT_HEARTBEAT_S = 15.0
+#: How long the first welcome may take.
+WELCOME_LIMIT_S = 30.0
 #: Waits between reconnection attempts (the last one repeats), as the browser client.
 RECONNECT_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
 #: WebSocket close codes after which reconnecting is pointless (refused, removed, ended).
@@ -316,7 +318,9 @@ async def join(
     url, protocols = _handshake(ws_url)
     async with aiohttp.ClientSession() as http:
         socket = await http.ws_connect(url, protocols=protocols)
-        first = await socket.receive_json(timeout=10)
+        # The server may be taking the room over from a process that died: it waits out
+        # that process's lease (two TTLs at most) before it welcomes.
+        first = await socket.receive_json(timeout=WELCOME_LIMIT_S)
         if first.get("type") != "session.welcome":
             await socket.close()
             raise ProtocolError(f"expected session.welcome, got {first}")
@@ -351,7 +355,7 @@ async def join(
 async def _welcome_from(socket: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
     """The welcome's data, skipping a refused resume's error; ``None`` when the server
     closed or refused instead (the room is still moving: try again)."""
-    with anyio.move_on_after(30):
+    with anyio.move_on_after(WELCOME_LIMIT_S):
         async for message in socket:
             if message.type != aiohttp.WSMsgType.TEXT:
                 return None
