@@ -15,6 +15,7 @@ many receive slots as it can show.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import anyio
 import attrs
@@ -25,6 +26,7 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
+    rtcrtpsender,
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
@@ -92,6 +94,9 @@ class MediaPeer:
         loopback_only: ignore remote candidates that are not loopback addresses (tests).
         sample_rate: the rate of the mixed audio sent back.
         audio_kbps, video_kbps: send caps asked of the participant (``b=AS``).
+        impairment: loss and delay injected on the media packets (tests, benchmarks).
+        tick_encoding: the mixing tick encodes the audio sent (see ``MixedAudioTrack``);
+            False: aiortc's sender encodes every frame itself.
     """
 
     def __init__(
@@ -104,6 +109,7 @@ class MediaPeer:
         audio_kbps: int = 64,
         video_kbps: int = 1_900,
         impairment: NetworkImpairment | None = None,
+        tick_encoding: bool = True,
     ) -> None:
         self.participant = participant
         self.impairment = impairment
@@ -128,6 +134,7 @@ class MediaPeer:
         self.inbound: list[InboundTrack] = []
         self._caps = {"audio": audio_kbps, "video": video_kbps}
         self._closing = False
+        self._tick_encoding = tick_encoding
 
     @property
     def state(self) -> str:
@@ -168,6 +175,7 @@ class MediaPeer:
         if all(m.dtls is not None and m.dtls.role == "auto" for m in offered.media):
             answer = RTCSessionDescription(_dtls_passive(answer.sdp), "answer")
         await self.connection.setLocalDescription(answer)
+        self._encode_on_tick()
         if self.impairment is not None and not self.impaired:
             transports = {
                 id(t.sender.transport.transport): t.sender.transport.transport
@@ -178,8 +186,25 @@ class MediaPeer:
                 self.impaired += impair_ice_transport(transport, self.impairment)
         return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
 
+    def _encode_on_tick(self) -> None:
+        """Give the mixed-audio track its own Opus encoder when Opus was negotiated, so the
+        mixing tick encodes (batched per room, off the event loop) and aiortc's sender
+        only packetizes; another codec (G.711) stays with aiortc's per-frame encoding."""
+        if not self._tick_encoding:
+            return
+        for transceiver in self.connection.getTransceivers():
+            if transceiver.sender.track is self.audio_out:
+                codecs = transceiver._codecs  # what the sender will send, in order
+                if codecs and codecs[0].mimeType.lower() == "audio/opus":
+                    # Through the module: opus.install() replaces it there.
+                    sender: Any = rtcrtpsender
+                    self.audio_out.encode_with(sender.get_encoder(codecs[0]))
+                return
+
     def audio_encoder(self) -> ResilientOpusEncoder | None:
         """The resilient Opus encoder of the audio this peer sends, once it runs."""
+        if isinstance(self.audio_out.encoder, ResilientOpusEncoder):
+            return self.audio_out.encoder
         for transceiver in self.connection.getTransceivers():
             if transceiver.kind == "audio":
                 # aiortc creates the encoder on the first frame and keeps it private.

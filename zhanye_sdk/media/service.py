@@ -55,6 +55,7 @@ from zhanye_sdk.media.pacing import TickClock
 from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.media.recorder import Recorder, RecordingConfig, RecordingTick
 from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
+from zhanye_sdk.media.tracks import MixedAudioTrack, OpusPacket
 from zhanye_sdk.rooms.core import Room, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
@@ -105,6 +106,9 @@ class MediaConfig:
             measured on speech): aiortc's plain Opus.
         impairment: loss, bursts, delay and jitter injected on every peer's media packets
             (tests and benchmarks; see ``zhanye_sdk.media.impair``). None in production.
+        tick_encoding: each room's tick encodes every listener's Opus in one worker-thread
+            job and aiortc's senders only packetize (``benchmarks/bench_media_capacity.py``);
+            False: aiortc encodes each frame itself, with its per-frame audio-level loop.
     """
 
     ice_host_addresses: tuple[str, ...] | None = None
@@ -119,6 +123,16 @@ class MediaConfig:
     network_interval_s: float = 2.0
     impairment: NetworkImpairment | None = None
     audio_resilience: bool = False
+    tick_encoding: bool = True
+
+
+#: A listener's track and the mix-minus frame it is to be sent.
+_Encoding = tuple[MixedAudioTrack, npt.NDArray[np.int16]]
+
+
+def _encode_all(encoding: list[_Encoding]) -> list[list[OpusPacket]]:
+    """Encode a room's tick for every listener (in a worker thread)."""
+    return [track.encode(samples) for track, samples in encoding]
 
 
 def _reported_audio_loss(stats: Any) -> float:
@@ -308,6 +322,7 @@ class MediaService:
             audio_kbps=config.audio_kbps,
             video_kbps=config.video_kbps,
             impairment=config.impairment,
+            tick_encoding=config.tick_encoding,
         )
         try:
             answer = await peer.answer(sdp)
@@ -533,7 +548,13 @@ class MediaService:
                     ended = True
                     return
                 room = await self._rooms.room(media_room.session_id)
-                self._tick(media_room, room)
+                encoding = self._tick(media_room, room)
+                if encoding:
+                    # The whole room in one worker-thread job: one hop per tick rather
+                    # than one per listener, and no codec work on the event loop.
+                    packets = await anyio.to_thread.run_sync(_encode_all, encoding)
+                    for (track, _), encoded in zip(encoding, packets, strict=True):
+                        track.feed_packets(encoded)
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)
         finally:
@@ -578,7 +599,9 @@ class MediaService:
                 )
             )
 
-    def _tick(self, media_room: _MediaRoom, room: Room) -> None:
+    def _tick(self, media_room: _MediaRoom, room: Room) -> list[_Encoding]:
+        """Mix one tick; return the listeners' frames still to be encoded (the others are
+        fed as raw frames for aiortc to encode)."""
         present = {p.id: p for p in room.present}
         for participant, peer in list(media_room.peers.items()):
             if participant not in present or peer.state in ("failed", "closed"):
@@ -587,8 +610,13 @@ class MediaService:
             on = present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
         mixed = media_room.mixer.tick()
+        encoding: list[_Encoding] = []
         for row, participant in enumerate(mixed.participants):
-            media_room.peers[participant].audio_out.feed(mixed.minus[row])
+            track = media_room.peers[participant].audio_out
+            if track.encoder is not None:
+                encoding.append((track, mixed.minus[row]))
+            else:
+                track.feed(mixed.minus[row])
         taps = self._audio_taps.get(media_room.session_id)
         if taps:
             at_ms = media_room.started_ms + media_room.ticks * self.config.tick_ms
@@ -611,6 +639,7 @@ class MediaService:
                 )
             else:
                 recorder.feed(RecordingTick(mixed.full))
+        return encoding
 
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:
         order = [p.id for p in room.present if p.id in media_room.peers]

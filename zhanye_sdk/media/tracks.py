@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any
+from fractions import Fraction
+from typing import Any, TypeAlias
 
 import av
 import numpy as np
@@ -23,20 +24,44 @@ from aiortc.mediastreams import MediaStreamError
 
 from zhanye_sdk.media.frames import mono_to_audio_frame
 
-__all__ = ["MixedAudioTrack", "RelayVideoTrack"]
+__all__ = ["MixedAudioTrack", "OpusPacket", "RelayVideoTrack"]
+
+#: An encoded Opus packet handed to aiortc's sender (made from bytes, it has no stream).
+OpusPacket: TypeAlias = "av.Packet[Any]"
+
+# aiortc's Opus packetizer reads packet timestamps in its 48 kHz RTP clock.
+_OPUS_TIME_BASE = Fraction(1, 48_000)
 
 
 class MixedAudioTrack(MediaStreamTrack):
-    """Audio a listener hears: one frame per mixing tick, with continuous timestamps."""
+    """Audio a listener hears: one frame per mixing tick, with continuous timestamps.
+
+    Two ways to feed it. ``feed`` queues raw int16 frames that aiortc's sender encodes
+    itself (one executor hop and a pure-Python audio-level loop per frame, on the event
+    loop). Once ``encode_with`` has given it the Opus encoder of its connection, the
+    mixing tick instead ``encode``-s the frame (in a worker thread, together with the
+    rest of the room) and ``feed_packets`` queues the Opus packets, which the sender
+    only packetizes: the per-frame work left on the event loop is the RTP/SRTP send.
+    """
 
     kind = "audio"
 
     def __init__(self, sample_rate: int = 48_000, queue_frames: int = 5) -> None:
         super().__init__()
         self.sample_rate = sample_rate
-        self._frames: collections.deque[av.AudioFrame] = collections.deque(maxlen=queue_frames)
+        #: The Opus encoder of this listener (``zhanye_sdk.media.opus``'s or aiortc's),
+        #: when the tick encodes; None: the sender encodes raw frames.
+        self.encoder: Any = None
+        self._frames: collections.deque[av.AudioFrame | OpusPacket] = collections.deque(
+            maxlen=queue_frames
+        )
         self._ready = asyncio.Event()
         self._pts = 0
+
+    def encode_with(self, encoder: Any) -> None:
+        """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
+        aiortc's ``encode(frame) -> (payloads, timestamp)``)."""
+        self.encoder = encoder
 
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
         """Queue one tick of int16 mono audio (the oldest is dropped when the queue is full)."""
@@ -45,7 +70,32 @@ class MixedAudioTrack(MediaStreamTrack):
         self._frames.append(frame)
         self._ready.set()
 
-    async def recv(self) -> av.AudioFrame:
+    def encode(self, samples: npt.NDArray[np.int16]) -> list[OpusPacket]:
+        """Encode one tick of int16 mono audio into Opus packets for ``feed_packets``.
+
+        Pure CPU work on this track's encoder: call it from one thread at a time (the
+        room's encoding job), off the event loop. Empty during DTX silence.
+        """
+        frame = mono_to_audio_frame(samples, self.sample_rate, pts=self._pts)
+        self._pts += samples.shape[0]
+        payloads, timestamp = self.encoder.encode(frame)
+        if timestamp is None:
+            return []
+        packets = []
+        for payload in payloads:
+            packet = av.Packet(payload)
+            packet.pts = timestamp
+            packet.time_base = _OPUS_TIME_BASE
+            packets.append(packet)
+        return packets
+
+    def feed_packets(self, packets: list[OpusPacket]) -> None:
+        """Queue encoded packets (the oldest is dropped when the queue is full)."""
+        if packets:
+            self._frames.extend(packets)
+            self._ready.set()
+
+    async def recv(self) -> av.AudioFrame | OpusPacket:
         while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError

@@ -1,0 +1,588 @@
+"""Real WebRTC participants one server core holds with mix-minus, beside the codec bound.
+
+Unlike ``bench_media_mix`` (the tick alone), every participant here is a real peer: the
+SDK's own client (``zhanye_sdk.client.join``: signaling over WebSocket, ICE, DTLS-SRTP,
+Opus over RTP) talks to the web host on loopback. The host runs in a subprocess pinned
+to one core (``os.sched_setaffinity``) and this load generator on the other; the
+clients send pre-encoded Opus packets and do not decode what they receive (they count
+frames), so the client core is not the limit.
+
+Rooms of ``ROOM_SIZE`` audio participants (a salesperson and three customers) are added
+one at a time; after each, the run settles and measures a window: the host's CPU (all
+threads, and the event-loop thread alone), the mixing ticks' lateness (p99 over every
+room's ticks), and the frames per second each listener received. It stops at the
+first step where the p99 lateness exceeds 5 ms or any listener drops below 49.5
+frames/s; the participants of the step before are the capacity.
+
+The codec bound is measured in the same host process on the same core: aiortc's Opus
+decode (one 20 ms packet) plus encode (one 20 ms mono frame, aiortc's encoder), the
+codec work each participant costs per tick, so 20 ms divided by it is the participants
+one core could code with nothing else to do.
+
+Variants: ``--video`` (the salesperson of each room sends a 640x480 camera that the
+three others receive), ``--recording`` (every room is recorded). The machine may be
+shared: the load average is written down at the start and end.
+
+Run: ``python benchmarks/bench_media_capacity.py [--video] [--recording]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ROOM_SIZE = 4
+SETTLE_S = 4.0
+WINDOW_S = 8.0
+P99_LIMIT_MS = 5.0
+FPS_LIMIT = 49.5
+PASSWORD = "Kv8-secret-pass"
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+NICE = -10
+
+
+def _prioritise(*, realtime: bool = False) -> str:
+    """Run ahead of other users' work on a shared machine, as if the core were ours, when
+    allowed: the host in the round-robin real-time class (it still leaves the core idle
+    time to others, and the kernel keeps 5 % of it for them), the load generator at a
+    raised priority. Returns what was granted."""
+    if realtime:
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
+        except (OSError, AttributeError):
+            pass
+        else:
+            return "SCHED_RR"
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, NICE)
+    except OSError:
+        return "normal priority"
+    return f"nice {NICE}"
+
+
+# ---- the host (subprocess, pinned) -----------------------------------------------------
+
+
+def codec_cost(frames: int = 500) -> tuple[float, float]:
+    """Seconds to decode one 20 ms Opus packet and to encode one 20 ms mono frame, as
+    aiortc's codecs do it for every participant (median of 5 runs)."""
+    import numpy as np
+    from aiortc.codecs.opus import OpusDecoder, OpusEncoder
+    from aiortc.jitterbuffer import JitterFrame
+
+    from zhanye_sdk.media.frames import mono_to_audio_frame
+
+    rng = np.random.default_rng(1)
+    t = np.arange(960) / 48_000
+    pcm = [
+        (6000 * np.sin(2 * np.pi * 220 * (t + i * 0.02)) + rng.normal(0, 300, 960)).astype(np.int16)
+        for i in range(frames)
+    ]
+    encodes, decodes = [], []
+    for _ in range(5):
+        encoder, decoder = OpusEncoder(), OpusDecoder()
+        audio = [mono_to_audio_frame(x, 48_000, pts=i * 960) for i, x in enumerate(pcm)]
+        start = time.thread_time()
+        packets = [encoder.encode(frame) for frame in audio]
+        encodes.append((time.thread_time() - start) / frames)
+        start = time.thread_time()
+        for payloads, ts in packets:
+            for payload in payloads:
+                decoder.decode(JitterFrame(payload, ts))
+        decodes.append((time.thread_time() - start) / frames)
+    return statistics.median(decodes), statistics.median(encodes)
+
+
+def serve(rooms: int, recording: bool, tick_encoding: bool) -> None:
+    """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
+    os.sched_setaffinity(0, {SERVER_CPU})
+    _prioritise(realtime=True)
+    decode_s, encode_s = codec_cost()
+    asyncio.run(_serve(rooms, decode_s, encode_s, recording, tick_encoding))
+
+
+async def _serve(
+    rooms: int, decode_s: float, encode_s: float, recording: bool, tick_encoding: bool
+) -> None:
+    import threading
+
+    from aiohttp import web
+
+    from hosts.web.server import web_app
+    from zhanye_sdk import (
+        Deployment,
+        DeploymentConfig,
+        Platform,
+        PlatformConfig,
+        Role,
+        ServiceHours,
+        SessionConfig,
+        SignalingConfig,
+    )
+    from zhanye_sdk.media.service import MediaConfig
+    from zhanye_sdk.platform import PasswordHashing
+    from zhanye_sdk.ratelimit import BucketPolicy
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
+    config = PlatformConfig(
+        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    )
+    platform = await Platform.open(f"sqlite:///{folder}/bench.db", config=config)
+    await platform.auth.bootstrap_super_admin("root", PASSWORD, "root")
+    root = await platform.auth.authenticate((await platform.auth.login("root", PASSWORD)).token)
+    company = await platform.companies.create(root, "基准公司")
+    org = await platform.organizations.create(
+        root, "基准机构", hours=ServiceHours(), company_id=company.id
+    )
+    for k in range(rooms):
+        await platform.accounts.create(
+            root, login=f"sp{k}", name=f"销售{k}", password=PASSWORD,
+            role=Role.SALESPERSON, org_id=org.id,
+        )  # fmt: skip
+    unlimited = BucketPolicy(rate=1e9, burst=1e9)
+    signaling = SignalingConfig(
+        room_rate=unlimited, ink_rate=unlimited, board_rate=unlimited, message_rate=unlimited
+    )
+    media = MediaConfig(
+        ice_host_addresses=("127.0.0.1",), loopback_only=True, tick_encoding=tick_encoding
+    )
+    deployment = Deployment(
+        DeploymentConfig(
+            sessions=SessionConfig(
+                max_customers=8, joins_per_session=unlimited, joins_per_address=unlimited
+            ),
+            signaling=signaling,
+            media=media,
+            recordings=folder / "recordings" if recording else None,
+        ),
+        platform,
+    )
+    app = web_app(deployment)
+    marks: dict[str, Any] = {}
+    loop_thread = threading.get_ident()
+
+    def snapshot() -> dict[str, float]:
+        assert threading.get_ident() == loop_thread
+        return {"wall": time.monotonic(), "cpu": time.process_time(), "loop": time.thread_time()}
+
+    async def stats(request: web.Request) -> web.Response:
+        service: Any = deployment.media
+        media_rooms = list(service._media_rooms.values())
+        if request.query.get("reset"):
+            for media_room in media_rooms:
+                media_room.lateness_s.clear()
+            marks.update(snapshot())
+            marks["skipped"] = sum(r.clock.skipped for r in media_rooms)
+            return web.json_response({})
+        now = snapshot()
+        lateness = sorted(x for r in media_rooms for x in r.lateness_s)
+        wall = now["wall"] - marks["wall"]
+        return web.json_response(
+            {
+                "cpu": (now["cpu"] - marks["cpu"]) / wall,
+                "loop": (now["loop"] - marks["loop"]) / wall,
+                "p99_ms": 1e3 * lateness[min(len(lateness) - 1, int(0.99 * len(lateness)))]
+                if lateness
+                else 0.0,
+                "max_ms": 1e3 * lateness[-1] if lateness else 0.0,
+                "skipped": sum(r.clock.skipped for r in media_rooms) - marks["skipped"],
+                "peers": sum(len(r.peers) for r in media_rooms),
+                "load": os.getloadavg()[0],
+            }
+        )
+
+    app.router.add_get("/bench/stats", stats)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(json.dumps({"port": port, "decode_s": decode_s, "encode_s": encode_s}), flush=True)
+    # The load generator closes our stdin when it is done.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+    await platform.close()
+
+
+# ---- the load generator ----------------------------------------------------------------
+
+
+def _client_codecs() -> list[bytes]:
+    """Make the clients cheap: pre-encoded Opus out, no decoding in (frames are counted)."""
+    import av
+    import numpy as np
+    from aiortc import rtcrtpreceiver
+    from aiortc.codecs.opus import OpusEncoder
+
+    from zhanye_sdk.media.frames import mono_to_audio_frame
+
+    t = np.arange(48_000) / 48_000
+    tone = (6000 * np.sin(2 * np.pi * 330 * t)).astype(np.int16)
+    encoder = OpusEncoder()
+    payloads: list[bytes] = []
+    for i in range(50):
+        frame = mono_to_audio_frame(tone[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
+        out, _ = encoder.encode(frame)
+        payloads += out
+    silent = np.zeros((1, 960), dtype=np.int16)
+    plain = rtcrtpreceiver.get_decoder
+
+    class CountingDecoder:
+        def decode(self, encoded: Any) -> list[Any]:
+            frame = av.AudioFrame.from_ndarray(silent, format="s16", layout="mono")
+            frame.sample_rate = 48_000
+            frame.pts = encoded.timestamp
+            frame.time_base = Fraction(1, 48_000)
+            return [frame]
+
+    def get_decoder(codec: Any) -> Any:
+        if codec.mimeType.lower() == "audio/opus":
+            return CountingDecoder()
+        return plain(codec)
+
+    rtcrtpreceiver.get_decoder = get_decoder  # type: ignore[attr-defined]
+    return payloads
+
+
+def _tracks(payloads: list[bytes]) -> tuple[type, type]:
+    import av
+    from aiortc import MediaStreamTrack
+
+    class PreEncodedMicrophone(MediaStreamTrack):
+        """Opus packets every 20 ms on absolute deadlines, like a device."""
+
+        kind = "audio"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._start: float | None = None
+            self._index = 0
+
+        async def recv(self) -> Any:
+            if self._start is None:
+                self._start = time.monotonic()
+            delay = self._start + self._index * 0.02 - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            packet = av.Packet(payloads[self._index % len(payloads)])
+            packet.pts = self._index * 960
+            packet.time_base = Fraction(1, 48_000)
+            self._index += 1
+            return packet
+
+    class PreEncodedCamera(MediaStreamTrack):
+        """VP8 640x480 at 15 frames/s, encoded once up front, replayed."""
+
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._start: float | None = None
+            self._index = 0
+
+        async def recv(self) -> Any:
+            if self._start is None:
+                self._start = time.monotonic()
+            delay = self._start + self._index / 15 - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            packet = av.Packet(_vp8()[self._index % len(_vp8())])
+            packet.pts = self._index * 6000
+            packet.time_base = Fraction(1, 90_000)
+            self._index += 1
+            return packet
+
+    return PreEncodedMicrophone, PreEncodedCamera
+
+
+_VP8: list[bytes] = []
+
+
+def _vp8() -> list[bytes]:
+    """One keyframe and 29 frames of a moving 640x480 picture, VP8 (then looped)."""
+    if not _VP8:
+        import av
+        import numpy as np
+
+        codec = av.CodecContext.create("libvpx", "w")
+        codec.width, codec.height, codec.pix_fmt = 640, 480, "yuv420p"
+        codec.bit_rate = 600_000
+        codec.time_base = Fraction(1, 15)
+        codec.options = {"g": "1000"}
+        for i in range(30):
+            y = np.full((480, 640), 60, np.uint8)
+            y[:, (i * 16) % 640 : (i * 16) % 640 + 80] = 200
+            frame = av.VideoFrame.from_ndarray(
+                np.concatenate([y, np.full((240, 640), 128, np.uint8)]), format="yuv420p"
+            )
+            frame.pts = i
+            _VP8.extend(bytes(p) for p in codec.encode(frame))
+        _VP8.extend(bytes(p) for p in codec.encode(None))
+    return _VP8
+
+
+async def add_room(
+    http: Any, base: str, k: int, stack: AsyncExitStack, video: bool, tracks: tuple[type, type]
+) -> list[Any]:
+    """A session of sp{k} with the salesperson and three customers joined with media."""
+    from zhanye_sdk.client import join
+
+    microphone, camera = tracks
+    login = await (
+        await http.post(f"{base}/api/login", json={"login": f"sp{k}", "password": PASSWORD})
+    ).json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    sid = (await (await http.post(f"{base}/api/sessions", json={}, headers=auth)).json())["id"]
+    ws = base.replace("http", "ws") + f"/ws/sessions/{sid}"
+    joined = [
+        await stack.enter_async_context(
+            join(
+                f"{ws}?token={login['token']}",
+                microphone=microphone(),
+                camera=camera() if video else None,
+                slots=0,
+                loopback_only=True,
+            )
+        )
+    ]
+    invite = await (await http.post(f"{base}/api/sessions/{sid}/invite-link", headers=auth)).json()
+    for c in range(ROOM_SIZE - 1):
+        seat = await (
+            await http.post(
+                f"{base}/api/invites/{invite['token']}/join",
+                json={"name": f"客户{c}", "recording_acknowledged": True},
+            )
+        ).json()
+        joined.append(
+            await stack.enter_async_context(
+                join(
+                    f"{ws}?seat={seat['seat_token']}",
+                    microphone=microphone(),
+                    slots=1 if video else 0,
+                    loopback_only=True,
+                )
+            )
+        )
+    return joined
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def ramp(
+    port: int,
+    max_rooms: int,
+    video: bool,
+    start_rooms: int,
+    profile: tuple[int, str, int] | None = None,
+) -> list[dict[str, Any]]:
+    import aiohttp
+
+    from zhanye_sdk.media.ice import limit_host_addresses
+
+    limit_host_addresses(("127.0.0.1",))
+    base = f"http://127.0.0.1:{port}"
+    tracks = _tracks(_client_codecs())
+    if video:
+        _vp8()
+    steps: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as http, AsyncExitStack() as stack:
+        participants: list[Any] = []
+        for k in range(max_rooms):
+            try:
+                participants += await add_room(http, base, k, stack, video, tracks)
+            except Exception as exc:
+                print(f"room {k} could not join: {_leaf(exc)!r}", flush=True)
+                break
+            if k + 1 < start_rooms:
+                continue
+            await asyncio.sleep(SETTLE_S)
+            await http.get(f"{base}/bench/stats?reset=1")
+            for p in participants:
+                p.audio.clear()
+                for received in p.video.values():
+                    received.frames = 0
+            client_cpu, start = time.process_time(), time.monotonic()
+            spy = None
+            if profile and len(participants) == profile[0]:
+                spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
+                    ["py-spy", "record", "--nonblocking", "--threads", "--format", "raw",
+                     "-d", str(int(WINDOW_S)), "-o", profile[1], "-p", str(profile[2])],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            await asyncio.sleep(WINDOW_S)
+            if spy is not None:
+                await asyncio.get_running_loop().run_in_executor(None, spy.wait)
+            server = await (await http.get(f"{base}/bench/stats")).json()
+            wall = time.monotonic() - start
+            fps = [sum(1 for at, _ in p.audio if at >= start) / wall for p in participants]
+            video_fps = [r.frames / wall for p in participants for r in p.video.values()]
+            step = {
+                "participants": len(participants),
+                "fps_min": min(fps),
+                "fps_median": statistics.median(fps),
+                "video_fps_min": min(video_fps) if video_fps else None,
+                "client_cpu": (time.process_time() - client_cpu) / wall,
+                **server,
+            }
+            step["kept"] = step["p99_ms"] <= P99_LIMIT_MS and step["fps_min"] >= FPS_LIMIT
+            steps.append(step)
+            print(json.dumps(step), flush=True)
+            if not step["kept"]:
+                break
+    return steps
+
+
+def run(
+    max_rooms: int,
+    video: bool,
+    recording: bool,
+    start_rooms: int,
+    profile: tuple[int, str] | None = None,
+    aiortc_encoding: bool = False,
+) -> dict[str, Any]:
+    """One ramp against a fresh host subprocess; its steps and the codec cost."""
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(max_rooms)]
+        + (["--video"] if video else [])
+        + (["--recording"] if recording else [])
+        + (["--aiortc-encoding"] if aiortc_encoding else []),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert server.stdout is not None and server.stdin is not None
+        hello = json.loads(server.stdout.readline())
+        spy = (profile[0], profile[1], server.pid) if profile else None
+        steps = asyncio.run(ramp(hello["port"], max_rooms, video, start_rooms, spy))
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {"steps": steps, "decode_s": hello["decode_s"], "encode_s": hello["encode_s"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--video", action="store_true")
+    parser.add_argument("--recording", action="store_true")
+    parser.add_argument("--max-rooms", type=int, default=25)
+    parser.add_argument("--start-rooms", type=int, default=4)
+    parser.add_argument("--name", default="")
+    parser.add_argument(
+        "--aiortc-encoding", action="store_true",
+        help="the host lets aiortc encode every frame (MediaConfig.tick_encoding off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", nargs=2, metavar=("PARTICIPANTS", "FILE"),
+        help="py-spy the host during that step's window (collapsed stacks to FILE)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if args.serve is not None:
+        serve(args.serve, args.recording, not args.aiortc_encoding)
+        return
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    niced = _prioritise(realtime=True)
+    from harness import Table
+
+    load_before = os.getloadavg()
+    profile = (int(args.profile[0]), args.profile[1]) if args.profile else None
+    result = run(
+        args.max_rooms, args.video, args.recording, args.start_rooms, profile, args.aiortc_encoding
+    )
+    load_after = os.getloadavg()
+    codec_s = result["decode_s"] + result["encode_s"]
+    codec_limit = 0.02 / codec_s
+    variant = (
+        "audio only"
+        + (", video relay" if args.video else "")
+        + (", recording" if args.recording else "")
+    )
+    name = (
+        "media_capacity"
+        + ("_video" if args.video else "")
+        + ("_recording" if args.recording else "")
+        + (f"_{args.name}" if args.name else "")
+    )
+    table = Table(
+        name,
+        f"Real WebRTC participants on one server core, rooms of {ROOM_SIZE} ({variant})",
+        [
+            "participants",
+            "server CPU",
+            "event loop",
+            "CPU ms/s per participant",
+            "× codec cost",
+            "frames/s min",
+            "tick lateness p99 ms",
+            "lateness max ms",
+            "skipped ticks",
+            "client CPU",
+            "kept",
+        ],
+    )
+    for s in result["steps"]:
+        per = 1e3 * s["cpu"] / s["participants"]
+        table.add(
+            s["participants"],
+            f"{s['cpu']:.0%}",
+            f"{s['loop']:.0%}",
+            per,
+            per / (50e3 * codec_s),
+            s["fps_min"],
+            s["p99_ms"],
+            s["max_ms"],
+            s["skipped"],
+            f"{s['client_cpu']:.0%}",
+            "yes" if s["kept"] else "no",
+        )
+    kept = [s["participants"] for s in result["steps"] if s["kept"]]
+    capacity = max(kept, default=0)
+    table.notes += [
+        f"Capacity: **{capacity} participants per core** (p99 tick lateness ≤ {P99_LIMIT_MS} ms "
+        f"and every listener ≥ {FPS_LIMIT} frames/s).",
+        f"Codec bound, same run and core: Opus decode {1e3 * result['decode_s']:.3f} ms + "
+        f"encode {1e3 * result['encode_s']:.3f} ms per 20 ms frame = "
+        f"{50e3 * codec_s:.1f} ms of CPU per second per participant, "
+        f"**{codec_limit:.0f} participants per core**.",
+        f"Server on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}; each step settles "
+        f"{SETTLE_S:.0f} s and measures {WINDOW_S:.0f} s. Load average (1 min) "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (a shared machine); "
+        + f"host in SCHED_RR when allowed, load generator in {niced}.",
+    ]
+    if args.video:
+        table.notes.append(
+            "Video: each room's salesperson sends a 640x480 VP8 camera at 15 frames/s, "
+            "relayed (decoded, re-encoded per listener) to the three others."
+        )
+    table.write()
+
+
+if __name__ == "__main__":
+    main()
