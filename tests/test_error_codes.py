@@ -20,6 +20,7 @@ from zhanye_sdk.api.http import error_response
 from zhanye_sdk.error_codes import ERROR_CODES, describe
 from zhanye_sdk.errors import (
     AccountDisabled,
+    AtCapacity,
     ConflictError,
     InvalidInput,
     LoginThrottled,
@@ -47,6 +48,7 @@ CATALOGUE = Path(__file__).resolve().parents[1] / "hosts" / "web" / "static" / "
         (AccountDisabled("off"), "account_disabled", 403),
         (LoginThrottled(90), "login_throttled", 429),
         (RateLimited("slow down", retry_after_s=0.2), "rate_limited", 429),
+        (AtCapacity("full", retry_after_s=0.4, zh="服务器当前已满"), "at_capacity", 503),
         (ZhanyeError("other"), "error", 400),
     ],
 )
@@ -60,7 +62,7 @@ def test_an_error_reads_the_same_over_http_and_websocket(
     assert frame.data["code"] == code and frame.re == "c-1"
     if error.zh:
         assert frame.data["message_zh"] == error.zh
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | AtCapacity):
         assert frame.data["retry_after_s"] == 1
 
 

@@ -238,7 +238,8 @@ class Deployment:
         if self._modem is not None and isinstance(self.sms_gateway, ModemSmsGateway):
             capabilities.append(SmsCapability(self._modem, self.sms_gateway))
         if self.cluster is not None:
-            capabilities.append(ClusterCapability(self.cluster))
+            media = self.media
+            capabilities.append(ClusterCapability(self.cluster, lambda: media.load().share))
         return capabilities
 
     async def _recover_room(self, session_id: str) -> None:

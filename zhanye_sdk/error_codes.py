@@ -12,6 +12,7 @@ code                       status  error class (the first that matches, most spe
 =========================  ======  =====================================================
 ``login_throttled``        429     ``LoginThrottled`` (``retry_after_s``, whole seconds)
 ``rate_limited``           429     ``RateLimited`` (``retry_after_s``, at least 1)
+``at_capacity``            503     ``AtCapacity`` (``retry_after_s``, at least 1)
 ``account_disabled``       403     ``AccountDisabled``
 ``authentication_failed``  401     ``AuthenticationFailed``
 ``not_found``              404     ``NotFound`` (also ``NotAccessible``: out of scope)
@@ -38,6 +39,7 @@ import attrs
 from zhanye_sdk.errors import (
     AccountDisabled,
     AreaRefusal,
+    AtCapacity,
     AuthenticationFailed,
     ConflictError,
     InvalidInput,
@@ -64,6 +66,7 @@ class ErrorCode:
 ERROR_CODES: tuple[tuple[type[ZhanyeError], ErrorCode], ...] = (
     (LoginThrottled, ErrorCode("login_throttled", 429)),
     (RateLimited, ErrorCode("rate_limited", 429)),
+    (AtCapacity, ErrorCode("at_capacity", 503)),
     (AccountDisabled, ErrorCode("account_disabled", 403)),
     (AuthenticationFailed, ErrorCode("authentication_failed", 401)),
     (NotFound, ErrorCode("not_found", 404)),
@@ -112,7 +115,7 @@ def describe(exc: ZhanyeError, code: ErrorCode | None = None) -> ErrorReport:
     details: dict[str, Any] = {}
     if isinstance(exc, LoginThrottled):
         details["retry_after_s"] = round(exc.retry_after_s)
-    elif isinstance(exc, RateLimited):
+    elif isinstance(exc, RateLimited | AtCapacity):
         details["retry_after_s"] = max(1, round(exc.retry_after_s))
     if isinstance(exc, AreaRefusal) and code is None:
         # An area's reasoned refusal: its reason is the code, the status the table's.

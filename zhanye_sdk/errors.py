@@ -8,6 +8,7 @@ from datetime import datetime
 __all__ = [
     "AccountDisabled",
     "AreaRefusal",
+    "AtCapacity",
     "AuthenticationFailed",
     "ConflictError",
     "DeviceError",
@@ -151,6 +152,21 @@ class RateLimited(ZhanyeError):
     """
 
     def __init__(self, message: str, *, retry_after_s: float = 1.0, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
+        self.retry_after_s = retry_after_s
+
+
+class AtCapacity(ZhanyeError):
+    """This process serves as much as it can (media participants, CPU); nothing was
+    started. Another process, or this one a little later, can take it: HTTP 503.
+
+    Args:
+        message: what is full, and why.
+        retry_after_s: seconds after which trying again may succeed.
+        zh: the Chinese message for pages.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float = 5.0, zh: str | None = None) -> None:
         super().__init__(message, zh=zh)
         self.retry_after_s = retry_after_s
 

@@ -37,7 +37,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from anyio.abc import TaskGroup
 
-from zhanye_sdk.errors import ProtocolError
+from zhanye_sdk.errors import AtCapacity, ProtocolError
 from zhanye_sdk.media.frames import audio_frame_to_mono, video_frame_to_i420
 from zhanye_sdk.media.ice import filter_sdp_candidates
 from zhanye_sdk.media.peer import CLOSE_LIMIT_S
@@ -253,7 +253,15 @@ class SessionParticipant:
         await pc.setLocalDescription(await pc.createOffer())
         reply = await self.request("media.offer", {"type": "offer", "sdp": pc.localDescription.sdp})
         if reply["type"] != "media.answer":
-            raise ProtocolError(f"the server refused the media offer: {reply.get('data')}")
+            refusal = reply.get("data") or {}
+            if refusal.get("code") == "at_capacity":
+                told = refusal.get("message_zh")  # the server's own Chinese message
+                raise AtCapacity(
+                    str(refusal.get("message", "the server is full")),
+                    retry_after_s=float(refusal.get("retry_after_s", 5)),
+                    zh=told,
+                )
+            raise ProtocolError(f"the server refused the media offer: {refusal}")
         self.answer_sdp = reply["data"]["sdp"]
         self.negotiations += 1
         sdp = filter_sdp_candidates(self.answer_sdp, loopback_only=loopback_only)
@@ -314,6 +322,11 @@ async def join(
     and, unless ``reconnect`` is false, comes back by itself when the socket drops
     (media offered again when another server process answers).
     Leaves (``room.leave``) and closes everything when the block ends.
+
+    Raises:
+        AtCapacity: the server takes no more media participants now (its Chinese
+            message in ``zh``; try again after ``retry_after_s`` or elsewhere).
+        ProtocolError: the server refused the media offer otherwise.
     """
     url, protocols = _handshake(ws_url)
     async with aiohttp.ClientSession() as http:

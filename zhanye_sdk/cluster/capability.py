@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 from anyio.abc import TaskStatus
 
@@ -18,9 +20,11 @@ class ClusterCapability(BaseCapability):
 
     name = "cluster"
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, media_share: Callable[[], float] | None = None) -> None:
         super().__init__()
         self.cluster = cluster
+        #: This process's media load for the registry (``MediaService.load().share``).
+        self.media_share = media_share
 
     async def on_lifecycle(self, event: LifecycleEvent) -> None:
         """Give an ended room's lease up."""
@@ -34,7 +38,12 @@ class ClusterCapability(BaseCapability):
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(
                     cluster.registry.heartbeat,
-                    lambda: cluster.info(Load(rooms=len(cluster.ownership.owned()))),
+                    lambda: cluster.info(
+                        Load(
+                            rooms=len(cluster.ownership.owned()),
+                            media=self.media_share() if self.media_share else 0.0,
+                        )
+                    ),
                 )
                 tasks.start_soon(cluster.ownership.maintain)
                 task_status.started()

@@ -29,11 +29,18 @@ _OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 @attrs.frozen
 class Load:
-    """How busy a process is: rooms it owns, participants in them, CPU (0–1 per core)."""
+    """How busy a process is: rooms it owns, participants in them, CPU (0–1 per core),
+    and ``media``: the share of its media capacity in use (0–1, ``MediaLoad.share``; at
+    1 it refuses new media participants, so a selector should pass it by)."""
 
     rooms: int = 0
     participants: int = 0
     cpu: float = 0.0
+    media: float = 0.0
+
+    def takes_media(self) -> bool:
+        """Whether the process admits new media participants."""
+        return self.media < 1.0
 
 
 @attrs.frozen

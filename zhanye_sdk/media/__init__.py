@@ -6,12 +6,13 @@ from zhanye_sdk.media.monitor import NetworkReport, NetworkSummary
 from zhanye_sdk.media.pacing import TickClock
 from zhanye_sdk.media.recorder import Recorder, RecordingConfig
 from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
-from zhanye_sdk.media.service import MediaConfig, MediaService, VideoFilter
+from zhanye_sdk.media.service import MediaConfig, MediaLoad, MediaService, VideoFilter
 
 __all__ = [
     "AudioMixer",
     "Manifest",
     "MediaConfig",
+    "MediaLoad",
     "MediaRecord",
     "MediaRecords",
     "MediaService",

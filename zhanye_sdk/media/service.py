@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -41,7 +42,7 @@ from aiortc.mediastreams import MediaStreamError
 from anyio.abc import TaskGroup
 
 from zhanye_sdk._backend import Resampler
-from zhanye_sdk.errors import ConflictError, InvalidInput
+from zhanye_sdk.errors import AtCapacity, ConflictError, InvalidInput
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.media import opus
 from zhanye_sdk.media.frames import audio_frame_to_mono
@@ -61,7 +62,10 @@ from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 
-__all__ = ["AudioTap", "MediaConfig", "MediaService", "VideoFilter"]
+__all__ = ["AudioTap", "MediaConfig", "MediaLoad", "MediaService", "VideoFilter"]
+
+#: Ticks (per room) the overload check and ``MediaLoad`` look back on: about 2 s.
+_RECENT_TICKS = 100
 
 _VIDEO_HZ = 90_000
 
@@ -109,6 +113,13 @@ class MediaConfig:
         tick_encoding: each room's tick encodes every listener's Opus in one worker-thread
             job and aiortc's senders only packetize (``benchmarks/bench_media_capacity.py``);
             False: aiortc encodes each frame itself, with its per-frame audio-level loop.
+        max_participants: the most participants with media this process serves; a new one
+            beyond it is refused (``AtCapacity``, HTTP 503) rather than degrading everyone's
+            audio. Size it from ``benchmarks/bench_media_capacity.py`` on the deployment's
+            hardware. None: no fixed limit.
+        overload_lateness_ms: also refuse new participants while the p99 lateness of the
+            recent mixing ticks (about 2 s, every room) is above this: the process is
+            already too busy to keep its rooms on time. None: not checked.
     """
 
     ice_host_addresses: tuple[str, ...] | None = None
@@ -124,6 +135,8 @@ class MediaConfig:
     impairment: NetworkImpairment | None = None
     audio_resilience: bool = False
     tick_encoding: bool = True
+    max_participants: int | None = None
+    overload_lateness_ms: float | None = None
 
 
 #: A listener's track and the mix-minus frame it is to be sent.
@@ -133,6 +146,29 @@ _Encoding = tuple[MixedAudioTrack, npt.NDArray[np.int16]]
 def _encode_all(encoding: list[_Encoding]) -> list[list[OpusPacket]]:
     """Encode a room's tick for every listener (in a worker thread)."""
     return [track.encode(samples) for track, samples in encoding]
+
+
+@attrs.frozen
+class MediaLoad:
+    """How busy this process's media is, for the scale-out node selector and monitoring.
+
+    Attributes:
+        rooms: rooms with media here.
+        participants: participants with a media connection.
+        capacity: ``MediaConfig.max_participants`` (None: not limited).
+        tick_lateness_p99_ms: p99 lateness of the recent mixing ticks (about 2 s).
+        share: 0–1, how full the process is: participants over capacity, or 1 while
+            overloaded (0 when nothing limits it and it is on time).
+        full: whether a new participant would be refused, and ``reason`` why.
+    """
+
+    rooms: int
+    participants: int
+    capacity: int | None
+    tick_lateness_p99_ms: float
+    share: float
+    full: bool
+    reason: str | None = None
 
 
 def _reported_audio_loss(stats: Any) -> float:
@@ -284,6 +320,42 @@ class MediaService:
 
         return remove
 
+    def load(self) -> MediaLoad:
+        """This process's media load now (see ``MediaLoad``)."""
+        config = self.config
+        rooms = list(self._media_rooms.values())
+        participants = sum(len(r.peers) for r in rooms)
+        recent = sorted(
+            x for r in rooms for x in itertools.islice(reversed(r.lateness_s), _RECENT_TICKS)
+        )
+        p99_ms = 1e3 * recent[min(len(recent) - 1, int(0.99 * len(recent)))] if recent else 0.0
+        capacity = config.max_participants
+        share = 0.0 if capacity is None else min(1.0, participants / max(1, capacity))
+        reason: str | None = None
+        if capacity is not None and participants >= capacity:
+            reason = f"{participants} participants, the most this process serves is {capacity}"
+        elif config.overload_lateness_ms is not None and p99_ms > config.overload_lateness_ms:
+            share = 1.0
+            reason = (
+                f"the mixing ticks run {p99_ms:.0f} ms late (p99), "
+                f"above {config.overload_lateness_ms:g} ms"
+            )
+        full = reason is not None
+        return MediaLoad(len(rooms), participants, capacity, p99_ms, share, full, reason)
+
+    def _admit(self, session_id: str, participant: str) -> None:
+        """Refuse a participant who would add media load to a full process (a new offer of
+        someone already connected replaces their peer and is always taken)."""
+        media_room = self._media_rooms.get(session_id)
+        if media_room is not None and participant in media_room.peers:
+            return
+        load = self.load()
+        if load.full:
+            raise AtCapacity(
+                f"this server takes no more media participants: {load.reason}",
+                zh="服务器当前已满，暂时无法加入音视频，请稍后再试",
+            )
+
     def tick_lateness_s(self, session_id: str) -> list[float]:
         """How late a room's recent mixing ticks (up to 3000) woke, in seconds."""
         media_room = self._media_rooms.get(session_id)
@@ -312,6 +384,7 @@ class MediaService:
         room = await self._rooms.room(seat.session_id)
         if room.state is RoomState.ENDED:
             raise ConflictError("the session has ended")
+        self._admit(seat.session_id, seat.participant_id)
         media_room = await self._media_room(seat.session_id)
         config = self.config
         peer = MediaPeer(
