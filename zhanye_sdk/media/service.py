@@ -6,9 +6,14 @@ mixing task on a drift-free 20 ms ``TickClock`` that feeds every listener the
 mix-minus of the others (gain 0 for whoever the room has muted) and relays video
 frames into the other participants' slots -- never those of a participant whose camera
 the room has off (by themselves or the host): that is checked on every frame, so the
-picture stops for every listener at once, in every layout and after a rejoin. Codec
-work runs in aiortc's threads; the tick only moves int16 frames and calls the native
-mixer.
+picture stops for every listener at once, in every layout and after a rejoin. The
+tick calls the native mixer, then encodes each listener's mix-minus in Opus and sends
+the packets itself (``MixedAudioTrack``, ``TickSender``): no task wake-up or thread hop
+per frame. Decoding what arrives, and video, run in aiortc's threads.
+
+A process at capacity (``MediaConfig.max_participants``, ``overload_lateness_ms``)
+refuses a new participant's offer with ``AtCapacity`` (HTTP 503) rather than degrading
+every room's audio; ``load()`` says how full it is (the scale-out registry publishes it).
 
 Messages to clients go out on the room's bus channel: ``media.slots`` (which
 participant each of a listener's video slots shows; clients keep their own).
@@ -56,7 +61,7 @@ from zhanye_sdk.media.pacing import TickClock
 from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.media.recorder import Recorder, RecordingConfig, RecordingTick
 from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
-from zhanye_sdk.media.tracks import MixedAudioTrack, OpusPacket
+from zhanye_sdk.media.tracks import MixedAudioTrack
 from zhanye_sdk.rooms.core import Room, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
@@ -110,9 +115,10 @@ class MediaConfig:
             measured on speech): aiortc's plain Opus.
         impairment: loss, bursts, delay and jitter injected on every peer's media packets
             (tests and benchmarks; see ``zhanye_sdk.media.impair``). None in production.
-        tick_encoding: each room's tick encodes every listener's Opus in one worker-thread
-            job and aiortc's senders only packetize (``benchmarks/bench_media_capacity.py``);
-            False: aiortc encodes each frame itself, with its per-frame audio-level loop.
+        tick_encoding: each room's tick encodes every listener's Opus and sends the packets
+            itself, with no task wake-up, executor hop or per-frame audio-level loop
+            (``benchmarks/bench_media_capacity.py``); False: aiortc's senders encode and
+            send each frame.
         max_participants: the most participants with media this process serves; a new one
             beyond it is refused (``AtCapacity``, HTTP 503) rather than degrading everyone's
             audio. Size it from ``benchmarks/bench_media_capacity.py`` on the deployment's
@@ -143,9 +149,22 @@ class MediaConfig:
 _Encoding = tuple[MixedAudioTrack, npt.NDArray[np.int16]]
 
 
-def _encode_all(encoding: list[_Encoding]) -> list[list[OpusPacket]]:
-    """Encode a room's tick for every listener (in a worker thread)."""
-    return [track.encode(samples) for track, samples in encoding]
+async def _send_all(encoding: list[_Encoding]) -> None:
+    """Encode and send a room's tick to every listener, from the tick itself.
+
+    Inline, not in a worker thread: a 20 ms Opus frame costs about 0.2 ms, less than the
+    thread hop and wake-ups it would take (``benchmarks/bench_media_capacity.py``).
+    """
+    for track, samples in encoding:
+        sender = track.sender
+        packets = track.encode(samples)
+        if sender is None or not sender.ready():
+            continue  # not connected yet (or any more): nothing to send to
+        try:
+            for payload, timestamp in packets:
+                await sender.send(payload, timestamp)
+        except ConnectionError:
+            continue
 
 
 @attrs.frozen
@@ -623,11 +642,7 @@ class MediaService:
                 room = await self._rooms.room(media_room.session_id)
                 encoding = self._tick(media_room, room)
                 if encoding:
-                    # The whole room in one worker-thread job: one hop per tick rather
-                    # than one per listener, and no codec work on the event loop.
-                    packets = await anyio.to_thread.run_sync(_encode_all, encoding)
-                    for (track, _), encoded in zip(encoding, packets, strict=True):
-                        track.feed_packets(encoded)
+                    await _send_all(encoding)
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)
         finally:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from fractions import Fraction
-from typing import Any, TypeAlias
+from typing import Any
 
 import av
 import numpy as np
@@ -23,25 +22,19 @@ from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 
 from zhanye_sdk.media.frames import mono_to_audio_frame
+from zhanye_sdk.media.sending import TickSender
 
-__all__ = ["MixedAudioTrack", "OpusPacket", "RelayVideoTrack"]
-
-#: An encoded Opus packet handed to aiortc's sender (made from bytes, it has no stream).
-OpusPacket: TypeAlias = "av.Packet[Any]"
-
-# aiortc's Opus packetizer reads packet timestamps in its 48 kHz RTP clock.
-_OPUS_TIME_BASE = Fraction(1, 48_000)
+__all__ = ["MixedAudioTrack", "RelayVideoTrack"]
 
 
 class MixedAudioTrack(MediaStreamTrack):
     """Audio a listener hears: one frame per mixing tick, with continuous timestamps.
 
-    Two ways to feed it. ``feed`` queues raw int16 frames that aiortc's sender encodes
-    itself (one executor hop and a pure-Python audio-level loop per frame, on the event
-    loop). Once ``encode_with`` has given it the Opus encoder of its connection, the
-    mixing tick instead ``encode``-s the frame (in a worker thread, together with the
-    rest of the room) and ``feed_packets`` queues the Opus packets, which the sender
-    only packetizes: the per-frame work left on the event loop is the RTP/SRTP send.
+    Two ways to send it. ``feed`` queues raw int16 frames that aiortc's sender encodes
+    itself (one executor hop, a pure-Python audio-level loop and a task wake-up per
+    frame, on the event loop). Once ``send_with`` has given it an Opus encoder and a
+    ``TickSender``, the mixing tick ``encode``-s the frame itself and sends the packets
+    straight away; aiortc's sending task then stays parked in ``recv``.
     """
 
     kind = "audio"
@@ -49,19 +42,19 @@ class MixedAudioTrack(MediaStreamTrack):
     def __init__(self, sample_rate: int = 48_000, queue_frames: int = 5) -> None:
         super().__init__()
         self.sample_rate = sample_rate
-        #: The Opus encoder of this listener (``zhanye_sdk.media.opus``'s or aiortc's),
-        #: when the tick encodes; None: the sender encodes raw frames.
+        #: The Opus encoder of this listener (``zhanye_sdk.media.opus``'s or aiortc's) and
+        #: the sender the tick sends with; None: aiortc's sender encodes and sends.
         self.encoder: Any = None
-        self._frames: collections.deque[av.AudioFrame | OpusPacket] = collections.deque(
-            maxlen=queue_frames
-        )
+        self.sender: TickSender | None = None
+        self._frames: collections.deque[av.AudioFrame] = collections.deque(maxlen=queue_frames)
         self._ready = asyncio.Event()
         self._pts = 0
 
-    def encode_with(self, encoder: Any) -> None:
-        """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
-        aiortc's ``encode(frame) -> (payloads, timestamp)``)."""
+    def send_with(self, encoder: Any, sender: TickSender) -> None:
+        """Have the tick encode this listener's audio with ``encoder`` (aiortc's Opus
+        ``encode(frame) -> (payloads, timestamp)``) and send it with ``sender``."""
         self.encoder = encoder
+        self.sender = sender
 
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
         """Queue one tick of int16 mono audio (the oldest is dropped when the queue is full)."""
@@ -70,32 +63,17 @@ class MixedAudioTrack(MediaStreamTrack):
         self._frames.append(frame)
         self._ready.set()
 
-    def encode(self, samples: npt.NDArray[np.int16]) -> list[OpusPacket]:
-        """Encode one tick of int16 mono audio into Opus packets for ``feed_packets``.
-
-        Pure CPU work on this track's encoder: call it from one thread at a time (the
-        room's encoding job), off the event loop. Empty during DTX silence.
-        """
+    def encode(self, samples: npt.NDArray[np.int16]) -> list[tuple[bytes, int]]:
+        """Encode one tick of int16 mono audio: (payload, timestamp) of each Opus packet,
+        the timestamp in the 48 kHz RTP clock from 0. Empty during DTX silence."""
         frame = mono_to_audio_frame(samples, self.sample_rate, pts=self._pts)
         self._pts += samples.shape[0]
         payloads, timestamp = self.encoder.encode(frame)
         if timestamp is None:
             return []
-        packets = []
-        for payload in payloads:
-            packet = av.Packet(payload)
-            packet.pts = timestamp
-            packet.time_base = _OPUS_TIME_BASE
-            packets.append(packet)
-        return packets
+        return [(payload, timestamp) for payload in payloads]
 
-    def feed_packets(self, packets: list[OpusPacket]) -> None:
-        """Queue encoded packets (the oldest is dropped when the queue is full)."""
-        if packets:
-            self._frames.extend(packets)
-            self._ready.set()
-
-    async def recv(self) -> av.AudioFrame | OpusPacket:
+    async def recv(self) -> av.AudioFrame:
         while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError
