@@ -426,7 +426,7 @@ async def ramp(
             spy = None
             if profile and len(participants) == profile[0]:
                 spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
-                    ["py-spy", "record", "--nonblocking", "--threads", "--format", "raw",
+                    ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads", "--format", "raw", "-r", "200",
                      "-d", str(int(WINDOW_S)), "-o", profile[1], "-p", str(profile[2])],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip

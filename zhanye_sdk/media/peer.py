@@ -34,7 +34,6 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
 from zhanye_sdk.media.opus import ResilientOpusEncoder
-from zhanye_sdk.media.sending import TickSender
 from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
 
 __all__ = ["CLOSE_LIMIT_S", "InboundTrack", "MediaPeer"]
@@ -96,8 +95,8 @@ class MediaPeer:
         sample_rate: the rate of the mixed audio sent back.
         audio_kbps, video_kbps: send caps asked of the participant (``b=AS``).
         impairment: loss and delay injected on the media packets (tests, benchmarks).
-        tick_encoding: the mixing tick encodes and sends the audio (see
-            ``MixedAudioTrack``); False: aiortc's sender encodes and sends every frame.
+        tick_encoding: the mixing tick encodes the audio sent (see ``MixedAudioTrack``);
+            False: aiortc's sender encodes every frame itself.
     """
 
     def __init__(
@@ -188,22 +187,18 @@ class MediaPeer:
         return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
 
     def _encode_on_tick(self) -> None:
-        """Have the mixing tick encode and send this participant's audio when Opus was
-        negotiated (see ``MixedAudioTrack``); another codec (G.711) stays with aiortc's
-        per-frame encoding and sending."""
+        """Give the mixed-audio track its own Opus encoder when Opus was negotiated, so the
+        mixing tick encodes (batched per room, off the event loop) and aiortc's sender
+        only packetizes; another codec (G.711) stays with aiortc's per-frame encoding."""
         if not self._tick_encoding:
             return
         for transceiver in self.connection.getTransceivers():
             if transceiver.sender.track is self.audio_out:
                 codecs = transceiver._codecs  # what the sender will send, in order
-                codec = codecs[0] if codecs else None
-                if codec and codec.mimeType.lower() == "audio/opus" and codec.payloadType:
+                if codecs and codecs[0].mimeType.lower() == "audio/opus":
                     # Through the module: opus.install() replaces it there.
-                    module: Any = rtcrtpsender
-                    self.audio_out.send_with(
-                        module.get_encoder(codec),
-                        TickSender(transceiver.sender, codec.payloadType),
-                    )
+                    sender: Any = rtcrtpsender
+                    self.audio_out.encode_with(sender.get_encoder(codecs[0]))
                 return
 
     def audio_encoder(self) -> ResilientOpusEncoder | None:

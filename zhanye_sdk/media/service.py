@@ -7,9 +7,10 @@ mix-minus of the others (gain 0 for whoever the room has muted) and relays video
 frames into the other participants' slots -- never those of a participant whose camera
 the room has off (by themselves or the host): that is checked on every frame, so the
 picture stops for every listener at once, in every layout and after a rejoin. The
-tick calls the native mixer, then encodes each listener's mix-minus in Opus and sends
-the packets itself (``MixedAudioTrack``, ``TickSender``): no task wake-up or thread hop
-per frame. Decoding what arrives, and video, run in aiortc's threads.
+tick calls the native mixer, then encodes each listener's mix-minus in Opus itself
+(``MixedAudioTrack``): aiortc's senders only packetize, with no executor hop or
+pure-Python audio-level loop per frame. Decoding what arrives, and video, run in
+aiortc's threads.
 
 A process at capacity (``MediaConfig.max_participants``, ``overload_lateness_ms``)
 refuses a new participant's offer with ``AtCapacity`` (HTTP 503) rather than degrading
@@ -115,10 +116,10 @@ class MediaConfig:
             measured on speech): aiortc's plain Opus.
         impairment: loss, bursts, delay and jitter injected on every peer's media packets
             (tests and benchmarks; see ``zhanye_sdk.media.impair``). None in production.
-        tick_encoding: each room's tick encodes every listener's Opus and sends the packets
-            itself, with no task wake-up, executor hop or per-frame audio-level loop
-            (``benchmarks/bench_media_capacity.py``); False: aiortc's senders encode and
-            send each frame.
+        tick_encoding: each room's tick encodes every listener's Opus itself and aiortc's
+            senders only packetize: no executor hop or per-frame audio-level loop
+            (``benchmarks/bench_media_capacity.py``); False: aiortc's senders encode
+            each frame.
         max_participants: the most participants with media this process serves; a new one
             beyond it is refused (``AtCapacity``, HTTP 503) rather than degrading everyone's
             audio. Size it from ``benchmarks/bench_media_capacity.py`` on the deployment's
@@ -147,24 +148,6 @@ class MediaConfig:
 
 #: A listener's track and the mix-minus frame it is to be sent.
 _Encoding = tuple[MixedAudioTrack, npt.NDArray[np.int16]]
-
-
-async def _send_all(encoding: list[_Encoding]) -> None:
-    """Encode and send a room's tick to every listener, from the tick itself.
-
-    Inline, not in a worker thread: a 20 ms Opus frame costs about 0.2 ms, less than the
-    thread hop and wake-ups it would take (``benchmarks/bench_media_capacity.py``).
-    """
-    for track, samples in encoding:
-        sender = track.sender
-        packets = track.encode(samples)
-        if sender is None or not sender.ready():
-            continue  # not connected yet (or any more): nothing to send to
-        try:
-            for payload, timestamp in packets:
-                await sender.send(payload, timestamp)
-        except ConnectionError:
-            continue
 
 
 @attrs.frozen
@@ -641,8 +624,11 @@ class MediaService:
                     return
                 room = await self._rooms.room(media_room.session_id)
                 encoding = self._tick(media_room, room)
-                if encoding:
-                    await _send_all(encoding)
+                for track, samples in encoding:
+                    # Inline, not in a worker thread: a 20 ms Opus frame costs about
+                    # 0.2 ms, less than the thread hop and wake-ups it would take
+                    # (benchmarks/bench_media_capacity.py).
+                    track.feed_packets(track.encode(samples))
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)
         finally:

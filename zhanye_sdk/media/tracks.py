@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any
+from fractions import Fraction
+from typing import Any, TypeAlias
 
 import av
 import numpy as np
@@ -22,19 +23,26 @@ from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 
 from zhanye_sdk.media.frames import mono_to_audio_frame
-from zhanye_sdk.media.sending import TickSender
 
-__all__ = ["MixedAudioTrack", "RelayVideoTrack"]
+__all__ = ["MixedAudioTrack", "OpusPacket", "RelayVideoTrack"]
+
+#: An encoded Opus packet handed to aiortc's sender (made from bytes, it has no stream).
+OpusPacket: TypeAlias = "av.Packet[Any]"
+
+# aiortc's Opus packetizer reads packet timestamps in its 48 kHz RTP clock.
+_OPUS_TIME_BASE = Fraction(1, 48_000)
 
 
 class MixedAudioTrack(MediaStreamTrack):
     """Audio a listener hears: one frame per mixing tick, with continuous timestamps.
 
-    Two ways to send it. ``feed`` queues raw int16 frames that aiortc's sender encodes
-    itself (one executor hop, a pure-Python audio-level loop and a task wake-up per
-    frame, on the event loop). Once ``send_with`` has given it an Opus encoder and a
-    ``TickSender``, the mixing tick ``encode``-s the frame itself and sends the packets
-    straight away; aiortc's sending task then stays parked in ``recv``.
+    Two ways to feed it. ``feed`` queues raw int16 frames that aiortc's sender encodes
+    itself (one executor hop and a pure-Python audio-level loop per frame, on the event
+    loop). Once ``encode_with`` has given it the Opus encoder of its connection, the
+    mixing tick instead ``encode``-s the frame and ``feed_packets`` queues the Opus
+    packets, which the sender only packetizes: the per-frame work left is the RTP/SRTP
+    send. (Sending them from the tick too, past aiortc's sending task, measured no
+    cheaper in ``benchmarks/bench_media_capacity.py``.)
     """
 
     kind = "audio"
@@ -42,19 +50,19 @@ class MixedAudioTrack(MediaStreamTrack):
     def __init__(self, sample_rate: int = 48_000, queue_frames: int = 5) -> None:
         super().__init__()
         self.sample_rate = sample_rate
-        #: The Opus encoder of this listener (``zhanye_sdk.media.opus``'s or aiortc's) and
-        #: the sender the tick sends with; None: aiortc's sender encodes and sends.
+        #: The Opus encoder of this listener (``zhanye_sdk.media.opus``'s or aiortc's),
+        #: when the tick encodes; None: the sender encodes raw frames.
         self.encoder: Any = None
-        self.sender: TickSender | None = None
-        self._frames: collections.deque[av.AudioFrame] = collections.deque(maxlen=queue_frames)
+        self._frames: collections.deque[av.AudioFrame | OpusPacket] = collections.deque(
+            maxlen=queue_frames
+        )
         self._ready = asyncio.Event()
         self._pts = 0
 
-    def send_with(self, encoder: Any, sender: TickSender) -> None:
-        """Have the tick encode this listener's audio with ``encoder`` (aiortc's Opus
-        ``encode(frame) -> (payloads, timestamp)``) and send it with ``sender``."""
+    def encode_with(self, encoder: Any) -> None:
+        """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
+        aiortc's ``encode(frame) -> (payloads, timestamp)``)."""
         self.encoder = encoder
-        self.sender = sender
 
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
         """Queue one tick of int16 mono audio (the oldest is dropped when the queue is full)."""
@@ -63,17 +71,32 @@ class MixedAudioTrack(MediaStreamTrack):
         self._frames.append(frame)
         self._ready.set()
 
-    def encode(self, samples: npt.NDArray[np.int16]) -> list[tuple[bytes, int]]:
-        """Encode one tick of int16 mono audio: (payload, timestamp) of each Opus packet,
-        the timestamp in the 48 kHz RTP clock from 0. Empty during DTX silence."""
+    def encode(self, samples: npt.NDArray[np.int16]) -> list[OpusPacket]:
+        """Encode one tick of int16 mono audio into Opus packets for ``feed_packets``.
+
+        Pure CPU work on this track's encoder (about 0.2 ms): the room's tick calls it for
+        each listener in turn. Empty during DTX silence.
+        """
         frame = mono_to_audio_frame(samples, self.sample_rate, pts=self._pts)
         self._pts += samples.shape[0]
         payloads, timestamp = self.encoder.encode(frame)
         if timestamp is None:
             return []
-        return [(payload, timestamp) for payload in payloads]
+        packets = []
+        for payload in payloads:
+            packet = av.Packet(payload)
+            packet.pts = timestamp
+            packet.time_base = _OPUS_TIME_BASE
+            packets.append(packet)
+        return packets
 
-    async def recv(self) -> av.AudioFrame:
+    def feed_packets(self, packets: list[OpusPacket]) -> None:
+        """Queue encoded packets (the oldest is dropped when the queue is full)."""
+        if packets:
+            self._frames.extend(packets)
+            self._ready.set()
+
+    async def recv(self) -> av.AudioFrame | OpusPacket:
         while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError
