@@ -121,6 +121,7 @@ def serve(rooms: int, recording: bool, tick_encoding: bool) -> None:
 async def _serve(
     rooms: int, decode_s: float, encode_s: float, recording: bool, tick_encoding: bool
 ) -> None:
+    import gc
     import threading
 
     from aiohttp import web
@@ -177,6 +178,16 @@ async def _serve(
     app = web_app(deployment)
     marks: dict[str, Any] = {}
     loop_thread = threading.get_ident()
+    collections: list[tuple[int, float]] = []  # (generation, seconds) of each GC pass
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            collections.append((info["generation"], time.perf_counter() - started[0]))
+
+    gc.callbacks.append(on_gc)
 
     def snapshot() -> dict[str, float]:
         assert threading.get_ident() == loop_thread
@@ -185,11 +196,17 @@ async def _serve(
     async def stats(request: web.Request) -> web.Response:
         service: Any = deployment.media
         media_rooms = list(service._media_rooms.values())
+        if request.query.get("gc"):
+            start = time.perf_counter()
+            gc.collect()
+            pause_ms = 1e3 * (time.perf_counter() - start)
+            return web.json_response({"full_gc_ms": pause_ms, "tracked": len(gc.get_objects())})
         if request.query.get("reset"):
             for media_room in media_rooms:
                 media_room.lateness_s.clear()
             marks.update(snapshot())
             marks["skipped"] = sum(r.clock.skipped for r in media_rooms)
+            collections.clear()
             return web.json_response({})
         now = snapshot()
         lateness = sorted(x for r in media_rooms for x in r.lateness_s)
@@ -204,6 +221,8 @@ async def _serve(
                 "max_ms": 1e3 * lateness[-1] if lateness else 0.0,
                 "skipped": sum(r.clock.skipped for r in media_rooms) - marks["skipped"],
                 "peers": sum(len(r.peers) for r in media_rooms),
+                "gc_max_ms": 1e3 * max((t for _, t in collections), default=0.0),
+                "gc_full": sum(1 for g, _ in collections if g == 2),
                 "load": os.getloadavg()[0],
             }
         )
@@ -409,8 +428,14 @@ async def ramp(
     async with aiohttp.ClientSession() as http, AsyncExitStack() as stack:
         participants: list[Any] = []
         for k in range(max_rooms):
+            joining = None
+            if k:
+                # The existing rooms' ticks while four participants join (ICE, DTLS).
+                await http.get(f"{base}/bench/stats?reset=1")
             try:
                 participants += await add_room(http, base, k, stack, video, tracks)
+                if k:
+                    joining = await (await http.get(f"{base}/bench/stats")).json()
             except Exception as exc:
                 print(f"room {k} could not join: {_leaf(exc)!r}", flush=True)
                 break
@@ -426,8 +451,9 @@ async def ramp(
             spy = None
             if profile and len(participants) == profile[0]:
                 spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
-                    ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads", "--format", "raw", "-r", "200",
-                     "-d", str(int(WINDOW_S)), "-o", profile[1], "-p", str(profile[2])],
+                    ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads",
+                     "--format", "raw", "-r", "200", "-d", str(int(WINDOW_S)),
+                     "-o", profile[1], "-p", str(profile[2])],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
             await asyncio.sleep(WINDOW_S)
@@ -444,12 +470,15 @@ async def ramp(
                 "video_fps_min": min(video_fps) if video_fps else None,
                 "client_cpu": (time.process_time() - client_cpu) / wall,
                 **server,
+                "join_max_ms": joining["max_ms"] if joining else 0.0,
+                "join_skipped": joining["skipped"] if joining else 0,
             }
             step["kept"] = step["p99_ms"] <= P99_LIMIT_MS and step["fps_min"] >= FPS_LIMIT
             steps.append(step)
             print(json.dumps(step), flush=True)
             if not step["kept"]:
                 break
+        print(json.dumps(await (await http.get(f"{base}/bench/stats?gc=1")).json()), flush=True)
     return steps
 
 
@@ -543,6 +572,8 @@ def main() -> None:
             "tick lateness p99 ms",
             "lateness max ms",
             "skipped ticks",
+            "GC pause max ms",
+            "while 4 join: lateness max ms, skipped",
             "client CPU",
             "kept",
         ],
@@ -559,6 +590,8 @@ def main() -> None:
             s["p99_ms"],
             s["max_ms"],
             s["skipped"],
+            s["gc_max_ms"],
+            f"{s['join_max_ms']:.1f}, {s['join_skipped']}",
             f"{s['client_cpu']:.0%}",
             "yes" if s["kept"] else "no",
         )
