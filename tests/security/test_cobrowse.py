@@ -6,6 +6,9 @@ Covered:
   the materials page), and a masked value that the page copies into visible text and
   attributes, must appear nowhere: not in any WebSocket frame, any database table, the
   server's logs, the stored record or its replay (#14.3, #14.10).
+* A masked value of one to three characters (a CVV, a short code) that the page copies
+  into visible text and attributes is blanked there too, never sent (only the length of
+  nothing: "••••").
 * A page on another origin frames the H5 product page (served by the demo host with its
   frame-ancestors policy, or by a bank's own server without one) and sends the agent a
   start and operator clicks: it receives nothing and changes nothing (#14.4).
@@ -38,7 +41,7 @@ from zhanye_sdk.cobrowse.service import COBROWSE_STATIC
 from ..live_session import Peer, open_live_session
 from ..platform_world import World
 from ..test_web_admin_pages import log_in
-from ..test_web_cobrowse import _share_with_customer, host  # noqa: F401 (fixture)
+from ..test_web_cobrowse import _share_with_customer, _stored_log, host  # noqa: F401 (fixture)
 from ..webhost import RunningHost, ThreadedLoop
 
 CARD = "6222021234567890123"
@@ -140,6 +143,59 @@ def test_a_secret_typed_into_a_masked_field_is_nowhere(
         }.items():
             for secret in (CARD, MOBILE):
                 assert _everywhere_but(text, secret), f"{secret} leaked into the {where}"
+    finally:
+        staff_context.close()
+        phone_context.close()
+
+
+@pytest.mark.parametrize(("card", "mobile"), [("5", "739"), ("X5", "7")])
+def test_a_short_masked_value_copied_into_the_page_is_nowhere(
+    browser: Any,
+    host: RunningHost,  # noqa: F811
+    card: str,
+    mobile: str,
+) -> None:
+    world: World = host.extra
+    assert host.platform is not None
+    host.run(
+        host.platform.materials.add_link(
+            world.p("oa_A1"), "绑卡页", f"{host.url}/demo/h5/card.html", mask_selectors=["#card"]
+        )
+    )
+    frames: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on(
+            "websocket",
+            lambda ws: (
+                ws.on("framereceived", lambda f: frames.append(str(f))),
+                ws.on("framesent", lambda f: frames.append(str(f))),
+            ),
+        )
+
+    staff_context, phone_context, staff, phone = _share_with_customer(
+        browser, host, "card.html", add_link=False, watch=watch
+    )
+    try:
+        product = phone.frame_locator("#cobrowse-page")
+        mirror = staff.frame_locator("#cobrowse-mirror")
+        expect(mirror.locator("h1")).to_have_text("绑定银行卡", timeout=10_000)
+        product.locator("#card").press_sequentially(card)
+        product.locator("#mobile").press_sequentially(mobile)
+        expect(product.locator("#mobile-echo")).to_have_text(f"验证码将发送至 {mobile}")
+        product.locator("#holder").fill("王五五")  # a last, harmless change after the secrets
+        expect(mirror.locator("#holder")).to_have_value("王五五", timeout=5_000)
+        expect(mirror.locator("#card-echo")).to_have_text("将绑定卡号：••••")
+        expect(mirror.locator("#mobile-echo")).to_have_text("验证码将发送至 ••••")
+        assert mirror.locator("#confirm").get_attribute("title") == "绑定 ••••"
+        assert mirror.locator("#confirm").get_attribute("data-card") == "••••"
+        sid = staff.url.rsplit("/", 1)[1]
+        record = json.dumps(host.run(_stored_log(host, sid)), ensure_ascii=False, default=str)
+        sent = "\n".join(frames)
+        assert "王五五" in sent and "王五五" in record
+        for text in (sent, record):
+            for leak in (f"发送至 {mobile}", f"卡号：{card}", f"绑定 {card}", f'"{card}"'):
+                assert leak not in text, leak
     finally:
         staff_context.close()
         phone_context.close()

@@ -93,8 +93,10 @@ function escapeRegExp(text) {
 }
 
 // The masked values now on the page, as patterns that also find them copied with spaces
-// or dashes ("6222 0200 …"). Values under four characters are not looked for elsewhere:
-// they would blank out ordinary text.
+// or dashes ("6222 0200 …"). A value under four characters (a CVV, a one-digit answer)
+// is blanked too wherever it stands on its own: its digits not inside a longer number,
+// its Latin letters not inside a word (Chinese has no word breaks: anywhere). Blanking
+// some ordinary "7" or "no" with it is the price of never showing a short secret.
 function collectSecrets() {
   const values = new Set();
   for (const el of document.querySelectorAll("input,textarea,select")) {
@@ -116,9 +118,24 @@ function collectSecrets() {
   secrets = [];
   for (const value of values) {
     const chars = [...value.replace(/[\s\-_.·/]/g, "")];
-    if (chars.length < 4) continue;
-    secrets.push(new RegExp(chars.map(escapeRegExp).join(SEPARATORS), "gi"));
+    if (!chars.length) continue;
+    const body = chars.map(escapeRegExp).join(SEPARATORS);
+    if (chars.length >= 4) {
+      secrets.push(new RegExp(body, "gi"));
+      continue;
+    }
+    const before = standsAlone(chars[0]);
+    const after = standsAlone(chars[chars.length - 1]);
+    secrets.push(new RegExp(`${before ? `(?<!${before})` : ""}${body}${after ? `(?!${after})` : ""}`, "giu"));
   }
+}
+
+// What may not touch a short secret's end character for a copy of it to count: more
+// digits for a digit, more letters or digits for a Latin letter, nothing otherwise.
+function standsAlone(ch) {
+  if (/[0-9]/.test(ch)) return "[0-9]";
+  if (/[A-Za-z]/.test(ch)) return "[A-Za-z0-9]";
+  return "";
 }
 
 // Text or an attribute on its way out, with any masked value in it blanked.
