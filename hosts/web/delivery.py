@@ -86,10 +86,18 @@ class _Served:
 
 
 class StaticFiles:
-    """Serves the pages and the static roots as ``StaticDelivery`` says."""
+    """Serves the pages, the static roots (every file under each) and single files (a URL
+    path each, nothing beside them) as ``StaticDelivery`` says."""
 
-    def __init__(self, roots: Mapping[str, Path], delivery: StaticDelivery | None = None) -> None:
+    def __init__(
+        self,
+        roots: Mapping[str, Path],
+        delivery: StaticDelivery | None = None,
+        *,
+        files: Mapping[str, Path] | None = None,
+    ) -> None:
         self.roots = {prefix.rstrip("/"): path.resolve() for prefix, path in roots.items()}
+        self.files = {url_path: path.resolve() for url_path, path in (files or {}).items()}
         self.delivery = delivery or StaticDelivery()
         self._served: dict[str, _Served] = {}
         self._signature: tuple[tuple[str, int, int], ...] = ()
@@ -97,6 +105,9 @@ class StaticFiles:
     # ---- what a URL path is ------------------------------------------------------------
 
     def _file(self, url_path: str) -> Path | None:
+        single = self.files.get(url_path)
+        if single is not None:
+            return single if single.is_file() else None
         for prefix, root in self.roots.items():
             if url_path.startswith(prefix + "/"):
                 candidate = (root / url_path[len(prefix) + 1 :]).resolve()
@@ -110,6 +121,10 @@ class StaticFiles:
             (str(path), stat.st_size, stat.st_mtime_ns)
             for root in self.roots.values()
             for path in sorted(root.rglob("*"))
+            if path.is_file() and (stat := path.stat())
+        ) + tuple(
+            (str(path), stat.st_size, stat.st_mtime_ns)
+            for path in self.files.values()
             if path.is_file() and (stat := path.stat())
         )
         if signature != self._signature:

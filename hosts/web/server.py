@@ -25,8 +25,15 @@ __all__ = ["DEMO_H5", "DYNAMIC_PAGES", "PAGES", "STATIC", "web_app"]
 STATIC = Path(__file__).resolve().parent / "static"
 #: The sample H5 product pages (examples/h5_product) that the demo's links point at.
 DEMO_H5 = Path(__file__).resolve().parents[2] / "examples" / "h5_product"
-#: Plotly.js as the plotly wheel ships it (监控统计's charts), served as /vendor/plotly.min.js.
-VENDOR = Path(importlib.util.find_spec("plotly").origin or "").parent / "package_data"  # type: ignore[union-attr]
+#: Plotly.js as the plotly wheel ships it (监控统计's charts), served as /vendor/plotly.min.js;
+#: nothing else of the wheel's data is served.
+PLOTLY_JS = (
+    Path(importlib.util.find_spec("plotly").origin or "").parent  # type: ignore[union-attr]
+    / "package_data"
+    / "plotly.min.js"
+)
+#: The only files served under /vendor.
+VENDOR_FILES = {"/vendor/plotly.min.js": PLOTLY_JS}
 PAGES = {
     "/": "login.html",
     "/login": "login.html",
@@ -70,7 +77,9 @@ def web_app(
     app = web.Application(client_max_size=MAX_JSON_BYTES)
     add_security_headers(app)
     files = StaticFiles(
-        {"/static": STATIC, "/sdk/cobrowse": COBROWSE_STATIC, "/vendor": VENDOR}, static_delivery
+        {"/static": STATIC, "/sdk/cobrowse": COBROWSE_STATIC},
+        static_delivery,
+        files=VENDOR_FILES,
     )
 
     async def api(request: web.Request) -> web.StreamResponse:

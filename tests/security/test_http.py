@@ -12,6 +12,8 @@ Covered:
 - open redirects after login through ``next=`` (``/\\host``, ``/<tab>/host``, ``//host``,
   ``https:host``, ``/.//host``) (#14.9);
 - a forged ``Host`` header writing directives into the policy;
+- reading the plotly wheel's other data files (datasets, templates, the widget bundle)
+  through ``/vendor``: only ``/vendor/plotly.min.js`` is served;
 - framing, content sniffing, inline script and Referer leaks: the security headers on every
   page, static file and API response, and no policy violation on any page (#14.11).
 """
@@ -22,6 +24,7 @@ import json
 import re
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hosts.web.server import PAGES
+from hosts.web.server import PAGES, PLOTLY_JS
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.rooms.invite_codes import new_code
 
@@ -274,6 +277,29 @@ def page_paths() -> list[str]:
         "/records/0123456789abcdef0123456789abcdef/board",
     ]
     return [*PAGES, *dynamic]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/vendor/widgetbundle.js",
+        "/vendor/datasets/election.csv.gz",
+        "/vendor/templates/plotly.json",
+        "/vendor/../package_data/widgetbundle.js",
+        "/vendor/%2e%2e/__init__.py",
+        "/vendor/",
+        "/_v/0/vendor/widgetbundle.js",
+    ],
+)
+def test_vendor_serves_only_the_chart_library(host: RunningHost, path: str) -> None:
+    shipped = PLOTLY_JS.read_bytes()
+    with urllib.request.urlopen(f"{host.url}/vendor/plotly.min.js", timeout=30) as answer:
+        assert answer.read() == shipped
+    # Whether the file exists in the wheel or not, the answer is the same: not found.
+    assert (PLOTLY_JS.parent / "widgetbundle.js").is_file()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{host.url}{path}", timeout=30)
+    assert refused.value.code == 404
 
 
 def test_every_response_carries_the_security_headers(host: RunningHost) -> None:
