@@ -333,6 +333,11 @@ LINES = st.sampled_from(
         b"+CLCC: 1,",
         b"\x1a",
         b"AT",
+        b"^PSTNRING",
+        b'^PSTNCLIP: "02188886666",129',
+        b"^PSTNCLIP:",
+        b"^PSTNEND",
+        b"^PSTNCONN",
     ]
 )
 JUNK = st.one_of(st.binary(max_size=40), LINES)

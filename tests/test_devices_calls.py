@@ -240,3 +240,134 @@ class CallMachine(RuleBasedStateMachine):
 
 TestCallMachine = CallMachine.TestCase
 TestCallMachine.settings = settings(max_examples=60, stateful_step_count=30)
+
+
+# ---------------------------------------------------------------- two lines (一机双号)
+
+
+def test_each_line_takes_only_its_own_reports_and_ids_stay_unique() -> None:
+    import itertools
+
+    from zhanye_sdk.devices.at import Line, LineConnected
+
+    ids = itertools.count(1)
+    gsm, pstn = CallTracker(T, ids=ids), CallTracker(T, line=Line.PSTN, ids=ids)
+    both = (gsm, pstn)
+
+    def feed(event: object, now: float) -> list[object]:
+        return [e for tracker in both for e in tracker.handle(event, now)]  # type: ignore[arg-type]
+
+    assert feed(Ring(line=Line.PSTN), 0.0) == []
+    (landline,) = feed(CallerId("02188886666", 129, line=Line.PSTN), 0.5)
+    assert isinstance(landline, IncomingCall) and landline.line is Line.PSTN
+    assert gsm.state is CallState.IDLE and pstn.state is CallState.RINGING
+    feed(Ring(), 1.0)
+    (mobile,) = feed(CallerId("13800138000", 129), 1.0)
+    assert isinstance(mobile, IncomingCall) and mobile.line is Line.GSM
+    assert mobile.call_id != landline.call_id
+    # The radio's call list and vendor reports never touch the landline's call.
+    assert feed(CallListEntry(1, True, 0, 0, False, "13800138000", 129), 2.0) == [
+        CallAnswered(mobile.call_id, 2.0, Line.GSM)
+    ]
+    assert pstn.call_list([], 2.0) == [] and pstn.state is CallState.RINGING
+    assert feed(LineConnected(Line.PSTN), 3.0) == [CallAnswered(landline.call_id, 3.0, Line.PSTN)]
+    (ended,) = feed(CallDisconnected("NO CARRIER", Line.PSTN), 9.0)
+    assert isinstance(ended, CallEnded) and ended.line is Line.PSTN and ended.duration == 6.0
+    assert gsm.state is CallState.ACTIVE
+    # The landline never dials: calls go out on the SIM.
+    try:
+        pstn.dialed("10086", 10.0)
+    except calls.InvalidInput as refused:
+        assert refused.zh == "座机线路只能接听来电，外呼均经手机卡线路"
+    else:
+        raise AssertionError("the landline dialled")
+
+
+class TwoLineMachine(RuleBasedStateMachine):
+    """Random reports of both lines fed to both trackers, as the modem does: each line
+    has at most one open call, every call event carries its tracker's line, and ids
+    never repeat across lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import itertools
+
+        from zhanye_sdk.devices.at import Line
+
+        ids = itertools.count(1)
+        self.trackers = {
+            Line.GSM: CallTracker(T, ids=ids),
+            Line.PSTN: CallTracker(T, line=Line.PSTN, ids=ids),
+        }
+        self.now = 0.0
+        self.started: dict[int, object] = {}
+        self.ended: set[int] = set()
+
+    def _feed(self, event: object) -> None:
+        for line, tracker in self.trackers.items():
+            self._take(line, tracker.handle(event, self.now))  # type: ignore[arg-type]
+
+    def _take(self, line: object, events: list[object]) -> None:
+        for event in events:
+            assert event.line is line
+            call_id = event.call_id
+            if isinstance(event, IncomingCall | OutgoingCall):
+                assert call_id not in self.started
+                self.started[call_id] = line
+            else:
+                assert self.started.get(call_id) is line
+            if isinstance(event, CallEnded):
+                assert call_id not in self.ended
+                self.ended.add(call_id)
+
+    @rule(dt=st.floats(0, 12))
+    def wait(self, dt: float) -> None:
+        self.now += dt
+        for line, tracker in self.trackers.items():
+            self._take(line, tracker.tick(self.now))
+
+    @rule(pstn=st.booleans(), number=st.sampled_from(["02188886666", "13800138000", None]))
+    def ring_and_clip(self, pstn: bool, number: str | None) -> None:
+        from zhanye_sdk.devices.at import Line
+
+        line = Line.PSTN if pstn else Line.GSM
+        self._feed(Ring(line=line))
+        self._feed(CallerId(number, 129, line=line))
+
+    @rule(pstn=st.booleans())
+    def far_end_hangs_up(self, pstn: bool) -> None:
+        from zhanye_sdk.devices.at import Line
+
+        self._feed(CallDisconnected("NO CARRIER", Line.PSTN if pstn else Line.GSM))
+
+    @rule()
+    def picked_up(self) -> None:
+        from zhanye_sdk.devices.at import LineConnected
+
+        self._feed(LineConnected())
+
+    @rule(state=st.sampled_from([None, 0, 4]))
+    def poll(self, state: int | None) -> None:
+        from zhanye_sdk.devices.at import Line
+
+        entries = [] if state is None else [incoming_entry(state)]
+        self._take(Line.GSM, self.trackers[Line.GSM].call_list(entries, self.now))
+
+    @rule(pstn=st.booleans())
+    def desk_hangs_up(self, pstn: bool) -> None:
+        from zhanye_sdk.devices.at import Line
+
+        line = Line.PSTN if pstn else Line.GSM
+        self._take(line, self.trackers[line].hung_up(self.now))
+
+    @invariant()
+    def one_open_call_per_line(self) -> None:
+        for line, tracker in self.trackers.items():
+            open_calls = [c for c, at in self.started.items() if at is line and c not in self.ended]
+            assert len(open_calls) <= 1
+            if tracker.state is CallState.IDLE:
+                assert not open_calls
+
+
+TestTwoLineMachine = TwoLineMachine.TestCase
+TestTwoLineMachine.settings = settings(max_examples=60, stateful_step_count=30)

@@ -397,3 +397,125 @@ async def test_reconnect_backoff_starts_afresh_after_each_successful_reconnect()
             # The first try comes after ~0.1 s; with the delay never reset it would be
             # 0.1 × 2^n s after the n-th unplug (25 s by the eighth).
             await next_of(modem, ModemConnected, within=3.0)
+
+
+# The optional landline port (一机双号): calls on both lines, told apart by their line.
+PSTN_CONFIG = attrs.evolve(
+    CONFIG,
+    pstn_call_timings=CallTimings(clip_wait=0.5, ring_timeout=0.8),
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", KINDS)
+async def test_both_lines_ring_at_once_and_are_answered_and_hung_up_each_on_its_own(
+    kind: str,
+) -> None:
+    from zhanye_sdk.devices import Line
+    from zhanye_sdk.devices.calls import CallState
+
+    sim = ModemSimulator("huawei", ring_interval=0.15)
+    async with running(sim, kind, PSTN_CONFIG) as modem:
+        sim.landline_call("02188886666")
+        landline = await next_of(modem, IncomingCall)
+        assert (landline.line, landline.number) == (Line.PSTN, "02188886666")
+        # The SIM's line rings too while the landline rings.
+        sim.incoming_call("13800138000")
+        mobile = await next_of(modem, IncomingCall)
+        assert (mobile.line, mobile.number) == (Line.GSM, "13800138000")
+        assert mobile.call_id != landline.call_id
+        assert modem.line_state(Line.PSTN) is CallState.RINGING
+        assert modem.line_state(Line.GSM) is CallState.RINGING
+
+        # The landline is answered on its own port; the SIM's call keeps ringing.
+        await modem.answer(Line.PSTN)
+        answered = await next_of(modem, CallAnswered)
+        assert (answered.call_id, answered.line) == (landline.call_id, Line.PSTN)
+        assert "AT^PSTNANS" in sim.commands and "ATA" not in sim.commands
+        assert modem.line_state(Line.GSM) is CallState.RINGING
+        # The mobile caller gives up (silently): a missed call on the SIM's line only.
+        sim.remote_hangup()
+        missed = await next_of(modem, CallEnded)
+        assert (missed.call_id, missed.line, missed.outcome) == (
+            mobile.call_id,
+            Line.GSM,
+            CallOutcome.MISSED,
+        )
+        assert modem.line_state(Line.PSTN) is CallState.ACTIVE
+        # The landline caller hangs up: ^PSTNEND ends the landline call.
+        await anyio.sleep(0.05)
+        sim.landline_hangup()
+        ended = await next_of(modem, CallEnded)
+        assert (ended.call_id, ended.line, ended.outcome) == (
+            landline.call_id,
+            Line.PSTN,
+            CallOutcome.COMPLETED,
+        )
+        assert ended.number == "02188886666" and ended.duration > 0
+
+        # Hung up from the desk: AT^PSTNHUP rejects a ringing landline call.
+        sim.landline_call("02188886666")
+        again = await next_of(modem, IncomingCall)
+        assert again.line is Line.PSTN
+        await modem.hangup(Line.PSTN)
+        rejected = await next_of(modem, CallEnded)
+        assert (rejected.line, rejected.outcome) == (Line.PSTN, CallOutcome.REJECTED)
+        assert sim.landline is None and "AT^PSTNHUP" in sim.commands
+
+
+@pytest.mark.anyio
+async def test_a_landline_caller_who_gives_up_is_missed_and_the_handset_answers() -> None:
+    from zhanye_sdk.devices import Line
+
+    sim = ModemSimulator("generic", ring_interval=0.15)
+    async with running(sim, "pty", PSTN_CONFIG) as modem:
+        # No URC when a landline caller gives up: the rings stop; never in +CLCC.
+        sim.landline_call("13900139000", rings=2)
+        call = await next_of(modem, IncomingCall)
+        ended = await next_of(modem, CallEnded)
+        assert (call.line, call.number) == (Line.PSTN, "13900139000")
+        assert (ended.call_id, ended.missed, ended.line) == (call.call_id, True, Line.PSTN)
+        # A withheld landline caller, picked up on the handset (^PSTNCONN).
+        sim.landline_call(None, withheld=True)
+        hidden = await next_of(modem, IncomingCall)
+        assert hidden.withheld and hidden.number is None and hidden.line is Line.PSTN
+        sim.landline_picked_up()
+        picked = await next_of(modem, CallAnswered)
+        assert (picked.call_id, picked.line) == (hidden.call_id, Line.PSTN)
+        # Without a line, answer/hang up mean the line that has the call.
+        await modem.hangup()
+        assert (await next_of(modem, CallEnded)).line is Line.PSTN
+        assert sim.commands[-1] == "AT^PSTNHUP"
+
+
+@pytest.mark.anyio
+async def test_calls_go_out_on_the_sim_only_and_a_phone_without_the_port_refuses() -> None:
+    from zhanye_sdk.devices import Line
+
+    sim = ModemSimulator("generic", pstn=False)
+    async with running(sim, "tcp", PSTN_CONFIG) as modem:
+        with pytest.raises(InvalidInput) as refused:
+            await modem.dial("13800138000", Line.PSTN)
+        assert refused.value.zh == "座机线路只能接听来电，外呼均经手机卡线路"
+        assert not any(c.startswith("ATD") for c in sim.commands)
+        with pytest.raises(InvalidInput):
+            sim.landline_call("02188886666")
+        with pytest.raises(Exception, match="ERROR"):
+            await modem.answer(Line.PSTN)
+    assert apply_command(ModemSimulator(pstn=False), "landline 02188886666").startswith("error")
+
+
+@pytest.mark.anyio
+async def test_control_protocol_rings_the_landline() -> None:
+    from zhanye_sdk.devices import Line
+
+    sim = ModemSimulator("generic", ring_interval=0.15)
+    async with running(sim, "tcp", PSTN_CONFIG) as modem:
+        assert apply_command(sim, "landline 02188886666") == "ok: landline call from 02188886666"
+        call = await next_of(modem, IncomingCall)
+        assert (call.line, call.number) == (Line.PSTN, "02188886666")
+        assert "landline state 4 with 02188886666" in apply_command(sim, "status")
+        assert apply_command(sim, "landline pickup") == "ok: landline picked up"
+        assert (await next_of(modem, CallAnswered)).line is Line.PSTN
+        assert apply_command(sim, "landline hangup") == "ok: landline caller hung up"
+        assert (await next_of(modem, CallEnded)).outcome is CallOutcome.COMPLETED

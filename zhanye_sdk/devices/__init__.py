@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from zhanye_sdk._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from zhanye_sdk.devices.at import AtCommand, AtConnection, SignalQuality
+    from zhanye_sdk.devices.at import AtCommand, AtConnection, Line, SignalQuality
     from zhanye_sdk.devices.at_errors import (
         AtCommandError,
         AtTimeout,
@@ -61,6 +61,7 @@ _SOURCES: dict[str, str] = {
     "DeviceInfo": "zhanye_sdk.devices.modem",
     "GatewayConfig": "zhanye_sdk.devices.gateway",
     "IncomingCall": "zhanye_sdk.devices.calls",
+    "Line": "zhanye_sdk.devices.at",
     "LoggingSmsGateway": "zhanye_sdk.devices.gateway",
     "Modem": "zhanye_sdk.devices.modem",
     "ModemConfig": "zhanye_sdk.devices.modem",
@@ -92,6 +93,7 @@ __all__ = [
     "DeviceInfo",
     "GatewayConfig",
     "IncomingCall",
+    "Line",
     "LoggingSmsGateway",
     "Modem",
     "ModemConfig",

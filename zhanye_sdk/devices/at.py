@@ -36,6 +36,26 @@ no command            anything else                              :class:`Unparse
 So a URC that arrives between the lines of a response is dispatched at once and
 does not end up in the response, and ``NO CARRIER`` outside a dial/answer command
 is the URC :class:`CallDisconnected`.
+
+The second line (一机双号)
+-----------------------
+A desk phone may carry an optional PSTN port beside its GSM radio: the shop's old
+landline plugs in and its callers pop up too; every outgoing call still goes out on
+the SIM (主叫均由移动SIM卡呼出). The standard reports (``RING``, ``+CLIP``, ``+CLCC``)
+describe the radio only, and the source documents do not say how the phone reports
+its landline, so this driver assumes one clean, line-tagged set of vendor reports:
+
+===========================  ====================================================
+``^PSTNRING``                the landline rings (repeats with the ring cadence)
+``^PSTNCLIP: <as +CLIP>``    the caller ID the phone decoded on the landline
+``^PSTNCONN``                the landline call was picked up (handset or command)
+``^PSTNEND``                 the landline call ended (the far end hung up)
+``AT^PSTNANS`` / ``AT^PSTNHUP``  answer / hang up the landline
+===========================  ====================================================
+
+They become the same events as the radio's, tagged ``line=Line.PSTN``
+(:class:`Ring`, :class:`CallerId`, :class:`CallDisconnected`, :class:`LineConnected`).
+A real device with other words needs only another mapping here.
 """
 
 from __future__ import annotations
@@ -67,6 +87,8 @@ __all__ = [
     "CallListEntry",
     "CallerId",
     "CommandFailed",
+    "Line",
+    "LineConnected",
     "MessageDelivered",
     "NeedData",
     "NewMessage",
@@ -179,11 +201,20 @@ class UnparsedLine:
     reason: str
 
 
+class Line(enum.Enum):
+    """Which line of the desk phone a call is on: its SIM (``gsm``, the 无线座机 number)
+    or the optional PSTN port (``pstn``, the shop's old landline number)."""
+
+    GSM = "gsm"
+    PSTN = "pstn"
+
+
 @attrs.frozen
 class Ring:
-    """``RING`` or ``+CRING: <type>`` (type e.g. ``"VOICE"``)."""
+    """``RING`` or ``+CRING: <type>`` (type e.g. ``"VOICE"``); ``^PSTNRING`` on the landline."""
 
     call_type: str | None = None
+    line: Line = Line.GSM
 
 
 @attrs.frozen
@@ -198,6 +229,7 @@ class CallerId:
     number_type: int | None = None
     validity: int | None = None
     alpha: str | None = None
+    line: Line = Line.GSM
 
     @property
     def withheld(self) -> bool:
@@ -264,9 +296,18 @@ class CallListEntry:
 
 @attrs.frozen
 class CallDisconnected:
-    """``NO CARRIER`` / ``BUSY`` / ``NO ANSWER`` outside a call-control command."""
+    """``NO CARRIER`` / ``BUSY`` / ``NO ANSWER`` outside a call-control command;
+    ``^PSTNEND`` (as ``NO CARRIER``) on the landline."""
 
     result: str
+    line: Line = Line.GSM
+
+
+@attrs.frozen
+class LineConnected:
+    """``^PSTNCONN``: the landline call was picked up (on the handset or by command)."""
+
+    line: Line = Line.PSTN
 
 
 @attrs.frozen
@@ -309,6 +350,7 @@ AtEvent = (
     | StatusReportDelivered
     | CallListEntry
     | CallDisconnected
+    | LineConnected
     | UssdReceived
     | RegistrationChanged
     | VendorUrc
@@ -438,6 +480,12 @@ _EOL = re.compile(rb"[\r\n]")
 _SKIP_EOL = re.compile(rb"[\r\n]*")
 _EOLS = re.compile(rb"[\r\n]+")
 _CALL_FINALS = ("NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE")
+# The landline's bare reports (see "The second line" in the module doc).
+_PSTN_URCS: Final[dict[str, AtEvent]] = {
+    "^PSTNRING": Ring(line=Line.PSTN),
+    "^PSTNCONN": LineConnected(Line.PSTN),
+    "^PSTNEND": CallDisconnected("NO CARRIER", Line.PSTN),
+}
 
 
 def _int_field(fields: Sequence[str], i: int) -> int | None:
@@ -467,6 +515,7 @@ class AtConnection:
         self._discarding = False
         self._urcs: dict[str, Callable[[str, str], AtEvent | None]] = {
             "+CLIP": self._clip,
+            "^PSTNCLIP": lambda _l, rest: self._clip(_l, rest, Line.PSTN),
             "+CRING": lambda _l, rest: Ring(rest or None),
             "+CMTI": self._cmti,
             "+CMT": self._cmt,
@@ -683,6 +732,10 @@ class AtConnection:
         if line == "RING":
             self._events.append(Ring())
             return True
+        landline = _PSTN_URCS.get(line)
+        if landline is not None:
+            self._events.append(landline)
+            return True
         if line in _CALL_FINALS:
             self._events.append(CallDisconnected(line))
             return True
@@ -706,7 +759,7 @@ class AtConnection:
 
     # -- standard URC parsers --------------------------------------------------
 
-    def _clip(self, _line: str, rest: str) -> AtEvent:
+    def _clip(self, _line: str, rest: str, line: Line = Line.GSM) -> AtEvent:
         fields = split_fields(rest)
         number = fields[0] or None
         number_type = _int_field(fields, 1)
@@ -714,7 +767,7 @@ class AtConnection:
         alpha = fields[4] if len(fields) > 4 and fields[4] else None
         if validity in (1, 2):
             number = None
-        return CallerId(number, number_type, validity, alpha)
+        return CallerId(number, number_type, validity, alpha, line)
 
     def _cmti(self, _line: str, rest: str) -> AtEvent:
         fields = split_fields(rest)

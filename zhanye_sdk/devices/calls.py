@@ -32,13 +32,21 @@ ACTIVE      NO CARRIER / ^CEND / CLCC without the call   IDLE        CallEnded(C
 
 Any event that ends a call that was never announced announces it first, so every
 :class:`CallEnded` follows its :class:`IncomingCall` or :class:`OutgoingCall`.
+
+A tracker follows one line of the desk phone (:class:`~zhanye_sdk.devices.at.Line`):
+the SIM's (``gsm``, the default) or the optional landline port's (``pstn``, 一机双号).
+It takes only the reports tagged with its line; ``+CLCC`` and the Huawei ``^CEND`` /
+``^CONN`` are the radio's. The landline has no call list (it learns a caller gave up
+from the rings stopping) and never dials: every outgoing call goes out on the SIM.
+Trackers of one phone share an id counter, so call ids stay unique across lines.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -47,6 +55,8 @@ from zhanye_sdk.devices.at import (
     CallDisconnected,
     CallerId,
     CallListEntry,
+    Line,
+    LineConnected,
     Ring,
     VendorUrc,
 )
@@ -132,15 +142,18 @@ class IncomingCall:
     number_type: int | None
     withheld: bool
     at: float
+    #: The line it rings on (the landline's callers pop up too).
+    line: Line = Line.GSM
 
 
 @attrs.frozen
 class OutgoingCall:
-    """We dialled ``number``."""
+    """We dialled ``number`` (always on the SIM's line)."""
 
     call_id: int
     number: str
     at: float
+    line: Line = Line.GSM
 
 
 @attrs.frozen
@@ -149,6 +162,7 @@ class CallAnswered:
 
     call_id: int
     at: float
+    line: Line = Line.GSM
 
 
 @attrs.frozen
@@ -162,6 +176,7 @@ class CallEnded:
     started_at: float
     answered_at: float | None
     ended_at: float
+    line: Line = Line.GSM
 
     @property
     def duration(self) -> float:
@@ -196,14 +211,25 @@ class CallTracker:
     Args:
         timings: see :class:`CallTimings`.
         history_size: how many ended calls :attr:`history` keeps.
+        line: the line followed (see the module doc).
+        ids: call ids shared with the phone's other tracker (default: its own, from 1).
     """
 
-    def __init__(self, timings: CallTimings | None = None, *, history_size: int = 500) -> None:
+    def __init__(
+        self,
+        timings: CallTimings | None = None,
+        *,
+        history_size: int = 500,
+        line: Line = Line.GSM,
+        ids: Iterator[int] | None = None,
+    ) -> None:
         self.timings = timings or CallTimings()
         self.history: deque[CallEnded] = deque(maxlen=history_size)
-        self.clcc_supported = True
+        self.line = line
+        #: The landline has no call list: its callers time out by their rings.
+        self.clcc_supported = line is Line.GSM
         self._call: _Call | None = None
-        self._next_id = 1
+        self._ids = ids if ids is not None else itertools.count(1)
         self._last_poll = float("-inf")
 
     @property
@@ -224,7 +250,14 @@ class CallTracker:
     # -- inputs from the modem ----------------------------------------------------
 
     def handle(self, event: AtEvent, now: float) -> list[CallEvent]:
-        """Feed one AT event (others than call URCs are ignored)."""
+        """Feed one AT event (others than call URCs, or of another line, are ignored)."""
+        if isinstance(event, Ring | CallerId | CallDisconnected | LineConnected):
+            if event.line is not self.line:
+                return []
+        elif self.line is not Line.GSM:
+            return []  # the call list and the vendor reports are the radio's
+        if isinstance(event, LineConnected):
+            return self.connected(now)
         if isinstance(event, Ring):
             return self._ring(now)
         if isinstance(event, CallerId):
@@ -244,7 +277,10 @@ class CallTracker:
         return []
 
     def call_list(self, entries: Sequence[CallListEntry], now: float) -> list[CallEvent]:
-        """Feed the whole answer of an ``AT+CLCC`` poll (an empty list: no calls)."""
+        """Feed the whole answer of an ``AT+CLCC`` poll (an empty list: no calls); the
+        radio's list says nothing about the landline's call."""
+        if self.line is not Line.GSM:
+            return []
         return self._entries(entries, now, complete=True)
 
     def poll_due(self, now: float) -> bool:
@@ -280,13 +316,22 @@ class CallTracker:
     # -- inputs from our own commands -------------------------------------------------
 
     def dialed(self, number: str, now: float) -> list[CallEvent]:
-        """``ATD<number>;`` was accepted. Ends any leftover call first."""
+        """``ATD<number>;`` was accepted. Ends any leftover call first.
+
+        Raises:
+            InvalidInput: this tracker follows the landline, which never dials.
+        """
+        if self.line is not Line.GSM:
+            raise InvalidInput(
+                "the landline port only takes calls; calls go out on the SIM",
+                zh="座机线路只能接听来电，外呼均经手机卡线路",
+            )
         out = self._end(now, CallOutcome.FAILED) if self._call is not None else []
         call = _Call(self._new_id(), CallDirection.OUTGOING, now, now, number=number)
         call.announced = True
         self._call = call
         self._last_poll = now
-        return [*out, OutgoingCall(call.call_id, number, now)]
+        return [*out, OutgoingCall(call.call_id, number, now, self.line)]
 
     def dial_failed(self, result: str, now: float) -> list[CallEvent]:
         """``ATD`` ended with ``BUSY`` / ``NO ANSWER`` / ``NO CARRIER`` / an error."""
@@ -308,7 +353,7 @@ class CallTracker:
             return []
         out = self._announce(call)
         call.answered_at = now
-        return [*out, CallAnswered(call.call_id, now)]
+        return [*out, CallAnswered(call.call_id, now, self.line)]
 
     def hung_up(self, now: float) -> list[CallEvent]:
         """``ATH`` / ``AT+CHUP`` succeeded."""
@@ -324,8 +369,7 @@ class CallTracker:
     # -- internals ------------------------------------------------------------------
 
     def _new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id - 1
+        return next(self._ids)
 
     def _incoming(self, now: float) -> _Call:
         call = self._call
@@ -364,7 +408,12 @@ class CallTracker:
         call.announced = True
         return [
             IncomingCall(
-                call.call_id, call.number, call.number_type, call.withheld, call.started_at
+                call.call_id,
+                call.number,
+                call.number_type,
+                call.withheld,
+                call.started_at,
+                self.line,
             )
         ]
 
@@ -424,6 +473,7 @@ class CallTracker:
             call.started_at,
             call.answered_at,
             max(now, call.started_at),
+            self.line,
         )
         self.history.append(ended)
         return [*out, ended]

@@ -13,6 +13,7 @@ exponential backoff, re-running init and the pick-up.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -40,6 +41,8 @@ from zhanye_sdk.devices.at import (
     CallerId,
     CallListEntry,
     CommandFailed,
+    Line,
+    LineConnected,
     MessageDelivered,
     NewMessage,
     PromptReady,
@@ -105,6 +108,8 @@ class ModemConfig:
         cnmi: the AT+CNMI setting (default: store SMS and indicate with +CMTI; status
             reports routed with +CDS).
         call_timings: see :class:`CallTimings`.
+        pstn_call_timings: the same for the optional landline port (一机双号): its
+            caller ID is decoded after the first ring, and rings come every ~5 s.
         reassembly_timeout: how long parts of a multipart SMS wait for the rest.
         tick_interval: period of the housekeeping loop (call timeouts, CLCC polls).
         resync_quiet: after a timed-out command, how long an ``AT`` probe's ``OK`` must
@@ -126,6 +131,9 @@ class ModemConfig:
     reconnect_max: float = 30.0
     cnmi: str = "2,1,0,1,0"
     call_timings: CallTimings = attrs.field(factory=CallTimings)
+    pstn_call_timings: CallTimings = attrs.field(
+        factory=lambda: CallTimings(clip_wait=4.0, ring_timeout=12.0)
+    )
     reassembly_timeout: float = 24 * 3600.0
     tick_interval: float = 0.1
     resync_quiet: float = 0.05
@@ -234,7 +242,10 @@ class Modem:
         self._clock = clock
         self._opener = opener
         self._engine = AtConnection(vendor_urcs=self.config.vendor_urcs)
-        self._tracker = CallTracker(self.config.call_timings)
+        ids = itertools.count(1)
+        self._tracker = CallTracker(self.config.call_timings, ids=ids)
+        #: The optional landline port (一机双号): it only rings when one is fitted.
+        self._pstn = CallTracker(self.config.pstn_call_timings, line=Line.PSTN, ids=ids)
         self._assembler = pdu.SmsAssembler(timeout=self.config.reassembly_timeout)
         self._recent_singles: deque[tuple[str, str, str]] = deque(maxlen=256)
         self._lock = anyio.Lock()
@@ -284,13 +295,29 @@ class Modem:
 
     @property
     def call_state(self) -> CallState:
-        """The call tracker's state."""
+        """The SIM line's call state."""
         return self._tracker.state
+
+    def line_state(self, line: Line) -> CallState:
+        """The call state of one line (the SIM's or the landline port's)."""
+        return self._line(line).state
 
     @property
     def call_history(self) -> list[CallEnded]:
-        """Ended calls, oldest first."""
-        return list(self._tracker.history)
+        """Ended calls of both lines, oldest first."""
+        return sorted([*self._tracker.history, *self._pstn.history], key=lambda c: c.ended_at)
+
+    def _line(self, line: Line) -> CallTracker:
+        return self._pstn if line is Line.PSTN else self._tracker
+
+    def _busy_line(self, wanted: CallState | None) -> Line:
+        """The line a command without a line means: the SIM's unless only the landline
+        has a call (in ``wanted`` state, when given)."""
+        for line in (Line.GSM, Line.PSTN):
+            state = self._line(line).state
+            if state is not CallState.IDLE and (wanted is None or state is wanted):
+                return line
+        return Line.GSM
 
     def _emit(self, event: ModemEvent) -> None:
         try:
@@ -498,9 +525,12 @@ class Modem:
             if self._transport is not None:
                 self._transport.send_nowait(self._engine.send_payload())
             return
-        if isinstance(event, Ring | CallerId | CallDisconnected | CallListEntry | VendorUrc):
-            for call_event in self._tracker.handle(event, now):
-                self._emit(call_event)
+        if isinstance(
+            event, Ring | CallerId | CallDisconnected | CallListEntry | VendorUrc | LineConnected
+        ):
+            for tracker in (self._tracker, self._pstn):
+                for call_event in tracker.handle(event, now):
+                    self._emit(call_event)
             return
         if isinstance(event, NewMessage):
             self._jobs_send.send_nowait(event.index)
@@ -581,8 +611,9 @@ class Modem:
         while True:
             await anyio.sleep(self.config.tick_interval)
             now = self._clock()
-            for call_event in self._tracker.tick(now):
-                self._emit(call_event)
+            for tracker in (self._tracker, self._pstn):
+                for call_event in tracker.tick(now):
+                    self._emit(call_event)
             for partial in self._assembler.expire(now):
                 self._emit(SmsReceived(partial))
             if self._tracker.poll_due(now):
@@ -614,10 +645,16 @@ class Modem:
 
     # ------------------------------------------------------------------ calls
 
-    async def dial(self, number: str) -> None:
+    async def dial(self, number: str, line: Line = Line.GSM) -> None:
         """Call ``number`` (digits, ``+``, ``*``, ``#``). Emits OutgoingCall, then
         CallAnswered/CallEnded as the call goes; raises :class:`AtCommandError` for
-        BUSY / NO ANSWER / NO CARRIER."""
+        BUSY / NO ANSWER / NO CARRIER. Calls go out on the SIM only: ``line=PSTN``
+        raises :class:`InvalidInput` (主叫均由移动SIM卡呼出)."""
+        if line is not Line.GSM:
+            raise InvalidInput(
+                "the landline port only takes calls; calls go out on the SIM",
+                zh="座机线路只能接听来电，外呼均经手机卡线路",
+            )
         if not _DIAL.fullmatch(number):
             raise InvalidInput(f"cannot dial {number!r}: digits, '+', '*' and '#' only")
         if not self._ready_flag:
@@ -637,25 +674,32 @@ class Modem:
             for event in self._tracker.connected(self._clock()):
                 self._emit(event)
 
-    async def answer(self) -> None:
-        """Answer the ringing call (ATA)."""
+    async def answer(self, line: Line | None = None) -> None:
+        """Answer the ringing call (ATA; ``AT^PSTNANS`` on the landline). Without a
+        line: the one that rings (the SIM's when both do)."""
         if not self._ready_flag:
             raise DeviceDisconnected()
-        command = AtCommand("ATA", timeout=self.config.dial_timeout, call_control=True)
+        line = line or self._busy_line(CallState.RINGING)
+        tracker = self._line(line)
+        text = "AT^PSTNANS" if line is Line.PSTN else "ATA"
+        command = AtCommand(text, timeout=self.config.dial_timeout, call_control=True)
         try:
             await self._run(command)
         except AtCommandError as exc:
             if exc.result == "NO CARRIER":  # the caller gave up just before
-                for event in self._tracker.handle(CallDisconnected("NO CARRIER"), self._clock()):
+                gone = CallDisconnected("NO CARRIER", line)
+                for event in tracker.handle(gone, self._clock()):
                     self._emit(event)
             raise
-        for event in self._tracker.answered(self._clock()):
+        for event in tracker.answered(self._clock()):
             self._emit(event)
 
-    async def hangup(self) -> None:
-        """Hang up (or reject) the current call (ATH)."""
-        await self.command("ATH")
-        for event in self._tracker.hung_up(self._clock()):
+    async def hangup(self, line: Line | None = None) -> None:
+        """Hang up (or reject) the current call (ATH; ``AT^PSTNHUP`` on the landline).
+        Without a line: the one with a call (the SIM's when both have one)."""
+        line = line or self._busy_line(None)
+        await self.command("AT^PSTNHUP" if line is Line.PSTN else "ATH")
+        for event in self._line(line).hung_up(self._clock()):
             self._emit(event)
 
     # ------------------------------------------------------------------ SMS

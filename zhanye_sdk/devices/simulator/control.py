@@ -5,6 +5,9 @@ One command per line; the reply is one line::
     call 13800138000 [type]   an incoming call (RING/+CLIP every ring interval)
     call withheld             an incoming call with the number withheld
     hangup                    the caller hangs up (silently while it rings)
+    landline 02188886666      an incoming call on the landline port (一机双号)
+    landline withheld         the same with the number withheld
+    landline pickup|hangup    the handset is lifted / the landline caller hangs up
     sms 13800138000 你好      an SMS arrives (long texts arrive in parts)
     report <mr> <number> [status]   a status report for a sent message
     unplug | replug           pull / plug the USB cable
@@ -51,6 +54,20 @@ def apply_command(sim: ModemSimulator, line: str) -> str:  # noqa: C901
             number_type = int(args[1]) if len(args) > 1 else None
             sim.incoming_call(args[0], number_type=number_type)
             return f"ok: incoming call from {args[0]}"
+        if verb == "landline":
+            if not args:
+                raise InvalidInput("usage: landline <number> | withheld | pickup | hangup")
+            if args[0] == "pickup":
+                sim.landline_picked_up()
+                return "ok: landline picked up"
+            if args[0] == "hangup":
+                sim.landline_hangup()
+                return "ok: landline caller hung up"
+            if args[0] == "withheld":
+                sim.landline_call(None, withheld=True)
+                return "ok: landline call, number withheld"
+            sim.landline_call(args[0])
+            return f"ok: landline call from {args[0]}"
         if verb == "hangup":
             sim.remote_hangup()
             return "ok: caller hung up"
@@ -102,6 +119,8 @@ def apply_command(sim: ModemSimulator, line: str) -> str:  # noqa: C901
         if verb == "status":
             call = sim.call
             state = "idle" if call is None else f"call state {call.state} with {call.number}"
+            if sim.landline is not None:
+                state += f", landline state {sim.landline.state} with {sim.landline.number}"
             return (
                 f"ok: profile {sim.profile.name}, {'plugged' if sim.plugged else 'unplugged'}, "
                 f"{state}, {len(sim.storage)} stored, {len(sim.sent)} sent"

@@ -9,6 +9,12 @@ who gives up (no URC at all, as on a real network), SMS (single and multipart),
 status reports, and faults — echo, a URC between the lines of a response, random
 byte chunking, +CMS/+CME errors, SIM busy for the first commands, stalls, unplug.
 
+The optional landline port (一机双号) is fitted unless ``pstn=False``: its calls ring
+with the line-tagged reports the driver assumes (``^PSTNRING``; the caller ID as
+``^PSTNCLIP`` once, decoded after the first ring; ``^PSTNCONN``, ``^PSTNEND``) and are
+answered and hung up with ``AT^PSTNANS`` / ``AT^PSTNHUP``; see
+:mod:`zhanye_sdk.devices.at`. They never appear in ``+CLCC``, which lists radio calls.
+
 Thread-safe: every public method takes the simulator's lock, and :attr:`changed`
 (a Condition on that lock) is notified when there is output.
 """
@@ -130,6 +136,7 @@ class _Call:
     next_ring: float = 0.0
     rings_left: int | None = None
     connect_at: float | None = None
+    clip_sent: bool = False
 
 
 # Commands a real modem answers while its SIM is still busy.
@@ -146,6 +153,7 @@ class ModemSimulator:
         seed: seed of the chunking randomness.
         ring_interval: seconds between RINGs of an incoming call.
         clock: monotonic clock used by injections.
+        pstn: the landline port is fitted (see the module doc).
     """
 
     def __init__(
@@ -156,6 +164,7 @@ class ModemSimulator:
         seed: int = 0,
         ring_interval: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
+        pstn: bool = True,
     ) -> None:
         if isinstance(profile, str):
             if profile not in PROFILES:
@@ -165,6 +174,7 @@ class ModemSimulator:
         self.faults = faults or Faults()
         self.ring_interval = ring_interval
         self.clock = clock
+        self.pstn = pstn
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.storage: dict[int, StoredSms] = {}
@@ -192,6 +202,8 @@ class ModemSimulator:
         self.cnmi = (0, 0, 0, 0, 0)
         self.busy_left = self.profile.sim_busy_commands
         self.call: _Call | None = None
+        #: The call on the landline port, if any.
+        self.landline: _Call | None = None
         self._payload_for: int | None = None
         self._inbuf.clear()
         self._out.clear()
@@ -206,6 +218,7 @@ class ModemSimulator:
             self.plugged = False
             self.generation += 1
             self.call = None
+            self.landline = None
             self._inbuf.clear()
             self._out.clear()
             self.changed.notify_all()
@@ -271,6 +284,22 @@ class ModemSimulator:
                 call.rings_left -= 1
             call.next_ring = now + self.ring_interval
             self._ring(call)
+        landline = self.landline
+        if landline is not None and landline.state == 4 and now >= landline.next_ring:
+            if landline.rings_left is not None and landline.rings_left <= 0:
+                self.landline = None  # the rings stop: that is all a landline says
+            else:
+                if landline.rings_left is not None:
+                    landline.rings_left -= 1
+                landline.next_ring = now + self.ring_interval
+                self._urc("^PSTNRING")
+                if not landline.clip_sent:
+                    # The caller ID is sent between the first and the second ring.
+                    landline.clip_sent = True
+                    number = "" if landline.withheld else landline.number
+                    fields = f'"{number}",{landline.number_type},"",,"",{int(landline.withheld)}'
+                    line = f"\r\n^PSTNCLIP: {fields}\r\n"
+                    self._emit(line.encode(), min(0.5, self.ring_interval / 3))
         if call is not None and call.connect_at is not None and now >= call.connect_at:
             call.connect_at = None
             call.state = 0
@@ -320,6 +349,49 @@ class ModemSimulator:
                 rings_left=rings,
             )
             self._tick(self.clock())
+
+    def landline_call(
+        self,
+        number: str | None = "02188886666",
+        *,
+        withheld: bool = False,
+        rings: int | None = None,
+    ) -> None:
+        """A call comes in on the landline port (see the module doc): ``^PSTNRING`` now
+        and every ring interval, the caller ID once after the first ring.
+
+        Raises:
+            InvalidInput: this desk phone has no landline port.
+        """
+        if not self.pstn:
+            raise InvalidInput("this desk phone has no landline (PSTN) port")
+        with self.lock:
+            now = self.clock()
+            self.landline = _Call(
+                None if withheld else number,
+                128 if withheld else 129,
+                True,
+                4,
+                withheld=withheld,
+                next_ring=now,
+                rings_left=rings,
+            )
+            self._tick(now)
+
+    def landline_picked_up(self) -> None:
+        """The handset is lifted while the landline rings: ``^PSTNCONN``."""
+        with self.lock:
+            if self.landline is not None and self.landline.state == 4:
+                self.landline.state = 0
+                self._urc("^PSTNCONN")
+
+    def landline_hangup(self) -> None:
+        """The landline caller hangs up: the rings just stop while it rings,
+        ``^PSTNEND`` once connected."""
+        with self.lock:
+            landline, self.landline = self.landline, None
+            if landline is not None and landline.state == 0 and self.plugged:
+                self._urc("^PSTNEND")
 
     def _ring(self, call: _Call) -> None:
         lines = ["RING"]
@@ -543,6 +615,19 @@ class ModemSimulator:
             number = call.number or ""
             line = f'+CLCC: 1,{0 if not call.incoming else 1},{call.state},0,0,"{number}",'
             return [line + str(call.number_type)], "OK"
+        if upper == "AT^PSTNANS":
+            landline = self.landline
+            if not self.pstn:
+                return [], "ERROR"
+            if landline is None or landline.state != 4:
+                return [], "NO CARRIER"
+            landline.state = 0
+            return [], "OK"
+        if upper == "AT^PSTNHUP":
+            if not self.pstn:
+                return [], "ERROR"
+            self.landline = None
+            return [], "OK"
         if upper == "ATA":
             call = self.call
             if call is None or not call.incoming or call.state != 4:
