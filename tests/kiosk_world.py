@@ -136,7 +136,10 @@ class RunningKiosk(ThreadedLoop):
             registration=None if self.verifier else (lambda: self.registration),
             verifier=self.verifier,
             port=self.port,
-            modem=ModemConfig(call_timings=timings),
+            modem=ModemConfig(
+                call_timings=timings,
+                pstn_call_timings=CallTimings(clip_wait=1.0, ring_timeout=1.2),
+            ),
             sms=GatewayConfig(
                 signature="小馆",
                 limits=RateLimits(min_interval=0.01, per_hour=100, per_day=100, burst=10),

@@ -519,3 +519,20 @@ async def test_control_protocol_rings_the_landline() -> None:
         assert (await next_of(modem, CallAnswered)).line is Line.PSTN
         assert apply_command(sim, "landline hangup") == "ok: landline caller hung up"
         assert (await next_of(modem, CallEnded)).outcome is CallOutcome.COMPLETED
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_call_the_desk_rejects_is_rejected_although_huawei_says_cend_first(
+    kind: str,
+) -> None:
+    # Huawei answers ATH with ^CEND before OK: that is our hang-up, not a caller who
+    # gave up (a missed call would text them "sorry we missed your call").
+    sim = ModemSimulator("huawei", ring_interval=0.15)
+    async with running(sim, kind) as modem:
+        sim.incoming_call("13800138000")
+        await next_of(modem, IncomingCall)
+        await modem.hangup()
+        ended = await next_of(modem, CallEnded)
+        assert ended.outcome is CallOutcome.REJECTED
+        assert not [e for e in drain_events(modem) if isinstance(e, CallEnded)]

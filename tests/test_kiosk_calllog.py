@@ -61,7 +61,7 @@ def test_missed_and_answered_calls_are_filtered_and_noted_afterwards(
     expect(rows).to_contain_text("未接来电")
     panel.get_by_label("通话类型").select_option(label="已接来电")
     expect(rows).to_have_count(1)
-    expect(rows).to_contain_text(re.compile("张三13800138000已接来电"))
+    expect(rows).to_contain_text(re.compile("张三13800138000手机卡线路已接来电"))
     expect(rows).to_contain_text("已发送")  # the hang-up SMS
     # The shop's day and the customer narrow it; another day has nothing.
     panel.get_by_label("日期").fill("2026-03-06")

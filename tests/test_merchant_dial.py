@@ -70,3 +70,29 @@ async def test_a_customer_is_called_from_the_desk_and_logged(tmp_path: Path) -> 
     finally:
         await desk.close()
         unregister_simulator(name)
+
+
+@pytest.mark.anyio
+async def test_calls_go_out_on_the_sim_line_never_the_landline(tmp_path: Path) -> None:
+    # 主叫均由移动SIM卡呼出: the landline port (一机双号) only takes calls.
+    sim = ModemSimulator("huawei")
+    name = f"dial-{uuid.uuid4().hex[:8]}"
+    url = register_simulator(name, sim)
+    desk = await MerchantDesk.open(f"sqlite:///{tmp_path}/desk.db", clock=ManualClock(NOON))
+    calldesk = CallDesk(desk, LoggingSmsGateway())
+    try:
+        async with Modem(url, ModemConfig()) as modem:
+            await modem.wait_connected()
+            with pytest.raises(InvalidInput) as refused:
+                await calldesk.dial(modem, "13800138000", "pstn")
+            assert refused.value.zh == "座机线路只能接听来电，外呼均经手机卡线路"
+            with pytest.raises(InvalidInput) as unknown:
+                await calldesk.dial(modem, "13800138000", "fax")
+            assert unknown.value.zh is not None and "线路" in unknown.value.zh
+            assert not any(c.startswith("ATD") for c in sim.commands)
+            assert await calldesk.dial(modem, "13800138000", "gsm") == "13800138000"
+            assert sim.call is not None
+            await modem.hangup()
+    finally:
+        await desk.close()
+        unregister_simulator(name)

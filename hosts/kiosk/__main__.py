@@ -8,9 +8,11 @@ at the desk: the page keeps the desk token for the tab and asks for it (桌面�
 opened without one. Set the token with ``--token`` or ``ZHANYE_DESK_TOKEN``; otherwise
 one is made at the first start and kept in the data folder (``var/desk-token``), so a
 restart does not lock out the open desk page. With ``--demo`` the
-simulator's line protocol is read from this terminal: ``call 13800138000``,
-``hangup``, ``sms 13800138000 你好``, ``unplug``, ``replug``; what the simulated phone
-sends is printed here.
+simulator's line protocol is read from this terminal: ``call 13800138000`` (a call to
+the SIM's number), ``landline 02188886666`` (a call to the shop's old landline on the
+phone's PSTN port, 一机双号; ``landline pickup`` / ``landline hangup``), ``hangup``,
+``sms 13800138000 你好``, ``unplug``, ``replug``; what the simulated phone sends is
+printed here.
 
 The desk answers only to the host name it is bound to (``--allow-host`` adds names,
 e.g. ``desk.local`` on a shop LAN).
@@ -124,7 +126,10 @@ def main() -> None:
 
         simulator.on_sent = show
         threading.Thread(target=console, daemon=True).start()
-        print("simulated desk phone: type `call 13800138000`, `hangup`, `sms 13800138000 你好`")
+        print(
+            "simulated desk phone: type `call 13800138000` (SIM line), "
+            "`landline 02188886666` (landline), `hangup`, `sms 13800138000 你好`"
+        )
         print("SMS goes through the simulated desk phone; what it sends is printed here.")
     print(f"merchant desk on http://{args.host}:{args.port}/#token={token}", flush=True)
     web.run_app(app(), host=args.host, port=args.port, print=None)

@@ -26,10 +26,12 @@ import attrs
 
 from zhanye_sdk.api.desk_guard import HostCheck, TokenGuard
 from zhanye_sdk.api.http import ApiError, ApiRequest, ApiResponse, Router, error_response
+from zhanye_sdk.devices.at import Line
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.errors import ConflictError, InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.auto_sms_settings import AUTO_SMS_KINDS, AUTO_SMS_PLACEHOLDERS
 from zhanye_sdk.merchant.backups import DeskBackups
+from zhanye_sdk.merchant.book import check_line
 from zhanye_sdk.merchant.bookings import Booked, Bookings
 from zhanye_sdk.merchant.bulk import BulkSms
 from zhanye_sdk.merchant.calldesk import CallDesk
@@ -59,12 +61,12 @@ _SHEETS = {
 class PhoneControl(Protocol):
     """What the desk can do with the phone line."""
 
-    async def answer(self) -> None:
-        """Pick up the ringing call."""
+    async def answer(self, line: Line | None = None) -> None:
+        """Pick up the ringing call (on ``line``; None: the one that rings)."""
         ...
 
-    async def hangup(self) -> None:
-        """End the current call."""
+    async def hangup(self, line: Line | None = None) -> None:
+        """End the current call (on ``line``; None: the one with a call)."""
         ...
 
     async def dial(self, number: str) -> None:
@@ -104,6 +106,13 @@ class BillForm:
 @attrs.frozen
 class DialForm:
     number: str
+    line: str = "gsm"
+
+
+@attrs.frozen
+class LineForm:
+    #: ``gsm`` or ``pstn``; None: the line that rings (answer) or has a call (hang up).
+    line: str | None = None
 
 
 @attrs.frozen
@@ -503,12 +512,20 @@ class MerchantApi:
             return None
         return dict(error_response(refusal).json()["error"])
 
+    @staticmethod
+    def _line(request: ApiRequest) -> Line | None:
+        form = structure(request.json(), LineForm)
+        return None if form.line in (None, "") else Line(check_line(str(form.line)))
+
     async def answer(self, request: ApiRequest) -> ApiResponse:
-        await self.phone.answer()
+        """Answer the ringing call: ``{"line": "gsm"|"pstn"}`` picks the line (the
+        pop-up's); without it, the line that rings."""
+        await self.phone.answer(self._line(request))
         return ApiResponse.of_json({"ok": True})
 
     async def hangup(self, request: ApiRequest) -> ApiResponse:
-        await self.phone.hangup()
+        """Hang up or reject: ``{"line": …}`` as for :meth:`answer`."""
+        await self.phone.hangup(self._line(request))
         return ApiResponse.of_json({"ok": True})
 
     def _backups(self) -> DeskBackups:
@@ -560,9 +577,10 @@ class MerchantApi:
         return await self.registration_screen(request)
 
     async def dial(self, request: ApiRequest) -> ApiResponse:
-        """Call a number from the desk phone (点击拨号): ``{"number": "138…"}``."""
+        """Call a number from the desk phone (点击拨号): ``{"number": "138…"}``; calls go
+        out on the SIM's line (``"line": "pstn"`` is refused with the reason)."""
         form = structure(request.json(), DialForm)
-        dialled = await self.calldesk.dial(self.phone, form.number)
+        dialled = await self.calldesk.dial(self.phone, form.number, form.line)
         return ApiResponse.of_json({"number": dialled})
 
     async def _recipients(self, form: BulkForm) -> list[Any]:
@@ -744,7 +762,7 @@ class MerchantApi:
     async def call_log(self, request: ApiRequest) -> ApiResponse:
         """The call log (通信记录): ``?kind=missed|answered|rejected|outgoing``,
         ``&day=YYYY-MM-DD`` (the shop's calendar), ``&customer=`` (number or name),
-        ``&customer_id=``."""
+        ``&customer_id=``, ``&line=gsm|pstn`` (the SIM's line or the landline port)."""
         query = request.query
         day = None
         if query.get("day"):
@@ -760,6 +778,7 @@ class MerchantApi:
             day=day,
             customer=query.get("customer", ""),
             customer_id=customer_id,
+            line=query.get("line") or None,
         )
         items = [{**_json(e), "display_name": e.display_name} for e in found]
         return ApiResponse.of_json({"items": items})

@@ -210,6 +210,14 @@ _FINAL_RESULTS = (b"OK", b"ERROR", b"+CME ERROR", b"+CMS ERROR")
 _DIAL = re.compile(r"\+?[0-9*#]{1,40}")
 
 
+def _call_end_report(event: AtEvent, line: Line) -> bool:
+    """Whether ``event`` says a call on ``line`` ended (``NO CARRIER``, ``^CEND``,
+    ``^PSTNEND``)."""
+    if isinstance(event, CallDisconnected):
+        return event.line is line
+    return line is Line.GSM and isinstance(event, VendorUrc) and event.name == "^CEND"
+
+
 @attrs.define
 class _Pending:
     command: AtCommand
@@ -246,6 +254,8 @@ class Modem:
         self._tracker = CallTracker(self.config.call_timings, ids=ids)
         #: The optional landline port (一机双号): it only rings when one is fitted.
         self._pstn = CallTracker(self.config.pstn_call_timings, line=Line.PSTN, ids=ids)
+        #: The line our hang-up command is for, while it is in flight.
+        self._hanging_up: Line | None = None
         self._assembler = pdu.SmsAssembler(timeout=self.config.reassembly_timeout)
         self._recent_singles: deque[tuple[str, str, str]] = deque(maxlen=256)
         self._lock = anyio.Lock()
@@ -528,6 +538,13 @@ class Modem:
         if isinstance(
             event, Ring | CallerId | CallDisconnected | CallListEntry | VendorUrc | LineConnected
         ):
+            hanging_up = self._hanging_up
+            if hanging_up is not None and _call_end_report(event, hanging_up):
+                # Our own hang-up's echo (Huawei says ^CEND before ATH's OK): the desk
+                # rejected or ended the call, the caller did not give up.
+                for call_event in self._line(hanging_up).hung_up(now):
+                    self._emit(call_event)
+                return
             for tracker in (self._tracker, self._pstn):
                 for call_event in tracker.handle(event, now):
                     self._emit(call_event)
@@ -698,7 +715,11 @@ class Modem:
         """Hang up (or reject) the current call (ATH; ``AT^PSTNHUP`` on the landline).
         Without a line: the one with a call (the SIM's when both have one)."""
         line = line or self._busy_line(None)
-        await self.command("AT^PSTNHUP" if line is Line.PSTN else "ATH")
+        self._hanging_up = line
+        try:
+            await self.command("AT^PSTNHUP" if line is Line.PSTN else "ATH")
+        finally:
+            self._hanging_up = None
         for event in self._line(line).hung_up(self._clock()):
             self._emit(event)
 

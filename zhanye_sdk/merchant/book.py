@@ -79,6 +79,8 @@ class CallRecord:
     started_at: datetime
     duration_s: int
     notes: str | None
+    #: The desk phone's line: ``gsm`` (the SIM's) or ``pstn`` (the landline port).
+    line: str = "gsm"
 
 
 def _like(text: str) -> str:
@@ -404,13 +406,16 @@ class CustomerBook:
         started_at: datetime,
         duration_s: int,
         notes: str | None = None,
+        line: str = "gsm",
     ) -> CallRecord:
-        """Add a call to the caller's history (capturing the number first)."""
+        """Add a call to the caller's history (capturing the number first); ``line`` is
+        the desk phone's line it was on (``gsm`` or ``pstn``)."""
         if direction not in ("in", "out") or outcome not in ("answered", "missed", "rejected"):
             raise InvalidInput(
                 "direction is in/out; outcome is answered/missed/rejected",
                 zh="通话方向须为呼入或呼出，结果须为已接、未接或拒接",
             )
+        check_line(line)
         customer, _ = await self.capture(phone)
         async with self._db.begin() as conn:
             result = await conn.execute(
@@ -422,6 +427,7 @@ class CustomerBook:
                     started_ms=to_ms(started_at),
                     duration_s=max(0, int(duration_s)),
                     notes=notes,
+                    line=line,
                 )
             )
         return CallRecord(
@@ -432,6 +438,7 @@ class CustomerBook:
             started_at,
             max(0, int(duration_s)),
             notes,
+            line,
         )
 
     async def note_call(self, call_id: int, notes: str) -> None:
@@ -467,9 +474,28 @@ class CustomerBook:
                     from_ms(r.started_ms),
                     r.duration_s,
                     r.notes,
+                    r.line,
                 )
                 for r in rows
             ]
+
+
+#: The desk phone's lines: the SIM's and the optional landline port's (一机双号).
+LINES = ("gsm", "pstn")
+
+
+def check_line(line: str) -> str:
+    """A line of the desk phone (one of :data:`LINES`).
+
+    Raises:
+        InvalidInput: anything else.
+    """
+    if line not in LINES:
+        raise InvalidInput(
+            "line is gsm (the SIM) or pstn (the landline port)",
+            zh="线路须为手机卡线路（gsm）或座机线路（pstn）",
+        )
+    return line
 
 
 def group_name(group: str) -> str:

@@ -35,10 +35,10 @@ from zhanye_sdk.devices.calls import (
 )
 from zhanye_sdk.devices.modem import SmsReceived
 from zhanye_sdk.devices.sms import SmsGateway
-from zhanye_sdk.errors import ConflictError, ZhanyeError
+from zhanye_sdk.errors import ConflictError, InvalidInput, ZhanyeError
 from zhanye_sdk.merchant.auto_sms import AutoSmsRule, should_send
 from zhanye_sdk.merchant.backups import BackupStep
-from zhanye_sdk.merchant.book import CallRecord, Customer, normalize_number
+from zhanye_sdk.merchant.book import CallRecord, Customer, check_line, normalize_number
 from zhanye_sdk.merchant.desk import MerchantDesk
 from zhanye_sdk.merchant.inbox import InboxMessage
 from zhanye_sdk.merchant.numbers import is_mobile
@@ -105,6 +105,9 @@ class PopUpOpened:
     upcoming: tuple[Reservation, ...]
     #: The caller ID as the device sent it when it is no phone number (shown, not used).
     unreadable: str | None = None
+    #: The desk phone's line it rings on: ``gsm`` (the SIM's number) or ``pstn`` (the
+    #: shop's old landline number on the phone's PSTN port, 一机双号).
+    line: str = "gsm"
 
 
 @attrs.frozen
@@ -140,6 +143,8 @@ class AutoSmsSent:
     reason: str
     #: The gateway's words when it held back or refused the message.
     detail: str | None = None
+    #: The line the call was on; the message itself always goes out on the SIM.
+    line: str = "gsm"
 
 
 @attrs.frozen
@@ -261,16 +266,23 @@ class CallDesk:
             await self._emit(item)
         return out
 
-    async def dial(self, phone: Dialler, number: str) -> str:
+    async def dial(self, phone: Dialler, number: str, line: str = "gsm") -> str:
         """Call a customer from the desk (点击拨号): ``number`` as typed or from the book
         (+86 and separators are fine) is dialled on the desk phone in its national form;
         the call then shows as :class:`CallDialled` and lands in the call log as 去电.
+        Calls go out on the SIM's line only (主叫均由移动SIM卡呼出).
 
         Raises:
-            InvalidInput: not a phone number.
+            InvalidInput: not a phone number, or ``line`` is the landline port.
             DeviceDisconnected: the desk phone is not plugged in.
             AtCommandError: the line is busy or nobody answered.
         """
+        if line != "gsm":
+            check_line(line)
+            raise InvalidInput(
+                "the landline port only takes calls; calls go out on the SIM",
+                zh="座机线路只能接听来电，外呼均经手机卡线路",
+            )
         dialled = normalize_number(number)
         try:
             await phone.dial(dialled)
@@ -292,12 +304,13 @@ class CallDesk:
 
     async def _incoming(self, event: IncomingCall) -> PopUpOpened:
         self._open[event.call_id] = event.number
+        line = event.line.value
         if event.withheld or not event.number:
-            return PopUpOpened(event.call_id, None, True, None, False, (), ())
+            return PopUpOpened(event.call_id, None, True, None, False, (), (), line=line)
         number = readable_number(event.number)
         if number is None:
             return PopUpOpened(
-                event.call_id, None, False, None, False, (), (), unreadable=event.number
+                event.call_id, None, False, None, False, (), (), unreadable=event.number, line=line
             )
         customer, new = await self._desk.customers.capture(number)
         history = tuple(await self._desk.customers.history(customer.id, limit=5))
@@ -308,7 +321,7 @@ class CallDesk:
             if r.customer_id == customer.id and r.status == "booked"
         )
         return PopUpOpened(
-            event.call_id, customer.phone, False, customer, not new, history, upcoming
+            event.call_id, customer.phone, False, customer, not new, history, upcoming, line=line
         )
 
     async def _ended(self, event: CallEnded) -> list[DeskEvent]:
@@ -336,7 +349,7 @@ class CallDesk:
             # Withheld or unreadable: in the call log without a customer.
             shown = "".join(c for c in (event.number or "") if c.isprintable())
             record = await self._record_anonymous(
-                shown[:_UNREADABLE_MAX], outcome, started_at, int(event.duration)
+                shown[:_UNREADABLE_MAX], outcome, started_at, int(event.duration), event.line.value
             )
             out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), record))
             return out
@@ -346,11 +359,13 @@ class CallDesk:
             outcome=outcome,
             started_at=started_at,
             duration_s=int(event.duration),
+            line=event.line.value,
         )
         out.append(PopUpClosed(event.call_id, event.missed, int(event.duration), record))
         if outcome in ("missed", "answered"):
             kind = "missed" if outcome == "missed" else "hang_up"
             result = await self._auto_sms(event.call_id, record.phone, kind, now)
+            result = attrs.evolve(result, line=event.line.value)
             await self._note_auto_sms(record.id, result)
             out.append(result)
         return out
@@ -385,7 +400,7 @@ class CallDesk:
             )
 
     async def _record_anonymous(
-        self, shown: str, outcome: str, started_at: datetime, duration_s: int
+        self, shown: str, outcome: str, started_at: datetime, duration_s: int, line: str
     ) -> CallRecord:
         """A call from a withheld (``shown`` empty) or unreadable caller ID."""
         async with self._desk.db.begin() as conn:
@@ -397,10 +412,13 @@ class CallDesk:
                     outcome=outcome,
                     started_ms=to_ms(started_at),
                     duration_s=max(0, duration_s),
+                    line=line,
                 )
             )
         row_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
-        return CallRecord(int(row_id), shown, "in", outcome, started_at, max(0, duration_s), None)
+        return CallRecord(
+            int(row_id), shown, "in", outcome, started_at, max(0, duration_s), None, line
+        )
 
     async def _auto_sms(self, call_id: int, number: str, kind: str, now: datetime) -> AutoSmsSent:
         default = self.rules.missed if kind == "missed" else self.rules.hang_up

@@ -1,5 +1,6 @@
 """The call log (通信记录): every call in and out, filtered by kind, by a day in the
-shop's time zone and by customer; and the reminder of recent missed calls.
+shop's time zone, by customer and by the desk phone's line (the SIM's or the landline
+port's, 一机双号); and the reminder of recent missed calls.
 
 Each row says what became of its automatic SMS: sent, or why not (quiet hours,
 cooldown, switched off, the customer opted out, the SIM's lock or quota).
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 
 from zhanye_sdk.clock import Clock, from_ms, to_ms
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.merchant.book import UNKNOWN_NAME
+from zhanye_sdk.merchant.book import UNKNOWN_NAME, check_line
 from zhanye_sdk.merchant.schema import calls, customers
 from zhanye_sdk.store.database import Database
 
@@ -42,6 +43,8 @@ class CallLogEntry:
     #: ``opted_out``, ``quota``, ``blocked``, ``refused``) or None (no automatic SMS).
     auto_sms: str | None
     auto_sms_detail: str | None
+    #: ``gsm`` (the SIM's line) or ``pstn`` (the landline port).
+    line: str = "gsm"
 
     @property
     def display_name(self) -> str:
@@ -84,16 +87,21 @@ class CallLog:
         day: date | None = None,
         customer: str = "",
         customer_id: int | None = None,
+        line: str | None = None,
         limit: int = 200,
     ) -> list[CallLogEntry]:
         """Calls, newest first: of one ``kind`` (see :data:`KINDS`), on one ``day`` of
         the shop's calendar, of customers whose number or name contains ``customer``,
-        or of one customer.
+        of one customer, on one ``line`` (``gsm`` or ``pstn``).
 
         Raises:
-            InvalidInput: an unknown kind or a customer text over 64 characters.
+            InvalidInput: an unknown kind or line, or a customer text over 64 characters.
         """
         wanted = check_kind(kind)
+        if line not in (None, "", "all"):
+            query_line: str | None = check_line(str(line))
+        else:
+            query_line = None
         text = customer.strip()
         if len(text) > 64:
             raise InvalidInput(
@@ -111,6 +119,8 @@ class CallLog:
             query = query.where(calls.c.started_ms >= start).where(calls.c.started_ms < end)
         if customer_id is not None:
             query = query.where(calls.c.customer_id == customer_id)
+        if query_line is not None:
+            query = query.where(calls.c.line == query_line)
         if text:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query = query.where(
@@ -178,4 +188,5 @@ def _entry(row: sa.Row[object]) -> CallLogEntry:
         notes=r["notes"],
         auto_sms=r["auto_sms"],
         auto_sms_detail=r["auto_sms_detail"],
+        line=str(r["line"] or "gsm"),
     )

@@ -99,6 +99,8 @@ calls = Table(
     Column("notes", Text),
     Column("auto_sms", String(16)),
     Column("auto_sms_detail", Text),
+    #: ``gsm`` (the SIM's line) or ``pstn`` (the landline port, 一机双号).
+    Column("line", String(8), nullable=False, server_default="gsm"),
     Index("ix_merchant_calls_customer", "customer_id", "started_ms"),
     Index("ix_merchant_calls_started", "started_ms"),
 )

@@ -180,6 +180,7 @@ function openPopup(data) {
   state.call = data.call_id;
   state.customer = data.customer;
   state.number = data.number;
+  state.line = data.line || "gsm";
   state.record = null;
   if (!keep) state.pendingNotes = null;
   state.dirty = keep;
@@ -198,10 +199,14 @@ function openPopup(data) {
   }
   const caller = data.unreadable ? t("unreadableNumber", { raw: data.unreadable }) : data.withheld ? t("withheldNumber") : data.number || "";
   document.querySelector("#popup-title").textContent = `${t("incoming")} ${caller}`;
+  // Which line rings: the SIM's number or the shop's old landline (一机双号).
+  const line = document.querySelector("#popup-line");
+  line.dataset.line = state.line;
+  line.textContent = t("lineRings", { line: t(`line_${state.line}`) });
   const name = data.customer ? data.customer.name || t("unknown") : t("unknown");
   document.querySelector("#popup-who").textContent = data.known ? `${name} · ${t("known")}` : name;
   document.querySelector("#popup-state").textContent = "";
-  list(document.querySelector("#popup-calls"), data.recent_calls, (c) => `${when(c.started_at)} ${t(c.outcome)}${c.notes ? ` · ${c.notes}` : ""}`, t("noCalls"));
+  list(document.querySelector("#popup-calls"), data.recent_calls, (c) => `${when(c.started_at)} ${t(c.outcome)}${c.line === "pstn" ? ` · ${t("line_pstn")}` : ""}${c.notes ? ` · ${c.notes}` : ""}`, t("noCalls"));
   list(document.querySelector("#popup-upcoming"), data.upcoming, (r) => `${when(r.start)} · ${t("partyOf", { n: r.party_size })}`, t("noUpcoming"));
   document.querySelector("#reserve-form").hidden = true;
   document.querySelector("#reserve").disabled = !data.customer;
@@ -291,8 +296,9 @@ function connect() {
   });
 }
 
-document.querySelector("#answer").addEventListener("click", () => call("POST", "/api/desk/call/answer").catch((e) => toast(explain(e))));
-document.querySelector("#hangup").addEventListener("click", () => call("POST", "/api/desk/call/hangup").catch((e) => toast(explain(e))));
+// 接听/挂断 act on the line the pop-up's call rings on.
+document.querySelector("#answer").addEventListener("click", () => call("POST", "/api/desk/call/answer", { line: state.line }).catch((e) => toast(explain(e))));
+document.querySelector("#hangup").addEventListener("click", () => call("POST", "/api/desk/call/hangup", { line: state.line }).catch((e) => toast(explain(e))));
 document.querySelector("#close").addEventListener("click", () => {
   popup.close();
   popup.classList.remove("docked");
@@ -1013,18 +1019,19 @@ async function loadCalls() {
   if (f.kind.value) query.set("kind", f.kind.value);
   if (f.day.value) query.set("day", f.day.value);
   if (f.customer.value.trim()) query.set("customer", f.customer.value.trim());
+  if (f.line.value) query.set("line", f.line.value);
   const { items } = await call("GET", `/api/desk/calls?${query}`);
   const body = document.querySelector("#calls tbody");
   body.replaceChildren();
   for (const entry of items) {
     const row = tableRow(
-      [when(entry.started_at), entry.display_name, entry.phone, t(`kind_${entry.kind}`), t("seconds", { n: entry.duration_s }), autoSmsText(entry.auto_sms === "sent" ? "ok" : entry.auto_sms, entry.auto_sms_detail), entry.notes || ""],
+      [when(entry.started_at), entry.display_name, entry.phone, t(`line_${entry.line || "gsm"}`), t(`kind_${entry.kind}`), t("seconds", { n: entry.duration_s }), autoSmsText(entry.auto_sms === "sent" ? "ok" : entry.auto_sms, entry.auto_sms_detail), entry.notes || ""],
       [notesButton(entry), ...(/^\+?\d{3,}$/.test(entry.phone || "") ? [dialButton(entry.phone)] : [])],
     );
     row.dataset.kind = entry.kind;
     body.append(row);
   }
-  if (!items.length) body.append(emptyRow(8, t("noCallsFound")));
+  if (!items.length) body.append(emptyRow(9, t("noCallsFound")));
 }
 
 function refreshCalls() {

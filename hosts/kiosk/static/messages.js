@@ -3,6 +3,11 @@ export const MESSAGES = {
   "zh-CN": {
     title: "商户管家",
     incoming: "来电",
+    line_gsm: "手机卡线路",
+    line_pstn: "座机线路（原固话）",
+    lineRings: "{line}来电",
+    callLine: "线路",
+    lineAll: "全部线路",
     unknown: "未知客户",
     known: "老客户",
     answer: "接听",
@@ -363,6 +368,11 @@ export const MESSAGES = {
   en: {
     title: "Merchant desk",
     incoming: "Incoming call",
+    line_gsm: "SIM line",
+    line_pstn: "Landline (the shop's old number)",
+    lineRings: "Ringing on the {line}",
+    callLine: "Line",
+    lineAll: "All lines",
     unknown: "Unknown number",
     known: "Regular customer",
     answer: "Answer",
