@@ -129,6 +129,21 @@ def install_server_hooks() -> None:
 
     RTCDtlsTransport._set_state = traced_state  # type: ignore[method-assign]
 
+    from aiortc.codecs.vpx import Vp8Encoder
+
+    encode = Vp8Encoder.encode
+
+    def traced_encode(self: Any, frame: Any, force_keyframe: bool = False) -> Any:
+        payloads, timestamp = encode(self, frame, force_keyframe)
+        count = getattr(self, "_trace_frames", 0)
+        if count < 3:
+            size = sum(len(p) for p in payloads)
+            note(f"srv.vp8 frame {count}: {frame.width}x{frame.height} {size} B")
+        self._trace_frames = count + 1
+        return payloads, timestamp
+
+    Vp8Encoder.encode = traced_encode  # type: ignore[method-assign]
+
     from aioice.ice import Connection
 
     ice_send = Connection.send

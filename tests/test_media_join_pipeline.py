@@ -38,6 +38,15 @@ RTCPeerConnection.prototype.setLocalDescription = async function (...args) {
 };
 """
 
+# [when media-session.js was requested, when the form showed] (ms from navigation
+# start), once both happened.
+SESSION_MODULES_FETCHED = """() => {
+  const form = performance.getEntriesByName("join:form")[0];
+  const media = performance.getEntriesByType("resource").find(
+    (entry) => entry.name.endsWith("/static/media-session.js"));
+  return form && media ? [media.startTime, form.startTime] : false;
+}"""
+
 
 def fill_form(page: Page) -> None:
     page.get_by_label("您的称呼").fill("客户赵先生")
@@ -65,6 +74,11 @@ def test_the_offer_is_ready_while_the_join_is_on_its_way(
         page.route("**/api/invites/*/join", lambda route: held.append(route))
         page.goto(f"{host.url}{path}")
         fill_form(page)
+        # The session's modules come while the person fills in the form, not before it
+        # shows: the page's own mark of the form precedes their fetch.
+        wait_for(page, SESSION_MODULES_FETCHED, timeout=15_000)
+        fetched, form_shown = page.evaluate(SESSION_MODULES_FETCHED)
+        assert fetched >= form_shown
         page.get_by_role("button", name="进入会话").click()
         wait_for(page, "() => window.__seen.includes('offer ready')", timeout=15_000)
         assert len(held) == 1

@@ -71,6 +71,10 @@ def test_the_customer_page_names_only_versioned_immutable_files(host: RunningHos
     preloads = re.findall(r'rel="modulepreload" href="([^"]+)"', html)
     assert any(url.endswith("/static/messages.js") for url in preloads)
     assert not [url for url in preloads if "whiteboard" in url or "cobrowse" in url]
+    # Nor what only the session needs (its socket, media, stage, 美颜) or the staff shell:
+    # the form shows without them, and they come while the person types.
+    later = ("media-session", "room-client", "room-view", "video-dock", "beauty", "shell")
+    assert not [url for url in preloads if any(f"/static/{name}.js" in url for name in later)]
     seen: set[str] = set()
     while urls:
         url = urls.pop()

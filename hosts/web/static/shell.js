@@ -2,6 +2,7 @@
 import { watchAccount } from "./account-events.js";
 import { api, token } from "./api.js";
 import { has, lang, serverMessage, setLang, t, translate } from "./i18n.js";
+import { notify } from "./notice.js";
 
 // The SDK's staff areas (GET /api/me → areas: the ones the role may use) as pages,
 // grouped under their headings: selling first, settings last.
@@ -50,6 +51,9 @@ function showNoAccess(me, page) {
   main.replaceChildren(panel);
   for (const dialog of document.querySelectorAll("dialog")) dialog.remove();
 }
+
+// Pages that need nothing else of the shell import it from notice.js.
+export { notify };
 
 export async function startPage(active) {
   if (!token.get()) {
@@ -158,20 +162,6 @@ export function showLoginEnded(info) {
   });
   document.body.append(dialog);
   dialog.showModal();
-}
-
-export function notify(text, kind = "error") {
-  let box = document.querySelector("#notice");
-  if (!box) {
-    box = document.createElement("div");
-    box.id = "notice";
-    box.setAttribute("role", kind === "error" ? "alert" : "status");
-    document.body.append(box);
-  }
-  box.className = `notice ${kind}`;
-  box.textContent = text;
-  clearTimeout(box._timer);
-  box._timer = setTimeout(() => box.classList.add("hidden"), 6000);
 }
 
 // A question with 取消 / 确定; `title` heads it (温馨提示) when given.

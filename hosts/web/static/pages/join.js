@@ -1,15 +1,31 @@
-// The customer's page. The whiteboard and co-browse modules are fetched only when
-// something is shared: a phone on a slow line sees the salesperson sooner.
+// The customer's page. What the form needs comes with the page; what the session needs
+// (its socket, media, stage, 美颜) is fetched once the form shows, while the person types;
+// the whiteboard and co-browse modules only when something is shared: a phone on a slow
+// line shows the form, and then the salesperson, sooner.
 import { ApiError, answer, api } from "../api.js";
-import { mountBeauty } from "../beauty.js";
 import { has, serverMessage, t, translate } from "../i18n.js";
 import { mountDeviceCheck } from "../device-check.js";
-import { MediaSession, discardPrepared, prepareMedia } from "../media-session.js";
-import { RoomClient } from "../room-client.js";
-import { renderMembers, renderStage } from "../room-view.js";
-import { enlargeable } from "../video-dock.js";
-import { notify } from "../shell.js";
+import { notify } from "../notice.js";
 import { earlyInvite } from "./join-early.js";
+
+let sessionModules = null;
+// The session's modules, fetched once (a failed fetch is tried again on the next call).
+function inSession() {
+  sessionModules ??= Promise.all([
+    import("../media-session.js"),
+    import("../room-client.js"),
+    import("../room-view.js"),
+    import("../video-dock.js"),
+    import("../beauty.js"),
+  ]).then(
+    (modules) => Object.assign({}, ...modules),
+    (error) => {
+      sessionModules = null;
+      throw error;
+    },
+  );
+  return sessionModules;
+}
 
 // Marks of the customer's way in, read by benchmarks/bench_first_load.py (and by anyone
 // with the browser's performance panel): modules run, form ready, 进入会话 pressed; the
@@ -64,6 +80,7 @@ if (info) {
     number: info.meeting_number,
   });
   performance.mark("join:form");
+  inSession().catch(() => {}); // asked again, and its failure shown, on 进入会话
   // Checked before joining; a retry that finds a device after joining brings it in.
   deviceCheck = mountDeviceCheck(document.querySelector("#device-check"), {
     onResult: () => media?.restart(),
@@ -73,7 +90,8 @@ if (info) {
 }
 
 // `prepared`: the media prepareMedia started when 进入会话 was pressed (none on a rejoin).
-function enter(seat, prepared = null) {
+async function enter(seat, prepared = null) {
+  const { MediaSession, RoomClient, enlargeable, mountBeauty, renderMembers, renderStage } = await inSession();
   document.querySelector("#welcome").hidden = true;
   document.querySelector("#in-session").hidden = false;
   document.querySelector("#room-title").textContent = t("join.room", { number: seat.meeting_number });
@@ -225,7 +243,7 @@ if (saved && !saved.left) {
   try {
     const seat = await api("POST", `/api/invites/${inviteToken}/rejoin`, { seat_token: saved.seat_token });
     remember(seat);
-    enter(seat);
+    await enter(seat);
   } catch (error) {
     // Refused (expired, another session): join afresh. Offline: the seat is kept.
     if (error.status) localStorage.removeItem(seatKey);
@@ -243,7 +261,9 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
   errorBox.hidden = true;
   // The devices and the offer are made ready while the join is on its way (the person
   // has just asked to enter); a refused join releases them at once.
-  const prepared = prepareMedia({ slots: 2, devices: () => deviceCheck?.result, onError: showError });
+  const prepared = inSession().then(({ prepareMedia }) =>
+    prepareMedia({ slots: 2, devices: () => deviceCheck?.result, onError: showError }),
+  );
   let seat;
   try {
     seat = await api("POST", `/api/invites/${inviteToken}/join`, {
@@ -254,7 +274,7 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
       seat_token: remembered()?.seat_token,
     });
   } catch (error) {
-    discardPrepared(prepared);
+    inSession().then(({ discardPrepared }) => discardPrepared(prepared), () => {});
     // Ended or expired while the form was open: the link's own page says so, in words
     // for customers rather than the advice the server gives staff.
     if ([403, 404, 409].includes(error.status) && !(await readInvite())) return;
@@ -264,5 +284,5 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
   }
   performance.mark("join:seat");
   remember(seat);
-  enter(seat, prepared);
+  enter(seat, prepared).catch((error) => notify(error.text || String(error)));
 });
