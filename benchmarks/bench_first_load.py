@@ -1,7 +1,8 @@
 """A customer's first load on a weak phone: invite link opened → the salesperson's video plays.
 
 Our figure: the customer page as the web host delivers it (gzip, content-versioned immutable
-files, the whiteboard and co-browse modules fetched only on first share), opened in a fresh
+files; the session's modules fetched once the form shows, the whiteboard and co-browse
+modules only on first share) and the server answering as the DTLS server, opened in a fresh
 headless Chromium context (empty cache) throttled through the DevTools protocol to the
 manual's minimum — ``Network.emulateNetworkConditions`` 1 Mbit/s down and up with 100 ms
 latency, ``Emulation.setCPUThrottlingRate`` 4 — and again at 400 kbit/s. The page is driven
@@ -10,14 +11,16 @@ as a customer would (name, recording notice, 进入会话) and the time is read 
 frame and advancing time. The salesperson is a second, unthrottled Chromium with a fake camera
 in the session's hall, on the same host.
 
-Baseline, measured in the same run on a second host: the same page with compression and
-versioning turned off and the whiteboard and co-browse modules loaded up front (as before).
+Baseline, measured in the same run on a second host: the same page code with compression
+and versioning turned off, the whiteboard and co-browse modules loaded up front, and media
+peers that keep aiortc's own DTLS role (client), as before.
 
-Both rows run the same join page, which pipelines its start: the page's answer names the
-invite's look-up (``Link: rel=preload``) and a module that imports nothing takes it up, so
-the form does not wait for the page's modules to start it; on 进入会话 the devices are taken
-and the WebRTC offer is built (ICE candidates included) while the join request is on its
-way, and the offer goes out as the session's socket opens, not after the room arrives.
+Where the time goes: the page marks its way in (``performance.mark``: modules run, form
+shown, 进入会话, seat, offer sent, answer, media connected, video playing); the medians per
+phase go to ``results/first_load_phases.md``. ``trace_first_load.py`` prints one trial's
+page and server events (ICE, DTLS datagrams, RTP, event-loop stalls) on one clock.
+
+Environment: ``FIRST_LOAD_TRIALS`` (default 5), ``FIRST_LOAD_QUICK=1`` (the 1 Mbit/s row only).
 
 Target: 2.5 s at 1 Mbit/s + 100 ms + CPU×4.
 """

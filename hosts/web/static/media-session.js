@@ -38,11 +38,13 @@ async function takeDevices(checked, onError) {
   return null;
 }
 
-// The peer connection with the devices in it and its offer set, ICE candidates gathered
-// (host candidates come at once; at most GATHER_MS is waited for the rest): the offer
-// carries them, so the server can check the path without waiting for trickled ones.
-// Candidates found later are kept in `late` for after the answer.
-async function buildPeer({ slots, checked, onError, local = null }) {
+// The peer connection with the devices in it and its offer set. `takeOffer()` returns the
+// offer with the ICE candidates gathered by then (the server checks the path without
+// waiting for trickled ones); candidates found later are kept in `late` for after the
+// answer. `gather`: wait for the gathering first (host candidates come at once; at most
+// GATHER_MS for the rest). A prepared peer does not wait: it gathers while the join
+// request and the socket are on their way, and its offer is taken when the socket opens.
+async function buildPeer({ slots, checked, onError, local = null, gather = true }) {
   local = local || (await takeDevices(checked, onError));
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
   const microphone = local?.getAudioTracks()[0];
@@ -51,12 +53,12 @@ async function buildPeer({ slots, checked, onError, local = null }) {
   const cameraSender = camera ? pc.addTransceiver(camera, { direction: "sendonly" }).sender : null;
   for (let i = 0; i < slots; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
   const late = [];
-  let inOffer = true;
+  let taken = false;
   pc.onicecandidate = (event) => {
-    if (!inOffer && event.candidate?.candidate) late.push(event.candidate);
+    if (taken && event.candidate?.candidate) late.push(event.candidate);
   };
   await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== "complete") {
+  if (gather && pc.iceGatheringState !== "complete") {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, GATHER_MS);
       pc.addEventListener("icegatheringstatechange", () => {
@@ -67,9 +69,11 @@ async function buildPeer({ slots, checked, onError, local = null }) {
       });
     });
   }
-  const offer = pc.localDescription.sdp;
-  inOffer = false;
-  return { local, pc, cameraSender, offer, late };
+  const takeOffer = () => {
+    taken = true;
+    return pc.localDescription.sdp;
+  };
+  return { local, pc, cameraSender, takeOffer, late };
 }
 
 // Stops what a prepared peer holds (the join it was made for was refused): the camera
@@ -84,7 +88,7 @@ export async function discardPrepared(prepared) {
 // way: the page hands the result to MediaSession as `prepared`, which sends the offer as
 // soon as the socket is open instead of after the join reply, the socket and the room.
 export function prepareMedia({ slots = SLOTS, devices = () => null, onError = () => {} } = {}) {
-  return buildPeer({ slots, checked: devices(), onError });
+  return buildPeer({ slots, checked: devices(), onError, gather: false });
 }
 
 export class MediaSession {
@@ -218,7 +222,8 @@ export class MediaSession {
     this.prepared = null;
     const built = await (prepared ||
       buildPeer({ slots: this.slots, checked: this.checked(), onError: this.onError, local: this.local }));
-    const { pc, offer, late } = built;
+    const { pc, late } = built;
+    const offer = built.takeOffer();
     this.local = built.local;
     this.cameraSender = built.cameraSender;
     this.pc = pc;
