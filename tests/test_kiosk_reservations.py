@@ -193,3 +193,39 @@ def test_bookings_are_made_found_moved_noted_and_cancelled_with_texts(
     )
     kiosk.wait_for_sms(4)
     expect(row.locator("td").nth(4)).to_have_text("已取消")
+
+
+def test_a_booking_s_customer_is_called_or_texted_from_the_board(
+    page: Page, kiosk: RunningKiosk
+) -> None:
+    # 预定管理: "通过短信、电话将预定信息告知客户" — from the booking's row.
+    zhang, _ = kiosk.run(kiosk.desk.customers.capture("13800138000"))
+    kiosk.run(kiosk.desk.customers.update(zhang.id, name="张三"))
+    room = kiosk.run(kiosk.desk.reservations.add_resource("牡丹厅", kind="room", capacity=10))
+    start = NOON + timedelta(hours=6)
+    kiosk.run(
+        kiosk.desk.reservations.reserve(room.id, zhang.id, 4, start, start + timedelta(hours=2))
+    )
+    page.get_by_role("tab", name="预订看板").click()
+    row = page.locator("#board tbody tr", has_text="张三")
+    row.get_by_role("button", name="拨打").click()
+    pad = page.get_by_role("region", name="拨号盘")
+    expect(pad.locator("#dialpad-state")).to_have_text("正在呼叫 张三 13800138000")
+    assert kiosk.sim.call is not None and kiosk.sim.call.number == "13800138000"
+    pad.get_by_role("button", name="挂断").click()
+    expect(pad.locator("#dialpad-state")).to_contain_text("通话结束")
+    page.get_by_role("button", name="拨号盘").click()
+
+    row.get_by_role("button", name="短信").click()
+    sms = page.locator('[data-panel="sms"]')
+    expect(sms).to_be_visible()
+    expect(sms.locator("#sms-numbers")).to_have_value("13800138000")
+    expect(sms.locator("#sms-summary")).to_have_text("已填入张三的号码，请编辑短信内容后发送")
+
+    # … and from the customer's card (点击客户直接发短信).
+    sms.locator("#sms-numbers").fill("")
+    page.get_by_role("tab", name="客户资料").click()
+    page.locator("#results li", has_text="张三").click()
+    expect(page.locator("#card-form").get_by_label("姓名")).to_have_value("张三")
+    page.locator("#card-form").get_by_role("button", name="短信").click()
+    expect(sms.locator("#sms-numbers")).to_have_value("13800138000")

@@ -3,6 +3,7 @@
 // table, notes, check-out, and the rooms and tables themselves. Every rule (capacity, no
 // double booking, the texts to the customer) is the SDK's; this page only asks.
 import { t } from "./messages.js";
+import { dialButton } from "./kiosk-phone.js";
 
 let desk = null; // the desk page's helpers, handed over by kiosk.js
 const $ = (selector) => document.querySelector(selector);
@@ -48,6 +49,9 @@ export async function loadBoard() {
         desk.actionButton(t("reschedule"), () => reschedule(r)),
         desk.actionButton(t("editBooking"), () => openEdit(r)),
         desk.actionButton(t("cancel"), () => cancel(r)),
+        // Tell the customer, or ask whether the plan still holds (短信、电话告知).
+        dialButton(r.phone),
+        desk.actionButton(t("sms"), () => desk.smsTo(r.phone, r.customer || r.phone)),
       );
     } else {
       buttons.push(desk.actionButton(t("bookingNotes"), () => openEdit(r)));

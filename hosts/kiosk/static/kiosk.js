@@ -949,6 +949,15 @@ async function showMembers(groupId) {
   }
 }
 
+// 短信 to one customer (their card, a booking): the SMS screen with the number filled in.
+function smsTo(number, who = number) {
+  document.querySelector("#sms-numbers").value = number;
+  document.querySelector("#sms-groups").value = "";
+  document.querySelector('[data-tab="sms"]').click();
+  document.querySelector("#sms-summary").textContent = t("smsToOne", { who });
+  document.querySelector("#sms-template").focus();
+}
+
 // 短信群发 with the group filled in as the recipients.
 function smsToGroup(name) {
   document.querySelector("#sms-numbers").value = "";
@@ -1139,13 +1148,18 @@ for (const form of document.querySelectorAll("form.auto-sms")) {
 }
 
 // The reservations screen lives in its own module, with the page's helpers.
-const helpers = { call, toast, explain, when, clock, zoned, laterLocal, reasonOf, emptyRow, tableRow, actionButton, billItems, token };
+const helpers = { call, toast, explain, when, clock, zoned, laterLocal, reasonOf, emptyRow, tableRow, actionButton, billItems, token, smsTo };
 installBoard(helpers);
 installCashier(helpers);
 installSms(helpers);
 installPhone(helpers);
 installRegistration(helpers);
 installBackups(helpers);
+// 短信 on a customer's card (点击客户直接发短信).
+document.querySelector("#card-sms").addEventListener("click", () => {
+  const phone = document.querySelector("#card-phone").textContent;
+  smsTo(phone, document.querySelector("#card-form").elements.name.value || phone);
+});
 // 预订 on a customer's card: a new booking for them on the reservations screen.
 document.querySelector("#card-reserve").addEventListener("click", () => {
   const form = document.querySelector("#card-form");
