@@ -81,14 +81,24 @@ def _prioritise(*, realtime: bool = False) -> str:
 
 
 def codec_cost(frames: int = 500) -> tuple[float, float]:
-    """Seconds to decode one 20 ms Opus packet and to encode one 20 ms mono frame, as
-    aiortc's codecs do it for every participant (median of 5 runs)."""
+    """Seconds to decode one 20 ms Opus packet and to encode one 20 ms mono frame with the
+    codecs the host gives every participant (aiortc's, or ``zhanye_sdk.media.opus``'s
+    when ``MediaConfig.audio_resilience`` is on), median of 5 runs."""
     import numpy as np
-    from aiortc.codecs.opus import OpusDecoder, OpusEncoder
+    from aiortc import rtcrtpreceiver, rtcrtpsender
     from aiortc.jitterbuffer import JitterFrame
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+    from zhanye_sdk.media import opus
     from zhanye_sdk.media.frames import mono_to_audio_frame
+    from zhanye_sdk.media.service import MediaConfig
 
+    if MediaConfig().audio_resilience:
+        opus.install()
+    opus.set_enabled(MediaConfig().audio_resilience)
+    codec = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48_000, channels=2)
+    sender: Any = rtcrtpsender
+    receiver: Any = rtcrtpreceiver
     rng = np.random.default_rng(1)
     t = np.arange(960) / 48_000
     pcm = [
@@ -97,7 +107,7 @@ def codec_cost(frames: int = 500) -> tuple[float, float]:
     ]
     encodes, decodes = [], []
     for _ in range(5):
-        encoder, decoder = OpusEncoder(), OpusDecoder()
+        encoder, decoder = sender.get_encoder(codec), receiver.get_decoder(codec)
         audio = [mono_to_audio_frame(x, 48_000, pts=i * 960) for i, x in enumerate(pcm)]
         start = time.thread_time()
         packets = [encoder.encode(frame) for frame in audio]
@@ -260,6 +270,16 @@ def _client_codecs() -> list[bytes]:
         frame = mono_to_audio_frame(tone[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
         out, _ = encoder.encode(frame)
         payloads += out
+    from aiortc import codecs
+
+    from zhanye_sdk.media import opus
+
+    # Whatever the SDK's client would install (once per process) is in place before our
+    # codecs replace it; the clients send plain Opus packets, so they offer no RED.
+    opus.install()
+    codecs.CODECS["audio"][:] = [
+        c for c in codecs.CODECS["audio"] if c.mimeType.lower() != "audio/red"
+    ]
     silent = np.zeros((1, 960), dtype=np.int16)
     plain = rtcrtpreceiver.get_decoder
 
@@ -272,7 +292,7 @@ def _client_codecs() -> list[bytes]:
             return [frame]
 
     def get_decoder(codec: Any) -> Any:
-        if codec.mimeType.lower() == "audio/opus":
+        if codec.mimeType.lower() in ("audio/opus", "audio/red"):
             return CountingDecoder()
         return plain(codec)
 

@@ -38,6 +38,10 @@ from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
 
 __all__ = ["CLOSE_LIMIT_S", "InboundTrack", "MediaPeer"]
 
+#: Audio codecs whose packets the mixing tick encodes (aiortc's packetizer only copies
+#: their payloads through ``pack``).
+_TICK_ENCODED = ("audio/opus", "audio/red")
+
 #: The longest a peer connection's close may take before it is abandoned.
 CLOSE_LIMIT_S = 5.0
 
@@ -187,15 +191,16 @@ class MediaPeer:
         return _with_bandwidth(self.connection.localDescription.sdp, self._caps)
 
     def _encode_on_tick(self) -> None:
-        """Give the mixed-audio track its own Opus encoder when Opus was negotiated, so the
-        mixing tick encodes (batched per room, off the event loop) and aiortc's sender
-        only packetizes; another codec (G.711) stays with aiortc's per-frame encoding."""
+        """Give the mixed-audio track its own encoder of the negotiated codec when that is
+        Opus (or RED over Opus, whose encoder hands out finished RED payloads too), so the
+        mixing tick encodes and aiortc's sender only packetizes; another codec (G.711)
+        stays with aiortc's per-frame encoding."""
         if not self._tick_encoding:
             return
         for transceiver in self.connection.getTransceivers():
             if transceiver.sender.track is self.audio_out:
                 codecs = transceiver._codecs  # what the sender will send, in order
-                if codecs and codecs[0].mimeType.lower() == "audio/opus":
+                if codecs and codecs[0].mimeType.lower() in _TICK_ENCODED:
                     # Through the module: opus.install() replaces it there.
                     sender: Any = rtcrtpsender
                     self.audio_out.encode_with(sender.get_encoder(codecs[0]))
