@@ -359,6 +359,31 @@ ROW_NAMES = {
 }
 
 
+# What was tried on the way to the target and what it gave (trace_first_load.py, one
+# trial at a time, the 1 Mbit/s profile).
+EVALUATED = [
+    "Server as DTLS server (a=setup:passive): the browser's ClientHello goes out as its "
+    "ICE check succeeds; answer → picture 3.0 round trips instead of 5.3 (alone test at "
+    "1 s round trips). Kept.",
+    "The session's modules (socket, media, stage, 美颜) and the staff shell fetched after "
+    "the form shows: 23 KB gzip and five modules' parsing off the form's path (they load "
+    "while the person types). Kept.",
+    "The prepared offer taken when the socket opens with the candidates gathered by then, "
+    "the rest trickled: no more 0–300 ms wait for gathering (slow on a CPU×4 page). Kept.",
+    "i18n's language read once per page (t() read the URL and localStorage at every call: "
+    "80 ms self time in a CPU×4 profile of the page's start). Kept.",
+    "Host candidates only, no STUN, on loopback: already so (ice_host_addresses, no "
+    "iceServers). Server answer: 12–50 ms idle (SDP parsing, fingerprints, one certificate "
+    "per peer); a peer made before the offer would save ~8 ms. Not done.",
+    "Keyframe for a new listener: each listener has its own encoder, so its first frame is "
+    "a keyframe, encoded 10–20 ms after DTLS completes; it is 3.7 KB (≈30 ms at 1 Mbit/s) "
+    "of the fake camera, so a smaller first frame would gain little. Not done.",
+    "Offer inside the join request (answer with the seat): would save the socket's and the "
+    "offer's round trips (~0.3 s), but presence starts on the socket and, scaled out, the "
+    "room's process is the socket's, not the HTTP request's. Not done.",
+]
+
+
 def report(results: dict[tuple[str, str], list[dict[str, float]]], loads: list[float]) -> None:
     """Writes results/first_load.md (totals, then the phases) and the plot."""
     table = Table(
@@ -458,6 +483,7 @@ def report(results: dict[tuple[str, str], list[dict[str, float]]], loads: list[f
         "read after each trial; each phase runs from the previous mark (navigation start for "
         "the first). Medians per phase need not add up to the median total."
     )
+    phase_table.notes.extend(EVALUATED)
     phase_table.write()
     bar_plot(
         "first_load",
