@@ -85,3 +85,8 @@ def test_calls_on_the_landline_and_the_sim_pop_up_tagged_by_line(
     panel.get_by_label("线路").select_option(label="手机卡线路")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("13900139000")
+
+    # On 张三's card too: the call came in on the landline.
+    page.get_by_role("tab", name="客户资料").click()
+    page.get_by_text("张三 · 13800138000").click()
+    expect(page.locator("#card-calls tbody tr")).to_contain_text("已接来电 · 座机线路（原固话）")

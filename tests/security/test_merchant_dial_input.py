@@ -6,6 +6,9 @@ Attacks covered:
    the modem.
 2. Premium and service codes hidden in a number (``*#06#``, ``**21*…#`` call forwarding)
    to reconfigure the line: refused, only phone numbers are dialled.
+3. A line name that is no line (``pstn;ATH``, ``../``, a number, an object) or the
+   landline port for an outgoing call (一机双号: calls go out on the SIM only) in dial,
+   answer and hang-up: refused with a reason, no command reaches the phone.
 """
 
 from __future__ import annotations
@@ -78,3 +81,27 @@ async def test_nothing_but_a_phone_number_is_dialled(world: tuple, number: str) 
     assert response.status == 400
     assert sim.call is None
     assert not [c for c in sim.commands if c.upper().startswith(("ATD", "AT+CMGD", "ATH"))]
+
+
+_CALL_PATHS = ["/api/desk/call/dial", "/api/desk/call/answer", "/api/desk/call/hangup"]
+_BAD_LINES: list[object] = ["pstn;ATH", "../gsm", "GSM\r\nATH", 5, {"line": "gsm"}]
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [(path, line) for path in _CALL_PATHS for line in _BAD_LINES]
+    + [("/api/desk/call/dial", "pstn")],
+)
+async def test_no_line_but_the_phone_s_own_is_used(world: tuple, path: str, line: object) -> None:
+    api, sim = world
+    response = await api.handle(
+        ApiRequest(
+            "POST",
+            path,
+            headers={"Authorization": f"Bearer {DESK_TOKEN}"},
+            body=json.dumps({"number": "13800138000", "line": line}).encode(),
+        )
+    )
+    assert response.status == 400
+    assert response.json()["error"]["message_zh"]
+    assert not [c for c in sim.commands if c.upper().startswith(("ATD", "ATA", "ATH", "AT^PSTN"))]

@@ -434,7 +434,8 @@ async function loadCardCalls() {
   const body = document.querySelector("#card-calls tbody");
   body.replaceChildren();
   for (const entry of items) {
-    body.append(tableRow([when(entry.started_at), t(`kind_${entry.kind}`), t("seconds", { n: entry.duration_s }), entry.notes || ""], [notesButton(entry)]));
+    const kind = t(`kind_${entry.kind}`) + (entry.line === "pstn" ? ` · ${t("line_pstn")}` : "");
+    body.append(tableRow([when(entry.started_at), kind, t("seconds", { n: entry.duration_s }), entry.notes || ""], [notesButton(entry)]));
   }
   if (!items.length) body.append(emptyRow(5, t("noCalls")));
 }
