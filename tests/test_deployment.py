@@ -235,14 +235,22 @@ class Squatter(BaseCapability):
     """A capability that claims a path another one owns."""
 
     name = "squatter"
+    pattern = "/api/stats"
 
     def __init__(self) -> None:
         super().__init__()
 
-        async def mine(request: ApiRequest) -> ApiResponse:
+        async def mine(request: ApiRequest, **_: str) -> ApiResponse:
             return ApiResponse.of_json({"mine": True})
 
-        self.router.add("GET", "/api/stats", mine)
+        self.router.add("GET", self.pattern, mine)
+
+
+class ParamSquatter(Squatter):
+    """A capability whose ``{param}`` route would answer another one's literal path."""
+
+    name = "wildcard"
+    pattern = "/api/{area}"
 
 
 class BoardSquatter(BaseCapability):
@@ -272,6 +280,15 @@ async def test_two_capabilities_claiming_one_route_or_message_area_are_refused(
         with pytest.raises(DuplicateRoute, match="squatter: two handlers for GET /api/stats"):
             Deployment(config(tmp_path, fast_config), world.platform)
 
+        def with_param_squatter(self: Deployment) -> list[Capability]:
+            return [ParamSquatter(), *original(self)]
+
+        monkeypatch.setattr(Deployment, "_capabilities", with_param_squatter)
+        with pytest.raises(
+            DuplicateRoute, match=r"two handlers for GET /api/\w+: /api/\{area\} answers it"
+        ):
+            Deployment(config(tmp_path, fast_config), world.platform)
+
         def with_board_squatter(self: Deployment) -> list[Capability]:
             return [*original(self), BoardSquatter()]
 
@@ -295,3 +312,50 @@ def test_a_router_refuses_a_second_handler_for_one_route() -> None:
     other.add("POST", "/api/x/{id}", handler)
     router.include(other)  # another method on the same pattern is another route
     assert router.patterns() == [("GET", "/api/x/{id}"), ("POST", "/api/x/{id}")]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("/api/x/{id}", "/api/x/export"),
+        ("/api/x/export", "/api/x/{id}"),
+        ("/api/x/{id}", "/api/x/{key}"),
+        ("/api/x/{id}.pdf", "/api/x/report.pdf"),
+        ("/api/{area}/{id}/files", "/api/x/export/files"),
+    ],
+)
+def test_a_param_route_answering_another_routers_path_is_refused(first: str, second: str) -> None:
+    async def handler(request: ApiRequest, **_: str) -> ApiResponse:
+        return ApiResponse.of_json({})
+
+    mine, theirs = Router(), Router()
+    mine.add("GET", first, handler)
+    theirs.add("GET", second, handler)
+    with pytest.raises(DuplicateRoute) as refused:
+        mine.include(theirs)
+    assert first in str(refused.value) and second in str(refused.value)
+    assert refused.value.zh == "两个功能声明了同一个接口路径"
+    assert mine.patterns() == [("GET", first)]  # nothing of the other router was added
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("/api/x/{id}", "/api/y/export"),
+        ("/api/x/{id}", "/api/x/{id}/export"),
+        ("/api/x/{id}.pdf", "/api/x/{id}.csv"),
+        # Both answer only /api/records/export/cobrowse, a path neither is for (session
+        # and job ids are hex): neither hides the other's paths.
+        ("/api/records/{session_id}/cobrowse", "/api/records/export/{job_id}"),
+    ],
+)
+def test_routes_that_never_answer_each_others_paths_go_together(first: str, second: str) -> None:
+    async def handler(request: ApiRequest, **_: str) -> ApiResponse:
+        return ApiResponse.of_json({})
+
+    mine, theirs = Router(), Router()
+    mine.add("GET", first, handler)
+    theirs.add("GET", second, handler)
+    theirs.add("POST", first, handler)  # another method on the same pattern
+    mine.include(theirs)
+    assert len(mine.patterns()) == 3

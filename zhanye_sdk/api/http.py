@@ -183,6 +183,34 @@ class DuplicateRoute(ZhanyeError):
         super().__init__(message, zh="两个功能声明了同一个接口路径")
 
 
+_PARAM = re.compile(r"\{(\w+)\}")
+_PARAM_VALUE = "[A-Za-z0-9_.\\-]+"
+
+
+def _segment_covers(wide: str, narrow: str) -> bool:
+    """Whether segment pattern ``wide`` matches every segment that ``narrow`` matches."""
+    if wide == narrow:
+        return True
+    if not _PARAM.search(wide):
+        return False
+    if _PARAM.fullmatch(wide):
+        return True  # a whole-segment parameter takes any segment
+    if _PARAM.search(narrow):
+        return False  # two different partial patterns: not provably wider
+    parts = _PARAM.split(wide)
+    regex = "".join(_PARAM_VALUE if i % 2 else re.escape(p) for i, p in enumerate(parts))
+    return re.fullmatch(regex, narrow) is not None
+
+
+def _covers(wide: str, narrow: str) -> bool:
+    """Whether route pattern ``wide`` answers every path of ``narrow`` (a parameter never
+    spans a ``/``): then one of them never sees some or all of its own paths."""
+    first, second = wide.split("/"), narrow.split("/")
+    return len(first) == len(second) and all(
+        _segment_covers(a, b) for a, b in zip(first, second, strict=True)
+    )
+
+
 class Router:
     """Routes ``METHOD /path/{param}`` patterns to handlers."""
 
@@ -200,7 +228,7 @@ class Router:
         method = method.upper()
         if (method, pattern) in self._patterns:
             raise DuplicateRoute(f"two handlers for {method} {pattern}")
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_.\-]+)", pattern)
+        regex = _PARAM.sub(lambda m: f"(?P<{m[1]}>{_PARAM_VALUE})", pattern)
         self._routes.append((method, re.compile(f"^{regex}$"), handler, body))
         self._patterns.append((method, pattern))
 
@@ -208,12 +236,22 @@ class Router:
         """Add every route of ``other`` after this router's own, in its order.
 
         Raises:
-            DuplicateRoute: both routers have a route for the same method and pattern.
+            DuplicateRoute: a route of one router answers every path of a route of the
+                other for the same method: the same pattern, or one with a ``{param}``
+                where the other has a literal (``/api/x/{id}`` and ``/api/x/export``).
         """
         clashes = sorted(set(self._patterns) & set(other._patterns))
         if clashes:
             named = ", ".join(f"{method} {pattern}" for method, pattern in clashes)
             raise DuplicateRoute(f"two handlers for {named}")
+        for method, pattern in self._patterns:
+            for other_method, other_pattern in other._patterns:
+                if method == other_method and (
+                    _covers(pattern, other_pattern) or _covers(other_pattern, pattern)
+                ):
+                    raise DuplicateRoute(
+                        f"two handlers for {method} {other_pattern}: {pattern} answers it too"
+                    )
         self._routes.extend(other._routes)
         self._patterns.extend(other._patterns)
 
