@@ -96,6 +96,11 @@ class AccountEditForm:
 
 
 @attrs.frozen
+class CompanyEditForm:
+    code: str
+
+
+@attrs.frozen
 class DisableForm:
     disabled: bool
 
@@ -132,6 +137,8 @@ class AdminApi:
         r("POST", "/api/logout", self.logout)
         r("GET", "/api/me", self.me)
         r("POST", "/api/me/password", self.change_password)
+        r("GET", "/api/companies", self.list_companies)
+        r("PATCH", "/api/companies/{company_id}", self.edit_company)
         r("GET", "/api/organizations", self.list_orgs)
         r("POST", "/api/organizations", self.create_org)
         r("PATCH", "/api/organizations/{org_id}", self.edit_org)
@@ -187,6 +194,17 @@ class AdminApi:
         form = structure(request.json(), PasswordChangeForm)
         await self.platform.auth.change_password(actor, form.old_password, form.new_password)
         return ApiResponse.of_json({"ok": True})
+
+    async def list_companies(self, request: ApiRequest) -> ApiResponse:
+        actor = await self.actor(request)
+        found = await self.platform.companies.list(actor)
+        return ApiResponse.of_json({"items": [unstructure(c) for c in found]})
+
+    async def edit_company(self, request: ApiRequest, company_id: str) -> ApiResponse:
+        actor = await self.actor(request)
+        form = structure(request.json(), CompanyEditForm)
+        company = await self.platform.companies.set_code(actor, company_id, form.code)
+        return ApiResponse.of_json(unstructure(company))
 
     async def list_orgs(self, request: ApiRequest) -> ApiResponse:
         actor = await self.actor(request)

@@ -1,4 +1,4 @@
-"""Companies (公司): created by the platform's super admin."""
+"""Companies (公司): created, and their codes changed, by the platform's super admin."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _company(row: Any) -> Company:
 
 
 class CompanyService:
-    """Create and read companies."""
+    """Create and read companies, and change their codes."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
@@ -109,3 +109,39 @@ class CompanyService:
             query = query.where(companies.c.id == actor.company_id)
         async with self._ctx.db.connect() as conn:
             return [_company(r) for r in await conn.execute(query)]
+
+    async def set_code(self, actor: Principal, company_id: str, code: str) -> Company:
+        """Change a company's code (公司代码; super admin only): from now on its people sign
+        in as ``login@<code>``, and the old code signs nobody in. Who is signed in stays so.
+
+        Raises:
+            PermissionDenied: the actor is not the super admin.
+            NotAccessible: there is no such company.
+            InvalidInput: the code is malformed.
+            ConflictError: another company has this code.
+        """
+        require(actor, Operation.COMPANY_EDIT)
+        code = check_company_code(code)
+        taken = ConflictError(f"the company code {code!r} is taken", zh=f"公司代码“{code}”已被使用")
+        async with self._ctx.db.begin() as conn:
+            row = (
+                await conn.execute(sa.select(companies).where(companies.c.id == company_id))
+            ).first()
+            if row is None:
+                raise NotAccessible("company", company_id)
+            if row.code == code:
+                return _company(row)
+            clash = await conn.execute(
+                sa.select(companies.c.id).where(
+                    companies.c.code == code, companies.c.id != company_id
+                )
+            )
+            if clash.first() is not None:
+                raise taken
+            try:
+                await conn.execute(
+                    companies.update().where(companies.c.id == company_id).values(code=code)
+                )
+            except IntegrityError as exc:  # taken meanwhile
+                raise taken from exc
+        return Company(id=row.id, name=row.name, created_at=from_ms(row.created_ms), code=code)

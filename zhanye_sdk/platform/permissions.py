@@ -32,6 +32,7 @@ class Operation(enum.StrEnum):
 
     COMPANY_CREATE = "company.create"
     COMPANY_VIEW = "company.view"
+    COMPANY_EDIT = "company.edit"
     ORG_CREATE = "org.create"
     ORG_EDIT = "org.edit"
     ORG_DELETE = "org.delete"
@@ -61,6 +62,7 @@ _COMPANY = frozenset({Role.COMPANY_ADMIN, Role.SUPER_ADMIN})
 PERMISSIONS: dict[Operation, frozenset[Role]] = {
     Operation.COMPANY_CREATE: frozenset({Role.SUPER_ADMIN}),
     Operation.COMPANY_VIEW: _STAFF | {Role.SUPER_ADMIN},
+    Operation.COMPANY_EDIT: frozenset({Role.SUPER_ADMIN}),
     Operation.ORG_CREATE: _COMPANY,
     Operation.ORG_EDIT: _COMPANY,
     Operation.ORG_DELETE: _COMPANY,
