@@ -96,6 +96,33 @@ def test_ring_timeout_fallback_when_clcc_is_not_supported() -> None:
     assert isinstance(ended, CallEnded) and ended.missed
 
 
+def test_a_stalled_service_does_not_take_a_ringing_call_for_a_missed_one() -> None:
+    # The computer was busy for longer than the ring timeout: the RINGs and the call
+    # list's answer are still unread when the service ticks again.
+    tracker = CallTracker(T)
+    tracker.handle(Ring(), 0.0)
+    (call,) = tracker.handle(CallerId("13800138000", 129), 0.0)
+    tracker.polled(1.0)
+    assert tracker.call_list([incoming_entry()], 1.0) == []
+    assert tracker.tick(30.0) == []  # 29 s without a sign, but no poll went unanswered
+    tracker.polled(30.0)
+    assert tracker.call_list([incoming_entry()], 30.1) == []
+    assert tracker.state is CallState.RINGING
+    # The caller gives up: the next answer no longer lists the call.
+    (ended,) = tracker.call_list([], 31.0)
+    assert isinstance(ended, CallEnded) and ended.missed and ended.call_id == call.call_id
+
+
+def test_ring_silence_ends_the_call_once_the_call_list_stops_answering() -> None:
+    tracker = CallTracker(T)
+    tracker.handle(CallerId("13800138000", 129), 0.0)
+    tracker.polled(1.0)  # unanswered (timed out)
+    assert tracker.tick(9.0) == []
+    tracker.polled(9.0)  # unanswered again
+    (ended,) = tracker.tick(9.1)
+    assert isinstance(ended, CallEnded) and ended.missed
+
+
 def test_handset_pickup_seen_by_clcc_answers_the_call() -> None:
     tracker = CallTracker(T)
     tracker.handle(Ring(), 0.0)
@@ -145,6 +172,8 @@ def test_unsolicited_clcc_entry_starts_a_call() -> None:
 def test_two_trains_are_two_calls() -> None:
     tracker = CallTracker(T)
     tracker.handle(CallerId("1", 129), 0.0)
+    tracker.polled(5.0)  # the call list never answers
+    tracker.polled(10.0)
     tracker.tick(20.0)
     (second,) = tracker.handle(CallerId("2", 129), 21.0)
     assert isinstance(second, IncomingCall) and second.call_id == 2 and second.number == "2"
@@ -232,7 +261,10 @@ class CallMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.tracker.state is CallState.RINGING)
     @rule()
     def caller_gives_up_silently(self) -> None:
-        # no URC at all: enough time without RING must end it as missed
+        # no URC at all, and the call list does not answer: enough time without RING
+        # and two unanswered polls end it as missed
+        self.tracker.polled(self.now)
+        self.tracker.polled(self.now)
         self.now += T.ring_timeout + 0.01
         self._take(self.tracker.tick(self.now))
         assert self.tracker.state is CallState.IDLE

@@ -9,7 +9,10 @@ answers without any command from us. So the tracker folds each RING/+CLIP train
 into one :class:`IncomingCall`, and learns the rest from ``AT+CLCC`` polls (the
 service sends them when :meth:`CallTracker.poll_due` says so and passes the entries
 to :meth:`CallTracker.call_list`). When the device has no ``+CLCC``, a train that
-stops ringing for ``ring_timeout`` seconds is a missed call.
+stops ringing for ``ring_timeout`` seconds is a missed call; when it has, the call list
+says so, and RING silence ends a call only once two polls went unanswered meanwhile —
+after the service itself stalled (a busy computer), the rings it has not read yet and
+the next poll's answer still count, and a ringing call is not taken for a missed one.
 
 ==========  ===========================================  ==========  ======================
 state       input                                        next        events
@@ -19,7 +22,8 @@ IDLE        +CLIP, or CLCC incoming entry                RINGING     IncomingCal
 RINGING     +CLIP / CLCC entry with the first number     RINGING     IncomingCall
 RINGING     tick: ``clip_wait`` passed, not announced    RINGING     IncomingCall(no number)
 RINGING     answered() / CLCC active / ^CONN             ACTIVE      CallAnswered
-RINGING     CLCC without the call / tick ring_timeout /  IDLE        CallEnded(MISSED)
+RINGING     CLCC without the call / tick ring_timeout    IDLE        CallEnded(MISSED)
+            (no CLCC, or 2 polls unanswered) /
             NO CARRIER / ^CEND / MISSED_CALL
 RINGING     hung_up()                                    IDLE        CallEnded(REJECTED)
 IDLE        dialed(number)                               DIALING     OutgoingCall
@@ -203,6 +207,8 @@ class _Call:
     withheld: bool = False
     announced: bool = False
     answered_at: float | None = None
+    #: AT+CLCC polls sent since the last sign of the call (none answered with it).
+    unanswered_polls: int = 0
 
 
 class CallTracker:
@@ -298,6 +304,8 @@ class CallTracker:
     def polled(self, now: float) -> None:
         """A poll was sent at ``now``."""
         self._last_poll = now
+        if self._call is not None:
+            self._call.unanswered_polls += 1
 
     def tick(self, now: float) -> list[CallEvent]:
         """Let time pass: announce a call whose +CLIP never came, time out a ringing call."""
@@ -309,7 +317,8 @@ class CallTracker:
         out: list[CallEvent] = []
         if not call.announced and now - call.started_at >= self.timings.clip_wait:
             out += self._announce(call)
-        if now - call.last_sign >= self.timings.ring_timeout:
+        silent = now - call.last_sign >= self.timings.ring_timeout
+        if silent and (not self.clcc_supported or call.unanswered_polls >= 2):
             out += self._end(now, CallOutcome.MISSED)
         return out
 
@@ -378,6 +387,7 @@ class CallTracker:
             self._call = call
             self._last_poll = now  # first poll one interval after the first RING
         call.last_sign = max(call.last_sign, now)
+        call.unanswered_polls = 0
         return call
 
     def _ring(self, now: float) -> list[CallEvent]:
@@ -438,6 +448,7 @@ class CallTracker:
             return []
         entry = mine[0]
         call.last_sign = max(call.last_sign, now)
+        call.unanswered_polls = 0
         out: list[CallEvent] = []
         if direction_incoming and not call.announced and call.number is None and entry.number:
             call.number, call.number_type = entry.number, entry.number_type
