@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
 import attrs
+import av
 import pytest
 
 from zhanye_sdk.client import ToneTrack, join
@@ -19,7 +21,7 @@ from zhanye_sdk.errors import AtCapacity
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.wire import converter
 
-from .media_world import LOOPBACK_MEDIA, media_host
+from .media_world import LOOPBACK_MEDIA, media_host, tone_level
 
 
 async def _frames_grow(participants: list[object], more: int, limit_s: float = 10.0) -> None:
@@ -79,6 +81,40 @@ async def test_a_full_process_refuses_the_next_participant_and_keeps_the_others_
                 {"type": "offer", "sdp": first.connection.localDescription.sdp},  # type: ignore[union-attr]
             )
             assert reply["type"] == "media.answer", reply
+
+
+class _BrokenEncoder:
+    """An Opus encoder whose libopus context cannot be opened (seen on a new loss hint)."""
+
+    def encode(self, frame: object, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        raise av.FFmpegError(22, "avcodec_open2 returned 22")
+
+
+@pytest.mark.anyio
+async def test_a_failing_encoder_of_one_listener_stops_neither_the_room_nor_them(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with media_host(tmp_path, fast_config) as server:
+        customer_url = await server.customer_url("客户甲")
+        async with (
+            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
+        ):
+            await _frames_grow([host, customer], 25)
+            peer = server.media.peer(server.session_id, customer.participant_id)
+            assert peer is not None and peer.audio_out.encoder is not None
+            peer.audio_out.encoder = _BrokenEncoder()
+            broken_at = time.monotonic()
+            # Both keep hearing each other: the customer through aiortc's own encoding.
+            await _frames_grow([host, customer], 75)
+            with anyio.fail_after(10):
+                while (  # noqa: ASYNC110 - polls the received audio
+                    tone_level(customer.audio_between(broken_at + 0.5, time.monotonic()), 440)
+                    < 1000
+                ):
+                    await anyio.sleep(0.2)
+            assert tone_level(host.audio_between(broken_at, time.monotonic()), 550) > 1000
+            assert peer.audio_out.encoder is None
 
 
 @pytest.mark.anyio

@@ -35,6 +35,7 @@ import collections
 import functools
 import gc
 import itertools
+import logging
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -70,6 +71,8 @@ from zhanye_sdk.signaling.bus import Bus
 from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 
 __all__ = ["AudioTap", "MediaConfig", "MediaLoad", "MediaService", "VideoFilter"]
+
+_log = logging.getLogger(__name__)
 
 #: Ticks (per room) the overload check and ``MediaLoad`` look back on: about 2 s.
 _RECENT_TICKS = 100
@@ -164,6 +167,24 @@ def _freeze_startup_heap() -> None:
         _heap_frozen = True
         gc.collect()  # what is garbage now is not kept for good
         gc.freeze()
+
+
+def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16]) -> None:
+    """Encode a listener's tick and queue it for their sender.
+
+    Inline, not in a worker thread: a 20 ms Opus frame costs about 0.2 ms, less than the
+    thread hop and wake-ups it would take (``benchmarks/bench_media_capacity.py``). An
+    encoder that fails hands that listener back to aiortc's own encoding; the room and
+    the other listeners go on.
+    """
+    try:
+        packets = track.encode(samples)
+    except (av.FFmpegError, ValueError, RuntimeError) as exc:
+        _log.warning("a listener's Opus encoder failed; aiortc encodes for it now: %s", exc)
+        track.encoder = None
+        track.feed(samples)
+        return
+    track.feed_packets(packets)
 
 
 @attrs.frozen
@@ -642,10 +663,7 @@ class MediaService:
                 room = await self._rooms.room(media_room.session_id)
                 encoding = self._tick(media_room, room)
                 for track, samples in encoding:
-                    # Inline, not in a worker thread: a 20 ms Opus frame costs about
-                    # 0.2 ms, less than the thread hop and wake-ups it would take
-                    # (benchmarks/bench_media_capacity.py).
-                    track.feed_packets(track.encode(samples))
+                    _encode(track, samples)
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)
         finally:
