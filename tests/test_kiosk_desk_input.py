@@ -225,8 +225,15 @@ def test_a_wrong_bill_is_voided_with_a_reason_and_left_out_of_the_report(
     # Newest first, at the shop's time (12:00 in Shanghai; 20:00 the day before in LA).
     expect(bills.first).to_contain_text("3月6日 12:00")
     expect(bills.first).to_contain_text("套餐×10")
-    page.once("dialog", lambda dialog: dialog.accept("数量录错"))
+    # 冲红 asks for the reason in a dialog; without one it says so and nothing changes.
     bills.first.get_by_role("button", name="冲红").click()
+    void = page.get_by_role("dialog", name="冲红账单：套餐×10（300.00 元）")
+    void.get_by_role("button", name="确认冲红").click()
+    expect(void.locator("#void-result")).to_have_text("请填写冲红原因，如“数量录错”")
+    expect(bills.first).not_to_contain_text("已冲红")
+    void.get_by_label("冲红原因").fill("数量录错")
+    void.get_by_role("button", name="确认冲红").click()
+    expect(void).to_be_hidden()
     expect(page.locator("#bill-result")).to_have_text("已冲红：套餐×10，不再计入报表合计")
     expect(bills.first).to_contain_text("已冲红：数量录错")
     expect(bills.first.get_by_role("button", name="冲红")).to_have_count(0)

@@ -174,6 +174,38 @@ export async function loadReport() {
   drawChart(kind, rows, seq).catch((error) => ($("#report-chart").textContent = desk.explain(error)));
 }
 
+// 冲红 asks for the reason in a dialog; a missing reason or the SDK's refusal is said there.
+function openVoid(bill, summary) {
+  const form = $("#void-form");
+  form.reset();
+  form.dataset.id = bill.id;
+  form.dataset.summary = summary;
+  $("#void-title").textContent = t("voidTitle", { summary, payable: bill.settlement.payable });
+  $("#void-result").textContent = "";
+  $("#void-dialog").showModal();
+  form.elements.reason.focus();
+}
+
+async function saveVoid(event) {
+  event.preventDefault();
+  const form = event.target;
+  const reason = form.elements.reason.value.trim();
+  if (!reason) {
+    $("#void-result").textContent = t("needVoidReason");
+    form.elements.reason.focus();
+    return;
+  }
+  try {
+    await desk.call("POST", `/api/desk/ledger/${form.dataset.id}/void`, { reason });
+  } catch (error) {
+    $("#void-result").textContent = desk.explain(error);
+    return;
+  }
+  $("#void-dialog").close();
+  $("#bill-result").textContent = t("billVoided", { summary: form.dataset.summary });
+  loadReport();
+}
+
 // The latest bills; a wrong one is voided (冲红) with a reason, kept and marked.
 async function loadBills() {
   const { items } = await desk.call("GET", "/api/desk/ledger/bills");
@@ -187,17 +219,7 @@ async function loadBills() {
     const who = g ? [g.name, g.gender, g.phone].filter(Boolean).join(" ") : "";
     const buttons = [];
     if (!bill.voided_at) {
-      buttons.push(desk.actionButton(t("voidBill"), async () => {
-        const reason = prompt(t("voidReason", { summary, payable: bill.settlement.payable }));
-        if (reason === null) return;
-        try {
-          await desk.call("POST", `/api/desk/ledger/${bill.id}/void`, { reason });
-          $("#bill-result").textContent = t("billVoided", { summary });
-          loadReport();
-        } catch (error) {
-          $("#bill-result").textContent = desk.explain(error);
-        }
-      }));
+      buttons.push(desk.actionButton(t("voidBill"), () => openVoid(bill, summary)));
     }
     const tr = desk.tableRow([desk.when(bill.at), who, summary, bill.settlement.payable, status], buttons);
     if (bill.voided_at) tr.classList.add("voided");
@@ -230,6 +252,8 @@ async function exportReport() {
 
 export function installCashier(helpers) {
   desk = helpers;
+  $("#void-form").addEventListener("submit", saveVoid);
+  $("#void-cancel").addEventListener("click", () => $("#void-dialog").close());
   $("#report-chart").setAttribute("aria-label", t("chartLabel"));
   const f = form().elements;
   form().addEventListener("submit", saveBill);
