@@ -45,9 +45,21 @@ def test_templates_contacts_confirmation_inbox_and_opt_out(page: Page, kiosk: Ru
     text.fill("{name}您好，本周会员日全场8.5折！")
     sms.get_by_role("button", name="保存到所选模板").click()
     expect(page.locator("#library-result")).to_have_text("模板已保存：降价优惠")
-    page.once("dialog", lambda dialog: dialog.accept("春节祝福"))
     text.fill("{name}您好，小馆祝您新春快乐！")
     sms.get_by_role("button", name="存为新模板").click()
+    # The name is asked in a dialog: none is refused there, a name in use too.
+    naming = page.get_by_role("dialog", name="存为新模板")
+    naming.get_by_role("button", name="保存").click()
+    expect(naming.locator("#template-dialog-result")).to_have_text("请填写模板名称")
+    naming.get_by_label("模板名称").fill("降价优惠")
+    naming.get_by_role("button", name="保存").click()
+    expect(naming.locator("#template-dialog-result")).to_contain_text(
+        "已有名为“降价优惠”的短信模板"
+    )
+    expect(naming).to_be_visible()
+    naming.get_by_label("模板名称").fill("春节祝福")
+    naming.get_by_role("button", name="保存").click()
+    expect(naming).to_be_hidden()
     expect(page.locator("#library-result")).to_have_text("模板已保存：春节祝福")
     expect(library.locator("option")).to_have_count(5)
     page.once("dialog", lambda dialog: dialog.accept())

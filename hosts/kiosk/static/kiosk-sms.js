@@ -20,15 +20,32 @@ function said(text) {
   $("#library-result").textContent = text;
 }
 
-async function saveAsNew() {
-  const name = prompt(t("templateName"));
-  if (name === null) return;
+// 存为新模板: the name is asked in a dialog; a missing name or the SDK's refusal (a name
+// in use, too long) is said there.
+function saveAsNew() {
+  const form = $("#template-form");
+  form.reset();
+  $("#template-dialog-result").textContent = "";
+  $("#template-dialog").showModal();
+  form.elements.name.focus();
+}
+
+async function saveNewTemplate(event) {
+  event.preventDefault();
+  const field = event.target.elements.name;
+  const name = field.value.trim();
+  if (!name) {
+    $("#template-dialog-result").textContent = t("needTemplateName");
+    field.focus();
+    return;
+  }
   try {
     const made = await desk.call("POST", "/api/desk/sms/templates", { name, text: $("#sms-template").value });
+    $("#template-dialog").close();
     await loadTemplates(made.id);
     said(t("templateSaved", made));
   } catch (error) {
-    said(desk.explain(error));
+    $("#template-dialog-result").textContent = desk.explain(error);
   }
 }
 
@@ -154,6 +171,8 @@ export function smsArrived(data) {
 
 export function installSms(helpers) {
   desk = helpers;
+  $("#template-form").addEventListener("submit", saveNewTemplate);
+  $("#template-cancel").addEventListener("click", () => $("#template-dialog").close());
   $('[data-tab="sms"]').addEventListener("click", () => {
     loadTemplates($("#sms-library").value || null).catch((error) => desk.toast(desk.explain(error)));
     loadInbox().catch((error) => desk.toast(desk.explain(error)));
