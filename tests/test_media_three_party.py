@@ -33,14 +33,12 @@ from zhanye_sdk import layout_cells
 from zhanye_sdk.media.manifest import verify
 from zhanye_sdk.media.recorder import RecordingConfig
 from zhanye_sdk.media.records import MediaRecord, RecordingStatus
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import LOOPBACK_MEDIA, launch_chromium, tone_level, tone_wav
-from .platform_world import World, build_world
 from .test_media_recording import decode
 from .test_web_admin_pages import log_in
-from .webhost import DEPLOYMENT, RunningHost, wait_for
+from .webhost import DEPLOYMENT, RunningHost, wait_for, world_host
 
 # The 0.5 s mute deadline is measured in a browser whose playout buffer grows under load.
 pytestmark = [pytest.mark.e2e, pytest.mark.alone]
@@ -196,24 +194,13 @@ def poll(check: Any, limit_s: float = 30, every_s: float = 0.1) -> Any:
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
     recording = RecordingConfig(tmp_path / "rec", segment_s=2.0, width=W, height=H)
-    running = RunningHost(
-        make,
+    with world_host(
+        tmp_path,
         signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
         media_config=attrs.evolve(LOOPBACK_MEDIA, recording=recording),
-    ).start()
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def tile(y: npt.NDArray[np.uint8], rect: tuple[int, int, int, int]) -> tuple[float, float]:

@@ -11,16 +11,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.transcript import ScriptedTranscript
 
 from .hall_pages import copy_invite, join, open_share_menu, push_link
-from .platform_world import World, build_world
+from .platform_world import World
 from .sop_world import BROCHURE, CARD_INTRO, CARD_RISK, SopLibrary, build_sop_library
 from .test_web_admin_pages import log_in
-from .webhost import DEPLOYMENT, RunningHost
+from .webhost import DEPLOYMENT, RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -29,22 +27,16 @@ LINK_CARD = "请客户逐项填写投保信息，敏感信息会自动遮挡。"
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1),
-        materials=MaterialSettings(storage_root=tmp_path / "m"),
-    )
+    async def prepare(world: World) -> tuple[World, SopLibrary]:
+        return world, await build_sop_library(world)
 
-    async def make() -> tuple[Any, tuple[World, SopLibrary]]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, (world, await build_sop_library(world))
-
-    running = RunningHost(
-        make, signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5)
-    ).start()
-    try:
+    with world_host(
+        tmp_path,
+        prepare,
+        signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5),
+        storage=tmp_path / "m",
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def node(page: Page, node_id: str) -> Any:

@@ -14,14 +14,13 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from . import material_files
 from .hall_pages import open_hall, share_file
-from .platform_world import World, build_world
+from .platform_world import World
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost, wait_for
+from .webhost import RunningHost, wait_for, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -31,12 +30,7 @@ LAPTOP = {"width": 1280, "height": 720}
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+    async def prepare(world: World) -> None:
         platform = world.platform
         await platform.materials.upload_file(world.p("sp_A1"), MATERIAL, material_files.pdf(2))
         admin = world.p("ca_A")
@@ -48,15 +42,11 @@ def host(tmp_path: Any) -> Iterator[RunningHost]:
         await platform.sop.create_script(
             admin, wealth.id, "风险测评引导", ["风险测评"], "请您先完成一份风险测评问卷。"
         )
-        return platform, world
 
-    running = RunningHost(
-        make, signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5)
-    ).start()
-    try:
+    with world_host(
+        tmp_path, prepare, signaling_config=SignalingConfig(leave_grace_s=1, tick_interval_s=0.5)
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -9,32 +9,19 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
 from . import material_files
-from .platform_world import World, build_world
+from .platform_world import World
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
     monkeypatch.chdir(tmp_path)  # material storage defaults below the working directory
-
-    async def make() -> tuple[Any, World]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, world
-
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

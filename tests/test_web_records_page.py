@@ -12,31 +12,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
-from .platform_world import build_world
 from .records_world import RecordsWorld, build_records
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, RecordsWorld]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
-        return world.platform, await build_records(world)
-
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path, build_records) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_org_admin_filters_views_a_rating_and_exports(

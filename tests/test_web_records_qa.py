@@ -13,36 +13,27 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
 from zhanye_sdk.store.schema import sop_session_reports
 
-from .platform_world import build_world
+from .platform_world import World
 from .records_qa_world import build_qa_record
 from .records_world import RecordsWorld, build_records
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, tuple[RecordsWorld, str]]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+    async def prepare(world: World) -> tuple[RecordsWorld, str]:
         rw = await build_records(world)
         sid = await build_qa_record(world, rw.rooms)
         await store_first_step_as_before_codes(world.platform.database, sid)
-        return world.platform, (rw, sid)
+        return rw, sid
 
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path, prepare) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def store_first_step_as_before_codes(database: Any, session_id: str) -> None:

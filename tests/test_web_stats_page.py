@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
-from .platform_world import World, build_world
+from .platform_world import World
 from .stats_world import ZONE, Planned, expected, in_period, plan, store
 from .test_web_admin_pages import log_in
-from .webhost import RunningHost
+from .webhost import RunningHost, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -27,21 +25,13 @@ PERIOD = "from=2026-03-01&to=2026-03-03"  # the page's end day is included
 
 @pytest.fixture
 def host(tmp_path: Any) -> Iterator[RunningHost]:
-    config = PlatformConfig(
-        passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-    )
-
-    async def make() -> tuple[Any, tuple[World, list[Planned]]]:
-        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+    async def prepare(world: World) -> tuple[World, list[Planned]]:
         planned = plan(count=120)
         await store(world, planned)
-        return world.platform, (world, planned)
+        return world, planned
 
-    running = RunningHost(make).start()
-    try:
+    with world_host(tmp_path, prepare) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def day_rows(page: Page) -> list[list[str]]:

@@ -29,6 +29,7 @@ from hosts.web.server import web_app
 from zhanye_sdk import Deployment, DeploymentConfig, Platform, SmsGateway
 from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
+from zhanye_sdk.platform.config import MaterialSettings
 from zhanye_sdk.rooms.service import SessionConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.live import SopLiveConfig
@@ -195,20 +196,23 @@ class RunningHost(ThreadedLoop):
 @contextlib.contextmanager
 def world_host(
     tmp_path: Path,
-    prepare: Callable[[World], Awaitable[None]] | None = None,
+    prepare: Callable[[World], Awaitable[Any]] | None = None,
+    *,
+    storage: Path | None = None,
     **app_options: Any,
 ) -> Iterator[RunningHost]:
-    """A running web host over the test world (``platform_world``) in ``tmp_path/web.db``,
-    its ``extra`` the world; ``prepare`` adds data before it serves; ``app_options`` go to
-    ``build_app``. Stopped on leaving."""
+    """A running web host over the test world (``platform_world``) in ``tmp_path/web.db``;
+    ``prepare`` adds data before it serves, and what it returns is the host's ``extra``
+    (the world when it returns nothing); materials are kept under ``storage`` (else below
+    the working directory); ``app_options`` go to ``build_app``. Stopped on leaving."""
 
-    async def make() -> tuple[Platform, World]:
-        world = await build_world(
-            f"sqlite:///{tmp_path}/web.db", PlatformConfig(passwords=FAST_HASHING)
-        )
-        if prepare is not None:
-            await prepare(world)
-        return world.platform, world
+    async def make() -> tuple[Platform, Any]:
+        config = PlatformConfig(passwords=FAST_HASHING)
+        if storage is not None:
+            config = attrs.evolve(config, materials=MaterialSettings(storage_root=storage))
+        world = await build_world(f"sqlite:///{tmp_path}/web.db", config)
+        extra = None if prepare is None else await prepare(world)
+        return world.platform, world if extra is None else extra
 
     running = RunningHost(make, **app_options).start()
     try:
