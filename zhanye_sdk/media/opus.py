@@ -27,13 +27,20 @@ from typing import Any
 
 import av
 import numpy as np
+from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.opus import OpusEncoder
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from zhanye_sdk.errors import ProtocolError
+from zhanye_sdk.media import red
 
 __all__ = [
     "MAX_CONCEAL_MS",
     "ResilientOpusDecoder",
     "ResilientOpusEncoder",
+    "ResilientRedEncoder",
+    "opus_payload_type",
     "enabled",
     "install",
     "set_enabled",
@@ -81,8 +88,11 @@ def _opus() -> Any:
 class ResilientOpusDecoder:
     """A stereo 48 kHz Opus decoder that fills holes with FEC and concealment."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, red: bool = False) -> None:
         lib = _opus()
+        #: Packets are RED payloads (RFC 2198) with Opus inside.
+        self.red = red
+        self.malformed = 0
         error = ctypes.c_int()
         self._lib = lib
         self._state = lib.opus_decoder_create(RATE, 2, ctypes.byref(error))
@@ -116,32 +126,63 @@ class ResilientOpusDecoder:
 
     def decode(self, encoded_frame: Any) -> list[Any]:
         """Decode one packet (aiortc's ``JitterFrame``), recovering the frames before it
-        that never arrived."""
+        that never arrived: from the packet's redundant copies (RED), else the last one
+        from its in-band FEC, the rest concealed."""
         data: bytes = encoded_frame.data
         timestamp: int = encoded_frame.timestamp
+        redundant: dict[int, bytes] = {}
+        if self.red:
+            try:
+                blocks, primary = red.parse(data)
+            except ProtocolError:
+                self.malformed += 1
+                return []
+            data = primary.data
+            redundant = {
+                (timestamp - b.timestamp_offset) & 0xFFFFFFFF: b.data for b in blocks if b.data
+            }
+        if getattr(encoded_frame, "discontinuity", False):
+            self._next = None  # frames skipped on purpose (the jitter buffer shrank)
         frames = []
         if self._next is not None:
             gap = (timestamp - self._next) & 0xFFFFFFFF
             if gap >= 1 << 31:
                 return []  # late or repeated: its place has been filled already
             if 0 < gap <= MAX_CONCEAL_MS * RATE // 1000:
-                fec_samples = min(gap, FRAME)
-                at = self._next
-                for _ in range((gap - fec_samples) // FRAME):
-                    frame = self._frame(None, FRAME, False, at, "plc")
-                    if frame is not None:
-                        frames.append(frame)
-                        self.concealed += 1
-                    at += FRAME
-                frame = self._frame(data, fec_samples, True, at, "fec")
-                if frame is not None:
-                    frames.append(frame)
-                    self.recovered += 1
+                frames += self._fill(data, timestamp, gap, redundant)
         frame = self._frame(data, 5760, False, timestamp, None)
         if frame is not None:
             frames.append(frame)
             self.received += 1
             self._next = (timestamp + frame.samples) & 0xFFFFFFFF
+        return frames
+
+    def _fill(
+        self, data: bytes, timestamp: int, gap: int, redundant: dict[int, bytes]
+    ) -> list[Any]:
+        frames = []
+        at = self._next if self._next is not None else timestamp - gap
+        end = timestamp
+        while at != end and (end - at) & 0xFFFFFFFF <= gap:
+            left = (end - at) & 0xFFFFFFFF
+            copy = redundant.get(at)
+            if copy is not None:
+                frame = self._frame(copy, 5760, False, at, "red")
+                if frame is None:
+                    break
+                self.recovered += 1
+            elif left <= FRAME:
+                frame = self._frame(data, left, True, at, "fec")
+                if frame is None:
+                    break
+                self.recovered += 1
+            else:
+                frame = self._frame(None, FRAME, False, at, "plc")
+                if frame is None:
+                    break
+                self.concealed += 1
+            frames.append(frame)
+            at = (at + frame.samples) & 0xFFFFFFFF
         return frames
 
 
@@ -195,8 +236,38 @@ class ResilientOpusEncoder(OpusEncoder):
         return payloads, timestamp
 
 
+class ResilientRedEncoder(ResilientOpusEncoder):
+    """The resilient Opus encoder whose packets are RED payloads (RFC 2198) carrying the
+    last one or two frames again, as many as the loss hint calls for."""
+
+    def __init__(self, payload_type: int, *, loss_percent: int = 10, dtx: bool = True) -> None:
+        self.red = red.RedEncoder(payload_type, red.distance_for_loss(loss_percent / 100))
+        super().__init__(loss_percent=loss_percent, dtx=dtx)
+
+    def set_loss_hint(self, loss: float) -> None:
+        """Size FEC and the redundancy for ``loss`` (0–1)."""
+        super().set_loss_hint(loss)
+        self.red.set_loss(loss)
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
+        """Encode, then wrap each packet with the frames before it."""
+        payloads, timestamp = super().encode(frame, force_keyframe)
+        if timestamp is None:
+            return payloads, None
+        return [self.red.wrap(p, timestamp) for p in payloads], timestamp
+
+
+def opus_payload_type(red_codec: Any) -> int | None:
+    """The Opus payload type a ``red`` codec's format parameters name (``111/111``)."""
+    for key in getattr(red_codec, "parameters", {}) or {}:
+        first = str(key).split("/", 1)[0]
+        if first.isdigit() and int(first) < 128:
+            return int(first)
+    return None
+
+
 def set_enabled(on: bool) -> None:
-    """Turn FEC/DTX/concealment on or off for peers created from now on (benchmarks)."""
+    """Turn FEC/DTX/RED/concealment on or off for peers created from now on (benchmarks)."""
     global _enabled
     _enabled = on
 
@@ -207,10 +278,15 @@ def enabled() -> bool:
 
 
 _installed = False
+#: Offered beside Opus (whose payload type in aiortc's own list is 96), after it.
+RED_CODEC = RTCRtpCodecParameters(
+    mimeType="audio/red", clockRate=RATE, channels=2, payloadType=63, parameters={"96/96": None}
+)
 
 
 def install() -> None:
-    """Route aiortc's Opus through the resilient encoder and decoder (once per process)."""
+    """Route aiortc's Opus through the resilient encoder and decoder, and let aiortc
+    negotiate RED (once per process; ``set_enabled`` switches it for new peers)."""
     global _installed
     if _installed:
         return
@@ -221,15 +297,27 @@ def install() -> None:
     plain_encoder = sender.get_encoder
 
     def get_decoder(codec: Any) -> Any:
-        if _enabled and codec.mimeType.lower() == "audio/opus":
+        kind = codec.mimeType.lower()
+        if kind == "audio/red":
+            return ResilientOpusDecoder(red=True)
+        if _enabled and kind == "audio/opus":
             return ResilientOpusDecoder()
         return plain_decoder(codec)
 
     def get_encoder(codec: Any) -> Any:
-        if _enabled and codec.mimeType.lower() == "audio/opus":
+        kind = codec.mimeType.lower()
+        if kind == "audio/red":
+            payload_type = opus_payload_type(codec)
+            if payload_type is None:
+                raise ValueError("a red codec needs the Opus payload type in its parameters")
+            return ResilientRedEncoder(payload_type)
+        if _enabled and kind == "audio/opus":
             return ResilientOpusEncoder()
         return plain_encoder(codec)
 
     receiver.get_decoder = get_decoder
     sender.get_encoder = get_encoder
+    audio = aiortc_codecs.CODECS["audio"]
+    if not any(c.mimeType.lower() == "audio/red" for c in audio):
+        audio.insert(1, RED_CODEC)
     _installed = True

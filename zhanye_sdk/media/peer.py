@@ -31,9 +31,11 @@ from aiortc import (
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.media import playout
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
 from zhanye_sdk.media.opus import ResilientOpusEncoder
+from zhanye_sdk.media.playout import Playout
 from zhanye_sdk.media.tracks import MixedAudioTrack, RelayVideoTrack
 
 __all__ = ["CLOSE_LIMIT_S", "InboundTrack", "MediaPeer"]
@@ -98,9 +100,12 @@ class MediaPeer:
         loopback_only: ignore remote candidates that are not loopback addresses (tests).
         sample_rate: the rate of the mixed audio sent back.
         audio_kbps, video_kbps: send caps asked of the participant (``b=AS``).
-        impairment: loss and delay injected on the media packets (tests, benchmarks).
+        impairment: loss and jitter injected on this peer's media (tests, benchmarks).
         tick_encoding: the mixing tick encodes the audio sent (see ``MixedAudioTrack``);
             False: aiortc's sender encodes every frame itself.
+        resilience: receive audio through the adaptive jitter buffer, and prefer RED
+            (RFC 2198) for audio both ways when the participant offers it (its Opus FEC,
+            DTX and concealment are process-wide: ``zhanye_sdk.media.opus``).
     """
 
     def __init__(
@@ -114,8 +119,12 @@ class MediaPeer:
         video_kbps: int = 1_900,
         impairment: NetworkImpairment | None = None,
         tick_encoding: bool = True,
+        resilience: bool = False,
     ) -> None:
         self.participant = participant
+        self.resilience = resilience
+        #: The adaptive jitter buffers of the audio received (with ``resilience``).
+        self.playouts: list[Playout] = []
         self.impairment = impairment
         #: The impairment's channels once the connection is set up (tests read their counters).
         self.impaired: list[LinkChannel] = []
@@ -158,10 +167,20 @@ class MediaPeer:
         except (ValueError, AssertionError, KeyError, IndexError) as exc:
             raise InvalidInput(f"media.offer needs a valid SDP offer: {exc}") from exc
         directions = {m.rtp.muxId: m.direction for m in offered.media}
+        offered_red = {
+            m.rtp.muxId: c
+            for m in offered.media
+            for c in m.rtp.codecs
+            if c.mimeType.lower() == "audio/red"
+        }
         audio_sent = False
         for transceiver in self.connection.getTransceivers():
             mid = str(transceiver.mid)
             direction = directions.get(mid)
+            if transceiver.kind == "audio":
+                self._choose_red(transceiver, offered_red.get(mid))
+                if self.resilience and _sends(direction):
+                    self.playouts.append(playout.install(transceiver.receiver))
             if _sends(direction):
                 self.inbound.append(InboundTrack(transceiver.kind, mid, transceiver.receiver.track))
             if not _receives(direction):
@@ -205,6 +224,18 @@ class MediaPeer:
                     sender: Any = rtcrtpsender
                     self.audio_out.encode_with(sender.get_encoder(codecs[0]))
                 return
+
+    def _choose_red(self, transceiver: Any, offered: Any) -> None:
+        """RED first (both sides then send it) with the participant's own parameters
+        (its Opus payload type), or no RED at all."""
+        codecs = transceiver._codecs
+        ours = [c for c in codecs if c.mimeType.lower() == "audio/red"]
+        rest = [c for c in codecs if c.mimeType.lower() != "audio/red"]
+        if not ours or offered is None or not self.resilience:
+            transceiver._codecs = rest
+            return
+        ours[0].parameters = dict(offered.parameters)
+        transceiver._codecs = [ours[0], *rest]
 
     def audio_encoder(self) -> ResilientOpusEncoder | None:
         """The resilient Opus encoder of the audio this peer sends, once it runs."""
@@ -259,6 +290,8 @@ class MediaPeer:
         if self._closing:
             return
         self._closing = True
+        for buffer in self.playouts:
+            buffer.close()
         self.audio_out.stop()
         for slot in self.slots.values():
             slot.stop()

@@ -436,6 +436,7 @@ class MediaService:
             video_kbps=config.video_kbps,
             impairment=config.impairment,
             tick_encoding=config.tick_encoding,
+            resilience=config.audio_resilience,
         )
         try:
             answer = await peer.answer(sdp)
