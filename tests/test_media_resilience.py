@@ -9,6 +9,7 @@ the loss on the wire and the smaller residual loss, and grades by the residual.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from zhanye_sdk.media.impair import LinkChannel, LinkImpairment, NetworkImpairme
 from zhanye_sdk.media.monitor import NetworkReport, grade
 from zhanye_sdk.platform import PlatformConfig
 
-from .media_world import LOOPBACK_MEDIA, media_host
+from .media_world import LOOPBACK_MEDIA, media_host, tone_level
 
 HZ = 710.0
 
@@ -153,3 +154,80 @@ async def test_the_network_report_gives_wire_loss_and_the_smaller_residual_loss(
     assert residual < 0.8 * loss, reports
     for r in reports:
         assert r["quality"] == grade(r["rtt_ms"], r["jitter_ms"], r["residual_loss"]), r
+
+
+THREE = {"host": 500.0, "a": 700.0, "b": 1100.0}
+
+
+@pytest.mark.alone
+@pytest.mark.anyio
+async def test_three_parties_hear_each_other_through_burst_loss_and_the_delay_comes_back(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    """Three aiortc peers with tones; every server link both ways loses 10 % in bursts
+    (mean 2 packets) with 10 ms jitter for a while, then is clean again. Through the
+    episode each hears the other two and not themselves, the residual loss reported is
+    below the wire loss, and the server's jitter buffers stay bounded and come back to
+    their clean delay after it."""
+    clean = LinkImpairment(seed=5)
+    bad = LinkImpairment(loss=0.1, burst=2.0, jitter_ms=10.0, seed=5)
+    media = attrs.evolve(LOOPBACK_MEDIA, impairment=NetworkImpairment(uplink=clean, downlink=clean))
+    async with media_host(tmp_path, fast_config, media) as server:
+        urls = {"a": await server.customer_url("客户甲"), "b": await server.customer_url("客户乙")}
+        async with (
+            join(
+                server.host_url, microphone=ToneTrack(THREE["host"]), slots=0, loopback_only=True
+            ) as host,
+            join(urls["a"], microphone=ToneTrack(THREE["a"]), slots=0, loopback_only=True) as a,
+            join(urls["b"], microphone=ToneTrack(THREE["b"]), slots=0, loopback_only=True) as b,
+        ):
+            peers = {"host": host, "a": a, "b": b}
+            ids = {p.participant_id: name for name, p in peers.items()}
+
+            def server_peers() -> list[Any]:
+                found = [server.media.peer(server.session_id, pid) for pid in ids]
+                return [p for p in found if p is not None and p.playouts and p.impaired]
+
+            def delays() -> list[float]:
+                return [p.playouts[0].buffer.delay_ms for p in server_peers()]
+
+            with anyio.fail_after(30):
+                while len(server_peers()) < 3 or min(len(p.audio) for p in peers.values()) < 100:  # noqa: ASYNC110
+                    await anyio.sleep(0.2)
+            await anyio.sleep(3)
+            baseline = max(delays())
+            for peer in server_peers():
+                for channel in peer.impaired:
+                    channel.change(bad)
+            start = time.monotonic()
+            peak = 0.0
+            while time.monotonic() - start < 12:
+                await anyio.sleep(0.1)
+                peak = max(peak, *delays())
+            end = time.monotonic()
+            for peer in server_peers():
+                for channel in peer.impaired:
+                    channel.change(clean)
+            lossy = [
+                m["data"]
+                for m in host.messages
+                if m["type"] == "media.network" and m["data"]["loss"] > 0.02
+            ]
+            # Each hears the other two and not themselves, over the episode's last 8 s.
+            for name, p in peers.items():
+                audio = p.audio_between(end - 8, end)
+                assert audio.size > 0.9 * 8 * 48_000, (name, audio.size)
+                for other, hz in THREE.items():
+                    level = tone_level(audio, hz)
+                    if other == name:
+                        assert level < 250, (name, other, level)
+                    else:
+                        assert level > 1500, (name, other, level)
+            assert peak <= 300
+            with anyio.fail_after(20):
+                while max(delays()) > baseline + 10:  # noqa: ASYNC110
+                    await anyio.sleep(0.2)
+    wire = float(np.mean([r["loss"] for r in lossy]))
+    residual = float(np.mean([r["residual_loss"] for r in lossy]))
+    assert 0.05 < wire < 0.3, lossy
+    assert residual < 0.3 * wire, lossy

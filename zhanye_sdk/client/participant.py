@@ -38,6 +38,7 @@ from aiortc.mediastreams import MediaStreamError
 from anyio.abc import TaskGroup
 
 from zhanye_sdk.errors import AtCapacity, ProtocolError
+from zhanye_sdk.media import opus, playout
 from zhanye_sdk.media.frames import audio_frame_to_mono, video_frame_to_i420
 from zhanye_sdk.media.ice import filter_sdp_candidates
 from zhanye_sdk.media.peer import CLOSE_LIMIT_S
@@ -83,6 +84,7 @@ class SessionParticipant:
         self.audio: list[tuple[float, npt.NDArray[np.int16]]] = []
         self.video: dict[str, ReceivedVideo] = {}
         self.connection: RTCPeerConnection | None = None
+        self._playout: playout.Playout | None = None
         self._camera: MediaStreamTrack | None = None
         self._camera_sender: Any = None
         self._camera_on = True
@@ -233,7 +235,12 @@ class SessionParticipant:
             )
         )
         self.connection = pc
-        pc.addTransceiver(microphone or "audio", direction="sendrecv" if microphone else "recvonly")
+        opus.install()  # FEC, DTX and RED offered; what the server answers is used
+        audio = pc.addTransceiver(
+            microphone or "audio", direction="sendrecv" if microphone else "recvonly"
+        )
+        # Audio the server relays through a lossy link must not pile up (aiortc#543).
+        self._playout = playout.install(audio.receiver) if opus.enabled() else None
         if camera is not None:
             self._camera = camera
             self._camera_sender = pc.addTransceiver(camera, direction="sendonly").sender

@@ -91,15 +91,21 @@ class LinkChannel:
     """
 
     def __init__(self, impairment: LinkImpairment, *, seed_offset: int = 0) -> None:
-        self.impairment = impairment
         self._random = random.Random(impairment.seed * 1_000_003 + seed_offset)
+        self._bad = False
+        self.packets = 0
+        self.dropped = 0
+        self.change(impairment)
+
+    def change(self, impairment: LinkImpairment) -> None:
+        """Impair from the next packet on as ``impairment`` says (an episode starts or ends);
+        the generator goes on (its seed stays the first impairment's)."""
+        self.impairment = impairment
         loss, burst = impairment.loss, impairment.burst
         # Independent loss is the chain whose next state does not depend on this one.
         self._r = 1.0 - loss if burst is None else 1.0 / burst
         self._p = loss if burst is None else self._r * loss / (1.0 - loss)
-        self._bad = False
-        self.packets = 0
-        self.dropped = 0
+        self._bad = self._bad and loss > 0
 
     def decide(self) -> float | None:
         """The next packet's fate: None (dropped) or its delay in seconds."""

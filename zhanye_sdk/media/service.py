@@ -115,9 +115,11 @@ class MediaConfig:
         network_interval_s: how often each participant's network is assessed and pushed
             to the room as ``media.network``.
         audio_resilience: Opus in-band FEC sized for the loss each participant reports, DTX,
-            and FEC decoding with concealment of what is still missing (see
-            ``zhanye_sdk.media.opus``; process-wide for aiortc). Off (the default, until it is
-            measured on speech): aiortc's plain Opus.
+            RED (RFC 2198) with peers that offer it, the redundancy following the loss, FEC
+            and RED decoding with concealment of what is still missing (see
+            ``zhanye_sdk.media.opus``; process-wide for aiortc), and the adaptive jitter
+            buffer on the audio received (``zhanye_sdk.media.jitter``). On by default
+            (measured: ``benchmarks/results/audio_loss.md``); off: aiortc's plain Opus.
         impairment: loss, bursts, delay and jitter injected on every peer's media packets
             (tests and benchmarks; see ``zhanye_sdk.media.impair``). None in production.
         tick_encoding: each room's tick encodes every listener's Opus itself and aiortc's
@@ -144,7 +146,7 @@ class MediaConfig:
     recording: RecordingConfig | None = None
     network_interval_s: float = 2.0
     impairment: NetworkImpairment | None = None
-    audio_resilience: bool = False
+    audio_resilience: bool = True
     tick_encoding: bool = True
     max_participants: int | None = None
     overload_lateness_ms: float | None = None
