@@ -1,15 +1,19 @@
 """Speech through packet loss: residual loss and STOI, aiortc's plain Opus vs ours.
 
 A Mandarin sentence (AISHELL-1, ``tests/data/asr``, 4.2 s) is encoded in 20 ms Opus
-packets, a seeded loss channel (``zhanye_sdk.media.impair.LinkChannel``, independent
-loss) drops some, and the rest are decoded and played at their timestamps, as a
-real-time receiver does. Baseline (same run): aiortc's defaults — its Opus encoder
-(96 kbit/s, no FEC) and decoder; a lost packet is 20 ms of silence. Ours
-(``zhanye_sdk.media.opus``): in-band FEC sized for the loss hint (set to the injected
-loss, as the far end's reports would set it), DTX, FEC decoding and concealment.
-Residual loss: the share of 20 ms frames neither received nor rebuilt from FEC.
-STOI (pystoi, 0–1, higher is more intelligible) against the clean sentence; three seeds
-per loss, mean.
+packets, a seeded loss channel (``zhanye_sdk.media.impair.LinkChannel``) drops some —
+independent (random) loss, and bursty loss (Gilbert–Elliott, mean burst 3 packets) at the
+same long-run rate — and the rest are decoded and played at their timestamps, as a
+real-time receiver does. Three receivers in the same run: aiortc's defaults as the
+baseline — its Opus encoder (96 kbit/s, no FEC, no RED) and decoder; a lost packet is 20 ms
+of silence; "FEC" (``zhanye_sdk.media.opus``): in-band FEC sized for the loss hint (set to
+the injected loss, as the far end's reports would set it), DTX, FEC decoding and
+concealment; "FEC+RED": the same inside RED (RFC 2198) with 0–3 earlier frames per packet
+as ``red.distance_for_loss`` picks for the loss, what the server sends to a peer that
+negotiates RED (Chromium does). No NACK: Chromium does not offer it for Opus.
+Residual loss: the share of 20 ms frames neither received nor rebuilt (concealed or
+silent). STOI (pystoi, 0–1, higher is more intelligible) against the clean sentence;
+three seeds per loss, mean.
 """
 
 from __future__ import annotations
@@ -56,11 +60,19 @@ def packets(x: npt.NDArray[np.int16], encoder: Any) -> list[tuple[bytes, int]]:
     return out
 
 
+BURST = 3.0
+
+
+def impairment(model: str, loss: float, seed: int) -> LinkImpairment:
+    burst = BURST if model == "burst" and 0 < loss < 1 else None
+    return LinkImpairment(loss=loss, burst=burst, seed=seed)
+
+
 def receive(
-    sent: list[tuple[bytes, int]], decoder: Any, loss: float, seed: int, n: int
+    sent: list[tuple[bytes, int]], decoder: Any, link: LinkImpairment, n: int
 ) -> tuple[npt.NDArray[np.int16], float]:
     """What a real-time receiver plays, and the residual loss."""
-    channel = LinkChannel(LinkImpairment(loss=loss, seed=seed))
+    channel = LinkChannel(link)
     out = np.zeros(n + 4 * FRAME, np.int16)
     filled = 0
     for payload, ts in sent:
@@ -85,47 +97,64 @@ def lag_of(clean: npt.NDArray[np.int16], played: npt.NDArray[np.int16]) -> int:
     return max(range(0, 2 * FRAME), key=lambda k: float(np.dot(a, played[k : k + a.size])))
 
 
+NAMES = ("aiortc", "FEC", "FEC+RED")
+MODELS = ("random", "burst")
+
+
 def main() -> None:
     clean = speech()
     plain_sent = packets(clean, OpusEncoder())
     table = Table(
         "audio_loss",
-        "Speech through independent packet loss: residual loss and STOI",
-        ["injected loss", "residual (aiortc)", "residual (ours)", "STOI (aiortc)", "STOI (ours)"],
+        "Speech through random and bursty packet loss: residual loss and STOI",
+        [
+            "loss model",
+            "injected loss",
+            *(f"residual ({n})" for n in NAMES),
+            *(f"STOI ({n})" for n in NAMES),
+        ],
     )
-    curves: dict[str, list[float]] = {"aiortc": [], "ours": []}
+    curves = {m: {n: [] for n in NAMES} for m in MODELS}
     lags: dict[str, int] = {}
-    for loss in LOSSES:
-        encoder = opus.ResilientOpusEncoder()
-        encoder.set_loss_hint(loss)
-        ours_sent = packets(clean, encoder)
-        scores: dict[str, list[float]] = {"aiortc": [], "ours": []}
-        residual: dict[str, list[float]] = {"aiortc": [], "ours": []}
-        for seed in SEEDS:
-            for name, sent, decoder in (
-                ("aiortc", plain_sent, OpusDecoder()),
-                ("ours", ours_sent, opus.ResilientOpusDecoder()),
-            ):
-                played, left = receive(sent, decoder, loss, seed, clean.size)
-                if name not in lags:
-                    lags[name] = lag_of(clean, played)
-                x = aligned(clean, played, lags[name])
-                scores[name].append(float(stoi(clean.astype(np.float64), x, 48_000)))
-                residual[name].append(left)
-        for name in curves:
-            curves[name].append(float(np.mean(scores[name])))
-        table.add(
-            f"{loss:.0%}",
-            float(np.mean(residual["aiortc"])),
-            float(np.mean(residual["ours"])),
-            curves["aiortc"][-1],
-            curves["ours"][-1],
-        )
-        print(loss, curves["aiortc"][-1], curves["ours"][-1], flush=True)
+    for model in MODELS:
+        for loss in LOSSES:
+            encoder = opus.ResilientOpusEncoder()
+            encoder.set_loss_hint(loss)
+            red_encoder = opus.ResilientRedEncoder(111)
+            red_encoder.set_loss_hint(loss)
+            sent = {"aiortc": plain_sent, "FEC": packets(clean, encoder)}
+            sent["FEC+RED"] = packets(clean, red_encoder)
+            scores: dict[str, list[float]] = {n: [] for n in NAMES}
+            residual: dict[str, list[float]] = {n: [] for n in NAMES}
+            for seed in SEEDS:
+                decoders = {
+                    "aiortc": OpusDecoder(),
+                    "FEC": opus.ResilientOpusDecoder(),
+                    "FEC+RED": opus.ResilientOpusDecoder(red=True),
+                }
+                for name in NAMES:
+                    link = impairment(model, loss, seed)
+                    played, left = receive(sent[name], decoders[name], link, clean.size)
+                    if name not in lags:
+                        lags[name] = lag_of(clean, played)
+                    x = aligned(clean, played, lags[name])
+                    scores[name].append(float(stoi(clean.astype(np.float64), x, 48_000)))
+                    residual[name].append(left)
+            for name in NAMES:
+                curves[model][name].append(float(np.mean(scores[name])))
+            table.add(
+                model,
+                f"{loss:.0%}",
+                *(float(np.mean(residual[n])) for n in NAMES),
+                *(curves[model][n][-1] for n in NAMES),
+            )
+            print(model, loss, [curves[model][n][-1] for n in NAMES], flush=True)
     table.notes.append(
-        "aiortc: its Opus defaults (96 kbit/s CELT, no FEC, no concealment). Ours: 32 kbit/s "
-        "with in-band FEC for the loss hint, DTX, FEC decoding and Opus concealment. "
-        f"Lags removed: {lags} samples. Seeds {SEEDS}."
+        "aiortc: its Opus defaults (96 kbit/s CELT, no FEC, no RED, no concealment). FEC: "
+        "32 kbit/s with in-band FEC for the loss hint, DTX, FEC decoding and Opus "
+        "concealment. FEC+RED: the same in RED with 0 (under 2 %), 1, 2 (from 10 %) or 3 "
+        f"(from 25 %) earlier frames. Burst: Gilbert–Elliott, mean burst {BURST:.0f} "
+        f"packets, same long-run loss. Lags removed: {lags} samples. Seeds {SEEDS}."
     )
     table.write()
     import matplotlib
@@ -133,14 +162,16 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for name, values in curves.items():
-        ax.plot([100 * x for x in LOSSES], values, marker="o", label=name)
-    ax.set_xlabel("injected packet loss (%)")
-    ax.set_ylabel("STOI (higher is more intelligible)")
-    ax.set_title("Speech intelligibility through packet loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2), dpi=110, sharey=True)
+    for ax, model in zip(axes, MODELS, strict=True):
+        for name, values in curves[model].items():
+            ax.plot([100 * x for x in LOSSES], values, marker="o", label=name)
+        ax.set_xlabel(f"injected packet loss, {model} (%)")
+        ax.set_title(f"{model} loss")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("STOI (higher is more intelligible)")
+    axes[0].legend()
+    fig.suptitle("Speech intelligibility through packet loss")
     fig.tight_layout()
     fig.savefig(RESULTS / "audio_loss.png")
 

@@ -197,10 +197,17 @@ class ResilientOpusEncoder(OpusEncoder):
         self.loss_percent = -1
         self._offset = 0
         self._last: int | None = None
-        self._configure(loss_percent)
+        self._wanted = self._step(loss_percent)
+        self._configure()
 
-    def _configure(self, loss_percent: int) -> None:
-        step = max(s for s in _LOSS_STEPS if s <= max(0, loss_percent))
+    @staticmethod
+    def _step(loss_percent: int) -> int:
+        return max(s for s in _LOSS_STEPS if s <= max(0, loss_percent))
+
+    def _configure(self) -> None:
+        # Runs in the thread that encodes: a hint given meanwhile (on the event loop) never
+        # meets a half-made codec.
+        step = self._wanted
         if step == self.loss_percent:
             return
         if self.loss_percent >= 0:
@@ -223,11 +230,13 @@ class ResilientOpusEncoder(OpusEncoder):
         self.loss_percent = step
 
     def set_loss_hint(self, loss: float) -> None:
-        """Size FEC for ``loss`` (0–1), the loss the receiver reports; small changes are ignored."""
-        self._configure(round(loss * 100))
+        """Size FEC for ``loss`` (0–1), the loss the receiver reports, from the next frame
+        encoded on; small changes are ignored."""
+        self._wanted = self._step(round(loss * 100))
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
         """Encode as aiortc does, keeping timestamps continuous across a new hint."""
+        self._configure()
         payloads, timestamp = super().encode(frame, force_keyframe)
         if timestamp is None:
             return payloads, None
