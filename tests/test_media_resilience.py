@@ -164,11 +164,12 @@ THREE = {"host": 500.0, "a": 700.0, "b": 1100.0}
 async def test_three_parties_hear_each_other_through_burst_loss_and_the_delay_comes_back(
     tmp_path: Path, fast_config: PlatformConfig
 ) -> None:
-    """Three aiortc peers with tones; every server link both ways loses 10 % in bursts
-    (mean 2 packets) with 10 ms jitter for a while, then is clean again. Through the
-    episode each hears the other two and not themselves, the residual loss reported is
-    below the wire loss, and the server's jitter buffers stay bounded and come back to
-    their clean delay after it."""
+    """Three aiortc peers (the SDK's participant client) with tones; every server link both
+    ways loses 10 % in bursts (mean 2 packets) with 10 ms jitter for 12 s, then is clean
+    again. Through the episode each hears the other two and not themselves, lost audio is
+    asked for again (NACK) and mostly comes back, the residual loss reported stays under a
+    third of the loss injected (RED, NACK, FEC), and the server's jitter buffers stay
+    within their bound and come back to their clean delay after the episode."""
     clean = LinkImpairment(seed=5)
     bad = LinkImpairment(loss=0.1, burst=2.0, jitter_ms=10.0, seed=5)
     media = attrs.evolve(LOOPBACK_MEDIA, impairment=NetworkImpairment(uplink=clean, downlink=clean))
@@ -196,38 +197,45 @@ async def test_three_parties_hear_each_other_through_burst_loss_and_the_delay_co
                     await anyio.sleep(0.2)
             await anyio.sleep(3)
             baseline = max(delays())
-            for peer in server_peers():
-                for channel in peer.impaired:
-                    channel.change(bad)
+            channels = [c for p in server_peers() for c in p.impaired]
+            for channel in channels:
+                channel.change(bad)
+            counted = [(c.packets, c.dropped) for c in channels]
             start = time.monotonic()
+            seen = len(host.messages)
             peak = 0.0
             while time.monotonic() - start < 12:
                 await anyio.sleep(0.1)
                 peak = max(peak, *delays())
             end = time.monotonic()
-            for peer in server_peers():
-                for channel in peer.impaired:
-                    channel.change(clean)
-            lossy = [
-                m["data"]
-                for m in host.messages
-                if m["type"] == "media.network" and m["data"]["loss"] > 0.02
+            for channel in channels:
+                channel.change(clean)
+            sent = sum(c.packets - n for c, (n, _) in zip(channels, counted, strict=True))
+            injected = (
+                sum(c.dropped - d for c, (_, d) in zip(channels, counted, strict=True)) / sent
+            )
+            reports = [m["data"] for m in host.messages[seen:] if m["type"] == "media.network"]
+            playouts = [p.playouts[0] for p in server_peers()]
+            # Audio NACK is negotiated between aiortc peers: holes are asked for again.
+            assert all(b.retransmitted > 0.5 * b.nacks > 0 for b in playouts), [
+                (b.nacks, b.retransmitted) for b in playouts
             ]
             # Each hears the other two and not themselves, over the episode's last 8 s.
             for name, p in peers.items():
                 audio = p.audio_between(end - 8, end)
-                assert audio.size > 0.9 * 8 * 48_000, (name, audio.size)
+                assert audio.size > 0.8 * 8 * 48_000, (name, audio.size)
                 for other, hz in THREE.items():
                     level = tone_level(audio, hz)
                     if other == name:
                         assert level < 250, (name, other, level)
                     else:
                         assert level > 1500, (name, other, level)
-            assert peak <= 300
-            with anyio.fail_after(20):
+            assert peak <= 300 + 1e-6
+            with anyio.fail_after(30):
                 while max(delays()) > baseline + 10:  # noqa: ASYNC110
                     await anyio.sleep(0.2)
-    wire = float(np.mean([r["loss"] for r in lossy]))
-    residual = float(np.mean([r["residual_loss"] for r in lossy]))
-    assert 0.05 < wire < 0.3, lossy
-    assert residual < 0.3 * wire, lossy
+    residual = float(
+        np.mean([r["residual_loss"] for r in reports if r["residual_loss"] is not None])
+    )
+    assert 0.03 < injected < 0.2, injected
+    assert residual < 0.3 * injected, reports

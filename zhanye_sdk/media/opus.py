@@ -30,7 +30,7 @@ import numpy as np
 from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.opus import OpusEncoder
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters
 
 from zhanye_sdk.errors import ProtocolError
 from zhanye_sdk.media import red
@@ -329,4 +329,11 @@ def install() -> None:
     audio = aiortc_codecs.CODECS["audio"]
     if not any(c.mimeType.lower() == "audio/red" for c in audio):
         audio.insert(1, RED_CODEC)
+    # Audio NACK (the receivers' Playout asks; aiortc's senders answer any kind): offered
+    # with Opus and RED, kept only where the far end offers it too.
+    for codec in audio:
+        if codec.mimeType.lower() in ("audio/opus", "audio/red") and not any(
+            f.type == "nack" and not f.parameter for f in codec.rtcpFeedback
+        ):
+            codec.rtcpFeedback = [*codec.rtcpFeedback, RTCRtcpFeedback(type="nack")]
     _installed = True

@@ -6,6 +6,12 @@ it answers aiortc's ``add`` with nothing and releases the packets itself, on the
 loop's timer, at the playout times the adaptive buffer gives, into the same decoder queue.
 A frame the buffer skipped to shrink its delay reaches the decoder as a discontinuity,
 which the resilient Opus decoder does not conceal.
+
+Where the sender negotiated ``nack`` for the audio codec (aiortc peers such as the SDK's
+participant client do; Chromium offers it only for video), a hole in the sequence numbers
+is asked for again at once (RTCP generic NACK, each packet once); aiortc's sender keeps
+the packets it sent and repeats them, and a copy that arrives before its playout time
+fills the hole.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from aiortc.jitterbuffer import JitterFrame
 
 from zhanye_sdk.media.jitter import AdaptiveJitterBuffer
 
-__all__ = ["Playout", "PlayoutFrame", "install"]
+__all__ = ["MAX_NACK", "Playout", "PlayoutFrame", "install"]
 
 _PRIVATE = "_RTCRtpReceiver__"
+#: The longest hole asked for again; a longer one is an outage, not loss.
+MAX_NACK = 10
 
 
 class PlayoutFrame(JitterFrame):
@@ -40,23 +48,61 @@ class Playout:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
-        self._codecs: dict[int, Any] = {}
         self._payload_type: dict[int, int] = {}
+        self._top: int | None = None
+        self._nacked: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Packets asked for again (NACK), and how many of them came back.
+        self.nacks = 0
+        self.retransmitted = 0
 
     def _private(self, name: str) -> Any:
         return getattr(self._receiver, _PRIVATE + name, None)
 
     def add(self, packet: Any) -> tuple[bool, None]:
         """aiortc's call for each packet: take it; frames leave on the timer."""
+        seq = packet.sequence_number
+        repeated = seq in self._nacked
+        if repeated:
+            self._nacked.discard(seq)
+            self.retransmitted += 1
+        self._ask_again(packet)
         self.buffer.push(
-            packet.sequence_number,
+            seq,
             packet.timestamp,
             getattr(packet, "_data", packet.payload),
             self._loop.time(),
+            # A repeat is late by design: its transit says nothing of the network's jitter.
+            redundant=repeated,
         )
         self._payload_type[packet.sequence_number] = packet.payload_type
         self._schedule()
         return False, None
+
+    def _ask_again(self, packet: Any) -> None:
+        seq = packet.sequence_number
+        if self._top is None:
+            self._top = seq
+            return
+        ahead = (seq - self._top) & 0xFFFF
+        if ahead >= 0x8000:
+            return  # older than the newest: a retransmission or a reordered packet
+        if 1 < ahead <= MAX_NACK + 1 and self._negotiated(packet.payload_type):
+            lost = [(self._top + k) & 0xFFFF for k in range(1, ahead)]
+            self._nacked.update(lost)
+            if len(self._nacked) > 4 * MAX_NACK:
+                self._nacked = set(lost)
+            self.nacks += len(lost)
+            task = self._loop.create_task(
+                self._receiver._send_rtcp_nack(packet.ssrc, lost)  # noqa: SLF001
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self._top = seq
+
+    def _negotiated(self, payload_type: int) -> bool:
+        codec = (self._private("codecs") or {}).get(payload_type)
+        return any(f.type == "nack" and not f.parameter for f in getattr(codec, "rtcpFeedback", []))
 
     def _schedule(self) -> None:
         due = self.buffer.next_due()
