@@ -136,6 +136,16 @@ def test_chromium_customer_is_heard_and_sees_the_salesperson(
         expect(page.locator("#network")).to_have_text("网络良好", timeout=20_000)
         own = page.locator(".tile video").count()
         assert own == 2  # their own camera preview and the salesperson
+        # Chromium offers RED for Opus: the server answers with it first, so that both
+        # sides send it (the salesperson hearing the browser's tone proves it decodes).
+        room = host.run(server.rooms.room(server.session_id))
+        customer = next(p.id for p in room.present if p.id != sales_id)
+        peer = server.media.peer(server.session_id, customer)
+        assert peer is not None
+        audio = next(t for t in peer.connection.getTransceivers() if t.kind == "audio")
+        red_type = audio._codecs[0].payloadType
+        assert audio._codecs[0].mimeType == "audio/red", audio._codecs
+        assert peer.playouts[0].payload_types[red_type] > 25, peer.playouts[0].payload_types
     finally:
         done.set()
         outcome = result.result(timeout=45)

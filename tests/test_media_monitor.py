@@ -42,6 +42,13 @@ def test_an_interval_is_assessed_from_counter_deltas() -> None:
     assert report.quality == "fair"  # 5 % loss
 
 
+def test_packets_repaired_by_nack_count_as_lost_on_the_wire() -> None:
+    # The stats count 8 repeats received; the wire lost them: 10 + 8 of 200.
+    before = StatsSnapshot.from_report(10.0, aiortc_like(100, 0, 0, 0, 0.02), repaired=3)
+    after = StatsSnapshot.from_report(12.0, aiortc_like(290, 10, 0, 0, 0.02), repaired=11)
+    assert assess(before, after).loss == 18 / 200
+
+
 def test_browser_stats_give_jitter_in_seconds() -> None:
     snap = StatsSnapshot.from_report(
         0.0, [{"type": "inbound-rtp", "kind": "video", "packetsReceived": 5, "jitter": 0.05}]

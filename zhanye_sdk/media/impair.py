@@ -17,6 +17,7 @@ long-run fraction of packets lost.
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -95,6 +96,9 @@ class LinkChannel:
         self._bad = False
         self.packets = 0
         self.dropped = 0
+        #: Datagrams offered, by kind: ``rtp <payload type>`` or ``rtcp <type> <format>``
+        #: (SRTP and SRTCP leave these header fields readable).
+        self.kinds: collections.Counter[str] = collections.Counter()
         self.change(impairment)
 
     def change(self, impairment: LinkImpairment) -> None:
@@ -106,6 +110,15 @@ class LinkChannel:
         self._r = 1.0 - loss if burst is None else 1.0 / burst
         self._p = loss if burst is None else self._r * loss / (1.0 - loss)
         self._bad = self._bad and loss > 0
+
+    def note(self, data: bytes) -> None:
+        """Count a media datagram by kind (what tests look for: NACK, PLI, REMB, RTX)."""
+        if len(data) < 2:
+            return
+        if 192 <= data[1] <= 223:  # RTCP packet types (RFC 5761)
+            self.kinds[f"rtcp {data[1]} {data[0] & 0x1F}"] += 1
+        else:
+            self.kinds[f"rtp {data[1] & 0x7F}"] += 1
 
     def decide(self) -> float | None:
         """The next packet's fate: None (dropped) or its delay in seconds."""
@@ -146,6 +159,7 @@ def _send_through(
         if not _is_media(data):
             await send(data)
             return
+        channel.note(data)
         delay = channel.decide()
         if delay is None:
             return
@@ -171,7 +185,10 @@ def _recv_through(
             except BaseException as exc:  # handed to the reader, who sees it as aiortc would
                 queue.put_nowait(exc)
                 return
-            delay = channel.decide() if _is_media(data) else 0.0
+            media = _is_media(data)
+            if media:
+                channel.note(data)
+            delay = channel.decide() if media else 0.0
             if delay is None:
                 continue
             if delay == 0:

@@ -12,7 +12,8 @@ milliseconds, packet loss over the interval, bitrates each way, and a grade:
 With Opus FEC and concealment on the receiving side (``zhanye_sdk.media.opus``), a
 report also carries the *residual* loss: the share of audio frames that were neither
 received nor rebuilt from FEC (concealed). The grade then uses the residual loss, since
-that is what the listener hears; ``loss`` stays the loss on the wire.
+that is what the listener hears; ``loss`` stays the loss on the wire (packets that came
+back when asked for again, ``StatsSnapshot.repaired``, count as lost there).
 
 ``NetworkSummary`` folds the reports of a session per participant for its record;
 ``session_quality`` grades a whole session from that summary for the records list: the
@@ -50,9 +51,12 @@ class StatsSnapshot:
     bytes_out: int = 0
     jitter_ms: float = 0.0
     rtt_ms: float | None = None
+    #: Packets that were lost and came back when asked for again (NACK): the stats count
+    #: them received, the wire lost them.
+    repaired: int = 0
 
     @classmethod
-    def from_report(cls, at: float, stats: Iterable[Any]) -> StatsSnapshot:
+    def from_report(cls, at: float, stats: Iterable[Any], *, repaired: int = 0) -> StatsSnapshot:
         """Read a stats report's entries (objects with attributes, or dicts)."""
         received = lost = bytes_in = bytes_out = 0
         jitter_ms = 0.0
@@ -78,7 +82,8 @@ class StatsSnapshot:
                 bytes_out += int(get("bytesSent") or 0)
             elif kind == "remote-inbound-rtp" and get("roundTripTime") is not None:
                 rtts.append(float(get("roundTripTime")) * 1000)
-        return cls(at, received, lost, bytes_in, bytes_out, jitter_ms, max(rtts) if rtts else None)
+        rtt = max(rtts) if rtts else None
+        return cls(at, received, lost, bytes_in, bytes_out, jitter_ms, rtt, repaired)
 
 
 @attrs.frozen
@@ -126,8 +131,9 @@ def grade(rtt_ms: float | None, jitter_ms: float, loss: float) -> str:
 def assess(before: StatsSnapshot, after: StatsSnapshot) -> NetworkReport:
     """The report for the interval between two snapshots of the same connection."""
     seconds = max(after.at - before.at, 1e-3)
-    received = max(0, after.packets_received - before.packets_received)
-    lost = max(0, after.packets_lost - before.packets_lost)
+    repaired = max(0, after.repaired - before.repaired)
+    received = max(0, after.packets_received - before.packets_received - repaired)
+    lost = max(0, after.packets_lost - before.packets_lost) + repaired
     loss = lost / (received + lost) if received + lost else 0.0
     up = max(0, after.bytes_in - before.bytes_in) * 8 / 1000 / seconds
     down = max(0, after.bytes_out - before.bytes_out) * 8 / 1000 / seconds

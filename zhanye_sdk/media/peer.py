@@ -249,6 +249,10 @@ class MediaPeer:
                     return encoder
         return None
 
+    def repaired(self) -> int:
+        """Audio packets lost on the way in that came back when asked for again (NACK)."""
+        return sum(p.retransmitted for p in self.playouts)
+
     def residual_loss(self) -> float | None:
         """Concealed audio frames since the last call, as a share of those read."""
         frames, concealed = self.audio_frames, self.audio_concealed

@@ -17,6 +17,7 @@ fills the hole.
 from __future__ import annotations
 
 import asyncio
+import collections
 from typing import Any
 
 from aiortc.jitterbuffer import JitterFrame
@@ -52,6 +53,8 @@ class Playout:
         self._top: int | None = None
         self._nacked: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Packets received, by payload type (RED's or Opus's).
+        self.payload_types: collections.Counter[int] = collections.Counter()
         #: Packets asked for again (NACK), and how many of them came back.
         self.nacks = 0
         self.retransmitted = 0
@@ -62,6 +65,7 @@ class Playout:
     def add(self, packet: Any) -> tuple[bool, None]:
         """aiortc's call for each packet: take it; frames leave on the timer."""
         seq = packet.sequence_number
+        self.payload_types[packet.payload_type] += 1
         repeated = seq in self._nacked
         if repeated:
             self._nacked.discard(seq)

@@ -630,7 +630,9 @@ class MediaService:
                 if peer.state != "connected":
                     continue
                 report = await peer.connection.getStats()
-                snapshot = StatsSnapshot.from_report(anyio.current_time(), report.values())
+                snapshot = StatsSnapshot.from_report(
+                    anyio.current_time(), report.values(), repaired=peer.repaired()
+                )
                 before = media_room.snapshots.get(participant)
                 media_room.snapshots[participant] = (peer, snapshot)
                 if before is None or before[0] is not peer:
