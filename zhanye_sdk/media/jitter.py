@@ -8,7 +8,8 @@ instead releases every packet at its *playout time*, ``timestamp / rate + offset
 
 * every packet that arrives gives a transit sample, ``arrival - timestamp / rate``; over
   the last ``window`` packets, the fastest one is the base and the ``quantile`` of the
-  others above it is the jitter to absorb. The wanted offset is base + that jitter
+  others above it (or of the last 50, when higher: jitter that starts) is the jitter to
+  absorb. The wanted offset is base + that jitter
   (+ a small margin), kept between ``min_delay_ms`` and ``max_delay_ms`` above the base;
 * a wanted offset above the current one takes effect at once (the next packets wait
   longer: the receiver stretches by concealment or a gap); one a frame or more below
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import itertools
 
 import attrs
 
@@ -37,6 +39,7 @@ _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
 _RESYNC_S = 2.0
 _RESYNC_SEQ = 3000
+_RECENT = 50
 
 
 @attrs.frozen
@@ -73,10 +76,13 @@ class AdaptiveJitterBuffer:
         clock_rate: the RTP clock (48 000 for Opus).
         frame_ms: the usual packet duration (20 ms): the step by which the delay shrinks.
         min_delay_ms, max_delay_ms: the range of the playout delay above the fastest transit.
-        window: how many recent packets the jitter is measured over.
+        window: how many recent packets the jitter is measured over (250: 5 s, so that a
+            network or host that stalls every few seconds keeps its delay instead of
+            shrinking and growing again, which would drop frames each time).
         quantile: the share of those packets that should arrive in time.
         margin_ms: added to the measured jitter.
-        shrink_every: frames released between two one-frame shrinks.
+        shrink_every: frames released between two one-frame shrinks (10: the delay falls
+            by at most 100 ms a second, skipping one frame in ten meanwhile).
     """
 
     def __init__(
@@ -86,10 +92,10 @@ class AdaptiveJitterBuffer:
         frame_ms: int = 20,
         min_delay_ms: float = 20.0,
         max_delay_ms: float = 300.0,
-        window: int = 100,
+        window: int = 250,
         quantile: float = 0.95,
         margin_ms: float = 5.0,
-        shrink_every: int = 5,
+        shrink_every: int = 10,
     ) -> None:
         if not 0 < min_delay_ms <= max_delay_ms or window < 2 or not 0.5 <= quantile <= 1:
             raise ValueError(
@@ -132,6 +138,9 @@ class AdaptiveJitterBuffer:
     def _wanted(self) -> float:
         base = self._sorted[0]
         top = self._sorted[min(len(self._sorted) - 1, int(self.quantile * len(self._sorted)))]
+        # Jitter that starts shows in the recent packets first: grow on them at once.
+        recent = sorted(itertools.islice(reversed(self._window), _RECENT))
+        top = max(top, recent[min(len(recent) - 1, int(self.quantile * len(recent)))])
         jitter = top - base + self.margin_s
         return base + min(self.max_delay_s, max(self.min_delay_s, jitter))
 
