@@ -14,7 +14,7 @@ many receive slots as it can show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio
@@ -32,6 +32,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media import playout
+from zhanye_sdk.media.budget import VideoBudget
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
 from zhanye_sdk.media.opus import ResilientOpusEncoder
@@ -125,6 +126,8 @@ class MediaPeer:
         self.resilience = resilience
         #: The adaptive jitter buffers of the audio received (with ``resilience``).
         self.playouts: list[Playout] = []
+        #: The share of the video cap the participant's reported loss leaves.
+        self.video_budget = VideoBudget()
         self.impairment = impairment
         #: The impairment's channels once the connection is set up (tests read their counters).
         self.impaired: list[LinkChannel] = []
@@ -262,10 +265,27 @@ class MediaPeer:
             return None
         return (concealed - before[1]) / (frames - before[0])
 
+    def follow_reports(self, stats: Iterable[Any]) -> None:
+        """Follow what the participant reports of the media sent to them (``getStats``):
+        the audio's FEC and redundancy are sized for its loss, and the share of the video
+        budget used backs off under loss on either stream (``VideoBudget``)."""
+        lost = {"audio": 0.0, "video": 0.0}
+        for s in stats:
+            kind = getattr(s, "kind", None)
+            if getattr(s, "type", None) == "remote-inbound-rtp" and kind in lost:
+                # aiortc passes the report's 8-bit fixed-point fraction through as it is.
+                fraction = float(getattr(s, "fractionLost", 0) or 0) / 256
+                lost[kind] = max(lost[kind], fraction)
+        encoder = self.audio_encoder()
+        if encoder is not None:
+            encoder.set_loss_hint(lost["audio"])
+        self.video_budget.update(lost["audio"], lost["video"])
+
     def cap_video(self, kbps: int) -> None:
-        """Share ``kbps`` of relayed video among the slots that show someone."""
+        """Share ``kbps`` of relayed video (times the share the loss leaves,
+        ``video_budget``) among the slots that show someone."""
         showing = [slot for slot in self.slots.values() if slot.source is not None]
-        share = kbps * 1000 // max(1, len(showing))
+        share = int(kbps * 1000 * self.video_budget.share) // max(1, len(showing))
         for slot in self.slots.values():
             slot.max_bitrate = share
 

@@ -212,17 +212,6 @@ class MediaLoad:
     reason: str | None = None
 
 
-def _reported_audio_loss(stats: Any) -> float:
-    """The fraction of our audio the participant reports lost (RTCP receiver reports)."""
-    fractions = [
-        # aiortc passes the report's 8-bit fixed-point fraction through as it is.
-        float(getattr(s, "fractionLost", 0) or 0) / 256
-        for s in stats
-        if getattr(s, "type", None) == "remote-inbound-rtp" and getattr(s, "kind", None) == "audio"
-    ]
-    return max(fractions, default=0.0)
-
-
 @attrs.define(eq=False)
 class _MediaRoom:
     session_id: str
@@ -640,9 +629,7 @@ class MediaService:
                 network = assess(before[1], snapshot)
                 if self.config.audio_resilience:
                     network = network.with_residual(peer.residual_loss())
-                    encoder = peer.audio_encoder()
-                    if encoder is not None:
-                        encoder.set_loss_hint(_reported_audio_loss(report.values()))
+                peer.follow_reports(report.values())
                 media_room.network.add(participant, network)
                 reported = True
                 data = {"participant": participant, **network.as_data()}
