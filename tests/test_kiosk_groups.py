@@ -95,6 +95,19 @@ def test_a_group_gets_two_customers_and_a_bulk_sms_reaches_both(
     assert "13700137000" not in texts
     assert kiosk.run(kiosk.desk.customers.get(wang)).groups == ()
 
+    # 右键 the group: its menu has 短信群发 too (as the brief's desk software).
+    page.get_by_role("tab", name="客户分组").click()
+    row.click(button="right")
+    menu = page.get_by_role("menu", name="分组“老顾客”")
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    row.click(button="right")
+    menu.get_by_role("menuitem", name="短信群发").click()
+    expect(menu).to_be_hidden()
+    expect(sms).to_be_visible()
+    expect(sms.locator("#sms-groups")).to_have_value("老顾客")
+
     # Renamed, the group keeps its customers.
     page.get_by_role("tab", name="客户分组").click()
     row.get_by_role("button", name="重命名").click()
