@@ -82,6 +82,23 @@ def test_the_summary_counts_grades_and_survives_a_round_trip() -> None:
     assert again.as_data()["p1"]["mean_rtt_ms"] == round((20 + 40 + 20) / 3, 1)
 
 
+def test_the_summary_grades_by_the_residual_and_keeps_the_worst_residual() -> None:
+    before = StatsSnapshot(0.0, 0, 0, 0, 0, 5.0, 20.0)
+    lossy = assess(before, StatsSnapshot(2.0, 70, 30, 1000, 1000, 5.0, 20.0))  # 30 % on the wire
+    summary = NetworkSummary()
+    summary.add("p1", lossy.with_residual(0.01))
+    summary.add("p1", lossy.with_residual(0.004))
+    data = summary.as_data()["p1"]
+    assert data["good"] == 2 and data["worst_quality"] == "good"  # what the listener heard
+    assert data["worst_loss"] == 0.3 and data["worst_residual_loss"] == 0.01
+    # Summaries stored before the residual existed still load.
+    old = {k: v for k, v in summary.as_data()["p1"].items() if k != "worst_residual_loss"}
+    again = NetworkSummary.from_data({"p1": old})
+    again.add("p1", lossy)
+    assert again.as_data()["p1"]["worst_residual_loss"] is None
+    assert again.as_data()["p1"]["poor"] == 1
+
+
 def test_a_session_is_graded_by_the_worst_grade_a_tenth_of_its_reports_had() -> None:
     summary = NetworkSummary()
     assert session_quality(summary.as_data()) is None

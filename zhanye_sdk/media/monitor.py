@@ -144,7 +144,8 @@ def assess(before: StatsSnapshot, after: StatsSnapshot) -> NetworkReport:
 
 @attrs.define
 class NetworkSummary:
-    """Per participant: reports counted by grade, mean RTT, worst loss and jitter."""
+    """Per participant: reports counted by grade (graded by the residual loss where it is
+    known), mean RTT, worst loss on the wire, worst residual loss, worst jitter."""
 
     participants: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
@@ -160,6 +161,7 @@ class NetworkSummary:
                 "rtt_ms_sum": 0.0,
                 "rtt_reports": 0,
                 "worst_loss": 0.0,
+                "worst_residual_loss": None,
                 "worst_jitter_ms": 0.0,
             },
         )
@@ -169,6 +171,9 @@ class NetworkSummary:
             entry["rtt_ms_sum"] += report.rtt_ms
             entry["rtt_reports"] += 1
         entry["worst_loss"] = max(entry["worst_loss"], report.loss)
+        if report.residual_loss is not None:
+            worst = entry.get("worst_residual_loss")
+            entry["worst_residual_loss"] = max(worst or 0.0, report.residual_loss)
         entry["worst_jitter_ms"] = max(entry["worst_jitter_ms"], report.jitter_ms)
 
     def as_data(self) -> dict[str, Any]:
@@ -184,6 +189,11 @@ class NetworkSummary:
                 "poor": e["poor"],
                 "mean_rtt_ms": None if rtt is None else round(rtt, 1),
                 "worst_loss": round(e["worst_loss"], 4),
+                "worst_residual_loss": (
+                    None
+                    if e.get("worst_residual_loss") is None
+                    else round(e["worst_residual_loss"], 4)
+                ),
                 "worst_jitter_ms": round(e["worst_jitter_ms"], 1),
                 "worst_quality": worst,
             }
@@ -203,6 +213,7 @@ class NetworkSummary:
                 "rtt_ms_sum": (rtt or 0.0) * e["reports"],
                 "rtt_reports": e["reports"] if rtt is not None else 0,
                 "worst_loss": e["worst_loss"],
+                "worst_residual_loss": e.get("worst_residual_loss"),
                 "worst_jitter_ms": e["worst_jitter_ms"],
             }
         return summary
