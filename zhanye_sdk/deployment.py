@@ -180,7 +180,9 @@ class Deployment:
             guard=self.cluster.ownership if self.cluster else None,
         )
         if self.cluster is not None:
-            self.cluster.ownership.bind(self.rooms.adopt, self.rooms.forget, self._recover_room)
+            self.cluster.ownership.bind(
+                self.rooms.adopt, self.rooms.forget, self._recover_room, self._lose_room
+            )
             self.cluster.bus.read_gaps_from(self.rooms.events_since)
         self.signaling = SignalingEndpoint(platform, self.rooms, self.bus, config.signaling)
         self.account_events = AccountEvents(platform, self.signaling.config)
@@ -250,6 +252,11 @@ class Deployment:
                 await capability.recover_room(session_id)
             except Exception:
                 _log.exception("%s did not restore session %s", capability.name, session_id)
+
+    def _lose_room(self, session_id: str) -> None:
+        """Another process took a room from this one (it was paused past its lease): its
+        media here stops at once and writes nothing more (the recording goes on there)."""
+        self.media.lose_room(session_id)
 
     def _gateway(self) -> SmsGateway:
         config = self.config

@@ -6,8 +6,9 @@ Used by the app host and by tests as a real peer. It offers one audio m-line
 
 When the socket drops (the server process died, the network blinked) it reconnects
 by itself and resumes from the last sequence number it saw; when the welcome comes
-from another server process (``instance`` changed: the room moved to a survivor) it
-offers its media again there.
+from another server process (``instance`` changed), or the room says it moved
+(``media.renegotiate`` from a process other than the one that answered), it offers
+its media again.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class SessionParticipant:
         self.welcomed_at = 0.0
         #: Media offers answered (1 after joining; one more per server process change).
         self.negotiations = 0
+        #: The media process that answered the last offer (``owner`` in the answer).
+        self.media_owner: str | None = None
+        self._negotiating = anyio.Lock()
 
     def _welcome(self, data: dict[str, Any]) -> None:
         self.welcome = data
@@ -151,6 +155,9 @@ class SessionParticipant:
             data = frame.get("data", {})
             if frame["type"] == "room.ended":
                 self.ended.set()
+            if frame["type"] == "media.renegotiate" and self.connection is not None:
+                # The room moved to another process: its media is there now.
+                self._tasks.start_soon(self._renegotiate, data.get("owner"))
             if frame["type"] == "media.slots" and data.get("participant") == self.participant_id:
                 self.slots = dict(data["slots"])
             if frame["type"] == "room.video_changed" and data.get("participant") == (
@@ -171,7 +178,7 @@ class SessionParticipant:
             instance = self.welcome.get("instance")
             await self._reconnect(http, url, protocols)
             if self.welcome.get("instance") != instance and self.connection is not None:
-                self._tasks.start_soon(self._renegotiate)
+                self._tasks.start_soon(self._renegotiate, None)
 
     async def _reconnect(
         self, http: aiohttp.ClientSession, url: str, protocols: tuple[str, ...]
@@ -194,19 +201,23 @@ class SessionParticipant:
             self.reconnections += 1
             return
 
-    async def _renegotiate(self) -> None:
-        """Offer media again (the room moved to another server process)."""
-        old = self.connection
-        if old is not None:
-            with anyio.move_on_after(CLOSE_LIMIT_S):
-                await old.close()
-        microphone, camera, slots = self._media
-        ice_servers, loopback_only = self._ice
-        try:
-            await self._negotiate(microphone, camera, slots, ice_servers, loopback_only)
-        except (ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError):
-            # The socket dropped again meanwhile: the next welcome renegotiates.
-            return
+    async def _renegotiate(self, owner: str | None) -> None:
+        """Offer media again: the room moved to another server process (``owner``, when
+        the room said so; ``None`` when the socket found another process)."""
+        async with self._negotiating:
+            if owner is not None and owner == self.media_owner:
+                return  # already offered to that process (after the welcome)
+            old = self.connection
+            if old is not None:
+                with anyio.move_on_after(CLOSE_LIMIT_S):
+                    await old.close()
+            microphone, camera, slots = self._media
+            ice_servers, loopback_only = self._ice
+            try:
+                await self._negotiate(microphone, camera, slots, ice_servers, loopback_only)
+            except (ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError):
+                # The socket dropped again meanwhile: the next welcome renegotiates.
+                return
 
     def _send_camera(self, on: bool) -> None:
         """Camera off (by us or the host) stops sending it, as the browser page does."""
@@ -270,6 +281,7 @@ class SessionParticipant:
                 )
             raise ProtocolError(f"the server refused the media offer: {refusal}")
         self.answer_sdp = reply["data"]["sdp"]
+        self.media_owner = reply["data"].get("owner")
         self.negotiations += 1
         sdp = filter_sdp_candidates(self.answer_sdp, loopback_only=loopback_only)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))

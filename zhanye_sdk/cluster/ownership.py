@@ -57,6 +57,7 @@ class Ownership:
         self._adopt: Callable[[str, int], None] = lambda _s, _f: None
         self._forget: Callable[[str], None] = lambda _s: None
         self._restore: Callable[[str], Awaitable[None]] | None = None
+        self._lost: Callable[[str], None] = lambda _s: None
         self._locks: dict[str, anyio.Lock] = {}
 
     def bind(
@@ -64,11 +65,15 @@ class Ownership:
         adopt: Callable[[str, int], None],
         forget: Callable[[str], None],
         restore: Callable[[str], Awaitable[None]] | None = None,
+        lost: Callable[[str], None] | None = None,
     ) -> None:
         """Connect the room service (made after the ownership) and the deployment's
         ``restore(session_id)``, awaited after every take-over before the room serves
-        (every area reloads the room's state from the database)."""
+        (every area reloads the room's state from the database), and ``lost``, told when
+        another process took a room from this one (its media must stop writing)."""
         self._adopt, self._forget, self._restore = adopt, forget, restore
+        if lost is not None:
+            self._lost = lost
 
     @property
     def node(self) -> str:
@@ -133,7 +138,9 @@ class Ownership:
                 view.granted(view.fence, sent)
             else:
                 view.refused()
+                _log.warning("node %s lost session %s to another process", self.node, session_id)
                 self.forget(session_id)
+                self._lost(session_id)
 
     def forget(self, session_id: str) -> None:
         """Stop owning a room (lost, ended or moved)."""

@@ -7,11 +7,16 @@ connection, reads the missing events from the log (``catch_up``) before going on
 drops what it already delivered. So every subscriber receives a room's sequenced
 events once each and in order; unsequenced messages (media, staff-only cards) are
 best effort, as they are on ``LocalBus`` for a client that reconnects.
+
+Subscribers in the publishing process get the message from the publisher directly,
+not through Redis (which they skip by its origin mark): a room's clients on its owner
+go on receiving everything while Redis is down, and sooner.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,6 +53,8 @@ class _Delivery:
         self.send = send
         self.catch_up = catch_up
         self.last_seq: int | None = None
+        # This process's publishers and the Redis listener deliver to it concurrently.
+        self._lock = anyio.Lock()
 
     def _put(self, message: ServerMessage) -> None:
         self.send.send_nowait(message)  # WouldBlock: the subscriber fell behind
@@ -65,7 +72,16 @@ class _Delivery:
                 break
             self._put(message)
 
+    async def resume(self) -> None:
+        """Back on Redis: deliver what was logged meanwhile."""
+        async with self._lock:
+            await self.fill()
+
     async def deliver(self, message: ServerMessage) -> None:
+        async with self._lock:
+            await self._deliver(message)
+
+    async def _deliver(self, message: ServerMessage) -> None:
         if message.seq is not None and self.last_seq is not None:
             if message.seq <= self.last_seq:
                 return  # already delivered (from the log, after a gap)
@@ -100,6 +116,9 @@ class RedisBus:
         self._prefix = prefix
         self._buffer = buffer
         self._retry_s = retry_s
+        #: Marks what this bus publishes, so its own subscribers skip it from Redis.
+        self._origin = secrets.token_hex(6)
+        self._local: dict[str, set[_Delivery]] = {}
 
     def read_gaps_from(self, catch_up: CatchUp) -> None:
         """Set where subscribers read missed events (the room service exists after the bus)."""
@@ -107,9 +126,18 @@ class RedisBus:
 
     async def publish(self, channel: str, message: ServerMessage) -> None:
         """Ring the doorbell; during a Redis outage the message is dropped (logged):
-        subscribers read sequenced events from the log when they see the gap."""
+        subscribers read sequenced events from the log when they see the gap.
+        This process's subscribers get it at once, Redis or not."""
+        for delivery in list(self._local.get(channel, ())):
+            try:
+                await delivery.deliver(message)
+            except anyio.WouldBlock:
+                _log.warning("a subscriber of %s fell behind and is dropped", channel)
+                delivery.send.close()
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the subscriber left
         try:
-            await self._redis.publish(self._prefix + channel, message.encode())
+            await self._redis.publish(self._prefix + channel, f"{self._origin} {message.encode()}")
         except _OUTAGE as exc:
             _log.warning(
                 "Redis unreachable, %s on %s not published: %s", message.type, channel, exc
@@ -120,13 +148,20 @@ class RedisBus:
         """Receive the channel's messages from the moment this context is entered."""
         send, receive = anyio.create_memory_object_stream[ServerMessage](self._buffer)
         delivery = _Delivery(channel, send, self._catch_up)
-        async with anyio.create_task_group() as group:
-            await group.start(self._listen, channel, delivery)
-            try:
-                async with receive:
-                    yield receive
-            finally:
-                group.cancel_scope.cancel()
+        local = self._local.setdefault(channel, set())
+        local.add(delivery)
+        try:
+            async with anyio.create_task_group() as group:
+                await group.start(self._listen, channel, delivery)
+                try:
+                    async with receive:
+                        yield receive
+                finally:
+                    group.cancel_scope.cancel()
+        finally:
+            local.discard(delivery)
+            if not local:
+                self._local.pop(channel, None)
 
     async def _listen(
         self, channel: str, delivery: _Delivery, *, task_status: anyio.abc.TaskStatus[None]
@@ -142,15 +177,20 @@ class RedisBus:
                         started = True
                         task_status.started()
                     else:
-                        await delivery.fill()  # what was published while we were away
+                        await delivery.resume()  # what was published while we were away
                     while True:
                         raw = await pubsub.get_message(timeout=None)
                         if raw is None or raw.get("type") != "message":
                             continue
-                        await delivery.deliver(ServerMessage.decode(_text(raw["data"])))
+                        origin, _, encoded = _text(raw["data"]).partition(" ")
+                        if origin != self._origin:  # ours came directly
+                            await delivery.deliver(ServerMessage.decode(encoded))
                 except _OUTAGE as exc:
                     if not started:
-                        raise
+                        # Redis is down: this process's publishers still reach the
+                        # subscriber; other processes' once Redis is back.
+                        started = True
+                        task_status.started()
                     _log.info("Redis subscription to %s lost (%s); reconnecting", channel, exc)
                     await anyio.sleep(self._retry_s)
                 finally:

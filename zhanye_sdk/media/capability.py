@@ -46,6 +46,10 @@ class MediaCapability(BaseCapability):
         """Finalise the recordings a stopped process left (no session records meanwhile)."""
         await self.media.recover()
 
+    async def recover_room(self, session_id: str) -> None:
+        """A room taken over: its clients offer their media again here."""
+        await self.media.recover_room(session_id)
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Mixing ticks and track readers; ready once media messages can be served."""
         await self.media.run(task_status=task_status)

@@ -36,6 +36,7 @@ import functools
 import gc
 import itertools
 import logging
+import secrets
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -235,6 +236,8 @@ class _MediaRoom:
     last_video_pts: int = 0
     #: The session ended (``SessionEnded``): the next tick stops the room's media.
     ended: bool = False
+    #: Another process took the room: the next tick stops it, its recording unsaved.
+    lost: bool = False
 
 
 class MediaService:
@@ -263,6 +266,9 @@ class MediaService:
         self._tasks: TaskGroup | None = None
         self._audio_taps: dict[str, list[AudioTap]] = {}
         self._finishing: dict[str, Recorder] = {}
+        #: This process's media (in every answer): a ``media.renegotiate`` naming another
+        #: tells a client its peer connection leads to a process that lost the room.
+        self.instance = secrets.token_hex(8)
         self._frame_samples = self.config.sample_rate * self.config.tick_ms // 1000
 
     # ---- running ----------------------------------------------------------------------
@@ -310,6 +316,29 @@ class MediaService:
                 recording_ended_ms=self._rooms.now_ms(),
                 recording_error=None if ok else "no intact segments were left by the stopped host",
             )
+
+    def lose_room(self, session_id: str) -> None:
+        """Another process took the room over: its media here stops on the next tick,
+        and the segment being written is dropped unsaved (the owner records now)."""
+        media_room = self._media_rooms.pop(session_id, None)
+        if media_room is not None and not media_room.ended:
+            media_room.lost = True
+
+    async def _discard_recorder(self, media_room: _MediaRoom) -> None:
+        recorder = media_room.recorder
+        media_room.recorder = None
+        if recorder is not None:
+            await anyio.to_thread.run_sync(recorder.stop)
+
+    async def recover_room(self, session_id: str) -> None:
+        """This process took the room over: every client's media led to the process
+        that had it, so each is asked to offer again here (``media.renegotiate``; a
+        client whose socket came back to this process does so on the new welcome
+        too). A media room kept from an earlier time here is stale: it goes."""
+        self.lose_room(session_id)
+        await self._bus.publish(
+            session_id, ServerMessage("media.renegotiate", {"owner": self.instance})
+        )
 
     def _spawn(self, func: Callable[..., Any], *args: Any) -> None:
         if self._tasks is None:
@@ -399,7 +428,8 @@ class MediaService:
         form = READERS.read(message)
         if isinstance(form, OfferForm):
             answer = await self._offer(seat, form.sdp)
-            return [ServerMessage("media.answer", {"type": "answer", "sdp": answer}, re=message.id)]
+            answered = {"type": "answer", "sdp": answer, "owner": self.instance}
+            return [ServerMessage("media.answer", answered, re=message.id)]
         if isinstance(form, CandidateForm):
             peer = self.peer(seat.session_id, seat.participant_id)
             if peer is None:
@@ -505,7 +535,7 @@ class MediaService:
 
     async def _save_manifest(self, media_room: _MediaRoom) -> None:
         recorder, records = media_room.recorder, self.records
-        if recorder is None or records is None:
+        if recorder is None or records is None or media_room.lost:
             return
         async with media_room.save_lock:
             manifest = recorder.manifest
@@ -649,8 +679,8 @@ class MediaService:
                 self._fill_skipped(media_room, media_room.clock.skipped - skipped)
                 media_room.max_lateness_s = max(media_room.max_lateness_s, lateness)
                 media_room.lateness_s.append(lateness)
-                if media_room.ended:
-                    ended = True
+                if media_room.ended or media_room.lost:
+                    ended = media_room.ended
                     return
                 room = await self._rooms.room(media_room.session_id)
                 encoding = self._tick(media_room, room)
@@ -670,7 +700,10 @@ class MediaService:
             with anyio.CancelScope(shield=True):
                 for peer in peers:
                     await peer.close()
-                await self._stop_recorder(media_room, room_ended=ended)
+                if media_room.lost:
+                    await self._discard_recorder(media_room)
+                else:
+                    await self._stop_recorder(media_room, room_ended=ended)
 
     def _fill_skipped(self, media_room: _MediaRoom, ticks: int) -> None:
         """Keep the recording as long as the wall time: skipped ticks are recorded silent."""

@@ -182,6 +182,8 @@ export class MediaSession {
     if (type === "media.slots" && data.participant === this.client.me?.participant_id) {
       this.slotSources = data.slots;
       this.decorate();
+    } else if (type === "media.renegotiate" && data.owner !== this.mediaOwner) {
+      this.renegotiate(data.owner); // the room moved to another server process
     } else if (type === "media.network") {
       this.network[data.participant] = data;
       this.decorate();
@@ -207,14 +209,19 @@ export class MediaSession {
   }
 
   // The room moved to another server process: offer the same devices there (the old
-  // peer connection led to a process that is gone).
-  async renegotiate() {
-    if (!this.started || !this.pc) return;
-    const pc = this.pc;
-    this.pc = null;
-    pc.close();
-    this.slotStreams.clear();
-    await this.start().catch((error) => this.onError(error));
+  // peer connection led to a process that is gone). `owner`: the process the room named
+  // (once answered by it, nothing more to do); one renegotiation at a time.
+  renegotiate(owner = null) {
+    this.renegotiating = (this.renegotiating || Promise.resolve()).then(async () => {
+      if (!this.started || !this.pc) return;
+      if (owner && owner === this.mediaOwner) return;
+      const pc = this.pc;
+      this.pc = null;
+      pc.close();
+      this.slotStreams.clear();
+      await this.start().catch((error) => this.onError(error));
+    });
+    return this.renegotiating;
   }
 
   async start() {
@@ -257,6 +264,7 @@ export class MediaSession {
     };
     performance.mark("media:offer");
     const answer = await this.client.send("media.offer", { type: "offer", sdp: offer });
+    this.mediaOwner = answer.owner || null;
     performance.mark("media:answer");
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     answered = true;
