@@ -103,6 +103,9 @@ backend hosts
     balance {balance}
     hash-type consistent
     option httpchk GET /
+    # A process found dead or frozen loses its connections: its clients reconnect to
+    # a live one (a frozen process would otherwise hold them forever).
+    default-server on-marked-down shutdown-sessions
 {servers}
 """
         )

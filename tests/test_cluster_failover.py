@@ -17,6 +17,14 @@ first"); the whiteboard has both strokes; each client received every event of th
 room's log once; once the session ends, the recording's manifest verifies, its next
 segment chained to the last complete one with the gap noted, and the SOP record
 counts the lines heard before and after.
+
+Redis restarted mid-session (stopped, the clients go on talking on the owner, started
+again empty): the room keeps working on its owner, whose clients receive every event
+during the outage; the owner keeps its lease (never two owners) and no event is lost.
+
+A process paused (``SIGSTOP``) past its lease: the proxy drops its connections, the
+clients come back on the survivor, which takes the room over; resumed (``SIGCONT``),
+the paused process learns it lost the room and writes nothing more.
 """
 
 from __future__ import annotations
@@ -39,12 +47,13 @@ from zhanye_sdk.media.manifest import verify
 from zhanye_sdk.media.records import MediaRecords, RecordingStatus
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.store.database import Database, open_database
-from zhanye_sdk.store.schema import cobrowse_events, session_events, whiteboard_ops
+from zhanye_sdk.store.schema import cobrowse_events, session_events, sessions, whiteboard_ops
 
 from .cluster_hosts import Hosts, wait_http
 from .live_session import LiveSession, open_live_session
 from .media_world import tone_level
 from .platform_world import build_world
+from .redis_server import ThrowawayRedis
 from .sop_world import SopLibrary, build_sop_library
 
 pytestmark = pytest.mark.anyio
@@ -101,15 +110,21 @@ async def wait_until(condition: Any, limit_s: float, what: Any) -> None:
     assert condition(), what()
 
 
-async def start_cluster(hosts: Hosts, fast_config: PlatformConfig) -> tuple[SopLibrary, str]:
-    """The library (brochure, SOP template, a product page), two processes, the proxy."""
+async def start_cluster(
+    hosts: Hosts, fast_config: PlatformConfig, *, recorded: bool = True
+) -> tuple[SopLibrary | None, str]:
+    """Two processes and the proxy; when ``recorded``, sessions are recorded and the
+    library has a brochure, an SOP template and a product page (returned)."""
     world = await build_world(hosts.db_url, fast_config)
-    library = await build_sop_library(world)
-    link = await world.platform.materials.add_link(
-        world.p("ca_A"), "百万安心疗", "http://127.0.0.1:9/demo/h5/product.html"
-    )
+    library, link_id = None, ""
+    if recorded:  # the whole session: every area's material
+        library = await build_sop_library(world)
+        link = await world.platform.materials.add_link(
+            world.p("ca_A"), "百万安心疗", "http://127.0.0.1:9/demo/h5/product.html"
+        )
+        link_id = link.id
     await world.platform.close()
-    hosts.recordings = hosts.tmp / "recordings"
+    hosts.recordings = hosts.tmp / "recordings" if recorded else None
     for node in ("a", "b"):
         hosts.start(node)
     for port in hosts.ports.values():
@@ -124,19 +139,23 @@ async def start_cluster(hosts: Hosts, fast_config: PlatformConfig) -> tuple[SopL
                 except aiohttp.ClientError:
                     pass
                 await anyio.sleep(0.2)
-    return library, link.id
+    return library, link_id
 
 
 @asynccontextmanager
-async def two_peers(live: LiveSession) -> AsyncIterator[tuple[SessionParticipant, ...]]:
+async def two_peers(
+    live: LiveSession, *, tones: bool = True
+) -> AsyncIterator[tuple[SessionParticipant, ...]]:
     """The salesperson and the customer, each sending a tone, through the proxy (their
     ICE candidates on loopback, the only address the host processes accept)."""
     limit_host_addresses(("127.0.0.1",))
     host_url = f"{live.ws_url}?token={live.login['token']}"
     customer_url = f"{live.ws_url}?seat={live.seat['seat_token']}"
+    host_mic = ToneTrack(HOST_HZ) if tones else None
+    customer_mic = ToneTrack(CUSTOMER_HZ) if tones else None
     async with (
-        join(host_url, microphone=ToneTrack(HOST_HZ), slots=0, loopback_only=True) as host,
-        join(customer_url, microphone=ToneTrack(CUSTOMER_HZ), slots=0, loopback_only=True) as cu,
+        join(host_url, microphone=host_mic, slots=0, loopback_only=True) as host,
+        join(customer_url, microphone=customer_mic, slots=0, loopback_only=True) as cu,
     ):
         try:
             yield host, cu
@@ -163,6 +182,7 @@ async def test_a_kill_9_of_the_owner_mid_call_loses_nothing(
     hosts: Hosts, fast_config: PlatformConfig
 ) -> None:
     library, link_id = await start_cluster(hosts, fast_config)
+    assert library is not None
     base = f"http://127.0.0.1:{hosts.proxy_port}"
     store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)
     database = await open_database(hosts.db_url)
@@ -278,5 +298,131 @@ async def test_a_kill_9_of_the_owner_mid_call_loses_nothing(
         [(index, gap_ms)] = checked.gaps
         assert 0 < index < len(record.manifest.entries)
         assert gap_ms >= 1000
+    finally:
+        await database.close()
+
+
+async def received_every_event(database: Database, sid: str, *clients: SessionParticipant) -> int:
+    """Each client received every event of the room's log from its first, once, in
+    order; returns the log's last sequence number."""
+    stored = await column(
+        database,
+        sa.select(session_events.c.seq)
+        .where(session_events.c.session_id == sid)
+        .order_by(session_events.c.seq),
+    )
+    assert stored == list(range(1, stored[-1] + 1))
+    for participant in clients:
+        await wait_until(
+            lambda p=participant: p.last_seq >= stored[-1], 20, lambda: "events missing"
+        )
+        seqs = [m["seq"] for m in participant.messages if isinstance(m.get("seq"), int)]
+        assert seqs == list(range(seqs[0], stored[-1] + 1)), participant.participant_id
+    return int(stored[-1])
+
+
+async def toggle(host: SessionParticipant, target: str, times: int) -> int:
+    """The host turns the customer's microphone off and on; returns the last event's seq."""
+    last = 0
+    for n in range(times):
+        reply = await host.request(
+            "room.set_audio", {"target": target, "on": n % 2 == 1}, limit_s=30
+        )
+        assert reply["type"] == "ack", reply
+        last = max(last, host.last_seq)
+    return last
+
+
+async def test_a_redis_restart_mid_session_loses_no_event_and_makes_no_second_owner(
+    hosts: Hosts, redis_server: ThrowawayRedis, fast_config: PlatformConfig
+) -> None:
+    await start_cluster(hosts, fast_config, recorded=False)
+    base = f"http://127.0.0.1:{hosts.proxy_port}"
+    store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)
+    database = await open_database(hosts.db_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            live = await open_live_session(http, base, "sp-A1", "张三")
+        sid, target = live.session_id, live.seat["participant_id"]
+        async with two_peers(live, tones=False) as (host, customer):
+            await toggle(host, target, 2)
+            owner = owner_of(store, sid)
+
+            redis_server.kill()
+            # Longer than a lease: the owner keeps the room and its clients hear it all.
+            outage_ends = time.monotonic() + 7
+            while time.monotonic() < outage_ends:
+                last = await toggle(host, target, 2)
+                await wait_until(
+                    lambda last=last: customer.last_seq >= last,
+                    10,
+                    lambda last=last: (
+                        f"the customer got {customer.last_seq} of {last} in the outage"
+                    ),
+                )
+                await anyio.sleep(0.5)
+            assert customer.reconnections == host.reconnections == 0
+
+            redis_server.start()  # empty: it forgot every lease
+            with anyio.fail_after(30):
+                while store.get(f"zhanye:lease:{sid}") is None:  # the owner renews
+                    await toggle(host, target, 2)
+                    await anyio.sleep(0.3)
+            assert owner_of(store, sid) == owner
+            await toggle(host, target, 4)
+            await received_every_event(database, sid, host, customer)
+        async with database.connect() as conn:
+            fence = (
+                await conn.execute(sa.select(sessions.c.owner_fence).where(sessions.c.id == sid))
+            ).scalar_one()
+        assert fence == owner[1]  # nobody else ever claimed it
+    finally:
+        await database.close()
+
+
+async def test_a_process_paused_past_its_lease_loses_the_room_and_writes_nothing(
+    hosts: Hosts, fast_config: PlatformConfig
+) -> None:
+    await start_cluster(hosts, fast_config, recorded=False)
+    base = f"http://127.0.0.1:{hosts.proxy_port}"
+    store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)
+    database = await open_database(hosts.db_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            live = await open_live_session(http, base, "sp-A1", "张三")
+        sid, target = live.session_id, live.seat["participant_id"]
+        async with two_peers(live, tones=False) as (host, customer):
+            await toggle(host, target, 2)
+            owner, fence = owner_of(store, sid)
+            survivor = "b" if owner == "a" else "a"
+            hosts.pause(owner)
+            try:
+                # The proxy finds it silent and drops its connections; the clients come
+                # back on the survivor, which waits out the lease and takes the room.
+                await wait_until(
+                    lambda: host.reconnections >= 1 and customer.reconnections >= 1,
+                    40,
+                    lambda: "the clients did not come back",
+                )
+                last = await toggle(host, target, 2)
+                assert owner_of(store, sid) == (survivor, fence + 1)
+                await wait_until(lambda: customer.last_seq >= last, 20, lambda: "no event")
+            finally:
+                hosts.resume(owner)
+            log = hosts.tmp / f"{owner}.log"
+            await wait_until(
+                lambda: f"lost session {sid}" in log.read_text(errors="replace"),
+                20,
+                lambda: "the paused process did not learn it lost the room",
+            )
+            await toggle(host, target, 2)
+            assert owner_of(store, sid) == (survivor, fence + 1)
+            await received_every_event(database, sid, host, customer)
+            assert host.negotiations == customer.negotiations == 2  # media moved too
+        async with database.connect() as conn:
+            stored = (
+                await conn.execute(sa.select(sessions.c.owner_fence).where(sessions.c.id == sid))
+            ).scalar_one()
+        assert stored == fence + 1
     finally:
         await database.close()

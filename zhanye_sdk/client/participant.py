@@ -368,7 +368,10 @@ async def join(
             heartbeat_s = first["data"].get("heartbeat_s", DEFAULT_HEARTBEAT_S)
             tasks.start_soon(participant._heartbeat, float(heartbeat_s))
             try:
-                await participant._negotiate(microphone, camera, slots, ice_servers, loopback_only)
+                async with participant._negotiating:  # a media.renegotiate waits for it
+                    await participant._negotiate(
+                        microphone, camera, slots, ice_servers, loopback_only
+                    )
                 yield participant
             finally:
                 participant._leaving = True

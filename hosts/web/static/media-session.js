@@ -138,7 +138,8 @@ export class MediaSession {
 
   begin() {
     this.started = true;
-    this.start().catch((error) => this.onError(error));
+    // A renegotiation asked meanwhile (media.renegotiate) waits for this first offer.
+    this.renegotiating = this.start().catch((error) => this.onError(error));
   }
 
   // Camera off (by me or by the host) stops what this page sends, not only the tile:
