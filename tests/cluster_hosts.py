@@ -83,7 +83,7 @@ class Hosts:
         (``balance="roundrobin"`` spreads them: any process serves any socket); health
         checks take a dead process out."""
         servers = "\n".join(
-            f"    server {node} 127.0.0.1:{port} check inter 300 fall 1 rise 2"
+            f"    server {node} 127.0.0.1:{port} check inter 300 fall 2 rise 2"
             for node, port in self.ports.items()
         )
         config = self.tmp / "haproxy.cfg"
@@ -96,6 +96,9 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout tunnel 60s
+    # A loaded machine answers a health check late, not never: a process is taken out
+    # (and its connections with it) only when it fails two checks of 2 s.
+    timeout check 2s
 frontend web
     bind 127.0.0.1:{self.proxy_port}
     default_backend hosts
