@@ -38,13 +38,14 @@ async function takeDevices(checked, onError) {
   return null;
 }
 
-// The peer connection with the devices in it and its offer set. `takeOffer()` returns the
-// offer with the ICE candidates gathered by then (the server checks the path without
-// waiting for trickled ones); candidates found later are kept in `late` for after the
-// answer. `gather`: wait for the gathering first (host candidates come at once; at most
-// GATHER_MS for the rest). A prepared peer does not wait: it gathers while the join
-// request and the socket are on their way, and its offer is taken when the socket opens.
-async function buildPeer({ slots, checked, onError, local = null, gather = true }) {
+// The peer connection with the devices in it and its offer set, ICE candidates gathered
+// (host candidates come at once; at most GATHER_MS is waited for the rest): the offer
+// carries them, so the server checks the path without waiting for trickled ones.
+// `takeOffer()` returns the offer with the candidates gathered by then; candidates found
+// later are kept in `late` for after the answer. (Sending the offer before gathering had
+// finished was tried: the server, with no candidate of the page, then learns the path
+// from the page's check and completes ICE a round trip and a half later.)
+async function buildPeer({ slots, checked, onError, local = null }) {
   local = local || (await takeDevices(checked, onError));
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
   const microphone = local?.getAudioTracks()[0];
@@ -58,7 +59,7 @@ async function buildPeer({ slots, checked, onError, local = null, gather = true 
     if (taken && event.candidate?.candidate) late.push(event.candidate);
   };
   await pc.setLocalDescription(await pc.createOffer());
-  if (gather && pc.iceGatheringState !== "complete") {
+  if (pc.iceGatheringState !== "complete") {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, GATHER_MS);
       pc.addEventListener("icegatheringstatechange", () => {
@@ -88,7 +89,7 @@ export async function discardPrepared(prepared) {
 // way: the page hands the result to MediaSession as `prepared`, which sends the offer as
 // soon as the socket is open instead of after the join reply, the socket and the room.
 export function prepareMedia({ slots = SLOTS, devices = () => null, onError = () => {} } = {}) {
-  return buildPeer({ slots, checked: devices(), onError, gather: false });
+  return buildPeer({ slots, checked: devices(), onError });
 }
 
 export class MediaSession {
