@@ -1,6 +1,7 @@
 """Video under packet loss, with what aiortc offers on both ends (the server and the SDK's
 participant client): 5 % loss each way on every server link, a noisy camera relayed to
-the host. The picture keeps flowing; the server asks for lost video packets (RTCP NACK)
+the host. The picture keeps flowing (also through a spell of long loss bursts, after
+which the server asks for a keyframe, PLI); the server asks for lost video packets (RTCP NACK)
 and the camera's sender repeats them on the RTX stream; the server sends its bitrate
 estimate (REMB), which the camera's encoder takes as its target, within VP8's 1.5 Mbit/s
 (under the manual's 2 Mbit/s); the host's own receiver NACKs what it misses of the relay.
@@ -55,6 +56,17 @@ async def test_video_recovers_from_loss_with_nack_rtx_and_follows_the_estimate(
                 video = next(t for t in peer.connection.getTransceivers() if t.kind == "video")
                 rtx = [c.payloadType for c in video._codecs if c.mimeType.lower() == "video/rtx"]
                 encoder = sender_encoder(me.connection)
+                # Long bursts on the way up: some frames cannot be repaired in time, the
+                # server asks for a keyframe (PLI) and the picture goes on.
+                uplink.change(LinkImpairment(loss=0.3, burst=8.0, seed=33))
+                frames = host.video_of(me.participant_id).frames  # type: ignore[union-attr]
+                with anyio.fail_after(60):
+                    while downlink.kinds[PLI] == 0:  # noqa: ASYNC110
+                        await anyio.sleep(0.2)
+                uplink.change(LinkImpairment(loss=0.05, seed=34))
+                with anyio.fail_after(60):
+                    while host.video_of(me.participant_id).frames < frames + 60:  # type: ignore[union-attr]  # noqa: ASYNC110
+                        await anyio.sleep(0.2)
     # The server asked for lost packets of the camera, and they came back as RTX.
     assert downlink.kinds[NACK] > 0, downlink.kinds
     assert rtx and sum(uplink.kinds[f"rtp {pt}"] for pt in rtx) > 0, (rtx, uplink.kinds)
@@ -64,4 +76,3 @@ async def test_video_recovers_from_loss_with_nack_rtx_and_follows_the_estimate(
     assert 250_000 <= encoder.target_bitrate <= 1_500_000
     # The host's receiver asked the server for what it lost of the relayed picture.
     assert host_peer.impaired[0].kinds[NACK] > 0, host_peer.impaired[0].kinds
-    print({k: v for k, v in downlink.kinds.items() if k.startswith("rtcp")}, uplink.kinds)
