@@ -161,17 +161,19 @@ THREE = {"host": 500.0, "a": 700.0, "b": 1100.0}
 
 @pytest.mark.alone
 @pytest.mark.anyio
+@pytest.mark.parametrize(("loss", "burst"), [(0.1, 2.0), (0.3, None)])
 async def test_three_parties_hear_each_other_through_burst_loss_and_the_delay_comes_back(
-    tmp_path: Path, fast_config: PlatformConfig
+    tmp_path: Path, fast_config: PlatformConfig, loss: float, burst: float | None
 ) -> None:
     """Three aiortc peers (the SDK's participant client) with tones; every server link both
-    ways loses 10 % in bursts (mean 2 packets) with 10 ms jitter for 12 s, then is clean
-    again. Through the episode each hears the other two and not themselves, lost audio is
-    asked for again (NACK) and mostly comes back, the residual loss reported stays under a
-    third of the loss injected (RED, NACK, FEC), and the server's jitter buffers stay
-    within their bound and come back to their clean delay after the episode."""
+    ways loses 10 % in bursts (mean 2 packets), or 30 % at random, with 10 ms jitter for
+    12 s, then is clean again. Through the episode each hears the other two and not
+    themselves, lost audio is asked for again (NACK) and much of it comes back, the residual
+    loss reported stays under a third of the loss injected (RED, NACK, FEC; measured 1.5 %
+    and 1.3 %), and the server's jitter buffers stay within their bound and come back to
+    their clean delay after the episode."""
     clean = LinkImpairment(seed=5)
-    bad = LinkImpairment(loss=0.1, burst=2.0, jitter_ms=10.0, seed=5)
+    bad = LinkImpairment(loss=loss, burst=burst, jitter_ms=10.0, seed=5)
     media = attrs.evolve(LOOPBACK_MEDIA, impairment=NetworkImpairment(uplink=clean, downlink=clean))
     async with media_host(tmp_path, fast_config, media) as server:
         urls = {"a": await server.customer_url("客户甲"), "b": await server.customer_url("客户乙")}
@@ -216,14 +218,15 @@ async def test_three_parties_hear_each_other_through_burst_loss_and_the_delay_co
             )
             reports = [m["data"] for m in host.messages[seen:] if m["type"] == "media.network"]
             playouts = [p.playouts[0] for p in server_peers()]
-            # Audio NACK is negotiated between aiortc peers: holes are asked for again.
-            assert all(b.retransmitted > 0.5 * b.nacks > 0 for b in playouts), [
+            # Audio NACK is negotiated between aiortc peers: holes are asked for again (the
+            # request and the repeat cross the lossy link too: at 30 %, half come back).
+            assert all(b.retransmitted > 0.3 * b.nacks > 0 for b in playouts), [
                 (b.nacks, b.retransmitted) for b in playouts
             ]
             # Each hears the other two and not themselves, over the episode's last 8 s.
             for name, p in peers.items():
                 audio = p.audio_between(end - 8, end)
-                assert audio.size > 0.8 * 8 * 48_000, (name, audio.size)
+                assert audio.size > 0.7 * 8 * 48_000, (name, audio.size)
                 for other, hz in THREE.items():
                     level = tone_level(audio, hz)
                     if other == name:
@@ -237,5 +240,5 @@ async def test_three_parties_hear_each_other_through_burst_loss_and_the_delay_co
     residual = float(
         np.mean([r["residual_loss"] for r in reports if r["residual_loss"] is not None])
     )
-    assert 0.03 < injected < 0.2, injected
+    assert abs(injected - loss) < loss / 2, injected
     assert residual < 0.3 * injected, reports
