@@ -109,6 +109,7 @@ backend hosts
     # A process found dead or frozen loses its connections: its clients reconnect to
     # a live one (a frozen process would otherwise hold them forever).
     default-server on-marked-down shutdown-sessions
+    http-response set-header X-Served-By %s
 {servers}
 """
         )

@@ -346,10 +346,10 @@ async def test_export_jobs_are_limited_per_account_and_private(rw: RecordsWorld)
     with pytest.raises(ConflictError, match="3 exports under way"):
         await exports.start(owner, None, "xlsx")
     assert (await exports.start(other, None, "xlsx")).total == 1  # others are not held up
-    assert exports.status(owner, jobs[0].id) is jobs[0]
+    assert await exports.status(owner, jobs[0].id) is jobs[0]
     with pytest.raises(NotAccessible):
-        exports.status(other, jobs[0].id)
+        await exports.status(other, jobs[0].id)
     with pytest.raises(ConflictError, match="queued, not ready"):
-        exports.file(owner, jobs[0].id)
+        await exports.file(owner, jobs[0].id)
     with pytest.raises(InvalidInput, match="csv or xlsx"):
         await exports.start(owner, None, "docx")

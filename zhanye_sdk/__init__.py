@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ProtocolError,
         RateLimited,
         RoomMoved,
+        RoomUnreachable,
         ZhanyeError,
     )
     from zhanye_sdk.facade import Platform
@@ -104,6 +105,7 @@ _SOURCES: dict[str, str] = {
     "QualityInspector": "zhanye_sdk.sop",
     "RateLimited": "zhanye_sdk.errors",
     "RoomMoved": "zhanye_sdk.errors",
+    "RoomUnreachable": "zhanye_sdk.errors",
     "RecordingConfig": "zhanye_sdk.media.recorder",
     "Resampler": "zhanye_sdk._backend",
     "Role": "zhanye_sdk.platform",
@@ -169,6 +171,7 @@ __all__ = [
     "Resampler",
     "Role",
     "RoomMoved",
+    "RoomUnreachable",
     "RoomService",
     "SendResult",
     "ServiceHours",

@@ -40,6 +40,7 @@ from zhanye_sdk.api.http import (
 from zhanye_sdk.capability import Capability
 from zhanye_sdk.clock import Clock
 from zhanye_sdk.cluster.capability import ClusterCapability
+from zhanye_sdk.cluster.exports import SharedExports
 from zhanye_sdk.cluster.setup import Cluster, ClusterConfig
 from zhanye_sdk.cobrowse.capability import CobrowseCapability
 from zhanye_sdk.cobrowse.service import CobrowseService
@@ -185,6 +186,13 @@ class Deployment:
             )
             self.cluster.bus.read_gaps_from(self.rooms.events_since)
         self.signaling = SignalingEndpoint(platform, self.rooms, self.bus, config.signaling)
+        if self.cluster is not None:
+            # Any process serves any client: a room's work runs in its owner.
+            self.cluster.relay.bind(self.rooms.apply_here, self.signaling.answer_here)
+            self.rooms.use_relay(self.cluster.relay)
+            self.signaling.use_relay(self.cluster.relay)
+            self.cluster.logins.attach(platform)
+            platform.share_limits(self.cluster.limiter)
         self.account_events = AccountEvents(platform, self.signaling.config)
         self._modem: Modem | None = None
         self.sms_gateway = self._gateway()
@@ -202,7 +210,11 @@ class Deployment:
             audio=self.media,
         )
         self.records = RecordService(platform, self.rooms)
-        self.exports = RecordExports(self.records, platform.clock)
+        self.exports = (
+            SharedExports(self.records, platform.clock, platform.database, self.cluster.node_id)
+            if self.cluster is not None
+            else RecordExports(self.records, platform.clock)
+        )
         self.capabilities: tuple[Capability, ...] = tuple(self._capabilities())
         self.router = Router()
         areas: set[str] = set()

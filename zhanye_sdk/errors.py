@@ -20,6 +20,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "RoomMoved",
+    "RoomUnreachable",
     "ZhanyeError",
 ]
 
@@ -139,6 +140,19 @@ class RoomMoved(ConflictError):
         super().__init__(
             f"session {session_id} is now served by another process; reconnect",
             zh="会话已转由其他服务节点承载，请重新连接",
+        )
+        self.session_id = session_id
+
+
+class RoomUnreachable(ConflictError):
+    """Scale-out: the process that owns the room did not answer in time (or Redis, which
+    carries the request, cannot be reached); the command may not have been applied. The
+    client tries again shortly."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"the process serving session {session_id} did not answer; try again shortly",
+            zh="会话所在的服务节点暂时没有响应，请稍后重试",
         )
         self.session_id = session_id
 

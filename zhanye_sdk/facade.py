@@ -23,7 +23,9 @@ from zhanye_sdk.platform.context import (
     RevocationListener,
     ServiceContext,
 )
+from zhanye_sdk.platform.login_end import LoginsEnded
 from zhanye_sdk.platform.organizations import OrganizationService
+from zhanye_sdk.ratelimit import Limiter
 from zhanye_sdk.sop.service import SopService
 from zhanye_sdk.store.database import Database, open_database
 
@@ -93,6 +95,16 @@ class Platform:
         """Call ``listener(LoginsEnded)`` whenever logins end, whatever the way (logout,
         password change, kick-out, disable, delete…); expiry is each holder's to watch."""
         self._ctx.login_end_listeners.append(listener)
+
+    def share_limits(self, limiter: Limiter) -> None:
+        """Keep per-client budgets (e.g. taken logins tried) in ``limiter``: Redis,
+        shared by every process of a scale-out deployment."""
+        self._ctx.limiter = limiter
+
+    async def announce_logins_ended(self, ended: LoginsEnded) -> None:
+        """Tell this process's listeners that logins ended (scale-out: another process
+        ended them, and its announcement was relayed here)."""
+        await self._ctx.announce_logins_ended(ended)
 
     def on_org_disabled(self, listener: OrgDisabledListener) -> None:
         """Call ``listener(org_id)`` when an organization is disabled."""

@@ -235,11 +235,11 @@ class RecordApi(EndpointGroup):
 
     async def export_status(self, request: ApiRequest, job_id: str) -> ApiResponse:
         actor = await self._actor(request)
-        return ApiResponse.of_json(_job(self.exports.status(actor, job_id)))
+        return ApiResponse.of_json(_job(await self.exports.status(actor, job_id)))
 
     async def export_file(self, request: ApiRequest, job_id: str) -> ApiResponse:
         actor = await self._actor(request)
-        path, job = self.exports.file(actor, job_id)
+        path, job = await self.exports.file(actor, job_id)
         return ApiResponse(
             200,
             b"",

@@ -46,6 +46,8 @@ class ClusterCapability(BaseCapability):
                     ),
                 )
                 tasks.start_soon(cluster.ownership.maintain)
+                await tasks.start(cluster.relay.run)
+                await tasks.start(cluster.logins.run)
                 task_status.started()
         finally:
             with anyio.CancelScope(shield=True):

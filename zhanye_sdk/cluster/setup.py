@@ -19,6 +19,8 @@ from zhanye_sdk.cluster.nodes import Load, NodeInfo, NodeRegistry
 from zhanye_sdk.cluster.ownership import Ownership
 from zhanye_sdk.cluster.ratelimit import RedisLimiter
 from zhanye_sdk.cluster.redis_bus import RedisBus
+from zhanye_sdk.cluster.relay import Relay
+from zhanye_sdk.cluster.relay_logins import LoginsRelay
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.store.database import Database
 
@@ -54,6 +56,8 @@ class Cluster:
     limiter: RedisLimiter
     ownership: Ownership
     registry: NodeRegistry
+    relay: Relay
+    logins: LoginsRelay
     draining: bool = False
 
     @classmethod
@@ -71,13 +75,17 @@ class Cluster:
             )
         node_id = config.node_id or (f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
         leases = RedisLeases(config.redis_url, node_id, ttl_ms=config.lease_ttl_ms)
+        ownership = Ownership(leases, database)
+        registry = NodeRegistry(config.redis_url, ttl_ms=config.lease_ttl_ms)
         return cls(
             config=config,
             node_id=node_id,
             bus=RedisBus(config.redis_url),
             limiter=RedisLimiter(config.redis_url),
-            ownership=Ownership(leases, database),
-            registry=NodeRegistry(config.redis_url, ttl_ms=config.lease_ttl_ms),
+            ownership=ownership,
+            registry=registry,
+            relay=Relay(config.redis_url, ownership, registry),
+            logins=LoginsRelay(config.redis_url, node_id),
         )
 
     def info(self, load: Load) -> NodeInfo:
@@ -98,5 +106,12 @@ class Cluster:
 
     async def close(self) -> None:
         """Close every Redis connection."""
-        for closable in (self.bus, self.limiter, self.ownership.leases, self.registry):
+        for closable in (
+            self.bus,
+            self.limiter,
+            self.ownership.leases,
+            self.registry,
+            self.relay,
+            self.logins,
+        ):
             await closable.close()

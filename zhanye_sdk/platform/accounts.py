@@ -27,7 +27,7 @@ from zhanye_sdk.platform.validation import (
     check_password,
     normalize_phone,
 )
-from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
+from zhanye_sdk.ratelimit import BucketPolicy
 from zhanye_sdk.store.schema import accounts, companies, login_tokens, organizations
 
 __all__ = ["AccountFilter", "AccountPage", "AccountService"]
@@ -114,11 +114,12 @@ class AccountService:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
-        self._conflicts: dict[str, TokenBucket] = {}
 
-    def _count_conflict(self, actor: Principal) -> None:
-        bucket = self._conflicts.setdefault(actor.account_id, TokenBucket(_CONFLICT_BUDGET))
-        wait = bucket.take(self._ctx.now_ms() / 1000)
+    async def _count_conflict(self, actor: Principal) -> None:
+        # In the context's limiter: shared by every process of a scale-out deployment.
+        wait = await self._ctx.limiter.take(
+            f"login-conflict:{actor.account_id}", _CONFLICT_BUDGET, self._ctx.now_ms() / 1000
+        )
         if wait is not None:
             raise RateLimited(
                 "too many taken logins tried; wait before creating more accounts",
@@ -217,7 +218,7 @@ class AccountService:
                         zh="您无权创建这类账号；请选择您可管理的角色",
                     )
                 if await login_taken(conn, company_id, login):
-                    self._count_conflict(actor)
+                    await self._count_conflict(actor)
                     raise _taken(login)
                 account_id = new_id()
                 await conn.execute(
@@ -242,7 +243,7 @@ class AccountService:
             # Logins are unique within the company (logins.py): a taken one is one of the
             # admin's own company's, never another company's. Many in a row are still
             # slowed down (a script gone wrong, or someone listing the super admin's).
-            self._count_conflict(actor)
+            await self._count_conflict(actor)
             raise _taken(login) from exc
         assert created is not None
         return created

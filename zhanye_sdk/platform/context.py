@@ -10,6 +10,7 @@ import attrs
 from zhanye_sdk.clock import Clock, to_ms
 from zhanye_sdk.platform.config import PlatformConfig
 from zhanye_sdk.platform.login_end import LoginsEnded
+from zhanye_sdk.ratelimit import Limiter, LocalLimiter
 from zhanye_sdk.store.database import Database
 
 __all__ = ["LoginEndListener", "RevocationListener", "ServiceContext", "new_id"]
@@ -41,6 +42,8 @@ class ServiceContext:
     org_disabled_listeners: list[OrgDisabledListener] = attrs.field(factory=list)
     live_session_counters: list[LiveSessionCounter] = attrs.field(factory=list)
     login_end_listeners: list[LoginEndListener] = attrs.field(factory=list)
+    #: Per-client budgets (this process's; Redis's when several processes serve).
+    limiter: Limiter = attrs.field(factory=LocalLimiter)
 
     def now_ms(self) -> int:
         """The clock's current time in stored form."""

@@ -6,9 +6,10 @@ writes the file into a private temporary folder while ``status`` reports
 ``(done, total)``. A job belongs to the account that started it: anyone else asking
 for it is told it does not exist. Finished files are kept for ``keep_s`` seconds.
 
-Jobs live in this process's memory: with several host processes, a client must
-come back to the process that started its export (sticky sessions) — a job table and
-shared storage would lift that when the scale-out issue needs it.
+Jobs live in this process's memory. With several host processes,
+``cluster.exports.SharedExports`` keeps them in the database instead: any process
+takes the request and serves the file, one runs the job, another resumes it if that
+one dies.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class RecordExports:
         self._jobs[job.id] = job
         return job
 
-    def status(self, actor: Principal, job_id: str) -> ExportJob:
+    async def status(self, actor: Principal, job_id: str) -> ExportJob:
         """The actor's export job.
 
         Raises:
@@ -182,14 +183,14 @@ class RecordExports:
             raise NotAccessible("export", job_id)
         return job
 
-    def file(self, actor: Principal, job_id: str) -> tuple[Path, ExportJob]:
+    async def file(self, actor: Principal, job_id: str) -> tuple[Path, ExportJob]:
         """The finished file of the actor's export job.
 
         Raises:
             NotAccessible: no such job, an expired one, or someone else's.
             ConflictError: the job has not finished, or it failed.
         """
-        job = self.status(actor, job_id)
+        job = await self.status(actor, job_id)
         if job.state is not ExportState.DONE or job.path is None:
             raise ConflictError(
                 f"the export is {job.state.value}, not ready to download",

@@ -66,7 +66,7 @@ from zhanye_sdk.rooms.core import (
     Terminal,
     Tick,
 )
-from zhanye_sdk.rooms.invite_codes import LookupLimiter, is_code, new_code
+from zhanye_sdk.rooms.invite_codes import is_code, new_code
 from zhanye_sdk.rooms.tokens import InvalidRoomToken, RoomTokens
 from zhanye_sdk.rooms.wire import event_message
 from zhanye_sdk.signaling.bus import Bus
@@ -89,6 +89,7 @@ __all__ = [
     "SessionConfig",
     "SessionSummary",
     "RoomGuard",
+    "RoomRelay",
     "Seat",
     "UnfinishedSession",
 ]
@@ -100,6 +101,23 @@ class RoomGuard(Protocol):
 
     async def ensure(self, session_id: str) -> None:
         """Return once this process owns the room; raise ``RoomMoved`` otherwise."""
+        ...
+
+
+class RoomRelay(Protocol):
+    """Scale-out: sends a room's commands to the process that owns it
+    (``cluster.relay.Relay``), which applies them with ``RoomService.apply_here``."""
+
+    def holds(self, session_id: str) -> bool:
+        """Whether this process owns the room now."""
+        ...
+
+    async def apply(self, session_id: str, command: Command) -> list[ServerMessage]:
+        """Apply ``command`` in the room's owner (this process or another)."""
+        ...
+
+    async def place_new(self, session_id: str) -> None:
+        """Give a new room to the least-loaded live process."""
         ...
 
 
@@ -119,6 +137,9 @@ class SessionConfig:
     #: once, then ``rate`` a second (every join stores a participant).
     joins_per_session: BucketPolicy = BucketPolicy(rate=0.2, burst=30)
     joins_per_address: BucketPolicy = BucketPolicy(rate=0.1, burst=10)
+    #: How many short invite codes one client address may look up: 30 at once, then one
+    #: every 2 s (a code has ~58 bits: guessing stays hopeless).
+    code_lookups: BucketPolicy = BucketPolicy(rate=0.5, burst=30)
     #: Short enough that, with a /j/<code> link and the 【signature】, it is one SMS part.
     sms_invite_template: str = "{host}邀您远程会话(会议号{meeting})：{link}"
 
@@ -247,6 +268,7 @@ class RoomService:
         #: Where this service publishes each session's lifecycle events.
         self.lifecycle = lifecycle or Lifecycle()
         self._guard = guard
+        self._relay: RoomRelay | None = None
         self._db = platform.database
         self._clock = platform.clock
         self._bus = bus
@@ -255,11 +277,20 @@ class RoomService:
         self._fences: dict[str, int] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._tokens: RoomTokens | None = None
-        # Join budgets: in Redis when several processes serve the platform.
+        # Join and code-lookup budgets: in Redis when several processes serve.
         self._join_limiter = limiter or LocalLimiter()
-        self._code_lookups = LookupLimiter()
         platform.count_live_sessions_with(self._count_live)
         platform.on_org_disabled(self._end_org_sessions)
+
+    def use_relay(self, relay: RoomRelay) -> None:
+        """Scale-out: apply commands in the room's owner, wherever it runs, and keep in
+        memory only the rooms this process owns."""
+        self._relay = relay
+
+    def elsewhere(self, session_id: str) -> bool:
+        """Scale-out: whether another process (may) own the room. Its state then lives
+        there: read it from the store each time, never keep it in memory."""
+        return self._relay is not None and not self._relay.holds(session_id)
 
     def now_ms(self) -> int:
         """The service clock's time in milliseconds."""
@@ -390,7 +421,10 @@ class RoomService:
                 "could not allocate a meeting number; try again",
                 zh="暂时无法分配会议号，请稍后重试",
             )
-        self._rooms[session_id] = room
+        if self._relay is not None:
+            await self._relay.place_new(session_id)
+        else:
+            self._rooms[session_id] = room
         return await self._load_summary(session_id)
 
     async def _host_org(self, actor: Principal, org_id: str | None) -> str:
@@ -455,7 +489,13 @@ class RoomService:
         return False
 
     async def room(self, session_id: str) -> Room:
-        """The live room state (loaded from its snapshot after a restart)."""
+        """The live room state (loaded from its snapshot after a restart).
+
+        A room another process owns is read from its last stored snapshot each time
+        (never kept: it changes elsewhere).
+        """
+        if self.elsewhere(session_id):
+            return (await self._stored_room(session_id))[1]
         room = self._rooms.get(session_id)
         if room is None:
             async with self._db.connect() as conn:
@@ -471,6 +511,21 @@ class RoomService:
             # to it: keep that one, never replace it with this older reading.
             room = self._rooms.setdefault(session_id, loaded)
         return room
+
+    async def _stored_room(self, session_id: str) -> tuple[int, Room]:
+        """The room's last stored snapshot and the sequence number it reflects (one row,
+        written in the same transaction as the events: always consistent)."""
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(sessions.c.last_seq, sessions.c.room_snapshot).where(
+                        sessions.c.id == session_id
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotAccessible("session", session_id)
+        return int(row.last_seq), converter.structure(json.loads(row.room_snapshot), Room)
 
     # ---- invites and seats -----------------------------------------------------------------
 
@@ -526,7 +581,9 @@ class RoomService:
         if not is_code(link):
             return link
         now = self.now_ms()
-        wait = self._code_lookups.admit(client or "?", now)
+        wait = await self._join_limiter.take(
+            f"code-lookup:{client or '?'}", self.config.code_lookups, now / 1000
+        )
         if wait is not None:
             raise RateLimited(
                 "too many invite links tried from this address; wait and try again",
@@ -770,8 +827,18 @@ class RoomService:
         """Feed one command to the room; store and publish what happened.
 
         Returns the messages for the caller: events with their sequence numbers, or a
-        single error message when the room refused the command (not stored).
+        single error message when the room refused the command (not stored). With
+        several processes the room's owner applies it (relayed to it over Redis).
+
+        Raises:
+            RoomUnreachable: scale-out: the owner did not answer in time.
         """
+        if self._relay is not None:
+            return await self._relay.apply(session_id, command)
+        return await self.apply_here(session_id, command)
+
+    async def apply_here(self, session_id: str, command: Command) -> list[ServerMessage]:
+        """``apply`` in this process (which owns the room, or takes it when a guard is set)."""
         lock = self._locks.setdefault(session_id, anyio.Lock())
         async with lock:
             if self._guard is not None:
@@ -916,6 +983,9 @@ class RoomService:
 
     async def snapshot(self, session_id: str) -> tuple[int, dict[str, Any]]:
         """The room's state as data and the sequence number it reflects."""
+        if self.elsewhere(session_id):
+            seq, stored = await self._stored_room(session_id)
+            return seq, converter.unstructure(stored)
         lock = self._locks.setdefault(session_id, anyio.Lock())
         async with lock:
             if self._guard is not None:
@@ -942,7 +1012,7 @@ class RoomService:
         for session_id, room in list(self._rooms.items()):
             if room.state is RoomState.LIVE:
                 try:
-                    await self.apply(session_id, Tick(now))
+                    await self.apply_here(session_id, Tick(now))
                 except RoomMoved:
                     pass  # another process owns it now; it is gone from memory
 

@@ -52,6 +52,7 @@ from zhanye_sdk.signaling.login_watch import watch_login
 
 __all__ = [
     "AreaHandler",
+    "AreaRelay",
     "CLOSE_IDLE",
     "CLOSE_REVOKED",
     "CLOSE_UNAUTHORIZED",
@@ -87,6 +88,15 @@ class MessageTransport(Protocol):
 
 #: Handles a client message of another area (``whiteboard.*``…) for a seat.
 AreaHandler = Callable[[Seat, ClientMessage], Awaitable[list[ServerMessage]]]
+
+
+class AreaRelay(Protocol):
+    """Scale-out: has the room's owner answer a client's area message
+    (``cluster.relay.Relay``; the owner runs ``SignalingEndpoint.answer_here``)."""
+
+    async def answer(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        """The owner's replies to ``message`` from ``seat``."""
+        ...
 
 
 @attrs.frozen
@@ -164,7 +174,13 @@ class SignalingEndpoint:
         #: reconnecting talks to another process (or a restarted one) that holds no
         #: media of it, and offers its media again.
         self.instance = secrets.token_hex(8)
+        self._relay: AreaRelay | None = None
         platform.on_logins_ended(self._logins_ended)
+
+    def use_relay(self, relay: AreaRelay) -> None:
+        """Scale-out: area messages (whiteboard, co-browse, media…) of a room another
+        process owns are answered there: its state and peers live in its owner."""
+        self._relay = relay
 
     def register_area(self, area: str, handler: AreaHandler) -> None:
         """Route client messages of ``area`` (e.g. ``whiteboard``) to ``handler``."""
@@ -365,20 +381,28 @@ class SignalingEndpoint:
                 if isinstance(command, Leave):
                     connection.left = True
                 return [ServerMessage("ack", {}, re=message.id)]
-            handler = self._areas.get(message.area)
-            if handler is None:
-                return [
-                    ServerMessage.error(
-                        "unsupported", f"no {message.area!r} messages here", message.id
-                    )
-                ]
-            return await handler(seat, message)
+            if self._relay is not None and message.area in self._areas:
+                return await self._relay.answer(seat, message)
+            return await self.answer_here(seat, message)
         except ZhanyeError as exc:
             return [ServerMessage.refusal(exc, message.id)]
         except Exception:
             # A bug must not cost the participant their connection; it is logged.
             _log.exception("signaling message %s failed", message.type)
             return [ServerMessage.error("internal_error", "the server failed", message.id)]
+
+    async def answer_here(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        """Answer an area message in this process (the room's owner); refusals are
+        answered as error frames."""
+        handler = self._areas.get(message.area)
+        if handler is None:
+            return [
+                ServerMessage.error("unsupported", f"no {message.area!r} messages here", message.id)
+            ]
+        try:
+            return await handler(seat, message)
+        except ZhanyeError as exc:
+            return [ServerMessage.refusal(exc, message.id)]
 
     @staticmethod
     def _take(connection: _Connection, message: ClientMessage) -> None:

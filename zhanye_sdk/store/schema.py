@@ -531,3 +531,28 @@ sop_assist_inputs = Table(
     Column("data", Text, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
 )
+
+#: Record export jobs of a scale-out deployment (``cluster/exports.py``): any process
+#: takes the request, one claims the job (``claimed_by`` until ``claimed_until_ms``,
+#: renewed while it runs; a claim that lapses — its process died — is taken again by
+#: another) and stores the finished file here, so any process serves the download.
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_id", String(32), nullable=False, index=True),
+    Column("format", String(8), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("error", Text),
+    #: The request as JSON: who asked (their principal), the filters, zone and language.
+    Column("request", Text, nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_until_ms", BigInteger),
+    Column("attempts", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger),
+    Column("content", LargeBinary),
+)

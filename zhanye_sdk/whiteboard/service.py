@@ -176,7 +176,10 @@ class WhiteboardService:
             for row in rows:
                 op_id, op = op_from_message(row.type, json.loads(row.data), row.author)
                 board.apply(op, row.author, int(row.at_ms), op_id)
-        self._boards[session_id] = board
+        if not self._rooms.elsewhere(session_id):
+            # Kept only by the room's owner, where every op is applied; elsewhere (a page
+            # image asked of another process) it is read afresh each time.
+            self._boards[session_id] = board
         return board
 
     async def snapshot(self, session_id: str) -> BoardView:
