@@ -17,7 +17,8 @@ the owner is never sent twice (a command is not idempotent): without a reply in 
 caller gets ``RoomUnreachable``.
 
 Requests: ``apply`` (a room command), ``answer`` (a client's area message for a seat),
-``take`` (a new room placed on this process). Refusals travel back with their code and
+``take`` (a new room placed on this process), ``ping`` (is the holder alive: a socket
+joining a room whose owner died takes it over, ``settle``). Refusals travel back with their code and
 Chinese text and are raised again as the same kind of error.
 """
 
@@ -283,6 +284,20 @@ class Relay:
         result = await self.on_owner(seat.session_id, "answer", body, lambda: answer(seat, message))
         return _messages(result)
 
+    async def settle(self, session_id: str) -> None:
+        """Make sure a live process owns the room: this one takes it over when nobody
+        holds it, or when its holder is gone (once the lease runs out).
+
+        Raises:
+            RoomUnreachable: see ``owner``.
+        """
+        node = await self.owner(session_id)
+        if node is None:
+            return
+        delivered, _ = await self.call(node, "ping", {"session_id": session_id})
+        if not delivered:
+            await self.owner(session_id, skip=frozenset({node}))
+
     async def place_new(self, session_id: str) -> None:
         """A new room goes to the least-loaded live process that is not draining (this
         one when the registry cannot be read or lists none)."""
@@ -325,6 +340,8 @@ class Relay:
 
     async def _run(self, kind: str, body: dict[str, Any]) -> Any:
         session_id = str(body.get("session_id"))
+        if kind == "ping":
+            return None  # alive (a room that moved meanwhile: the asker routes again)
         if kind == "take":
             await self._ownership.ensure(session_id)
             return None

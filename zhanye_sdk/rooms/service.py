@@ -120,6 +120,10 @@ class RoomRelay(Protocol):
         """Give a new room to the least-loaded live process."""
         ...
 
+    async def settle(self, session_id: str) -> None:
+        """Make sure a live process owns the room (take it over when its owner died)."""
+        ...
+
 
 @attrs.frozen
 class SessionConfig:
@@ -983,6 +987,10 @@ class RoomService:
 
     async def snapshot(self, session_id: str) -> tuple[int, dict[str, Any]]:
         """The room's state as data and the sequence number it reflects."""
+        if self._relay is not None:
+            # A socket joins: a room whose owner died is taken over now, not on the
+            # first command (its participants may all look present still).
+            await self._relay.settle(session_id)
         if self.elsewhere(session_id):
             seq, stored = await self._stored_room(session_id)
             return seq, converter.unstructure(stored)
