@@ -284,6 +284,18 @@ class Relay:
         result = await self.on_owner(seat.session_id, "answer", body, lambda: answer(seat, message))
         return _messages(result)
 
+    async def owner_tag(self, session_id: str) -> str | None:
+        """``node:fence`` of the room's lease holder; None when nobody holds it.
+
+        Raises:
+            RoomUnreachable: Redis cannot be reached.
+        """
+        try:
+            holder = await self._ownership.leases.holder(session_id)
+        except Unreachable as exc:
+            raise RoomUnreachable(session_id) from exc
+        return None if holder is None else f"{holder[0]}:{holder[1]}"
+
     async def settle(self, session_id: str) -> None:
         """Make sure a live process owns the room: this one takes it over when nobody
         holds it, or when its holder is gone (once the lease runs out).

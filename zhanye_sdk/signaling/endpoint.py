@@ -98,6 +98,14 @@ class AreaRelay(Protocol):
         """The owner's replies to ``message`` from ``seat``."""
         ...
 
+    async def owner_tag(self, session_id: str) -> str | None:
+        """Which process owns the room, under which fence (None: nobody, for now)."""
+        ...
+
+    def holds(self, session_id: str) -> bool:
+        """Whether this process owns the room now."""
+        ...
+
 
 @attrs.frozen
 class SignalingConfig:
@@ -109,6 +117,9 @@ class SignalingConfig:
     #: How often a staff connection re-checks its login in the store (a login ended
     #: by another process); this process's own revocations close it at once.
     login_recheck_s: float = 30.0
+    #: Scale-out: how often a connection checks that its room's owner is the one its
+    #: welcome named (a socket relayed to an owner that died reconnects).
+    owner_check_s: float = 1.0
     #: Per connection: room commands (mute, main view…), live ink, other board and
     #: share operations, and every message together.
     room_rate: BucketPolicy = BucketPolicy(rate=10, burst=30)
@@ -125,6 +136,8 @@ class _Connection:
     scope: anyio.CancelScope = attrs.field(factory=anyio.CancelScope)
     close_code: int | None = None
     close_reason: str = ""
+    #: Scale-out: the room's owner when the welcome was sent (``node:fence``).
+    owner: str | None = None
     farewell: ServerMessage | None = None
     left: bool = False
 
@@ -289,12 +302,32 @@ class SignalingEndpoint:
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(forward)
+                if self._relay is not None:
+                    tasks.start_soon(self._watch_owner, connection)
                 if seat.principal is not None and seat.principal.login_id is not None:
                     tasks.start_soon(self._watch_login, connection)
                 if seat.role is ParticipantRole.HOST:
                     await tasks.start(self._forward_staff, connection)
                 await self._read(connection)
                 tasks.cancel_scope.cancel()
+
+    async def _watch_owner(self, connection: _Connection) -> None:
+        """Scale-out: close the connection once the room's owner is no longer the one
+        its welcome named (it died, or lost the room): the client reconnects, the room
+        is taken over, and the client offers its media to the new owner."""
+        assert self._relay is not None
+        while True:
+            await anyio.sleep(self.config.owner_check_s)
+            try:
+                owner = await self._relay.owner_tag(connection.seat.session_id)
+            except ZhanyeError:
+                continue  # Redis is away: the room keeps running where it is
+            if owner is None and self._relay.holds(connection.seat.session_id):
+                continue  # a Redis that came back empty: this process renews the lease
+            if owner != connection.owner:
+                connection.close_code, connection.close_reason = 4002, "room moved"
+                connection.scope.cancel()
+                return
 
     async def _watch_login(self, connection: _Connection) -> None:
         """End the connection when its login expires, or is found ended by another process."""
@@ -317,6 +350,10 @@ class SignalingEndpoint:
     async def _greet(self, connection: _Connection, asked: int | str | None) -> int:
         seat = connection.seat
         seq, room = await self._rooms.snapshot(seat.session_id)
+        if self._relay is not None:
+            # The room's media lives in its owner: the welcome names it (process and
+            # fence), so a client whose room moved offers its media to the new owner.
+            connection.owner = await self._relay.owner_tag(seat.session_id)
         resume_from = resume_point(asked)
         if asked is not None and (resume_from is None or resume_from > seq):
             refusal = ServerMessage.error(
@@ -335,7 +372,7 @@ class SignalingEndpoint:
             "room": room,
             # Clients ping at this interval: a third of the idle timeout survives a lost ping.
             "heartbeat_s": self.config.idle_timeout_s / 3,
-            "instance": self.instance,
+            "instance": connection.owner or self.instance,
         }
         await connection.transport.send(ServerMessage("session.welcome", welcome).encode())
         if resume_from is None:
