@@ -144,13 +144,15 @@ async def start_cluster(
 
 @asynccontextmanager
 async def two_peers(
-    live: LiveSession, *, tones: bool = True
+    live: LiveSession, *, tones: bool = True, ws_url: str | None = None
 ) -> AsyncIterator[tuple[SessionParticipant, ...]]:
     """The salesperson and the customer, each sending a tone, through the proxy (their
-    ICE candidates on loopback, the only address the host processes accept)."""
+    ICE candidates on loopback, the only address the host processes accept), or to
+    ``ws_url`` (one process directly)."""
     limit_host_addresses(("127.0.0.1",))
-    host_url = f"{live.ws_url}?token={live.login['token']}"
-    customer_url = f"{live.ws_url}?seat={live.seat['seat_token']}"
+    ws_url = ws_url or live.ws_url
+    host_url = f"{ws_url}?token={live.login['token']}"
+    customer_url = f"{ws_url}?seat={live.seat['seat_token']}"
     host_mic = ToneTrack(HOST_HZ) if tones else None
     customer_mic = ToneTrack(CUSTOMER_HZ) if tones else None
     async with (
@@ -344,9 +346,13 @@ async def test_a_redis_restart_mid_session_loses_no_event_and_makes_no_second_ow
         async with aiohttp.ClientSession() as http:
             live = await open_live_session(http, base, "sp-A1", "张三")
         sid, target = live.session_id, live.seat["participant_id"]
-        async with two_peers(live, tones=False) as (host, customer):
+        # The clients are the owner's own (a client relayed from another process waits
+        # for Redis like any cross-process relay).
+        owner = owner_of(store, sid)
+        on_owner = hosts.url(owner[0]).replace("http", "ws") + f"/ws/sessions/{sid}"
+        async with two_peers(live, tones=False, ws_url=on_owner) as (host, customer):
             await toggle(host, target, 2)
-            owner = owner_of(store, sid)
+            assert owner_of(store, sid) == owner
 
             redis_server.kill()
             # Longer than a lease: the owner keeps the room and its clients hear it all.

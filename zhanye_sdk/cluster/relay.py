@@ -14,7 +14,8 @@ fencing that does); otherwise it names the holder. A request that reaches no lis
 (``PUBLISH`` counts them: the holder is dead, its lease not yet expired) is routed again
 until the lease runs out and this process takes the room over. A request that reached
 the owner is never sent twice (a command is not idempotent): without a reply in time the
-caller gets ``RoomUnreachable``.
+caller gets ``RoomUnreachable``. While Redis is away nothing can be sent: the request
+waits for it (``timeout_s``) and is sent once it is back.
 
 Requests: ``apply`` (a room command), ``answer`` (a client's area message for a seat),
 ``take`` (a new room placed on this process), ``ping`` (is the holder alive: a socket
@@ -115,6 +116,10 @@ def raise_reported(report: dict[str, Any]) -> typing.NoReturn:
     raise AreaRefusal(code, message, zh=zh, details=details)
 
 
+class _RedisAway(RoomUnreachable):
+    """Redis could not be reached: nothing was sent (the asker may wait and try again)."""
+
+
 class Relay:
     """This process's side of relaying: asks owners, and answers as an owner.
 
@@ -184,7 +189,7 @@ class Relay:
                 try:
                     holder = await self._ownership.leases.holder(session_id)
                 except Unreachable as exc:
-                    raise RoomUnreachable(session_id) from exc
+                    raise _RedisAway(session_id) from exc
                 if holder is None or holder[0] == self.node:
                     try:
                         await self._ownership.ensure(session_id)
@@ -210,11 +215,19 @@ class Relay:
             ZhanyeError: the owner's refusal, raised again here.
         """
         skip: frozenset[str] = frozenset()
+        deadline = anyio.current_time() + self.timeout_s
         while True:
-            node = await self.owner(session_id, skip=skip)
-            if node is None:
-                return await here()
-            delivered, reply = await self.call(node, kind, body)
+            try:
+                node = await self.owner(session_id, skip=skip)
+                if node is None:
+                    return await here()
+                delivered, reply = await self.call(node, kind, body)
+            except _RedisAway:
+                # Redis is away: nothing was sent; wait for it (a while), then give up.
+                if anyio.current_time() >= deadline:
+                    raise
+                await anyio.sleep(0.25)
+                continue
             if delivered:
                 return reply
             if reply is None:
@@ -234,7 +247,7 @@ class Relay:
         with anyio.move_on_after(self.timeout_s):
             await self._listening.wait()
         if not self._listening.is_set():
-            raise RoomUnreachable(str(body.get("session_id", "")))
+            raise _RedisAway(str(body.get("session_id", "")))
         request_id = secrets.token_hex(8)
         send, receive = anyio.create_memory_object_stream[dict[str, Any]](1)
         self._pending[request_id] = send
@@ -243,7 +256,7 @@ class Relay:
             try:
                 listeners = await self._redis.publish(self.channel(node), json.dumps(request))
             except _OUTAGE as exc:
-                raise RoomUnreachable(str(body.get("session_id", ""))) from exc
+                raise _RedisAway(str(body.get("session_id", ""))) from exc
             if not listeners:
                 return False, None
             with anyio.move_on_after(self.timeout_s):
