@@ -56,13 +56,13 @@ async def _frame(peer: Peer, kind: str, seconds: float = 20) -> dict[str, Any]:
                 continue
 
 
-async def _seen(peer: Peer, kind: str, after: int) -> dict[str, Any]:
-    """The first frame of ``kind`` after the first ``after`` frames (received already,
-    or waited for)."""
+async def _seen(peer: Peer, kind: str, after: int, op_id: str | None = None) -> dict[str, Any]:
+    """The first frame of ``kind`` (for ``op_id``, if given) after the first ``after``
+    frames (received already, or waited for)."""
     with anyio.fail_after(20):
         while True:
             for frame in peer.frames[after:]:
-                if frame["type"] == kind:
+                if frame["type"] == kind and op_id in (None, frame["data"].get("op_id")):
                     return frame
             try:
                 await peer.next()
@@ -149,7 +149,7 @@ async def test_any_process_serves_any_socket_and_shares_what_was_per_process(
         marks = (len(host.frames), len(customer.frames))
         opened = await _answer(host, "share.open", {"op_id": "o1", "kind": "blank"})
         assert opened["type"] == "ack", opened
-        applied = await _seen(customer, "whiteboard.applied", marks[1])
+        applied = await _seen(customer, "whiteboard.applied", 0, "o1")
         document = applied["data"]["effects"][0]["document"]["id"]
         # The board over HTTP from a process that does not own the room (a page's
         # picture may be asked of any process): read before and after the stroke.
@@ -166,7 +166,7 @@ async def test_any_process_serves_any_socket_and_shares_what_was_per_process(
         )
         assert drawn["type"] == "ack", drawn
         on_board = [
-            (await _seen(peer, "whiteboard.applied", mark))["data"]
+            (await _seen(peer, "whiteboard.applied", mark, "o2"))["data"]
             for peer, mark in zip((host, customer), marks, strict=True)
         ]
         assert on_board[0] == on_board[1]
