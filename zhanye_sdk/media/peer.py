@@ -14,6 +14,7 @@ many receive slots as it can show.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,6 +48,8 @@ _TICK_ENCODED = ("audio/opus", "audio/red")
 
 #: The longest a peer connection's close may take before it is abandoned.
 CLOSE_LIMIT_S = 5.0
+#: How many network reports the audio's loss hint remembers (it follows their maximum).
+_LOSS_MEMORY = 4
 
 
 @attrs.frozen
@@ -128,6 +131,11 @@ class MediaPeer:
         self.playouts: list[Playout] = []
         #: The share of the video cap the participant's reported loss leaves.
         self.video_budget = VideoBudget()
+        #: Audio packets the participant asked for again (NACK); and, at the last
+        #: ``follow_reports``, the audio packets sent and that count.
+        self.audio_repeats_asked = 0
+        self._audio_sent_mark = (0, 0)
+        self._audio_losses: collections.deque[float] = collections.deque(maxlen=_LOSS_MEMORY)
         self.impairment = impairment
         #: The impairment's channels once the connection is set up (tests read their counters).
         self.impaired: list[LinkChannel] = []
@@ -192,6 +200,7 @@ class MediaPeer:
                 transceiver.sender.replaceTrack(self.audio_out)
                 transceiver.direction = "sendrecv"
                 audio_sent = True
+                self._count_repeats(transceiver.sender)
             elif transceiver.kind == "video":
                 slot = RelayVideoTrack(mid, transceiver.sender)
                 self.slots[mid] = slot
@@ -265,20 +274,48 @@ class MediaPeer:
             return None
         return (concealed - before[1]) / (frames - before[0])
 
+    def _count_repeats(self, sender: Any) -> None:
+        """Count the audio packets the participant asks for again (NACK), as aiortc's
+        sender repeats them."""
+        repeat = sender._retransmit
+
+        async def counted(sequence_number: int) -> None:
+            self.audio_repeats_asked += 1
+            await repeat(sequence_number)
+
+        sender._retransmit = counted
+
     def follow_reports(self, stats: Iterable[Any]) -> None:
         """Follow what the participant reports of the media sent to them (``getStats``):
         the audio's FEC and redundancy are sized for its loss, and the share of the video
-        budget used backs off under loss on either stream (``VideoBudget``)."""
+        budget used backs off under loss on either stream (``VideoBudget``).
+
+        The audio's loss is the larger of the receiver report's and the share of packets
+        the participant asked for again since the last call (a repeat that arrives counts
+        as received in the report, yet it may come too late to be played, and the wire
+        lost the packet all the same); the hint is the largest of the last four.
+        """
         lost = {"audio": 0.0, "video": 0.0}
+        sent = self._audio_sent_mark[0]
         for s in stats:
             kind = getattr(s, "kind", None)
             if getattr(s, "type", None) == "remote-inbound-rtp" and kind in lost:
                 # aiortc passes the report's 8-bit fixed-point fraction through as it is.
                 fraction = float(getattr(s, "fractionLost", 0) or 0) / 256
                 lost[kind] = max(lost[kind], fraction)
+            elif getattr(s, "type", None) == "outbound-rtp" and kind == "audio":
+                sent = int(getattr(s, "packetsSent", 0) or 0)
+        before_sent, before_asked = self._audio_sent_mark
+        self._audio_sent_mark = (sent, self.audio_repeats_asked)
+        if sent > before_sent:
+            asked = (self.audio_repeats_asked - before_asked) / (sent - before_sent)
+            lost["audio"] = max(lost["audio"], min(1.0, asked))
+        # Up at once, down only after a few calm reports: loss comes in spells, and each
+        # new hint restarts the encoder.
+        self._audio_losses.append(lost["audio"])
         encoder = self.audio_encoder()
         if encoder is not None:
-            encoder.set_loss_hint(lost["audio"])
+            encoder.set_loss_hint(max(self._audio_losses))
         self.video_budget.update(lost["audio"], lost["video"])
 
     def cap_video(self, kbps: int) -> None:
