@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused
+from zhanye_sdk.cobrowse.core import CobrowseLimits, CobrowseLog, CobrowseRefused, LoggedEvent
 from zhanye_sdk.errors import InvalidInput, RateLimited, ZhanyeError
 
 HOST, CUSTOMER = "host", "customer"
@@ -348,3 +348,49 @@ def test_any_page_event_or_snapshot_is_answered_without_crashing(
             for entry in event.data.get("texts", []):
                 if entry.get("node") in (7, 8):
                     assert entry.get("text") in (None, "", "•")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["pointer", "scroll", "click", "mutation", "snapshot"]),
+            st.integers(0, 50),  # milliseconds since the previous event
+        ),
+        max_size=60,
+    ),
+    st.integers(0, 20_000),  # from the last event to the take-over
+)
+def test_a_log_restored_from_its_stored_events_goes_on_where_the_original_was(
+    steps: list[tuple[str, int]], silence_ms: int
+) -> None:
+    """Another process rebuilds the share from what was stored (pointer moves never are):
+    the same base and masks, control back with the customer, and numbering past every
+    event any viewer may have had, pointer moves included."""
+    original = shared(burst=20, events_per_second=100.0, snapshot_burst=1000)
+    stored = [LoggedEvent(1, "snapshot", SNAPSHOT, 0)]
+    at = 0
+    for kind, wait in steps:
+        at += wait
+        try:
+            if kind == "snapshot":
+                event = original.take_snapshot(CUSTOMER, SNAPSHOT, at)
+            else:
+                data = {"masked": [20 + at % 5]} if kind == "mutation" else {"x": 1, "y": 2}
+                event = original.record(CUSTOMER, kind, data, at)
+        except (CobrowseRefused, RateLimited):
+            continue
+        if kind != "pointer":
+            stored.append(event)
+    original.hand_over(HOST, HOST)
+    limits = CobrowseLimits(burst=20, events_per_second=100.0, snapshot_burst=1000)
+    restored = CobrowseLog.restored(HOST, CUSTOMER, original.url, stored, at + silence_ms, limits)
+    assert restored.seq > original.seq
+    assert (restored.snapshot, restored.snapshot_seq) == (original.snapshot, original.snapshot_seq)
+    assert restored.masked == original.masked
+    assert restored.lease.holder == CUSTOMER
+    for seen in range(original.snapshot_seq, original.seq + 1):
+        again = restored.resync(seen)
+        assert not again.reset
+        assert [e.seq for e in again.events] == [
+            e.seq for e in stored if e.seq > max(seen, original.snapshot_seq)
+        ]

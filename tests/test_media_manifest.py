@@ -75,3 +75,33 @@ def test_an_edited_entry_or_a_cut_manifest_is_found(recorded: tuple[Manifest, Pa
     cut = Manifest(e[:2])
     assert verify(cut, folder).ok  # a prefix is self-consistent ...
     assert not verify(cut, folder, expected_head=manifest.head).ok  # ... but not the head kept
+
+
+def test_a_recording_resumed_after_its_process_died_verifies_and_reports_the_gap(
+    recorded: tuple[Manifest, Path],
+) -> None:
+    """Another process goes on after the last complete segment: chained on, gap noted."""
+    manifest, folder = recorded
+    path = folder / "segment-00003.mp4"  # written again by the survivor
+    path.write_bytes(b"\x03" * 900)
+    resumed = Manifest.from_json(manifest.to_json()).append_file(path, 1000, gap_ms=6400)
+    result = verify(resumed, folder)
+    assert result.ok, result.problems
+    assert result.gaps == ((3, 6400),)
+    assert resumed.entries[3].prev == manifest.head
+    assert (resumed.duration_ms, resumed.gaps_ms) == (4000, 6400)
+    assert Manifest.from_json(resumed.to_json()) == resumed
+    # Hiding the gap (or changing it) breaks the chain from there on.
+    hidden = Manifest((*resumed.entries[:3], attrs.evolve(resumed.entries[3], gap_ms=0)))
+    assert verify(hidden, folder).problems == (
+        "entry 3 (segment-00003.mp4) was altered: its hash does not match",
+    )
+
+
+def test_a_manifest_written_before_gaps_existed_still_verifies(
+    recorded: tuple[Manifest, Path],
+) -> None:
+    manifest, folder = recorded
+    old = manifest.to_json().replace(', "gap_ms": 0', "")
+    assert "gap_ms" not in old
+    assert verify(Manifest.from_json(old), folder).ok
