@@ -1,11 +1,12 @@
 """Video under packet loss, with what aiortc offers on both ends (the server and the SDK's
 participant client): 5 % loss each way on every server link, a noisy camera relayed to
-the host. The picture keeps flowing (also through a spell of long loss bursts, after
-which the server asks for a keyframe, PLI); the server asks for lost video packets (RTCP NACK)
-and the camera's sender repeats them on the RTX stream; the server sends its bitrate
-estimate (REMB), which the camera's encoder takes as its target, within VP8's 1.5 Mbit/s
-(under the manual's 2 Mbit/s); the host's own receiver NACKs what it misses of the relay.
-The RTCP and RTP kinds are read off the impaired links (their headers are not encrypted).
+the host. The picture keeps flowing (also after a spell of long loss bursts); the server
+asks for lost video packets (RTCP NACK) and the camera's sender repeats them on the RTX
+stream; the server sends its bitrate estimate (REMB), which the camera's encoder takes as
+its target, within VP8's 1.5 Mbit/s (under the manual's 2 Mbit/s); the host's own
+receiver NACKs what it misses of the relay. The RTCP and RTP kinds are read off the
+impaired links (their headers are not encrypted). aiortc asks for a keyframe (PLI) only
+on a decoding error or a gap of hundreds of packets, which NACK here never leaves.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .media_world import LOOPBACK_MEDIA, NoiseVideoTrack, media_host
 
 pytestmark = pytest.mark.anyio
 
-NACK, PLI, REMB = "rtcp 205 1", "rtcp 206 1", "rtcp 206 15"
+NACK, REMB = "rtcp 205 1", "rtcp 206 15"
 
 
 def sender_encoder(connection: Any) -> Any:
@@ -56,13 +57,11 @@ async def test_video_recovers_from_loss_with_nack_rtx_and_follows_the_estimate(
                 video = next(t for t in peer.connection.getTransceivers() if t.kind == "video")
                 rtx = [c.payloadType for c in video._codecs if c.mimeType.lower() == "video/rtx"]
                 encoder = sender_encoder(me.connection)
-                # Long bursts on the way up: some frames cannot be repaired in time, the
-                # server asks for a keyframe (PLI) and the picture goes on.
+                # A spell of long bursts on the way up (30 %, 8 packets on average): the
+                # picture goes on after it.
                 uplink.change(LinkImpairment(loss=0.3, burst=8.0, seed=33))
+                await anyio.sleep(5)
                 frames = host.video_of(me.participant_id).frames  # type: ignore[union-attr]
-                with anyio.fail_after(60):
-                    while downlink.kinds[PLI] == 0:  # noqa: ASYNC110
-                        await anyio.sleep(0.2)
                 uplink.change(LinkImpairment(loss=0.05, seed=34))
                 with anyio.fail_after(60):
                     while host.video_of(me.participant_id).frames < frames + 60:  # type: ignore[union-attr]  # noqa: ASYNC110
