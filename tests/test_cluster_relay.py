@@ -7,7 +7,8 @@ socket lands (through the proxy) on one process and the customer's on another, n
 owner: their room commands, whiteboard strokes and co-browse share are relayed to the
 owner over Redis, and both see the same whiteboard (also over HTTP from a process that
 does not own the room), the same co-browse events and the
-same room events, numbered the same, once each. A second session goes to another,
+same room events, numbered the same, once each; with media, each hears the other's
+tone (FFT) through the owner, their offers relayed to it. A second session goes to another,
 less-loaded process. Per-client budgets are shared: invite-code lookups and taken logins
 tried on three processes count against one budget. An admin's kick-out on one process
 closes the salesperson's signaling and account sockets on the others at once, with the
@@ -25,15 +26,19 @@ import anyio
 import pytest
 import redis
 
+from zhanye_sdk.client import SessionParticipant, ToneTrack, join
+from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.platform.config import PlatformConfig
 from zhanye_sdk.rooms.invite_codes import new_code
 
 from .cluster_hosts import Hosts, wait_http
 from .live_session import Peer, open_live_session
+from .media_world import tone_level
 from .platform_world import PASSWORD, build_world
 
 pytestmark = pytest.mark.anyio
 
+HOST_HZ, CUSTOMER_HZ = 440.0, 660.0
 SNAPSHOT = {"root": {"id": 1, "tag": "html"}, "masked": []}
 STROKE = {
     "id": "s1",
@@ -78,6 +83,36 @@ async def _answer(peer: Peer, kind: str, data: dict[str, Any]) -> dict[str, Any]
                 return await peer.reply_to(frame_id)
             except TimeoutError:
                 continue
+
+
+async def _hear_each_other(host_ws: str, customer_ws: str, token: str, seat: str) -> None:
+    limit_host_addresses(("127.0.0.1",))  # the only address the host processes offer
+    try:
+        async with (
+            join(
+                f"{host_ws}?token={token}",
+                microphone=ToneTrack(HOST_HZ),
+                slots=0,
+                loopback_only=True,
+            ) as host,
+            join(
+                f"{customer_ws}?seat={seat}",
+                microphone=ToneTrack(CUSTOMER_HZ),
+                slots=0,
+                loopback_only=True,
+            ) as customer,
+        ):
+
+            def hears(participant: SessionParticipant, hz: float) -> bool:
+                now = time.monotonic()
+                samples = participant.audio_between(now - 0.2, now)
+                return samples.size >= 4800 and tone_level(samples, hz) > 500
+
+            with anyio.fail_after(40):
+                while not (hears(host, CUSTOMER_HZ) and hears(customer, HOST_HZ)):  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+    finally:
+        limit_host_addresses(None)
 
 
 def _events(peer: Peer) -> list[tuple[int, str]]:
@@ -136,6 +171,15 @@ async def test_any_process_serves_any_socket_and_shares_what_was_per_process(
         )
         await _frame(customer, "session.welcome")
         assert customer_node != owner and host_node != customer_node
+
+        # Media: the offers are relayed to the owner, whose media the peers connect to;
+        # each side hears the other's tone (FFT) through the owner's mix.
+        await _hear_each_other(
+            hosts.url(host_node).replace("http", "ws") + f"/ws/sessions/{live.session_id}",
+            f"{customer_url}/ws/sessions/{live.session_id}",
+            live.login["token"],
+            live.seat["seat_token"],
+        )
 
         # A room command from either side, applied once by the owner.
         target = live.seat["participant_id"]
