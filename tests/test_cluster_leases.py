@@ -124,16 +124,18 @@ async def test_the_registry_lists_live_processes_and_picks_the_least_loaded(
     a = NodeInfo("a", "http://127.0.0.1:8001", "127.0.0.1", Load(rooms=3, participants=9))
     b = NodeInfo("b", "http://127.0.0.1:8002", "127.0.0.1", Load(rooms=1, participants=2))
     c = NodeInfo("c", "http://127.0.0.1:8003", "127.0.0.1", Load(), draining=True)
+    full = NodeInfo("full", "http://127.0.0.1:8004", "127.0.0.1", Load(rooms=1, media=1.0))
     async with anyio.create_task_group() as group:
-        for info in (a, b, c):
+        for info in (a, b, c, full):
             group.start_soon(registry.heartbeat, lambda info=info: info)
         with anyio.fail_after(5):
-            while len(await registry.nodes()) < 3:  # noqa: ASYNC110 - polls Redis
+            while len(await registry.nodes()) < 4:  # noqa: ASYNC110 - polls Redis
                 await anyio.sleep(0.05)
-        assert await registry.nodes() == [a, b, c]
-        assert await registry.least_loaded() == b  # c is idle but draining
+        assert await registry.nodes() == [a, b, c, full]
+        # c is idle but draining; full holds the fewest participants but no media room.
+        assert await registry.least_loaded() == b
         await anyio.sleep(3 * TTL_MS / 1000)
-        assert await registry.nodes() == [a, b, c]  # heartbeats keep them listed
+        assert await registry.nodes() == [a, b, c, full]  # heartbeats keep them listed
         group.cancel_scope.cancel()
     # No more heartbeats: every process drops out once its TTL passes.
     with anyio.fail_after(5):

@@ -99,9 +99,10 @@ class NodeRegistry:
         return sorted(found, key=lambda n: n.node_id)
 
     async def least_loaded(self) -> NodeInfo | None:
-        """Where a new room goes: the live, non-draining process with the fewest
-        participants (then rooms, then CPU); None when there is none."""
-        candidates = [n for n in await self.nodes() if not n.draining]
+        """Where a new room goes: the live, non-draining process with media capacity
+        left and the fewest participants (then rooms, then CPU); None when there is
+        none."""
+        candidates = [n for n in await self.nodes() if not n.draining and n.load.takes_media()]
         if not candidates:
             return None
         return min(
