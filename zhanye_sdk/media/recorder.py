@@ -60,6 +60,11 @@ class RecordingConfig:
         layout: ``"speaker"`` (the host's main view large) or ``"grid"``.
         video_bitrate: H.264 target bitrate.
         queue_ticks: ticks buffered for the encoder thread before ticks are dropped.
+        claim_s: how long a process's claim on finishing a recording (after the room
+            ended) lasts unless renewed; another process takes the job over after it.
+        renew_s: how often the process finishing a recording renews its claim.
+        sweep_s: how often every process looks for recordings whose post-processing
+            was abandoned (its process died) and finishes them.
     """
 
     folder: Path
@@ -70,6 +75,9 @@ class RecordingConfig:
     layout: str = "speaker"
     video_bitrate: int = 1_000_000
     queue_ticks: int = 1500
+    claim_s: float = 30.0
+    renew_s: float = 5.0
+    sweep_s: float = 10.0
 
 
 @attrs.frozen

@@ -38,6 +38,10 @@ class MediaRecord:
     recording_ms: int | None
     recording_error: str | None
     network_summary: dict[str, Any] | None
+    #: The process finishing the recording after the room ended, and until when its
+    #: claim holds (``zhanye_sdk.media.finishing``).
+    processing_by: str | None = None
+    processing_until_ms: int | None = None
 
 
 def _record(row: Any) -> MediaRecord:
@@ -52,6 +56,8 @@ def _record(row: Any) -> MediaRecord:
         recording_ms=row.recording_ms,
         recording_error=row.recording_error,
         network_summary=json.loads(row.network_summary) if row.network_summary else None,
+        processing_by=row.processing_by,
+        processing_until_ms=row.processing_until_ms,
     )
 
 
@@ -60,6 +66,11 @@ class MediaRecords:
 
     def __init__(self, database: Any) -> None:
         self._db = database
+
+    @property
+    def database(self) -> Any:
+        """The database the rows are in."""
+        return self._db
 
     async def get(self, session_id: str) -> MediaRecord | None:
         """A session's media record, if it has one."""

@@ -39,7 +39,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -54,10 +53,11 @@ from zhanye_sdk._backend import Resampler
 from zhanye_sdk.errors import AtCapacity, ConflictError, InvalidInput
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.media import opus
+from zhanye_sdk.media.finishing import RecordingJobs
 from zhanye_sdk.media.frames import audio_frame_to_mono
 from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.media.impair import NetworkImpairment
-from zhanye_sdk.media.manifest import SegmentEntry, verify
+from zhanye_sdk.media.manifest import SegmentEntry
 from zhanye_sdk.media.messages import READERS, CandidateForm, OfferForm
 from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
 from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess
@@ -269,6 +269,20 @@ class MediaService:
         #: This process's media (in every answer): a ``media.renegotiate`` naming another
         #: tells a client its peer connection leads to a process that lost the room.
         self.instance = secrets.token_hex(8)
+        #: Post-processing of ended rooms' recordings, claimed by this process (named by
+        #: ``instance``) so that one process finishes each, and another when it dies.
+        settings = self.config.recording
+        self.recording_jobs = (
+            RecordingJobs(
+                self.records,
+                self.instance,
+                rooms.now_ms,
+                claim_s=settings.claim_s,
+                renew_s=settings.renew_s,
+            )
+            if self.records is not None and settings is not None
+            else None
+        )
         self._frame_samples = self.config.sample_rate * self.config.tick_ms // 1000
 
     # ---- running ----------------------------------------------------------------------
@@ -281,6 +295,8 @@ class MediaService:
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
+                if self.recording_jobs is not None and self.config.recording is not None:
+                    tasks.start_soon(self._sweep_recordings, self.config.recording.sweep_s)
                 task_status.started()
                 await anyio.sleep_forever()
         finally:
@@ -301,21 +317,36 @@ class MediaService:
                 media_room.ended = True
 
     async def recover(self) -> None:
-        """Finalise recordings a stopped process left ``recording``: keep their segments.
-        Await it before serving (no session's record is read half-finished)."""
+        """Finalise recordings a stopped process left ``recording`` or ``processing``:
+        keep their segments. Await it before serving (no session's record is read
+        half-finished). In a cluster a live room's recording goes on where the room
+        runs, and a recording another process is finishing (its claim holds) is left
+        to it; the periodic sweep takes it over if that process dies."""
+        jobs = self.recording_jobs
         if self.records is None:
             return
+        if jobs is None:
+            jobs = RecordingJobs(self.records, self.instance, self._rooms.now_ms)
+        lone = not self._rooms.clustered
         for record in await self.records.unfinished():
-            if self._rooms.clustered and await self._rooms.is_live(record.session_id):
+            if not lone and await self._rooms.is_live(record.session_id):
                 continue  # another process's room: its recording goes on where it runs
-            folder = Path(record.recording_folder or "")
-            ok = bool(record.manifest.entries) and verify(record.manifest, folder).ok
-            await self.records.update(
-                record.session_id,
-                recording_status=RecordingStatus.READY if ok else RecordingStatus.FAILED,
-                recording_ended_ms=self._rooms.now_ms(),
-                recording_error=None if ok else "no intact segments were left by the stopped host",
-            )
+            status = record.recording_status or RecordingStatus.RECORDING
+            if not await jobs.take(record.session_id, status=status, force=lone):
+                continue  # being finished by another process, or taken by one just now
+            taken = await self.records.get(record.session_id)
+            if taken is not None:
+                await jobs.finalise(taken)
+
+    async def _sweep_recordings(self, every_s: float) -> None:
+        """Finish recordings whose post-processing another process abandoned."""
+        assert self.recording_jobs is not None
+        while True:
+            await anyio.sleep(every_s)
+            try:
+                await self.recording_jobs.sweep()
+            except Exception:  # the database may be briefly away: the next sweep may do
+                _log.exception("sweeping abandoned recordings failed")
 
     def lose_room(self, session_id: str) -> None:
         """Another process took the room over: its media here stops on the next tick,
@@ -526,6 +557,8 @@ class MediaService:
             "recording_folder": str(folder),
             "recording_ended_ms": None,
             "recording_error": None,
+            "processing_by": None,
+            "processing_until_ms": None,
         }
         if previous is None or previous.recording_started_ms is None:
             values["recording_started_ms"] = self._rooms.now_ms()
@@ -547,27 +580,41 @@ class MediaService:
             return
         media_room.recorder = None
         session_id = media_room.session_id
-        if room_ended:
-            await records.update(session_id, recording_status=RecordingStatus.PROCESSING)
+        jobs = self.recording_jobs
+        if not room_ended or jobs is None:
+            self._finishing[session_id] = recorder
+            try:
+                manifest = await anyio.to_thread.run_sync(recorder.stop)
+            finally:
+                self._finishing.pop(session_id, None)
+            async with media_room.save_lock:
+                await records.update(session_id, manifest=manifest)
+            if recorder.error is not None:
+                await records.update(
+                    session_id,
+                    recording_status=RecordingStatus.FAILED,
+                    recording_ended_ms=self._rooms.now_ms(),
+                    recording_error=recorder.error,
+                )
+            return
+        # The room ended: finishing the recording is this process's claimed job. If
+        # it dies (or freezes past the claim) meanwhile, another process finishes the
+        # recording from its stored segments, and this one's result is then dropped.
+        await jobs.begin(session_id)
         self._finishing[session_id] = recorder
         try:
-            manifest = await anyio.to_thread.run_sync(recorder.stop)
+            async with jobs.renewing(session_id):
+                manifest = await anyio.to_thread.run_sync(recorder.stop)
         finally:
             self._finishing.pop(session_id, None)
+        failed = recorder.error is not None or not manifest.entries
         async with media_room.save_lock:
-            await records.update(session_id, manifest=manifest)
-        if recorder.error is not None or (room_ended and not manifest.entries):
-            await records.update(
+            await jobs.finish(
                 session_id,
-                recording_status=RecordingStatus.FAILED,
+                manifest=manifest,
+                recording_status=RecordingStatus.FAILED if failed else RecordingStatus.READY,
                 recording_ended_ms=self._rooms.now_ms(),
-                recording_error=recorder.error or "nothing was recorded",
-            )
-        elif room_ended:
-            await records.update(
-                session_id,
-                recording_status=RecordingStatus.READY,
-                recording_ended_ms=self._rooms.now_ms(),
+                recording_error=(recorder.error or "nothing was recorded") if failed else None,
             )
 
     def _drop(self, media_room: _MediaRoom, participant: str) -> None:

@@ -390,6 +390,10 @@ session_media = Table(
     Column("recording_ms", BigInteger, nullable=True),
     Column("recording_error", Text, nullable=True),
     Column("network_summary", Text, nullable=True),
+    # Post-processing is a claimed job: the process finishing the recording, and until
+    # when its claim holds unless renewed (then another process may finish it).
+    Column("processing_by", String(128), nullable=True),
+    Column("processing_until_ms", BigInteger, nullable=True),
 )
 
 # ---- SOP library (SPEC C7): scripts, flows, templates, QA rules --------------------------
