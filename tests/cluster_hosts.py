@@ -44,6 +44,8 @@ class Hosts:
         #: segment length (short, so a test sees segments finish).
         self.recordings: Path | None = None
         self.segment_s = 2.0
+        #: How long a dropped participant stays in the room, waiting for them to return.
+        self.leave_grace_s = 15.0
 
     def start(self, node: str) -> None:
         port = free_port()
@@ -66,6 +68,8 @@ class Hosts:
                 str(self.recordings or ""),
                 "--recording-segment-s",
                 str(self.segment_s),
+                "--leave-grace-s",
+                str(self.leave_grace_s),
             ],
             cwd=ROOT,
             stdout=log,

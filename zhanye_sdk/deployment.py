@@ -191,6 +191,7 @@ class Deployment:
             self.cluster.relay.bind(self.rooms.apply_here, self.signaling.answer_here)
             self.rooms.use_relay(self.cluster.relay)
             self.signaling.use_relay(self.cluster.relay)
+            self.cluster.relay.bind_sockets(self.signaling.connected)
             self.cluster.logins.attach(platform)
             platform.share_limits(self.cluster.limiter)
         self.account_events = AccountEvents(platform, self.signaling.config)

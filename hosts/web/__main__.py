@@ -31,6 +31,7 @@ from zhanye_sdk.devices.simulator import ModemSimulator, register_simulator
 from zhanye_sdk.devices.simulator.modem import SentSms
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media.ice import ice_policy
+from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.sop.demo import demo_live_config
 from zhanye_sdk.sop.live import SopLiveConfig
 from zhanye_sdk.sop.speech import Recogniser, sherpa_onnx_recogniser
@@ -75,6 +76,13 @@ def main() -> None:
         "(needs a postgresql:// --db); see docs/scale-out.md",
     )
     parser.add_argument("--node-id", help="scale-out: this process's id (default: host-pid)")
+    parser.add_argument(
+        "--leave-grace-s",
+        type=float,
+        default=SignalingConfig().leave_grace_s,
+        help="how long a participant whose connection dropped stays in the room, waiting "
+        "for them to reconnect",
+    )
     listening = parser.add_mutually_exclusive_group()
     listening.add_argument(
         "--asr-model",
@@ -128,6 +136,7 @@ def main() -> None:
         sop=demo_live_config(cli.DEMO_PDF) if args.demo else SopLiveConfig(),
         asr=recogniser,
         modem_url=modem_url,
+        signaling=SignalingConfig(leave_grace_s=args.leave_grace_s),
         cluster=(
             ClusterConfig(
                 redis_url=args.redis,

@@ -19,8 +19,11 @@ waits for it (``timeout_s``) and is sent once it is back.
 
 Requests: ``apply`` (a room command), ``answer`` (a client's area message for a seat),
 ``take`` (a new room placed on this process), ``ping`` (is the holder alive: a socket
-joining a room whose owner died takes it over, ``settle``). Refusals travel back with their code and
-Chinese text and are raised again as the same kind of error.
+joining a room whose owner died takes it over, ``settle``), ``connected`` (has this
+process a socket of a participant open: a participant whose socket dropped on one
+process and who came back through another within the grace period does not leave).
+Refusals travel back with their code and Chinese text and are raised again as the same
+kind of error.
 """
 
 from __future__ import annotations
@@ -150,6 +153,7 @@ class Relay:
         self._pending: dict[str, MemoryObjectSendStream[dict[str, Any]]] = {}
         self._apply: ApplyHere | None = None
         self._answer: AnswerHere | None = None
+        self._sockets: Callable[[str, str], bool] | None = None
         self._listening = anyio.Event()
 
     @property
@@ -164,6 +168,45 @@ class Relay:
     def bind(self, apply: ApplyHere, answer: AnswerHere) -> None:
         """What this process runs for a room it owns: a command, a client's area message."""
         self._apply, self._answer = apply, answer
+
+    def bind_sockets(self, connected: Callable[[str, str], bool]) -> None:
+        """How this process tells whether it has a socket of (session, participant) open."""
+        self._sockets = connected
+
+    async def connected_elsewhere(self, session_id: str, participant_id: str) -> bool:
+        """Whether another live process (the registry's) has a socket of the participant
+        open. Processes that do not answer count as not having one.
+
+        Raises:
+            RoomUnreachable: Redis cannot be reached.
+        """
+        try:
+            nodes = [n.node_id for n in await self._registry.nodes() if n.node_id != self.node]
+        except _OUTAGE as exc:
+            raise _RedisAway(session_id) from exc
+        found: list[bool] = []
+        away: list[_RedisAway] = []
+        body = {"session_id": session_id, "participant_id": participant_id}
+
+        async def ask(node: str) -> None:
+            try:
+                delivered, result = await self.call(node, "connected", body)
+            except _RedisAway as exc:
+                away.append(exc)
+                return
+            except ZhanyeError as exc:
+                _log.info("node %s did not say whether it has %s: %s", node, participant_id, exc)
+                return
+            found.append(bool(delivered and result))
+
+        async with anyio.create_task_group() as tasks:
+            for node in nodes:
+                tasks.start_soon(ask, node)
+        if any(found):
+            return True
+        if away:
+            raise away[0]
+        return False
 
     # ---- routing ------------------------------------------------------------------------
 
@@ -367,6 +410,9 @@ class Relay:
         session_id = str(body.get("session_id"))
         if kind == "ping":
             return None  # alive (a room that moved meanwhile: the asker routes again)
+        if kind == "connected":
+            sockets = self._sockets
+            return sockets is not None and sockets(session_id, str(body.get("participant_id")))
         if kind == "take":
             await self._ownership.ensure(session_id)
             return None

@@ -106,6 +106,10 @@ class AreaRelay(Protocol):
         """Whether this process owns the room now."""
         ...
 
+    async def connected_elsewhere(self, session_id: str, participant_id: str) -> bool:
+        """Whether another live process has a socket of the participant open."""
+        ...
+
 
 @attrs.frozen
 class SignalingConfig:
@@ -464,7 +468,23 @@ class SignalingEndpoint:
 
     async def _leave_after_grace(self, seat: Seat) -> None:
         await anyio.sleep(self.config.leave_grace_s)
+        if self._relay is not None:
+            # Scale-out: the client may have come back through another process within
+            # the grace; the participant is still there, its leave is that process's
+            # to make when that socket drops.
+            try:
+                if await self._relay.connected_elsewhere(seat.session_id, seat.participant_id):
+                    return
+            except ZhanyeError as exc:  # Redis away: nobody can be asked; leave as before
+                _log.warning("could not ask the other processes before a grace leave: %s", exc)
         await self._leave_now(seat)
+
+    def connected(self, session_id: str, participant_id: str) -> bool:
+        """Whether this process has a socket of the participant open in the session."""
+        return any(
+            c.seat.session_id == session_id and c.seat.participant_id == participant_id
+            for c in self._connections
+        )
 
     async def _leave_now(self, seat: Seat) -> None:
         if any(c.seat.participant_id == seat.participant_id for c in self._connections):
