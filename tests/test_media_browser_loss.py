@@ -75,10 +75,10 @@ class Bound:
 
 #: Bounds per episode (what was measured is in the test's docstring).
 BOUNDS = {
-    "random 10 %": Bound(intact=0.95, residual=0.05, snr_db=6.0),
-    "random 30 %": Bound(intact=0.85, residual=0.15, snr_db=6.0),
-    "random 50 %": Bound(intact=0.70, residual=0.30, snr_db=3.0),
-    "burst 20 %": Bound(intact=0.85, residual=0.15, snr_db=3.0),
+    "random 10 %": Bound(intact=0.88, residual=0.05, snr_db=6.0),
+    "random 30 %": Bound(intact=0.78, residual=0.15, snr_db=6.0),
+    "random 50 %": Bound(intact=0.65, residual=0.30, snr_db=3.0),
+    "burst 20 %": Bound(intact=0.80, residual=0.15, snr_db=3.0),
 }
 
 
@@ -166,7 +166,9 @@ def test_a_browser_on_a_lossy_network_keeps_its_audio_in_a_three_party_session(
     host: RunningHost, tmp_path: Path, source: str
 ) -> None:
     """Measured here at random 10 %, 30 %, 50 % and burst 20 % (tone; speech alike for the
-    frames): intact or rebuilt 0.98 / 0.92 / 0.78 / 0.93 (speech 0.99 / 0.90 / – / 0.88),
+    frames), over three runs: intact or rebuilt 0.93–0.99 / 0.84–0.92 / 0.78–0.82 /
+    0.88–0.97 (counted against the wall clock's 50 frames a second, so a loaded machine
+    shaves a few per cent),
     mean residual 0.01 / 0.08 / 0.19 / 0.07, the browser's tone at the listener 14 / 17 /
     12 / 9 dB SNR. With ``audio_resilience=False``: intact 0.60 / 0.09 / 0.01 / 0.46, no
     residual reported."""
