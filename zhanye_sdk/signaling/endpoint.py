@@ -287,15 +287,18 @@ class SignalingEndpoint:
         seat = connection.seat
         async with self._bus.subscribe(seat.session_id) as events:
             sent_seq = await self._greet(connection, resume_from)
-            room = await self._rooms.room(seat.session_id)
-            present = seat.participant_id in {p.id for p in room.present}
-            if room.state is not RoomState.ENDED and not present:
-                await self._rooms.apply(seat.session_id, self._rooms.join_command(seat))
+            # Refused while the room waits for its host: a customer whose join got there
+            # before the host's (the welcome comes before the join, and in a cluster the
+            # two joins travel from different processes). They join when it starts.
+            waiting = await self._join(seat)
             async with anyio.create_task_group() as tasks:
 
                 async def forward() -> None:
-                    nonlocal sent_seq
+                    nonlocal sent_seq, waiting
                     async for message in events:
+                        if waiting and message.type == "room.started":
+                            waiting = False
+                            tasks.start_soon(self._join, seat)
                         if message.seq is not None:
                             if message.seq <= sent_seq:
                                 continue
@@ -314,6 +317,16 @@ class SignalingEndpoint:
                     await tasks.start(self._forward_staff, connection)
                 await self._read(connection)
                 tasks.cancel_scope.cancel()
+
+    async def _join(self, seat: Seat) -> bool:
+        """Put the participant in the room unless they are there (or it ended); True
+        when the room refused them because it has not started (no host yet)."""
+        room = await self._rooms.room(seat.session_id)
+        present = seat.participant_id in {p.id for p in room.present}
+        if room.state is RoomState.ENDED or present:
+            return False
+        results = await self._rooms.apply(seat.session_id, self._rooms.join_command(seat))
+        return any(r.type == "error" and r.data.get("code") == "not_started" for r in results)
 
     async def _watch_owner(self, connection: _Connection) -> None:
         """Scale-out: close the connection once the room's owner is no longer the one
