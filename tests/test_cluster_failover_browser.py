@@ -6,7 +6,8 @@ over is to the page: a socket that reconnects to a process that holds none of it
 media). The page reconnects, sees another process in the welcome, and offers again:
 the salesperson hears the browser's tone again within 10 s (1–2 s here), not once the
 old connection is found dead (about 20 s here, after a clean stop; longer after a
-``kill -9``, which sends no DTLS close).
+``kill -9``, which sends no DTLS close). And when the page's socket stays put while the
+room's media moves (``media.renegotiate``), the page offers again at once.
 """
 
 from __future__ import annotations
@@ -115,3 +116,69 @@ def test_the_page_offers_its_media_again_to_the_process_that_took_the_room(
             thread.join(timeout=20)
         if second is not None:
             second.stop()
+
+
+def test_the_page_offers_again_when_the_room_says_its_media_moved(
+    media_browser: Any, tmp_path: Path
+) -> None:
+    """The page's socket stays where it is (a surviving process) while the room's media
+    moves to another process: the room says so (``media.renegotiate``, naming the new
+    media process; here the same process under a new identity after dropping every peer,
+    which is what a takeover leaves). The page offers again at once and the salesperson
+    hears it again within 10 s; a page that ignored the message would be heard again
+    only when its dead peer connection failed (about 20 s here)."""
+    joined, done = threading.Event(), threading.Event()
+    state: dict[str, Any] = {}
+    context = media_browser.new_context(viewport={"width": 800, "height": 700})
+    thread: threading.Thread | None = None
+    try:
+        with world_host(tmp_path, **OPTIONS) as host:
+            deployment = host.app[DEPLOYMENT]
+            server = MediaHost(host.url, host.extra, deployment.rooms, deployment.media)
+            host.run(start_session(server))
+            path = host.run(invite_path(server))
+
+            async def salesperson() -> None:
+                async with join(
+                    server.host_url, microphone=ToneTrack(SALES_HZ), slots=0, loopback_only=True
+                ) as me:
+                    state["me"] = me
+                    joined.set()
+                    await anyio.to_thread.run_sync(done.wait, 120)
+
+            thread = threading.Thread(target=anyio.run, args=(salesperson,), daemon=True)
+            thread.start()
+            assert joined.wait(30)
+            me = state["me"]
+            page = context.new_page()
+            page.goto(f"{host.url}{path}")
+            page.get_by_label("您的称呼").fill("客户赵先生")
+            page.locator("input[name=ack]").check()
+            page.get_by_role("button", name="进入会话").click()
+            deadline = time.monotonic() + 40
+            while not hears_browser(me.audio, 0) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert hears_browser(me.audio, 0), "the salesperson never heard the browser"
+
+            # The room's media moves: every peer here is dropped, and the room names
+            # the media process that now runs it.
+            media = deployment.media
+            media.instance = "a-new-media-process"
+            host.run(media.recover_room(server.session_id))
+            moved = time.monotonic()
+            # Within 10 s (1–3 s here); a page that ignored the message would be heard
+            # only once its dead connection failed (about 20 s here) and it offered anew.
+            deadline = moved + 10
+            while not hears_browser(me.audio, moved + 1) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert hears_browser(me.audio, moved + 1), (
+                "the browser is not heard within 10 s of media.renegotiate",
+                me.negotiations,
+                page.evaluate("() => document.body.innerText.slice(0, 300)"),
+            )
+            assert me.negotiations == 2  # the salesperson (SDK) offered again too
+    finally:
+        done.set()
+        context.close()
+        if thread is not None:
+            thread.join(timeout=20)
