@@ -95,10 +95,11 @@ def _prioritise(*, loop_first: bool = False) -> str:
 # ---- the host (subprocess, pinned) -----------------------------------------------------
 
 
-def codec_cost(frames: int = 500) -> tuple[float, float]:
+def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float, float]:
     """Seconds to decode one 20 ms Opus packet and to encode one 20 ms mono frame with the
     codecs the host gives every participant (aiortc's, or ``zhanye_sdk.media.opus``'s
-    when ``MediaConfig.audio_resilience`` is on), median of 5 runs."""
+    when ``MediaConfig.audio_resilience`` is on: mono, at the tick's complexity), median
+    of 5 runs."""
     import numpy as np
     from aiortc import rtcrtpreceiver, rtcrtpsender
     from aiortc.jitterbuffer import JitterFrame
@@ -123,6 +124,11 @@ def codec_cost(frames: int = 500) -> tuple[float, float]:
     encodes, decodes = [], []
     for _ in range(5):
         encoder, decoder = sender.get_encoder(codec), receiver.get_decoder(codec)
+        if isinstance(encoder, opus.ResilientOpusEncoder):
+            encoder.shape(
+                channels=1,
+                complexity=MediaConfig().opus_complexity if complexity is None else complexity,
+            )
         audio = [mono_to_audio_frame(x, 48_000, pts=i * 960) for i, x in enumerate(pcm)]
         start = time.thread_time()
         packets = [encoder.encode(frame) for frame in audio]
@@ -135,16 +141,21 @@ def codec_cost(frames: int = 500) -> tuple[float, float]:
     return statistics.median(decodes), statistics.median(encodes)
 
 
-def serve(rooms: int, recording: bool, tick_encoding: bool) -> None:
+def serve(rooms: int, recording: bool, tick_encoding: bool, complexity: int | None = None) -> None:
     """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
     os.sched_setaffinity(0, {SERVER_CPU})
     _prioritise(loop_first=True)
-    decode_s, encode_s = codec_cost()
-    asyncio.run(_serve(rooms, decode_s, encode_s, recording, tick_encoding))
+    decode_s, encode_s = codec_cost(complexity=complexity)
+    asyncio.run(_serve(rooms, decode_s, encode_s, recording, tick_encoding, complexity))
 
 
 async def _serve(
-    rooms: int, decode_s: float, encode_s: float, recording: bool, tick_encoding: bool
+    rooms: int,
+    decode_s: float,
+    encode_s: float,
+    recording: bool,
+    tick_encoding: bool,
+    complexity: int | None,
 ) -> None:
     import gc
     import threading
@@ -190,6 +201,8 @@ async def _serve(
     media = MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True)
     if not tick_encoding:  # (a host from before the option keeps its default)
         media = attrs.evolve(media, tick_encoding=False)
+    if complexity is not None:
+        media = attrs.evolve(media, opus_complexity=complexity)
     deployment = Deployment(
         DeploymentConfig(
             sessions=SessionConfig(
@@ -287,7 +300,7 @@ def _client_codecs() -> list[bytes]:
     """Make the clients cheap: pre-encoded Opus out, no decoding in (frames are counted)."""
     import av
     import numpy as np
-    from aiortc import rtcrtpreceiver
+    from aiortc import rtcrtpreceiver, rtcrtpsender
     from aiortc.codecs.opus import OpusEncoder
 
     from zhanye_sdk.media.frames import mono_to_audio_frame
@@ -300,16 +313,27 @@ def _client_codecs() -> list[bytes]:
         frame = mono_to_audio_frame(tone[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
         out, _ = encoder.encode(frame)
         payloads += out
-    from aiortc import codecs
-
     from zhanye_sdk.media import opus
 
-    # Whatever the SDK's client would install (once per process) is in place before our
-    # codecs replace it; the clients send plain Opus packets, so they offer no RED.
+    # The SDK client's defaults (RED offered) are in place before our codecs replace
+    # aiortc's; the pre-encoded packets are wrapped in RED as its encoder would.
     opus.install()
-    codecs.CODECS["audio"][:] = [
-        c for c in codecs.CODECS["audio"] if c.mimeType.lower() != "audio/red"
-    ]
+    sender: Any = rtcrtpsender
+    plain_encoder = sender.get_encoder
+
+    class PreEncodedRed:
+        def __init__(self, encoder: Any) -> None:
+            self.encoder = encoder
+
+        def pack(self, packet: Any) -> tuple[list[bytes], Any]:
+            payloads, timestamp = self.encoder.pack(packet)
+            return [self.encoder.red.wrap(p, timestamp) for p in payloads], timestamp
+
+    def get_encoder(codec: Any) -> Any:
+        encoder = plain_encoder(codec)
+        return PreEncodedRed(encoder) if isinstance(encoder, opus.ResilientRedEncoder) else encoder
+
+    sender.get_encoder = get_encoder
     silent = np.zeros((1, 960), dtype=np.int16)
     receiver: Any = rtcrtpreceiver
     plain = receiver.get_decoder
@@ -541,13 +565,15 @@ def run(
     start_rooms: int,
     profile: tuple[int, str] | None = None,
     aiortc_encoding: bool = False,
+    complexity: int | None = None,
 ) -> dict[str, Any]:
     """One ramp against a fresh host subprocess; its steps and the codec cost."""
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(max_rooms)]
         + (["--video"] if video else [])
         + (["--recording"] if recording else [])
-        + (["--aiortc-encoding"] if aiortc_encoding else []),
+        + (["--aiortc-encoding"] if aiortc_encoding else [])
+        + (["--opus-complexity", str(complexity)] if complexity is not None else []),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -590,6 +616,10 @@ def main() -> None:
         help="(host) let aiortc encode every frame (MediaConfig.tick_encoding off)",
     )  # fmt: skip
     parser.add_argument(
+        "--opus-complexity", type=int,
+        help="the host's MediaConfig.opus_complexity (default: MediaConfig's)",
+    )  # fmt: skip
+    parser.add_argument(
         "--only", choices=["aiortc", "tick"],
         help="run one variant (default: both, the baseline first)",
     )  # fmt: skip
@@ -599,7 +629,7 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.recording, not args.aiortc_encoding)
+        serve(args.serve, args.recording, not args.aiortc_encoding, args.opus_complexity)
         return
     os.sched_setaffinity(0, {CLIENT_CPU})
     niced = _prioritise()
@@ -611,7 +641,13 @@ def main() -> None:
     results = []
     for label, aiortc_encoding in variants:
         result = run(
-            args.max_rooms, args.video, args.recording, args.start_rooms, profile, aiortc_encoding
+            args.max_rooms,
+            args.video,
+            args.recording,
+            args.start_rooms,
+            profile,
+            aiortc_encoding,
+            args.opus_complexity,
         )
         results.append((label, result))
     load_after = os.getloadavg()

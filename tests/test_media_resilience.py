@@ -109,6 +109,37 @@ def test_a_new_loss_hint_keeps_timestamps_continuous() -> None:
     assert (steps > 0).all() and (steps <= 1920).all(), stamps
 
 
+def test_the_mix_minus_encoder_codes_mono_that_stereo_decoders_play() -> None:
+    """The tick's encoder (one channel, lower complexity) sends mono Opus packets (the
+    TOC byte's stereo flag clear) under the stereo payload type; our decoder and
+    aiortc's (both stereo, as Chromium's) play the tone on both channels."""
+    tone = (8000 * np.sin(2 * np.pi * HZ * np.arange(48_000) / 48_000)).astype(np.int16)
+    mono = opus.ResilientOpusEncoder(channels=1, complexity=6)
+    stereo = opus.ResilientOpusEncoder()
+    sent: dict[str, list[tuple[bytes, int]]] = {"mono": [], "stereo": []}
+    for i in range(50):
+        chunk = tone[i * 960 : (i + 1) * 960]
+        for name, encoder in (("mono", mono), ("stereo", stereo)):
+            payloads, ts = encoder.encode(mono_to_audio_frame(chunk, 48_000, pts=i * 960))
+            sent[name] += [(p, ts) for p in payloads]
+    assert len(sent["mono"]) == 50
+    assert all(p[0] & 0x04 == 0 for p, _ in sent["mono"])  # RFC 6716 §3.1: s = 0, mono
+    assert all(p[0] & 0x04 for p, _ in sent["stereo"])
+    for decoder in (opus.ResilientOpusDecoder(), OpusDecoder()):
+        frames = [f for p, ts in sent["mono"] for f in decoder.decode(JitterFrame(p, ts))]
+        assert all(len(f.layout.channels) == 2 for f in frames)
+        both = np.concatenate([f.to_ndarray().reshape(-1, 2) for f in frames])[4800:]
+        assert np.array_equal(both[:, 0], both[:, 1])
+        assert snr_db(both[:, 0]) > 15, snr_db(both[:, 0])
+
+
+def test_opus_shape_and_complexity_are_checked() -> None:
+    with pytest.raises(ValueError, match="channels"):
+        opus.ResilientOpusEncoder(channels=3)
+    with pytest.raises(ValueError, match="complexity"):
+        opus.ResilientOpusEncoder(complexity=11)
+
+
 def test_the_residual_grades_the_network() -> None:
     report = NetworkReport(40.0, 5.0, 0.3, 50.0, 50.0, "poor")
     assert report.with_residual(0.01).quality == "good"

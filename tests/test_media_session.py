@@ -117,6 +117,15 @@ async def test_three_peers_hear_each_other_not_themselves_and_mute(
 
                 await wait_for(settled)
                 settled_at = time.monotonic()
+                # The mix-minus is mono, and so is what the server's tick codes for each
+                # listener (a stereo stream would code it twice): they hear it all the same.
+                encoders = [
+                    peer.audio_out.encoder
+                    for room in server.media._media_rooms.values()  # noqa: SLF001
+                    for peer in room.peers.values()
+                ]
+                assert len(encoders) == 3
+                assert all(getattr(e, "channels", None) == 1 for e in encoders), encoders
                 others = {name: set(peers) - {name} for name in peers}
                 await until_heard(peers, others, settled_at)
                 # Nobody ever hears themselves: every window since, not only the last one.

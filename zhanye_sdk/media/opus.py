@@ -187,18 +187,50 @@ class ResilientOpusDecoder:
 
 
 class ResilientOpusEncoder(OpusEncoder):
-    """aiortc's Opus encoder with in-band FEC for a packet-loss hint, and DTX."""
+    """aiortc's Opus encoder with in-band FEC for a packet-loss hint, and DTX.
 
-    def __init__(self, *, loss_percent: int = 10, dtx: bool = True) -> None:
+    ``channels=1`` codes mono (the mix-minus is mono: a stereo stream would code the same
+    signal twice); an Opus decoder of the stereo payload type (``opus/48000/2``, as every
+    WebRTC peer declares) plays a mono stream on both channels (RFC 7587 §7). 20 ms
+    frames of the encoder's own layout skip aiortc's resampler. ``complexity`` (0–10,
+    None: libopus's 10) trades encoding CPU for quality.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss_percent: int = 10,
+        dtx: bool = True,
+        channels: int = 2,
+        complexity: int | None = None,
+    ) -> None:
         super().__init__()
-        # FEC exists only in Opus's speech (SILK) layers, which a voice bitrate selects.
-        self.codec.bit_rate = BIT_RATE
+        self.channels = 2
+        self.complexity: int | None = None
+        self._layout = "stereo"
         self._dtx = dtx
         self.loss_percent = -1
         self._offset = 0
         self._last: int | None = None
         self._wanted = self._step(loss_percent)
+        self.shape(channels=channels, complexity=complexity)
         self._configure()
+
+    def shape(self, *, channels: int, complexity: int | None) -> None:
+        """Code ``channels`` (1 or 2) at ``complexity`` from the next frame on (before the
+        first: the stream starts in that shape)."""
+        if channels not in (1, 2):
+            raise ValueError(f"Opus channels must be 1 or 2, not {channels}")
+        if complexity is not None and not 0 <= complexity <= 10:
+            raise ValueError(f"Opus complexity must be 0–10, not {complexity}")
+        if (channels, complexity) == (self.channels, self.complexity):
+            return
+        self.channels, self.complexity = channels, complexity
+        self._layout = "mono" if channels == 1 else "stereo"
+        self.resampler = av.AudioResampler(
+            format="s16", layout=self._layout, rate=RATE, frame_size=FRAME
+        )
+        self.loss_percent = -1 if self._last is None else -2  # a new codec next frame
 
     @staticmethod
     def _step(loss_percent: int) -> int:
@@ -210,23 +242,27 @@ class ResilientOpusEncoder(OpusEncoder):
         step = self._wanted
         if step == self.loss_percent:
             return
-        if self.loss_percent >= 0:
-            # A new hint needs a new libopus encoder (FFmpeg sets it when it opens one);
-            # its timestamps continue where the old one's ended.
-            self.codec = av.CodecContext.create("libopus", "w")
-            self.codec.bit_rate = BIT_RATE
-            self.codec.format = "s16"
-            self.codec.layout = "stereo"
-            self.codec.sample_rate = RATE
-            self.codec.time_base = _TIME_BASE
+        # A new hint needs a new libopus encoder (FFmpeg sets it when it opens one); its
+        # timestamps continue where the old one's ended.
+        self.codec = av.CodecContext.create("libopus", "w")
+        # FEC exists only in Opus's speech (SILK) layers, which a voice bitrate selects.
+        self.codec.bit_rate = BIT_RATE
+        self.codec.format = "s16"
+        self.codec.layout = self._layout
+        self.codec.sample_rate = RATE
+        self.codec.time_base = _TIME_BASE
+        if self.loss_percent != -1:
             self._offset = 0 if self._last is None else self._last + FRAME
             self.first_packet_pts = None
-        self.codec.options = {
+        options = {
             "application": "voip",
             "fec": "1",
             "packet_loss": str(max(step, 1)),
             "dtx": "1" if self._dtx else "0",
         }
+        if self.complexity is not None:
+            options["compression_level"] = str(self.complexity)
+        self.codec.options = options
         self.loss_percent = step
 
     def set_loss_hint(self, loss: float) -> None:
@@ -237,21 +273,45 @@ class ResilientOpusEncoder(OpusEncoder):
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
         """Encode as aiortc does, keeping timestamps continuous across a new hint."""
         self._configure()
-        payloads, timestamp = super().encode(frame, force_keyframe)
-        if timestamp is None:
-            return payloads, None
-        timestamp += self._offset
+        if (
+            frame.samples == FRAME
+            and frame.sample_rate == RATE
+            and frame.format.name == "s16"
+            and frame.layout.name == self._layout
+        ):
+            frames = [frame]
+        else:
+            frames = self.resampler.resample(frame)
+        packets = []
+        for each in frames:
+            packets += self.codec.encode(each)
+        pts = packets[0].pts if packets else None
+        if pts is None:
+            return [], None
+        if self.first_packet_pts is None:
+            self.first_packet_pts = pts
+        timestamp = pts - self.first_packet_pts + self._offset
         self._last = timestamp
-        return payloads, timestamp
+        return [bytes(p) for p in packets], timestamp
 
 
 class ResilientRedEncoder(ResilientOpusEncoder):
     """The resilient Opus encoder whose packets are RED payloads (RFC 2198) carrying the
     last one or two frames again, as many as the loss hint calls for."""
 
-    def __init__(self, payload_type: int, *, loss_percent: int = 10, dtx: bool = True) -> None:
+    def __init__(
+        self,
+        payload_type: int,
+        *,
+        loss_percent: int = 10,
+        dtx: bool = True,
+        channels: int = 2,
+        complexity: int | None = None,
+    ) -> None:
         self.red = red.RedEncoder(payload_type, red.distance_for_loss(loss_percent / 100))
-        super().__init__(loss_percent=loss_percent, dtx=dtx)
+        super().__init__(
+            loss_percent=loss_percent, dtx=dtx, channels=channels, complexity=complexity
+        )
 
     def set_loss_hint(self, loss: float) -> None:
         """Size FEC and the redundancy for ``loss`` (0–1)."""

@@ -110,6 +110,8 @@ class MediaPeer:
         resilience: receive audio through the adaptive jitter buffer, and prefer RED
             (RFC 2198) for audio both ways when the participant offers it (its Opus FEC,
             DTX and concealment are process-wide: ``zhanye_sdk.media.opus``).
+        opus_complexity: the complexity (0–10) of the Opus the mixing tick encodes (None:
+            libopus's 10).
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class MediaPeer:
         impairment: NetworkImpairment | None = None,
         tick_encoding: bool = True,
         resilience: bool = False,
+        opus_complexity: int | None = None,
     ) -> None:
         self.participant = participant
         self.resilience = resilience
@@ -159,6 +162,7 @@ class MediaPeer:
         self._caps = {"audio": audio_kbps, "video": video_kbps}
         self._closing = False
         self._tick_encoding = tick_encoding
+        self._opus_complexity = opus_complexity
 
     @property
     def state(self) -> str:
@@ -234,7 +238,11 @@ class MediaPeer:
                 if codecs and codecs[0].mimeType.lower() in _TICK_ENCODED:
                     # Through the module: opus.install() replaces it there.
                     sender: Any = rtcrtpsender
-                    self.audio_out.encode_with(sender.get_encoder(codecs[0]))
+                    encoder = sender.get_encoder(codecs[0])
+                    if isinstance(encoder, ResilientOpusEncoder):
+                        # The mix is mono: code one channel, at the configured cost.
+                        encoder.shape(channels=1, complexity=self._opus_complexity)
+                    self.audio_out.encode_with(encoder)
                 return
 
     def _choose_red(self, transceiver: Any, offered: Any) -> None:

@@ -127,6 +127,10 @@ class MediaConfig:
             senders only packetize: no executor hop or per-frame audio-level loop
             (``benchmarks/bench_media_capacity.py``); False: aiortc's senders encode
             each frame.
+        opus_complexity: the libopus complexity (0–10) of the mix-minus each room's tick
+            encodes for its listeners (mono Opus); lower costs less CPU per listener.
+            Measured (``benchmarks/bench_opus_complexity.py``): 8–10 code speech alike;
+            7 costs about 11 % less CPU for a small intelligibility loss (ESTOI −0.01).
         max_participants: the most participants with media this process serves; a new one
             beyond it is refused (``AtCapacity``, HTTP 503) rather than degrading everyone's
             audio. Size it from ``benchmarks/bench_media_capacity.py`` on the deployment's
@@ -149,6 +153,9 @@ class MediaConfig:
     impairment: NetworkImpairment | None = None
     audio_resilience: bool = True
     tick_encoding: bool = True
+    opus_complexity: int = attrs.field(
+        default=10, validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(10))
+    )
     max_participants: int | None = None
     overload_lateness_ms: float | None = None
 
@@ -489,6 +496,7 @@ class MediaService:
             impairment=config.impairment,
             tick_encoding=config.tick_encoding,
             resilience=config.audio_resilience,
+            opus_complexity=config.opus_complexity,
         )
         try:
             answer = await peer.answer(sdp)
