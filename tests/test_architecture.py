@@ -383,3 +383,24 @@ def test_the_sms_gateway_seam_is_typed_everywhere() -> None:
 
     assert LoggingSmsGateway(signature="小馆").signature == "小馆"
     assert SmsGateway.__module__ == "zhanye_sdk.devices.sms"
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        f"zhanye_sdk.{path.stem}"
+        for path in (ROOT / "zhanye_sdk").glob("*.py")
+        if not path.stem.startswith("__")
+    )
+    + ["zhanye_sdk.api", "zhanye_sdk.api.admin"],
+)
+def test_each_top_level_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """An integrator may import any of these first; an import cycle shows only then."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
