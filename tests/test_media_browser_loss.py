@@ -47,7 +47,7 @@ from .platform_world import World, build_world
 from .test_media_browser import invite_path
 from .webhost import DEPLOYMENT, RunningHost
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]  # audio counted against the wall clock
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "tests/data/asr/aishell1-BAC009S0764W0121.wav"
