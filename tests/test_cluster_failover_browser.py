@@ -48,11 +48,43 @@ def hears_browser(heard: list[tuple[float, Any]], since: float) -> bool:
     return tone_level(np.concatenate(chunks), BROWSER_HZ) > 500
 
 
+def _a_salesperson_hears_the_browser(
+    host: RunningHost, server: MediaHost, path: str, context: Any, done: threading.Event
+) -> tuple[Any, Any, threading.Thread]:
+    """The salesperson (an SDK client playing a tone, in its own thread until ``done``)
+    and the customer in the browser, joined through the invite; returns once the
+    salesperson hears the browser."""
+    joined = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def salesperson() -> None:
+        async with join(
+            server.host_url, microphone=ToneTrack(SALES_HZ), slots=0, loopback_only=True
+        ) as me:
+            state["me"] = me
+            joined.set()
+            await anyio.to_thread.run_sync(done.wait, 120)
+
+    thread = threading.Thread(target=anyio.run, args=(salesperson,), daemon=True)
+    thread.start()
+    assert joined.wait(30)
+    me = state["me"]
+    page = context.new_page()
+    page.goto(f"{host.url}{path}")
+    page.get_by_label("您的称呼").fill("客户赵先生")
+    page.locator("input[name=ack]").check()
+    page.get_by_role("button", name="进入会话").click()
+    deadline = time.monotonic() + 40
+    while not hears_browser(me.audio, 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert hears_browser(me.audio, 0), "the salesperson never heard the browser"
+    return me, page, thread
+
+
 def test_the_page_offers_its_media_again_to_the_process_that_took_the_room(
     media_browser: Any, tmp_path: Path
 ) -> None:
-    joined, done = threading.Event(), threading.Event()
-    state: dict[str, Any] = {}
+    done = threading.Event()
     context = media_browser.new_context(viewport={"width": 800, "height": 700})
     thread: threading.Thread | None = None
     second: RunningHost | None = None
@@ -63,27 +95,7 @@ def test_the_page_offers_its_media_again_to_the_process_that_took_the_room(
             host.run(start_session(server))
             path = host.run(invite_path(server))
 
-            async def salesperson() -> None:
-                async with join(
-                    server.host_url, microphone=ToneTrack(SALES_HZ), slots=0, loopback_only=True
-                ) as me:
-                    state["me"] = me
-                    joined.set()
-                    await anyio.to_thread.run_sync(done.wait, 120)
-
-            thread = threading.Thread(target=anyio.run, args=(salesperson,), daemon=True)
-            thread.start()
-            assert joined.wait(30)
-            me = state["me"]
-            page = context.new_page()
-            page.goto(f"{host.url}{path}")
-            page.get_by_label("您的称呼").fill("客户赵先生")
-            page.locator("input[name=ack]").check()
-            page.get_by_role("button", name="进入会话").click()
-            deadline = time.monotonic() + 40
-            while not hears_browser(me.audio, 0) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert hears_browser(me.audio, 0), "the salesperson never heard the browser"
+            me, page, thread = _a_salesperson_hears_the_browser(host, server, path, context, done)
             port, extra = host.port, host.extra
         # The room's process went; another takes the room, at the same address.
         database = f"sqlite:///{tmp_path}/web.db"
@@ -127,8 +139,7 @@ def test_the_page_offers_again_when_the_room_says_its_media_moved(
     which is what a takeover leaves). The page offers again at once and the salesperson
     hears it again within 10 s; a page that ignored the message would be heard again
     only when its dead peer connection failed (about 20 s here)."""
-    joined, done = threading.Event(), threading.Event()
-    state: dict[str, Any] = {}
+    done = threading.Event()
     context = media_browser.new_context(viewport={"width": 800, "height": 700})
     thread: threading.Thread | None = None
     try:
@@ -138,27 +149,7 @@ def test_the_page_offers_again_when_the_room_says_its_media_moved(
             host.run(start_session(server))
             path = host.run(invite_path(server))
 
-            async def salesperson() -> None:
-                async with join(
-                    server.host_url, microphone=ToneTrack(SALES_HZ), slots=0, loopback_only=True
-                ) as me:
-                    state["me"] = me
-                    joined.set()
-                    await anyio.to_thread.run_sync(done.wait, 120)
-
-            thread = threading.Thread(target=anyio.run, args=(salesperson,), daemon=True)
-            thread.start()
-            assert joined.wait(30)
-            me = state["me"]
-            page = context.new_page()
-            page.goto(f"{host.url}{path}")
-            page.get_by_label("您的称呼").fill("客户赵先生")
-            page.locator("input[name=ack]").check()
-            page.get_by_role("button", name="进入会话").click()
-            deadline = time.monotonic() + 40
-            while not hears_browser(me.audio, 0) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert hears_browser(me.audio, 0), "the salesperson never heard the browser"
+            me, page, thread = _a_salesperson_hears_the_browser(host, server, path, context, done)
 
             # The room's media moves: every peer here is dropped, and the room names
             # the media process that now runs it.
