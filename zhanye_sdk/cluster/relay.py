@@ -42,6 +42,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from zhanye_sdk.cluster.channel import listen
 from zhanye_sdk.cluster.leases import Unreachable
 from zhanye_sdk.cluster.nodes import NodeRegistry
 from zhanye_sdk.cluster.ownership import Ownership
@@ -445,42 +446,28 @@ class Relay:
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Listen on this process's channel until cancelled (reconnecting after an outage)."""
-        started = False
         async with anyio.create_task_group() as tasks:
-            while True:
-                pubsub = self._redis.pubsub()
+
+            async def handle(raw: Any) -> None:
                 try:
-                    await pubsub.subscribe(self.channel(self.node))
-                    self._listening.set()
-                    if not started:
-                        started = True
-                        task_status.started()
-                    while True:
-                        raw = await pubsub.get_message(timeout=None)
-                        if raw is None or raw.get("type") != "message":
-                            continue
-                        try:
-                            data = json.loads(raw["data"])
-                        except (TypeError, ValueError):
-                            continue
-                        if not isinstance(data, dict):
-                            continue
-                        if data.get("reply"):
-                            self._deliver(data)
-                        else:
-                            tasks.start_soon(self._serve, data)
-                except _OUTAGE as exc:
-                    _log.info("relay channel lost (%s); reconnecting", exc)
-                    if not started:
-                        started = True
-                        task_status.started()
-                    await anyio.sleep(0.2)
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        try:
-                            await pubsub.aclose()
-                        except _OUTAGE:
-                            pass
+                    data = json.loads(raw)
+                except (TypeError, ValueError):
+                    return
+                if not isinstance(data, dict):
+                    return
+                if data.get("reply"):
+                    self._deliver(data)
+                else:
+                    tasks.start_soon(self._serve, data)
+
+            await listen(
+                self._redis,
+                self.channel(self.node),
+                handle,
+                name="relay",
+                subscribed=self._listening.set,
+                task_status=task_status,
+            )
 
     async def close(self) -> None:
         """Close the connection pool."""

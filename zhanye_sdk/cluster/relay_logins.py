@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -20,6 +21,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from zhanye_sdk.cluster.channel import listen
 from zhanye_sdk.facade import Platform
 from zhanye_sdk.platform.login_end import LoginsEnded
 from zhanye_sdk.wire import converter
@@ -78,30 +80,13 @@ class LoginsRelay:
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Listen until cancelled (reconnecting after an outage)."""
-        started = False
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                if not started:
-                    started = True
-                    task_status.started()
-                while True:
-                    raw = await pubsub.get_message(timeout=None)
-                    if raw is not None and raw.get("type") == "message":
-                        await self._announce(str(raw["data"]))
-            except _OUTAGE as exc:
-                _log.info("ended-logins channel lost (%s); reconnecting", exc)
-                if not started:
-                    started = True
-                    task_status.started()
-                await anyio.sleep(0.2)
-            finally:
-                with anyio.CancelScope(shield=True):
-                    try:
-                        await pubsub.aclose()
-                    except _OUTAGE:
-                        pass
+
+        async def handle(raw: Any) -> None:
+            await self._announce(str(raw))
+
+        await listen(
+            self._redis, self._channel, handle, name="ended-logins", task_status=task_status
+        )
 
     async def close(self) -> None:
         """Close the connection pool."""
