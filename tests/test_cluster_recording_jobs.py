@@ -10,6 +10,8 @@ the dead process's late result, if it comes back, is dropped.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -27,21 +29,32 @@ from .postgres import ThrowawayPostgres
 pytestmark = pytest.mark.anyio
 
 
+async def _a_recording_session(
+    world: Any, folder: object, *, with_manifest: bool = False
+) -> tuple[RoomService, Any, MediaRecords]:
+    """A started session whose recording is running into ``folder`` (with its start
+    time and an empty manifest when asked)."""
+    rooms = RoomService(world.platform, LocalBus())
+    session = await rooms.start(world.p("sp_A1"), title="百万安心疗讲解")
+    records = MediaRecords(world.platform.database)
+    recorded: dict[str, Any] = (
+        {"recording_started_ms": rooms.now_ms(), "manifest": Manifest()} if with_manifest else {}
+    )
+    await records.update(
+        session.id,
+        recording_status=RecordingStatus.RECORDING,
+        recording_folder=str(folder),
+        **recorded,
+    )
+    return rooms, session, records
+
+
 async def test_a_claimed_recording_is_finished_by_one_process_and_by_another_if_it_dies(
     postgres: ThrowawayPostgres, fast_config: PlatformConfig, tmp_path: object
 ) -> None:
     world = await build_world(postgres.new_database(), fast_config)
     try:
-        rooms = RoomService(world.platform, LocalBus())
-        session = await rooms.start(world.p("sp_A1"), title="百万安心疗讲解")
-        records = MediaRecords(world.platform.database)
-        await records.update(
-            session.id,
-            recording_status=RecordingStatus.RECORDING,
-            recording_folder=str(tmp_path),
-            recording_started_ms=rooms.now_ms(),
-            manifest=Manifest(),
-        )
+        rooms, session, records = await _a_recording_session(world, tmp_path, with_manifest=True)
 
         def process(node: str) -> RecordingJobs:
             return RecordingJobs(records, node, rooms.now_ms, claim_s=30, renew_s=5)
@@ -88,14 +101,7 @@ async def test_the_owner_finishes_its_own_claimed_recording_once(
 ) -> None:
     world = await build_world(postgres.new_database(), fast_config)
     try:
-        rooms = RoomService(world.platform, LocalBus())
-        session = await rooms.start(world.p("sp_A1"), title="百万安心疗讲解")
-        records = MediaRecords(world.platform.database)
-        await records.update(
-            session.id,
-            recording_status=RecordingStatus.RECORDING,
-            recording_folder=str(tmp_path),
-        )
+        rooms, session, records = await _a_recording_session(world, tmp_path)
         owner = RecordingJobs(records, "a", rooms.now_ms, claim_s=30)
         other = RecordingJobs(records, "b", rooms.now_ms, claim_s=30)
         await owner.begin(session.id)
