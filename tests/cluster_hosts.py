@@ -46,6 +46,10 @@ class Hosts:
         self.segment_s = 2.0
         #: How long a dropped participant stays in the room, waiting for them to return.
         self.leave_grace_s = 15.0
+        #: The module each process runs (a test may wrap ``hosts.web``), and extra
+        #: environment variables for it.
+        self.module = "hosts.web"
+        self.env: dict[str, str] = {}
 
     def start(self, node: str) -> None:
         port = free_port()
@@ -54,7 +58,7 @@ class Hosts:
             [
                 sys.executable,
                 "-m",
-                "hosts.web",
+                self.module,
                 "--db",
                 self.db_url,
                 "--redis",
@@ -74,7 +78,7 @@ class Hosts:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         self.ports[node] = port
 
