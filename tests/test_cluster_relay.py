@@ -115,6 +115,21 @@ async def _hear_each_other(host_ws: str, customer_ws: str, token: str, seat: str
         limit_host_addresses(None)
 
 
+async def _offer() -> str:
+    """An SDP offer of an audio-only peer (ICE on loopback), as a page sends with its join."""
+    from aiortc import RTCPeerConnection
+
+    limit_host_addresses(("127.0.0.1",))
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("audio", direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        return str(pc.localDescription.sdp)
+    finally:
+        await pc.close()
+        limit_host_addresses(None)
+
+
 def _events(peer: Peer) -> list[tuple[int, str]]:
     return [(f["seq"], f["type"]) for f in peer.frames if "seq" in f]
 
@@ -180,6 +195,24 @@ async def test_any_process_serves_any_socket_and_shares_what_was_per_process(
             live.login["token"],
             live.seat["seat_token"],
         )
+
+        # An offer sent with a customer's join is answered by the owner's media whichever
+        # process takes the join: three joins through the three processes, one media.
+        owners = set()
+        for node in ("a", "b", "c"):
+            joined = await (
+                await http.post(
+                    f"{hosts.url(node)}/api/invites/{live.invite['token']}/join",
+                    json={
+                        "name": f"客户{node}",
+                        "recording_acknowledged": True,
+                        "offer": await _offer(),
+                    },
+                )
+            ).json()
+            assert joined["media"]["type"] == "answer" and "a=candidate" in joined["media"]["sdp"]
+            owners.add(joined["media"]["owner"])
+        assert len(owners) == 1, owners
 
         # A room command from either side, applied once by the owner.
         target = live.seat["participant_id"]

@@ -1,8 +1,10 @@
 """A customer's first media on the join page does not queue behind the join.
 
-The page takes the devices and builds its WebRTC offer (ICE candidates included) while the
-join request is still on its way, and sends the offer as soon as the session's socket
-opens; a join the server refuses releases the camera and microphone at once.
+The page builds its WebRTC offer (ICE candidates included) while the form shows, sends it
+with the join and takes the devices while the join is on its way; the seat comes back
+with the server's answer, so the media starts while the session's socket is still opening
+(no offer goes over the socket). A join the server refuses releases the camera and
+microphone at once.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def test_the_offer_is_ready_while_the_join_is_on_its_way(
         # The join's reply is held back until the page has its offer: a page that only
         # starts on its media after the join would wait here for nothing.
         page.route("**/api/invites/*/join", lambda route: held.append(route))
+        sent: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
         page.goto(f"{host.url}{path}")
         fill_form(page)
         # The session's modules come while the person fills in the form, not before it
@@ -82,6 +86,7 @@ def test_the_offer_is_ready_while_the_join_is_on_its_way(
         page.get_by_role("button", name="进入会话").click()
         wait_for(page, "() => window.__seen.includes('offer ready')", timeout=15_000)
         assert len(held) == 1
+        assert "v=0" in json.loads(held[0].request.post_data or "{}")["offer"]
         held[0].continue_()
         # The salesperson's picture plays.
         sales_id = host.extra.ids["sp_A1"]
@@ -93,8 +98,10 @@ def test_the_offer_is_ready_while_the_join_is_on_its_way(
             arg=tile_video.element_handle(),
             timeout=20_000,
         )
-        # One offer for the session: the prepared one was used, not made again.
+        # One offer for the session: the one sent with the join, not made again, and
+        # nothing offered over the socket.
         assert page.evaluate("() => window.__seen.length") == 1
+        assert sent and not [f for f in sent if '"media.offer"' in f], sent
     finally:
         done.set()
         result.result(timeout=45)

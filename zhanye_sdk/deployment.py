@@ -23,6 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import attrs
@@ -66,7 +67,7 @@ from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.account_events import AccountEvents
 from zhanye_sdk.signaling.bus import Bus, LocalBus
 from zhanye_sdk.signaling.endpoint import MessageTransport, SignalingConfig, SignalingEndpoint
-from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES
+from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES, ClientMessage
 from zhanye_sdk.signaling.handshake import handshake_credentials
 from zhanye_sdk.sop.capability import SopCapability
 from zhanye_sdk.sop.live import SopLiveConfig, SopLiveService
@@ -239,7 +240,13 @@ class Deployment:
         """
         p, rooms = self.platform, self.rooms
         capabilities: list[Capability] = [
-            RoomsCapability(p, rooms, self.sms_gateway, public_url=self.config.public_url),
+            RoomsCapability(
+                p,
+                rooms,
+                self.sms_gateway,
+                public_url=self.config.public_url,
+                answer_offer=self._answer_join_offer,
+            ),
             MediaCapability(self.media),
             RecordingsCapability(p, rooms, self.media),
             CobrowseCapability(p, rooms, self.cobrowse),
@@ -256,6 +263,24 @@ class Deployment:
             media = self.media
             capabilities.append(ClusterCapability(self.cluster, lambda: media.load().share))
         return capabilities
+
+    async def _answer_join_offer(
+        self, session_id: str, seat_token: str, sdp: str
+    ) -> dict[str, Any] | None:
+        """The media answer to an offer a customer sent with their join, from wherever
+        the room lives; None (the page offers over its socket and hears why there) when
+        it was refused or failed."""
+        try:
+            seat = await self.rooms.seat_for_customer(session_id, seat_token)
+            message = ClientMessage("media.offer", {"type": "offer", "sdp": sdp}, id="join")
+            replies = await self.signaling.answer(seat, message)
+        except ZhanyeError:
+            return None
+        except Exception:
+            _log.exception("the offer sent with a join into session %s failed", session_id)
+            return None
+        answered = [r.data for r in replies if r.type == "media.answer"]
+        return answered[0] if answered else None
 
     async def _recover_room(self, session_id: str) -> None:
         """A room this process took over: every area reloads its state from the database

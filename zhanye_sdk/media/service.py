@@ -138,6 +138,9 @@ class MediaConfig:
         overload_lateness_ms: also refuse new participants while the p99 lateness of the
             recent mixing ticks (about 2 s, every room) is above this: the process is
             already too busy to keep its rooms on time. None: not checked.
+        arrival_grace_s: how long the peer of a participant who offered before they are
+            in the room (a customer's offer sent with the join) waits for them to arrive
+            (their socket to open) before it is dropped; until then they are not heard.
     """
 
     ice_host_addresses: tuple[str, ...] | None = None
@@ -158,6 +161,7 @@ class MediaConfig:
     )
     max_participants: int | None = None
     overload_lateness_ms: float | None = None
+    arrival_grace_s: float = 15.0
 
 
 #: A listener's track and the mix-minus frame it is to be sent.
@@ -245,6 +249,9 @@ class _MediaRoom:
     ended: bool = False
     #: Another process took the room: the next tick stops it, its recording unsaved.
     lost: bool = False
+    #: Participants whose peer came before they did (an offer sent with the join), and
+    #: the tick by which they must be in the room.
+    arriving: dict[str, int] = attrs.field(factory=dict)
 
 
 class MediaService:
@@ -507,6 +514,9 @@ class MediaService:
         self._drop(media_room, seat.participant_id)  # a new offer replaces the old peer
         media_room.peers[seat.participant_id] = peer
         media_room.mixer.add(seat.participant_id)
+        if seat.participant_id not in {p.id for p in room.present}:
+            wait_ticks = round(config.arrival_grace_s * 1000 / config.tick_ms)
+            media_room.arriving[seat.participant_id] = media_room.ticks + wait_ticks
         for inbound in peer.inbound:
             reader = self._read_audio if inbound.kind == "audio" else self._read_video
             self._spawn(reader, media_room, peer, inbound.track)
@@ -627,6 +637,7 @@ class MediaService:
 
     def _drop(self, media_room: _MediaRoom, participant: str) -> None:
         peer = media_room.peers.pop(participant, None)
+        media_room.arriving.pop(participant, None)
         media_room.mixer.remove(participant)
         media_room.latest_video.pop(participant, None)
         media_room.published_slots.pop(participant, None)
@@ -792,11 +803,19 @@ class MediaService:
         """Mix one tick; return the listeners' frames still to be encoded (the others are
         fed as raw frames for aiortc to encode)."""
         present = {p.id: p for p in room.present}
+        arriving = media_room.arriving
         for participant, peer in list(media_room.peers.items()):
-            if participant not in present or peer.state in ("failed", "closed"):
+            if participant in present:
+                arriving.pop(participant, None)
+            elif arriving.get(participant, -1) > media_room.ticks:
+                pass  # seated by their join, their socket still on its way
+            else:
+                self._drop(media_room, participant)
+                continue
+            if peer.state in ("failed", "closed"):
                 self._drop(media_room, participant)
         for participant in media_room.mixer.participants:
-            on = present[participant].audio_on
+            on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
         mixed = media_room.mixer.tick()
         encoding: list[_Encoding] = []
@@ -835,7 +854,8 @@ class MediaService:
         camera_off = {p.id for p in room.present if not p.video_on}
         # A copy: publishing waits (on Redis, in a scale-out), and a peer may come meanwhile.
         for listener, peer in list(media_room.peers.items()):
-            main = room.participants[listener].main_view
+            seated = room.participants.get(listener)  # None: still arriving
+            main = seated.main_view if seated is not None else None
             others = [p for p in order if p != listener]
             if main in others:
                 others.remove(main)
@@ -848,6 +868,8 @@ class MediaService:
                     slot.withhold()  # a frame taken before the camera went off is not sent
                 sources[mid] = source
             peer.cap_video(self.config.video_kbps)
+            if listener in media_room.arriving:
+                continue  # its slots already play; said once its socket is there to hear it
             if media_room.published_slots.get(listener) != sources:
                 media_room.published_slots[listener] = sources
                 await self._bus.publish(

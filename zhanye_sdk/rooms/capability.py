@@ -6,7 +6,7 @@ this capability brings only its HTTP routes.
 
 from __future__ import annotations
 
-from zhanye_sdk.api.sessions import SessionApi
+from zhanye_sdk.api.sessions import JoinOfferAnswerer, SessionApi
 from zhanye_sdk.capability import BaseCapability
 from zhanye_sdk.devices.sms import SmsGateway
 from zhanye_sdk.facade import Platform
@@ -21,7 +21,15 @@ class RoomsCapability(BaseCapability):
     name = "rooms"
 
     def __init__(
-        self, platform: Platform, rooms: RoomService, sms_gateway: SmsGateway, *, public_url: str
+        self,
+        platform: Platform,
+        rooms: RoomService,
+        sms_gateway: SmsGateway,
+        *,
+        public_url: str,
+        answer_offer: JoinOfferAnswerer | None = None,
     ) -> None:
         self.rooms = rooms
-        self.router = SessionApi(platform, rooms, sms_gateway, public_url=public_url).router
+        self.router = SessionApi(
+            platform, rooms, sms_gateway, public_url=public_url, answer_offer=answer_offer
+        ).router

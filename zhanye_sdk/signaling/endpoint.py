@@ -435,15 +435,20 @@ class SignalingEndpoint:
                 if isinstance(command, Leave):
                     connection.left = True
                 return [ServerMessage("ack", {}, re=message.id)]
-            if self._relay is not None and message.area in self._areas:
-                return await self._relay.answer(seat, message)
-            return await self.answer_here(seat, message)
+            return await self.answer(seat, message)
         except ZhanyeError as exc:
             return [ServerMessage.refusal(exc, message.id)]
         except Exception:
             # A bug must not cost the participant their connection; it is logged.
             _log.exception("signaling message %s failed", message.type)
             return [ServerMessage.error("internal_error", "the server failed", message.id)]
+
+    async def answer(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
+        """Answer an area message of ``seat`` where its room lives: here, or relayed to
+        the room's owner (scale-out); refusals are answered as error frames."""
+        if self._relay is not None and message.area in self._areas:
+            return await self._relay.answer(seat, message)
+        return await self.answer_here(seat, message)
 
     async def answer_here(self, seat: Seat, message: ClientMessage) -> list[ServerMessage]:
         """Answer an area message in this process (the room's owner); refusals are

@@ -38,20 +38,26 @@ async function takeDevices(checked, onError) {
   return null;
 }
 
-// The peer connection with the devices in it and its offer set, ICE candidates gathered
-// (host candidates come at once; at most GATHER_MS is waited for the rest): the offer
-// carries them, so the server checks the path without waiting for trickled ones.
-// `takeOffer()` returns the offer with the candidates gathered by then; candidates found
-// later are kept in `late` for after the answer. (Sending the offer before gathering had
-// finished was tried: the server, with no candidate of the page, then learns the path
-// from the page's check and completes ICE a round trip and a half later.)
-async function buildPeer({ slots, checked, onError, local = null }) {
-  local = local || (await takeDevices(checked, onError));
+// The peer connection with its offer set, ICE candidates gathered (host candidates come
+// at once; at most GATHER_MS is waited for the rest): the offer carries them, so the server
+// checks the path without waiting for trickled ones. `takeOffer()` returns the offer with
+// the candidates gathered by then; candidates found later are kept in `late` for after
+// the answer. (Sending the offer before gathering had finished was tried: the server, with
+// no candidate of the page, then learns the path from the page's check and completes ICE
+// a round trip and a half later.) `local`: the devices, in the offer from the start; or
+// `deferred`: no devices yet, an audio line that sends and a camera line, which `attach()`
+// fills later without a new offer (the offer is made while the customer reads the form,
+// before the camera may be turned on, and goes out with the join).
+async function buildPeer({ slots, checked, onError, local = null, deferred = false }) {
+  local = local || (deferred ? null : await takeDevices(checked, onError));
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
   const microphone = local?.getAudioTracks()[0];
   const camera = local?.getVideoTracks()[0];
-  pc.addTransceiver(microphone || "audio", { direction: microphone ? "sendrecv" : "recvonly" });
-  const cameraSender = camera ? pc.addTransceiver(camera, { direction: "sendonly" }).sender : null;
+  const audioSender = pc.addTransceiver(microphone || "audio", {
+    direction: microphone || deferred ? "sendrecv" : "recvonly",
+  }).sender;
+  const cameraSender =
+    camera || deferred ? pc.addTransceiver(camera || "video", { direction: "sendonly" }).sender : null;
   for (let i = 0; i < slots; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
   const late = [];
   let taken = false;
@@ -70,11 +76,23 @@ async function buildPeer({ slots, checked, onError, local = null }) {
       });
     });
   }
-  const takeOffer = () => {
+  const built = { local, pc, cameraSender, late, devices: null };
+  built.takeOffer = () => {
     taken = true;
     return pc.localDescription.sdp;
   };
-  return { local, pc, cameraSender, takeOffer, late };
+  // Deferred: takes the devices and puts the microphone on its line (the camera goes
+  // out through MediaSession.syncCamera: camera off and 美颜 apply from its first frame).
+  built.attach = (devices, onDeviceError) => {
+    built.devices ??= takeDevices(devices, onDeviceError).then(async (taken) => {
+      built.local = taken;
+      const mic = taken?.getAudioTracks()[0];
+      if (mic) await audioSender.replaceTrack(mic);
+      return taken;
+    });
+    return built.devices;
+  };
+  return built;
 }
 
 // Stops what a prepared peer holds (the join it was made for was refused): the camera
@@ -82,7 +100,8 @@ async function buildPeer({ slots, checked, onError, local = null }) {
 export async function discardPrepared(prepared) {
   const ready = await prepared?.catch(() => null);
   ready?.pc.close();
-  for (const track of ready?.local?.getTracks() || []) track.stop();
+  const local = ready?.devices ? await ready.devices.catch(() => null) : ready?.local;
+  for (const track of local?.getTracks() || []) track.stop();
 }
 
 // Starts taking the devices and building the offer while the join request is on its
@@ -92,20 +111,32 @@ export function prepareMedia({ slots = SLOTS, devices = () => null, onError = ()
   return buildPeer({ slots, checked: devices(), onError });
 }
 
+// The customer's peer made while the form shows, its offer ready to go with the join;
+// no device is taken until `attach()` (see buildPeer).
+export function preparePeer({ slots = SLOTS } = {}) {
+  return buildPeer({ slots, deferred: true });
+}
+
 export class MediaSession {
   // Construct it after the page's own "room" listener: it decorates the tiles that
   // renderStage has just drawn.
   // `devices()` returns the page's device check ({ microphone, camera }: "ok" or the
   // problem), or null before it has run: devices it found unusable are not asked for.
-  // `prepared`: what prepareMedia started before the page joined; its offer goes out as
-  // soon as the socket opens.
-  constructor(client, stage, { slots = SLOTS, onError = () => {}, devices = () => null, prepared = null } = {}) {
+  // `prepared`: what prepareMedia (or preparePeer) started before the page joined; its
+  // offer goes out as soon as the socket opens, or `answered`: the server's answer to it,
+  // which came with the seat (the media starts at once, before the socket is open).
+  constructor(
+    client,
+    stage,
+    { slots = SLOTS, onError = () => {}, devices = () => null, prepared = null, answered = null } = {},
+  ) {
     this.client = client;
     this.stage = stage;
     this.slots = slots;
     this.onError = onError;
     this.checked = devices;
     this.prepared = prepared;
+    this.answered = prepared ? answered : null;
     this.pc = null;
     this.local = null;
     this.started = false;
@@ -123,6 +154,7 @@ export class MediaSession {
     client.addEventListener("moved", () => this.renegotiate());
     client.addEventListener("room", () => this.onRoom());
     client.addEventListener("event", (event) => this.onEvent(event.detail));
+    if (this.answered) this.begin();
   }
 
   onRoom() {
@@ -195,6 +227,7 @@ export class MediaSession {
   // Take the devices again and renegotiate (after a device check found one): the server
   // replaces this participant's peer with the new offer.
   async restart() {
+    await this.devicesPending; // a check that ends while the devices are being taken
     if (!this.started || !this.pc) return;
     const local = this.local;
     const had = { audio: !!local?.getAudioTracks().length, video: !!local?.getVideoTracks().length };
@@ -228,14 +261,25 @@ export class MediaSession {
 
   async start() {
     const prepared = this.prepared;
+    const answered = this.answered;
     this.prepared = null;
+    this.answered = null;
     const built = await (prepared ||
       buildPeer({ slots: this.slots, checked: this.checked(), onError: this.onError, local: this.local }));
     const { pc, late } = built;
-    const offer = built.takeOffer();
     this.local = built.local;
     this.cameraSender = built.cameraSender;
     this.pc = pc;
+    // Deferred devices (taken with the join) join the peer when they come.
+    this.devicesPending = built.devices?.then((local) => {
+      if (this.pc !== pc) {
+        for (const track of local?.getTracks() || []) track.stop(); // stopped or replaced meanwhile
+        return;
+      }
+      this.local = local;
+      this.syncCamera();
+      this.decorate();
+    });
     this.syncCamera(); // the filtered camera (美颜) from the first frame on
     pc.ontrack = (event) => {
       if (event.track.kind === "audio") {
@@ -246,15 +290,17 @@ export class MediaSession {
         this.decorate();
       }
     };
-    // Candidates found after the offer wait for the server's answer.
-    let answered = false;
+    // Candidates found after the offer wait for the server's answer (and the socket).
+    let answeredYet = false;
     const sendCandidate = (c) =>
-      this.client
-        .send("media.candidate", { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex })
+      this.opened()
+        .then(() =>
+          this.client.send("media.candidate", { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }),
+        )
         .catch(() => {});
     pc.onicecandidate = (event) => {
       if (!event.candidate || !event.candidate.candidate) return;
-      if (answered) sendCandidate(event.candidate);
+      if (answeredYet) sendCandidate(event.candidate);
       else late.push(event.candidate);
     };
     pc.onconnectionstatechange = () => {
@@ -264,15 +310,32 @@ export class MediaSession {
         setTimeout(() => this.start().catch((error) => this.onError(error)), 1000);
       }
     };
-    performance.mark("media:offer");
-    const answer = await this.client.send("media.offer", { type: "offer", sdp: offer });
+    let answer = answered;
+    if (!answer) {
+      const offer = built.takeOffer();
+      performance.mark("media:offer");
+      answer = await this.client.send("media.offer", { type: "offer", sdp: offer });
+    }
     this.mediaOwner = answer.owner || null;
     performance.mark("media:answer");
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-    answered = true;
+    answeredYet = true;
     for (const candidate of late) sendCandidate(candidate);
     this.syncCamera(); // a rejoin with the camera still off sends nothing from the start
     this.decorate();
+  }
+
+  // Resolves once the socket is open (at once when it is).
+  opened() {
+    if (this.client.socket?.readyState === WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onOpen = (event) => {
+        if (event.detail.state !== "open") return;
+        this.client.removeEventListener("connection", onOpen);
+        resolve();
+      };
+      this.client.addEventListener("connection", onOpen);
+    });
   }
 
   stop() {

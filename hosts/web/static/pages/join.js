@@ -89,7 +89,8 @@ if (info) {
   document.querySelector("#join-form").hidden = true;
 }
 
-// `prepared`: the media prepareMedia started when 进入会话 was pressed (none on a rejoin).
+// `prepared`: the peer made for this join (none on a rejoin), with its devices on their
+// way; `seat.media`: the server's answer to its offer, when the offer went with the join.
 async function enter(seat, prepared = null) {
   const { MediaSession, RoomClient, enlargeable, mountBeauty, renderMembers, renderStage } = await inSession();
   document.querySelector("#welcome").hidden = true;
@@ -101,6 +102,9 @@ async function enter(seat, prepared = null) {
     connection.textContent = t(`connection.${event.detail.state}`);
   });
   client.addEventListener("failure", (event) => showError(event.detail));
+  // Opened early: the handshake is on its way while the page builds the session's view
+  // (every listener below is added before this task ends, so none misses an event).
+  client.connect();
   // A tap on a video enlarges it; its shrink icon puts it back (manual §5.6).
   const tiles = enlargeable(document.querySelector("#stage"));
   client.addEventListener("room", () => {
@@ -124,6 +128,7 @@ async function enter(seat, prepared = null) {
     onError: showError,
     devices: () => deviceCheck?.result,
     prepared,
+    answered: seat.media || null,
   });
   mountBeauty(document.querySelector("#beauty-control"), media);
   const toggle = (kind) => () => {
@@ -141,7 +146,6 @@ async function enter(seat, prepared = null) {
   });
   setupEvaluation(client);
   loadSharingOnDemand(client, seat);
-  client.connect();
 }
 
 // The board's module arrives with the first share (or at once when one is open already);
@@ -238,11 +242,38 @@ function remember(seat) {
   localStorage.setItem(seatKey, JSON.stringify(seat));
 }
 
+// The customer's peer, made while the form shows (no device is taken yet): its offer goes
+// with the join, whose reply brings the server's answer with the seat, so the media starts
+// while the session's socket is still opening.
+let peerReady = null;
+const makePeer = () => {
+  peerReady = inSession().then(({ preparePeer }) => preparePeer({ slots: 2 }));
+  peerReady.catch(() => {});
+};
+// What the form's join takes: the peer if it is ready within `ms` (its offer goes with the
+// join) and the peer with the devices on their way (one made afresh if none could be).
+async function takePeer(ms) {
+  const ready = peerReady || Promise.reject(new Error("no peer"));
+  peerReady = null;
+  const built = await Promise.race([ready.catch(() => null), new Promise((r) => setTimeout(() => r(null), ms))]);
+  const devices = () => deviceCheck?.result;
+  const prepared = ready.then(
+    (peer) => {
+      peer.attach(devices(), showError);
+      return peer;
+    },
+    () => inSession().then(({ prepareMedia }) => prepareMedia({ slots: 2, devices, onError: showError })),
+  );
+  return { offer: built ? built.takeOffer() : undefined, prepared };
+}
+
+let rejoined = false;
 const saved = info ? remembered() : null;
 if (saved && !saved.left) {
   try {
     const seat = await api("POST", `/api/invites/${inviteToken}/rejoin`, { seat_token: saved.seat_token });
     remember(seat);
+    rejoined = true;
     await enter(seat);
   } catch (error) {
     // Refused (expired, another session): join afresh. Offline: the seat is kept.
@@ -252,6 +283,7 @@ if (saved && !saved.left) {
     if (error.status && info.state === "ended") showLinkProblem("ended");
   }
 }
+if (info && !rejoined) makePeer();
 
 document.querySelector("#join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -259,11 +291,9 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
   const form = event.target;
   const errorBox = form.querySelector(".form-error");
   errorBox.hidden = true;
-  // The devices and the offer are made ready while the join is on its way (the person
-  // has just asked to enter); a refused join releases them at once.
-  const prepared = inSession().then(({ prepareMedia }) =>
-    prepareMedia({ slots: 2, devices: () => deviceCheck?.result, onError: showError }),
-  );
+  // The offer goes with the join and the devices are taken while it is on its way (the
+  // person has just asked to enter); a refused join releases them at once.
+  const { offer, prepared } = await takePeer(500);
   let seat;
   try {
     seat = await api("POST", `/api/invites/${inviteToken}/join`, {
@@ -272,9 +302,11 @@ document.querySelector("#join-form").addEventListener("submit", async (event) =>
       // The SDK tells the terminal from the browser; the page adds what headers lack.
       touch_points: navigator.maxTouchPoints || 0,
       seat_token: remembered()?.seat_token,
+      offer,
     });
   } catch (error) {
     inSession().then(({ discardPrepared }) => discardPrepared(prepared), () => {});
+    makePeer(); // for the next try
     // Ended or expired while the form was open: the link's own page says so, in words
     // for customers rather than the advice the server gives staff.
     if ([403, 404, 409].includes(error.status) && !(await readInvite())) return;
