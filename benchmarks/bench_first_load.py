@@ -495,7 +495,8 @@ def report(results: dict[tuple[str, str], list[dict[str, float]]], loads: list[f
         row = [PHASES[mark], mark]
         for mode in MODES:
             values = [phases(s).get(PHASES[mark]) for s in results[(first, mode)]]
-            row.append(statistics.median(v * 1000 for v in values if v is not None))
+            present = [v * 1000 for v in values if v is not None]
+            row.append(statistics.median(present) if present else "–")  # no such phase
         phase_table.add(*row)
     phase_table.notes.append(
         "Marks the page sets itself (performance.mark in pages/join.js and media-session.js), "
