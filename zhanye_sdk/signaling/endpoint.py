@@ -49,6 +49,7 @@ from zhanye_sdk.signaling.envelope import (
     parse_client_frame,
 )
 from zhanye_sdk.signaling.login_watch import watch_login
+from zhanye_sdk.signaling.owner_watch import OwnerWatch
 
 __all__ = [
     "AreaHandler",
@@ -121,8 +122,9 @@ class SignalingConfig:
     #: How often a staff connection re-checks its login in the store (a login ended
     #: by another process); this process's own revocations close it at once.
     login_recheck_s: float = 30.0
-    #: Scale-out: how often a connection checks that its room's owner is the one its
-    #: welcome named (a socket relayed to an owner that died reconnects).
+    #: Scale-out: how often the owner of a room with sockets here is read (once per room
+    #: and process, whatever its sockets); a socket whose welcome named another owner
+    #: is closed (a socket relayed to an owner that died reconnects).
     owner_check_s: float = 1.0
     #: Per connection: room commands (mute, main view…), live ink, other board and
     #: share operations, and every message together.
@@ -192,12 +194,15 @@ class SignalingEndpoint:
         #: media of it, and offers its media again.
         self.instance = secrets.token_hex(8)
         self._relay: AreaRelay | None = None
+        #: Scale-out: the rooms' owners, watched once per room for its sockets here.
+        self.owner_watch: OwnerWatch | None = None
         platform.on_logins_ended(self._logins_ended)
 
     def use_relay(self, relay: AreaRelay) -> None:
         """Scale-out: area messages (whiteboard, co-browse, media…) of a room another
         process owns are answered there: its state and peers live in its owner."""
         self._relay = relay
+        self.owner_watch = OwnerWatch(relay.owner_tag, relay.holds, self.config.owner_check_s)
 
     def register_area(self, area: str, handler: AreaHandler) -> None:
         """Route client messages of ``area`` (e.g. ``whiteboard``) to ``handler``."""
@@ -309,7 +314,7 @@ class SignalingEndpoint:
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(forward)
-                if self._relay is not None:
+                if self.owner_watch is not None:
                     tasks.start_soon(self._watch_owner, connection)
                 if seat.principal is not None and seat.principal.login_id is not None:
                     tasks.start_soon(self._watch_login, connection)
@@ -332,19 +337,10 @@ class SignalingEndpoint:
         """Scale-out: close the connection once the room's owner is no longer the one
         its welcome named (it died, or lost the room): the client reconnects, the room
         is taken over, and the client offers its media to the new owner."""
-        assert self._relay is not None
-        while True:
-            await anyio.sleep(self.config.owner_check_s)
-            try:
-                owner = await self._relay.owner_tag(connection.seat.session_id)
-            except ZhanyeError:
-                continue  # Redis is away: the room keeps running where it is
-            if owner is None and self._relay.holds(connection.seat.session_id):
-                continue  # a Redis that came back empty: this process renews the lease
-            if owner != connection.owner:
-                connection.close_code, connection.close_reason = 4002, "room moved"
-                connection.scope.cancel()
-                return
+        assert self.owner_watch is not None
+        await self.owner_watch.moved(connection.seat.session_id, connection.owner)
+        connection.close_code, connection.close_reason = 4002, "room moved"
+        connection.scope.cancel()
 
     async def _watch_login(self, connection: _Connection) -> None:
         """End the connection when its login expires, or is found ended by another process."""
