@@ -27,6 +27,7 @@ from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.opus import OpusEncoder
@@ -37,6 +38,7 @@ from zhanye_sdk.media import red
 
 __all__ = [
     "MAX_CONCEAL_MS",
+    "DecodedPcm",
     "ResilientOpusDecoder",
     "ResilientOpusEncoder",
     "ResilientRedEncoder",
@@ -85,20 +87,32 @@ def _opus() -> Any:
     return _lib
 
 
-class ResilientOpusDecoder:
-    """A stereo 48 kHz Opus decoder that fills holes with FEC and concealment."""
+#: One decoded frame of ``ResilientOpusDecoder.decode_pcm``: its interleaved int16
+#: samples, its RTP timestamp and what it is (None received, ``"red"``/``"fec"``
+#: recovered, ``"plc"`` concealed).
+DecodedPcm = tuple[npt.NDArray[np.int16], int, str | None]
 
-    def __init__(self, *, red: bool = False) -> None:
+
+class ResilientOpusDecoder:
+    """A 48 kHz Opus decoder that fills holes with FEC and concealment.
+
+    ``channels=2`` (aiortc's decoder thread: stereo ``AudioFrame``-s); ``channels=1``
+    lets libopus downmix, for the server's mixer, which needs mono samples and no frame.
+    """
+
+    def __init__(self, *, red: bool = False, channels: int = 2) -> None:
         lib = _opus()
         #: Packets are RED payloads (RFC 2198) with Opus inside.
         self.red = red
+        self.channels = channels
         self.malformed = 0
         error = ctypes.c_int()
         self._lib = lib
-        self._state = lib.opus_decoder_create(RATE, 2, ctypes.byref(error))
+        self._state = lib.opus_decoder_create(RATE, channels, ctypes.byref(error))
         if not self._state or error.value != 0:
             raise RuntimeError(f"opus_decoder_create failed ({error.value})")
-        self._pcm = (ctypes.c_int16 * (5760 * 2))()
+        self._pcm = (ctypes.c_int16 * (5760 * channels))()
+        self._samples = np.ctypeslib.as_array(self._pcm)
         self._next: int | None = None
         self.received = self.recovered = self.concealed = 0
 
@@ -110,26 +124,38 @@ class ResilientOpusDecoder:
 
     def _frame(
         self, data: bytes | None, samples: int, fec: bool, pts: int, kind: str | None
-    ) -> Any:
+    ) -> DecodedPcm | None:
         n = self._lib.opus_decode(
             self._state, data, len(data) if data else 0, self._pcm, samples, int(fec)
         )
         if n <= 0:
             return None
-        pcm = np.ctypeslib.as_array(self._pcm)[: n * 2].copy().reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
-        frame.sample_rate = RATE
-        frame.time_base = _TIME_BASE
-        frame.pts = pts
-        frame.opaque = kind
-        return frame
+        return self._samples[: n * self.channels].copy(), pts, kind
 
     def decode(self, encoded_frame: Any) -> list[Any]:
-        """Decode one packet (aiortc's ``JitterFrame``), recovering the frames before it
-        that never arrived: from the packet's redundant copies (RED), else the last one
-        from its in-band FEC, the rest concealed."""
-        data: bytes = encoded_frame.data
-        timestamp: int = encoded_frame.timestamp
+        """Decode one packet (aiortc's ``JitterFrame``) into ``AudioFrame``-s, recovering
+        the frames before it that never arrived (see ``decode_pcm``)."""
+        layout = "mono" if self.channels == 1 else "stereo"
+        frames = []
+        decoded = self.decode_pcm(
+            encoded_frame.data,
+            encoded_frame.timestamp,
+            getattr(encoded_frame, "discontinuity", False),
+        )
+        for pcm, pts, kind in decoded:
+            frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout=layout)
+            frame.sample_rate = RATE
+            frame.time_base = _TIME_BASE
+            frame.pts = pts
+            frame.opaque = kind
+            frames.append(frame)
+        return frames
+
+    def decode_pcm(self, data: bytes, timestamp: int, discontinuity: bool) -> list[DecodedPcm]:
+        """Decode one packet, recovering the frames before it that never arrived: from
+        the packet's redundant copies (RED), else the last one from its in-band FEC, the
+        rest concealed. ``discontinuity``: frames were skipped on purpose before it (the
+        jitter buffer shrank), not lost."""
         redundant: dict[int, bytes] = {}
         if self.red:
             try:
@@ -141,8 +167,8 @@ class ResilientOpusDecoder:
             redundant = {
                 (timestamp - b.timestamp_offset) & 0xFFFFFFFF: b.data for b in blocks if b.data
             }
-        if getattr(encoded_frame, "discontinuity", False):
-            self._next = None  # frames skipped on purpose (the jitter buffer shrank)
+        if discontinuity:
+            self._next = None
         frames = []
         if self._next is not None:
             gap = (timestamp - self._next) & 0xFFFFFFFF
@@ -154,12 +180,12 @@ class ResilientOpusDecoder:
         if frame is not None:
             frames.append(frame)
             self.received += 1
-            self._next = (timestamp + frame.samples) & 0xFFFFFFFF
+            self._next = (timestamp + frame[0].shape[0] // self.channels) & 0xFFFFFFFF
         return frames
 
     def _fill(
         self, data: bytes, timestamp: int, gap: int, redundant: dict[int, bytes]
-    ) -> list[Any]:
+    ) -> list[DecodedPcm]:
         frames = []
         at = self._next if self._next is not None else timestamp - gap
         end = timestamp
@@ -182,7 +208,7 @@ class ResilientOpusDecoder:
                     break
                 self.concealed += 1
             frames.append(frame)
-            at = (at + frame.samples) & 0xFFFFFFFF
+            at = (at + frame[0].shape[0] // self.channels) & 0xFFFFFFFF
         return frames
 
 

@@ -59,6 +59,8 @@ class InboundTrack:
     kind: str
     mid: str
     track: MediaStreamTrack
+    #: The adaptive jitter buffer of received audio (with ``resilience``).
+    playout: Playout | None = None
 
 
 def _sends(direction: str | None) -> bool:
@@ -192,12 +194,15 @@ class MediaPeer:
         for transceiver in self.connection.getTransceivers():
             mid = str(transceiver.mid)
             direction = directions.get(mid)
+            buffer: Playout | None = None
             if transceiver.kind == "audio":
                 self._choose_red(transceiver, offered_red.get(mid))
                 if self.resilience and _sends(direction):
-                    self.playouts.append(playout.install(transceiver.receiver))
+                    buffer = playout.install(transceiver.receiver)
+                    self.playouts.append(buffer)
             if _sends(direction):
-                self.inbound.append(InboundTrack(transceiver.kind, mid, transceiver.receiver.track))
+                track = transceiver.receiver.track
+                self.inbound.append(InboundTrack(transceiver.kind, mid, track, buffer))
             if not _receives(direction):
                 continue
             if transceiver.kind == "audio" and not audio_sent:

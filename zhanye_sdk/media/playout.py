@@ -12,23 +12,39 @@ participant client do; Chromium offers it only for video), a hole in the sequenc
 is asked for again at once (RTCP generic NACK, each packet once); aiortc's sender keeps
 the packets it sent and repeats them, and a copy that arrives before its playout time
 fills the hole.
+
+On the server (:meth:`Playout.decode_here`) the released Opus or RED packets are decoded
+right in the release, mono, and handed to the mixer: no decoder thread, no cross-thread
+hop back to the loop per frame, no ``AudioFrame``, no reader task waking up
+(``benchmarks/results/media_capacity_profile.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from aiortc.jitterbuffer import JitterFrame
 
 from zhanye_sdk.media.jitter import AdaptiveJitterBuffer
+from zhanye_sdk.media.opus import ResilientOpusDecoder
 
-__all__ = ["MAX_NACK", "Playout", "PlayoutFrame", "install"]
+__all__ = ["MAX_NACK", "AudioSink", "Playout", "PlayoutFrame", "install"]
 
 _PRIVATE = "_RTCRtpReceiver__"
 #: The longest hole asked for again; a longer one is an outage, not loss.
 MAX_NACK = 10
+#: Codecs ``Playout.decode_here`` decodes itself.
+_DECODED_HERE = ("audio/opus", "audio/red")
+
+#: Where ``Playout.decode_here`` hands each decoded frame: its int16 mono samples at
+#: 48 kHz and what it is (None received, ``"red"``/``"fec"`` recovered, ``"plc"``
+#: concealed).
+AudioSink = Callable[[npt.NDArray[np.int16], str | None], None]
 
 
 class PlayoutFrame(JitterFrame):
@@ -58,6 +74,26 @@ class Playout:
         #: Packets asked for again (NACK), and how many of them came back.
         self.nacks = 0
         self.retransmitted = 0
+        self._sink: AudioSink | None = None
+        self._decoder: tuple[str, ResilientOpusDecoder] | None = None
+
+    def decode_here(self, sink: AudioSink) -> None:
+        """Decode released Opus and RED packets in the release itself (mono, 48 kHz) and
+        hand each frame to ``sink`` on the event loop, instead of aiortc's decoder thread
+        and track; another codec (G.711) still goes that way."""
+        self._sink = sink
+
+    def _decode(self, codec: Any, released: Any) -> None:
+        assert self._sink is not None
+        name = codec.mimeType.lower()
+        if self._decoder is None or self._decoder[0] != name:
+            # As aiortc's decoder thread: a new decoder when the codec changes.
+            self._decoder = (name, ResilientOpusDecoder(red=name == "audio/red", channels=1))
+        decoded = self._decoder[1].decode_pcm(
+            released.payload, released.timestamp, released.discontinuity
+        )
+        for samples, _, kind in decoded:
+            self._sink(samples, kind)
 
     def _private(self, name: str) -> Any:
         return getattr(self._receiver, _PRIVATE + name, None)
@@ -124,16 +160,24 @@ class Playout:
         thread = self._private("decoder_thread")
         codecs = self._private("codecs") or {}
         mapper = self._private("timestamp_mapper")
-        for released in self.buffer.pop(self._loop.time()):
-            payload_type = self._payload_type.pop(released.sequence & 0xFFFF, None)
-            codec = codecs.get(payload_type)
-            if codec is None or queue is None or not thread or mapper is None:
-                continue
-            timestamp = mapper.map(released.timestamp)
-            queue.put((codec, PlayoutFrame(released.payload, timestamp, released.discontinuity)))
-        if len(self._payload_type) > 4096:  # entries of packets dropped as late
-            self._payload_type.clear()
-        self._schedule()
+        try:
+            for released in self.buffer.pop(self._loop.time()):
+                payload_type = self._payload_type.pop(released.sequence & 0xFFFF, None)
+                codec = codecs.get(payload_type)
+                if codec is None:
+                    continue
+                if self._sink is not None and codec.mimeType.lower() in _DECODED_HERE:
+                    self._decode(codec, released)
+                    continue
+                if queue is None or not thread or mapper is None:
+                    continue
+                timestamp = mapper.map(released.timestamp)
+                frame = PlayoutFrame(released.payload, timestamp, released.discontinuity)
+                queue.put((codec, frame))
+        finally:
+            if len(self._payload_type) > 4096:  # entries of packets dropped as late
+                self._payload_type.clear()
+            self._schedule()
 
     def close(self) -> None:
         """Stop the timer."""

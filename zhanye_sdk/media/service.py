@@ -115,6 +115,11 @@ class MediaConfig:
         recording: record rooms (mixed audio, composited video) when set.
         network_interval_s: how often each participant's network is assessed and pushed
             to the room as ``media.network``.
+        network_record_s: how often a room's network summary (the session record's) is
+            written to the database: at the first report, then at most this often, and
+            once more when the room's media ends. A process that dies loses at most this
+            long of it. Every 2 s per room the writes cost about 7 % of a core at 24
+            participants (``benchmarks/results/media_capacity_profile.md``).
         audio_resilience: Opus in-band FEC sized for the loss each participant reports, DTX,
             RED (RFC 2198) with peers that offer it, the redundancy following the loss, FEC
             and RED decoding with concealment of what is still missing (see
@@ -153,6 +158,7 @@ class MediaConfig:
     video_filter: VideoFilter | None = None
     recording: RecordingConfig | None = None
     network_interval_s: float = 2.0
+    network_record_s: float = 30.0
     impairment: NetworkImpairment | None = None
     audio_resilience: bool = True
     tick_encoding: bool = True
@@ -518,6 +524,10 @@ class MediaService:
             wait_ticks = round(config.arrival_grace_s * 1000 / config.tick_ms)
             media_room.arriving[seat.participant_id] = media_room.ticks + wait_ticks
         for inbound in peer.inbound:
+            if inbound.playout is not None and config.sample_rate == opus.RATE:
+                # Decoded in the jitter buffer's release, straight into the mixer; the
+                # reader below then only sees the track end (or G.711 frames).
+                inbound.playout.decode_here(functools.partial(self._take_audio, media_room, peer))
             reader = self._read_audio if inbound.kind == "audio" else self._read_video
             self._spawn(reader, media_room, peer, inbound.track)
         return answer
@@ -646,6 +656,18 @@ class MediaService:
 
     # ---- inbound media ------------------------------------------------------------------
 
+    @staticmethod
+    def _take_audio(
+        media_room: _MediaRoom, peer: MediaPeer, samples: npt.NDArray[np.int16], kind: str | None
+    ) -> None:
+        """A participant's decoded frame (mono, at the mixing rate), from their playout."""
+        if media_room.peers.get(peer.participant) is not peer:
+            return
+        peer.audio_frames += 1
+        if kind == "plc":
+            peer.audio_concealed += 1
+        media_room.mixer.push(peer.participant, samples)
+
     async def _read_audio(self, media_room: _MediaRoom, peer: MediaPeer, track: Any) -> None:
         rate = self.config.sample_rate
         resampler: Resampler | None = None
@@ -706,9 +728,14 @@ class MediaService:
 
     async def _monitor_loop(self, media_room: _MediaRoom) -> None:
         session_id = media_room.session_id
+        written_at: float | None = None  # the summary's last write
+        unwritten = False  # reports since then
         while True:
             await anyio.sleep(self.config.network_interval_s)
             if self._media_rooms.get(session_id) is not media_room:
+                if unwritten and self.records is not None:
+                    summary = media_room.network.as_data()
+                    await self.records.update(session_id, network_summary=summary)
                 return
             reported = False
             for participant, peer in list(media_room.peers.items()):
@@ -730,7 +757,11 @@ class MediaService:
                 reported = True
                 data = {"participant": participant, **network.as_data()}
                 await self._bus.publish(session_id, ServerMessage("media.network", data))
-            if reported and self.records is not None:
+            unwritten = unwritten or reported
+            now = anyio.current_time()
+            due = written_at is None or now - written_at >= self.config.network_record_s
+            if unwritten and due and self.records is not None:
+                written_at, unwritten = now, False
                 summary = media_room.network.as_data()
                 await self.records.update(session_id, network_summary=summary)
 
