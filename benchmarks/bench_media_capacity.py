@@ -524,7 +524,11 @@ async def ramp(
                     received.frames = 0
             client_cpu, start = time.process_time(), time.monotonic()
             spy = None
-            if profile and len(participants) == profile[0]:
+            cprofile = profile and len(participants) == profile[0] and profile[1].endswith(".cprof")
+            if cprofile:  # cProfile on the host's event loop thread (text report)
+                assert profile is not None
+                await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
+            elif profile and len(participants) == profile[0]:
                 spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
                     ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads",
                      "--format", "raw", "-r", "200", "-d", str(int(WINDOW_S)),
@@ -532,6 +536,9 @@ async def ramp(
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
             await asyncio.sleep(WINDOW_S)
+            if cprofile:
+                assert profile is not None
+                await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
             if spy is not None:
                 await asyncio.get_running_loop().run_in_executor(None, spy.wait)
             server = await (await http.get(f"{base}/bench/stats")).json()
@@ -625,7 +632,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--profile", nargs=2, metavar=("PARTICIPANTS", "FILE"),
-        help="py-spy the host during that step's window (collapsed stacks to FILE)",
+        help="py-spy the host during that step's window (collapsed stacks to FILE); a FILE "
+        "ending in .cprof: cProfile its event loop thread instead (a text report)",
     )  # fmt: skip
     args = parser.parse_args()
     if args.serve is not None:

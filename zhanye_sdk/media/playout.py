@@ -80,8 +80,18 @@ class Playout:
     def decode_here(self, sink: AudioSink) -> None:
         """Decode released Opus and RED packets in the release itself (mono, 48 kHz) and
         hand each frame to ``sink`` on the event loop, instead of aiortc's decoder thread
-        and track; another codec (G.711) still goes that way."""
+        and track; another codec (G.711) still goes that way.
+
+        From then on nothing is released on a timer: the owner calls ``drain`` (the
+        room's mixing tick, just before it mixes: the frame due is then mixed at the
+        same tick it would have reached the mixer for, with no timer per packet).
+        """
         self._sink = sink
+        self.close()
+
+    def drain(self) -> None:
+        """Release (and with ``decode_here``, decode) every packet due by now."""
+        self._release()
 
     def _decode(self, codec: Any, released: Any) -> None:
         assert self._sink is not None
@@ -145,6 +155,8 @@ class Playout:
         return any(f.type == "nack" and not f.parameter for f in getattr(codec, "rtcpFeedback", []))
 
     def _schedule(self) -> None:
+        if self._sink is not None:
+            return  # drained by the owner
         due = self.buffer.next_due()
         if due is None:
             return

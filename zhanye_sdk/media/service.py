@@ -848,6 +848,9 @@ class MediaService:
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
+        for peer in media_room.peers.values():
+            for buffer in peer.playouts:
+                buffer.drain()  # what is due decodes into the mixer (``_take_audio``)
         mixed = media_room.mixer.tick()
         encoding: list[_Encoding] = []
         for row, participant in enumerate(mixed.participants):
@@ -881,6 +884,9 @@ class MediaService:
         return encoding
 
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:
+        published = media_room.published_slots
+        if all(not p.slots and who in published for who, p in media_room.peers.items()):
+            return  # nobody receives video, and each listener has been told so
         order = [p.id for p in room.present if p.id in media_room.peers]
         camera_off = {p.id for p in room.present if not p.video_on}
         # A copy: publishing waits (on Redis, in a scale-out), and a peer may come meanwhile.

@@ -58,6 +58,8 @@ class MixedAudioTrack(MediaStreamTrack):
         )
         self._ready = asyncio.Event()
         self._pts = 0
+        self._frame: av.AudioFrame | None = None
+        self._frame_samples: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
 
     def encode_with(self, encoder: Any) -> None:
         """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
@@ -77,7 +79,8 @@ class MixedAudioTrack(MediaStreamTrack):
         Pure CPU work on this track's encoder (about 0.2 ms): the room's tick calls it for
         each listener in turn. Empty during DTX silence.
         """
-        frame = mono_to_audio_frame(samples, self.sample_rate, pts=self._pts)
+        frame = self._frame_of(samples)
+        frame.pts = self._pts
         self._pts += samples.shape[0]
         payloads, timestamp = self.encoder.encode(frame)
         if timestamp is None:
@@ -89,6 +92,21 @@ class MixedAudioTrack(MediaStreamTrack):
             packet.time_base = _OPUS_TIME_BASE
             packets.append(packet)
         return packets
+
+    def _frame_of(self, samples: npt.NDArray[np.int16]) -> av.AudioFrame:
+        """The samples in this track's one reusable frame: the encoder has consumed the
+        last one when its ``encode`` returned (FFmpeg's Opus encodes each whole frame at
+        once; the same packets as a new frame each time, about 20 µs a frame cheaper)."""
+        n = samples.shape[0]
+        if self._frame is None or self._frame.samples != n:
+            self._frame = av.AudioFrame(format="s16", layout="mono", samples=n)
+            self._frame.sample_rate = self.sample_rate
+            self._frame.time_base = Fraction(1, self.sample_rate)
+            self._frame_samples = np.frombuffer(
+                memoryview(self._frame.planes[0]), dtype=np.int16, count=n
+            )
+        self._frame_samples[:] = samples
+        return self._frame
 
     def feed_packets(self, packets: list[OpusPacket]) -> None:
         """Queue encoded packets (the oldest is dropped when the queue is full)."""
