@@ -74,6 +74,8 @@ class Playout:
         #: Packets asked for again (NACK), and how many of them came back.
         self.nacks = 0
         self.retransmitted = 0
+        #: Frames decoded here and handed to the sink (``decode_here``).
+        self.decoded = 0
         self._sink: AudioSink | None = None
         self._decoder: tuple[str, ResilientOpusDecoder] | None = None
 
@@ -89,6 +91,11 @@ class Playout:
         self._sink = sink
         self.close()
 
+    @property
+    def timers_pending(self) -> int:
+        """Release timers waiting on the event loop (0 or 1; 0 once drained by the owner)."""
+        return int(self._timer is not None)
+
     def drain(self) -> None:
         """Release (and with ``decode_here``, decode) every packet due by now."""
         self._release()
@@ -103,6 +110,7 @@ class Playout:
             released.payload, released.timestamp, released.discontinuity
         )
         for samples, _, kind in decoded:
+            self.decoded += 1
             self._sink(samples, kind)
 
     def _private(self, name: str) -> Any:
