@@ -1,8 +1,10 @@
 """Listening on one Redis pub/sub channel for as long as the process runs: subscribe,
-hand each message on, and after an outage subscribe again."""
+hand each message on, and after an outage subscribe again (the relay, the ended-logins
+announcer and every subscriber of the Redis bus listen this way)."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,23 +29,28 @@ async def listen(
     handle: Callable[[Any], Awaitable[None]],
     *,
     name: str,
-    subscribed: Callable[[], None] | None = None,
+    subscribed: Callable[[], Awaitable[None] | None] | None = None,
     retry_s: float = 0.2,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Hand every message's data on ``channel`` to ``handle`` until cancelled.
 
-    ``subscribed`` is called each time the subscription stands (again); the task counts
-    as started at the first subscription, or at the first outage (so a process starts
-    while Redis is away and catches up when it returns). ``name`` is for the log.
+    ``subscribed`` is called (and awaited, if it returns an awaitable) each time Redis has
+    confirmed the subscription (again): whatever is published from then on reaches
+    ``handle``. The task counts as started after the first call, or at the first outage
+    (so a process starts while Redis is away and catches up when it returns). ``name``
+    is for the log.
     """
     started = False
     while True:
         pubsub = redis.pubsub()
         try:
             await pubsub.subscribe(channel)
+            await _confirmed(pubsub)
             if subscribed is not None:
-                subscribed()
+                result = subscribed()
+                if inspect.isawaitable(result):
+                    await result
             if not started:
                 started = True
                 task_status.started()
@@ -63,3 +70,11 @@ async def listen(
                     await pubsub.aclose()
                 except OUTAGE:
                     pass
+
+
+async def _confirmed(pubsub: Any) -> None:
+    """Wait for Redis to confirm the subscription (what is published after it reaches us)."""
+    while True:
+        raw = await pubsub.get_message(timeout=None)
+        if raw is not None and raw.get("type") == "subscribe":
+            return

@@ -19,15 +19,13 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 from redis import asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from zhanye_sdk.cluster.channel import OUTAGE, listen
 from zhanye_sdk.signaling.envelope import ServerMessage
 
 __all__ = ["CatchUp", "RedisBus"]
@@ -36,8 +34,6 @@ _log = logging.getLogger(__name__)
 
 #: ``catch_up(channel, after_seq)``: the channel's logged messages after ``after_seq``.
 CatchUp = Callable[[str, int], Awaitable[list[ServerMessage]]]
-
-_OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class _Delivery:
@@ -138,7 +134,7 @@ class RedisBus:
                 pass  # the subscriber left
         try:
             await self._redis.publish(self._prefix + channel, f"{self._origin} {message.encode()}")
-        except _OUTAGE as exc:
+        except OUTAGE as exc:
             _log.warning(
                 "Redis unreachable, %s on %s not published: %s", message.type, channel, exc
             )
@@ -166,36 +162,31 @@ class RedisBus:
     async def _listen(
         self, channel: str, delivery: _Delivery, *, task_status: anyio.abc.TaskStatus[None]
     ) -> None:
-        started = False
+        again = False
+
+        async def subscribed() -> None:
+            nonlocal again
+            if again:
+                await delivery.resume()  # what was published while we were away
+            again = True
+
+        async def handle(data: bytes | str) -> None:
+            origin, _, encoded = _text(data).partition(" ")
+            if origin != self._origin:  # ours came directly
+                await delivery.deliver(ServerMessage.decode(encoded))
+
         try:
-            while True:
-                pubsub = self._redis.pubsub()
-                try:
-                    await pubsub.subscribe(self._prefix + channel)
-                    await _confirmed(pubsub)
-                    if not started:
-                        started = True
-                        task_status.started()
-                    else:
-                        await delivery.resume()  # what was published while we were away
-                    while True:
-                        raw = await pubsub.get_message(timeout=None)
-                        if raw is None or raw.get("type") != "message":
-                            continue
-                        origin, _, encoded = _text(raw["data"]).partition(" ")
-                        if origin != self._origin:  # ours came directly
-                            await delivery.deliver(ServerMessage.decode(encoded))
-                except _OUTAGE as exc:
-                    if not started:
-                        # Redis is down: this process's publishers still reach the
-                        # subscriber; other processes' once Redis is back.
-                        started = True
-                        task_status.started()
-                    _log.info("Redis subscription to %s lost (%s); reconnecting", channel, exc)
-                    await anyio.sleep(self._retry_s)
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await _close(pubsub)
+            # Redis down at the start: this process's publishers still reach the
+            # subscriber; other processes' once Redis is back.
+            await listen(
+                self._redis,
+                self._prefix + channel,
+                handle,
+                name=f"bus {channel}",
+                subscribed=subscribed,
+                retry_s=self._retry_s,
+                task_status=task_status,
+            )
         except anyio.WouldBlock:
             _log.warning("a subscriber of %s fell behind and is dropped", channel)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
@@ -206,21 +197,6 @@ class RedisBus:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._redis.aclose()
-
-
-async def _confirmed(pubsub: Any) -> None:
-    """Wait for Redis to confirm the subscription (publishes after it reach us)."""
-    while True:
-        raw = await pubsub.get_message(timeout=None)
-        if raw is not None and raw.get("type") == "subscribe":
-            return
-
-
-async def _close(pubsub: Any) -> None:
-    try:
-        await pubsub.aclose()
-    except _OUTAGE:
-        pass
 
 
 def _text(data: bytes | str) -> str:
