@@ -49,7 +49,8 @@ class MediaHost:
     def ws(self, query: str) -> str:
         return self.base.replace("http", "ws") + f"/ws/sessions/{self.session_id}?{query}"
 
-    async def customer_url(self, name: str) -> str:
+    async def invite_token(self) -> str:
+        """A fresh invite of the session, as the salesperson makes one."""
         async with aiohttp.ClientSession() as http:
             auth = {"Authorization": f"Bearer {self.login_token}"}
             invite = await (
@@ -57,9 +58,14 @@ class MediaHost:
                     f"{self.base}/api/sessions/{self.session_id}/invite-link", headers=auth
                 )
             ).json()
+        return str(invite["token"])
+
+    async def customer_url(self, name: str) -> str:
+        token = await self.invite_token()
+        async with aiohttp.ClientSession() as http:
             seat = await (
                 await http.post(
-                    f"{self.base}/api/invites/{invite['token']}/join",
+                    f"{self.base}/api/invites/{token}/join",
                     json={"name": name, "recording_acknowledged": True},
                 )
             ).json()

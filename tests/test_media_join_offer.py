@@ -36,15 +36,10 @@ GRACE_S = 3.0
 
 async def _join_with_offer(server: MediaHost, pc: RTCPeerConnection) -> dict[str, Any]:
     await pc.setLocalDescription(await pc.createOffer())
+    token = await server.invite_token()
     async with aiohttp.ClientSession() as http:
-        auth = {"Authorization": f"Bearer {server.login_token}"}
-        invite = await (
-            await http.post(
-                f"{server.base}/api/sessions/{server.session_id}/invite-link", headers=auth
-            )
-        ).json()
         response = await http.post(
-            f"{server.base}/api/invites/{invite['token']}/join",
+            f"{server.base}/api/invites/{token}/join",
             json={
                 "name": "客户赵先生",
                 "recording_acknowledged": True,
@@ -126,14 +121,9 @@ async def test_a_join_with_a_bad_offer_still_seats_the_customer(
     """A refused offer costs the customer nothing: the seat comes without media, and the
     page offers over its socket, where it hears why."""
     async with media_host(tmp_path, fast_config) as server, aiohttp.ClientSession() as http:
-        auth = {"Authorization": f"Bearer {server.login_token}"}
-        invite = await (
-            await http.post(
-                f"{server.base}/api/sessions/{server.session_id}/invite-link", headers=auth
-            )
-        ).json()
+        token = await server.invite_token()
         response = await http.post(
-            f"{server.base}/api/invites/{invite['token']}/join",
+            f"{server.base}/api/invites/{token}/join",
             json={"name": "客户", "recording_acknowledged": True, "offer": "v=0 nonsense"},
         )
         seat = await response.json()
