@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,11 +30,10 @@ from zhanye_sdk.errors import (
 from zhanye_sdk.platform import NotAccessible, PlatformConfig
 from zhanye_sdk.signaling.envelope import ServerMessage
 
+from .catalogue import catalogue_text
 from .live_session import Peer, open_live_session
 from .platform_world import World, build_world
 from .webhost import serving
-
-CATALOGUE = Path(__file__).resolve().parents[1] / "hosts" / "web" / "static" / "messages.js"
 
 
 @pytest.mark.parametrize(
@@ -67,10 +65,10 @@ def test_an_error_reads_the_same_over_http_and_websocket(
 
 
 def test_every_code_has_words_on_the_pages_in_both_languages() -> None:
-    text = CATALOGUE.read_text(encoding="utf-8")
+    text = catalogue_text()
     for _, row in ERROR_CODES:
         found = re.findall(rf'"error\.{row.code}":', text)
-        assert len(found) >= 2, f"error.{row.code} is missing from messages.js (zh and en)"
+        assert len(found) >= 2, f"error.{row.code} is missing from a catalogue (zh and en)"
 
 
 def test_the_table_is_most_specific_first() -> None:

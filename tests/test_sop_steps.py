@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +10,7 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.records import SopStepRecord
 from zhanye_sdk.sop.steps import StepStatus
 
-CATALOGUE = Path(__file__).resolve().parents[1] / "hosts" / "web" / "static" / "messages.js"
+from .catalogue import catalogue_text
 
 
 @pytest.mark.parametrize(
@@ -36,7 +35,7 @@ def test_an_unknown_status_is_refused() -> None:
 
 
 def test_the_pages_label_every_code_like_the_sdk() -> None:
-    text = CATALOGUE.read_text(encoding="utf-8")
+    text = catalogue_text()
     for status in StepStatus:
         labels = re.findall(rf'"records\.sop\.status\.{status.value}": "([^"]+)"', text)
         assert len(labels) == 2, status  # Chinese and English

@@ -18,6 +18,7 @@ from hosts.web.delivery import StaticFiles
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 
 from . import material_files
+from .catalogue import catalogue_keys
 from .hall_pages import copy_invite, join, open_hall, share_file
 from .platform_world import World
 from .webhost import RunningHost, ThreadedLoop, world_host
@@ -70,6 +71,8 @@ def test_the_customer_page_names_only_versioned_immutable_files(host: RunningHos
     # The whole static import graph is preloaded at once; what loads on demand is not.
     preloads = re.findall(r'rel="modulepreload" href="([^"]+)"', html)
     assert any(url.endswith("/static/messages.js") for url in preloads)
+    # English is loaded by a page that speaks it, not by every customer's phone.
+    assert not [url for url in preloads if "messages-en" in url]
     assert not [url for url in preloads if "whiteboard" in url or "cobrowse" in url]
     # Nor what only the session needs (its socket, media, stage, 美颜) or the staff shell:
     # the form shows without them, and they come while the person types.
@@ -196,3 +199,10 @@ def test_the_customer_page_fetches_the_whiteboard_only_when_something_is_shared(
         staff_context.close()
         phone.close()
         late.close()
+
+
+def test_both_languages_have_the_same_words() -> None:
+    chinese, english = catalogue_keys("zh-CN"), catalogue_keys("en")
+    assert len(chinese) > 500
+    assert len(set(chinese)) == len(chinese) and len(set(english)) == len(english)
+    assert set(chinese) == set(english), set(chinese) ^ set(english)

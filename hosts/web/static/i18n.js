@@ -1,8 +1,12 @@
 // Translation: t(key, params), the current language, and translating marked elements.
-import { MESSAGES } from "./messages.js";
+// The Chinese catalogue comes with every page; the English one only to a page that speaks
+// English (a customer's phone on a slow line loads half the text).
+import { ZH } from "./messages.js";
 
 const STORAGE_KEY = "zhanye.lang";
 export const DEFAULT_LANG = "zh-CN";
+const LANGUAGES = ["zh-CN", "en"];
+const MESSAGES = { "zh-CN": ZH };
 
 // Read once per page (a page asks for it at every t(): on a slow phone the URL and
 // storage look-ups added up); setLang changes it.
@@ -11,20 +15,23 @@ let current = null;
 export function lang() {
   if (current) return current;
   const fromUrl = new URLSearchParams(location.search).get("lang");
-  if (fromUrl && MESSAGES[fromUrl]) {
+  if (fromUrl && LANGUAGES.includes(fromUrl)) {
     localStorage.setItem(STORAGE_KEY, fromUrl);
     current = fromUrl;
   } else {
     const saved = localStorage.getItem(STORAGE_KEY);
-    current = saved && MESSAGES[saved] ? saved : DEFAULT_LANG;
+    current = saved && LANGUAGES.includes(saved) ? saved : DEFAULT_LANG;
   }
   return current;
 }
 
+// Chooses the language; the page reloads to speak it (its catalogue is loaded as it starts).
 export function setLang(value) {
   localStorage.setItem(STORAGE_KEY, value);
-  current = MESSAGES[value] ? value : DEFAULT_LANG;
+  current = LANGUAGES.includes(value) ? value : DEFAULT_LANG;
 }
+
+if (lang() === "en") MESSAGES.en = (await import("./messages-en.js")).EN;
 
 export function t(key, params = {}) {
   const table = MESSAGES[lang()] || MESSAGES[DEFAULT_LANG];

@@ -5,7 +5,7 @@ import { attempt } from "../shell.js";
 translate();
 document.querySelector("#switch-lang").addEventListener("click", () => {
   setLang(lang() === "zh-CN" ? "en" : "zh-CN");
-  translate();
+  location.reload();
 });
 
 const form = document.querySelector("#login-form");
