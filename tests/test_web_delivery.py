@@ -186,11 +186,15 @@ def test_the_customer_page_fetches_the_whiteboard_only_when_something_is_shared(
         customer.wait_for_load_state("networkidle")
         expect(customer.locator("#board-panel")).to_be_hidden()
         assert any(url.endswith("/static/pages/join.js") for url in requests)
-        assert not [url for url in requests if url.endswith("/whiteboard.js")]
+        assert not [url for url in requests if url.endswith(("/whiteboard.js", "/whiteboard.css"))]
 
         share_file(staff, MATERIAL)
         expect(customer.locator("#board-panel .board-title")).to_have_text(MATERIAL)
         assert [url for url in requests if url.endswith("/static/whiteboard.js")]
+        # …with its style sheet: the board has its layout on the phone.
+        assert [url for url in requests if url.endswith("/static/whiteboard.css")]
+        board = customer.locator("#board-panel .board")
+        assert board.evaluate("b => getComputedStyle(b).display") == "grid"
 
         # Someone who joins while a file is shared sees it at once.
         newcomer = join(late, copy_invite(staff), "客户李先生")

@@ -154,7 +154,7 @@ async function enter(seat, prepared = null) {
 function loadSharingOnDemand(client, seat) {
   let board = null;
   const loadBoard = () => {
-    board ??= import("../whiteboard.js").then(({ mountBoard }) =>
+    board ??= Promise.all([import("../whiteboard.js"), boardStyle()]).then(([{ mountBoard }]) =>
       mountBoard(document.querySelector("#board-panel"), client, {
         sessionId: seat.session_id,
         credentials: { seat: seat.seat_token },
@@ -186,6 +186,17 @@ function loadSharingOnDemand(client, seat) {
         if (snapshot.current || snapshot.documents?.length) loadBoard();
       })
       .catch(() => {});
+  });
+}
+
+// The board's style sheet, with the board (it is not on the form's path): resolves once
+// it applied, or failed (the board still works, plainer).
+function boardStyle() {
+  return new Promise((resolve) => {
+    const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/static/whiteboard.css" });
+    link.addEventListener("load", resolve);
+    link.addEventListener("error", resolve);
+    document.head.append(link);
   });
 }
 
