@@ -76,6 +76,8 @@ class Playout:
         self.retransmitted = 0
         #: Frames decoded here and handed to the sink (``decode_here``).
         self.decoded = 0
+        #: Packets taken straight from the ICE connection (``zhanye_sdk.media.fastpath``).
+        self.direct = 0
         self._sink: AudioSink | None = None
         self._decoder: tuple[str, ResilientOpusDecoder] | None = None
 
@@ -112,6 +114,22 @@ class Playout:
         for samples, _, kind in decoded:
             self.decoded += 1
             self._sink(samples, kind)
+
+    @property
+    def receiver(self) -> Any:
+        """The aiortc receiver this buffer serves."""
+        return self._receiver
+
+    @property
+    def decoding_here(self) -> bool:
+        """Whether ``decode_here`` was called (the owner drains this buffer)."""
+        return self._sink is not None
+
+    def defer(self, work: Any) -> None:
+        """Run a coroutine of this receiver's as a task (kept until it ends)."""
+        task = self._loop.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _private(self, name: str) -> Any:
         return getattr(self._receiver, _PRIVATE + name, None)

@@ -530,6 +530,7 @@ class MediaService:
                 inbound.playout.decode_here(functools.partial(self._take_audio, media_room, peer))
             reader = self._read_audio if inbound.kind == "audio" else self._read_video
             self._spawn(reader, media_room, peer, inbound.track)
+        peer.shorten_audio_path()
         return answer
 
     async def _media_room(self, session_id: str) -> _MediaRoom:
