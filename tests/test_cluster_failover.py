@@ -49,12 +49,11 @@ from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.store.database import Database, open_database
 from zhanye_sdk.store.schema import cobrowse_events, session_events, sessions, whiteboard_ops
 
-from .cluster_hosts import Hosts, wait_http
+from .cluster_hosts import Hosts
+from .cluster_world import column, hears, owner_of, start_cluster
 from .live_session import LiveSession, open_live_session
 from .media_world import tone_level
-from .platform_world import build_world
 from .redis_server import ThrowawayRedis
-from .sop_world import SopLibrary, build_sop_library
 
 pytestmark = pytest.mark.anyio
 
@@ -75,13 +74,6 @@ def stroke(document: str, op_id: str, x: int) -> dict[str, Any]:
             "points": [x, 100, 500, x + 200, 300, 500],
         },
     }
-
-
-def hears(participant: SessionParticipant, hz: float, since: float) -> bool:
-    """The last 0.2 s received (after ``since``) carry the tone at ``hz``."""
-    now = time.monotonic()
-    samples = participant.audio_between(max(since, now - 0.2), now)
-    return samples.size >= 48_000 // 10 and tone_level(samples, hz) > 500
 
 
 def levels(host: SessionParticipant, customer: SessionParticipant) -> dict[str, Any]:
@@ -110,38 +102,6 @@ async def wait_until(condition: Any, limit_s: float, what: Any) -> None:
     assert condition(), what()
 
 
-async def start_cluster(
-    hosts: Hosts, fast_config: PlatformConfig, *, recorded: bool = True
-) -> tuple[SopLibrary | None, str]:
-    """Two processes and the proxy; when ``recorded``, sessions are recorded and the
-    library has a brochure, an SOP template and a product page (returned)."""
-    world = await build_world(hosts.db_url, fast_config)
-    library, link_id = None, ""
-    if recorded:  # the whole session: every area's material
-        library = await build_sop_library(world)
-        link = await world.platform.materials.add_link(
-            world.p("ca_A"), "百万安心疗", "http://127.0.0.1:9/demo/h5/product.html"
-        )
-        link_id = link.id
-    await world.platform.close()
-    hosts.recordings = hosts.tmp / "recordings" if recorded else None
-    for node in ("a", "b"):
-        hosts.start(node)
-    for port in hosts.ports.values():
-        wait_http(f"http://127.0.0.1:{port}")
-    hosts.start_proxy()
-    async with aiohttp.ClientSession() as http:
-        with anyio.fail_after(60):
-            while True:  # until the proxy's health checks pass
-                try:
-                    if (await http.get(f"http://127.0.0.1:{hosts.proxy_port}/")).status == 200:
-                        break
-                except aiohttp.ClientError:
-                    pass
-                await anyio.sleep(0.2)
-    return library, link_id
-
-
 @asynccontextmanager
 async def two_peers(
     live: LiveSession, *, tones: bool = True, ws_url: str | None = None
@@ -165,19 +125,9 @@ async def two_peers(
             limit_host_addresses(None)
 
 
-def owner_of(store: redis.Redis, session_id: str) -> tuple[str, int]:
-    holder, _, fence = str(store.get(f"zhanye:lease:{session_id}")).rpartition(":")
-    return holder, int(fence)
-
-
 async def acked(participant: SessionParticipant, kind: str, data: dict[str, Any]) -> None:
     reply = await participant.request(kind, data, limit_s=30)
     assert reply["type"] != "error", (kind, reply)
-
-
-async def column(db: Database, query: Any) -> list[Any]:
-    async with db.connect() as conn:
-        return [r[0] for r in await conn.execute(query)]
 
 
 async def test_a_kill_9_of_the_owner_mid_call_loses_nothing(

@@ -78,6 +78,8 @@ class SessionParticipant:
         self._ids = itertools.count(1)
         self._replies: dict[str, dict[str, Any]] = {}
         self._reply_ready = anyio.Event()
+        #: Sockets ended so far: a request sent on one that ended gets no reply.
+        self._drops = 0
         self.participant_id = ""
         self.welcome: dict[str, Any] = {}
         self.messages: list[dict[str, Any]] = []
@@ -103,6 +105,8 @@ class SessionParticipant:
         #: The media process that answered the last offer (``owner`` in the answer).
         self.media_owner: str | None = None
         self._negotiating = anyio.Lock()
+        #: A renegotiation that failed (its socket dropped): the next socket offers again.
+        self._offer_lost = False
 
     def _welcome(self, data: dict[str, Any]) -> None:
         self.welcome = data
@@ -116,14 +120,27 @@ class SessionParticipant:
     async def request(
         self, kind: str, data: dict[str, Any] | None = None, *, limit_s: float = 10
     ) -> dict[str, Any]:
-        """Send a message and return the server's reply to it (``ack``, an answer, an error)."""
+        """Send a message and return the server's reply to it (``ack``, an answer, an error).
+
+        Raises:
+            TimeoutError: no reply within ``limit_s``.
+            ConnectionError: the socket it was sent on ended first (the reply will
+                never come; the client reconnects by itself, send it again then).
+        """
         frame_id = f"c{next(self._ids)}"
         frame = {"v": 1, "type": kind, "id": frame_id, "data": data or {}}
+        drops = self._drops
         await self._socket.send_str(json.dumps(frame))
         with anyio.fail_after(limit_s):
             while frame_id not in self._replies:
+                if self._drops != drops:
+                    raise ConnectionError(f"the connection dropped before {kind} was answered")
                 await self._reply_ready.wait()
         return self._replies.pop(frame_id)
+
+    def _wake_requests(self) -> None:
+        self._reply_ready.set()
+        self._reply_ready = anyio.Event()
 
     async def _heartbeat(self, interval_s: float) -> None:
         """Ping the server (``session.ping``) so it keeps the connection, like the browser."""
@@ -144,8 +161,7 @@ class SessionParticipant:
                 continue
             if frame.get("re") is not None:
                 self._replies[frame["re"]] = frame
-                self._reply_ready.set()
-                self._reply_ready = anyio.Event()
+                self._wake_requests()
                 continue
             if isinstance(frame.get("seq"), int):
                 if frame["seq"] <= self.last_seq:
@@ -172,12 +188,17 @@ class SessionParticipant:
         or the block is left. A welcome from another server process renegotiates media."""
         while True:
             await self._read()
+            # What was asked on this socket is answered on no other: say so now rather
+            # than at the request's time limit (a renegotiation waits on it).
+            self._drops += 1
+            self._wake_requests()
             close_code = self._socket.close_code
             if self._leaving or self.ended.is_set() or close_code in FINAL_CLOSE_CODES:
                 return
             instance = self.welcome.get("instance")
             await self._reconnect(http, url, protocols)
-            if self.welcome.get("instance") != instance and self.connection is not None:
+            moved = self.welcome.get("instance") != instance
+            if (moved or self._offer_lost) and self.connection is not None:
                 self._tasks.start_soon(self._renegotiate, None)
 
     async def _reconnect(
@@ -217,7 +238,9 @@ class SessionParticipant:
                 await self._negotiate(microphone, camera, slots, ice_servers, loopback_only)
             except (ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError):
                 # The socket dropped again meanwhile: the next welcome renegotiates.
+                self._offer_lost = True
                 return
+            self._offer_lost = False
 
     def _send_camera(self, on: bool) -> None:
         """Camera off (by us or the host) stops sending it, as the browser page does."""
