@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 
-from zhanye_sdk.client import join, open_invite
+from zhanye_sdk.client import ToneTrack, join, open_invite
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.rooms.core import Terminal
+from zhanye_sdk.rooms.service import Seat
 from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.signaling.envelope import ClientMessage, ServerMessage
 
-from .media_world import invite_url, media_host
+from .cluster_world import hears
+from .media_world import (
+    BASE,
+    LOOPBACK_MEDIA,
+    MediaHost,
+    invite_url,
+    media_host,
+    serve,
+    start_session,
+)
+from .platform_world import build_world
+from .webhost import DEPLOYMENT
 
 pytestmark = pytest.mark.anyio
 
@@ -48,3 +62,61 @@ async def test_a_program_on_the_sdk_is_recorded_as_the_app_terminal(
             async with join(grant.ws_url, slots=0, loopback_only=True) as customer:
                 room = await server.rooms.room(server.session_id)
                 assert room.participants[customer.participant_id].terminal is Terminal.APP
+
+
+async def test_an_offer_whose_socket_dropped_is_made_again_on_the_next_socket(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    """The room's media moved (``media.renegotiate``) and the socket carrying the client's
+    new offer dropped before the answer came (the process relaying it went away): the
+    client offers again on its next socket at once and is heard again. Before, it waited
+    out the offer's 10 s limit and then, welcomed back by the same process, never offered
+    again: its old media was closed, so it was never heard again."""
+    world = await build_world(f"sqlite:///{tmp_path}/media.db", fast_config)
+    try:
+        async with serve(world.platform, LOOPBACK_MEDIA) as app:
+            deployment = app[DEPLOYMENT]
+            server = MediaHost(app[BASE], world, deployment.rooms, deployment.media)
+            await start_session(server)
+            customer_url = await server.customer_url("客户甲")
+            async with (
+                join(
+                    server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True
+                ) as host,
+                join(
+                    customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True
+                ) as customer,
+            ):
+                with anyio.fail_after(30):
+                    while not hears(host, 660, 0):  # noqa: ASYNC110
+                        await anyio.sleep(0.1)
+
+                # The customer's next offer reaches a process that drops the socket
+                # instead of answering; later offers are answered as ever.
+                media, signaling = deployment.media, deployment.signaling
+                dropped: list[str] = []
+
+                async def drops_the_first_offer(
+                    seat: Seat, message: ClientMessage
+                ) -> list[ServerMessage]:
+                    if seat.participant_id == customer.participant_id and not dropped:
+                        dropped.append(message.type)
+                        signaling.drop(seat.session_id, seat.participant_id)
+                        await anyio.sleep(60)  # cancelled with the connection
+                    return await media.handle(seat, message)
+
+                signaling.register_area("media", drops_the_first_offer)
+                media.instance = "a-new-media-process"
+                await media.recover_room(server.session_id)  # every peer here is dropped
+                moved = time.monotonic()
+                with anyio.move_on_after(8):  # the lost offer's own limit is 10 s
+                    while not hears(host, 660, moved + 0.5):  # noqa: ASYNC110
+                        await anyio.sleep(0.1)
+                assert dropped == ["media.offer"]
+                assert hears(host, 660, moved + 0.5), (
+                    customer.negotiations,
+                    customer.reconnections,
+                )
+                assert customer.reconnections == 1 and customer.negotiations == 2
+    finally:
+        await world.platform.close()
