@@ -5,6 +5,8 @@ with everything; a room that ended while the host was down gets its record on st
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -274,3 +276,42 @@ async def test_unreadable_stored_inputs_leave_the_other_sessions_restored(s: Set
         assert second.live.progress(sid) == before
         assert second.live.assistant(other) is None
         assert await stored_inputs(second.platform, other) == 2  # left for a look, not lost
+
+
+WARM_CHECK = """
+import sys, time
+import anyio
+from zhanye_sdk import Deployment, DeploymentConfig
+from zhanye_sdk.sop.pinyin import phrase_readings
+
+async def main() -> None:
+    async with Deployment.open(DeploymentConfig(database_url=sys.argv[1])):
+        deadline = time.monotonic() + 30
+        # The package's names are bound once its tables are loaded.
+        while getattr(sys.modules.get("pypinyin"), "pinyin", None) is None:
+            if time.monotonic() > deadline:
+                sys.exit("nothing loaded the pinyin tables in 30 s")
+            await anyio.sleep(0.1)
+        began = time.monotonic()
+        phrase_readings("介绍保险产品")
+        print(time.monotonic() - began)
+
+anyio.run(main)
+"""
+
+
+def test_a_started_process_has_the_pinyin_tables_before_a_room_needs_them(tmp_path: Path) -> None:
+    """A process that takes a room over replays its SOP assistant before the room serves
+    anyone. The first pinyin reading in a process loads pypinyin's tables (1–4 s on this
+    machine), which froze the survivor's event loop — every room it serves — in the middle
+    of a failover. A started deployment loads them in the background: readings are
+    instant by the time a room needs them (a fresh interpreter, as a host process is)."""
+    ran = subprocess.run(
+        [sys.executable, "-c", WARM_CHECK, f"sqlite:///{tmp_path}/z.db"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert float(ran.stdout) < 0.25, ran.stdout

@@ -82,6 +82,7 @@ from zhanye_sdk.sop.live_store import AssistStore
 from zhanye_sdk.sop.matcher import TranscriptSegment
 from zhanye_sdk.sop.messages import READERS, PageForm, SegmentForm, StartForm, event_message
 from zhanye_sdk.sop.models import Flow
+from zhanye_sdk.sop.pinyin import warm_up
 from zhanye_sdk.sop.speech import AudioTaps, Recogniser, RoomSpeech
 from zhanye_sdk.sop.summary import summary_json
 from zhanye_sdk.sop.transcript import ScriptedTranscript, TranscriptSource
@@ -173,6 +174,8 @@ class SopLiveService:
         """
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
+            # Off the event loop, before a room's assistant needs it (see ``warm_up``).
+            tasks.start_soon(anyio.to_thread.run_sync, warm_up)
             try:
                 for session_id, live in list(self._sessions.items()):
                     await self._listen_to_room(session_id, live)

@@ -63,6 +63,13 @@ def fold_syllable(syllable: str) -> str:
     return s
 
 
+def warm_up() -> None:
+    """Load pypinyin's tables now. The first reading otherwise pays for it (about a
+    second, several on a busy machine) in the middle of whatever needed it: a room
+    taken over mid-call, whose assistant is replayed before the room serves anyone."""
+    readings("读")
+
+
 @functools.cache
 def readings(ch: str, fuzzy: bool = True) -> tuple[str, ...]:
     """Every tone-less reading of ``ch``, the most common first, distinct; ``(ch,)`` if not Han."""
