@@ -20,8 +20,8 @@ processes run without the built-in one). The recording has finished segments.
 ``kill -9`` of a. Checked: within 10 s of the kill another process holds the room's lease
 (with the next fence) and both hear each other again — the page's socket came back
 through the proxy on a survivor and offered its media again, the customer's socket
-stayed on c and offered again too; in between (1.5–2.5 s after the kill) the customer
-hears nothing of the browser, so the audio heard afterwards is the new owner's. Then
+stayed on c and offered again too; in between (1.5–2.5 s after the kill) neither hears
+the other, so the audio heard afterwards came through the new owner. Then
 every area goes on where it was: the page still shows the stroke and the co-browsed
 page, a second stroke and more typing reach the other side, the SOP panel still has
 its tick and ticks another node. The session ends from the page. The event log is
