@@ -20,16 +20,22 @@ Run: ``python -m benchmarks.bench_cluster`` (writes ``benchmarks/results/cluster
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# Run as a script (make bench) or as ``python -m benchmarks.…``: both find the
+# project and the harness.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anyio
+from harness import RESULTS
 
 from zhanye_sdk.cluster.leases import RedisLeases
 from zhanye_sdk.cluster.redis_bus import RedisBus
 from zhanye_sdk.signaling.bus import Bus, LocalBus
 from zhanye_sdk.signaling.envelope import ServerMessage
-
-from .harness import RESULTS
 
 COUNT = 2000
 
@@ -67,7 +73,6 @@ async def events_per_s(publisher: Bus, subscriber: Bus, count: int = 1000) -> fl
 async def end_to_end(rounds: int = 60) -> dict[str, tuple[list[float], list[float]]]:
     """Ack and event latencies of room commands, socket on the owner vs relayed."""
     import tempfile
-    from pathlib import Path
 
     import aiohttp
     import redis as redis_sync

@@ -21,9 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as a script (make bench) or as ``python -m benchmarks.…``: both find the
+# project and the harness.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import aiohttp
 import anyio
 import redis
+from harness import Table, bar_plot
 
 from tests.cluster_hosts import Hosts
 from tests.live_session import open_live_session
@@ -38,8 +44,6 @@ from tests.test_cluster_failover import (
     two_peers,
 )
 from zhanye_sdk.platform import PasswordHashing, PlatformConfig
-
-from .harness import Table, bar_plot
 
 RUNS = 10
 CONFIG = PlatformConfig(passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1))
