@@ -31,9 +31,10 @@ from zhanye_sdk.store.database import open_database
 from zhanye_sdk.store.schema import session_events, sessions
 
 from .cluster_hosts import Hosts, wait_http
+from .cluster_world import owner_of
 from .live_session import Peer, open_live_session
 from .platform_world import build_world
-from .test_cluster_failover import owner_of, wait_until
+from .test_cluster_failover import wait_until
 
 pytestmark = pytest.mark.anyio
 
