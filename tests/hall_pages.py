@@ -10,8 +10,19 @@ from .test_web_admin_pages import log_in
 from .webhost import RunningHost
 
 
+def device_check_done(staff: Page) -> None:
+    """Wait for the hall's device check to have its result: the panel that says what is
+    missing appears in the page's flow, and a click aimed before it would land below."""
+    checked = staff.locator("#device-check li[data-device]")
+    expect(checked).to_have_count(2, timeout=30_000)
+    expect(staff.locator('#device-check li[data-status="checking"]')).to_have_count(
+        0, timeout=30_000
+    )
+
+
 def copy_invite(staff: Page) -> str:
     """Open 邀请客户 in the hall, read the invite link and close the dialog."""
+    device_check_done(staff)
     staff.get_by_role("button", name="邀请客户").click()
     link = staff.locator("#invite-link")
     expect(link).to_have_value(re.compile(r"/join/"))
@@ -46,6 +57,7 @@ def open_hall(staff_context: BrowserContext, host: RunningHost) -> Page:
     log_in(staff, host, "sp-A1")
     staff.get_by_role("button", name="开始会话").click()
     expect(staff.locator("#connection")).to_have_text("已连接")
+    device_check_done(staff)
     return staff
 
 

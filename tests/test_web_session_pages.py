@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from zhanye_sdk.devices.gateway import LoggingSmsGateway
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
+from .hall_pages import copy_invite
 from .platform_world import PASSWORD, World
 from .test_web_admin_pages import log_in
 from .webhost import DEPLOYMENT, IPHONE_SAFARI, RunningHost, phone_context, world_host
@@ -133,10 +134,7 @@ def test_a_customer_who_closes_the_tab_and_reopens_the_invite_is_still_one_custo
         staff.get_by_role("button", name="开始会话").click()
         expect(staff).to_have_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
         sid = staff.url.rsplit("/", 1)[1]
-        staff.get_by_role("button", name="邀请客户").click()
-        expect(staff.locator("#invite-link")).to_have_value(re.compile(r"/join/"))
-        link = staff.locator("#invite-link").input_value()
-        staff.locator("#invite-dialog").get_by_role("button", name="取消").click()
+        link = copy_invite(staff)
 
         phone: Page = phone_context.new_page()
         phone.goto(link)
