@@ -85,11 +85,20 @@ def test_templates_contacts_confirmation_inbox_and_opt_out(page: Page, kiosk: Ru
     expect(sms.locator("#sms-numbers")).to_have_value("13800138000，13900139000")
 
     # Nothing goes out until the desk confirms the head count.
-    with page.expect_event("dialog") as asked:
-        sms.get_by_role("button", name="发送", exact=True).click()
-    confirmation: Dialog = asked.value
-    assert confirmation.message == "确定发送给 2 位顾客吗？（共 2 条短信）"
-    confirmation.dismiss()
+    # (Answered from the handler: a click that opens a dialog returns once it is answered.)
+    asked: list[str] = []
+
+    def decline(confirmation: Dialog) -> None:
+        asked.append(confirmation.message)
+        confirmation.dismiss()
+
+    page.once("dialog", decline)
+    sms.get_by_role("button", name="发送", exact=True).click()
+    for _ in range(200):  # the handler runs while Playwright waits (10 s at most)
+        if asked:
+            break
+        page.wait_for_timeout(50)
+    assert asked == ["确定发送给 2 位顾客吗？（共 2 条短信）"]
     expect(sms.locator("#sms-summary")).to_have_text("")
     assert kiosk.sim.sent == []
     page.once("dialog", lambda dialog: dialog.accept())

@@ -87,7 +87,9 @@ async function buildPeer({ slots, checked, onError, local = null, deferred = fal
     built.devices ??= takeDevices(devices, onDeviceError).then(async (taken) => {
       built.local = taken;
       const mic = taken?.getAudioTracks()[0];
-      if (mic) await audioSender.replaceTrack(mic);
+      // A peer closed meanwhile (the join was refused) takes no track; the devices are
+      // still handed back, for discardPrepared to release.
+      if (mic && pc.signalingState !== "closed") await audioSender.replaceTrack(mic).catch(() => {});
       return taken;
     });
     return built.devices;
