@@ -32,7 +32,7 @@ from aiortc import (
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from zhanye_sdk.errors import InvalidInput
-from zhanye_sdk.media import fastpath, playout
+from zhanye_sdk.media import playout
 from zhanye_sdk.media.budget import VideoBudget
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
@@ -249,15 +249,6 @@ class MediaPeer:
                         encoder.shape(channels=1, complexity=self._opus_complexity)
                     self.audio_out.encode_with(encoder)
                 return
-
-    def shorten_audio_path(self) -> bool:
-        """Take the received audio that the mixing tick decodes (``Playout.decode_here``)
-        straight from the ICE connection (``zhanye_sdk.media.fastpath``). Not with an
-        impairment on the way in, which sits on aiortc's path. False when not taken."""
-        drained = [p for p in self.playouts if p.decoding_here]
-        if not drained or (self.impairment is not None and self.impairment.uplink is not None):
-            return False
-        return fastpath.shorten(drained[0].receiver.transport, drained)
 
     def _choose_red(self, transceiver: Any, offered: Any) -> None:
         """RED first (both sides then send it) with the participant's own parameters

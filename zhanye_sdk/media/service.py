@@ -530,7 +530,6 @@ class MediaService:
                 inbound.playout.decode_here(functools.partial(self._take_audio, media_room, peer))
             reader = self._read_audio if inbound.kind == "audio" else self._read_video
             self._spawn(reader, media_room, peer, inbound.track)
-        peer.shorten_audio_path()
         return answer
 
     async def _media_room(self, session_id: str) -> _MediaRoom:
@@ -849,9 +848,6 @@ class MediaService:
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
-        for peer in media_room.peers.values():
-            for buffer in peer.playouts:
-                buffer.drain()  # what is due decodes into the mixer (``_take_audio``)
         mixed = media_room.mixer.tick()
         encoding: list[_Encoding] = []
         for row, participant in enumerate(mixed.participants):
