@@ -76,9 +76,12 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
                         await anyio.sleep(0.2)
                 # From now on everyone is being recognised: watch the tick while another
                 # round of utterances is decoded.
+                # …until at least three more utterances and two speakers have been heard
+                # (Whisper cuts a sentence where it likes, and takes the speakers in the
+                # order their speech ends: counting segments alone is not enough).
                 began, counted = time.monotonic(), len(heard)
                 with anyio.fail_after(120):
-                    while len(heard) < counted + 3:  # noqa: ASYNC110
+                    while len(heard) < counted + 3 or len({s.speaker for s in heard}) < 2:  # noqa: ASYNC110
                         await anyio.sleep(0.2)
                 ticks = int((time.monotonic() - began) * 50)
                 lateness = server.media.tick_lateness_s(server.session_id)[-ticks:]
@@ -99,4 +102,6 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
     assert p99 < 5.0, f"tick p99 lateness {p99:.2f} ms over {len(lateness)} ticks"
     # What was decoded is the sentence, from more than one speaker.
     assert len({s.speaker for s in heard}) >= 2, [(s.speaker, s.text) for s in heard]
-    assert sum("出现" in s.text for s in heard) >= len(heard) // 2, [s.text for s in heard]
+    # (Both halves of it, wherever the recogniser cut it.)
+    texts = [s.text for s in heard]
+    assert any("出现" in t for t in texts) and any("情况" in t for t in texts), texts
