@@ -147,7 +147,7 @@ def start_hosts(count: int, db_url: str, redis_url: str, folder: Path, tag: str)
 
 
 async def create_accounts(db_url: str, count: int) -> None:
-    from zhanye_sdk import Platform, PlatformConfig, Role, ServiceHours
+    from zhanye_sdk import Platform, PlatformConfig
     from zhanye_sdk.platform import PasswordHashing
 
     config = PlatformConfig(
@@ -155,17 +155,9 @@ async def create_accounts(db_url: str, count: int) -> None:
     )
     platform = await Platform.open(db_url, config=config)
     try:
-        await platform.auth.bootstrap_super_admin("root", PASSWORD, "root")
-        root = await platform.auth.authenticate((await platform.auth.login("root", PASSWORD)).token)
-        company = await platform.companies.create(root, "基准公司")
-        org = await platform.organizations.create(
-            root, "基准机构", hours=ServiceHours(), company_id=company.id
-        )
-        for k in range(count):
-            await platform.accounts.create(
-                root, login=f"sp{k}", name=f"销售{k}", password=PASSWORD,
-                role=Role.SALESPERSON, org_id=org.id,
-            )  # fmt: skip
+        from harness import seed_salespeople
+
+        await seed_salespeople(platform, count, PASSWORD)
     finally:
         await platform.close()
 

@@ -169,8 +169,6 @@ async def _serve(
         DeploymentConfig,
         Platform,
         PlatformConfig,
-        Role,
-        ServiceHours,
         SessionConfig,
         SignalingConfig,
     )
@@ -183,17 +181,9 @@ async def _serve(
         passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
     )
     platform = await Platform.open(f"sqlite:///{folder}/bench.db", config=config)
-    await platform.auth.bootstrap_super_admin("root", PASSWORD, "root")
-    root = await platform.auth.authenticate((await platform.auth.login("root", PASSWORD)).token)
-    company = await platform.companies.create(root, "基准公司")
-    org = await platform.organizations.create(
-        root, "基准机构", hours=ServiceHours(), company_id=company.id
-    )
-    for k in range(rooms):
-        await platform.accounts.create(
-            root, login=f"sp{k}", name=f"销售{k}", password=PASSWORD,
-            role=Role.SALESPERSON, org_id=org.id,
-        )  # fmt: skip
+    from harness import seed_salespeople
+
+    await seed_salespeople(platform, rooms, PASSWORD)
     unlimited = BucketPolicy(rate=1e9, burst=1e9)
     signaling = SignalingConfig(
         room_rate=unlimited, ink_rate=unlimited, board_rate=unlimited, message_rate=unlimited

@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -132,3 +133,21 @@ def bar_plot(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+async def seed_salespeople(platform: Any, count: int, password: str) -> None:
+    """A company, an organization and salespeople ``sp0`` … ``sp<count-1>`` (all with
+    ``password``) in a fresh ``platform``, under a super admin ``root``."""
+    from zhanye_sdk import Role, ServiceHours
+
+    await platform.auth.bootstrap_super_admin("root", password, "root")
+    root = await platform.auth.authenticate((await platform.auth.login("root", password)).token)
+    company = await platform.companies.create(root, "基准公司")
+    org = await platform.organizations.create(
+        root, "基准机构", hours=ServiceHours(), company_id=company.id
+    )
+    for k in range(count):
+        await platform.accounts.create(
+            root, login=f"sp{k}", name=f"销售{k}", password=password,
+            role=Role.SALESPERSON, org_id=org.id,
+        )  # fmt: skip
