@@ -163,3 +163,23 @@ def test_materials_are_edited_and_assessments_managed_like_links(
     stored = host.run(platform.materials.list(admin, limit=50))
     kinds = {m.name: m.kind.value for m in stored.items}
     assert kinds["风险承受能力测评"] == "assessment" and kinds["新名称手册"] == "file"
+
+
+def test_the_kind_tabs_work_while_the_organizations_still_load(
+    page: Page, host: RunningHost
+) -> None:
+    world: World = host.extra
+    platform = host.platform
+    assert platform is not None
+    host.run(platform.materials.add_link(world.p("ca_A"), "产品链接", "https://example.com/p"))
+    log_in(page, host, "ca-A")
+    held: list[Any] = []
+    # The company's organizations answer late (a slow network): the tabs must not wait.
+    page.route("**/api/organizations", lambda route: held.append(route))
+    page.get_by_role("link", name="资源管理").click()
+    page.get_by_role("tab", name="链接").click()
+    expect(page.locator('tr[data-name="产品链接"]')).to_have_count(1)
+    assert held, "the organizations were not asked for"
+    for route in held:
+        route.continue_()
+    expect(page.locator(".org-choice")).to_be_visible()

@@ -9,12 +9,14 @@ const progressPanel = document.querySelector("#progress-panel");
 const progressBar = document.querySelector("#progress");
 const progressLabel = document.querySelector("#progress-label");
 
-if (me.role === "company_admin") {
+// Not awaited: the tabs and buttons below must work while the organizations load.
+async function loadOrgChoice() {
   const orgs = (await api("GET", "/api/organizations")).items;
   const select = document.querySelector("#upload-orgs");
   for (const org of orgs) select.append(new Option(org.name, org.id));
   document.querySelector(".org-choice").hidden = false;
 }
+if (me.role === "company_admin") attempt(loadOrgChoice);
 const chosenOrgs = () => [...document.querySelector("#upload-orgs").selectedOptions].map((o) => o.value);
 
 function showProgress(text, value, max = 100) {
