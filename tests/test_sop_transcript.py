@@ -3,6 +3,7 @@ sherpa-onnx adapter's model checks (no model is needed for any of it)."""
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import attrs
@@ -93,6 +94,37 @@ def test_chunk_sizes_do_not_change_the_frames() -> None:
 def test_short_clicks_do_not_start_an_utterance() -> None:
     signal = np.concatenate([silence(16_000, 0.5), tone(16_000, 0.1, 800), silence(16_000, 1.0)])
     assert run(SpeechChunker("s", 16_000), signal, 320) == []
+
+
+@pytest.mark.parametrize("gain", [1.0, 0.5, 0.25])
+def test_a_quiet_speaker_is_heard_as_one_utterance(gain: float, tmp_path: Path) -> None:
+    # A real sentence (AISHELL-1, 4.2 s, its syllables between -33 and -58 dBFS) from a
+    # quiet microphone: one utterance from its first syllable to its last, not nothing
+    # and not pieces cut at its softer syllables.
+    from .test_sop_whisper import spoken_wav
+
+    with wave.open(str(spoken_wav(tmp_path / "quiet.wav", 1.5))) as f:
+        clip = np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16)
+    quiet = (clip.astype(np.float64) * gain).astype(np.int16)
+    frames = run(SpeechChunker("s", 48_000), quiet, 960)
+    ends = [f.start_ms for f in frames if f.end_of_utterance]
+    assert len(ends) == 1, ends
+    assert frames[0].start_ms <= 1_800 and ends[0] >= 5_500, (frames[0].start_ms, ends)
+
+
+def test_steady_room_noise_raises_the_bar() -> None:
+    # A fan at about -45 dBFS: within 10 s it is the floor; a voice 12 dB over it still
+    # starts an utterance, and the fan alone does not start another.
+    rng = np.random.default_rng(7)
+    rate = 16_000
+    noise = (rng.standard_normal(rate * 30) * 180).astype(np.int16)
+    voice = np.concatenate(
+        [silence(rate, 15), tone(rate, 1.5, 300, level=3000), silence(rate, 13.5)]
+    )
+    frames = run(SpeechChunker("s", rate), (noise + voice).astype(np.int16), 320)
+    late = [f for f in frames if f.start_ms >= 11_000]
+    assert late and [f.end_of_utterance for f in late].count(True) == 1
+    assert 14_000 <= late[0].start_ms <= 15_000 and late[-1].start_ms <= 17_500
 
 
 def test_bad_rate_and_incomplete_model_folders_are_refused(tmp_path: Path) -> None:

@@ -39,7 +39,6 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
     engine = await anyio.to_thread.run_sync(WhisperEngine)
     async with media_host(tmp_path, fast_config) as server:
         speech = RoomSpeech(WhisperRecogniser(engine))
-        remove = server.media.tap_audio(server.session_id, speech.push)
         url = await invite_url(server)
         heard: list[TranscriptSegment] = []
         processes: list[Process] = []
@@ -63,6 +62,20 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
                         stderr=logs.enter_context((tmp_path / f"{n}.log").open("wb")),
                     )
                 )
+
+            # The baseline: everyone speaking, nobody listening yet, for 8 s after the
+            # last customer is mixed.
+            audible: set[str] = set()
+            stop_counting = server.media.tap_audio(
+                server.session_id, lambda speaker, _samples, _at: audible.add(speaker)
+            )
+            with anyio.fail_after(60):
+                while len(audible) < 3:  # noqa: ASYNC110
+                    await anyio.sleep(0.2)
+            stop_counting()
+            await anyio.sleep(8)
+            baseline = server.media.tick_lateness_s(server.session_id)[-400:]
+            remove = server.media.tap_audio(server.session_id, speech.push)
 
             async def collect() -> None:
                 async for segment in speech.segments():
@@ -97,9 +110,16 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
             with anyio.fail_after(20):
                 for process in processes:
                     await process.wait()
-    assert len(lateness) >= 150, len(lateness)
+    assert len(lateness) >= 150 and len(baseline) == 400, (len(lateness), len(baseline))
     p99 = float(np.percentile(np.array(lateness) * 1000, 99))
-    assert p99 < 5.0, f"tick p99 lateness {p99:.2f} ms over {len(lateness)} ticks"
+    before = float(np.percentile(np.array(baseline) * 1000, 99))
+    # On two cores shared with the two customers' processes, the scheduler alone makes a
+    # tick a few ms late now and then; recognition may add at most 1 ms to that, and
+    # never a skipped tick (a listener's gap).
+    assert p99 < max(5.0, before + 1.0), (
+        f"tick p99 lateness {p99:.2f} ms over {len(lateness)} ticks, {before:.2f} before"
+    )
+    assert max(lateness) < 0.020, f"a tick {max(lateness) * 1000:.1f} ms late"
     # What was decoded is the sentence, from more than one speaker.
     assert len({s.speaker for s in heard}) >= 2, [(s.speaker, s.text) for s in heard]
     # (Both halves of it, wherever the recogniser cut it.)

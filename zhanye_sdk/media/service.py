@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import gc
 import itertools
 import logging
 import secrets
@@ -51,6 +50,7 @@ from anyio.abc import TaskGroup
 
 from zhanye_sdk._backend import Resampler
 from zhanye_sdk.errors import AtCapacity, ConflictError, InvalidInput
+from zhanye_sdk.heap import freeze_startup_heap
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.media import opus
 from zhanye_sdk.media.finishing import RecordingJobs
@@ -172,21 +172,6 @@ class MediaConfig:
 
 #: A listener's track and the mix-minus frame it is to be sent.
 _Encoding = tuple[MixedAudioTrack, npt.NDArray[np.int16]]
-
-
-_heap_frozen = False
-
-
-def _freeze_startup_heap() -> None:
-    """Keep what was made before media started (imports, the platform) out of the cyclic
-    collector's full passes, once per process: a full pass then scans only what came
-    after. With 24 participants a full pass took 129 ms (every room skipped 6 ticks);
-    after, 14 ms (``benchmarks/bench_media_capacity.py``)."""
-    global _heap_frozen
-    if not _heap_frozen:
-        _heap_frozen = True
-        gc.collect()  # what is garbage now is not kept for good
-        gc.freeze()
 
 
 def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16]) -> None:
@@ -311,7 +296,10 @@ class MediaService:
         """Background work (mixing ticks, track readers). Run it in the host's task group,
         after ``recover``. Signals ``task_status`` once media messages can be served.
         """
-        _freeze_startup_heap()
+        # Full collector passes scan only what comes after: with 24 participants one
+        # took 129 ms (every room skipped 6 ticks), after this 14 ms
+        # (``benchmarks/bench_media_capacity.py``).
+        freeze_startup_heap()
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks

@@ -60,6 +60,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from zhanye_sdk.clock import to_ms
 from zhanye_sdk.errors import ConflictError, InvalidInput, PermissionDenied
 from zhanye_sdk.facade import Platform
+from zhanye_sdk.heap import freeze_startup_heap
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded, ShareChanged
 from zhanye_sdk.platform.permissions import NotAccessible
 from zhanye_sdk.platform.roles import Principal
@@ -175,7 +176,7 @@ class SopLiveService:
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
             # Off the event loop, before a room's assistant needs it (see ``warm_up``).
-            tasks.start_soon(anyio.to_thread.run_sync, warm_up)
+            tasks.start_soon(self._warm_up)
             try:
                 for session_id, live in list(self._sessions.items()):
                     await self._listen_to_room(session_id, live)
@@ -183,6 +184,11 @@ class SopLiveService:
                 await anyio.sleep_forever()
             finally:
                 self._tasks = None
+
+    async def _warm_up(self) -> None:
+        await anyio.to_thread.run_sync(warm_up)
+        # Its tables live as long as the process: out of the collector's full passes.
+        freeze_startup_heap()
 
     async def recover(self) -> None:
         """Bring back every session's assistant a stopped process left, from its stored

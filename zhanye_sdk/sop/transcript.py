@@ -131,13 +131,25 @@ class SpeechFrame:
     end_of_utterance: bool
 
 
+#: The noise floor is the quietest frame of the last 10 s; until 10 s have been heard it
+#: is at most -70 dBFS (a quiet room). Digital silence counts as -90 dBFS.
+_FLOOR_WINDOW = 100
+_FLOOR_START_DB = -70.0
+_FLOOR_LOWEST_DB = -90.0
+
+
 class SpeechChunker:
     """Audio of one speaker in, 16 kHz speech frames with endpoints out. Sans-I/O.
 
     Args:
         speaker: whose audio this is.
         rate: the input rate, 8000, 16000 or 48000 Hz.
-        threshold_dbfs: a frame louder than this (RMS, dB full scale) is speech.
+        threshold_dbfs: the least loudness (RMS, dB full scale) that can start speech,
+            in a quiet room; a noisier room raises the bar (see ``margin_db``).
+        margin_db: how far above the room's noise floor (its quietest frame of the last
+            10 s) a frame must be to start speech.
+        release_db: how far below the starting bar speech may dip without counting as
+            quiet (a quiet microphone's soft syllables must not end an utterance).
         start_frames: loud frames in a row that start an utterance.
         hangover_frames: quiet frames in a row that end it.
         preroll_frames: quiet frames kept before an utterance's first loud one (a soft
@@ -149,7 +161,9 @@ class SpeechChunker:
         speaker: str,
         rate: int,
         *,
-        threshold_dbfs: float = -40.0,
+        threshold_dbfs: float = -55.0,
+        margin_db: float = 12.0,
+        release_db: float = 6.0,
         start_frames: int = 2,
         hangover_frames: int = 6,
         preroll_frames: int = 3,
@@ -160,6 +174,9 @@ class SpeechChunker:
         self._resampler = _backend.Resampler(rate, RECOGNISER_RATE)
         self._pending = np.zeros(0, dtype=np.int16)
         self._threshold = threshold_dbfs
+        self._margin = margin_db
+        self._release = release_db
+        self._levels: deque[float] = deque(maxlen=_FLOOR_WINDOW)
         self._start_frames = start_frames
         self._hangover = hangover_frames
         self._frames_out = 0
@@ -187,7 +204,13 @@ class SpeechChunker:
         start_ms = self._frames_out * FRAME_MS
         self._frames_out += 1
         rms = math.sqrt(float(np.mean(frame.astype(np.float64) ** 2)))
-        loud = rms > 0 and 20 * math.log10(rms / 32768.0) > self._threshold
+        level = 20 * math.log10(rms / 32768.0) if rms > 0 else _FLOOR_LOWEST_DB
+        floor = min(self._levels, default=_FLOOR_START_DB)
+        if len(self._levels) < _FLOOR_WINDOW:
+            floor = min(floor, _FLOOR_START_DB)
+        bar = max(self._threshold, floor + self._margin)
+        loud = level > (bar - self._release if self._speaking else bar)
+        self._levels.append(level)
         current = SpeechFrame(self.speaker, frame.copy(), start_ms, False)
         if not self._speaking:
             if not loud:
