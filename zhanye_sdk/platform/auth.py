@@ -314,6 +314,39 @@ class AuthService:
             login_expires_ms=int(row.expires_ms),
         )
 
+    async def end_reason(self, token: str) -> str | None:
+        """Why the login ``token`` no longer stands, when that can still be told: its
+        account or organization disabled, or the login expired (an ``EndReason``);
+        ``None`` for a login that stands, was revoked, or is unknown."""
+        if not isinstance(token, str) or not token or len(token) > 256:
+            return None
+        async with self._ctx.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        accounts.c.disabled,
+                        organizations.c.disabled.label("org_disabled"),
+                        login_tokens.c.expires_ms,
+                        login_tokens.c.revoked_ms,
+                    )
+                    .select_from(
+                        login_tokens.join(accounts).outerjoin(
+                            organizations, organizations.c.id == accounts.c.org_id
+                        )
+                    )
+                    .where(login_tokens.c.token_hash == _token_hash(token))
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.disabled:
+            return EndReason.DISABLED.value
+        if row.org_disabled:
+            return EndReason.ORG_DISABLED.value
+        if row.revoked_ms is None and row.expires_ms <= self._ctx.now_ms():
+            return EndReason.EXPIRED.value
+        return None
+
     def now_ms(self) -> int:
         """The platform clock's time in ms (logins expire by it)."""
         return self._ctx.now_ms()

@@ -6,7 +6,9 @@ and why. Each staff page opens one account socket with its login token (in the
 handshake, like signaling). Theory of operation:
 
 1. authenticate — a login that has ended already gets ``account.login_ended`` with
-   its reason when known, else ``authentication_failed``, and the socket closes 4401;
+   its reason and the socket closes 4403 when the reason can be told (disabled,
+   expired; or announced while this socket was being authenticated), else
+   ``authentication_failed`` and 4401;
 2. send ``account.welcome``;
 3. answer ``session.ping`` with ``session.pong``; close after ``idle_timeout_s`` without
    a frame (pages ping);
@@ -17,6 +19,7 @@ handshake, like signaling). Theory of operation:
 
 from __future__ import annotations
 
+import collections
 import logging
 from typing import Any
 
@@ -66,9 +69,15 @@ class AccountEvents:
         self._platform = platform
         self.config = config or SignalingConfig()
         self._watchers: set[_Watcher] = set()
+        # Announcements while a socket is between its handshake and its watcher: the
+        # socket checks them once it watches (kept a while: see ``serve``).
+        self._recent: collections.deque[LoginsEnded] = collections.deque(maxlen=256)
+        self._announced = 0
         platform.on_logins_ended(self._logins_ended)
 
     async def _logins_ended(self, ended: LoginsEnded) -> None:
+        self._recent.append(ended)
+        self._announced += 1
         for watcher in list(self._watchers):
             if ended.covers(watcher.principal.account_id, watcher.principal.login_id):
                 watcher.end(ended.reason)
@@ -79,9 +88,15 @@ class AccountEvents:
 
     async def serve(self, transport: MessageTransport, *, login_token: str | None) -> None:
         """Run one account socket until the page closes it or its login ends."""
+        announced = self._announced
         try:
             principal = await self._platform.auth.authenticate(login_token or "")
         except ZhanyeError as exc:
+            reason = await self._platform.auth.end_reason(login_token or "")
+            if reason is not None:
+                await _quietly(transport.send(_ended_frame(reason)))
+                await _quietly(transport.close(CLOSE_REVOKED, reason))
+                return
             await _quietly(
                 transport.send(
                     ServerMessage.error("authentication_failed", str(exc), zh=exc.zh).encode()
@@ -91,6 +106,10 @@ class AccountEvents:
             return
         watcher = _Watcher(principal)
         self._watchers.add(watcher)
+        missed = min(self._announced - announced, len(self._recent))
+        for ended in list(self._recent)[len(self._recent) - missed :]:
+            if ended.covers(principal.account_id, principal.login_id):
+                watcher.end(ended.reason)
         try:
             with watcher.scope:
                 await transport.send(
