@@ -48,6 +48,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: A login with its account and the account's organization (none for company staff).
+_LOGIN_ACCOUNT_ORG = login_tokens.join(accounts).outerjoin(
+    organizations, organizations.c.id == accounts.c.org_id
+)
+
+
 class AuthService:
     """Turns credentials into login tokens and tokens into principals."""
 
@@ -290,11 +296,7 @@ class AuthService:
                         organizations.c.disabled.label("org_disabled"),
                         login_tokens.c.expires_ms,
                     )
-                    .select_from(
-                        login_tokens.join(accounts).outerjoin(
-                            organizations, organizations.c.id == accounts.c.org_id
-                        )
-                    )
+                    .select_from(_LOGIN_ACCOUNT_ORG)
                     .where(login_tokens.c.token_hash == _token_hash(token))
                     .where(login_tokens.c.revoked_ms.is_(None))
                     .where(login_tokens.c.expires_ms > now)
@@ -329,11 +331,7 @@ class AuthService:
                         login_tokens.c.expires_ms,
                         login_tokens.c.revoked_ms,
                     )
-                    .select_from(
-                        login_tokens.join(accounts).outerjoin(
-                            organizations, organizations.c.id == accounts.c.org_id
-                        )
-                    )
+                    .select_from(_LOGIN_ACCOUNT_ORG)
                     .where(login_tokens.c.token_hash == _token_hash(token))
                 )
             ).first()
@@ -359,11 +357,7 @@ class AuthService:
             row = (
                 await conn.execute(
                     sa.select(accounts.c.disabled, organizations.c.disabled.label("org_disabled"))
-                    .select_from(
-                        login_tokens.join(accounts).outerjoin(
-                            organizations, organizations.c.id == accounts.c.org_id
-                        )
-                    )
+                    .select_from(_LOGIN_ACCOUNT_ORG)
                     .where(login_tokens.c.token_hash == login_id)
                     .where(login_tokens.c.revoked_ms.is_(None))
                     .where(login_tokens.c.expires_ms > now)
