@@ -19,9 +19,9 @@ class Peer:
         self.frames: list[dict[str, Any]] = []
         self._next_id = 0
 
-    async def next(self, kind: str | None = None) -> dict[str, Any]:
+    async def next(self, kind: str | None = None, *, within_s: float = 5.0) -> dict[str, Any]:
         while True:
-            message = await self.socket.receive(timeout=5.0)
+            message = await self.socket.receive(timeout=within_s)
             if message.type != aiohttp.WSMsgType.TEXT:
                 raise AssertionError(f"connection ended: {message.type} {message.data!r}")
             frame = json.loads(message.data)

@@ -23,6 +23,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from zhanye_sdk.client.participant import WELCOME_LIMIT_S
 from zhanye_sdk.cluster.fencing import stored_fence
 from zhanye_sdk.cluster.setup import Cluster, ClusterConfig
 from zhanye_sdk.errors import InvalidInput
@@ -116,7 +117,10 @@ async def test_a_room_survives_a_kill_9_of_its_owner_behind_the_proxy(
                             f"{ws_url}?token={live.login['token']}&resume={before}"
                         )
                     )
-                    first = await resumed_host.next()
+                    # The survivor answers once the dead owner's lease ran out (up to a
+                    # TTL) and it restored the room: as long as a client's welcome may
+                    # take (``WELCOME_LIMIT_S``), not the usual 5 s.
+                    first = await resumed_host.next(within_s=WELCOME_LIMIT_S)
                 except (aiohttp.ClientError, AssertionError):
                     await anyio.sleep(0.3)
                     continue

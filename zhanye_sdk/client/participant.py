@@ -29,9 +29,6 @@ import numpy as np
 import numpy.typing as npt
 from aiortc import (
     MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -40,6 +37,7 @@ from anyio.abc import TaskGroup
 
 from zhanye_sdk.errors import AtCapacity, ProtocolError
 from zhanye_sdk.media import opus, playout
+from zhanye_sdk.media.connection import media_connection
 from zhanye_sdk.media.frames import audio_frame_to_mono, video_frame_to_i420
 from zhanye_sdk.media.ice import filter_sdp_candidates
 from zhanye_sdk.media.peer import CLOSE_LIMIT_S
@@ -260,14 +258,7 @@ class SessionParticipant:
     ) -> None:
         self._media = (microphone, camera, slots)
         self._ice = (ice_servers, loopback_only)
-        pc = RTCPeerConnection(
-            # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
-            # transport that bundling then discards, so its media never flows.
-            RTCConfiguration(
-                iceServers=[RTCIceServer(urls=url) for url in ice_servers],
-                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
-            )
-        )
+        pc = media_connection(ice_servers)
         self.connection = pc
         opus.install()  # FEC, DTX and RED offered; what the server answers is used
         audio = pc.addTransceiver(

@@ -22,10 +22,6 @@ import anyio
 import attrs
 from aiortc import (
     MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
     RTCSessionDescription,
     rtcrtpsender,
 )
@@ -34,6 +30,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media import playout
 from zhanye_sdk.media.budget import VideoBudget
+from zhanye_sdk.media.connection import media_connection
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
 from zhanye_sdk.media.opus import ResilientOpusEncoder
@@ -151,14 +148,7 @@ class MediaPeer:
         self.audio_concealed = 0
         self.audio_mark = (0, 0)
         self.loopback_only = loopback_only
-        self.connection = RTCPeerConnection(
-            # max-bundle: aiortc's default (balanced) leaves a second video m-line on a
-            # transport that bundling then discards, so its media never flows.
-            RTCConfiguration(
-                iceServers=[RTCIceServer(urls=url) for url in ice_servers],
-                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
-            )
-        )
+        self.connection = media_connection(ice_servers)
         self.audio_out = MixedAudioTrack(sample_rate)
         self.slots: dict[str, RelayVideoTrack] = {}
         self.inbound: list[InboundTrack] = []
