@@ -153,6 +153,30 @@ def test_filters_columns_outcome_and_details(page: Page, host: RunningHost) -> N
     expect(rows).to_have_count(3)
 
 
+def test_a_query_sent_before_the_script_ran_is_applied_and_searching_leaves_details_shut(
+    page: Page, host: RunningHost
+) -> None:
+    rw: RecordsWorld = host.extra
+    log_in(page, host, "oa-A1")
+    expect(page.get_by_role("link", name="会话记录")).to_be_visible()  # logged in
+    # 查询 pressed before the page's script was ready: the form's own GET.
+    page.goto(f"{host.url}/records?customer_name=王五")
+    rows = page.locator("#records tbody tr")
+    expect(rows).to_have_count(1)
+    expect(page.locator(f'tr[data-meeting="{rw.number("S2")}"]')).to_be_visible()
+    expect(page.get_by_label("客户姓名")).to_have_value("王五")
+    # Opened from the workbench's 查看记录, closed, then a search: the details stay shut.
+    page.goto(f"{host.url}/records?view={rw.id('S1')}")
+    details = page.get_by_role("dialog", name="会议详情")
+    expect(details).to_be_visible()
+    details.get_by_role("button", name="关闭").click()
+    with page.expect_response(lambda r: "/api/records?" in r.url):
+        page.get_by_role("button", name="查询").click()
+    expect(rows).to_have_count(4)
+    page.wait_for_timeout(1000)  # the record's details would have been fetched again by now
+    expect(details).to_be_hidden()
+
+
 def test_accounts_and_organizations_show_when_and_by_whom_they_were_made(
     page: Page, host: RunningHost
 ) -> None:

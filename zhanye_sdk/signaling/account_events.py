@@ -19,7 +19,6 @@ handshake, like signaling). Theory of operation:
 
 from __future__ import annotations
 
-import collections
 import logging
 from typing import Any
 
@@ -37,7 +36,7 @@ from zhanye_sdk.signaling.endpoint import (
     SignalingConfig,
 )
 from zhanye_sdk.signaling.envelope import ServerMessage, SignalingProtocolError, parse_client_frame
-from zhanye_sdk.signaling.login_watch import watch_login
+from zhanye_sdk.signaling.login_watch import RecentEnds, watch_login
 
 __all__ = ["AccountEvents"]
 
@@ -70,14 +69,12 @@ class AccountEvents:
         self.config = config or SignalingConfig()
         self._watchers: set[_Watcher] = set()
         # Announcements while a socket is between its handshake and its watcher: the
-        # socket checks them once it watches (kept a while: see ``serve``).
-        self._recent: collections.deque[LoginsEnded] = collections.deque(maxlen=256)
-        self._announced = 0
+        # socket checks them once it watches.
+        self._recent = RecentEnds()
         platform.on_logins_ended(self._logins_ended)
 
     async def _logins_ended(self, ended: LoginsEnded) -> None:
-        self._recent.append(ended)
-        self._announced += 1
+        self._recent.record(ended)
         for watcher in list(self._watchers):
             if ended.covers(watcher.principal.account_id, watcher.principal.login_id):
                 watcher.end(ended.reason)
@@ -88,7 +85,7 @@ class AccountEvents:
 
     async def serve(self, transport: MessageTransport, *, login_token: str | None) -> None:
         """Run one account socket until the page closes it or its login ends."""
-        announced = self._announced
+        announced = self._recent.mark()
         try:
             principal = await self._platform.auth.authenticate(login_token or "")
         except ZhanyeError as exc:
@@ -106,10 +103,9 @@ class AccountEvents:
             return
         watcher = _Watcher(principal)
         self._watchers.add(watcher)
-        missed = min(self._announced - announced, len(self._recent))
-        for ended in list(self._recent)[len(self._recent) - missed :]:
-            if ended.covers(principal.account_id, principal.login_id):
-                watcher.end(ended.reason)
+        missed = self._recent.missed(announced, principal.account_id, principal.login_id)
+        if missed is not None:
+            watcher.end(missed)
         try:
             with watcher.scope:
                 await transport.send(

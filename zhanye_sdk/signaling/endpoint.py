@@ -48,7 +48,7 @@ from zhanye_sdk.signaling.envelope import (
     SignalingProtocolError,
     parse_client_frame,
 )
-from zhanye_sdk.signaling.login_watch import watch_login
+from zhanye_sdk.signaling.login_watch import RecentEnds, watch_login
 from zhanye_sdk.signaling.owner_watch import OwnerWatch
 
 __all__ = [
@@ -154,12 +154,16 @@ class _Connection:
 
     def end_login(self, reason: str) -> None:
         """Close at once because the login ended, telling the client why."""
-        english, chinese = end_message(reason)
-        self.farewell = ServerMessage(
-            "session.login_ended", {"reason": reason, "message": english, "message_zh": chinese}
-        )
+        self.farewell = _login_ended(reason)
         self.close_code, self.close_reason = CLOSE_REVOKED, reason
         self.scope.cancel()
+
+
+def _login_ended(reason: str) -> ServerMessage:
+    english, chinese = end_message(reason)
+    return ServerMessage(
+        "session.login_ended", {"reason": reason, "message": english, "message_zh": chinese}
+    )
 
 
 def _bucket_of(message: ClientMessage) -> str:
@@ -196,6 +200,7 @@ class SignalingEndpoint:
         self._relay: AreaRelay | None = None
         #: Scale-out: the rooms' owners, watched once per room for its sockets here.
         self.owner_watch: OwnerWatch | None = None
+        self._recent_ends = RecentEnds()
         platform.on_logins_ended(self._logins_ended)
 
     def use_relay(self, relay: AreaRelay) -> None:
@@ -247,9 +252,16 @@ class SignalingEndpoint:
         given); one that is malformed or beyond the room's is refused with an
         ``invalid_resume`` error and the client gets a fresh welcome instead.
         """
+        announced = self._recent_ends.mark()
         try:
             seat = await self._authenticate(session_id, login_token, seat_token)
         except ZhanyeError as exc:
+            # A login that ended says why (kicked out, disabled…), as an open socket is told.
+            ended = await self._platform.auth.end_reason(login_token) if login_token else None
+            if ended is not None:
+                await transport.send(_login_ended(ended).encode())
+                await transport.close(CLOSE_REVOKED, ended)
+                return
             await transport.send(
                 ServerMessage.error("authentication_failed", str(exc), zh=exc.zh).encode()
             )
@@ -264,6 +276,10 @@ class SignalingEndpoint:
         }
         connection = _Connection(seat, transport, buckets)
         self._connections.add(connection)
+        if seat.principal is not None:  # ended while it was being authenticated
+            missed = self._recent_ends.missed(announced, seat.account_id, connection.login_id)
+            if missed is not None:
+                connection.end_login(missed)
         try:
             with connection.scope:
                 await self._run_connection(connection, resume_from)
@@ -509,6 +525,7 @@ class SignalingEndpoint:
             await self._rooms.apply(seat.session_id, leave)
 
     async def _logins_ended(self, ended: LoginsEnded) -> None:
+        self._recent_ends.record(ended)
         for connection in list(self._connections):
             if ended.covers(connection.seat.account_id, connection.login_id):
                 connection.end_login(ended.reason)

@@ -399,9 +399,6 @@ document.querySelector("#filters").addEventListener("submit", (event) => {
   state.filters = readFilters(event.target);
   state.offset = 0;
   load();
-// /records?view=<id> (the workbench's 查看记录) opens that record's details at once.
-const wanted = new URLSearchParams(location.search).get("view");
-if (wanted) showDetails(wanted);
 });
 document.querySelector("#filters").addEventListener("reset", () => {
   state.filters = {};
@@ -410,7 +407,16 @@ document.querySelector("#filters").addEventListener("reset", () => {
 });
 document.querySelector("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); load(); });
 document.querySelector("#next").addEventListener("click", () => { state.offset += PAGE_SIZE; load(); });
+// A query submitted before this script was ready reaches the page as its URL's query (the
+// form's own GET): it is applied, not lost.
+const filterForm = document.querySelector("#filters");
+const asked = new URLSearchParams(location.search);
+for (const [key, value] of asked) {
+  const field = filterForm.elements[key];
+  if (field && value) field.value = value;
+}
+state.filters = readFilters(filterForm);
 load();
 // /records?view=<id> (the workbench's 查看记录) opens that record's details at once.
-const wanted = new URLSearchParams(location.search).get("view");
+const wanted = asked.get("view");
 if (wanted) showDetails(wanted);
