@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from .kiosk_world import RunningKiosk, open_desk_page
 
@@ -115,6 +115,47 @@ def test_a_group_gets_two_customers_and_a_bulk_sms_reaches_both(
     panel.get_by_label("分组名称").fill("VIP")
     panel.get_by_role("button", name="保存").click()
     expect(row).to_have_text(re.compile("VIP2"))
+
+
+def test_ticks_in_the_customer_book_survive_the_list_being_drawn_again(
+    page: Page, kiosk: RunningKiosk
+) -> None:
+    _customer(kiosk, "13800138000", "张三")
+    _customer(kiosk, "13900139000", "李四")
+    page.get_by_role("tab", name="客户分组").click()
+    page.locator('[data-panel="groups"]').get_by_label("分组名称").fill("老顾客")
+    page.locator('[data-panel="groups"]').get_by_role("button", name="保存").click()
+    expect(page.locator("#group-result")).to_have_text("已新建分组：老顾客")
+    page.get_by_role("tab", name="客户资料").click()
+    expect(page.get_by_label("选择 张三")).to_be_visible()
+    # Staff tick 张三 while the book's list is being fetched again (a tab visit does it).
+    held: list[Route] = []
+    released: list[bool] = []
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/api/desk/customers\?"), lambda route: hold(route))
+    page.get_by_role("tab", name="客户分组").click()
+    page.get_by_role("tab", name="客户资料").click()
+    page.get_by_label("选择 张三").check()
+    page.wait_for_timeout(100)
+    assert held, "the tab visit fetched the list"
+    page.eval_on_selector_all("#results input", "boxes => boxes.forEach(b => b.dataset.old = 1)")
+    released.append(True)
+    for route in held:
+        route.continue_()
+    expect(page.locator("#results input[data-old]")).to_have_count(0)  # drawn again
+    expect(page.get_by_label("选择 张三")).to_be_checked()
+    page.get_by_label("选择 李四").check()
+    page.get_by_label("选择分组").select_option(label="老顾客")
+    page.get_by_role("button", name="加入分组").click()
+    expect(page.locator("#assign-result")).to_have_text(
+        "已将 2 位客户加入分组“老顾客”（该组现有 2 位）"
+    )
 
 
 def test_the_card_and_the_pop_up_edit_groups_level_and_notes(

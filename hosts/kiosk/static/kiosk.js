@@ -383,9 +383,15 @@ document.querySelector("#reserve-form").addEventListener("submit", async (event)
 });
 
 // The customer book: the newest customers until something is typed, then the matches.
+// The list is drawn again on every search and tab visit: what staff ticked stays ticked,
+// and only the newest search's answer is drawn (an older, slower one must not replace it).
+let searches = 0;
 async function searchCustomers(text) {
+  const mine = ++searches;
   const { items } = await call("GET", `/api/desk/customers?q=${encodeURIComponent(text)}`);
+  if (mine !== searches) return;
   const results = document.querySelector("#results");
+  const ticked = new Set([...results.querySelectorAll("input:checked")].map((box) => box.value));
   results.replaceChildren();
   if (!items.length) {
     const li = document.createElement("li");
@@ -398,6 +404,7 @@ async function searchCustomers(text) {
     const tick = document.createElement("input");
     tick.type = "checkbox";
     tick.value = String(c.id);
+    tick.checked = ticked.has(tick.value);
     tick.setAttribute("aria-label", t("selectCustomer", { name: c.name || c.phone }));
     tick.addEventListener("click", (event) => event.stopPropagation());
     const label = document.createElement("span");
