@@ -12,7 +12,7 @@ import enum
 
 import attrs
 
-__all__ = ["EndReason", "LoginsEnded", "end_message"]
+__all__ = ["EndReason", "LoginsEnded", "end_message", "ended_data"]
 
 
 class EndReason(enum.StrEnum):
@@ -80,3 +80,9 @@ class LoginsEnded:
         if self.login_ids is not None:
             return login_id in self.login_ids
         return login_id is None or login_id != self.kept
+
+
+def ended_data(reason: str) -> dict[str, str]:
+    """What a socket tells a page whose login ended: ``{reason, message, message_zh}``."""
+    english, chinese = end_message(reason)
+    return {"reason": reason, "message": english, "message_zh": chinese}

@@ -27,7 +27,7 @@ import attrs
 
 from zhanye_sdk.errors import ZhanyeError
 from zhanye_sdk.facade import Platform
-from zhanye_sdk.platform.login_end import LoginsEnded, end_message
+from zhanye_sdk.platform.login_end import LoginsEnded, ended_data
 from zhanye_sdk.platform.roles import Principal
 from zhanye_sdk.signaling.endpoint import (
     CLOSE_REVOKED,
@@ -55,9 +55,7 @@ class _Watcher:
 
 
 def _ended_frame(reason: str) -> str:
-    english, chinese = end_message(reason)
-    data = {"reason": reason, "message": english, "message_zh": chinese}
-    return ServerMessage("account.login_ended", data).encode()
+    return ServerMessage("account.login_ended", ended_data(reason)).encode()
 
 
 class AccountEvents:

@@ -36,7 +36,7 @@ from anyio.abc import TaskGroup
 
 from zhanye_sdk.errors import PermissionDenied, RateLimited, ZhanyeError
 from zhanye_sdk.facade import Platform
-from zhanye_sdk.platform.login_end import LoginsEnded, end_message
+from zhanye_sdk.platform.login_end import LoginsEnded, ended_data
 from zhanye_sdk.ratelimit import BucketPolicy, TokenBucket
 from zhanye_sdk.rooms.core import Leave, ParticipantRole, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
@@ -160,10 +160,7 @@ class _Connection:
 
 
 def _login_ended(reason: str) -> ServerMessage:
-    english, chinese = end_message(reason)
-    return ServerMessage(
-        "session.login_ended", {"reason": reason, "message": english, "message_zh": chinese}
-    )
+    return ServerMessage("session.login_ended", ended_data(reason))
 
 
 def _bucket_of(message: ClientMessage) -> str:
