@@ -16,7 +16,7 @@ from .hall_pages import open_share_menu, push_link
 from .platform_world import World
 from .test_web_cobrowse import _share_with_customer
 from .test_web_whiteboard import MATERIAL, open_hall_with_customer, record
-from .webhost import DEPLOYMENT, RunningHost, world_host
+from .webhost import DEPLOYMENT, RunningHost, wait_for, world_host
 
 pytestmark = pytest.mark.e2e
 
@@ -170,6 +170,9 @@ def test_replay_shows_the_document_the_cobrowsed_page_and_the_document_again(
         expect(player).to_have_attribute("data-segment", "0")
         expect_screen(staff, "cobrowse")
         expect(replay.locator("#name")).to_have_value("")
+        wait_for(
+            staff, "() => Math.abs(document.querySelector('#recording').currentTime - 1.2) < 0.15"
+        )
         # Seeking the video moves the screen too.
         player.evaluate("v => { v.currentTime = 1.8; }")
         expect(timeline).to_have_js_property("value", "1800")

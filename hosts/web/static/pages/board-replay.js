@@ -178,10 +178,12 @@ function seekRecording(ms, { play = !player.paused } = {}) {
   const within = Math.max(0, ms - segments[index].offset) / 1000;
   loading = loading.then(async () => {
     if (index !== current) {
-      current = index;
-      player.dataset.segment = String(index);
+      // Until the other segment is in the player, its position is not the recording's.
+      current = -1;
       player.src = await segmentUrl(segments[index].name);
       await new Promise((resolve) => player.addEventListener("loadedmetadata", resolve, { once: true }));
+      current = index;
+      player.dataset.segment = String(index);
     }
     player.currentTime = within;
     if (play) await player.play().catch(() => {});
