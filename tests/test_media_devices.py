@@ -137,6 +137,13 @@ def test_without_devices_the_pages_say_so_and_joining_still_works(
         expect(device(hall, "microphone")).to_have_text("麦克风：未找到")
         expect(hall.get_by_role("button", name="重新检测")).to_be_visible()
         expect(hall.locator("#connection")).to_have_text("已连接")
+        # The panel comes (and goes) without moving a button the salesperson may be
+        # pressing at that moment: a click meant for 邀请客户 would land elsewhere.
+        invite = hall.get_by_role("button", name="邀请客户")
+        shown = invite.bounding_box()
+        hall.locator("#device-check").get_by_role("button", name="关闭").click()
+        expect(hall.locator("#device-check")).to_be_hidden()
+        assert invite.bounding_box() == shown
     finally:
         browser.close()
 
