@@ -61,7 +61,7 @@ from zhanye_sdk.media.manifest import SegmentEntry
 from zhanye_sdk.media.messages import READERS, CandidateForm, OfferForm
 from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
 from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess
-from zhanye_sdk.media.pacing import TickClock
+from zhanye_sdk.media.pacing import TickClock, spread_phase
 from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.media.recorder import Recorder, RecordingConfig, RecordingTick
 from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
@@ -533,7 +533,7 @@ class MediaService:
             media_room = _MediaRoom(
                 session_id,
                 AudioMixer(self._frame_samples),
-                TickClock(self.config.tick_ms / 1000),
+                self._room_clock(),
                 recorder=recorder,
                 started_ms=self._rooms.now_ms(),
             )
@@ -545,6 +545,13 @@ class MediaService:
             self._spawn(self._mix_loop, media_room)
             self._spawn(self._monitor_loop, media_room)
         return media_room
+
+    def _room_clock(self) -> TickClock:
+        """A new room's tick clock, its ticks away from those of the rooms already here."""
+        period_s = self.config.tick_ms / 1000
+        taken = (r.clock.phase_s for r in self._media_rooms.values())
+        phase_s = spread_phase((p for p in taken if p is not None), period_s)
+        return TickClock(period_s, phase_s=phase_s)
 
     async def _recorder(self, session_id: str, previous: MediaRecord | None) -> Recorder | None:
         settings = self.config.recording
