@@ -11,8 +11,8 @@ from .webhost import RunningHost
 
 
 def device_check_done(staff: Page) -> None:
-    """Wait for the hall's device check to have its result: the panel that says what is
-    missing appears in the page's flow, and a click aimed before it would land below."""
+    """Wait for the hall's device check to have its result: on a phone the panel that says
+    what is missing appears in the page's flow, and media errors follow it."""
     checked = staff.locator("#device-check li[data-device]")
     expect(checked).to_have_count(2, timeout=30_000)
     expect(staff.locator('#device-check li[data-status="checking"]')).to_have_count(

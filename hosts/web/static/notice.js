@@ -5,9 +5,9 @@ export function notify(text, kind = "error") {
   if (!box) {
     box = document.createElement("div");
     box.id = "notice";
-    box.setAttribute("role", kind === "error" ? "alert" : "status");
     document.body.append(box);
   }
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
   box.className = `notice ${kind}`;
   box.textContent = text;
   clearTimeout(box._timer);
