@@ -29,6 +29,13 @@ Variants: ``--video`` (the salesperson of each room sends a 640x480 camera that 
 three others receive), ``--recording`` (every room is recorded). The machine may be
 shared: the load average is written down at the start and end.
 
+``--conversation``: one participant of each room talks at a time (turns of ``TURN_S``,
+in seat order), the others send a microphone's noise floor (continuous Opus, no DTX, as
+a browser does). The two ramps then compare the host with and without shared encoders
+for its quiet listeners (``MediaConfig.share_encoders``). Frames per second are counted
+while a participant listens (the talker's own mix is the others' noise floor, which the
+server's Opus sends as DTX), from 0.25 s after each turn begins.
+
 Run: ``python benchmarks/bench_media_capacity.py [--video] [--recording]``.
 """
 
@@ -57,6 +64,9 @@ SETTLE_S = 4.0
 WINDOW_S = 8.0
 P99_LIMIT_MS = 5.0
 FPS_LIMIT = 49.5
+TURN_S = 2.0
+#: The start of every room's turns (the load generator's monotonic clock).
+TURNS_FROM = time.monotonic()
 PASSWORD = "Kv8-secret-pass"
 SERVER_CPU, CLIENT_CPU = 0, 1
 
@@ -141,12 +151,18 @@ def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float,
     return statistics.median(decodes), statistics.median(encodes)
 
 
-def serve(rooms: int, recording: bool, tick_encoding: bool, complexity: int | None = None) -> None:
+def serve(
+    rooms: int,
+    recording: bool,
+    tick_encoding: bool,
+    complexity: int | None = None,
+    sharing: bool = True,
+) -> None:
     """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
     os.sched_setaffinity(0, {SERVER_CPU})
     _prioritise(loop_first=True)
     decode_s, encode_s = codec_cost(complexity=complexity)
-    asyncio.run(_serve(rooms, decode_s, encode_s, recording, tick_encoding, complexity))
+    asyncio.run(_serve(rooms, decode_s, encode_s, recording, tick_encoding, complexity, sharing))
 
 
 async def _serve(
@@ -156,6 +172,7 @@ async def _serve(
     recording: bool,
     tick_encoding: bool,
     complexity: int | None,
+    sharing: bool,
 ) -> None:
     import gc
     import threading
@@ -193,6 +210,8 @@ async def _serve(
         media = attrs.evolve(media, tick_encoding=False)
     if complexity is not None:
         media = attrs.evolve(media, opus_complexity=complexity)
+    if not sharing:  # (likewise)
+        media = attrs.evolve(media, share_encoders=False)
     deployment = Deployment(
         DeploymentConfig(
             sessions=SessionConfig(
@@ -264,6 +283,7 @@ async def _serve(
                 "max_ms": 1e3 * lateness[-1] if lateness else 0.0,
                 "skipped": sum(r.clock.skipped for r in media_rooms) - marks["skipped"],
                 "peers": sum(len(r.peers) for r in media_rooms),
+                "shared": sum(len(getattr(r, "sharing", ())) for r in media_rooms),
                 "gc_max_ms": 1e3 * max((t for _, t in collections), default=0.0),
                 "gc_full": sum(1 for g, _ in collections if g == 2),
                 "load": os.getloadavg()[0],
@@ -286,8 +306,9 @@ async def _serve(
 # ---- the load generator ----------------------------------------------------------------
 
 
-def _client_codecs() -> list[bytes]:
-    """Make the clients cheap: pre-encoded Opus out, no decoding in (frames are counted)."""
+def _client_codecs() -> tuple[list[bytes], list[bytes]]:
+    """Make the clients cheap: pre-encoded Opus out, no decoding in (frames are counted).
+    Returns a second of speech (a tone) and a second of a quiet microphone."""
     import av
     import numpy as np
     from aiortc import rtcrtpreceiver, rtcrtpsender
@@ -297,12 +318,15 @@ def _client_codecs() -> list[bytes]:
 
     t = np.arange(48_000) / 48_000
     tone = (6000 * np.sin(2 * np.pi * 330 * t)).astype(np.int16)
-    encoder = OpusEncoder()
+    # A microphone's noise floor (about −62 dBFS peak), for those not talking.
+    floor = np.random.default_rng(7).integers(-24, 25, 48_000).astype(np.int16)
     payloads: list[bytes] = []
-    for i in range(50):
-        frame = mono_to_audio_frame(tone[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
-        out, _ = encoder.encode(frame)
-        payloads += out
+    quiet: list[bytes] = []
+    for signal, out in ((tone, payloads), (floor, quiet)):
+        encoder = OpusEncoder()
+        for i in range(50):
+            frame = mono_to_audio_frame(signal[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
+            out += encoder.encode(frame)[0]
     from zhanye_sdk.media import opus
 
     # The SDK client's defaults (RED offered) are in place before our codecs replace
@@ -342,22 +366,43 @@ def _client_codecs() -> list[bytes]:
         return plain(codec)
 
     receiver.get_decoder = get_decoder
-    return payloads
+    return payloads, quiet
 
 
-def _tracks(payloads: list[bytes]) -> tuple[type, type]:
+def talking(seat: int, at: float) -> bool:
+    """Whether the participant in ``seat`` of a conversation has the floor at ``at``."""
+    return int((at - TURNS_FROM) / TURN_S) % ROOM_SIZE == seat
+
+
+def listens(seat: int, at: float) -> bool:
+    """Whether ``seat`` is listening at ``at``: not its turn, and 0.25 s into the turn
+    (the new talker's first words are on their way)."""
+    return not talking(seat, at) and (at - TURNS_FROM) % TURN_S >= 0.25
+
+
+def listening_time(seat: int, start: float, end: float, step: float = 0.001) -> float:
+    """Seconds between ``start`` and ``end`` that ``seat`` listens (sampled every ``step``)."""
+    n = int((end - start) / step)
+    return step * sum(1 for i in range(n) if listens(seat, start + i * step))
+
+
+def _tracks(codecs: tuple[list[bytes], list[bytes]], conversation: bool) -> tuple[type, type]:
     import av
     from aiortc import MediaStreamTrack
 
+    payloads, quiet = codecs
+
     class PreEncodedMicrophone(MediaStreamTrack):
-        """Opus packets every 20 ms on absolute deadlines, like a device."""
+        """Opus packets every 20 ms on absolute deadlines, like a device; in a
+        conversation, speech in the seat's turns and the noise floor otherwise."""
 
         kind = "audio"
 
-        def __init__(self) -> None:
+        def __init__(self, seat: int = 0) -> None:
             super().__init__()
             self._start: float | None = None
             self._index = 0
+            self._seat = seat
 
         async def recv(self) -> Any:
             if self._start is None:
@@ -365,7 +410,9 @@ def _tracks(payloads: list[bytes]) -> tuple[type, type]:
             delay = self._start + self._index * 0.02 - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            packet = av.Packet(payloads[self._index % len(payloads)])
+            speaks = not conversation or talking(self._seat, time.monotonic())
+            source = payloads if speaks else quiet
+            packet = av.Packet(source[self._index % len(source)])
             packet.pts = self._index * 960
             packet.time_base = Fraction(1, 48_000)
             self._index += 1
@@ -458,7 +505,7 @@ async def add_room(
             await stack.enter_async_context(
                 join(
                     f"{ws}?seat={seat['seat_token']}",
-                    microphone=microphone(),
+                    microphone=microphone(c + 1),
                     slots=1 if video else 0,
                     loopback_only=True,
                 )
@@ -479,6 +526,7 @@ async def ramp(
     video: bool,
     start_rooms: int,
     profile: tuple[int, str, int] | None = None,
+    conversation: bool = False,
 ) -> tuple[list[dict[str, Any]], float]:
     import aiohttp
 
@@ -486,7 +534,7 @@ async def ramp(
 
     limit_host_addresses(("127.0.0.1",))
     base = f"http://127.0.0.1:{port}"
-    tracks = _tracks(_client_codecs())
+    tracks = _tracks(_client_codecs(), conversation)
     if video:
         _vp8()
     steps: list[dict[str, Any]] = []
@@ -533,7 +581,14 @@ async def ramp(
                 await asyncio.get_running_loop().run_in_executor(None, spy.wait)
             server = await (await http.get(f"{base}/bench/stats")).json()
             wall = time.monotonic() - start
-            fps = [sum(1 for at, _ in p.audio if at >= start) / wall for p in participants]
+            if conversation:
+                fps = [
+                    sum(1 for at, _ in p.audio if at >= start and listens(i % ROOM_SIZE, at))
+                    / listening_time(i % ROOM_SIZE, start, start + wall)
+                    for i, p in enumerate(participants)
+                ]
+            else:
+                fps = [sum(1 for at, _ in p.audio if at >= start) / wall for p in participants]
             video_fps = [r.frames / wall for p in participants for r in p.video.values()]
             step = {
                 "participants": len(participants),
@@ -561,15 +616,16 @@ def run(
     recording: bool,
     start_rooms: int,
     profile: tuple[int, str] | None = None,
-    aiortc_encoding: bool = False,
+    host_flags: tuple[str, ...] = (),
     complexity: int | None = None,
+    conversation: bool = False,
 ) -> dict[str, Any]:
     """One ramp against a fresh host subprocess; its steps and the codec cost."""
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(max_rooms)]
         + (["--video"] if video else [])
         + (["--recording"] if recording else [])
-        + (["--aiortc-encoding"] if aiortc_encoding else [])
+        + list(host_flags)
         + (["--opus-complexity", str(complexity)] if complexity is not None else []),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -580,7 +636,9 @@ def run(
         assert server.stdout is not None and server.stdin is not None
         hello = json.loads(server.stdout.readline())
         spy = (profile[0], profile[1], server.pid) if profile else None
-        steps, full_gc_ms = asyncio.run(ramp(hello["port"], max_rooms, video, start_rooms, spy))
+        steps, full_gc_ms = asyncio.run(
+            ramp(hello["port"], max_rooms, video, start_rooms, spy, conversation)
+        )
     finally:
         if server.stdin is not None:
             server.stdin.close()
@@ -596,8 +654,13 @@ def run(
     }
 
 
-#: What each run compares, in one invocation: (label, aiortc encodes every frame).
-VARIANTS = (("aiortc encodes each frame", True), ("the tick encodes", False))
+#: What each run compares, in one invocation: (label, the host's flags), the baseline first.
+VARIANTS = (("aiortc encodes each frame", ("--aiortc-encoding",)), ("the tick encodes", ()))
+#: The same for a conversation (``--conversation``).
+CONVERSATION_VARIANTS = (
+    ("every listener encoded", ("--no-sharing",)),
+    ("quiet listeners share an encoder", ()),
+)
 
 
 def main() -> None:
@@ -613,12 +676,21 @@ def main() -> None:
         help="(host) let aiortc encode every frame (MediaConfig.tick_encoding off)",
     )  # fmt: skip
     parser.add_argument(
+        "--no-sharing", action="store_true",
+        help="(host) every listener has its own encode (MediaConfig.share_encoders off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--conversation", action="store_true",
+        help="one participant of a room talks at a time; compare shared encoders off and on",
+    )  # fmt: skip
+    parser.add_argument(
         "--opus-complexity", type=int,
         help="the host's MediaConfig.opus_complexity (default: MediaConfig's)",
     )  # fmt: skip
     parser.add_argument(
-        "--only", choices=["aiortc", "tick"],
-        help="run one variant (default: both, the baseline first)",
+        "--only", choices=["baseline", "ours", "aiortc", "tick"],
+        help="run one variant (default: both, the baseline first; aiortc and tick name "
+        "them in the plain run)",
     )  # fmt: skip
     parser.add_argument(
         "--profile", nargs=2, metavar=("PARTICIPANTS", "FILE"),
@@ -627,7 +699,13 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.recording, not args.aiortc_encoding, args.opus_complexity)
+        serve(
+            args.serve,
+            args.recording,
+            not args.aiortc_encoding,
+            args.opus_complexity,
+            not args.no_sharing,
+        )
         return
     os.sched_setaffinity(0, {CLIENT_CPU})
     niced = _prioritise()
@@ -635,22 +713,26 @@ def main() -> None:
 
     load_before = os.getloadavg()
     profile = (int(args.profile[0]), args.profile[1]) if args.profile else None
-    variants = [v for v in VARIANTS if args.only is None or (args.only == "aiortc") == v[1]]
+    both = CONVERSATION_VARIANTS if args.conversation else VARIANTS
+    only = {"aiortc": "baseline", "tick": "ours"}.get(args.only, args.only)
+    variants = [v for i, v in enumerate(both) if only in (None, ("baseline", "ours")[i])]
     results = []
-    for label, aiortc_encoding in variants:
+    for label, host_flags in variants:
         result = run(
             args.max_rooms,
             args.video,
             args.recording,
             args.start_rooms,
             profile,
-            aiortc_encoding,
+            host_flags,
             args.opus_complexity,
+            args.conversation,
         )
         results.append((label, result))
     load_after = os.getloadavg()
     variant = (
-        "audio only"
+        ("a conversation, " if args.conversation else "")
+        + "audio only"
         + (", video relay" if args.video else "")
         + (", recording" if args.recording else "")
     )
@@ -658,6 +740,7 @@ def main() -> None:
         "media_capacity"
         + ("_video" if args.video else "")
         + ("_recording" if args.recording else "")
+        + ("_conversation" if args.conversation else "")
         + (f"_{args.name}" if args.name else "")
     )
     table = Table(
@@ -670,8 +753,9 @@ def main() -> None:
             "event loop",
             "CPU ms/s per participant",
             "× codec cost",
-            "frames/s min",
+            "frames/s min" + (" (listening)" if args.conversation else ""),
             *(["video frames/s min"] if args.video else []),
+            *(["listeners sharing"] if args.conversation else []),
             "tick lateness p99 ms",
             "lateness max ms",
             "skipped ticks",
@@ -694,6 +778,7 @@ def main() -> None:
                 per / (50e3 * codec_s),
                 s["fps_min"],
                 *([s["video_fps_min"]] if args.video else []),
+                *([f"{s['shared']}/{s['peers']}"] if args.conversation else []),
                 s["p99_ms"],
                 s["max_ms"],
                 s["skipped"],

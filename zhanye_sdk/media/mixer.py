@@ -32,8 +32,9 @@ Samples = npt.NDArray[np.int16]
 class MixedTick:
     """One tick's output: ``minus[i]`` is what ``participants[i]`` hears.
 
-    ``sources[i]`` is what ``participants[i]`` said this tick (before gains), and
-    ``audible[i]`` whether the others heard it (gain above zero).
+    ``sources[i]`` is what ``participants[i]`` said this tick (before gains),
+    ``audible[i]`` whether the others heard it (gain above zero), and ``gains[i]`` its
+    Q15 gain.
     """
 
     participants: tuple[str, ...]
@@ -41,6 +42,7 @@ class MixedTick:
     full: Samples
     sources: Samples
     audible: tuple[bool, ...]
+    gains: npt.NDArray[np.int32] = attrs.field(factory=lambda: np.zeros(0, dtype=np.int32))
 
 
 @attrs.define
@@ -145,4 +147,5 @@ class AudioMixer:
             mix(frames, gains, soft_limit=True),
             frames,
             tuple(bool(g) for g in gains),
+            gains,
         )

@@ -296,6 +296,20 @@ class ResilientOpusEncoder(OpusEncoder):
         encoded on; small changes are ignored."""
         self._wanted = self._step(round(loss * 100))
 
+    def sharing_key(self) -> tuple[Any, ...]:
+        """What another encoder must match for its packets to be sent in this one's place:
+        listeners whose encoders have equal keys and who hear the same mix may share one."""
+        return ("opus", self.channels, self.complexity, self._wanted, self._dtx)
+
+    def twin(self) -> ResilientOpusEncoder:
+        """A new encoder with the same ``sharing_key`` (its own codec state)."""
+        return ResilientOpusEncoder(
+            loss_percent=self._wanted,
+            dtx=self._dtx,
+            channels=self.channels,
+            complexity=self.complexity,
+        )
+
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
         """Encode as aiortc does, keeping timestamps continuous across a new hint."""
         self._configure()
@@ -338,6 +352,22 @@ class ResilientRedEncoder(ResilientOpusEncoder):
         super().__init__(
             loss_percent=loss_percent, dtx=dtx, channels=channels, complexity=complexity
         )
+
+    def sharing_key(self) -> tuple[Any, ...]:
+        """The Opus settings, the payload type inside RED and the frames repeated."""
+        return (*super().sharing_key(), "red", self.red.payload_type, self.red.distance)
+
+    def twin(self) -> ResilientRedEncoder:
+        """A new RED encoder with the same ``sharing_key`` (its own codec state)."""
+        twin = ResilientRedEncoder(
+            self.red.payload_type,
+            loss_percent=self._wanted,
+            dtx=self._dtx,
+            channels=self.channels,
+            complexity=self.complexity,
+        )
+        twin.red.distance = self.red.distance
+        return twin
 
     def set_loss_hint(self, loss: float) -> None:
         """Size FEC and the redundancy for ``loss`` (0–1)."""

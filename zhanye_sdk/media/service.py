@@ -59,13 +59,14 @@ from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.media.impair import NetworkImpairment
 from zhanye_sdk.media.manifest import SegmentEntry
 from zhanye_sdk.media.messages import READERS, CandidateForm, OfferForm
-from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
+from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer, MixedTick
 from zhanye_sdk.media.monitor import NetworkSummary, StatsSnapshot, assess
 from zhanye_sdk.media.pacing import TickClock, spread_phase
 from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.media.recorder import Recorder, RecordingConfig, RecordingTick
 from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
-from zhanye_sdk.media.tracks import MixedAudioTrack
+from zhanye_sdk.media.sharing import QuietListeners, quiet_rows, shared_mix
+from zhanye_sdk.media.tracks import MixedAudioTrack, SharedEncoder
 from zhanye_sdk.rooms.core import Room, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
 from zhanye_sdk.signaling.bus import Bus
@@ -136,6 +137,10 @@ class MediaConfig:
             encodes for its listeners (mono Opus); lower costs less CPU per listener.
             Measured (``benchmarks/bench_opus_complexity.py``): 8–10 code speech alike;
             7 costs about 11 % less CPU for a small intelligibility loss (ESTOI −0.01).
+        share_encoders: the quiet listeners of a room (muted, or silent for 500 ms) hear
+            one mix of the others, encoded once for all of them (``zhanye_sdk.media.sharing``):
+            in a conversation, two encodes a tick in a room of four instead of four.
+        quiet_peak: the loudest sample (of 32767) of a tick that still counts as quiet.
         max_participants: the most participants with media this process serves; a new one
             beyond it is refused (``AtCapacity``, HTTP 503) rather than degrading everyone's
             audio. Size it from ``benchmarks/bench_media_capacity.py`` on the deployment's
@@ -165,13 +170,21 @@ class MediaConfig:
     opus_complexity: int = attrs.field(
         default=10, validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(10))
     )
+    share_encoders: bool = True
+    quiet_peak: int = attrs.field(default=64, validator=attrs.validators.ge(0))
     max_participants: int | None = None
     overload_lateness_ms: float | None = None
     arrival_grace_s: float = 15.0
 
 
-#: A listener's track and the mix-minus frame it is to be sent.
-_Encoding = tuple[MixedAudioTrack, npt.NDArray[np.int16]]
+@attrs.frozen
+class _Encoding:
+    """One encode of a tick: ``samples`` for ``tracks``, by the one track's own encoder
+    (``shared`` None) or by a shared encoder whose packets all of them are sent."""
+
+    tracks: tuple[MixedAudioTrack, ...]
+    samples: npt.NDArray[np.int16]
+    shared: SharedEncoder | None = None
 
 
 def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16]) -> None:
@@ -190,6 +203,21 @@ def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16]) -> None:
         track.feed(samples)
         return
     track.feed_packets(packets)
+
+
+def _encode_shared(job: _Encoding, shared: SharedEncoder) -> bool:
+    """Encode the shared mix once and queue its packets for every listener of ``job``;
+    False when the shared encoder failed (each listener's own encoder then codes it)."""
+    try:
+        payloads = shared.encode(job.samples)
+    except (av.FFmpegError, ValueError, RuntimeError) as exc:
+        _log.warning("a shared Opus encoder failed; its listeners encode their own: %s", exc)
+        for track in job.tracks:
+            _encode(track, job.samples)
+        return False
+    for track in job.tracks:
+        track.feed_packets(track.packetize(payloads, job.samples.shape[0]))
+    return True
 
 
 @attrs.frozen
@@ -227,6 +255,10 @@ class _MediaRoom:
         factory=lambda: collections.deque(maxlen=3000)
     )
     ticks: int = 0
+    #: Who has been quiet long enough to hear the shared mix, and its encoders by key.
+    quiet: QuietListeners = attrs.field(factory=QuietListeners)
+    shared_encoders: dict[tuple[Any, ...], SharedEncoder] = attrs.field(factory=dict)
+    sharing: frozenset[str] = frozenset()
     latest_video: dict[str, av.VideoFrame] = attrs.field(factory=dict)
     recorder: Recorder | None = None
     saved_segments: int = 0
@@ -454,6 +486,12 @@ class MediaService:
                 f"this server takes no more media participants: {load.reason}",
                 zh="服务器当前已满，暂时无法加入音视频，请稍后再试",
             )
+
+    def shared_listeners(self, session_id: str) -> frozenset[str]:
+        """The participants of a room whose last tick was encoded once for all of them
+        (quiet listeners hearing the shared mix; see ``MediaConfig.share_encoders``)."""
+        media_room = self._media_rooms.get(session_id)
+        return frozenset() if media_room is None else media_room.sharing
 
     def tick_lateness_s(self, session_id: str) -> list[float]:
         """How late a room's recent mixing ticks (up to 3000) woke, in seconds."""
@@ -775,9 +813,15 @@ class MediaService:
                     ended = media_room.ended
                     return
                 room = await self._rooms.room(media_room.session_id)
-                encoding = self._tick(media_room, room)
-                for track, samples in encoding:
-                    _encode(track, samples)
+                for job in self._tick(media_room, room):
+                    if job.shared is None:
+                        _encode(job.tracks[0], job.samples)
+                    elif not _encode_shared(job, job.shared):
+                        media_room.shared_encoders = {
+                            key: shared
+                            for key, shared in media_room.shared_encoders.items()
+                            if shared is not job.shared
+                        }
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)
         finally:
@@ -844,13 +888,7 @@ class MediaService:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
         mixed = media_room.mixer.tick()
-        encoding: list[_Encoding] = []
-        for row, participant in enumerate(mixed.participants):
-            track = media_room.peers[participant].audio_out
-            if track.encoder is not None:
-                encoding.append((track, mixed.minus[row]))
-            else:
-                track.feed(mixed.minus[row])
+        encoding = self._encodings(media_room, mixed)
         taps = self._audio_taps.get(media_room.session_id)
         if taps:
             at_ms = media_room.started_ms + media_room.ticks * self.config.tick_ms
@@ -873,6 +911,42 @@ class MediaService:
                 )
             else:
                 recorder.feed(RecordingTick(mixed.full))
+        return encoding
+
+    def _encodings(self, media_room: _MediaRoom, mixed: MixedTick) -> list[_Encoding]:
+        """The tick's encodes: one per listener who is not quiet, one per encoder key for
+        those who are (``zhanye_sdk.media.sharing``); listeners aiortc encodes for are fed
+        their raw mix-minus here."""
+        quiet = quiet_rows(mixed.sources, mixed.gains, self.config.quiet_peak)
+        settled = media_room.quiet.update(mixed.participants, quiet.tolist())
+        if not self.config.share_encoders:
+            settled = frozenset()
+        encoding: list[_Encoding] = []
+        groups: dict[tuple[Any, ...], list[MixedAudioTrack]] = {}
+        sharing: set[str] = set()
+        for row, participant in enumerate(mixed.participants):
+            track = media_room.peers[participant].audio_out
+            if track.encoder is None:
+                track.feed(mixed.minus[row])
+                continue
+            key = track.sharing_key() if participant in settled else None
+            if key is None:
+                encoding.append(_Encoding((track,), mixed.minus[row]))
+            else:
+                groups.setdefault(key, []).append(track)
+                sharing.add(participant)
+        media_room.sharing = frozenset(sharing)
+        encoders = media_room.shared_encoders
+        for key in [key for key in encoders if key not in groups]:
+            del encoders[key]  # nobody hears it: the next group starts a new stream
+        if groups:
+            samples = shared_mix(mixed.sources, mixed.gains, quiet)
+            for key, tracks in groups.items():
+                shared = encoders.get(key)
+                if shared is None:
+                    twin = tracks[0].encoder.twin()
+                    shared = encoders[key] = SharedEncoder(twin, self.config.sample_rate)
+                encoding.append(_Encoding(tuple(tracks), samples, shared))
         return encoding
 
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:

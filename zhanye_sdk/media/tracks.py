@@ -24,7 +24,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from zhanye_sdk.media.frames import mono_to_audio_frame
 
-__all__ = ["MixedAudioTrack", "OpusPacket", "RelayVideoTrack"]
+__all__ = ["MixedAudioTrack", "OpusPacket", "RelayVideoTrack", "ReusableFrame", "SharedEncoder"]
 
 #: An encoded Opus packet handed to aiortc's sender (made from bytes, it has no stream).
 OpusPacket: TypeAlias = "av.Packet[Any]"
@@ -58,13 +58,19 @@ class MixedAudioTrack(MediaStreamTrack):
         )
         self._ready = asyncio.Event()
         self._pts = 0
-        self._frame: av.AudioFrame | None = None
-        self._frame_samples: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+        self._frame = ReusableFrame(sample_rate)
 
     def encode_with(self, encoder: Any) -> None:
         """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
         aiortc's ``encode(frame) -> (payloads, timestamp)``)."""
         self.encoder = encoder
+
+    def sharing_key(self) -> tuple[Any, ...] | None:
+        """The key of this listener's encoder (``ResilientOpusEncoder.sharing_key``): the
+        packets of a ``SharedEncoder`` of an equal key may be sent in place of its own.
+        None: the tick does not encode for it, or its encoder cannot be shared."""
+        key = getattr(self.encoder, "sharing_key", None)
+        return None if key is None else tuple(key())
 
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
         """Queue one tick of int16 mono audio (the oldest is dropped when the queue is full)."""
@@ -79,12 +85,17 @@ class MixedAudioTrack(MediaStreamTrack):
         Pure CPU work on this track's encoder (about 0.2 ms): the room's tick calls it for
         each listener in turn. Empty during DTX silence.
         """
-        frame = self._frame_of(samples)
-        frame.pts = self._pts
-        self._pts += samples.shape[0]
+        frame = self._frame.of(samples, self._pts)
         payloads, timestamp = self.encoder.encode(frame)
-        if timestamp is None:
-            return []
+        return self.packetize(payloads if timestamp is not None else [], samples.shape[0])
+
+    def packetize(self, payloads: list[bytes], samples: int) -> list[OpusPacket]:
+        """This tick's packets of ``payloads`` (its own encoder's, or a ``SharedEncoder``'s)
+        for ``feed_packets``, stamped with this track's clock, which then moves on by
+        ``samples``: a listener moved between its own and a shared encoder keeps one
+        timeline."""
+        timestamp = self._pts
+        self._pts += samples
         packets = []
         for payload in payloads:
             packet = av.Packet(payload)
@@ -92,21 +103,6 @@ class MixedAudioTrack(MediaStreamTrack):
             packet.time_base = _OPUS_TIME_BASE
             packets.append(packet)
         return packets
-
-    def _frame_of(self, samples: npt.NDArray[np.int16]) -> av.AudioFrame:
-        """The samples in this track's one reusable frame: the encoder has consumed the
-        last one when its ``encode`` returned (FFmpeg's Opus encodes each whole frame at
-        once; the same packets as a new frame each time, about 20 µs a frame cheaper)."""
-        n = samples.shape[0]
-        if self._frame is None or self._frame.samples != n:
-            self._frame = av.AudioFrame(format="s16", layout="mono", samples=n)
-            self._frame.sample_rate = self.sample_rate
-            self._frame.time_base = Fraction(1, self.sample_rate)
-            self._frame_samples = np.frombuffer(
-                memoryview(self._frame.planes[0]), dtype=np.int16, count=n
-            )
-        self._frame_samples[:] = samples
-        return self._frame
 
     def feed_packets(self, packets: list[OpusPacket]) -> None:
         """Queue encoded packets (the oldest is dropped when the queue is full)."""
@@ -125,6 +121,56 @@ class MixedAudioTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._ready.set()
+
+
+class ReusableFrame:
+    """One mono ``AudioFrame`` refilled every tick: an encoder has consumed the last
+    samples when its ``encode`` returned (FFmpeg's Opus encodes each whole frame at once;
+    the same packets as a new frame each time, about 20 µs a frame cheaper)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._frame: av.AudioFrame | None = None
+        self._samples: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+
+    def of(self, samples: npt.NDArray[np.int16], pts: int) -> av.AudioFrame:
+        """The frame holding ``samples``, stamped ``pts``."""
+        n = samples.shape[0]
+        if self._frame is None or self._frame.samples != n:
+            self._frame = av.AudioFrame(format="s16", layout="mono", samples=n)
+            self._frame.sample_rate = self.sample_rate
+            self._frame.time_base = Fraction(1, self.sample_rate)
+            self._samples = np.frombuffer(
+                memoryview(self._frame.planes[0]), dtype=np.int16, count=n
+            )
+        self._samples[:] = samples
+        self._frame.pts = pts
+        return self._frame
+
+
+class SharedEncoder:
+    """One Opus encoder whose packets go to every listener hearing the same mix.
+
+    A room's listeners who are quiet hear the same thing: the mix of those who are not.
+    Their packets carry the same payload; only the RTP header (each listener's own
+    sequence, timestamp and SSRC, set by their sender) differs, so one encode serves all.
+
+    Args:
+        encoder: a new encoder of the listeners' ``sharing_key`` (``twin()``).
+        sample_rate: the mixing rate.
+    """
+
+    def __init__(self, encoder: Any, sample_rate: int = 48_000) -> None:
+        self.encoder = encoder
+        self._frame = ReusableFrame(sample_rate)
+        self._pts = 0
+
+    def encode(self, samples: npt.NDArray[np.int16]) -> list[bytes]:
+        """The payloads of one tick of the shared mix (none during DTX silence)."""
+        frame = self._frame.of(samples, self._pts)
+        self._pts += samples.shape[0]
+        payloads, timestamp = self.encoder.encode(frame)
+        return list(payloads) if timestamp is not None else []
 
 
 class RelayVideoTrack(MediaStreamTrack):
