@@ -944,7 +944,12 @@ class MediaService:
             for key, tracks in groups.items():
                 shared = encoders.get(key)
                 if shared is None:
-                    twin = tracks[0].encoder.twin()
+                    try:
+                        twin = tracks[0].encoder.twin()
+                    except (av.FFmpegError, ValueError, RuntimeError) as exc:
+                        _log.warning("no shared Opus encoder; each listener codes its own: %s", exc)
+                        encoding += [_Encoding((track,), samples) for track in tracks]
+                        continue
                     shared = encoders[key] = SharedEncoder(twin, self.config.sample_rate)
                 encoding.append(_Encoding(tuple(tracks), samples, shared))
         return encoding
