@@ -46,8 +46,9 @@ def test_the_shared_mix_is_what_a_quiet_listener_would_hear_without_the_quiet_on
     quiet = quiet_rows(tick.sources, tick.gains)
     assert quiet.tolist() == [False, True, True, True]
     shared = shared_mix(tick.sources, tick.gains, quiet)
-    # The one who is silent to the sample, and the muted, hear exactly their own mix-minus…
-    assert np.array_equal(shared, tick.minus[2]) is False  # quiet1's floor is left out for them
+    # The one silent to the sample and the muted hear their own mix-minus but for
+    # quiet1's floor, which the shared mix leaves out…
+    assert not np.array_equal(shared, tick.minus[2])
     assert np.abs(shared.astype(int) - tick.minus[2]).max() <= 3
     assert np.abs(shared.astype(int) - tick.minus[3]).max() <= 3
     # …and nobody quiet hears themselves: the talker alone is in it.

@@ -42,7 +42,7 @@ class MixedTick:
     full: Samples
     sources: Samples
     audible: tuple[bool, ...]
-    gains: npt.NDArray[np.int32] = attrs.field(factory=lambda: np.zeros(0, dtype=np.int32))
+    gains: npt.NDArray[np.int32]
 
 
 @attrs.define
@@ -139,7 +139,8 @@ class AudioMixer:
             self._buffers[name].take(frames[row], self._prime)
         if not names:
             empty = np.zeros((0, self.frame_samples), dtype=np.int16)
-            return MixedTick((), empty, np.zeros(self.frame_samples, dtype=np.int16), empty, ())
+            silence = np.zeros(self.frame_samples, dtype=np.int16)
+            return MixedTick((), empty, silence, empty, (), np.zeros(0, dtype=np.int32))
         gains = np.array([self._gains[n] for n in names], dtype=np.int32)
         return MixedTick(
             names,

@@ -303,12 +303,15 @@ class ResilientOpusEncoder(OpusEncoder):
 
     def twin(self) -> ResilientOpusEncoder:
         """A new encoder with the same ``sharing_key`` (its own codec state)."""
-        return ResilientOpusEncoder(
-            loss_percent=self._wanted,
-            dtx=self._dtx,
-            channels=self.channels,
-            complexity=self.complexity,
-        )
+        return ResilientOpusEncoder(**self._settings())
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "loss_percent": self._wanted,
+            "dtx": self._dtx,
+            "channels": self.channels,
+            "complexity": self.complexity,
+        }
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
         """Encode as aiortc does, keeping timestamps continuous across a new hint."""
@@ -359,13 +362,7 @@ class ResilientRedEncoder(ResilientOpusEncoder):
 
     def twin(self) -> ResilientRedEncoder:
         """A new RED encoder with the same ``sharing_key`` (its own codec state)."""
-        twin = ResilientRedEncoder(
-            self.red.payload_type,
-            loss_percent=self._wanted,
-            dtx=self._dtx,
-            channels=self.channels,
-            complexity=self.complexity,
-        )
+        twin = ResilientRedEncoder(self.red.payload_type, **self._settings())
         twin.red.distance = self.red.distance
         return twin
 

@@ -185,6 +185,7 @@ class _Encoding:
     tracks: tuple[MixedAudioTrack, ...]
     samples: npt.NDArray[np.int16]
     shared: SharedEncoder | None = None
+    key: tuple[Any, ...] = ()
 
 
 def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16]) -> None:
@@ -817,11 +818,7 @@ class MediaService:
                     if job.shared is None:
                         _encode(job.tracks[0], job.samples)
                     elif not _encode_shared(job, job.shared):
-                        media_room.shared_encoders = {
-                            key: shared
-                            for key, shared in media_room.shared_encoders.items()
-                            if shared is not job.shared
-                        }
+                        media_room.shared_encoders.pop(job.key, None)
                 await self._publish_slots(media_room, room)
                 self._after_recording_tick(media_room)
         finally:
@@ -917,10 +914,10 @@ class MediaService:
         """The tick's encodes: one per listener who is not quiet, one per encoder key for
         those who are (``zhanye_sdk.media.sharing``); listeners aiortc encodes for are fed
         their raw mix-minus here."""
-        quiet = quiet_rows(mixed.sources, mixed.gains, self.config.quiet_peak)
-        settled = media_room.quiet.update(mixed.participants, quiet.tolist())
-        if not self.config.share_encoders:
-            settled = frozenset()
+        settled: frozenset[str] = frozenset()
+        if self.config.share_encoders:
+            quiet = quiet_rows(mixed.sources, mixed.gains, self.config.quiet_peak)
+            settled = media_room.quiet.update(mixed.participants, quiet.tolist())
         encoding: list[_Encoding] = []
         groups: dict[tuple[Any, ...], list[MixedAudioTrack]] = {}
         sharing: set[str] = set()
@@ -951,7 +948,7 @@ class MediaService:
                         encoding += [_Encoding((track,), samples) for track in tracks]
                         continue
                     shared = encoders[key] = SharedEncoder(twin, self.config.sample_rate)
-                encoding.append(_Encoding(tuple(tracks), samples, shared))
+                encoding.append(_Encoding(tuple(tracks), samples, shared, key))
         return encoding
 
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:

@@ -70,7 +70,7 @@ class MixedAudioTrack(MediaStreamTrack):
         packets of a ``SharedEncoder`` of an equal key may be sent in place of its own.
         None: the tick does not encode for it, or its encoder cannot be shared."""
         key = getattr(self.encoder, "sharing_key", None)
-        return None if key is None else tuple(key())
+        return None if key is None else key()
 
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
         """Queue one tick of int16 mono audio (the oldest is dropped when the queue is full)."""
@@ -85,9 +85,8 @@ class MixedAudioTrack(MediaStreamTrack):
         Pure CPU work on this track's encoder (about 0.2 ms): the room's tick calls it for
         each listener in turn. Empty during DTX silence.
         """
-        frame = self._frame.of(samples, self._pts)
-        payloads, timestamp = self.encoder.encode(frame)
-        return self.packetize(payloads if timestamp is not None else [], samples.shape[0])
+        payloads = _payloads(self.encoder, self._frame.of(samples, self._pts))
+        return self.packetize(payloads, samples.shape[0])
 
     def packetize(self, payloads: list[bytes], samples: int) -> list[OpusPacket]:
         """This tick's packets of ``payloads`` (its own encoder's, or a ``SharedEncoder``'s)
@@ -169,8 +168,13 @@ class SharedEncoder:
         """The payloads of one tick of the shared mix (none during DTX silence)."""
         frame = self._frame.of(samples, self._pts)
         self._pts += samples.shape[0]
-        payloads, timestamp = self.encoder.encode(frame)
-        return list(payloads) if timestamp is not None else []
+        return _payloads(self.encoder, frame)
+
+
+def _payloads(encoder: Any, frame: av.AudioFrame) -> list[bytes]:
+    """What ``encoder`` makes of one frame (none during DTX silence)."""
+    payloads, timestamp = encoder.encode(frame)
+    return list(payloads) if timestamp is not None else []
 
 
 class RelayVideoTrack(MediaStreamTrack):
