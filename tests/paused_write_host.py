@@ -6,9 +6,13 @@ command that changes the main view (``room.set_main_view``) — past the lease c
 (``RoomService.apply_here`` → ``Ownership.ensure``), its database transaction open,
 before the fenced ``UPDATE`` — writes ``<node id>.paused`` (the fence it holds) and
 stops the whole process (``SIGSTOP``) until the test sends ``SIGCONT``. After the
-resume the write goes on at once (nothing else of the process runs in between) under
-the fence it had, and the outcome is printed to the process's log: the database's
-refusal, or the write. Everything else is the real host: real PostgreSQL, real Redis.
+resume the write builds its fenced ``UPDATE`` at once (nothing else of the process runs
+in between) under the fence it had, then holds it back ``HOLD_S`` before sending it:
+the process's timers that fell due while it was stopped (the lease renewal, which finds
+the room lost, and the socket's owner watch, which closes the socket of a moved room)
+run first, every time, rather than racing the write. The outcome is printed to the
+process's log: the database's refusal, or the write. Everything else is the real host:
+real PostgreSQL, real Redis.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 import hosts.web.__main__ as host_main
 from zhanye_sdk.errors import RoomMoved
 from zhanye_sdk.rooms.core import MainViewChanged
@@ -32,6 +38,26 @@ _stop_here: contextvars.ContextVar[Callable[[], None] | None] = contextvars.Cont
 )
 
 
+#: How long the resumed write's first statement waits, built, before it is sent.
+HOLD_S = 3.0
+
+
+class _HeldBack:
+    """A transaction's connection whose first statement, once built, waits ``HOLD_S``."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection, self._held = connection, False
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._held:
+            self._held = True
+            await anyio.sleep(HOLD_S)
+        return await self._connection.execute(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
 class _StopOnceBegun:
     """``Database.begin()``'s context, stopping the process once the transaction is open."""
 
@@ -41,7 +67,7 @@ class _StopOnceBegun:
     async def __aenter__(self) -> Any:
         connection = await self._context.__aenter__()
         self._stop()
-        return connection
+        return _HeldBack(connection)
 
     async def __aexit__(self, *exc: Any) -> Any:
         return await self._context.__aexit__(*exc)

@@ -7,9 +7,13 @@ point armed by the test; the test waits for the stopped process, not for time). 
 lease runs out, the other process takes the room over (fence + 1, claimed in the
 database) and applies the salesperson's next command there. Then the owner is resumed:
 it goes on with the write it had under way, under its old fence, with no check of its
-own in between — and PostgreSQL refuses it (no row has that fence any more). The
-salesperson's first command gets a refusal, nothing of it is stored, the room's log
-stays one unbroken sequence, and the stored room is the new owner's.
+own in between — and PostgreSQL refuses it (no row has that fence any more). Its timers
+that fell due while it was stopped run before that write reaches the database (the
+host holds the built statement back): the lease renewal finds the room lost, and the
+socket's owner watch finds the room moved. Closing that socket does not cut the
+command off: the salesperson's first command gets the database's refusal, then the
+socket closes ("room moved"). Nothing of the command is stored, the room's log stays
+one unbroken sequence, and the stored room is the new owner's.
 
 Without the fence in the ``UPDATE`` (``RoomService._store``), the resumed write would
 go through: a second writer of one room, its stale room snapshot stored over the new
@@ -108,10 +112,17 @@ async def test_a_write_under_way_when_the_lease_is_lost_is_refused_by_the_databa
                 lambda: log.read_text()[-3000:],
             )
             # It went on with its old fence: the refusal is the database's.
-            assert f"resumed: writing session {sid} under fence {fence}\n" in log.read_text()
-            assert f"the database took the write of session {sid}" not in log.read_text()
+            text = log.read_text()
+            assert f"resumed: writing session {sid} under fence {fence}\n" in text
+            assert f"the database took the write of session {sid}" not in text
+            # The process knew the room lost before the write was decided.
+            lost = text.index(f"node {owner} lost session {sid} to another process")
+            assert lost < text.index(f"the database refused the write of session {sid}")
             refused = await first.reply_to(under_way)
             assert refused["type"] == "error", refused
+            closed = await first.socket.receive(timeout=10)
+            assert closed.type is aiohttp.WSMsgType.CLOSE, closed
+            assert (closed.data, closed.extra) == (4002, "room moved")
 
         async with database.connect() as conn:
             stored_fence, snapshot = (

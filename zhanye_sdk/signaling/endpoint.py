@@ -126,6 +126,10 @@ class SignalingConfig:
     #: and process, whatever its sockets); a socket whose welcome named another owner
     #: is closed (a socket relayed to an owner that died reconnects).
     owner_check_s: float = 1.0
+    #: Scale-out: how long a socket whose room moved waits for the command it is
+    #: answering before it closes (the command's outcome, taken or refused by the
+    #: database's fence, reaches the client first).
+    finish_command_s: float = 10.0
     #: Per connection: room commands (mute, main view…), live ink, other board and
     #: share operations, and every message together.
     room_rate: BucketPolicy = BucketPolicy(rate=10, burst=30)
@@ -146,6 +150,8 @@ class _Connection:
     owner: str | None = None
     farewell: ServerMessage | None = None
     left: bool = False
+    #: Held while a frame is answered: closing for a moved room waits for it.
+    answering: anyio.Lock = attrs.field(factory=anyio.Lock)
 
     @property
     def login_id(self) -> str | None:
@@ -353,6 +359,11 @@ class SignalingEndpoint:
         assert self.owner_watch is not None
         await self.owner_watch.moved(connection.seat.session_id, connection.owner)
         connection.close_code, connection.close_reason = 4002, "room moved"
+        # A command under way is not cut off: its outcome (stored, or refused by the
+        # database because the room moved) is decided and sent before the socket closes.
+        with anyio.move_on_after(self.config.finish_command_s):
+            async with connection.answering:
+                pass
         connection.scope.cancel()
 
     async def _watch_login(self, connection: _Connection) -> None:
@@ -418,8 +429,9 @@ class SignalingEndpoint:
                 return
             if frame is None:
                 return
-            for reply in await self._answer(connection, frame):
-                await connection.transport.send(reply.encode())
+            async with connection.answering:
+                for reply in await self._answer(connection, frame):
+                    await connection.transport.send(reply.encode())
             if connection.left:
                 connection.close_code, connection.close_reason = 1000, "left"
                 return
