@@ -20,7 +20,8 @@ step "rust unit tests"
 cargo test --release -q --manifest-path zhanye_sdk_native/Cargo.toml
 
 step "pytest with the native kernels"
-ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -n auto -q -m "not alone" "$@"
+# The slowest tests are listed: the whole run has a time budget (README).
+ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -n auto -q -m "not alone" --durations=25 "$@"
 
 step "pytest of the real-time tests, one at a time on an otherwise idle machine"
 ZHANYE_SDK_EXPECT_BACKEND=native "$py" -m pytest -q -m alone "$@"
