@@ -141,6 +141,12 @@ def test_without_devices_the_pages_say_so_and_joining_still_works(
         # pressing at that moment: a click meant for 邀请客户 would land elsewhere.
         invite = hall.get_by_role("button", name="邀请客户")
         shown = invite.bounding_box()
+        # It floats over the main column, clear of the navigation beside it.
+        panel, sidebar = hall.locator("#device-check").bounding_box(), hall.locator(".sidebar")
+        assert panel is not None and shown is not None
+        nav = sidebar.bounding_box()
+        assert nav is not None and panel["x"] >= nav["x"] + nav["width"], (panel, nav)
+        assert panel["x"] + panel["width"] <= hall.viewport_size["width"], panel  # type: ignore[index]
         hall.locator("#device-check").get_by_role("button", name="关闭").click()
         expect(hall.locator("#device-check")).to_be_hidden()
         assert invite.bounding_box() == shown

@@ -113,6 +113,28 @@ def test_org_admin_creates_edits_and_kicks_out_a_salesperson(page: Page, host: R
     assert world.ids["A1"]
 
 
+def test_notices_stack_so_a_late_error_leaves_a_confirmation_readable(
+    page: Page, host: RunningHost
+) -> None:
+    log_in(page, host, "ca-A")
+    expect(page.get_by_role("link", name="机构设置")).to_be_visible()
+    page.evaluate(
+        """async () => {
+          const { notify } = await import('/static/notice.js');
+          notify('已保存', 'ok');
+          notify('网络连接失败');
+          notify('网络连接失败');  // the same error again: renewed, not repeated
+        }"""
+    )
+    stack = page.locator("#notice")
+    expect(stack.get_by_role("status")).to_have_text("已保存")
+    expect(stack.get_by_role("alert")).to_have_text("网络连接失败")
+    # The confirmation fades after 6 s; the error stays longer, until 10 s.
+    expect(stack.get_by_role("status")).to_have_count(0, timeout=9_000)
+    expect(stack.get_by_role("alert")).to_be_visible()
+    expect(stack.get_by_role("alert")).to_have_count(0, timeout=9_000)
+
+
 def test_company_admin_manages_organizations(page: Page, host: RunningHost) -> None:
     log_in(page, host, "ca-A")
     page.get_by_role("link", name="机构设置").click()

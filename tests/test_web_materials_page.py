@@ -62,7 +62,9 @@ def test_company_admin_manages_the_material_library(
     expect(upload.get_by_role("alert")).to_have_text("请填写文件名称")
     upload.get_by_label("文件名称").fill("产品手册（2024版）")
     upload.get_by_role("button", name="确定").click()
-    expect(page.locator("#notice")).to_have_text("已上传：产品手册（2024版）", timeout=30_000)
+    expect(page.locator("#notice").get_by_role("status")).to_have_text(
+        "已上传：产品手册（2024版）", timeout=30_000
+    )
     expect(page.locator("#progress-label")).to_have_text("转换页面 3/3")
     bar = page.locator("#progress")
     assert bar.evaluate("p => p.value === p.max && p.max > 0")

@@ -1,15 +1,30 @@
-// A short notice over the page (an error unless `kind` says otherwise); it fades after 6 s.
+// Short notices over the page (an error unless `kind` says otherwise), newest last; each
+// fades by itself, an error after 10 s and anything else after 6 s. They stack rather than
+// replace one another: a late error (a camera that is missing, say) must not wipe the
+// confirmation the user is reading, nor a confirmation an error. The same notice again is
+// renewed where it stands; the oldest goes when a fourth comes.
 // Its own module: the customer's join page needs it without the staff shell.
+const SHOWN_MS = { error: 10_000, other: 6_000 };
+const MOST = 3;
+
 export function notify(text, kind = "error") {
-  let box = document.querySelector("#notice");
-  if (!box) {
-    box = document.createElement("div");
-    box.id = "notice";
-    document.body.append(box);
+  let stack = document.querySelector("#notice");
+  if (!stack) {
+    stack = document.createElement("div");
+    stack.id = "notice";
+    stack.className = "notice-stack";
+    document.body.append(stack);
   }
-  box.setAttribute("role", kind === "error" ? "alert" : "status");
-  box.className = `notice ${kind}`;
-  box.textContent = text;
-  clearTimeout(box._timer);
-  box._timer = setTimeout(() => box.classList.add("hidden"), 6000);
+  let item = [...stack.children].find((el) => el.dataset.kind === kind && el.textContent === text);
+  if (!item) {
+    item = document.createElement("div");
+    item.className = `notice ${kind}`;
+    item.dataset.kind = kind;
+    item.setAttribute("role", kind === "error" ? "alert" : "status");
+    item.textContent = text;
+    stack.append(item);
+  }
+  while (stack.children.length > MOST) stack.firstElementChild.remove();
+  clearTimeout(item._timer);
+  item._timer = setTimeout(() => item.remove(), kind === "error" ? SHOWN_MS.error : SHOWN_MS.other);
 }
