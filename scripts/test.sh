@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 venv=${ZHANYE_VENV:-$PWD/.venv}
 py="$venv/bin/python"
 
-step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+# Each step says when it started: the whole run has a time budget (README).
+step() { printf '\n\033[1m== %s ==\033[0m (at %d:%02d)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
+trap 'printf "\n== finished at %d:%02d ==\n" $((SECONDS / 60)) $((SECONDS % 60))' EXIT
 
 step "lint: ruff, mypy, rustfmt, clippy"
 "$venv/bin/ruff" check zhanye_sdk tests benchmarks examples hosts

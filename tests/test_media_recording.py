@@ -199,6 +199,16 @@ async def test_a_session_is_recorded_verifiably_and_survives_a_dropout(
         # ... and the list's export has the session's network quality.
         quality = session_quality(details["network"])
         assert quality in ("good", "fair", "poor")
+        # The summary was final when the recording was: it does not change after (the
+        # network is assessed every 0.5 s here).
+        await anyio.sleep(1.5)
+        async with aiohttp.ClientSession() as http:
+            later = await (
+                await http.get(
+                    f"{server.base}/api/records/{server.session_id}", headers=auth(server)
+                )
+            ).json()
+        assert later["network"] == details["network"]
         row = (await exported_rows(server))[server.session_id]
         assert row["网络质量"] == {"good": "良好", "fair": "一般", "poor": "较差"}[quality], row
         async with aiohttp.ClientSession() as http:

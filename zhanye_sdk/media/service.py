@@ -266,6 +266,9 @@ class _MediaRoom:
     failed: bool = False
     save_lock: anyio.Lock = attrs.field(factory=anyio.Lock)
     network: NetworkSummary = attrs.field(factory=NetworkSummary)
+    #: The network summary was written for the last time (the session ended): the
+    #: session record's figure is final before its recording is finished.
+    network_closed: bool = False
     snapshots: dict[str, tuple[MediaPeer, StatsSnapshot]] = attrs.field(factory=dict)
     started_ms: int = 0
     last_video_pts: int = 0
@@ -766,8 +769,8 @@ class MediaService:
         unwritten = False  # reports since then
         while True:
             await anyio.sleep(self.config.network_interval_s)
-            if self._media_rooms.get(session_id) is not media_room:
-                if unwritten and self.records is not None:
+            if self._media_rooms.get(session_id) is not media_room or media_room.network_closed:
+                if unwritten and not media_room.network_closed and self.records is not None:
                     summary = media_room.network.as_data()
                     await self.records.update(session_id, network_summary=summary)
                 return
@@ -776,6 +779,8 @@ class MediaService:
                 if peer.state != "connected":
                     continue
                 report = await peer.connection.getStats()
+                if media_room.network_closed:
+                    return  # the session ended meanwhile: its summary is final
                 snapshot = StatsSnapshot.from_report(
                     anyio.current_time(), report.values(), repaired=peer.repaired()
                 )
@@ -836,7 +841,21 @@ class MediaService:
                 if media_room.lost:
                     await self._discard_recorder(media_room)
                 else:
+                    if ended:
+                        await self._close_network(media_room)
                     await self._stop_recorder(media_room, room_ended=ended)
+
+    async def _close_network(self, media_room: _MediaRoom) -> None:
+        """Write the ended session's network summary for the last time, before its
+        recording is finished: what the record shows then does not change later."""
+        media_room.network_closed = True
+        summary = media_room.network.as_data()
+        if self.records is None or not summary:
+            return
+        try:
+            await self.records.update(media_room.session_id, network_summary=summary)
+        except Exception:  # the database may be briefly away: the recording still ends
+            _log.exception("writing the network summary of %s failed", media_room.session_id)
 
     def _fill_skipped(self, media_room: _MediaRoom, ticks: int) -> None:
         """Keep the recording as long as the wall time: skipped ticks are recorded silent."""
