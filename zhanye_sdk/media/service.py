@@ -269,6 +269,7 @@ class _MediaRoom:
     #: The network summary was written for the last time (the session ended): the
     #: session record's figure is final before its recording is finished.
     network_closed: bool = False
+    network_lock: anyio.Lock = attrs.field(factory=anyio.Lock)
     snapshots: dict[str, tuple[MediaPeer, StatsSnapshot]] = attrs.field(factory=dict)
     started_ms: int = 0
     last_video_pts: int = 0
@@ -770,9 +771,8 @@ class MediaService:
         while True:
             await anyio.sleep(self.config.network_interval_s)
             if self._media_rooms.get(session_id) is not media_room or media_room.network_closed:
-                if unwritten and not media_room.network_closed and self.records is not None:
-                    summary = media_room.network.as_data()
-                    await self.records.update(session_id, network_summary=summary)
+                if unwritten:
+                    await self._write_network(media_room)
                 return
             reported = False
             for participant, peer in list(media_room.peers.items()):
@@ -799,10 +799,9 @@ class MediaService:
             unwritten = unwritten or reported
             now = anyio.current_time()
             due = written_at is None or now - written_at >= self.config.network_record_s
-            if unwritten and due and self.records is not None:
+            if unwritten and due:
                 written_at, unwritten = now, False
-                summary = media_room.network.as_data()
-                await self.records.update(session_id, network_summary=summary)
+                await self._write_network(media_room)
 
     # ---- the mixing tick ------------------------------------------------------------------
 
@@ -845,15 +844,21 @@ class MediaService:
                         await self._close_network(media_room)
                     await self._stop_recorder(media_room, room_ended=ended)
 
+    async def _write_network(self, media_room: _MediaRoom, *, final: bool = False) -> None:
+        """Store the room's network summary in its session record; ``final`` (the
+        session ended, before its recording is finished): for the last time, so what
+        the record shows then does not change later. Writes never cross."""
+        async with media_room.network_lock:
+            if media_room.network_closed:
+                return
+            media_room.network_closed = final
+            summary = media_room.network.as_data()
+            if self.records is not None and summary:
+                await self.records.update(media_room.session_id, network_summary=summary)
+
     async def _close_network(self, media_room: _MediaRoom) -> None:
-        """Write the ended session's network summary for the last time, before its
-        recording is finished: what the record shows then does not change later."""
-        media_room.network_closed = True
-        summary = media_room.network.as_data()
-        if self.records is None or not summary:
-            return
         try:
-            await self.records.update(media_room.session_id, network_summary=summary)
+            await self._write_network(media_room, final=True)
         except Exception:  # the database may be briefly away: the recording still ends
             _log.exception("writing the network summary of %s failed", media_room.session_id)
 
