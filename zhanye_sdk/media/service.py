@@ -770,7 +770,7 @@ class MediaService:
         unwritten = False  # reports since then
         while True:
             await anyio.sleep(self.config.network_interval_s)
-            if self._media_rooms.get(session_id) is not media_room or media_room.network_closed:
+            if self._media_rooms.get(session_id) is not media_room:
                 if unwritten:
                     await self._write_network(media_room)
                 return
