@@ -8,7 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from zhanye_sdk.client import ToneTrack, join, open_invite
+from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, open_invite, participant
+from zhanye_sdk.media import MediaConfig
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.rooms.core import Terminal
 from zhanye_sdk.rooms.service import Seat
@@ -118,5 +119,95 @@ async def test_an_offer_whose_socket_dropped_is_made_again_on_the_next_socket(
                     customer.reconnections,
                 )
                 assert customer.reconnections == 1 and customer.negotiations == 2
+    finally:
+        await world.platform.close()
+
+
+async def test_a_participant_away_while_someone_joins_learns_whose_video_it_gets(
+    tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``media.slots`` carries no room sequence number, so a socket that reconnects does
+    not get it again: a salesperson whose socket was away while the customer joined got
+    the customer's picture on a slot but never learnt whose, for the rest of the session
+    (a picture without a name; the SDK's ``video_of`` found nothing)."""
+    world = await build_world(f"sqlite:///{tmp_path}/media.db", fast_config)
+    try:
+        # Away for less than the leave grace: still in the room, media flowing.
+        signaling = SignalingConfig(idle_timeout_s=30, leave_grace_s=15, tick_interval_s=0.2)
+        async with serve(world.platform, LOOPBACK_MEDIA, signaling=signaling) as app:
+            deployment = app[DEPLOYMENT]
+            server = MediaHost(app[BASE], world, deployment.rooms, deployment.media)
+            await start_session(server)
+            async with join(server.host_url, slots=1, loopback_only=True) as host:
+                with anyio.fail_after(10):
+                    while not host.slots:  # noqa: ASYNC110
+                        await anyio.sleep(0.05)
+                (mid,) = host.slots
+                # A weak network: the salesperson's socket stays away for 8 s.
+                monkeypatch.setattr(participant, "RECONNECT_DELAYS_S", (8.0,))
+                assert deployment.signaling.drop(server.session_id, host.participant_id) == 1
+                customer_url = await server.customer_url("客户甲")
+                async with join(
+                    customer_url,
+                    camera=FlatVideoTrack(160, width=160, height=120),
+                    slots=1,
+                    loopback_only=True,
+                ) as customer:
+                    # The customer's picture plays on the slot while the socket is away
+                    # (media does not go over it): the slot was given then.
+                    with anyio.fail_after(20):
+                        while mid not in host.video or host.video[mid].frames < 3:  # noqa: ASYNC110
+                            await anyio.sleep(0.05)
+                    assert host.reconnections == 0
+                    assert host.slots == {mid: None}
+                    with anyio.fail_after(20):
+                        while host.reconnections < 1:  # noqa: ASYNC110
+                            await anyio.sleep(0.05)
+                    # Back: told whose picture it is within the refresh period.
+                    with anyio.fail_after(MediaConfig().slots_refresh_s + 3):
+                        while host.video_of(customer.participant_id) is None:  # noqa: ASYNC110
+                            await anyio.sleep(0.05)
+                    assert host.slots == {mid: customer.participant_id}
+    finally:
+        await world.platform.close()
+
+
+async def test_a_participant_away_past_the_leave_grace_is_heard_again_when_back(
+    tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A socket away longer than the leave grace (a tunnel, a lift): the participant left
+    the room and the server closed their media. Back, they rejoined the room but stayed
+    unheard for the rest of the session: nothing asked their client to offer again."""
+    world = await build_world(f"sqlite:///{tmp_path}/media.db", fast_config)
+    try:
+        async with serve(world.platform, LOOPBACK_MEDIA) as app:  # leave grace 0.5 s
+            deployment = app[DEPLOYMENT]
+            server = MediaHost(app[BASE], world, deployment.rooms, deployment.media)
+            await start_session(server)
+            customer_url = await server.customer_url("客户甲")
+            async with (
+                join(
+                    server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True
+                ) as host,
+                join(
+                    customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True
+                ) as customer,
+            ):
+                with anyio.fail_after(30):
+                    while not hears(host, 660, 0):  # noqa: ASYNC110
+                        await anyio.sleep(0.1)
+                monkeypatch.setattr(participant, "RECONNECT_DELAYS_S", (3.0,))
+                assert deployment.signaling.drop(server.session_id, customer.participant_id) == 1
+                with anyio.fail_after(20):
+                    while customer.reconnections < 1:  # noqa: ASYNC110
+                        await anyio.sleep(0.05)
+                back = time.monotonic()
+                left = [m for m in host.messages if m["type"] == "room.participant_left"]
+                assert left, "the customer was away past the grace: they left the room"
+                with anyio.move_on_after(15):
+                    while not hears(host, 660, back + 0.5):  # noqa: ASYNC110
+                        await anyio.sleep(0.1)
+                assert hears(host, 660, back + 0.5)
+                assert customer.negotiations == 2
     finally:
         await world.platform.close()

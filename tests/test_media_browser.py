@@ -20,7 +20,7 @@ import anyio
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, tone
+from zhanye_sdk.client import FlatVideoTrack, ReceivedVideo, ToneTrack, join, tone
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import LOOPBACK_MEDIA, MediaHost, start_session, tone_level
@@ -89,20 +89,33 @@ async def salesperson(
     ) as me:
         joined.set()
         heard: dict[str, float] = {}
-        with anyio.fail_after(40):
-            while True:
-                await anyio.sleep(0.2)
-                now = time.monotonic()
-                audio = me.audio_between(now - 1.0, now)
-                customer = next((s for s in me.slots.values() if s), None)
-                video = me.video_of(customer) if customer else None
-                if audio.size >= 24_000 and video is not None and video.frames > 10:
-                    heard = {
-                        "browser": tone_level(audio, BROWSER_HZ),
-                        "self": tone_level(audio, SALES_HZ),
-                    }
-                    if heard["browser"] > 500:
-                        break
+        video: ReceivedVideo | None = None
+        customer: str | None = None
+        deadline = time.monotonic() + 40
+        while True:
+            await anyio.sleep(0.2)
+            now = time.monotonic()
+            audio = me.audio_between(now - 1.0, now)
+            customer = next((s for s in me.slots.values() if s), None)
+            video = me.video_of(customer) if customer else None
+            if audio.size >= 24_000 and video is not None and video.frames > 10:
+                heard = {
+                    "browser": tone_level(audio, BROWSER_HZ),
+                    "self": tone_level(audio, SALES_HZ),
+                }
+                if heard["browser"] > 500:
+                    break
+            if now > deadline:
+                # What the salesperson had: which half of the customer's media is missing.
+                connection = me.connection
+                raise AssertionError(
+                    f"no customer media in 40 s: audio {audio.size} samples, "
+                    f"browser tone {tone_level(audio, BROWSER_HZ) if audio.size else 0:.0f}, "
+                    f"slots {me.slots}, video {me.video}, "
+                    f"negotiations {me.negotiations}, "
+                    f"connection {connection.connectionState if connection else None}, "
+                    f"messages {[m['type'] for m in me.messages][-12:]}"
+                )
         # Outside the 40 s for hearing: the page's own checks take their time after it.
         await anyio.to_thread.run_sync(done.wait, 30)
         return {"heard": heard, "video": video, "customer": customer}

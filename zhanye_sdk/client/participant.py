@@ -170,8 +170,12 @@ class SessionParticipant:
             if frame["type"] == "room.ended":
                 self.ended.set()
             if frame["type"] == "media.renegotiate" and self.connection is not None:
-                # The room moved to another process: its media is there now.
-                self._tasks.start_soon(self._renegotiate, data.get("owner"))
+                if data.get("participant") == self.participant_id:
+                    # Back after leaving: the server closed our media meanwhile.
+                    self._tasks.start_soon(self._renegotiate, None)
+                elif data.get("participant") is None:
+                    # The room moved to another process: its media is there now.
+                    self._tasks.start_soon(self._renegotiate, data.get("owner"))
             if frame["type"] == "media.slots" and data.get("participant") == self.participant_id:
                 self.slots = dict(data["slots"])
             if frame["type"] == "room.video_changed" and data.get("participant") == (

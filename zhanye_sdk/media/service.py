@@ -17,7 +17,11 @@ refuses a new participant's offer with ``AtCapacity`` (HTTP 503) rather than deg
 every room's audio; ``load()`` says how full it is (the scale-out registry publishes it).
 
 Messages to clients go out on the room's bus channel: ``media.slots`` (which
-participant each of a listener's video slots shows; clients keep their own).
+participant each of a listener's video slots shows; clients keep their own), sent on
+every change and again every ``slots_refresh_s`` (it has no sequence number, so a socket
+that was away would otherwise miss a change for good); ``media.renegotiate`` naming the
+room's media process (the room moved: everyone offers again) or also a ``participant``
+(back in the room after leaving it, their media closed meanwhile: they offer again).
 
 Recording (when configured): every tick hands the full mix, and at the recording
 frame rate the latest frame of every participant, to the room's ``Recorder``
@@ -151,6 +155,10 @@ class MediaConfig:
         arrival_grace_s: how long the peer of a participant who offered before they are
             in the room (a customer's offer sent with the join) waits for them to arrive
             (their socket to open) before it is dropped; until then they are not heard.
+        slots_refresh_s: how often each listener is told its video slots again though they
+            did not change. ``media.slots`` carries no room sequence number, so a socket
+            that reconnects (or a bus that dropped it) misses a change made meanwhile and
+            would show a slot's video under nobody's name for the rest of the session.
     """
 
     ice_host_addresses: tuple[str, ...] | None = None
@@ -175,6 +183,7 @@ class MediaConfig:
     max_participants: int | None = None
     overload_lateness_ms: float | None = None
     arrival_grace_s: float = 15.0
+    slots_refresh_s: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
 
 
 @attrs.frozen
@@ -251,6 +260,8 @@ class _MediaRoom:
     clock: TickClock
     peers: dict[str, MediaPeer] = attrs.field(factory=dict)
     published_slots: dict[str, dict[str, str | None]] = attrs.field(factory=dict)
+    #: The tick at which each listener was last told its slots.
+    slots_told_at: dict[str, int] = attrs.field(factory=dict)
     max_lateness_s: float = 0.0
     lateness_s: collections.deque[float] = attrs.field(
         factory=lambda: collections.deque(maxlen=3000)
@@ -280,6 +291,9 @@ class _MediaRoom:
     #: Participants whose peer came before they did (an offer sent with the join), and
     #: the tick by which they must be in the room.
     arriving: dict[str, int] = attrs.field(factory=dict)
+    #: Participants whose peer was closed because they left the room: one who comes
+    #: back (a socket away past the leave grace) is asked to offer again.
+    gone: set[str] = attrs.field(factory=set)
 
 
 class MediaService:
@@ -689,6 +703,7 @@ class MediaService:
         media_room.mixer.remove(participant)
         media_room.latest_video.pop(participant, None)
         media_room.published_slots.pop(participant, None)
+        media_room.slots_told_at.pop(participant, None)
         if peer is not None and self._tasks is not None:
             self._tasks.start_soon(peer.close)
 
@@ -824,6 +839,7 @@ class MediaService:
                     elif not _encode_shared(job, job.shared):
                         media_room.shared_encoders.pop(job.key, None)
                 await self._publish_slots(media_room, room)
+                await self._ask_back_to_offer(media_room, room)
                 self._after_recording_tick(media_room)
         finally:
             # Also when the service stops (cancelled): close the peers here, and close the
@@ -902,6 +918,7 @@ class MediaService:
                 pass  # seated by their join, their socket still on its way
             else:
                 self._drop(media_room, participant)
+                media_room.gone.add(participant)
                 continue
             if peer.state in ("failed", "closed"):
                 self._drop(media_room, participant)
@@ -975,12 +992,26 @@ class MediaService:
                 encoding.append(_Encoding(tuple(tracks), samples, shared, key))
         return encoding
 
+    async def _ask_back_to_offer(self, media_room: _MediaRoom, room: Room) -> None:
+        """Whoever left (their socket away past the leave grace) and is back in the room
+        has no media here any more: their client is asked to offer again
+        (``media.renegotiate`` naming them), or they would stay unheard and unseen."""
+        if not media_room.gone:
+            return
+        for participant in [p.id for p in room.present if p.id in media_room.gone]:
+            media_room.gone.discard(participant)
+            if participant in media_room.peers:
+                continue  # they offered again by themselves
+            data = {"owner": self.instance, "participant": participant}
+            await self._bus.publish(media_room.session_id, ServerMessage("media.renegotiate", data))
+
     async def _publish_slots(self, media_room: _MediaRoom, room: Room) -> None:
         published = media_room.published_slots
         if all(not p.slots and who in published for who, p in media_room.peers.items()):
             return  # nobody receives video, and each listener has been told so
         order = [p.id for p in room.present if p.id in media_room.peers]
         camera_off = {p.id for p in room.present if not p.video_on}
+        refresh_ticks = round(self.config.slots_refresh_s * 1000 / self.config.tick_ms)
         # A copy: publishing waits (on Redis, in a scale-out), and a peer may come meanwhile.
         for listener, peer in list(media_room.peers.items()):
             seated = room.participants.get(listener)  # None: still arriving
@@ -999,8 +1030,11 @@ class MediaService:
             peer.cap_video(self.config.video_kbps)
             if listener in media_room.arriving:
                 continue  # its slots already play; said once its socket is there to hear it
-            if media_room.published_slots.get(listener) != sources:
+            told_at = media_room.slots_told_at.get(listener)
+            stale = told_at is None or media_room.ticks - told_at >= refresh_ticks
+            if media_room.published_slots.get(listener) != sources or (sources and stale):
                 media_room.published_slots[listener] = sources
+                media_room.slots_told_at[listener] = media_room.ticks
                 await self._bus.publish(
                     media_room.session_id,
                     ServerMessage("media.slots", {"participant": listener, "slots": sources}),

@@ -218,6 +218,9 @@ export class MediaSession {
     if (type === "media.slots" && data.participant === this.client.me?.participant_id) {
       this.slotSources = data.slots;
       this.decorate();
+    } else if (type === "media.renegotiate" && data.participant) {
+      // Back after leaving (away past the grace): the server closed this peer meanwhile.
+      if (data.participant === this.client.me?.participant_id) this.renegotiate();
     } else if (type === "media.renegotiate" && data.owner !== this.mediaOwner) {
       this.renegotiate(data.owner); // the room moved to another server process
     } else if (type === "media.network") {
