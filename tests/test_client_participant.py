@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import aioice.ice
 import anyio
 import pytest
 
@@ -211,3 +212,33 @@ async def test_a_participant_away_past_the_leave_grace_is_heard_again_when_back(
                 assert customer.negotiations == 2
     finally:
         await world.platform.close()
+
+
+async def test_a_media_connection_lost_under_the_client_is_offered_again(
+    tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customer's network changed (Wi-Fi to 4G) while their socket held or came back:
+    the server's end of their media connection is gone and says nothing more, their
+    consent checks go unanswered and their connection fails. Before, the SDK client
+    stayed unheard for the rest of the session (the page offers again; now so does it)."""
+    # Consent checked every 0.2 s and lost after three unanswered (aioice: 5 s and six).
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 3)
+    async with media_host(tmp_path, fast_config) as server:
+        customer_url = await server.customer_url("客户甲")
+        async with (
+            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+            join(customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True) as customer,
+        ):
+            with anyio.fail_after(30):
+                while not hears(host, 660, 0):  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            peer = server.media.peer(server.session_id, customer.participant_id)
+            assert peer is not None
+            await peer.connection.getTransceivers()[0].receiver.transport.transport.stop()
+            lost = time.monotonic()
+            with anyio.move_on_after(20):
+                while not hears(host, 660, lost + 1.0):  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            assert hears(host, 660, lost + 1.0), customer.negotiations
+            assert customer.negotiations == 2

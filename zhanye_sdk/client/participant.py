@@ -8,7 +8,9 @@ When the socket drops (the server process died, the network blinked) it reconnec
 by itself and resumes from the last sequence number it saw; when the welcome comes
 from another server process (``instance`` changed), or the room says it moved
 (``media.renegotiate`` from a process other than the one that answered), it offers
-its media again.
+its media again. So it does when the server asks it by name (back in the room after
+leaving it), and when its media connection fails or is closed under it (a changed
+network, whose consent checks go unanswered), as the browser page does.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ WELCOME_LIMIT_S = 30.0
 RECONNECT_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
 #: WebSocket close codes after which reconnecting is pointless (refused, removed, ended).
 FINAL_CLOSE_CODES = frozenset({1000, 4401, 4403})
+#: How long after its media connection failed the client offers again (the page's wait).
+MEDIA_RETRY_S = 1.0
 
 
 @attrs.define
@@ -172,7 +176,7 @@ class SessionParticipant:
             if frame["type"] == "media.renegotiate" and self.connection is not None:
                 if data.get("participant") == self.participant_id:
                     # Back after leaving: the server closed our media meanwhile.
-                    self._tasks.start_soon(self._renegotiate, None)
+                    self._tasks.start_soon(self._renegotiate, None, self.negotiations)
                 elif data.get("participant") is None:
                     # The room moved to another process: its media is there now.
                     self._tasks.start_soon(self._renegotiate, data.get("owner"))
@@ -201,7 +205,7 @@ class SessionParticipant:
             await self._reconnect(http, url, protocols)
             moved = self.welcome.get("instance") != instance
             if (moved or self._offer_lost) and self.connection is not None:
-                self._tasks.start_soon(self._renegotiate, None)
+                self._tasks.start_soon(self._renegotiate, None, self.negotiations)
 
     async def _reconnect(
         self, http: aiohttp.ClientSession, url: str, protocols: tuple[str, ...]
@@ -224,12 +228,15 @@ class SessionParticipant:
             self.reconnections += 1
             return
 
-    async def _renegotiate(self, owner: str | None) -> None:
+    async def _renegotiate(self, owner: str | None, since: int | None = None) -> None:
         """Offer media again: the room moved to another server process (``owner``, when
-        the room said so; ``None`` when the socket found another process)."""
+        the room said so; ``None`` when the socket found another process), or the
+        connection answered ``since`` (the count of negotiations) is no good any more."""
         async with self._negotiating:
             if owner is not None and owner == self.media_owner:
                 return  # already offered to that process (after the welcome)
+            if since is not None and since != self.negotiations:
+                return  # offered again meanwhile (one loss, seen twice: closed, then asked)
             old = self.connection
             if old is not None:
                 with anyio.move_on_after(CLOSE_LIMIT_S):
@@ -243,6 +250,23 @@ class SessionParticipant:
                 self._offer_lost = True
                 return
             self._offer_lost = False
+
+    def _lost_media(self, pc: RTCPeerConnection) -> bool:
+        """Whether ``pc`` ended under us: still ours, not closed by a renegotiation
+        or by leaving, the session not over."""
+        return (
+            pc is self.connection
+            and not self._leaving
+            and not self.ended.is_set()
+            and not self._negotiating.locked()
+        )
+
+    async def _recover_media(self, dead: RTCPeerConnection) -> None:
+        """The media connection failed or was closed under us: offer again."""
+        since = self.negotiations
+        await anyio.sleep(MEDIA_RETRY_S)
+        if self._lost_media(dead):
+            await self._renegotiate(None, since)
 
     def _send_camera(self, on: bool) -> None:
         """Camera off (by us or the host) stops sending it, as the browser page does."""
@@ -276,6 +300,11 @@ class SessionParticipant:
         self.video = {}
         for _ in range(slots):
             pc.addTransceiver("video", direction="recvonly")
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and self._lost_media(pc):
+                self._tasks.start_soon(self._recover_media, pc)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
