@@ -140,10 +140,12 @@ backend hosts
         self.processes[node].wait(timeout=10)
 
     def stop(self) -> None:
-        for process in [*self.processes.values(), self.proxy]:
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        """Stop every process at once (as a fleet is stopped), then wait for each."""
+        running = [p for p in [*self.processes.values(), self.proxy] if p and p.poll() is None]
+        for process in running:
+            process.terminate()
+        for process in running:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

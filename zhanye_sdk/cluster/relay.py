@@ -14,7 +14,8 @@ fencing that does); otherwise it names the holder. A request that reaches no lis
 (``PUBLISH`` counts them: the holder is dead, its lease not yet expired) is routed again
 until the lease runs out and this process takes the room over. A request that reached
 the owner is never sent twice (a command is not idempotent): without a reply in time the
-caller gets ``RoomUnreachable``. While Redis is away nothing can be sent: the request
+caller gets ``RoomUnreachable``, and so it does at once from an owner that stops while
+running it. While Redis is away nothing can be sent: the request
 waits for it (``timeout_s``) and is sent once it is back.
 
 Requests: ``apply`` (a room command), ``answer`` (a client's area message for a seat),
@@ -118,6 +119,10 @@ def raise_reported(report: dict[str, Any]) -> typing.NoReturn:
         raise kind(message, zh=zh)
     details = {k: v for k, v in report.items() if k not in ("code", "message", "message_zh")}
     raise AreaRefusal(code, message, zh=zh, details=details)
+
+
+#: How long a stopping process tries to answer the requests it was running.
+_LAST_REPLY_S = 1.0
 
 
 class _RedisAway(RoomUnreachable):
@@ -393,8 +398,9 @@ class Relay:
 
     async def _serve(self, request: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"id": request.get("id"), "reply": True}
+        body = request.get("body") or {}
         try:
-            reply["result"] = await self._run(str(request.get("kind")), request.get("body") or {})
+            reply["result"] = await self._run(str(request.get("kind")), body)
         except RoomMoved:
             reply["moved"] = True
         except ZhanyeError as exc:
@@ -402,6 +408,17 @@ class Relay:
         except Exception:
             _log.exception("relayed %s failed", request.get("kind"))
             reply["error"] = describe(ZhanyeError("the owner failed")).data()
+        except anyio.get_cancelled_exc_class():
+            # This process is stopping: the asker hears it now rather than at its time
+            # limit (whether the work was done is not known: the room is unreachable).
+            unreachable = RoomUnreachable(str(body.get("session_id", "")))
+            reply["error"] = describe(unreachable).data()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_LAST_REPLY_S):
+                await self._reply(request, reply)
+            raise
+        await self._reply(request, reply)
+
+    async def _reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
         try:
             await self._redis.publish(self.channel(str(request.get("from"))), json.dumps(reply))
         except _OUTAGE as exc:
