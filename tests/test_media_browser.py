@@ -112,7 +112,7 @@ async def salesperson(
                     f"no customer media in 40 s: audio {audio.size} samples, "
                     f"browser tone {tone_level(audio, BROWSER_HZ) if audio.size else 0:.0f}, "
                     f"slots {me.slots}, video {me.video}, "
-                    f"negotiations {me.negotiations}, "
+                    f"negotiations {me.negotiations}, reconnections {me.reconnections}, "
                     f"connection {connection.connectionState if connection else None}, "
                     f"messages {[m['type'] for m in me.messages][-12:]}"
                 )
