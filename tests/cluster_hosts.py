@@ -82,6 +82,13 @@ class Hosts:
         )
         self.ports[node] = port
 
+    def start_serving(self, *nodes: str) -> None:
+        """Start ``nodes`` and wait until each accepts connections."""
+        for node in nodes:
+            self.start(node)
+        for node in nodes:
+            wait_http(self.url(node))
+
     def url(self, node: str) -> str:
         """One process directly, past the proxy (to place a socket on it)."""
         return f"http://127.0.0.1:{self.ports[node]}"

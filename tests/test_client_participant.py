@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aioice.ice
 import anyio
 import pytest
 
-from zhanye_sdk.client import FlatVideoTrack, ToneTrack, join, open_invite, participant
+from zhanye_sdk.client import (
+    FlatVideoTrack,
+    SessionParticipant,
+    ToneTrack,
+    join,
+    open_invite,
+    participant,
+)
 from zhanye_sdk.media import MediaConfig
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.rooms.core import Terminal
@@ -31,6 +40,22 @@ from .platform_world import build_world
 from .webhost import DEPLOYMENT
 
 pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def salesperson_and_customer(
+    server: MediaHost,
+) -> AsyncIterator[tuple[SessionParticipant, SessionParticipant]]:
+    """The salesperson (a 440 Hz tone) and a customer (660 Hz) joined, the customer heard."""
+    customer_url = await server.customer_url("客户甲")
+    async with (
+        join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+        join(customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True) as customer,
+    ):
+        with anyio.fail_after(30):
+            while not hears(host, 660, 0):  # noqa: ASYNC110
+                await anyio.sleep(0.1)
+        yield host, customer
 
 
 async def test_the_client_keeps_its_connection_alive_past_the_idle_timeout(
@@ -80,19 +105,7 @@ async def test_an_offer_whose_socket_dropped_is_made_again_on_the_next_socket(
             deployment = app[DEPLOYMENT]
             server = MediaHost(app[BASE], world, deployment.rooms, deployment.media)
             await start_session(server)
-            customer_url = await server.customer_url("客户甲")
-            async with (
-                join(
-                    server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True
-                ) as host,
-                join(
-                    customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True
-                ) as customer,
-            ):
-                with anyio.fail_after(30):
-                    while not hears(host, 660, 0):  # noqa: ASYNC110
-                        await anyio.sleep(0.1)
-
+            async with salesperson_and_customer(server) as (host, customer):
                 # The customer's next offer reaches a process that drops the socket
                 # instead of answering; later offers are answered as ever.
                 media, signaling = deployment.media, deployment.signaling
@@ -185,18 +198,7 @@ async def test_a_participant_away_past_the_leave_grace_is_heard_again_when_back(
             deployment = app[DEPLOYMENT]
             server = MediaHost(app[BASE], world, deployment.rooms, deployment.media)
             await start_session(server)
-            customer_url = await server.customer_url("客户甲")
-            async with (
-                join(
-                    server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True
-                ) as host,
-                join(
-                    customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True
-                ) as customer,
-            ):
-                with anyio.fail_after(30):
-                    while not hears(host, 660, 0):  # noqa: ASYNC110
-                        await anyio.sleep(0.1)
+            async with salesperson_and_customer(server) as (host, customer):
                 monkeypatch.setattr(participant, "RECONNECT_DELAYS_S", (3.0,))
                 assert deployment.signaling.drop(server.session_id, customer.participant_id) == 1
                 with anyio.fail_after(20):
@@ -225,14 +227,7 @@ async def test_a_media_connection_lost_under_the_client_is_offered_again(
     monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
     monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 3)
     async with media_host(tmp_path, fast_config) as server:
-        customer_url = await server.customer_url("客户甲")
-        async with (
-            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
-            join(customer_url, microphone=ToneTrack(660), slots=0, loopback_only=True) as customer,
-        ):
-            with anyio.fail_after(30):
-                while not hears(host, 660, 0):  # noqa: ASYNC110
-                    await anyio.sleep(0.1)
+        async with salesperson_and_customer(server) as (host, customer):
             peer = server.media.peer(server.session_id, customer.participant_id)
             assert peer is not None
             await peer.connection.getTransceivers()[0].receiver.transport.transport.stop()

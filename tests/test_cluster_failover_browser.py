@@ -26,7 +26,7 @@ from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 
 from .media_world import LOOPBACK_MEDIA, MediaHost, start_session, tone_level
-from .test_media_browser import BROWSER_HZ, SALES_HZ, invite_path
+from .test_media_browser import BROWSER_HZ, SALES_HZ, enter_session, invite_path
 from .test_media_browser import media_browser as media_browser  # noqa: F401 - fixture
 from .webhost import DEPLOYMENT, FAST_HASHING, RunningHost, world_host
 
@@ -70,10 +70,7 @@ def _a_salesperson_hears_the_browser(
     assert joined.wait(30)
     me = state["me"]
     page = context.new_page()
-    page.goto(f"{host.url}{path}")
-    page.get_by_label("您的称呼").fill("客户赵先生")
-    page.locator("input[name=ack]").check()
-    page.get_by_role("button", name="进入会话").click()
+    enter_session(page, f"{host.url}{path}")
     deadline = time.monotonic() + 40
     while not hears_browser(me.audio, 0) and time.monotonic() < deadline:
         time.sleep(0.1)

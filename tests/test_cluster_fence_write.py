@@ -34,7 +34,7 @@ from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.store.database import open_database
 from zhanye_sdk.store.schema import session_events, sessions
 
-from .cluster_hosts import Hosts, wait_http
+from .cluster_hosts import Hosts
 from .cluster_world import owner_of
 from .live_session import Peer, open_live_session
 from .platform_world import build_world
@@ -56,10 +56,7 @@ async def test_a_write_under_way_when_the_lease_is_lost_is_refused_by_the_databa
     await world.platform.close()
     hosts.module = "tests.paused_write_host"
     hosts.env = {"ZHANYE_TEST_PAUSE_DIR": str(hosts.tmp)}
-    for node in ("a", "b"):
-        hosts.start(node)
-    for node in ("a", "b"):
-        wait_http(hosts.url(node))
+    hosts.start_serving("a", "b")
     store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)
     database = await open_database(hosts.db_url)
     try:

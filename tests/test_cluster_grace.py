@@ -17,7 +17,7 @@ import pytest
 
 from zhanye_sdk.platform.config import PlatformConfig
 
-from .cluster_hosts import Hosts, wait_http
+from .cluster_hosts import Hosts
 from .live_session import Peer, open_live_session
 from .platform_world import build_world
 
@@ -44,10 +44,7 @@ async def test_a_reconnect_through_another_process_within_the_grace_keeps_the_pa
     world = await build_world(hosts.db_url, fast_config)
     await world.platform.close()
     hosts.leave_grace_s = GRACE_S
-    for node in ("a", "b"):
-        hosts.start(node)
-    for node in hosts.ports:
-        wait_http(hosts.url(node))
+    hosts.start_serving("a", "b")
     async with aiohttp.ClientSession() as http:
         live = await open_live_session(http, hosts.url("a"), "sp-A1", "张三")
         ws = {

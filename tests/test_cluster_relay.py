@@ -31,7 +31,7 @@ from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.platform.config import PlatformConfig
 from zhanye_sdk.rooms.invite_codes import new_code
 
-from .cluster_hosts import Hosts, wait_http
+from .cluster_hosts import Hosts
 from .live_session import Peer, open_live_session
 from .media_world import tone_level
 from .platform_world import PASSWORD, build_world
@@ -148,10 +148,7 @@ async def test_any_process_serves_any_socket_and_shares_what_was_per_process(
         world.p("oa_A1"), "百万安心疗", "http://127.0.0.1:9/demo/h5/product.html"
     )
     await world.platform.close()
-    for node in ("a", "b", "c"):
-        hosts.start(node)
-    for node in hosts.ports:
-        wait_http(hosts.url(node))
+    hosts.start_serving("a", "b", "c")
     hosts.start_proxy(balance="roundrobin")
     base = f"http://127.0.0.1:{hosts.proxy_port}"
     store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)

@@ -16,7 +16,7 @@ import pytest
 
 from zhanye_sdk.platform.config import PlatformConfig
 
-from .cluster_hosts import Hosts, wait_http
+from .cluster_hosts import Hosts
 from .platform_world import PASSWORD, build_world
 
 pytestmark = pytest.mark.anyio
@@ -27,10 +27,7 @@ async def test_an_export_outlives_the_process_that_took_the_request(
 ) -> None:
     world = await build_world(hosts.db_url, fast_config)
     await world.platform.close()
-    for node in ("a", "b"):
-        hosts.start(node)
-    for node in hosts.ports:
-        wait_http(hosts.url(node))
+    hosts.start_serving("a", "b")
     first, survivor = hosts.url("a"), hosts.url("b")
 
     async with aiohttp.ClientSession() as http:

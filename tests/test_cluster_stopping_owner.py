@@ -22,7 +22,7 @@ import redis
 
 from zhanye_sdk.platform import PlatformConfig
 
-from .cluster_hosts import Hosts, wait_http
+from .cluster_hosts import Hosts
 from .cluster_world import owner_of
 from .live_session import Peer, open_live_session
 from .platform_world import build_world
@@ -38,10 +38,7 @@ async def test_an_owner_stopped_mid_command_answers_it_before_it_exits(
     await world.platform.close()
     hosts.module = "tests.slow_command_host"
     hosts.env = {"ZHANYE_TEST_SLOW_DIR": str(hosts.tmp)}
-    for node in ("a", "b"):
-        hosts.start(node)
-    for node in ("a", "b"):
-        wait_http(hosts.url(node))
+    hosts.start_serving("a", "b")
     store = redis.Redis.from_url(hosts.redis_url, decode_responses=True)
     try:
         async with aiohttp.ClientSession() as http:

@@ -34,7 +34,7 @@ from zhanye_sdk.signaling.endpoint import SignalingConfig
 from .hall_pages import open_hall
 from .media_world import LOOPBACK_MEDIA, MediaHost, launch_chromium, start_session
 from .platform_world import World, build_world
-from .test_media_browser import host_present, invite_path
+from .test_media_browser import enter_session, host_present, invite_path
 from .webhost import DEPLOYMENT, RunningHost
 
 SKIN_U, SKIN_V = 110, 150
@@ -306,10 +306,7 @@ def test_beauty_in_the_join_page_smooths_skin_the_server_receives_and_is_remembe
         present = asyncio.run_coroutine_threadsafe(host_present(server, joined, done), host.loop)
         assert joined.wait(20)
         page = context.new_page()
-        page.goto(f"{host.url}{path}")
-        page.get_by_label("您的称呼").fill("客户赵先生")
-        page.locator("input[name=ack]").check()
-        page.get_by_role("button", name="进入会话").click()
+        enter_session(page, f"{host.url}{path}")
         toggle_and_measure(page, received)
 
         # The choice stays on this device: a reload (the seat goes back in) keeps it.

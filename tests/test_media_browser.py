@@ -68,6 +68,15 @@ def host(tmp_path: Path) -> Iterator[RunningHost]:
         yield running
 
 
+def enter_session(page: Any, url: str) -> None:
+    """The customer opens the invite at ``url``, gives a name, acknowledges the
+    recording and enters."""
+    page.goto(url)
+    page.get_by_label("您的称呼").fill("客户赵先生")
+    page.locator("input[name=ack]").check()
+    page.get_by_role("button", name="进入会话").click()
+
+
 async def invite_path(server: MediaHost) -> str:
     async with aiohttp.ClientSession() as http:
         auth = {"Authorization": f"Bearer {server.login_token}"}
@@ -134,10 +143,7 @@ def test_chromium_customer_is_heard_and_sees_the_salesperson(
     context = media_browser.new_context(viewport={"width": 800, "height": 700})
     try:
         page = context.new_page()
-        page.goto(f"{host.url}{path}")
-        page.get_by_label("您的称呼").fill("客户赵先生")
-        page.locator("input[name=ack]").check()
-        page.get_by_role("button", name="进入会话").click()
+        enter_session(page, f"{host.url}{path}")
         sales_id = host.extra.ids["sp_A1"]
         tile_video = page.locator(f'.tile[data-participant="{sales_id}"] video')
         expect(tile_video).to_have_count(1, timeout=20_000)
@@ -206,10 +212,7 @@ def test_a_customer_turning_the_camera_off_stops_sending_it(
     context = media_browser.new_context(viewport={"width": 800, "height": 700})
     try:
         page = context.new_page()
-        page.goto(f"{host.url}{path}")
-        page.get_by_label("您的称呼").fill("客户赵先生")
-        page.locator("input[name=ack]").check()
-        page.get_by_role("button", name="进入会话").click()
+        enter_session(page, f"{host.url}{path}")
         expect(page.locator("#connection")).to_have_text("已连接", timeout=20_000)
 
         def customer_id() -> str | None:

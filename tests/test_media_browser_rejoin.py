@@ -18,7 +18,14 @@ import pytest
 from zhanye_sdk.client import SessionParticipant, ToneTrack, join
 
 from .media_world import MediaHost, start_session, tone_level
-from .test_media_browser import BROWSER_HZ, SALES_HZ, host, invite_path, media_browser  # noqa: F401
+from .test_media_browser import (  # noqa: F401
+    BROWSER_HZ,
+    SALES_HZ,
+    enter_session,
+    host,
+    invite_path,
+    media_browser,
+)
 from .webhost import DEPLOYMENT, RunningHost
 
 pytestmark = pytest.mark.e2e
@@ -63,10 +70,7 @@ def test_a_page_away_past_the_leave_grace_is_heard_again_when_back(
     context = media_browser.new_context(viewport={"width": 375, "height": 812})
     try:
         page = context.new_page()
-        page.goto(f"{host.url}{path}")
-        page.get_by_label("您的称呼").fill("客户赵先生")
-        page.locator("input[name=ack]").check()
-        page.get_by_role("button", name="进入会话").click()
+        enter_session(page, f"{host.url}{path}")
         assert hears_since(0, 40), "the salesperson never heard the customer"
 
         def present_ids() -> set[str]:

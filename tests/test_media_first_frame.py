@@ -25,7 +25,13 @@ from zhanye_sdk.client import FlatVideoTrack, join
 from zhanye_sdk.platform import PlatformConfig
 
 from .media_world import MediaHost, media_host, start_session
-from .test_media_browser import host, invite_path, media_browser, salesperson  # noqa: F401
+from .test_media_browser import (  # noqa: F401
+    enter_session,
+    host,
+    invite_path,
+    media_browser,
+    salesperson,
+)
 from .webhost import RunningHost, wait_for
 
 
@@ -99,10 +105,7 @@ def test_on_a_slow_line_the_picture_follows_the_answer_within_three_round_trips_
                 "uploadThroughput": -1,
             },
         )
-        page.goto(f"{host.url}{path}")
-        page.get_by_label("您的称呼").fill("客户赵先生")
-        page.locator("input[name=ack]").check()
-        page.get_by_role("button", name="进入会话").click()
+        enter_session(page, f"{host.url}{path}")
         marks = wait_for(page, f"() => ({MARKS})()['media:video'] && ({MARKS})()", timeout=30_000)
         rtt_s = 2 * LATENCY_MS / 1000
         taken = (marks["media:video"] - marks["media:answer"]) / 1000
