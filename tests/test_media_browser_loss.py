@@ -82,7 +82,11 @@ BOUNDS = {
     "random 10 %": Bound(intact=0.88, residual=0.05, snr_db=6.0, stoi=0.3),
     "random 30 %": Bound(intact=0.78, residual=0.15, snr_db=6.0, stoi=0.3),
     "random 50 %": Bound(intact=0.65, residual=0.30, snr_db=3.0, stoi=0.2),
-    "burst 20 %": Bound(intact=0.80, residual=0.15, snr_db=3.0, stoi=0.2),
+    # Bursts of three frames outrun RED and FEC now and then: the mean of the episode's
+    # twelve reports (each 0-0.35) was 0.10-0.15 over five runs (standard error about
+    # 0.03), so 0.15 failed about one run in ten with nothing changed. Nothing rebuilt
+    # would be 0.20 or more, with intact under 0.80.
+    "burst 20 %": Bound(intact=0.80, residual=0.20, snr_db=3.0, stoi=0.2),
 }
 
 
