@@ -2,7 +2,9 @@
 customers as app-host processes) speak real Mandarin into a session while the built-in
 recogniser transcribes all three, and the media tick stays on time the whole while:
 no tick misses its frame, and the recogniser moves the lateness no more than any other
-program at the lowest priority would.
+program at the lowest priority would: the control is the same room with busy loops at that
+priority in place of the recogniser, measured before and after it (the worse of the two,
+so a machine that slows down during the test does not count against the recogniser).
 
 Real-time, so it runs alone (``-m alone``), on an otherwise idle machine."""
 
@@ -21,6 +23,7 @@ from aiortc.contrib.media import MediaPlayer
 from anyio.abc import Process
 
 from zhanye_sdk.client import join
+from zhanye_sdk.media.service import MediaService
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.sop import TranscriptSegment
 from zhanye_sdk.sop.speech import RoomSpeech
@@ -32,6 +35,26 @@ from .test_sop_whisper import spoken_wav
 pytestmark = [pytest.mark.anyio, pytest.mark.alone, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+BUSY_LOOP = (
+    "import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True:\n    pass\n"
+)
+
+
+async def idle_priority_window(media: MediaService, session_id: str, loops: int) -> list[float]:
+    """The room's last 400 tick latenesses (8 s) with ``loops`` CPU-bound programs at the
+    lowest priority beside it."""
+    busy = [await anyio.open_process([sys.executable, "-c", BUSY_LOOP]) for _ in range(loops)]
+    try:
+        await anyio.sleep(8)
+        return list(media.tick_lateness_s(session_id)[-400:])
+    finally:
+        for process in busy:
+            process.kill()
+        with anyio.fail_after(10):
+            for process in busy:
+                await process.wait()
 
 
 async def test_listening_to_three_speakers_keeps_the_tick_on_time(
@@ -68,8 +91,8 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
                     )
                 )
 
-            # The baseline: everyone speaking, nobody listening yet, for 8 s after the
-            # last customer is mixed.
+            # The control: everyone speaking, nobody listening yet, busy loops at the
+            # decoders' priority, for 8 s after the last customer is mixed.
             audible: set[str] = set()
             stop_counting = server.media.tap_audio(
                 server.session_id, lambda speaker, _samples, _at: audible.add(speaker)
@@ -78,8 +101,8 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
                 while len(audible) < 3:  # noqa: ASYNC110
                     await anyio.sleep(0.2)
             stop_counting()
-            await anyio.sleep(8)
-            baseline = server.media.tick_lateness_s(server.session_id)[-400:]
+            workers = len(engine.worker_pids())
+            controls = [await idle_priority_window(server.media, server.session_id, workers)]
             remove = server.media.tap_audio(server.session_id, speech.push)
 
             async def collect() -> None:
@@ -105,6 +128,7 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
                 lateness = server.media.tick_lateness_s(server.session_id)[-ticks:]
                 remove()
                 speech.close()
+            controls.append(await idle_priority_window(server.media, server.session_id, workers))
         finally:
             await logs.aclose()
             if player is not None and player.audio is not None:
@@ -115,16 +139,19 @@ async def test_listening_to_three_speakers_keeps_the_tick_on_time(
             with anyio.fail_after(20):
                 for process in processes:
                     await process.wait()
-    assert len(lateness) >= 150 and len(baseline) == 400, (len(lateness), len(baseline))
+    assert len(lateness) >= 150 and all(len(c) == 400 for c in controls), len(lateness)
     p99 = float(np.percentile(np.array(lateness) * 1000, 99))
-    before = float(np.percentile(np.array(baseline) * 1000, 99))
+    controls_p99 = [round(float(np.percentile(np.array(c) * 1000, 99)), 2) for c in controls]
+    control = max(controls_p99)
+    print(f"tick p99 lateness {p99:.2f} ms listening, {controls_p99} ms in the controls")
     # Two cores shared with the two customers' processes: measured here, windows of the
     # same load differ by up to 2 ms at p99, and a CPU-bound program at the lowest
     # priority (SCHED_IDLE, as the decoders run) adds 1–2 ms to it (the vCPUs share the
-    # host's caches). More than that is the recogniser taking the loop; a decode on the
-    # loop itself would make ticks a second late, and a skipped tick is a listener's gap.
-    assert p99 < max(8.0, before + 4.0), (
-        f"tick p99 lateness {p99:.2f} ms over {len(lateness)} ticks, {before:.2f} before"
+    # host's caches), which the control includes. More than that is the recogniser
+    # taking the loop; a decode on the loop itself would make ticks a second late, and a
+    # skipped tick is a listener's gap.
+    assert p99 < max(8.0, control + 4.0), (
+        f"tick p99 lateness {p99:.2f} ms over {len(lateness)} ticks; controls {controls_p99}"
     )
     assert max(lateness) < 0.020, f"a tick {max(lateness) * 1000:.1f} ms late"
     # What was decoded is the sentence, from more than one speaker.
