@@ -237,3 +237,32 @@ async def test_a_media_connection_lost_under_the_client_is_offered_again(
                     await anyio.sleep(0.1)
             assert hears(host, 660, lost + 1.0), customer.negotiations
             assert customer.negotiations == 2
+
+
+async def test_a_media_connection_failed_only_at_the_server_is_offered_again(
+    tmp_path: Path, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's end of a customer's media failed (its consent checks unanswered: a NAT
+    that rebound the customer's port) while the customer's end still looks connected: the
+    server asks them to offer again rather than waiting for their own checks to fail (a
+    browser's take 30 s; this client's are switched off here, so before the fix the
+    customer stayed unheard)."""
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 3)
+    async with media_host(tmp_path, fast_config) as server:
+        async with salesperson_and_customer(server) as (host, customer):
+            assert customer.connection is not None
+            ice = customer.connection.getTransceivers()[0].sender.transport.transport
+            connection = ice._connection  # aioice's
+            connection._query_consent_task.cancel()
+            connection.request_received = lambda *_args: None  # the server's checks go unanswered
+            # Asked to offer again once the server's checks fail (about 2 s), then heard.
+            with anyio.fail_after(20):
+                while customer.negotiations < 2:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            offered = time.monotonic()
+            with anyio.move_on_after(10):
+                while not hears(host, 660, offered):  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            assert hears(host, 660, offered)
+            assert customer.negotiations == 2

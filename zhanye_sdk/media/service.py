@@ -291,8 +291,8 @@ class _MediaRoom:
     #: Participants whose peer came before they did (an offer sent with the join), and
     #: the tick by which they must be in the room.
     arriving: dict[str, int] = attrs.field(factory=dict)
-    #: Participants whose peer was closed because they left the room: one who comes
-    #: back (a socket away past the leave grace) is asked to offer again.
+    #: Participants whose peer was closed because they left the room or because it failed
+    #: here: one who is (or comes back) in the room is asked to offer again.
     gone: set[str] = attrs.field(factory=set)
 
 
@@ -921,7 +921,9 @@ class MediaService:
                 media_room.gone.add(participant)
                 continue
             if peer.state in ("failed", "closed"):
+                # Failed here only (their end may not notice for 30 s): asked to offer again.
                 self._drop(media_room, participant)
+                media_room.gone.add(participant)
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
@@ -993,9 +995,10 @@ class MediaService:
         return encoding
 
     async def _ask_back_to_offer(self, media_room: _MediaRoom, room: Room) -> None:
-        """Whoever left (their socket away past the leave grace) and is back in the room
-        has no media here any more: their client is asked to offer again
-        (``media.renegotiate`` naming them), or they would stay unheard and unseen."""
+        """Whoever left (their socket away past the leave grace) and is back in the room,
+        or whose peer failed here, has no media here any more: their client is asked to
+        offer again (``media.renegotiate`` naming them), or they would stay unheard and
+        unseen (a browser notices a dead connection only after about 30 s)."""
         if not media_room.gone:
             return
         for participant in [p.id for p in room.present if p.id in media_room.gone]:

@@ -219,7 +219,8 @@ export class MediaSession {
       this.slotSources = data.slots;
       this.decorate();
     } else if (type === "media.renegotiate" && data.participant) {
-      // Back after leaving (away past the grace): the server closed this peer meanwhile.
+      // Back after leaving (away past the grace), or this peer failed at the server: the
+      // server closed it.
       if (data.participant === this.client.me?.participant_id) this.renegotiate();
     } else if (type === "media.renegotiate" && data.owner !== this.mediaOwner) {
       this.renegotiate(data.owner); // the room moved to another server process
@@ -311,8 +312,9 @@ export class MediaSession {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") performance.mark("media:connected");
       if (pc.connectionState === "failed" && this.pc === pc) {
-        pc.close();
-        setTimeout(() => this.start().catch((error) => this.onError(error)), 1000);
+        // Offered again in 1 s, unless the server asked first (media.renegotiate): one
+        // new peer either way, and the failed one closed.
+        setTimeout(() => this.pc === pc && this.renegotiate(), 1000);
       }
     };
     let answer = answered;
