@@ -55,6 +55,10 @@ class MemoryTransport:
             self.closed = (code, reason)
             await self._outbound_send.aclose()
 
+    def abort(self) -> None:
+        self.closed = self.closed or (1006, "cut")
+        self._outbound_send.close()
+
     # ---- the client's side ----
     async def say(self, kind: str, data: dict[str, Any] | None = None) -> str:
         self._next_id += 1

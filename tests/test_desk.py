@@ -45,6 +45,9 @@ class EventsTransport:
     async def close(self, code: int, reason: str) -> None:
         self._leave.set()
 
+    def abort(self) -> None:
+        self._leave.set()
+
     async def next(self, kind: str) -> dict[str, Any]:
         with anyio.fail_after(10):
             while True:

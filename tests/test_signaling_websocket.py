@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
 from zhanye_sdk.platform import PlatformConfig
+from zhanye_sdk.ratelimit import BucketPolicy
 from zhanye_sdk.signaling.endpoint import SignalingConfig
 from zhanye_sdk.signaling.handshake import PROTOCOL, HandshakeCredentials, handshake_credentials
 
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import PASSWORD, World, build_world
-from .webhost import build_app, free_port, serving
+from .webhost import DEPLOYMENT, build_app, free_port, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -371,3 +376,87 @@ def test_the_participant_client_moves_the_credential_out_of_the_url() -> None:
     url, protocols = _handshake("ws://h/ws/sessions/s1?token=abc")
     assert (url, protocols) == ("ws://h/ws/sessions/s1", (PROTOCOL, "bearer.abc"))
     assert _handshake("ws://h/ws/sessions/s1") == ("ws://h/ws/sessions/s1", ())
+
+
+def backed_up(transport: Any) -> bool:
+    """Whether the server holds more data for this socket than it lets a writer queue
+    (what the kernel would not take): sending to it now waits for the client."""
+    request = transport.socket._req  # aiohttp's
+    if request is None or request.transport is None:
+        return False
+    _low, high = request.transport.get_write_buffer_limits()
+    return bool(request.transport.get_write_buffer_size() > high)
+
+
+def small_window(info: Any) -> socket.socket:
+    """A client socket with a tiny receive buffer: what it does not read soon fills the
+    server's buffers (a phone whose app froze)."""
+    sock = socket.socket(info[0], info[1], info[2])
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+async def test_a_restart_is_not_held_up_by_a_client_that_stopped_reading(
+    tmp_path: Any, fast_config: PlatformConfig
+) -> None:
+    """The customer's app froze: it reads nothing, and what the room sends it fills the
+    server's buffers. Stopping the host tells every socket to reconnect elsewhere and cuts
+    the customer's after a short wait. Before, the server's close waited on the full buffer
+    for as long as the frozen client held its connection: the process never stopped."""
+    world = await build_world(f"sqlite:///{tmp_path}/frozen.db", fast_config)
+    plenty = BucketPolicy(rate=1000, burst=1000)
+    quick_ink = SignalingConfig(ink_rate=plenty, board_rate=plenty, message_rate=plenty)
+    runner = web.AppRunner(build_app(world.platform, signaling_config=quick_ink))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stopped = False
+    frozen = aiohttp.TCPConnector(socket_factory=small_window)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            aiohttp.ClientSession(connector=frozen) as frozen_app,
+        ):
+            live = await open_live_session(http, f"http://127.0.0.1:{port}", "sp-A1", "客户甲")
+            host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+            await host.next("session.welcome")
+            seat = f"{live.ws_url}?seat={live.seat['seat_token']}"
+            customer = Peer(await frozen_app.ws_connect(seat))
+            await customer.next("session.welcome")
+            await host.reply_to(await host.send("share.open", {"op_id": "o", "kind": "blank"}))
+            document = (await host.next("whiteboard.applied"))["data"]["effects"][0]["document"]
+            points = [v for n in range(2000) for v in (1000 + n, 1000 + n, 500)]
+            sockets = runner.app[DEPLOYMENT]._sockets
+            for n in itertools.count():  # 30 kB of ink a stroke, which the customer never reads
+                assert n < 1000, "the server's buffers never filled"
+                body = {
+                    "op_id": f"s{n}",
+                    "stroke": {
+                        "id": f"s{n}",
+                        "document": document["id"],
+                        "page": 1,
+                        "tool": "pen",
+                        "colour": "#ff0000",
+                        "width": 4,
+                        "points": points,
+                    },
+                }
+                reply = await host.reply_to(await host.send("whiteboard.stroke", body))
+                assert reply["type"] == "ack", reply
+                if any(backed_up(transport) for transport in sockets):
+                    break  # the kernel's buffers are full: the server holds the rest
+            began = time.monotonic()
+            with anyio.fail_after(20):
+                await runner.cleanup()
+            stopped = True
+            took = time.monotonic() - began
+            assert took < 8, f"stopping took {took:.1f} s"
+            message = await host.socket.receive(timeout=5)
+            while message.type is aiohttp.WSMsgType.TEXT:  # what came before the close
+                message = await host.socket.receive(timeout=5)
+            assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1001
+    finally:
+        if not stopped:
+            with anyio.move_on_after(5):
+                await runner.cleanup()
+        await world.platform.close()

@@ -459,7 +459,7 @@ async def test_sessions_that_ended_unrendered_are_rendered_when_the_service_star
     base, world, app = server
     async with aiohttp.ClientSession() as http:
         live = await open_live_session(http, base, "sp-A1", "客户甲")
-        host, _ = await connect_both(http, live)
+        host, customer = await connect_both(http, live)
         await host.reply_to(await host.send("share.open", {"op_id": "o", "kind": "blank"}))
         doc = (await applied(host))["effects"][0]["document"]["id"]
         body = {"op_id": "h1", "stroke": stroke("h1", 200, "#ff0000") | {"document": doc}}
@@ -479,4 +479,5 @@ async def test_sessions_that_ended_unrendered_are_rendered_when_the_service_star
             await rendered(fresh, live.session_id)
             tasks.cancel_scope.cancel()
         assert [p.page for p in await fresh.annotated_pages(live.session_id)] == [1]
-        await host.socket.close()
+        for peer in (host, customer):
+            await peer.socket.close()

@@ -66,9 +66,10 @@ from zhanye_sdk.rooms.capability import RoomsCapability
 from zhanye_sdk.rooms.service import RoomService, SessionConfig
 from zhanye_sdk.signaling.account_events import AccountEvents
 from zhanye_sdk.signaling.bus import Bus, LocalBus
-from zhanye_sdk.signaling.endpoint import MessageTransport, SignalingConfig, SignalingEndpoint
+from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES, ClientMessage
 from zhanye_sdk.signaling.handshake import handshake_credentials
+from zhanye_sdk.signaling.transport import MessageTransport, close_quietly
 from zhanye_sdk.sop.capability import SopCapability
 from zhanye_sdk.sop.live import SopLiveConfig, SopLiveService
 from zhanye_sdk.sop.speech import Recogniser
@@ -428,9 +429,10 @@ class Deployment:
             self._sockets.discard(transport)
 
     async def close_sockets(self, code: int = 1001, reason: str = "server restarting") -> None:
-        """Close every open socket (clients reconnect to another process and resume)."""
-        for transport in list(self._sockets):
-            try:
-                await transport.close(code, reason)
-            except Exception:  # noqa: BLE001 - a peer already gone needs no closing
-                pass
+        """Close every open socket (clients reconnect to another process and resume), all
+        at once: a client that does not take the close (gone without a word, or no longer
+        reading) has its connection cut after ``transport.CLOSE_LIMIT_S``, so a restart is not held
+        up by the silent ones."""
+        async with anyio.create_task_group() as tasks:
+            for transport in list(self._sockets):
+                tasks.start_soon(close_quietly, transport, code, reason)

@@ -75,7 +75,7 @@ def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
         await socket.prepare(request)
         sockets.add(socket)
         try:
-            await desk.serve_events(WebSocketTransport(socket))
+            await desk.serve_events(WebSocketTransport(socket, request))
         finally:
             sockets.discard(socket)
         return socket

@@ -17,10 +17,12 @@ _log = logging.getLogger(__name__)
 
 
 class WebSocketTransport:
-    """An aiohttp WebSocket as the SDK's ``MessageTransport``."""
+    """An aiohttp WebSocket as the SDK's ``MessageTransport``, over ``request``'s
+    connection (which ``abort`` cuts)."""
 
-    def __init__(self, socket: web.WebSocketResponse) -> None:
+    def __init__(self, socket: web.WebSocketResponse, request: web.BaseRequest) -> None:
         self.socket = socket
+        self._request = request
 
     async def receive(self) -> str | bytes | None:
         message = await self.socket.receive()
@@ -33,6 +35,10 @@ class WebSocketTransport:
 
     async def close(self, code: int, reason: str) -> None:
         await self.socket.close(code=code, message=reason.encode())
+
+    def abort(self) -> None:
+        if self._request.transport is not None:
+            self._request.transport.abort()
 
 
 def run_alongside(app: web.Application, running: AbstractAsyncContextManager[Any]) -> None:

@@ -111,7 +111,7 @@ def web_app(
             return web.Response(status=499)  # the client left during the handshake
         headers, query = dict(request.headers), dict(request.query)
         await deployment.serve_socket(
-            WebSocketTransport(ws), request.path, headers=headers, query=query
+            WebSocketTransport(ws, request), request.path, headers=headers, query=query
         )
         return ws
 

@@ -20,7 +20,6 @@ handshake, like signaling). Theory of operation:
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import anyio
 import attrs
@@ -37,6 +36,7 @@ from zhanye_sdk.signaling.endpoint import (
 )
 from zhanye_sdk.signaling.envelope import ServerMessage, SignalingProtocolError, parse_client_frame
 from zhanye_sdk.signaling.login_watch import RecentEnds, watch_login
+from zhanye_sdk.signaling.transport import close_quietly, send_quietly
 
 __all__ = ["AccountEvents"]
 
@@ -89,15 +89,12 @@ class AccountEvents:
         except ZhanyeError as exc:
             reason = await self._platform.auth.end_reason(login_token or "")
             if reason is not None:
-                await _quietly(transport.send(_ended_frame(reason)))
-                await _quietly(transport.close(CLOSE_REVOKED, reason))
+                await send_quietly(transport, _ended_frame(reason))
+                await close_quietly(transport, CLOSE_REVOKED, reason)
                 return
-            await _quietly(
-                transport.send(
-                    ServerMessage.error("authentication_failed", str(exc), zh=exc.zh).encode()
-                )
-            )
-            await _quietly(transport.close(CLOSE_UNAUTHORIZED, "authentication failed"))
+            refusal = ServerMessage.error("authentication_failed", str(exc), zh=exc.zh)
+            await send_quietly(transport, refusal.encode())
+            await close_quietly(transport, CLOSE_UNAUTHORIZED, "authentication failed")
             return
         watcher = _Watcher(principal)
         self._watchers.add(watcher)
@@ -118,10 +115,10 @@ class AccountEvents:
         finally:
             self._watchers.discard(watcher)
             if watcher.reason is not None:
-                await _quietly(transport.send(_ended_frame(watcher.reason)))
-                await _quietly(transport.close(CLOSE_REVOKED, watcher.reason))
+                await send_quietly(transport, _ended_frame(watcher.reason))
+                await close_quietly(transport, CLOSE_REVOKED, watcher.reason)
             else:
-                await _quietly(transport.close(1000, "closed"))
+                await close_quietly(transport, 1000, "closed")
 
     async def _expiry(self, watcher: _Watcher) -> None:
         now_ms = self._platform.auth.now_ms
@@ -149,11 +146,3 @@ class AccountEvents:
                         "unsupported", "account sockets only answer pings", message.id
                     ).encode()
                 )
-
-
-async def _quietly(step: Any) -> None:
-    with anyio.CancelScope(shield=True):
-        try:
-            await step
-        except Exception:  # the peer may be gone already
-            pass

@@ -50,6 +50,7 @@ from zhanye_sdk.signaling.envelope import (
 )
 from zhanye_sdk.signaling.login_watch import RecentEnds, watch_login
 from zhanye_sdk.signaling.owner_watch import OwnerWatch
+from zhanye_sdk.signaling.transport import MessageTransport, close_quietly, send_quietly
 
 __all__ = [
     "AreaHandler",
@@ -69,22 +70,6 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_REVOKED = 4403
 CLOSE_IDLE = 4408
 CLOSE_ENDED = 4000
-
-
-class MessageTransport(Protocol):
-    """A message-oriented connection (a WebSocket), as the host provides it."""
-
-    async def receive(self) -> str | bytes | None:
-        """The next frame, or None once the peer has closed."""
-        ...
-
-    async def send(self, text: str) -> None:
-        """Send one text frame."""
-        ...
-
-    async def close(self, code: int, reason: str) -> None:
-        """Close with a WebSocket close code."""
-        ...
 
 
 #: Handles a client message of another area (``whiteboard.*``…) for a seat.
@@ -295,9 +280,9 @@ class SignalingEndpoint:
         finally:
             self._connections.discard(connection)
             if connection.farewell is not None:
-                await _quietly(transport.send(connection.farewell.encode()))
+                await send_quietly(transport, connection.farewell.encode())
             if connection.close_code is not None:
-                await _quietly(transport.close(connection.close_code, connection.close_reason))
+                await close_quietly(transport, connection.close_code, connection.close_reason)
             if connection.close_code == CLOSE_REVOKED and not connection.left:
                 # A login that ended leaves at once: no grace in which its media still flows.
                 with anyio.CancelScope(shield=True):
@@ -572,11 +557,3 @@ def _is_disconnect(exc: BaseException) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return all(_is_disconnect(e) for e in exc.exceptions)
     return type(exc).__name__ in ("ClientConnectionResetError", "WebSocketError")
-
-
-async def _quietly(closing: Awaitable[None]) -> None:
-    with anyio.CancelScope(shield=True):
-        try:
-            await closing
-        except Exception:  # the peer may be gone already; closing is best effort
-            pass
