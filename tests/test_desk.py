@@ -63,12 +63,27 @@ async def get(desk: Desk, path: str, **headers: str) -> ApiResponse:
     return await desk.http(ApiRequest("GET", path, headers={"Host": HOST, **headers}))
 
 
-async def test_a_desk_answers_calls_and_requests_through_its_own_entry_points(
-    tmp_path: Path,
-) -> None:
-    sim = ModemSimulator("huawei", ring_interval=0.3)
-    name = f"desk-{uuid.uuid4().hex[:8]}"
-    config = DeskConfig(
+class FrozenPage(EventsTransport):
+    """A page whose machine went to sleep: it takes no close (nor anything else)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.aborted = False
+
+    async def send(self, text: str) -> None:
+        await anyio.sleep_forever()
+
+    async def close(self, code: int, reason: str) -> None:
+        await anyio.sleep_forever()
+
+    def abort(self) -> None:
+        self.aborted = True
+        super().abort()
+
+
+def desk_config(tmp_path: Path, sim: ModemSimulator, name: str) -> DeskConfig:
+    """A desk on ``sim`` (registered as ``name``) with a quick call-detection timing."""
+    return DeskConfig(
         desk_token=TOKEN,
         database_url=f"sqlite:///{tmp_path}/desk.db",
         modem_url=register_simulator(name, sim),
@@ -78,6 +93,14 @@ async def test_a_desk_answers_calls_and_requests_through_its_own_entry_points(
         modem=ModemConfig(call_timings=CallTimings(clip_wait=0.1, poll_interval=0.2)),
         poll_s=0.1,
     )
+
+
+async def test_a_desk_answers_calls_and_requests_through_its_own_entry_points(
+    tmp_path: Path,
+) -> None:
+    sim = ModemSimulator("huawei", ring_interval=0.3)
+    name = f"desk-{uuid.uuid4().hex[:8]}"
+    config = desk_config(tmp_path, sim, name)
     try:
         async with Desk.open(config) as desk:
             await desk.modem.wait_connected()
@@ -112,5 +135,24 @@ async def test_a_desk_answers_calls_and_requests_through_its_own_entry_points(
             # A normal start seeds nothing: no demo rooms or tables.
             resources = await get(desk, "/api/desk/resources", **auth)
             assert resources.json()["items"] == []
+    finally:
+        unregister_simulator(name)
+
+
+async def test_a_desk_restarting_closes_its_pages_at_once_and_cuts_a_frozen_one(
+    tmp_path: Path,
+) -> None:
+    sim = ModemSimulator("huawei", ring_interval=0.3)
+    name = f"desk-{uuid.uuid4().hex[:8]}"
+    try:
+        async with Desk.open(desk_config(tmp_path, sim, name)) as desk:
+            pages = [EventsTransport(), FrozenPage(), FrozenPage()]
+            async with anyio.create_task_group() as tasks:
+                for page in pages:
+                    tasks.start_soon(desk.serve_events, page)
+                await pages[0].next("DeskStatus")
+                with anyio.fail_after(4):  # one wait for all, not one per frozen page
+                    await desk.close_sockets(1001, "desk restarting")
+            assert [getattr(page, "aborted", False) for page in pages] == [False, True, True]
     finally:
         unregister_simulator(name)

@@ -44,7 +44,7 @@ from zhanye_sdk.merchant.registration import (
     sms_lock,
 )
 from zhanye_sdk.merchant.runtime import DeskRuntime, SimRegistration, TaskFactory
-from zhanye_sdk.signaling.endpoint import MessageTransport
+from zhanye_sdk.signaling.transport import MessageTransport, close_quietly
 
 __all__ = ["EVENTS_PATH", "Desk", "DeskConfig"]
 
@@ -114,6 +114,7 @@ class Desk:
         self.config = config
         self.merchant = merchant
         self.modem = Modem(config.modem_url, config.modem)
+        self._sockets: set[MessageTransport] = set()
         config.data.mkdir(parents=True, exist_ok=True)
         chores: dict[str, TaskFactory] = {}
         registration = config.registration
@@ -252,16 +253,28 @@ class Desk:
 
     async def serve_events(self, transport: MessageTransport) -> None:
         """Send the desk's events (its state first) until the page goes away."""
+        self._sockets.add(transport)
+        try:
+            async with anyio.create_task_group() as tasks:
+
+                async def forward() -> None:
+                    async for event in self.api.events():
+                        await transport.send(json.dumps(event, ensure_ascii=False))
+
+                tasks.start_soon(forward)
+                while await transport.receive() is not None:
+                    pass  # the page says nothing; it is there until it closes
+                tasks.cancel_scope.cancel()
+        finally:
+            self._sockets.discard(transport)
+
+    async def close_sockets(self, code: int = 1001, reason: str = "desk restarting") -> None:
+        """Close every event stream at once (the pages reconnect when the desk is back); a
+        page that does not take the close (frozen, or its machine asleep) has its connection
+        cut after ``transport.CLOSE_LIMIT_S``."""
         async with anyio.create_task_group() as tasks:
-
-            async def forward() -> None:
-                async for event in self.api.events():
-                    await transport.send(json.dumps(event, ensure_ascii=False))
-
-            tasks.start_soon(forward)
-            while await transport.receive() is not None:
-                pass  # the page says nothing; it is there until it closes
-            tasks.cancel_scope.cancel()
+            for transport in list(self._sockets):
+                tasks.start_soon(close_quietly, transport, code, reason)
 
 
 def _backups(merchant: MerchantDesk, config: DeskConfig) -> DeskBackups | None:

@@ -62,7 +62,6 @@ def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
         return await handler(request)
 
     app = web.Application(client_max_size=Desk.MAX_BODY_BYTES, middlewares=[own_host_only])
-    sockets: set[web.WebSocketResponse] = set()
 
     async def rest(request: web.Request) -> web.StreamResponse:
         return _respond(await desk.http(_request(request, await request.read())))
@@ -73,16 +72,11 @@ def kiosk_app(desk: Desk, *, run: bool = True) -> web.Application:
             return _respond(refusal)
         socket = web.WebSocketResponse(heartbeat=20, protocols=(SIGNALING_PROTOCOL,))
         await socket.prepare(request)
-        sockets.add(socket)
-        try:
-            await desk.serve_events(WebSocketTransport(socket, request))
-        finally:
-            sockets.discard(socket)
+        await desk.serve_events(WebSocketTransport(socket, request))
         return socket
 
     async def going_away(_: web.Application) -> None:
-        for socket in list(sockets):
-            await socket.close(code=1001, message=b"desk restarting")
+        await desk.close_sockets(1001, "desk restarting")
 
     async def page(_: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "kiosk.html", headers={"Cache-Control": "no-cache"})
