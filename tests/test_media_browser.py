@@ -124,9 +124,20 @@ async def salesperson(
                 if heard["browser"] > 500:
                     break
             if now > deadline:
-                # What the salesperson had: which half of the customer's media is missing.
+                # What the salesperson had: which half of the customer's media is missing,
+                # and what the server had of everyone's media.
                 connection = me.connection
+                room = await server.rooms.room(server.session_id)
+                peers = {
+                    p.id: (
+                        (peer.state, peer.audio_frames)
+                        if (peer := server.media.peer(server.session_id, p.id))
+                        else None
+                    )
+                    for p in room.present
+                }
                 raise AssertionError(
+                    f"server peers (state, audio frames in) by participant present: {peers}; "
                     f"no customer media in 40 s (joined: {arrived}): audio {audio.size} samples, "
                     f"browser tone {tone_level(audio, BROWSER_HZ) if audio.size else 0:.0f}, "
                     f"slots {me.slots}, video {me.video}, "
@@ -182,7 +193,7 @@ def test_chromium_customer_is_heard_and_sees_the_salesperson(
         assert received[red_type] > 25, received
     finally:
         done.set()
-        outcome = result.result(timeout=45)
+        outcome = result.result(timeout=60)
         context.close()
     assert outcome["heard"]["browser"] > 500, outcome
     assert outcome["heard"]["self"] < 250, outcome
@@ -263,5 +274,5 @@ def test_a_customer_turning_the_camera_off_stops_sending_it(
         expect(own_tile).to_have_count(1)
     finally:
         done.set()
-        result.result(timeout=45)
+        result.result(timeout=60)
         context.close()

@@ -98,5 +98,5 @@ def test_a_page_away_past_the_leave_grace_is_heard_again_when_back(
         print(f"heard again {time.monotonic() - back:.1f} s after coming back")
     finally:
         done.set()
-        result.result(timeout=30)
+        result.result(timeout=60)
         context.close()

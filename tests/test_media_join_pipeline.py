@@ -107,7 +107,7 @@ def test_the_offer_is_ready_while_the_join_is_on_its_way(
         assert sent and not [f for f in sent if '"media.offer"' in f], sent
     finally:
         done.set()
-        result.result(timeout=45)
+        result.result(timeout=60)
         context.close()
 
 
