@@ -235,6 +235,21 @@ async def test_the_socket_entry_serves_only_its_own_paths(
         assert unknown.status == 404 and unknown.json()["error"]["code"] == "not_found"
 
 
+async def test_a_socket_that_arrives_while_the_server_closes_its_sockets_is_closed_too(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    """A page's socket upgraded just as the host began to stop: it is told to reconnect
+    elsewhere like the others, not left open until its idle timeout (45 s) holds up the
+    shutdown."""
+    await (await build_world(f"sqlite:///{tmp_path}/deployment.db", fast_config)).platform.close()
+    async with Deployment.open(config(tmp_path, fast_config)) as deployment:
+        await deployment.close_sockets(1001, "server restarting")
+        late = MemoryTransport()
+        with anyio.fail_after(5):
+            await deployment.serve_socket(late, "/ws/account")
+        assert late.closed == (1001, "server restarting")
+
+
 class Squatter(BaseCapability):
     """A capability that claims a path another one owns."""
 

@@ -233,6 +233,9 @@ class Deployment:
                 self.signaling.register_area(area, handler)
             self.lifecycle.subscribe(capability.on_lifecycle)
         self._sockets: set[MessageTransport] = set()
+        #: Why sockets are being closed (the code and reason), once they are: a socket
+        #: that arrives after that is told the same at once.
+        self._closing: tuple[int, str] | None = None
 
     def _capabilities(self) -> list[Capability]:
         """The capabilities of this deployment: the one place a capability is registered.
@@ -409,6 +412,11 @@ class Deployment:
         account events (its login ending). Anything else is closed with 4404.
         """
         headers, query = headers or {}, query or {}
+        if self._closing is not None:
+            # Upgraded while the server was closing its sockets: it would otherwise stay
+            # open, unserved, until its idle timeout held up the shutdown.
+            await close_quietly(transport, *self._closing)
+            return
         self._sockets.add(transport)
         try:
             if self.socket_limit(path) is None:
@@ -432,7 +440,8 @@ class Deployment:
         """Close every open socket (clients reconnect to another process and resume), all
         at once: a client that does not take the close (gone without a word, or no longer
         reading) has its connection cut after ``transport.CLOSE_LIMIT_S``, so a restart is not held
-        up by the silent ones."""
+        up by the silent ones. A socket that arrives from now on is closed the same way."""
+        self._closing = (code, reason)
         async with anyio.create_task_group() as tasks:
             for transport in list(self._sockets):
                 tasks.start_soon(close_quietly, transport, code, reason)
