@@ -18,8 +18,11 @@ from hypothesis import strategies as st
 
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.ratelimit import BucketPolicy
-from zhanye_sdk.signaling.endpoint import SignalingConfig
+from zhanye_sdk.rooms.core import Leave
+from zhanye_sdk.rooms.service import RoomService
+from zhanye_sdk.signaling.endpoint import LEAVE_LIMIT_S, SignalingConfig
 from zhanye_sdk.signaling.handshake import PROTOCOL, HandshakeCredentials, handshake_credentials
+from zhanye_sdk.signaling.transport import CLOSE_LIMIT_S
 
 from .live_session import Peer, connect_both, open_live_session
 from .platform_world import PASSWORD, World, build_world
@@ -459,4 +462,44 @@ async def test_a_restart_is_not_held_up_by_a_client_that_stopped_reading(
         if not stopped:
             with anyio.move_on_after(5):
                 await runner.cleanup()
+        await world.platform.close()
+
+
+async def test_a_socket_whose_login_ended_does_not_wait_on_a_silent_owner(
+    tmp_path: Any, fast_config: PlatformConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A salesperson's login ends while the room's owner takes no command (another process,
+    stopping too in a fleet restart): the socket leaves the room at once as far as it can,
+    then gives up waiting. Before, its handler waited out the relay's 15 s, shielded, and
+    held up its own process's shutdown as long."""
+    world = await build_world(f"sqlite:///{tmp_path}/silent.db", fast_config)
+    runner = web.AppRunner(build_app(world.platform))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    apply = RoomService.apply
+
+    async def silent_owner(self: RoomService, session_id: str, command: Any) -> Any:
+        if isinstance(command, Leave):
+            await anyio.sleep_forever()
+        return await apply(self, session_id, command)
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            live = await open_live_session(http, f"http://127.0.0.1:{port}", "sp-A1", "客户甲")
+            host = Peer(await http.ws_connect(f"{live.ws_url}?token={live.login['token']}"))
+            await host.next("session.welcome")
+            monkeypatch.setattr(RoomService, "apply", silent_owner)
+            sockets = runner.app[DEPLOYMENT]._sockets
+            await world.platform.auth.logout(live.login["token"])
+            ended = time.monotonic()
+            with anyio.fail_after(10):
+                while sockets:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            # (its close waits for the client first, which reads nothing here)
+            assert time.monotonic() - ended < CLOSE_LIMIT_S + LEAVE_LIMIT_S + 2
+    finally:
+        monkeypatch.undo()
+        with anyio.move_on_after(20):
+            await runner.cleanup()
         await world.platform.close()

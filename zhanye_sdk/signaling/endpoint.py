@@ -72,6 +72,9 @@ CLOSE_IDLE = 4408
 CLOSE_ENDED = 4000
 
 
+#: How long a socket whose login ended waits for the room to take its leave.
+LEAVE_LIMIT_S = 3.0
+
 #: Handles a client message of another area (``whiteboard.*``…) for a seat.
 AreaHandler = Callable[[Seat, ClientMessage], Awaitable[list[ServerMessage]]]
 
@@ -285,11 +288,18 @@ class SignalingEndpoint:
                 await close_quietly(transport, connection.close_code, connection.close_reason)
             if connection.close_code == CLOSE_REVOKED and not connection.left:
                 # A login that ended leaves at once: no grace in which its media still flows.
+                # Even when this socket's task is cancelled, but not for longer than
+                # LEAVE_LIMIT_S: the room's owner may be another process stopping as well
+                # (a fleet restart), which never answers; the grace leave is the fallback.
                 with anyio.CancelScope(shield=True):
-                    try:
-                        await self._leave_now(seat)
-                    except Exception:  # the room may be gone (shutdown); it times out then
-                        _log.exception("leaving after the login ended failed")
+                    with anyio.move_on_after(LEAVE_LIMIT_S) as limit:
+                        try:
+                            await self._leave_now(seat)
+                        except Exception:  # the room may be gone (shutdown)
+                            _log.exception("leaving after the login ended failed")
+                if limit.cancelled_caught:
+                    _log.warning("leaving after the login ended got no answer; leaving later")
+                    self._leave_later(seat)
             elif not connection.left:
                 self._leave_later(seat)
 
