@@ -25,6 +25,7 @@ from .test_media_browser import (  # noqa: F401
     host,
     invite_path,
     media_browser,
+    salesperson_outcome,
 )
 from .webhost import DEPLOYMENT, RunningHost
 
@@ -97,6 +98,5 @@ def test_a_page_away_past_the_leave_grace_is_heard_again_when_back(
         assert hears_since(back + 0.5, 10), "back in the room, the customer is not heard"
         print(f"heard again {time.monotonic() - back:.1f} s after coming back")
     finally:
-        done.set()
-        result.result(timeout=60)
+        salesperson_outcome(result, done)
         context.close()

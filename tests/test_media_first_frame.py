@@ -31,6 +31,7 @@ from .test_media_browser import (  # noqa: F401
     invite_path,
     media_browser,
     salesperson,
+    salesperson_outcome,
 )
 from .webhost import RunningHost, wait_for
 
@@ -111,6 +112,5 @@ def test_on_a_slow_line_the_picture_follows_the_answer_within_three_round_trips_
         taken = (marks["media:video"] - marks["media:answer"]) / 1000
         assert taken <= 3.5 * rtt_s, (taken, marks)
     finally:
-        done.set()
-        result.result(timeout=60)
+        salesperson_outcome(result, done)
         context.close()
