@@ -69,7 +69,7 @@ from zhanye_sdk.signaling.bus import Bus, LocalBus
 from zhanye_sdk.signaling.endpoint import SignalingConfig, SignalingEndpoint
 from zhanye_sdk.signaling.envelope import MAX_FRAME_BYTES, ClientMessage
 from zhanye_sdk.signaling.handshake import handshake_credentials
-from zhanye_sdk.signaling.transport import MessageTransport, close_quietly
+from zhanye_sdk.signaling.transport import MessageTransport, close_all, close_quietly
 from zhanye_sdk.sop.capability import SopCapability
 from zhanye_sdk.sop.live import SopLiveConfig, SopLiveService
 from zhanye_sdk.sop.speech import Recogniser
@@ -439,9 +439,8 @@ class Deployment:
     async def close_sockets(self, code: int = 1001, reason: str = "server restarting") -> None:
         """Close every open socket (clients reconnect to another process and resume), all
         at once: a client that does not take the close (gone without a word, or no longer
-        reading) has its connection cut after ``transport.CLOSE_LIMIT_S``, so a restart is not held
-        up by the silent ones. A socket that arrives from now on is closed the same way."""
+        reading) has its connection cut after ``transport.CLOSE_LIMIT_S``, so a restart
+        is not held up by the silent ones. A socket that arrives from now on is closed
+        the same way."""
         self._closing = (code, reason)
-        async with anyio.create_task_group() as tasks:
-            for transport in list(self._sockets):
-                tasks.start_soon(close_quietly, transport, code, reason)
+        await close_all(self._sockets, code, reason)

@@ -44,7 +44,7 @@ from zhanye_sdk.merchant.registration import (
     sms_lock,
 )
 from zhanye_sdk.merchant.runtime import DeskRuntime, SimRegistration, TaskFactory
-from zhanye_sdk.signaling.transport import MessageTransport, close_quietly
+from zhanye_sdk.signaling.transport import MessageTransport, close_all
 
 __all__ = ["EVENTS_PATH", "Desk", "DeskConfig"]
 
@@ -272,9 +272,7 @@ class Desk:
         """Close every event stream at once (the pages reconnect when the desk is back); a
         page that does not take the close (frozen, or its machine asleep) has its connection
         cut after ``transport.CLOSE_LIMIT_S``."""
-        async with anyio.create_task_group() as tasks:
-            for transport in list(self._sockets):
-                tasks.start_soon(close_quietly, transport, code, reason)
+        await close_all(self._sockets, code, reason)
 
 
 def _backups(merchant: MerchantDesk, config: DeskConfig) -> DeskBackups | None:

@@ -9,12 +9,12 @@ connection. After ``CLOSE_LIMIT_S`` the connection is cut instead.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Protocol
 
 import anyio
 
-__all__ = ["CLOSE_LIMIT_S", "MessageTransport", "close_quietly", "send_quietly"]
+__all__ = ["CLOSE_LIMIT_S", "MessageTransport", "close_all", "close_quietly", "send_quietly"]
 
 #: How long a last frame or a close waits for the client before the connection is cut.
 CLOSE_LIMIT_S = 2.0
@@ -48,6 +48,13 @@ async def send_quietly(transport: MessageTransport, text: str) -> None:
 async def close_quietly(transport: MessageTransport, code: int, reason: str) -> None:
     """Close ``transport``, best effort, even when cancelled."""
     await _bounded(transport, transport.close(code, reason))
+
+
+async def close_all(transports: Iterable[MessageTransport], code: int, reason: str) -> None:
+    """Close every one of ``transports`` at once (``close_quietly`` each)."""
+    async with anyio.create_task_group() as tasks:
+        for transport in list(transports):
+            tasks.start_soon(close_quietly, transport, code, reason)
 
 
 async def _bounded(transport: MessageTransport, step: Awaitable[None]) -> None:
