@@ -17,12 +17,14 @@ from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
+from zhanye_sdk.kernels import srtp as _srtp_twin
 
 __all__ = [
     "AhoCorasick",
     "BackendName",
     "Compositor",
     "Resampler",
+    "SrtpContext",
     "beauty_i420",
     "composite_i420",
     "draw_strokes",
@@ -91,7 +93,11 @@ if TYPE_CHECKING:
     Resampler = _resample_twin.Resampler
     Compositor = _composite_twin.Compositor
     AhoCorasick = _aho_twin.AhoCorasick
+    SrtpContext = _srtp_twin.SrtpContext
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
     AhoCorasick = _active.AhoCorasick if _active is not None else _aho_twin.AhoCorasick
+    # The twin is libsrtp (pylibsrtp); a native module built before srtp.rs existed
+    # still imports and leaves SRTP to it.
+    SrtpContext = getattr(_active, "SrtpContext", _srtp_twin.SrtpContext)

@@ -12,6 +12,7 @@ pub mod composite;
 pub mod mix;
 pub mod raster;
 pub mod resample;
+pub mod srtp;
 
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
@@ -878,6 +879,88 @@ fn py_beauty_i420<'py>(
     Ok(target)
 }
 
+// ---- SRTP (srtp.rs) ----
+
+fn srtp_bytes<'a, 'py>(obj: &'a Bound<'py, PyAny>, name: &str) -> PyResult<&'a [u8]> {
+    obj.cast::<pyo3::types::PyBytes>()
+        .map(|b| b.as_bytes())
+        .map_err(|_| value_error(format!("{name} must be bytes, got {}", type_name(obj))))
+}
+
+/// SRTP protection of RTP packets (not RTCP) under one DTLS-SRTP master key and salt.
+///
+/// Any number of SSRCs, each with its rollover counter and a 1024-packet replay window;
+/// `protect` and `unprotect` keep separate streams. Use one instance from one thread at a
+/// time (a concurrent call raises RuntimeError).
+#[pyclass(name = "SrtpContext", module = "zhanye_sdk._native")]
+struct PySrtpContext {
+    inner: srtp::SrtpContext,
+    /// Reused for every packet, so the Rust side allocates nothing per call.
+    scratch: Vec<u8>,
+}
+
+#[pymethods]
+impl PySrtpContext {
+    #[new]
+    #[pyo3(signature = (profile, key_and_salt))]
+    fn new(profile: &Bound<'_, PyAny>, key_and_salt: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let found = profile
+            .cast::<pyo3::types::PyString>()
+            .ok()
+            .and_then(|s| s.to_str().ok().and_then(srtp::SrtpProfile::from_name));
+        let Some(found) = found else {
+            let names: Vec<&str> = srtp::SrtpProfile::ALL.iter().map(|p| p.name()).collect();
+            return Err(value_error(format!(
+                "profile must be one of {}, got {}",
+                names.join(", "),
+                profile.repr()?
+            )));
+        };
+        let key = srtp_bytes(key_and_salt, "key_and_salt")?;
+        let inner = srtp::SrtpContext::new(found, key).map_err(|e| value_error(e.to_string()))?;
+        Ok(PySrtpContext {
+            inner,
+            scratch: Vec::with_capacity(1500),
+        })
+    }
+
+    /// The SRTP packet of an RTP packet: payload encrypted, tag appended.
+    fn protect<'py>(
+        &mut self,
+        py: Python<'py>,
+        packet: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let data = srtp_bytes(packet, "packet")?;
+        self.inner
+            .protect_rtp(data, &mut self.scratch)
+            .map_err(|e| value_error(e.to_string()))?;
+        Ok(pyo3::types::PyBytes::new(py, &self.scratch))
+    }
+
+    /// The RTP packet of an SRTP packet, once authenticated and not a replay.
+    fn unprotect<'py>(
+        &mut self,
+        py: Python<'py>,
+        packet: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let data = srtp_bytes(packet, "packet")?;
+        self.inner
+            .unprotect_rtp(data, &mut self.scratch)
+            .map_err(|e| value_error(e.to_string()))?;
+        Ok(pyo3::types::PyBytes::new(py, &self.scratch))
+    }
+
+    /// The profile's OpenSSL name, e.g. "SRTP_AEAD_AES_128_GCM".
+    #[getter]
+    fn profile(&self) -> &'static str {
+        self.inner.profile().name()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SrtpContext({:?}, <key>)", self.inner.profile().name())
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -892,5 +975,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_draw_strokes, m)?)?;
     m.add_class::<PyAhoCorasick>()?;
     m.add_function(wrap_pyfunction!(py_beauty_i420, m)?)?;
+    m.add_class::<PySrtpContext>()?;
     Ok(())
 }
