@@ -19,11 +19,14 @@ decode (one 20 ms packet) plus encode (one 20 ms mono frame, aiortc's encoder), 
 codec work each participant costs per tick, so 20 ms divided by it is the participants
 one core could code with nothing else to do.
 
-Each run ramps the host twice, the baseline first: aiortc encoding every frame itself
-(``MediaConfig.tick_encoding`` off: an executor hop and a pure-Python audio-level loop
-per frame on the event loop), then the SDK's default, the tick encoding every listener's
-frame. The steps also show the longest GC pause, and the existing rooms' lateness while
-the next four participants join (ICE, DTLS).
+Each run ramps the host twice, the baseline first: the tick encoding every listener's
+frame and aiortc's sender sending each packet (``MediaConfig.direct_audio_send`` off: a
+task wake-up, RTP serialisation, libsrtp through cffi and asyncio's transport per packet
+on the event loop), then the SDK's default, the tick sending each listener's packets
+itself through the native ``AudioSendLink`` (``zhanye_sdk.media.direct_send``). The
+host flag ``--aiortc-encoding`` gives the host from before the tick encoded (aiortc
+encoding every frame itself). The steps also show the longest GC pause, and the
+existing rooms' lateness while the next four participants join (ICE, DTLS).
 
 Variants: ``--video`` (the salesperson of each room sends a 640x480 camera that the
 three others receive), ``--recording`` (every room is recorded). The machine may be
@@ -157,12 +160,15 @@ def serve(
     tick_encoding: bool,
     complexity: int | None = None,
     sharing: bool = True,
+    direct: bool = True,
 ) -> None:
     """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
     os.sched_setaffinity(0, {SERVER_CPU})
     _prioritise(loop_first=True)
     decode_s, encode_s = codec_cost(complexity=complexity)
-    asyncio.run(_serve(rooms, decode_s, encode_s, recording, tick_encoding, complexity, sharing))
+    asyncio.run(
+        _serve(rooms, decode_s, encode_s, recording, tick_encoding, complexity, sharing, direct)
+    )
 
 
 async def _serve(
@@ -173,6 +179,7 @@ async def _serve(
     tick_encoding: bool,
     complexity: int | None,
     sharing: bool,
+    direct: bool,
 ) -> None:
     import gc
     import threading
@@ -212,6 +219,8 @@ async def _serve(
         media = attrs.evolve(media, opus_complexity=complexity)
     if not sharing:  # (likewise)
         media = attrs.evolve(media, share_encoders=False)
+    if not direct:  # (likewise)
+        media = attrs.evolve(media, direct_audio_send=False)
     deployment = Deployment(
         DeploymentConfig(
             sessions=SessionConfig(
@@ -655,7 +664,10 @@ def run(
 
 
 #: What each run compares, in one invocation: (label, the host's flags), the baseline first.
-VARIANTS = (("aiortc encodes each frame", ("--aiortc-encoding",)), ("the tick encodes", ()))
+VARIANTS = (
+    ("aiortc's sender sends each packet", ("--aiortc-sending",)),
+    ("the tick sends directly", ()),
+)
 #: The same for a conversation (``--conversation``).
 CONVERSATION_VARIANTS = (
     ("every listener encoded", ("--no-sharing",)),
@@ -674,6 +686,10 @@ def main() -> None:
     parser.add_argument(
         "--aiortc-encoding", action="store_true",
         help="(host) let aiortc encode every frame (MediaConfig.tick_encoding off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--aiortc-sending", action="store_true",
+        help="(host) aiortc's sender sends the tick's packets (MediaConfig.direct_audio_send off)",
     )  # fmt: skip
     parser.add_argument(
         "--no-sharing", action="store_true",
@@ -705,6 +721,7 @@ def main() -> None:
             not args.aiortc_encoding,
             args.opus_complexity,
             not args.no_sharing,
+            not args.aiortc_sending,
         )
         return
     os.sched_setaffinity(0, {CLIENT_CPU})

@@ -91,10 +91,12 @@ class _BrokenEncoder:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("direct", [True, False], ids=["direct send", "aiortc sends"])
 async def test_a_failing_encoder_of_one_listener_stops_neither_the_room_nor_them(
-    tmp_path: Path, fast_config: PlatformConfig
+    tmp_path: Path, fast_config: PlatformConfig, direct: bool
 ) -> None:
-    async with media_host(tmp_path, fast_config) as server:
+    media = attrs.evolve(LOOPBACK_MEDIA, direct_audio_send=direct)
+    async with media_host(tmp_path, fast_config, media) as server:
         customer_url = await server.customer_url("客户甲")
         async with (
             join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
@@ -105,7 +107,8 @@ async def test_a_failing_encoder_of_one_listener_stops_neither_the_room_nor_them
             assert peer is not None and peer.audio_out.encoder is not None
             peer.audio_out.encoder = _BrokenEncoder()
             broken_at = time.monotonic()
-            # Both keep hearing each other: the customer through aiortc's own encoding.
+            # Both keep hearing each other: the customer through a new encoder of the tick
+            # (sending directly, its stream must go on) or aiortc's own encoding.
             await _frames_grow([host, customer], 75)
             with anyio.fail_after(10):
                 while (  # noqa: ASYNC110 - polls the received audio
@@ -114,7 +117,12 @@ async def test_a_failing_encoder_of_one_listener_stops_neither_the_room_nor_them
                 ):
                     await anyio.sleep(0.2)
             assert tone_level(host.audio_between(broken_at, time.monotonic()), 550) > 1000
-            assert peer.audio_out.encoder is None
+            if direct:
+                assert peer.audio_out.encoder is not None
+                assert not isinstance(peer.audio_out.encoder, _BrokenEncoder)
+                assert peer.audio_out.direct is not None
+            else:
+                assert peer.audio_out.encoder is None
 
 
 @pytest.mark.anyio

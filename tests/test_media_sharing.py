@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zhanye_sdk.errors import InvalidInput
+from zhanye_sdk.media.direct_send import ntp_now
 from zhanye_sdk.media.mixer import UNITY_GAIN_Q15, AudioMixer
 from zhanye_sdk.media.opus import ResilientOpusEncoder, ResilientRedEncoder
 from zhanye_sdk.media.sharing import QUIET_PEAK, QuietListeners, quiet_rows, shared_mix
@@ -103,7 +104,7 @@ def test_listeners_of_equal_encoders_share_one_and_each_keeps_its_own_timeline()
     assert MixedAudioTrack().sharing_key() is None  # aiortc encodes for it: nothing to share
     # `one` has been encoding on its own for three ticks, `two` joins afresh.
     for _ in range(3):
-        one.feed_packets(one.encode(tone(500)))
+        one.deliver(one.encode(tone(500)), S, ntp_now())
     shared = SharedEncoder(plain.twin())
     payloads = shared.encode(tone(500))
     assert payloads and all(isinstance(p, bytes) for p in payloads)
@@ -112,4 +113,4 @@ def test_listeners_of_equal_encoders_share_one_and_each_keeps_its_own_timeline()
     assert [bytes(p) for p in first] == [bytes(p) for p in second] == payloads
     assert first[0].pts == 3 * S and second[0].pts == 0  # each listener's own clock
     # Back on its own encoder, `one` goes on where the shared packets left its clock.
-    assert one.encode(tone(500))[0].pts == 4 * S
+    assert one.packetize(one.encode(tone(500)), S)[0].pts == 4 * S

@@ -17,10 +17,12 @@ from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
+from zhanye_sdk.kernels import rtp_send as _rtp_send_twin
 from zhanye_sdk.kernels import srtp as _srtp_twin
 
 __all__ = [
     "AhoCorasick",
+    "AudioSendLink",
     "BackendName",
     "Compositor",
     "Resampler",
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
     Compositor = _composite_twin.Compositor
     AhoCorasick = _aho_twin.AhoCorasick
     SrtpContext = _srtp_twin.SrtpContext
+    AudioSendLink = _rtp_send_twin.AudioSendLink
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -101,3 +104,4 @@ else:
     # The twin is libsrtp (pylibsrtp); a native module built before srtp.rs existed
     # still imports and leaves SRTP to it.
     SrtpContext = getattr(_active, "SrtpContext", _srtp_twin.SrtpContext)
+    AudioSendLink = getattr(_active, "AudioSendLink", _rtp_send_twin.AudioSendLink)

@@ -15,6 +15,7 @@ many receive slots as it can show.
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media import playout
 from zhanye_sdk.media.budget import VideoBudget
 from zhanye_sdk.media.connection import media_connection
+from zhanye_sdk.media.direct_send import open_direct_sender
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
 from zhanye_sdk.media.opus import ResilientOpusEncoder
@@ -111,6 +113,10 @@ class MediaPeer:
             DTX and concealment are process-wide: ``zhanye_sdk.media.opus``).
         opus_complexity: the complexity (0–10) of the Opus the mixing tick encodes (None:
             libopus's 10).
+        direct_send: once the connection is up, the tick's payloads go straight to the
+            socket (``zhanye_sdk.media.direct_send``) rather than through aiortc's sender
+            (with ``tick_encoding``, and without ``impairment``, which wraps aiortc's
+            transport).
     """
 
     def __init__(
@@ -126,6 +132,7 @@ class MediaPeer:
         tick_encoding: bool = True,
         resilience: bool = False,
         opus_complexity: int | None = None,
+        direct_send: bool = True,
     ) -> None:
         self.participant = participant
         self.resilience = resilience
@@ -156,6 +163,7 @@ class MediaPeer:
         self._closing = False
         self._tick_encoding = tick_encoding
         self._opus_complexity = opus_complexity
+        self._direct_send = direct_send and impairment is None
 
     @property
     def state(self) -> str:
@@ -233,13 +241,35 @@ class MediaPeer:
                 codecs = transceiver._codecs  # what the sender will send, in order
                 if codecs and codecs[0].mimeType.lower() in _TICK_ENCODED:
                     # Through the module: opus.install() replaces it there.
-                    sender: Any = rtcrtpsender
-                    encoder = sender.get_encoder(codecs[0])
-                    if isinstance(encoder, ResilientOpusEncoder):
-                        # The mix is mono: code one channel, at the configured cost.
-                        encoder.shape(channels=1, complexity=self._opus_complexity)
-                    self.audio_out.encode_with(encoder)
+                    codec = codecs[0]
+                    self.audio_out.encode_with(
+                        self._tick_encoder(codec), functools.partial(self._tick_encoder, codec)
+                    )
+                    self.audio_out.direct_wanted = self._direct_send
                 return
+
+    def _tick_encoder(self, codec: Any) -> Any:
+        # Through the module: opus.install() replaces it there.
+        sender: Any = rtcrtpsender
+        encoder = sender.get_encoder(codec)
+        if isinstance(encoder, ResilientOpusEncoder):
+            # The mix is mono: code one channel, at the configured cost.
+            encoder.shape(channels=1, complexity=self._opus_complexity)
+        return encoder
+
+    def open_direct_send(self) -> None:
+        """Open the direct sender of the mixed audio once the connection is up (the tick
+        calls it until then); where this connection cannot have one, aiortc's sender
+        sends from the next frame on."""
+        track = self.audio_out
+        if not track.direct_wanted or track.direct is not None or self.state != "connected":
+            return
+        for transceiver in self.connection.getTransceivers():
+            if transceiver.sender.track is track:
+                track.direct = open_direct_sender(transceiver)
+                break
+        if track.direct is None:
+            track.direct_wanted = False
 
     def _choose_red(self, transceiver: Any, offered: Any) -> None:
         """RED first (both sides then send it) with the participant's own parameters
@@ -285,7 +315,11 @@ class MediaPeer:
 
         async def counted(sequence_number: int) -> None:
             self.audio_repeats_asked += 1
-            await repeat(sequence_number)
+            direct = self.audio_out.direct
+            if direct is not None:
+                direct.retransmit(sequence_number)
+            else:
+                await repeat(sequence_number)
 
         sender._retransmit = counted
 

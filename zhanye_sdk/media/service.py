@@ -57,6 +57,7 @@ from zhanye_sdk.errors import AtCapacity, ConflictError, InvalidInput
 from zhanye_sdk.heap import freeze_startup_heap
 from zhanye_sdk.lifecycle import LifecycleEvent, SessionEnded
 from zhanye_sdk.media import opus
+from zhanye_sdk.media.direct_send import ntp_now
 from zhanye_sdk.media.finishing import RecordingJobs
 from zhanye_sdk.media.frames import audio_frame_to_mono
 from zhanye_sdk.media.ice import limit_host_addresses
@@ -141,6 +142,11 @@ class MediaConfig:
             encodes for its listeners (mono Opus); lower costs less CPU per listener.
             Measured (``benchmarks/bench_opus_complexity.py``): 8–10 code speech alike;
             7 costs about 11 % less CPU for a small intelligibility loss (ESTOI −0.01).
+        direct_audio_send: once a listener's connection is up, the tick's Opus payloads go
+            straight to its socket in one native call each (RTP, SRTP, send;
+            ``zhanye_sdk.media.direct_send``) instead of through aiortc's sender and its
+            per-packet Python; aiortc still sends the RTCP. Needs ``tick_encoding``; not
+            with ``impairment``.
         share_encoders: the quiet listeners of a room (muted, or silent for 500 ms) hear
             one mix of the others, encoded once for all of them (``zhanye_sdk.media.sharing``):
             in a conversation, two encodes a tick in a room of four instead of four.
@@ -178,6 +184,7 @@ class MediaConfig:
     opus_complexity: int = attrs.field(
         default=10, validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(10))
     )
+    direct_audio_send: bool = True
     share_encoders: bool = True
     quiet_peak: int = attrs.field(default=64, validator=attrs.validators.ge(0))
     max_participants: int | None = None
@@ -197,25 +204,36 @@ class _Encoding:
     key: tuple[Any, ...] = ()
 
 
-def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16]) -> None:
-    """Encode a listener's tick and queue it for their sender.
+def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16], ntp: int) -> None:
+    """Encode a listener's tick and send it (``MixedAudioTrack.deliver``).
 
     Inline, not in a worker thread: a 20 ms Opus frame costs about 0.2 ms, less than the
     thread hop and wake-ups it would take (``benchmarks/bench_media_capacity.py``). An
-    encoder that fails hands that listener back to aiortc's own encoding; the room and
-    the other listeners go on.
+    encoder that fails is replaced by a new one while the tick sends directly (aiortc's
+    sender must not start a second sequence series on the same stream), else hands
+    that listener back to aiortc's own encoding; the room and the other listeners go on.
     """
     try:
-        packets = track.encode(samples)
+        payloads = track.encode(samples)
     except (av.FFmpegError, ValueError, RuntimeError) as exc:
+        renew = track.renew_encoder
+        if track.direct_wanted and renew is not None:
+            _log.warning("a listener's Opus encoder failed; it gets a new one: %s", exc)
+            try:
+                track.encoder = renew()
+            except (av.FFmpegError, ValueError, RuntimeError):
+                _log.exception("no new Opus encoder: the listener hears nothing")
+                track.renew_encoder = None
+            return
         _log.warning("a listener's Opus encoder failed; aiortc encodes for it now: %s", exc)
         track.encoder = None
+        track.direct_wanted = False
         track.feed(samples)
         return
-    track.feed_packets(packets)
+    track.deliver(payloads, samples.shape[0], ntp)
 
 
-def _encode_shared(job: _Encoding, shared: SharedEncoder) -> bool:
+def _encode_shared(job: _Encoding, shared: SharedEncoder, ntp: int) -> bool:
     """Encode the shared mix once and queue its packets for every listener of ``job``;
     False when the shared encoder failed (each listener's own encoder then codes it)."""
     try:
@@ -223,10 +241,10 @@ def _encode_shared(job: _Encoding, shared: SharedEncoder) -> bool:
     except (av.FFmpegError, ValueError, RuntimeError) as exc:
         _log.warning("a shared Opus encoder failed; its listeners encode their own: %s", exc)
         for track in job.tracks:
-            _encode(track, job.samples)
+            _encode(track, job.samples, ntp)
         return False
     for track in job.tracks:
-        track.feed_packets(track.packetize(payloads, job.samples.shape[0]))
+        track.deliver(payloads, job.samples.shape[0], ntp)
     return True
 
 
@@ -555,6 +573,7 @@ class MediaService:
             tick_encoding=config.tick_encoding,
             resilience=config.audio_resilience,
             opus_complexity=config.opus_complexity,
+            direct_send=config.direct_audio_send,
         )
         try:
             answer = await peer.answer(sdp)
@@ -833,10 +852,11 @@ class MediaService:
                     ended = media_room.ended
                     return
                 room = await self._rooms.room(media_room.session_id)
+                ntp = ntp_now()
                 for job in self._tick(media_room, room):
                     if job.shared is None:
-                        _encode(job.tracks[0], job.samples)
-                    elif not _encode_shared(job, job.shared):
+                        _encode(job.tracks[0], job.samples, ntp)
+                    elif not _encode_shared(job, job.shared, ntp):
                         media_room.shared_encoders.pop(job.key, None)
                 await self._publish_slots(media_room, room)
                 await self._ask_back_to_offer(media_room, room)
@@ -924,6 +944,8 @@ class MediaService:
                 # Failed here only (their end may not notice for 30 s): asked to offer again.
                 self._drop(media_room, participant)
                 media_room.gone.add(participant)
+            else:
+                peer.open_direct_send()
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)

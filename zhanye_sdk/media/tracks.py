@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, TypeAlias
 
@@ -22,6 +23,7 @@ import numpy.typing as npt
 from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 
+from zhanye_sdk.media.direct_send import DirectAudioSender
 from zhanye_sdk.media.frames import mono_to_audio_frame
 
 __all__ = ["MixedAudioTrack", "OpusPacket", "RelayVideoTrack", "ReusableFrame", "SharedEncoder"]
@@ -41,8 +43,9 @@ class MixedAudioTrack(MediaStreamTrack):
     loop). Once ``encode_with`` has given it the Opus encoder of its connection, the
     mixing tick instead ``encode``-s the frame and ``feed_packets`` queues the Opus
     packets, which the sender only packetizes: the per-frame work left is the RTP/SRTP
-    send. (Sending them from the tick too, past aiortc's sending task, measured no
-    cheaper in ``benchmarks/bench_media_capacity.py``.)
+    send. Once the connection is up, ``deliver`` hands the payloads to a
+    ``DirectAudioSender`` (``zhanye_sdk.media.direct_send``) instead, which writes,
+    protects and sends them in one native call, past aiortc's sender.
     """
 
     kind = "audio"
@@ -53,6 +56,13 @@ class MixedAudioTrack(MediaStreamTrack):
         #: The Opus encoder of this listener (``zhanye_sdk.media.opus``'s or aiortc's),
         #: when the tick encodes; None: the sender encodes raw frames.
         self.encoder: Any = None
+        #: Makes a new encoder like ``encoder`` (for one that fails while ``direct`` sends).
+        self.renew_encoder: Callable[[], Any] | None = None
+        #: The direct sender of this listener's payloads, once its connection is up.
+        self.direct: DirectAudioSender | None = None
+        #: A direct sender is wanted: until it is open, frames are dropped rather than
+        #: queued for aiortc's sender (one SSRC must not carry two sequence series).
+        self.direct_wanted = False
         self._frames: collections.deque[av.AudioFrame | OpusPacket] = collections.deque(
             maxlen=queue_frames
         )
@@ -60,10 +70,12 @@ class MixedAudioTrack(MediaStreamTrack):
         self._pts = 0
         self._frame = ReusableFrame(sample_rate)
 
-    def encode_with(self, encoder: Any) -> None:
+    def encode_with(self, encoder: Any, renew: Callable[[], Any] | None = None) -> None:
         """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
-        aiortc's ``encode(frame) -> (payloads, timestamp)``)."""
+        aiortc's ``encode(frame) -> (payloads, timestamp)``); ``renew`` makes another one
+        like it."""
         self.encoder = encoder
+        self.renew_encoder = renew
 
     def sharing_key(self) -> tuple[Any, ...] | None:
         """The key of this listener's encoder (``ResilientOpusEncoder.sharing_key``): the
@@ -79,14 +91,25 @@ class MixedAudioTrack(MediaStreamTrack):
         self._frames.append(frame)
         self._ready.set()
 
-    def encode(self, samples: npt.NDArray[np.int16]) -> list[OpusPacket]:
-        """Encode one tick of int16 mono audio into Opus packets for ``feed_packets``.
+    def encode(self, samples: npt.NDArray[np.int16]) -> list[bytes]:
+        """Encode one tick of int16 mono audio into Opus payloads for ``deliver``.
 
         Pure CPU work on this track's encoder (about 0.2 ms): the room's tick calls it for
         each listener in turn. Empty during DTX silence.
         """
-        payloads = _payloads(self.encoder, self._frame.of(samples, self._pts))
-        return self.packetize(payloads, samples.shape[0])
+        return _payloads(self.encoder, self._frame.of(samples, self._pts))
+
+    def deliver(self, payloads: list[bytes], samples: int, ntp: int) -> None:
+        """Send this tick's payloads (its own encoder's, or a ``SharedEncoder``'s) at the
+        wall time ``ntp``: through the direct sender once it is open, else queued for
+        aiortc's; this track's clock moves on by ``samples`` either way."""
+        if self.direct is not None:
+            self.direct.send(payloads, self._pts, ntp)
+            self._pts += samples
+        elif self.direct_wanted:
+            self._pts += samples
+        else:
+            self.feed_packets(self.packetize(payloads, samples))
 
     def packetize(self, payloads: list[bytes], samples: int) -> list[OpusPacket]:
         """This tick's packets of ``payloads`` (its own encoder's, or a ``SharedEncoder``'s)
@@ -120,6 +143,9 @@ class MixedAudioTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._ready.set()
+        if self.direct is not None:
+            self.direct.close()
+            self.direct = None
 
 
 class ReusableFrame:

@@ -12,6 +12,7 @@ pub mod composite;
 pub mod mix;
 pub mod raster;
 pub mod resample;
+pub mod rtp_send;
 pub mod srtp;
 
 use numpy::{
@@ -961,6 +962,138 @@ impl PySrtpContext {
     }
 }
 
+// ---- Sending a listener's audio (rtp_send.rs) ----
+
+/// One listener's audio stream sent from the mixing tick: RTP headers as aiortc writes
+/// them, SRTP, and a duplicate of the connection's UDP socket.
+#[pyclass(name = "AudioSendLink", module = "zhanye_sdk._native")]
+struct PyAudioSendLink {
+    inner: rtp_send::AudioSendLink,
+}
+
+#[pymethods]
+impl PyAudioSendLink {
+    #[new]
+    #[pyo3(signature = (
+        fd, host, port, profile, key_and_salt, *, ssrc, payload_type, sequence,
+        timestamp_origin, mid_id = None, mid = None, abs_send_time_id = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        fd: i32,
+        host: &str,
+        port: u16,
+        profile: &str,
+        key_and_salt: &[u8],
+        ssrc: u32,
+        payload_type: u8,
+        sequence: u16,
+        timestamp_origin: u32,
+        mid_id: Option<u8>,
+        mid: Option<&str>,
+        abs_send_time_id: Option<u8>,
+    ) -> PyResult<Self> {
+        if payload_type > 127 {
+            return Err(value_error(format!(
+                "payload_type must be 0–127, got {payload_type}"
+            )));
+        }
+        let ip: std::net::IpAddr = host
+            .parse()
+            .map_err(|_| value_error(format!("host must be an IP address, got {host:?}")))?;
+        let srtp_profile = srtp::SrtpProfile::from_name(profile)
+            .ok_or_else(|| value_error(format!("unknown SRTP profile {profile:?}")))?;
+        let context = srtp::SrtpContext::new(srtp_profile, key_and_salt)
+            .map_err(|e| value_error(e.to_string()))?;
+        let stream = rtp_send::AudioRtpStream {
+            ssrc,
+            payload_type,
+            sequence,
+            timestamp_origin,
+            mid: match (mid_id, mid) {
+                (Some(id), Some(value)) => Some((id, value.as_bytes().to_vec())),
+                _ => None,
+            },
+            abs_send_time_id,
+        };
+        if fd < 0 {
+            return Err(value_error(format!("fd must be an open socket, got {fd}")));
+        }
+        // SAFETY: the caller passes the descriptor of a socket it holds open; the link
+        // duplicates it at once and uses only its own copy.
+        let inner = unsafe {
+            rtp_send::AudioSendLink::new(fd, std::net::SocketAddr::new(ip, port), stream, context)
+        }
+        .map_err(|e| value_error(e.to_string()))?;
+        Ok(PyAudioSendLink { inner })
+    }
+
+    /// Send one tick's payloads stamped `timestamp`; the packets the socket took.
+    fn send(
+        &mut self,
+        payloads: &Bound<'_, PyAny>,
+        timestamp: u64,
+        abs_send_time: u64,
+    ) -> PyResult<usize> {
+        let mut views: Vec<&[u8]> = Vec::new();
+        let list = payloads.cast::<pyo3::types::PyList>().map_err(|_| {
+            value_error(format!(
+                "payloads must be a list of bytes, got {}",
+                type_name(payloads)
+            ))
+        })?;
+        let items: Vec<Bound<'_, PyAny>> = list.iter().collect();
+        for (index, item) in items.iter().enumerate() {
+            let bytes = item.cast::<pyo3::types::PyBytes>().map_err(|_| {
+                value_error(format!(
+                    "payloads[{index}] must be bytes, got {}",
+                    type_name(item)
+                ))
+            })?;
+            views.push(bytes.as_bytes());
+        }
+        self.inner
+            .send(&views, timestamp as u32, abs_send_time as u32)
+            .map_err(|e| value_error(e.to_string()))
+    }
+
+    /// Send the packet of `sequence` again if it is still kept (a NACK).
+    fn retransmit(&mut self, sequence: u16) -> bool {
+        self.inner.retransmit(sequence)
+    }
+
+    /// Close the link's own descriptor.
+    fn close(&mut self) {
+        self.inner.close();
+    }
+
+    /// The sequence number of the next packet.
+    #[getter]
+    fn next_sequence(&self) -> u16 {
+        self.inner.next_sequence()
+    }
+
+    #[getter]
+    fn packets_sent(&self) -> u64 {
+        self.inner.packets_sent
+    }
+
+    #[getter]
+    fn octets_sent(&self) -> u64 {
+        self.inner.octets_sent
+    }
+
+    #[getter]
+    fn last_timestamp(&self) -> u32 {
+        self.inner.last_timestamp
+    }
+
+    #[getter]
+    fn send_failures(&self) -> u64 {
+        self.inner.send_failures
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -976,5 +1109,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAhoCorasick>()?;
     m.add_function(wrap_pyfunction!(py_beauty_i420, m)?)?;
     m.add_class::<PySrtpContext>()?;
+    m.add_class::<PyAudioSendLink>()?;
     Ok(())
 }

@@ -1,0 +1,122 @@
+"""The mix each listener hears leaves through the tick's direct link (RTP, SRTP and the
+send in one native call), with real peers: they hear each other, their stats and sender
+reports count what was sent, and a packet they lost comes back when they ask for it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import pytest
+
+from zhanye_sdk.client import ToneTrack, join
+from zhanye_sdk.media.impair import LinkImpairment, NetworkImpairment, impair_ice_transport
+from zhanye_sdk.platform import PlatformConfig
+
+from .media_world import LOOPBACK_MEDIA, media_host, tone_level
+
+
+async def _heard(listener: Any, hz: int, since: float, limit_s: float = 10.0) -> None:
+    """Wait until ``listener`` has heard the tone of ``hz`` since ``since``."""
+    with anyio.fail_after(limit_s):
+        while True:
+            audio = listener.audio_between(since, time.monotonic())
+            if audio.size >= 4800 and tone_level(audio[-4800:], hz) > 1000:
+                return
+            await anyio.sleep(0.1)
+
+
+def _audio_sender(peer: Any) -> Any:
+    return next(
+        t.sender for t in peer.connection.getTransceivers() if t.sender.track is peer.audio_out
+    )
+
+
+def _stats(report: Any, kind: str) -> list[Any]:
+    return [s for s in report.values() if s.type == kind and getattr(s, "kind", None) == "audio"]
+
+
+@pytest.mark.anyio
+async def test_each_listener_hears_the_mix_through_the_direct_link_and_its_reports(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with media_host(tmp_path, fast_config) as server:
+        customer_url = await server.customer_url("客户甲")
+        async with (
+            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
+        ):
+            start = time.monotonic()
+            await _heard(host, 550, start)
+            await _heard(customer, 440, start)
+            await anyio.sleep(1.5)
+            peers = [
+                server.media.peer(server.session_id, p.participant_id) for p in (host, customer)
+            ]
+            for peer in peers:
+                assert peer is not None
+                direct = peer.audio_out.direct
+                assert direct is not None, "the mix went through aiortc's sender"
+                assert direct.link.packets_sent > 50
+                assert direct.link.send_failures == 0
+                # aiortc's stats of the server's sender count what the link sent.
+                outbound = _stats(await peer.connection.getStats(), "outbound-rtp")
+                assert outbound and outbound[0].packetsSent == direct.link.packets_sent
+            # The participant learns the sent count from the server's RTCP sender report.
+            await anyio.sleep(2.0)
+            sent_by_server = peers[1].audio_out.direct.link.packets_sent  # type: ignore[union-attr]
+            assert customer.connection is not None
+            reported = _stats(await customer.connection.getStats(), "remote-outbound-rtp")
+            assert reported, "no sender report reached the participant"
+            assert 0 < reported[0].packetsSent <= sent_by_server
+            assert sent_by_server - reported[0].packetsSent < 150  # one report interval or two
+            inbound = _stats(await customer.connection.getStats(), "inbound-rtp")
+            assert inbound and inbound[0].packetsReceived >= reported[0].packetsSent - 5
+
+
+@pytest.mark.anyio
+async def test_a_packet_the_listener_lost_is_sent_again_by_the_link(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    async with media_host(tmp_path, fast_config) as server:
+        customer_url = await server.customer_url("客户甲")
+        async with (
+            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
+        ):
+            await _heard(customer, 440, time.monotonic())
+            peer = server.media.peer(server.session_id, customer.participant_id)
+            assert peer is not None and peer.audio_out.direct is not None
+            assert customer.connection is not None and customer._playout is not None  # noqa: SLF001
+            # The customer's downlink loses 10 % of the packets (after the connection is up).
+            ice = customer.connection.getTransceivers()[0].receiver.transport.transport
+            impair_ice_transport(ice, NetworkImpairment(uplink=LinkImpairment(loss=0.1, seed=3)))
+            with anyio.fail_after(15):
+                while customer._playout.retransmitted < 5:  # noqa: SLF001, ASYNC110
+                    await anyio.sleep(0.2)
+            assert peer.audio_repeats_asked >= customer._playout.retransmitted  # noqa: SLF001
+            del host
+
+
+@pytest.mark.anyio
+async def test_without_direct_send_aiortc_sends_and_the_peers_still_hear_each_other(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    media = attrs.evolve(LOOPBACK_MEDIA, direct_audio_send=False)
+    async with media_host(tmp_path, fast_config, media) as server:
+        customer_url = await server.customer_url("客户甲")
+        async with (
+            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
+        ):
+            start = time.monotonic()
+            await _heard(host, 550, start)
+            await _heard(customer, 440, start)
+            await anyio.sleep(1.5)
+            peer = server.media.peer(server.session_id, customer.participant_id)
+            assert peer is not None and peer.audio_out.direct is None
+            outbound = _stats(await peer.connection.getStats(), "outbound-rtp")
+            assert outbound and outbound[0].packetsSent > 50
