@@ -20,10 +20,13 @@ codec work each participant costs per tick, so 20 ms divided by it is the partic
 one core could code with nothing else to do.
 
 Each run ramps the host twice, the baseline first: the tick encoding every listener's
-frame and aiortc's sender sending each packet (``MediaConfig.direct_audio_send`` off: a
-task wake-up, RTP serialisation, libsrtp through cffi and asyncio's transport per packet
-on the event loop), then the SDK's default, the tick sending each listener's packets
-itself through the native ``AudioSendLink`` (``zhanye_sdk.media.direct_send``). The
+frame, and aiortc sending and receiving each packet (``MediaConfig.direct_audio_send``
+and ``direct_audio_receive`` off: per packet, an event-loop wake-up, aioice, a task,
+libsrtp through cffi and aiortc's RTP code in Python), then the SDK's default: the tick
+sends each listener's packets and reads each participant's through the native
+``AudioSendLink`` and ``AudioReceiveLink`` (``zhanye_sdk.media.direct_send``,
+``direct_receive``), one call per participant a tick. The host flags
+``--aiortc-sending`` and ``--aiortc-receiving`` turn one side off. The
 host flag ``--aiortc-encoding`` gives the host from before the tick encoded (aiortc
 encoding every frame itself). The steps also show the longest GC pause, and the
 existing rooms' lateness while the next four participants join (ICE, DTLS).
@@ -161,13 +164,24 @@ def serve(
     complexity: int | None = None,
     sharing: bool = True,
     direct: bool = True,
+    direct_in: bool = True,
 ) -> None:
     """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
     os.sched_setaffinity(0, {SERVER_CPU})
     _prioritise(loop_first=True)
     decode_s, encode_s = codec_cost(complexity=complexity)
     asyncio.run(
-        _serve(rooms, decode_s, encode_s, recording, tick_encoding, complexity, sharing, direct)
+        _serve(
+            rooms,
+            decode_s,
+            encode_s,
+            recording,
+            tick_encoding,
+            complexity,
+            sharing,
+            direct,
+            direct_in,
+        )
     )
 
 
@@ -180,6 +194,7 @@ async def _serve(
     complexity: int | None,
     sharing: bool,
     direct: bool,
+    direct_in: bool,
 ) -> None:
     import gc
     import threading
@@ -221,6 +236,8 @@ async def _serve(
         media = attrs.evolve(media, share_encoders=False)
     if not direct:  # (likewise)
         media = attrs.evolve(media, direct_audio_send=False)
+    if not direct_in:  # (likewise)
+        media = attrs.evolve(media, direct_audio_receive=False)
     deployment = Deployment(
         DeploymentConfig(
             sessions=SessionConfig(
@@ -665,8 +682,8 @@ def run(
 
 #: What each run compares, in one invocation: (label, the host's flags), the baseline first.
 VARIANTS = (
-    ("aiortc's sender sends each packet", ("--aiortc-sending",)),
-    ("the tick sends directly", ()),
+    ("aiortc sends and receives each packet", ("--aiortc-sending", "--aiortc-receiving")),
+    ("the tick sends and receives directly", ()),
 )
 #: The same for a conversation (``--conversation``).
 CONVERSATION_VARIANTS = (
@@ -690,6 +707,10 @@ def main() -> None:
     parser.add_argument(
         "--aiortc-sending", action="store_true",
         help="(host) aiortc's sender sends the tick's packets (MediaConfig.direct_audio_send off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--aiortc-receiving", action="store_true",
+        help="(host) aiortc's receivers read each packet (MediaConfig.direct_audio_receive off)",
     )  # fmt: skip
     parser.add_argument(
         "--no-sharing", action="store_true",
@@ -722,6 +743,7 @@ def main() -> None:
             args.opus_complexity,
             not args.no_sharing,
             not args.aiortc_sending,
+            not args.aiortc_receiving,
         )
         return
     os.sched_setaffinity(0, {CLIENT_CPU})

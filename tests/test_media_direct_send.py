@@ -1,6 +1,7 @@
 """The mix each listener hears leaves through the tick's direct link (RTP, SRTP and the
-send in one native call), with real peers: they hear each other, their stats and sender
-reports count what was sent, and a packet they lost comes back when they ask for it."""
+send in one native call), and each participant's audio is read off the socket by the
+tick, with real peers: they hear each other, their stats and sender reports count what
+was sent and received, and a packet they lost comes back when they ask for it."""
 
 from __future__ import annotations
 
@@ -62,6 +63,14 @@ async def test_each_listener_hears_the_mix_through_the_direct_link_and_its_repor
                 assert direct is not None, "the mix went through aiortc's sender"
                 assert direct.link.packets_sent > 50
                 assert direct.link.send_failures == 0
+                # ... and the tick read the participant's audio off the socket itself.
+                assert peer.direct_in is not None, "the audio went through aiortc's receiver"
+                assert peer.direct_in.link.packets > 50
+                assert peer.direct_in.link.refused == 0
+                # aiortc's receive statistics (its receiver reports, the network monitor)
+                # count what the reader took, at the kernel's arrival times.
+                inbound = _stats(await peer.connection.getStats(), "inbound-rtp")
+                assert inbound and inbound[0].packetsReceived >= peer.direct_in.link.packets - 5
                 # aiortc's stats of the server's sender count what the link sent.
                 outbound = _stats(await peer.connection.getStats(), "outbound-rtp")
                 assert outbound and outbound[0].packetsSent == direct.link.packets_sent
@@ -118,5 +127,28 @@ async def test_without_direct_send_aiortc_sends_and_the_peers_still_hear_each_ot
             await anyio.sleep(1.5)
             peer = server.media.peer(server.session_id, customer.participant_id)
             assert peer is not None and peer.audio_out.direct is None
+            assert peer.direct_in is not None  # reading stays direct unless turned off too
             outbound = _stats(await peer.connection.getStats(), "outbound-rtp")
             assert outbound and outbound[0].packetsSent > 50
+
+
+@pytest.mark.anyio
+async def test_with_both_directions_off_aiortc_sends_and_reads_everything(
+    tmp_path: Path, fast_config: PlatformConfig
+) -> None:
+    media = attrs.evolve(LOOPBACK_MEDIA, direct_audio_send=False, direct_audio_receive=False)
+    async with media_host(tmp_path, fast_config, media) as server:
+        customer_url = await server.customer_url("客户甲")
+        async with (
+            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
+        ):
+            start = time.monotonic()
+            await _heard(host, 550, start)
+            await _heard(customer, 440, start)
+            await anyio.sleep(1.0)
+            peer = server.media.peer(server.session_id, customer.participant_id)
+            assert peer is not None
+            assert peer.audio_out.direct is None and peer.direct_in is None
+            inbound = _stats(await peer.connection.getStats(), "inbound-rtp")
+            assert inbound and inbound[0].packetsReceived > 25

@@ -17,11 +17,13 @@ from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
+from zhanye_sdk.kernels import rtp_receive as _rtp_receive_twin
 from zhanye_sdk.kernels import rtp_send as _rtp_send_twin
 from zhanye_sdk.kernels import srtp as _srtp_twin
 
 __all__ = [
     "AhoCorasick",
+    "AudioReceiveLink",
     "AudioSendLink",
     "BackendName",
     "Compositor",
@@ -97,6 +99,7 @@ if TYPE_CHECKING:
     AhoCorasick = _aho_twin.AhoCorasick
     SrtpContext = _srtp_twin.SrtpContext
     AudioSendLink = _rtp_send_twin.AudioSendLink
+    AudioReceiveLink = _rtp_receive_twin.AudioReceiveLink
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -105,3 +108,4 @@ else:
     # still imports and leaves SRTP to it.
     SrtpContext = getattr(_active, "SrtpContext", _srtp_twin.SrtpContext)
     AudioSendLink = getattr(_active, "AudioSendLink", _rtp_send_twin.AudioSendLink)
+    AudioReceiveLink = getattr(_active, "AudioReceiveLink", _rtp_receive_twin.AudioReceiveLink)

@@ -128,3 +128,27 @@ class AudioSendLink:
     def last_timestamp(self) -> int: ...
     @property
     def send_failures(self) -> int: ...
+
+class AudioReceiveLink:
+    def __init__(
+        self,
+        fd: int,
+        host: str,
+        port: int,
+        profile: str,
+        key_and_salt: bytes,
+        *,
+        payload_types: Iterable[int],
+    ) -> None: ...
+    def drain(
+        self, max: int = 256
+    ) -> tuple[
+        list[tuple[int, int, int, int, bool, bytes, float]], list[tuple[bytes, tuple[str, int]]]
+    ]: ...
+    def close(self) -> None: ...
+    @property
+    def packets(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def forwarded(self) -> int: ...

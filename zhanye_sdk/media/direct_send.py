@@ -30,7 +30,7 @@ from aioice.ice import StunProtocol
 
 from zhanye_sdk._backend import AudioSendLink
 
-__all__ = ["DirectAudioSender", "ntp_now", "open_direct_sender"]
+__all__ = ["DirectAudioSender", "ntp_now", "open_direct_sender", "srtp_key"]
 
 _log = logging.getLogger(__name__)
 _SENDER = "_RTCRtpSender__"
@@ -84,9 +84,9 @@ class DirectAudioSender:
         self.link.close()
 
 
-def _srtp_key(dtls: Any) -> tuple[str, bytes] | None:
-    """The SRTP profile and the sending key and salt of a connected DTLS transport, as
-    aiortc derived them for its own sessions (RFC 5764 §4.2)."""
+def srtp_key(dtls: Any, *, sending: bool = True) -> tuple[str, bytes] | None:
+    """The SRTP profile and the sending (or receiving) key and salt of a connected DTLS
+    transport, as aiortc derived them for its own sessions (RFC 5764 §4.2)."""
     ssl = dtls._ssl  # noqa: SLF001
     selected = ssl.get_selected_srtp_profile()
     name = selected.decode() if isinstance(selected, bytes) else str(selected)
@@ -95,7 +95,8 @@ def _srtp_key(dtls: Any) -> tuple[str, bytes] | None:
         return None
     key_len, salt_len = lengths
     material = ssl.export_keying_material(b"EXTRACTOR-dtls_srtp", 2 * (key_len + salt_len))
-    ours = 1 if dtls._role == "server" else 0  # noqa: SLF001
+    server = dtls._role == "server"  # noqa: SLF001
+    ours = 1 if server == sending else 0
     key = material[ours * key_len : (ours + 1) * key_len]
     salt_at = 2 * key_len + ours * salt_len
     return name, bytes(key + material[salt_at : salt_at + salt_len])
@@ -115,7 +116,7 @@ def open_direct_sender(transceiver: Any) -> DirectAudioSender | None:
     if pair.local_candidate.type not in ("host", "srflx", "prflx"):
         return None
     sock = pair.protocol.transport.get_extra_info("socket")
-    keyed = _srtp_key(dtls)
+    keyed = srtp_key(dtls)
     codecs = transceiver._codecs  # noqa: SLF001
     if sock is None or keyed is None or not codecs:
         return None

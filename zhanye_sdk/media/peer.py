@@ -32,6 +32,7 @@ from zhanye_sdk.errors import InvalidInput
 from zhanye_sdk.media import playout
 from zhanye_sdk.media.budget import VideoBudget
 from zhanye_sdk.media.connection import media_connection
+from zhanye_sdk.media.direct_receive import DirectAudioReceiver, open_direct_receiver
 from zhanye_sdk.media.direct_send import open_direct_sender
 from zhanye_sdk.media.ice import candidate_address, filter_sdp_candidates, is_loopback
 from zhanye_sdk.media.impair import LinkChannel, NetworkImpairment, impair_ice_transport
@@ -117,6 +118,9 @@ class MediaPeer:
             socket (``zhanye_sdk.media.direct_send``) rather than through aiortc's sender
             (with ``tick_encoding``, and without ``impairment``, which wraps aiortc's
             transport).
+        direct_receive: once the connection is up, the tick reads the participant's audio
+            off the socket itself (``zhanye_sdk.media.direct_receive``) rather than
+            through aiortc's receive path (with ``resilience``; not with ``impairment``).
     """
 
     def __init__(
@@ -133,6 +137,7 @@ class MediaPeer:
         resilience: bool = False,
         opus_complexity: int | None = None,
         direct_send: bool = True,
+        direct_receive: bool = True,
     ) -> None:
         self.participant = participant
         self.resilience = resilience
@@ -164,6 +169,9 @@ class MediaPeer:
         self._tick_encoding = tick_encoding
         self._opus_complexity = opus_complexity
         self._direct_send = direct_send and impairment is None
+        self._direct_receive = direct_receive and impairment is None
+        #: The direct reader of the participant's audio, once open (``open_direct``).
+        self.direct_in: DirectAudioReceiver | None = None
 
     @property
     def state(self) -> str:
@@ -257,19 +265,32 @@ class MediaPeer:
             encoder.shape(channels=1, complexity=self._opus_complexity)
         return encoder
 
-    def open_direct_send(self) -> None:
-        """Open the direct sender of the mixed audio once the connection is up (the tick
-        calls it until then); where this connection cannot have one, aiortc's sender
-        sends from the next frame on."""
-        track = self.audio_out
-        if not track.direct_wanted or track.direct is not None or self.state != "connected":
+    def open_direct(self) -> None:
+        """Open the direct sender of the mixed audio and the direct reader of the
+        participant's once the connection is up (the tick calls it until then); where
+        this connection cannot have them, aiortc sends and reads as before."""
+        if self.state != "connected":
             return
-        for transceiver in self.connection.getTransceivers():
-            if transceiver.sender.track is track:
-                track.direct = open_direct_sender(transceiver)
-                break
-        if track.direct is None:
-            track.direct_wanted = False
+        track = self.audio_out
+        if track.direct_wanted and track.direct is None:
+            for transceiver in self.connection.getTransceivers():
+                if transceiver.sender.track is track:
+                    track.direct = open_direct_sender(transceiver)
+                    break
+            if track.direct is None:
+                track.direct_wanted = False
+        if self._direct_receive and self.direct_in is None:
+            self._direct_receive = False  # one attempt: aiortc reads on where it fails
+            for transceiver in self.connection.getTransceivers():
+                for buffer in self.playouts:
+                    if buffer.receiver is transceiver.receiver:
+                        self.direct_in = open_direct_receiver(transceiver, buffer)
+                        return
+
+    def drain_audio(self) -> None:
+        """Read the participant's audio waiting on the socket (with a direct reader)."""
+        if self.direct_in is not None:
+            self.direct_in.drain()
 
     def _choose_red(self, transceiver: Any, offered: Any) -> None:
         """RED first (both sides then send it) with the participant's own parameters
@@ -403,6 +424,9 @@ class MediaPeer:
         if self._closing:
             return
         self._closing = True
+        if self.direct_in is not None:
+            self.direct_in.close()
+            self.direct_in = None
         for buffer in self.playouts:
             buffer.close()
         self.audio_out.stop()

@@ -126,8 +126,9 @@ class Playout:
     def _private(self, name: str) -> Any:
         return getattr(self._receiver, _PRIVATE + name, None)
 
-    def add(self, packet: Any) -> tuple[bool, None]:
-        """aiortc's call for each packet: take it; frames leave on the timer."""
+    def add(self, packet: Any, arrival: float | None = None) -> tuple[bool, None]:
+        """aiortc's call for each packet: take it; frames leave on the timer. ``arrival``:
+        when it arrived on the event loop's clock (None: now)."""
         seq = packet.sequence_number
         self.payload_types[packet.payload_type] += 1
         repeated = seq in self._nacked
@@ -139,7 +140,7 @@ class Playout:
             seq,
             packet.timestamp,
             getattr(packet, "_data", packet.payload),
-            self._loop.time(),
+            self._loop.time() if arrival is None else arrival,
             # A repeat is late by design: its transit says nothing of the network's jitter.
             redundant=repeated,
         )

@@ -147,6 +147,11 @@ class MediaConfig:
             ``zhanye_sdk.media.direct_send``) instead of through aiortc's sender and its
             per-packet Python; aiortc still sends the RTCP. Needs ``tick_encoding``; not
             with ``impairment``.
+        direct_audio_receive: once a participant's connection is up, each tick reads their
+            audio off the socket in one native call (SRTP, RTP, kernel arrival times;
+            ``zhanye_sdk.media.direct_receive``) instead of aiortc's per-packet receive
+            path; other datagrams (STUN, RTCP, video) still go to aiortc. Needs
+            ``audio_resilience``; not with ``impairment``.
         share_encoders: the quiet listeners of a room (muted, or silent for 500 ms) hear
             one mix of the others, encoded once for all of them (``zhanye_sdk.media.sharing``):
             in a conversation, two encodes a tick in a room of four instead of four.
@@ -185,6 +190,7 @@ class MediaConfig:
         default=10, validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(10))
     )
     direct_audio_send: bool = True
+    direct_audio_receive: bool = True
     share_encoders: bool = True
     quiet_peak: int = attrs.field(default=64, validator=attrs.validators.ge(0))
     max_participants: int | None = None
@@ -574,6 +580,7 @@ class MediaService:
             resilience=config.audio_resilience,
             opus_complexity=config.opus_complexity,
             direct_send=config.direct_audio_send,
+            direct_receive=config.direct_audio_receive,
         )
         try:
             answer = await peer.answer(sdp)
@@ -945,7 +952,8 @@ class MediaService:
                 self._drop(media_room, participant)
                 media_room.gone.add(participant)
             else:
-                peer.open_direct_send()
+                peer.open_direct()
+                peer.drain_audio()
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)

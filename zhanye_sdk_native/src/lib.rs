@@ -12,6 +12,7 @@ pub mod composite;
 pub mod mix;
 pub mod raster;
 pub mod resample;
+pub mod rtp_receive;
 pub mod rtp_send;
 pub mod srtp;
 
@@ -1094,6 +1095,142 @@ impl PyAudioSendLink {
     }
 }
 
+// ---- Receiving a participant's audio (rtp_receive.rs) ----
+
+/// One audio packet read by `AudioReceiveLink.drain`: SSRC, payload type, sequence,
+/// timestamp, marker, payload and arrival (monotonic seconds).
+type ReceivedAudio<'py> = (
+    u32,
+    u8,
+    u16,
+    u32,
+    bool,
+    Bound<'py, pyo3::types::PyBytes>,
+    f64,
+);
+/// One datagram handed back: its bytes and sender `(host, port)`.
+type ReceivedOther<'py> = (Bound<'py, pyo3::types::PyBytes>, (String, u16));
+
+/// One participant's audio read off the connection's UDP socket on the mixing tick:
+/// SRTP and RTP here, everything else handed back for aiortc.
+#[pyclass(name = "AudioReceiveLink", module = "zhanye_sdk._native")]
+struct PyAudioReceiveLink {
+    inner: rtp_receive::AudioReceiveLink,
+    received: Vec<rtp_receive::Received>,
+}
+
+#[pymethods]
+impl PyAudioReceiveLink {
+    #[new]
+    #[pyo3(signature = (fd, host, port, profile, key_and_salt, *, payload_types))]
+    fn new(
+        fd: i32,
+        host: &str,
+        port: u16,
+        profile: &str,
+        key_and_salt: &[u8],
+        payload_types: Vec<i64>,
+    ) -> PyResult<Self> {
+        let ip: std::net::IpAddr = host
+            .parse()
+            .map_err(|_| value_error(format!("host must be an IP address, got {host:?}")))?;
+        let srtp_profile = srtp::SrtpProfile::from_name(profile)
+            .ok_or_else(|| value_error(format!("unknown SRTP profile {profile:?}")))?;
+        let context = srtp::SrtpContext::new(srtp_profile, key_and_salt)
+            .map_err(|e| value_error(e.to_string()))?;
+        let mut types = Vec::with_capacity(payload_types.len());
+        for pt in payload_types {
+            types.push(
+                u8::try_from(pt)
+                    .ok()
+                    .filter(|pt| *pt < 128)
+                    .ok_or_else(|| value_error(format!("payload types are 0–127, got {pt}")))?,
+            );
+        }
+        if fd < 0 {
+            return Err(value_error(format!("fd must be an open socket, got {fd}")));
+        }
+        // SAFETY: the caller passes the descriptor of a socket it holds open; the link
+        // duplicates it at once and uses only its own copy.
+        let inner = unsafe {
+            rtp_receive::AudioReceiveLink::new(
+                fd,
+                std::net::SocketAddr::new(ip, port),
+                context,
+                &types,
+            )
+        }
+        .map_err(|e| value_error(e.to_string()))?;
+        Ok(PyAudioReceiveLink {
+            inner,
+            received: Vec::new(),
+        })
+    }
+
+    /// Read every datagram waiting (at most `max`): the audio packets, and the other
+    /// datagrams for aiortc.
+    #[pyo3(signature = (max = 256))]
+    fn drain<'py>(
+        &mut self,
+        py: Python<'py>,
+        max: usize,
+    ) -> (Vec<ReceivedAudio<'py>>, Vec<ReceivedOther<'py>>) {
+        self.received.clear();
+        self.inner.drain(max, &mut self.received);
+        let mut audio = Vec::new();
+        let mut other = Vec::new();
+        for item in self.received.drain(..) {
+            match item {
+                rtp_receive::Received::Audio {
+                    ssrc,
+                    payload_type,
+                    sequence,
+                    timestamp,
+                    marker,
+                    payload,
+                    arrival,
+                } => audio.push((
+                    ssrc,
+                    payload_type,
+                    sequence,
+                    timestamp,
+                    marker,
+                    pyo3::types::PyBytes::new(py, &payload),
+                    arrival,
+                )),
+                rtp_receive::Received::Other { data, from } => other.push((
+                    pyo3::types::PyBytes::new(py, &data),
+                    (from.ip().to_string(), from.port()),
+                )),
+            }
+        }
+        (audio, other)
+    }
+
+    /// Close the link's own descriptor.
+    fn close(&mut self) {
+        self.inner.close();
+    }
+
+    /// Audio packets read and unprotected.
+    #[getter]
+    fn packets(&self) -> u64 {
+        self.inner.packets
+    }
+
+    /// Audio packets refused (replayed, too old, malformed or not authentic).
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.inner.refused
+    }
+
+    /// Datagrams handed back for aiortc.
+    #[getter]
+    fn forwarded(&self) -> u64 {
+        self.inner.forwarded
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1110,5 +1247,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_beauty_i420, m)?)?;
     m.add_class::<PySrtpContext>()?;
     m.add_class::<PyAudioSendLink>()?;
+    m.add_class::<PyAudioReceiveLink>()?;
     Ok(())
 }
