@@ -3,9 +3,11 @@
 Unlike ``bench_media_mix`` (the tick alone), every participant here is a real peer: the
 SDK's own client (``zhanye_sdk.client.join``: signaling over WebSocket, ICE, DTLS-SRTP,
 Opus over RTP) talks to the web host on loopback. The host runs in a subprocess pinned
-to one core (``os.sched_setaffinity``) and this load generator on the other; the
-clients send pre-encoded Opus packets and do not decode what they receive (they count
-frames), so the client core is not the limit.
+to one core (``os.sched_setaffinity``) and this load generator on the other. Once a
+client's connection is up, its audio goes through ``DirectLoad``: pre-encoded Opus sent
+and the packets received counted (not decoded) through the SDK's native links, one call
+per client each way every 20 ms, so the client core is not the limit (aiortc's
+per-packet Python filled it at about 30 participants).
 
 Rooms of ``ROOM_SIZE`` audio participants (a salesperson and three customers) are added
 one at a time; after each, the run settles and measures a window: the host's CPU (all
@@ -51,6 +53,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -310,6 +313,17 @@ async def _serve(
                 "skipped": sum(r.clock.skipped for r in media_rooms) - marks["skipped"],
                 "peers": sum(len(r.peers) for r in media_rooms),
                 "shared": sum(len(getattr(r, "sharing", ())) for r in media_rooms),
+                # Peers whose audio the tick sends and reads itself (direct_send/_receive).
+                "direct_out": sum(
+                    getattr(p.audio_out, "direct", None) is not None
+                    for r in media_rooms
+                    for p in r.peers.values()
+                ),
+                "direct_in": sum(
+                    getattr(p, "direct_in", None) is not None
+                    for r in media_rooms
+                    for p in r.peers.values()
+                ),
                 "gc_max_ms": 1e3 * max((t for _, t in collections), default=0.0),
                 "gc_full": sum(1 for g, _ in collections if g == 2),
                 "load": os.getloadavg()[0],
@@ -333,11 +347,9 @@ async def _serve(
 
 
 def _client_codecs() -> tuple[list[bytes], list[bytes]]:
-    """Make the clients cheap: pre-encoded Opus out, no decoding in (frames are counted).
+    """Make the clients cheap: pre-encoded Opus out, no decoding in (packets are counted).
     Returns a second of speech (a tone) and a second of a quiet microphone."""
-    import av
     import numpy as np
-    from aiortc import rtcrtpreceiver, rtcrtpsender
     from aiortc.codecs.opus import OpusEncoder
 
     from zhanye_sdk.media.frames import mono_to_audio_frame
@@ -355,43 +367,8 @@ def _client_codecs() -> tuple[list[bytes], list[bytes]]:
             out += encoder.encode(frame)[0]
     from zhanye_sdk.media import opus
 
-    # The SDK client's defaults (RED offered) are in place before our codecs replace
-    # aiortc's; the pre-encoded packets are wrapped in RED as its encoder would.
+    # The SDK client's defaults (FEC, DTX, RED offered), as every participant has them.
     opus.install()
-    sender: Any = rtcrtpsender
-    plain_encoder = sender.get_encoder
-
-    class PreEncodedRed:
-        def __init__(self, encoder: Any) -> None:
-            self.encoder = encoder
-
-        def pack(self, packet: Any) -> tuple[list[bytes], Any]:
-            payloads, timestamp = self.encoder.pack(packet)
-            return [self.encoder.red.wrap(p, timestamp) for p in payloads], timestamp
-
-    def get_encoder(codec: Any) -> Any:
-        encoder = plain_encoder(codec)
-        return PreEncodedRed(encoder) if isinstance(encoder, opus.ResilientRedEncoder) else encoder
-
-    sender.get_encoder = get_encoder
-    silent = np.zeros((1, 960), dtype=np.int16)
-    receiver: Any = rtcrtpreceiver
-    plain = receiver.get_decoder
-
-    class CountingDecoder:
-        def decode(self, encoded: Any) -> list[Any]:
-            frame = av.AudioFrame.from_ndarray(silent, format="s16", layout="mono")
-            frame.sample_rate = 48_000
-            frame.pts = encoded.timestamp
-            frame.time_base = Fraction(1, 48_000)
-            return [frame]
-
-    def get_decoder(codec: Any) -> Any:
-        if codec.mimeType.lower() in ("audio/opus", "audio/red"):
-            return CountingDecoder()
-        return plain(codec)
-
-    receiver.get_decoder = get_decoder
     return payloads, quiet
 
 
@@ -412,37 +389,23 @@ def listening_time(seat: int, start: float, end: float, step: float = 0.001) -> 
     return step * sum(1 for i in range(n) if listens(seat, start + i * step))
 
 
-def _tracks(codecs: tuple[list[bytes], list[bytes]], conversation: bool) -> tuple[type, type]:
+def _tracks() -> tuple[type, type]:
     import av
     from aiortc import MediaStreamTrack
 
-    payloads, quiet = codecs
-
-    class PreEncodedMicrophone(MediaStreamTrack):
-        """Opus packets every 20 ms on absolute deadlines, like a device; in a
-        conversation, speech in the seat's turns and the noise floor otherwise."""
+    class LinkedMicrophone(MediaStreamTrack):
+        """A microphone whose packets the ``DirectLoad`` sends: aiortc's sender never gets
+        a frame from it (one stream must not carry two sequence series)."""
 
         kind = "audio"
 
         def __init__(self, seat: int = 0) -> None:
             super().__init__()
-            self._start: float | None = None
-            self._index = 0
-            self._seat = seat
+            self.seat = seat
+            self._never = asyncio.Event()
 
         async def recv(self) -> Any:
-            if self._start is None:
-                self._start = time.monotonic()
-            delay = self._start + self._index * 0.02 - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            speaks = not conversation or talking(self._seat, time.monotonic())
-            source = payloads if speaks else quiet
-            packet = av.Packet(source[self._index % len(source)])
-            packet.pts = self._index * 960
-            packet.time_base = Fraction(1, 48_000)
-            self._index += 1
-            return packet
+            await self._never.wait()
 
     class PreEncodedCamera(MediaStreamTrack):
         """VP8 640x480 at 15 frames/s, encoded once up front, replayed."""
@@ -466,7 +429,7 @@ def _tracks(codecs: tuple[list[bytes], list[bytes]], conversation: bool) -> tupl
             self._index += 1
             return packet
 
-    return PreEncodedMicrophone, PreEncodedCamera
+    return LinkedMicrophone, PreEncodedCamera
 
 
 _VP8: list[bytes] = []
@@ -493,6 +456,114 @@ def _vp8() -> list[bytes]:
             _VP8.extend(bytes(p) for p in codec.encode(frame))
         _VP8.extend(bytes(p) for p in codec.encode(None))
     return _VP8
+
+
+class DirectLoad:
+    """Every client's microphone sent, and the mix each client hears counted, by one task
+    every 20 ms through the SDK's own native links (``AudioSendLink``,
+    ``AudioReceiveLink``: one call per client each way a tick) on the client's socket,
+    once its connection is up. aiortc's per-packet Python on the client side would fill
+    the load generator's core at about 30 participants; this way one core drives over a
+    hundred. The server sees what it sees from any participant: one SRTP Opus packet (in
+    RED when negotiated, as the SDK client sends it) every 20 ms from the address ICE
+    chose, STUN consent checks and RTCP (handed to aioice, as asyncio would). A client
+    counts the audio packets that reach it (``participant.audio`` gets one entry per
+    packet, at its kernel arrival time): on loopback every packet is a frame heard.
+
+    Clients are spread over ``PHASES`` send times within the 20 ms period (at random,
+    seeded), as real participants' devices are: all sending at the same instant would
+    make the host decode everyone at once, a burst no real room makes.
+    """
+
+    PHASES = 10
+
+    def __init__(self, payloads: list[bytes], quiet: list[bytes], *, conversation: bool) -> None:
+        self._payloads = payloads
+        self._quiet = quiet
+        self._conversation = conversation
+        self._clients: list[list[tuple[Any, int, Any, Any, Any, Any]]] = [
+            [] for _ in range(self.PHASES)
+        ]
+        self._task: asyncio.Task[None] | None = None
+        self._index = 0
+        self._random = random.Random(11)
+
+    async def add(self, participant: Any, seat: int) -> None:
+        """Take over ``participant``'s audio once its connection is up."""
+        from aioice.ice import StunProtocol
+
+        from zhanye_sdk._backend import AudioReceiveLink, AudioSendLink
+        from zhanye_sdk.media import red
+        from zhanye_sdk.media.direct_send import srtp_key
+
+        connection = participant.connection
+        deadline = time.monotonic() + 20
+        while connection.connectionState != "connected":
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"a client's media did not connect: {connection.connectionState}"
+                )
+            await asyncio.sleep(0.02)
+        transceiver = next(t for t in connection.getTransceivers() if t.kind == "audio")
+        dtls = transceiver.sender.transport
+        pair = dtls.transport._connection._nominated[1]
+        assert type(pair.protocol) is StunProtocol
+        fd = pair.protocol.transport.get_extra_info("socket").fileno()
+        host, port = pair.remote_addr
+        sending, receiving = srtp_key(dtls, sending=True), srtp_key(dtls, sending=False)
+        assert sending is not None and receiving is not None
+        codecs = transceiver._codecs
+        opus_pt = next(c.payloadType for c in codecs if c.mimeType.lower() == "audio/opus")
+        wrap = None
+        if codecs[0].mimeType.lower() == "audio/red":
+            wrap = red.RedEncoder(opus_pt, red.distance_for_loss(0.1))
+        send = AudioSendLink(
+            fd, host, port, *sending,
+            ssrc=transceiver.sender._ssrc, payload_type=codecs[0].payloadType,
+            sequence=random.getrandbits(16), timestamp_origin=random.getrandbits(32),
+        )  # fmt: skip
+        types = [c.payloadType for c in codecs if c.mimeType.lower() in ("audio/opus", "audio/red")]
+        receive = AudioReceiveLink(fd, host, port, *receiving, payload_types=types)
+        asyncio.get_running_loop()._remove_reader(fd)  # type: ignore[attr-defined]
+        phase = self._random.randrange(self.PHASES)
+        self._clients[phase].append((participant, seat, send, receive, wrap, pair.protocol))
+
+    def start(self) -> None:
+        """Start the 20 ms loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the loop."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        start = time.monotonic()
+        step = 0.02 / self.PHASES
+        turn = 0
+        while True:
+            turn += 1
+            delay = start + turn * step - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._index = turn // self.PHASES
+            self._tick(time.monotonic(), self._clients[turn % self.PHASES])
+
+    def _tick(self, now: float, clients: list[tuple[Any, int, Any, Any, Any, Any]]) -> None:
+        index = self._index
+        timestamp = index * 960
+        send_time = (int((time.time() + 2_208_988_800) * (1 << 32)) >> 14) & 0xFFFFFF
+        for participant, seat, send, receive, wrap, protocol in clients:
+            speaks = not self._conversation or talking(seat, now)
+            payload = (self._payloads if speaks else self._quiet)[index % len(self._payloads)]
+            if wrap is not None:
+                payload = wrap.wrap(payload, timestamp)
+            send.send([payload], timestamp, send_time)
+            audio, other = receive.drain()
+            for data, source in other:
+                protocol.datagram_received(data, source)
+            participant.audio.extend((packet[6], None) for packet in audio)
 
 
 async def add_room(
@@ -560,79 +631,89 @@ async def ramp(
 
     limit_host_addresses(("127.0.0.1",))
     base = f"http://127.0.0.1:{port}"
-    tracks = _tracks(_client_codecs(), conversation)
+    tracks = _tracks()
+    load = DirectLoad(*_client_codecs(), conversation=conversation)
     if video:
         _vp8()
     steps: list[dict[str, Any]] = []
     async with aiohttp.ClientSession() as http, AsyncExitStack() as stack:
-        participants: list[Any] = []
-        for k in range(max_rooms):
-            joining = None
-            if k:
-                # The existing rooms' ticks while four participants join (ICE, DTLS).
-                await http.get(f"{base}/bench/stats?reset=1")
-            try:
-                participants += await add_room(http, base, k, stack, video, tracks)
+        load.start()
+        try:
+            participants: list[Any] = []
+            for k in range(max_rooms):
+                joining = None
                 if k:
-                    joining = await (await http.get(f"{base}/bench/stats")).json()
-            except Exception as exc:
-                print(f"room {k} could not join: {_leaf(exc)!r}", flush=True)
-                break
-            if k + 1 < start_rooms:
-                continue
-            await asyncio.sleep(SETTLE_S)
-            await http.get(f"{base}/bench/stats?reset=1")
-            for p in participants:
-                p.audio.clear()
-                for received in p.video.values():
-                    received.frames = 0
-            client_cpu, start = time.process_time(), time.monotonic()
-            spy = None
-            cprofile = profile and len(participants) == profile[0] and profile[1].endswith(".cprof")
-            if cprofile:  # cProfile on the host's event loop thread (text report)
-                assert profile is not None
-                await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
-            elif profile and len(participants) == profile[0]:
-                spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
-                    ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads",
-                     "--format", "raw", "-r", "200", "-d", str(int(WINDOW_S)),
-                     "-o", profile[1], "-p", str(profile[2])],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-            await asyncio.sleep(WINDOW_S)
-            if cprofile:
-                assert profile is not None
-                await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
-            if spy is not None:
-                await asyncio.get_running_loop().run_in_executor(None, spy.wait)
-            server = await (await http.get(f"{base}/bench/stats")).json()
-            wall = time.monotonic() - start
-            if conversation:
-                fps = [
-                    sum(1 for at, _ in p.audio if at >= start and listens(i % ROOM_SIZE, at))
-                    / listening_time(i % ROOM_SIZE, start, start + wall)
-                    for i, p in enumerate(participants)
-                ]
-            else:
-                fps = [sum(1 for at, _ in p.audio if at >= start) / wall for p in participants]
-            video_fps = [r.frames / wall for p in participants for r in p.video.values()]
-            step = {
-                "participants": len(participants),
-                "fps_min": min(fps),
-                "fps_median": statistics.median(fps),
-                "video_fps_min": min(video_fps) if video_fps else None,
-                "client_cpu": (time.process_time() - client_cpu) / wall,
-                **server,
-                "join_max_ms": joining["max_ms"] if joining else 0.0,
-                "join_skipped": joining["skipped"] if joining else 0,
-            }
-            step["kept"] = step["p99_ms"] <= P99_LIMIT_MS and step["fps_min"] >= FPS_LIMIT
-            steps.append(step)
-            print(json.dumps(step), flush=True)
-            if not step["kept"]:
-                break
-        final = await (await http.get(f"{base}/bench/stats?gc=1")).json()
-        print(json.dumps(final), flush=True)
+                    # The existing rooms' ticks while four participants join (ICE, DTLS).
+                    await http.get(f"{base}/bench/stats?reset=1")
+                try:
+                    joined = await add_room(http, base, k, stack, video, tracks)
+                    for seat, participant in enumerate(joined):
+                        await load.add(participant, seat)
+                    participants += joined
+                    if k:
+                        joining = await (await http.get(f"{base}/bench/stats")).json()
+                except Exception as exc:
+                    print(f"room {k} could not join: {_leaf(exc)!r}", flush=True)
+                    break
+                if k + 1 < start_rooms:
+                    continue
+                await asyncio.sleep(SETTLE_S)
+                await http.get(f"{base}/bench/stats?reset=1")
+                for p in participants:
+                    p.audio.clear()
+                    for received in p.video.values():
+                        received.frames = 0
+                client_cpu, start = time.process_time(), time.monotonic()
+                spy = None
+                cprofile = (
+                    profile and len(participants) == profile[0] and profile[1].endswith(".cprof")
+                )
+                if cprofile:  # cProfile on the host's event loop thread (text report)
+                    assert profile is not None
+                    await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
+                elif profile and len(participants) == profile[0]:
+                    spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
+                        ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads",
+                         "--format", "raw", "-r", "200", "-d", str(int(WINDOW_S)),
+                         "-o", profile[1], "-p", str(profile[2])],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                await asyncio.sleep(WINDOW_S)
+                if cprofile:
+                    assert profile is not None
+                    await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
+                if spy is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, spy.wait)
+                server = await (await http.get(f"{base}/bench/stats")).json()
+                wall = time.monotonic() - start
+                if conversation:
+                    fps = [
+                        sum(1 for at, _ in p.audio if at >= start and listens(i % ROOM_SIZE, at))
+                        / listening_time(i % ROOM_SIZE, start, start + wall)
+                        for i, p in enumerate(participants)
+                    ]
+                else:
+                    fps = [sum(1 for at, _ in p.audio if at >= start) / wall for p in participants]
+                video_fps = [r.frames / wall for p in participants for r in p.video.values()]
+                step = {
+                    "participants": len(participants),
+                    "fps_min": min(fps),
+                    "fps_median": statistics.median(fps),
+                    "video_fps_min": min(video_fps) if video_fps else None,
+                    "client_cpu": (time.process_time() - client_cpu) / wall,
+                    **server,
+                    "join_max_ms": joining["max_ms"] if joining else 0.0,
+                    "join_skipped": joining["skipped"] if joining else 0,
+                }
+                step["kept"] = step["p99_ms"] <= P99_LIMIT_MS and step["fps_min"] >= FPS_LIMIT
+                steps.append(step)
+                print(json.dumps(step), flush=True)
+                if not step["kept"]:
+                    break
+            final = await (await http.get(f"{base}/bench/stats?gc=1")).json()
+            print(json.dumps(final), flush=True)
+        finally:
+            await load.stop()  # before the clients close
     return steps, final["full_gc_ms"]
 
 
