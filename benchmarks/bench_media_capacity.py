@@ -490,11 +490,9 @@ class DirectLoad:
 
     async def add(self, participant: Any, seat: int) -> None:
         """Take over ``participant``'s audio once its connection is up."""
-        from aioice.ice import StunProtocol
-
         from zhanye_sdk._backend import AudioReceiveLink, AudioSendLink
         from zhanye_sdk.media import red
-        from zhanye_sdk.media.direct_send import srtp_key
+        from zhanye_sdk.media.direct_send import selected_socket, srtp_key
 
         connection = participant.connection
         deadline = time.monotonic() + 20
@@ -506,9 +504,10 @@ class DirectLoad:
             await asyncio.sleep(0.02)
         transceiver = next(t for t in connection.getTransceivers() if t.kind == "audio")
         dtls = transceiver.sender.transport
-        pair = dtls.transport._connection._nominated[1]
-        assert type(pair.protocol) is StunProtocol
-        fd = pair.protocol.transport.get_extra_info("socket").fileno()
+        selected = selected_socket(dtls)
+        assert selected is not None, "a client's pair is not plain UDP"
+        pair, sock = selected
+        fd = sock.fileno()
         host, port = pair.remote_addr
         sending, receiving = srtp_key(dtls, sending=True), srtp_key(dtls, sending=False)
         assert sending is not None and receiving is not None

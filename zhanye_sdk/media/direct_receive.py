@@ -28,13 +28,12 @@ import logging
 import time
 from typing import Any
 
-from aioice.ice import StunProtocol
 from aiortc import clock
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.utils import uint16_gt
 
 from zhanye_sdk._backend import AudioReceiveLink
-from zhanye_sdk.media.direct_send import srtp_key
+from zhanye_sdk.media.direct_send import selected_socket, srtp_key
 from zhanye_sdk.media.playout import Playout
 
 __all__ = ["DirectAudioReceiver", "open_direct_receiver"]
@@ -162,22 +161,16 @@ def open_direct_receiver(transceiver: Any, playout: Playout) -> DirectAudioRecei
     plain UDP pair, reading the socket from now on; None when this connection cannot
     have one (aiortc then goes on reading it)."""
     receiver = transceiver.receiver
-    dtls = receiver.transport
-    if dtls is None or dtls.state != "connected":
-        return None
-    pair = dtls.transport._connection._nominated.get(1)  # noqa: SLF001
-    if pair is None or type(pair.protocol) is not StunProtocol:
-        return None
-    if pair.local_candidate.type not in ("host", "srflx", "prflx"):
-        return None
-    transport = pair.protocol.transport
-    sock = transport.get_extra_info("socket")
+    selected = selected_socket(receiver.transport)
+    keyed = srtp_key(receiver.transport, sending=False) if selected is not None else None
     loop = asyncio.get_running_loop()
-    keyed = srtp_key(dtls, sending=False)
     codecs: dict[int, Any] = getattr(receiver, _RECEIVER + "codecs")
     audio_types = [pt for pt, c in codecs.items() if c.mimeType.lower() in _AUDIO]
-    if sock is None or keyed is None or not audio_types or not hasattr(loop, "_remove_reader"):
+    if selected is None or keyed is None or not audio_types:
         return None
+    if not hasattr(loop, "_remove_reader"):
+        return None  # not asyncio's selector loop: its reader cannot be taken over
+    pair, sock = selected
     host, port = pair.remote_addr
     try:
         link = AudioReceiveLink(

@@ -30,7 +30,7 @@ from aioice.ice import StunProtocol
 
 from zhanye_sdk._backend import AudioSendLink
 
-__all__ = ["DirectAudioSender", "ntp_now", "open_direct_sender", "srtp_key"]
+__all__ = ["DirectAudioSender", "ntp_now", "open_direct_sender", "selected_socket", "srtp_key"]
 
 _log = logging.getLogger(__name__)
 _SENDER = "_RTCRtpSender__"
@@ -102,12 +102,10 @@ def srtp_key(dtls: Any, *, sending: bool = True) -> tuple[str, bytes] | None:
     return name, bytes(key + material[salt_at : salt_at + salt_len])
 
 
-def open_direct_sender(transceiver: Any) -> DirectAudioSender | None:
-    """A direct sender for ``transceiver``'s audio once its DTLS is connected over a
-    plain UDP pair; None while it is not, or when this connection cannot be linked
-    (a TURN relay, another SRTP profile: aiortc's sender then goes on sending)."""
-    sender = transceiver.sender
-    dtls = sender.transport
+def selected_socket(dtls: Any) -> tuple[Any, Any] | None:
+    """The selected ICE pair of a connected DTLS transport and its UDP socket, when the
+    pair is plain UDP from one of our own addresses (not a TURN relay, which wraps each
+    packet); None otherwise."""
     if dtls is None or dtls.state != "connected":
         return None
     pair = dtls.transport._connection._nominated.get(1)  # noqa: SLF001
@@ -116,10 +114,20 @@ def open_direct_sender(transceiver: Any) -> DirectAudioSender | None:
     if pair.local_candidate.type not in ("host", "srflx", "prflx"):
         return None
     sock = pair.protocol.transport.get_extra_info("socket")
-    keyed = srtp_key(dtls)
+    return None if sock is None else (pair, sock)
+
+
+def open_direct_sender(transceiver: Any) -> DirectAudioSender | None:
+    """A direct sender for ``transceiver``'s audio once its DTLS is connected over a
+    plain UDP pair; None while it is not, or when this connection cannot be linked
+    (a TURN relay, another SRTP profile: aiortc's sender then goes on sending)."""
+    sender = transceiver.sender
+    selected = selected_socket(sender.transport)
+    keyed = srtp_key(sender.transport) if selected is not None else None
     codecs = transceiver._codecs  # noqa: SLF001
-    if sock is None or keyed is None or not codecs:
+    if selected is None or keyed is None or not codecs:
         return None
+    pair, sock = selected
     ids = getattr(sender, _SENDER + "rtp_header_extensions_map")._HeaderExtensionsMap__ids
     mid = getattr(sender, _SENDER + "mid")
     host, port = pair.remote_addr

@@ -965,6 +965,17 @@ impl PySrtpContext {
 
 // ---- Sending a listener's audio (rtp_send.rs) ----
 
+fn ip_address(host: &str) -> PyResult<std::net::IpAddr> {
+    host.parse()
+        .map_err(|_| value_error(format!("host must be an IP address, got {host:?}")))
+}
+
+fn srtp_context(profile: &str, key_and_salt: &[u8]) -> PyResult<srtp::SrtpContext> {
+    let profile = srtp::SrtpProfile::from_name(profile)
+        .ok_or_else(|| value_error(format!("unknown SRTP profile {profile:?}")))?;
+    srtp::SrtpContext::new(profile, key_and_salt).map_err(|e| value_error(e.to_string()))
+}
+
 /// One listener's audio stream sent from the mixing tick: RTP headers as aiortc writes
 /// them, SRTP, and a duplicate of the connection's UDP socket.
 #[pyclass(name = "AudioSendLink", module = "zhanye_sdk._native")]
@@ -999,13 +1010,8 @@ impl PyAudioSendLink {
                 "payload_type must be 0–127, got {payload_type}"
             )));
         }
-        let ip: std::net::IpAddr = host
-            .parse()
-            .map_err(|_| value_error(format!("host must be an IP address, got {host:?}")))?;
-        let srtp_profile = srtp::SrtpProfile::from_name(profile)
-            .ok_or_else(|| value_error(format!("unknown SRTP profile {profile:?}")))?;
-        let context = srtp::SrtpContext::new(srtp_profile, key_and_salt)
-            .map_err(|e| value_error(e.to_string()))?;
+        let ip = ip_address(host)?;
+        let context = srtp_context(profile, key_and_salt)?;
         let stream = rtp_send::AudioRtpStream {
             ssrc,
             payload_type,
@@ -1131,13 +1137,8 @@ impl PyAudioReceiveLink {
         key_and_salt: &[u8],
         payload_types: Vec<i64>,
     ) -> PyResult<Self> {
-        let ip: std::net::IpAddr = host
-            .parse()
-            .map_err(|_| value_error(format!("host must be an IP address, got {host:?}")))?;
-        let srtp_profile = srtp::SrtpProfile::from_name(profile)
-            .ok_or_else(|| value_error(format!("unknown SRTP profile {profile:?}")))?;
-        let context = srtp::SrtpContext::new(srtp_profile, key_and_salt)
-            .map_err(|e| value_error(e.to_string()))?;
+        let ip = ip_address(host)?;
+        let context = srtp_context(profile, key_and_salt)?;
         let mut types = Vec::with_capacity(payload_types.len());
         for pt in payload_types {
             types.push(
