@@ -63,6 +63,10 @@ def _empty(sock: socket.socket) -> None:
 def streams(draw: st.DrawFn) -> dict[str, Any]:
     profile = draw(st.sampled_from(sorted(PROFILES)))
     mid = draw(st.none() | st.text("0123456789abcdefghij", min_size=1, max_size=20))
+    mid_id = draw(st.integers(1, 14) | st.integers(15, 255)) if mid is not None else None
+    # An SDP gives each extension its own id.
+    free = st.integers(1, 14) | st.integers(15, 255)
+    abs_send_time_id = draw(st.none() | free.filter(lambda x: x != mid_id))
     return {
         "profile": profile,
         "key_and_salt": draw(
@@ -72,9 +76,9 @@ def streams(draw: st.DrawFn) -> dict[str, Any]:
         "payload_type": draw(st.integers(0, 127)),
         "sequence": draw(st.integers(0, 65535) | st.integers(65500, 65535)),
         "timestamp_origin": draw(st.integers(0, 2**32 - 1)),
-        "mid_id": draw(st.integers(1, 14) | st.integers(15, 255)) if mid is not None else None,
+        "mid_id": mid_id,
         "mid": mid,
-        "abs_send_time_id": draw(st.none() | st.integers(1, 14) | st.integers(15, 255)),
+        "abs_send_time_id": abs_send_time_id,
     }
 
 
@@ -209,6 +213,18 @@ def test_bad_arguments_are_refused_with_what_was_expected(
     with pytest.raises(ValueError, match="abs-send-time"):
         module.AudioSendLink(
             fd, "127.0.0.1", 9, "SRTP_AEAD_AES_128_GCM", bytes(28), **good, abs_send_time_id=0
+        )
+    with pytest.raises(ValueError, match="different ids"):
+        module.AudioSendLink(
+            fd,
+            "127.0.0.1",
+            9,
+            "SRTP_AEAD_AES_128_GCM",
+            bytes(28),
+            **good,
+            mid_id=3,
+            mid="0",
+            abs_send_time_id=3,
         )
 
 

@@ -97,6 +97,10 @@ class AudioSendLink:
             self._mid = None
         if abs_send_time_id is not None and not 0 < abs_send_time_id < 256:
             raise ValueError(f"abs-send-time needs an id of 1–255, got {abs_send_time_id}")
+        if self._mid is not None and self._mid[0] == abs_send_time_id:
+            raise ValueError(
+                f"mid and abs-send-time need different ids, both got {abs_send_time_id}"
+            )
         if not 0 <= payload_type < 128:
             raise ValueError(f"payload_type must be 0–127, got {payload_type}")
         self._abs_send_time_id = abs_send_time_id

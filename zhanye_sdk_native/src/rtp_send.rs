@@ -166,6 +166,13 @@ impl AudioSendLink {
                 "abs-send-time needs an id of 1–255, got 0".into(),
             ));
         }
+        if let (Some((mid_id, _)), Some(send_time_id)) = (&stream.mid, stream.abs_send_time_id) {
+            if *mid_id == send_time_id {
+                return Err(LinkError::Extension(format!(
+                    "mid and abs-send-time need different ids, both got {send_time_id}"
+                )));
+            }
+        }
         let owned = unsafe { BorrowedFd::borrow_raw(fd) }
             .try_clone_to_owned()
             .map_err(LinkError::Socket)?;
