@@ -12,9 +12,14 @@ from typing import Any
 import anyio
 import attrs
 import pytest
+from aiortc import RTCSessionDescription
 
 from zhanye_sdk.client import ToneTrack, join
+from zhanye_sdk.media import opus
+from zhanye_sdk.media.connection import media_connection
+from zhanye_sdk.media.ice import limit_host_addresses
 from zhanye_sdk.media.impair import LinkImpairment, NetworkImpairment, impair_ice_transport
+from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.platform import PlatformConfig
 
 from .media_world import LOOPBACK_MEDIA, media_host, tone_level
@@ -134,3 +139,28 @@ async def test_with_direct_send_off_aiortc_sends_and_the_peers_still_hear_each_o
             assert outbound and outbound[0].packetsSent > 50
             inbound = _stats(report, "inbound-rtp")
             assert inbound and inbound[0].packetsReceived > 50
+
+
+@pytest.mark.anyio
+async def test_an_offer_sending_two_audio_streams_is_read_by_aiortc() -> None:
+    """The reader takes audio by payload type; with two sending audio m-lines it could
+    not tell the streams apart, so aiortc keeps reading (and routes them by SSRC)."""
+    limit_host_addresses(("127.0.0.1",))
+    opus.install()
+    peer = MediaPeer("p1", loopback_only=True, resilience=True)
+    participant = media_connection()
+    try:
+        for hz in (440, 550):
+            participant.addTransceiver(ToneTrack(hz), direction="sendrecv")
+        await participant.setLocalDescription(await participant.createOffer())
+        answer = await peer.answer(participant.localDescription.sdp)
+        await participant.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        with anyio.fail_after(10):
+            while peer.state != "connected":  # noqa: ASYNC110 - polls the connection
+                await anyio.sleep(0.05)
+        peer.open_direct()
+        assert peer.audio_out.direct is not None  # sending is per listener: still direct
+        assert peer.direct_in is None
+    finally:
+        await peer.close()
+        await participant.close()

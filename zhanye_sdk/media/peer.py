@@ -281,6 +281,8 @@ class MediaPeer:
                 track.direct_wanted = False
         if self._direct_receive and self.direct_in is None:
             self._direct_receive = False  # one attempt: aiortc reads on where it fails
+            if sum(1 for t in self.inbound if t.kind == "audio") != 1:
+                return  # the reader takes audio by payload type: one sending m-line only
             for transceiver in self.connection.getTransceivers():
                 for buffer in self.playouts:
                     if buffer.receiver is transceiver.receiver:
