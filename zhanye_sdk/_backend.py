@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from zhanye_sdk.kernels import aho as _aho_twin
 from zhanye_sdk.kernels import beauty as _beauty_twin
 from zhanye_sdk.kernels import composite as _composite_twin
+from zhanye_sdk.kernels import jitter as _jitter_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
@@ -22,6 +23,7 @@ from zhanye_sdk.kernels import rtp_send as _rtp_send_twin
 from zhanye_sdk.kernels import srtp as _srtp_twin
 
 __all__ = [
+    "AdaptiveJitterBuffer",
     "AhoCorasick",
     "AudioReceiveLink",
     "AudioSendLink",
@@ -100,6 +102,7 @@ if TYPE_CHECKING:
     SrtpContext = _srtp_twin.SrtpContext
     AudioSendLink = _rtp_send_twin.AudioSendLink
     AudioReceiveLink = _rtp_receive_twin.AudioReceiveLink
+    AdaptiveJitterBuffer = _jitter_twin.AdaptiveJitterBuffer
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -109,3 +112,6 @@ else:
     SrtpContext = getattr(_active, "SrtpContext", _srtp_twin.SrtpContext)
     AudioSendLink = getattr(_active, "AudioSendLink", _rtp_send_twin.AudioSendLink)
     AudioReceiveLink = getattr(_active, "AudioReceiveLink", _rtp_receive_twin.AudioReceiveLink)
+    AdaptiveJitterBuffer = getattr(
+        _active, "AdaptiveJitterBuffer", _jitter_twin.AdaptiveJitterBuffer
+    )

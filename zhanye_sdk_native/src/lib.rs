@@ -9,6 +9,7 @@
 pub mod aho;
 pub mod beauty;
 pub mod composite;
+pub mod jitter;
 pub mod mix;
 pub mod raster;
 pub mod resample;
@@ -1232,6 +1233,169 @@ impl PyAudioReceiveLink {
     }
 }
 
+// ---- The adaptive audio jitter buffer (jitter.rs) ----
+
+/// A packet leaving the jitter buffer, in sequence order.
+#[pyclass(name = "Released", module = "zhanye_sdk._native", frozen, get_all)]
+struct PyReleased {
+    /// The extended (unwrapped) sequence number.
+    sequence: i64,
+    /// The packet's RTP timestamp (32-bit, as sent).
+    timestamp: u32,
+    /// The encoded frame.
+    payload: Py<pyo3::types::PyBytes>,
+    /// The buffer skipped the frame(s) before this one on purpose.
+    discontinuity: bool,
+    /// It came from redundancy (RED), its own packet having been lost.
+    redundant: bool,
+}
+
+/// The adaptive audio jitter buffer: packets in, packets out at their playout time.
+#[pyclass(name = "AdaptiveJitterBuffer", module = "zhanye_sdk._native")]
+struct PyAdaptiveJitterBuffer {
+    inner: jitter::AdaptiveJitterBuffer,
+    released: Vec<jitter::Released>,
+}
+
+fn finite(now: f64) -> PyResult<f64> {
+    if now.is_finite() {
+        Ok(now)
+    } else {
+        Err(value_error(format!("expected a finite time, got {now}")))
+    }
+}
+
+#[pymethods]
+impl PyAdaptiveJitterBuffer {
+    #[new]
+    #[pyo3(signature = (
+        *, clock_rate = 48_000, frame_ms = 20.0, min_delay_ms = 20.0, max_delay_ms = 300.0,
+        window = 250, quantile = 0.95, margin_ms = 5.0, shrink_every = 10
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        clock_rate: u32,
+        frame_ms: f64,
+        min_delay_ms: f64,
+        max_delay_ms: f64,
+        window: usize,
+        quantile: f64,
+        margin_ms: f64,
+        shrink_every: u32,
+    ) -> PyResult<Self> {
+        let settings = jitter::JitterSettings {
+            clock_rate,
+            frame_ms,
+            min_delay_ms,
+            max_delay_ms,
+            window,
+            quantile,
+            margin_ms,
+            shrink_every,
+        };
+        Ok(PyAdaptiveJitterBuffer {
+            inner: jitter::AdaptiveJitterBuffer::new(settings).map_err(value_error)?,
+            released: Vec::new(),
+        })
+    }
+
+    /// Take a packet that arrived at `now`; False when it is late or a duplicate.
+    #[pyo3(signature = (sequence, timestamp, payload, now, *, redundant = false))]
+    fn push(
+        &mut self,
+        sequence: u16,
+        timestamp: u32,
+        payload: &[u8],
+        now: f64,
+        redundant: bool,
+    ) -> PyResult<bool> {
+        Ok(self
+            .inner
+            .push(sequence, timestamp, payload, finite(now)?, redundant))
+    }
+
+    /// The packets due by `now`, in sequence order.
+    fn pop(&mut self, py: Python<'_>, now: f64) -> PyResult<Vec<PyReleased>> {
+        self.released.clear();
+        self.inner.pop(finite(now)?, &mut self.released);
+        Ok(self
+            .released
+            .drain(..)
+            .map(|r| PyReleased {
+                sequence: r.sequence,
+                timestamp: r.timestamp,
+                payload: pyo3::types::PyBytes::new(py, &r.payload).unbind(),
+                discontinuity: r.discontinuity,
+                redundant: r.redundant,
+            })
+            .collect())
+    }
+
+    /// When a held packet (extended sequence number) is due.
+    fn due(&self, sequence: i64) -> Option<f64> {
+        self.inner.due(sequence)
+    }
+
+    /// When `pop` will next release something (None: nothing held).
+    fn next_due(&self) -> Option<f64> {
+        self.inner.next_due()
+    }
+
+    /// The current playout delay above the fastest transit, in milliseconds.
+    #[getter]
+    fn delay_ms(&self) -> f64 {
+        self.inner.delay_ms()
+    }
+
+    /// Packets held.
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    /// The RTP clock rate.
+    #[getter]
+    fn clock_rate(&self) -> u32 {
+        self.inner.settings.clock_rate
+    }
+
+    /// The usual packet duration, in seconds.
+    #[getter]
+    fn frame_s(&self) -> f64 {
+        self.inner.frame_s
+    }
+
+    /// Packets taken (not counting redundant copies).
+    #[getter]
+    fn received(&self) -> u64 {
+        self.inner.received
+    }
+
+    /// Packets dropped as late.
+    #[getter]
+    fn late(&self) -> u64 {
+        self.inner.late
+    }
+
+    /// Packets dropped as duplicates.
+    #[getter]
+    fn duplicates(&self) -> u64 {
+        self.inner.duplicates
+    }
+
+    /// Frames skipped to shrink the delay.
+    #[getter]
+    fn skipped(&self) -> u64 {
+        self.inner.skipped
+    }
+
+    /// Times a new stream made the buffer start over.
+    #[getter]
+    fn resyncs(&self) -> u64 {
+        self.inner.resyncs
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1249,5 +1413,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySrtpContext>()?;
     m.add_class::<PyAudioSendLink>()?;
     m.add_class::<PyAudioReceiveLink>()?;
+    m.add_class::<PyAdaptiveJitterBuffer>()?;
+    m.add_class::<PyReleased>()?;
     Ok(())
 }
