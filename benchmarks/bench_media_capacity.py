@@ -4,10 +4,11 @@ Unlike ``bench_media_mix`` (the tick alone), every participant here is a real pe
 SDK's own client (``zhanye_sdk.client.join``: signaling over WebSocket, ICE, DTLS-SRTP,
 Opus over RTP) talks to the web host on loopback. The host runs in a subprocess pinned
 to one core (``os.sched_setaffinity``) and this load generator on the other. Once a
-client's connection is up, its audio goes through ``DirectLoad``: pre-encoded Opus sent
-and the packets received counted (not decoded) through the SDK's native links, one call
-per client each way every 20 ms, so the client core is not the limit (aiortc's
-per-packet Python filled it at about 30 participants).
+client's connection is up, its audio goes through ``DirectLoad``: pre-encoded Opus of
+real speech (``SPEECH``, each client from its own place in it, so that every mix is
+three voices, as a room's is) sent and the packets received counted (not decoded)
+through the SDK's native links, one call per client each way every 20 ms, so the client
+core is not the limit (aiortc's per-packet Python filled it at about 30 participants).
 
 Rooms of ``ROOM_SIZE`` audio participants (a salesperson and three customers) are added
 one at a time; after each, the run settles and measures a window: the host's CPU (all
@@ -16,9 +17,10 @@ room's ticks), and the frames per second each listener received. It stops at the
 first step where the p99 lateness exceeds 5 ms or any listener drops below 49.5
 frames/s; the participants of the step before are the capacity.
 
-The codec bound is measured in the same host process on the same core: aiortc's Opus
-decode (one 20 ms packet) plus encode (one 20 ms mono frame, aiortc's encoder), the
-codec work each participant costs per tick, so 20 ms divided by it is the participants
+The codec bound is measured in the same host process on the same core, on the same
+speech: the Opus decode of one 20 ms packet a client sends plus the encode of one 20 ms
+mono frame of three talkers mixed (the host's encoder), the codec work each participant
+costs per tick, so 20 ms divided by it is the participants
 one core could code with nothing else to do.
 
 Each run ramps the host twice, the baseline first: the tick encoding every listener's
@@ -114,12 +116,47 @@ def _prioritise(*, loop_first: bool = False) -> str:
 # ---- the host (subprocess, pinned) -----------------------------------------------------
 
 
-def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float, float]:
-    """Seconds to decode one 20 ms Opus packet and to encode one 20 ms mono frame with the
-    codecs the host gives every participant (aiortc's, or ``zhanye_sdk.media.opus``'s
-    when ``MediaConfig.audio_resilience`` is on: mono, at the tick's complexity), median
-    of 5 runs."""
+#: Real Mandarin speech (AISHELL-1, Apache-2.0, ``tests/data/asr/README.md``): what every
+#: client sends, each from its own offset, and what the codec bound is measured on.
+SPEECH = ROOT / "tests" / "data" / "asr" / "aishell1-BAC009S0764W0121.wav"
+#: Frames apart of the three talkers in a mix the codec bound encodes.
+MIX_OFFSETS = (0, 71, 143)
+
+
+def speech_48k() -> Any:
+    """The speech recording as int16 mono at 48 kHz, a whole number of 20 ms frames."""
+    import wave
+
     import numpy as np
+
+    from zhanye_sdk._backend import resample
+
+    with wave.open(str(SPEECH)) as recording:
+        rate = recording.getframerate()
+        samples = np.frombuffer(recording.readframes(recording.getnframes()), dtype=np.int16)
+    speech = resample(samples, rate, 48_000)
+    return speech[: len(speech) // 960 * 960]
+
+
+def speech_mix(speech: Any, frame: int) -> Any:
+    """Frame ``frame`` of three talkers from ``speech`` (at ``MIX_OFFSETS``), summed and
+    clipped as the mix-minus is."""
+    import numpy as np
+
+    frames = len(speech) // 960
+    total = sum(
+        speech[(frame + o) % frames * 960 : ((frame + o) % frames + 1) * 960].astype(np.int32)
+        for o in MIX_OFFSETS
+    )
+    return np.clip(total, -32768, 32767).astype(np.int16)
+
+
+def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float, float]:
+    """Seconds to decode one 20 ms Opus packet of speech (as a client sends it) and to
+    encode one 20 ms mono frame of three talkers mixed (as the tick encodes a listener's
+    mix-minus) with the codecs the host gives every participant (aiortc's, or
+    ``zhanye_sdk.media.opus``'s when ``MediaConfig.audio_resilience`` is on: mono, at the
+    tick's complexity), median of 5 runs."""
     from aiortc import rtcrtpreceiver, rtcrtpsender
     from aiortc.jitterbuffer import JitterFrame
     from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -134,12 +171,9 @@ def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float,
     codec = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48_000, channels=2)
     sender: Any = rtcrtpsender
     receiver: Any = rtcrtpreceiver
-    rng = np.random.default_rng(1)
-    t = np.arange(960) / 48_000
-    pcm = [
-        (6000 * np.sin(2 * np.pi * 220 * (t + i * 0.02)) + rng.normal(0, 300, 960)).astype(np.int16)
-        for i in range(frames)
-    ]
+    speech = speech_48k()
+    pcm = [speech_mix(speech, i) for i in range(frames)]
+    spoken = _encode_speech(speech)
     encodes, decodes = [], []
     for _ in range(5):
         encoder, decoder = sender.get_encoder(codec), receiver.get_decoder(codec)
@@ -152,10 +186,10 @@ def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float,
         start = time.thread_time()
         packets = [encoder.encode(frame) for frame in audio]
         encodes.append((time.thread_time() - start) / frames)
+        del packets
         start = time.thread_time()
-        for payloads, ts in packets:
-            for payload in payloads:
-                decoder.decode(JitterFrame(payload, ts))
+        for i in range(frames):
+            decoder.decode(JitterFrame(spoken[i % len(spoken)], i * 960))
         decodes.append((time.thread_time() - start) / frames)
     return statistics.median(decodes), statistics.median(encodes)
 
@@ -186,6 +220,50 @@ def serve(
             direct_in,
         )
     )
+
+
+def _watch_stalls(loop: asyncio.AbstractEventLoop, loop_thread: int, path: str) -> None:
+    """Write every thread's stack to ``path`` whenever the event loop has not run for
+    20 ms, and again at each further 20 ms (``BENCH_STALLS_FILE`` in the host's
+    environment): a watchdog thread above the loop's real-time priority. Near a full
+    core, the loop stalls for up to 50 ms once a second: the kernel's real-time throttling
+    (``sched_rt_runtime_us``, 950 ms of every second), not the host."""
+    import threading
+    import traceback
+
+    beat = [time.monotonic()]
+
+    def heartbeat() -> None:
+        beat[0] = time.monotonic()
+        loop.call_later(0.005, heartbeat)
+
+    loop.call_soon(heartbeat)
+
+    def watch() -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(30))
+        except OSError:
+            pass
+        out = open(path, "w")  # noqa: SIM115 (open for the process's life)
+        reported = 0.0
+        while True:
+            time.sleep(0.003)
+            late = time.monotonic() - beat[0]
+            if late < 0.02:
+                reported = 0.0
+            elif late > reported + 0.02:
+                reported = late
+                stacks = []
+                for ident, frame in sys._current_frames().items():
+                    if ident != threading.get_ident():
+                        where = "".join(traceback.format_stack(frame)[-6:])
+                        mark = "LOOP" if ident == loop_thread else "thread"
+                        stacks.append(f"--- {mark} {ident}\n{where}")
+                text = "".join(stacks)
+                out.write(f"=== {time.monotonic():.3f} late {late * 1e3:.1f} ms\n{text}\n")
+                out.flush()
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 async def _serve(
@@ -265,6 +343,8 @@ async def _serve(
             collections.append((info["generation"], time.perf_counter() - started[0]))
 
     gc.callbacks.append(on_gc)
+    if os.environ.get("BENCH_STALLS_FILE"):
+        _watch_stalls(asyncio.get_running_loop(), loop_thread, os.environ["BENCH_STALLS_FILE"])
 
     def snapshot() -> dict[str, float]:
         assert threading.get_ident() == loop_thread
@@ -346,25 +426,28 @@ async def _serve(
 # ---- the load generator ----------------------------------------------------------------
 
 
-def _client_codecs() -> tuple[list[bytes], list[bytes]]:
-    """Make the clients cheap: pre-encoded Opus out, no decoding in (packets are counted).
-    Returns a second of speech (a tone) and a second of a quiet microphone."""
-    import numpy as np
+def _encode_speech(signal: Any) -> list[bytes]:
+    """``signal`` (int16 mono, 48 kHz) as the 20 ms Opus packets an aiortc client sends."""
     from aiortc.codecs.opus import OpusEncoder
 
     from zhanye_sdk.media.frames import mono_to_audio_frame
 
-    t = np.arange(48_000) / 48_000
-    tone = (6000 * np.sin(2 * np.pi * 330 * t)).astype(np.int16)
+    encoder = OpusEncoder()
+    out: list[bytes] = []
+    for i in range(len(signal) // 960):
+        frame = mono_to_audio_frame(signal[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
+        out += encoder.encode(frame)[0]
+    return out
+
+
+def _client_codecs() -> tuple[list[bytes], list[bytes]]:
+    """Make the clients cheap: pre-encoded Opus out, no decoding in (packets are counted).
+    Returns the speech recording's packets and a second of a quiet microphone."""
+    import numpy as np
+
     # A microphone's noise floor (about −62 dBFS peak), for those not talking.
     floor = np.random.default_rng(7).integers(-24, 25, 48_000).astype(np.int16)
-    payloads: list[bytes] = []
-    quiet: list[bytes] = []
-    for signal, out in ((tone, payloads), (floor, quiet)):
-        encoder = OpusEncoder()
-        for i in range(50):
-            frame = mono_to_audio_frame(signal[i * 960 : (i + 1) * 960], 48_000, pts=i * 960)
-            out += encoder.encode(frame)[0]
+    payloads, quiet = _encode_speech(speech_48k()), _encode_speech(floor)
     from zhanye_sdk.media import opus
 
     # The SDK client's defaults (FEC, DTX, RED offered), as every participant has them.
@@ -481,7 +564,7 @@ class DirectLoad:
         self._payloads = payloads
         self._quiet = quiet
         self._conversation = conversation
-        self._clients: list[list[tuple[Any, int, Any, Any, Any, Any]]] = [
+        self._clients: list[list[tuple[Any, int, int, Any, Any, Any, Any]]] = [
             [] for _ in range(self.PHASES)
         ]
         self._task: asyncio.Task[None] | None = None
@@ -525,7 +608,9 @@ class DirectLoad:
         receive = AudioReceiveLink(fd, host, port, *receiving, payload_types=types)
         asyncio.get_running_loop()._remove_reader(fd)  # type: ignore[attr-defined]
         phase = self._random.randrange(self.PHASES)
-        self._clients[phase].append((participant, seat, send, receive, wrap, pair.protocol))
+        # Each client talks from its own place in the recording: a mix is three voices.
+        offset = self._random.randrange(len(self._payloads))
+        self._clients[phase].append((participant, seat, offset, send, receive, wrap, pair.protocol))
 
     def start(self) -> None:
         """Start the 20 ms loop."""
@@ -549,13 +634,14 @@ class DirectLoad:
             self._index = turn // self.PHASES
             self._tick(time.monotonic(), self._clients[turn % self.PHASES])
 
-    def _tick(self, now: float, clients: list[tuple[Any, int, Any, Any, Any, Any]]) -> None:
+    def _tick(self, now: float, clients: list[tuple[Any, int, int, Any, Any, Any, Any]]) -> None:
         index = self._index
         timestamp = index * 960
         send_time = (int((time.time() + 2_208_988_800) * (1 << 32)) >> 14) & 0xFFFFFF
-        for participant, seat, send, receive, wrap, protocol in clients:
+        for participant, seat, offset, send, receive, wrap, protocol in clients:
             speaks = not self._conversation or talking(seat, now)
-            payload = (self._payloads if speaks else self._quiet)[index % len(self._payloads)]
+            source = self._payloads if speaks else self._quiet
+            payload = source[(index + offset) % len(source)]
             if wrap is not None:
                 payload = wrap.wrap(payload, timestamp)
             send.send([payload], timestamp, send_time)
