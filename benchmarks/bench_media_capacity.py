@@ -61,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from fractions import Fraction
 from pathlib import Path
@@ -757,9 +758,11 @@ async def ramp(
                     assert profile is not None
                     await http.get(f"{base}/bench/stats?cprofile={profile[1]}")
                 elif profile and len(participants) == profile[0]:
+                    # Below the load generator's real-time priority: above it, py-spy
+                    # starved the load (client CPU 13 % → 3 %, listeners at 47 frames/s).
                     spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside us)
-                        ["chrt", "-r", "20", "py-spy", "record", "--nonblocking", "--threads",
-                         "--format", "raw", "-r", "200", "-d", str(int(WINDOW_S)),
+                        ["chrt", "-r", str(THREAD_RT - 5), "py-spy", "record", "--nonblocking",
+                         "--threads", "--format", "raw", "-r", "200", "-d", str(int(WINDOW_S)),
                          "-o", profile[1], "-p", str(profile[2])],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
@@ -864,7 +867,7 @@ def main() -> None:
     parser.add_argument("--video", action="store_true")
     parser.add_argument("--recording", action="store_true")
     parser.add_argument("--max-rooms", type=int, default=25)
-    parser.add_argument("--start-rooms", type=int, default=4)
+    parser.add_argument("--start-rooms", type=int, default=2)
     parser.add_argument("--name", default="")
     parser.add_argument(
         "--aiortc-encoding", action="store_true",
@@ -1014,6 +1017,22 @@ def main() -> None:
             "relayed (decoded, re-encoded per listener) to the three others."
         )
     table.write()
+
+
+def plot_capacity(name: str, title: str, cpu: dict[str, dict[int, float]], codec_ms: float) -> Path:
+    """``results/<name>.png``: the host's CPU (% of its core) at each step of each variant,
+    beside what the Opus decode + encode alone would cost (``codec_ms`` per participant and
+    second); the core's 100 % is the ceiling."""
+    from harness import bar_plot
+
+    counts = sorted({n for steps in cpu.values() for n in steps})
+    series: dict[str, Sequence[float]] = {
+        label: [100 * steps.get(n, float("nan")) for n in counts] for label, steps in cpu.items()
+    }
+    series["Opus decode + encode alone"] = [n * codec_ms / 10 for n in counts]
+    return bar_plot(
+        name, title, [str(n) for n in counts], series, ylabel="server CPU, % of one core"
+    )
 
 
 if __name__ == "__main__":
