@@ -39,6 +39,12 @@ Variants: ``--video`` (the salesperson of each room sends a 640x480 camera that 
 three others receive), ``--recording`` (every room is recorded). The machine may be
 shared: the load average is written down at the start and end.
 
+``--paired ROUNDS``: no ramp; both variants (or, with ``--against='FLAGS'``, the host
+with those host flags against the default host) once a round at ``--start-rooms`` rooms,
+alternating which goes first, with the median difference of CPU per participant within a
+round (``media_capacity_paired*.md``). The machine's speed drifts within minutes; a change
+of a few per cent shows only this way.
+
 ``--conversation``: one participant of each room talks at a time (turns of ``TURN_S``,
 in seat order), the others send a microphone's noise floor (continuous Opus, no DTX, as
 a browser does). The two ramps then compare the host with and without shared encoders
@@ -899,6 +905,16 @@ def main() -> None:
         "them in the plain run)",
     )  # fmt: skip
     parser.add_argument(
+        "--paired", type=int, metavar="ROUNDS",
+        help="instead of ramping: ROUNDS rounds of both variants at --start-rooms, in "
+        "alternating order (the machine's speed drifts; compare within a round)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--against", metavar="FLAGS",
+        help="with --paired: compare the host given these host flags (with '=', e.g. "
+        "--against='--aiortc-receiving') with the default host",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile", nargs=2, metavar=("PARTICIPANTS", "FILE"),
         help="py-spy the host during that step's window (collapsed stacks to FILE); a FILE "
         "ending in .cprof: cProfile its event loop thread instead (a text report)",
@@ -924,6 +940,11 @@ def main() -> None:
     both = CONVERSATION_VARIANTS if args.conversation else VARIANTS
     only = {"aiortc": "baseline", "tick": "ours"}.get(args.only, args.only)
     variants = [v for i, v in enumerate(both) if only in (None, ("baseline", "ours")[i])]
+    if args.against:
+        variants = [(f"host {args.against}", tuple(args.against.split())), ("default host", ())]
+    if args.paired:
+        paired(args, variants)
+        return
     results = []
     for label, host_flags in variants:
         result = run(
@@ -1017,6 +1038,68 @@ def main() -> None:
             "relayed (decoded, re-encoded per listener) to the three others."
         )
     table.write()
+
+
+def paired(args: argparse.Namespace, variants: list[tuple[str, tuple[str, ...]]]) -> None:
+    """``--paired``: each variant once a round at ``--start-rooms`` rooms, alternating which
+    goes first; a table of the CPU per participant and its ratio to the codec bound of the
+    same host, and the median difference within a round."""
+    from harness import Table, bar_plot
+
+    rows: list[tuple[int, str, dict[str, Any], float]] = []
+    for round_ in range(args.paired):
+        order = variants if round_ % 2 == 0 else variants[::-1]
+        for label, host_flags in order:
+            result = run(
+                args.start_rooms,
+                args.video,
+                args.recording,
+                args.start_rooms,
+                None,
+                host_flags,
+                args.opus_complexity,
+                args.conversation,
+            )
+            codec_ms = 50e3 * (result["decode_s"] + result["encode_s"])
+            rows.extend((round_ + 1, label, step, codec_ms) for step in result["steps"][:1])
+    name = "media_capacity_paired" + (f"_{args.name}" if args.name else "")
+    table = Table(
+        name,
+        f"Paired runs at {args.start_rooms * ROOM_SIZE} participants, rooms of {ROOM_SIZE}",
+        ["round", "host", "participants", "CPU ms/s per participant", "codec ms/s (same host)",
+         "× codec cost", "tick lateness p99 ms", "frames/s min"],
+    )  # fmt: skip
+    per: dict[str, dict[int, float]] = {label: {} for label, _ in variants}
+    for round_, label, step, codec_ms in rows:
+        cpu = 1e3 * step["cpu"] / step["participants"]
+        per[label][round_] = cpu
+        table.add(
+            round_, label, step["participants"], cpu, codec_ms, cpu / codec_ms,
+            step["p99_ms"], step["fps_min"],
+        )  # fmt: skip
+    (first, a), (second, b) = per.items()
+    differences = [b[r] - a[r] for r in a if r in b]
+    if differences:
+        median = statistics.median(differences)
+        table.notes.append(
+            f"{second} minus {first}, within each round: median {median:+.1f} ms/s per "
+            f"participant ({100 * median / statistics.median(a.values()):+.0f} %), rounds: "
+            + ", ".join(f"{d:+.1f}" for d in differences)
+        )
+    table.notes.append(
+        "A round runs each host once, each in a fresh subprocess (server on CPU "
+        f"{SERVER_CPU}, load generator on CPU {CLIENT_CPU}, {SETTLE_S:.0f} s settling, "
+        f"{WINDOW_S:.0f} s measured); the order alternates between rounds."
+    )
+    table.write()
+    rounds = sorted({r for r, *_ in rows})
+    bar_plot(
+        name,
+        table.title,
+        [f"round {r}" for r in rounds],
+        {label: [values.get(r, float("nan")) for r in rounds] for label, values in per.items()},
+        ylabel="CPU ms/s per participant",
+    )
 
 
 def plot_capacity(name: str, title: str, cpu: dict[str, dict[int, float]], codec_ms: float) -> Path:
