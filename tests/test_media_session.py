@@ -266,7 +266,9 @@ async def test_relayed_video_keeps_to_the_listeners_budget(
                 await anyio.sleep(1.0)  # past the first frames at the encoder's default
                 sent = await relayed_video_bytes(server, host.participant_id)
                 start = time.monotonic()
-                await anyio.sleep(3.0)
+                # The budget is an average: over 3 s a run on a busy machine measured 818
+                # kbit/s (a burst such as a keyframe of the noisy picture weighs a lot there).
+                await anyio.sleep(6.0)
                 sent = await relayed_video_bytes(server, host.participant_id) - sent
                 kbps = sent * 8 / 1000 / (time.monotonic() - start)
                 assert 150 < kbps < 600 * 1.25, kbps
