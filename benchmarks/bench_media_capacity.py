@@ -855,6 +855,26 @@ def run(
     }
 
 
+def _run_with(
+    args: argparse.Namespace,
+    host_flags: tuple[str, ...],
+    *,
+    max_rooms: int,
+    profile: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    """``run`` with the command line's variant (video, recording, complexity, conversation)."""
+    return run(
+        max_rooms,
+        args.video,
+        args.recording,
+        args.start_rooms,
+        profile,
+        host_flags,
+        args.opus_complexity,
+        args.conversation,
+    )
+
+
 #: What each run compares, in one invocation: (label, the host's flags), the baseline first.
 VARIANTS = (
     ("aiortc sends and receives each packet", ("--aiortc-sending", "--aiortc-receiving")),
@@ -947,16 +967,7 @@ def main() -> None:
         return
     results = []
     for label, host_flags in variants:
-        result = run(
-            args.max_rooms,
-            args.video,
-            args.recording,
-            args.start_rooms,
-            profile,
-            host_flags,
-            args.opus_complexity,
-            args.conversation,
-        )
+        result = _run_with(args, host_flags, max_rooms=args.max_rooms, profile=profile)
         results.append((label, result))
     load_after = os.getloadavg()
     variant = (
@@ -1050,16 +1061,7 @@ def paired(args: argparse.Namespace, variants: list[tuple[str, tuple[str, ...]]]
     for round_ in range(args.paired):
         order = variants if round_ % 2 == 0 else variants[::-1]
         for label, host_flags in order:
-            result = run(
-                args.start_rooms,
-                args.video,
-                args.recording,
-                args.start_rooms,
-                None,
-                host_flags,
-                args.opus_complexity,
-                args.conversation,
-            )
+            result = _run_with(args, host_flags, max_rooms=args.start_rooms)
             codec_ms = 50e3 * (result["decode_s"] + result["encode_s"])
             rows.extend((round_ + 1, label, step, codec_ms) for step in result["steps"][:1])
     name = "media_capacity_paired" + (f"_{args.name}" if args.name else "")
