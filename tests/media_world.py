@@ -19,7 +19,7 @@ from aiohttp import web
 from aiortc import MediaStreamTrack
 
 from zhanye_sdk import Platform
-from zhanye_sdk.client import tone
+from zhanye_sdk.client import SessionParticipant, ToneTrack, join, tone
 from zhanye_sdk.media.service import MediaConfig, MediaService
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.rooms.service import RoomService
@@ -109,6 +109,22 @@ async def media_host(
             yield host
     finally:
         await world.platform.close()
+
+
+@asynccontextmanager
+async def host_and_customer(
+    server: MediaHost, customer_hz: int = 550
+) -> AsyncIterator[tuple[SessionParticipant, SessionParticipant]]:
+    """The salesperson (a 440 Hz tone) and customer 客户甲 (``customer_hz``) joined with audio
+    only, not waited for."""
+    customer_url = await server.customer_url("客户甲")
+    async with (
+        join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
+        join(
+            customer_url, microphone=ToneTrack(customer_hz), slots=0, loopback_only=True
+        ) as customer,
+    ):
+        yield host, customer
 
 
 async def start_session(host: MediaHost) -> None:

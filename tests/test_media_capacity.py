@@ -21,7 +21,7 @@ from zhanye_sdk.errors import AtCapacity
 from zhanye_sdk.platform import PlatformConfig
 from zhanye_sdk.wire import converter
 
-from .media_world import LOOPBACK_MEDIA, media_host, tone_level
+from .media_world import LOOPBACK_MEDIA, host_and_customer, media_host, tone_level
 
 
 async def _frames_grow(participants: list[object], more: int, limit_s: float = 10.0) -> None:
@@ -97,11 +97,7 @@ async def test_a_failing_encoder_of_one_listener_stops_neither_the_room_nor_them
 ) -> None:
     media = attrs.evolve(LOOPBACK_MEDIA, direct_audio_send=direct)
     async with media_host(tmp_path, fast_config, media) as server:
-        customer_url = await server.customer_url("客户甲")
-        async with (
-            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
-            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
-        ):
+        async with host_and_customer(server) as (host, customer):
             await _frames_grow([host, customer], 25)
             peer = server.media.peer(server.session_id, customer.participant_id)
             assert peer is not None and peer.audio_out.encoder is not None

@@ -14,7 +14,7 @@ import attrs
 import pytest
 from aiortc import RTCSessionDescription
 
-from zhanye_sdk.client import ToneTrack, join
+from zhanye_sdk.client import ToneTrack
 from zhanye_sdk.media import opus
 from zhanye_sdk.media.connection import media_connection
 from zhanye_sdk.media.ice import limit_host_addresses
@@ -22,7 +22,7 @@ from zhanye_sdk.media.impair import LinkImpairment, NetworkImpairment, impair_ic
 from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.platform import PlatformConfig
 
-from .media_world import LOOPBACK_MEDIA, media_host, tone_level
+from .media_world import LOOPBACK_MEDIA, host_and_customer, media_host, tone_level
 
 
 async def _heard(listener: Any, hz: int, since: float, limit_s: float = 10.0) -> None:
@@ -50,11 +50,7 @@ async def test_each_listener_hears_the_mix_through_the_direct_link_and_its_repor
     tmp_path: Path, fast_config: PlatformConfig
 ) -> None:
     async with media_host(tmp_path, fast_config) as server:
-        customer_url = await server.customer_url("客户甲")
-        async with (
-            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
-            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
-        ):
+        async with host_and_customer(server) as (host, customer):
             start = time.monotonic()
             await _heard(host, 550, start)
             await _heard(customer, 440, start)
@@ -96,11 +92,7 @@ async def test_a_packet_the_listener_lost_is_sent_again_by_the_link(
     tmp_path: Path, fast_config: PlatformConfig
 ) -> None:
     async with media_host(tmp_path, fast_config) as server:
-        customer_url = await server.customer_url("客户甲")
-        async with (
-            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
-            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
-        ):
+        async with host_and_customer(server) as (host, customer):
             await _heard(customer, 440, time.monotonic())
             peer = server.media.peer(server.session_id, customer.participant_id)
             assert peer is not None and peer.audio_out.direct is not None
@@ -122,11 +114,7 @@ async def test_with_direct_send_off_aiortc_sends_and_the_peers_still_hear_each_o
 ) -> None:
     media = attrs.evolve(LOOPBACK_MEDIA, direct_audio_send=False, direct_audio_receive=receive)
     async with media_host(tmp_path, fast_config, media) as server:
-        customer_url = await server.customer_url("客户甲")
-        async with (
-            join(server.host_url, microphone=ToneTrack(440), slots=0, loopback_only=True) as host,
-            join(customer_url, microphone=ToneTrack(550), slots=0, loopback_only=True) as customer,
-        ):
+        async with host_and_customer(server) as (host, customer):
             start = time.monotonic()
             await _heard(host, 550, start)
             await _heard(customer, 440, start)
