@@ -72,7 +72,7 @@ def _state(buffer: Any) -> tuple[Any, ...]:
 
 def _released(buffer: Any, now: float) -> list[tuple[Any, ...]]:
     return [
-        (r.sequence, r.timestamp, bytes(r.payload), r.discontinuity, r.redundant)
+        (r.sequence, r.timestamp, bytes(r.payload), r.discontinuity, r.redundant, r.tag)
         for r in buffer.pop(now)
     ]
 
@@ -86,7 +86,8 @@ def _run(buffer: Any, start: tuple[int, int], steps: list[Any]) -> list[Any]:
         ts = (ts + move * 960) % (1 << 32)
         at = now + extra_ms / 1000
         payload = seq.to_bytes(2, "big")
-        trace.append(buffer.push(seq, ts, payload, at, redundant=redundant))
+        tag = (seq * 7) % 256  # a tag leaves with its own packet
+        trace.append(buffer.push(seq, ts, payload, at, redundant=redundant, tag=tag))
         trace.append(_bits(buffer.due(buffer_seq_guess(buffer, seq))))
         now += wait_ms / 1000
         trace.append(_released(buffer, now))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from zhanye_sdk.kernels import aho as _aho_twin
 from zhanye_sdk.kernels import beauty as _beauty_twin
 from zhanye_sdk.kernels import composite as _composite_twin
+from zhanye_sdk.kernels import intake as _intake_twin
 from zhanye_sdk.kernels import jitter as _jitter_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import raster as _raster_twin
@@ -25,6 +26,7 @@ from zhanye_sdk.kernels import srtp as _srtp_twin
 __all__ = [
     "AdaptiveJitterBuffer",
     "AhoCorasick",
+    "AudioIntake",
     "AudioReceiveLink",
     "AudioSendLink",
     "BackendName",
@@ -103,6 +105,7 @@ if TYPE_CHECKING:
     AudioSendLink = _rtp_send_twin.AudioSendLink
     AudioReceiveLink = _rtp_receive_twin.AudioReceiveLink
     AdaptiveJitterBuffer = _jitter_twin.AdaptiveJitterBuffer
+    AudioIntake = _intake_twin.AudioIntake
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -115,3 +118,4 @@ else:
     AdaptiveJitterBuffer = getattr(
         _active, "AdaptiveJitterBuffer", _jitter_twin.AdaptiveJitterBuffer
     )
+    AudioIntake = getattr(_active, "AudioIntake", _intake_twin.AudioIntake)

@@ -57,6 +57,7 @@ class Released:
         discontinuity: the buffer skipped the frame(s) before this one on purpose (it shrank,
             or a new stream began): the decoder must not conceal the gap.
         redundant: it came from redundancy (RED), its own packet having been lost.
+        tag: what the packet was pushed with (the receiver's payload type).
     """
 
     sequence: int
@@ -64,6 +65,7 @@ class Released:
     payload: bytes
     discontinuity: bool = False
     redundant: bool = False
+    tag: int = 0
 
 
 @attrs.define
@@ -71,6 +73,7 @@ class _Held:
     timestamp: int  # extended
     payload: bytes
     redundant: bool
+    tag: int
 
 
 class AdaptiveJitterBuffer:
@@ -198,15 +201,25 @@ class AdaptiveJitterBuffer:
     # ---- packets in -----------------------------------------------------------------------
 
     def push(
-        self, sequence: int, timestamp: int, payload: bytes, now: float, *, redundant: bool = False
+        self,
+        sequence: int,
+        timestamp: int,
+        payload: bytes,
+        now: float,
+        *,
+        redundant: bool = False,
+        tag: int = 0,
     ) -> bool:
         """Take a packet that arrived at ``now``; False when it is late or a duplicate.
 
         ``redundant``: a copy of a packet rebuilt from redundancy (RED) that arrived inside
-        a later one; it fills a hole but says nothing about the network's timing.
+        a later one; it fills a hole but says nothing about the network's timing. ``tag``
+        (0–255) leaves with the packet (``Released.tag``).
         """
         if not math.isfinite(now):
             raise ValueError(f"expected a finite time, got {now}")
+        if not 0 <= tag <= 255:
+            raise ValueError(f"tag must be 0–255, got {tag}")
         if redundant and self._top_seq is None:
             return False
         seq, ts = self._extend(sequence, timestamp)
@@ -236,7 +249,7 @@ class AdaptiveJitterBuffer:
                 else:
                     self.late += 1
             return False
-        self._held[seq] = _Held(ts, bytes(payload), redundant)
+        self._held[seq] = _Held(ts, bytes(payload), redundant, tag)
         return True
 
     # ---- packets out ----------------------------------------------------------------------
@@ -278,6 +291,7 @@ class AdaptiveJitterBuffer:
                     held.payload,
                     self._discontinuity,
                     held.redundant,
+                    held.tag,
                 )
             )
             self._discontinuity = False

@@ -17,6 +17,8 @@ import struct
 import time
 from collections.abc import Iterable
 
+from zhanye_sdk.kernels.intake import AudioIntake
+from zhanye_sdk.kernels.jitter import AdaptiveJitterBuffer
 from zhanye_sdk.kernels.srtp import SrtpContext
 
 __all__ = ["MAX_DATAGRAM", "AudioReceiveLink", "ReceivedAudio", "ReceivedOther", "rtp_payload"]
@@ -145,6 +147,34 @@ class AudioReceiveLink:
                 )
             )
         return audio, other
+
+    def drain_into(
+        self,
+        intake: AudioIntake,
+        buffer: AdaptiveJitterBuffer,
+        *,
+        max: int = 256,
+        take: bool = True,
+    ) -> tuple[list[ReceivedOther], int, list[tuple[int, list[int]]], list[int]]:
+        """Read every datagram waiting (at most ``max``): each audio packet goes through
+        ``intake`` into ``buffer`` (none when ``take`` is false: the receiver is off), the
+        rest is handed back. Returns the other datagrams, the audio packets taken, the
+        holes to ask for again as ``(ssrc, sequence numbers)`` and the SSRCs seen."""
+        audio, other = self.drain(max)
+        if not take:
+            return other, 0, [], []
+        wall_offset = time.time() - time.monotonic()
+        nacks: list[tuple[int, list[int]]] = []
+        seen: list[int] = []
+        for ssrc, payload_type, sequence, timestamp, _, payload, arrival in audio:
+            if ssrc not in seen:
+                seen.append(ssrc)
+            lost = intake.take(
+                ssrc, payload_type, sequence, timestamp, payload, arrival, wall_offset, buffer
+            )
+            if lost:
+                nacks.append((ssrc, lost))
+        return other, len(audio), nacks, seen
 
     def _is_audio(self, data: bytes, source: tuple[str, int]) -> bool:
         return (

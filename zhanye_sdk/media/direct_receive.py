@@ -11,10 +11,12 @@ participant's audio RTP is unprotected and parsed in one call with the kernel's 
 times; every other datagram (STUN, DTLS, RTCP, video, another address) goes to aioice
 as asyncio would have handed it, so ICE consent, RTCP and video work as before.
 
-Each audio packet then goes where aiortc's receiver would have put it: the receive
-statistics of its SSRC (aiortc's receiver reports and ``getStats``, with the kernel's
-arrival time, so the jitter measured is the network's, not the tick's) and the
-``Playout``, which releases it at its playout time as before.
+Each audio packet then goes where aiortc's receiver would have put it, inside the same
+native call (an ``AudioIntake``: no Python per packet): the receive statistics of its
+SSRC (aiortc's receiver reports and ``getStats`` read them through
+:class:`LinkStatistics`, with the kernel's arrival time, so the jitter measured is the
+network's, not the tick's), a NACK of the hole it reveals, and the ``Playout``'s jitter
+buffer, which releases it at its playout time as before.
 
 A packet the link cannot authenticate is handed to aiortc too (its own SRTP session,
 which saw the stream from its start, may still read it), so a participant is never
@@ -25,80 +27,64 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from aiortc import clock
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.utils import uint16_gt
 
-from zhanye_sdk._backend import AudioReceiveLink
+from zhanye_sdk._backend import AudioIntake, AudioReceiveLink
+from zhanye_sdk.kernels.intake import StatisticsRow
 from zhanye_sdk.media.direct_send import selected_socket, srtp_key
 from zhanye_sdk.media.playout import Playout
 
-__all__ = ["DirectAudioReceiver", "open_direct_receiver"]
+__all__ = ["DirectAudioReceiver", "LinkStatistics", "open_direct_receiver"]
 
 _log = logging.getLogger(__name__)
 _RECEIVER = "_RTCRtpReceiver__"
 _AUDIO = ("audio/opus", "audio/red")
 
 
-class _Packet:
-    """The fields of a received RTP packet that aiortc's statistics and the playout read."""
-
-    __slots__ = (
-        "_data",
-        "arrival_wall",
-        "marker",
-        "payload",
-        "payload_type",
-        "sequence_number",
-        "ssrc",
-        "timestamp",
-    )
-
-    def __init__(
-        self,
-        ssrc: int,
-        payload_type: int,
-        sequence: int,
-        timestamp: int,
-        marker: bool,
-        payload: bytes,
-        arrival_wall: float,
-    ) -> None:
-        self.ssrc = ssrc
-        self.payload_type = payload_type
-        self.sequence_number = sequence
-        self.timestamp = timestamp
-        self.marker = marker
-        self.payload = payload
-        self._data = payload  # aiortc's depayload of an audio codec: the payload itself
-        self.arrival_wall = arrival_wall
+_NO_PACKETS: StatisticsRow = (None, None, 0, 0, 0, None, None)
 
 
-class ArrivalStatistics(StreamStatistics):
-    """aiortc's RFC 3550 receive statistics, taking each packet's arrival time from the
-    packet (the kernel's) instead of the clock when it is added."""
+class LinkStatistics(StreamStatistics):
+    """aiortc's RFC 3550 receive statistics of a stream the tick reads: the counters are
+    the ``AudioIntake``'s (kept in native code, with the kernel's arrival times, so the
+    jitter measured is the network's, not the tick's); aiortc's receiver reports and
+    ``getStats`` read them through this object as before."""
+
+    def __init__(self, intake: Any, ssrc: int, clockrate: int, before: Any = None) -> None:
+        self._intake = intake
+        self._ssrc = ssrc
+        self._clockrate = clockrate
+        # The receiver reports' interval counts carry on from aiortc's own object.
+        self._expected_prior = getattr(before, "_expected_prior", 0)
+        self._received_prior = getattr(before, "_received_prior", 0)
+
+    def _row(self) -> StatisticsRow:
+        return self._intake.statistics(self._ssrc) or _NO_PACKETS
+
+    base_seq = property(lambda self: self._row()[0])
+    max_seq = property(lambda self: self._row()[1])
+    cycles = property(lambda self: self._row()[2])
+    packets_received = property(lambda self: self._row()[3])
+    _jitter_q4 = property(lambda self: self._row()[4])
 
     def add(self, packet: Any) -> None:
-        """Count ``packet`` (a ``_Packet``, with ``arrival_wall`` in wall-clock seconds)."""
-        in_order = self.max_seq is None or uint16_gt(packet.sequence_number, self.max_seq)
-        self.packets_received += 1
-        if self.base_seq is None:
-            self.base_seq = packet.sequence_number
-        if not in_order:
-            return
-        arrival = int(packet.arrival_wall * self._clockrate)
-        if self.max_seq is not None and packet.sequence_number < self.max_seq:
-            self.cycles += 1 << 16
-        self.max_seq = packet.sequence_number
-        if packet.timestamp != self._last_timestamp and self.packets_received > 1:
-            assert self._last_arrival is not None and self._last_timestamp is not None
-            diff = abs((arrival - self._last_arrival) - (packet.timestamp - self._last_timestamp))
-            self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)
-        self._last_arrival = arrival
-        self._last_timestamp = packet.timestamp
+        """A packet aiortc read itself (one the link could not authenticate): the
+        intake's counters are the stream's, so it is not counted twice."""
+
+
+def _row_of(stats: Any) -> StatisticsRow:
+    return (
+        stats.base_seq,
+        stats.max_seq,
+        stats.cycles,
+        stats.packets_received,
+        stats._jitter_q4,  # noqa: SLF001
+        stats._last_arrival,  # noqa: SLF001
+        stats._last_timestamp,  # noqa: SLF001
+    )
 
 
 class DirectAudioReceiver:
@@ -108,7 +94,7 @@ class DirectAudioReceiver:
         link: the participant's ``AudioReceiveLink``.
         protocol: aioice's protocol of the socket (gets every other datagram).
         receiver: the aiortc ``RTCRtpReceiver`` of the participant's audio.
-        playout: that receiver's ``Playout``.
+        playout: that receiver's ``Playout``, which takes over its jitter buffer.
     """
 
     def __init__(self, link: Any, protocol: Any, receiver: Any, playout: Playout) -> None:
@@ -118,38 +104,49 @@ class DirectAudioReceiver:
         self._playout = playout
         self._streams: dict[int, Any] = getattr(receiver, _RECEIVER + "remote_streams")
         self._active: dict[int, Any] = getattr(receiver, _RECEIVER + "active_ssrc")
-        self._codecs: dict[int, Any] = getattr(receiver, _RECEIVER + "codecs")
+        codecs: dict[int, Any] = getattr(receiver, _RECEIVER + "codecs")
+        self._clock_rate = next(
+            (c.clockRate for c in codecs.values() if c.mimeType.lower() in _AUDIO), 48_000
+        )
+        #: Each audio packet's statistics, NACK and jitter buffer (native code).
+        self.intake = AudioIntake(
+            clock_rate=self._clock_rate,
+            nack_payload_types=[
+                pt
+                for pt, c in codecs.items()
+                if any(f.type == "nack" and not f.parameter for f in c.rtcpFeedback)
+            ],
+        )
+        # Carry on from where aiortc's reading left the streams and the requests.
+        for ssrc, stats in list(self._streams.items()):
+            if stats.base_seq is not None:
+                self.intake.seed(ssrc, _row_of(stats))
+                self._streams[ssrc] = LinkStatistics(self.intake, ssrc, self._clock_rate, stats)
+        playout.hand_over(self.intake)
 
     def drain(self) -> int:
         """Read what waits on the socket; the audio packets taken in."""
-        audio, other = self.link.drain()
+        playout = self._playout
+        other, taken, nacks, seen = self.link.drain_into(
+            self.intake,
+            playout.buffer,
+            take=self._receiver._enabled,  # noqa: SLF001
+        )
         for data, source in other:
             self._protocol.datagram_received(data, source)
-        if not audio or not self._receiver._enabled:  # noqa: SLF001
+        if not taken:
             return 0
-        wall = time.time() - time.monotonic()
-        taken = 0
-        seen: set[int] = set()
-        for ssrc, payload_type, sequence, timestamp, marker, payload, arrival in audio:
-            codec = self._codecs.get(payload_type)
-            if codec is None:
-                continue
-            packet = _Packet(
-                ssrc, payload_type, sequence, timestamp, marker, payload, arrival + wall
-            )
-            stats = self._streams.get(ssrc)
-            if stats is None:
-                stats = self._streams[ssrc] = ArrivalStatistics(codec.clockRate)
-            elif type(stats) is not ArrivalStatistics:
-                stats.__class__ = ArrivalStatistics  # the same state, read from here on
-            stats.add(packet)
-            seen.add(ssrc)
-            self._playout.add(packet, arrival)
-            taken += 1
+        for ssrc, lost in nacks:
+            playout.ask_for(ssrc, lost)
         now = clock.current_datetime()
         for ssrc in seen:
+            if type(self._streams.get(ssrc)) is not LinkStatistics:
+                self._streams[ssrc] = LinkStatistics(
+                    self.intake, ssrc, self._clock_rate, self._streams.get(ssrc)
+                )
             self._active[ssrc] = now
-        return taken
+        playout.taken()
+        return int(taken)
 
     def close(self) -> None:
         """Close the link's descriptor."""

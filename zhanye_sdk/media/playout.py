@@ -65,15 +65,13 @@ class Playout:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
-        self._payload_type: dict[int, int] = {}
         self._top: int | None = None
         self._nacked: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        #: Packets received, by payload type (RED's or Opus's).
-        self.payload_types: collections.Counter[int] = collections.Counter()
-        #: Packets asked for again (NACK), and how many of them came back.
-        self.nacks = 0
-        self.retransmitted = 0
+        self._payload_types: collections.Counter[int] = collections.Counter()
+        self._nacks = 0
+        self._retransmitted = 0
+        self._intake: Any = None
         #: Frames decoded here and handed to the sink (``decode_here``).
         self.decoded = 0
         self._sink: AudioSink | None = None
@@ -88,6 +86,40 @@ class Playout:
         the timer costs about 0.2 ms/s per participant.)
         """
         self._sink = sink
+
+    @property
+    def payload_types(self) -> collections.Counter[int]:
+        """Packets received, by payload type (RED's or Opus's)."""
+        if self._intake is None:
+            return self._payload_types
+        return self._payload_types + collections.Counter(self._intake.payload_types)
+
+    @property
+    def nacks(self) -> int:
+        """Packets asked for again (NACK)."""
+        return self._nacks + (self._intake.nacks if self._intake is not None else 0)
+
+    @property
+    def retransmitted(self) -> int:
+        """Packets asked for again that came back."""
+        extra = self._intake.retransmitted if self._intake is not None else 0
+        return self._retransmitted + extra
+
+    def hand_over(self, intake: Any) -> None:
+        """From now on ``intake`` (an ``AudioIntake`` that a direct receiver drains into
+        this buffer) counts the packets and finds the holes; it carries on from this
+        playout's newest sequence number and open requests."""
+        intake.resume(self._top, sorted(self._nacked))
+        self._intake = intake
+
+    def ask_for(self, ssrc: int, lost: list[int]) -> None:
+        """Ask the sender for the packets ``lost`` again (RTCP generic NACK)."""
+        self.defer(self._receiver._send_rtcp_nack(ssrc, lost))  # noqa: SLF001
+
+    def taken(self) -> None:
+        """Packets were put in the buffer by someone else (a direct receiver): make
+        sure the release timer is due for them."""
+        self._schedule()
 
     @property
     def timers_pending(self) -> int:
@@ -130,11 +162,11 @@ class Playout:
         """aiortc's call for each packet: take it; frames leave on the timer. ``arrival``:
         when it arrived on the event loop's clock (None: now)."""
         seq = packet.sequence_number
-        self.payload_types[packet.payload_type] += 1
+        self._payload_types[packet.payload_type] += 1
         repeated = seq in self._nacked
         if repeated:
             self._nacked.discard(seq)
-            self.retransmitted += 1
+            self._retransmitted += 1
         self._ask_again(packet)
         self.buffer.push(
             seq,
@@ -143,8 +175,8 @@ class Playout:
             self._loop.time() if arrival is None else arrival,
             # A repeat is late by design: its transit says nothing of the network's jitter.
             redundant=repeated,
+            tag=packet.payload_type,
         )
-        self._payload_type[packet.sequence_number] = packet.payload_type
         self._schedule()
         return False, None
 
@@ -161,12 +193,8 @@ class Playout:
             self._nacked.update(lost)
             if len(self._nacked) > 4 * MAX_NACK:
                 self._nacked = set(lost)
-            self.nacks += len(lost)
-            task = self._loop.create_task(
-                self._receiver._send_rtcp_nack(packet.ssrc, lost)  # noqa: SLF001
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._nacks += len(lost)
+            self.ask_for(packet.ssrc, lost)
         self._top = seq
 
     def _negotiated(self, payload_type: int) -> bool:
@@ -191,8 +219,7 @@ class Playout:
         mapper = self._private("timestamp_mapper")
         try:
             for released in self.buffer.pop(self._loop.time()):
-                payload_type = self._payload_type.pop(released.sequence & 0xFFFF, None)
-                codec = codecs.get(payload_type)
+                codec = codecs.get(released.tag)
                 if codec is None:
                     continue
                 if self._sink is not None and codec.mimeType.lower() in _DECODED_HERE:
@@ -204,8 +231,6 @@ class Playout:
                 frame = PlayoutFrame(released.payload, timestamp, released.discontinuity)
                 queue.put((codec, frame))
         finally:
-            if len(self._payload_type) > 4096:  # entries of packets dropped as late
-                self._payload_type.clear()
             self._schedule()
 
     def close(self) -> None:

@@ -52,6 +52,8 @@ pub struct Released {
     pub discontinuity: bool,
     /// Rebuilt from redundancy (RED), its own packet having been lost.
     pub redundant: bool,
+    /// What the packet was pushed with (the receiver's payload type).
+    pub tag: u8,
 }
 
 #[derive(Debug)]
@@ -59,6 +61,7 @@ struct Held {
     timestamp: i64,
     payload: Vec<u8>,
     redundant: bool,
+    tag: u8,
 }
 
 /// Python's `bisect.bisect_left`: the first index whose element is not below `x`.
@@ -269,6 +272,19 @@ impl AdaptiveJitterBuffer {
         now: f64,
         redundant: bool,
     ) -> bool {
+        self.push_tagged(sequence, timestamp, payload, now, redundant, 0)
+    }
+
+    /// `push`, keeping `tag` with the packet (its `Released` carries it).
+    pub fn push_tagged(
+        &mut self,
+        sequence: u16,
+        timestamp: u32,
+        payload: &[u8],
+        now: f64,
+        redundant: bool,
+        tag: u8,
+    ) -> bool {
         if redundant && self.top_seq.is_none() {
             return false;
         }
@@ -316,6 +332,7 @@ impl AdaptiveJitterBuffer {
                 timestamp: ts,
                 payload: payload.to_vec(),
                 redundant,
+                tag,
             },
         );
         true
@@ -359,6 +376,7 @@ impl AdaptiveJitterBuffer {
                 payload: held.payload,
                 discontinuity: self.discontinuity,
                 redundant: held.redundant,
+                tag: held.tag,
             });
             self.discontinuity = false;
             self.next = Some(head + 1);

@@ -9,6 +9,7 @@
 pub mod aho;
 pub mod beauty;
 pub mod composite;
+pub mod intake;
 pub mod jitter;
 pub mod mix;
 pub mod raster;
@@ -1117,6 +1118,14 @@ type ReceivedAudio<'py> = (
 );
 /// One datagram handed back: its bytes and sender `(host, port)`.
 type ReceivedOther<'py> = (Bound<'py, pyo3::types::PyBytes>, (String, u16));
+/// What `AudioReceiveLink.drain_into` returns: the other datagrams, the audio packets
+/// taken, the holes to ask for again per SSRC and the SSRCs seen.
+type DrainedInto<'py> = (
+    Vec<ReceivedOther<'py>>,
+    usize,
+    Vec<(u32, Vec<u16>)>,
+    Vec<u32>,
+);
 
 /// One participant's audio read off the connection's UDP socket on the mixing tick:
 /// SRTP and RTP here, everything else handed back for aiortc.
@@ -1209,6 +1218,64 @@ impl PyAudioReceiveLink {
         (audio, other)
     }
 
+    /// Read every datagram waiting (at most `max`): each audio packet goes through
+    /// `intake` into `buffer` (none when `take` is false: the receiver is off), the rest
+    /// is handed back. Returns the other datagrams, the audio packets taken, the holes to
+    /// ask for again as `(ssrc, sequence numbers)` and the SSRCs seen.
+    #[pyo3(signature = (intake, buffer, *, max = 256, take = true))]
+    fn drain_into<'py>(
+        &mut self,
+        py: Python<'py>,
+        mut intake: PyRefMut<'_, PyAudioIntake>,
+        mut buffer: PyRefMut<'_, PyAdaptiveJitterBuffer>,
+        max: usize,
+        take: bool,
+    ) -> DrainedInto<'py> {
+        self.received.clear();
+        let wall_offset = rtp_receive::wall_offset_s();
+        let intake = &mut intake.inner;
+        let buffer = &mut buffer.inner;
+        let mut taken = 0usize;
+        let mut nacks: Vec<(u32, Vec<u16>)> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        let mut lost = Vec::new();
+        self.inner.drain_each(max, &mut self.received, |packet| {
+            if !take {
+                return;
+            }
+            taken += 1;
+            if !seen.contains(&packet.ssrc) {
+                seen.push(packet.ssrc);
+            }
+            intake.take(
+                packet.ssrc,
+                packet.payload_type,
+                packet.sequence,
+                packet.timestamp,
+                packet.payload,
+                packet.arrival,
+                wall_offset,
+                buffer,
+                &mut lost,
+            );
+            if !lost.is_empty() {
+                nacks.push((packet.ssrc, std::mem::take(&mut lost)));
+            }
+        });
+        let other = self
+            .received
+            .drain(..)
+            .filter_map(|item| match item {
+                rtp_receive::Received::Other { data, from } => Some((
+                    pyo3::types::PyBytes::new(py, &data),
+                    (from.ip().to_string(), from.port()),
+                )),
+                rtp_receive::Received::Audio { .. } => None,
+            })
+            .collect();
+        (other, taken, nacks, seen)
+    }
+
     /// Close the link's own descriptor.
     fn close(&mut self) {
         self.inner.close();
@@ -1248,6 +1315,8 @@ struct PyReleased {
     discontinuity: bool,
     /// It came from redundancy (RED), its own packet having been lost.
     redundant: bool,
+    /// What the packet was pushed with (the receiver's payload type).
+    tag: u8,
 }
 
 /// The adaptive audio jitter buffer: packets in, packets out at their playout time.
@@ -1300,7 +1369,7 @@ impl PyAdaptiveJitterBuffer {
     }
 
     /// Take a packet that arrived at `now`; False when it is late or a duplicate.
-    #[pyo3(signature = (sequence, timestamp, payload, now, *, redundant = false))]
+    #[pyo3(signature = (sequence, timestamp, payload, now, *, redundant = false, tag = 0))]
     fn push(
         &mut self,
         sequence: u16,
@@ -1308,10 +1377,13 @@ impl PyAdaptiveJitterBuffer {
         payload: &[u8],
         now: f64,
         redundant: bool,
+        tag: i64,
     ) -> PyResult<bool> {
+        let tag =
+            u8::try_from(tag).map_err(|_| value_error(format!("tag must be 0–255, got {tag}")))?;
         Ok(self
             .inner
-            .push(sequence, timestamp, payload, finite(now)?, redundant))
+            .push_tagged(sequence, timestamp, payload, finite(now)?, redundant, tag))
     }
 
     /// The packets due by `now`, in sequence order.
@@ -1327,6 +1399,7 @@ impl PyAdaptiveJitterBuffer {
                 payload: pyo3::types::PyBytes::new(py, &r.payload).unbind(),
                 discontinuity: r.discontinuity,
                 redundant: r.redundant,
+                tag: r.tag,
             })
             .collect())
     }
@@ -1396,6 +1469,160 @@ impl PyAdaptiveJitterBuffer {
     }
 }
 
+// ---- Each audio packet on its way in (intake.rs) ----
+
+/// A stream's RFC 3550 receive statistics: base and highest sequence number, cycles,
+/// packets received, jitter (×16), last arrival and last timestamp.
+type StatisticsRow = (
+    Option<u16>,
+    Option<u16>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<u32>,
+);
+
+/// One receiver's intake of audio packets: statistics, NACK and the jitter buffer.
+#[pyclass(name = "AudioIntake", module = "zhanye_sdk._native")]
+struct PyAudioIntake {
+    inner: intake::Intake,
+    lost: Vec<u16>,
+}
+
+#[pymethods]
+impl PyAudioIntake {
+    #[new]
+    #[pyo3(signature = (*, clock_rate = 48_000, nack_payload_types = Vec::new()))]
+    fn new(clock_rate: u32, nack_payload_types: Vec<i64>) -> PyResult<Self> {
+        if clock_rate == 0 {
+            return Err(value_error("clock_rate must be positive, got 0"));
+        }
+        let mut types = Vec::with_capacity(nack_payload_types.len());
+        for pt in nack_payload_types {
+            types.push(
+                u8::try_from(pt)
+                    .ok()
+                    .filter(|pt| *pt < 128)
+                    .ok_or_else(|| value_error(format!("payload types are 0–127, got {pt}")))?,
+            );
+        }
+        Ok(PyAudioIntake {
+            inner: intake::Intake::new(clock_rate, &types),
+            lost: Vec::new(),
+        })
+    }
+
+    /// Carry on from a receiver's state: the newest sequence number seen and the packets
+    /// asked for and not back yet.
+    fn resume(&mut self, top: Option<u16>, pending: Vec<u16>) {
+        self.inner.resume(top, &pending);
+    }
+
+    /// Take one packet into `buffer`; the sequence numbers to ask for again.
+    #[pyo3(signature = (ssrc, payload_type, sequence, timestamp, payload, arrival, wall_offset, buffer))]
+    #[allow(clippy::too_many_arguments)]
+    fn take(
+        &mut self,
+        ssrc: u32,
+        payload_type: u8,
+        sequence: u16,
+        timestamp: u32,
+        payload: &[u8],
+        arrival: f64,
+        wall_offset: f64,
+        mut buffer: PyRefMut<'_, PyAdaptiveJitterBuffer>,
+    ) -> PyResult<Vec<u16>> {
+        if payload_type > 127 {
+            return Err(value_error(format!(
+                "payload types are 0–127, got {payload_type}"
+            )));
+        }
+        finite(arrival)?;
+        finite(wall_offset)?;
+        self.lost.clear();
+        self.inner.take(
+            ssrc,
+            payload_type,
+            sequence,
+            timestamp,
+            payload,
+            arrival,
+            wall_offset,
+            &mut buffer.inner,
+            &mut self.lost,
+        );
+        Ok(self.lost.clone())
+    }
+
+    /// Start `ssrc`'s statistics from a receiver's (aiortc's) state.
+    #[pyo3(signature = (ssrc, row))]
+    fn seed(&mut self, ssrc: u32, row: StatisticsRow) {
+        let (base_seq, max_seq, cycles, packets_received, jitter_q4, last_arrival, last_timestamp) =
+            row;
+        self.inner.streams.insert(
+            ssrc,
+            intake::StreamStatistics {
+                base_seq,
+                max_seq,
+                cycles,
+                packets_received,
+                jitter_q4,
+                last_arrival,
+                last_timestamp,
+            },
+        );
+    }
+
+    /// `ssrc`'s receive statistics (None: no packet of it yet).
+    fn statistics(&self, ssrc: u32) -> Option<StatisticsRow> {
+        self.inner.streams.get(&ssrc).map(|s| {
+            (
+                s.base_seq,
+                s.max_seq,
+                s.cycles,
+                s.packets_received,
+                s.jitter_q4,
+                s.last_arrival,
+                s.last_timestamp,
+            )
+        })
+    }
+
+    /// The packets asked for again and not back yet, in increasing order.
+    fn pending(&self) -> Vec<u16> {
+        self.inner.pending()
+    }
+
+    /// The newest sequence number seen.
+    #[getter]
+    fn top(&self) -> Option<u16> {
+        self.inner.top()
+    }
+
+    /// Packets taken, by payload type (those with any).
+    #[getter]
+    fn payload_types(&self) -> std::collections::BTreeMap<u8, u64> {
+        (0u8..128)
+            .zip(self.inner.payload_types.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(pt, n)| (pt, *n))
+            .collect()
+    }
+
+    /// Packets asked for again (NACK).
+    #[getter]
+    fn nacks(&self) -> u64 {
+        self.inner.nacks
+    }
+
+    /// Packets asked for again that came back.
+    #[getter]
+    fn retransmitted(&self) -> u64 {
+        self.inner.retransmitted
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1415,5 +1642,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAudioReceiveLink>()?;
     m.add_class::<PyAdaptiveJitterBuffer>()?;
     m.add_class::<PyReleased>()?;
+    m.add_class::<PyAudioIntake>()?;
     Ok(())
 }

@@ -39,6 +39,39 @@ pub enum Received {
     Other { data: Vec<u8>, from: SocketAddr },
 }
 
+/// An audio packet as the link reads it (its payload borrowed from the link's buffer).
+#[derive(Debug, Clone, Copy)]
+pub struct AudioPacket<'a> {
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub sequence: u16,
+    pub timestamp: u32,
+    pub marker: bool,
+    pub payload: &'a [u8],
+    /// Seconds on the monotonic clock.
+    pub arrival: f64,
+}
+
+impl AudioPacket<'_> {
+    fn to_received(self) -> Received {
+        Received::Audio {
+            ssrc: self.ssrc,
+            payload_type: self.payload_type,
+            sequence: self.sequence,
+            timestamp: self.timestamp,
+            marker: self.marker,
+            payload: self.payload.to_vec(),
+            arrival: self.arrival,
+        }
+    }
+}
+
+/// The wall clock minus the monotonic clock, in seconds (Python's
+/// `time.time() - time.monotonic()`).
+pub fn wall_offset_s() -> f64 {
+    realtime_s() - monotonic_s()
+}
+
 /// The RTP payload of a plain RTP packet: after the CSRCs and header extension, before
 /// the padding; None when the header announces more than the packet holds.
 pub fn rtp_payload(packet: &[u8]) -> Option<&[u8]> {
@@ -138,6 +171,21 @@ impl AudioReceiveLink {
 
     /// Read every datagram waiting (at most `max`) into `out`; returns how many were read.
     pub fn drain(&mut self, max: usize, out: &mut Vec<Received>) -> usize {
+        let mut audio = Vec::new();
+        let read = self.drain_each(max, out, |packet| audio.push(packet.to_received()));
+        // The audio goes after the rest, as it came (each list keeps its own order).
+        out.extend(audio);
+        read
+    }
+
+    /// Read every datagram waiting (at most `max`): each audio packet goes to `on_audio`
+    /// as it is read, everything else into `other`; returns how many were read.
+    pub fn drain_each(
+        &mut self,
+        max: usize,
+        other: &mut Vec<Received>,
+        mut on_audio: impl FnMut(AudioPacket<'_>),
+    ) -> usize {
         let Some(fd) = self.fd.as_ref().map(AsRawFd::as_raw_fd) else {
             return 0;
         };
@@ -154,7 +202,7 @@ impl AudioReceiveLink {
             let datagram = &self.buffer[..len];
             if !self.is_audio(datagram, from) {
                 self.forwarded += 1;
-                out.push(Received::Other {
+                other.push(Received::Other {
                     data: datagram.to_vec(),
                     from,
                 });
@@ -165,7 +213,7 @@ impl AudioReceiveLink {
                 Err(SrtpError::AuthenticationFailed) => {
                     self.refused += 1;
                     self.forwarded += 1;
-                    out.push(Received::Other {
+                    other.push(Received::Other {
                         data: datagram.to_vec(),
                         from,
                     });
@@ -182,13 +230,13 @@ impl AudioReceiveLink {
                 continue;
             };
             self.packets += 1;
-            out.push(Received::Audio {
+            on_audio(AudioPacket {
                 ssrc: u32::from_be_bytes([plain[8], plain[9], plain[10], plain[11]]),
                 payload_type: plain[1] & 0x7F,
                 sequence: u16::from_be_bytes([plain[2], plain[3]]),
                 timestamp: u32::from_be_bytes([plain[4], plain[5], plain[6], plain[7]]),
                 marker: plain[1] & 0x80 != 0,
-                payload: payload.to_vec(),
+                payload,
                 arrival,
             });
         }
