@@ -369,6 +369,8 @@ async def _serve(
                 marks["profiler"].enable()
             else:
                 marks["profiler"].disable()
+                # The raw profile too, for pstats' callers and callees.
+                marks["profiler"].dump_stats(request.query["cprofile"] + ".raw")
                 with open(request.query["cprofile"], "w") as out:  # noqa: ASYNC230 (once)
                     stats = pstats.Stats(marks.pop("profiler"), stream=out)
                     stats.sort_stats("tottime").print_stats(60)

@@ -17,6 +17,7 @@ from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import intake as _intake_twin
 from zhanye_sdk.kernels import jitter as _jitter_twin
 from zhanye_sdk.kernels import mix as _mix_twin
+from zhanye_sdk.kernels import opus_decode as _opus_decode_twin
 from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
 from zhanye_sdk.kernels import rtp_receive as _rtp_receive_twin
@@ -31,6 +32,7 @@ __all__ = [
     "AudioSendLink",
     "BackendName",
     "Compositor",
+    "OpusPcmDecoder",
     "Resampler",
     "SrtpContext",
     "beauty_i420",
@@ -106,6 +108,7 @@ if TYPE_CHECKING:
     AudioReceiveLink = _rtp_receive_twin.AudioReceiveLink
     AdaptiveJitterBuffer = _jitter_twin.AdaptiveJitterBuffer
     AudioIntake = _intake_twin.AudioIntake
+    OpusPcmDecoder = _opus_decode_twin.OpusPcmDecoder
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -119,3 +122,4 @@ else:
         _active, "AdaptiveJitterBuffer", _jitter_twin.AdaptiveJitterBuffer
     )
     AudioIntake = getattr(_active, "AudioIntake", _intake_twin.AudioIntake)
+    OpusPcmDecoder = getattr(_active, "OpusPcmDecoder", _opus_decode_twin.OpusPcmDecoder)

@@ -8,10 +8,11 @@ packet is a hole. With :func:`install` (the media service calls it unless
 * the encoder sends in-band FEC (a low-rate copy of each frame inside the next packet)
   sized for the packet-loss hint it is given (:meth:`ResilientOpusEncoder.set_loss_hint`,
   following the loss the far end reports), and DTX (near-empty packets in silence);
-* the decoder (libopus through ctypes) sees the hole from the RTP timestamps when the
-  next packet arrives: it rebuilds the last missing frame from that packet's FEC and
-  conceals any frames before it (Opus packet-loss concealment). A gap longer than
-  ``MAX_CONCEAL_MS`` is a pause (DTX, a muted sender), not loss.
+* the decoder (libopus, ``OpusPcmDecoder``: native, or its ctypes twin) sees the hole
+  from the RTP timestamps when the next packet arrives: it rebuilds the last missing
+  frame from that packet's FEC and conceals any frames before it (Opus packet-loss
+  concealment). A gap longer than ``MAX_CONCEAL_MS`` is a pause (DTX, a muted sender),
+  not loss.
 
 Every decoded frame says what it is in ``frame.opaque``: None (received), ``"fec"``
 (recovered) or ``"plc"`` (concealed), so that the service can count residual loss.
@@ -19,24 +20,22 @@ Every decoded frame says what it is in ``frame.opaque``: None (received), ``"fec
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fractions
-import threading
+from collections.abc import Callable
 from typing import Any
 
 import av
-import numpy as np
-import numpy.typing as npt
 from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters
 
-from zhanye_sdk.errors import ProtocolError
+from zhanye_sdk._backend import OpusPcmDecoder
+from zhanye_sdk.kernels.opus_decode import FRAME, MAX_CONCEAL_MS, RATE, DecodedPcm
 from zhanye_sdk.media import red
 
 __all__ = [
+    "RATE",
     "MAX_CONCEAL_MS",
     "DecodedPcm",
     "ResilientOpusDecoder",
@@ -48,49 +47,12 @@ __all__ = [
     "set_enabled",
 ]
 
-RATE = 48_000
-FRAME = 960
-MAX_CONCEAL_MS = 200
 BIT_RATE = 32_000
 _TIME_BASE = fractions.Fraction(1, RATE)
 _LOSS_STEPS = (0, 5, 10, 20, 30, 40, 50)
 
 
-def _library() -> Any:
-    name = ctypes.util.find_library("opus") or "libopus.so.0"
-    lib = ctypes.CDLL(name)
-    lib.opus_decoder_create.restype = ctypes.c_void_p
-    lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
-    lib.opus_decode.restype = ctypes.c_int
-    lib.opus_decode.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_int32,
-        ctypes.POINTER(ctypes.c_int16),
-        ctypes.c_int,
-        ctypes.c_int,
-    ]
-    lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
-    return lib
-
-
-_lib: Any = None
-_lock = threading.Lock()
 _enabled = True
-
-
-def _opus() -> Any:
-    global _lib
-    with _lock:
-        if _lib is None:
-            _lib = _library()
-    return _lib
-
-
-#: One decoded frame of ``ResilientOpusDecoder.decode_pcm``: its interleaved int16
-#: samples, its RTP timestamp and what it is (None received, ``"red"``/``"fec"``
-#: recovered, ``"plc"`` concealed).
-DecodedPcm = tuple[npt.NDArray[np.int16], int, str | None]
 
 
 class ResilientOpusDecoder:
@@ -98,39 +60,39 @@ class ResilientOpusDecoder:
 
     ``channels=2`` (aiortc's decoder thread: stereo ``AudioFrame``-s); ``channels=1``
     lets libopus downmix, for the server's mixer, which needs mono samples and no frame.
+    The decoding itself is the backend's ``OpusPcmDecoder`` (native, or its ctypes twin).
     """
 
     def __init__(self, *, red: bool = False, channels: int = 2) -> None:
-        lib = _opus()
         #: Packets are RED payloads (RFC 2198) with Opus inside.
         self.red = red
         self.channels = channels
-        self.malformed = 0
-        error = ctypes.c_int()
-        self._lib = lib
-        self._state = lib.opus_decoder_create(RATE, channels, ctypes.byref(error))
-        if not self._state or error.value != 0:
-            raise RuntimeError(f"opus_decoder_create failed ({error.value})")
-        self._pcm = (ctypes.c_int16 * (5760 * channels))()
-        self._samples = np.ctypeslib.as_array(self._pcm)
-        self._next: int | None = None
-        self.received = self.recovered = self.concealed = 0
+        self._pcm = OpusPcmDecoder(channels=channels, red=red)
+        #: Decode one packet, recovering the frames before it that never arrived: from
+        #: the packet's redundant copies (RED), else the last one from its in-band FEC,
+        #: the rest concealed. ``discontinuity``: frames were skipped on purpose before
+        #: it (the jitter buffer shrank), not lost.
+        self.decode_pcm: Callable[[bytes, int, bool], list[DecodedPcm]] = self._pcm.decode_pcm
 
-    def __del__(self) -> None:
-        state = getattr(self, "_state", None)
-        if state:
-            self._lib.opus_decoder_destroy(state)
-            self._state = None
+    @property
+    def received(self) -> int:
+        """Frames decoded from their own packet."""
+        return int(self._pcm.received)
 
-    def _frame(
-        self, data: bytes | None, samples: int, fec: bool, pts: int, kind: str | None
-    ) -> DecodedPcm | None:
-        n = self._lib.opus_decode(
-            self._state, data, len(data) if data else 0, self._pcm, samples, int(fec)
-        )
-        if n <= 0:
-            return None
-        return self._samples[: n * self.channels].copy(), pts, kind
+    @property
+    def recovered(self) -> int:
+        """Frames rebuilt from RED or FEC."""
+        return int(self._pcm.recovered)
+
+    @property
+    def concealed(self) -> int:
+        """Frames concealed."""
+        return int(self._pcm.concealed)
+
+    @property
+    def malformed(self) -> int:
+        """RED payloads that could not be read."""
+        return int(self._pcm.malformed)
 
     def decode(self, encoded_frame: Any) -> list[Any]:
         """Decode one packet (aiortc's ``JitterFrame``) into ``AudioFrame``-s, recovering
@@ -149,66 +111,6 @@ class ResilientOpusDecoder:
             frame.pts = pts
             frame.opaque = kind
             frames.append(frame)
-        return frames
-
-    def decode_pcm(self, data: bytes, timestamp: int, discontinuity: bool) -> list[DecodedPcm]:
-        """Decode one packet, recovering the frames before it that never arrived: from
-        the packet's redundant copies (RED), else the last one from its in-band FEC, the
-        rest concealed. ``discontinuity``: frames were skipped on purpose before it (the
-        jitter buffer shrank), not lost."""
-        redundant: dict[int, bytes] = {}
-        if self.red:
-            try:
-                blocks, primary = red.parse(data)
-            except ProtocolError:
-                self.malformed += 1
-                return []
-            data = primary.data
-            redundant = {
-                (timestamp - b.timestamp_offset) & 0xFFFFFFFF: b.data for b in blocks if b.data
-            }
-        if discontinuity:
-            self._next = None
-        frames = []
-        if self._next is not None:
-            gap = (timestamp - self._next) & 0xFFFFFFFF
-            if gap >= 1 << 31:
-                return []  # late or repeated: its place has been filled already
-            if 0 < gap <= MAX_CONCEAL_MS * RATE // 1000:
-                frames += self._fill(data, timestamp, gap, redundant)
-        frame = self._frame(data, 5760, False, timestamp, None)
-        if frame is not None:
-            frames.append(frame)
-            self.received += 1
-            self._next = (timestamp + frame[0].shape[0] // self.channels) & 0xFFFFFFFF
-        return frames
-
-    def _fill(
-        self, data: bytes, timestamp: int, gap: int, redundant: dict[int, bytes]
-    ) -> list[DecodedPcm]:
-        frames = []
-        at = self._next if self._next is not None else timestamp - gap
-        end = timestamp
-        while at != end and (end - at) & 0xFFFFFFFF <= gap:
-            left = (end - at) & 0xFFFFFFFF
-            copy = redundant.get(at)
-            if copy is not None:
-                frame = self._frame(copy, 5760, False, at, "red")
-                if frame is None:
-                    break
-                self.recovered += 1
-            elif left <= FRAME:
-                frame = self._frame(data, left, True, at, "fec")
-                if frame is None:
-                    break
-                self.recovered += 1
-            else:
-                frame = self._frame(None, FRAME, False, at, "plc")
-                if frame is None:
-                    break
-                self.concealed += 1
-            frames.append(frame)
-            at = (at + frame[0].shape[0] // self.channels) & 0xFFFFFFFF
         return frames
 
 
@@ -412,7 +314,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    _opus()  # fail here, not in a media thread, when libopus is missing
+    OpusPcmDecoder(channels=1)  # fail here, not in a media thread, when libopus is missing
     receiver: Any = rtcrtpreceiver
     sender: Any = rtcrtpsender
     plain_decoder = receiver.get_decoder

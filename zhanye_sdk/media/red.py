@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import attrs
 
 from zhanye_sdk.errors import ProtocolError
+from zhanye_sdk.kernels import red as red_layout
 
 __all__ = ["MAX_DISTANCE", "RedBlock", "RedEncoder", "build", "distance_for_loss", "parse"]
 
@@ -53,30 +54,11 @@ def parse(payload: bytes) -> tuple[list[RedBlock], RedBlock]:
     Raises:
         ProtocolError: the payload is truncated or its lengths do not add up.
     """
-    headers: list[tuple[int, int, int]] = []
-    at = 0
-    while True:
-        if at >= len(payload):
-            raise ProtocolError("RED payload ends inside its block headers")
-        first = payload[at]
-        if not first & 0x80:
-            primary_type = first & 0x7F
-            at += 1
-            break
-        if at + 4 > len(payload):
-            raise ProtocolError("RED payload ends inside a redundant block header")
-        word = int.from_bytes(payload[at : at + 4], "big")
-        headers.append(((word >> 24) & 0x7F, (word >> 10) & _MAX_OFFSET, word & _MAX_LENGTH))
-        at += 4
-    blocks: list[RedBlock] = []
-    for payload_type, offset, length in headers:
-        if at + length > len(payload):
-            raise ProtocolError(
-                f"RED block of {length} bytes overruns the payload ({len(payload) - at} left)"
-            )
-        blocks.append(RedBlock(payload_type, offset, payload[at : at + length]))
-        at += length
-    return blocks, RedBlock(primary_type, 0, payload[at:])
+    try:
+        blocks, (primary_type, primary) = red_layout.split(payload)
+    except ValueError as exc:
+        raise ProtocolError(str(exc)) from exc
+    return [RedBlock(*block) for block in blocks], RedBlock(primary_type, 0, primary)
 
 
 def build(primary_type: int, primary: bytes, redundant: Sequence[RedBlock] = ()) -> bytes:

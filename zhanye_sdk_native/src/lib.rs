@@ -12,6 +12,7 @@ pub mod composite;
 pub mod intake;
 pub mod jitter;
 pub mod mix;
+pub mod opus_decode;
 pub mod raster;
 pub mod resample;
 pub mod rtp_receive;
@@ -1623,6 +1624,110 @@ impl PyAudioIntake {
     }
 }
 
+// ---- Opus decoding with FEC, RED and concealment (opus_decode.rs) ----
+
+/// One decoded frame: its interleaved int16 samples, its RTP timestamp and what it is.
+type DecodedPcm<'py> = (Bound<'py, PyArray1<i16>>, u32, Option<&'static str>);
+
+/// A 48 kHz Opus decoder that fills holes with RED, FEC and concealment.
+#[pyclass(name = "OpusPcmDecoder", module = "zhanye_sdk._native")]
+struct PyOpusPcmDecoder {
+    inner: opus_decode::OpusPcmDecoder,
+    pcm: Vec<i16>,
+    frames: Vec<opus_decode::Frame>,
+}
+
+#[pymethods]
+impl PyOpusPcmDecoder {
+    #[new]
+    #[pyo3(signature = (*, channels = 2, red = false))]
+    fn new(channels: i64, red: bool) -> PyResult<Self> {
+        if channels != 1 && channels != 2 {
+            return Err(value_error(format!(
+                "channels must be 1 or 2, got {channels}"
+            )));
+        }
+        let inner = opus_decode::OpusPcmDecoder::new(channels as usize, red)
+            .map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
+        Ok(PyOpusPcmDecoder {
+            inner,
+            pcm: Vec::new(),
+            frames: Vec::new(),
+        })
+    }
+
+    /// Decode one packet, recovering the frames before it that never arrived.
+    fn decode_pcm<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &[u8],
+        timestamp: u32,
+        discontinuity: bool,
+    ) -> Vec<DecodedPcm<'py>> {
+        self.pcm.clear();
+        self.frames.clear();
+        self.inner.decode(
+            data,
+            timestamp,
+            discontinuity,
+            &mut self.pcm,
+            &mut self.frames,
+        );
+        self.frames
+            .iter()
+            .map(|f| {
+                let kind = match f.kind {
+                    opus_decode::Kind::Received => None,
+                    opus_decode::Kind::Red => Some("red"),
+                    opus_decode::Kind::Fec => Some("fec"),
+                    opus_decode::Kind::Plc => Some("plc"),
+                };
+                (
+                    PyArray1::from_slice(py, &self.pcm[f.start..f.start + f.len]),
+                    f.timestamp,
+                    kind,
+                )
+            })
+            .collect()
+    }
+
+    /// 1 or 2.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.inner.channels
+    }
+
+    /// The packets are RED payloads.
+    #[getter]
+    fn red(&self) -> bool {
+        self.inner.red
+    }
+
+    /// Frames decoded from their own packet.
+    #[getter]
+    fn received(&self) -> u64 {
+        self.inner.received
+    }
+
+    /// Frames rebuilt from RED or FEC.
+    #[getter]
+    fn recovered(&self) -> u64 {
+        self.inner.recovered
+    }
+
+    /// Frames concealed.
+    #[getter]
+    fn concealed(&self) -> u64 {
+        self.inner.concealed
+    }
+
+    /// RED payloads that could not be read.
+    #[getter]
+    fn malformed(&self) -> u64 {
+        self.inner.malformed
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1643,5 +1748,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAdaptiveJitterBuffer>()?;
     m.add_class::<PyReleased>()?;
     m.add_class::<PyAudioIntake>()?;
+    m.add_class::<PyOpusPcmDecoder>()?;
     Ok(())
 }
