@@ -18,6 +18,7 @@ from zhanye_sdk.kernels import intake as _intake_twin
 from zhanye_sdk.kernels import jitter as _jitter_twin
 from zhanye_sdk.kernels import mix as _mix_twin
 from zhanye_sdk.kernels import opus_decode as _opus_decode_twin
+from zhanye_sdk.kernels import opus_encode as _opus_encode_twin
 from zhanye_sdk.kernels import raster as _raster_twin
 from zhanye_sdk.kernels import resample as _resample_twin
 from zhanye_sdk.kernels import rtp_receive as _rtp_receive_twin
@@ -33,6 +34,7 @@ __all__ = [
     "BackendName",
     "Compositor",
     "OpusPcmDecoder",
+    "OpusPcmEncoder",
     "Resampler",
     "SrtpContext",
     "beauty_i420",
@@ -109,6 +111,7 @@ if TYPE_CHECKING:
     AdaptiveJitterBuffer = _jitter_twin.AdaptiveJitterBuffer
     AudioIntake = _intake_twin.AudioIntake
     OpusPcmDecoder = _opus_decode_twin.OpusPcmDecoder
+    OpusPcmEncoder = _opus_encode_twin.OpusPcmEncoder
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -123,3 +126,4 @@ else:
     )
     AudioIntake = getattr(_active, "AudioIntake", _intake_twin.AudioIntake)
     OpusPcmDecoder = getattr(_active, "OpusPcmDecoder", _opus_decode_twin.OpusPcmDecoder)
+    OpusPcmEncoder = getattr(_active, "OpusPcmEncoder", _opus_encode_twin.OpusPcmEncoder)

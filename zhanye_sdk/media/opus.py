@@ -25,13 +25,16 @@ from collections.abc import Callable
 from typing import Any
 
 import av
+import numpy as np
+import numpy.typing as npt
 from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters
 
-from zhanye_sdk._backend import OpusPcmDecoder
+from zhanye_sdk._backend import OpusPcmDecoder, OpusPcmEncoder
 from zhanye_sdk.kernels.opus_decode import FRAME, MAX_CONCEAL_MS, RATE, DecodedPcm
+from zhanye_sdk.kernels.opus_encode import opus_library
 from zhanye_sdk.media import red
 
 __all__ = [
@@ -141,6 +144,8 @@ class ResilientOpusEncoder(OpusEncoder):
         self._offset = 0
         self._last: int | None = None
         self._wanted = self._step(loss_percent)
+        self._pcm_encoder: Any = None
+        self._pcm_shape: tuple[int, int | None] | None = None
         self.shape(channels=channels, complexity=complexity)
         self._configure()
 
@@ -197,6 +202,37 @@ class ResilientOpusEncoder(OpusEncoder):
         """Size FEC for ``loss`` (0–1), the loss the receiver reports, from the next frame
         encoded on; small changes are ignored."""
         self._wanted = self._step(round(loss * 100))
+
+    def encodes_pcm(self, samples: int) -> bool:
+        """Whether :meth:`encode_pcm` takes a tick of ``samples`` mono samples (20 ms at
+        48 kHz, coded mono)."""
+        return self.channels == 1 and samples == FRAME
+
+    def encode_pcm(self, samples: npt.NDArray[np.int16]) -> tuple[list[bytes], int | None]:
+        """Encode one 20 ms mono tick (``encodes_pcm``) with libopus called directly
+        (``OpusPcmEncoder``: the same library, settings and packets as through PyAV, without
+        a frame, FFmpeg's queue and a packet object each time); a new loss hint is set on
+        the running encoder. The payloads and their timestamp, as ``encode``."""
+        packet_loss = max(self._wanted, 1)
+        encoder = self._pcm_encoder
+        if encoder is None or self._pcm_shape != (self.channels, self.complexity):
+            encoder = self._pcm_encoder = OpusPcmEncoder(
+                opus_library(),
+                channels=self.channels,
+                bitrate=BIT_RATE,
+                complexity=self.complexity,
+                fec=True,
+                packet_loss=packet_loss,
+                dtx=self._dtx,
+            )
+            self._pcm_shape = (self.channels, self.complexity)
+        elif encoder.packet_loss != packet_loss:
+            encoder.set_packet_loss(packet_loss)
+        self.loss_percent = self._wanted
+        payload = encoder.encode(samples)
+        timestamp = 0 if self._last is None else (self._last + FRAME) & 0xFFFFFFFF
+        self._last = timestamp
+        return [payload], timestamp
 
     def sharing_key(self) -> tuple[Any, ...]:
         """What another encoder must match for its packets to be sent in this one's place:
@@ -276,6 +312,13 @@ class ResilientRedEncoder(ResilientOpusEncoder):
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
         """Encode, then wrap each packet with the frames before it."""
         payloads, timestamp = super().encode(frame, force_keyframe)
+        if timestamp is None:
+            return payloads, None
+        return [self.red.wrap(p, timestamp) for p in payloads], timestamp
+
+    def encode_pcm(self, samples: npt.NDArray[np.int16]) -> tuple[list[bytes], int | None]:
+        """``encode_pcm``, then wrap the packet with the frames before it."""
+        payloads, timestamp = super().encode_pcm(samples)
         if timestamp is None:
             return payloads, None
         return [self.red.wrap(p, timestamp) for p in payloads], timestamp

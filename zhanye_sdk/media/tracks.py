@@ -97,7 +97,7 @@ class MixedAudioTrack(MediaStreamTrack):
         Pure CPU work on this track's encoder (about 0.2 ms): the room's tick calls it for
         each listener in turn. Empty during DTX silence.
         """
-        return _payloads(self.encoder, self._frame.of(samples, self._pts))
+        return _payloads(self.encoder, samples, self._frame, self._pts)
 
     def deliver(self, payloads: list[bytes], samples: int, ntp: int) -> None:
         """Send this tick's payloads (its own encoder's, or a ``SharedEncoder``'s) at the
@@ -192,14 +192,21 @@ class SharedEncoder:
 
     def encode(self, samples: npt.NDArray[np.int16]) -> list[bytes]:
         """The payloads of one tick of the shared mix (none during DTX silence)."""
-        frame = self._frame.of(samples, self._pts)
+        pts = self._pts
         self._pts += samples.shape[0]
-        return _payloads(self.encoder, frame)
+        return _payloads(self.encoder, samples, self._frame, pts)
 
 
-def _payloads(encoder: Any, frame: av.AudioFrame) -> list[bytes]:
-    """What ``encoder`` makes of one frame (none during DTX silence)."""
-    payloads, timestamp = encoder.encode(frame)
+def _payloads(
+    encoder: Any, samples: npt.NDArray[np.int16], frame: ReusableFrame, pts: int
+) -> list[bytes]:
+    """What ``encoder`` makes of one tick (none during DTX silence): straight from the
+    samples where it can (``ResilientOpusEncoder.encode_pcm``), else from a frame."""
+    encodes_pcm = getattr(encoder, "encodes_pcm", None)
+    if encodes_pcm is not None and encodes_pcm(samples.shape[0]):
+        payloads, timestamp = encoder.encode_pcm(samples)
+    else:
+        payloads, timestamp = encoder.encode(frame.of(samples, pts))
     return list(payloads) if timestamp is not None else []
 
 

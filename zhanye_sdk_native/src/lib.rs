@@ -13,6 +13,7 @@ pub mod intake;
 pub mod jitter;
 pub mod mix;
 pub mod opus_decode;
+pub mod opus_encode;
 pub mod raster;
 pub mod resample;
 pub mod rtp_receive;
@@ -1627,7 +1628,7 @@ impl PyAudioIntake {
 // ---- Opus decoding with FEC, RED and concealment (opus_decode.rs) ----
 
 /// One decoded frame: its interleaved int16 samples, its RTP timestamp and what it is.
-type DecodedPcm<'py> = (Bound<'py, PyArray1<i16>>, u32, Option<&'static str>);
+type DecodedPcm<'py> = (Bound<'py, PyArray1<i16>>, i64, Option<&'static str>);
 
 /// A 48 kHz Opus decoder that fills holes with RED, FEC and concealment.
 #[pyclass(name = "OpusPcmDecoder", module = "zhanye_sdk._native")]
@@ -1656,19 +1657,22 @@ impl PyOpusPcmDecoder {
         })
     }
 
-    /// Decode one packet, recovering the frames before it that never arrived.
+    /// Decode one packet, recovering the frames before it that never arrived. The
+    /// timestamp counts modulo 2³²; the packet's own frame carries it as given (aiortc's
+    /// timestamp mapper hands on values outside 32 bits).
     fn decode_pcm<'py>(
         &mut self,
         py: Python<'py>,
         data: &[u8],
-        timestamp: u32,
+        timestamp: i64,
         discontinuity: bool,
     ) -> Vec<DecodedPcm<'py>> {
         self.pcm.clear();
         self.frames.clear();
+        let wrapped = timestamp.rem_euclid(1 << 32) as u32;
         self.inner.decode(
             data,
-            timestamp,
+            wrapped,
             discontinuity,
             &mut self.pcm,
             &mut self.frames,
@@ -1682,9 +1686,13 @@ impl PyOpusPcmDecoder {
                     opus_decode::Kind::Fec => Some("fec"),
                     opus_decode::Kind::Plc => Some("plc"),
                 };
+                let at = match f.kind {
+                    opus_decode::Kind::Received => timestamp,
+                    _ => i64::from(f.timestamp),
+                };
                 (
                     PyArray1::from_slice(py, &self.pcm[f.start..f.start + f.len]),
-                    f.timestamp,
+                    at,
                     kind,
                 )
             })
@@ -1728,6 +1736,87 @@ impl PyOpusPcmDecoder {
     }
 }
 
+// ---- Opus encoding of the tick's mixes (opus_encode.rs) ----
+
+/// An Opus encoder of 20 ms int16 frames (libopus from the path given).
+#[pyclass(name = "OpusPcmEncoder", module = "zhanye_sdk._native")]
+struct PyOpusPcmEncoder {
+    inner: opus_encode::OpusPcmEncoder,
+}
+
+#[pymethods]
+impl PyOpusPcmEncoder {
+    #[new]
+    #[pyo3(signature = (
+        library, *, channels = 1, bitrate = 32_000, complexity = None, fec = true,
+        packet_loss = 0, dtx = true
+    ))]
+    fn new(
+        library: &str,
+        channels: usize,
+        bitrate: i32,
+        complexity: Option<i32>,
+        fec: bool,
+        packet_loss: i32,
+        dtx: bool,
+    ) -> PyResult<Self> {
+        let settings = opus_encode::EncoderSettings {
+            channels,
+            bitrate,
+            complexity,
+            fec,
+            packet_loss,
+            dtx,
+        };
+        settings.check().map_err(value_error)?;
+        let inner = opus_encode::OpusPcmEncoder::new(library, settings)
+            .map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
+        Ok(PyOpusPcmEncoder { inner })
+    }
+
+    /// Encode one 20 ms frame of int16 samples (interleaved); the packet.
+    fn encode<'py>(
+        &mut self,
+        py: Python<'py>,
+        samples: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let samples = readonly_1d::<i16>(samples, "samples", "int16", "(960 × channels,)")?;
+        let owned: Vec<i16>;
+        let pcm = match samples.as_slice() {
+            Ok(pcm) => pcm,
+            Err(_) => {
+                owned = samples.as_array().iter().copied().collect();
+                &owned
+            }
+        };
+        let packet = self.inner.encode(pcm).map_err(|e| {
+            if e.starts_with("expected") {
+                value_error(e)
+            } else {
+                pyo3::exceptions::PyRuntimeError::new_err(e)
+            }
+        })?;
+        Ok(pyo3::types::PyBytes::new(py, packet))
+    }
+
+    /// Size the FEC for `percent` (0–100) loss from the next frame on.
+    fn set_packet_loss(&mut self, percent: i32) -> PyResult<()> {
+        self.inner.set_packet_loss(percent).map_err(value_error)
+    }
+
+    /// The loss the FEC is sized for (percent).
+    #[getter]
+    fn packet_loss(&self) -> i32 {
+        self.inner.settings.packet_loss
+    }
+
+    /// 1 or 2.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.inner.settings.channels
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1749,5 +1838,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReleased>()?;
     m.add_class::<PyAudioIntake>()?;
     m.add_class::<PyOpusPcmDecoder>()?;
+    m.add_class::<PyOpusPcmEncoder>()?;
     Ok(())
 }
