@@ -120,6 +120,10 @@ class ResilientOpusDecoder:
 class ResilientOpusEncoder(OpusEncoder):
     """aiortc's Opus encoder with in-band FEC for a packet-loss hint, and DTX.
 
+    The FEC follows the hint: a link whose receiver reports no loss gets none (libopus
+    codes no redundancy for 0 %), which spares about a third of the encoding CPU; the hint
+    starts at ``loss_percent`` and the first report with loss turns it back on.
+
     ``channels=1`` codes mono (the mix-minus is mono: a stereo stream would code the same
     signal twice); an Opus decoder of the stereo payload type (``opus/48000/2``, as every
     WebRTC peer declares) plays a mono stream on both channels (RFC 7587 §7). 20 ms
@@ -190,7 +194,7 @@ class ResilientOpusEncoder(OpusEncoder):
         options = {
             "application": "voip",
             "fec": "1",
-            "packet_loss": str(max(step, 1)),
+            "packet_loss": str(step),
             "dtx": "1" if self._dtx else "0",
         }
         if self.complexity is not None:
@@ -213,7 +217,7 @@ class ResilientOpusEncoder(OpusEncoder):
         (``OpusPcmEncoder``: the same library, settings and packets as through PyAV, without
         a frame, FFmpeg's queue and a packet object each time); a new loss hint is set on
         the running encoder. The payloads and their timestamp, as ``encode``."""
-        packet_loss = max(self._wanted, 1)
+        packet_loss = self._wanted
         encoder = self._pcm_encoder
         if encoder is None or self._pcm_shape != (self.channels, self.complexity):
             encoder = self._pcm_encoder = OpusPcmEncoder(
