@@ -56,15 +56,12 @@ def arrivals(draw: st.DrawFn) -> dict[str, Any]:
         "packets": packets,
         "nack": draw(st.sampled_from([[], [OPUS], [OPUS, RED]])),
         "wall": draw(st.floats(-1e9, 2e9)),
-        "resume": draw(st.sampled_from([None, (seq, [seq - 1 & 0xFFFF])])),
     }
 
 
 def _run(module: Any, jitter_module: Any, case: dict[str, Any]) -> list[Any]:
     intake = module.AudioIntake(nack_payload_types=case["nack"])
     buffer = jitter_module.AdaptiveJitterBuffer()
-    if case["resume"] is not None:
-        intake.resume(*case["resume"])
     trace: list[Any] = []
     for ssrc, pt, seq, ts, payload, at in case["packets"]:
         trace.append(intake.take(ssrc, pt, seq, ts, payload, at, case["wall"], buffer))

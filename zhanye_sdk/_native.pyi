@@ -228,7 +228,6 @@ class AudioIntake:
     def __init__(
         self, *, clock_rate: int = 48_000, nack_payload_types: Iterable[int] = ()
     ) -> None: ...
-    def resume(self, top: int | None, pending: Iterable[int]) -> None: ...
     def take(
         self,
         ssrc: int,

@@ -109,12 +109,6 @@ class AudioIntake:
         self.nacks = 0
         self.retransmitted = 0
 
-    def resume(self, top: int | None, pending: Iterable[int]) -> None:
-        """Carry on from a receiver's state: the newest sequence number seen and the
-        packets asked for and not back yet."""
-        self._top = top
-        self._nacked = set(pending)
-
     def take(
         self,
         ssrc: int,

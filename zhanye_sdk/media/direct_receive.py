@@ -32,7 +32,7 @@ from typing import Any
 from aiortc import clock
 from aiortc.rtcrtpreceiver import StreamStatistics
 
-from zhanye_sdk._backend import AudioIntake, AudioReceiveLink
+from zhanye_sdk._backend import AudioReceiveLink
 from zhanye_sdk.kernels.intake import StatisticsRow
 from zhanye_sdk.media.direct_send import selected_socket, srtp_key
 from zhanye_sdk.media.playout import Playout
@@ -94,7 +94,7 @@ class DirectAudioReceiver:
         link: the participant's ``AudioReceiveLink``.
         protocol: aioice's protocol of the socket (gets every other datagram).
         receiver: the aiortc ``RTCRtpReceiver`` of the participant's audio.
-        playout: that receiver's ``Playout``, which takes over its jitter buffer.
+        playout: that receiver's ``Playout``, whose intake and jitter buffer it fills.
     """
 
     def __init__(self, link: Any, protocol: Any, receiver: Any, playout: Playout) -> None:
@@ -104,25 +104,15 @@ class DirectAudioReceiver:
         self._playout = playout
         self._streams: dict[int, Any] = getattr(receiver, _RECEIVER + "remote_streams")
         self._active: dict[int, Any] = getattr(receiver, _RECEIVER + "active_ssrc")
-        codecs: dict[int, Any] = getattr(receiver, _RECEIVER + "codecs")
-        self._clock_rate = next(
-            (c.clockRate for c in codecs.values() if c.mimeType.lower() in _AUDIO), 48_000
-        )
-        #: Each audio packet's statistics, NACK and jitter buffer (native code).
-        self.intake = AudioIntake(
-            clock_rate=self._clock_rate,
-            nack_payload_types=[
-                pt
-                for pt, c in codecs.items()
-                if any(f.type == "nack" and not f.parameter for f in c.rtcpFeedback)
-            ],
-        )
-        # Carry on from where aiortc's reading left the streams and the requests.
+        #: Each audio packet's statistics, NACK and jitter buffer (native code): the
+        #: playout's own, which carries on from the packets aiortc read before.
+        self.intake = playout.intake
+        self._clock_rate = playout.buffer.clock_rate
+        # The statistics carry on from where aiortc's reading left them.
         for ssrc, stats in list(self._streams.items()):
             if stats.base_seq is not None:
                 self.intake.seed(ssrc, _row_of(stats))
                 self._streams[ssrc] = LinkStatistics(self.intake, ssrc, self._clock_rate, stats)
-        playout.hand_over(self.intake)
 
     def drain(self) -> int:
         """Read what waits on the socket; the audio packets taken in."""

@@ -30,14 +30,14 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.jitterbuffer import JitterFrame
 
+from zhanye_sdk._backend import AudioIntake
+from zhanye_sdk.kernels.intake import MAX_NACK
 from zhanye_sdk.media.jitter import AdaptiveJitterBuffer
 from zhanye_sdk.media.opus import ResilientOpusDecoder
 
 __all__ = ["MAX_NACK", "AudioSink", "Playout", "PlayoutFrame", "install"]
 
 _PRIVATE = "_RTCRtpReceiver__"
-#: The longest hole asked for again; a longer one is an outage, not loss.
-MAX_NACK = 10
 #: Codecs ``Playout.decode_here`` decodes itself.
 _DECODED_HERE = ("audio/opus", "audio/red")
 
@@ -45,6 +45,11 @@ _DECODED_HERE = ("audio/opus", "audio/red")
 #: 48 kHz and what it is (None received, ``"red"``/``"fec"`` recovered, ``"plc"``
 #: concealed).
 AudioSink = Callable[[npt.NDArray[np.int16], str | None], None]
+
+
+def _nack(codec: Any) -> bool:
+    """Whether ``codec`` negotiated generic NACK."""
+    return any(f.type == "nack" and not f.parameter for f in getattr(codec, "rtcpFeedback", []))
 
 
 class PlayoutFrame(JitterFrame):
@@ -65,12 +70,7 @@ class Playout:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
-        self._top: int | None = None
-        self._nacked: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._payload_types: collections.Counter[int] = collections.Counter()
-        self._nacks = 0
-        self._retransmitted = 0
         self._intake: Any = None
         #: Frames decoded here and handed to the sink (``decode_here``).
         self.decoded = 0
@@ -88,29 +88,33 @@ class Playout:
         self._sink = sink
 
     @property
+    def intake(self) -> Any:
+        """The ``AudioIntake`` each packet goes through into the buffer (statistics, the
+        NACK of a hole where the codec negotiated it), made at the first packet, when the
+        receiver's codecs are known; a direct receiver drains into it too."""
+        if self._intake is None:
+            codecs: dict[int, Any] = self._private("codecs") or {}
+            audio = [c.clockRate for c in codecs.values() if c.mimeType.lower() in _DECODED_HERE]
+            self._intake = AudioIntake(
+                clock_rate=audio[0] if audio else self.buffer.clock_rate,
+                nack_payload_types=[pt for pt, c in codecs.items() if _nack(c)],
+            )
+        return self._intake
+
+    @property
     def payload_types(self) -> collections.Counter[int]:
         """Packets received, by payload type (RED's or Opus's)."""
-        if self._intake is None:
-            return self._payload_types
-        return self._payload_types + collections.Counter(self._intake.payload_types)
+        return collections.Counter(self._intake.payload_types if self._intake else {})
 
     @property
     def nacks(self) -> int:
         """Packets asked for again (NACK)."""
-        return self._nacks + (self._intake.nacks if self._intake is not None else 0)
+        return int(self._intake.nacks) if self._intake is not None else 0
 
     @property
     def retransmitted(self) -> int:
         """Packets asked for again that came back."""
-        extra = self._intake.retransmitted if self._intake is not None else 0
-        return self._retransmitted + extra
-
-    def hand_over(self, intake: Any) -> None:
-        """From now on ``intake`` (an ``AudioIntake`` that a direct receiver drains into
-        this buffer) counts the packets and finds the holes; it carries on from this
-        playout's newest sequence number and open requests."""
-        intake.resume(self._top, sorted(self._nacked))
-        self._intake = intake
+        return int(self._intake.retransmitted) if self._intake is not None else 0
 
     def ask_for(self, ssrc: int, lost: list[int]) -> None:
         """Ask the sender for the packets ``lost`` again (RTCP generic NACK)."""
@@ -161,45 +165,20 @@ class Playout:
     def add(self, packet: Any, arrival: float | None = None) -> tuple[bool, None]:
         """aiortc's call for each packet: take it; frames leave on the timer. ``arrival``:
         when it arrived on the event loop's clock (None: now)."""
-        seq = packet.sequence_number
-        self._payload_types[packet.payload_type] += 1
-        repeated = seq in self._nacked
-        if repeated:
-            self._nacked.discard(seq)
-            self._retransmitted += 1
-        self._ask_again(packet)
-        self.buffer.push(
-            seq,
+        lost = self.intake.take(
+            packet.ssrc,
+            packet.payload_type,
+            packet.sequence_number,
             packet.timestamp,
             getattr(packet, "_data", packet.payload),
             self._loop.time() if arrival is None else arrival,
-            # A repeat is late by design: its transit says nothing of the network's jitter.
-            redundant=repeated,
-            tag=packet.payload_type,
+            0.0,  # aiortc keeps this stream's statistics itself
+            self.buffer,
         )
+        if lost:
+            self.ask_for(packet.ssrc, lost)
         self._schedule()
         return False, None
-
-    def _ask_again(self, packet: Any) -> None:
-        seq = packet.sequence_number
-        if self._top is None:
-            self._top = seq
-            return
-        ahead = (seq - self._top) & 0xFFFF
-        if ahead >= 0x8000:
-            return  # older than the newest: a retransmission or a reordered packet
-        if 1 < ahead <= MAX_NACK + 1 and self._negotiated(packet.payload_type):
-            lost = [(self._top + k) & 0xFFFF for k in range(1, ahead)]
-            self._nacked.update(lost)
-            if len(self._nacked) > 4 * MAX_NACK:
-                self._nacked = set(lost)
-            self._nacks += len(lost)
-            self.ask_for(packet.ssrc, lost)
-        self._top = seq
-
-    def _negotiated(self, payload_type: int) -> bool:
-        codec = (self._private("codecs") or {}).get(payload_type)
-        return any(f.type == "nack" and not f.parameter for f in getattr(codec, "rtcpFeedback", []))
 
     def _schedule(self) -> None:
         due = self.buffer.next_due()

@@ -100,13 +100,6 @@ impl Intake {
         }
     }
 
-    /// Carry on from a receiver's state: the newest sequence number seen and the packets
-    /// asked for and not yet back.
-    pub fn resume(&mut self, top: Option<u16>, nacked: &[u16]) {
-        self.top = top;
-        self.nacked = nacked.iter().copied().collect();
-    }
-
     /// Take one packet: count it, push it into `buffer` (tagged with its payload type)
     /// and append to `lost` the sequence numbers to ask for again (empty: none).
     /// `arrival`: seconds on the buffer's monotonic clock; `wall_offset`: the wall clock

@@ -1515,12 +1515,6 @@ impl PyAudioIntake {
         })
     }
 
-    /// Carry on from a receiver's state: the newest sequence number seen and the packets
-    /// asked for and not back yet.
-    fn resume(&mut self, top: Option<u16>, pending: Vec<u16>) {
-        self.inner.resume(top, &pending);
-    }
-
     /// Take one packet into `buffer`; the sequence numbers to ask for again.
     #[pyo3(signature = (ssrc, payload_type, sequence, timestamp, payload, arrival, wall_offset, buffer))]
     #[allow(clippy::too_many_arguments)]
