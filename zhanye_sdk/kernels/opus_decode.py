@@ -12,14 +12,12 @@ the same order, so they give the same samples.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import threading
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from zhanye_sdk.kernels import red
+from zhanye_sdk.kernels.libopus import load, system_library
 
 __all__ = ["FRAME", "MAX_CONCEAL_MS", "RATE", "DecodedPcm", "OpusPcmDecoder"]
 
@@ -34,36 +32,6 @@ _MAX_FRAME = 5760
 DecodedPcm = tuple[npt.NDArray[np.int16], int, str | None]
 
 
-def _library() -> Any:
-    name = ctypes.util.find_library("opus") or "libopus.so.0"
-    lib = ctypes.CDLL(name)
-    lib.opus_decoder_create.restype = ctypes.c_void_p
-    lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
-    lib.opus_decode.restype = ctypes.c_int
-    lib.opus_decode.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_int32,
-        ctypes.POINTER(ctypes.c_int16),
-        ctypes.c_int,
-        ctypes.c_int,
-    ]
-    lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
-    return lib
-
-
-_lib: Any = None
-_lock = threading.Lock()
-
-
-def _opus() -> Any:
-    global _lib
-    with _lock:
-        if _lib is None:
-            _lib = _library()
-    return _lib
-
-
 class OpusPcmDecoder:
     """Decodes one stream's packets into int16 frames, filling holes (module docstring).
 
@@ -75,7 +43,7 @@ class OpusPcmDecoder:
     def __init__(self, *, channels: int = 2, red: bool = False) -> None:
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 or 2, got {channels}")
-        lib = _opus()
+        lib = load(system_library())
         self.red = red
         self.channels = channels
         #: RED payloads that could not be read.

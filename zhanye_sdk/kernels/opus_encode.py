@@ -11,15 +11,11 @@ encoder. Both give the same packets for the same samples.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import functools
-import importlib.util
-import threading
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from zhanye_sdk.kernels.libopus import load, opus_library
 
 __all__ = ["FRAME", "OpusPcmEncoder", "opus_library"]
 
@@ -35,48 +31,6 @@ _SET_INBAND_FEC = 4012
 _SET_PACKET_LOSS_PERC = 4014
 _SET_DTX = 4016
 _SET_VBR_CONSTRAINT = 4020
-
-
-@functools.cache
-def opus_library() -> str:
-    """The libopus to encode with: the one in PyAV's wheel (``av.libs``), whose encoder
-    FFmpeg used, else the system's."""
-    spec = importlib.util.find_spec("av")
-    if spec is not None and spec.origin is not None:
-        bundled = sorted(Path(spec.origin).parent.parent.glob("av.libs/libopus*.so*"))
-        if bundled:
-            return str(bundled[0])
-    return ctypes.util.find_library("opus") or "libopus.so.0"
-
-
-_libraries: dict[str, Any] = {}
-_lock = threading.Lock()
-
-
-def _library(path: str) -> Any:
-    with _lock:
-        lib = _libraries.get(path)
-        if lib is None:
-            lib = ctypes.CDLL(path)
-            lib.opus_encoder_create.restype = ctypes.c_void_p
-            lib.opus_encoder_create.argtypes = [
-                ctypes.c_int32,
-                ctypes.c_int,
-                ctypes.c_int,
-                ctypes.POINTER(ctypes.c_int),
-            ]
-            lib.opus_encode.restype = ctypes.c_int32
-            lib.opus_encode.argtypes = [
-                ctypes.c_void_p,
-                ctypes.POINTER(ctypes.c_int16),
-                ctypes.c_int,
-                ctypes.c_char_p,
-                ctypes.c_int32,
-            ]
-            lib.opus_encoder_ctl.restype = ctypes.c_int
-            lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
-            _libraries[path] = lib
-    return lib
 
 
 class OpusPcmEncoder:
@@ -112,7 +66,7 @@ class OpusPcmEncoder:
         if not 0 <= packet_loss <= 100:
             raise ValueError(f"packet_loss must be 0–100, got {packet_loss}")
         try:
-            lib = _library(library)
+            lib = load(library)
         except OSError as exc:
             raise RuntimeError(f"cannot load {library}") from exc
         self._lib = lib
