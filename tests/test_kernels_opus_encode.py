@@ -1,9 +1,14 @@
 """The tick's Opus encoder: native and twin (libopus through ctypes) give the same packets
-for the same samples and settings, bit for bit, also across loss hints; and the packets
-are those PyAV's encoder made of the same frames (the same library and settings)."""
+for the same samples and settings, bit for bit, also across loss hints and signal hints;
+the packets are those PyAV's encoder made of the same frames (the same library and
+settings); without loss reported the tick codes with CELT alone, with loss reported with
+SILK's FEC."""
 
 from __future__ import annotations
 
+import functools
+import wave
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -11,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zhanye_sdk._backend import Resampler
 from zhanye_sdk.kernels import opus_encode as twin
 from zhanye_sdk.kernels.opus_decode import OpusPcmDecoder
 from zhanye_sdk.kernels.opus_encode import opus_library
@@ -38,6 +44,7 @@ def _signal(seed: int, frames: int, channels: int) -> np.ndarray:
     dtx=st.booleans(),
     fec=st.booleans(),
     hints=st.lists(st.integers(0, 100), min_size=1, max_size=4),
+    signals=st.lists(st.sampled_from(sorted(twin.SIGNALS)), min_size=1, max_size=3),
 )
 def test_native_and_twin_encode_alike(
     native: ModuleType,
@@ -47,20 +54,28 @@ def test_native_and_twin_encode_alike(
     dtx: bool,
     fec: bool,
     hints: list[int],
+    signals: list[str],
 ) -> None:
     samples = _signal(seed, 60, channels)
     step = 960 * channels
     made = []
     for module in (native, twin):
         encoder = module.OpusPcmEncoder(
-            opus_library(), channels=channels, complexity=complexity, fec=fec, dtx=dtx
+            opus_library(),
+            channels=channels,
+            complexity=complexity,
+            fec=fec,
+            dtx=dtx,
+            signal=signals[0],
         )
         packets = []
         for i in range(60):
             if i % 15 == 0:
                 encoder.set_packet_loss(hints[(i // 15) % len(hints)])
+            if i % 20 == 10:
+                encoder.set_signal(signals[(i // 20 + 1) % len(signals)])
             packets.append(encoder.encode(samples[i * step : (i + 1) * step]))
-        made.append((packets, encoder.packet_loss))
+        made.append((packets, encoder.packet_loss, encoder.signal))
     assert made[0] == made[1]
 
 
@@ -92,6 +107,7 @@ def test_bad_settings_and_frames_are_refused(native: ModuleType, module_name: st
         {"bitrate": 100},
         {"complexity": 11},
         {"packet_loss": 101},
+        {"signal": "speech"},
     ):
         with pytest.raises(ValueError):
             module.OpusPcmEncoder(opus_library(), **settings_)
@@ -103,16 +119,36 @@ def test_bad_settings_and_frames_are_refused(native: ModuleType, module_name: st
             encoder.encode(bad)
     with pytest.raises(ValueError):
         encoder.set_packet_loss(-1)
+    with pytest.raises(ValueError):
+        encoder.set_signal("noise")
+    assert encoder.signal == "auto"
     assert len(encoder.encode(np.zeros(960, np.int16))) > 0  # still encodes after refusals
+
+
+CLIP = Path(__file__).parent / "data/asr/aishell1-BAC009S0764W0121.wav"
+
+
+@functools.cache
+def _sentence() -> np.ndarray:
+    """The AISHELL-1 sentence (real Mandarin speech), at 48 kHz."""
+    with wave.open(str(CLIP)) as f:
+        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.int16)
+    up = Resampler(16_000, 48_000).process(pcm)
+    return up[: up.size // 960 * 960]
+
+
+def _coded(hint: float) -> list[tuple[list[bytes], int | None]]:
+    """The sentence coded as the tick codes it for a receiver reporting ``hint`` loss."""
+    samples = _sentence()
+    encoder = opus.ResilientOpusEncoder(channels=1, loss_percent=0)
+    encoder.set_loss_hint(hint)
+    return [encoder.encode_pcm(samples[i : i + 960]) for i in range(0, samples.size, 960)]
 
 
 def _recovered_error(hint: float) -> float:
     """RMS error (against the stream decoded without loss) of the frames rebuilt when every
     fifth packet is lost, coded with the FEC a receiver reporting ``hint`` loss gets."""
-    samples = _signal(3, 150, 1)
-    encoder = opus.ResilientOpusEncoder(channels=1, loss_percent=0)
-    encoder.set_loss_hint(hint)
-    sent = [encoder.encode_pcm(samples[i * 960 : (i + 1) * 960]) for i in range(150)]
+    sent = _coded(hint)
     clean, lossy = OpusPcmDecoder(channels=1), OpusPcmDecoder(channels=1)
     reference = {}
     for payloads, ts in sent:
@@ -130,8 +166,35 @@ def _recovered_error(hint: float) -> float:
 
 
 def test_fec_follows_the_loss_hint() -> None:
-    """On a link that reports no loss the encoder codes no FEC (about a third of its
-    CPU); once loss is reported, a lost frame is rebuilt from the next packet far closer
-    to what was sent than concealment guesses it."""
+    """On a link that reports no loss the encoder codes no FEC; once loss is reported, a
+    lost frame of speech is rebuilt from the next packet far closer to what was sent than
+    concealment guesses it."""
     without, with_fec = _recovered_error(0.0), _recovered_error(0.2)
     assert with_fec < 0.5 * without, (with_fec, without)
+
+
+def _layers(hint: float) -> set[str]:
+    """The Opus modes (RFC 6716 §3.1, from each packet's TOC byte) of the coded sentence."""
+    modes = set()
+    for payloads, _ in _coded(hint):
+        config = payloads[0][0] >> 3
+        if len(payloads[0]) > 2:  # DTX frames say nothing of the layer
+            modes.add("silk" if config < 12 else "hybrid" if config < 16 else "celt")
+    return modes
+
+
+def test_celt_alone_without_loss_and_silk_fec_with_it() -> None:
+    """A listener reporting no loss gets CELT alone (about a third of the hybrid's CPU);
+    one reporting loss gets the speech layer that carries FEC; and the change on a running
+    encoder plays on without a gap."""
+    assert _layers(0.0) == {"celt"}
+    assert _layers(0.2) and _layers(0.2) <= {"silk", "hybrid"}
+    samples = _sentence()
+    encoder = opus.ResilientOpusEncoder(channels=1, loss_percent=0)
+    decoder = OpusPcmDecoder(channels=1)
+    kinds = []
+    for n, i in enumerate(range(0, samples.size, 960)):
+        encoder.set_loss_hint(0.2 if (n // 40) % 2 else 0.0)
+        payloads, ts = encoder.encode_pcm(samples[i : i + 960])
+        kinds += [kind for _, _, kind in decoder.decode_pcm(payloads[0], ts, False)]
+    assert kinds == [None] * (samples.size // 960)

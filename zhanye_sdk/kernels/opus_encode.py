@@ -4,8 +4,10 @@
 Both load libopus from the path :func:`opus_library` names (the one PyAV ships, whose
 encoder the SDK used through FFmpeg, else the system's) and set it up as FFmpeg does for
 the same options: VoIP, unconstrained VBR at the bitrate, complexity 10 unless told,
-in-band FEC for a loss percentage, DTX. A new loss percentage is set on the running
-encoder. Both give the same packets for the same samples.
+in-band FEC for a loss percentage, DTX. A new loss percentage, and libopus's signal hint
+(which FFmpeg leaves to libopus: ``"music"`` makes it code with its CELT layer alone at
+32 kbit/s), are set on the running encoder. Both give the same packets for the same
+samples.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy.typing as npt
 
 from zhanye_sdk.kernels.libopus import load, opus_library
 
-__all__ = ["FRAME", "OpusPcmEncoder", "opus_library"]
+__all__ = ["FRAME", "SIGNALS", "OpusPcmEncoder", "opus_library"]
 
 RATE = 48_000
 #: Samples per channel of a 20 ms frame.
@@ -31,6 +33,9 @@ _SET_INBAND_FEC = 4012
 _SET_PACKET_LOSS_PERC = 4014
 _SET_DTX = 4016
 _SET_VBR_CONSTRAINT = 4020
+_SET_SIGNAL = 4024
+#: libopus's signal hints (``OPUS_AUTO``, ``OPUS_SIGNAL_VOICE``, ``OPUS_SIGNAL_MUSIC``).
+SIGNALS = {"auto": -1000, "voice": 3001, "music": 3002}
 
 
 class OpusPcmEncoder:
@@ -44,6 +49,7 @@ class OpusPcmEncoder:
         fec: send in-band FEC.
         packet_loss: the loss expected, 0–100 (sizes the FEC).
         dtx: near-empty packets in silence.
+        signal: libopus's signal hint, a key of :data:`SIGNALS`.
     """
 
     def __init__(
@@ -56,6 +62,7 @@ class OpusPcmEncoder:
         fec: bool = True,
         packet_loss: int = 0,
         dtx: bool = True,
+        signal: str = "auto",
     ) -> None:
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 or 2, got {channels}")
@@ -65,6 +72,7 @@ class OpusPcmEncoder:
             raise ValueError(f"complexity must be 0–10, got {complexity}")
         if not 0 <= packet_loss <= 100:
             raise ValueError(f"packet_loss must be 0–100, got {packet_loss}")
+        _check_signal(signal)
         try:
             lib = load(library)
         except OSError as exc:
@@ -89,6 +97,9 @@ class OpusPcmEncoder:
             (_SET_COMPLEXITY, 10 if complexity is None else complexity),
         ):
             self._ctl(request, value)
+        self.signal = "auto"
+        if signal != "auto":
+            self.set_signal(signal)
 
     def __del__(self) -> None:
         state = getattr(self, "_state", None)
@@ -109,6 +120,12 @@ class OpusPcmEncoder:
             raise ValueError(f"packet_loss must be 0–100, got {percent}")
         self._ctl(_SET_PACKET_LOSS_PERC, percent)
         self.packet_loss = percent
+
+    def set_signal(self, signal: str) -> None:
+        """Give libopus the signal hint ``signal`` (:data:`SIGNALS`) from the next frame on."""
+        _check_signal(signal)
+        self._ctl(_SET_SIGNAL, SIGNALS[signal])
+        self.signal = signal
 
     def encode(self, samples: npt.NDArray[np.int16]) -> bytes:
         """Encode one 20 ms frame of int16 samples (interleaved); the packet."""
@@ -133,3 +150,8 @@ class OpusPcmEncoder:
         if n < 0:
             raise RuntimeError(f"opus_encode failed ({n})")
         return self._packet.raw[:n]
+
+
+def _check_signal(signal: str) -> None:
+    if signal not in SIGNALS:
+        raise ValueError(f"signal must be 'auto', 'voice' or 'music', got {signal!r}")

@@ -214,10 +214,17 @@ class ResilientOpusEncoder(OpusEncoder):
 
     def encode_pcm(self, samples: npt.NDArray[np.int16]) -> tuple[list[bytes], int | None]:
         """Encode one 20 ms mono tick (``encodes_pcm``) with libopus called directly
-        (``OpusPcmEncoder``: the same library, settings and packets as through PyAV, without
-        a frame, FFmpeg's queue and a packet object each time); a new loss hint is set on
-        the running encoder. The payloads and their timestamp, as ``encode``."""
+        (``OpusPcmEncoder``: the same library and settings as through PyAV, without a frame,
+        FFmpeg's queue and a packet object each time); a new loss hint is set on the running
+        encoder. The payloads and their timestamp, as ``encode``.
+
+        While no loss is reported (no FEC wanted) libopus is told the signal is music, so
+        that it codes with its CELT layer alone: at 32 kbit/s that costs about a third of
+        the SILK+CELT hybrid it picks for speech, and codes speech and a mix of voices as
+        intelligibly (``benchmarks/results/opus_mode.md``). FEC exists only in the SILK
+        layer, so with loss reported the choice is libopus's again (the packets PyAV made)."""
         packet_loss = self._wanted
+        signal = "auto" if packet_loss else "music"
         encoder = self._pcm_encoder
         if encoder is None or self._pcm_shape != (self.channels, self.complexity):
             encoder = self._pcm_encoder = OpusPcmEncoder(
@@ -228,10 +235,12 @@ class ResilientOpusEncoder(OpusEncoder):
                 fec=True,
                 packet_loss=packet_loss,
                 dtx=self._dtx,
+                signal=signal,
             )
             self._pcm_shape = (self.channels, self.complexity)
         elif encoder.packet_loss != packet_loss:
             encoder.set_packet_loss(packet_loss)
+            encoder.set_signal(signal)
         self.loss_percent = self._wanted
         payload = encoder.encode(samples)
         timestamp = 0 if self._last is None else (self._last + FRAME) & 0xFFFFFFFF

@@ -1743,8 +1743,9 @@ impl PyOpusPcmEncoder {
     #[new]
     #[pyo3(signature = (
         library, *, channels = 1, bitrate = 32_000, complexity = None, fec = true,
-        packet_loss = 0, dtx = true
+        packet_loss = 0, dtx = true, signal = "auto"
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         library: &str,
         channels: usize,
@@ -1753,6 +1754,7 @@ impl PyOpusPcmEncoder {
         fec: bool,
         packet_loss: i32,
         dtx: bool,
+        signal: &str,
     ) -> PyResult<Self> {
         let settings = opus_encode::EncoderSettings {
             channels,
@@ -1761,6 +1763,7 @@ impl PyOpusPcmEncoder {
             fec,
             packet_loss,
             dtx,
+            signal: opus_encode::Signal::from_name(signal).map_err(value_error)?,
         };
         settings.check().map_err(value_error)?;
         let inner = opus_encode::OpusPcmEncoder::new(library, settings)
@@ -1802,6 +1805,21 @@ impl PyOpusPcmEncoder {
     #[getter]
     fn packet_loss(&self) -> i32 {
         self.inner.settings.packet_loss
+    }
+
+    /// Give libopus the signal hint `signal` ("auto", "voice" or "music") from the next
+    /// frame on.
+    fn set_signal(&mut self, signal: &str) -> PyResult<()> {
+        let signal = opus_encode::Signal::from_name(signal).map_err(value_error)?;
+        self.inner
+            .set_signal(signal)
+            .map_err(pyo3::exceptions::PyRuntimeError::new_err)
+    }
+
+    /// The signal hint in effect ("auto", "voice" or "music").
+    #[getter]
+    fn signal(&self) -> &'static str {
+        self.inner.settings.signal.name()
     }
 
     /// 1 or 2.

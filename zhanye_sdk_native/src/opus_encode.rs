@@ -6,7 +6,9 @@
 //! through FFmpeg's packet queue and came back as a packet object: about 40 µs of Python
 //! and FFmpeg around about 250 µs of libopus. The settings are FFmpeg's for the same
 //! options (VoIP, 32 kbit/s unconstrained VBR, in-band FEC for a loss percentage, DTX);
-//! unlike FFmpeg's encoder, a new loss percentage needs no new encoder.
+//! unlike FFmpeg's encoder, a new loss percentage needs no new encoder. The signal hint
+//! (which FFmpeg does not set) can be changed on the running encoder too: "music" makes
+//! libopus code with its CELT layer alone, "auto" lets it choose.
 
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CString};
@@ -27,6 +29,49 @@ const SET_INBAND_FEC: c_int = 4012;
 const SET_PACKET_LOSS_PERC: c_int = 4014;
 const SET_DTX: c_int = 4016;
 const SET_VBR_CONSTRAINT: c_int = 4020;
+const SET_SIGNAL: c_int = 4024;
+
+/// libopus's signal hint (`OPUS_SET_SIGNAL`), which steers its choice of coding layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// libopus decides (`OPUS_AUTO`), as FFmpeg leaves it.
+    Auto,
+    /// Speech: favours the SILK (speech) layer.
+    Voice,
+    /// Music: favours the CELT (transform) layer; at 32 kbit/s, CELT alone.
+    Music,
+}
+
+impl Signal {
+    /// The hint named `name` ("auto", "voice" or "music").
+    pub fn from_name(name: &str) -> Result<Signal, String> {
+        match name {
+            "auto" => Ok(Signal::Auto),
+            "voice" => Ok(Signal::Voice),
+            "music" => Ok(Signal::Music),
+            _ => Err(format!(
+                "signal must be 'auto', 'voice' or 'music', got {name:?}"
+            )),
+        }
+    }
+
+    /// Its name, as `from_name` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Auto => "auto",
+            Signal::Voice => "voice",
+            Signal::Music => "music",
+        }
+    }
+
+    fn value(self) -> c_int {
+        match self {
+            Signal::Auto => -1000,
+            Signal::Voice => 3001,
+            Signal::Music => 3002,
+        }
+    }
+}
 
 type CreateFn = unsafe extern "C" fn(i32, c_int, c_int, *mut c_int) -> *mut c_void;
 type EncodeFn = unsafe extern "C" fn(*mut c_void, *const i16, c_int, *mut u8, i32) -> i32;
@@ -95,6 +140,7 @@ pub struct EncoderSettings {
     /// The loss expected, 0–100 (sizes the FEC).
     pub packet_loss: i32,
     pub dtx: bool,
+    pub signal: Signal,
 }
 
 impl EncoderSettings {
@@ -172,6 +218,9 @@ impl OpusPcmEncoder {
         encoder.ctl(SET_PACKET_LOSS_PERC, settings.packet_loss)?;
         encoder.ctl(SET_DTX, c_int::from(settings.dtx))?;
         encoder.ctl(SET_COMPLEXITY, settings.complexity.unwrap_or(10))?;
+        if settings.signal != Signal::Auto {
+            encoder.ctl(SET_SIGNAL, settings.signal.value())?;
+        }
         Ok(encoder)
     }
 
@@ -193,6 +242,13 @@ impl OpusPcmEncoder {
         }
         self.ctl(SET_PACKET_LOSS_PERC, percent)?;
         self.settings.packet_loss = percent;
+        Ok(())
+    }
+
+    /// Give libopus the signal hint `signal` from the next frame on.
+    pub fn set_signal(&mut self, signal: Signal) -> Result<(), String> {
+        self.ctl(SET_SIGNAL, signal.value())?;
+        self.settings.signal = signal;
         Ok(())
     }
 
