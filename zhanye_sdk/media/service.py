@@ -140,9 +140,11 @@ class MediaConfig:
             each frame.
         opus_complexity: the libopus complexity (0–10) of the mix-minus each room's tick
             encodes for its listeners (mono Opus); lower costs less CPU per listener.
-            Measured (``benchmarks/bench_opus_complexity.py``): 7–10 code speech alike
-            (ESTOI within 0.01); at 6 and below libopus's voice detection takes soft
-            speech for silence and DTX drops it (ESTOI −0.05 on the AISHELL sentence).
+            Measured (``benchmarks/bench_opus_complexity.py``): on a clean link (CELT
+            alone, about 80 µs a frame at 10) every complexity codes speech alike; once a
+            listener reports loss (SILK+CELT with FEC, about 3× the CPU) 7–10 code it
+            alike, and at 6 and below libopus's voice detection takes soft speech for
+            silence and DTX drops it (ESTOI −0.06 on the AISHELL sentence at 10 % loss).
         direct_audio_send: once a listener's connection is up, the tick's Opus payloads go
             straight to its socket in one native call each (RTP, SRTP, send;
             ``zhanye_sdk.media.direct_send``) instead of through aiortc's sender and its
