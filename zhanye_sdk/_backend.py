@@ -17,6 +17,7 @@ from zhanye_sdk.kernels import composite as _composite_twin
 from zhanye_sdk.kernels import intake as _intake_twin
 from zhanye_sdk.kernels import jitter as _jitter_twin
 from zhanye_sdk.kernels import mix as _mix_twin
+from zhanye_sdk.kernels import mixbuffer as _mixbuffer_twin
 from zhanye_sdk.kernels import opus_decode as _opus_decode_twin
 from zhanye_sdk.kernels import opus_encode as _opus_encode_twin
 from zhanye_sdk.kernels import raster as _raster_twin
@@ -33,6 +34,7 @@ __all__ = [
     "AudioSendLink",
     "BackendName",
     "Compositor",
+    "MixBuffers",
     "OpusPcmDecoder",
     "OpusPcmEncoder",
     "Resampler",
@@ -112,6 +114,7 @@ if TYPE_CHECKING:
     AudioIntake = _intake_twin.AudioIntake
     OpusPcmDecoder = _opus_decode_twin.OpusPcmDecoder
     OpusPcmEncoder = _opus_encode_twin.OpusPcmEncoder
+    MixBuffers = _mixbuffer_twin.MixBuffers
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -127,3 +130,4 @@ else:
     AudioIntake = getattr(_active, "AudioIntake", _intake_twin.AudioIntake)
     OpusPcmDecoder = getattr(_active, "OpusPcmDecoder", _opus_decode_twin.OpusPcmDecoder)
     OpusPcmEncoder = getattr(_active, "OpusPcmEncoder", _opus_encode_twin.OpusPcmEncoder)
+    MixBuffers = getattr(_active, "MixBuffers", _mixbuffer_twin.MixBuffers)

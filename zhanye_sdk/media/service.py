@@ -70,7 +70,7 @@ from zhanye_sdk.media.pacing import TickClock, spread_phase
 from zhanye_sdk.media.peer import MediaPeer
 from zhanye_sdk.media.recorder import Recorder, RecordingConfig, RecordingTick
 from zhanye_sdk.media.records import MediaRecord, MediaRecords, RecordingStatus
-from zhanye_sdk.media.sharing import QuietListeners, quiet_rows, shared_mix
+from zhanye_sdk.media.sharing import QuietListeners, quiet_peaks, shared_mix
 from zhanye_sdk.media.tracks import MixedAudioTrack, SharedEncoder
 from zhanye_sdk.rooms.core import Room, RoomState
 from zhanye_sdk.rooms.service import RoomService, Seat
@@ -992,7 +992,7 @@ class MediaService:
         their raw mix-minus here."""
         settled: frozenset[str] = frozenset()
         if self.config.share_encoders:
-            quiet = quiet_rows(mixed.sources, mixed.gains, self.config.quiet_peak)
+            quiet = quiet_peaks(mixed.peaks, mixed.gains, self.config.quiet_peak)
             settled = media_room.quiet.update(mixed.participants, quiet.tolist())
         encoding: list[_Encoding] = []
         groups: dict[tuple[Any, ...], list[MixedAudioTrack]] = {}

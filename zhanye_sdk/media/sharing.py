@@ -28,7 +28,14 @@ import numpy.typing as npt
 from zhanye_sdk._backend import mix
 from zhanye_sdk.errors import InvalidInput
 
-__all__ = ["QUIET_PEAK", "SETTLE_TICKS", "QuietListeners", "quiet_rows", "shared_mix"]
+__all__ = [
+    "QUIET_PEAK",
+    "SETTLE_TICKS",
+    "QuietListeners",
+    "quiet_peaks",
+    "quiet_rows",
+    "shared_mix",
+]
 
 #: The loudest sample of a quiet participant's tick (about −54 dBFS).
 QUIET_PEAK = 64
@@ -46,7 +53,13 @@ def quiet_rows(
         )
     if sources.shape[1] == 0:
         return np.ones(sources.shape[0], dtype=bool)
-    peaks = np.abs(sources.astype(np.int32)).max(axis=1)
+    return quiet_peaks(np.abs(sources.astype(np.int32)).max(axis=1), gains, quiet_peak)
+
+
+def quiet_peaks(
+    peaks: npt.NDArray[np.int32], gains: npt.NDArray[np.int32], quiet_peak: int = QUIET_PEAK
+) -> npt.NDArray[np.bool_]:
+    """``quiet_rows`` from each participant's peak magnitude (``MixedTick.peaks``)."""
     return np.asarray((gains == 0) | (peaks <= quiet_peak), dtype=bool)
 
 

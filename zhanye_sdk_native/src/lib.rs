@@ -12,6 +12,7 @@ pub mod composite;
 pub mod intake;
 pub mod jitter;
 pub mod mix;
+pub mod mixbuffer;
 pub mod opus_decode;
 pub mod opus_encode;
 pub mod raster;
@@ -1829,6 +1830,114 @@ impl PyOpusPcmEncoder {
     }
 }
 
+// ---- the room mixer's buffers and tick (mixbuffer.rs) ----
+
+fn buffer_error(err: mixbuffer::BufferError) -> PyErr {
+    match err {
+        mixbuffer::BufferError::NoRow { .. } => {
+            pyo3::exceptions::PyIndexError::new_err(err.to_string())
+        }
+        _ => value_error(err.to_string()),
+    }
+}
+
+/// A room's rows of buffered mono audio, mixed one frame a tick (mix-minus and full mix).
+#[pyclass(name = "MixBuffers", module = "zhanye_sdk._native")]
+struct PyMixBuffers {
+    inner: mixbuffer::MixBuffers,
+}
+
+#[pymethods]
+impl PyMixBuffers {
+    #[new]
+    #[pyo3(signature = (frame_samples = 960, prime_frames = 2, max_frames = 6))]
+    fn new(frame_samples: usize, prime_frames: usize, max_frames: usize) -> PyResult<Self> {
+        let inner = mixbuffer::MixBuffers::new(frame_samples, prime_frames, max_frames)
+            .map_err(buffer_error)?;
+        Ok(PyMixBuffers { inner })
+    }
+
+    /// Rows mixed.
+    #[getter]
+    fn rows(&self) -> usize {
+        self.inner.rows()
+    }
+
+    /// Samples a tick takes from each row.
+    #[getter]
+    fn frame_samples(&self) -> usize {
+        self.inner.frame_samples()
+    }
+
+    /// A new empty row at the end, at unity gain; its index.
+    fn add(&mut self) -> usize {
+        self.inner.add()
+    }
+
+    /// Drop row `index`; the rows after it move up one.
+    fn remove(&mut self, index: usize) -> PyResult<()> {
+        self.inner.remove(index).map_err(buffer_error)
+    }
+
+    /// Row `index`'s Q15 gain (0 mutes it for everyone).
+    fn set_gain(&mut self, index: usize, gain_q15: i32) -> PyResult<()> {
+        self.inner.set_gain(index, gain_q15).map_err(buffer_error)
+    }
+
+    /// Queue int16 mono `samples` on row `index`.
+    fn push(&mut self, index: usize, samples: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ro = readonly_1d::<i16>(samples, "samples", "int16", "(S,)")?;
+        match ro.as_slice() {
+            Ok(pcm) => self.inner.push(index, pcm),
+            Err(_) => {
+                let owned: Vec<i16> = ro.as_array().iter().copied().collect();
+                self.inner.push(index, &owned)
+            }
+        }
+        .map_err(buffer_error)
+    }
+
+    /// Samples waiting in row `index`.
+    fn buffered(&self, index: usize) -> PyResult<usize> {
+        self.inner.buffered(index).map_err(buffer_error)
+    }
+
+    /// One tick: (frames, minus, full, peaks, gains) as numpy arrays.
+    #[allow(clippy::type_complexity)]
+    fn tick<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<i16>>,
+        Bound<'py, PyArray2<i16>>,
+        Bound<'py, PyArray1<i16>>,
+        Bound<'py, PyArray1<i32>>,
+        Bound<'py, PyArray1<i32>>,
+    )> {
+        let (n, s) = (self.inner.rows(), self.inner.frame_samples());
+        let mut frames = vec![0i16; n * s];
+        let mut minus = vec![0i16; n * s];
+        let mut full = vec![0i16; s];
+        let mut peaks = vec![0i32; n];
+        let mut gains = vec![0i32; n];
+        self.inner
+            .tick(&mut frames, &mut minus, &mut full, &mut peaks, &mut gains)
+            .map_err(buffer_error)?;
+        let shape = |v: Vec<i16>| {
+            numpy::ndarray::Array2::from_shape_vec((n, s), v)
+                .map(|a| numpy::IntoPyArray::into_pyarray(a, py))
+                .map_err(|e| value_error(e.to_string()))
+        };
+        Ok((
+            shape(frames)?,
+            shape(minus)?,
+            PyArray1::from_vec(py, full),
+            PyArray1::from_vec(py, peaks),
+            PyArray1::from_vec(py, gains),
+        ))
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1851,5 +1960,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAudioIntake>()?;
     m.add_class::<PyOpusPcmDecoder>()?;
     m.add_class::<PyOpusPcmEncoder>()?;
+    m.add_class::<PyMixBuffers>()?;
     Ok(())
 }
