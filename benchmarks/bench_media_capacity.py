@@ -30,7 +30,8 @@ libsrtp through cffi and aiortc's RTP code in Python), then the SDK's default: t
 sends each listener's packets and reads each participant's through the native
 ``AudioSendLink`` and ``AudioReceiveLink`` (``zhanye_sdk.media.direct_send``,
 ``direct_receive``), one call per participant a tick. The host flags
-``--aiortc-sending`` and ``--aiortc-receiving`` turn one side off. The
+``--aiortc-sending`` and ``--aiortc-receiving`` turn one side off, ``--timer-release``
+gives each jitter buffer its own release timer again (``MediaConfig.tick_release`` off). The
 host flag ``--aiortc-encoding`` gives the host from before the tick encoded (aiortc
 encoding every frame itself). The steps also show the longest GC pause, and the
 existing rooms' lateness while the next four participants join (ICE, DTLS).
@@ -227,6 +228,7 @@ def serve(
     sharing: bool = True,
     direct: bool = True,
     direct_in: bool = True,
+    tick_release: bool = True,
 ) -> None:
     """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
     os.sched_setaffinity(0, {SERVER_CPU})
@@ -243,6 +245,7 @@ def serve(
             sharing,
             direct,
             direct_in,
+            tick_release,
         )
     )
 
@@ -321,6 +324,7 @@ async def _serve(
     sharing: bool,
     direct: bool,
     direct_in: bool,
+    tick_release: bool,
 ) -> None:
     import gc
     import threading
@@ -364,6 +368,8 @@ async def _serve(
         media = attrs.evolve(media, direct_audio_send=False)
     if not direct_in:  # (likewise)
         media = attrs.evolve(media, direct_audio_receive=False)
+    if not tick_release:  # (likewise)
+        media = attrs.evolve(media, tick_release=False)
     deployment = Deployment(
         DeploymentConfig(
             sessions=SessionConfig(
@@ -950,6 +956,11 @@ def main() -> None:
         help="(host) aiortc's receivers read each packet (MediaConfig.direct_audio_receive off)",
     )  # fmt: skip
     parser.add_argument(
+        "--timer-release", action="store_true",
+        help="(host) each jitter buffer releases on a timer of its own "
+        "(MediaConfig.tick_release off)",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-sharing", action="store_true",
         help="(host) every listener has its own encode (MediaConfig.share_encoders off)",
     )  # fmt: skip
@@ -991,6 +1002,7 @@ def main() -> None:
             not args.no_sharing,
             not args.aiortc_sending,
             not args.aiortc_receiving,
+            not args.timer_release,
         )
         return
     os.sched_setaffinity(0, {CLIENT_CPU})

@@ -51,6 +51,8 @@ class TickClock:
         self._max_catch_up = max_catch_up
         self.skipped = 0
         self.last_lateness_s = 0.0
+        #: The deadline the last ``wait`` waited for (the clock's time), None before it.
+        self.deadline_s: float | None = None
 
     @property
     def ticks(self) -> int:
@@ -74,6 +76,7 @@ class TickClock:
             self.skipped += behind
             self._index += behind
             deadline += behind * self.period_s
+        self.deadline_s = deadline
         if now < deadline:
             await anyio.sleep(deadline - now)
         self.last_lateness_s = max(0.0, self._now() - deadline)

@@ -3,7 +3,8 @@
 aiortc's ``RTCRtpReceiver`` hands each audio packet to its jitter buffer and sends what
 comes out to its decoder thread. :func:`install` puts a :class:`Playout` there instead:
 it answers aiortc's ``add`` with nothing and releases the packets itself, on the event
-loop's timer, at the playout times the adaptive buffer gives, into the same decoder queue.
+loop's timer (or on its owner's tick, :meth:`Playout.release_on_tick`), at the playout
+times the adaptive buffer gives, into the same decoder queue.
 A frame the buffer skipped to shrink its delay reaches the decoder as a discontinuity,
 which the resilient Opus decoder does not conceal.
 
@@ -76,16 +77,32 @@ class Playout:
         self.decoded = 0
         self._sink: AudioSink | None = None
         self._decoder: tuple[str, ResilientOpusDecoder] | None = None
+        self._on_tick = False
 
     def decode_here(self, sink: AudioSink) -> None:
         """Decode released Opus and RED packets in the release itself (mono, 48 kHz) and
         hand each frame to ``sink`` on the event loop, instead of aiortc's decoder thread
-        and track; another codec (G.711) still goes that way. Releases stay on the
-        buffer's one timer. (Draining on the room's mixing tick instead was tried: the
-        speech recogniser then heard one of three speakers, ``test_sop_whisper_tick``;
-        the timer costs about 0.2 ms/s per participant.)
-        """
+        and track; another codec (G.711) still goes that way."""
         self._sink = sink
+
+    def release_on_tick(self) -> None:
+        """Release no more on the buffer's timer: the owner calls :meth:`release` once a
+        tick instead (the room's mixing tick, just before it mixes), with the tick's
+        deadline, not the moment it runs. A frame then reaches the mixer on the same
+        tick as it would from the timer (due by the deadline: this tick; after it: the
+        next), without a timer callback per packet, and a tick that runs late does not
+        take the next tick's frame early (which left a buffer dry the tick after and
+        cost a re-priming gap: the speech recogniser then heard one of three speakers).
+        """
+        self._on_tick = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def release(self, now: float) -> None:
+        """Release (decode, or queue for aiortc's decoder) every frame due by ``now`` on
+        the event loop's clock (``release_on_tick``)."""
+        self._release_due(now)
 
     @property
     def intake(self) -> Any:
@@ -181,6 +198,8 @@ class Playout:
         return False, None
 
     def _schedule(self) -> None:
+        if self._on_tick:
+            return
         due = self.buffer.next_due()
         if due is None:
             return
@@ -192,25 +211,28 @@ class Playout:
 
     def _release(self) -> None:
         self._timer = None
+        try:
+            self._release_due(self._loop.time())
+        finally:
+            self._schedule()
+
+    def _release_due(self, now: float) -> None:
         queue = self._private("decoder_queue")
         thread = self._private("decoder_thread")
         codecs = self._private("codecs") or {}
         mapper = self._private("timestamp_mapper")
-        try:
-            for released in self.buffer.pop(self._loop.time()):
-                codec = codecs.get(released.tag)
-                if codec is None:
-                    continue
-                if self._sink is not None and codec.mimeType.lower() in _DECODED_HERE:
-                    self._decode(codec, released)
-                    continue
-                if queue is None or not thread or mapper is None:
-                    continue
-                timestamp = mapper.map(released.timestamp)
-                frame = PlayoutFrame(released.payload, timestamp, released.discontinuity)
-                queue.put((codec, frame))
-        finally:
-            self._schedule()
+        for released in self.buffer.pop(now):
+            codec = codecs.get(released.tag)
+            if codec is None:
+                continue
+            if self._sink is not None and codec.mimeType.lower() in _DECODED_HERE:
+                self._decode(codec, released)
+                continue
+            if queue is None or not thread or mapper is None:
+                continue
+            timestamp = mapper.map(released.timestamp)
+            frame = PlayoutFrame(released.payload, timestamp, released.discontinuity)
+            queue.put((codec, frame))
 
     def close(self) -> None:
         """Stop the timer."""

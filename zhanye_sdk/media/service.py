@@ -155,6 +155,10 @@ class MediaConfig:
             ``zhanye_sdk.media.direct_receive``) instead of aiortc's per-packet receive
             path; other datagrams (STUN, RTCP, video) still go to aiortc. Needs
             ``audio_resilience``; not with ``impairment``.
+        tick_release: each participant's jitter buffer releases its due frames on the
+            room's mixing tick, just before the mix (``Playout.release_on_tick``), instead
+            of on a timer callback of its own per packet; a frame reaches the mix on the
+            same tick either way.
         share_encoders: the quiet listeners of a room (muted, or silent for 500 ms) hear
             one mix of the others, encoded once for all of them (``zhanye_sdk.media.sharing``):
             in a conversation, two encodes a tick in a room of four instead of four.
@@ -194,6 +198,7 @@ class MediaConfig:
     )
     direct_audio_send: bool = True
     direct_audio_receive: bool = True
+    tick_release: bool = True
     share_encoders: bool = True
     quiet_peak: int = attrs.field(default=64, validator=attrs.validators.ge(0))
     max_participants: int | None = None
@@ -602,6 +607,8 @@ class MediaService:
                 # Decoded in the jitter buffer's release, straight into the mixer; the
                 # reader below then only sees the track end (or G.711 frames).
                 inbound.playout.decode_here(functools.partial(self._take_audio, media_room, peer))
+                if config.tick_release:
+                    inbound.playout.release_on_tick()
             reader = self._read_audio if inbound.kind == "audio" else self._read_video
             self._spawn(reader, media_room, peer, inbound.track)
         return answer
@@ -941,6 +948,8 @@ class MediaService:
         fed as raw frames for aiortc to encode)."""
         present = {p.id: p for p in room.present}
         arriving = media_room.arriving
+        # Frames due by the tick's deadline are mixed now, however late the tick runs.
+        due = media_room.clock.deadline_s if self.config.tick_release else None
         for participant, peer in list(media_room.peers.items()):
             if participant in present:
                 arriving.pop(participant, None)
@@ -957,6 +966,9 @@ class MediaService:
             else:
                 peer.open_direct()
                 peer.drain_audio()
+                if due is not None:
+                    for playout in peer.playouts:
+                        playout.release(due)
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
