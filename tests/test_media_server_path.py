@@ -2,9 +2,9 @@
 
 Two real WebRTC peers (aiortc clients) over the web host on loopback:
 
-* each participant's audio is decoded in the server's jitter buffer as the buffer
-  releases it (no decoder thread, one timer per buffer), and what the others hear is
-  still that participant's tone;
+* each participant's audio is decoded in the server's jitter buffer as the room's tick
+  releases it (no decoder thread, no timer per buffer or packet), and what the others
+  hear is still that participant's tone;
 * a room's network summary is written to the session record at the first report and
   when the room ends, not at every report (``MediaConfig.network_record_s``), and the
   record then holds every report.
@@ -69,9 +69,9 @@ async def test_audio_is_decoded_on_the_tick_and_the_summary_written_at_first_and
                 assert peer.playouts, participant
                 decoded = sum(p.decoded for p in peer.playouts)
                 # Every frame the mixer took came from the playout's own decoder: nothing
-                # went to aiortc's thread, and each buffer has at most its one timer.
+                # went to aiortc's thread, and the tick releases it (no timer waits).
                 assert decoded > 0 and decoded == peer.audio_frames, (decoded, peer.audio_frames)
-                assert all(p.timers_pending <= 1 for p in peer.playouts)
+                assert all(p.timers_pending == 0 for p in peer.playouts)
 
             # The network summary: written once early, not at each of the reports since.
             def reports(participant: str) -> int:

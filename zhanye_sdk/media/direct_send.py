@@ -34,6 +34,10 @@ __all__ = ["DirectAudioSender", "ntp_now", "open_direct_sender", "selected_socke
 
 _log = logging.getLogger(__name__)
 _SENDER = "_RTCRtpSender__"
+_NTP_TIMESTAMP = _SENDER + "ntp_timestamp"
+_RTP_TIMESTAMP = _SENDER + "rtp_timestamp"
+_PACKET_COUNT = _SENDER + "packet_count"
+_OCTET_COUNT = _SENDER + "octet_count"
 #: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 _NTP_UNIX = 2_208_988_800
 #: OpenSSL's SRTP profile names and their key and salt lengths (RFC 5764, RFC 7714).
@@ -70,10 +74,10 @@ class DirectAudioSender:
         link.send(payloads if isinstance(payloads, list) else list(payloads), timestamp, ntp >> 14)
         sender = self._sender
         # What aiortc's own RTP task would have left for its sender reports and stats.
-        setattr(sender, _SENDER + "ntp_timestamp", ntp)
-        setattr(sender, _SENDER + "rtp_timestamp", link.last_timestamp)
-        setattr(sender, _SENDER + "packet_count", link.packets_sent)
-        setattr(sender, _SENDER + "octet_count", link.octets_sent)
+        setattr(sender, _NTP_TIMESTAMP, ntp)
+        setattr(sender, _RTP_TIMESTAMP, link.last_timestamp)
+        setattr(sender, _PACKET_COUNT, link.packets_sent)
+        setattr(sender, _OCTET_COUNT, link.octets_sent)
 
     def retransmit(self, sequence: int) -> bool:
         """Send a packet the listener asked for again (NACK); False if no longer kept."""

@@ -217,22 +217,24 @@ class Playout:
             self._schedule()
 
     def _release_due(self, now: float) -> None:
-        queue = self._private("decoder_queue")
-        thread = self._private("decoder_thread")
+        released = self.buffer.pop(now)
+        if not released:
+            return
         codecs = self._private("codecs") or {}
-        mapper = self._private("timestamp_mapper")
-        for released in self.buffer.pop(now):
-            codec = codecs.get(released.tag)
+        for each in released:
+            codec = codecs.get(each.tag)
             if codec is None:
                 continue
             if self._sink is not None and codec.mimeType.lower() in _DECODED_HERE:
-                self._decode(codec, released)
+                self._decode(codec, each)
                 continue
+            queue = self._private("decoder_queue")
+            thread = self._private("decoder_thread")
+            mapper = self._private("timestamp_mapper")
             if queue is None or not thread or mapper is None:
                 continue
-            timestamp = mapper.map(released.timestamp)
-            frame = PlayoutFrame(released.payload, timestamp, released.discontinuity)
-            queue.put((codec, frame))
+            timestamp = mapper.map(each.timestamp)
+            queue.put((codec, PlayoutFrame(each.payload, timestamp, each.discontinuity)))
 
     def close(self) -> None:
         """Stop the timer."""
