@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,26 @@ def aligned(clean: npt.NDArray[np.int16], played: npt.NDArray[np.int16], lag: in
 def lag_of(clean: npt.NDArray[np.int16], played: npt.NDArray[np.int16]) -> int:
     a = clean.astype(np.float64)
     return max(range(0, 2 * FRAME), key=lambda k: float(np.dot(a, played[k : k + a.size])))
+
+
+def heard(
+    clean: npt.NDArray[np.int16],
+    sent: list[tuple[bytes, int]],
+    model: str,
+    loss: float,
+    seeds: Sequence[int],
+) -> list[Any]:
+    """What the SDK's receiver plays of ``sent`` through ``model`` loss at ``loss``, once per
+    seed (once without loss), aligned with ``clean``."""
+    out = []
+    lag: int | None = None
+    for seed in seeds if loss else seeds[:1]:
+        link = impairment(model, loss, seed)
+        played, _ = receive(sent, opus.ResilientOpusDecoder(), link, clean.size)
+        if lag is None:
+            lag = lag_of(clean, played)
+        out.append(aligned(clean, played, lag))
+    return out
 
 
 NAMES = ("aiortc", "FEC", "FEC+RED")

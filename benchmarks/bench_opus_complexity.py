@@ -29,7 +29,7 @@ from pystoi import stoi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_audio_loss import FRAME, aligned, impairment, lag_of, packets, receive, speech  # noqa: E402
+from bench_audio_loss import FRAME, heard, packets, speech  # noqa: E402
 from harness import Table, bar_plot  # noqa: E402
 
 from zhanye_sdk.media import opus  # noqa: E402
@@ -105,14 +105,8 @@ def scores(
     sent = tick_packets(clean, encoder)
     plain: list[float] = []
     extended: list[float] = []
-    lag: int | None = None
-    for seed in SEEDS if loss else SEEDS[:1]:
-        link = impairment(model, loss, seed)
-        played, _ = receive(sent, opus.ResilientOpusDecoder(), link, clean.size)
-        if lag is None:
-            lag = lag_of(clean, played)
-        x: Any = aligned(clean, played, lag)
-        reference = clean.astype(np.float64)
+    reference = clean.astype(np.float64)
+    for x in heard(clean, sent, model, loss, SEEDS):
         plain.append(float(stoi(reference, x, 48_000)))
         extended.append(float(stoi(reference, x, 48_000, extended=True)))
     return float(np.mean(plain)), float(np.mean(extended))

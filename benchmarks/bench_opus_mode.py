@@ -35,7 +35,7 @@ from pystoi import stoi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_audio_loss import FRAME, aligned, impairment, lag_of, receive, speech  # noqa: E402
+from bench_audio_loss import FRAME, heard, speech  # noqa: E402
 from harness import RESULTS, Table  # noqa: E402
 
 from zhanye_sdk._backend import OpusPcmEncoder, Resampler  # noqa: E402
@@ -110,13 +110,7 @@ def scores(
     """Mean wideband PESQ and extended STOI of what a receiver plays."""
     quality: list[float] = []
     intelligibility: list[float] = []
-    lag: int | None = None
-    for seed in SEEDS if loss else SEEDS[:1]:
-        link = impairment(model, loss, seed)
-        played, _ = receive(sent, opus.ResilientOpusDecoder(), link, clean.size)
-        if lag is None:
-            lag = lag_of(clean, played)
-        x: Any = aligned(clean, played, lag)
+    for x in heard(clean, sent, model, loss, SEEDS):
         quality.append(float(pesq(16_000, to_16k(clean), to_16k(x), "wb")))
         intelligibility.append(float(stoi(clean.astype(np.float64), x, 48_000, extended=True)))
     return float(np.mean(quality)), float(np.mean(intelligibility))
