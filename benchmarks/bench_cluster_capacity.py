@@ -505,7 +505,8 @@ def main() -> None:
         "in all.",
         f"A shared machine (2 cores, other engineers' tests and benchmarks, one of them in "
         f"SCHED_RR): load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} "
-        f"after; hosts and load generator in {niced}. Noisy: compare the ratios of one run, "
+        f"after; hosts' event loops in SCHED_RR, load generator at {niced}. Noisy: compare "
+        "the ratios of one run, "
         "and runs with each other. Before each window the run waits (up to "
         f"{QUIET_WAIT_S:.0f} s) while another process runs in a real-time class (another "
         "benchmark: it takes the hosts' core ahead of them); the column 'other real-time "
