@@ -59,3 +59,33 @@ async def test_a_clock_with_a_phase_ticks_at_that_phase_of_the_loop_clock() -> N
             # Asleep until the deadline, up to the loop's clock resolution early.
             assert distance(deadline, phase) < 0.002, (deadline % PERIOD, phase)
         assert anyio.current_time() - started < 4 * PERIOD + 0.05
+
+
+@pytest.mark.anyio
+async def test_rooms_behind_take_turns_catching_up() -> None:
+    """After a stall every room's first late tick runs before any room's second."""
+    now = [0.0]
+    order: list[tuple[str, int]] = []
+    go = anyio.Event()
+    ready = [0]
+    both_ready = anyio.Event()
+
+    async def room(name: str) -> None:
+        clock = TickClock(PERIOD, now=lambda: now[0], phase_s=0.0)
+        await clock.wait()  # on time: sleeps one period
+        ready[0] += 1
+        if ready[0] == 2:
+            both_ready.set()
+        await go.wait()
+        for tick in range(2):
+            await clock.wait()  # two periods behind: no sleep
+            order.append((name, tick))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(room, "a")
+        tasks.start_soon(room, "b")
+        with anyio.fail_after(5):
+            await both_ready.wait()
+        now[0] = 3.5 * PERIOD
+        go.set()
+    assert order == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]

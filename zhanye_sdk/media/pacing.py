@@ -3,7 +3,9 @@
 Deadlines are absolute (``start + n * period``), so time spent working in a tick
 never accumulates into drift the way ``sleep(period)`` in a loop does. A clock that
 falls more than ``max_catch_up`` periods behind skips the missed ticks instead of
-bursting through them, and counts them.
+bursting through them, and counts them; the ticks it does catch up yield to the event
+loop in between, so that after a stall every room's first late tick runs before any
+room's second.
 
 Rooms of one process tick on one event loop. Each new room takes the phase (its ticks'
 position within the period) in the middle of the widest gap between the phases already
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import anyio
+import anyio.lowlevel
 
 __all__ = ["TickClock", "spread_phase"]
 
@@ -79,6 +82,9 @@ class TickClock:
         self.deadline_s = deadline
         if now < deadline:
             await anyio.sleep(deadline - now)
+        else:
+            # Behind: other rooms' late ticks run between the ones this room catches up.
+            await anyio.lowlevel.checkpoint()
         self.last_lateness_s = max(0.0, self._now() - deadline)
         return self.last_lateness_s
 
