@@ -101,8 +101,10 @@ class Playout:
 
     def release(self, now: float) -> None:
         """Release (decode, or queue for aiortc's decoder) every frame due by ``now`` on
-        the event loop's clock (``release_on_tick``)."""
-        self._release_due(now)
+        the event loop's clock, once ``release_on_tick`` was called (a buffer on its own
+        timer releases nothing here)."""
+        if self._on_tick:
+            self._release_due(now)
 
     @property
     def intake(self) -> Any:
