@@ -31,7 +31,8 @@ sends each listener's packets and reads each participant's through the native
 ``AudioSendLink`` and ``AudioReceiveLink`` (``zhanye_sdk.media.direct_send``,
 ``direct_receive``), one call per participant a tick. The host flags
 ``--aiortc-sending`` and ``--aiortc-receiving`` turn one side off, ``--timer-release``
-gives each jitter buffer its own release timer again (``MediaConfig.tick_release`` off). The
+gives each jitter buffer its own release timer again (``MediaConfig.tick_release`` off),
+``--step-by-step`` undoes the fused native steps (``release_into``, ``encode_send``). The
 host flag ``--aiortc-encoding`` gives the host from before the tick encoded (aiortc
 encoding every frame itself). The steps also show the longest GC pause, and the
 existing rooms' lateness while the next four participants join (ICE, DTLS).
@@ -238,6 +239,7 @@ def serve(
     direct: bool = True,
     direct_in: bool = True,
     tick_release: bool = True,
+    fused: bool = True,
 ) -> None:
     """The web host with media on loopback, pinned to ``SERVER_CPU``; prints its port."""
     os.sched_setaffinity(0, {SERVER_CPU})
@@ -255,8 +257,24 @@ def serve(
             direct,
             direct_in,
             tick_release,
+            fused,
         )
     )
+
+
+def _unfuse() -> None:
+    """The host from before the tick's fused steps: each participant's frames released,
+    decoded and handed to the mixer one by one, each listener's encoded, wrapped and sent
+    in separate calls (``--step-by-step``)."""
+    from zhanye_sdk.media.service import MediaService
+    from zhanye_sdk.media.tracks import MixedAudioTrack
+
+    def release(media_room: Any, participant: str, peer: Any, due: float) -> None:
+        for playout in peer.playouts:
+            playout.release(due)
+
+    MediaService._release = staticmethod(release)  # type: ignore[method-assign]
+    MixedAudioTrack.encode_send = lambda self, samples, ntp: False  # type: ignore[method-assign]
 
 
 def _watch_stalls(loop: asyncio.AbstractEventLoop, loop_thread: int, path: str) -> None:
@@ -334,6 +352,7 @@ async def _serve(
     direct: bool,
     direct_in: bool,
     tick_release: bool,
+    fused: bool,
 ) -> None:
     import gc
     import threading
@@ -354,6 +373,8 @@ async def _serve(
     from zhanye_sdk.platform import PasswordHashing
     from zhanye_sdk.ratelimit import BucketPolicy
 
+    if not fused:
+        _unfuse()
     folder = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
     config = PlatformConfig(
         passwords=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
@@ -974,6 +995,11 @@ def main() -> None:
         "(MediaConfig.tick_release off)",
     )  # fmt: skip
     parser.add_argument(
+        "--step-by-step", action="store_true",
+        help="(host) release, decode, encode and send in separate calls, not the tick's "
+        "fused native steps (release_into, encode_send)",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-sharing", action="store_true",
         help="(host) every listener has its own encode (MediaConfig.share_encoders off)",
     )  # fmt: skip
@@ -1016,6 +1042,7 @@ def main() -> None:
             not args.aiortc_sending,
             not args.aiortc_receiving,
             not args.timer_release,
+            not args.step_by_step,
         )
         return
     os.sched_setaffinity(0, {CLIENT_CPU})

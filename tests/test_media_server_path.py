@@ -72,6 +72,15 @@ async def test_audio_is_decoded_on_the_tick_and_the_summary_written_at_first_and
                 # went to aiortc's thread, and the tick releases it (no timer waits).
                 assert decoded > 0 and decoded == peer.audio_frames, (decoded, peer.audio_frames)
                 assert all(p.timers_pending == 0 for p in peer.playouts)
+                # Released, decoded and queued for the mix in one native call each tick
+                # (only the first frame, which makes the decoder, goes frame by frame).
+                into = sum(p.decoded_into for p in peer.playouts)
+                assert decoded - into <= len(peer.playouts), (decoded, into)
+                # The listener's mix encoded, wrapped and sent in one call each tick: every
+                # packet on its direct link went that way.
+                track = peer.audio_out
+                assert track.direct is not None and track.encode_sent > 0
+                assert track.direct.link.packets_sent == track.encode_sent
 
             # The network summary: written once early, not at each of the reports since.
             def reports(participant: str) -> int:

@@ -21,10 +21,12 @@ from zhanye_sdk.kernels import mixbuffer as _mixbuffer_twin
 from zhanye_sdk.kernels import opus_decode as _opus_decode_twin
 from zhanye_sdk.kernels import opus_encode as _opus_encode_twin
 from zhanye_sdk.kernels import raster as _raster_twin
+from zhanye_sdk.kernels import red as _red_twin
 from zhanye_sdk.kernels import resample as _resample_twin
 from zhanye_sdk.kernels import rtp_receive as _rtp_receive_twin
 from zhanye_sdk.kernels import rtp_send as _rtp_send_twin
 from zhanye_sdk.kernels import srtp as _srtp_twin
+from zhanye_sdk.kernels import tick_steps as _tick_steps_twin
 
 __all__ = [
     "AdaptiveJitterBuffer",
@@ -37,16 +39,19 @@ __all__ = [
     "MixBuffers",
     "OpusPcmDecoder",
     "OpusPcmEncoder",
+    "RedPacker",
     "Resampler",
     "SrtpContext",
     "beauty_i420",
     "composite_i420",
     "draw_strokes",
+    "encode_send",
     "layout_cells",
     "load_native",
     "mix",
     "mix_minus",
     "native_backend",
+    "release_into",
     "resample",
     "soft_knee",
 ]
@@ -91,6 +96,8 @@ if _active is not None:
     # A native module built before the beauty kernel existed still imports (the twin
     # stands in) until it is rebuilt; the agreement tests fail on it meanwhile.
     beauty_i420 = getattr(_active, "beauty_i420", _beauty_twin.beauty_i420)
+    release_into = getattr(_active, "release_into", _tick_steps_twin.release_into)
+    encode_send = getattr(_active, "encode_send", _tick_steps_twin.encode_send)
 else:
     mix = _mix_twin.mix
     mix_minus = _mix_twin.mix_minus
@@ -100,6 +107,8 @@ else:
     layout_cells = _composite_twin.layout_cells
     draw_strokes = _raster_twin.draw_strokes
     beauty_i420 = _beauty_twin.beauty_i420
+    release_into = _tick_steps_twin.release_into
+    encode_send = _tick_steps_twin.encode_send
 
 # Classes are bound apart from the functions so that type checkers see a class: both
 # backends' classes have the twin's interface (see ``_native.pyi``).
@@ -115,6 +124,7 @@ if TYPE_CHECKING:
     OpusPcmDecoder = _opus_decode_twin.OpusPcmDecoder
     OpusPcmEncoder = _opus_encode_twin.OpusPcmEncoder
     MixBuffers = _mixbuffer_twin.MixBuffers
+    RedPacker = _red_twin.RedPacker
 else:
     Resampler = _active.Resampler if _active is not None else _resample_twin.Resampler
     Compositor = _active.Compositor if _active is not None else _composite_twin.Compositor
@@ -131,3 +141,4 @@ else:
     OpusPcmDecoder = getattr(_active, "OpusPcmDecoder", _opus_decode_twin.OpusPcmDecoder)
     OpusPcmEncoder = getattr(_active, "OpusPcmEncoder", _opus_encode_twin.OpusPcmEncoder)
     MixBuffers = getattr(_active, "MixBuffers", _mixbuffer_twin.MixBuffers)
+    RedPacker = getattr(_active, "RedPacker", _red_twin.RedPacker)

@@ -314,3 +314,32 @@ class MixBuffers:
         npt.NDArray[np.int32],
         npt.NDArray[np.int32],
     ]: ...
+
+class RedPacker:
+    def __init__(self, payload_type: int, distance: int = 1) -> None: ...
+    @property
+    def payload_type(self) -> int: ...
+    @property
+    def distance(self) -> int: ...
+    @distance.setter
+    def distance(self, distance: int) -> None: ...
+    def set_loss(self, loss: float) -> None: ...
+    def wrap(self, data: bytes, timestamp: int) -> bytes: ...
+
+def release_into(
+    buffer: AdaptiveJitterBuffer,
+    decoder: OpusPcmDecoder,
+    tags: bytes,
+    mix: MixBuffers,
+    row: int,
+    now: float,
+) -> tuple[int, int, list[Released]]: ...
+def encode_send(
+    encoder: OpusPcmEncoder,
+    samples: npt.NDArray[np.int16],
+    red: RedPacker | None,
+    timestamp: int,
+    links: Sequence[AudioSendLink],
+    timestamps: Sequence[int],
+    abs_send_time: int,
+) -> bytes: ...

@@ -70,8 +70,15 @@ class DirectAudioSender:
         """Send one tick's payloads stamped ``timestamp`` (the track's clock) at ``ntp``."""
         if not payloads:
             return
+        self.link.send(
+            payloads if isinstance(payloads, list) else list(payloads), timestamp, ntp >> 14
+        )
+        self.sent(ntp)
+
+    def sent(self, ntp: int) -> None:
+        """The link sent a tick's payloads at ``ntp`` (by ``send``, or by an encoder that
+        sends on the link itself): keep aiortc's sender counters in step."""
         link = self.link
-        link.send(payloads if isinstance(payloads, list) else list(payloads), timestamp, ntp >> 14)
         sender = self._sender
         # What aiortc's own RTP task would have left for its sender reports and stats.
         setattr(sender, _NTP_TIMESTAMP, ntp)

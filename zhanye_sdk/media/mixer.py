@@ -91,6 +91,16 @@ class AudioMixer:
         if row is not None and samples.shape[0]:
             self._buffers.push(row, samples)
 
+    def row(self, participant: str) -> int | None:
+        """The row of ``participant`` in ``buffers`` (None: not mixed); rows after a
+        removed participant's move up."""
+        return self._rows.get(participant)
+
+    @property
+    def buffers(self) -> MixBuffers:
+        """The room's ``MixBuffers`` (native, or its twin)."""
+        return self._buffers
+
     def buffered(self, participant: str) -> int:
         """Samples waiting in a participant's buffer."""
         row = self._rows.get(participant)

@@ -32,7 +32,7 @@ from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters
 
-from zhanye_sdk._backend import OpusPcmDecoder, OpusPcmEncoder
+from zhanye_sdk._backend import OpusPcmDecoder, OpusPcmEncoder, encode_send
 from zhanye_sdk.kernels.opus_decode import FRAME, MAX_CONCEAL_MS, RATE, DecodedPcm
 from zhanye_sdk.kernels.opus_encode import opus_library
 from zhanye_sdk.media import red
@@ -76,6 +76,11 @@ class ResilientOpusDecoder:
         #: the rest concealed. ``discontinuity``: frames were skipped on purpose before
         #: it (the jitter buffer shrank), not lost.
         self.decode_pcm: Callable[[bytes, int, bool], list[DecodedPcm]] = self._pcm.decode_pcm
+
+    @property
+    def kernel(self) -> Any:
+        """The backend's ``OpusPcmDecoder`` that decodes (for ``release_into``)."""
+        return self._pcm
 
     @property
     def received(self) -> int:
@@ -223,6 +228,37 @@ class ResilientOpusEncoder(OpusEncoder):
         the SILK+CELT hybrid it picks for speech, and codes speech and a mix of voices as
         intelligibly (``benchmarks/results/opus_mode.md``). FEC exists only in the SILK
         layer, so with loss reported the choice is libopus's again (the packets PyAV made)."""
+        timestamp = self._next_timestamp()
+        payload = encode_send(self._pcm_ready(), samples, self._red(), timestamp, [], [], 0)
+        self._last = timestamp
+        return [payload], timestamp
+
+    def send_pcm(
+        self,
+        samples: npt.NDArray[np.int16],
+        links: list[Any],
+        timestamps: list[int],
+        abs_send_time: int,
+    ) -> bytes:
+        """``encode_pcm`` and send the payload on each of ``links`` (``AudioSendLink``-s)
+        stamped with the matching entry of ``timestamps``, in one native call; the payload.
+        """
+        timestamp = self._next_timestamp()
+        payload = encode_send(
+            self._pcm_ready(), samples, self._red(), timestamp, links, timestamps, abs_send_time
+        )
+        self._last = timestamp
+        return payload
+
+    def _next_timestamp(self) -> int:
+        return 0 if self._last is None else (self._last + FRAME) & 0xFFFFFFFF
+
+    def _red(self) -> Any:
+        """The RED packer the payloads are wrapped with (None: plain Opus)."""
+        return None
+
+    def _pcm_ready(self) -> Any:
+        """The libopus encoder of ``encode_pcm``, with the current loss hint set."""
         packet_loss = self._wanted
         signal = "auto" if packet_loss else "music"
         encoder = self._pcm_encoder
@@ -241,11 +277,8 @@ class ResilientOpusEncoder(OpusEncoder):
         elif encoder.packet_loss != packet_loss:
             encoder.set_packet_loss(packet_loss)
             encoder.set_signal(signal)
-        self.loss_percent = self._wanted
-        payload = encoder.encode(samples)
-        timestamp = 0 if self._last is None else (self._last + FRAME) & 0xFFFFFFFF
-        self._last = timestamp
-        return [payload], timestamp
+        self.loss_percent = packet_loss
+        return encoder
 
     def sharing_key(self) -> tuple[Any, ...]:
         """What another encoder must match for its packets to be sent in this one's place:
@@ -329,12 +362,8 @@ class ResilientRedEncoder(ResilientOpusEncoder):
             return payloads, None
         return [self.red.wrap(p, timestamp) for p in payloads], timestamp
 
-    def encode_pcm(self, samples: npt.NDArray[np.int16]) -> tuple[list[bytes], int | None]:
-        """``encode_pcm``, then wrap the packet with the frames before it."""
-        payloads, timestamp = super().encode_pcm(samples)
-        if timestamp is None:
-            return payloads, None
-        return [self.red.wrap(p, timestamp) for p in payloads], timestamp
+    def _red(self) -> Any:
+        return self.red
 
 
 def opus_payload_type(red_codec: Any) -> int | None:

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.jitterbuffer import JitterFrame
 
-from zhanye_sdk._backend import AudioIntake
+from zhanye_sdk._backend import AudioIntake, release_into
 from zhanye_sdk.kernels.intake import MAX_NACK
 from zhanye_sdk.media.jitter import AdaptiveJitterBuffer
 from zhanye_sdk.media.opus import ResilientOpusDecoder
@@ -73,10 +73,13 @@ class Playout:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._intake: Any = None
-        #: Frames decoded here and handed to the sink (``decode_here``).
+        #: Frames decoded here and handed to the sink (``decode_here``) or the mixer.
         self.decoded = 0
+        #: Of those, the frames decoded straight into the mixer (``release_into``).
+        self.decoded_into = 0
         self._sink: AudioSink | None = None
-        self._decoder: tuple[str, ResilientOpusDecoder] | None = None
+        #: The decoder in use: its codec's name, itself, and the payload types it decodes.
+        self._decoder: tuple[str, ResilientOpusDecoder, bytes] | None = None
         self._on_tick = False
 
     def decode_here(self, sink: AudioSink) -> None:
@@ -98,6 +101,24 @@ class Playout:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def release_into(self, now: float, mix: Any, row: int) -> tuple[int, int]:
+        """``release``, the frames of the decoder in use decoded straight into row ``row``
+        of ``mix`` (the room's ``MixBuffers``) in one native call (``release_into``) rather
+        than handed to the sink one by one; the frames so decoded and how many of them were
+        concealed (the sink still gets, and counts, any others: a new codec's)."""
+        if not self._on_tick:
+            return 0, 0
+        if self._decoder is None:
+            self._release_due(now)  # the first frame makes the decoder
+            return 0, 0
+        _, decoder, tags = self._decoder
+        decoded, concealed, left = release_into(self.buffer, decoder.kernel, tags, mix, row, now)
+        self.decoded += decoded
+        self.decoded_into += decoded
+        if left:
+            self._release_frames(left)
+        return decoded, concealed
 
     def release(self, now: float) -> None:
         """Release (decode, or queue for aiortc's decoder) every frame due by ``now`` on
@@ -154,7 +175,10 @@ class Playout:
         name = codec.mimeType.lower()
         if self._decoder is None or self._decoder[0] != name:
             # As aiortc's decoder thread: a new decoder when the codec changes.
-            self._decoder = (name, ResilientOpusDecoder(red=name == "audio/red", channels=1))
+            codecs: dict[int, Any] = self._private("codecs") or {}
+            tags = bytes(pt for pt, c in codecs.items() if c.mimeType.lower() == name)
+            decoder = ResilientOpusDecoder(red=name == "audio/red", channels=1)
+            self._decoder = (name, decoder, tags)
         decoded = self._decoder[1].decode_pcm(
             released.payload, released.timestamp, released.discontinuity
         )
@@ -220,8 +244,10 @@ class Playout:
 
     def _release_due(self, now: float) -> None:
         released = self.buffer.pop(now)
-        if not released:
-            return
+        if released:
+            self._release_frames(released)
+
+    def _release_frames(self, released: list[Any]) -> None:
         codecs = self._private("codecs") or {}
         for each in released:
             codec = codecs.get(each.tag)

@@ -16,18 +16,17 @@ any payload and raises :class:`~zhanye_sdk.errors.ProtocolError` on a malformed 
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Sequence
 
 import attrs
 
+from zhanye_sdk._backend import RedPacker
 from zhanye_sdk.errors import ProtocolError
 from zhanye_sdk.kernels import red as red_layout
+from zhanye_sdk.kernels.red import MAX_DISTANCE, distance_for_loss
 
 __all__ = ["MAX_DISTANCE", "RedBlock", "RedEncoder", "build", "distance_for_loss", "parse"]
 
-#: The most earlier frames one packet carries.
-MAX_DISTANCE = 3
 _MAX_OFFSET = (1 << 14) - 1
 _MAX_LENGTH = (1 << 10) - 1
 
@@ -90,44 +89,7 @@ def build(primary_type: int, primary: bytes, redundant: Sequence[RedBlock] = ())
     return bytes(head + body + primary)
 
 
-def distance_for_loss(loss: float) -> int:
-    """How many earlier frames to repeat for a measured loss (0–1): none on a clean link,
-    one from 2 %, two from 10 %, three from 25 % (a frame is then lost only with four
-    packets in a row: 0.8 % at 30 % independent loss)."""
-    if loss >= 0.25:
-        return 3
-    if loss >= 0.10:
-        return 2
-    if loss >= 0.02:
-        return 1
-    return 0
-
-
-class RedEncoder:
-    """Wraps encoded frames in RED, repeating the last ``distance`` ones.
-
-    Args:
-        payload_type: the payload type of the frames inside (Opus's).
-        distance: earlier frames repeated in each packet (0 to ``MAX_DISTANCE``).
-    """
-
-    def __init__(self, payload_type: int, distance: int = 1) -> None:
-        self.payload_type = payload_type
-        self.distance = min(MAX_DISTANCE, max(0, distance))
-        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=MAX_DISTANCE)
-
-    def set_loss(self, loss: float) -> None:
-        """Follow the loss the far end reports (0–1)."""
-        self.distance = distance_for_loss(loss)
-
-    def wrap(self, data: bytes, timestamp: int) -> bytes:
-        """The RED payload for the frame ``data`` at ``timestamp`` (RTP clock)."""
-        redundant = []
-        if self.distance:
-            for ts, old in list(self._recent)[-self.distance :]:
-                offset = (timestamp - ts) % (1 << 32)
-                # A frame too old (after a pause) or too big to repeat is left out.
-                if 0 < offset <= _MAX_OFFSET and 0 < len(old) <= _MAX_LENGTH:
-                    redundant.append(RedBlock(self.payload_type, offset, old))
-        self._recent.append((timestamp, data))
-        return build(self.payload_type, data, redundant)
+#: Wraps encoded frames in RED, repeating the last ``distance`` ones (``RedPacker``:
+#: native, or its twin ``zhanye_sdk.kernels.red.RedPacker``): ``RedEncoder(payload_type,
+#: distance=1)``, ``wrap(data, timestamp)``, ``set_loss(loss)``.
+RedEncoder = RedPacker

@@ -228,6 +228,8 @@ def _encode(track: MixedAudioTrack, samples: npt.NDArray[np.int16], ntp: int) ->
     that listener back to aiortc's own encoding; the room and the other listeners go on.
     """
     try:
+        if track.encode_send(samples, ntp):
+            return
         payloads = track.encode(samples)
     except (av.FFmpegError, ValueError, RuntimeError) as exc:
         renew = track.renew_encoder
@@ -967,8 +969,7 @@ class MediaService:
                 peer.open_direct()
                 peer.drain_audio()
                 if due is not None:
-                    for playout in peer.playouts:
-                        playout.release(due)
+                    self._release(media_room, participant, peer, due)
         for participant in media_room.mixer.participants:
             on = participant in present and present[participant].audio_on
             media_room.mixer.set_gain(participant, UNITY_GAIN_Q15 if on else 0)
@@ -997,6 +998,19 @@ class MediaService:
             else:
                 recorder.feed(RecordingTick(mixed.full))
         return encoding
+
+    @staticmethod
+    def _release(media_room: _MediaRoom, participant: str, peer: MediaPeer, due: float) -> None:
+        """Release a participant's frames due by ``due`` into their row of the mixer."""
+        mixer = media_room.mixer
+        row = mixer.row(participant)
+        for playout in peer.playouts:
+            if row is None or not playout.decoding_here:
+                playout.release(due)
+                continue
+            decoded, concealed = playout.release_into(due, mixer.buffers, row)
+            peer.audio_frames += decoded
+            peer.audio_concealed += concealed
 
     def _encodings(self, media_room: _MediaRoom, mixed: MixedTick) -> list[_Encoding]:
         """The tick's encodes: one per listener who is not quiet, one per encoder key for

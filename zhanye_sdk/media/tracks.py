@@ -69,6 +69,8 @@ class MixedAudioTrack(MediaStreamTrack):
         self._ready = asyncio.Event()
         self._pts = 0
         self._frame = ReusableFrame(sample_rate)
+        #: Ticks encoded and sent in one native call (``encode_send``).
+        self.encode_sent = 0
 
     def encode_with(self, encoder: Any, renew: Callable[[], Any] | None = None) -> None:
         """Have the tick encode this listener's audio with ``encoder`` (an Opus encoder with
@@ -98,6 +100,20 @@ class MixedAudioTrack(MediaStreamTrack):
         each listener in turn. Empty during DTX silence.
         """
         return _payloads(self.encoder, samples, self._frame, self._pts)
+
+    def encode_send(self, samples: npt.NDArray[np.int16], ntp: int) -> bool:
+        """Encode one tick and send it on the direct sender's link in one native call
+        (the encoder's ``send_pcm``); False, with nothing done, where this listener has no
+        direct sender or its encoder cannot (``encode`` and ``deliver`` then)."""
+        direct = self.direct
+        encoder = self.encoder
+        if direct is None or not getattr(encoder, "encodes_pcm", _never)(samples.shape[0]):
+            return False
+        encoder.send_pcm(samples, [direct.link], [self._pts], ntp >> 14)
+        direct.sent(ntp)
+        self.encode_sent += 1
+        self._pts += samples.shape[0]
+        return True
 
     def deliver(self, payloads: list[bytes], samples: int, ntp: int) -> None:
         """Send this tick's payloads (its own encoder's, or a ``SharedEncoder``'s) at the
@@ -195,6 +211,10 @@ class SharedEncoder:
         pts = self._pts
         self._pts += samples.shape[0]
         return _payloads(self.encoder, samples, self._frame, pts)
+
+
+def _never(samples: int) -> bool:
+    return False
 
 
 def _payloads(

@@ -16,6 +16,7 @@ pub mod mixbuffer;
 pub mod opus_decode;
 pub mod opus_encode;
 pub mod raster;
+pub mod red;
 pub mod resample;
 pub mod rtp_receive;
 pub mod rtp_send;
@@ -1938,6 +1939,185 @@ impl PyMixBuffers {
     }
 }
 
+/// Wraps encoded frames in RED (RFC 2198), repeating the last `distance` ones.
+#[pyclass(name = "RedPacker", module = "zhanye_sdk._native")]
+struct PyRedPacker {
+    inner: red::RedPacker,
+    out: Vec<u8>,
+}
+
+#[pymethods]
+impl PyRedPacker {
+    #[new]
+    #[pyo3(signature = (payload_type, distance = 1))]
+    fn new(payload_type: i64, distance: i64) -> PyResult<Self> {
+        Ok(PyRedPacker {
+            inner: red::RedPacker::new(payload_type, distance).map_err(value_error)?,
+            out: Vec::new(),
+        })
+    }
+
+    /// The payload type of the frames inside.
+    #[getter]
+    fn payload_type(&self) -> u8 {
+        self.inner.payload_type()
+    }
+
+    /// Earlier frames repeated in each packet (0–3; a value outside is clamped).
+    #[getter]
+    fn distance(&self) -> usize {
+        self.inner.distance()
+    }
+
+    #[setter]
+    fn set_distance(&mut self, distance: i64) {
+        self.inner.set_distance(distance);
+    }
+
+    /// Follow the loss the far end reports (0–1).
+    fn set_loss(&mut self, loss: f64) {
+        self.inner.set_distance(red::distance_for_loss(loss) as i64);
+    }
+
+    /// The RED payload for the frame `data` at `timestamp` (RTP clock).
+    fn wrap<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &[u8],
+        timestamp: i64,
+    ) -> Bound<'py, pyo3::types::PyBytes> {
+        self.inner
+            .wrap(data, timestamp.rem_euclid(1 << 32) as u32, &mut self.out);
+        pyo3::types::PyBytes::new(py, &self.out)
+    }
+}
+
+/// Release the frames of `buffer` due by `now`, decode those whose tag (payload type)
+/// is in `tags` with `decoder` and queue their samples on row `row` of `mix`: a
+/// participant's whole receive step of the tick in one call. Returns the frames decoded,
+/// those of them concealed, and the released frames left for the caller (from the first
+/// one of another tag on, in order).
+#[pyfunction]
+#[pyo3(signature = (buffer, decoder, tags, mix, row, now))]
+fn release_into(
+    buffer: &Bound<'_, PyAdaptiveJitterBuffer>,
+    decoder: &Bound<'_, PyOpusPcmDecoder>,
+    tags: &[u8],
+    mix: &Bound<'_, PyMixBuffers>,
+    row: usize,
+    now: f64,
+) -> PyResult<(u64, u64, Vec<PyReleased>)> {
+    let py = buffer.py();
+    let mut buffer = buffer.borrow_mut();
+    let buffer = &mut *buffer;
+    let mut decoder = decoder.borrow_mut();
+    let decoder = &mut *decoder;
+    let mut mix = mix.borrow_mut();
+    if row >= mix.inner.rows() {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "no row {row} in {} rows",
+            mix.inner.rows()
+        )));
+    }
+    buffer.released.clear();
+    buffer.inner.pop(finite(now)?, &mut buffer.released);
+    let (mut decoded, mut concealed) = (0u64, 0u64);
+    let mut left = Vec::new();
+    for r in buffer.released.drain(..) {
+        if !left.is_empty() || !tags.contains(&r.tag) {
+            left.push(PyReleased {
+                sequence: r.sequence,
+                timestamp: r.timestamp,
+                payload: pyo3::types::PyBytes::new(py, &r.payload).unbind(),
+                discontinuity: r.discontinuity,
+                redundant: r.redundant,
+                tag: r.tag,
+            });
+            continue;
+        }
+        decoder.pcm.clear();
+        decoder.frames.clear();
+        decoder.inner.decode(
+            &r.payload,
+            r.timestamp,
+            r.discontinuity,
+            &mut decoder.pcm,
+            &mut decoder.frames,
+        );
+        for f in &decoder.frames {
+            decoded += 1;
+            if f.kind == opus_decode::Kind::Plc {
+                concealed += 1;
+            }
+            if f.len > 0 {
+                mix.inner
+                    .push(row, &decoder.pcm[f.start..f.start + f.len])
+                    .map_err(buffer_error)?;
+            }
+        }
+    }
+    Ok((decoded, concealed, left))
+}
+
+/// Encode one 20 ms frame with `encoder`, wrap it in RED with `red` (None: plain Opus)
+/// at `timestamp` (the encoder's own clock), and send it on each of `links` stamped with
+/// the matching entry of `timestamps`: a listener's (or a shared encoder's listeners')
+/// whole send step of the tick in one call. Returns the payload sent.
+#[pyfunction]
+#[pyo3(signature = (encoder, samples, red, timestamp, links, timestamps, abs_send_time))]
+#[allow(clippy::too_many_arguments)]
+fn encode_send<'py>(
+    py: Python<'py>,
+    encoder: &Bound<'py, PyOpusPcmEncoder>,
+    samples: &Bound<'py, PyAny>,
+    red: Option<&Bound<'py, PyRedPacker>>,
+    timestamp: i64,
+    links: Vec<Bound<'py, PyAudioSendLink>>,
+    timestamps: Vec<u64>,
+    abs_send_time: u64,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    if links.len() != timestamps.len() {
+        return Err(value_error(format!(
+            "{} links but {} timestamps",
+            links.len(),
+            timestamps.len()
+        )));
+    }
+    let samples = readonly_1d::<i16>(samples, "samples", "int16", "(960 × channels,)")?;
+    let owned: Vec<i16>;
+    let pcm = match samples.as_slice() {
+        Ok(pcm) => pcm,
+        Err(_) => {
+            owned = samples.as_array().iter().copied().collect();
+            &owned
+        }
+    };
+    let mut encoder = encoder.borrow_mut();
+    let packet = encoder.inner.encode(pcm).map_err(|e| {
+        if e.starts_with("expected") {
+            value_error(e)
+        } else {
+            pyo3::exceptions::PyRuntimeError::new_err(e)
+        }
+    })?;
+    let mut red_ref = red.map(|r| r.borrow_mut());
+    let payload: &[u8] = match red_ref.as_deref_mut() {
+        Some(packer) => {
+            let wrapped = timestamp.rem_euclid(1 << 32) as u32;
+            packer.inner.wrap(packet, wrapped, &mut packer.out);
+            &packer.out
+        }
+        None => packet,
+    };
+    for (link, ts) in links.iter().zip(&timestamps) {
+        link.borrow_mut()
+            .inner
+            .send(&[payload], *ts as u32, abs_send_time as u32)
+            .map_err(|e| value_error(e.to_string()))?;
+    }
+    Ok(pyo3::types::PyBytes::new(py, payload))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_mix, m)?)?;
@@ -1961,5 +2141,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOpusPcmDecoder>()?;
     m.add_class::<PyOpusPcmEncoder>()?;
     m.add_class::<PyMixBuffers>()?;
+    m.add_class::<PyRedPacker>()?;
+    m.add_function(wrap_pyfunction!(release_into, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_send, m)?)?;
     Ok(())
 }
