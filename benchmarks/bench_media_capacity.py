@@ -202,9 +202,11 @@ def codec_cost(frames: int = 500, complexity: int | None = None) -> tuple[float,
     for _ in range(5):
         encoder, decoder = sender.get_encoder(codec), receiver.get_decoder(codec)
         if isinstance(encoder, opus.ResilientOpusEncoder):
+            default = MediaConfig()
             encoder.shape(
                 channels=1,
-                complexity=MediaConfig().opus_complexity if complexity is None else complexity,
+                complexity=default.opus_complexity if complexity is None else complexity,
+                clean_complexity=default.clean_link_complexity if complexity is None else None,
             )
             # Loopback loses nothing: the participants report no loss, and the host's
             # encoders code no FEC (it follows the reported loss), as this one.
@@ -390,8 +392,8 @@ async def _serve(
     media = MediaConfig(ice_host_addresses=("127.0.0.1",), loopback_only=True)
     if not tick_encoding:  # (a host from before the option keeps its default)
         media = attrs.evolve(media, tick_encoding=False)
-    if complexity is not None:
-        media = attrs.evolve(media, opus_complexity=complexity)
+    if complexity is not None:  # every listener at that complexity, clean link or not
+        media = attrs.evolve(media, opus_complexity=complexity, clean_link_complexity=None)
     if not sharing:  # (likewise)
         media = attrs.evolve(media, share_encoders=False)
     if not direct:  # (likewise)
@@ -1009,7 +1011,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--opus-complexity", type=int,
-        help="the host's MediaConfig.opus_complexity (default: MediaConfig's)",
+        help="the host's MediaConfig.opus_complexity, on clean links too (default: "
+        "MediaConfig's, with its clean_link_complexity)",
     )  # fmt: skip
     parser.add_argument(
         "--only", choices=["baseline", "ours", "aiortc", "tick"],

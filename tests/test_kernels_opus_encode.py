@@ -45,6 +45,7 @@ def _signal(seed: int, frames: int, channels: int) -> np.ndarray:
     fec=st.booleans(),
     hints=st.lists(st.integers(0, 100), min_size=1, max_size=4),
     signals=st.lists(st.sampled_from(sorted(twin.SIGNALS)), min_size=1, max_size=3),
+    complexities=st.lists(st.integers(0, 10), max_size=3),
 )
 def test_native_and_twin_encode_alike(
     native: ModuleType,
@@ -55,6 +56,7 @@ def test_native_and_twin_encode_alike(
     fec: bool,
     hints: list[int],
     signals: list[str],
+    complexities: list[int],
 ) -> None:
     samples = _signal(seed, 60, channels)
     step = 960 * channels
@@ -74,8 +76,10 @@ def test_native_and_twin_encode_alike(
                 encoder.set_packet_loss(hints[(i // 15) % len(hints)])
             if i % 20 == 10:
                 encoder.set_signal(signals[(i // 20 + 1) % len(signals)])
+            if i % 20 == 5 and complexities:
+                encoder.set_complexity(complexities[(i // 20) % len(complexities)])
             packets.append(encoder.encode(samples[i * step : (i + 1) * step]))
-        made.append((packets, encoder.packet_loss, encoder.signal))
+        made.append((packets, encoder.packet_loss, encoder.signal, encoder.complexity))
     assert made[0] == made[1]
 
 
@@ -121,7 +125,9 @@ def test_bad_settings_and_frames_are_refused(native: ModuleType, module_name: st
         encoder.set_packet_loss(-1)
     with pytest.raises(ValueError):
         encoder.set_signal("noise")
-    assert encoder.signal == "auto"
+    with pytest.raises(ValueError):
+        encoder.set_complexity(11)
+    assert (encoder.signal, encoder.complexity) == ("auto", 10)
     assert len(encoder.encode(np.zeros(960, np.int16))) > 0  # still encodes after refusals
 
 
@@ -198,3 +204,28 @@ def test_celt_alone_without_loss_and_silk_fec_with_it() -> None:
         payloads, ts = encoder.encode_pcm(samples[i : i + 960])
         kinds += [kind for _, _, kind in decoder.decode_pcm(payloads[0], ts, False)]
     assert kinds == [None] * (samples.size // 960)
+
+
+def test_a_clean_link_is_coded_at_the_clean_complexity_and_loss_at_the_full_one() -> None:
+    """While no loss is reported CELT codes alone at ``clean_complexity`` (cheaper, and as
+    clear: ``MediaConfig.clean_link_complexity``); once loss is reported the hybrid with FEC
+    codes at ``complexity``, on the same running encoder."""
+    samples = _sentence()
+    frames = [samples[i : i + 960] for i in range(0, 120 * 960, 960)]
+    ours = opus.ResilientOpusEncoder(channels=1, loss_percent=0, complexity=10, clean_complexity=5)
+    reference = twin.OpusPcmEncoder(opus_library(), complexity=5, packet_loss=0, signal="music")
+    full = twin.OpusPcmEncoder(opus_library(), complexity=10, packet_loss=0, signal="music")
+    clean = [ours.encode_pcm(f)[0][0] for f in frames[:60]]
+    assert clean == [reference.encode(f) for f in frames[:60]]
+    assert clean != [full.encode(f) for f in frames[:60]]  # the complexity matters
+    ours.set_loss_hint(0.2)
+    reference.set_packet_loss(20)
+    reference.set_signal("auto")
+    reference.set_complexity(10)
+    assert [ours.encode_pcm(f)[0][0] for f in frames[60:]] == [
+        reference.encode(f) for f in frames[60:]
+    ]
+    # Only listeners coded alike share an encoder.
+    assert ours.twin().sharing_key() == ours.sharing_key()
+    same_but_clean = opus.ResilientOpusEncoder(channels=1, loss_percent=20, complexity=10)
+    assert same_but_clean.sharing_key() != ours.sharing_key()

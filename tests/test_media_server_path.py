@@ -21,6 +21,7 @@ import attrs
 import pytest
 
 from zhanye_sdk.client import ToneTrack, join
+from zhanye_sdk.media.service import MediaConfig
 from zhanye_sdk.platform import PlatformConfig
 
 from .media_world import LOOPBACK_MEDIA, media_host, tone_level
@@ -80,6 +81,7 @@ async def test_audio_is_decoded_on_the_tick_and_the_summary_written_at_first_and
                 # packet on its direct link went that way.
                 track = peer.audio_out
                 assert track.direct is not None and track.encode_sent > 0
+                assert track.encoder.clean_complexity == MediaConfig().clean_link_complexity
                 assert track.direct.link.packets_sent == track.encode_sent
 
             # The network summary: written once early, not at each of the reports since.

@@ -80,6 +80,8 @@ class OpusPcmEncoder:
         self._lib = lib
         self.channels = channels
         self.packet_loss = packet_loss
+        #: The complexity in effect (0–10).
+        self.complexity = 10 if complexity is None else complexity
         error = ctypes.c_int()
         self._state = lib.opus_encoder_create(
             RATE, channels, _APPLICATION_VOIP, ctypes.byref(error)
@@ -94,7 +96,7 @@ class OpusPcmEncoder:
             (_SET_INBAND_FEC, int(fec)),
             (_SET_PACKET_LOSS_PERC, packet_loss),
             (_SET_DTX, int(dtx)),
-            (_SET_COMPLEXITY, 10 if complexity is None else complexity),
+            (_SET_COMPLEXITY, self.complexity),
         ):
             self._ctl(request, value)
         self.signal = "auto"
@@ -120,6 +122,13 @@ class OpusPcmEncoder:
             raise ValueError(f"packet_loss must be 0–100, got {percent}")
         self._ctl(_SET_PACKET_LOSS_PERC, percent)
         self.packet_loss = percent
+
+    def set_complexity(self, complexity: int) -> None:
+        """Code at ``complexity`` (0–10) from the next frame on."""
+        if not 0 <= complexity <= 10:
+            raise ValueError(f"complexity must be 0–10, got {complexity}")
+        self._ctl(_SET_COMPLEXITY, complexity)
+        self.complexity = complexity
 
     def set_signal(self, signal: str) -> None:
         """Give libopus the signal hint ``signal`` (:data:`SIGNALS`) from the next frame on."""

@@ -133,7 +133,8 @@ class ResilientOpusEncoder(OpusEncoder):
     signal twice); an Opus decoder of the stereo payload type (``opus/48000/2``, as every
     WebRTC peer declares) plays a mono stream on both channels (RFC 7587 §7). 20 ms
     frames of the encoder's own layout skip aiortc's resampler. ``complexity`` (0–10,
-    None: libopus's 10) trades encoding CPU for quality.
+    None: libopus's 10) trades encoding CPU for quality; ``clean_complexity`` (None: the
+    same) is the complexity of ``encode_pcm`` while CELT codes alone (no loss reported).
     """
 
     def __init__(
@@ -143,10 +144,12 @@ class ResilientOpusEncoder(OpusEncoder):
         dtx: bool = True,
         channels: int = 2,
         complexity: int | None = None,
+        clean_complexity: int | None = None,
     ) -> None:
         super().__init__()
         self.channels = 2
         self.complexity: int | None = None
+        self.clean_complexity: int | None = None
         self._layout = "stereo"
         self._dtx = dtx
         self.loss_percent = -1
@@ -155,16 +158,21 @@ class ResilientOpusEncoder(OpusEncoder):
         self._wanted = self._step(loss_percent)
         self._pcm_encoder: Any = None
         self._pcm_shape: tuple[int, int | None] | None = None
-        self.shape(channels=channels, complexity=complexity)
+        self.shape(channels=channels, complexity=complexity, clean_complexity=clean_complexity)
         self._configure()
 
-    def shape(self, *, channels: int, complexity: int | None) -> None:
+    def shape(
+        self, *, channels: int, complexity: int | None, clean_complexity: int | None = None
+    ) -> None:
         """Code ``channels`` (1 or 2) at ``complexity`` from the next frame on (before the
-        first: the stream starts in that shape)."""
+        first: the stream starts in that shape); ``clean_complexity`` (None: the same):
+        the complexity of ``encode_pcm`` while CELT codes alone (no loss reported)."""
         if channels not in (1, 2):
             raise ValueError(f"Opus channels must be 1 or 2, not {channels}")
-        if complexity is not None and not 0 <= complexity <= 10:
-            raise ValueError(f"Opus complexity must be 0–10, not {complexity}")
+        for value in (complexity, clean_complexity):
+            if value is not None and not 0 <= value <= 10:
+                raise ValueError(f"Opus complexity must be 0–10, not {value}")
+        self.clean_complexity = clean_complexity
         if (channels, complexity) == (self.channels, self.complexity):
             return
         self.channels, self.complexity = channels, complexity
@@ -258,32 +266,46 @@ class ResilientOpusEncoder(OpusEncoder):
         return None
 
     def _pcm_ready(self) -> Any:
-        """The libopus encoder of ``encode_pcm``, with the current loss hint set."""
+        """The libopus encoder of ``encode_pcm``, with the current loss hint set: CELT
+        alone at ``clean_complexity`` while no loss is reported, libopus's choice (with
+        FEC) at ``complexity`` once it is."""
         packet_loss = self._wanted
         signal = "auto" if packet_loss else "music"
+        complexity = self.complexity
+        if not packet_loss and self.clean_complexity is not None:
+            complexity = self.clean_complexity
+        complexity = 10 if complexity is None else complexity
         encoder = self._pcm_encoder
         if encoder is None or self._pcm_shape != (self.channels, self.complexity):
             encoder = self._pcm_encoder = OpusPcmEncoder(
                 opus_library(),
                 channels=self.channels,
                 bitrate=BIT_RATE,
-                complexity=self.complexity,
+                complexity=complexity,
                 fec=True,
                 packet_loss=packet_loss,
                 dtx=self._dtx,
                 signal=signal,
             )
             self._pcm_shape = (self.channels, self.complexity)
-        elif encoder.packet_loss != packet_loss:
+        elif encoder.packet_loss != packet_loss or encoder.complexity != complexity:
             encoder.set_packet_loss(packet_loss)
             encoder.set_signal(signal)
+            encoder.set_complexity(complexity)
         self.loss_percent = packet_loss
         return encoder
 
     def sharing_key(self) -> tuple[Any, ...]:
         """What another encoder must match for its packets to be sent in this one's place:
         listeners whose encoders have equal keys and who hear the same mix may share one."""
-        return ("opus", self.channels, self.complexity, self._wanted, self._dtx)
+        return (
+            "opus",
+            self.channels,
+            self.complexity,
+            self.clean_complexity,
+            self._wanted,
+            self._dtx,
+        )
 
     def twin(self) -> ResilientOpusEncoder:
         """A new encoder with the same ``sharing_key`` (its own codec state)."""
@@ -295,6 +317,7 @@ class ResilientOpusEncoder(OpusEncoder):
             "dtx": self._dtx,
             "channels": self.channels,
             "complexity": self.complexity,
+            "clean_complexity": self.clean_complexity,
         }
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], Any]:
@@ -334,10 +357,15 @@ class ResilientRedEncoder(ResilientOpusEncoder):
         dtx: bool = True,
         channels: int = 2,
         complexity: int | None = None,
+        clean_complexity: int | None = None,
     ) -> None:
         self.red = red.RedEncoder(payload_type, red.distance_for_loss(loss_percent / 100))
         super().__init__(
-            loss_percent=loss_percent, dtx=dtx, channels=channels, complexity=complexity
+            loss_percent=loss_percent,
+            dtx=dtx,
+            channels=channels,
+            complexity=complexity,
+            clean_complexity=clean_complexity,
         )
 
     def sharing_key(self) -> tuple[Any, ...]:

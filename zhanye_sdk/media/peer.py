@@ -114,6 +114,8 @@ class MediaPeer:
             DTX and concealment are process-wide: ``zhanye_sdk.media.opus``).
         opus_complexity: the complexity (0–10) of the Opus the mixing tick encodes (None:
             libopus's 10).
+        clean_link_complexity: its complexity while the listener reports no loss (CELT
+            alone; None: ``opus_complexity``).
         direct_send: once the connection is up, the tick's payloads go straight to the
             socket (``zhanye_sdk.media.direct_send``) rather than through aiortc's sender
             (with ``tick_encoding``, and without ``impairment``, which wraps aiortc's
@@ -136,6 +138,7 @@ class MediaPeer:
         tick_encoding: bool = True,
         resilience: bool = False,
         opus_complexity: int | None = None,
+        clean_link_complexity: int | None = None,
         direct_send: bool = True,
         direct_receive: bool = True,
     ) -> None:
@@ -168,6 +171,7 @@ class MediaPeer:
         self._closing = False
         self._tick_encoding = tick_encoding
         self._opus_complexity = opus_complexity
+        self._clean_link_complexity = clean_link_complexity
         self._direct_send = direct_send and impairment is None
         self._direct_receive = direct_receive and impairment is None
         #: The direct reader of the participant's audio, once open (``open_direct``).
@@ -262,7 +266,11 @@ class MediaPeer:
         encoder = sender.get_encoder(codec)
         if isinstance(encoder, ResilientOpusEncoder):
             # The mix is mono: code one channel, at the configured cost.
-            encoder.shape(channels=1, complexity=self._opus_complexity)
+            encoder.shape(
+                channels=1,
+                complexity=self._opus_complexity,
+                clean_complexity=self._clean_link_complexity,
+            )
         return encoder
 
     def open_direct(self) -> None:

@@ -1809,6 +1809,17 @@ impl PyOpusPcmEncoder {
         self.inner.settings.packet_loss
     }
 
+    /// Code at `complexity` (0–10) from the next frame on.
+    fn set_complexity(&mut self, complexity: i32) -> PyResult<()> {
+        self.inner.set_complexity(complexity).map_err(value_error)
+    }
+
+    /// The complexity in effect (0–10).
+    #[getter]
+    fn complexity(&self) -> i32 {
+        self.inner.settings.complexity.unwrap_or(10)
+    }
+
     /// Give libopus the signal hint `signal` ("auto", "voice" or "music") from the next
     /// frame on.
     fn set_signal(&mut self, signal: &str) -> PyResult<()> {

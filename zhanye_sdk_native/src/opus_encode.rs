@@ -245,6 +245,16 @@ impl OpusPcmEncoder {
         Ok(())
     }
 
+    /// Code at `complexity` (0–10) from the next frame on.
+    pub fn set_complexity(&mut self, complexity: i32) -> Result<(), String> {
+        if !(0..=10).contains(&complexity) {
+            return Err(format!("complexity must be 0–10, got {complexity}"));
+        }
+        self.ctl(SET_COMPLEXITY, complexity)?;
+        self.settings.complexity = Some(complexity);
+        Ok(())
+    }
+
     /// Give libopus the signal hint `signal` from the next frame on.
     pub fn set_signal(&mut self, signal: Signal) -> Result<(), String> {
         self.ctl(SET_SIGNAL, signal.value())?;
