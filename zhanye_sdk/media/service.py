@@ -202,12 +202,7 @@ class MediaConfig:
     opus_complexity: int = attrs.field(
         default=10, validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(10))
     )
-    clean_link_complexity: int | None = attrs.field(
-        default=5,
-        validator=attrs.validators.optional(
-            attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(10))
-        ),
-    )
+    clean_link_complexity: int | None = attrs.field(default=5)
     direct_audio_send: bool = True
     direct_audio_receive: bool = True
     tick_release: bool = True
@@ -217,6 +212,11 @@ class MediaConfig:
     overload_lateness_ms: float | None = None
     arrival_grace_s: float = 15.0
     slots_refresh_s: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
+
+    @clean_link_complexity.validator
+    def _check_clean_link_complexity(self, _attribute: object, value: int | None) -> None:
+        if value is not None and not 0 <= value <= 10:
+            raise ValueError(f"clean_link_complexity must be 0–10 or None, got {value}")
 
 
 @attrs.frozen
