@@ -176,6 +176,7 @@ class MediaPeer:
         self._direct_receive = direct_receive and impairment is None
         #: The direct reader of the participant's audio, once open (``open_direct``).
         self.direct_in: DirectAudioReceiver | None = None
+        self._direct_pending = True
 
     @property
     def state(self) -> str:
@@ -277,8 +278,16 @@ class MediaPeer:
         """Open the direct sender of the mixed audio and the direct reader of the
         participant's once the connection is up (the tick calls it until then); where
         this connection cannot have them, aiortc sends and reads as before."""
-        if self.state != "connected":
+        if not self._direct_pending or self.state != "connected":
             return
+        self._open_direct()
+        track = self.audio_out
+        # Both tried (opened, or left to aiortc): later ticks need not look again.
+        self._direct_pending = (track.direct_wanted and track.direct is None) or (
+            self._direct_receive and self.direct_in is None
+        )
+
+    def _open_direct(self) -> None:
         track = self.audio_out
         if track.direct_wanted and track.direct is None:
             for transceiver in self.connection.getTransceivers():
