@@ -337,6 +337,17 @@ def _watch_stalls(loop: asyncio.AbstractEventLoop, loop_thread: int, path: str) 
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _callback_of(handle: asyncio.events.Handle) -> str:
+    """What a handle runs: the task's coroutine (where it stands) for a task's step."""
+    task = getattr(getattr(handle, "_callback", None), "__self__", None)
+    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    if coro is None:
+        return repr(handle)
+    frame = getattr(coro, "cr_frame", None)
+    where = f" at {frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
+    return f"task {getattr(coro, '__qualname__', coro)!s}{where}"
+
+
 def _log_slow_callbacks(path: str, threshold_s: float = 0.004) -> None:
     """Write each event-loop callback that ran longer than ``threshold_s`` to ``path``
     (``BENCH_SLOW_CALLBACKS_FILE`` in the host's environment): its CPU and wall time, and
@@ -351,7 +362,7 @@ def _log_slow_callbacks(path: str, threshold_s: float = 0.004) -> None:
         if took > threshold_s:
             spent = time.thread_time() - cpu
             out.write(f"{time.monotonic():.3f} wall {took * 1e3:.1f} ms cpu {spent * 1e3:.1f} ms "
-                      f"{handle!r:.300}\n")  # fmt: skip
+                      f"{_callback_of(handle):.300}\n")  # fmt: skip
             out.flush()
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
