@@ -1323,6 +1323,19 @@ struct PyReleased {
     tag: u8,
 }
 
+impl PyReleased {
+    fn of(py: Python<'_>, r: &jitter::Released) -> Self {
+        PyReleased {
+            sequence: r.sequence,
+            timestamp: r.timestamp,
+            payload: pyo3::types::PyBytes::new(py, &r.payload).unbind(),
+            discontinuity: r.discontinuity,
+            redundant: r.redundant,
+            tag: r.tag,
+        }
+    }
+}
+
 /// The adaptive audio jitter buffer: packets in, packets out at their playout time.
 #[pyclass(name = "AdaptiveJitterBuffer", module = "zhanye_sdk._native")]
 struct PyAdaptiveJitterBuffer {
@@ -1397,14 +1410,7 @@ impl PyAdaptiveJitterBuffer {
         Ok(self
             .released
             .drain(..)
-            .map(|r| PyReleased {
-                sequence: r.sequence,
-                timestamp: r.timestamp,
-                payload: pyo3::types::PyBytes::new(py, &r.payload).unbind(),
-                discontinuity: r.discontinuity,
-                redundant: r.redundant,
-                tag: r.tag,
-            })
+            .map(|r| PyReleased::of(py, &r))
             .collect())
     }
 
@@ -1735,6 +1741,30 @@ impl PyOpusPcmDecoder {
 // ---- Opus encoding of the tick's mixes (opus_encode.rs) ----
 
 /// An Opus encoder of 20 ms int16 frames (libopus from the path given).
+/// Encode one frame of a numpy int16 array with `encoder`: a wrong shape or dtype is a
+/// `ValueError`, libopus failing a `RuntimeError`.
+fn encode_samples<'a>(
+    encoder: &'a mut opus_encode::OpusPcmEncoder,
+    samples: &Bound<'_, PyAny>,
+) -> PyResult<&'a [u8]> {
+    let samples = readonly_1d::<i16>(samples, "samples", "int16", "(960 × channels,)")?;
+    let owned: Vec<i16>;
+    let pcm = match samples.as_slice() {
+        Ok(pcm) => pcm,
+        Err(_) => {
+            owned = samples.as_array().iter().copied().collect();
+            &owned
+        }
+    };
+    encoder.encode(pcm).map_err(|e| {
+        if e.starts_with("expected") {
+            value_error(e)
+        } else {
+            pyo3::exceptions::PyRuntimeError::new_err(e)
+        }
+    })
+}
+
 #[pyclass(name = "OpusPcmEncoder", module = "zhanye_sdk._native")]
 struct PyOpusPcmEncoder {
     inner: opus_encode::OpusPcmEncoder,
@@ -1779,22 +1809,7 @@ impl PyOpusPcmEncoder {
         py: Python<'py>,
         samples: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-        let samples = readonly_1d::<i16>(samples, "samples", "int16", "(960 × channels,)")?;
-        let owned: Vec<i16>;
-        let pcm = match samples.as_slice() {
-            Ok(pcm) => pcm,
-            Err(_) => {
-                owned = samples.as_array().iter().copied().collect();
-                &owned
-            }
-        };
-        let packet = self.inner.encode(pcm).map_err(|e| {
-            if e.starts_with("expected") {
-                value_error(e)
-            } else {
-                pyo3::exceptions::PyRuntimeError::new_err(e)
-            }
-        })?;
+        let packet = encode_samples(&mut self.inner, samples)?;
         Ok(pyo3::types::PyBytes::new(py, packet))
     }
 
@@ -2036,14 +2051,7 @@ fn release_into(
     let mut left = Vec::new();
     for r in buffer.released.drain(..) {
         if !left.is_empty() || !tags.contains(&r.tag) {
-            left.push(PyReleased {
-                sequence: r.sequence,
-                timestamp: r.timestamp,
-                payload: pyo3::types::PyBytes::new(py, &r.payload).unbind(),
-                discontinuity: r.discontinuity,
-                redundant: r.redundant,
-                tag: r.tag,
-            });
+            left.push(PyReleased::of(py, &r));
             continue;
         }
         decoder.pcm.clear();
@@ -2094,23 +2102,8 @@ fn encode_send<'py>(
             timestamps.len()
         )));
     }
-    let samples = readonly_1d::<i16>(samples, "samples", "int16", "(960 × channels,)")?;
-    let owned: Vec<i16>;
-    let pcm = match samples.as_slice() {
-        Ok(pcm) => pcm,
-        Err(_) => {
-            owned = samples.as_array().iter().copied().collect();
-            &owned
-        }
-    };
     let mut encoder = encoder.borrow_mut();
-    let packet = encoder.inner.encode(pcm).map_err(|e| {
-        if e.starts_with("expected") {
-            value_error(e)
-        } else {
-            pyo3::exceptions::PyRuntimeError::new_err(e)
-        }
-    })?;
+    let packet = encode_samples(&mut encoder.inner, samples)?;
     let mut red_ref = red.map(|r| r.borrow_mut());
     let payload: &[u8] = match red_ref.as_deref_mut() {
         Some(packer) => {
