@@ -102,3 +102,24 @@ async def test_the_recordings_api_reports_the_progress(
         assert all(0 <= p["done"] <= p["total"] for p in reported)
     finally:
         await world.platform.close()
+
+
+def test_unchanged_pictures_are_composited_once(tmp_path: Path) -> None:
+    """A room without cameras (or a camera slower than the recording) shows the same
+    frames tick after tick: the composite is made once and its video is as long."""
+    recorder = busy_recorder(tmp_path / "rec")
+    recorder.start()
+    recorder.stop()
+    assert recorder.composited == 1
+    with av.open(str(tmp_path / "rec" / "segment-00000.mp4")) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == 4 * 25  # a segment of 4 s at 25 frames/s, every frame written
+    # A new frame each time (a live camera) is composited each time.
+    moving = Recorder(tmp_path / "moving", RecordingConfig(tmp_path / "moving", fps=25))
+    audio = np.zeros(960, dtype=np.int16)
+    for i in range(20):
+        frame = av.VideoFrame.from_ndarray(np.full((36, 64, 3), i, np.uint8), format="rgb24")
+        moving.feed(RecordingTick(audio, (frame, None) if moving.video_due() else None))
+    moving.start()
+    moving.stop()
+    assert moving.composited == 10

@@ -44,6 +44,19 @@ _log = logging.getLogger(__name__)
 BACKGROUND = (16, 128, 128)
 
 
+def _same_pictures(tick: RecordingTick, shown: RecordingTick | None) -> bool:
+    """Whether ``tick`` shows the very frames (or none) and the main participant of the
+    tick last composited: the composite would come out the same (a room without cameras,
+    a camera slower than the recording's frame rate), so it is not made again."""
+    if shown is None or tick.video is None or shown.video is None:
+        return False
+    return (
+        tick.main == shown.main
+        and len(tick.video) == len(shown.video)
+        and all(a is b for a, b in zip(tick.video, shown.video, strict=True))
+    )
+
+
 def segment_name(index: int) -> str:
     """The file name of segment ``index``."""
     return f"segment-{index:05d}.mp4"
@@ -167,6 +180,8 @@ class Recorder:
         self._encoded_at_stop = 0
         self._backlog_at_stop: int | None = None
         self.dropped_ticks = 0
+        #: Composites made (a tick showing the same frames as the last reuses it).
+        self.composited = 0
         self.error: str | None = None
 
     @property
@@ -220,6 +235,7 @@ class Recorder:
         in_segment = 0
         video_ticks = 0
         last: I420Planes | None = None
+        shown: RecordingTick | None = None  # the tick whose pictures ``last`` composites
         try:
             while True:
                 tick = self._queue.get()
@@ -232,8 +248,10 @@ class Recorder:
                     )
                     in_segment = 0
                 if in_segment % self.ticks_per_frame == 0:
-                    if tick.video is not None:
+                    if tick.video is not None and not _same_pictures(tick, shown):
                         last = self._composite(compositor, tick)
+                        shown = tick
+                        self.composited += 1
                     segment.write_video(last if last is not None else self._blank())
                     video_ticks += 1
                 segment.write_audio(tick.audio)
