@@ -123,10 +123,13 @@ class _Segment:
         for packet in self.audio.encode(frame):
             self.container.mux(packet)
 
-    def write_video(self, planes: I420Planes) -> None:
-        frame = i420_to_video_frame(*planes, pts=self.video_pts, time_base=Fraction(1, self.fps))
+    def write_video(self, picture: av.VideoFrame) -> None:
+        """Code ``picture`` as the next frame (the same picture may be written again: its
+        data is only read)."""
+        picture.pts = self.video_pts
+        picture.time_base = Fraction(1, self.fps)
         self.video_pts += 1
-        for packet in self.video.encode(frame):
+        for packet in self.video.encode(picture):
             self.container.mux(packet)
 
     def close(self) -> None:
@@ -182,6 +185,7 @@ class Recorder:
         self.dropped_ticks = 0
         #: Composites made (a tick showing the same frames as the last reuses it).
         self.composited = 0
+        self._time_base = Fraction(1, config.fps)
         self.error: str | None = None
 
     @property
@@ -236,6 +240,7 @@ class Recorder:
         video_ticks = 0
         last: I420Planes | None = None
         shown: RecordingTick | None = None  # the tick whose pictures ``last`` composites
+        picture: av.VideoFrame | None = None  # ``last`` (or the blank) as a frame
         try:
             while True:
                 tick = self._queue.get()
@@ -252,7 +257,11 @@ class Recorder:
                         last = self._composite(compositor, tick)
                         shown = tick
                         self.composited += 1
-                    segment.write_video(last if last is not None else self._blank())
+                        picture = None
+                    if picture is None:
+                        planes = last if last is not None else self._blank()
+                        picture = i420_to_video_frame(*planes, pts=0, time_base=self._time_base)
+                    segment.write_video(picture)
                     video_ticks += 1
                 segment.write_audio(tick.audio)
                 in_segment += 1
