@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 
-__all__ = ["MAX_DISTANCE", "RedPacker", "RedSplit", "distance_for_loss", "split"]
+__all__ = ["MAX_DISTANCE", "RedPacker", "RedSplit", "distance_for_loss", "join", "split"]
 
 #: The most earlier frames one packet carries.
 MAX_DISTANCE = 3
@@ -54,6 +54,17 @@ def split(payload: bytes) -> RedSplit:
         blocks.append((payload_type, offset, payload[at : at + length]))
         at += length
     return blocks, (primary_type, payload[at:])
+
+
+def join(blocks: list[tuple[int, int, bytes]], primary: tuple[int, bytes]) -> bytes:
+    """The RED payload of the redundant ``blocks`` (payload type, timestamp offset, data;
+    oldest first) and the ``primary`` (payload type, data): ``split``'s inverse. The
+    fields are not checked (the caller keeps them in range)."""
+    head = bytearray()
+    for payload_type, offset, data in blocks:
+        head += ((1 << 31) | (payload_type << 24) | (offset << 10) | len(data)).to_bytes(4, "big")
+    head.append(primary[0])
+    return b"".join([bytes(head), *(data for _, _, data in blocks), primary[1]])
 
 
 def distance_for_loss(loss: float) -> int:
@@ -108,16 +119,12 @@ class RedPacker:
     def wrap(self, data: bytes, timestamp: int) -> bytes:
         """The RED payload for the frame ``data`` at ``timestamp`` (RTP clock)."""
         timestamp %= 1 << 32
-        head = bytearray()
-        body = bytearray()
+        blocks: list[tuple[int, int, bytes]] = []
         if self._distance:
             for ts, old in list(self._recent)[-self._distance :]:
                 offset = (timestamp - ts) % (1 << 32)
                 # A frame too old (after a pause) or too big to repeat is left out.
                 if 0 < offset <= _MAX_OFFSET and 0 < len(old) <= _MAX_LENGTH:
-                    word = (1 << 31) | (self._payload_type << 24) | (offset << 10) | len(old)
-                    head += word.to_bytes(4, "big")
-                    body += old
-        head.append(self._payload_type)
+                    blocks.append((self._payload_type, offset, old))
         self._recent.append((timestamp, bytes(data)))
-        return bytes(head + body + data)
+        return join(blocks, (self._payload_type, data))

@@ -236,10 +236,8 @@ class ResilientOpusEncoder(OpusEncoder):
         the SILK+CELT hybrid it picks for speech, and codes speech and a mix of voices as
         intelligibly (``benchmarks/results/opus_mode.md``). FEC exists only in the SILK
         layer, so with loss reported the choice is libopus's again (the packets PyAV made)."""
-        timestamp = self._next_timestamp()
-        payload = encode_send(self._pcm_ready(), samples, self._red(), timestamp, [], [], 0)
-        self._last = timestamp
-        return [payload], timestamp
+        payload = self.send_pcm(samples, [], [], 0)
+        return [payload], self._last
 
     def send_pcm(
         self,

@@ -66,8 +66,6 @@ def build(primary_type: int, primary: bytes, redundant: Sequence[RedBlock] = ())
     Raises:
         ValueError: a payload type, offset or length does not fit its field.
     """
-    head = bytearray()
-    body = bytearray()
     for block in redundant:
         if not 0 <= block.payload_type <= 0x7F:
             raise ValueError(f"payload type {block.payload_type} does not fit 7 bits")
@@ -75,18 +73,10 @@ def build(primary_type: int, primary: bytes, redundant: Sequence[RedBlock] = ())
             raise ValueError(f"timestamp offset {block.timestamp_offset} does not fit 14 bits")
         if len(block.data) > _MAX_LENGTH:
             raise ValueError(f"a redundant block of {len(block.data)} bytes exceeds 1023")
-        word = (
-            (1 << 31)
-            | (block.payload_type << 24)
-            | (block.timestamp_offset << 10)
-            | len(block.data)
-        )
-        head += word.to_bytes(4, "big")
-        body += block.data
     if not 0 <= primary_type <= 0x7F:
         raise ValueError(f"payload type {primary_type} does not fit 7 bits")
-    head.append(primary_type)
-    return bytes(head + body + primary)
+    blocks = [(b.payload_type, b.timestamp_offset, b.data) for b in redundant]
+    return red_layout.join(blocks, (primary_type, primary))
 
 
 #: Wraps encoded frames in RED, repeating the last ``distance`` ones (``RedPacker``:
